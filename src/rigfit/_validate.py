@@ -1,0 +1,84 @@
+"""Validation of catalog records: every problem found, each naming its key (``models[12].n_layers``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CatalogError
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    kind: str  # "int" | "pos_int" | "num" | "pos_num" | "str" | "bool" | "date" | "str_list" | "int_list"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class Problems:
+    where: str
+    items: list[str] = field(default_factory=list)
+
+    def add(self, key: str, msg: str) -> None:
+        self.items.append(f"{key}: {msg}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            shown = "; ".join(self.items[:8])
+            more = f" (and {len(self.items) - 8} more)" if len(self.items) > 8 else ""
+            raise CatalogError(f"{self.where}: {shown}{more}")
+
+
+def check_record(rec: Any, schema: Mapping[str, Field], key: str, problems: Problems) -> bool:
+    """Check one table against ``schema``; record every problem.  True when it is usable."""
+    if not isinstance(rec, dict):
+        problems.add(key, f"expected a table, got {type(rec).__name__}")
+        return False
+    ok = True
+    for name in rec:
+        if name not in schema:
+            problems.add(f"{key}.{name}", "unknown key")
+            ok = False
+    for name, spec in schema.items():
+        if name not in rec:
+            if spec.required:
+                problems.add(f"{key}.{name}", "missing")
+                ok = False
+            continue
+        msg = _check_value(rec[name], spec)
+        if msg:
+            problems.add(f"{key}.{name}", f"{msg}, got {rec[name]!r}")
+            ok = False
+    return ok
+
+
+def _check_value(v: Any, spec: Field) -> str:
+    k = spec.kind
+    is_int = isinstance(v, int) and not isinstance(v, bool)
+    is_num = (is_int or isinstance(v, float)) and not isinstance(v, bool)
+    if k == "int" and not (is_int and v >= 0):
+        return "expected a non-negative integer"
+    if k == "pos_int" and not (is_int and v > 0):
+        return "expected a positive integer"
+    if k == "num" and not (is_num and v >= 0):
+        return "expected a non-negative number"
+    if k == "pos_num" and not (is_num and v > 0):
+        return "expected a positive number"
+    if k == "bool" and not isinstance(v, bool):
+        return "expected true or false"
+    if k == "str" and not (isinstance(v, str) and v.strip()):
+        return "expected a non-empty string"
+    if k == "date" and not (isinstance(v, str) and _DATE_RE.match(v)):
+        return "expected a date YYYY-MM-DD"
+    if k == "str_list" and not (isinstance(v, list) and all(isinstance(x, str) and x for x in v)):
+        return "expected a list of strings"
+    if k == "int_list" and not (isinstance(v, list) and all(isinstance(x, int) and x >= 0 for x in v)):
+        return "expected a list of non-negative integers"
+    if spec.choices and v not in spec.choices:
+        return "expected one of " + ", ".join(spec.choices)
+    return ""

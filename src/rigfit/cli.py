@@ -1,0 +1,194 @@
+"""Command-line interface: a thin shell over the library.  Every command has --json and --help.
+
+Errors from the library (RigfitError) and from argument parsing become one line on stderr and exit
+code 2; nothing here computes what the library should.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .errors import InvalidInput, RigfitError
+
+EXIT_BAD_INPUT = 2
+
+
+def _emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, indent=2))
+
+
+def _print(renderable: Any) -> None:
+    from rich.console import Console
+
+    Console(soft_wrap=False).print(renderable)
+
+
+def parse_ctx(text: str | None) -> int | None:
+    """``8192``, ``32k`` (x1024) or ``128K``; sign and size are checked by the library."""
+    if text is None:
+        return None
+    t = text.strip().lower().replace("_", "").replace(",", "")
+    mult = 1024 if t.endswith("k") else 1
+    t = t.removesuffix("k")
+    try:
+        return int(float(t) * mult) if "." in t else int(t) * mult
+    except ValueError:
+        raise InvalidInput(f"context length {text!r} is not a number of tokens (e.g. 8192 or 32k)") from None
+
+
+def _flash(value: str | None) -> bool | None:
+    return None if value in (None, "auto") else value == "on"
+
+
+_fit_options = [
+    click.option(
+        "--quant", "-q",
+        help="Quantization: Q4_K_M, Q8_0, IQ4_XS, AWQ, GPTQ, NF4, MLX-4BIT, EXL2-4.5, FP8, BF16."),
+    click.option("--ctx", "-c", help="Context length in tokens per sequence (8192, 32k)."),
+    click.option("--kv-cache", help="KV-cache type: f16, q8_0, q4_0 (llama.cpp); fp8 (vLLM); q8/q4 (MLX, EXL2)."),
+    click.option("--engine", "-e", default="llama.cpp", show_default=True,
+                 help="llama.cpp, ollama, lmstudio, vllm, mlx, transformers, exllamav2."),
+    click.option("--flash-attn", type=click.Choice(["on", "off", "auto"]), default=None,
+                 help="Flash attention (default: the engine's choice)."),
+    click.option("--batch", type=int, help="Logical batch (llama.cpp -b, default 2048)."),
+    click.option("--ubatch", type=int, help="Physical micro-batch (llama.cpp -ub, default 512)."),
+    click.option("--parallel", "-np", "n_seq", type=int, default=1, show_default=True,
+                 help="Parallel sequences, each with its own context."),
+    click.option("--backend", help="cuda, rocm, metal, vulkan, cpu (default: the engine's usual one)."),
+    click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+]
+
+
+def fit_options(f: Any) -> Any:
+    for opt in reversed(_fit_options):
+        f = opt(f)
+    return f
+
+
+class RigfitGroup(click.Group):
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_paragraph()
+        formatter.write_text("Example: rigfit fit qwen2.5-coder:32b --quant Q4_K_M --ctx 16k")
+
+
+@click.group(cls=RigfitGroup, invoke_without_command=True)
+@click.version_option(package_name="rigfit")
+@click.pass_context
+def main_group(ctx: click.Context) -> None:
+    """rigfit: what LLMs can this machine run, with which settings, and what to buy.
+
+    With no command: the memory each model of the seeds' default stack needs.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(stack)
+
+
+@main_group.command()
+@click.argument("model")
+@fit_options
+def fit(model: str, quant: str | None, ctx: str | None, kv_cache: str | None, engine: str,
+        flash_attn: str | None, batch: int | None, ubatch: int | None, n_seq: int, backend: str | None,
+        as_json: bool) -> None:
+    """Itemized memory for MODEL: weights, KV cache, compute buffers, runtime overhead.
+
+    MODEL is a catalog name or alias (an Ollama tag, an HF repo id), a .gguf file,
+    a config.json or a model folder.
+
+    Example: rigfit fit llama3.1:8b --quant Q5_K_M --ctx 32k --kv-cache q8_0
+    """
+    from .api import fit as api_fit
+
+    r = api_fit(model, quant=quant, engine=engine, context_tokens=parse_ctx(ctx), kv_cache_type=kv_cache,
+                flash_attention=_flash(flash_attn), n_batch=batch, n_ubatch=ubatch, n_seq=n_seq, backend=backend)
+    if as_json:
+        from .report.json_out import fit_dict
+
+        _emit_json(fit_dict(r))
+        return
+    from .report.terminal import fit_table
+
+    _print(fit_table(r))
+    for w in r.memory.warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+@main_group.command()
+@click.argument("models", nargs=-1)
+@fit_options
+def stack(models: tuple[str, ...], quant: str | None, ctx: str | None, kv_cache: str | None, engine: str,
+          flash_attn: str | None, batch: int | None, ubatch: int | None, n_seq: int, backend: str | None,
+          as_json: bool) -> None:
+    """Memory for several models at once (default: the seeds' 32B stack).
+
+    Example: rigfit stack qwen2.5-coder:32b deepseek-r1:32b --ctx 16k
+    """
+    from .api import DEFAULT_STACK
+    from .api import fit as api_fit
+
+    results = [
+        api_fit(m, quant=quant, engine=engine, context_tokens=parse_ctx(ctx), kv_cache_type=kv_cache,
+                flash_attention=_flash(flash_attn), n_batch=batch, n_ubatch=ubatch, n_seq=n_seq, backend=backend)
+        for m in (models or DEFAULT_STACK)
+    ]
+    if as_json:
+        from .report.json_out import fit_dict
+
+        _emit_json({"results": [fit_dict(r) for r in results]})
+        return
+    from .report.terminal import fit_table
+
+    for r in results:
+        _print(fit_table(r))
+
+
+@main_group.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def models(as_json: bool) -> None:
+    """List the embedded model catalog.
+
+    Example: rigfit models --json
+    """
+    from .models.catalog import default_catalog
+
+    specs = list(default_catalog().models)
+    if as_json:
+        from .report.json_out import model_dict
+
+        _emit_json({"models": [model_dict(s) for s in specs]})
+        return
+    from .report.terminal import models_table
+
+    _print(models_table(specs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the CLI, turning bad input into one line and exit code 2."""
+    try:
+        main_group.main(args=argv, prog_name="rigfit", standalone_mode=False)
+    except RigfitError as exc:
+        click.echo(f"rigfit: error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.Abort:
+        click.echo("rigfit: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        click.echo(f"rigfit: error: {exc.format_message()}", err=True)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def run() -> None:
+    """``rigfit`` console script."""
+    sys.exit(main())

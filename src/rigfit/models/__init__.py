@@ -1,0 +1,6 @@
+"""Model specs and the places they come from (catalog, config.json, GGUF, Hugging Face Hub)."""
+
+from .spec import GGUFWeights, ModelSpec
+from .tensors import Tensor, build_tensors
+
+__all__ = ["GGUFWeights", "ModelSpec", "Tensor", "build_tensors"]

@@ -1,0 +1,84 @@
+"""Turn what a user typed into a ModelSpec: catalog name or alias (incl. Ollama tags and HF repo ids
+of catalog entries), a local .gguf, config.json or model folder, or a Hugging Face repo id."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..errors import BadModelFile, NotAvailableOffline, UnknownModel
+from .catalog import default_catalog
+from .gguf_file import load_gguf_model
+from .hf_config import load_config_model
+from .spec import ModelSpec
+
+_REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _looks_like_path(text: str) -> bool:
+    if text.endswith((".gguf", ".json")) or text.startswith((".", "/", "~")):
+        return True
+    return text.count("/") > 1
+
+
+def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
+    """Resolve ``text``; ``online`` (default: env RIGFIT_ONLINE=1) allows Hub downloads."""
+    text = text.strip()
+    if not text:
+        raise UnknownModel(text, default_catalog().all_keys(), hint="empty model name")
+    p = Path(text).expanduser()
+    if p.exists():
+        return _from_path(p)
+    if _looks_like_path(text):
+        raise BadModelFile(f"{text}: no such file or folder")
+    cat = default_catalog()
+    spec = cat.get(text)
+    if spec is not None:
+        return spec
+    if _REPO_RE.match(text):
+        return _from_hub(text, online=online if online is not None else os.environ.get("RIGFIT_ONLINE") == "1")
+    raise UnknownModel(text, cat.all_keys())
+
+
+def _from_path(p: Path) -> ModelSpec:
+    if p.is_dir():
+        ggufs = sorted(p.glob("*.gguf"))
+        if (p / "config.json").exists():
+            return load_config_model(p)
+        if len(ggufs) == 1:
+            return load_gguf_model(ggufs[0])
+        raise BadModelFile(f"{p}: folder has no config.json" + (" and several .gguf files" if ggufs else ""))
+    if p.suffix == ".gguf":
+        return load_gguf_model(p)
+    if p.suffix == ".json":
+        return load_config_model(p)
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise BadModelFile(f"{p}: cannot open: {exc.strerror or exc}") from None
+    if magic == b"GGUF":
+        return load_gguf_model(p)
+    raise BadModelFile(f"{p}: not a .gguf file, config.json or model folder")
+
+
+def _from_hub(repo: str, *, online: bool) -> ModelSpec:
+    """config.json (and safetensors headers, when cached) through huggingface_hub's cache."""
+    if not online:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read at import: set before importing the hub
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        cfg = hf_hub_download(repo, "config.json", local_files_only=not online)
+    except LocalEntryNotFoundError:
+        raise NotAvailableOffline(
+            f"Hugging Face repo {repo!r} is not in the local cache and rigfit is offline "
+            "(set RIGFIT_ONLINE=1 to download its config.json)"
+        ) from None
+    except (RepositoryNotFoundError, EntryNotFoundError):
+        raise UnknownModel(repo, default_catalog().all_keys(), hint="no config.json on the Hub") from None
+    except Exception as exc:  # network errors: one line, no traceback
+        raise NotAvailableOffline(f"cannot fetch {repo!r} from the Hugging Face Hub: {exc}") from None
+    return load_config_model(Path(cfg), name=repo.rsplit("/", 1)[1], origin="hub", hf_repo=repo)

@@ -1,0 +1,539 @@
+"""Quantization: ggml block geometry, llama.cpp file-type mixtures, and the other engines' formats.
+
+* ggml tensor types are stored as (elements per block, bytes per block); bits per weight are derived,
+  never typed.  Table: ``gguf/constants.py`` ``GGML_QUANT_SIZES`` (gguf 0.19.0 = llama.cpp gguf-py);
+  ``tests/test_quant.py`` checks it against the installed ``gguf`` package.
+* llama.cpp file types ("Q4_K_M", ...) are *mixtures*: a default tensor type plus per-tensor rules.
+  ``ggml_types_for`` follows ``llama_tensor_get_type_impl`` / ``tensor_type_fallback`` in
+  ``src/llama-quant.cpp`` (ggml-org/llama.cpp @007dbbf, 2026).
+* Other engines' formats (AWQ, GPTQ, bitsandbytes, MLX, EXL2, FP8, plain dtypes) are group-quantization
+  geometries applied to linear layers, with embeddings and output heads as each engine stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from .errors import InvalidInput, UnknownQuant
+
+if TYPE_CHECKING:
+    from .models.tensors import Tensor
+
+
+# ---------------------------------------------------------------------------------------------
+# ggml tensor types
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GGMLType:
+    """One ggml tensor type: ``block_size`` elements stored in ``type_size`` bytes."""
+
+    name: str
+    type_id: int
+    block_size: int
+    type_size: int
+
+    @property
+    def bits_per_weight(self) -> Fraction:
+        return Fraction(8 * self.type_size, self.block_size)
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.block_size > 1
+
+    def row_bytes(self, n_elements: int) -> int:
+        """Bytes of one row of ``n_elements`` (ggml_row_size); the row must hold whole blocks."""
+        if n_elements % self.block_size:
+            raise InvalidInput(
+                f"a row of {n_elements} elements is not a whole number of {self.name} blocks ({self.block_size})"
+            )
+        return n_elements // self.block_size * self.type_size
+
+
+# (name, ggml type id, block size, bytes per block) -- gguf-py constants.py, GGML_QUANT_SIZES.
+_GGML_TABLE: tuple[tuple[str, int, int, int], ...] = (
+    ("F32", 0, 1, 4), ("F16", 1, 1, 2), ("Q4_0", 2, 32, 18), ("Q4_1", 3, 32, 20),
+    ("Q5_0", 6, 32, 22), ("Q5_1", 7, 32, 24), ("Q8_0", 8, 32, 34), ("Q8_1", 9, 32, 40),
+    ("Q2_K", 10, 256, 84), ("Q3_K", 11, 256, 110), ("Q4_K", 12, 256, 144), ("Q5_K", 13, 256, 176),
+    ("Q6_K", 14, 256, 210), ("Q8_K", 15, 256, 292), ("IQ2_XXS", 16, 256, 66), ("IQ2_XS", 17, 256, 74),
+    ("IQ3_XXS", 18, 256, 98), ("IQ1_S", 19, 256, 50), ("IQ4_NL", 20, 32, 18), ("IQ3_S", 21, 256, 110),
+    ("IQ2_S", 22, 256, 82), ("IQ4_XS", 23, 256, 136), ("I8", 24, 1, 1), ("I16", 25, 1, 2),
+    ("I32", 26, 1, 4), ("I64", 27, 1, 8), ("F64", 28, 1, 8), ("IQ1_M", 29, 256, 56),
+    ("BF16", 30, 1, 2), ("TQ1_0", 34, 256, 54), ("TQ2_0", 35, 256, 66), ("MXFP4", 39, 32, 17),
+    ("NVFP4", 40, 64, 36), ("Q1_0", 41, 128, 18),
+)
+
+GGML_TYPES: dict[str, GGMLType] = {
+    n: GGMLType(name=n, type_id=i, block_size=b, type_size=s) for n, i, b, s in _GGML_TABLE
+}
+_GGML_BY_ID: dict[int, GGMLType] = {t.type_id: t for t in GGML_TYPES.values()}
+
+
+def ggml_type(name: str) -> GGMLType:
+    t = GGML_TYPES.get(name.upper())
+    if t is None:
+        raise UnknownQuant(name, GGML_TYPES, hint="ggml tensor type")
+    return t
+
+
+def ggml_type_by_id(type_id: int) -> GGMLType:
+    t = _GGML_BY_ID.get(type_id)
+    if t is None:
+        raise InvalidInput(f"unknown ggml tensor type id {type_id}")
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# llama.cpp file types (mixtures)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GGUFFileType:
+    """A llama.cpp ``--ftype`` (or a common community variant of one)."""
+
+    name: str
+    ftype_id: int  # general.file_type (LlamaFileType); variants share their base id
+    default: str  # llama_ftype_get_default_type
+    base: str  # the llama.cpp ftype whose mixture rules apply
+    output_type: str | None = None  # --output-tensor-type override (bartowski's *_L files use Q8_0)
+    token_embd_type: str | None = None  # --token-embedding-type override
+    imatrix: bool = False  # quantized with an importance matrix (changes a few IQ/Q4_0 rules)
+    note: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "gguf"
+
+    @property
+    def nominal_bits_per_weight(self) -> Fraction:
+        return ggml_type(self.default).bits_per_weight
+
+
+# (name, ftype id, default ggml type) -- llama_ftype_get_default_type in src/llama-quant.cpp.
+_FTYPES: tuple[tuple[str, int, str], ...] = (
+    ("F32", 0, "F32"), ("F16", 1, "F16"), ("BF16", 32, "BF16"), ("Q8_0", 7, "Q8_0"),
+    ("Q6_K", 18, "Q6_K"), ("Q5_K_M", 17, "Q5_K"), ("Q5_K_S", 16, "Q5_K"), ("Q5_1", 9, "Q5_1"),
+    ("Q5_0", 8, "Q5_0"), ("Q4_K_M", 15, "Q4_K"), ("Q4_K_S", 14, "Q4_K"), ("Q4_1", 3, "Q4_1"),
+    ("Q4_0", 2, "Q4_0"), ("IQ4_XS", 30, "IQ4_XS"), ("IQ4_NL", 25, "IQ4_NL"), ("Q3_K_L", 13, "Q3_K"),
+    ("Q3_K_M", 12, "Q3_K"), ("Q3_K_S", 11, "Q3_K"), ("IQ3_M", 27, "IQ3_S"), ("IQ3_S", 26, "IQ3_S"),
+    ("IQ3_XS", 22, "IQ3_S"), ("IQ3_XXS", 23, "IQ3_XXS"), ("Q2_K", 10, "Q2_K"), ("Q2_K_S", 21, "Q2_K"),
+    ("IQ2_M", 29, "IQ2_S"), ("IQ2_S", 28, "IQ2_XS"), ("IQ2_XS", 20, "IQ2_XS"), ("IQ2_XXS", 19, "IQ2_XXS"),
+    ("IQ1_M", 31, "IQ1_M"), ("IQ1_S", 24, "IQ1_S"), ("TQ2_0", 37, "TQ2_0"), ("TQ1_0", 36, "TQ1_0"),
+    ("MXFP4_MOE", 38, "MXFP4"), ("NVFP4", 39, "NVFP4"),
+)
+
+GGUF_FILE_TYPES: dict[str, GGUFFileType] = {
+    n: GGUFFileType(name=n, ftype_id=i, default=d, base=n, imatrix=n.startswith("IQ"))
+    for n, i, d in _FTYPES
+}
+# Community variants seen on the Hub: bartowski's "_L"/"_XL" files keep output and token
+# embeddings at Q8_0; ARM repacks ("Q4_0_4_4"...) have Q4_0's geometry.
+for _name, _base in (("Q6_K_L", "Q6_K"), ("Q5_K_L", "Q5_K_M"), ("Q4_K_L", "Q4_K_M"),
+                     ("Q3_K_XL", "Q3_K_L"), ("Q2_K_L", "Q2_K")):
+    _b = GGUF_FILE_TYPES[_base]
+    GGUF_FILE_TYPES[_name] = GGUFFileType(
+        name=_name, ftype_id=_b.ftype_id, default=_b.default, base=_base, output_type="Q8_0",
+        token_embd_type="Q8_0", note=f"{_base} with Q8_0 output and token embeddings (bartowski)",
+    )
+for _name in ("Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8"):
+    GGUF_FILE_TYPES[_name] = GGUFFileType(
+        name=_name, ftype_id=2, default="Q4_0", base="Q4_0", note="Q4_0 repacked for ARM (same size)"
+    )
+_FTYPE_BY_ID: dict[int, GGUFFileType] = {}
+for _ft in GGUF_FILE_TYPES.values():
+    _FTYPE_BY_ID.setdefault(_ft.ftype_id, _ft)
+
+
+def gguf_file_type_by_id(ftype_id: int) -> GGUFFileType | None:
+    return _FTYPE_BY_ID.get(ftype_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MixtureContext:
+    """Model facts the llama.cpp mixture rules look at."""
+
+    arch: str
+    n_layers: int
+    n_gqa: int  # n_head / n_head_kv
+    n_expert: int
+    is_70b: bool  # llama.cpp LLM_TYPE_70B (80-layer llama/qwen2 models)
+
+
+def _tensor_category(name: str) -> str:
+    """tensor_get_category in llama-quant.cpp (substring rules, same order)."""
+    if name == "output.weight":
+        return "output"
+    if name in ("token_embd.weight", "per_layer_token_embd.weight"):
+        return "token_embd"
+    for key, cat in (("attn_qkv.weight", "attn_qkv"), ("attn_kv_b.weight", "attn_kv_b"),
+                     ("attn_v.weight", "attn_v"), ("attn_k.weight", "attn_k"), ("attn_q.weight", "attn_q"),
+                     ("attn_output.weight", "attn_output"), ("ffn_up", "ffn_up"), ("ffn_gate", "ffn_gate"),
+                     ("ffn_down", "ffn_down")):
+        if key in name:
+            return cat
+    return "other"
+
+
+def _allows_quantization(t: Tensor) -> bool:
+    """tensor_allows_quantization: 2-D/3-D ``*weight`` tensors except norms and MoE routers."""
+    if len(t.shape) < 2 or not t.name.endswith("weight"):
+        return False
+    return "_norm.weight" not in t.name and "ffn_gate_inp.weight" not in t.name
+
+
+def _use_more_bits(i: int, n: int) -> bool:
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+def _fallback(t: Tensor, name: str) -> str:
+    """tensor_type_fallback: a type whose blocks do not divide the row length is swapped."""
+    ne0 = t.shape[0]
+    if ne0 % GGML_TYPES[name].block_size == 0:
+        return name
+    alt = {
+        "IQ1_S": "IQ4_NL", "IQ1_M": "IQ4_NL", "IQ2_XXS": "IQ4_NL", "IQ2_XS": "IQ4_NL", "IQ2_S": "IQ4_NL",
+        "IQ3_XXS": "IQ4_NL", "IQ3_S": "IQ4_NL", "IQ4_XS": "IQ4_NL", "Q2_K": "Q4_0", "Q3_K": "Q4_0",
+        "TQ1_0": "Q4_0", "TQ2_0": "Q4_0", "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0",
+    }.get(name, "F16")
+    return alt if ne0 % GGML_TYPES[alt].block_size == 0 else "F16"
+
+
+def ggml_types_for(tensors: Sequence[Tensor], ft: GGUFFileType, ctx: MixtureContext) -> list[str]:
+    """The ggml type llama-quantize gives each tensor of an F16/BF16 GGUF for file type ``ft``.
+
+    Non-quantizable tensors keep the converter's type: F32 for 1-D tensors, biases and MoE routers
+    (convert_hf_to_gguf.py), the file's float type otherwise.
+    """
+    base = ft.base
+    float_type = ft.default if not GGML_TYPES[ft.default].is_quantized else "F16"
+    tied = not any(t.name == "output.weight" for t in tensors)
+    attn_v_idx = 0
+    n_attn_v = sum(1 for t in tensors if _tensor_category(t.name) in ("attn_v", "attn_qkv", "attn_kv_b"))
+    counters = {"ffn_down": 0, "ffn_gate": 0, "ffn_up": 0}
+    n_exp = ctx.n_expert
+    iq_low = ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ2_S", "IQ2_M", "IQ1_M")
+    out: list[str] = []
+    for t in tensors:
+        if len(t.shape) < 2 or not t.name.endswith("weight") or "ffn_gate_inp" in t.name:
+            out.append("F32")
+            continue
+        if not _allows_quantization(t):
+            out.append(float_type)
+            continue
+        cat = _tensor_category(t.name)
+        if not GGML_TYPES[ft.default].is_quantized:
+            out.append(ft.default)
+            continue
+        if cat == "token_embd" and ft.token_embd_type and not tied:
+            out.append(ft.token_embd_type)
+            continue
+        if (cat == "output" or (tied and cat == "token_embd")) and ft.output_type:
+            out.append(ft.output_type)
+            continue
+        new = ft.default
+        layer = t.layer if t.layer is not None else 0
+        if cat == "output" or (tied and cat == "token_embd"):
+            if base == "MXFP4_MOE" or t.shape[0] % GGML_TYPES[new].block_size:
+                new = "Q8_0"
+            elif base in ("IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ2_S", "IQ2_M", "IQ1_M"):
+                new = "Q5_K"
+            elif new != "Q8_0":
+                new = "Q6_K"
+        elif base == "MXFP4_MOE":
+            new = "MXFP4" if len(t.shape) > 2 and t.shape[2] > 1 else "Q8_0"
+        elif cat == "token_embd":
+            if base in ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ1_M"):
+                new = "Q2_K"
+            elif base in ("IQ2_S", "IQ2_M", "IQ3_XXS"):
+                new = "IQ3_S"
+            elif base in ("TQ1_0", "TQ2_0"):
+                new = "Q4_K"
+        elif base in iq_low:
+            new = _iq_low_rule(base, cat, new, ctx, counters, attn_v_idx)
+            if cat in ("attn_v", "attn_qkv", "attn_kv_b"):
+                attn_v_idx += 1
+            elif cat == "ffn_down":
+                counters["ffn_down"] += 1
+        elif cat in ("attn_v", "attn_qkv", "attn_kv_b"):
+            new = _attn_v_rule(base, new, ctx, attn_v_idx, n_attn_v, ft.imatrix)
+            attn_v_idx += 1
+        elif cat == "attn_k":
+            if n_exp == 8:
+                new = "Q8_0"
+            elif base == "IQ3_XS":
+                new = "IQ3_XXS"
+            elif base == "IQ3_XXS":
+                new = "IQ2_S"
+        elif cat == "attn_q":
+            if base == "IQ3_XS":
+                new = "IQ3_XXS"
+            elif base == "IQ3_XXS":
+                new = "IQ2_S"
+        elif cat == "ffn_down":
+            i = layer if n_exp > 1 else counters["ffn_down"]
+            new = _ffn_down_rule(base, new, ctx, i, ctx.n_layers, ft.imatrix)
+            counters["ffn_down"] += 1
+        elif cat == "attn_output":
+            new = _attn_output_rule(base, new, ctx)
+        elif cat in ("ffn_gate", "ffn_up"):
+            i = layer if n_exp > 1 else counters[cat]
+            n = ctx.n_layers
+            if base == "IQ3_XS" and n // 8 <= i < 7 * n // 8:
+                new = "IQ3_XXS"
+            counters[cat] += 1
+        out.append(_fallback(t, new))
+    return out
+
+
+def _iq_low_rule(base: str, cat: str, new: str, ctx: MixtureContext, counters: dict[str, int],
+                 attn_v_idx: int) -> str:
+    s_or_m = base in ("IQ2_S", "IQ2_M")
+    if cat in ("attn_v", "attn_qkv", "attn_kv_b"):
+        if ctx.n_gqa >= 4 or ctx.n_expert >= 4:
+            return "Q4_K"
+        return "IQ3_S" if s_or_m else "Q2_K"
+    if ctx.n_expert == 8 and cat == "attn_k":
+        return "Q4_K"
+    if cat == "ffn_down":
+        if counters["ffn_down"] < ctx.n_layers // 8:
+            return "IQ3_S" if s_or_m else "Q2_K"
+        return new
+    if cat == "attn_output":
+        if ctx.n_expert == 8:
+            return "Q5_K"
+        if base in ("IQ1_S", "IQ1_M"):
+            return "IQ2_XXS"
+        if s_or_m:
+            return "IQ3_S"
+    return new
+
+
+def _attn_v_rule(base: str, new: str, ctx: MixtureContext, i: int, n: int, imatrix: bool) -> str:
+    g4 = ctx.n_gqa >= 4
+    if base == "Q2_K":
+        new = "Q4_K" if g4 else "Q3_K"
+    elif base == "Q2_K_S" and g4:
+        new = "Q4_K"
+    elif base == "IQ3_XXS":
+        new = "Q4_K" if g4 else ("IQ3_XXS" if imatrix else "IQ3_S")
+    elif (base in ("IQ3_XS", "IQ3_S") and g4) or base == "IQ3_M":
+        new = "Q4_K"
+    elif base == "Q3_K_M":
+        new = "Q5_K" if i < 2 else "Q4_K"
+    elif base == "Q3_K_L" or (base in ("IQ4_NL", "IQ4_XS") and g4):
+        new = "Q5_K"
+    elif base in ("Q4_K_M", "Q5_K_M") and _use_more_bits(i, n):
+        new = "Q6_K"
+    elif base == "Q4_K_S" and i < 4:
+        new = "Q5_K"
+    if ctx.is_70b and new in ("Q3_K", "Q4_K"):
+        new = "Q5_K"
+    if ctx.n_expert == 8:
+        new = "Q8_0"
+    return new
+
+
+def _ffn_down_rule(base: str, new: str, ctx: MixtureContext, i: int, n: int, imatrix: bool) -> str:
+    falcon = ctx.arch == "falcon"
+    if base == "Q2_K":
+        return "Q3_K"
+    if base == "Q2_K_S":
+        return "Q4_K" if i < n // 8 else new
+    if base == "IQ3_XXS" and not imatrix:
+        return "Q4_K" if i < n // 8 else "Q3_K"
+    if base == "Q3_K_M":
+        if i < n // 16:
+            return "Q5_K"
+        return "Q4_K" if (not falcon or _use_more_bits(i, n)) else "Q3_K"
+    if base == "IQ3_M" and (i < n // 8 or (ctx.n_expert == 8 and _use_more_bits(i, n))):
+        return "Q4_K"
+    if base == "Q3_K_L":
+        return "Q4_K" if falcon else "Q5_K"
+    if base == "Q4_K_M":
+        if falcon:
+            return "Q6_K" if i < n // 16 else ("Q5_K" if _use_more_bits(i, n) else "Q4_K")
+        return "Q6_K" if _use_more_bits(i, n) else new
+    if i < n // 8 and base in ("IQ4_NL", "IQ4_XS") and not imatrix:
+        return "Q5_K"
+    if base == "Q5_K_M" and _use_more_bits(i, n):
+        return "Q6_K"
+    if base == "Q4_K_S" and not falcon and i < n // 8:
+        return "Q5_K"
+    if base in ("Q4_0", "Q5_0") and imatrix and i < n // 8:
+        return "Q4_1" if base == "Q4_0" else "Q5_1"
+    return new
+
+
+def _attn_output_rule(base: str, new: str, ctx: MixtureContext) -> str:
+    if ctx.arch == "falcon":
+        return "Q4_K" if base == "Q3_K_L" else new
+    if ctx.n_expert == 8:
+        if base in ("Q2_K", "IQ3_XS", "IQ3_XXS", "Q3_K_S", "Q3_K_M", "IQ4_NL", "Q4_K_S", "Q4_K_M",
+                    "IQ3_S", "IQ3_M", "IQ4_XS"):
+            return "Q5_K"
+        return new
+    return {"Q2_K": "Q3_K", "IQ3_XXS": "IQ3_S", "Q3_K_M": "Q4_K", "Q3_K_L": "Q5_K", "IQ3_M": "Q4_K"}.get(
+        base, new
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Other engines' weight formats
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupGeometry:
+    """Integer weights in groups along the input dimension, with per-group scale (and zero) metadata.
+
+    bytes(out, in) = out*in*bits/8 + out*ceil(in/group)*(scale_bits+zero_bits)/8
+                     + out*row_bits/8 + in*col_bits/8 + tensor_bytes
+    """
+
+    bits: int
+    group_size: int = 0  # 0: no groups (a plain dtype)
+    scale_bits: int = 0
+    zero_bits: int = 0
+    row_bits: int = 0  # per output row (LLM.int8 row scales, FP8 per-channel)
+    col_bits: int = 0  # per input column (GPTQ g_idx)
+    tensor_bytes: int = 0  # per tensor (FP8 per-tensor scale)
+    extra_bits_per_weight: Fraction = Fraction(0)  # second-level metadata (bitsandbytes double quant)
+
+    def matrix_bytes(self, rows: int, cols: int) -> int:
+        bits = Fraction(rows * cols * self.bits) + self.extra_bits_per_weight * rows * cols
+        if self.group_size:
+            groups = -(-cols // self.group_size)
+            bits += rows * groups * (self.scale_bits + self.zero_bits)
+        bits += rows * self.row_bits + cols * self.col_bits
+        return -(-bits.numerator // (8 * bits.denominator)) + self.tensor_bytes
+
+    @property
+    def bits_per_weight(self) -> Fraction:
+        """Per weight for a large matrix (row/column/tensor terms vanish)."""
+        b = Fraction(self.bits) + self.extra_bits_per_weight
+        if self.group_size:
+            b += Fraction(self.scale_bits + self.zero_bits, self.group_size)
+        return b
+
+
+BF16 = GroupGeometry(bits=16)
+F32 = GroupGeometry(bits=32)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TensorFormat:
+    """A non-GGUF weight format: geometry for linear layers, embeddings and the output head."""
+
+    name: str
+    linear: GroupGeometry
+    embedding: GroupGeometry = BF16
+    head: GroupGeometry = BF16
+    embeddings_on_host: bool = False  # exllamav2 keeps the embedding table in system RAM
+    source: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "tensor"
+
+    @property
+    def nominal_bits_per_weight(self) -> Fraction:
+        return self.linear.bits_per_weight
+
+
+def _fmt(name: str, linear: GroupGeometry, source: str, **kw: object) -> TensorFormat:
+    return TensorFormat(name=name, linear=linear, source=source, **kw)  # type: ignore[arg-type]
+
+
+def _mlx(bits: int) -> TensorFormat:
+    g = GroupGeometry(bits=bits, group_size=64, scale_bits=16, zero_bits=16)
+    return _fmt(f"MLX-{bits}BIT", g, "mlx.core.quantize docs: affine, group 64, fp16 scale and bias; "
+                "mlx_lm quantizes Linear and Embedding layers", embedding=g, head=g)
+
+
+TENSOR_FORMATS: dict[str, TensorFormat] = {
+    f.name: f
+    for f in (
+        _fmt("FP32", F32, "torch float32", embedding=F32, head=F32),
+        _fmt("FP16", GroupGeometry(bits=16), "torch float16"),
+        _fmt("BF16", BF16, "torch bfloat16 (the usual checkpoint dtype)"),
+        _fmt("FP8", GroupGeometry(bits=8, row_bits=32), "vLLM fp8 (e4m3) with per-channel fp32 scales; "
+             "embeddings and lm_head stay 16-bit (vllm/model_executor/layers/quantization/fp8.py)"),
+        _fmt("AWQ", GroupGeometry(bits=4, group_size=128, scale_bits=16, zero_bits=4),
+             "AutoAWQ GEMM: 4-bit, group 128, fp16 scales, packed 4-bit zeros (qzeros)"),
+        _fmt("GPTQ", GroupGeometry(bits=4, group_size=128, scale_bits=16, zero_bits=4, col_bits=32),
+             "AutoGPTQ/GPTQModel: qweight 4-bit, qzeros 4-bit and fp16 scales per group 128, int32 g_idx"),
+        _fmt("GPTQ-8BIT", GroupGeometry(bits=8, group_size=128, scale_bits=16, zero_bits=8, col_bits=32),
+             "GPTQ 8-bit, group 128"),
+        _fmt("NF4", GroupGeometry(bits=4, group_size=64, scale_bits=32),
+             "bitsandbytes quantize_4bit: blocksize 64, fp32 absmax (4.5 bits/weight); only nn.Linear"),
+        _fmt("NF4-DQ", GroupGeometry(bits=4, group_size=64, scale_bits=8,
+                                     extra_bits_per_weight=Fraction(32, 64 * 256)),
+             "bitsandbytes double quant: 8-bit absmax per 64, fp32 per 256 absmax blocks (QLoRA, 4.127 bits)"),
+        _fmt("INT8", GroupGeometry(bits=8, row_bits=32),
+             "bitsandbytes LLM.int8(): int8 weights + fp32 row scale (SCB); lm_head kept 16-bit"),
+        _mlx(3), _mlx(4), _mlx(6), _mlx(8),
+    )
+}
+_TENSOR_ALIASES = {
+    "FLOAT16": "FP16", "HALF": "FP16", "BFLOAT16": "BF16", "FLOAT32": "FP32", "AWQ-4BIT": "AWQ",
+    "GPTQ-4BIT": "GPTQ", "GPTQ-INT4": "GPTQ", "GPTQ-INT8": "GPTQ-8BIT", "BNB-NF4": "NF4",
+    "BNB-4BIT": "NF4-DQ", "QLORA": "NF4-DQ", "BNB-INT8": "INT8", "LLM.INT8": "INT8", "MLX-4": "MLX-4BIT",
+    "MLX-8": "MLX-8BIT", "MLX4": "MLX-4BIT", "MLX8": "MLX-8BIT", "FP8-E4M3": "FP8",
+}
+
+EXL2_HEAD_BITS = 6  # exllamav2 convert.py default -hb 6
+
+
+def exl2_format(bpw: float) -> TensorFormat:
+    """EXL2 at ``bpw`` average bits (the target already includes its scales, exllamav2 convert.py)."""
+    if not 2.0 <= bpw <= 8.0:
+        raise InvalidInput(f"EXL2 bits per weight {bpw} is outside exllamav2's range 2.0-8.0")
+    frac = Fraction(bpw).limit_denominator(100)
+    lin = GroupGeometry(bits=0, extra_bits_per_weight=frac)
+    return TensorFormat(
+        name=f"EXL2-{bpw:g}", linear=lin, embedding=BF16, head=GroupGeometry(bits=EXL2_HEAD_BITS),
+        embeddings_on_host=True, source="exllamav2: mixed-bit rows averaging the target bpw; 6-bit head; "
+        "embedding table in system RAM (exllamav2/embedding.py)",
+    )
+
+
+QuantScheme = GGUFFileType | TensorFormat
+
+
+def quant_names() -> list[str]:
+    return [*GGUF_FILE_TYPES, *TENSOR_FORMATS, "EXL2-<bpw>"]
+
+
+_FLOAT_TO_TENSOR = {"F16": "FP16", "BF16": "BF16", "F32": "FP32", "FP16": "FP16", "FP32": "FP32"}
+_FLOAT_TO_GGUF = {"FP16": "F16", "FP32": "F32"}
+
+
+def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
+    """``"q4_k_m"`` -> Q4_K_M mixture, ``"awq"`` -> AWQ, ``"exl2-4.65"`` -> EXL2 at 4.65 bpw, ...
+
+    Plain float names (F16, BF16, FP32) exist in both worlds: ``prefer="tensor"`` (engines that load
+    safetensors) gives the torch dtype, ``"gguf"`` the llama.cpp file type.
+    """
+    key = name.strip().upper().replace(" ", "")
+    if not key:
+        raise InvalidInput("empty quantization name")
+    if prefer == "tensor" and key in _FLOAT_TO_TENSOR:
+        return TENSOR_FORMATS[_FLOAT_TO_TENSOR[key]]
+    key = _FLOAT_TO_GGUF.get(key, key) if prefer == "gguf" else key
+    if key in GGUF_FILE_TYPES:
+        return GGUF_FILE_TYPES[key]
+    key = _TENSOR_ALIASES.get(key, key)
+    if key in TENSOR_FORMATS:
+        return TENSOR_FORMATS[key]
+    if key.startswith("EXL2"):
+        num = key[4:].lstrip("-_").removesuffix("BPW")
+        try:
+            return exl2_format(float(num))
+        except ValueError:
+            pass
+    raise UnknownQuant(name, quant_names())

@@ -1,0 +1,1 @@
+"""Rendering: JSON documents and terminal tables.  Rendering never computes."""

@@ -1,0 +1,57 @@
+"""Plain-dict (JSON) views of results; the same documents back ``--json`` and the web API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import FitResult
+from ..memory import MemoryBreakdown
+from ..models.spec import ModelSpec
+
+
+def memory_dict(bd: MemoryBreakdown) -> dict[str, Any]:
+    return {
+        "weights_bytes": bd.weights_bytes,
+        "kv_cache_bytes": bd.kv_cache_bytes,
+        "compute_bytes": bd.compute_bytes,
+        "overhead_bytes": bd.overhead_bytes,
+        "total_bytes": bd.total_bytes,
+        "device_bytes": bd.device_bytes,
+        "host_bytes": bd.host_bytes,
+        "model_file_bytes": bd.model_file_bytes,
+        "kv_bytes_per_token": round(float(bd.kv_bytes_per_token), 3),
+        "bits_per_weight": round(bd.bits_per_weight, 4),
+        "exact_weights": bd.exact_weights,
+        "items": [
+            {"component": i.component, "name": i.name, "bytes": i.n_bytes, "location": i.location, "note": i.note}
+            for i in bd.items
+        ],
+    }
+
+
+def model_dict(spec: ModelSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name, "arch": spec.arch, "origin": spec.origin, "params_total": spec.params_total,
+        "params_active": spec.params_active, "n_layers": spec.n_layers, "hidden_size": spec.hidden_size,
+        "n_heads": spec.n_heads, "n_kv_heads": spec.n_kv_heads, "head_dim": spec.head_dim,
+        "vocab_size": spec.vocab_size, "max_context": spec.max_context, "moe": spec.is_moe,
+        "n_experts": spec.n_experts, "n_experts_active": spec.n_experts_active,
+        "sliding_window": spec.sliding_window, "mla": spec.uses_mla, "hf_repo": spec.hf_repo,
+        "aliases": list(spec.aliases), "source": spec.source, "as_of": spec.as_of,
+    }
+
+
+def fit_dict(r: FitResult) -> dict[str, Any]:
+    run = r.memory.run
+    return {
+        "model": model_dict(r.spec),
+        "quant": r.quant.name,
+        "engine": r.engine.name,
+        "settings": {
+            "backend": run.backend, "context_tokens": run.context_tokens, "kv_cache_type": run.kv_cache_type,
+            "flash_attention": run.flash_attention, "n_batch": run.n_batch, "n_ubatch": run.n_ubatch,
+            "n_seq": run.n_seq,
+        },
+        "memory": memory_dict(r.memory),
+        "warnings": list(r.memory.warnings),
+    }

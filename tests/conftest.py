@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from rigfit.models.catalog import default_catalog
+from rigfit.models.spec import ModelSpec
+
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("RIGFIT_HYPOTHESIS_PROFILE", "ci"))
+
+DATA = Path(__file__).parent / "data"
+
+
+def spec(name: str) -> ModelSpec:
+    return default_catalog().lookup(name)
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sparse Q4_K_M GGUF shaped like Qwen2.5-Coder-0.5B (tied embeddings, 151,936-token vocab)."""
+    from rigfit.models.gguf_write import write_sparse_gguf
+
+    path = tmp_path_factory.mktemp("gguf") / "qwen-0.5b-q4_k_m.gguf"
+    write_sparse_gguf(path, spec("Qwen2.5-Coder-0.5B-Instruct"), "Q4_K_M")
+    return path

@@ -1,0 +1,108 @@
+"""The CLI: parsed --json, exact error lines, exit codes, help with examples."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+from rigfit.cli import main, main_group
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fit_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "fit", "qwen2.5-coder:32b", "--ctx", "16k", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    mem = doc["memory"]
+    for key in ("weights_bytes", "kv_cache_bytes", "compute_bytes", "overhead_bytes", "total_bytes"):
+        assert isinstance(mem[key], int) and mem[key] > 0
+    assert mem["total_bytes"] == sum(mem[k] for k in ("weights_bytes", "kv_cache_bytes", "compute_bytes",
+                                                      "overhead_bytes"))
+    assert doc["settings"]["context_tokens"] == 16384
+    assert mem["kv_cache_bytes"] == 4 * 1024**3  # 64 layers x 8 KV heads x 128 x 2 x 2 B x 16384
+    assert doc["quant"] == "Q4_K_M" and doc["engine"] == "llama.cpp"
+
+
+def test_fit_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "fit", "llama3.1:8b", "--ctx", "4096")
+    assert code == 0
+    assert "Llama-3.1-8B-Instruct" in out and "KV cache" in out and "total" in out and "GiB" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "nosuchmodel"], "rigfit: error: unknown model 'nosuchmodel'"),
+        (["fit", "qwen2.5-coder-32", "--json"], "rigfit: error: unknown model 'qwen2.5-coder-32'; did you mean: "),
+        (["fit", "llama3.1:8b", "--quant", "Q4_K_MM"], "rigfit: error: unknown quantization 'Q4_K_MM'; did you mean:"),
+        (["fit", "llama3.1:8b", "--ctx", "-1"],
+         "rigfit: error: context length must be a positive number of tokens, got -1"),
+        (["fit", "llama3.1:8b", "--ctx", "0"],
+         "rigfit: error: context length must be a positive number of tokens, got 0"),
+        (["fit", "llama3.1:8b", "--ctx", "999999999"], "rigfit: error: context length 999,999,999 tokens is beyond"),
+        (["fit", "llama3.1:8b", "--ctx", "lots"], "rigfit: error: context length 'lots' is not a number"),
+        (["fit", "llama3.1:8b", "--engine", "vllm", "--quant", "Q4_K_M"], "rigfit: error: vllm does not load Q4_K_M"),
+        (["fit", "llama3.1:8b", "--engine", "nope"], "rigfit: error: unknown engine 'nope'"),
+        (["fit", "./missing.gguf"], "rigfit: error: ./missing.gguf: no such file or folder"),
+        (["fit", "llama3.1:8b", "--bogus"], "rigfit: error: No such option '--bogus'"),
+        (["fit"], "rigfit: error: Missing argument 'MODEL'."),
+    ],
+    ids=["unknown", "close", "quant", "negative", "zero", "absurd", "word", "engine-quant", "engine", "file",
+         "option", "missing"],
+)
+def test_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith(message)
+    assert err.count("\n") == 1  # exactly one line
+    assert "Traceback" not in err
+
+
+def test_bad_gguf_file(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "broken.gguf"
+    p.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 40)
+    code, _, err = run_cli(capsys, "fit", str(p))
+    assert code == 2 and err.startswith(f"rigfit: error: {p}: corrupt GGUF header") and err.count("\n") == 1
+
+
+def test_models_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "models", "--json")
+    names = [m["name"] for m in json.loads(out)["models"]]
+    assert code == 0 and len(names) >= 40 and "Qwen2.5-Coder-32B-Instruct" in names
+
+
+def test_no_arguments_runs_default_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "stack", "--json")
+    assert code == 0
+    names = [r["model"]["name"] for r in json.loads(out)["results"]]
+    assert names == ["Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B"]
+
+
+def _commands(group: click.Group) -> list[str]:
+    return sorted(group.commands)
+
+
+@pytest.mark.parametrize("command", _commands(main_group))
+def test_every_command_has_help_with_example(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    code, out, _ = run_cli(capsys, command, "--help")
+    assert code == 0 and "Example: rigfit" in out
+
+
+@pytest.mark.parametrize("command", _commands(main_group))
+def test_every_command_has_json(command: str) -> None:
+    assert any(p.name == "as_json" for p in main_group.commands[command].params)
+
+
+def test_console_script_entry_point() -> None:
+    proc = subprocess.run([sys.executable, "-m", "rigfit", "fit", "nosuch"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("rigfit: error: unknown model 'nosuch'")

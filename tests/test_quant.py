@@ -1,0 +1,102 @@
+"""ggml geometry and llama.cpp mixtures against gguf-py and llama.cpp's published sizes."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import gguf
+import pytest
+
+from rigfit.errors import InvalidInput, UnknownQuant
+from rigfit.memory import weight_bytes
+from rigfit.quant import GGML_TYPES, GGUF_FILE_TYPES, TENSOR_FORMATS, resolve_quant
+
+from .conftest import spec
+
+
+def test_block_geometry_matches_gguf_package() -> None:
+    ours = {t.type_id: (t.block_size, t.type_size) for t in GGML_TYPES.values()}
+    theirs = {int(k): v for k, v in gguf.GGML_QUANT_SIZES.items()}
+    assert ours == theirs
+
+
+def test_file_type_ids_match_gguf_package() -> None:
+    for ft in GGUF_FILE_TYPES.values():
+        if ft.base == ft.name and ft.name not in ("Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8"):
+            assert gguf.LlamaFileType[f"MOSTLY_{ft.name}" if ft.name != "F32" else "ALL_F32"] == ft.ftype_id
+
+
+@pytest.mark.parametrize(("name", "bpw"), [("Q4_0", "4.5"), ("Q4_K", "4.5"), ("Q6_K", "6.5625"), ("Q8_0", "8.5"),
+                                           ("IQ4_XS", "4.25"), ("MXFP4", "4.25"), ("Q2_K", "2.625")])
+def test_bits_per_weight_derived(name: str, bpw: str) -> None:
+    assert GGML_TYPES[name].bits_per_weight == Fraction(bpw)
+
+
+# Llama-3.1-8B (8.03 B) whole-file bits per weight, llama.cpp tools/quantize/README.md table.
+LLAMA31_8B_BPW = {
+    "IQ1_S": 2.0042, "IQ1_M": 2.1460, "IQ2_XXS": 2.3824, "IQ2_M": 2.9294, "Q2_K": 3.1593, "IQ3_XXS": 3.2548,
+    "IQ3_M": 3.7628, "Q3_K_M": 3.9960, "Q3_K_L": 4.2979, "Q4_K_S": 4.6672, "Q4_K_M": 4.8944,
+    "Q5_K_S": 5.5704, "Q5_K_M": 5.7036, "Q6_K": 6.5633, "Q8_0": 8.5008, "F16": 16.0005,
+}
+
+
+@pytest.mark.parametrize(("ftype", "expected"), sorted(LLAMA31_8B_BPW.items()))
+def test_mixture_bpw_matches_llamacpp_table(ftype: str, expected: float) -> None:
+    tensors, sizes, _ = weight_bytes(spec("Llama-3.1-8B-Instruct"), resolve_quant(ftype))
+    bpw = 8 * sum(sizes) / sum(t.n_elements for t in tensors)
+    assert bpw == pytest.approx(expected, rel=1e-4)  # the table prints 4 decimals
+
+
+def test_iq4_xs_without_imatrix_matches_table() -> None:
+    # The README's IQ4_XS row (4.4597) was made without an importance matrix: ffn_down of the first
+    # n/8 layers goes to Q5_K (llama-quant.cpp); Hub files are made with one (rigfit's default).
+    ft = dataclasses.replace(GGUF_FILE_TYPES["IQ4_XS"], imatrix=False)
+    tensors, sizes, _ = weight_bytes(spec("Llama-3.1-8B-Instruct"), ft)
+    assert 8 * sum(sizes) / sum(t.n_elements for t in tensors) == pytest.approx(4.4597, rel=1e-4)
+
+
+def test_q4_k_m_tensor_bytes_exact() -> None:
+    # 4,912,898,048 tensor bytes: llama.cpp's Llama-3.1-8B Q4_K_M (4.58 GiB), engine-facts.md 1.1.
+    _, sizes, _ = weight_bytes(spec("Llama-3.1-8B-Instruct"), resolve_quant("Q4_K_M"))
+    assert sum(sizes) == 4_912_898_048
+
+
+def test_row_not_divisible_falls_back() -> None:
+    # Qwen2.5-0.5B has n_embd 896 (not a multiple of 256): Q4_K rows fall back to Q5_0, Q6_K to Q8_0.
+    from rigfit.models.gguf_write import planned_types
+    from rigfit.models.tensors import build_tensors
+
+    s = spec("Qwen2.5-Coder-0.5B-Instruct")
+    types = dict(zip([t.name for t in build_tensors(s)], planned_types(s, GGUF_FILE_TYPES["Q4_K_M"]), strict=True))
+    assert types["blk.5.attn_q.weight"] == "Q5_0"
+    assert types["token_embd.weight"] == "Q8_0"  # tied: output rule, 896 % 256 != 0 -> Q8_0
+    assert types["blk.0.ffn_down.weight"] == "Q6_K"  # 4864 = 19 * 256
+
+
+@pytest.mark.parametrize(("text", "name"), [("q4_k_m", "Q4_K_M"), ("awq", "AWQ"), ("GPTQ-INT4", "GPTQ"),
+                                            ("bnb-4bit", "NF4-DQ"), ("mlx-4", "MLX-4BIT"), ("exl2-4.65", "EXL2-4.65"),
+                                            ("fp16", "F16"), ("Q4_K_L", "Q4_K_L")])
+def test_resolve_quant_names(text: str, name: str) -> None:
+    assert resolve_quant(text).name == name
+
+
+@pytest.mark.parametrize(("fmt", "bpw"), [("NF4", "4.5"), ("MLX-4BIT", "4.5"), ("MLX-8BIT", "8.5"),
+                                          ("AWQ", "4.15625")])
+def test_tensor_format_bits(fmt: str, bpw: str) -> None:
+    assert TENSOR_FORMATS[fmt].linear.bits_per_weight == Fraction(bpw)
+
+
+def test_nf4_double_quant_is_qlora_figure() -> None:
+    # QLoRA paper: double quantization costs 0.127 bits per parameter on top of 4.
+    assert float(TENSOR_FORMATS["NF4-DQ"].linear.bits_per_weight) == pytest.approx(4.127, abs=1e-3)
+
+
+def test_unknown_quant_lists_options() -> None:
+    with pytest.raises(UnknownQuant, match="Q4_K_M"):
+        resolve_quant("Q4_K_MM")
+
+
+def test_exl2_out_of_range() -> None:
+    with pytest.raises(InvalidInput, match="9"):
+        resolve_quant("exl2-9")
