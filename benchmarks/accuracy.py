@@ -1,0 +1,89 @@
+"""Predict every row of ../shared/calibration/memory_llamacpp.csv and print the error table.
+
+    python benchmarks/accuracy.py [memory] [--csv PATH] [--rows]
+
+Components: file_size (llama.cpp "model size" in GiB = tensor bytes; Hugging Face listings in GB =
+whole file), kv_cache, weights (CUDA: on the GPU, token embeddings stay in RAM; Metal: the whole
+model), compute_buffer and total (CUDA: model + KV + compute as the log counts them).  The calibration
+logs come from Dec 2023 llama.cpp builds (b1619-b1691), so their compute buffers use that build's graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+from pathlib import Path
+
+from rigfit.api import fit
+from rigfit.memory import RunConfig, llamacpp_compute_bytes, weight_bytes
+
+GIB = 1024**3
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "memory_llamacpp.csv"
+
+
+def predict(row: dict[str, str]) -> float:
+    comp, unit = row["component"], row["unit"]
+    ctx = int(row["context"]) if row["context"].isdigit() else 512
+    r = fit(row["model"], quant=row["quant"], context_tokens=ctx, flash_attention=False, n_batch=512,
+            n_ubatch=512)
+    scale = GIB if unit == "GiB" else 1e9
+    m = r.memory
+    if comp == "file_size":
+        if unit == "GiB":  # llama.cpp loader: "model size" = sum of tensor bytes
+            return sum(weight_bytes(r.spec, r.quant)[1]) / scale
+        return m.model_file_bytes / scale
+    if comp == "kv_cache":
+        return m.kv_cache_bytes / scale
+    metal = "Metal (Apple)" in row["notes"]
+    weights = m.weights_bytes if metal else m.total("weights", "device")
+    legacy = RunConfig(context_tokens=ctx, n_batch=512, n_ubatch=512, flash_attention=False)
+    compute = llamacpp_compute_bytes(r.spec, legacy, build="2023-12")[0]
+    if comp == "weights":
+        return weights / scale
+    if comp == "compute_buffer":
+        return compute / scale
+    if comp == "total":
+        return (weights + m.kv_cache_bytes + compute) / scale
+    raise ValueError(f"unknown component {comp!r}")
+
+
+def summarize(errors: dict[str, list[float]]) -> list[str]:
+    lines = [f"{'component':16s} {'n':>4s} {'median':>8s} {'p90':>8s} {'max':>8s}  (absolute % error)"]
+    for comp, errs in errors.items():
+        e = sorted(abs(x) for x in errs)
+        p90 = e[min(len(e) - 1, round(0.9 * (len(e) - 1)))]
+        lines.append(f"{comp:16s} {len(e):4d} {statistics.median(e):8.2f} {p90:8.2f} {e[-1]:8.2f}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="rigfit memory accuracy against public llama.cpp measurements")
+    ap.add_argument("what", nargs="?", default="memory", choices=["memory"])
+    ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    ap.add_argument("--rows", action="store_true", help="print every row")
+    a = ap.parse_args(argv)
+    if not a.csv.exists():
+        print(f"calibration file not found: {a.csv}", file=sys.stderr)
+        return 2
+    errors: dict[str, list[float]] = {}
+    with a.csv.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if a.rows:
+        print(f"{'model':28s} {'quant':8s} {'component':15s} {'measured':>10s} {'predicted':>10s} {'err %':>7s}")
+    for row in rows:
+        measured = float(row["gib_or_gb"])
+        pred = predict(row)
+        err = 100 * (pred - measured) / measured
+        key = row["component"] if row["component"] != "file_size" else f"file_size_{row['unit']}"
+        errors.setdefault(key, []).append(err)
+        if a.rows:
+            print(f"{row['model'][:28]:28s} {row['quant']:8s} {row['component']:15s} {measured:10.4f} "
+                  f"{pred:10.4f} {err:+7.2f}  {row['unit']}")
+    print("\n".join(summarize(errors)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

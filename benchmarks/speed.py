@@ -1,0 +1,69 @@
+"""Timing of interactive answers (printed, never asserted).
+
+    python benchmarks/speed.py
+
+* in-process ``rigfit.fit`` for the seeds' 32B model: first call (catalog load included) and the
+  median of repeated calls;
+* GGUF header read for a 151,936-token vocabulary (sparse fixture written to a temp folder);
+* CLI cold start: ``rigfit fit ... --json`` in a fresh interpreter against ``python -c pass``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _median_ms(fn, n: int = 30) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def _cold_ms(args: list[str], n: int = 7) -> float:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(args, capture_output=True, check=False)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    t = time.perf_counter()
+    from rigfit.api import fit
+
+    fit("Qwen2.5-Coder-32B-Instruct", context_tokens=16384)
+    first = (time.perf_counter() - t) * 1000
+    warm = _median_ms(lambda: fit("Qwen2.5-Coder-32B-Instruct", context_tokens=16384))
+    moe = _median_ms(lambda: fit("DeepSeek-V3", context_tokens=16384), n=10)
+    print(f"fit (in-process), first call incl. imports and catalog: {first:7.1f} ms")
+    print(f"fit (in-process), Qwen2.5-Coder-32B, median of 30:      {warm:7.1f} ms")
+    print(f"fit (in-process), DeepSeek-V3 671B, median of 10:       {moe:7.1f} ms")
+
+    from rigfit.models.catalog import default_catalog
+    from rigfit.models.gguf_file import read_gguf_header
+    from rigfit.models.gguf_write import write_sparse_gguf
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "q.gguf"
+        write_sparse_gguf(p, default_catalog().lookup("Qwen2.5-Coder-7B-Instruct"), "Q4_K_M")
+        hdr = _median_ms(lambda: read_gguf_header(p), n=10)
+    print(f"GGUF header + tensor table, 151,936-token vocab, median: {hdr:6.1f} ms")
+
+    base = _cold_ms([sys.executable, "-c", "pass"])
+    cli = _cold_ms([sys.executable, "-m", "rigfit", "fit", "qwen2.5-coder:32b", "--json"])
+    print(f"python -c pass:                                          {base:7.1f} ms")
+    print(f"rigfit fit qwen2.5-coder:32b --json (cold):               {cli:7.1f} ms  (+{cli - base:.0f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
