@@ -122,3 +122,23 @@ def test_exllamav2_keeps_embeddings_on_host() -> None:
 
 def test_engine_aliases() -> None:
     assert get_engine("llama-server").name == "llama.cpp" and get_engine("LM Studio").name == "lmstudio"
+
+
+def test_vllm_preallocates_its_pool() -> None:
+    # requested = ceil(total x gpu_memory_utilization); the KV pool is the remainder (gpu_worker.py).
+    total = 80 * GIB
+    r = fit("Llama-3.1-8B-Instruct", engine="vllm", context_tokens=32768, gpu_memory_bytes=total,
+            gpu_memory_utilization=0.9)
+    assert r.memory.device_bytes == -(-total * 9 // 10)
+    assert any(i.name == "KV cache pool (preallocated)" for i in r.memory.items)
+    assert r.memory.run.max_num_seqs == 1024  # >= 70 GiB GPUs (arg_utils.get_batch_defaults)
+
+
+def test_vllm_refuses_a_context_the_pool_cannot_hold() -> None:
+    r = fit("Llama-3.1-8B-Instruct", engine="vllm", gpu_memory_bytes=24 * GIB)  # max_model_len 131072
+    assert any("vLLM would not start" in w and "max_model_len" in w for w in r.memory.warnings)
+
+
+def test_vllm_bad_utilization() -> None:
+    with pytest.raises(InvalidInput, match="gpu_memory_utilization"):
+        fit("Llama-3.1-8B-Instruct", engine="vllm", gpu_memory_bytes=24 * GIB, gpu_memory_utilization=1.5)

@@ -42,11 +42,14 @@ def fit(
     n_ubatch: int | None = None,
     n_seq: int = 1,
     backend: str | None = None,
+    gpu_memory_bytes: int | None = None,
+    gpu_memory_utilization: float | None = None,
 ) -> FitResult:
     spec = resolve_model(model) if isinstance(model, str) else model
     eng = get_engine(engine)
     q = pick_quant(spec, eng, quant)
     run, warnings = make_run_config(spec, eng, context_tokens=context_tokens, kv_cache_type=kv_cache_type,
                                     flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
-                                    n_seq=n_seq, backend=backend)
+                                    n_seq=n_seq, backend=backend, gpu_memory_bytes=gpu_memory_bytes,
+                                    gpu_memory_utilization=gpu_memory_utilization)
     return FitResult(spec=spec, quant=q, engine=eng, memory=estimate_memory(spec, q, run, warnings))

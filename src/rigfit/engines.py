@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .errors import InvalidInput, UnknownName
-from .quant import GGUF_FILE_TYPES, TENSOR_FORMATS, GGUFFileType, QuantScheme, TensorFormat, resolve_quant
+from .quant import GGUF_FILE_TYPES, TENSOR_FORMATS, GGUFFileType, QuantScheme
 from .units import MIB
 
 BACKENDS = ("cuda", "rocm", "metal", "vulkan", "sycl", "cpu")
@@ -60,7 +60,7 @@ _GGUF = tuple(GGUF_FILE_TYPES)
 # Ollama reserves MinimumMemory() = 457 MiB per CUDA/ROCm GPU and 512 MiB on Metal (ml/device.go).
 _LLAMA_OVERHEAD = {"cuda": 457 * MIB, "rocm": 457 * MIB, "vulkan": 457 * MIB, "sycl": 457 * MIB,
                    "metal": 512 * MIB, "cpu": 0}
-_LLAMA_SRC = "ollama ml/device.go MinimumMemory (457 MiB CUDA/ROCm, 512 MiB Metal), fb30760"
+_LLAMA_SRC = "CUDA context etc.: Ollama reserves 457 MiB (512 on Metal), ml/device.go"
 
 ENGINES: dict[str, EngineProfile] = {
     e.name: e
@@ -150,14 +150,6 @@ def check_quant_for_engine(engine: EngineProfile, quant: QuantScheme) -> None:
             f"{engine.name} does not load {quant.name} weights; it takes "
             + (", ".join(shown) + " and the other GGUF types" if engine.weights == "gguf" else ", ".join(shown))
         )
-
-
-def default_quant(engine: EngineProfile) -> QuantScheme:
-    return resolve_quant(engine.default_quant)
-
-
-def is_tensor_format(q: QuantScheme) -> bool:
-    return isinstance(q, TensorFormat)
 
 
 __all__ = ["BACKENDS", "ENGINES", "KV_ELEMENT_BYTES", "TENSOR_FORMATS", "EngineProfile", "get_engine"]

@@ -47,6 +47,8 @@ class RunConfig:
     swa_full: bool = False  # llama.cpp --swa-full (C API default true, CLI default false)
     max_num_seqs: int = 256  # vLLM scheduler defaults below 70 GiB GPUs (arg_utils.get_batch_defaults)
     max_num_batched_tokens: int = 8192
+    gpu_memory_bytes: int = 0  # the device's total memory when known (vLLM sizes its KV pool from it)
+    gpu_memory_utilization: float = 0.92  # vllm/config/cache.py default (0.9 before 2025)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +134,8 @@ def make_run_config(
     n_ubatch: int | None = None,
     n_seq: int = 1,
     backend: str | None = None,
+    gpu_memory_bytes: int | None = None,
+    gpu_memory_utilization: float | None = None,
 ) -> tuple[RunConfig, tuple[str, ...]]:
     """Fill engine defaults and check values; returns the config and warnings."""
     warnings: list[str] = []
@@ -159,8 +163,18 @@ def make_run_config(
         if not 1 <= v <= MAX_BATCH_TOKENS:
             raise InvalidInput(f"{label} must be between 1 and {MAX_BATCH_TOKENS:,}, got {v}")
     nub = min(nub, nb)  # llama_context: n_ubatch = min(n_batch, n_ubatch)
+    mem = gpu_memory_bytes or 0
+    if mem < 0 or mem > 16 * 1024**4:
+        raise InvalidInput(f"GPU memory of {mem:,} bytes is not a real device (0 to 16 TiB)")
+    util = 0.92 if gpu_memory_utilization is None else gpu_memory_utilization
+    if not 0 < util <= 1:
+        raise InvalidInput(f"gpu_memory_utilization must be in (0, 1], got {util}")
+    # vLLM scheduler defaults (engine/arg_utils.py get_batch_defaults): GPUs of 70 GiB or more get
+    # max_num_seqs 1024 (the API server keeps max_num_batched_tokens 8192).
+    seqs = 1024 if mem >= 70 * 1024**3 else 256
     run = RunConfig(engine=engine.name, backend=be, context_tokens=ctx, kv_cache_type=kv, flash_attention=fa,
-                    n_batch=nb, n_ubatch=nub, n_seq=n_seq)
+                    n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
+                    max_num_seqs=seqs)
     return run, tuple(warnings)
 
 
@@ -169,7 +183,8 @@ def make_run_config(
 # ---------------------------------------------------------------------------------------------
 
 
-def _mixture_context(spec: ModelSpec) -> MixtureContext:
+def mixture_context(spec: ModelSpec) -> MixtureContext:
+    """The model facts llama-quantize's rules read (LLM_TYPE_70B: 80-layer llama/qwen2 models)."""
     return MixtureContext(arch=spec.arch, n_layers=spec.n_layers, n_gqa=spec.n_gqa,
                           n_expert=spec.n_experts, is_70b=spec.n_layers == 80 and spec.arch in ("llama", "qwen2"))
 
@@ -203,7 +218,7 @@ def weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...
         return g.tensors, [t.n_bytes or 0 for t in g.tensors], True
     tensors = g.tensors if g is not None else build_tensors(spec)
     if isinstance(quant, GGUFFileType):
-        return tensors, tensor_bytes_gguf(tensors, ggml_types_for(tensors, quant, _mixture_context(spec))), False
+        return tensors, tensor_bytes_gguf(tensors, ggml_types_for(tensors, quant, mixture_context(spec))), False
     return tensors, tensor_bytes_format(tensors, quant), False
 
 
@@ -368,6 +383,32 @@ def compute_items(spec: ModelSpec, run: RunConfig, engine: EngineProfile) -> lis
 # ---------------------------------------------------------------------------------------------
 
 
+def _vllm_pool(items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem], tuple[str, ...]]:
+    """vLLM preallocates: requested = ceil(total * gpu_memory_utilization); the KV pool is what the weights,
+    the profile-run activation peak and the non-torch/graph overhead leave (vllm/v1/worker/gpu_worker.py).
+    Startup fails when the pool cannot hold one max_model_len request (vllm/v1/core/kv_cache_utils.py)."""
+    requested = math.ceil(run.gpu_memory_bytes * run.gpu_memory_utilization)
+    needed = sum_items(tuple(items), "kv_cache")
+    non_kv = sum(i.n_bytes for i in items if i.component != "kv_cache" and i.location == "device")
+    pool = requested - non_kv
+    gib = 1024**3
+    if pool < needed:
+        if pool <= 0:
+            msg = (f"vLLM would not start: weights, activations and overhead ({non_kv / gib:.2f} GiB) exceed "
+                   f"gpu_memory_utilization x memory ({requested / gib:.2f} GiB)")
+        else:
+            max_len = int(run.context_tokens * pool / needed) // 16 * 16
+            msg = (f"vLLM would not start: one {run.context_tokens:,}-token request needs {needed / gib:.2f} GiB "
+                   f"of KV cache but the pool holds {pool / gib:.2f} GiB; the largest max_model_len that fits "
+                   f"is about {max_len:,}")
+        return items, (msg,)
+    kept = [i for i in items if i.component != "kv_cache"]
+    kept.append(MemoryItem(component="kv_cache", name="KV cache pool (preallocated)", n_bytes=pool,
+                           note=f"{run.gpu_memory_utilization:g} x GPU memory minus the rest; one "
+                           f"{run.context_tokens:,}-token sequence needs {needed / gib:.2f} GiB"))
+    return kept, ()
+
+
 def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                     warnings: tuple[str, ...] = ()) -> MemoryBreakdown:
     engine = get_engine(run.engine)
@@ -434,6 +475,9 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     if overhead:
         items.append(MemoryItem(component="overhead", name=f"{run.backend} runtime", n_bytes=overhead,
                                 note=engine.overhead_source))
+    if engine.name == "vllm" and run.gpu_memory_bytes:
+        items, pool_warnings = _vllm_pool(items, run)
+        warnings = (*warnings, *pool_warnings)
     layers = tuple(LayerMemory(index=il, kind=spec.layer_kind(il), weights_bytes=per_layer_w[il],
                                kv_bytes=per_layer_kv[il]) for il in range(spec.n_layers))
     bpw = 8 * sum(sizes) / n_params if n_params else 0.0

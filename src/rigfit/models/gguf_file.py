@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import BadModelFile
-from ..quant import GGML_TYPES, ggml_type_by_id, gguf_file_type_by_id
+from ..quant import ggml_type_by_id, gguf_file_type_by_id
 from .spec import GGUFWeights, ModelSpec, swa_layer_types
 from .tensors import Tensor
 
@@ -65,7 +65,6 @@ class _Buf:
         end = self.pos + n
         if end <= len(self.data):
             return
-        n = end - self.pos
         if end > self.file_size:
             raise BadModelFile(f"{self.path}: truncated GGUF header (needs byte {end}, file has {self.file_size})")
         more = max(end - len(self.data), 1 << 22)
@@ -306,6 +305,3 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
 def load_gguf_model(path: str | os.PathLike[str]) -> ModelSpec:
     return spec_from_gguf(read_gguf_header(path))
 
-
-def is_quantized_type(name: str) -> bool:
-    return GGML_TYPES[name].is_quantized

@@ -12,17 +12,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, MixtureContext, ggml_types_for
+from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, ggml_types_for
 from .spec import ModelSpec
 from .tensors import Tensor, build_tensors
 
 
-def mixture_context(spec: ModelSpec) -> MixtureContext:
-    return MixtureContext(arch=spec.arch, n_layers=spec.n_layers, n_gqa=spec.n_gqa, n_expert=spec.n_experts,
-                          is_70b=spec.n_layers == 80 and spec.arch in ("llama", "qwen2"))
-
-
 def planned_types(spec: ModelSpec, ft: GGUFFileType, tensors: tuple[Tensor, ...] | None = None) -> list[str]:
+    """The ggml type llama-quantize would give each tensor of ``spec`` for file type ``ft``."""
+    from ..memory import mixture_context
+
     return ggml_types_for(tensors or build_tensors(spec), ft, mixture_context(spec))
 
 
@@ -71,20 +69,19 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
         w.add_token_types([6] * 256 + [1] * (n - 256))
         w.add_bos_token_id(1)
         w.add_eos_token_id(2)
-    total = 0
+    padded = data = 0
     align = 32
     for t, tname in zip(tensors, types, strict=True):
-        gt = GGML_TYPES[tname]
-        nbytes = gt.row_bytes(t.shape[0]) * (t.n_elements // t.shape[0])
+        nbytes = GGML_TYPES[tname].row_bytes(t.shape[0]) * (t.n_elements // t.shape[0])
         w.add_tensor_info(t.name, tuple(reversed(t.shape)), np.dtype(np.float32), nbytes,
                           raw_dtype=gguf.GGMLQuantizationType[tname])
-        total += -(-nbytes // align) * align
+        padded += -(-nbytes // align) * align
+        data += nbytes
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_ti_data_to_file()
     w.close()
     size = Path(path).stat().st_size
     data_start = -(-size // align) * align
-    os.truncate(path, data_start + total)
-    return sum(GGML_TYPES[n].row_bytes(t.shape[0]) * (t.n_elements // t.shape[0]) for t, n in zip(tensors, types,
-                                                                                                  strict=True))
+    os.truncate(path, data_start + padded)
+    return data

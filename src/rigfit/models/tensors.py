@@ -129,7 +129,7 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
     return ts
 
 
-def count_params(tensors: tuple[Tensor, ...], *, include_output_copy: bool = False) -> int:
+def count_params(tensors: tuple[Tensor, ...]) -> int:
     return sum(t.n_elements for t in tensors)
 
 
