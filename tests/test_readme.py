@@ -1,0 +1,41 @@
+"""The README stays true: its first two commands are the install/main-job and test lines that CI runs,
+and every `rigfit` and `python benchmarks/...` line in its code blocks runs as shown."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rigfit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+LINES = [ln.split("  #")[0].strip() for b in BLOCKS for ln in b.splitlines() if ln.strip()]
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    first, second = LINES[0], LINES[1]
+    assert README.lstrip().startswith("# rigfit")
+    assert first == "python -m pip install . && python -m rigfit"
+    assert second == "python -m pip install '.[test]' && python -m pytest"
+    assert second in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("rigfit ")])
+def test_rigfit_lines_run(line: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(shlex.split(line)[1:]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("python benchmarks/")])
+def test_benchmark_lines_run(line: str) -> None:
+    if "accuracy" in line and not (ROOT.parent / "shared" / "calibration").exists():
+        pytest.skip("../shared/calibration is not beside this checkout")
+    proc = subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
