@@ -88,19 +88,33 @@ def test_no_arguments_runs_default_stack(capsys: pytest.CaptureFixture[str]) -> 
     assert names == ["Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B"]
 
 
-def _commands(group: click.Group) -> list[str]:
-    return sorted(group.commands)
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for name, cmd in sorted(group.commands.items()):
+        out.append((*prefix, name))
+        if isinstance(cmd, click.Group):
+            out += _commands(cmd, (*prefix, name))
+    return out
 
 
-@pytest.mark.parametrize("command", _commands(main_group))
-def test_every_command_has_help_with_example(capsys: pytest.CaptureFixture[str], command: str) -> None:
-    code, out, _ = run_cli(capsys, command, "--help")
+def _leaf(path: tuple[str, ...]) -> click.Command:
+    cmd: click.Command = main_group
+    for name in path:
+        assert isinstance(cmd, click.Group)
+        cmd = cmd.commands[name]
+    return cmd
+
+
+@pytest.mark.parametrize("command", _commands(main_group), ids=" ".join)
+def test_every_command_has_help_with_example(capsys: pytest.CaptureFixture[str], command: tuple[str, ...]) -> None:
+    code, out, _ = run_cli(capsys, *command, "--help")
     assert code == 0 and "Example: rigfit" in out
 
 
-@pytest.mark.parametrize("command", _commands(main_group))
-def test_every_command_has_json(command: str) -> None:
-    assert any(p.name == "as_json" for p in main_group.commands[command].params)
+@pytest.mark.parametrize("command", [c for c in _commands(main_group) if not isinstance(_leaf(c), click.Group)],
+                         ids=" ".join)
+def test_every_command_has_json(command: tuple[str, ...]) -> None:
+    assert any(p.name == "as_json" for p in _leaf(command).params)
 
 
 def test_console_script_entry_point() -> None:

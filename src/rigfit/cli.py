@@ -175,6 +175,58 @@ def models(as_json: bool) -> None:
     _print(models_table(specs))
 
 
+@main_group.group()
+def hardware() -> None:
+    """Hardware catalog: GPUs, Macs, unified-memory PCs.
+
+    Example: rigfit hardware show "RTX 3090" --json
+    """
+
+
+@hardware.command("list")
+@click.option("--kind", type=click.Choice(["gpu", "apple", "soc"]), help="Only this kind of device.")
+@click.option("--min-memory", help="Only devices with at least this much memory (24GB, 48GiB).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def hardware_list(kind: str | None, min_memory: str | None, as_json: bool) -> None:
+    """List catalog devices.
+
+    Example: rigfit hardware list --kind gpu --min-memory 24GB
+    """
+    from .hardware.catalog import default_hardware
+
+    floor = _size(min_memory) or 0
+    devs = [d for d in default_hardware().devices
+            if (kind is None or d.kind == kind) and d.memory_bytes >= floor]
+    if as_json:
+        from .report.json_out import device_dict
+
+        _emit_json({"devices": [device_dict(d) for d in devs]})
+        return
+    from .report.terminal import devices_table
+
+    _print(devices_table(devs))
+
+
+@hardware.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def hardware_show(name: str, as_json: bool) -> None:
+    """One device's facts, forgivingly named ("3090", "rtx3090", "M4 Max 40-core 128GB").
+
+    Example: rigfit hardware show 4090 --json
+    """
+    from .hardware.resolve import resolve_device
+    from .report.json_out import device_dict
+
+    d = resolve_device(name)
+    if as_json:
+        _emit_json(device_dict(d))
+        return
+    from .report.terminal import devices_table
+
+    _print(devices_table([d]))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:

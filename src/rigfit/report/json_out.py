@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api import FitResult
+from ..hardware.spec import Device
 from ..memory import MemoryBreakdown
 from ..models.spec import ModelSpec
 
@@ -54,4 +55,15 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
         },
         "memory": memory_dict(r.memory),
         "warnings": list(r.memory.warnings),
+    }
+
+
+def device_dict(d: Device) -> dict[str, Any]:
+    return {
+        "name": d.name, "kind": d.kind, "vendor": d.vendor, "form": d.form, "memory_bytes": d.memory_bytes,
+        "bandwidth_gb_s": d.bandwidth_gb_s, "fp16_tflops": d.fp16_tflops, "int8_tops": d.int8_tops,
+        "fp8_tflops": d.fp8_tflops, "tdp_w": d.tdp_w, "pcie_gen": d.pcie_gen, "pcie_lanes": d.pcie_lanes,
+        "nvlink": d.nvlink, "unified": d.unified, "arch": d.arch, "released": d.released,
+        "msrp_usd": d.msrp_usd, "msrp_date": d.msrp_date or None, "used_usd": d.used_usd,
+        "used_date": d.used_date or None, "aliases": list(d.aliases), "source": d.source, "as_of": d.as_of,
     }

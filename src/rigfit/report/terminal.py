@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api import FitResult
+from ..hardware.spec import Device
 from ..models.spec import ModelSpec
 from ..units import fmt_bytes, fmt_gb, fmt_gib
 
@@ -56,4 +57,20 @@ def models_table(specs: list[ModelSpec]) -> Any:
             extra.append(f"SWA {s.sliding_window}")
         t.add_row(s.name, s.arch, params, str(s.n_layers), f"{s.n_kv_heads} × {s.head_dim}",
                   f"{s.max_context:,}", ", ".join(extra))
+    return t
+
+
+def devices_table(devices: list[Device]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=f"{len(devices)} devices", title_justify="left")
+    for col in ("name", "kind", "memory", "GB/s", "FP16 TFLOPS", "TDP W", "price"):
+        t.add_column(col, justify="left" if col in ("name", "kind") else "right")
+    for d in devices:
+        price = f"${d.msrp_usd:,.0f} ({d.msrp_date})" if d.msrp_usd else ""
+        if d.used_usd:
+            price += f"; used ${d.used_usd:,.0f}"
+        t.add_row(d.name, f"{d.kind}/{d.form}", fmt_gib(d.memory_bytes, 0),
+                  f"{d.bandwidth_gb_s:,.0f}" if d.bandwidth_gb_s else "unknown",
+                  f"{d.fp16_tflops:,.1f}" if d.fp16_tflops else "", str(d.tdp_w or ""), price)
     return t

@@ -1,0 +1,1 @@
+"""Hardware: device specs from the catalogs, name resolution, usable-memory rules, detection."""

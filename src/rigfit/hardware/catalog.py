@@ -1,0 +1,151 @@
+"""Hardware catalogs (``data/gpus.toml``, ``data/apple.toml``, ``data/platforms.toml``): loaded once,
+validated (every problem reported, each naming its key), and turned into Devices.
+
+Apple chips become one Device per sold memory size ("Apple M4 Max (40-core GPU) 128GB"), because the
+memory is the first thing that decides what a Mac can run.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from .._validate import Field, Problems, check_record
+from ..errors import CatalogError
+from ..units import GIB
+from .spec import Device
+
+_COMMON = {
+    "name": Field("str", True), "aliases": Field("str_list"), "source": Field("str", True),
+    "as_of": Field("date", True), "notes": Field("str"), "released": Field("date"),
+}
+GPU_SCHEMA: dict[str, Field] = {
+    **_COMMON, "vendor": Field("str", True, ("nvidia", "amd", "intel")),
+    "form": Field("str", True, ("desktop", "laptop", "workstation", "datacenter")), "arch": Field("str"),
+    "memory_gib": Field("pos_num", True), "memory_type": Field("str"), "bandwidth_gb_s": Field("pos_num", True),
+    "fp16_tflops": Field("pos_num", True), "int8_tops": Field("pos_num"), "fp8_tflops": Field("pos_num"),
+    "fp32_tflops": Field("pos_num"), "tdp_w": Field("pos_int", True), "pcie_gen": Field("pos_int"),
+    "pcie_lanes": Field("pos_int"), "nvlink": Field("bool"), "msrp_usd": Field("pos_num"), "msrp_date": Field("date"),
+    "used_usd": Field("pos_num"), "used_date": Field("date"),
+}
+APPLE_CHIP_SCHEMA: dict[str, Field] = {
+    **_COMMON, "chip": Field("str", True), "cpu_cores": Field("pos_int", True), "gpu_cores": Field("pos_int", True),
+    "memory_options_gib": Field("int_list", True), "bandwidth_gb_s": Field("pos_num", True),
+    "fp32_tflops": Field("pos_num"), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
+}
+APPLE_PRODUCT_SCHEMA: dict[str, Field] = {
+    "name": Field("str", True), "product": Field("str", True),
+    "form": Field("str", True, ("laptop", "mini", "desktop", "workstation")), "chip": Field("str", True),
+    "memory_gib": Field("pos_int", True), "storage_gb": Field("pos_int"), "price_usd": Field("pos_num", True),
+    "price_date": Field("date", True), "source": Field("str", True), "as_of": Field("date", True),
+    "notes": Field("str"),
+}
+SOC_SCHEMA: dict[str, Field] = {
+    **_COMMON, "vendor": Field("str", True), "memory_gib": Field("pos_num", True),
+    "bandwidth_gb_s": Field("pos_num", True), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
+    "gpu_memory_max_gib": Field("pos_num"), "price_usd": Field("pos_num"), "price_date": Field("date"),
+    "form": Field("str", True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareCatalog:
+    devices: tuple[Device, ...]
+    apple_products: tuple[dict[str, Any], ...]
+    cpu_platforms: tuple[dict[str, Any], ...]
+    memory_kinds: tuple[dict[str, Any], ...]
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if v is not None else None
+
+
+def _gpu(rec: dict[str, Any]) -> Device:
+    return Device(
+        name=rec["name"], kind="gpu", vendor=rec["vendor"], form=rec["form"],
+        memory_bytes=round(rec["memory_gib"] * GIB), bandwidth_gb_s=float(rec["bandwidth_gb_s"]),
+        fp16_tflops=float(rec["fp16_tflops"]), int8_tops=_num(rec.get("int8_tops")),
+        fp8_tflops=_num(rec.get("fp8_tflops")), fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=rec["tdp_w"],
+        pcie_gen=rec.get("pcie_gen"), pcie_lanes=rec.get("pcie_lanes"), nvlink=rec.get("nvlink", False),
+        arch=rec.get("arch", ""), memory_type=rec.get("memory_type", ""), released=rec.get("released", ""),
+        msrp_usd=_num(rec.get("msrp_usd")), msrp_date=rec.get("msrp_date", ""), used_usd=_num(rec.get("used_usd")),
+        used_date=rec.get("used_date", ""), aliases=tuple(a.lower() for a in rec.get("aliases", ())),
+        source=rec["source"], as_of=rec["as_of"], notes=rec.get("notes", ""),
+    )
+
+
+def _apple(rec: dict[str, Any]) -> list[Device]:
+    out = []
+    for mem in rec["memory_options_gib"]:
+        out.append(Device(
+            name=f"{rec['name']} {mem}GB", kind="apple", vendor="apple", form="soc", memory_bytes=mem * GIB,
+            bandwidth_gb_s=float(rec["bandwidth_gb_s"]), fp16_tflops=_num(rec.get("fp16_tflops")),
+            fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None,
+            unified=True, arch=rec["chip"], released=rec.get("released", ""),
+            aliases=tuple(f"{a.lower()} {mem}gb" for a in (rec["name"], *rec.get("aliases", ()))),
+            source=rec["source"], as_of=rec["as_of"], notes=rec.get("notes", ""),
+        ))
+    return out
+
+
+def _soc(rec: dict[str, Any]) -> Device:
+    gmax = rec.get("gpu_memory_max_gib")
+    return Device(
+        name=rec["name"], kind="soc", vendor=rec["vendor"], form=rec["form"],
+        memory_bytes=round(rec["memory_gib"] * GIB), bandwidth_gb_s=float(rec["bandwidth_gb_s"]),
+        fp16_tflops=_num(rec.get("fp16_tflops")), tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None,
+        unified=True, released=rec.get("released", ""), msrp_usd=_num(rec.get("price_usd")),
+        msrp_date=rec.get("price_date", ""), gpu_memory_max_bytes=round(gmax * GIB) if gmax else None,
+        aliases=tuple(a.lower() for a in rec.get("aliases", ())), source=rec["source"], as_of=rec["as_of"],
+        notes=rec.get("notes", ""),
+    )
+
+
+def _load(name: str) -> dict[str, Any]:
+    res = resources.files("rigfit").joinpath(f"data/{name}")
+    if not res.is_file():
+        return {}
+    try:
+        return tomllib.loads(res.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"rigfit/data/{name}: not valid TOML: {exc}") from None
+
+
+def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[str, Any]) -> HardwareCatalog:
+    problems = Problems("hardware catalog")
+    devices: list[Device] = []
+    for i, rec in enumerate(gpus.get("gpus", [])):
+        if check_record(rec, GPU_SCHEMA, f"gpus[{i}]", problems):
+            devices.append(_gpu(rec))
+    chip_names = set()
+    for i, rec in enumerate(apple.get("apple_chips", [])):
+        if check_record(rec, APPLE_CHIP_SCHEMA, f"apple_chips[{i}]", problems):
+            devices.extend(_apple(rec))
+            chip_names.add(rec["name"])
+    products = []
+    for i, rec in enumerate(apple.get("apple_products", [])):
+        if check_record(rec, APPLE_PRODUCT_SCHEMA, f"apple_products[{i}]", problems):
+            if rec["chip"] not in chip_names:
+                problems.add(f"apple_products[{i}].chip", f"names no apple_chips entry, got {rec['chip']!r}")
+            products.append(rec)
+    for i, rec in enumerate(platforms.get("socs", [])):
+        if check_record(rec, SOC_SCHEMA, f"socs[{i}]", problems):
+            devices.append(_soc(rec))
+    seen: dict[str, str] = {}
+    for d in devices:
+        for key in (d.name.lower(), *d.aliases):
+            if key in seen and seen[key] != d.name:
+                problems.add(f"{d.name}.aliases", f"{key!r} already names {seen[key]}")
+            seen[key] = d.name
+    problems.raise_if_any()
+    return HardwareCatalog(devices=tuple(devices), apple_products=tuple(products),
+                           cpu_platforms=tuple(platforms.get("cpu_platforms", [])),
+                           memory_kinds=tuple(platforms.get("memory", [])))
+
+
+@functools.cache
+def default_hardware() -> HardwareCatalog:
+    return parse_hardware(_load("gpus.toml"), _load("apple.toml"), _load("platforms.toml"))

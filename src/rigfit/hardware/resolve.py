@@ -1,0 +1,82 @@
+"""Forgiving hardware names: "3090", "rtx3090", "RTX 3090 24GB", "2x RTX 4090", "M4 Max 40-core 128GB".
+
+A name that matches several devices equally well (RTX 4090 vs RTX 4090 Laptop, or a Mac chip without
+its memory size) is an error that lists the candidates; an unknown one lists the closest names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..errors import InvalidInput, RigfitError, UnknownName
+from .catalog import default_hardware
+from .spec import Device
+
+_NOISE = re.compile(r"\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edition|founders)\b")
+_MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\b")
+_COUNT = re.compile(r"^\s*(\d+)\s*[x×*]\s*(.+)$", re.IGNORECASE)
+MAX_DEVICES = 64
+
+
+class AmbiguousHardware(RigfitError):
+    def __init__(self, value: str, candidates: Sequence[str]) -> None:
+        self.candidates = list(candidates)
+        super().__init__(f"hardware name {value!r} is ambiguous: " + ", ".join(self.candidates[:8])
+                         + (", ..." if len(self.candidates) > 8 else ""))
+
+
+def _key(text: str) -> str:
+    t = _NOISE.sub(" ", text.lower())
+    t = t.replace("-core", "c").replace(" core", "c")
+    return re.sub(r"[^a-z0-9]+", "", t)
+
+
+def _split_memory(text: str) -> tuple[str, int | None]:
+    m = _MEM.search(text.lower())
+    if not m:
+        return text, None
+    return (text[: m.start()] + text[m.end():]).strip(), round(float(m.group(1)))
+
+
+def resolve_device(text: str, devices: Sequence[Device] | None = None) -> Device:
+    pool = list(devices if devices is not None else default_hardware().devices)
+    if not text.strip():
+        raise InvalidInput("empty hardware name")
+    base, mem_gb = _split_memory(text)
+    key, full_key = _key(base), _key(text)
+    exact: list[Device] = []
+    partial: list[Device] = []
+    named: list[Device] = []  # the typed text is a device's own name or alias, memory included
+    for d in pool:
+        names = (d.name, *d.aliases)
+        if full_key in {_key(n) for n in names}:
+            named.append(d)
+        keys = {_key(_split_memory(n)[0]) for n in names}
+        if key in keys:
+            exact.append(d)
+        elif key and any(key in k for k in keys):
+            partial.append(d)
+    hits = exact or partial
+    if mem_gb is not None:
+        sized = [d for d in hits if round(d.memory_bytes / 1024**3) == mem_gb]
+        if hits and not sized:
+            raise InvalidInput(f"no {hits[0].name} with {mem_gb} GB; it has "
+                               + ", ".join(sorted({f"{round(d.memory_bytes / 1024**3)} GB" for d in hits})))
+        hits = sized
+    elif len(named) == 1:
+        return named[0]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise AmbiguousHardware(text, [d.name for d in hits])
+    raise UnknownName("hardware", text, [d.name for d in pool] + [a for d in pool for a in d.aliases])
+
+
+def parse_hardware_spec(spec: str, devices: Sequence[Device] | None = None) -> tuple[Device, int]:
+    """``"2x RTX 4090"`` -> (RTX 4090, 2)."""
+    m = _COUNT.match(spec)
+    count, name = (int(m.group(1)), m.group(2)) if m else (1, spec)
+    if not 1 <= count <= MAX_DEVICES:
+        raise InvalidInput(f"device count {count} in {spec!r} is outside 1-{MAX_DEVICES}")
+    return resolve_device(name, devices), count

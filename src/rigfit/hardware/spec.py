@@ -1,0 +1,38 @@
+"""Device: one accelerator, Mac chip configuration, unified-memory PC or CPU platform, as a frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = ("gpu", "apple", "soc", "cpu")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    name: str
+    kind: str  # gpu | apple | soc | cpu
+    vendor: str
+    form: str  # desktop | laptop | workstation | datacenter | mini | embedded | server ...
+    memory_bytes: int
+    bandwidth_gb_s: float | None  # None: unknown (speed cannot be predicted)
+    fp16_tflops: float | None = None  # dense FP16/BF16 tensor rate
+    int8_tops: float | None = None
+    fp8_tflops: float | None = None
+    fp32_tflops: float | None = None
+    tdp_w: int | None = None
+    pcie_gen: int | None = None
+    pcie_lanes: int | None = None
+    nvlink: bool = False
+    unified: bool = False  # memory shared with the CPU (Apple, Strix Halo, DGX Spark, Jetson)
+    arch: str = ""
+    memory_type: str = ""
+    released: str = ""
+    msrp_usd: float | None = None
+    msrp_date: str = ""
+    used_usd: float | None = None
+    used_date: str = ""
+    gpu_memory_max_bytes: int | None = None  # unified systems: most the GPU can be given
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+    as_of: str = ""
+    notes: str = ""

@@ -1,0 +1,63 @@
+"""What a program can really allocate on a device, with the rule's source.
+
+Total memory is what the catalog (or detection) says the device has; usable memory subtracts what the
+OS, the display and the driver keep.  The engine's own runtime overhead (CUDA context, ...) is part of
+the memory estimate, not of these rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..units import GIB, MIB
+from .spec import Device
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsableMemory:
+    total_bytes: int
+    usable_bytes: int
+    rules: tuple[str, ...]
+
+
+def macos_gpu_limit_bytes(ram_bytes: int, wired_limit_mb: int = 0) -> tuple[int, str]:
+    """Metal's recommendedMaxWorkingSetSize, which llama.cpp and MLX treat as the GPU budget.
+
+    Observed: 2/3 of RAM up to 36 GB machines (21,845 MB on a 32 GB M1 Max, llama.cpp PR #2011), 3/4
+    above (gpustack/gpustack#1375); ``sudo sysctl iogpu.wired_limit_mb=N`` raises it (llmfit PR #754).
+    """
+    if wired_limit_mb > 0:
+        return min(ram_bytes, wired_limit_mb * MIB), f"iogpu.wired_limit_mb = {wired_limit_mb}"
+    frac_num, frac_den = (2, 3) if ram_bytes <= 36 * GIB else (3, 4)
+    return ram_bytes * frac_num // frac_den, (
+        f"macOS default GPU working set: {frac_num}/{frac_den} of RAM (raise with sysctl iogpu.wired_limit_mb)")
+
+
+def usable_memory(device: Device, *, os_name: str = "linux", display: bool = False, wired_limit_mb: int = 0,
+                  free_bytes: int | None = None) -> UsableMemory:
+    """Usable accelerator memory for ``device`` under ``os_name`` (linux | windows | macos)."""
+    total = device.memory_bytes
+    rules: list[str] = []
+    usable = total
+    if device.kind == "apple":
+        usable, why = macos_gpu_limit_bytes(total, wired_limit_mb)
+        rules.append(why)
+    elif device.kind == "soc":
+        if device.gpu_memory_max_bytes:
+            usable = min(usable, device.gpu_memory_max_bytes)
+            rules.append("most memory the GPU can be given on this system (VRAM carve-out + GTT)")
+        os_reserve = 4 * GIB  # the OS and desktop live in the same memory
+        usable = min(usable, total - os_reserve)
+        rules.append("4 GiB left to the operating system in shared memory")
+    elif os_name == "windows":
+        # WDDM keeps part of VRAM for the desktop compositor and itself; CUDA sees about 90-95 %.
+        reserve = max(GIB // 2, total // 20)
+        usable -= reserve
+        rules.append("Windows WDDM reserve: max(0.5 GiB, 5 %) of VRAM")
+    elif display:
+        usable -= GIB // 2
+        rules.append("display attached: ~0.5 GiB for the compositor and desktop apps")
+    if free_bytes is not None and free_bytes < usable:
+        usable = free_bytes
+        rules.append("limited to the memory free right now")
+    return UsableMemory(total_bytes=total, usable_bytes=max(0, usable), rules=tuple(rules))

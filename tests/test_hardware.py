@@ -1,0 +1,90 @@
+"""Hardware names, usable-memory rules and catalog validation (synthetic rows; the real catalog is
+checked in test_hardware_catalog.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rigfit.errors import CatalogError, InvalidInput, UnknownName
+from rigfit.hardware.catalog import parse_hardware
+from rigfit.hardware.resolve import AmbiguousHardware, parse_hardware_spec, resolve_device
+from rigfit.hardware.usable import macos_gpu_limit_bytes, usable_memory
+from rigfit.units import GIB, MIB
+
+SRC = {"source": "https://example.invalid/spec", "as_of": "2026-11-23"}
+GPUS = {"gpus": [
+    dict(name="NVIDIA GeForce RTX 4090", aliases=["rtx 4090"], vendor="nvidia", form="desktop", memory_gib=24,
+         bandwidth_gb_s=1008, fp16_tflops=165.2, tdp_w=450, **SRC),
+    dict(name="NVIDIA GeForce RTX 4090 Laptop GPU", aliases=["rtx 4090 laptop"], vendor="nvidia", form="laptop",
+         memory_gib=16, bandwidth_gb_s=576, fp16_tflops=100.0, tdp_w=150, **SRC),
+    dict(name="NVIDIA GeForce RTX 3090", aliases=["rtx 3090", "3090"], vendor="nvidia", form="desktop",
+         memory_gib=24, bandwidth_gb_s=936, fp16_tflops=71.0, tdp_w=350, **SRC),
+    dict(name="NVIDIA GeForce RTX 3080", vendor="nvidia", form="desktop", memory_gib=10, bandwidth_gb_s=760,
+         fp16_tflops=59.5, tdp_w=320, **SRC),
+    dict(name="NVIDIA GeForce RTX 3080 12GB", vendor="nvidia", form="desktop", memory_gib=12, bandwidth_gb_s=912,
+         fp16_tflops=61.0, tdp_w=350, **SRC),
+]}
+APPLE = {"apple_chips": [dict(name="Apple M4 Max (40-core GPU)", aliases=["m4 max 40-core"], chip="M4 Max",
+                              cpu_cores=16, gpu_cores=40, memory_options_gib=[48, 64, 128], bandwidth_gb_s=546,
+                              **SRC)]}
+CAT = parse_hardware(GPUS, APPLE, {})
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("3090", "NVIDIA GeForce RTX 3090"), ("rtx3090", "NVIDIA GeForce RTX 3090"),
+    ("RTX 3090 24GB", "NVIDIA GeForce RTX 3090"), ("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090"),
+    ("rtx 4090", "NVIDIA GeForce RTX 4090"), ("4090 laptop", "NVIDIA GeForce RTX 4090 Laptop GPU"),
+    ("M4 Max 40-core 128GB", "Apple M4 Max (40-core GPU) 128GB"),
+    ("m4 max 40c 64gb", "Apple M4 Max (40-core GPU) 64GB"),
+    ("RTX 3080 12GB", "NVIDIA GeForce RTX 3080 12GB")])
+def test_forgiving_names(text: str, name: str) -> None:
+    assert resolve_device(text, CAT.devices).name == name
+
+
+@pytest.mark.parametrize(("text", "listed"), [("4090", ["RTX 4090", "RTX 4090 Laptop"]),
+                                              ("M4 Max 40-core", ["64GB", "128GB"])])
+def test_ambiguous_names_list_candidates(text: str, listed: list[str]) -> None:
+    with pytest.raises(AmbiguousHardware) as exc:
+        resolve_device(text, CAT.devices)
+    assert all(x in str(exc.value) for x in listed)
+
+
+def test_unknown_name_suggests() -> None:
+    with pytest.raises(UnknownName, match="unknown hardware 'RTX 3095'; did you mean"):
+        resolve_device("RTX 3095", CAT.devices)
+
+
+def test_count_prefix() -> None:
+    d, n = parse_hardware_spec("2x RTX 3090", CAT.devices)
+    assert (d.name, n) == ("NVIDIA GeForce RTX 3090", 2)
+    with pytest.raises(InvalidInput, match="outside 1-64"):
+        parse_hardware_spec("0x RTX 3090", CAT.devices)
+
+
+def test_validation_names_bad_keys() -> None:
+    bad = {"gpus": [dict(GPUS["gpus"][0], memory_gib=-24), dict(GPUS["gpus"][2], bandwith_gb_s=900)]}
+    with pytest.raises(CatalogError) as exc:
+        parse_hardware(bad, {}, {})
+    assert "gpus[0].memory_gib: expected a positive number, got -24" in str(exc.value)
+    assert "gpus[1].bandwith_gb_s: unknown key" in str(exc.value)
+
+
+@pytest.mark.parametrize(("ram_gb", "limit_gib"), [(16, 16 * 2 / 3), (32, 32 * 2 / 3), (64, 48), (128, 96)])
+def test_macos_default_gpu_limit(ram_gb: int, limit_gib: float) -> None:
+    # 21,845 MB of 32 GB on an M1 Max (llama.cpp PR #2011); 75 % above 36 GB (gpustack#1375).
+    got, _ = macos_gpu_limit_bytes(ram_gb * GIB)
+    assert got / GIB == pytest.approx(limit_gib, abs=0.01)
+
+
+def test_wired_limit_override() -> None:
+    got, why = macos_gpu_limit_bytes(128 * GIB, wired_limit_mb=120_000)
+    assert got == 120_000 * MIB and "iogpu.wired_limit_mb" in why
+
+
+def test_usable_discrete_rules() -> None:
+    d = resolve_device("rtx 3090", CAT.devices)
+    assert usable_memory(d).usable_bytes == 24 * GIB
+    assert usable_memory(d, display=True).usable_bytes == 24 * GIB - GIB // 2
+    win = usable_memory(d, os_name="windows")
+    assert win.usable_bytes < 24 * GIB and "WDDM" in win.rules[0]
+    assert usable_memory(d, free_bytes=20 * GIB).usable_bytes == 20 * GIB
