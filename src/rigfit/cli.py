@@ -227,6 +227,29 @@ def hardware_show(name: str, as_json: bool) -> None:
     _print(devices_table([d]))
 
 
+@hardware.command("detect")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def hardware_detect(as_json: bool) -> None:
+    """Detect this machine's GPUs, CPU, RAM and free disk, and map them to the catalog.
+
+    Example: rigfit hardware detect --json
+    """
+    from .hardware.detect import detect, detected_dict
+
+    doc = detected_dict(detect())
+    if as_json:
+        _emit_json(doc)
+        return
+    from .units import fmt_gib
+
+    click.echo(f"OS {doc['os']}; CPU {doc['cpu']['model']} ({doc['cpu']['cores']} threads); "
+               f"RAM {fmt_gib(doc['ram_total_bytes'])}")
+    for d in doc["devices"]:
+        click.echo(f"{d['name']}: {fmt_gib(d['memory_total_bytes'])} ({d['how']})")
+    for n in doc["notes"]:
+        click.echo(f"note: {n}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:

@@ -1,0 +1,228 @@
+"""Detect this machine: each probe is a pure parser of a tool's output plus a thin call.
+
+NVIDIA: ``nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader,nounits``
+(NVML through nvidia-ml-py when installed).  AMD: ``rocm-smi --showproductname --showmeminfo vram --json``
+or sysfs ``/sys/class/drm/card*/device/mem_info_vram_total``.  Apple: ``sysctl`` and
+``system_profiler SPHardwareDataType SPDisplaysDataType -json``.  CPU and RAM: ``/proc/cpuinfo``,
+``/proc/meminfo``.  Nothing runs at import time; ``detect()`` runs only when asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import RigfitError
+from ..units import GIB, KIB, MIB
+from .resolve import resolve_device
+from .spec import Device
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectedDevice:
+    name: str  # as the tool reported it
+    vendor: str
+    memory_total_bytes: int
+    memory_free_bytes: int | None
+    matched: Device | None  # the catalog entry it maps to (None: unknown, bandwidth unknown)
+    how: str  # which probe found it and how it mapped
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectedSystem:
+    os_name: str
+    cpu_model: str
+    cpu_cores: int
+    cpu_flags: tuple[str, ...]
+    ram_total_bytes: int
+    ram_available_bytes: int | None
+    disk_free_bytes: int | None
+    devices: tuple[DetectedDevice, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+# ---- pure parsers ------------------------------------------------------------------------------
+
+
+def parse_nvidia_smi_csv(text: str) -> list[tuple[str, int, int | None]]:
+    """Lines ``NVIDIA GeForce RTX 4090, 24564, 23012`` (MiB) -> (name, total bytes, free bytes)."""
+    out = []
+    for line in text.strip().splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 2 or not parts[1].replace(".", "").isdigit():
+            continue
+        free = int(float(parts[2]) * MIB) if len(parts) > 2 and parts[2].replace(".", "").isdigit() else None
+        out.append((parts[0], int(float(parts[1]) * MIB), free))
+    return out
+
+
+def parse_meminfo(text: str) -> tuple[int, int | None]:
+    vals: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        num = rest.strip().split(" ")[0]
+        if num.isdigit():
+            vals[key.strip()] = int(num) * KIB
+    if "MemTotal" not in vals:
+        raise RigfitError("no MemTotal in /proc/meminfo")
+    return vals["MemTotal"], vals.get("MemAvailable")
+
+
+def parse_cpuinfo(text: str) -> tuple[str, int, tuple[str, ...]]:
+    model, cores = "", 0
+    flags: tuple[str, ...] = ()
+    for line in text.splitlines():
+        key, _, val = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not model:
+            model = val.strip()
+        elif key == "flags" and not flags:
+            flags = tuple(f for f in val.split() if f.startswith(("avx", "amx", "fma", "f16c", "sve", "neon")))
+        elif key == "processor":
+            cores += 1
+    return model, cores, flags
+
+
+def parse_sysctl(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        key, sep, val = line.partition(":")
+        if sep:
+            out[key.strip()] = val.strip()
+    return out
+
+
+def parse_system_profiler(text: str) -> tuple[str, int | None, int | None]:
+    """-> (chip, memory bytes, GPU cores) from ``system_profiler SPHardwareDataType SPDisplaysDataType -json``."""
+    doc = json.loads(text)
+    hw = (doc.get("SPHardwareDataType") or [{}])[0]
+    chip = str(hw.get("chip_type", ""))
+    first = str(hw.get("physical_memory", "")).split(maxsplit=1)
+    mem = int(first[0]) * GIB if first and first[0].isdigit() else None
+    cores = None
+    for disp in doc.get("SPDisplaysDataType") or []:
+        raw = disp.get("sppci_cores")
+        if raw is not None and str(raw).isdigit():
+            cores = int(raw)
+    return chip, mem, cores
+
+
+def parse_rocm_smi_json(text: str) -> list[tuple[str, int, int | None]]:
+    doc = json.loads(text)
+    out = []
+    for card, vals in doc.items():
+        if not isinstance(vals, dict) or not card.startswith("card"):
+            continue
+        total = vals.get("VRAM Total Memory (B)")
+        used = vals.get("VRAM Total Used Memory (B)")
+        name = vals.get("Card Series") or vals.get("Card series") or vals.get("Card Model") or card
+        if total is not None and str(total).isdigit():
+            free = int(total) - int(used) if used is not None and str(used).isdigit() else None
+            out.append((str(name), int(total), free))
+    return out
+
+
+# ---- mapping and probes ------------------------------------------------------------------------
+
+
+def match_catalog(name: str, memory_bytes: int) -> tuple[Device | None, str]:
+    try:
+        d = resolve_device(f"{name} {round(memory_bytes / GIB)}GB")
+    except RigfitError:
+        try:
+            d = resolve_device(name)
+        except RigfitError as exc:
+            return None, f"not in the catalog ({exc}); memory as measured, bandwidth unknown"
+    return d, f"mapped to catalog entry {d.name!r}"
+
+
+def _run(args: list[str]) -> str | None:
+    if shutil.which(args[0]) is None:
+        return None
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+def detect() -> DetectedSystem:
+    """Probe this machine.  Missing tools or garbage output give an honest partial answer."""
+    notes: list[str] = []
+    devices: list[DetectedDevice] = []
+    out = _run(["nvidia-smi", "--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"])
+    if out is not None:
+        for name, total, free in parse_nvidia_smi_csv(out):
+            dev, how = match_catalog(name, total)
+            devices.append(DetectedDevice(name=name, vendor="nvidia", memory_total_bytes=total,
+                                          memory_free_bytes=free, matched=dev, how=f"nvidia-smi; {how}"))
+    out = _run(["rocm-smi", "--showproductname", "--showmeminfo", "vram", "--json"])
+    if out is not None:
+        try:
+            for name, total, free in parse_rocm_smi_json(out):
+                dev, how = match_catalog(name, total)
+                devices.append(DetectedDevice(name=name, vendor="amd", memory_total_bytes=total,
+                                              memory_free_bytes=free, matched=dev, how=f"rocm-smi; {how}"))
+        except (json.JSONDecodeError, AttributeError):
+            notes.append("rocm-smi printed something that is not its JSON; AMD GPUs not read")
+    system = platform.system().lower()
+    cpu_model, cores = platform.processor() or platform.machine(), os.cpu_count() or 0
+    flags: tuple[str, ...] = ()
+    ram_total, ram_avail = 0, None
+    if system == "linux":
+        info = _read("/proc/cpuinfo")
+        if info:
+            cpu_model, n, flags = parse_cpuinfo(info)
+            cores = n or cores
+        mem = _read("/proc/meminfo")
+        if mem:
+            try:
+                ram_total, ram_avail = parse_meminfo(mem)
+            except RigfitError as exc:
+                notes.append(str(exc))
+    elif system == "darwin":
+        sc = parse_sysctl(_run(["sysctl", "hw.memsize", "machdep.cpu.brand_string", "iogpu.wired_limit_mb"]) or "")
+        cpu_model = sc.get("machdep.cpu.brand_string", cpu_model)
+        ram_total = int(sc["hw.memsize"]) if sc.get("hw.memsize", "").isdigit() else 0
+        sp = _run(["system_profiler", "SPHardwareDataType", "SPDisplaysDataType", "-json"])
+        if sp:
+            try:
+                chip, mem_b, gpu_cores = parse_system_profiler(sp)
+                label = f"{chip} {gpu_cores}-core" if gpu_cores else chip
+                dev, how = match_catalog(label, mem_b or ram_total)
+                devices.append(DetectedDevice(name=label, vendor="apple", memory_total_bytes=mem_b or ram_total,
+                                              memory_free_bytes=None, matched=dev, how=f"system_profiler; {how}"))
+            except (json.JSONDecodeError, IndexError, AttributeError):
+                notes.append("system_profiler output could not be read")
+    if not devices:
+        notes.append("no GPU found (nvidia-smi, rocm-smi and system_profiler absent or silent): CPU only")
+    disk = shutil.disk_usage(os.getcwd()).free
+    return DetectedSystem(os_name=system, cpu_model=cpu_model, cpu_cores=cores, cpu_flags=tuple(flags),
+                          ram_total_bytes=ram_total, ram_available_bytes=ram_avail, disk_free_bytes=disk,
+                          devices=tuple(devices), notes=tuple(notes))
+
+
+def detected_dict(s: DetectedSystem) -> dict[str, Any]:
+    return {
+        "os": s.os_name, "cpu": {"model": s.cpu_model, "cores": s.cpu_cores, "flags": list(s.cpu_flags)},
+        "ram_total_bytes": s.ram_total_bytes, "ram_available_bytes": s.ram_available_bytes,
+        "disk_free_bytes": s.disk_free_bytes,
+        "devices": [{"name": d.name, "vendor": d.vendor, "memory_total_bytes": d.memory_total_bytes,
+                     "memory_free_bytes": d.memory_free_bytes, "catalog": d.matched.name if d.matched else None,
+                     "bandwidth_gb_s": d.matched.bandwidth_gb_s if d.matched else None, "how": d.how}
+                    for d in s.devices],
+        "notes": list(s.notes),
+    }
