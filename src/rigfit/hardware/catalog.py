@@ -33,7 +33,7 @@ GPU_SCHEMA: dict[str, Field] = {
 }
 APPLE_CHIP_SCHEMA: dict[str, Field] = {
     **_COMMON, "chip": Field("str", True), "cpu_cores": Field("pos_int", True), "gpu_cores": Field("pos_int", True),
-    "memory_options_gib": Field("int_list", True), "bandwidth_gb_s": Field("pos_num", True),
+    "memory_options_gib": Field("int_list", True), "bandwidth_gb_s": Field("pos_num"),
     "fp32_tflops": Field("pos_num"), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
 }
 APPLE_PRODUCT_SCHEMA: dict[str, Field] = {
@@ -82,7 +82,7 @@ def _apple(rec: dict[str, Any]) -> list[Device]:
     for mem in rec["memory_options_gib"]:
         out.append(Device(
             name=f"{rec['name']} {mem}GB", kind="apple", vendor="apple", form="soc", memory_bytes=mem * GIB,
-            bandwidth_gb_s=float(rec["bandwidth_gb_s"]), fp16_tflops=_num(rec.get("fp16_tflops")),
+            bandwidth_gb_s=_num(rec.get("bandwidth_gb_s")), fp16_tflops=_num(rec.get("fp16_tflops")),
             fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None,
             unified=True, arch=rec["chip"], released=rec.get("released", ""),
             aliases=tuple(f"{a.lower()} {mem}gb" for a in (rec["name"], *rec.get("aliases", ()))),
@@ -134,6 +134,11 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
     for i, rec in enumerate(platforms.get("socs", [])):
         if check_record(rec, SOC_SCHEMA, f"socs[{i}]", problems):
             devices.append(_soc(rec))
+    for table in ("memory", "cpu_platforms"):
+        for i, rec in enumerate(platforms.get(table, [])):
+            for key in ("name", "source", "as_of"):
+                if not isinstance(rec, dict) or not rec.get(key):
+                    problems.add(f"{table}[{i}].{key}", "missing")
     seen: dict[str, str] = {}
     for d in devices:
         for key in (d.name.lower(), *d.aliases):
