@@ -14,7 +14,8 @@ DEVICES = default_hardware().devices
 
 def test_catalog_loads() -> None:
     kinds = {d.kind for d in DEVICES}
-    assert {"apple", "soc"} <= kinds
+    assert {"gpu", "apple", "soc"} <= kinds
+    assert sum(d.kind == "gpu" for d in DEVICES) >= 90
 
 
 @pytest.mark.parametrize("dev", DEVICES, ids=lambda d: d.name)
@@ -30,12 +31,83 @@ def test_every_entry_has_source_and_date(dev: Device) -> None:
     ("M4 Pro 20-core 48GB", 48, 273),  # Apple M4 Pro: 273 GB/s
     ("DGX Spark", 128, 273),  # NVIDIA DGX Spark: 128 GB LPDDR5x, 273 GB/s
     ("Framework Desktop", 128, 256),  # Ryzen AI Max+ 395: 256-bit LPDDR5X-8000 = 256 GB/s
+    ("RTX 4090", 24, 1008),  # NVIDIA Ada whitepaper: 24 GB GDDR6X, 1008 GB/s
+    ("RTX 4090 Laptop", 16, 576),  # RTX 4090 Laptop GPU: 16 GB, 256-bit, 576 GB/s
+    ("H100 SXM", 80, 3350),  # NVIDIA H100 datasheet: 80 GB HBM3, 3.35 TB/s
+    ("MI300X", 192, 5300),  # AMD Instinct MI300X: 192 GB HBM3, 5.3 TB/s
 ])
 def test_spot_checks(name: str, gib: int, gb_s: float) -> None:
     d = resolve_device(name)
-    assert d.memory_bytes == gib * GIB and d.bandwidth_gb_s == gb_s
+    assert d.memory_bytes == gib * GIB and d.bandwidth_gb_s == pytest.approx(gb_s, rel=0.001)
+
+
+@pytest.mark.parametrize("text", ["3090", "rtx3090", "RTX 3090 24GB", "NVIDIA GeForce RTX 3090"])
+def test_issue_examples_resolve(text: str) -> None:
+    assert resolve_device(text).name == "NVIDIA GeForce RTX 3090"
+
+
+def test_laptop_and_desktop_4090_are_different_devices() -> None:
+    assert resolve_device("RTX 4090 Laptop").memory_bytes == 16 * GIB
+    assert resolve_device("RTX 4090").memory_bytes == 24 * GIB
 
 
 def test_apple_products_name_real_chips() -> None:
     chips = {d.name.rsplit(" ", 1)[0] for d in DEVICES if d.kind == "apple"}
     assert all(p["chip"] in chips for p in default_hardware().apple_products)
+
+
+CUSTOM = """
+[[gpus]]
+name = "My Modded RTX 2080 Ti 22GB"
+vendor = "nvidia"
+memory_gib = 22
+bandwidth_gb_s = 616
+count = 2
+"""
+
+
+def test_fit_with_hardware_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from rigfit.cli import main
+
+    assert main(["fit", "qwen2.5-coder:32b", "--hardware", "M4 Max 40-core 128GB", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    dev = doc["hardware"]["devices"][0]
+    assert dev["name"] == "Apple M4 Max (40-core GPU) 128GB" and dev["count"] == 1
+    assert dev["usable_bytes"] == 96 * GIB  # 3/4 of 128 GB (Metal working set)
+    assert doc["settings"]["backend"] == "metal"
+
+
+def test_custom_hardware_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from rigfit.cli import main
+
+    p = tmp_path / "rig.toml"
+    p.write_text(CUSTOM)
+    assert main(["fit", "llama3.1:8b", "--hardware", str(p), "--json"]) == 0
+    hw = json.loads(capsys.readouterr().out)["hardware"]
+    assert hw["total_memory_bytes"] == 44 * GIB and hw["devices"][0]["count"] == 2
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[[gpus]]\nname = 'x'\nvendor = 'nvidia'\nmemory_gib = -1\n", "gpus[0].memory_gib: expected a positive number"),
+    ("[[gpus]]\nname = 'x'\nvendor = 'nvidia'\nmemory_gib = 8\nbandwdith_gb_s = 1\n",
+     "gpus[0].bandwdith_gb_s: unknown key"),
+    ("[[gpus]\n", "not valid TOML"), ("title = 'no gpus'\n", "expected at least one [[gpus]] table")])
+def test_bad_custom_file(tmp_path, capsys: pytest.CaptureFixture[str], text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    from rigfit.cli import main
+
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    assert main(["fit", "llama3.1:8b", "--hardware", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_unknown_hardware_on_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    from rigfit.cli import main
+
+    assert main(["fit", "llama3.1:8b", "--hardware", "Voodoo 5 6000"]) == 2
+    assert capsys.readouterr().err.startswith("rigfit: error: unknown hardware 'Voodoo 5 6000'")

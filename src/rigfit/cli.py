@@ -65,6 +65,8 @@ _fit_options = [
     click.option("--parallel", "-np", "n_seq", type=int, default=1, show_default=True,
                  help="Parallel sequences, each with its own context."),
     click.option("--backend", help="cuda, rocm, metal, vulkan, cpu (default: the engine's usual one)."),
+    click.option("--hardware", "-H", multiple=True,
+                 help="Device(s): a catalog name with optional 'Nx ' prefix, or a custom .toml; repeatable."),
     click.option("--gpu-memory", help="The GPU's memory (24GB, 80GiB): vLLM sizes its KV pool from it."),
     click.option("--gpu-memory-utilization", type=float, help="vLLM's fraction of GPU memory (default 0.92)."),
     click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
@@ -100,7 +102,8 @@ def main_group(ctx: click.Context) -> None:
 @fit_options
 def fit(model: str, quant: str | None, ctx: str | None, kv_cache: str | None, engine: str,
         flash_attn: str | None, batch: int | None, ubatch: int | None, n_seq: int, backend: str | None,
-        gpu_memory: str | None, gpu_memory_utilization: float | None, as_json: bool) -> None:
+        hardware: tuple[str, ...], gpu_memory: str | None, gpu_memory_utilization: float | None,
+        as_json: bool) -> None:
     """Itemized memory for MODEL: weights, KV cache, compute buffers, runtime overhead.
 
     MODEL is a catalog name or alias (an Ollama tag, an HF repo id), a .gguf file,
@@ -112,7 +115,8 @@ def fit(model: str, quant: str | None, ctx: str | None, kv_cache: str | None, en
 
     r = api_fit(model, quant=quant, engine=engine, context_tokens=parse_ctx(ctx), kv_cache_type=kv_cache,
                 flash_attention=_flash(flash_attn), n_batch=batch, n_ubatch=ubatch, n_seq=n_seq, backend=backend,
-                gpu_memory_bytes=_size(gpu_memory), gpu_memory_utilization=gpu_memory_utilization)
+                gpu_memory_bytes=_size(gpu_memory), gpu_memory_utilization=gpu_memory_utilization,
+                hardware=hardware)
     if as_json:
         from .report.json_out import fit_dict
 
@@ -130,7 +134,8 @@ def fit(model: str, quant: str | None, ctx: str | None, kv_cache: str | None, en
 @fit_options
 def stack(models: tuple[str, ...], quant: str | None, ctx: str | None, kv_cache: str | None, engine: str,
           flash_attn: str | None, batch: int | None, ubatch: int | None, n_seq: int, backend: str | None,
-          gpu_memory: str | None, gpu_memory_utilization: float | None, as_json: bool) -> None:
+          hardware: tuple[str, ...], gpu_memory: str | None, gpu_memory_utilization: float | None,
+        as_json: bool) -> None:
     """Memory for several models at once (default: the seeds' 32B stack).
 
     Example: rigfit stack qwen2.5-coder:32b deepseek-r1:32b --ctx 16k
@@ -141,7 +146,8 @@ def stack(models: tuple[str, ...], quant: str | None, ctx: str | None, kv_cache:
     results = [
         api_fit(m, quant=quant, engine=engine, context_tokens=parse_ctx(ctx), kv_cache_type=kv_cache,
                 flash_attention=_flash(flash_attn), n_batch=batch, n_ubatch=ubatch, n_seq=n_seq, backend=backend,
-                gpu_memory_bytes=_size(gpu_memory), gpu_memory_utilization=gpu_memory_utilization)
+                gpu_memory_bytes=_size(gpu_memory), gpu_memory_utilization=gpu_memory_utilization,
+                hardware=hardware)
         for m in (models or DEFAULT_STACK)
     ]
     if as_json:

@@ -31,6 +31,12 @@ GPU_SCHEMA: dict[str, Field] = {
     "pcie_lanes": Field("pos_int"), "nvlink": Field("bool"), "msrp_usd": Field("pos_num"), "msrp_date": Field("date"),
     "used_usd": Field("pos_num"), "used_date": Field("date"),
 }
+# A user's own devices (--hardware my-rig.toml): the GPU fields, fewer of them required.
+CUSTOM_SCHEMA: dict[str, Field] = {
+    **GPU_SCHEMA, "vendor": Field("str", True), "form": Field("str"), "bandwidth_gb_s": Field("pos_num"),
+    "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_int"), "source": Field("str"), "as_of": Field("date"),
+    "count": Field("pos_int"), "unified": Field("bool"),
+}
 APPLE_CHIP_SCHEMA: dict[str, Field] = {
     **_COMMON, "chip": Field("str", True), "cpu_cores": Field("pos_int", True), "gpu_cores": Field("pos_int", True),
     "memory_options_gib": Field("int_list", True), "bandwidth_gb_s": Field("pos_num"),
@@ -65,16 +71,40 @@ def _num(v: Any) -> float | None:
 
 def _gpu(rec: dict[str, Any]) -> Device:
     return Device(
-        name=rec["name"], kind="gpu", vendor=rec["vendor"], form=rec["form"],
-        memory_bytes=round(rec["memory_gib"] * GIB), bandwidth_gb_s=float(rec["bandwidth_gb_s"]),
-        fp16_tflops=float(rec["fp16_tflops"]), int8_tops=_num(rec.get("int8_tops")),
-        fp8_tflops=_num(rec.get("fp8_tflops")), fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=rec["tdp_w"],
+        name=rec["name"], kind="gpu", vendor=rec["vendor"], form=rec.get("form", "desktop"),
+        memory_bytes=round(rec["memory_gib"] * GIB), bandwidth_gb_s=_num(rec.get("bandwidth_gb_s")),
+        fp16_tflops=_num(rec.get("fp16_tflops")), int8_tops=_num(rec.get("int8_tops")),
+        fp8_tflops=_num(rec.get("fp8_tflops")), fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=rec.get("tdp_w"),
+        unified=rec.get("unified", False),
         pcie_gen=rec.get("pcie_gen"), pcie_lanes=rec.get("pcie_lanes"), nvlink=rec.get("nvlink", False),
         arch=rec.get("arch", ""), memory_type=rec.get("memory_type", ""), released=rec.get("released", ""),
         msrp_usd=_num(rec.get("msrp_usd")), msrp_date=rec.get("msrp_date", ""), used_usd=_num(rec.get("used_usd")),
         used_date=rec.get("used_date", ""), aliases=tuple(a.lower() for a in rec.get("aliases", ())),
-        source=rec["source"], as_of=rec["as_of"], notes=rec.get("notes", ""),
+        source=rec.get("source", "user file"), as_of=rec.get("as_of", ""), notes=rec.get("notes", ""),
     )
+
+
+def load_custom_hardware(path: str) -> list[tuple[Device, int]]:
+    """Devices a user describes in a TOML file of ``[[gpus]]`` tables (validated; errors name the key)."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CatalogError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{p}: not valid TOML: {exc}") from None
+    problems = Problems(str(p))
+    recs = data.get("gpus")
+    if not isinstance(recs, list) or not recs:
+        raise CatalogError(f"{p}: gpus: expected at least one [[gpus]] table")
+    out = []
+    for i, rec in enumerate(recs):
+        if check_record(rec, CUSTOM_SCHEMA, f"gpus[{i}]", problems):
+            out.append((_gpu(rec), int(rec.get("count", 1))))
+    problems.raise_if_any()
+    return out
 
 
 def _apple(rec: dict[str, Any]) -> list[Device]:

@@ -73,6 +73,24 @@ def resolve_device(text: str, devices: Sequence[Device] | None = None) -> Device
     raise UnknownName("hardware", text, [d.name for d in pool] + [a for d in pool for a in d.aliases])
 
 
+def resolve_system(specs: Sequence[str]) -> tuple[tuple[Device, int], ...]:
+    """Several ``--hardware`` values: ``"2x RTX 3090"``, ``"RTX 4090"``, or a custom ``.toml`` file."""
+    from pathlib import Path
+
+    from .catalog import load_custom_hardware
+
+    pool = list(default_hardware().devices)
+    out: list[tuple[Device, int]] = []
+    for spec in specs:
+        if spec.strip().lower().endswith(".toml") or Path(spec).is_file():
+            custom = load_custom_hardware(spec)
+            out.extend(custom)
+            pool.extend(d for d, _ in custom)
+        else:
+            out.append(parse_hardware_spec(spec, pool))
+    return tuple(out)
+
+
 def parse_hardware_spec(spec: str, devices: Sequence[Device] | None = None) -> tuple[Device, int]:
     """``"2x RTX 4090"`` -> (RTX 4090, 2)."""
     m = _COUNT.match(spec)

@@ -54,7 +54,17 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
             "n_seq": run.n_seq,
         },
         "memory": memory_dict(r.memory),
+        "hardware": hardware_dict(r) if r.system else None,
         "warnings": list(r.memory.warnings),
+    }
+
+
+def hardware_dict(r: FitResult) -> dict[str, Any]:
+    return {
+        "devices": [{**device_dict(s.device), "count": s.count, "usable_bytes": s.usable.usable_bytes,
+                     "usable_rules": list(s.usable.rules)} for s in r.system],
+        "total_memory_bytes": sum(s.device.memory_bytes * s.count for s in r.system),
+        "usable_memory_bytes": sum(s.usable.usable_bytes * s.count for s in r.system),
     }
 
 
