@@ -73,3 +73,22 @@ def test_detect_runs_here(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["hardware", "detect", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ram_total_bytes"] > 0 and isinstance(doc["devices"], list)
+
+
+def test_amd_sysfs() -> None:
+    from rigfit.hardware.detect import parse_amd_sysfs
+
+    cards = {
+        "card0": {"vendor": "0x1002\n", "mem_info_vram_total": "25753026560\n", "mem_info_vram_used": "753026560\n",
+                  "product_name": "Radeon RX 7900 XTX\n"},
+        "card1": {"vendor": "0x10de\n", "mem_info_vram_total": "1\n"},  # not AMD
+        "card2": {"vendor": "0x1002\n", "mem_info_vram_total": "garbage"},  # unreadable
+    }
+    assert parse_amd_sysfs(cards) == [("Radeon RX 7900 XTX", 25753026560, 25000000000)]
+
+
+def test_cpu_platform_bandwidth() -> None:
+    from rigfit.hardware.resolve import resolve_device
+
+    am5 = resolve_device("am5")
+    assert am5.kind == "cpu" and am5.bandwidth_gb_s == pytest.approx(2 * 5600 * 8 / 1000)  # 2 ch DDR5-5600

@@ -183,14 +183,14 @@ def models(as_json: bool) -> None:
 
 @main_group.group()
 def hardware() -> None:
-    """Hardware catalog: GPUs, Macs, unified-memory PCs.
+    """Hardware catalog: GPUs, Macs, unified-memory PCs, CPU platforms.
 
     Example: rigfit hardware show "RTX 3090" --json
     """
 
 
 @hardware.command("list")
-@click.option("--kind", type=click.Choice(["gpu", "apple", "soc"]), help="Only this kind of device.")
+@click.option("--kind", type=click.Choice(["gpu", "apple", "soc", "cpu"]), help="Only this kind of device.")
 @click.option("--min-memory", help="Only devices with at least this much memory (24GB, 48GiB).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def hardware_list(kind: str | None, min_memory: str | None, as_json: bool) -> None:

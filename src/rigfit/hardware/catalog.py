@@ -49,6 +49,13 @@ APPLE_PRODUCT_SCHEMA: dict[str, Field] = {
     "price_date": Field("date", True), "source": Field("str", True), "as_of": Field("date", True),
     "notes": Field("str"),
 }
+CPU_SCHEMA: dict[str, Field] = {
+    **_COMMON, "kind": Field("str", True, ("desktop", "hedt", "workstation", "server")),
+    "example_cpus": Field("str_list"), "memory_type": Field("str", True), "channels": Field("pos_int", True),
+    "max_mt_s": Field("pos_int", True), "max_ram_gib": Field("pos_int", True), "pcie_gen": Field("pos_int"),
+    "cpu_pcie_lanes": Field("pos_int"), "x16_slots_typical": Field("int"), "gpu_slots_max": Field("int"),
+    "price_cpu_usd": Field("pos_num"), "price_date": Field("date"),
+}
 SOC_SCHEMA: dict[str, Field] = {
     **_COMMON, "vendor": Field("str", True), "memory_gib": Field("pos_num", True),
     "bandwidth_gb_s": Field("pos_num", True), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
@@ -134,6 +141,18 @@ def _soc(rec: dict[str, Any]) -> Device:
     )
 
 
+def _cpu(rec: dict[str, Any]) -> Device:
+    # Peak DRAM bandwidth = channels x MT/s x 8 bytes per 64-bit channel (JEDEC DDR4/DDR5 channel width).
+    return Device(
+        name=rec["name"], kind="cpu", vendor=rec["name"].split()[0].lower(), form=rec["kind"],
+        memory_bytes=rec["max_ram_gib"] * GIB, bandwidth_gb_s=rec["channels"] * rec["max_mt_s"] * 8 / 1000,
+        pcie_gen=rec.get("pcie_gen"), pcie_lanes=rec.get("cpu_pcie_lanes"), unified=True,
+        memory_type=rec["memory_type"], msrp_usd=_num(rec.get("price_cpu_usd")), msrp_date=rec.get("price_date", ""),
+        aliases=tuple(a.lower() for a in rec.get("aliases", ())), source=rec["source"], as_of=rec["as_of"],
+        notes=rec.get("notes", ""),
+    )
+
+
 def _load(name: str) -> dict[str, Any]:
     res = resources.files("rigfit").joinpath(f"data/{name}")
     if not res.is_file():
@@ -164,11 +183,13 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
     for i, rec in enumerate(platforms.get("socs", [])):
         if check_record(rec, SOC_SCHEMA, f"socs[{i}]", problems):
             devices.append(_soc(rec))
-    for table in ("memory", "cpu_platforms"):
-        for i, rec in enumerate(platforms.get(table, [])):
-            for key in ("name", "source", "as_of"):
-                if not isinstance(rec, dict) or not rec.get(key):
-                    problems.add(f"{table}[{i}].{key}", "missing")
+    for i, rec in enumerate(platforms.get("cpu_platforms", [])):
+        if check_record(rec, CPU_SCHEMA, f"cpu_platforms[{i}]", problems):
+            devices.append(_cpu(rec))
+    for i, rec in enumerate(platforms.get("memory", [])):
+        for key in ("name", "source", "as_of"):
+            if not isinstance(rec, dict) or not rec.get(key):
+                problems.add(f"memory[{i}].{key}", "missing")
     seen: dict[str, str] = {}
     for d in devices:
         for key in (d.name.lower(), *d.aliases):

@@ -128,6 +128,22 @@ def parse_rocm_smi_json(text: str) -> list[tuple[str, int, int | None]]:
     return out
 
 
+def parse_amd_sysfs(cards: dict[str, dict[str, str]]) -> list[tuple[str, int, int | None]]:
+    """``/sys/class/drm/cardN/device/{vendor,mem_info_vram_total,mem_info_vram_used,product_name}`` contents
+    per card -> AMD GPUs (vendor 0x1002).  APUs report a small VRAM carve-out; their GTT is in mem_info_gtt_total."""
+    out = []
+    for card, files in sorted(cards.items()):
+        if files.get("vendor", "").strip() != "0x1002":
+            continue
+        total = files.get("mem_info_vram_total", "").strip()
+        used = files.get("mem_info_vram_used", "").strip()
+        if not total.isdigit():
+            continue
+        name = files.get("product_name", "").strip() or f"AMD GPU ({card})"
+        out.append((name, int(total), int(total) - int(used) if used.isdigit() else None))
+    return out
+
+
 # ---- mapping and probes ------------------------------------------------------------------------
 
 
@@ -152,6 +168,42 @@ def _run(args: list[str]) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
+def _probe_nvml() -> list[tuple[str, int, int | None]] | None:
+    """NVML through nvidia-ml-py when it is installed (None: no library or no driver)."""
+    try:
+        import pynvml  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # NVMLError_LibraryNotFound / DriverNotLoaded: no NVIDIA GPU here
+        return None
+    try:
+        out: list[tuple[str, int, int | None]] = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            name = pynvml.nvmlDeviceGetName(h)
+            mem = pynvml.nvmlDeviceGetMemoryInfo(h)
+            out.append((name.decode() if isinstance(name, bytes) else str(name), int(mem.total), int(mem.free)))
+        return out
+    except Exception:
+        return None
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def _sysfs_cards() -> dict[str, dict[str, str]]:
+    cards: dict[str, dict[str, str]] = {}
+    for dev in Path("/sys/class/drm").glob("card[0-9]*/device"):
+        files = {}
+        for f in ("vendor", "mem_info_vram_total", "mem_info_vram_used", "product_name"):
+            text = _read(str(dev / f))
+            if text is not None:
+                files[f] = text
+        cards[dev.parent.name] = files
+    return cards
+
+
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text()
@@ -163,7 +215,13 @@ def detect() -> DetectedSystem:
     """Probe this machine.  Missing tools or garbage output give an honest partial answer."""
     notes: list[str] = []
     devices: list[DetectedDevice] = []
-    out = _run(["nvidia-smi", "--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"])
+    nvml = _probe_nvml()
+    out = None if nvml else _run(["nvidia-smi", "--query-gpu=name,memory.total,memory.free",
+                                  "--format=csv,noheader,nounits"])
+    for name, total, free in nvml or []:
+        dev, how = match_catalog(name, total)
+        devices.append(DetectedDevice(name=name, vendor="nvidia", memory_total_bytes=total,
+                                      memory_free_bytes=free, matched=dev, how=f"NVML; {how}"))
     if out is not None:
         for name, total, free in parse_nvidia_smi_csv(out):
             dev, how = match_catalog(name, total)
@@ -178,6 +236,11 @@ def detect() -> DetectedSystem:
                                               memory_free_bytes=free, matched=dev, how=f"rocm-smi; {how}"))
         except (json.JSONDecodeError, AttributeError):
             notes.append("rocm-smi printed something that is not its JSON; AMD GPUs not read")
+    elif platform.system() == "Linux":
+        for name, total, free in parse_amd_sysfs(_sysfs_cards()):
+            dev, how = match_catalog(name, total)
+            devices.append(DetectedDevice(name=name, vendor="amd", memory_total_bytes=total,
+                                          memory_free_bytes=free, matched=dev, how=f"sysfs; {how}"))
     system = platform.system().lower()
     cpu_model, cores = platform.processor() or platform.machine(), os.cpu_count() or 0
     flags: tuple[str, ...] = ()
