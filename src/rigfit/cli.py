@@ -73,6 +73,16 @@ _fit_options = [
 ]
 
 
+def _fit(model: str, o: dict[str, Any]) -> Any:
+    """One library call for the shared fit options (CLI names -> the library's keywords)."""
+    from .api import fit as api_fit
+
+    return api_fit(model, quant=o["quant"], engine=o["engine"], context_tokens=parse_ctx(o["ctx"]),
+                   kv_cache_type=o["kv_cache"], flash_attention=_flash(o["flash_attn"]), n_batch=o["batch"],
+                   n_ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"], hardware=o["hardware"],
+                   gpu_memory_bytes=_size(o["gpu_memory"]), gpu_memory_utilization=o["gpu_memory_utilization"])
+
+
 def fit_options(f: Any) -> Any:
     for opt in reversed(_fit_options):
         f = opt(f)
@@ -100,10 +110,7 @@ def main_group(ctx: click.Context) -> None:
 @main_group.command()
 @click.argument("model")
 @fit_options
-def fit(model: str, quant: str | None, ctx: str | None, kv_cache: str | None, engine: str,
-        flash_attn: str | None, batch: int | None, ubatch: int | None, n_seq: int, backend: str | None,
-        hardware: tuple[str, ...], gpu_memory: str | None, gpu_memory_utilization: float | None,
-        as_json: bool) -> None:
+def fit(model: str, as_json: bool, **opts: Any) -> None:
     """Itemized memory for MODEL: weights, KV cache, compute buffers, runtime overhead.
 
     MODEL is a catalog name or alias (an Ollama tag, an HF repo id), a .gguf file,
@@ -111,12 +118,7 @@ def fit(model: str, quant: str | None, ctx: str | None, kv_cache: str | None, en
 
     Example: rigfit fit llama3.1:8b --quant Q5_K_M --ctx 32k --kv-cache q8_0
     """
-    from .api import fit as api_fit
-
-    r = api_fit(model, quant=quant, engine=engine, context_tokens=parse_ctx(ctx), kv_cache_type=kv_cache,
-                flash_attention=_flash(flash_attn), n_batch=batch, n_ubatch=ubatch, n_seq=n_seq, backend=backend,
-                gpu_memory_bytes=_size(gpu_memory), gpu_memory_utilization=gpu_memory_utilization,
-                hardware=hardware)
+    r = _fit(model, opts)
     if as_json:
         from .report.json_out import fit_dict
 
@@ -132,24 +134,14 @@ def fit(model: str, quant: str | None, ctx: str | None, kv_cache: str | None, en
 @main_group.command()
 @click.argument("models", nargs=-1)
 @fit_options
-def stack(models: tuple[str, ...], quant: str | None, ctx: str | None, kv_cache: str | None, engine: str,
-          flash_attn: str | None, batch: int | None, ubatch: int | None, n_seq: int, backend: str | None,
-          hardware: tuple[str, ...], gpu_memory: str | None, gpu_memory_utilization: float | None,
-        as_json: bool) -> None:
+def stack(models: tuple[str, ...], as_json: bool, **opts: Any) -> None:
     """Memory for several models at once (default: the seeds' 32B stack).
 
     Example: rigfit stack qwen2.5-coder:32b deepseek-r1:32b --ctx 16k
     """
     from .api import DEFAULT_STACK
-    from .api import fit as api_fit
 
-    results = [
-        api_fit(m, quant=quant, engine=engine, context_tokens=parse_ctx(ctx), kv_cache_type=kv_cache,
-                flash_attention=_flash(flash_attn), n_batch=batch, n_ubatch=ubatch, n_seq=n_seq, backend=backend,
-                gpu_memory_bytes=_size(gpu_memory), gpu_memory_utilization=gpu_memory_utilization,
-                hardware=hardware)
-        for m in (models or DEFAULT_STACK)
-    ]
+    results = [_fit(m, opts) for m in (models or DEFAULT_STACK)]
     if as_json:
         from .report.json_out import fit_dict
 
