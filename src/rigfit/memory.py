@@ -214,7 +214,7 @@ def tensor_bytes_format(tensors: tuple[Tensor, ...], fmt: TensorFormat) -> list[
 def weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], list[int], bool]:
     """Per-tensor bytes: exact from a GGUF file of the same type, else by the format's rules."""
     g = spec.gguf
-    if g is not None and isinstance(quant, GGUFFileType) and quant.name in (g.file_type, "FILE"):
+    if g is not None and isinstance(quant, GGUFFileType) and quant.name == g.file_type:
         return g.tensors, [t.n_bytes or 0 for t in g.tensors], True
     tensors = g.tensors if g is not None else build_tensors(spec)
     if isinstance(quant, GGUFFileType):

@@ -132,10 +132,3 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
 def count_params(tensors: tuple[Tensor, ...]) -> int:
     return sum(t.n_elements for t in tensors)
 
-
-def active_params(spec: ModelSpec, tensors: tuple[Tensor, ...]) -> int:
-    """Parameters read per token: everything but unused experts (token_embd is a gather, counted whole)."""
-    if not spec.is_moe:
-        return count_params(tensors)
-    frac = spec.n_experts_active / spec.n_experts
-    return sum(round(t.n_elements * frac) if t.group == "experts" else t.n_elements for t in tensors)
