@@ -88,3 +88,15 @@ def test_usable_discrete_rules() -> None:
     win = usable_memory(d, os_name="windows")
     assert win.usable_bytes < 24 * GIB and "WDDM" in win.rules[0]
     assert usable_memory(d, free_bytes=20 * GIB).usable_bytes == 20 * GIB
+
+
+def _halo() -> object:
+    return parse_hardware({}, {}, {"socs": [dict(name="AMD Ryzen AI Max+ 395 (128GB)", vendor="amd", memory_gib=128,
+                                                 bandwidth_gb_s=256, gpu_memory_max_gib=96, form="mini", **SRC)]})
+
+
+def test_strix_halo_gtt_rules() -> None:
+    d = _halo().devices[0]  # type: ignore[attr-defined]
+    # default amdgpu GTT is half of RAM; tuned (ttm.pages_limit / BIOS) up to the catalog's 96 GiB
+    assert usable_memory(d).usable_bytes == 64 * GIB
+    assert usable_memory(d, tuned=True).usable_bytes == 96 * GIB

@@ -34,8 +34,10 @@ def macos_gpu_limit_bytes(ram_bytes: int, wired_limit_mb: int = 0) -> tuple[int,
 
 
 def usable_memory(device: Device, *, os_name: str = "linux", display: bool = False, wired_limit_mb: int = 0,
-                  free_bytes: int | None = None) -> UsableMemory:
-    """Usable accelerator memory for ``device`` under ``os_name`` (linux | windows | macos)."""
+                  free_bytes: int | None = None, tuned: bool = False) -> UsableMemory:
+    """Usable accelerator memory for ``device`` under ``os_name`` (linux | windows | macos).
+
+    ``tuned``: the user raised the unified-memory GPU limit (ttm.pages_limit, BIOS carve-out)."""
     total = device.memory_bytes
     rules: list[str] = []
     usable = total
@@ -43,12 +45,23 @@ def usable_memory(device: Device, *, os_name: str = "linux", display: bool = Fal
         usable, why = macos_gpu_limit_bytes(total, wired_limit_mb)
         rules.append(why)
     elif device.kind == "soc":
-        if device.gpu_memory_max_bytes:
+        if device.vendor == "amd" and not tuned:
+            if os_name == "linux":
+                # amdgpu's default GTT is half of system RAM (ollama-linux-amd-apu#4); raise it with
+                # ttm.pages_limit = GiB x 262144 (measured: 96 GiB GTT on a 128 GB Strix Halo, nix-amd-ai#42).
+                usable = total // 2
+                rules.append("Linux amdgpu default GTT: half of RAM (raise with ttm.pages_limit)")
+            else:
+                usable = total // 2
+                rules.append("Windows: the BIOS VRAM carve-out (AMD Variable Graphics Memory; half of RAM "
+                             "assumed, up to 96 GB when set)")
+        elif device.gpu_memory_max_bytes:
             usable = min(usable, device.gpu_memory_max_bytes)
-            rules.append("most memory the GPU can be given on this system (VRAM carve-out + GTT)")
+            rules.append("most memory the GPU can be given on this system (VRAM carve-out + GTT, tuned)")
         os_reserve = 4 * GIB  # the OS and desktop live in the same memory
-        usable = min(usable, total - os_reserve)
-        rules.append("4 GiB left to the operating system in shared memory")
+        if usable > total - os_reserve:
+            usable = total - os_reserve
+            rules.append("4 GiB left to the operating system in shared memory")
     elif os_name == "windows":
         # WDDM keeps part of VRAM for the desktop compositor and itself; CUDA sees about 90-95 %.
         reserve = max(GIB // 2, total // 20)
