@@ -11,7 +11,10 @@ from ..units import fmt_bytes, fmt_gb, fmt_gib
 
 
 def fit_table(r: FitResult) -> Any:
+    """The itemized table, then the notes that explain items (kept outside so the table fits 80 columns)."""
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     bd, run = r.memory, r.memory.run
     title = (f"{r.spec.name} · {r.quant.name} · {r.engine.name} ({run.backend}) · "
@@ -22,23 +25,28 @@ def fit_table(r: FitResult) -> Any:
     t.add_column("item")
     t.add_column("where")
     t.add_column("size", justify="right")
-    t.add_column("note", overflow="fold")
+    notes: list[str] = []
     for i in bd.items:
-        t.add_row(i.component, i.name, i.location, fmt_bytes(i.n_bytes), i.note)
+        mark = ""
+        if i.note:
+            notes.append(i.note)
+            mark = f" [{len(notes)}]"
+        t.add_row(i.component, i.name + mark, i.location, fmt_bytes(i.n_bytes))
     t.add_section()
     for comp, label in (("weights", "weights"), ("kv_cache", "KV cache"), ("compute", "compute"),
                         ("overhead", "overhead")):
-        t.add_row("", f"[bold]{label}[/bold]", "", fmt_bytes(bd.total(comp)), "")
-    t.add_row("", "[bold]total[/bold]", "", f"[bold]{fmt_gib(bd.total_bytes)}[/bold]",
-              f"{fmt_gb(bd.total_bytes)}; on the accelerator {fmt_gib(bd.device_bytes)}, "
-              f"in system RAM {fmt_gib(bd.host_bytes)}")
-    t.caption = (f"{bd.bits_per_weight:.2f} bits/weight; model file {fmt_gb(bd.model_file_bytes)}"
-                 + (" (exact, from the file)" if bd.exact_weights else " (predicted)")
-                 + f"; KV {float(bd.kv_bytes_per_token) / 1024:.0f} KiB/token")
+        t.add_row("", f"[bold]{label}[/bold]", "", fmt_bytes(bd.total(comp)))
+    t.add_row("", "[bold]total[/bold]", "", f"[bold]{fmt_gib(bd.total_bytes)}[/bold]")
+    lines = [f"total {fmt_gib(bd.total_bytes)} = {fmt_gb(bd.total_bytes)}: accelerator {fmt_gib(bd.device_bytes)}, "
+             f"system RAM {fmt_gib(bd.host_bytes)}",
+             f"{bd.bits_per_weight:.2f} bits/weight; model file {fmt_gb(bd.model_file_bytes)}"
+             + (" (exact, from the file)" if bd.exact_weights else " (predicted)")
+             + f"; KV {float(bd.kv_bytes_per_token) / 1024:.0f} KiB/token"]
     for sd in r.system:
-        t.caption += (f"\n{sd.count} x {sd.device.name}: {fmt_gib(sd.device.memory_bytes)} each, "
-                      f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
-    return t
+        lines.append(f"{sd.count} x {sd.device.name}: {fmt_gib(sd.device.memory_bytes)} each, "
+                     f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
+    lines += [f"[{n}] {text}" for n, text in enumerate(notes, 1)]
+    return Group(t, Text("\n".join(lines)))
 
 
 def models_table(specs: list[ModelSpec]) -> Any:
