@@ -142,3 +142,10 @@ def test_vllm_refuses_a_context_the_pool_cannot_hold() -> None:
 def test_vllm_bad_utilization() -> None:
     with pytest.raises(InvalidInput, match="gpu_memory_utilization"):
         fit("Llama-3.1-8B-Instruct", engine="vllm", gpu_memory_bytes=24 * GIB, gpu_memory_utilization=1.5)
+
+
+def test_mlx_4bit_size_matches_model_card() -> None:
+    # mlx-community Qwen2.5-7B-Instruct-4bit (group 64): 4.3 GB (HF model card, engine-facts.md 2.5).
+    r = fit("Qwen2.5-7B-Instruct", engine="mlx", quant="MLX-4BIT", context_tokens=512)
+    assert r.memory.weights_bytes / 1e9 == pytest.approx(4.3, abs=0.05)
+    assert r.memory.run.backend == "metal"
