@@ -27,7 +27,6 @@ from .quant import (
     ggml_types_for,
 )
 
-COMPONENTS = ("weights", "kv_cache", "compute", "overhead")
 MAX_CONTEXT_TOKENS = 1 << 24  # 16.7M tokens: beyond any released model
 MAX_BATCH_TOKENS = 1 << 20
 

@@ -109,10 +109,6 @@ class GGUFFileType:
     def kind(self) -> str:
         return "gguf"
 
-    @property
-    def nominal_bits_per_weight(self) -> Fraction:
-        return ggml_type(self.default).bits_per_weight
-
 
 # (name, ftype id, default ggml type) -- llama_ftype_get_default_type in src/llama-quant.cpp.
 _FTYPES: tuple[tuple[str, int, str], ...] = (
@@ -439,10 +435,6 @@ class TensorFormat:
     @property
     def kind(self) -> str:
         return "tensor"
-
-    @property
-    def nominal_bits_per_weight(self) -> Fraction:
-        return self.linear.bits_per_weight
 
 
 def _fmt(name: str, linear: GroupGeometry, source: str, **kw: object) -> TensorFormat:

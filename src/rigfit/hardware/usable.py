@@ -46,15 +46,13 @@ def usable_memory(device: Device, *, os_name: str = "linux", display: bool = Fal
         rules.append(why)
     elif device.kind == "soc":
         if device.vendor == "amd" and not tuned:
-            if os_name == "linux":
-                # amdgpu's default GTT is half of system RAM (ollama-linux-amd-apu#4); raise it with
-                # ttm.pages_limit = GiB x 262144 (measured: 96 GiB GTT on a 128 GB Strix Halo, nix-amd-ai#42).
-                usable = total // 2
-                rules.append("Linux amdgpu default GTT: half of RAM (raise with ttm.pages_limit)")
-            else:
-                usable = total // 2
-                rules.append("Windows: the BIOS VRAM carve-out (AMD Variable Graphics Memory; half of RAM "
-                             "assumed, up to 96 GB when set)")
+            # Untuned, the GPU gets half of RAM: amdgpu's default GTT on Linux (ollama-linux-amd-apu#4; raise
+            # with ttm.pages_limit = GiB x 262144, 96 GiB measured on a 128 GB Strix Halo, nix-amd-ai#42);
+            # on Windows the BIOS VRAM carve-out (AMD Variable Graphics Memory, up to 96 GB when set).
+            usable = total // 2
+            rules.append("Linux amdgpu default GTT: half of RAM (raise with ttm.pages_limit)" if os_name == "linux"
+                         else "Windows: the BIOS VRAM carve-out (AMD Variable Graphics Memory; half of RAM "
+                         "assumed, up to 96 GB when set)")
         elif device.gpu_memory_max_bytes:
             usable = min(usable, device.gpu_memory_max_bytes)
             rules.append("most memory the GPU can be given on this system (VRAM carve-out + GTT, tuned)")

@@ -8,9 +8,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .tensors import Tensor
 
-LAYER_KINDS = ("full", "sliding", "recurrent")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GGUFWeights:
     """What a real GGUF file says about its tensors: exact types and bytes."""

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 
 from .spec import ModelSpec
 
-# Coarse groups used in itemized breakdowns.
-GROUPS = ("token_embd", "output", "attention", "ffn", "experts", "norms")
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tensor:
