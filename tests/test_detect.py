@@ -92,3 +92,56 @@ def test_cpu_platform_bandwidth() -> None:
 
     am5 = resolve_device("am5")
     assert am5.kind == "cpu" and am5.bandwidth_gb_s == pytest.approx(2 * 5600 * 8 / 1000)  # 2 ch DDR5-5600
+
+
+# amd-smi 24.x (ROCm 6.1+) prints sizes as value/unit objects; 6.0 printed "16368 MB" strings.
+AMD_SMI = json.dumps([
+    {"gpu": 0, "asic": {"market_name": "AMD Radeon RX 7900 XTX", "vendor_id": "0x1002", "device_id": "0x744c"},
+     "vram": {"type": "GDDR6", "vendor": "SAMSUNG", "size": {"value": 24560, "unit": "MB"}, "bit_width": 384}},
+    {"gpu": 1, "asic": {"market_name": "AMD Instinct MI100"}, "vram": {"type": "HBM2", "size": "32752 MB"}},
+    {"gpu": 2, "asic": {"market_name": "broken"}, "vram": {"size": "N/A"}},
+])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (AMD_SMI, [("AMD Radeon RX 7900 XTX", 24560 * 1024 * 1024, None), ("AMD Instinct MI100", 32752 * 1024 * 1024,
+                                                                        None)]),
+    (json.dumps({"gpu_data": json.loads(AMD_SMI)[:1]}), [("AMD Radeon RX 7900 XTX", 24560 * 1024 * 1024, None)]),
+    ("[]", []),
+    ('{"error": "no devices"}', []),
+    ('[1, "x", {"asic": 3}]', []),
+])
+def test_amd_smi(text: str, expected: list[tuple[str, int, int | None]]) -> None:
+    from rigfit.hardware.detect import parse_amd_smi_json
+
+    assert parse_amd_smi_json(text) == expected
+
+
+def test_amd_smi_maps_to_catalog() -> None:
+    from rigfit.hardware.detect import match_catalog, parse_amd_smi_json
+
+    names = [match_catalog(n, t)[0] for n, t, _ in parse_amd_smi_json(AMD_SMI)]
+    assert [d.name if d else None for d in names] == ["AMD Radeon RX 7900 XTX", "AMD Instinct MI100"]
+
+
+def test_intel_sysfs() -> None:
+    from rigfit.hardware.detect import match_catalog, parse_intel_sysfs
+
+    cards = {
+        # xe driver (Battlemage): per-tile physical VRAM
+        "card0": {"vendor": "0x8086\n", "device": "0xe20b\n", "tile0/physical_vram_size_bytes": "12884901888\n"},
+        # i915 (Alchemist): lmem_total_bytes
+        "card1": {"vendor": "0x8086\n", "device": "0x56a0\n", "lmem_total_bytes": "17179869184\n"},
+        # integrated GPU: no local memory, skipped
+        "card2": {"vendor": "0x8086\n", "device": "0x7d55\n"},
+        # unknown discrete id: reported by id
+        "card3": {"vendor": "0x8086\n", "device": "0xffff\n", "tile0/physical_vram_size_bytes": "1073741824"},
+        "card4": {"vendor": "0x1002\n", "lmem_total_bytes": "5"},
+    }
+    found = parse_intel_sysfs(cards)
+    assert found == [("Intel Arc B580", 12 * GIB, None), ("Intel Arc A770", 16 * GIB, None),
+                     ("Intel GPU 0xffff", GIB, None)]
+    mapped = [match_catalog(n, t) for n, t, _ in found]
+    assert mapped[0][0] is not None and mapped[0][0].name == "Intel Arc B580"
+    assert mapped[1][0] is not None and mapped[1][0].name == "Intel Arc A770 16GB"
+    assert mapped[2][0] is None and "bandwidth unknown" in mapped[2][1]

@@ -100,3 +100,13 @@ def test_strix_halo_gtt_rules() -> None:
     # default amdgpu GTT is half of RAM; tuned (ttm.pages_limit / BIOS) up to the catalog's 96 GiB
     assert usable_memory(d).usable_bytes == 64 * GIB
     assert usable_memory(d, tuned=True).usable_bytes == 96 * GIB
+
+
+@pytest.mark.parametrize(("name", "total_gib"), [("NVIDIA Jetson AGX Orin 64GB", 64), ("NVIDIA DGX Spark", 128)])
+def test_nvidia_unified_memory_rule(name: str, total_gib: int) -> None:
+    from rigfit.hardware.resolve import resolve_device
+
+    u = usable_memory(resolve_device(name))
+    # one DRAM pool shared with the OS: everything but the 4 GiB OS reserve
+    assert u.usable_bytes == (total_gib - 4) * GIB
+    assert any("NVIDIA unified memory" in r for r in u.rules)

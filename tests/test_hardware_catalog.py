@@ -111,3 +111,21 @@ def test_unknown_hardware_on_fit(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["fit", "llama3.1:8b", "--hardware", "Voodoo 5 6000"]) == 2
     assert capsys.readouterr().err.startswith("rigfit: error: unknown hardware 'Voodoo 5 6000'")
+
+
+def test_used_price_needs_date_and_source() -> None:
+    from rigfit.errors import CatalogError
+    from rigfit.hardware.catalog import parse_hardware
+
+    rec = dict(name="X", vendor="nvidia", form="desktop", memory_gib=24, bandwidth_gb_s=936, fp16_tflops=71,
+               tdp_w=350, source="s", as_of="2026-11-23", used_usd=700)
+    with pytest.raises(CatalogError, match=r"gpus\[0\]\.used_usd: a used price needs used_date and used_source"):
+        parse_hardware({"gpus": [rec]}, {}, {})
+
+
+def test_used_prices_are_dated_and_sourced() -> None:
+    from rigfit.hardware.resolve import resolve_device
+
+    d = resolve_device("3090")
+    # bestllmfor.com (May 2026): used 3090s "settled around $750", range $700-900
+    assert d.used_usd == 750 and d.used_date == "2026-05" and d.used_source.startswith("https://")

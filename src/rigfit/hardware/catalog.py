@@ -29,7 +29,7 @@ GPU_SCHEMA: dict[str, Field] = {
     "fp16_tflops": Field("pos_num", True), "int8_tops": Field("pos_num"), "fp8_tflops": Field("pos_num"),
     "fp32_tflops": Field("pos_num"), "tdp_w": Field("pos_int", True), "pcie_gen": Field("pos_int"),
     "pcie_lanes": Field("pos_int"), "nvlink": Field("bool"), "msrp_usd": Field("pos_num"), "msrp_date": Field("date"),
-    "used_usd": Field("pos_num"), "used_date": Field("date"),
+    "used_usd": Field("pos_num"), "used_date": Field("date"), "used_source": Field("str"), "used_notes": Field("str"),
 }
 # A user's own devices (--hardware my-rig.toml): the GPU fields, fewer of them required.
 CUSTOM_SCHEMA: dict[str, Field] = {
@@ -86,7 +86,8 @@ def _gpu(rec: dict[str, Any]) -> Device:
         pcie_gen=rec.get("pcie_gen"), pcie_lanes=rec.get("pcie_lanes"), nvlink=rec.get("nvlink", False),
         arch=rec.get("arch", ""), memory_type=rec.get("memory_type", ""), released=rec.get("released", ""),
         msrp_usd=_num(rec.get("msrp_usd")), msrp_date=rec.get("msrp_date", ""), used_usd=_num(rec.get("used_usd")),
-        used_date=rec.get("used_date", ""), aliases=tuple(a.lower() for a in rec.get("aliases", ())),
+        used_date=rec.get("used_date", ""), used_source=rec.get("used_source", ""),
+        aliases=tuple(a.lower() for a in rec.get("aliases", ())),
         source=rec.get("source", "user file"), as_of=rec.get("as_of", ""), notes=rec.get("notes", ""),
     )
 
@@ -168,6 +169,9 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
     devices: list[Device] = []
     for i, rec in enumerate(gpus.get("gpus", [])):
         if check_record(rec, GPU_SCHEMA, f"gpus[{i}]", problems):
+            if "used_usd" in rec and not (rec.get("used_date") and rec.get("used_source")):
+                problems.add(f"gpus[{i}].used_usd", "a used price needs used_date and used_source")
+                continue
             devices.append(_gpu(rec))
     chip_names = set()
     for i, rec in enumerate(apple.get("apple_chips", [])):

@@ -1,10 +1,12 @@
 """Detect this machine: each probe is a pure parser of a tool's output plus a thin call.
 
 NVIDIA: ``nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader,nounits``
-(NVML through nvidia-ml-py when installed).  AMD: ``rocm-smi --showproductname --showmeminfo vram --json``
-or sysfs ``/sys/class/drm/card*/device/mem_info_vram_total``.  Apple: ``sysctl`` and
-``system_profiler SPHardwareDataType SPDisplaysDataType -json``.  CPU and RAM: ``/proc/cpuinfo``,
-``/proc/meminfo``.  Nothing runs at import time; ``detect()`` runs only when asked.
+(NVML through nvidia-ml-py when installed).  AMD: ``amd-smi static --asic --vram --json`` (ROCm 6+),
+``rocm-smi --showproductname --showmeminfo vram --json``, or sysfs
+``/sys/class/drm/card*/device/mem_info_vram_total``.  Intel: sysfs, xe ``device/tile*/physical_vram_size_bytes``
+or i915 ``lmem_total_bytes``.  Apple: ``sysctl``, ``system_profiler SPHardwareDataType SPDisplaysDataType
+-json`` and Metal's ``recommendedMaxWorkingSetSize``.  CPU and RAM: ``/proc/cpuinfo``, ``/proc/meminfo``.
+Nothing runs at import time; ``detect()`` runs only when asked.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class DetectedSystem:
     ram_available_bytes: int | None
     disk_free_bytes: int | None
     devices: tuple[DetectedDevice, ...]
+    gpu_working_set_bytes: int | None = None  # macOS: Metal's recommendedMaxWorkingSetSize as measured
     notes: tuple[str, ...] = field(default=())
 
 
@@ -144,6 +147,67 @@ def parse_amd_sysfs(cards: dict[str, dict[str, str]]) -> list[tuple[str, int, in
     return out
 
 
+def _mb_value(raw: Any) -> int | None:
+    """amd-smi sizes: ``{"value": 24560, "unit": "MB"}`` (ROCm 6.1+) or ``"24560 MB"`` (6.0) -> bytes."""
+    if isinstance(raw, dict):
+        val, unit = raw.get("value"), str(raw.get("unit", "MB"))
+    else:
+        val, _, unit = str(raw).strip().partition(" ")
+    try:
+        num = float(str(val))
+    except ValueError:
+        return None
+    scale = {"B": 1, "KB": KIB, "MB": MIB, "MIB": MIB, "GB": GIB, "GIB": GIB}.get(unit.strip().upper() or "MB")
+    return int(num * scale) if scale and num > 0 else None
+
+
+def parse_amd_smi_json(text: str) -> list[tuple[str, int, int | None]]:
+    """``amd-smi static --asic --vram --json``: a list (or ``{"gpu_data": [...]}``) of per-GPU records with
+    ``asic.market_name`` and ``vram.size`` (AMD SMI CLI docs, ROCm 6.x)."""
+    doc = json.loads(text)
+    if isinstance(doc, dict):
+        doc = next((v for v in doc.values() if isinstance(v, list)), [])
+    out: list[tuple[str, int, int | None]] = []
+    for rec in doc if isinstance(doc, list) else []:
+        if not isinstance(rec, dict):
+            continue
+        asic, vram = rec.get("asic") or {}, rec.get("vram") or {}
+        if not isinstance(asic, dict) or not isinstance(vram, dict):
+            continue
+        total = _mb_value(vram.get("size"))
+        if total is None:
+            continue
+        name = str(asic.get("market_name") or f"AMD GPU {rec.get('gpu', '?')}")
+        out.append((name, total, None))
+    return out
+
+
+# Intel discrete GPUs by PCI device id (Linux pci.ids); anything else is reported by id, bandwidth unknown.
+INTEL_PCI_NAMES = {"0x56a0": "Intel Arc A770", "0x56a1": "Intel Arc A750", "0x56a5": "Intel Arc A380",
+                   "0xe20b": "Intel Arc B580", "0xe20c": "Intel Arc B570", "0xe211": "Intel Arc Pro B60",
+                   "0xe212": "Intel Arc Pro B50"}
+
+
+def parse_intel_sysfs(cards: dict[str, dict[str, str]]) -> list[tuple[str, int, int | None]]:
+    """Intel (vendor 0x8086) cards with local memory: xe publishes ``device/tileN/physical_vram_size_bytes``
+    per tile (summed; igt-gpu-tools xe_sysfs test), i915 ``lmem_total_bytes``.  Integrated GPUs have neither
+    and are skipped: they share system RAM."""
+    out: list[tuple[str, int, int | None]] = []
+    for card, files in sorted(cards.items()):
+        if files.get("vendor", "").strip() != "0x8086":
+            continue
+        tiles = [int(v.strip()) for k, v in files.items() if k.endswith("physical_vram_size_bytes")
+                 and v.strip().isdigit()]
+        total = sum(tiles) if tiles else None
+        if total is None and files.get("lmem_total_bytes", "").strip().isdigit():
+            total = int(files["lmem_total_bytes"].strip())
+        if not total:
+            continue
+        dev_id = files.get("device", "").strip().lower()
+        out.append((INTEL_PCI_NAMES.get(dev_id, f"Intel GPU {dev_id or card}"), total, None))
+    return out
+
+
 # ---- mapping and probes ------------------------------------------------------------------------
 
 
@@ -196,12 +260,44 @@ def _sysfs_cards() -> dict[str, dict[str, str]]:
     cards: dict[str, dict[str, str]] = {}
     for dev in Path("/sys/class/drm").glob("card[0-9]*/device"):
         files = {}
-        for f in ("vendor", "mem_info_vram_total", "mem_info_vram_used", "product_name"):
+        for f in ("vendor", "device", "mem_info_vram_total", "mem_info_vram_used", "product_name",
+                  "lmem_total_bytes"):
             text = _read(str(dev / f))
             if text is not None:
                 files[f] = text
+        for tile in sorted(dev.glob("tile[0-9]*")):
+            for tile_file in (tile / "physical_vram_size_bytes", tile / "memory" / "physical_vram_size_bytes"):
+                text = _read(str(tile_file))
+                if text is not None:
+                    files[f"{tile.name}/physical_vram_size_bytes"] = text
         cards[dev.parent.name] = files
     return cards
+
+
+def _metal_working_set_bytes() -> int | None:
+    """``MTLCreateSystemDefaultDevice().recommendedMaxWorkingSetSize`` through the Objective-C runtime:
+    the GPU budget llama.cpp (ggml-metal) and MLX size their allocations against.  None off macOS."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        objc = ctypes.cdll.LoadLibrary(ctypes.util.find_library("objc") or "libobjc.dylib")
+        metal = ctypes.cdll.LoadLibrary("/System/Library/Frameworks/Metal.framework/Metal")
+    except OSError:
+        return None
+    try:
+        metal.MTLCreateSystemDefaultDevice.restype = ctypes.c_void_p
+        device = metal.MTLCreateSystemDefaultDevice()
+        if not device:
+            return None
+        objc.sel_registerName.restype = ctypes.c_void_p
+        objc.sel_registerName.argtypes = [ctypes.c_char_p]
+        sel = objc.sel_registerName(b"recommendedMaxWorkingSetSize")
+        send = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p)(("objc_msgSend", objc))
+        value = int(send(device, sel))
+    except (AttributeError, OSError, ValueError):
+        return None
+    return value or None
 
 
 def _read(path: str) -> str | None:
@@ -215,6 +311,7 @@ def detect() -> DetectedSystem:
     """Probe this machine.  Missing tools or garbage output give an honest partial answer."""
     notes: list[str] = []
     devices: list[DetectedDevice] = []
+    metal_limit: int | None = None
     nvml = _probe_nvml()
     out = None if nvml else _run(["nvidia-smi", "--query-gpu=name,memory.total,memory.free",
                                   "--format=csv,noheader,nounits"])
@@ -227,7 +324,19 @@ def detect() -> DetectedSystem:
             dev, how = match_catalog(name, total)
             devices.append(DetectedDevice(name=name, vendor="nvidia", memory_total_bytes=total,
                                           memory_free_bytes=free, matched=dev, how=f"nvidia-smi; {how}"))
-    out = _run(["rocm-smi", "--showproductname", "--showmeminfo", "vram", "--json"])
+    smi = _run(["amd-smi", "static", "--asic", "--vram", "--json"])
+    amd = []
+    if smi is not None:
+        try:
+            amd = parse_amd_smi_json(smi)
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            notes.append("amd-smi printed something that is not its JSON; trying rocm-smi")
+    for name, total, free in amd:
+        dev, how = match_catalog(name, total)
+        devices.append(DetectedDevice(name=name, vendor="amd", memory_total_bytes=total,
+                                      memory_free_bytes=free, matched=dev, how=f"amd-smi; {how}"))
+    out = None if amd else _run(["rocm-smi", "--showproductname", "--showmeminfo", "vram", "--json"])
+    cards = _sysfs_cards() if platform.system() == "Linux" else {}
     if out is not None:
         try:
             for name, total, free in parse_rocm_smi_json(out):
@@ -236,11 +345,15 @@ def detect() -> DetectedSystem:
                                               memory_free_bytes=free, matched=dev, how=f"rocm-smi; {how}"))
         except (json.JSONDecodeError, AttributeError):
             notes.append("rocm-smi printed something that is not its JSON; AMD GPUs not read")
-    elif platform.system() == "Linux":
-        for name, total, free in parse_amd_sysfs(_sysfs_cards()):
+    elif not amd:
+        for name, total, free in parse_amd_sysfs(cards):
             dev, how = match_catalog(name, total)
             devices.append(DetectedDevice(name=name, vendor="amd", memory_total_bytes=total,
                                           memory_free_bytes=free, matched=dev, how=f"sysfs; {how}"))
+    for name, total, free in parse_intel_sysfs(cards):
+        dev, how = match_catalog(name, total)
+        devices.append(DetectedDevice(name=name, vendor="intel", memory_total_bytes=total,
+                                      memory_free_bytes=free, matched=dev, how=f"sysfs; {how}"))
     system = platform.system().lower()
     cpu_model, cores = platform.processor() or platform.machine(), os.cpu_count() or 0
     flags: tuple[str, ...] = ()
@@ -270,19 +383,24 @@ def detect() -> DetectedSystem:
                                               memory_free_bytes=None, matched=dev, how=f"system_profiler; {how}"))
             except (json.JSONDecodeError, IndexError, AttributeError):
                 notes.append("system_profiler output could not be read")
+        working_set = _metal_working_set_bytes()
+        if working_set:
+            notes.append(f"Metal recommendedMaxWorkingSetSize: {working_set} bytes (the GPU budget)")
+        metal_limit = working_set or None
     if not devices:
-        notes.append("no GPU found (nvidia-smi, rocm-smi and system_profiler absent or silent): CPU only")
+        notes.append("no GPU found (NVML, nvidia-smi, amd-smi, rocm-smi, sysfs and system_profiler absent or "
+                     "silent): CPU only")
     disk = shutil.disk_usage(os.getcwd()).free
     return DetectedSystem(os_name=system, cpu_model=cpu_model, cpu_cores=cores, cpu_flags=tuple(flags),
                           ram_total_bytes=ram_total, ram_available_bytes=ram_avail, disk_free_bytes=disk,
-                          devices=tuple(devices), notes=tuple(notes))
+                          devices=tuple(devices), gpu_working_set_bytes=metal_limit, notes=tuple(notes))
 
 
 def detected_dict(s: DetectedSystem) -> dict[str, Any]:
     return {
         "os": s.os_name, "cpu": {"model": s.cpu_model, "cores": s.cpu_cores, "flags": list(s.cpu_flags)},
         "ram_total_bytes": s.ram_total_bytes, "ram_available_bytes": s.ram_available_bytes,
-        "disk_free_bytes": s.disk_free_bytes,
+        "disk_free_bytes": s.disk_free_bytes, "gpu_working_set_bytes": s.gpu_working_set_bytes,
         "devices": [{"name": d.name, "vendor": d.vendor, "memory_total_bytes": d.memory_total_bytes,
                      "memory_free_bytes": d.memory_free_bytes, "catalog": d.matched.name if d.matched else None,
                      "bandwidth_gb_s": d.matched.bandwidth_gb_s if d.matched else None, "how": d.how}

@@ -29,6 +29,7 @@ class Device:
     msrp_date: str = ""
     used_usd: float | None = None
     used_date: str = ""
+    used_source: str = ""
     gpu_memory_max_bytes: int | None = None  # unified systems: most the GPU can be given
     aliases: tuple[str, ...] = ()
     source: str = ""

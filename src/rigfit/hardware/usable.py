@@ -53,6 +53,11 @@ def usable_memory(device: Device, *, os_name: str = "linux", display: bool = Fal
             rules.append("Linux amdgpu default GTT: half of RAM (raise with ttm.pages_limit)" if os_name == "linux"
                          else "Windows: the BIOS VRAM carve-out (AMD Variable Graphics Memory; half of RAM "
                          "assumed, up to 96 GB when set)")
+        elif device.vendor == "nvidia":
+            # Jetson / DGX Spark: one LPDDR pool; CUDA device, host and managed allocations all come from the
+            # same DRAM and cudaMemGetInfo reports system free memory (NVIDIA "CUDA for Tegra" app note,
+            # memory-management section), so the GPU may use everything the OS is not using.
+            rules.append("NVIDIA unified memory (Jetson/GB10): the GPU allocates from system RAM")
         elif device.gpu_memory_max_bytes:
             usable = min(usable, device.gpu_memory_max_bytes)
             rules.append("most memory the GPU can be given on this system (VRAM carve-out + GTT, tuned)")

@@ -75,5 +75,6 @@ def device_dict(d: Device) -> dict[str, Any]:
         "fp8_tflops": d.fp8_tflops, "tdp_w": d.tdp_w, "pcie_gen": d.pcie_gen, "pcie_lanes": d.pcie_lanes,
         "nvlink": d.nvlink, "unified": d.unified, "arch": d.arch, "released": d.released,
         "msrp_usd": d.msrp_usd, "msrp_date": d.msrp_date or None, "used_usd": d.used_usd,
-        "used_date": d.used_date or None, "aliases": list(d.aliases), "source": d.source, "as_of": d.as_of,
+        "used_date": d.used_date or None, "used_source": d.used_source or None,
+        "aliases": list(d.aliases), "source": d.source, "as_of": d.as_of,
     }
