@@ -1,6 +1,13 @@
-"""Predict every row of ../shared/calibration/memory_llamacpp.csv and print the error table.
+"""Predict every row of ../shared/calibration/memory_llamacpp.csv (or throughput_llamacpp.csv) and print
+the error table.
 
     python benchmarks/accuracy.py [memory] [--csv PATH] [--rows]
+    python benchmarks/accuracy.py speed [--rows]
+
+Speed: every throughput row goes through ``rigfit.api.fit`` exactly as ``rigfit fit MODEL --hardware ...``
+does (see speed_rows.py); pp is compared with ``speed.prefill_tokens_per_s`` and tg with
+``speed.decode_tokens_per_s`` (after a prompt for the Dec 2023 ``main`` rows).  The naive roofline
+(bandwidth / model bytes read per token) is shown for comparison.
 
 Components: file_size (llama.cpp "model size" in GiB = tensor bytes; Hugging Face listings in GB =
 whole file), kv_cache, weights (CUDA: on the GPU, token embeddings stay in RAM; Metal: the whole
@@ -60,10 +67,12 @@ def summarize(errors: dict[str, list[float]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="rigfit memory accuracy against public llama.cpp measurements")
-    ap.add_argument("what", nargs="?", default="memory", choices=["memory"])
+    ap.add_argument("what", nargs="?", default="memory", choices=["memory", "speed"])
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--rows", action="store_true", help="print every row")
     a = ap.parse_args(argv)
+    if a.what == "speed":
+        return speed_table(a.rows)
     if not a.csv.exists():
         print(f"calibration file not found: {a.csv}", file=sys.stderr)
         return 2
@@ -82,6 +91,48 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{row['model'][:28]:28s} {row['quant']:8s} {row['component']:15s} {measured:10.4f} "
                   f"{pred:10.4f} {err:+7.2f}  {row['unit']}")
     print("\n".join(summarize(errors)))
+    return 0
+
+
+def _pct(errs: list[float]) -> tuple[float, float]:
+    e = sorted(abs(x) for x in errs)
+    return statistics.median(e), e[min(len(e) - 1, round(0.9 * (len(e) - 1)))]
+
+
+def speed_table(show_rows: bool) -> int:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from speed_rows import CSV, fit_row, load_rows
+
+    if not CSV.exists():
+        print(f"calibration file not found: {CSV}", file=sys.stderr)
+        return 2
+    model: dict[tuple[str, str], list[float]] = {}
+    naive: dict[tuple[str, str], list[float]] = {}
+    for row in load_rows():
+        r = fit_row(row)
+        sp = r.speed
+        assert sp is not None, r.speed_unknown
+        if row.metric == "pp":
+            pred = sp.prefill_tokens_per_s or 0.0
+        elif row.start:
+            assert sp.total_time_s is not None and sp.time_to_first_token_s is not None
+            pred = row.gen / (sp.total_time_s - sp.time_to_first_token_s)
+        else:
+            pred = sp.decode_tokens_per_s
+        err = 100 * (pred - row.measured) / row.measured
+        for key in ((row.metric, "all"), (row.metric, row.hw_class)):
+            model.setdefault(key, []).append(err)
+            if row.metric == "tg":
+                naive.setdefault(key, []).append(100 * (sp.roofline_tokens_per_s - row.measured) / row.measured)
+        if show_rows:
+            print(f"{row.hardware[:30]:30s} {row.n_gpus} {row.model[:18]:18s} {row.quant:7s} {row.metric}"
+                  f"{row.prompt if row.metric == 'pp' else row.gen:<5d} {row.measured:9.2f} {pred:9.2f} {err:+7.1f}")
+    print(f"{'metric':6s} {'class':18s} {'n':>4s} {'median':>7s} {'p90':>7s} {'roofline med':>13s} {'p90':>7s}"
+          "  (absolute % error)")
+    for key in sorted(model):
+        med, p90 = _pct(model[key])
+        nv = f"{_pct(naive[key])[0]:13.1f} {_pct(naive[key])[1]:7.1f}" if key in naive else f"{'-':>13s} {'-':>7s}"
+        print(f"{key[0]:6s} {key[1]:18s} {len(model[key]):4d} {med:7.1f} {p90:7.1f} {nv}")
     return 0
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .engines import EngineProfile, get_engine
+from .errors import InvalidInput
 from .hardware.spec import Device
 from .hardware.usable import UsableMemory
 from .memory import MemoryBreakdown, estimate_memory, make_run_config
 from .models.resolve import resolve_model
 from .models.spec import ModelSpec
+from .placement import Accelerator, Placement, plan
 from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
+from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedEstimate, estimate_speed
 
 DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the seeds' model stack
 
@@ -30,6 +33,9 @@ class FitResult:
     engine: EngineProfile
     memory: MemoryBreakdown
     system: tuple[SystemDevice, ...] = field(default=())
+    placement: Placement | None = None  # with hardware
+    speed: SpeedEstimate | None = None
+    speed_unknown: str = ""  # why there is no speed estimate
 
 
 def backend_for(device: Device, engine: EngineProfile) -> str:
@@ -73,10 +79,21 @@ def fit(
     gpu_memory_bytes: int | None = None,
     gpu_memory_utilization: float | None = None,
     hardware: Sequence[str] = (),
+    system: Sequence[SystemDevice] | None = None,
+    ram_bytes: int | None = None,
+    prompt_tokens: int = 512,
+    gen_tokens: int = 128,
+    split_mode: str | None = None,
+    tensor_split: tuple[float, ...] | None = None,
+    tensor_parallel: int | None = None,
+    pipeline_parallel: int | None = None,
+    cpu_moe: bool = True,
+    cpu_bandwidth_gb_s: float | None = None,
+    llamacpp_build: str = "current",
 ) -> FitResult:
     spec = resolve_model(model) if isinstance(model, str) else model
     eng = get_engine(engine)
-    system = resolve_hardware(hardware)
+    system = tuple(system) if system is not None else resolve_hardware(hardware)
     if system:
         backend = backend or backend_for(system[0].device, eng)
         gpu_memory_bytes = gpu_memory_bytes or system[0].device.memory_bytes
@@ -85,4 +102,37 @@ def fit(
                                     flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
                                     n_seq=n_seq, backend=backend, gpu_memory_bytes=gpu_memory_bytes,
                                     gpu_memory_utilization=gpu_memory_utilization)
-    return FitResult(spec=spec, quant=q, engine=eng, memory=estimate_memory(spec, q, run, warnings), system=system)
+    mem = estimate_memory(spec, q, run, warnings)
+    if not system:
+        return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system)
+    check_counts(prompt_tokens, gen_tokens, ram_bytes)
+    accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
+              for sd in system if sd.device.kind != "cpu" for _ in range(sd.count)]
+    cpu_dev = next((sd.device for sd in system if sd.device.kind == "cpu"), None)
+    cpu_bw = cpu_bandwidth_gb_s or (cpu_dev.bandwidth_gb_s if cpu_dev and cpu_dev.bandwidth_gb_s else None)
+    if cpu_dev is not None and ram_bytes is None and not accels:
+        ram_bytes = cpu_dev.memory_bytes
+    placement = plan(spec, mem, accels, ram_bytes=ram_bytes, tensor_split=tensor_split,
+                     tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel, cpu_moe=cpu_moe)
+    if split_mode is not None:
+        if split_mode not in ("layer", "row"):
+            raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}")
+        if split_mode == "row" and len(placement.accelerators) > 1:
+            placement = replace(placement, split_mode="row")
+    sp = estimate_speed(spec, mem, placement, prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
+                        cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=llamacpp_build)
+    return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system, placement=placement,
+                     speed=sp if isinstance(sp, SpeedEstimate) else None,
+                     speed_unknown=sp if isinstance(sp, str) else "")
+
+
+MAX_TOKENS = 1 << 24
+
+
+def check_counts(prompt_tokens: int, gen_tokens: int, ram_bytes: int | None) -> None:
+    if not 1 <= prompt_tokens <= MAX_TOKENS:
+        raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}")
+    if not 1 <= gen_tokens <= MAX_TOKENS:
+        raise InvalidInput(f"generated tokens must be between 1 and {MAX_TOKENS:,}, got {gen_tokens}")
+    if ram_bytes is not None and not 0 < ram_bytes <= 64 << 40:
+        raise InvalidInput(f"system RAM must be between 1 byte and 64 TiB, got {ram_bytes} bytes")

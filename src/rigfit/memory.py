@@ -63,8 +63,9 @@ class MemoryItem:
 class LayerMemory:
     index: int
     kind: str
-    weights_bytes: int
+    weights_bytes: int  # everything in the block, routed experts included
     kv_bytes: int
+    expert_bytes: int = 0  # routed MoE expert tensors (*_exps) in this block: what --n-cpu-moe moves
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +80,8 @@ class MemoryBreakdown:
     bits_per_weight: float
     exact_weights: bool  # weights read from a real file's tensor table
     warnings: tuple[str, ...] = field(default=())
+    output_layer_bytes: int = 0  # output head (+ its norm, or the tied-embedding copy): llama.cpp "layer n_layer"
+    token_embd_bytes: int = 0
 
     def total(self, component: str | None = None, location: str | None = None) -> int:
         return sum_items(self.items, component, location)
@@ -417,10 +420,16 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     discrete = run.backend in DISCRETE_BACKENDS
     groups: dict[str, int] = {}
     per_layer_w = [0] * spec.n_layers
+    per_layer_x = [0] * spec.n_layers
+    output_layer = 0
     for t, b in zip(tensors, sizes, strict=True):
         groups[t.group] = groups.get(t.group, 0) + b
         if t.layer is not None and t.layer < spec.n_layers:
             per_layer_w[t.layer] += b
+            if t.group == "experts":
+                per_layer_x[t.layer] += b
+        elif t.name.startswith("output"):
+            output_layer += b
     items: list[MemoryItem] = []
     host_embd = (gguf and discrete) or (isinstance(quant, TensorFormat) and quant.embeddings_on_host)
     host_all = run.backend == "cpu"
@@ -437,6 +446,8 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         items.append(MemoryItem(component="weights", name="output head (copy of tied embeddings)",
                                 n_bytes=groups.get("token_embd", 0), location="device",
                                 note="llama.cpp duplicates tied embeddings onto the GPU"))
+    if "output" not in groups:
+        output_layer += groups.get("token_embd", 0)  # the tied embedding serves as the output head
     n_params = sum(t.n_elements for t in tensors)
     file_bytes = sum(sizes) + (gguf_metadata_bytes(spec, len(tensors)) if gguf else 0)
     if exact and spec.gguf is not None:
@@ -478,9 +489,11 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         items, pool_warnings = _vllm_pool(items, run)
         warnings = (*warnings, *pool_warnings)
     layers = tuple(LayerMemory(index=il, kind=spec.layer_kind(il), weights_bytes=per_layer_w[il],
-                               kv_bytes=per_layer_kv[il]) for il in range(spec.n_layers))
+                               kv_bytes=per_layer_kv[il], expert_bytes=per_layer_x[il])
+                   for il in range(spec.n_layers))
     bpw = 8 * sum(sizes) / n_params if n_params else 0.0
     return MemoryBreakdown(
         model=spec.name, quant=quant.name, run=run, items=tuple(items), layers=layers, model_file_bytes=file_bytes,
         kv_bytes_per_token=per_tok, bits_per_weight=bpw, exact_weights=exact, warnings=warnings,
+        output_layer_bytes=output_layer, token_embd_bytes=groups.get("token_embd", 0),
     )

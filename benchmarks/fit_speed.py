@@ -1,0 +1,148 @@
+"""Fit the speed model's efficiency constants on ../shared/calibration/throughput_llamacpp.csv.
+
+    python benchmarks/fit_speed.py            # fit, print the table, write src/rigfit/data/speed_fit.toml
+    python benchmarks/fit_speed.py --check    # fit and print only
+
+Every row goes through ``rigfit.api.fit`` (the CLI's path) to get its placement and per-device work; the decode
+and prefill times are linear in the constants (``rigfit.speed.decode_linear`` / ``prefill_linear``), so the fit
+is a least-squares solve on relative error, per hardware class (cuda, cuda-datacenter, metal) plus a few global
+terms (layer-split hop, row-split sync).  Constants that would come out negative are pinned to zero and the
+rest refitted.  Residuals (measured / predicted) give each class's 10th-90th percentile band.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rigfit.speed import (
+    DECODE_KEYS,
+    PREFILL_KEYS,
+    decode_linear,
+    device_work,
+    prefill_linear,
+)
+from speed_rows import CSV, Row, fit_row, load_rows
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "rigfit" / "data" / "speed_fit.toml"
+PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calibration rows
+    "cpu": dict(a_w=1 / 0.65, a_kv=1 / 0.5, t_layer=2e-5, a_fq=1 / 0.5, a_ff=1 / 0.5, a_sc=1 / 0.5, t_ub=1e-4),
+    "rocm": dict(a_w=1 / 0.7, a_kv=1 / 0.4, t_layer=1.2e-4, a_fq=1 / 0.35, a_ff=1 / 0.5, a_sc=1 / 0.4, t_ub=3e-4),
+    "vulkan": dict(a_w=1 / 0.65, a_kv=1 / 0.35, t_layer=1.5e-4, a_fq=1 / 0.3, a_ff=1 / 0.4, a_sc=1 / 0.3, t_ub=3e-4),
+    "sycl": dict(a_w=1 / 0.6, a_kv=1 / 0.3, t_layer=2e-4, a_fq=1 / 0.25, a_ff=1 / 0.35, a_sc=1 / 0.3, t_ub=4e-4),
+}
+
+
+FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches per layer and micro-batch)
+    f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda-datacenter", "metal", "cuda@2023-12", "cuda-datacenter@2023-12",
+                                "metal@2023-12")
+}
+
+
+def linear_forms(rows: list[Row], overlap: float = 1.0) -> tuple[list[tuple[Row, dict[str, float]]],
+                                                                 list[tuple[Row, dict[str, float]]]]:
+    dec, pre = [], []
+    for row in rows:
+        r = fit_row(row)
+        assert r.placement is not None
+        works = device_work(r.spec, r.memory, r.placement)
+        assert not isinstance(works, str), works
+        run = r.memory.run
+        if row.metric == "tg":
+            pos = row.start + (row.gen - 1) / 2
+            dec.append((row, decode_linear(works, r.placement, pos, r.spec.sliding_window)))
+        else:
+            f16 = row.quant.upper() == "F16"
+            lin = prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch, False, f16,
+                                 split_mode=r.placement.split_mode, overlap=overlap,
+                                 build="2023-12" if row.old_build else "current")
+            pre.append((row, lin))
+    return dec, pre
+
+
+def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) -> dict[str, float]:
+    keys = sorted({k for _, f in forms for k in f} - set(FIXED))
+    active = list(keys)
+    rhs = np.array([1.0 - sum(f.get(k, 0.0) * v for k, v in FIXED.items()) / t
+                    for (_, f), t in zip(forms, measured_s, strict=True)])
+    weight = np.ones(len(forms))
+    while True:
+        x = np.array([[f.get(k, 0.0) / t for k in active] for (_, f), t in zip(forms, measured_s, strict=True)])
+        for _ in range(6):  # reweight toward relative error in the rate (t_meas / t_pred - 1), not the time
+            sol, *_ = np.linalg.lstsq(x * weight[:, None], rhs * weight, rcond=None)
+            ratio = np.maximum(x @ sol + (1 - rhs), 0.05)
+            weight = 1 / ratio
+        neg = [k for k, v in zip(active, sol, strict=True) if v < 0]
+        if not neg:
+            out = dict.fromkeys(keys, 0.0) | FIXED
+            out.update({k: float(v) for k, v in zip(active, sol, strict=True)})
+            return out
+        active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
+
+
+def main(argv: list[str]) -> int:
+    rows = [r for r in load_rows() if not r.caution]
+    dec, pre = linear_forms(rows)
+    dec_t = [1 / r.measured for r, _ in dec]
+    pre_t = [r.prompt / r.measured for r, _ in pre]
+    theta = solve(dec, dec_t)
+    best = None
+    for step in range(11):  # pipeline overlap: grid search, least squares for the rest at each value
+        rho = step / 10
+        _, pre_rho = linear_forms([r for r in rows if r.metric == "pp"], overlap=rho)
+        th = solve(pre_rho, pre_t)
+        err = sum((sum(v * th[k] for k, v in f.items()) / t - 1) ** 2 for (_, f), t in zip(pre_rho, pre_t,
+                                                                                         strict=True))
+        if best is None or err < best[0]:
+            best = (err, rho, th, pre_rho)
+    assert best is not None
+    _, rho, th, pre = best
+    theta |= th
+    theta["global:pipe_overlap"] = rho
+    classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
+    bands: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, forms, meas in (("tg", dec, dec_t), ("pp", pre, pre_t)):
+        for c in classes:
+            ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
+                      for t_pred in [sum(v * theta[k] for k, v in f.items())]
+                      if all(k.startswith((c + ":", "global")) for k in f)]
+            if ratios:
+                q = statistics.quantiles(ratios, n=10)
+                bands.setdefault(c, {})[name] = (round(q[0], 3), round(q[-1], 3))  # measured rate / predicted
+                print(f"{c:16s} {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
+                      f"p10 {q[0]:.3f} p90 {q[-1]:.3f}")
+    lines = ["# Speed-model constants fitted by benchmarks/fit_speed.py on",
+             f"# {CSV.name} ({len(rows)} rows: llama.cpp May 2024 and Dec 2023 builds, FA off, f16 KV).",
+             "# a_* are 1/efficiency (a_w weights read, a_kv KV read, a_fq / a_ff FLOPs with quantized / F16 weights,",
+             "# a_sc FA-off score traffic); t_layer / t_ub seconds per layer per token / per layer per micro-batch.",
+             "# *_q10 / *_q90: 10th / 90th percentile of measured / predicted rate in the fit (the band).",
+             "# Classes marked fitted = false are priors from engine-facts.md 3.1-3.2 (no rows to fit).",
+             'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]
+    for k in sorted(theta):
+        if k.startswith("global:"):
+            lines.append(f"{k.split(':')[1]} = {theta[k]:.6g}")
+    lines += ["t_allreduce_nvlink = 1e-05  # prior: a few us per small all-reduce over NVLink (engine-facts 3.3)",
+              "t_allreduce_pcie = 3e-05  # prior: tens of us over PCIe"]
+    for c in classes:
+        lines += ["", f'[classes."{c}"]', "fitted = true"]
+        for k in (PREFILL_KEYS if "@" in c else (*DECODE_KEYS, *PREFILL_KEYS)):
+            lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
+        for m, (lo, hi) in bands.get(c, {}).items():
+            lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
+    for c, pri in PRIORS.items():
+        lines += ["", f"[classes.{c}]", "fitted = false"]
+        lines += [f"{k} = {v:.6g}" for k, v in pri.items()]
+    for k in sorted(theta):
+        print(f"  {k:24s} {theta[k]:.5g}")
+    if "--check" not in argv:
+        OUT.write_text("\n".join(lines) + "\n")
+        print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

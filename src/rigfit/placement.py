@@ -1,0 +1,389 @@
+"""Placement: which device holds which layers, per engine, and whether the model runs there at all.
+
+Pure functions of a memory breakdown and a list of devices.  The rules follow the engines:
+
+* llama.cpp (and Ollama / LM Studio, which embed it), ``src/llama-model.cpp`` load_tensors: the output layer
+  is layer index ``n_layer``; ``i_gpu_start = max(n_layer + 1 - ngl, 0)`` so the output layer is offloaded
+  first, then repeating layers from the last one backwards; ``token_embd`` stays in system RAM.  Layers are
+  split over GPUs in order, proportional to free memory (or ``--tensor-split``); ``--n-cpu-moe N`` keeps the
+  routed experts of the first N layers in RAM.  Each GPU holds its own compute buffer and CUDA context.
+* vLLM: tensor parallel shards every layer over ``tp`` GPUs (heads must divide; KV heads are replicated when
+  tp > n_kv_heads, ``vllm/model_executor/layers/linear.py``), pipeline parallel splits layers over stages; no
+  CPU offload by default.  Each GPU preallocates ``gpu_memory_utilization`` of its memory.
+* Unified memory (Apple, Strix Halo, DGX Spark): one pool; the GPU may use what the OS allows
+  (``hardware.usable``); beyond that llama.cpp runs the remaining layers on the CPU from the same RAM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .errors import InvalidInput
+from .hardware.spec import Device
+from .memory import MemoryBreakdown
+from .models.spec import ModelSpec
+from .units import GIB
+
+VERDICTS = ("gpu", "partial_offload", "cpu", "does_not_fit")
+LAYER_SPLIT_ENGINES = ("llama.cpp", "ollama", "lmstudio", "transformers", "exllamav2")
+CPU_OFFLOAD_ENGINES = ("llama.cpp", "ollama", "lmstudio", "transformers")
+DEFAULT_RAM_BYTES = 64 * GIB  # assumed for a described (not detected) PC when --ram is not given
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Accelerator:
+    """One accelerator as placement sees it: the catalog device and what a program may allocate on it."""
+
+    device: Device
+    usable_bytes: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevicePlan:
+    name: str
+    role: str  # gpu | unified | cpu
+    device: Device | None
+    usable_bytes: int
+    weights_bytes: int
+    kv_bytes: int
+    compute_bytes: int
+    overhead_bytes: int
+    layers: tuple[int, ...]  # repeating-layer indices held here (tensor parallel: every layer, sharded)
+    has_output: bool = False
+    expert_layers: tuple[int, ...] = ()  # layers whose routed experts live here while the rest is elsewhere
+    shard: int = 1  # tensor-parallel degree: this device holds 1/shard of each of its layers
+
+    @property
+    def used_bytes(self) -> int:
+        return self.weights_bytes + self.kv_bytes + self.compute_bytes + self.overhead_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.used_bytes <= self.usable_bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placement:
+    verdict: str
+    engine: str
+    split_mode: str  # none | layer | row | tensor | pipeline | unified | cpu
+    n_layers: int
+    gpu_layers: int  # llama.cpp -ngl: repeating layers + the output layer on GPUs (n_layer + 1 = all)
+    n_cpu_moe: int
+    tensor_parallel: int
+    pipeline_parallel: int
+    devices: tuple[DevicePlan, ...]
+    tensor_split: tuple[float, ...] = ()
+    ram_bytes: int = 0
+    ram_assumed: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def accelerators(self) -> tuple[DevicePlan, ...]:
+        return tuple(d for d in self.devices if d.role != "cpu")
+
+    @property
+    def host(self) -> DevicePlan | None:
+        return next((d for d in self.devices if d.role == "cpu"), None)
+
+
+def ram_usable_bytes(ram_bytes: int) -> int:
+    """System RAM a model may use: the OS and desktop keep min(4 GiB, a quarter of RAM)."""
+    return max(0, ram_bytes - min(4 * GIB, ram_bytes // 4))
+
+
+def _layer_costs(mem: MemoryBreakdown) -> list[int]:
+    return [lay.weights_bytes + lay.kv_bytes for lay in mem.layers]
+
+
+def _targets(avail: list[int], split: tuple[float, ...] | None) -> list[float]:
+    weights = list(split) if split else [float(max(a, 0)) for a in avail]
+    tot = sum(weights) or 1.0
+    return [w / tot for w in weights]
+
+
+def _assign_layers(costs: list[int], out_cost: int, avail: list[int], fractions: list[float],
+                   first: int) -> list[list[int]] | None:
+    """Layers ``first..n_layer`` (n_layer = output) in order onto GPUs, proportional to ``fractions`` as
+    llama.cpp does (each GPU takes a contiguous run); None when some GPU would overflow."""
+    n = len(costs)
+    units = list(range(first, n + 1))
+    total = sum(costs[i] for i in units if i < n) + (out_cost if n in units else 0)
+    out: list[list[int]] = [[] for _ in avail]
+    used = [0] * len(avail)
+    cum, j = 0.0, 0
+    bound = fractions[0] * total
+    for u in units:
+        c = out_cost if u == n else costs[u]
+        while j < len(avail) - 1 and (cum + c / 2 > bound):
+            j += 1
+            bound += fractions[j] * total
+        out[j].append(u)
+        used[j] += c
+        cum += c
+    if all(u <= a for u, a in zip(used, avail, strict=True)):
+        return out
+    # proportional split overflowed one card: fill greedily in order instead (llama.cpp --fit does the same)
+    out = [[] for _ in avail]
+    j, used_j = 0, 0
+    for u in units:
+        c = out_cost if u == n else costs[u]
+        while j < len(avail) and used_j + c > avail[j]:
+            j, used_j = j + 1, 0
+        if j == len(avail):
+            return None
+        out[j].append(u)
+        used_j += c
+    return out
+
+
+def _fixed_per_gpu(mem: MemoryBreakdown) -> tuple[int, int, int]:
+    """(compute, overhead, other device weights not in a layer) that each GPU / the output GPU holds."""
+    compute = mem.total("compute", "device")
+    overhead = mem.total("overhead", "device")
+    layer_w = sum(lay.weights_bytes for lay in mem.layers)
+    other = max(0, mem.total("weights", "device") - layer_w - mem.output_layer_bytes)
+    return compute, overhead, other
+
+
+def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int, engine: str,
+                     tensor_split: tuple[float, ...] | None = None, allow_cpu: bool = True,
+                     allow_cpu_moe: bool = True) -> Placement:
+    """llama.cpp-style placement on discrete GPUs: full offload, --n-cpu-moe, then partial layer offload."""
+    n = len(mem.layers)
+    costs = _layer_costs(mem)
+    compute, overhead, other = _fixed_per_gpu(mem)
+    out_cost = mem.output_layer_bytes + other
+    avail = [a.usable_bytes - compute - overhead for a in accels]
+    if tensor_split is not None and len(tensor_split) != len(accels):
+        raise InvalidInput(f"tensor split has {len(tensor_split)} values for {len(accels)} GPUs")
+    fr = _targets(avail, tensor_split)
+    host_fixed = mem.total(location="host")
+    notes: list[str] = []
+
+    def build(first: int, cpu_moe: int, assign: list[list[int]]) -> Placement:
+        devs: list[DevicePlan] = []
+        moe_moved = [i for i in range(min(cpu_moe, n))]
+        for a, units in zip(accels, assign, strict=True):
+            lays = tuple(u for u in units if u < n)
+            w = sum(mem.layers[i].weights_bytes - (mem.layers[i].expert_bytes if i in moe_moved else 0)
+                    for i in lays)
+            has_out = n in units
+            w += (mem.output_layer_bytes + other) if has_out else 0
+            kv = sum(mem.layers[i].kv_bytes for i in lays)
+            used_any = bool(units)
+            devs.append(DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=a.usable_bytes,
+                                   weights_bytes=w, kv_bytes=kv, compute_bytes=compute if used_any else 0,
+                                   overhead_bytes=overhead, layers=lays, has_output=has_out))
+        cpu_layers = tuple(range(first)) if first > 0 else ()
+        cpu_w = sum(mem.layers[i].weights_bytes for i in cpu_layers)
+        cpu_w += sum(mem.layers[i].expert_bytes for i in moe_moved if i >= first)
+        cpu_kv = sum(mem.layers[i].kv_bytes for i in cpu_layers)
+        if first > n:  # nothing offloaded: the output layer is on the CPU too
+            cpu_w += mem.output_layer_bytes + other
+        cpu_compute = compute if (first > 0 or cpu_moe) else 0  # the CPU backend gets its own graph buffer
+        host_w = mem.total("weights", "host")
+        host = DevicePlan(name="system RAM", role="cpu", device=None, usable_bytes=ram_usable_bytes(ram_bytes),
+                          weights_bytes=host_w + cpu_w, kv_bytes=cpu_kv,
+                          compute_bytes=host_fixed - host_w + cpu_compute, overhead_bytes=0,
+                          layers=cpu_layers, has_output=first > n,
+                          expert_layers=tuple(i for i in moe_moved if i >= first))
+        ngl = n + 1 - first
+        if not host.fits:
+            verdict = "does_not_fit"
+            notes.append(f"needs {host.used_bytes / GIB:.1f} GiB of system RAM, "
+                         f"{host.usable_bytes / GIB:.1f} GiB usable")
+        elif ngl <= 0:
+            verdict = "cpu"
+        elif first > 0 or cpu_moe:
+            verdict = "partial_offload"
+        else:
+            verdict = "gpu"
+        split = "layer" if sum(1 for u in assign if u) > 1 else "none"
+        ts = tuple(round(sum(1 for u in units) / max(1, ngl), 3) for units in assign) if len(accels) > 1 else ()
+        return Placement(verdict=verdict, engine=engine, split_mode=split, n_layers=n, gpu_layers=max(0, ngl),
+                         n_cpu_moe=cpu_moe, tensor_parallel=1, pipeline_parallel=1,
+                         devices=(*devs, host), tensor_split=ts, ram_bytes=ram_bytes, notes=tuple(notes))
+
+    full = _assign_layers(costs, out_cost, avail, fr, 0)
+    if full is not None:
+        return build(0, 0, full)
+    if allow_cpu and allow_cpu_moe and any(lay.expert_bytes for lay in mem.layers):
+        # --n-cpu-moe k: experts of layers 0..k-1 stay in RAM, everything else on the GPUs
+        for k in range(1, n + 1):
+            kc = [c - (mem.layers[i].expert_bytes if i < k else 0) for i, c in enumerate(costs)]
+            got = _assign_layers(kc, out_cost, avail, fr, 0)
+            if got is not None:
+                p = build(0, k, got)
+                if p.host is not None and p.host.fits:
+                    return p
+                break
+    if allow_cpu:
+        for first in range(1, n + 2):
+            got = _assign_layers(costs, out_cost, avail, fr, first)
+            if got is not None:
+                return build(first, 0, got)
+    elif not allow_cpu:
+        notes.append(f"{engine} does not offload to the CPU")
+    over = [DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=a.usable_bytes,
+                       weights_bytes=0, kv_bytes=0, compute_bytes=compute, overhead_bytes=overhead, layers=())
+            for a in accels]
+    need = sum(costs) + out_cost
+    notes.append(f"layers need {need / GIB:.1f} GiB, the GPUs have {max(0, sum(avail)) / GIB:.1f} GiB after "
+                 f"buffers")
+    return Placement(verdict="does_not_fit", engine=engine, split_mode="none", n_layers=n, gpu_layers=0,
+                     n_cpu_moe=0, tensor_parallel=1, pipeline_parallel=1, devices=tuple(over),
+                     ram_bytes=ram_bytes, notes=tuple(notes))
+
+
+def plan_cpu_only(mem: MemoryBreakdown, *, ram_bytes: int, engine: str, ram_assumed: bool = False) -> Placement:
+    n = len(mem.layers)
+    need = mem.total_bytes - mem.total("overhead")
+    host = DevicePlan(name="system RAM", role="cpu", device=None, usable_bytes=ram_usable_bytes(ram_bytes),
+                      weights_bytes=mem.weights_bytes, kv_bytes=mem.kv_cache_bytes,
+                      compute_bytes=need - mem.weights_bytes - mem.kv_cache_bytes, overhead_bytes=0,
+                      layers=tuple(range(n)), has_output=True)
+    verdict = "cpu" if host.fits else "does_not_fit"
+    return Placement(verdict=verdict, engine=engine, split_mode="cpu", n_layers=n, gpu_layers=0, n_cpu_moe=0,
+                     tensor_parallel=1, pipeline_parallel=1, devices=(host,), ram_bytes=ram_bytes,
+                     ram_assumed=ram_assumed)
+
+
+def plan_unified(mem: MemoryBreakdown, accel: Accelerator, *, engine: str) -> Placement:
+    """One memory pool: the GPU may use ``usable_bytes``; llama.cpp runs what does not fit on the CPU from the
+    same RAM (MLX cannot: it errors when the working set is exceeded)."""
+    n = len(mem.layers)
+    total = mem.total_bytes
+    ram = accel.device.memory_bytes
+    gpu = DevicePlan(name=accel.device.name, role="unified", device=accel.device, usable_bytes=accel.usable_bytes,
+                     weights_bytes=mem.weights_bytes, kv_bytes=mem.kv_cache_bytes, compute_bytes=mem.compute_bytes,
+                     overhead_bytes=mem.overhead_bytes, layers=tuple(range(n)), has_output=True)
+    base = dict(engine=engine, n_layers=n, n_cpu_moe=0, tensor_parallel=1, pipeline_parallel=1, ram_bytes=ram)
+    if total <= accel.usable_bytes:
+        return Placement(verdict="gpu", split_mode="unified", gpu_layers=n + 1, devices=(gpu,), **base)  # type: ignore[arg-type]
+    os_left = ram - min(4 * GIB, ram // 4)
+    if engine in CPU_OFFLOAD_ENGINES and total <= os_left:
+        costs = _layer_costs(mem)
+        fixed = total - sum(costs) - mem.output_layer_bytes
+        room = accel.usable_bytes - fixed - mem.output_layer_bytes
+        first = n
+        while first > 0 and costs[first - 1] <= room:
+            room -= costs[first - 1]
+            first -= 1
+        g_lay = tuple(range(first, n))
+        gw = sum(mem.layers[i].weights_bytes for i in g_lay) + mem.output_layer_bytes
+        gkv = sum(mem.layers[i].kv_bytes for i in g_lay)
+        gpu = DevicePlan(name=accel.device.name, role="unified", device=accel.device,
+                         usable_bytes=accel.usable_bytes, weights_bytes=gw, kv_bytes=gkv,
+                         compute_bytes=mem.compute_bytes, overhead_bytes=mem.overhead_bytes, layers=g_lay,
+                         has_output=True)
+        cw = mem.weights_bytes - gw
+        ckv = mem.kv_cache_bytes - gkv
+        host = DevicePlan(name="CPU (same memory)", role="cpu", device=None, usable_bytes=os_left - gpu.used_bytes,
+                          weights_bytes=cw, kv_bytes=ckv, compute_bytes=0, overhead_bytes=0,
+                          layers=tuple(range(first)))
+        return Placement(verdict="partial_offload", split_mode="unified", gpu_layers=n + 1 - first,
+                         devices=(gpu, host), notes=("beyond the GPU working-set limit: the first "
+                                                     f"{first} layers run on the CPU from the same RAM",), **base)  # type: ignore[arg-type]
+    return Placement(verdict="does_not_fit", split_mode="unified", gpu_layers=0, devices=(gpu,),
+                     notes=(f"needs {total / GIB:.1f} GiB, the GPU may use {accel.usable_bytes / GIB:.1f} GiB",),
+                     **base)  # type: ignore[arg-type]
+
+
+def vllm_parallel_sizes(spec: ModelSpec, n_gpus: int, tensor_parallel: int | None,
+                        pipeline_parallel: int | None) -> tuple[int, int]:
+    """(tp, pp) with tp * pp == n_gpus; vLLM requires n_heads % tp == 0 and, for KV heads, either
+    n_kv_heads % tp == 0 or tp % n_kv_heads == 0 (replication), vllm/model_executor/models/llama.py."""
+    def ok(tp: int) -> bool:
+        kv = spec.n_kv_heads
+        return spec.n_heads % tp == 0 and (kv % tp == 0 or tp % kv == 0)
+
+    if tensor_parallel is not None or pipeline_parallel is not None:
+        tp = tensor_parallel or max(1, n_gpus // (pipeline_parallel or 1))
+        pp = pipeline_parallel or max(1, n_gpus // tp)
+        if tp * pp != n_gpus:
+            raise InvalidInput(f"tensor parallel {tp} x pipeline parallel {pp} = {tp * pp}, "
+                               f"but there are {n_gpus} GPUs")
+        if not ok(tp):
+            raise InvalidInput(f"tensor parallel size {tp} does not divide {spec.name}'s {spec.n_heads} attention "
+                               f"heads / {spec.n_kv_heads} KV heads; valid sizes: "
+                               f"{', '.join(str(t) for t in range(1, n_gpus + 1) if ok(t) and n_gpus % t == 0)}")
+        if pp > spec.n_layers:
+            raise InvalidInput(f"pipeline parallel {pp} exceeds the model's {spec.n_layers} layers")
+        return tp, pp
+    tp = max(t for t in range(1, n_gpus + 1) if n_gpus % t == 0 and ok(t))
+    return tp, n_gpus // tp
+
+
+def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int,
+              tensor_parallel: int | None = None, pipeline_parallel: int | None = None) -> Placement:
+    """Per GPU: weights / (tp * pp), the KV one max_model_len request needs / (tp * pp) (x tp / n_kv_heads when
+    KV heads are replicated), the activation peak and the runtime overhead; all within
+    gpu_memory_utilization x memory (vllm/v1/worker/gpu_worker.py determine_available_memory)."""
+    n_gpus = len(accels)
+    tp, pp = vllm_parallel_sizes(spec, n_gpus, tensor_parallel, pipeline_parallel)
+    n = spec.n_layers
+    util = mem.run.gpu_memory_utilization
+    run_kv = sum(lay.kv_bytes for lay in mem.layers)  # one max_model_len sequence, unsharded
+    replicate = max(1, tp // spec.n_kv_heads) if tp > spec.n_kv_heads else 1
+    compute = mem.total("compute", "device")
+    overhead = mem.total("overhead", "device")
+    weights = mem.total("weights", "device")
+    per_stage = [list(range(s * n // pp, (s + 1) * n // pp)) for s in range(pp)]
+    non_layer = weights - sum(lay.weights_bytes for lay in mem.layers)
+    devs: list[DevicePlan] = []
+    fits = True
+    for i, a in enumerate(accels):
+        stage_no = i // tp
+        stage = per_stage[stage_no]
+        share_w = sum(mem.layers[j].weights_bytes for j in stage) // tp
+        if stage_no in (0, pp - 1):  # embeddings on the first stage, the head on the last
+            share_w += non_layer // tp // (1 if pp == 1 else 2)
+        kv_need = sum(mem.layers[j].kv_bytes for j in stage) * replicate // tp
+        budget = int(a.device.memory_bytes * util)
+        pool = budget - share_w - compute - overhead
+        ok = pool >= kv_need
+        fits = fits and ok
+        devs.append(DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=budget,
+                               weights_bytes=share_w, kv_bytes=pool if ok else kv_need, compute_bytes=compute,
+                               overhead_bytes=overhead, layers=tuple(stage), has_output=stage_no == pp - 1,
+                               shard=tp))
+    notes = [] if fits else [f"one {mem.run.context_tokens:,}-token request's KV cache ({run_kv / GIB:.2f} GiB "
+                             f"unsharded) does not fit next to the weights"]
+    split = "tensor" if tp > 1 and pp == 1 else "pipeline" if pp > 1 and tp == 1 else \
+        "tensor+pipeline" if tp > 1 else "none"
+    return Placement(verdict="gpu" if fits else "does_not_fit", engine="vllm", split_mode=split, n_layers=n,
+                     gpu_layers=n + 1 if fits else 0, n_cpu_moe=0, tensor_parallel=tp, pipeline_parallel=pp,
+                     devices=tuple(devs), ram_bytes=ram_bytes, notes=tuple(notes))
+
+
+def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int | None = None,
+         tensor_split: tuple[float, ...] | None = None, tensor_parallel: int | None = None,
+         pipeline_parallel: int | None = None, cpu_moe: bool = True) -> Placement:
+    """Place the model for ``mem.run.engine`` on ``accels`` (empty: CPU only)."""
+    engine = mem.run.engine
+    unified = [a for a in accels if a.device.unified]
+    assumed = ram_bytes is None
+    if not accels:
+        ram = ram_bytes or DEFAULT_RAM_BYTES
+        return plan_cpu_only(mem, ram_bytes=ram, engine=engine, ram_assumed=assumed)
+    if unified:
+        if len(accels) > 1:
+            raise InvalidInput("a unified-memory system (Mac, Strix Halo, DGX Spark) is planned on its own; "
+                               "give one --hardware entry")
+        return plan_unified(mem, unified[0], engine=engine)
+    ram = ram_bytes or DEFAULT_RAM_BYTES
+    if engine == "mlx":
+        raise InvalidInput("MLX runs on Apple silicon only; choose an Apple device or another engine")
+    if engine == "vllm":
+        p = plan_vllm(spec, mem, accels, ram_bytes=ram, tensor_parallel=tensor_parallel,
+                      pipeline_parallel=pipeline_parallel)
+    else:
+        if tensor_parallel not in (None, 1) and engine not in ("llama.cpp",):
+            raise InvalidInput(f"{engine} has no tensor parallelism; use --engine vllm")
+        p = plan_layer_split(mem, accels, ram_bytes=ram, engine=engine, tensor_split=tensor_split,
+                             allow_cpu=engine in CPU_OFFLOAD_ENGINES, allow_cpu_moe=cpu_moe)
+    if assumed:
+        p = replace(p, ram_assumed=True,
+                    notes=(*p.notes, f"system RAM assumed {DEFAULT_RAM_BYTES // GIB} GiB (set --ram)"))
+    return p

@@ -1,0 +1,413 @@
+"""Speed model: decode and prefill time from bytes moved and FLOPs done per device, with fitted efficiencies.
+
+Decode (one sequence, llama.cpp; engine-facts.md 3.1): the layers run in order, so device times add::
+
+    t_token(p) = sum_d [ Bw_d / (BW_d e_w) + Bkv_d(p) / (BW_d e_kv) + L_d t_layer ] + hops t_hop (+ row-split sync)
+
+``Bw_d`` = weights read per token on device d (MoE: shared part + n_used / n_expert of the experts; token_embd is
+a row gather and is not read), ``Bkv_d(p)`` = the KV cache read at context position p (sliding layers capped at
+the window), ``L_d`` = layers on d (kernel launches, norms, sampling scale with layers).  Tensor parallel: the
+slowest shard plus two all-reduces per layer (Megatron-LM, Shoeybi et al. 2019).
+
+Prefill (engine-facts.md 3.2): ``2 N P`` FLOPs for the weights (Kaplan et al. 2020) plus ``4 L d_attn`` per
+query-key pair for attention, at the device's dense FP16 tensor rate with fitted efficiency (quantized weights
+and F16 weights use different kernels: MMQ vs cuBLAS), plus, without flash attention, the f32 score matrices
+written and read per layer (``L n_head`` floats per pair), plus a fixed cost per micro-batch and layer.  Layer
+split pipelines the micro-batches of one batch over the GPUs (llama.cpp PR #6017, ``docs/multi-gpu.md``);
+CPU-resident weights are streamed to the GPU over PCIe for each micro-batch (ggml-cuda offload, batch >= 32).
+
+The constants are fitted by ``benchmarks/fit_speed.py`` on ``calibration/throughput_llamacpp.csv`` per hardware
+class (not per card) and stored with their residuals in ``data/speed_fit.toml``; the band is the 10th-90th
+percentile of the fit's measured/predicted ratios for that class.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from .engines import KV_ELEMENT_BYTES, get_engine
+from .hardware.spec import Device
+from .memory import MemoryBreakdown, kv_dims
+from .models.spec import ModelSpec
+from .placement import Placement
+
+DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
+DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
+PCIE_GB_S = {3: 15.75, 4: 31.5, 5: 63.0}  # x16 per direction, PCI-SIG
+F16_QUANTS = ("F16", "BF16", "F32", "FP16", "FP32")
+
+DECODE_KEYS = ("a_w", "a_kv", "t_layer")
+PREFILL_KEYS = ("a_fq", "a_ff", "a_sc", "t_ub")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeedParams:
+    classes: dict[str, dict[str, float]]  # class -> {a_w: 1/e_w, a_kv, t_layer, a_fq, a_ff, a_sc, t_ub}
+    globals_: dict[str, float]  # t_hop, row_*, t_allreduce_*
+    bands: dict[str, dict[str, tuple[float, float]]]  # class -> tg|pp -> (q10, q90) of measured/predicted
+    fitted: dict[str, bool]  # class -> fitted on data (False: prior)
+    source: str
+
+
+@functools.cache
+def load_speed_params() -> SpeedParams:
+    raw = tomllib.loads(resources.files("rigfit").joinpath("data/speed_fit.toml").read_text(encoding="utf-8"))
+    return parse_speed_params(raw)
+
+
+def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
+    from .errors import CatalogError
+
+    classes, bands, fitted = {}, {}, {}
+    for name, rec in raw.get("classes", {}).items():
+        keys = PREFILL_KEYS if "@" in name else (*DECODE_KEYS, *PREFILL_KEYS)  # class@build: prefill only
+        missing = [k for k in keys if not isinstance(rec.get(k), int | float)]
+        if missing:
+            raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
+        classes[name] = {k: float(rec[k]) for k in keys}
+        bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
+        fitted[name] = bool(rec.get("fitted", False))
+    return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},
+                       bands=bands, fitted=fitted, source=str(raw.get("source", "")))
+
+
+def hardware_class(device: Device | None, backend: str) -> str:
+    """Fitted per backend and hardware class, not per card."""
+    if device is None or device.kind == "cpu":
+        return "cpu"
+    if device.vendor == "apple":
+        return "metal"
+    if device.vendor == "nvidia":
+        return "cuda-datacenter" if device.form == "datacenter" else "cuda"
+    if device.vendor == "amd":
+        return "rocm" if backend != "vulkan" else "vulkan"
+    if device.vendor == "intel":
+        return "sycl"
+    return "vulkan"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceWork:
+    """What one device does per token (decode) and per prompt (prefill), before efficiencies."""
+
+    name: str
+    cls: str
+    bandwidth_gb_s: float
+    tflops: float | None
+    n_layers: int
+    weights_read_bytes: float  # per decode token
+    kv_bytes_per_pos: float  # full-attention KV bytes read per token of context
+    swa_bytes_per_pos: float  # sliding-window KV bytes per token of context (capped at window)
+    n_heads_layers: int  # sum over layers of attention heads (score matrices without FA)
+    attn_dim_layers: int  # sum over layers of n_heads * head_dim (attention FLOPs)
+    params: float  # weight elements used per token (for 2NP FLOPs)
+    quant_tops: float | None = None  # rate the quantized-weight kernels run at (NVIDIA MMQ: INT8 tensor cores)
+    streamed_bytes: float = 0.0  # weights in RAM that the GPU streams over PCIe per micro-batch
+    pcie_gb_s: float = 0.0
+    shard: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeedEstimate:
+    prompt_tokens: int
+    gen_tokens: int
+    prefill_tokens_per_s: float | None
+    decode_tokens_per_s: float
+    time_to_first_token_s: float | None
+    total_time_s: float | None
+    decode_band: tuple[float, float]
+    prefill_band: tuple[float, float] | None
+    per_device_ms: tuple[tuple[str, float], ...]  # decode ms per token spent on each device (at the mid position)
+    roofline_tokens_per_s: float  # bandwidth / bytes, no efficiency: the naive estimate, for comparison
+    classes: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+def _kv_elem(mem: MemoryBreakdown) -> float:
+    return float(KV_ELEMENT_BYTES.get(mem.run.kv_cache_type, KV_ELEMENT_BYTES["f16"]))
+
+
+def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
+                cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
+                cpu_tflops: float = DEFAULT_CPU_TFLOPS) -> list[DeviceWork] | str:
+    """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth)."""
+    engine = get_engine(mem.run.engine)
+    elem = _kv_elem(mem)
+    active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
+    bpw = mem.bits_per_weight or 16.0
+    gpus = [d for d in plan.devices if d.role != "cpu" and (d.layers or d.has_output)]
+    pcie = 0.0
+    first = gpus[0].device if gpus else None
+    if first is not None and first.pcie_gen:
+        pcie = PCIE_GB_S.get(first.pcie_gen, 31.5) * (first.pcie_lanes or 16) / 16
+    out: list[DeviceWork] = []
+    for d in plan.devices:
+        if not (d.layers or d.has_output or d.expert_layers):
+            continue
+        dev: Device | None = d.device
+        if d.role == "cpu":
+            bw: float | None = (d.device.bandwidth_gb_s if d.device else None) or (
+                plan.accelerators[0].device.bandwidth_gb_s if plan.split_mode == "unified"
+                and plan.accelerators[0].device else cpu_bandwidth_gb_s)
+            tf: float | None = cpu_tflops
+        else:
+            bw = dev.bandwidth_gb_s if dev else None
+            tf = (dev.fp16_tflops or dev.fp32_tflops) if dev else None
+            if dev is not None and dev.vendor == "nvidia" and tf and "geforce" in dev.name.lower():
+                # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
+                # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
+                tf *= 2
+        qt = tf
+        if dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != "cpu":
+            qt = dev.int8_tops  # quantized matmuls: MMQ on INT8 tensor cores (ggml-cuda/mmq.cuh, 2024+)
+        if not bw:
+            return f"bandwidth of {d.name} unknown: memory only, no speed"
+        w = 0.0
+        kv_pos = swa_pos = 0.0
+        heads = adim = 0
+        for il in d.layers:
+            lay = mem.layers[il]
+            w += lay.weights_bytes - lay.expert_bytes * (1 - active)
+            k, v = kv_dims(spec, il, engine)
+            per = (k + v) * elem
+            if spec.layer_kind(il) == "sliding":
+                swa_pos += per
+            elif spec.layer_kind(il) == "full":
+                kv_pos += per
+            heads += spec.n_heads
+            adim += spec.n_heads * spec.head_dim
+        if d.role == "cpu":
+            # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
+            w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
+        elif plan.n_cpu_moe:
+            w -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
+        if d.has_output:
+            w += mem.output_layer_bytes
+        shard = max(1, d.shard)
+        role_cls = "cpu" if d.role == "cpu" and plan.split_mode != "unified" else hardware_class(dev, mem.run.backend)
+        if d.role == "cpu" and plan.split_mode == "unified":
+            role_cls = "cpu"
+        streamed = w if (d.role == "cpu" and gpus and mem.run.backend in ("cuda", "rocm")) else 0.0
+        out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
+                              weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
+                              swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
+                              attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
+                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard))
+    return out
+
+
+def decode_terms(work: DeviceWork, position: float, window: int) -> dict[str, float]:
+    """Linear coefficients of one device's decode time at context position ``position``."""
+    bw = work.bandwidth_gb_s * 1e9
+    kv = work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position)
+    # a_w prices every byte read; a_kv is the extra cost of attention over the cache (>= 0: the KV read is
+    # never cheaper than a weight read; without flash attention the f32 scores add to it)
+    return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": float(work.n_layers)}
+
+
+def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: bool, f16: bool) -> dict[str, float]:
+    """Linear coefficients of one device's time for a ``prompt``-token prefill from an empty context."""
+    pairs = prompt * prompt / 2 + prompt * min(ubatch, prompt) / 2  # causal query-key pairs incl. ubatch padding
+    flops_w = 2.0 * work.params * prompt
+    flops_attn = 4.0 * work.attn_dim_layers * pairs
+    if work.tflops is None:
+        return {}
+    tf = work.tflops * 1e12
+    tq = (work.quant_tops or work.tflops) * 1e12
+    n_ub = math.ceil(prompt / ubatch)
+    terms = {"a_fq": 0.0 if f16 else flops_w / tq, "a_ff": (flops_w if f16 else 0.0) / tf + flops_attn / tf,
+             "a_sc": 0.0 if flash_attention else 16.0 * work.n_heads_layers * pairs / (work.bandwidth_gb_s * 1e9),
+             "t_ub": float(n_ub * work.n_layers)}
+    return terms
+
+
+def _apply(terms: dict[str, float], params: dict[str, float]) -> float:
+    return sum(v * params[k] for k, v in terms.items())
+
+
+def _class_params(p: SpeedParams, cls: str) -> dict[str, float]:
+    base = cls.split("@", maxsplit=1)[0]
+    if cls in p.classes:
+        return p.classes[cls] if cls == base else p.classes[base] | p.classes[cls]
+    return p.classes.get(base) or p.classes["cuda"]
+
+
+def _nvlink(plan: Placement) -> bool:
+    return all(d.device is not None and d.device.nvlink for d in plan.accelerators)
+
+
+def _add(acc: dict[str, float], cls: str, terms: dict[str, float], scale: float = 1.0) -> None:
+    for k, v in terms.items():
+        acc[f"{cls}:{k}"] = acc.get(f"{cls}:{k}", 0.0) + v * scale
+
+
+def value(params: SpeedParams, key: str) -> float:
+    cls, _, name = key.partition(":")
+    if cls == "global":
+        return params.globals_.get(name, 0.0)
+    return _class_params(params, cls)[name]
+
+
+def decode_linear(works: list[DeviceWork], plan: Placement, position: float, window: int,
+                  split_mode: str | None = None) -> dict[str, float]:
+    """Decode seconds per token as a linear form {"class:param" or "global:param": coefficient}: the same
+    form the fit (benchmarks/fit_speed.py) solves for."""
+    mode = split_mode or plan.split_mode
+    acc: dict[str, float] = {}
+    n_acc = len([w for w in works if w.cls != "cpu"])
+    if mode == "row" and n_acc > 1:
+        # row split (llama.cpp default before b1875, Jan 2024): every matmul is split over the GPUs and the
+        # results gathered on the main GPU, so bytes divide but each layer pays a synchronisation cost
+        for w in works:
+            _add(acc, w.cls, decode_terms(w, position, window), 1.0 / n_acc)
+        acc["global:row_dec_a"] = float(plan.n_layers)
+        acc["global:row_dec_b"] = float(plan.n_layers * n_acc)
+        return acc
+    for w in works:
+        _add(acc, w.cls, decode_terms(w, position, window))
+    acc["global:t_hop"] = float(max(0, len(works) - 1))
+    return acc
+
+
+def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, window: int,
+                  params: SpeedParams, split_mode: str | None = None) -> tuple[float, list[float]]:
+    per = [_apply(decode_terms(w, position, window), _class_params(params, w.cls)) for w in works]
+    if plan.tensor_parallel > 1:
+        g = params.globals_
+        stages = max(1, plan.pipeline_parallel)
+        link = "t_allreduce_nvlink" if _nvlink(plan) else "t_allreduce_pcie"
+        # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
+        t = max(per) * stages + 2 * plan.n_layers * g.get(link, 30e-6) + (stages - 1) * g.get("t_hop", 0.0)
+        return t, per
+    lin = decode_linear(works, plan, position, window, split_mode)
+    return sum(v * value(params, k) for k, v in lin.items()), per
+
+
+def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, flash_attention: bool,
+                         f16: bool, build: str = "current") -> list[tuple[str, dict[str, float]]]:
+    n_ub = math.ceil(prompt / n_ubatch)
+    out = []
+    gpu_cls = next((w.cls for w in works if w.cls != "cpu"), "cpu")
+    for w in works:
+        terms = prefill_terms(w, prompt, n_ubatch, flash_attention, f16)
+        # CPU-resident layers are computed on the GPU when one exists (weights streamed over PCIe)
+        cls = gpu_cls if (w.cls == "cpu" and w.streamed_bytes) else w.cls
+        if build != "current" and cls != "cpu":
+            cls = f"{cls}@{build}"  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
+        out.append((cls, {k: v / n_ub for k, v in terms.items()}))
+    return out
+
+
+def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
+                   flash_attention: bool, f16: bool, split_mode: str | None = None,
+                   overlap: float = 1.0, build: str = "current") -> dict[str, float]:
+    """Prefill seconds as a linear form (pipelined stages taken as equal: exact for identical GPUs).
+    ``overlap``: the fraction of the ideal pipeline overlap the engine achieves (fitted)."""
+    mode = split_mode or plan.split_mode
+    n_ub = math.ceil(prompt / n_ubatch)
+    stages = _prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build)
+    acc: dict[str, float] = {}
+    n_acc = len([w for w in works if w.cls != "cpu"])
+    if mode == "row" and n_acc > 1:
+        for cls, t in stages:
+            _add(acc, cls, t, n_ub / n_acc)
+        acc["global:row_pp_a"] = float(plan.n_layers * prompt)
+        acc["global:row_pp_b"] = float(plan.n_layers * prompt * n_acc)
+        return acc
+    scale = float(n_ub)
+    if mode == "layer" and len(stages) > 1:
+        g = len(stages)
+        per_batch = max(1, n_batch // n_ubatch)
+        scale, left = 0.0, n_ub
+        while left > 0:  # a batch of m micro-batches through g stages: sum + (m - 1) x one stage
+            m = min(per_batch, left)
+            scale += overlap * (1 + (m - 1) / g) + (1 - overlap) * m
+            left -= m
+    for cls, t in stages:
+        _add(acc, cls, t, scale)
+    return acc
+
+
+def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
+                   flash_attention: bool, f16: bool, params: SpeedParams, split_mode: str | None = None,
+                   build: str = "current") -> float:
+    mode = split_mode or plan.split_mode
+    n_ub = math.ceil(prompt / n_ubatch)
+    stage = []
+    for (cls, t), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build), works,
+                           strict=True):
+        s = _apply(t, _class_params(params, cls))
+        if w.streamed_bytes and w.pcie_gb_s:
+            s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * 0.8))  # weights cross PCIe once per micro-batch
+        stage.append(s)
+    if plan.tensor_parallel > 1:
+        return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \
+            params.globals_.get("t_allreduce_pcie", 30e-6)
+    if mode == "layer" and len(stage) > 1:
+        total, left = 0.0, n_ub
+        per_batch = max(1, n_batch // n_ubatch)
+        rho = params.globals_.get("pipe_overlap", 1.0)
+        while left > 0:
+            m = min(per_batch, left)
+            total += rho * (sum(stage) + (m - 1) * max(stage)) + (1 - rho) * m * sum(stage)
+            left -= m
+        return total
+    if mode == "row" and len([w for w in works if w.cls != "cpu"]) > 1:
+        lin = prefill_linear(works, plan, prompt, n_batch, n_ubatch, flash_attention, f16, mode, build=build)
+        return sum(v * value(params, k) for k, v in lin.items())
+    return n_ub * sum(stage)
+
+
+def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, prompt_tokens: int = 512,
+                   gen_tokens: int = 128, cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
+                   cpu_tflops: float = DEFAULT_CPU_TFLOPS, params: SpeedParams | None = None,
+                   split_mode: str | None = None, build: str = "current") -> SpeedEstimate | str:
+    """Prefill rate over a ``prompt_tokens`` prompt (as llama-bench ppP), decode rate over ``gen_tokens``
+    from an empty context (as tgN), time to first token and total time for prompt + answer."""
+    params = params or load_speed_params()
+    if plan.verdict == "does_not_fit":
+        return "does not fit: no speed"
+    works = device_work(spec, mem, plan, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s, cpu_tflops=cpu_tflops)
+    if isinstance(works, str):
+        return works
+    window = spec.sliding_window
+    run = mem.run
+    mid = (gen_tokens - 1) / 2
+    t_mid, per = decode_time_s(works, plan, mid, window, params, split_mode)
+    decode = 1.0 / t_mid
+    # after the prompt: decode positions prompt .. prompt + gen
+    t_after, _ = decode_time_s(works, plan, prompt_tokens + mid, window, params, split_mode)
+    f16 = mem.quant.upper() in F16_QUANTS
+    notes: list[str] = []
+    if any(w.tflops is None for w in works):
+        t_pp = None
+        notes.append("dense FP16 rate unknown for a device: no prefill estimate")
+    else:
+        t_pp = prefill_time_s(works, plan, prompt_tokens, run.n_batch, run.n_ubatch, run.flash_attention, f16,
+                              params, split_mode, build)
+    classes = tuple(dict.fromkeys(w.cls for w in works))
+    worst = max(classes, key=lambda c: params.bands.get(c, {}).get("tg", (1, 1))[1])
+    tg_band = params.bands.get(worst, {}).get("tg", (0.7, 1.3))
+    pp_band = params.bands.get(worst, {}).get("pp", (0.7, 1.3))
+    for c in classes:
+        if not params.fitted.get(c, False):
+            notes.append(f"{c}: efficiencies are priors, not fitted on measurements (wider band)")
+            tg_band = (min(tg_band[0], 0.6), max(tg_band[1], 1.6))
+            pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.0))
+    if any(w.cls == "cpu" for w in works) and cpu_bandwidth_gb_s == DEFAULT_CPU_BANDWIDTH_GB_S and \
+            plan.split_mode != "unified":
+        notes.append(f"system RAM bandwidth assumed {DEFAULT_CPU_BANDWIDTH_GB_S:g} GB/s (2-channel DDR5-5600)")
+    roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)
+    return SpeedEstimate(
+        prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
+        prefill_tokens_per_s=prompt_tokens / t_pp if t_pp else None, decode_tokens_per_s=decode,
+        time_to_first_token_s=t_pp, total_time_s=(t_pp + gen_tokens * t_after) if t_pp is not None else None,
+        decode_band=(decode * tg_band[0], decode * tg_band[1]),
+        prefill_band=(prompt_tokens / t_pp * pp_band[0], prompt_tokens / t_pp * pp_band[1]) if t_pp else None,
+        per_device_ms=tuple((w.name, 1000 * t) for w, t in zip(works, per, strict=True)),
+        roofline_tokens_per_s=1.0 / roof_s if roof_s else 0.0, classes=classes, notes=tuple(notes))
