@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .engines import EngineProfile, get_engine
 from .errors import InvalidInput
@@ -90,6 +91,7 @@ def fit(
     cpu_moe: bool = True,
     cpu_bandwidth_gb_s: float | None = None,
     llamacpp_build: str = "current",
+    gpu_layers: int | None = None,
 ) -> FitResult:
     spec = resolve_model(model) if isinstance(model, str) else model
     eng = get_engine(engine)
@@ -113,7 +115,8 @@ def fit(
     if cpu_dev is not None and ram_bytes is None and not accels:
         ram_bytes = cpu_dev.memory_bytes
     placement = plan(spec, mem, accels, ram_bytes=ram_bytes, tensor_split=tensor_split,
-                     tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel, cpu_moe=cpu_moe)
+                     tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel, cpu_moe=cpu_moe,
+                     gpu_layers=gpu_layers)
     if split_mode is not None:
         if split_mode not in ("layer", "row"):
             raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}")
@@ -136,3 +139,106 @@ def check_counts(prompt_tokens: int, gen_tokens: int, ram_bytes: int | None) -> 
         raise InvalidInput(f"generated tokens must be between 1 and {MAX_TOKENS:,}, got {gen_tokens}")
     if ram_bytes is not None and not 0 < ram_bytes <= 64 << 40:
         raise InvalidInput(f"system RAM must be between 1 byte and 64 TiB, got {ram_bytes} bytes")
+
+
+# Quality order, best first, per engine family (more bits per weight = closer to the original weights;
+# llama.cpp's quantize table ranks its types by perplexity the same way, examples/quantize/README.md).
+QUANT_LADDER: dict[str, tuple[str, ...]] = {
+    "gguf": ("BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q4_K_M", "Q4_K_S", "IQ4_XS", "Q3_K_M", "IQ3_M", "Q3_K_S",
+             "IQ3_XXS", "Q2_K", "IQ2_M", "IQ2_XS", "IQ1_M"),
+    "vllm": ("BF16", "FP8", "AWQ", "GPTQ"),
+    "mlx": ("BF16", "MLX-8BIT", "MLX-6BIT", "MLX-4BIT", "MLX-3BIT"),
+    "transformers": ("BF16", "INT8", "NF4-DQ"),
+    "exllamav2": ("EXL2-8.0", "EXL2-6.0", "EXL2-5.0", "EXL2-4.5", "EXL2-4.0", "EXL2-3.5", "EXL2-3.0", "EXL2-2.5"),
+}
+VERDICT_RANK = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
+
+
+def quant_ladder(engine: str) -> tuple[str, ...]:
+    eng = get_engine(engine)
+    key = "gguf" if eng.weights == "gguf" else eng.name
+    return tuple(q for q in QUANT_LADDER.get(key, ()) if q in eng.formats or q.startswith("EXL2"))
+
+
+def best_quant(model: str | ModelSpec, **kw: Any) -> FitResult:
+    """The highest-quality quant whose verdict is the best reachable one (gpu before partial offload
+    before cpu) at the requested context.  Verdicts only improve as bits fall, so the ladder is
+    searched by bisection."""
+    spec = resolve_model(model) if isinstance(model, str) else model
+    ladder = quant_ladder(kw.get("engine", "llama.cpp"))
+    cache: dict[int, FitResult] = {}
+
+    def at(i: int) -> FitResult:
+        if i not in cache:
+            cache[i] = fit(spec, quant=ladder[i], **kw)
+        return cache[i]
+
+    def rank(i: int) -> int:
+        p = at(i).placement
+        return VERDICT_RANK[p.verdict] if p else 0
+
+    target = rank(len(ladder) - 1)  # the best verdict any quant reaches is the smallest one's
+    lo, hi = 0, len(ladder) - 1
+    while lo < hi:  # first index whose verdict reaches the target
+        mid = (lo + hi) // 2
+        if rank(mid) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return at(lo)
+
+
+def max_context(model: str | ModelSpec, **kw: Any) -> FitResult:
+    """The largest context (a multiple of 256, up to the model's maximum) that keeps the best verdict this
+    model reaches at 256 tokens on this hardware."""
+    spec = resolve_model(model) if isinstance(model, str) else model
+    kw = {k: v for k, v in kw.items() if k != "context_tokens"}
+    lo_fit = fit(spec, context_tokens=256, **kw)
+    if lo_fit.placement is None:
+        raise InvalidInput("--ctx max needs --hardware (the context that fits depends on the device)")
+    want = VERDICT_RANK[lo_fit.placement.verdict]
+    if want == VERDICT_RANK["does_not_fit"]:
+        return lo_fit
+    lo, hi = 1, max(1, spec.max_context // 256)
+    best = lo_fit
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        r = fit(spec, context_tokens=mid * 256, **kw)
+        assert r.placement is not None
+        if VERDICT_RANK[r.placement.verdict] <= want:
+            best, lo = r, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def system_from_detected(det: Any) -> tuple[tuple[SystemDevice, ...], int, list[str]]:
+    """This machine as fit() sees it: catalog matches of the detected GPUs (measured memory when the device is
+    unknown), usable memory under this OS, and the detected RAM."""
+    from .hardware.spec import Device as _Device
+    from .hardware.usable import usable_memory
+
+    os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
+    out: list[SystemDevice] = []
+    notes: list[str] = []
+    for d in det.devices:
+        dev = d.matched or _Device(name=d.name, kind="gpu", vendor=d.vendor, form="desktop",
+                                   memory_bytes=d.memory_total_bytes, bandwidth_gb_s=None, source="detected")
+        if dev.kind == "apple" and det.gpu_working_set_bytes:
+            u = usable_memory(dev, os_name=os_name)
+            u = replace(u, usable_bytes=det.gpu_working_set_bytes, rules=("Metal recommendedMaxWorkingSetSize",))
+        else:
+            u = usable_memory(dev, os_name=os_name, free_bytes=d.memory_free_bytes)
+        out.append(SystemDevice(device=dev, count=1, usable=u))
+        if d.matched is None:
+            notes.append(f"{d.name}: not in the catalog, bandwidth unknown")
+    return tuple(out), det.ram_total_bytes, notes
+
+
+def what_runs(system: Sequence[SystemDevice], *, models: Sequence[str | ModelSpec] | None = None,
+              **kw: Any) -> list[FitResult]:
+    """For every model (default: the catalog) the best quant and its verdict and speed on ``system``."""
+    from .models.catalog import default_catalog
+
+    specs = list(models) if models is not None else list(default_catalog().models)
+    return [best_quant(m, system=tuple(system), **kw) for m in specs]

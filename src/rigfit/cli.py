@@ -54,7 +54,7 @@ _fit_options = [
     click.option(
         "--quant", "-q",
         help="Quantization: Q4_K_M, Q8_0, IQ4_XS, AWQ, GPTQ, NF4, MLX-4BIT, EXL2-4.5, FP8, BF16."),
-    click.option("--ctx", "-c", help="Context length in tokens per sequence (8192, 32k)."),
+    click.option("--ctx", "-c", help="Context length in tokens per sequence (8192, 32k, or max with --hardware)."),
     click.option("--kv-cache", help="KV-cache type: f16, q8_0, q4_0 (llama.cpp); fp8 (vLLM); q8/q4 (MLX, EXL2)."),
     click.option("--engine", "-e", default="llama.cpp", show_default=True,
                  help="llama.cpp, ollama, lmstudio, vllm, mlx, transformers, exllamav2."),
@@ -69,18 +69,53 @@ _fit_options = [
                  help="Device(s): a catalog name with optional 'Nx ' prefix, or a custom .toml; repeatable."),
     click.option("--gpu-memory", help="The GPU's memory (24GB, 80GiB): vLLM sizes its KV pool from it."),
     click.option("--gpu-memory-utilization", type=float, help="vLLM's fraction of GPU memory (default 0.92)."),
+    click.option("--ram", help="System RAM of the described machine (64GB); default 64 GiB, or the CPU platform's."),
+    click.option("--prompt-tokens", type=int, default=512, show_default=True,
+                 help="Prompt length for prefill speed and time to first token."),
+    click.option("--gen-tokens", type=int, default=128, show_default=True,
+                 help="Answer length for decode speed and total time."),
+    click.option("--split-mode", type=click.Choice(["layer", "row"]), help="llama.cpp multi-GPU split mode."),
+    click.option("--gpu-layers", "-ngl", type=int, help="llama.cpp -ngl (default: as many as fit)."),
+    click.option("--tensor-split", help="llama.cpp --tensor-split proportions, e.g. 3,1."),
+    click.option("--tensor-parallel", "-tp", type=int, help="vLLM --tensor-parallel-size."),
+    click.option("--pipeline-parallel", "-pp", type=int, help="vLLM --pipeline-parallel-size."),
     click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
 ]
 
 
+def _split(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        vals = tuple(float(x) for x in text.replace("/", ",").split(",") if x.strip())
+    except ValueError:
+        raise InvalidInput(f"tensor split {text!r} is not a list of numbers (e.g. 3,1)") from None
+    if not vals or any(v < 0 for v in vals) or sum(vals) <= 0:
+        raise InvalidInput(f"tensor split {text!r} needs non-negative numbers with a positive sum")
+    return vals
+
+
 def _fit(model: str, o: dict[str, Any]) -> Any:
     """One library call for the shared fit options (CLI names -> the library's keywords)."""
+    from .api import best_quant, max_context
     from .api import fit as api_fit
 
-    return api_fit(model, quant=o["quant"], engine=o["engine"], context_tokens=parse_ctx(o["ctx"]),
-                   kv_cache_type=o["kv_cache"], flash_attention=_flash(o["flash_attn"]), n_batch=o["batch"],
-                   n_ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"], hardware=o["hardware"],
-                   gpu_memory_bytes=_size(o["gpu_memory"]), gpu_memory_utilization=o["gpu_memory_utilization"])
+    ctx_max = (o["ctx"] or "").strip().lower() == "max"
+    kw = dict(engine=o["engine"], kv_cache_type=o["kv_cache"], flash_attention=_flash(o["flash_attn"]),
+              n_batch=o["batch"], n_ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"],
+              hardware=o["hardware"], gpu_memory_bytes=_size(o["gpu_memory"]),
+              gpu_memory_utilization=o["gpu_memory_utilization"], ram_bytes=_size(o["ram"]),
+              prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], split_mode=o["split_mode"],
+              tensor_split=_split(o["tensor_split"]), tensor_parallel=o["tensor_parallel"],
+              pipeline_parallel=o["pipeline_parallel"], gpu_layers=o["gpu_layers"])
+    if ctx_max:
+        if not o["hardware"]:
+            raise InvalidInput("--ctx max needs --hardware (the context that fits depends on the device)")
+        return max_context(model, quant=o["quant"], **kw)
+    kw["context_tokens"] = parse_ctx(o["ctx"])
+    if o["hardware"] and not o["quant"] and not model.lower().endswith(".gguf"):
+        return best_quant(model, **kw)
+    return api_fit(model, quant=o["quant"], **kw)
 
 
 def fit_options(f: Any) -> Any:
@@ -112,11 +147,13 @@ def main_group(ctx: click.Context) -> None:
 @fit_options
 def fit(model: str, as_json: bool, **opts: Any) -> None:
     """Itemized memory for MODEL: weights, KV cache, compute buffers, runtime overhead.
+    With --hardware: where each layer goes (verdict gpu / partial_offload / cpu / does_not_fit) and how fast
+    it runs (prefill and decode tokens/s, time to first token); without --quant, the best quant that fits.
 
     MODEL is a catalog name or alias (an Ollama tag, an HF repo id), a .gguf file,
     a config.json or a model folder.
 
-    Example: rigfit fit llama3.1:8b --quant Q5_K_M --ctx 32k --kv-cache q8_0
+    Example: rigfit fit llama3.1:8b --quant Q5_K_M --ctx 32k --kv-cache q8_0 --hardware 3090
     """
     r = _fit(model, opts)
     if as_json:
@@ -154,14 +191,42 @@ def stack(models: tuple[str, ...], as_json: bool, **opts: Any) -> None:
 
 
 @main_group.command()
+@click.option("--hardware", "-H", multiple=True, help="What runs on this hardware (catalog name, 'Nx NAME', .toml).")
+@click.option("--this-machine", is_flag=True, help="What runs on the detected hardware of this machine.")
+@click.option("--ctx", "-c", default="8192", show_default=True, help="Context length for the verdicts.")
+@click.option("--engine", "-e", default="llama.cpp", show_default=True, help="Engine to plan for.")
+@click.option("--ram", help="System RAM of the described machine (default 64 GiB).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def models(as_json: bool) -> None:
-    """List the embedded model catalog.
+def models(hardware: tuple[str, ...], this_machine: bool, ctx: str, engine: str, ram: str | None,
+           as_json: bool) -> None:
+    """List the embedded model catalog; with --hardware or --this-machine, what runs fully on the GPU,
+    with offload, or not at all, at the best quant that fits, with speeds.
 
-    Example: rigfit models --json
+    Example: rigfit models --hardware 3090 --ctx 16k
     """
     from .models.catalog import default_catalog
 
+    if hardware or this_machine:
+        from .api import resolve_hardware, system_from_detected, what_runs
+
+        ram_bytes = _size(ram)
+        if this_machine:
+            from .hardware.detect import detect
+
+            system, detected_ram, _ = system_from_detected(detect())
+            ram_bytes = ram_bytes or detected_ram or None
+        else:
+            system = resolve_hardware(hardware)
+        results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine, ram_bytes=ram_bytes)
+        if as_json:
+            from .report.json_out import runs_dict
+
+            _emit_json(runs_dict(results))
+            return
+        from .report.terminal import runs_table
+
+        _print(runs_table(results))
+        return
     specs = list(default_catalog().models)
     if as_json:
         from .report.json_out import model_dict

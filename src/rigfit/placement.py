@@ -148,7 +148,7 @@ def _fixed_per_gpu(mem: MemoryBreakdown) -> tuple[int, int, int]:
 
 def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int, engine: str,
                      tensor_split: tuple[float, ...] | None = None, allow_cpu: bool = True,
-                     allow_cpu_moe: bool = True) -> Placement:
+                     allow_cpu_moe: bool = True, gpu_layers: int | None = None) -> Placement:
     """llama.cpp-style placement on discrete GPUs: full offload, --n-cpu-moe, then partial layer offload."""
     n = len(mem.layers)
     costs = _layer_costs(mem)
@@ -205,6 +205,17 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
                          n_cpu_moe=cpu_moe, tensor_parallel=1, pipeline_parallel=1,
                          devices=(*devs, host), tensor_split=ts, ram_bytes=ram_bytes, notes=tuple(notes))
 
+    if gpu_layers is not None:  # the user's -ngl: layers n_layer + 1 - ngl .. n_layer on the GPUs
+        if not 0 <= gpu_layers <= n + 1:
+            raise InvalidInput(f"GPU layers must be between 0 and {n + 1} (the output layer counts), got {gpu_layers}")
+        first = n + 1 - gpu_layers
+        got = _assign_layers(costs, out_cost, [10**18] * len(avail), fr, first)
+        assert got is not None
+        p = build(first, 0, got)
+        if any(not d.fits for d in p.accelerators):
+            p = replace(p, verdict="does_not_fit",
+                        notes=(*p.notes, f"{gpu_layers} layers do not fit in GPU memory"))
+        return p
     full = _assign_layers(costs, out_cost, avail, fr, 0)
     if full is not None:
         return build(0, 0, full)
@@ -359,7 +370,7 @@ def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], 
 
 def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int | None = None,
          tensor_split: tuple[float, ...] | None = None, tensor_parallel: int | None = None,
-         pipeline_parallel: int | None = None, cpu_moe: bool = True) -> Placement:
+         pipeline_parallel: int | None = None, cpu_moe: bool = True, gpu_layers: int | None = None) -> Placement:
     """Place the model for ``mem.run.engine`` on ``accels`` (empty: CPU only)."""
     engine = mem.run.engine
     unified = [a for a in accels if a.device.unified]
@@ -382,7 +393,8 @@ def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ra
         if tensor_parallel not in (None, 1) and engine not in ("llama.cpp",):
             raise InvalidInput(f"{engine} has no tensor parallelism; use --engine vllm")
         p = plan_layer_split(mem, accels, ram_bytes=ram, engine=engine, tensor_split=tensor_split,
-                             allow_cpu=engine in CPU_OFFLOAD_ENGINES, allow_cpu_moe=cpu_moe)
+                             allow_cpu=engine in CPU_OFFLOAD_ENGINES, allow_cpu_moe=cpu_moe,
+                             gpu_layers=gpu_layers)
     if assumed:
         p = replace(p, ram_assumed=True,
                     notes=(*p.notes, f"system RAM assumed {DEFAULT_RAM_BYTES // GIB} GiB (set --ram)"))

@@ -8,6 +8,7 @@ from ..api import FitResult
 from ..hardware.spec import Device
 from ..memory import MemoryBreakdown
 from ..models.spec import ModelSpec
+from ..placement import Placement
 
 
 def memory_dict(bd: MemoryBreakdown) -> dict[str, Any]:
@@ -55,7 +56,39 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
         },
         "memory": memory_dict(r.memory),
         "hardware": hardware_dict(r) if r.system else None,
+        "placement": placement_dict(r.placement) if r.placement else None,
+        "speed": speed_dict(r),
         "warnings": list(r.memory.warnings),
+    }
+
+
+def placement_dict(p: Placement) -> dict[str, Any]:
+    return {
+        "verdict": p.verdict, "split_mode": p.split_mode, "gpu_layers": p.gpu_layers, "n_layers": p.n_layers,
+        "n_cpu_moe": p.n_cpu_moe, "tensor_parallel": p.tensor_parallel, "pipeline_parallel": p.pipeline_parallel,
+        "tensor_split": list(p.tensor_split), "ram_bytes": p.ram_bytes, "ram_assumed": p.ram_assumed,
+        "devices": [{"name": d.name, "role": d.role, "usable_bytes": d.usable_bytes, "used_bytes": d.used_bytes,
+                     "weights_bytes": d.weights_bytes, "kv_cache_bytes": d.kv_bytes, "compute_bytes": d.compute_bytes,
+                     "overhead_bytes": d.overhead_bytes, "layers": len(d.layers),
+                     "first_layer": d.layers[0] if d.layers else None, "output_layer": d.has_output,
+                     "cpu_expert_layers": len(d.expert_layers), "fits": d.fits} for d in p.devices],
+        "notes": list(p.notes),
+    }
+
+
+def speed_dict(r: FitResult) -> dict[str, Any] | None:
+    s = r.speed
+    if s is None:
+        return {"unknown": r.speed_unknown} if r.speed_unknown else None
+    return {
+        "prompt_tokens": s.prompt_tokens, "gen_tokens": s.gen_tokens,
+        "prefill_tokens_per_s": s.prefill_tokens_per_s, "decode_tokens_per_s": s.decode_tokens_per_s,
+        "time_to_first_token_s": s.time_to_first_token_s, "total_time_s": s.total_time_s,
+        "decode_band_tokens_per_s": list(s.decode_band),
+        "prefill_band_tokens_per_s": list(s.prefill_band) if s.prefill_band else None,
+        "roofline_decode_tokens_per_s": s.roofline_tokens_per_s,
+        "decode_ms_per_device": {name: ms for name, ms in s.per_device_ms},
+        "hardware_classes": list(s.classes), "notes": list(s.notes),
     }
 
 
@@ -78,3 +111,18 @@ def device_dict(d: Device) -> dict[str, Any]:
         "used_date": d.used_date or None, "used_source": d.used_source or None,
         "aliases": list(d.aliases), "source": d.source, "as_of": d.as_of,
     }
+
+
+def runs_dict(results: list[FitResult]) -> dict[str, Any]:
+    """``rigfit models --hardware``: one row per model, best verdict first."""
+    rows = []
+    for r in results:
+        p, s = r.placement, r.speed
+        rows.append({"model": r.spec.name, "quant": r.quant.name, "verdict": p.verdict if p else None,
+                     "gpu_layers": p.gpu_layers if p else None, "n_layers": r.spec.n_layers,
+                     "total_bytes": r.memory.total_bytes, "context_tokens": r.memory.run.context_tokens,
+                     "decode_tokens_per_s": s.decode_tokens_per_s if s else None,
+                     "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None})
+    order = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
+    rows.sort(key=lambda x: (order.get(str(x["verdict"]), 4), -float(x["decode_tokens_per_s"] or 0)))
+    return {"hardware": hardware_dict(results[0]) if results and results[0].system else None, "models": rows}

@@ -46,7 +46,40 @@ def fit_table(r: FitResult) -> Any:
         lines.append(f"{sd.count} x {sd.device.name}: {fmt_gib(sd.device.memory_bytes)} each, "
                      f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
     lines += [f"[{n}] {text}" for n, text in enumerate(notes, 1)]
+    lines += placement_lines(r)
     return Group(t, Text("\n".join(lines)))
+
+
+def placement_lines(r: FitResult) -> list[str]:
+    p = r.placement
+    if p is None:
+        return []
+    verdict = {"gpu": "runs fully on the GPU", "partial_offload": "runs with part of the model in system RAM",
+               "cpu": "runs on the CPU only", "does_not_fit": "does NOT fit"}[p.verdict]
+    how = f"{p.gpu_layers}/{p.n_layers + 1} layers on GPU (-ngl, output layer included)"
+    if p.tensor_parallel > 1 or p.pipeline_parallel > 1:
+        how = f"tensor parallel {p.tensor_parallel} x pipeline parallel {p.pipeline_parallel}"
+    if p.n_cpu_moe:
+        how += f"; experts of the first {p.n_cpu_moe} layers in RAM (--n-cpu-moe {p.n_cpu_moe})"
+    out = ["", f"verdict: {p.verdict} - {verdict}; {how}"]
+    for d in p.devices:
+        if d.used_bytes == 0 and d.role == "cpu":
+            continue
+        out.append(f"  {d.name}: {fmt_gib(d.used_bytes)} of {fmt_gib(d.usable_bytes)} usable"
+                   f" ({len(d.layers)} layers{', output' if d.has_output else ''})" + ("" if d.fits else "  OVER"))
+    out += [f"  note: {n}" for n in p.notes]
+    s = r.speed
+    if s is not None:
+        lo, hi = s.decode_band
+        out.append(f"decode {s.decode_tokens_per_s:.1f} tok/s (likely {lo:.1f}-{hi:.1f}) over {s.gen_tokens} tokens")
+        if s.prefill_tokens_per_s is not None and s.time_to_first_token_s is not None:
+            out.append(f"prefill {s.prefill_tokens_per_s:,.0f} tok/s over a {s.prompt_tokens}-token prompt; "
+                       f"first token after {s.time_to_first_token_s:.2f} s; whole answer "
+                       f"{s.total_time_s or 0:.1f} s")
+        out += [f"  note: {n}" for n in s.notes]
+    elif r.speed_unknown:
+        out.append(f"speed: unknown ({r.speed_unknown})")
+    return out
 
 
 def models_table(specs: list[ModelSpec]) -> Any:
@@ -84,4 +117,23 @@ def devices_table(devices: list[Device]) -> Any:
         t.add_row(d.name, f"{d.kind}/{d.form}", fmt_gib(d.memory_bytes, 0),
                   f"{d.bandwidth_gb_s:,.0f}" if d.bandwidth_gb_s else "unknown",
                   f"{d.fp16_tflops:,.1f}" if d.fp16_tflops else "", str(d.tdp_w or ""), price)
+    return t
+
+
+def runs_table(results: list[FitResult]) -> Any:
+    from rich.table import Table
+
+    from .json_out import runs_dict
+
+    doc = runs_dict(results)
+    hw = " + ".join(f"{d['count']}x {d['name']}" for d in (doc["hardware"] or {}).get("devices", []))
+    labels = {"gpu": "GPU", "partial_offload": "offload", "cpu": "CPU", "does_not_fit": "no"}
+    ctx = results[0].memory.run.context_tokens if results else 0
+    t = Table(title=f"What runs on {hw or 'this machine'} at {ctx:,} context", title_justify="left")
+    for col in ("model", "quant", "runs", "layers", "memory", "decode tok/s", "prefill tok/s"):
+        t.add_column(col, justify="left" if col in ("model", "quant", "runs") else "right")
+    for m in doc["models"]:
+        dec, pre = m["decode_tokens_per_s"], m["prefill_tokens_per_s"]
+        t.add_row(m["model"], m["quant"], labels.get(m["verdict"], "?"), f"{m['gpu_layers']}/{m['n_layers'] + 1}",
+                  fmt_gib(m["total_bytes"]), f"{dec:.1f}" if dec else "-", f"{pre:,.0f}" if pre else "-")
     return t
