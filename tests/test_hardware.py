@@ -110,3 +110,14 @@ def test_nvidia_unified_memory_rule(name: str, total_gib: int) -> None:
     # one DRAM pool shared with the OS: everything but the 4 GiB OS reserve
     assert u.usable_bytes == (total_gib - 4) * GIB
     assert any("NVIDIA unified memory" in r for r in u.rules)
+
+
+@pytest.mark.parametrize(("spec", "name", "count"), [
+    ("7900 xtx", "AMD Radeon RX 7900 XTX", 1), ("2x 7900 xtx", "AMD Radeon RX 7900 XTX", 2),
+    ("2 x 3090", "NVIDIA GeForce RTX 3090", 2), ("4×4090", "NVIDIA GeForce RTX 4090", 4),
+])
+def test_count_prefix_does_not_eat_names(spec: str, name: str, count: int) -> None:
+    from rigfit.hardware.resolve import parse_hardware_spec
+
+    d, n = parse_hardware_spec(spec)
+    assert (d.name, n) == (name, count)

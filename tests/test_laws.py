@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from rigfit.api import fit
@@ -77,3 +77,63 @@ def test_totals_are_sums_and_non_negative(model: str, fa: str, ubatch: int, ctx:
 def test_spec_dict_round_trip(model: str) -> None:
     s = default_catalog().lookup(model)
     assert ModelSpec.from_dict(s.to_dict()) == s
+
+
+# ---- placement and speed laws (issue 4) ----------------------------------------------------------
+
+from dataclasses import replace  # noqa: E402
+
+from rigfit.api import SystemDevice  # noqa: E402
+from rigfit.hardware.resolve import resolve_device  # noqa: E402
+from rigfit.hardware.usable import usable_memory  # noqa: E402
+
+SPEED_MODELS = ["Meta-Llama-3-8B", "Qwen2.5-Coder-7B-Instruct", "gemma-2-9b-it", "Qwen3-30B-A3B",
+                "Llama-3.2-3B-Instruct", "Mistral-7B-Instruct-v0.3"]
+GPUS = ["3090", "4090", "3060 12GB", "A100 80GB PCIe", "4060 Ti 16GB", "7900 xtx"]
+
+
+def _system(name: str, bandwidth: float | None = None) -> tuple[SystemDevice, ...]:
+    d = resolve_device(name)
+    if bandwidth is not None:
+        d = replace(d, bandwidth_gb_s=bandwidth)
+    return (SystemDevice(device=d, count=1, usable=usable_memory(d)),)
+
+
+@given(st.sampled_from(SPEED_MODELS), st.sampled_from(GPUS), st.floats(50, 4000), st.floats(50, 4000))
+def test_more_bandwidth_never_slower(model: str, gpu: str, a: float, b: float) -> None:
+    lo, hi = sorted((a, b))
+    slow = fit(model, quant="Q4_K_M", context_tokens=4096, system=_system(gpu, lo)).speed
+    fast = fit(model, quant="Q4_K_M", context_tokens=4096, system=_system(gpu, hi)).speed
+    assert slow is not None and fast is not None
+    assert fast.decode_tokens_per_s >= slow.decode_tokens_per_s * (1 - 1e-12)
+
+
+@given(st.sampled_from(SPEED_MODELS), st.sampled_from(GPUS[:3]), st.integers(1, 60))
+def test_moving_a_layer_to_cpu_never_faster(model: str, gpu: str, ngl: int) -> None:
+    n = default_catalog().lookup(model).n_layers
+    ngl = min(ngl, n + 1)
+    kw = dict(quant="Q4_K_M", context_tokens=4096, hardware=[gpu], ram_bytes=256 << 30)
+    more = fit(model, gpu_layers=ngl, **kw)  # type: ignore[arg-type]
+    fewer = fit(model, gpu_layers=ngl - 1, **kw)  # type: ignore[arg-type]
+    assume(more.speed is not None)  # a forced -ngl that overflows the GPU has no speed
+    assert more.speed is not None and fewer.speed is not None
+    assert fewer.speed.decode_tokens_per_s <= more.speed.decode_tokens_per_s * (1 + 1e-12)
+
+
+@given(st.sampled_from(SPEED_MODELS), st.sampled_from(GPUS), st.integers(1, 32768), st.integers(1, 32768))
+def test_longer_context_never_faster_decode(model: str, gpu: str, a: int, b: int) -> None:
+    lo, hi = sorted((a, b))
+    short = fit(model, quant="Q4_K_M", context_tokens=lo + 1, gen_tokens=lo, hardware=[gpu]).speed
+    long = fit(model, quant="Q4_K_M", context_tokens=hi + 1, gen_tokens=hi, hardware=[gpu]).speed
+    if short is None or long is None:  # did not fit
+        return
+    assert long.decode_tokens_per_s <= short.decode_tokens_per_s * (1 + 1e-12)
+
+
+@given(st.sampled_from(MODELS), st.sampled_from(GPUS), st.integers(256, 131072), st.sampled_from(LADDER))
+def test_verdict_gpu_iff_total_fits_usable(model: str, gpu: str, ctx: int, quant: str) -> None:
+    r = fit(model, quant=quant, context_tokens=ctx, hardware=[gpu], ram_bytes=1 << 40)
+    p = r.placement
+    assert p is not None
+    usable = p.accelerators[0].usable_bytes
+    assert (p.verdict == "gpu") == (r.memory.device_bytes <= usable)

@@ -175,7 +175,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
             devs.append(DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=a.usable_bytes,
                                    weights_bytes=w, kv_bytes=kv, compute_bytes=compute if used_any else 0,
                                    overhead_bytes=overhead, layers=lays, has_output=has_out))
-        cpu_layers = tuple(range(first)) if first > 0 else ()
+        cpu_layers = tuple(range(min(first, n))) if first > 0 else ()
         cpu_w = sum(mem.layers[i].weights_bytes for i in cpu_layers)
         cpu_w += sum(mem.layers[i].expert_bytes for i in moe_moved if i >= first)
         cpu_kv = sum(mem.layers[i].kv_bytes for i in cpu_layers)

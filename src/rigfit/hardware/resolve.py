@@ -15,7 +15,8 @@ from .spec import Device
 
 _NOISE = re.compile(r"\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edition|founders)\b")
 _MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\b")
-_COUNT = re.compile(r"^\s*(\d+)\s*[x×*]\s*(.+)$", re.IGNORECASE)
+# "2x 3090", "2 x 3090", "2×3090", "2*3090"; but "7900 xtx" is a name (the x must not start a word)
+_COUNT = re.compile(r"^\s*(\d+)\s*(?:[×*]|x(?![a-z]))\s*(.+)$", re.IGNORECASE)
 MAX_DEVICES = 64
 
 

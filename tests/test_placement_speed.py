@@ -1,0 +1,248 @@
+"""Placement planner and speed model (issue 4): engine placement rules, cited speeds, CLI/JSON, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rigfit.api import best_quant, fit, max_context
+from rigfit.cli import main
+from rigfit.errors import InvalidInput
+from rigfit.speed import load_speed_params
+from rigfit.units import GIB
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---- placement ---------------------------------------------------------------------------------
+
+
+def test_full_offload_single_gpu() -> None:
+    r = fit("Meta-Llama-3-8B", quant="Q4_K_M", context_tokens=4096, hardware=["4090"])
+    p = r.placement
+    assert p is not None and p.verdict == "gpu" and p.gpu_layers == 33 and p.split_mode == "none"
+    gpu = p.accelerators[0]
+    # the GPU holds exactly the breakdown's device items; token_embd stays in RAM (llama-model.cpp)
+    assert gpu.used_bytes == r.memory.device_bytes
+    assert p.host is not None and p.host.weights_bytes == r.memory.token_embd_bytes
+
+
+def test_partial_offload_order_output_first_then_last_layers() -> None:
+    r = fit("Meta-Llama-3-70B", quant="Q4_K_M", context_tokens=4096, hardware=["4090"], ram_bytes=128 * GIB)
+    p = r.placement
+    assert p is not None and p.verdict == "partial_offload"
+    gpu, host = p.accelerators[0], p.host
+    assert host is not None
+    assert gpu.has_output and not host.has_output  # output layer offloaded first
+    n = p.n_layers
+    # the GPU holds the last layers, the CPU the first ones: i_gpu_start = n_layer + 1 - ngl
+    assert gpu.layers == tuple(range(n + 1 - p.gpu_layers, n))
+    assert host.layers == tuple(range(n + 1 - p.gpu_layers))
+    assert gpu.fits and host.fits
+
+
+def test_layer_split_two_gpus_and_tensor_split() -> None:
+    r = fit("Meta-Llama-3-70B", quant="Q4_K_M", context_tokens=8192, hardware=["2x 3090"])
+    p = r.placement
+    assert p is not None and p.verdict == "gpu" and p.split_mode == "layer"
+    a, b = p.accelerators
+    assert a.layers[0] == 0 and b.has_output and a.layers[-1] + 1 == b.layers[0]
+    skew = fit("Meta-Llama-3-8B", quant="Q4_K_M", hardware=["2x 3090"], tensor_split=(3.0, 1.0)).placement
+    assert skew is not None and len(skew.accelerators[0].layers) > 2 * len(skew.accelerators[1].layers)
+
+
+def test_heterogeneous_cards() -> None:
+    r = fit("Meta-Llama-3-70B", quant="Q4_K_M", context_tokens=4096, hardware=["4090", "3060 12GB"])
+    p = r.placement
+    assert p is not None and [d.device.name for d in p.accelerators if d.device] == [
+        "NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 3060 12GB"]
+    assert all(d.fits for d in p.devices)
+
+
+def test_moe_experts_to_ram_before_layers() -> None:
+    r = fit("Qwen3-30B-A3B", quant="Q4_K_M", context_tokens=4096, hardware=["4060 ti 16gb"], ram_bytes=64 * GIB)
+    p = r.placement
+    assert p is not None and p.verdict == "partial_offload" and p.n_cpu_moe > 0
+    assert p.gpu_layers == p.n_layers + 1  # all layers stay on the GPU, only routed experts move
+    assert p.host is not None and len(p.host.expert_layers) == p.n_cpu_moe
+
+
+def test_unified_memory_under_os_limit() -> None:
+    # 64 GB Mac: macOS lets the GPU use 3/4 = 48 GiB; 70B Q4_K_M (~40 GiB) fits, F16 does not
+    ok = fit("Meta-Llama-3-70B", quant="Q4_K_M", context_tokens=4096, hardware=["M3 Max 40-core 64GB"])
+    assert ok.placement is not None and ok.placement.verdict == "gpu" and ok.placement.split_mode == "unified"
+    no = fit("Meta-Llama-3-70B", quant="F16", context_tokens=4096, hardware=["M3 Max 40-core 64GB"])
+    assert no.placement is not None and no.placement.verdict == "does_not_fit"
+
+
+def test_cpu_only() -> None:
+    r = fit("Meta-Llama-3-8B", quant="Q4_K_M", backend="cpu", hardware=["am5"], ram_bytes=32 * GIB)
+    assert r.placement is not None and r.placement.verdict == "cpu" and r.speed is not None
+    assert 3 < r.speed.decode_tokens_per_s < 30  # ~89.6 GB/s over ~4.6 GB
+
+
+@pytest.mark.parametrize(("hw", "tp", "pp", "split"), [
+    ("4x A100 80GB SXM", 4, 1, "tensor"),
+    ("2x A100 80GB SXM", 2, 1, "tensor"),
+])
+def test_vllm_tensor_parallel(hw: str, tp: int, pp: int, split: str) -> None:
+    r = fit("Meta-Llama-3-70B", engine="vllm", quant="BF16", context_tokens=8192, hardware=[hw])
+    p = r.placement
+    assert p is not None and (p.tensor_parallel, p.pipeline_parallel, p.split_mode) == (tp, pp, split)
+    assert p.verdict == "gpu"
+    per = p.accelerators[0].weights_bytes
+    assert per == pytest.approx(r.memory.weights_bytes / tp, rel=0.02)
+
+
+def test_vllm_tp_not_dividing_heads_is_an_error() -> None:
+    with pytest.raises(InvalidInput, match=r"tensor parallel size 3 does not divide .* 64 attention heads"):
+        fit("Meta-Llama-3-70B", engine="vllm", quant="BF16", hardware=["3x A100 80GB SXM"], tensor_parallel=3)
+    # automatic choice with 3 GPUs: tp 1 x pp 3
+    p = fit("Meta-Llama-3-8B", engine="vllm", quant="BF16", context_tokens=4096,
+            hardware=["3x A100 80GB SXM"]).placement
+    assert p is not None and (p.tensor_parallel, p.pipeline_parallel) == (1, 3)
+
+
+def test_verdict_gpu_iff_fits_usable() -> None:
+    for ctx in (4096, 16384, 32768, 65536):
+        r = fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", context_tokens=ctx, hardware=["3090"])
+        p = r.placement
+        assert p is not None
+        assert (p.verdict == "gpu") == (r.memory.device_bytes <= p.accelerators[0].usable_bytes)
+
+
+# ---- searches ----------------------------------------------------------------------------------
+
+
+def test_best_quant_is_highest_that_fits() -> None:
+    r = best_quant("Qwen2.5-Coder-32B-Instruct", hardware=["3090"], context_tokens=16384)
+    assert r.quant.name == "Q4_K_M" and r.placement is not None and r.placement.verdict == "gpu"
+    higher = fit("Qwen2.5-Coder-32B-Instruct", quant="Q5_K_S", hardware=["3090"], context_tokens=16384)
+    assert higher.placement is not None and higher.placement.verdict != "gpu"
+
+
+def test_max_context() -> None:
+    r = max_context("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["3090"])
+    ctx = r.memory.run.context_tokens
+    assert r.placement is not None and r.placement.verdict == "gpu"
+    more = fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["3090"], context_tokens=ctx + 256)
+    assert more.placement is not None and more.placement.verdict != "gpu"
+    assert 16384 <= ctx <= 32768  # the seeds: a 24 GB card runs the 32B stack at 4-bit with limited context
+
+
+# ---- speed against cited measurements (XiongjieDai/GPU-Benchmarks-on-LLM-Inference @aa72e0e, May 2024) -------
+
+
+@pytest.mark.parametrize(("model", "quant", "hw", "metric", "n", "measured", "tol"), [
+    ("Meta-Llama-3-8B", "Q4_K_M", "4090", "tg", 512, 130.58, 0.10),
+    ("Meta-Llama-3-8B", "F16", "4090", "tg", 512, 54.84, 0.10),
+    ("Meta-Llama-3-70B", "Q4_K_M", "2x 4090", "tg", 1024, 19.06, 0.10),
+    ("Meta-Llama-3-70B", "Q4_K_M", "M2 Ultra 76-core 192GB", "tg", 512, 12.48, 0.20),
+    ("Meta-Llama-3-8B", "Q4_K_M", "4090", "pp", 512, 7138.99, 0.25),
+    ("Meta-Llama-3-8B", "Q4_K_M", "4x 4090", "pp", 4096, 12491.10, 0.40),
+    ("Meta-Llama-3-8B", "F16", "M2 Ultra 76-core 192GB", "pp", 512, 1175.40, 0.20),
+])
+def test_speed_against_llama_bench(model: str, quant: str, hw: str, metric: str, n: int, measured: float,
+                                   tol: float) -> None:
+    r = fit(model, quant=quant, hardware=[hw], context_tokens=n + 16, flash_attention=False,
+            prompt_tokens=n if metric == "pp" else 1, gen_tokens=n if metric == "tg" else 1, ram_bytes=256 * GIB)
+    assert r.speed is not None
+    got = r.speed.decode_tokens_per_s if metric == "tg" else r.speed.prefill_tokens_per_s
+    assert got == pytest.approx(measured, rel=tol)
+    lo, hi = r.speed.decode_band
+    assert lo <= r.speed.decode_tokens_per_s <= hi
+
+
+def test_layer_split_gives_no_decode_speedup() -> None:
+    one = fit("Meta-Llama-3-8B", quant="Q4_K_M", hardware=["4090"]).speed
+    four = fit("Meta-Llama-3-8B", quant="Q4_K_M", hardware=["4x 4090"]).speed
+    assert one is not None and four is not None
+    assert four.decode_tokens_per_s <= one.decode_tokens_per_s
+
+
+def test_speed_fit_file_has_fitted_classes_and_bands() -> None:
+    p = load_speed_params()
+    for cls in ("cuda", "cuda-datacenter", "metal"):
+        assert p.fitted[cls]
+        lo, hi = p.bands[cls]["tg"]
+        assert 0.3 < lo < 1.0 < hi < 2.0
+    assert not p.fitted["rocm"]
+
+
+def test_unfitted_class_says_so_with_a_wider_band() -> None:
+    r = fit("Meta-Llama-3-8B", quant="Q4_K_M", hardware=["7900 xtx"])
+    assert r.speed is not None and any("priors" in n for n in r.speed.notes)
+    lo, hi = r.speed.decode_band
+    assert hi / lo >= 1.6 / 0.6 - 1e-9
+
+
+# ---- CLI / JSON ----------------------------------------------------------------------------------
+
+
+def test_cli_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "fit", "llama3:70b", "-q", "Q4_K_M", "-H", "2x 3090", "--ram", "64GB",
+                           "--prompt-tokens", "1000", "--gen-tokens", "200", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["placement"]["verdict"] == "gpu" and d["placement"]["gpu_layers"] == 81
+    assert len([x for x in d["placement"]["devices"] if x["role"] == "gpu"]) == 2
+    sp = d["speed"]
+    for k in ("prefill_tokens_per_s", "decode_tokens_per_s", "time_to_first_token_s", "total_time_s",
+              "decode_band_tokens_per_s"):
+        assert sp[k] is not None
+    assert sp["prompt_tokens"] == 1000 and sp["gen_tokens"] == 200
+    assert sp["time_to_first_token_s"] == pytest.approx(1000 / sp["prefill_tokens_per_s"])
+
+
+def test_cli_best_quant_and_ctx_max(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "fit", "qwen2.5-coder:32b", "-H", "3090", "--ctx", "16k", "--json")
+    assert code == 0 and json.loads(out)["quant"] == "Q4_K_M"
+    code, out, _ = run_cli(capsys, "fit", "qwen2.5-coder:32b", "-q", "Q4_K_M", "-H", "3090", "--ctx", "max",
+                           "--json")
+    assert code == 0 and json.loads(out)["settings"]["context_tokens"] >= 16384
+
+
+def test_cli_models_hardware(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "models", "-H", "3090", "--ctx", "8k", "--json")
+    assert code == 0
+    rows = {m["model"]: m for m in json.loads(out)["models"]}
+    assert rows["Qwen2.5-Coder-32B-Instruct"]["verdict"] == "gpu"
+    # 70B fits a 24 GB card only at about 2 bits per weight
+    assert rows["Llama-3.3-70B-Instruct"]["quant"] in ("Q2_K", "IQ2_M", "IQ2_XS", "IQ1_M")
+    assert rows["DeepSeek-R1"]["verdict"] == "does_not_fit"
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+
+
+def test_unknown_bandwidth_gives_memory_and_says_speed_unknown(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "rig.toml"
+    f.write_text('[[gpus]]\nname = "Mystery 24G"\nvendor = "nvidia"\nmemory_gib = 24\n')
+    code, out, _ = run_cli(capsys, "fit", "llama3:8b", "-q", "Q4_K_M", "-H", str(f), "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["memory"]["total_bytes"] > 0 and d["placement"]["verdict"] == "gpu"
+    assert "bandwidth" in d["speed"]["unknown"]
+
+
+@pytest.mark.parametrize(("args", "msg"), [
+    (["-H", "3x A100 80GB SXM", "-e", "vllm", "-q", "BF16", "-tp", "3"], "tensor parallel size 3 does not divide"),
+    (["-H", "3090", "--prompt-tokens", "0"], "prompt tokens must be between"),
+    (["-H", "3090", "--gen-tokens", "-5"], "generated tokens must be between"),
+    (["--ctx", "max"], "--ctx max needs --hardware"),
+    (["-H", "2x 3090", "--tensor-split", "a,b"], "tensor split 'a,b' is not a list of numbers"),
+    (["-H", "2x 3090", "--tensor-split", "1,1,1"], "tensor split has 3 values for 2 GPUs"),
+    (["-H", "3090", "-ngl", "500"], "GPU layers must be between 0 and 33"),
+    (["-H", "2x 3090", "-e", "mlx"], "MLX"),
+])
+def test_bad_input_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], msg: str) -> None:
+    code, out, err = run_cli(capsys, "fit", "llama3:8b", *args)
+    assert code == 2 and out == ""
+    assert err.startswith("rigfit: error: ") and msg in err and err.count("\n") == 1
