@@ -34,7 +34,7 @@ def test_rigfit_lines_run(line: str, capsys: pytest.CaptureFixture[str]) -> None
 
 @pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("python benchmarks/")])
 def test_benchmark_lines_run(line: str) -> None:
-    if "accuracy" in line and not (ROOT.parent / "shared" / "calibration").exists():
+    if ("accuracy" in line or "fit_speed" in line) and not (ROOT.parent / "shared" / "calibration").exists():
         pytest.skip("../shared/calibration is not beside this checkout")
     proc = subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)

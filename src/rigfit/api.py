@@ -162,8 +162,9 @@ def quant_ladder(engine: str) -> tuple[str, ...]:
 
 def best_quant(model: str | ModelSpec, **kw: Any) -> FitResult:
     """The highest-quality quant whose verdict is the best reachable one (gpu before partial offload
-    before cpu) at the requested context.  Verdicts only improve as bits fall, so the ladder is
-    searched by bisection."""
+    before cpu) at the requested context; when only offload is reachable, the engine's usual quant if it
+    gets there (higher ones are slower still); when nothing fits, the smallest.  Verdicts only improve as
+    bits fall, so the ladder is searched by bisection."""
     spec = resolve_model(model) if isinstance(model, str) else model
     ladder = quant_ladder(kw.get("engine", "llama.cpp"))
     cache: dict[int, FitResult] = {}
@@ -177,8 +178,16 @@ def best_quant(model: str | ModelSpec, **kw: Any) -> FitResult:
         p = at(i).placement
         return VERDICT_RANK[p.verdict] if p else 0
 
-    target = rank(len(ladder) - 1)  # the best verdict any quant reaches is the smallest one's
-    lo, hi = 0, len(ladder) - 1
+    last = len(ladder) - 1
+    target = rank(last)  # the best verdict any quant reaches is the smallest one's
+    if target == VERDICT_RANK["does_not_fit"]:
+        return at(last)  # nothing fits: show the smallest, the closest to fitting
+    if target > VERDICT_RANK["gpu"]:
+        # offloading anyway: the engine's usual quant when it offloads no worse (more bits only slow it down)
+        default = get_engine(kw.get("engine", "llama.cpp")).default_quant
+        if default in ladder and rank(ladder.index(default)) <= target:
+            return at(ladder.index(default))
+    lo, hi = 0, last
     while lo < hi:  # first index whose verdict reaches the target
         mid = (lo + hi) // 2
         if rank(mid) <= target:
