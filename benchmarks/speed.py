@@ -48,6 +48,17 @@ def main() -> int:
     print(f"fit (in-process), Qwen2.5-Coder-32B, median of 30:      {warm:7.1f} ms")
     print(f"fit (in-process), DeepSeek-V3 671B, median of 10:       {moe:7.1f} ms")
 
+    from rigfit.api import best_quant, resolve_hardware, what_runs
+
+    placed = _median_ms(lambda: fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", context_tokens=16384,
+                                    hardware=["3090"]))
+    bq = _median_ms(lambda: best_quant("Qwen2.5-Coder-32B-Instruct", context_tokens=16384, hardware=["3090"]), n=10)
+    system = resolve_hardware(["3090"])
+    runs = _median_ms(lambda: what_runs(system, context_tokens=8192), n=3)
+    print(f"fit --hardware 3090 (placement + speed), median of 30:    {placed:7.1f} ms")
+    print(f"best quant search (no --quant), median of 10:            {bq:7.1f} ms")
+    print(f"models --hardware 3090 (56 models, best quant each):     {runs:7.1f} ms")
+
     from rigfit.models.catalog import default_catalog
     from rigfit.models.gguf_file import read_gguf_header
     from rigfit.models.gguf_write import write_sparse_gguf
