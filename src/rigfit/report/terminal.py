@@ -129,11 +129,15 @@ def runs_table(results: list[FitResult]) -> Any:
     hw = " + ".join(f"{d['count']}x {d['name']}" for d in (doc["hardware"] or {}).get("devices", []))
     labels = {"gpu": "GPU", "partial_offload": "offload", "cpu": "CPU", "does_not_fit": "no"}
     ctx = results[0].memory.run.context_tokens if results else 0
-    t = Table(title=f"What runs on {hw or 'this machine'} at {ctx:,} context", title_justify="left")
-    for col in ("model", "quant", "runs", "layers", "memory", "decode tok/s", "prefill tok/s"):
-        t.add_column(col, justify="left" if col in ("model", "quant", "runs") else "right")
+    from rich import box
+
+    t = Table(title=f"What runs on {hw or 'this machine'}", title_justify="left", box=box.SIMPLE_HEAD,
+              caption=f"context {ctx:,} tokens; decode and prefill in tokens/s", caption_justify="left")
+    for col in ("model", "quant", "runs", "layers", "GiB", "decode", "prefill"):
+        t.add_column(col, justify="left" if col in ("model", "quant", "runs") else "right", no_wrap=True,
+                     max_width=23 if col == "model" else None, overflow="ellipsis")
     for m in doc["models"]:
         dec, pre = m["decode_tokens_per_s"], m["prefill_tokens_per_s"]
         t.add_row(m["model"], m["quant"], labels.get(m["verdict"], "?"), f"{m['gpu_layers']}/{m['n_layers'] + 1}",
-                  fmt_gib(m["total_bytes"]), f"{dec:.1f}" if dec else "-", f"{pre:,.0f}" if pre else "-")
+                  f"{m['total_bytes'] / 2**30:.1f}", f"{dec:.1f}" if dec else "-", f"{pre:.0f}" if pre else "-")
     return t
