@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from rigfit.api import FitResult
 from rigfit.speed import (
     DECODE_KEYS,
     PREFILL_KEYS,
+    DeviceWork,
     decode_linear,
     device_work,
     prefill_linear,
@@ -43,14 +45,26 @@ FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches 
 }
 
 
-def linear_forms(rows: list[Row], overlap: float = 1.0) -> tuple[list[tuple[Row, dict[str, float]]],
-                                                                 list[tuple[Row, dict[str, float]]]]:
-    dec, pre = [], []
+Prepared = list[tuple[Row, FitResult, list[DeviceWork]]]
+
+
+def prepare(rows: list[Row]) -> Prepared:
+    """Each row's fit and per-device work, computed once (they do not depend on the constants)."""
+    out = []
     for row in rows:
         r = fit_row(row)
         assert r.placement is not None
         works = device_work(r.spec, r.memory, r.placement)
         assert not isinstance(works, str), works
+        out.append((row, r, works))
+    return out
+
+
+def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[Row, dict[str, float]]],
+                                                                    list[tuple[Row, dict[str, float]]]]:
+    dec, pre = [], []
+    for row, r, works in prepared:
+        assert r.placement is not None
         run = r.memory.run
         if row.metric == "tg":
             pos = row.start + (row.gen - 1) / 2
@@ -86,14 +100,15 @@ def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) ->
 
 def main(argv: list[str]) -> int:
     rows = [r for r in load_rows() if not r.caution]
-    dec, pre = linear_forms(rows)
+    prepared = prepare(rows)
+    dec, pre = linear_forms(prepared)
     dec_t = [1 / r.measured for r, _ in dec]
     pre_t = [r.prompt / r.measured for r, _ in pre]
     theta = solve(dec, dec_t)
     best = None
     for step in range(11):  # pipeline overlap: grid search, least squares for the rest at each value
         rho = step / 10
-        _, pre_rho = linear_forms([r for r in rows if r.metric == "pp"], overlap=rho)
+        _, pre_rho = linear_forms(prepared, overlap=rho)
         th = solve(pre_rho, pre_t)
         err = sum((sum(v * th[k] for k, v in f.items()) / t - 1) ** 2 for (_, f), t in zip(pre_rho, pre_t,
                                                                                          strict=True))

@@ -159,14 +159,14 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
         raise InvalidInput(f"tensor split has {len(tensor_split)} values for {len(accels)} GPUs")
     fr = _targets(avail, tensor_split)
     host_fixed = mem.total(location="host")
-    notes: list[str] = []
 
     def build(first: int, cpu_moe: int, assign: list[list[int]]) -> Placement:
         devs: list[DevicePlan] = []
-        moe_moved = [i for i in range(min(cpu_moe, n))]
+        notes: list[str] = []
+        moe_moved = range(min(cpu_moe, n))  # --n-cpu-moe: experts of the first cpu_moe layers stay in RAM
         for a, units in zip(accels, assign, strict=True):
             lays = tuple(u for u in units if u < n)
-            w = sum(mem.layers[i].weights_bytes - (mem.layers[i].expert_bytes if i in moe_moved else 0)
+            w = sum(mem.layers[i].weights_bytes - (mem.layers[i].expert_bytes if i < cpu_moe else 0)
                     for i in lays)
             has_out = n in units
             w += (mem.output_layer_bytes + other) if has_out else 0
@@ -200,7 +200,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
         else:
             verdict = "gpu"
         split = "layer" if sum(1 for u in assign if u) > 1 else "none"
-        ts = tuple(round(sum(1 for u in units) / max(1, ngl), 3) for units in assign) if len(accels) > 1 else ()
+        ts = tuple(round(len(units) / max(1, ngl), 3) for units in assign) if len(accels) > 1 else ()
         return Placement(verdict=verdict, engine=engine, split_mode=split, n_layers=n, gpu_layers=max(0, ngl),
                          n_cpu_moe=cpu_moe, tensor_parallel=1, pipeline_parallel=1,
                          devices=(*devs, host), tensor_split=ts, ram_bytes=ram_bytes, notes=tuple(notes))
@@ -234,8 +234,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
             got = _assign_layers(costs, out_cost, avail, fr, first)
             if got is not None:
                 return build(first, 0, got)
-    elif not allow_cpu:
-        notes.append(f"{engine} does not offload to the CPU")
+    notes = [] if allow_cpu else [f"{engine} does not offload to the CPU"]
     over = [DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=a.usable_bytes,
                        weights_bytes=0, kv_bytes=0, compute_bytes=compute, overhead_bytes=overhead, layers=())
             for a in accels]

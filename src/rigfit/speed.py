@@ -189,9 +189,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         if d.has_output:
             w += mem.output_layer_bytes
         shard = max(1, d.shard)
-        role_cls = "cpu" if d.role == "cpu" and plan.split_mode != "unified" else hardware_class(dev, mem.run.backend)
-        if d.role == "cpu" and plan.split_mode == "unified":
-            role_cls = "cpu"
+        role_cls = "cpu" if d.role == "cpu" else hardware_class(dev, mem.run.backend)
         streamed = w if (d.role == "cpu" and gpus and mem.run.backend in ("cuda", "rocm")) else 0.0
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,

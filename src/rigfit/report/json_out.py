@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api import FitResult
+from ..api import VERDICT_RANK, FitResult
 from ..hardware.spec import Device
 from ..memory import MemoryBreakdown
 from ..models.spec import ModelSpec
@@ -123,6 +123,5 @@ def runs_dict(results: list[FitResult]) -> dict[str, Any]:
                      "total_bytes": r.memory.total_bytes, "context_tokens": r.memory.run.context_tokens,
                      "decode_tokens_per_s": s.decode_tokens_per_s if s else None,
                      "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None})
-    order = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
-    rows.sort(key=lambda x: (order.get(str(x["verdict"]), 4), -float(x["decode_tokens_per_s"] or 0)))
+    rows.sort(key=lambda x: (VERDICT_RANK.get(str(x["verdict"]), 4), -float(x["decode_tokens_per_s"] or 0)))
     return {"hardware": hardware_dict(results[0]) if results and results[0].system else None, "models": rows}
