@@ -136,10 +136,11 @@ class RigfitGroup(click.Group):
 def main_group(ctx: click.Context) -> None:
     """rigfit: what LLMs can this machine run, with which settings, and what to buy.
 
-    With no command: the memory each model of the seeds' default stack needs.
+    With no command: detect this machine, show how it runs the seeds' default stack
+    (Qwen2.5-Coder-32B, DeepSeek-R1-Distill-Qwen-32B) and the cheapest build that runs all of it well.
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(stack)
+        ctx.invoke(machine)
 
 
 @main_group.command()
@@ -311,6 +312,73 @@ def hardware_detect(as_json: bool) -> None:
         click.echo(f"{d['name']}: {fmt_gib(d['memory_total_bytes'])} ({d['how']})")
     for n in doc["notes"]:
         click.echo(f"note: {n}")
+
+
+@main_group.command()
+@click.option("--model", "-m", "models", multiple=True, help="A model of the stack (repeatable; default: the seeds' "
+              "32B stack).")
+@click.option("--workload", "-w", default="chat", show_default=True,
+              help="chat | code | reasoning | rag | lora | qlora | full-finetune")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
+    """This machine (detected) running the stack, and the cheapest build that runs all of it well.
+    What plain `rigfit` does.
+
+    Example: rigfit machine --model llama3.1:8b --workload code
+    """
+    from .advise import machine_report
+    from .hardware.detect import detect
+
+    rep = machine_report(detect(), models=models or None, workload=workload)
+    if as_json:
+        from .report.advice import machine_dict
+
+        _emit_json(machine_dict(rep))
+        return
+    from .report.advice import machine_text
+
+    _print(machine_text(rep))
+
+
+@main_group.command()
+@click.option("--model", "-m", "models", multiple=True, help="A model of the stack (repeatable; default: the seeds' "
+              "32B stack).")
+@click.option("--quant", "-q", help="Quantization for every model (default Q4_K_M).")
+@click.option("--ctx", "-c", help="Context length (inference) or sequence length (training); default: the workload's.")
+@click.option("--workload", "-w", default="chat", show_default=True,
+              help="chat | code | reasoning | rag | lora | qlora | full-finetune")
+@click.option("--min-tps", type=float, help="Slowest acceptable decode speed, tokens/s (default: the workload's).")
+@click.option("--budget", type=float, help="Most the whole build may cost, USD.")
+@click.option("--platform", default="any", show_default=True, help="windows | linux | macos | any")
+@click.option("--form", default="any", show_default=True, help="desktop | laptop | mini | any")
+@click.option("--condition", default="any", show_default=True, help="new | used | any (the GPUs)")
+@click.option("--vendor", default="any", show_default=True, help="nvidia | amd | intel | apple | any")
+@click.option("--top", default=5, show_default=True, type=int, help="How many builds to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workload: str, min_tps: float | None,
+              budget: float | None, platform: str, form: str, condition: str, vendor: str, top: int,
+              as_json: bool) -> None:
+    """Ranked complete builds (GPUs or a Mac, RAM, CPU, storage, PSU, cooling) with dated prices that run
+    every model of the stack well for the workload; the price/speed front; what the cheapest cannot do.
+
+    Example: rigfit recommend -m qwen2.5-coder:32b -m deepseek-r1:32b --workload code --budget 3000
+    """
+    from .advise import Request
+    from .advise import recommend as _recommend
+    from .api import DEFAULT_STACK
+
+    req = Request(models=models or DEFAULT_STACK, quant=quant, context_tokens=parse_ctx(ctx), workload=workload,
+                  min_tokens_per_s=min_tps, budget_usd=budget, platform=platform, form=form, condition=condition,
+                  vendor=vendor, top=top)
+    rec = _recommend(req)
+    if as_json:
+        from .report.advice import recommendation_dict
+
+        _emit_json(recommendation_dict(rec))
+        return
+    from .report.advice import recommendation_text
+
+    _print(recommendation_text(rec))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -173,16 +173,23 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
                 problems.add(f"gpus[{i}].used_usd", "a used price needs used_date and used_source")
                 continue
             devices.append(_gpu(rec))
-    chip_names = set()
+    chip_names: dict[str, list[int]] = {}
     for i, rec in enumerate(apple.get("apple_chips", [])):
         if check_record(rec, APPLE_CHIP_SCHEMA, f"apple_chips[{i}]", problems):
             devices.extend(_apple(rec))
-            chip_names.add(rec["name"])
+            chip_names[rec["name"]] = rec["memory_options_gib"]
     products = []
+    product_names: set[str] = set()
     for i, rec in enumerate(apple.get("apple_products", [])):
         if check_record(rec, APPLE_PRODUCT_SCHEMA, f"apple_products[{i}]", problems):
+            if rec["name"] in product_names:
+                problems.add(f"apple_products[{i}].name", f"duplicate product {rec['name']!r}")
+            product_names.add(rec["name"])
             if rec["chip"] not in chip_names:
                 problems.add(f"apple_products[{i}].chip", f"names no apple_chips entry, got {rec['chip']!r}")
+            elif rec["memory_gib"] not in chip_names[rec["chip"]]:
+                problems.add(f"apple_products[{i}].memory_gib",
+                             f"not a memory option of {rec['chip']}, got {rec['memory_gib']}")
             products.append(rec)
     for i, rec in enumerate(platforms.get("socs", [])):
         if check_record(rec, SOC_SCHEMA, f"socs[{i}]", problems):

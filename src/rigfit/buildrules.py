@@ -1,0 +1,238 @@
+"""Build rules: from what a stack of models needs to a complete machine (system RAM, storage, PSU,
+cooling, CPU platform, slots), each rule citing its source, priced from ``data/builds.toml``.
+
+Every function is pure: it takes needs in bytes and watts and the parts catalog and returns the choice
+with the rule that made it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from ._validate import Field, Problems, check_record
+from .errors import CatalogError
+from .hardware.spec import Device
+from .units import GB, GIB, TB
+
+_PRICE = {"price_date": Field("date", True), "source": Field("str", True), "as_of": Field("date", True),
+          "notes": Field("str"), "example": Field("str")}
+PART_SCHEMAS: dict[str, dict[str, Field]] = {
+    "ram": {**_PRICE, "kind": Field("str", True, ("DDR4", "DDR5", "DDR5-RDIMM")), "usd_per_gb": Field("pos_num", True)},
+    "storage": {**_PRICE, "capacity_tb": Field("pos_num", True), "interface": Field("str", True),
+                "tbw": Field("pos_int", True), "usd": Field("pos_num", True)},
+    "psu": {**_PRICE, "watts": Field("pos_int", True), "usd": Field("pos_num", True)},
+    "cpu": {**_PRICE, "platform": Field("str", True), "cores": Field("pos_int", True),
+            "threads": Field("pos_int", True), "tdp_w": Field("pos_int", True), "usd": Field("pos_num", True)},
+    "motherboard": {**_PRICE, "platform": Field("str", True), "gpu_slots": Field("pos_int", True),
+                    "usd": Field("pos_num", True)},
+    "cooling": {**_PRICE, "tier": Field("str", True, ("air", "aio-360", "open-frame")), "usd": Field("pos_num", True)},
+    "case": {**_PRICE, "size": Field("str", True, ("mid-tower", "full-tower")), "usd": Field("pos_num", True)},
+    "laptop": {**_PRICE, "name": Field("str", True), "gpu": Field("str", True), "ram_gib": Field("pos_int", True),
+               "storage_gb": Field("pos_int", True), "cpu": Field("str", True), "price_usd": Field("pos_num", True)},
+    "rule_source": {"topic": Field("str", True), "claim": Field("str", True), "source": Field("str", True),
+                    "as_of": Field("date", True), "notes": Field("str")},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """The parts catalog: every list sorted by size (capacity, watts) or price."""
+
+    ram: tuple[dict[str, Any], ...]
+    storage: tuple[dict[str, Any], ...]
+    psu: tuple[dict[str, Any], ...]
+    cpu: tuple[dict[str, Any], ...]
+    motherboard: tuple[dict[str, Any], ...]
+    cooling: tuple[dict[str, Any], ...]
+    case: tuple[dict[str, Any], ...]
+    laptop: tuple[dict[str, Any], ...]
+    rule_source: tuple[dict[str, Any], ...]
+
+    def source_for(self, topic: str) -> str:
+        return next((r["source"] for r in self.rule_source if r["topic"] == topic), "")
+
+
+def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
+                platforms: set[str] | None = None) -> Parts:
+    problems = Problems("builds catalog")
+    got: dict[str, list[dict[str, Any]]] = {}
+    for section, schema in PART_SCHEMAS.items():
+        recs = raw.get(section, [])
+        got[section] = []
+        for i, rec in enumerate(recs):
+            if check_record(rec, schema, f"{section}[{i}]", problems):
+                got[section].append(rec)
+    for section in raw:
+        if section not in PART_SCHEMAS:
+            problems.add(section, "unknown section")
+    for i, rec in enumerate(got["laptop"]):
+        if gpu_names is not None and rec["gpu"] not in gpu_names:
+            problems.add(f"laptop[{i}].gpu", f"names no catalog GPU, got {rec['gpu']!r}")
+    for section in ("cpu", "motherboard"):
+        for i, rec in enumerate(got[section]):
+            if platforms is not None and rec["platform"] not in platforms:
+                problems.add(f"{section}[{i}].platform", f"names no cpu_platforms entry, got {rec['platform']!r}")
+    for section in ("ram", "storage", "psu", "cpu", "motherboard", "cooling", "case"):
+        if not got[section]:
+            problems.add(section, "at least one entry is needed")
+    problems.raise_if_any()
+    return Parts(ram=tuple(got["ram"]), storage=tuple(sorted(got["storage"], key=lambda r: r["capacity_tb"])),
+                 psu=tuple(sorted(got["psu"], key=lambda r: r["watts"])), cpu=tuple(got["cpu"]),
+                 motherboard=tuple(got["motherboard"]), cooling=tuple(got["cooling"]), case=tuple(got["case"]),
+                 laptop=tuple(got["laptop"]), rule_source=tuple(got["rule_source"]))
+
+
+@functools.cache
+def default_parts() -> Parts:
+    from .hardware.catalog import default_hardware
+
+    res = resources.files("rigfit").joinpath("data/builds.toml")
+    try:
+        raw = tomllib.loads(res.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"rigfit/data/builds.toml: not valid TOML: {exc}") from None
+    hw = default_hardware()
+    return parse_parts(raw, gpu_names={d.name for d in hw.devices if d.kind == "gpu"},
+                       platforms={p["name"] for p in hw.cpu_platforms})
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice:
+    """One part chosen by a rule: what, how many, its price, and why."""
+
+    role: str  # ram | storage | psu | cpu | motherboard | cooling | case
+    name: str
+    quantity: float  # GiB of RAM, TB of storage, watts, or 1
+    usd: float
+    price_date: str
+    source: str
+    rule: str
+
+
+RAM_KIT_GIB = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+RAM_FLOOR_GIB = 32  # seed 001: "Minimum 32GB, 64GB recommended"
+OS_RAM_BYTES = 8 * GIB  # OS, browser, editor beside the engine
+
+
+def ram_rule(parts: Parts, *, memory_type: str, accelerator_bytes: int, host_need_bytes: int,
+             max_ram_gib: int) -> Choice:
+    """System RAM: at least the accelerators' total memory (models are loaded through RAM, and
+    checkpoints are saved through it: Dettmers' hardware guide, "RAM size"), at least what runs on the
+    CPU plus the OS, never below 32 GB; rounded up to a kit size."""
+    need = max(RAM_FLOOR_GIB * GIB, accelerator_bytes, host_need_bytes + OS_RAM_BYTES)
+    gib = next((k for k in RAM_KIT_GIB if k * GIB >= need and k <= max_ram_gib), None)
+    over = gib is None
+    gib = gib or max_ram_gib
+    kind = memory_type  # marketing "GB" on a DIMM kit is GiB
+    row = next((r for r in parts.ram if r["kind"] == kind), parts.ram[0])
+    why = (f"max(32 GB floor, accelerator memory {accelerator_bytes / GIB:.0f} GiB, CPU-side need "
+           f"{(host_need_bytes + OS_RAM_BYTES) / GIB:.0f} GiB incl. 8 GiB for the OS), rounded up to a kit")
+    if over:
+        why += f"; capped at the platform's {max_ram_gib} GiB"
+    return Choice(role="ram", name=f"{gib} GB {kind}", quantity=gib, usd=round(gib * row["usd_per_gb"]),
+                  price_date=row["price_date"], source=row["source"], rule=why)
+
+
+def storage_need_bytes(model_file_bytes: list[int], *, checkpoint_bytes: int = 0, dataset_bytes: int = 0,
+                       checkpoints_kept: int = 3) -> int:
+    """Model files twice (the quant you run and one more, or the 16-bit original to re-quantize), the
+    training checkpoints kept, the dataset, plus 200 GB for the OS and tools."""
+    return 2 * sum(model_file_bytes) + checkpoint_bytes * checkpoints_kept + dataset_bytes + 200 * GB
+
+
+def storage_rule(parts: Parts, need_bytes: int, *, training: bool) -> Choice:
+    row = next((r for r in parts.storage if r["capacity_tb"] * TB >= need_bytes), parts.storage[-1])
+    n = max(1, math.ceil(need_bytes / (row["capacity_tb"] * TB)))
+    why = f"needs {need_bytes / TB:.2f} TB (model files x2, checkpoints, datasets, 200 GB OS)"
+    if training:
+        why += f"; training writes checkpoints: rated {row['tbw']} TBW (prefer >= 1200 TBW if you train often)"
+    name = f"{row['capacity_tb']:g} TB {row['interface']} ({row['tbw']} TBW)"
+    return Choice(role="storage", name=f"{n} x {name}" if n > 1 else name, quantity=n * row["capacity_tb"],
+                  usd=n * row["usd"], price_date=row["price_date"], source=row["source"], rule=why)
+
+
+PSU_HEADROOM = 1.4
+BASE_SYSTEM_W = 75  # board, RAM, drives, fans
+CIRCUIT_CONTINUOUS_W = 1440  # US 15 A / 120 V branch circuit at the 80 % continuous-load limit (NEC 210.19/210.20)
+
+
+def psu_rule(parts: Parts, gpu_tdp_w: list[int], cpu_tdp_w: int) -> tuple[Choice, list[str]]:
+    """PSU >= 1.4 x (GPU board power + CPU + 75 W): ATX 3.x PSUs must ride through GPU excursions of up to
+    2x rated power for 100 us, and the margin keeps the load in the efficient middle.  Gives NVIDIA's own
+    system figures within one size (RTX 3090 750 W, 4080 750 W, 4090 850-1000 W)."""
+    load = sum(gpu_tdp_w) + cpu_tdp_w + BASE_SYSTEM_W
+    need = load * PSU_HEADROOM
+    notes: list[str] = []
+    biggest = parts.psu[-1]
+    row = next((r for r in parts.psu if r["watts"] >= need), None)
+    if row is None:
+        n = math.ceil(need / biggest["watts"])
+        choice = Choice(role="psu", name=f"{n} x {biggest['watts']} W", quantity=n * biggest["watts"],
+                        usd=n * biggest["usd"], price_date=biggest["price_date"], source=biggest["source"],
+                        rule=f"{load} W load x {PSU_HEADROOM} = {need:.0f} W: more than one PSU (add-in-card sync)")
+        notes.append(f"{n} PSUs: power-limit the GPUs (nvidia-smi -pl) or use two circuits")
+    else:
+        choice = Choice(role="psu", name=f"{row['watts']} W ATX 3.x", quantity=row["watts"], usd=row["usd"],
+                        price_date=row["price_date"], source=row["source"],
+                        rule=f"{load} W load x {PSU_HEADROOM} transient/efficiency headroom = {need:.0f} W")
+    if load > CIRCUIT_CONTINUOUS_W:
+        notes.append(f"{load} W continuous is above a US 15 A / 120 V circuit's 1440 W: use a 20 A or 230 V circuit")
+    return choice, notes
+
+
+def cooling_rule(parts: Parts, gpus: list[Device]) -> tuple[Choice, Choice | None, list[str]]:
+    """Cooling tier from GPU count and heat: one card up to ~350 W: tower air cooler and 2 intake / 1-2
+    exhaust fans (seed 001); hotter or two cards: 360 mm AIO and a full tower so the upper card can breathe;
+    three or more: an open frame with risers (open-air coolers recirculate each other's heat).  Passive
+    data-center cards need a ducted fan or a server chassis."""
+    notes: list[str] = []
+    watts = sum(d.tdp_w or 0 for d in gpus)
+    if len(gpus) >= 3:
+        tier, size = "open-frame", None
+        notes.append(f"{len(gpus)} GPUs: open frame with PCIe risers, or blower-style cards in a server chassis")
+    elif len(gpus) == 2 or watts > 350:
+        tier, size = "aio-360", "full-tower"
+        if len(gpus) == 2:
+            notes.append("two cards: leave a slot between them or use a blower-style card on top")
+    else:
+        tier, size = "air", "mid-tower"
+    if any(d.form == "datacenter" for d in gpus):
+        notes.append("passive data-center card: needs a ducted blower fan or server airflow")
+    row = next((r for r in parts.cooling if r["tier"] == tier), parts.cooling[0])
+    cool = Choice(role="cooling", name=f"{tier} ({row.get('example', '')})".replace(" ()", ""), quantity=1,
+                  usd=row["usd"], price_date=row["price_date"], source=row["source"],
+                  rule=f"{len(gpus)} GPU(s), {watts} W of GPU heat")
+    case = None
+    if size is not None:
+        crow = next((r for r in parts.case if r["size"] == size), parts.case[0])
+        case = Choice(role="case", name=f"{size} case", quantity=1, usd=crow["usd"], price_date=crow["price_date"],
+                      source=crow["source"], rule="airflow: 2+ intake, 1-2 exhaust fans")
+    return cool, case, notes
+
+
+def platform_for(n_gpus: int, cpu_platforms: tuple[dict[str, Any], ...], parts: Parts,
+                 ram_gib_needed: int) -> dict[str, Any] | None:
+    """The cheapest CPU platform (CPU + board priced in the parts catalog) with slots for ``n_gpus`` cards
+    and room for the RAM.  Consumer desktop CPUs have 20-24 usable lanes: one x16 or two x8 slots."""
+    best: tuple[float, dict[str, Any]] | None = None
+    for p in cpu_platforms:
+        cpu = next((c for c in parts.cpu if c["platform"] == p["name"]), None)
+        board = next((b for b in parts.motherboard if b["platform"] == p["name"] and b["gpu_slots"] >= n_gpus), None)
+        if cpu is None or board is None or p["max_ram_gib"] < ram_gib_needed:
+            continue
+        if p.get("gpu_slots_max", 1) < n_gpus:
+            continue
+        cost = cpu["usd"] + board["usd"]
+        if best is None or cost < best[0]:
+            best = (cost, p)
+    return best[1] if best else None
