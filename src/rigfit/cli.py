@@ -381,6 +381,42 @@ def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workl
     _print(recommendation_text(rec))
 
 
+@main_group.command()
+@click.option("--model", "-m", "models", multiple=True, help="A model of the stack (repeatable; default: the seeds' "
+              "32B stack).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the guide's sections as JSON.")
+def guide(models: tuple[str, ...], fmt: str, out_path: str | None, as_json: bool) -> None:
+    """The hardware guide for a stack, with the seeds' sections (sweet spot, tiers, memory math, Mac vs PC,
+    summary, model size to hardware, platform rules, training), every number computed.
+
+    Example: rigfit guide -m llama3.1:8b -m qwen2.5-coder:14b --format html --out guide.html
+    """
+    from importlib.metadata import version
+
+    from .guide import build_guide
+
+    g = build_guide(models)
+    if as_json:
+        from dataclasses import asdict
+
+        _emit_json(asdict(g))
+        return
+    from .report.guide_out import guide_html, guide_markdown
+
+    text = (guide_html if fmt == "html" else guide_markdown)(g, generated=version("rigfit"))
+    if out_path:
+        try:
+            with open(out_path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {out_path!r}: {exc.strerror or exc}") from None
+        click.echo(f"wrote {out_path}")
+        return
+    click.echo(text, nl=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI, turning bad input into one line and exit code 2."""
     try:
