@@ -5,6 +5,7 @@
 * in-process ``rigfit.fit`` for the seeds' 32B model: first call (catalog load included) and the
   median of repeated calls;
 * GGUF header read for a 151,936-token vocabulary (sparse fixture written to a temp folder);
+* the advisor: recommend over the whole catalog (chat, code, QLoRA), the main job, the guide;
 * CLI cold start: ``rigfit fit ... --json`` in a fresh interpreter against ``python -c pass``.
 """
 
@@ -59,6 +60,28 @@ def main() -> int:
     print(f"best quant search (no --quant), median of 10:            {bq:7.1f} ms")
     print(f"models --hardware 3090 (56 models, best quant each):     {runs:7.1f} ms")
 
+    from rigfit.advise import Request, machine_report, recommend
+    from rigfit.guide import build_guide
+    from rigfit.hardware.detect import detect
+
+    t = time.perf_counter()
+    recommend(Request(models=("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")))
+    rec_first = (time.perf_counter() - t) * 1000
+    rec = _median_ms(lambda: recommend(Request(models=("Qwen2.5-Coder-32B-Instruct",
+                                                       "DeepSeek-R1-Distill-Qwen-32B"))), n=5)
+    rec_code = _median_ms(lambda: recommend(Request(models=("Qwen2.5-Coder-32B-Instruct",
+                                                            "DeepSeek-R1-Distill-Qwen-32B"), workload="code")), n=5)
+    rec_train = _median_ms(lambda: recommend(Request(models=("Llama-3.1-8B-Instruct",), workload="qlora")), n=5)
+    det = detect()
+    mj = _median_ms(lambda: machine_report(det), n=5)
+    gd = _median_ms(build_guide, n=3)
+    print(f"recommend, 32B stack, whole catalog, first call:          {rec_first:7.1f} ms")
+    print(f"recommend, 32B stack, whole catalog (chat), median of 5:  {rec:7.1f} ms")
+    print(f"recommend, 32B stack, code workload, median of 5:         {rec_code:7.1f} ms")
+    print(f"recommend, Llama-3.1-8B QLoRA, median of 5:               {rec_train:7.1f} ms")
+    print(f"main job (detected machine + stack + cheapest build):     {mj:7.1f} ms")
+    print(f"guide for the 32B stack, median of 3:                     {gd:7.1f} ms")
+
     from rigfit.models.catalog import default_catalog
     from rigfit.models.gguf_file import read_gguf_header
     from rigfit.models.gguf_write import write_sparse_gguf
@@ -73,6 +96,8 @@ def main() -> int:
     cli = _cold_ms([sys.executable, "-m", "rigfit", "fit", "qwen2.5-coder:32b", "--json"])
     print(f"python -c pass:                                          {base:7.1f} ms")
     print(f"rigfit fit qwen2.5-coder:32b --json (cold):               {cli:7.1f} ms  (+{cli - base:.0f} ms)")
+    rcli = _cold_ms([sys.executable, "-m", "rigfit", "recommend", "--json"], n=3)
+    print(f"rigfit recommend --json (cold):                           {rcli:7.1f} ms")
     return 0
 
 

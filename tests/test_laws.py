@@ -137,3 +137,42 @@ def test_verdict_gpu_iff_total_fits_usable(model: str, gpu: str, ctx: int, quant
     assert p is not None
     usable = p.accelerators[0].usable_bytes
     assert (p.verdict == "gpu") == (r.memory.device_bytes <= usable)
+
+
+# ---- fine-tuning memory and the advisor ------------------------------------------------------------------
+
+TRAIN_MODELS = [m for m in MODELS if "Llama" in m or "Qwen2.5" in m][:8]
+
+
+@given(st.sampled_from(TRAIN_MODELS), st.sampled_from(["full", "lora", "qlora"]), st.integers(128, 16384),
+       st.integers(128, 16384), st.integers(1, 128))
+def test_training_memory_never_falls_as_sequence_grows(model: str, method: str, a: int, b: int, rank: int) -> None:
+    from rigfit.training import FineTune, training_memory
+
+    spec = fit(model).spec
+    lo, hi = sorted((a, b))
+    small = training_memory(spec, FineTune(method=method, seq_len=lo, lora_rank=rank))
+    big = training_memory(spec, FineTune(method=method, seq_len=hi, lora_rank=rank))
+    assert big.total_bytes >= small.total_bytes
+
+
+@given(st.sampled_from(TRAIN_MODELS), st.integers(1, 256), st.integers(1, 256))
+def test_lora_memory_never_falls_as_rank_grows(model: str, a: int, b: int) -> None:
+    from rigfit.training import FineTune, training_memory
+
+    spec = fit(model).spec
+    lo, hi = sorted((a, b))
+    assert training_memory(spec, FineTune(method="lora", lora_rank=hi)).total_bytes >= \
+        training_memory(spec, FineTune(method="lora", lora_rank=lo)).total_bytes
+
+
+@given(st.lists(st.tuples(st.floats(1, 1e5), st.floats(0, 1e3)), min_size=1, max_size=30))
+def test_pareto_front_is_undominated(points: list[tuple[float, float]]) -> None:
+    from rigfit.advise import pareto_front
+
+    front = pareto_front(points)
+    assert front
+    for i in front:
+        assert not any(p[0] <= points[i][0] and p[1] > points[i][1] for p in points)
+    for j in set(range(len(points))) - set(front):
+        assert any(points[i][0] <= points[j][0] and points[i][1] >= points[j][1] for i in front)

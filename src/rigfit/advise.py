@@ -607,8 +607,9 @@ def _search(stack: _Stack, req: Request, options: list[_Option]) -> tuple[list[t
         if not _capacity_ok(stack, o, usable):
             continue
         usable, models = _evaluate(stack, o, os_name)
-        if o.kind == "pc" and all(m.verdict == "gpu" for m in models):
-            done.add((o.name, o.condition))  # more cards add memory, not decode speed
+        if o.kind == "pc" and all(m.verdict == "gpu" for m in models) and \
+                not any(m.reason.startswith("first token") for m in models):
+            done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
         if not all(m.meets for m in models):
             continue
         b = complete_build(stack, o, os_name, usable, models)
