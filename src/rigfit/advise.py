@@ -31,7 +31,7 @@ from .placement import Accelerator, Placement, plan
 from .quant import resolve_quant
 from .speed import SpeedEstimate, estimate_speed
 from .training import FineTune, TrainingFit, fit_training
-from .units import GB, GIB
+from .units import GIB
 
 # ---------------------------------------------------------------------------------------------
 # Workloads
@@ -792,7 +792,6 @@ def _no_build(req: Request, stack: _Stack, found: list[tuple[Build, tuple[ModelO
 
 
 __all__ = [
-    "GB",
     "Build",
     "ModelOnBuild",
     "NoBuild",
