@@ -433,12 +433,11 @@ def _evaluate_training(stack: _Stack, i: int, o: _Option, usable: int) -> ModelO
                         max_context_tokens=0, meets=not reason, reason=reason, training=tf)
 
 
-def _evaluate(stack: _Stack, o: _Option, os_name: str) -> tuple[int, tuple[ModelOnBuild, ...]]:
-    usable = usable_memory(o.device, os_name=os_name).usable_bytes
+def _evaluate(stack: _Stack, o: _Option, usable: int) -> tuple[ModelOnBuild, ...]:
     ram = o.device.memory_bytes if o.kind in ("mac", "soc") else 256 * GIB
     if stack.workload.kind == "training":
-        return usable, tuple(_evaluate_training(stack, i, o, usable) for i in range(len(stack.specs)))
-    return usable, tuple(_evaluate_inference(stack, i, o, usable, ram) for i in range(len(stack.specs)))
+        return tuple(_evaluate_training(stack, i, o, usable) for i in range(len(stack.specs)))
+    return tuple(_evaluate_inference(stack, i, o, usable, ram) for i in range(len(stack.specs)))
 
 
 def _capacity_ok(stack: _Stack, o: _Option, usable: int) -> bool:
@@ -606,7 +605,7 @@ def _search(stack: _Stack, req: Request, options: list[_Option]) -> tuple[list[t
         usable = usable_memory(o.device, os_name=os_name).usable_bytes
         if not _capacity_ok(stack, o, usable):
             continue
-        usable, models = _evaluate(stack, o, os_name)
+        models = _evaluate(stack, o, usable)
         if o.kind == "pc" and all(m.verdict == "gpu" for m in models) and \
                 not any(m.reason.startswith("first token") for m in models):
             done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
@@ -720,6 +719,7 @@ def cheapest_limits(stack: _Stack, first: RankedBuild) -> list[str]:
     out = []
     o = _Option(kind=b.kind, device=b.device, count=b.count, condition=b.condition, unit_usd=0, price_date="",
                 source="", form=b.form, name=b.name)
+    hi = replace(stack, quant="Q8_0", mem={})  # one memory cache for every model at Q8_0
     for i, m in enumerate(first.models):
         spec = stack.specs[i]
         if stack.workload.kind == "training":
@@ -727,7 +727,6 @@ def cheapest_limits(stack: _Stack, first: RankedBuild) -> list[str]:
         if m.max_context_tokens < spec.max_context:
             out.append(f"{m.model}: about {m.max_context_tokens:,} tokens of context fit, not the model's "
                        f"{spec.max_context:,}")
-        hi = replace(stack, quant="Q8_0", mem={})
         q8 = _evaluate_inference(hi, i, o, b.usable_bytes, b.ram_bytes)
         if q8.verdict != "gpu":
             need = hi.memory(i, _backend(b.device)).total_bytes

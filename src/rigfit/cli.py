@@ -314,11 +314,15 @@ def hardware_detect(as_json: bool) -> None:
         click.echo(f"note: {n}")
 
 
+_stack_option = click.option("--model", "-m", "models", multiple=True,
+                             help="A model of the stack (repeatable; default: the seeds' 32B stack).")
+_workload_option = click.option("--workload", "-w", default="chat", show_default=True,
+                                help="chat | code | reasoning | rag | lora | qlora | full-finetune")
+
+
 @main_group.command()
-@click.option("--model", "-m", "models", multiple=True, help="A model of the stack (repeatable; default: the seeds' "
-              "32B stack).")
-@click.option("--workload", "-w", default="chat", show_default=True,
-              help="chat | code | reasoning | rag | lora | qlora | full-finetune")
+@_stack_option
+@_workload_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
     """This machine (detected) running the stack, and the cheapest build that runs all of it well.
@@ -341,12 +345,10 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
 
 
 @main_group.command()
-@click.option("--model", "-m", "models", multiple=True, help="A model of the stack (repeatable; default: the seeds' "
-              "32B stack).")
+@_stack_option
 @click.option("--quant", "-q", help="Quantization for every model (default Q4_K_M).")
 @click.option("--ctx", "-c", help="Context length (inference) or sequence length (training); default: the workload's.")
-@click.option("--workload", "-w", default="chat", show_default=True,
-              help="chat | code | reasoning | rag | lora | qlora | full-finetune")
+@_workload_option
 @click.option("--min-tps", type=float, help="Slowest acceptable decode speed, tokens/s (default: the workload's).")
 @click.option("--budget", type=float, help="Most the whole build may cost, USD.")
 @click.option("--platform", default="any", show_default=True, help="windows | linux | macos | any")
@@ -382,8 +384,7 @@ def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workl
 
 
 @main_group.command()
-@click.option("--model", "-m", "models", multiple=True, help="A model of the stack (repeatable; default: the seeds' "
-              "32B stack).")
+@_stack_option
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the guide's sections as JSON.")

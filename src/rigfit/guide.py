@@ -122,8 +122,8 @@ def build_guide(models: Sequence[str] = ()) -> Guide:
 
 def _sweet_spot(specs: tuple[ModelSpec, ...]) -> Section:
     req = Request(models=tuple(s.name for s in specs), form="desktop")
-    singles = _best(req, lambda r: r.build.kind == "pc" and r.build.count == 1)
     every = _best(req)
+    singles = [r for r in every if r.build.kind == "pc" and r.build.count == 1]
     if not singles:
         return Section(title="The sweet spot", paragraphs=("No single desktop GPU in the catalog runs this stack "
                                                            "fully on the GPU at Q4_K_M.",))
