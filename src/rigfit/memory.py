@@ -7,6 +7,7 @@ separate step (``MemoryBreakdown.total``).  Each formula names the engine behavi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -215,13 +216,57 @@ def tensor_bytes_format(tensors: tuple[Tensor, ...], fmt: TensorFormat) -> list[
 
 def weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], list[int], bool]:
     """Per-tensor bytes: exact from a GGUF file of the same type, else by the format's rules."""
+    tensors, sizes, exact = _weight_bytes(spec, quant)
+    return tensors, list(sizes), exact
+
+
+@functools.lru_cache(maxsize=64)  # per-tensor tuples are large; the summaries below are small
+def _weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool]:
+    # Pure in (spec, quant), both frozen: the web API and the searches ask the same pair many times.
     g = spec.gguf
     if g is not None and isinstance(quant, GGUFFileType) and quant.name == g.file_type:
-        return g.tensors, [t.n_bytes or 0 for t in g.tensors], True
+        return g.tensors, tuple(t.n_bytes or 0 for t in g.tensors), True
     tensors = g.tensors if g is not None else build_tensors(spec)
     if isinstance(quant, GGUFFileType):
-        return tensors, tensor_bytes_gguf(tensors, ggml_types_for(tensors, quant, mixture_context(spec))), False
-    return tensors, tensor_bytes_format(tensors, quant), False
+        types = ggml_types_for(tensors, quant, mixture_context(spec))
+        return tensors, tuple(tensor_bytes_gguf(tensors, types)), False
+    return tensors, tuple(tensor_bytes_format(tensors, quant)), False
+
+
+@dataclass(frozen=True, slots=True)
+class _WeightSummary:
+    groups: tuple[tuple[str, int], ...]  # tensor group -> bytes, in file order
+    per_layer: tuple[int, ...]
+    per_layer_experts: tuple[int, ...]
+    output_layer: int  # bytes of the output layer (head and output norm)
+    n_params: int
+    total: int
+    n_tensors: int
+    exact: bool
+
+
+@functools.lru_cache(maxsize=2048)
+def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
+    """Weight bytes summed by group and by layer, the part of estimate_memory that depends only on
+    (spec, quant)."""
+    tensors, sizes, exact = _weight_bytes(spec, quant)
+    groups: dict[str, int] = {}
+    per_layer_w = [0] * spec.n_layers
+    per_layer_x = [0] * spec.n_layers
+    output_layer = 0
+    for t, b in zip(tensors, sizes, strict=True):
+        grp = t.group
+        groups[grp] = groups.get(grp, 0) + b
+        if t.layer is not None and t.layer < spec.n_layers:
+            per_layer_w[t.layer] += b
+            if grp == "experts":
+                per_layer_x[t.layer] += b
+        elif t.name.startswith("output"):
+            output_layer += b
+    return _WeightSummary(groups=tuple(groups.items()), per_layer=tuple(per_layer_w),
+                          per_layer_experts=tuple(per_layer_x), output_layer=output_layer,
+                          n_params=sum(t.n_elements for t in tensors), total=sum(sizes), n_tensors=len(tensors),
+                          exact=exact)
 
 
 def gguf_metadata_bytes(spec: ModelSpec, n_tensors: int) -> int:
@@ -415,21 +460,11 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                     warnings: tuple[str, ...] = ()) -> MemoryBreakdown:
     engine = get_engine(run.engine)
     check_quant_for_engine(engine, quant)
-    tensors, sizes, exact = weight_bytes(spec, quant)
+    w = _weight_summary(spec, quant)
+    groups, exact = dict(w.groups), w.exact
     gguf = engine.weights == "gguf"
     discrete = run.backend in DISCRETE_BACKENDS
-    groups: dict[str, int] = {}
-    per_layer_w = [0] * spec.n_layers
-    per_layer_x = [0] * spec.n_layers
-    output_layer = 0
-    for t, b in zip(tensors, sizes, strict=True):
-        groups[t.group] = groups.get(t.group, 0) + b
-        if t.layer is not None and t.layer < spec.n_layers:
-            per_layer_w[t.layer] += b
-            if t.group == "experts":
-                per_layer_x[t.layer] += b
-        elif t.name.startswith("output"):
-            output_layer += b
+    per_layer_w, per_layer_x, output_layer = w.per_layer, w.per_layer_experts, w.output_layer
     items: list[MemoryItem] = []
     host_embd = (gguf and discrete) or (isinstance(quant, TensorFormat) and quant.embeddings_on_host)
     host_all = run.backend == "cpu"
@@ -448,8 +483,8 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                                 note="llama.cpp duplicates tied embeddings onto the GPU"))
     if "output" not in groups:
         output_layer += groups.get("token_embd", 0)  # the tied embedding serves as the output head
-    n_params = sum(t.n_elements for t in tensors)
-    file_bytes = sum(sizes) + (gguf_metadata_bytes(spec, len(tensors)) if gguf else 0)
+    n_params = w.n_params
+    file_bytes = w.total + (gguf_metadata_bytes(spec, w.n_tensors) if gguf else 0)
     if exact and spec.gguf is not None:
         file_bytes = spec.gguf.file_size_bytes
 
@@ -491,7 +526,7 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     layers = tuple(LayerMemory(index=il, kind=spec.layer_kind(il), weights_bytes=per_layer_w[il],
                                kv_bytes=per_layer_kv[il], expert_bytes=per_layer_x[il])
                    for il in range(spec.n_layers))
-    bpw = 8 * sum(sizes) / n_params if n_params else 0.0
+    bpw = 8 * w.total / n_params if n_params else 0.0
     return MemoryBreakdown(
         model=spec.name, quant=quant.name, run=run, items=tuple(items), layers=layers, model_file_bytes=file_bytes,
         kv_bytes_per_token=per_tok, bits_per_weight=bpw, exact_weights=exact, warnings=warnings,

@@ -6,6 +6,7 @@ its memory size) is an error that lists the candidates; an unknown one lists the
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -27,12 +28,14 @@ class AmbiguousHardware(RigfitError):
                          + (", ..." if len(self.candidates) > 8 else ""))
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(text: str) -> str:
     t = _NOISE.sub(" ", text.lower())
     t = t.replace("-core", "c").replace(" core", "c")
     return re.sub(r"[^a-z0-9]+", "", t)
 
 
+@functools.lru_cache(maxsize=4096)
 def _split_memory(text: str) -> tuple[str, int | None]:
     m = _MEM.search(text.lower())
     if not m:
@@ -41,7 +44,18 @@ def _split_memory(text: str) -> tuple[str, int | None]:
 
 
 def resolve_device(text: str, devices: Sequence[Device] | None = None) -> Device:
-    pool = list(devices if devices is not None else default_hardware().devices)
+    if devices is None:
+        return _resolve_default(text)
+    return _resolve(text, tuple(devices))
+
+
+@functools.lru_cache(maxsize=512)
+def _resolve_default(text: str) -> Device:
+    # The embedded catalog never changes within a process; bad names raise and are not cached.
+    return _resolve(text, default_hardware().devices)
+
+
+def _resolve(text: str, pool: Sequence[Device]) -> Device:
     if not text.strip():
         raise InvalidInput("empty hardware name")
     base, mem_gb = _split_memory(text)
@@ -80,14 +94,15 @@ def resolve_system(specs: Sequence[str]) -> tuple[tuple[Device, int], ...]:
 
     from .catalog import load_custom_hardware
 
-    pool = list(default_hardware().devices)
+    custom_pool: list[Device] = []  # devices from .toml files, nameable by later values
     out: list[tuple[Device, int]] = []
     for spec in specs:
         if spec.strip().lower().endswith(".toml") or Path(spec).is_file():
             custom = load_custom_hardware(spec)
             out.extend(custom)
-            pool.extend(d for d, _ in custom)
+            custom_pool.extend(d for d, _ in custom)
         else:
+            pool = [*default_hardware().devices, *custom_pool] if custom_pool else None
             out.append(parse_hardware_spec(spec, pool))
     return tuple(out)
 
