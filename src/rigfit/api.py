@@ -122,6 +122,9 @@ def fit(
             raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}")
         if split_mode == "row" and len(placement.accelerators) > 1:
             placement = replace(placement, split_mode="row")
+    if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.warnings:
+        # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
+        mem = replace(mem, warnings=tuple(w for w in mem.warnings if not w.startswith("vLLM would not start")))
     sp = estimate_speed(spec, mem, placement, prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=llamacpp_build)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system, placement=placement,

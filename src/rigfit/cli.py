@@ -56,8 +56,8 @@ _fit_options = [
         help="Quantization: Q4_K_M, Q8_0, IQ4_XS, AWQ, GPTQ, NF4, MLX-4BIT, EXL2-4.5, FP8, BF16."),
     click.option("--ctx", "-c", help="Context length in tokens per sequence (8192, 32k, or max with --hardware)."),
     click.option("--kv-cache", help="KV-cache type: f16, q8_0, q4_0 (llama.cpp); fp8 (vLLM); q8/q4 (MLX, EXL2)."),
-    click.option("--engine", "-e", default="llama.cpp", show_default=True,
-                 help="llama.cpp, ollama, lmstudio, vllm, mlx, transformers, exllamav2."),
+    click.option("--engine", "-e",
+                 help="llama.cpp (default), ollama, lmstudio, vllm, mlx, transformers, exllamav2."),
     click.option("--flash-attn", type=click.Choice(["on", "off", "auto"]), default=None,
                  help="Flash attention (default: the engine's choice)."),
     click.option("--batch", type=int, help="Logical batch (llama.cpp -b, default 2048)."),
@@ -101,7 +101,12 @@ def _fit(model: str, o: dict[str, Any]) -> Any:
     from .api import fit as api_fit
 
     ctx_max = (o["ctx"] or "").strip().lower() == "max"
-    kw = dict(engine=o["engine"], kv_cache_type=o["kv_cache"], flash_attention=_flash(o["flash_attn"]),
+    engine = o["engine"]
+    if o.get("command"):
+        from .launch import check_command
+
+        engine = engine or check_command(o["command"])  # --command ollama plans for Ollama
+    kw = dict(engine=engine or "llama.cpp", kv_cache_type=o["kv_cache"], flash_attention=_flash(o["flash_attn"]),
               n_batch=o["batch"], n_ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"],
               hardware=o["hardware"], gpu_memory_bytes=_size(o["gpu_memory"]),
               gpu_memory_utilization=o["gpu_memory_utilization"], ram_bytes=_size(o["ram"]),
@@ -146,6 +151,9 @@ def main_group(ctx: click.Context) -> None:
 @main_group.command()
 @click.argument("model")
 @fit_options
+@click.option("--command", "command",
+              help="Print the launch command for this plan: llama.cpp, ollama, lmstudio, vllm or mlx "
+                   "(plans for that engine unless --engine says otherwise).")
 def fit(model: str, as_json: bool, **opts: Any) -> None:
     """Itemized memory for MODEL: weights, KV cache, compute buffers, runtime overhead.
     With --hardware: where each layer goes (verdict gpu / partial_offload / cpu / does_not_fit) and how fast
@@ -155,12 +163,31 @@ def fit(model: str, as_json: bool, **opts: Any) -> None:
     a config.json or a model folder.
 
     Example: rigfit fit llama3.1:8b --quant Q5_K_M --ctx 32k --kv-cache q8_0 --hardware 3090
+
+    Example: rigfit fit qwen2.5-coder:32b --ctx 16k --hardware "2x RTX 3060" --command llama.cpp
     """
     r = _fit(model, opts)
+    lc = None
+    if opts.get("command"):
+        from .launch import launch
+
+        lc = launch(r, opts["command"])
     if as_json:
         from .report.json_out import fit_dict
 
-        _emit_json(fit_dict(r))
+        doc = fit_dict(r)
+        if lc is not None:
+            from .report.launch_out import launch_dict
+
+            doc["launch"] = launch_dict(lc)
+        _emit_json(doc)
+        return
+    if lc is not None:
+        from .report.launch_out import launch_text
+
+        click.echo(launch_text(lc), nl=False)
+        for w in r.memory.warnings:
+            click.echo(f"warning: {w}", err=True)
         return
     from .report.terminal import fit_table
 

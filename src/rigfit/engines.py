@@ -47,7 +47,8 @@ class EngineProfile:
 
     def kv_key(self, kv_type: str) -> str:
         k = kv_type.strip().lower()
-        k = self.kv_type_names.get(k, k)
+        if k in self.kv_type_names.values():
+            return k  # already the internal key (mlx-q8, exl2-q4, ...)
         k = _KV_ALIASES.get(k, k) if k not in self.kv_types else k
         if k not in self.kv_types:
             raise UnknownName(f"KV-cache type for {self.name}", kv_type, self.kv_types)

@@ -160,7 +160,8 @@ def make_run_config(
     if engine.weights == "gguf" and quantized_kv and not fa:
         raise InvalidInput(f"KV-cache type {kv} needs flash attention in {engine.name} "
                            "(llama-context.cpp: quantized V cache requires Flash Attention)")
-    nb = 2048 if n_batch is None else n_batch
+    # llama.cpp common/common.h n_batch 2048; Ollama's num_batch default is 512 (api/types.go)
+    nb = (512 if engine.name == "ollama" else 2048) if n_batch is None else n_batch
     nub = 512 if n_ubatch is None else n_ubatch
     for label, v in (("batch size", nb), ("micro-batch size", nub)):
         if not 1 <= v <= MAX_BATCH_TOKENS:
@@ -220,9 +221,13 @@ def weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...
     return tensors, list(sizes), exact
 
 
-@functools.lru_cache(maxsize=64)  # per-tensor tuples are large; the summaries below are small
 def _weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool]:
-    # Pure in (spec, quant), both frozen: the web API and the searches ask the same pair many times.
+    # A spec read from a GGUF file carries its tensor table outside the spec's hash (compare=False):
+    # never cache it.
+    return _weight_bytes_uncached(spec, quant) if spec.gguf is not None else _weight_bytes_cached(spec, quant)
+
+
+def _weight_bytes_uncached(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool]:
     g = spec.gguf
     if g is not None and isinstance(quant, GGUFFileType) and quant.name == g.file_type:
         return g.tensors, tuple(t.n_bytes or 0 for t in g.tensors), True
@@ -245,10 +250,18 @@ class _WeightSummary:
     exact: bool
 
 
-@functools.lru_cache(maxsize=2048)
+# Pure in (spec, quant), both frozen: the web API and the searches ask the same pair many times.
+# Per-tensor tuples are large, so few are kept; the summaries are small.
+_weight_bytes_cached = functools.lru_cache(maxsize=64)(_weight_bytes_uncached)
+
+
 def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     """Weight bytes summed by group and by layer, the part of estimate_memory that depends only on
     (spec, quant)."""
+    return _summarize(spec, quant) if spec.gguf is not None else _summary_cached(spec, quant)
+
+
+def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     tensors, sizes, exact = _weight_bytes(spec, quant)
     groups: dict[str, int] = {}
     per_layer_w = [0] * spec.n_layers
@@ -267,6 +280,9 @@ def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                           per_layer_experts=tuple(per_layer_x), output_layer=output_layer,
                           n_params=sum(t.n_elements for t in tensors), total=sum(sizes), n_tensors=len(tensors),
                           exact=exact)
+
+
+_summary_cached = functools.lru_cache(maxsize=2048)(_summarize)
 
 
 def gguf_metadata_bytes(spec: ModelSpec, n_tensors: int) -> int:
