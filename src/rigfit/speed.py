@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -290,11 +290,16 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
                          f16: bool, build: str = "current") -> list[tuple[str, dict[str, float]]]:
     n_ub = math.ceil(prompt / n_ubatch)
     out = []
-    gpu_cls = next((w.cls for w in works if w.cls != "cpu"), "cpu")
+    gpu = next((w for w in works if w.cls != "cpu"), None)
     for w in works:
-        terms = prefill_terms(w, prompt, n_ubatch, flash_attention, f16)
-        # CPU-resident layers are computed on the GPU when one exists (weights streamed over PCIe)
-        cls = gpu_cls if (w.cls == "cpu" and w.streamed_bytes) else w.cls
+        on = w
+        if w.cls == "cpu" and w.streamed_bytes and gpu is not None:
+            # CPU-resident layers of a prompt batch run on the GPU at the GPU's rates, their weights streamed
+            # over PCIe (ggml-cuda offload_op for batches >= 32; the PCIe floor is in prefill_time_s)
+            on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
+                         bandwidth_gb_s=gpu.bandwidth_gb_s)
+        terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16)
+        cls = on.cls
         if build != "current" and cls != "cpu":
             cls = f"{cls}@{build}"  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
         out.append((cls, {k: v / n_ub for k, v in terms.items()}))
