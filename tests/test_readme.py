@@ -27,9 +27,34 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert second in (ROOT / ".ci" / "run").read_text()
 
 
-@pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("rigfit ")])
+@pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("rigfit ") and " serve" not in ln])
 def test_rigfit_lines_run(line: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(shlex.split(line)[1:]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("rigfit serve")])
+def test_serve_lines_serve(line: str) -> None:
+    """``rigfit serve`` runs until stopped: start it as shown, fetch the page and one API answer, stop it."""
+    import time
+    import urllib.request
+
+    args = shlex.split(line)[1:]
+    port = args[args.index("--port") + 1] if "--port" in args else "8765"
+    with subprocess.Popen([sys.executable, "-m", "rigfit", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) as proc:
+        try:
+            for _ in range(150):
+                try:
+                    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                    break
+                except OSError:
+                    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                    time.sleep(0.1)
+            assert b"rigfit" in page
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/hardware/3090", timeout=5) as resp:
+                assert resp.status == 200
+        finally:
+            proc.terminate()
 
 
 @pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("python benchmarks/")])

@@ -47,11 +47,16 @@ def backend_for(device: Device, engine: EngineProfile) -> str:
 
 def resolve_hardware(specs: Sequence[str], *, os_name: str = "linux") -> tuple[SystemDevice, ...]:
     from .hardware.resolve import resolve_system
-    from .hardware.usable import usable_memory
 
     if not specs:
         return ()
-    found = resolve_system(specs)
+    return system_of(resolve_system(specs), os_name=os_name)
+
+
+def system_of(found: Sequence[tuple[Device, int]], *, os_name: str = "linux") -> tuple[SystemDevice, ...]:
+    """Devices and counts with each device's usable memory under the OS (macOS for Apple silicon)."""
+    from .hardware.usable import usable_memory
+
     os_name = "macos" if any(d.kind == "apple" for d, _ in found) else os_name
     return tuple(SystemDevice(device=d, count=n, usable=usable_memory(d, os_name=os_name)) for d, n in found)
 
@@ -104,10 +109,10 @@ def fit(
                                     flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
                                     n_seq=n_seq, backend=backend, gpu_memory_bytes=gpu_memory_bytes,
                                     gpu_memory_utilization=gpu_memory_utilization)
+    check_counts(prompt_tokens, gen_tokens, ram_bytes)
     mem = estimate_memory(spec, q, run, warnings)
     if not system:
         return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system)
-    check_counts(prompt_tokens, gen_tokens, ram_bytes)
     accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
               for sd in system if sd.device.kind != "cpu" for _ in range(sd.count)]
     cpu_dev = next((sd.device for sd in system if sd.device.kind == "cpu"), None)

@@ -28,26 +28,15 @@ def _print(renderable: Any) -> None:
 
 
 def parse_ctx(text: str | None) -> int | None:
-    """``8192``, ``32k`` (x1024) or ``128K``; sign and size are checked by the library."""
-    if text is None:
-        return None
-    t = text.strip().lower().replace("_", "").replace(",", "")
-    mult = 1024 if t.endswith("k") else 1
-    t = t.removesuffix("k")
-    try:
-        return int(float(t) * mult) if "." in t else int(t) * mult
-    except ValueError:
-        raise InvalidInput(f"context length {text!r} is not a number of tokens (e.g. 8192 or 32k)") from None
+    from .options import parse_ctx as _parse
+
+    return _parse(text)
 
 
 def _size(text: str | None) -> int | None:
-    from .units import parse_size
+    from .options import parse_size
 
-    return None if text is None else parse_size(text)
-
-
-def _flash(value: str | None) -> bool | None:
-    return None if value in (None, "auto") else value == "on"
+    return parse_size(text)
 
 
 _fit_options = [
@@ -83,44 +72,24 @@ _fit_options = [
 ]
 
 
-def _split(text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        vals = tuple(float(x) for x in text.replace("/", ",").split(",") if x.strip())
-    except ValueError:
-        raise InvalidInput(f"tensor split {text!r} is not a list of numbers (e.g. 3,1)") from None
-    if not vals or any(v < 0 for v in vals) or sum(vals) <= 0:
-        raise InvalidInput(f"tensor split {text!r} needs non-negative numbers with a positive sum")
-    return vals
+def _fit(model: str, o: dict[str, Any], *, system: Any = None, ram_bytes: int | None = None) -> Any:
+    """One library call for the shared fit options."""
+    from .options import run_fit
+
+    return run_fit(model, _options(o), system=system, ram_bytes=ram_bytes)
 
 
-def _fit(model: str, o: dict[str, Any]) -> Any:
-    """One library call for the shared fit options (CLI names -> the library's keywords)."""
-    from .api import best_quant, max_context
-    from .api import fit as api_fit
+def _options(o: dict[str, Any]) -> Any:
+    """CLI names -> FitOptions."""
+    from .options import FitOptions
 
-    ctx_max = (o["ctx"] or "").strip().lower() == "max"
-    engine = o["engine"]
-    if o.get("command"):
-        from .launch import check_command
-
-        engine = engine or check_command(o["command"])  # --command ollama plans for Ollama
-    kw = dict(engine=engine or "llama.cpp", kv_cache_type=o["kv_cache"], flash_attention=_flash(o["flash_attn"]),
-              n_batch=o["batch"], n_ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"],
-              hardware=o["hardware"], gpu_memory_bytes=_size(o["gpu_memory"]),
-              gpu_memory_utilization=o["gpu_memory_utilization"], ram_bytes=_size(o["ram"]),
-              prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], split_mode=o["split_mode"],
-              tensor_split=_split(o["tensor_split"]), tensor_parallel=o["tensor_parallel"],
-              pipeline_parallel=o["pipeline_parallel"], gpu_layers=o["gpu_layers"])
-    if ctx_max:
-        if not o["hardware"]:
-            raise InvalidInput("--ctx max needs --hardware (the context that fits depends on the device)")
-        return max_context(model, quant=o["quant"], **kw)
-    kw["context_tokens"] = parse_ctx(o["ctx"])
-    if o["hardware"] and not o["quant"] and not model.lower().endswith(".gguf"):
-        return best_quant(model, **kw)
-    return api_fit(model, quant=o["quant"], **kw)
+    return FitOptions(
+        quant=o["quant"], ctx=o["ctx"], kv_cache=o["kv_cache"], engine=o["engine"], flash_attn=o["flash_attn"],
+        batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"], hardware=tuple(o["hardware"]),
+        gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],
+        prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], split_mode=o["split_mode"],
+        gpu_layers=o["gpu_layers"], tensor_split=o["tensor_split"], tensor_parallel=o["tensor_parallel"],
+        pipeline_parallel=o["pipeline_parallel"], command=o.get("command"))
 
 
 def fit_options(f: Any) -> Any:
@@ -154,7 +123,9 @@ def main_group(ctx: click.Context) -> None:
 @click.option("--command", "command",
               help="Print the launch command for this plan: llama.cpp, ollama, lmstudio, vllm or mlx "
                    "(plans for that engine unless --engine says otherwise).")
-def fit(model: str, as_json: bool, **opts: Any) -> None:
+@click.option("--this-machine", is_flag=True, help="Plan for the detected GPUs and RAM of this machine.")
+@click.option("--curve", is_flag=True, help="Also the same plan at contexts from 1k to the model's maximum.")
+def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any) -> None:
     """Itemized memory for MODEL: weights, KV cache, compute buffers, runtime overhead.
     With --hardware: where each layer goes (verdict gpu / partial_offload / cpu / does_not_fit) and how fast
     it runs (prefill and decode tokens/s, time to first token); without --quant, the best quant that fits.
@@ -166,7 +137,22 @@ def fit(model: str, as_json: bool, **opts: Any) -> None:
 
     Example: rigfit fit qwen2.5-coder:32b --ctx 16k --hardware "2x RTX 3060" --command llama.cpp
     """
-    r = _fit(model, opts)
+    system, ram_bytes = None, None
+    if this_machine:
+        if opts["hardware"]:
+            raise InvalidInput("give --hardware or --this-machine, not both")
+        from .api import system_from_detected
+        from .hardware.detect import detect
+
+        system, ram_bytes, _ = system_from_detected(detect())
+        if not system:
+            raise InvalidInput("no GPU or Apple silicon detected on this machine; give --hardware")
+    r = _fit(model, opts, system=system, ram_bytes=ram_bytes or None)
+    points = None
+    if curve:
+        from .options import context_curve
+
+        points = context_curve(r, _options(opts), system=system, ram_bytes=ram_bytes or None)
     lc = None
     if opts.get("command"):
         from .launch import launch
@@ -180,6 +166,10 @@ def fit(model: str, as_json: bool, **opts: Any) -> None:
             from .report.launch_out import launch_dict
 
             doc["launch"] = launch_dict(lc)
+        if points is not None:
+            from .report.json_out import curve_dict
+
+            doc["context_curve"] = curve_dict(points)
         _emit_json(doc)
         return
     if lc is not None:
@@ -192,6 +182,10 @@ def fit(model: str, as_json: bool, **opts: Any) -> None:
     from .report.terminal import fit_table
 
     _print(fit_table(r))
+    if points is not None:
+        from .report.terminal import curve_table
+
+        _print(curve_table(points))
     for w in r.memory.warnings:
         click.echo(f"warning: {w}", err=True)
 
@@ -443,6 +437,37 @@ def guide(models: tuple[str, ...], fmt: str, out_path: str | None, as_json: bool
         click.echo(f"wrote {out_path}")
         return
     click.echo(text, nl=False)
+
+
+@main_group.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; the default serves this machine only.")
+@click.option("--port", default=8765, show_default=True, type=int, help="TCP port.")
+@click.option("--json", "as_json", is_flag=True, help="Print where it serves as JSON, then serve.")
+def serve(host: str, port: int, as_json: bool) -> None:
+    """The local web page (fit calculator, what to buy, guide, launch commands) and its JSON API
+    (/api/fit, /api/recommend, /api/models, /api/hardware, /api/guide; schema at /openapi.json).
+
+    Example: rigfit serve --port 8765
+    """
+    if not 1 <= port <= 65535:
+        raise InvalidInput(f"port must be between 1 and 65535, got {port}")
+    import uvicorn
+
+    from .web.app import create_app
+
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    if as_json:
+        _emit_json({"url": url, "api": url + "api/", "openapi": url + "openapi.json"})
+    else:
+        click.echo(f"rigfit: serving {url} (API {url}api/, schema {url}openapi.json); Ctrl-C stops")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"rigfit: warning: {host} is reachable from other machines; rigfit has no authentication",
+                   err=True)
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+    except OSError as exc:
+        raise InvalidInput(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

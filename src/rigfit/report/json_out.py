@@ -125,3 +125,11 @@ def runs_dict(results: list[FitResult]) -> dict[str, Any]:
                      "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None})
     rows.sort(key=lambda x: (VERDICT_RANK.get(str(x["verdict"]), 4), -float(x["decode_tokens_per_s"] or 0)))
     return {"hardware": hardware_dict(results[0]) if results and results[0].system else None, "models": rows}
+
+
+def curve_dict(points: Any) -> dict[str, Any]:
+    """``context_curve`` points: the same plan at growing contexts (the page's tokens/s vs context plot)."""
+    return {"points": [{"context_tokens": p.context_tokens, "verdict": p.verdict, "gpu_layers": p.gpu_layers,
+                        "total_bytes": p.total_bytes, "decode_tokens_per_s": p.decode_tokens_per_s,
+                        "prefill_tokens_per_s": p.prefill_tokens_per_s,
+                        "time_to_first_token_s": p.time_to_first_token_s} for p in points]}

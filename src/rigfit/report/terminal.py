@@ -141,3 +141,19 @@ def runs_table(results: list[FitResult]) -> Any:
         t.add_row(m["model"], m["quant"], labels.get(m["verdict"], "?"), f"{m['gpu_layers']}/{m['n_layers'] + 1}",
                   f"{m['total_bytes'] / 2**30:.1f}", f"{dec:.1f}" if dec else "-", f"{pre:.0f}" if pre else "-")
     return t
+
+
+def curve_table(points: Any) -> Any:
+    """``rigfit fit --curve``: the plan at growing contexts, each with a prompt that fills it."""
+    from rich.table import Table
+
+    t = Table(title="the same plan as the context grows (prompt fills the context)", title_justify="left")
+    for col in ("context", "verdict", "GPU layers", "memory", "prefill tok/s", "decode tok/s", "first token"):
+        t.add_column(col, justify="left" if col == "verdict" else "right")
+    for p in points:
+        t.add_row(f"{p.context_tokens:,}", p.verdict or "-", "-" if p.gpu_layers is None else str(p.gpu_layers),
+                  fmt_gib(p.total_bytes),
+                  "-" if p.prefill_tokens_per_s is None else f"{p.prefill_tokens_per_s:,.0f}",
+                  "-" if p.decode_tokens_per_s is None else f"{p.decode_tokens_per_s:.1f}",
+                  "-" if p.time_to_first_token_s is None else f"{p.time_to_first_token_s:,.1f} s")
+    return t

@@ -1,0 +1,199 @@
+"""What a user types, as the CLI and the web API both take it, turned into library calls.
+
+``FitOptions`` holds the fit options as text and numbers (``"32k"``, ``"max"``, ``"64GB"``, ``"3,1"``);
+``run_fit`` parses them and picks the call: ``max_context`` for ``ctx="max"``, ``best_quant`` when hardware
+is given without a quant, else ``fit``.  ``context_curve`` reruns one plan over a range of contexts (the
+page's tokens/s vs context plot, ``rigfit fit --curve``).  The web layer passes catalog-resolved specs and
+systems so that it never opens a file the user names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .api import FitResult, SystemDevice, best_quant, max_context
+from .api import fit as api_fit
+from .errors import InvalidInput, UnknownName
+from .models.spec import ModelSpec
+
+
+def parse_ctx(text: str | None) -> int | None:
+    """``8192``, ``32k`` (x1024) or ``128K``; sign and size are checked by the library."""
+    if text is None:
+        return None
+    t = text.strip().lower().replace("_", "").replace(",", "")
+    mult = 1024 if t.endswith("k") else 1
+    t = t.removesuffix("k")
+    try:
+        return int(float(t) * mult) if "." in t else int(t) * mult
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"context length {text!r} is not a number of tokens (e.g. 8192 or 32k)") from None
+
+
+def parse_size(text: str | None) -> int | None:
+    from .units import parse_size as _parse
+
+    return None if text is None else _parse(text)
+
+
+def parse_flash(value: str | None) -> bool | None:
+    if value is None or value.strip().lower() == "auto":
+        return None
+    v = value.strip().lower()
+    if v not in ("on", "off"):
+        raise InvalidInput(f"flash attention must be on, off or auto, got {value!r}")
+    return v == "on"
+
+
+def parse_split(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        vals = tuple(float(x) for x in text.replace("/", ",").split(",") if x.strip())
+    except ValueError:
+        raise InvalidInput(f"tensor split {text!r} is not a list of numbers (e.g. 3,1)") from None
+    if not vals or any(not 0 <= v < float("inf") for v in vals) or sum(vals) <= 0:
+        raise InvalidInput(f"tensor split {text!r} needs non-negative numbers with a positive sum")
+    return vals
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FitOptions:
+    quant: str | None = None
+    ctx: str | None = None  # "8192", "32k" or "max"
+    kv_cache: str | None = None
+    engine: str | None = None  # default llama.cpp, or the --command engine
+    flash_attn: str | None = None  # on | off | auto
+    batch: int | None = None
+    ubatch: int | None = None
+    n_seq: int = 1
+    backend: str | None = None
+    hardware: tuple[str, ...] = ()
+    gpu_memory: str | None = None
+    gpu_memory_utilization: float | None = None
+    ram: str | None = None
+    prompt_tokens: int = 512
+    gen_tokens: int = 128
+    split_mode: str | None = None
+    gpu_layers: int | None = None
+    tensor_split: str | None = None
+    tensor_parallel: int | None = None
+    pipeline_parallel: int | None = None
+    command: str | None = None
+
+
+def engine_of(o: FitOptions) -> str:
+    if o.engine:
+        return o.engine
+    if o.command:
+        from .launch import check_command
+
+        return check_command(o.command)  # --command ollama plans for Ollama
+    return "llama.cpp"
+
+
+def _library_kw(o: FitOptions, system: Sequence[SystemDevice] | None, ram_bytes: int | None) -> dict[str, Any]:
+    kw: dict[str, Any] = dict(
+        engine=engine_of(o), kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn),
+        n_batch=o.batch, n_ubatch=o.ubatch, n_seq=o.n_seq, backend=o.backend,
+        gpu_memory_bytes=parse_size(o.gpu_memory), gpu_memory_utilization=o.gpu_memory_utilization,
+        ram_bytes=parse_size(o.ram) or ram_bytes, prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
+        split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split), tensor_parallel=o.tensor_parallel,
+        pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers)
+    if system is not None:
+        kw["system"] = tuple(system)
+    else:
+        kw["hardware"] = o.hardware
+    return kw
+
+
+def run_fit(model: str | ModelSpec, o: FitOptions, *, system: Sequence[SystemDevice] | None = None,
+            ram_bytes: int | None = None) -> FitResult:
+    """One library call for the fit options.  ``system`` (already resolved) replaces ``o.hardware``;
+    ``ram_bytes`` is the detected RAM when ``o.ram`` is not given."""
+    kw = _library_kw(o, system, ram_bytes)
+    has_hw = bool(system) if system is not None else bool(o.hardware)
+    is_file = (isinstance(model, str) and model.lower().endswith(".gguf")) or \
+        (isinstance(model, ModelSpec) and model.gguf is not None)
+    if (o.ctx or "").strip().lower() == "max":
+        if not has_hw:
+            raise InvalidInput("--ctx max needs --hardware (the context that fits depends on the device)")
+        return max_context(model, quant=o.quant, **kw)
+    kw["context_tokens"] = parse_ctx(o.ctx)
+    if has_hw and not o.quant and not is_file:
+        return best_quant(model, **kw)
+    return api_fit(model, quant=o.quant, **kw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CurvePoint:
+    context_tokens: int
+    verdict: str | None
+    gpu_layers: int | None
+    total_bytes: int
+    decode_tokens_per_s: float | None
+    prefill_tokens_per_s: float | None
+    time_to_first_token_s: float | None
+
+
+def curve_contexts(max_context: int, planned: int) -> list[int]:
+    """Powers of two from 1,024 up to the model's maximum, plus the planned context."""
+    pts = {planned}
+    c = 1024
+    while c <= max_context:
+        pts.add(c)
+        c *= 2
+    pts.add(max_context)
+    return sorted(p for p in pts if 0 < p <= max(max_context, planned))
+
+
+def context_curve(r: FitResult, o: FitOptions, *, system: Sequence[SystemDevice] | None = None,
+                  ram_bytes: int | None = None) -> tuple[CurvePoint, ...]:
+    """The same plan (model, quant, engine, hardware, settings) at contexts from 1k to the model's maximum,
+    each with a prompt that fills it (context minus the answer): how memory, the verdict, prefill speed and
+    time to first token move as the context grows."""
+    kw = _library_kw(o, system if system is not None else r.system or None, ram_bytes)
+    kw.pop("hardware", None)
+    if r.system:
+        kw["system"] = r.system
+    gen = kw.pop("gen_tokens")
+    kw.pop("prompt_tokens")
+    out = []
+    for ctx in curve_contexts(r.spec.max_context, r.memory.run.context_tokens):
+        answer = min(gen, ctx // 2)
+        p = api_fit(r.spec, quant=r.quant.name, context_tokens=ctx, prompt_tokens=ctx - answer, gen_tokens=answer,
+                    **kw)
+        s = p.speed
+        out.append(CurvePoint(context_tokens=ctx, verdict=p.placement.verdict if p.placement else None,
+                              gpu_layers=p.placement.gpu_layers if p.placement else None,
+                              total_bytes=p.memory.total_bytes,
+                              decode_tokens_per_s=s.decode_tokens_per_s if s else None,
+                              prefill_tokens_per_s=s.prefill_tokens_per_s if s else None,
+                              time_to_first_token_s=s.time_to_first_token_s if s else None))
+    return tuple(out)
+
+
+def catalog_model(name: str) -> ModelSpec:
+    """A catalog model by name or alias only (the web API never opens paths or the Hub)."""
+    from .errors import UnknownModel
+    from .models.catalog import default_catalog
+
+    cat = default_catalog()
+    spec = cat.get(name.strip())
+    if spec is None:
+        raise UnknownModel(name, cat.all_keys())
+    return spec
+
+
+def catalog_system(specs: Sequence[str]) -> tuple[SystemDevice, ...]:
+    """Catalog hardware only (``"2x RTX 3090"``); custom .toml files are a CLI feature."""
+    from .api import system_of
+    from .hardware.resolve import parse_hardware_spec
+
+    return system_of([parse_hardware_spec(s) for s in specs])
+
+
+__all__ = ["CurvePoint", "FitOptions", "UnknownName", "catalog_model", "catalog_system", "context_curve",
+           "curve_contexts", "engine_of", "parse_ctx", "parse_flash", "parse_size", "parse_split", "run_fit"]

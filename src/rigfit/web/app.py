@@ -1,0 +1,256 @@
+"""The local web page and its JSON API (FastAPI), a thin shell over the library like cli.py.
+
+Every endpoint returns the document the matching CLI command prints with ``--json``; bad input (any
+RigfitError) is HTTP 422 with the CLI's one-line message.  Models and hardware are looked up in the embedded
+catalogs only: no endpoint opens a path, a custom .toml or the Hub, and nothing is written.  The page's
+assets are package data under ``web/static`` (no CDN).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import asdict
+from importlib.resources import files
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+
+from ..errors import InvalidInput, RigfitError
+
+STATIC_DIR = files("rigfit.web") / "static"
+
+
+class ErrorBody(BaseModel):
+    """What every 4xx answer carries: the CLI's line and the message alone."""
+
+    error: str  # exactly what the CLI prints on stderr: "rigfit: error: <message>"
+    detail: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "Invalid input: the CLI's one-line error"},
+}
+_JSON_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The same document as the CLI's --json",
+          "content": {"application/json": {"schema": {"type": "object"}}}},
+    **_ERRORS,
+}
+
+
+def _json(doc: Any) -> Response:
+    return Response(content=json.dumps(doc, separators=(",", ":")), media_type="application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    body = {"error": f"rigfit: error: {message}", "detail": message}
+    return Response(content=json.dumps(body), status_code=status, media_type="application/json")
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """FastAPI's structured validation errors as one line naming the parameter and the bad value."""
+    parts = []
+    for e in exc.errors():
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "path"))
+        value = e.get("input")
+        shown = "" if value is None or isinstance(value, dict) else f" {value!r}"
+        parts.append(f"{loc}{shown}: {e.get('msg', 'invalid')}".strip())
+    return "; ".join(parts) or "invalid request"
+
+
+@functools.cache
+def _this_machine() -> tuple[Any, int, tuple[str, ...]]:
+    """The machine the server runs on, detected once (the page's "this machine")."""
+    from ..api import system_from_detected
+    from ..hardware.detect import detect
+
+    system, ram, notes = system_from_detected(detect())
+    return system, ram, tuple(notes)
+
+
+def _system(hardware: list[str], this_machine: bool) -> tuple[Any, int | None]:
+    from ..options import catalog_system
+
+    if this_machine and hardware:
+        raise InvalidInput("give hardware names or this_machine, not both")
+    if this_machine:
+        system, ram, _ = _this_machine()
+        if not system:
+            raise InvalidInput("no GPU or Apple silicon detected on this machine; choose hardware from the catalog")
+        return system, ram or None
+    if len(hardware) > 16:
+        raise InvalidInput(f"at most 16 hardware entries, got {len(hardware)}")
+    return catalog_system(hardware), None
+
+
+@functools.lru_cache(maxsize=32)
+def _guide_doc(models: tuple[str, ...]) -> str:
+    from ..guide import build_guide
+
+    return json.dumps(asdict(build_guide(models)), separators=(",", ":"))
+
+
+Str = Annotated[str | None, Query(max_length=200)]
+Names = Annotated[list[str], Query(max_length=200)]
+
+
+def create_app() -> FastAPI:
+    from importlib.metadata import version
+
+    app = FastAPI(title="rigfit", version=version("rigfit"),
+                  description="What LLMs this hardware runs, how fast, with which settings, and what to buy. "
+                              "Every answer is the document the CLI prints with --json.")
+
+    @app.exception_handler(RigfitError)
+    async def _rigfit_error(_: Request, exc: RigfitError) -> Response:
+        return _error(422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> Response:
+        return _error(422, _validation_message(exc))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(str(STATIC_DIR / "index.html"), media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    # async: a fit is 1-3 ms of pure computation, cheaper inline on the event loop than a threadpool hop
+    # (benchmarks/load.py); the slower endpoints (what runs, recommend, guide) stay sync, in the threadpool.
+    @app.get("/api/fit", responses=_JSON_DOC, summary="Memory, placement, speed and launch command for one model")
+    async def api_fit(
+        model: Annotated[str, Query(max_length=200, description="catalog name or alias (Ollama tag, HF repo id)")],
+        quant: Str = None, ctx: Annotated[str | None, Query(max_length=20, description="8192, 32k or max")] = None,
+        kv_cache: Str = None, engine: Str = None,
+        flash_attn: Annotated[str | None, Query(max_length=10, description="on, off or auto")] = None,
+        batch: int | None = None, ubatch: int | None = None, parallel: int = 1, backend: Str = None,
+        hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
+        this_machine: bool = False, gpu_memory: Str = None, gpu_memory_utilization: float | None = None,
+        ram: Str = None, prompt_tokens: int = 512, gen_tokens: int = 128, split_mode: Str = None,
+        gpu_layers: int | None = None, tensor_split: Str = None, tensor_parallel: int | None = None,
+        pipeline_parallel: int | None = None,
+        command: Annotated[str | None, Query(max_length=20, description="llama.cpp, ollama, lmstudio, vllm, mlx")]
+        = None,
+        curve: Annotated[bool, Query(description="add tokens/s and memory vs context")] = False,
+    ) -> Response:
+        from ..options import FitOptions, catalog_model, context_curve, run_fit
+        from ..report.json_out import fit_dict
+
+        system, ram_bytes = _system(hardware, this_machine)
+        o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn, batch=batch,
+                       ubatch=ubatch, n_seq=parallel, backend=backend, gpu_memory=gpu_memory,
+                       gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
+                       gen_tokens=gen_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
+                       tensor_split=tensor_split, tensor_parallel=tensor_parallel,
+                       pipeline_parallel=pipeline_parallel, command=command)
+        r = run_fit(catalog_model(model), o, system=system, ram_bytes=ram_bytes)
+        doc = fit_dict(r)
+        if command:
+            from ..launch import launch
+            from ..report.launch_out import launch_dict
+
+            doc["launch"] = launch_dict(launch(r, command))
+        if curve:
+            from ..report.json_out import curve_dict
+
+            doc["context_curve"] = curve_dict(context_curve(r, o, system=system, ram_bytes=ram_bytes))
+        return _json(doc)
+
+    @app.get("/api/models", responses=_JSON_DOC, summary="The model catalog, or what runs on some hardware")
+    def api_models(hardware: Names = [], this_machine: bool = False,  # noqa: B006
+                   ctx: Annotated[str, Query(max_length=20)] = "8192",
+                   engine: Annotated[str, Query(max_length=40)] = "llama.cpp", ram: Str = None) -> Response:
+        from ..models.catalog import default_catalog
+        from ..options import parse_ctx, parse_size
+        from ..report.json_out import model_dict, runs_dict
+
+        if hardware or this_machine:
+            from ..api import what_runs
+
+            system, detected_ram = _system(hardware, this_machine)
+            results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine,
+                                ram_bytes=parse_size(ram) or detected_ram)
+            return _json(runs_dict(results))
+        return _json({"models": [model_dict(s) for s in default_catalog().models]})
+
+    @app.get("/api/hardware", responses=_JSON_DOC, summary="The hardware catalog")
+    def api_hardware(kind: Annotated[str | None, Query(max_length=10, description="gpu, apple, soc or cpu")] = None,
+                     min_memory: Str = None) -> Response:
+        from ..hardware.catalog import default_hardware
+        from ..options import parse_size
+        from ..report.json_out import device_dict
+
+        kinds = ("gpu", "apple", "soc", "cpu")
+        if kind is not None and kind not in kinds:
+            from ..errors import UnknownName
+
+            raise UnknownName("device kind", kind, kinds)
+        floor = parse_size(min_memory) or 0
+        devs = [d for d in default_hardware().devices if (kind is None or d.kind == kind) and d.memory_bytes >= floor]
+        return _json({"devices": [device_dict(d) for d in devs]})
+
+    @app.get("/api/hardware/{name}", responses=_JSON_DOC, summary="One device, forgivingly named")
+    def api_hardware_show(name: Annotated[str, Path(max_length=200)]) -> Response:
+        from ..hardware.resolve import resolve_device
+        from ..report.json_out import device_dict
+
+        return _json(device_dict(resolve_device(name)))
+
+    @app.get("/api/recommend", responses=_JSON_DOC, summary="Ranked complete builds for a stack and a workload")
+    def api_recommend(model: Names = [], quant: Str = None,  # noqa: B006
+                      ctx: Annotated[str | None, Query(max_length=20)] = None,
+                      workload: Annotated[str, Query(max_length=40)] = "chat", min_tps: float | None = None,
+                      budget: float | None = None, platform: Annotated[str, Query(max_length=20)] = "any",
+                      form: Annotated[str, Query(max_length=20)] = "any",
+                      condition: Annotated[str, Query(max_length=20)] = "any",
+                      vendor: Annotated[str, Query(max_length=20)] = "any", top: int = 5) -> Response:
+        from ..advise import Request as BuildRequest
+        from ..advise import recommend
+        from ..api import DEFAULT_STACK
+        from ..options import catalog_model, parse_ctx
+        from ..report.advice import recommendation_dict
+
+        if len(model) > 8:
+            raise InvalidInput(f"at most 8 models in a stack, got {len(model)}")
+        names = tuple(model) or DEFAULT_STACK
+        specs = tuple(catalog_model(m) for m in names)
+        req = BuildRequest(models=names, quant=quant, context_tokens=parse_ctx(ctx),
+                           workload=workload, min_tokens_per_s=min_tps, budget_usd=budget, platform=platform,
+                           form=form, condition=condition, vendor=vendor, top=top)
+        return _json(recommendation_dict(recommend(req, specs=specs)))
+
+    @app.get("/api/guide", responses=_JSON_DOC, summary="The hardware guide's sections for a stack")
+    def api_guide(model: Names = []) -> Response:  # noqa: B006
+        from ..options import catalog_model
+
+        if len(model) > 8:
+            raise InvalidInput(f"at most 8 models in a guide, got {len(model)}")
+        names = tuple(catalog_model(m).name for m in model)
+        return Response(content=_guide_doc(names), media_type="application/json")
+
+    @app.get("/api/options", responses=_JSON_DOC, summary="Engines, quants, KV types and workloads for the forms")
+    def api_options() -> Response:
+        return _json(_options_doc())
+
+    return app
+
+
+@functools.cache
+def _options_doc() -> dict[str, Any]:
+    from ..advise import default_workloads
+    from ..api import DEFAULT_STACK, quant_ladder
+    from ..engines import ENGINES
+    from ..launch import LAUNCH_ENGINES
+
+    return {
+        "engines": [{"name": e.name, "quants": list(quant_ladder(e.name)), "default_quant": e.default_quant,
+                     "kv_types": list(e.kv_types), "default_kv": e.default_kv, "default_ctx": e.default_ctx,
+                     "launch": e.name in LAUNCH_ENGINES} for e in ENGINES.values()],
+        "workloads": [{"name": w.name, "kind": w.kind, "description": w.description}
+                      for w in default_workloads()],
+        "default_stack": list(DEFAULT_STACK),
+    }

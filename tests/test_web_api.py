@@ -1,0 +1,231 @@
+"""The JSON API: the same documents as the CLI's --json, the CLI's one-line errors as HTTP 422, catalog-only
+lookups (no endpoint opens a path the request names), and the OpenAPI schema."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rigfit.cli import main
+from rigfit.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    code = main([*args, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    return err.rstrip("\n")
+
+
+SAME_AS_CLI = [
+    ("/api/fit", [("model", "qwen2.5-coder:32b"), ("ctx", "16k")], ["fit", "qwen2.5-coder:32b", "--ctx", "16k"]),
+    ("/api/fit", [("model", "llama3.1:8b"), ("hardware", "RTX 3090"), ("ctx", "32k"), ("kv_cache", "q8_0")],
+     ["fit", "llama3.1:8b", "-H", "RTX 3090", "--ctx", "32k", "--kv-cache", "q8_0"]),
+    ("/api/fit", [("model", "Llama-3.1-70B-Instruct"), ("quant", "Q4_K_M"), ("hardware", "RTX 3090"),
+                  ("hardware", "RTX 3060"), ("ctx", "8192")],
+     ["fit", "Llama-3.1-70B-Instruct", "-q", "Q4_K_M", "-H", "RTX 3090", "-H", "RTX 3060", "--ctx", "8192"]),
+    ("/api/fit", [("model", "qwen2.5-coder:32b"), ("hardware", "2x RTX 4090"), ("engine", "vllm"), ("quant", "AWQ"),
+                  ("ctx", "16k"), ("command", "vllm")],
+     ["fit", "qwen2.5-coder:32b", "-H", "2x RTX 4090", "-e", "vllm", "-q", "AWQ", "--ctx", "16k", "--command", "vllm"]),
+    ("/api/fit", [("model", "qwen2.5-coder:32b"), ("hardware", "M4 Max 40-core 64GB"), ("ctx", "max")],
+     ["fit", "qwen2.5-coder:32b", "-H", "M4 Max 40-core 64GB", "--ctx", "max"]),
+    ("/api/fit", [("model", "qwen2.5-coder:32b"), ("hardware", "RTX 3090"), ("ctx", "8k"), ("command", "ollama"),
+                  ("curve", "true")],
+     ["fit", "qwen2.5-coder:32b", "-H", "RTX 3090", "--ctx", "8k", "--command", "ollama", "--curve"]),
+    ("/api/models", [], ["models"]),
+    ("/api/models", [("hardware", "RTX 4060 Ti 16GB"), ("ctx", "8k")],
+     ["models", "--hardware", "RTX 4060 Ti 16GB", "--ctx", "8k"]),
+    ("/api/hardware", [("kind", "apple"), ("min_memory", "64GB")],
+     ["hardware", "list", "--kind", "apple", "--min-memory", "64GB"]),
+    ("/api/hardware/4090", [], ["hardware", "show", "4090"]),
+    ("/api/recommend", [("top", "3")], ["recommend", "--top", "3"]),
+    ("/api/recommend", [("model", "qwen2.5-coder:32b"), ("workload", "code"), ("budget", "3500")],
+     ["recommend", "-m", "qwen2.5-coder:32b", "--workload", "code", "--budget", "3500"]),
+    ("/api/guide", [("model", "llama3.1:8b")], ["guide", "-m", "llama3.1:8b"]),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "cli"), SAME_AS_CLI)
+def test_api_returns_the_cli_json(client: TestClient, capsys: pytest.CaptureFixture[str], path: str,
+                                  params: list[tuple[str, str]], cli: list[str]) -> None:
+    resp = client.get(path, params=params)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.json() == cli_json(capsys, *cli)
+
+
+BAD = [
+    ([("model", "llama-9000")], ["fit", "llama-9000"]),
+    ([("model", "llama3.1:8b"), ("ctx", "lots")], ["fit", "llama3.1:8b", "--ctx", "lots"]),
+    ([("model", "llama3.1:8b"), ("ctx", "0")], ["fit", "llama3.1:8b", "--ctx", "0"]),
+    ([("model", "llama3.1:8b"), ("hardware", "RTX 9999")], ["fit", "llama3.1:8b", "-H", "RTX 9999"]),
+    ([("model", "llama3.1:8b"), ("quant", "Q9_K")], ["fit", "llama3.1:8b", "-q", "Q9_K"]),
+    ([("model", "llama3.1:8b"), ("engine", "vllm"), ("quant", "Q4_K_M")],
+     ["fit", "llama3.1:8b", "-e", "vllm", "-q", "Q4_K_M"]),
+    ([("model", "llama3.1:8b"), ("hardware", "3090"), ("command", "tabby")],
+     ["fit", "llama3.1:8b", "-H", "3090", "--command", "tabby"]),
+    ([("model", "llama3.1:8b"), ("hardware", "3090"), ("engine", "vllm"), ("command", "ollama")],
+     ["fit", "llama3.1:8b", "-H", "3090", "-e", "vllm", "--command", "ollama"]),
+    ([("model", "llama3.1:8b"), ("hardware", "3090"), ("tensor_split", "a,b")],
+     ["fit", "llama3.1:8b", "-H", "3090", "--tensor-split", "a,b"]),
+]
+
+
+@pytest.mark.parametrize(("params", "cli"), BAD)
+def test_bad_fit_input_is_422_with_the_cli_line(client: TestClient, capsys: pytest.CaptureFixture[str],
+                                                params: list[tuple[str, str]], cli: list[str]) -> None:
+    resp = client.get("/api/fit", params=params)
+    assert resp.status_code == 422
+    body = resp.json()
+    assert body["error"] == cli_error(capsys, *cli)
+    assert body["error"] == "rigfit: error: " + body["detail"]
+    assert "\n" not in body["error"]
+
+
+@pytest.mark.parametrize(("path", "params", "cli"), [
+    ("/api/recommend", [("budget", "300")], ["recommend", "--budget", "300"]),
+    ("/api/recommend", [("platform", "macos"), ("vendor", "nvidia")],
+     ["recommend", "--platform", "macos", "--vendor", "nvidia"]),
+    ("/api/recommend", [("workload", "gaming")], ["recommend", "--workload", "gaming"]),
+    ("/api/hardware/RTX%209999", [], ["hardware", "show", "RTX 9999"]),
+    ("/api/models", [("hardware", "3090"), ("engine", "nope")], ["models", "-H", "3090", "--engine", "nope"]),
+    ("/api/guide", [("model", "nope-7b")], ["guide", "-m", "nope-7b"]),
+])
+def test_other_endpoints_422_with_the_cli_line(client: TestClient, capsys: pytest.CaptureFixture[str], path: str,
+                                               params: list[tuple[str, str]], cli: list[str]) -> None:
+    resp = client.get(path, params=params)
+    assert resp.status_code == 422
+    assert resp.json()["error"] == cli_error(capsys, *cli)
+
+
+@pytest.mark.parametrize("value", ["x", "1.5", "", "99999999999999999999999"])
+def test_type_errors_are_one_line_422(client: TestClient, value: str) -> None:
+    resp = client.get("/api/fit", params={"model": "llama3.1:8b", "prompt_tokens": value})
+    assert resp.status_code == 422
+    err = resp.json()["error"]
+    assert err.startswith(("rigfit: error: prompt_tokens", "rigfit: error: prompt tokens")) and "\n" not in err
+
+
+@pytest.mark.parametrize("model", ["pyproject.toml", "./README.md", "/etc/passwd", "../../x.gguf", "tests",
+                                   "src/rigfit/data/models.toml", "Qwen/Qwen3-235B-not-in-catalog"])
+def test_model_paths_and_hub_ids_are_never_opened(client: TestClient, model: str) -> None:
+    resp = client.get("/api/fit", params={"model": model})
+    assert resp.status_code == 422
+    assert resp.json()["detail"].startswith(f"unknown model {model!r}")
+
+
+@pytest.mark.parametrize("hw", ["pyproject.toml", "tests/data/custom_gpu.toml", "/etc/hostname", "README.md"])
+def test_hardware_files_are_never_opened(client: TestClient, hw: str) -> None:
+    resp = client.get("/api/fit", params={"model": "llama3.1:8b", "hardware": hw})
+    assert resp.status_code == 422
+    assert resp.json()["detail"].startswith("unknown hardware")
+
+
+@pytest.mark.parametrize("path", ["/static/../pyproject.toml", "/static/%2e%2e/app.py", "/static/..%2f..%2fcli.py",
+                                  "/static/nothing.js", "/etc/passwd", "/api/../pyproject.toml"])
+def test_static_files_stay_in_their_folder(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_page_and_assets_are_served_locally(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for ref in ("/static/app.js", "/static/style.css"):
+        assert ref in page.text
+        assert client.get(ref).status_code == 200
+    for text in (page.text, client.get("/static/app.js").text, client.get("/static/style.css").text):
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+        assert "https://" not in text  # no CDN: the page works offline
+
+
+def test_openapi_lists_every_endpoint_with_the_error_schema(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/fit", "/api/recommend", "/api/models", "/api/hardware", "/api/guide"):
+        op = spec["paths"][path]["get"]
+        assert set(op["responses"]) == {"200", "422"}
+        assert op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    params = {p["name"] for p in spec["paths"]["/api/fit"]["get"]["parameters"]}
+    assert {"model", "quant", "ctx", "kv_cache", "engine", "hardware", "this_machine", "command", "curve"} <= params
+
+
+def test_options_feed_the_forms(client: TestClient) -> None:
+    doc = client.get("/api/options").json()
+    llama = next(e for e in doc["engines"] if e["name"] == "llama.cpp")
+    assert llama["launch"] and "Q4_K_M" in llama["quants"] and "q8_0" in llama["kv_types"]
+    assert {w["name"] for w in doc["workloads"]} >= {"chat", "code", "qlora"}
+
+
+def test_curve_grows_memory_and_keeps_the_plan(client: TestClient) -> None:
+    doc = client.get("/api/fit", params={"model": "qwen2.5-coder:32b", "hardware": "RTX 3090", "quant": "Q4_K_M",
+                                         "ctx": "16k", "curve": "true"}).json()
+    pts = doc["context_curve"]["points"]
+    ctxs = [p["context_tokens"] for p in pts]
+    assert ctxs == sorted(ctxs) and 16384 in ctxs and ctxs[-1] == doc["model"]["max_context"]
+    assert all(a["total_bytes"] <= b["total_bytes"] for a, b in itertools.pairwise(pts))
+    at16k = next(p for p in pts if p["context_tokens"] == 16384)
+    assert at16k["verdict"] == doc["placement"]["verdict"] and at16k["total_bytes"] == doc["memory"]["total_bytes"]
+
+
+def test_rigfit_serve_binds_loopback_and_answers() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "rigfit", "serve", "--port", str(port), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        doc = json.loads("".join(proc.stdout.readline() for _ in range(5)))  # the JSON block, 5 lines
+        assert doc["url"] == f"http://127.0.0.1:{port}/"
+        for _ in range(100):
+            try:
+                resp = httpx.get(doc["api"] + "hardware/3090", timeout=1)
+                break
+            except httpx.HTTPError:
+                import time
+
+                time.sleep(0.1)
+        assert resp.status_code == 200 and resp.json()["name"] == "NVIDIA GeForce RTX 3090"
+        with socket.create_connection(("127.0.0.1", port)):
+            pass  # listening on loopback ...
+        probe = socket.socket()
+        try:  # ... and not on the machine's other addresses
+            probe.settimeout(1)
+            other = socket.gethostbyname(socket.gethostname())
+            if not other.startswith("127."):
+                assert probe.connect_ex((other, port)) != 0
+        finally:
+            probe.close()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)  # reaps it and closes the pipes
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["serve", "--port", "0"], "rigfit: error: port must be between 1 and 65535, got 0\n"),
+    (["serve", "--port", "70000"], "rigfit: error: port must be between 1 and 65535, got 70000\n"),
+])
+def test_serve_bad_port(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    assert main(args) == 2
+    assert capsys.readouterr().err == message
