@@ -229,3 +229,13 @@ def test_rigfit_serve_binds_loopback_and_answers() -> None:
 def test_serve_bad_port(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     assert main(args) == 2
     assert capsys.readouterr().err == message
+
+
+def test_this_machine_plans_on_the_detected_hardware(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    resp = client.get("/api/fit", params={"model": "llama3.1:8b", "this_machine": "true", "ctx": "8k"})
+    assert resp.status_code == 200
+    doc = resp.json()
+    assert doc["placement"]["verdict"] in ("gpu", "partial_offload", "cpu", "does_not_fit")
+    assert doc == cli_json(capsys, "fit", "llama3.1:8b", "--this-machine", "--ctx", "8k")
+    both = client.get("/api/fit", params={"model": "llama3.1:8b", "this_machine": "true", "hardware": "3090"})
+    assert both.status_code == 422 and both.json()["detail"] == "give hardware names or this_machine, not both"

@@ -821,16 +821,11 @@ class MachineReport:
 def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: str = "chat") -> MachineReport:
     """How the detected machine runs ``models`` (default: the seeds' stack) for ``workload``, and the
     cheapest build that runs all of them well."""
-    from .api import DEFAULT_STACK, SystemDevice, best_quant, system_from_detected
+    from .api import DEFAULT_STACK, best_quant, this_machine
 
     names = tuple(models or DEFAULT_STACK)
     wl = get_workload(workload)
-    system, ram, notes = system_from_detected(det)
-    if not system:
-        cpu = Device(name=f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)", kind="cpu", vendor="cpu",
-                     form="desktop", memory_bytes=ram, bandwidth_gb_s=None, source="detected")
-        system = (SystemDevice(device=cpu, count=1, usable=usable_memory(cpu)),)
-        notes = [*notes, "no GPU: models run on the CPU from system RAM"]
+    system, ram, notes = this_machine(det)
     specs = tuple(resolve_model(m) for m in names)
     results = tuple(best_quant(s, system=system, ram_bytes=ram or None,
                                context_tokens=min(wl.context_tokens, s.max_context),

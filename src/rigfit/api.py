@@ -252,6 +252,21 @@ def system_from_detected(det: Any) -> tuple[tuple[SystemDevice, ...], int, list[
     return tuple(out), det.ram_total_bytes, notes
 
 
+def this_machine(det: Any) -> tuple[tuple[SystemDevice, ...], int, list[str]]:
+    """``system_from_detected``, with the CPU and its RAM standing in when no GPU was found (models then run
+    on the CPU from system RAM)."""
+    from .hardware.spec import Device as _Device
+    from .hardware.usable import usable_memory
+
+    system, ram, notes = system_from_detected(det)
+    if not system:
+        cpu = _Device(name=f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)", kind="cpu",
+                      vendor="cpu", form="desktop", memory_bytes=ram, bandwidth_gb_s=None, source="detected")
+        system = (SystemDevice(device=cpu, count=1, usable=usable_memory(cpu)),)
+        notes = [*notes, "no GPU: models run on the CPU from system RAM"]
+    return system, ram, notes
+
+
 def what_runs(system: Sequence[SystemDevice], *, models: Sequence[str | ModelSpec] | None = None,
               **kw: Any) -> list[FitResult]:
     """For every model (default: the catalog) the best quant and its verdict and speed on ``system``."""

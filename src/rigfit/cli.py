@@ -141,12 +141,10 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
     if this_machine:
         if opts["hardware"]:
             raise InvalidInput("give --hardware or --this-machine, not both")
-        from .api import system_from_detected
+        from .api import this_machine as detected_system
         from .hardware.detect import detect
 
-        system, ram_bytes, _ = system_from_detected(detect())
-        if not system:
-            raise InvalidInput("no GPU or Apple silicon detected on this machine; give --hardware")
+        system, ram_bytes, _ = detected_system(detect())
     r = _fit(model, opts, system=system, ram_bytes=ram_bytes or None)
     points = None
     if curve:
