@@ -137,8 +137,9 @@ def test_hardware_files_are_never_opened(client: TestClient, hw: str) -> None:
     assert resp.json()["detail"].startswith("unknown hardware")
 
 
-@pytest.mark.parametrize("path", ["/static/../pyproject.toml", "/static/%2e%2e/app.py", "/static/..%2f..%2fcli.py",
-                                  "/static/nothing.js", "/etc/passwd", "/api/../pyproject.toml"])
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/static/../pyproject.toml", "/static/%2e%2e/app.py",
+                                  "/static/..%2f..%2fcli.py", "/static/nothing.js", "/etc/passwd",
+                                  "/api/../pyproject.toml"])
 def test_static_files_stay_in_their_folder(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 404
 

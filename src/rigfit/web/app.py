@@ -99,7 +99,9 @@ Names = Annotated[list[str], Query(max_length=200)]
 def create_app() -> FastAPI:
     from importlib.metadata import version
 
-    app = FastAPI(title="rigfit", version=version("rigfit"),
+    # no /docs or /redoc: FastAPI's Swagger UI and ReDoc pages load their scripts from a CDN, and this page
+    # must work offline; the schema itself is at /openapi.json
+    app = FastAPI(title="rigfit", version=version("rigfit"), docs_url=None, redoc_url=None,
                   description="What LLMs this hardware runs, how fast, with which settings, and what to buy. "
                               "Every answer is the document the CLI prints with --json.")
 
