@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeVar
 
 from .engines import DISCRETE_BACKENDS, KV_ELEMENT_BYTES, EngineProfile, check_quant_for_engine, get_engine
 from .errors import InvalidInput
@@ -27,6 +29,9 @@ from .quant import (
     TensorFormat,
     ggml_types_for,
 )
+
+_T = TypeVar("_T")
+_SpecFn = Callable[[ModelSpec, QuantScheme], _T]
 
 MAX_CONTEXT_TOKENS = 1 << 24  # 16.7M tokens: beyond any released model
 MAX_BATCH_TOKENS = 1 << 20
@@ -215,19 +220,28 @@ def tensor_bytes_format(tensors: tuple[Tensor, ...], fmt: TensorFormat) -> list[
     return [_format_geometry(fmt, t).matrix_bytes(math.prod(t.shape[1:]), t.shape[0]) for t in tensors]
 
 
+def _cached_unless_gguf(maxsize: int) -> Callable[[_SpecFn[_T]], _SpecFn[_T]]:
+    """lru_cache for functions pure in (spec, quant), both frozen: the web API and the searches ask the same
+    pair many times.  A spec read from a GGUF file carries its tensor table outside the spec's hash
+    (``gguf`` is compare=False), so those calls bypass the cache."""
+    def wrap(fn: _SpecFn[_T]) -> _SpecFn[_T]:
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(spec: ModelSpec, quant: QuantScheme) -> _T:
+            return fn(spec, quant) if spec.gguf is not None else cached(spec, quant)
+        return call
+    return wrap
+
+
 def weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], list[int], bool]:
     """Per-tensor bytes: exact from a GGUF file of the same type, else by the format's rules."""
     tensors, sizes, exact = _weight_bytes(spec, quant)
     return tensors, list(sizes), exact
 
 
+@_cached_unless_gguf(maxsize=64)  # per-tensor tuples are large: few are kept
 def _weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool]:
-    # A spec read from a GGUF file carries its tensor table outside the spec's hash (compare=False):
-    # never cache it.
-    return _weight_bytes_uncached(spec, quant) if spec.gguf is not None else _weight_bytes_cached(spec, quant)
-
-
-def _weight_bytes_uncached(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool]:
     g = spec.gguf
     if g is not None and isinstance(quant, GGUFFileType) and quant.name == g.file_type:
         return g.tensors, tuple(t.n_bytes or 0 for t in g.tensors), True
@@ -250,18 +264,10 @@ class _WeightSummary:
     exact: bool
 
 
-# Pure in (spec, quant), both frozen: the web API and the searches ask the same pair many times.
-# Per-tensor tuples are large, so few are kept; the summaries are small.
-_weight_bytes_cached = functools.lru_cache(maxsize=64)(_weight_bytes_uncached)
-
-
+@_cached_unless_gguf(maxsize=2048)  # summaries are small
 def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     """Weight bytes summed by group and by layer, the part of estimate_memory that depends only on
     (spec, quant)."""
-    return _summarize(spec, quant) if spec.gguf is not None else _summary_cached(spec, quant)
-
-
-def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     tensors, sizes, exact = _weight_bytes(spec, quant)
     groups: dict[str, int] = {}
     per_layer_w = [0] * spec.n_layers
@@ -280,9 +286,6 @@ def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                           per_layer_experts=tuple(per_layer_x), output_layer=output_layer,
                           n_params=sum(t.n_elements for t in tensors), total=sum(sizes), n_tensors=len(tensors),
                           exact=exact)
-
-
-_summary_cached = functools.lru_cache(maxsize=2048)(_summarize)
 
 
 def gguf_metadata_bytes(spec: ModelSpec, n_tensors: int) -> int:
