@@ -72,11 +72,11 @@ _fit_options = [
 ]
 
 
-def _fit(model: str, o: dict[str, Any], *, system: Any = None, ram_bytes: int | None = None) -> Any:
+def _fit(model: str, o: dict[str, Any]) -> Any:
     """One library call for the shared fit options."""
     from .options import run_fit
 
-    return run_fit(model, _options(o), system=system, ram_bytes=ram_bytes)
+    return run_fit(model, _options(o))
 
 
 def _options(o: dict[str, Any]) -> Any:
@@ -145,12 +145,11 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
         from .hardware.detect import detect
 
         system, ram_bytes, _ = detected_system(detect())
-    r = _fit(model, opts, system=system, ram_bytes=ram_bytes or None)
-    points = None
-    if curve:
-        from .options import context_curve
+    from .options import context_curve, run_fit
 
-        points = context_curve(r, _options(opts), system=system, ram_bytes=ram_bytes or None)
+    o = _options(opts)
+    r = run_fit(model, o, system=system, ram_bytes=ram_bytes or None)
+    points = context_curve(r, o, ram_bytes=ram_bytes or None) if curve else None
     lc = None
     if opts.get("command"):
         from .launch import launch

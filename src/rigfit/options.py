@@ -149,15 +149,11 @@ def curve_contexts(max_context: int, planned: int) -> list[int]:
     return sorted(p for p in pts if 0 < p <= max(max_context, planned))
 
 
-def context_curve(r: FitResult, o: FitOptions, *, system: Sequence[SystemDevice] | None = None,
-                  ram_bytes: int | None = None) -> tuple[CurvePoint, ...]:
+def context_curve(r: FitResult, o: FitOptions, *, ram_bytes: int | None = None) -> tuple[CurvePoint, ...]:
     """The same plan (model, quant, engine, hardware, settings) at contexts from 1k to the model's maximum,
     each with a prompt that fills it (context minus the answer): how memory, the verdict, prefill speed and
     time to first token move as the context grows."""
-    kw = _library_kw(o, system if system is not None else r.system or None, ram_bytes)
-    kw.pop("hardware", None)
-    if r.system:
-        kw["system"] = r.system
+    kw = _library_kw(o, r.system, ram_bytes)  # the system the plan was made on, however it was given
     gen = kw.pop("gen_tokens")
     kw.pop("prompt_tokens")
     out = []

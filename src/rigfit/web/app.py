@@ -157,7 +157,7 @@ def create_app() -> FastAPI:
         if curve:
             from ..report.json_out import curve_dict
 
-            doc["context_curve"] = curve_dict(context_curve(r, o, system=system, ram_bytes=ram_bytes))
+            doc["context_curve"] = curve_dict(context_curve(r, o, ram_bytes=ram_bytes))
         return _json(doc)
 
     @app.get("/api/models", responses=_JSON_DOC, summary="The model catalog, or what runs on some hardware")
