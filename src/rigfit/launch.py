@@ -193,9 +193,10 @@ def _ollama(r: FitResult, host: str, port: int) -> Launch:
     if p is not None and p.n_cpu_moe:
         notes.append(f"Ollama has no --n-cpu-moe setting: its own fit decides which experts stay in RAM "
                      f"(the plan keeps the experts of {p.n_cpu_moe} layers there)")
-    if _layer_counts(r):
+    counts = _layer_counts(r)
+    if counts:
         notes.append("Ollama splits layers over the GPUs itself (no tensor-split setting); "
-                     f"the plan puts {_layer_counts(r)} layers on the GPUs in order")
+                     f"the plan puts {counts} layers on the GPUs in order")
     settings = (*params, *((e.split("=", 1)[0], e.split("=", 1)[1]) for e in env))
     return Launch(engine="ollama", runnable=True, summary=_summary(r), argv=argv, commands=commands,
                   files=(LaunchFile(name="Modelfile", content=modelfile),), settings=tuple(settings),
@@ -328,12 +329,10 @@ _BUILDERS = {"llama.cpp": _llama_cpp, "ollama": _ollama, "lmstudio": _lmstudio, 
 
 def launch(r: FitResult, command: str | None = None, *, host: str = "127.0.0.1", port: int | None = None) -> Launch:
     """The launch recipe for ``r`` (planned for ``r.engine``); ``command`` must name that engine."""
-    engine = check_command(command) if command else r.engine.name
+    engine = check_command(command or r.engine.name)
     if engine != r.engine.name:
         raise InvalidInput(f"--command {engine} needs a plan for {engine}, but this fit was planned for "
                            f"{r.engine.name}; use --engine {engine} (or leave --engine out)")
-    if engine not in _BUILDERS:
-        raise InvalidInput(f"no launch command for {engine}; --command takes {', '.join(LAUNCH_ENGINES)}")
     if port is not None and not 1 <= port <= 65535:
         raise InvalidInput(f"port must be between 1 and 65535, got {port}")
     blocked = _not_runnable(r, engine)
