@@ -276,9 +276,7 @@ def hardware_list(kind: str | None, min_memory: str | None, as_json: bool) -> No
     """
     from .hardware.catalog import default_hardware
 
-    floor = _size(min_memory) or 0
-    devs = [d for d in default_hardware().devices
-            if (kind is None or d.kind == kind) and d.memory_bytes >= floor]
+    devs = default_hardware().select(kind, _size(min_memory) or 0)
     if as_json:
         from .report.json_out import device_dict
 

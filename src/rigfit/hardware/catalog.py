@@ -64,12 +64,24 @@ SOC_SCHEMA: dict[str, Field] = {
 }
 
 
+DEVICE_KINDS = ("gpu", "apple", "soc", "cpu")
+
+
 @dataclass(frozen=True, slots=True)
 class HardwareCatalog:
     devices: tuple[Device, ...]
     apple_products: tuple[dict[str, Any], ...]
     cpu_platforms: tuple[dict[str, Any], ...]
     memory_kinds: tuple[dict[str, Any], ...]
+
+    def select(self, kind: str | None = None, min_memory_bytes: int = 0) -> tuple[Device, ...]:
+        """Devices of one kind (gpu | apple | soc | cpu; None: all) with at least this much memory."""
+        if kind is not None and kind not in DEVICE_KINDS:
+            from ..errors import UnknownName
+
+            raise UnknownName("device kind", kind, DEVICE_KINDS)
+        return tuple(d for d in self.devices
+                     if (kind is None or d.kind == kind) and d.memory_bytes >= min_memory_bytes)
 
 
 def _num(v: Any) -> float | None:

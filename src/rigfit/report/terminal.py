@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..api import FitResult
@@ -104,7 +105,7 @@ def models_table(specs: list[ModelSpec]) -> Any:
     return t
 
 
-def devices_table(devices: list[Device]) -> Any:
+def devices_table(devices: Sequence[Device]) -> Any:
     from rich.table import Table
 
     t = Table(title=f"{len(devices)} devices", title_justify="left")

@@ -184,13 +184,7 @@ def create_app() -> FastAPI:
         from ..options import parse_size
         from ..report.json_out import device_dict
 
-        kinds = ("gpu", "apple", "soc", "cpu")
-        if kind is not None and kind not in kinds:
-            from ..errors import UnknownName
-
-            raise UnknownName("device kind", kind, kinds)
-        floor = parse_size(min_memory) or 0
-        devs = [d for d in default_hardware().devices if (kind is None or d.kind == kind) and d.memory_bytes >= floor]
+        devs = default_hardware().select(kind, parse_size(min_memory) or 0)
         return _json({"devices": [device_dict(d) for d in devs]})
 
     @app.get("/api/hardware/{name}", responses=_JSON_DOC, summary="One device, forgivingly named")
