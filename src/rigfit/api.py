@@ -10,7 +10,7 @@ from .engines import EngineProfile, get_engine
 from .errors import InvalidInput
 from .hardware.spec import Device
 from .hardware.usable import UsableMemory
-from .memory import MemoryBreakdown, estimate_memory, make_run_config
+from .memory import VLLM_WONT_START, MemoryBreakdown, estimate_memory, make_run_config
 from .models.resolve import resolve_model
 from .models.spec import ModelSpec
 from .placement import Accelerator, Placement, plan
@@ -129,7 +129,7 @@ def fit(
             placement = replace(placement, split_mode="row")
     if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.warnings:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
-        mem = replace(mem, warnings=tuple(w for w in mem.warnings if not w.startswith("vLLM would not start")))
+        mem = replace(mem, warnings=tuple(w for w in mem.warnings if not w.startswith(VLLM_WONT_START)))
     sp = estimate_speed(spec, mem, placement, prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=llamacpp_build)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system, placement=placement,

@@ -449,6 +449,10 @@ def compute_items(spec: ModelSpec, run: RunConfig, engine: EngineProfile) -> lis
 # ---------------------------------------------------------------------------------------------
 
 
+VLLM_WONT_START = "vLLM would not start"  # prefix of the one-GPU startup warnings below (api.fit drops them
+# for tensor/pipeline-parallel plans, which check each GPU's share themselves)
+
+
 def _vllm_pool(items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem], tuple[str, ...]]:
     """vLLM preallocates: requested = ceil(total * gpu_memory_utilization); the KV pool is what the weights,
     the profile-run activation peak and the non-torch/graph overhead leave (vllm/v1/worker/gpu_worker.py).
@@ -460,11 +464,11 @@ def _vllm_pool(items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem
     gib = 1024**3
     if pool < needed:
         if pool <= 0:
-            msg = (f"vLLM would not start: weights, activations and overhead ({non_kv / gib:.2f} GiB) exceed "
+            msg = (f"{VLLM_WONT_START}: weights, activations and overhead ({non_kv / gib:.2f} GiB) exceed "
                    f"gpu_memory_utilization x memory ({requested / gib:.2f} GiB)")
         else:
             max_len = int(run.context_tokens * pool / needed) // 16 * 16
-            msg = (f"vLLM would not start: one {run.context_tokens:,}-token request needs {needed / gib:.2f} GiB "
+            msg = (f"{VLLM_WONT_START}: one {run.context_tokens:,}-token request needs {needed / gib:.2f} GiB "
                    f"of KV cache but the pool holds {pool / gib:.2f} GiB; the largest max_model_len that fits "
                    f"is about {max_len:,}")
         return items, (msg,)
