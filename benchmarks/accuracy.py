@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 from rigfit.api import fit
-from rigfit.memory import RunConfig, llamacpp_compute_bytes, weight_bytes
+from rigfit.engines.llamacpp import llamacpp_compute_bytes
+from rigfit.memory import RunConfig, weight_bytes
 
 GIB = 1024**3
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "memory_llamacpp.csv"

@@ -217,10 +217,9 @@ def test_plan_that_does_not_fit_gets_no_command() -> None:
 
 @pytest.mark.parametrize(("command", "exc", "message"), [
     ("foo", UnknownName, "unknown launch command engine 'foo'; valid: llama.cpp, ollama, lmstudio, vllm, mlx"),
-    ("exllamav2", InvalidInput, "no launch command for exllamav2; --command takes llama.cpp, ollama, lmstudio, "
-                                "vllm, mlx"),
-    ("ollama", InvalidInput, "--command ollama needs a plan for ollama, but this fit was planned for llama.cpp; "
-                             "use --engine ollama (or leave --engine out)"),
+    ("exllamav2", InvalidInput, "no launch command for exllamav2; rigfit writes commands for llama.cpp, ollama, "
+                                "lmstudio, vllm, mlx"),
+    ("ollama", InvalidInput, "the ollama command needs a plan for ollama, but this fit was planned for llama.cpp"),
 ])
 def test_bad_command_names(command: str, exc: type[Exception], message: str) -> None:
     r = fit("Llama-3.1-8B-Instruct", quant="Q4_K_M", hardware=["RTX 3090"])
@@ -265,8 +264,8 @@ def test_cli_command_picks_the_engine_and_json(capsys: pytest.CaptureFixture[str
     (["--command", "tabby"], "rigfit: error: unknown launch command engine 'tabby'; valid: llama.cpp, ollama, "
                              "lmstudio, vllm, mlx\n"),
     (["--engine", "vllm", "--command", "ollama"],
-     "rigfit: error: --command ollama needs a plan for ollama, but this fit was planned for vllm; "
-     "use --engine ollama (or leave --engine out)\n"),
+     "rigfit: error: the ollama command needs a plan for ollama, but this fit was planned for vllm "
+     "(--command, --engine)\n"),
 ])
 def test_cli_command_errors(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     code, out, err = run_cli(capsys, "fit", "llama3.1:8b", "-H", "3090", *args)

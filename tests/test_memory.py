@@ -8,8 +8,9 @@ import pytest
 
 from rigfit.api import fit
 from rigfit.engines import get_engine
+from rigfit.engines.llamacpp import llamacpp_compute_bytes
 from rigfit.errors import InvalidInput, UnknownName
-from rigfit.memory import RunConfig, llamacpp_compute_bytes
+from rigfit.memory import RunConfig
 
 from .conftest import DATA, spec
 

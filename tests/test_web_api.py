@@ -94,7 +94,7 @@ def test_bad_fit_input_is_422_with_the_cli_line(client: TestClient, capsys: pyte
     assert resp.status_code == 422
     body = resp.json()
     assert body["error"] == cli_error(capsys, *cli)
-    assert body["error"] == "rigfit: error: " + body["detail"]
+    assert body["error"].startswith("rigfit: error: " + body["detail"])  # + the flags the error is about
     assert "\n" not in body["error"]
 
 

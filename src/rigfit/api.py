@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .engines import EngineProfile, get_engine
+from .engines import Engine, get_engine
 from .errors import InvalidInput
 from .hardware.spec import Device
 from .hardware.usable import UsableMemory
-from .memory import VLLM_WONT_START, MemoryBreakdown, estimate_memory, make_run_config
+from .memory import MemoryBreakdown, estimate_memory, make_run_config
 from .models.resolve import resolve_model
 from .models.spec import ModelSpec
 from .placement import Accelerator, Placement, plan
 from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
 from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedEstimate, estimate_speed
+from .vocab import WeightFormat
 
 DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the seeds' model stack
 
@@ -31,7 +32,7 @@ class SystemDevice:
 class FitResult:
     spec: ModelSpec
     quant: QuantScheme
-    engine: EngineProfile
+    engine: Engine
     memory: MemoryBreakdown
     system: tuple[SystemDevice, ...] = field(default=())
     placement: Placement | None = None  # with hardware
@@ -39,7 +40,7 @@ class FitResult:
     speed_unknown: str = ""  # why there is no speed estimate
 
 
-def backend_for(device: Device, engine: EngineProfile) -> str:
+def backend_for(device: Device, engine: Engine) -> str:
     """The backend an engine uses on ``device`` (llama.cpp: CUDA, ROCm, Metal, SYCL)."""
     want = {"nvidia": "cuda", "amd": "rocm", "apple": "metal", "intel": "sycl"}.get(device.vendor, "cpu")
     return want if want in engine.backends else engine.default_backend
@@ -61,11 +62,11 @@ def system_of(found: Sequence[tuple[Device, int]], *, os_name: str = "linux") ->
     return tuple(SystemDevice(device=d, count=n, usable=usable_memory(d, os_name=os_name)) for d, n in found)
 
 
-def pick_quant(spec: ModelSpec, engine: EngineProfile, quant: str | None) -> QuantScheme:
-    prefer = "gguf" if engine.weights == "gguf" else "tensor"
+def pick_quant(spec: ModelSpec, engine: Engine, quant: str | None) -> QuantScheme:
+    prefer = engine.weights.value
     if quant:
         return resolve_quant(quant, prefer=prefer)
-    if spec.gguf is not None and engine.weights == "gguf" and spec.gguf.file_type in GGUF_FILE_TYPES:
+    if spec.gguf is not None and engine.weights == WeightFormat.GGUF and spec.gguf.file_type in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[spec.gguf.file_type]  # a GGUF file is sized as it is
     return resolve_quant(engine.default_quant, prefer=prefer)
 
@@ -127,9 +128,9 @@ def fit(
             raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}")
         if split_mode == "row" and len(placement.accelerators) > 1:
             placement = replace(placement, split_mode="row")
-    if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.warnings:
+    if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.pool_warning:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
-        mem = replace(mem, warnings=tuple(w for w in mem.warnings if not w.startswith(VLLM_WONT_START)))
+        mem = replace(mem, pool_warning="")
     sp = estimate_speed(spec, mem, placement, prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=llamacpp_build)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system, placement=placement,
@@ -149,23 +150,13 @@ def check_counts(prompt_tokens: int, gen_tokens: int, ram_bytes: int | None) -> 
         raise InvalidInput(f"system RAM must be between 1 byte and 64 TiB, got {ram_bytes} bytes")
 
 
-# Quality order, best first, per engine family (more bits per weight = closer to the original weights;
-# llama.cpp's quantize table ranks its types by perplexity the same way, examples/quantize/README.md).
-QUANT_LADDER: dict[str, tuple[str, ...]] = {
-    "gguf": ("BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q4_K_M", "Q4_K_S", "IQ4_XS", "Q3_K_M", "IQ3_M", "Q3_K_S",
-             "IQ3_XXS", "Q2_K", "IQ2_M", "IQ2_XS", "IQ1_M"),
-    "vllm": ("BF16", "FP8", "AWQ", "GPTQ"),
-    "mlx": ("BF16", "MLX-8BIT", "MLX-6BIT", "MLX-4BIT", "MLX-3BIT"),
-    "transformers": ("BF16", "INT8", "NF4-DQ"),
-    "exllamav2": ("EXL2-8.0", "EXL2-6.0", "EXL2-5.0", "EXL2-4.5", "EXL2-4.0", "EXL2-3.5", "EXL2-3.0", "EXL2-2.5"),
-}
 VERDICT_RANK = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
 
 
 def quant_ladder(engine: str) -> tuple[str, ...]:
-    eng = get_engine(engine)
-    key = "gguf" if eng.weights == "gguf" else eng.name
-    return tuple(q for q in QUANT_LADDER.get(key, ()) if q in eng.formats or q.startswith("EXL2"))
+    """The quants ``best_quant`` searches for ``engine``, best quality first (more bits per weight = closer to
+    the original weights; llama.cpp's quantize table ranks its types by perplexity the same way)."""
+    return get_engine(engine).quant_ladder
 
 
 def best_quant(model: str | ModelSpec, **kw: Any) -> FitResult:
@@ -212,7 +203,8 @@ def max_context(model: str | ModelSpec, **kw: Any) -> FitResult:
     kw = {k: v for k, v in kw.items() if k != "context_tokens"}
     lo_fit = fit(spec, context_tokens=256, **kw)
     if lo_fit.placement is None:
-        raise InvalidInput("--ctx max needs --hardware (the context that fits depends on the device)")
+        raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
+                               options=("context_tokens", "hardware"))
     want = VERDICT_RANK[lo_fit.placement.verdict]
     if want == VERDICT_RANK["does_not_fit"]:
         return lo_fit

@@ -13,10 +13,9 @@ from typing import Any
 import click
 
 from .errors import InvalidInput, RigfitError
+from .flags import error_line
 
 EXIT_BAD_INPUT = 2
-
-
 def _emit_json(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2))
 
@@ -470,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         main_group.main(args=argv, prog_name="rigfit", standalone_mode=False)
     except RigfitError as exc:
-        click.echo(f"rigfit: error: {exc}", err=True)
+        click.echo(error_line(exc), err=True)
         return EXIT_BAD_INPUT
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)

@@ -1,8 +1,9 @@
 """The few exceptions rigfit raises.
 
 Every message is one line that repeats the bad value and, where a name was looked up, the
-closest valid names.  The library never mentions CLI flags; the CLI turns any RigfitError
-into ``rigfit: error: <message>`` on stderr and exit code 2.
+closest valid names.  The library never mentions CLI flags: an error names the request fields it is
+about (``options``, the ``FitRequest`` field names), and each shell spells them its own way (the CLI turns
+any RigfitError into ``rigfit: error: <message> (<its flags>)`` on stderr and exit code 2).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from collections.abc import Iterable
 
 
 class RigfitError(Exception):
-    """Base class: a problem with what the user asked for, never a bug."""
+    """Base class: a problem with what the user asked for, never a bug.  ``options``: the request fields the
+    problem is about, for the shells to name in their own words."""
+
+    options: tuple[str, ...] = ()
+
+    def __init__(self, message: str = "", *, options: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.options = options
 
 
 class InvalidInput(RigfitError):

@@ -119,7 +119,8 @@ def run_fit(model: str | ModelSpec, o: FitOptions, *, system: Sequence[SystemDev
         (isinstance(model, ModelSpec) and model.gguf is not None)
     if (o.ctx or "").strip().lower() == "max":
         if not has_hw:
-            raise InvalidInput("--ctx max needs --hardware (the context that fits depends on the device)")
+            raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
+                               options=("context_tokens", "hardware"))
         return max_context(model, quant=o.quant, **kw)
     kw["context_tokens"] = parse_ctx(o.ctx)
     if has_hw and not o.quant and not is_file:

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .engines import get_engine
 from .errors import InvalidInput
 from .hardware.spec import Device
 from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .units import GIB
+from .vocab import Component, Location, PlacementStyle
 
 VERDICTS = ("gpu", "partial_offload", "cpu", "does_not_fit")
-LAYER_SPLIT_ENGINES = ("llama.cpp", "ollama", "lmstudio", "transformers", "exllamav2")
-CPU_OFFLOAD_ENGINES = ("llama.cpp", "ollama", "lmstudio", "transformers")
 DEFAULT_RAM_BYTES = 64 * GIB  # assumed for a described (not detected) PC when --ram is not given
 
 
@@ -139,10 +139,10 @@ def _assign_layers(costs: list[int], out_cost: int, avail: list[int], fractions:
 
 def _fixed_per_gpu(mem: MemoryBreakdown) -> tuple[int, int, int]:
     """(compute, overhead, other device weights not in a layer) that each GPU / the output GPU holds."""
-    compute = mem.total("compute", "device")
-    overhead = mem.total("overhead", "device")
+    compute = mem.total(Component.COMPUTE, Location.DEVICE)
+    overhead = mem.total(Component.OVERHEAD, Location.DEVICE)
     layer_w = sum(lay.weights_bytes for lay in mem.layers)
-    other = max(0, mem.total("weights", "device") - layer_w - mem.output_layer_bytes)
+    other = max(0, mem.total(Component.WEIGHTS, Location.DEVICE) - layer_w - mem.output_layer_bytes)
     return compute, overhead, other
 
 
@@ -158,7 +158,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
     if tensor_split is not None and len(tensor_split) != len(accels):
         raise InvalidInput(f"tensor split has {len(tensor_split)} values for {len(accels)} GPUs")
     fr = _targets(avail, tensor_split)
-    host_fixed = mem.total(location="host")
+    host_fixed = mem.total(location=Location.HOST)
 
     def build(first: int, cpu_moe: int, assign: list[list[int]]) -> Placement:
         devs: list[DevicePlan] = []
@@ -182,7 +182,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
         if first > n:  # nothing offloaded: the output layer is on the CPU too
             cpu_w += mem.output_layer_bytes + other
         cpu_compute = compute if (first > 0 or cpu_moe) else 0  # the CPU backend gets its own graph buffer
-        host_w = mem.total("weights", "host")
+        host_w = mem.total(Component.WEIGHTS, Location.HOST)
         host = DevicePlan(name="system RAM", role="cpu", device=None, usable_bytes=ram_usable_bytes(ram_bytes),
                           weights_bytes=host_w + cpu_w, kv_bytes=cpu_kv,
                           compute_bytes=host_fixed - host_w + cpu_compute, overhead_bytes=0,
@@ -248,7 +248,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
 
 def plan_cpu_only(mem: MemoryBreakdown, *, ram_bytes: int, engine: str, ram_assumed: bool = False) -> Placement:
     n = len(mem.layers)
-    need = mem.total_bytes - mem.total("overhead")
+    need = mem.total_bytes - mem.total(Component.OVERHEAD)
     host = DevicePlan(name="system RAM", role="cpu", device=None, usable_bytes=ram_usable_bytes(ram_bytes),
                       weights_bytes=mem.weights_bytes, kv_bytes=mem.kv_cache_bytes,
                       compute_bytes=need - mem.weights_bytes - mem.kv_cache_bytes, overhead_bytes=0,
@@ -259,7 +259,7 @@ def plan_cpu_only(mem: MemoryBreakdown, *, ram_bytes: int, engine: str, ram_assu
                      ram_assumed=ram_assumed)
 
 
-def plan_unified(mem: MemoryBreakdown, accel: Accelerator, *, engine: str) -> Placement:
+def plan_unified(mem: MemoryBreakdown, accel: Accelerator, *, engine: str, allow_cpu: bool) -> Placement:
     """One memory pool: the GPU may use ``usable_bytes``; llama.cpp runs what does not fit on the CPU from the
     same RAM (MLX cannot: it errors when the working set is exceeded)."""
     n = len(mem.layers)
@@ -272,7 +272,7 @@ def plan_unified(mem: MemoryBreakdown, accel: Accelerator, *, engine: str) -> Pl
     if total <= accel.usable_bytes:
         return Placement(verdict="gpu", split_mode="unified", gpu_layers=n + 1, devices=(gpu,), **base)  # type: ignore[arg-type]
     os_left = ram - min(4 * GIB, ram // 4)
-    if engine in CPU_OFFLOAD_ENGINES and total <= os_left:
+    if allow_cpu and total <= os_left:
         costs = _layer_costs(mem)
         fixed = total - sum(costs) - mem.output_layer_bytes
         room = accel.usable_bytes - fixed - mem.output_layer_bytes
@@ -325,7 +325,7 @@ def vllm_parallel_sizes(spec: ModelSpec, n_gpus: int, tensor_parallel: int | Non
     return tp, n_gpus // tp
 
 
-def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int,
+def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int, engine: str,
               tensor_parallel: int | None = None, pipeline_parallel: int | None = None) -> Placement:
     """Per GPU: weights / (tp * pp), the KV one max_model_len request needs / (tp * pp) (x tp / n_kv_heads when
     KV heads are replicated), the activation peak and the runtime overhead; all within
@@ -336,9 +336,9 @@ def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], 
     util = mem.run.gpu_memory_utilization
     run_kv = sum(lay.kv_bytes for lay in mem.layers)  # one max_model_len sequence, unsharded
     replicate = max(1, tp // spec.n_kv_heads) if tp > spec.n_kv_heads else 1
-    compute = mem.total("compute", "device")
-    overhead = mem.total("overhead", "device")
-    weights = mem.total("weights", "device")
+    compute = mem.total(Component.COMPUTE, Location.DEVICE)
+    overhead = mem.total(Component.OVERHEAD, Location.DEVICE)
+    weights = mem.total(Component.WEIGHTS, Location.DEVICE)
     per_stage = [list(range(s * n // pp, (s + 1) * n // pp)) for s in range(pp)]
     non_layer = weights - sum(lay.weights_bytes for lay in mem.layers)
     devs: list[DevicePlan] = []
@@ -362,7 +362,7 @@ def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], 
                              f"unsharded) does not fit next to the weights"]
     split = "tensor" if tp > 1 and pp == 1 else "pipeline" if pp > 1 and tp == 1 else \
         "tensor+pipeline" if tp > 1 else "none"
-    return Placement(verdict="gpu" if fits else "does_not_fit", engine="vllm", split_mode=split, n_layers=n,
+    return Placement(verdict="gpu" if fits else "does_not_fit", engine=engine, split_mode=split, n_layers=n,
                      gpu_layers=n + 1 if fits else 0, n_cpu_moe=0, tensor_parallel=tp, pipeline_parallel=pp,
                      devices=tuple(devs), ram_bytes=ram_bytes, notes=tuple(notes))
 
@@ -370,8 +370,11 @@ def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], 
 def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int | None = None,
          tensor_split: tuple[float, ...] | None = None, tensor_parallel: int | None = None,
          pipeline_parallel: int | None = None, cpu_moe: bool = True, gpu_layers: int | None = None) -> Placement:
-    """Place the model for ``mem.run.engine`` on ``accels`` (empty: CPU only)."""
-    engine = mem.run.engine
+    """Place the model for ``mem.run.engine`` on ``accels`` (empty: CPU only), by the engine's placement
+    rules."""
+    eng = get_engine(mem.run.engine)
+    rules = eng.placement
+    engine = eng.name
     unified = [a for a in accels if a.device.unified]
     assumed = ram_bytes is None
     if not accels:
@@ -380,21 +383,22 @@ def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ra
     if unified:
         if len(accels) > 1:
             raise InvalidInput("a unified-memory system (Mac, Strix Halo, DGX Spark) is planned on its own; "
-                               "give one --hardware entry")
-        return plan_unified(mem, unified[0], engine=engine)
+                               "give one hardware entry")
+        return plan_unified(mem, unified[0], engine=engine, allow_cpu=rules.cpu_offload)
     ram = ram_bytes or DEFAULT_RAM_BYTES
-    if engine == "mlx":
-        raise InvalidInput("MLX runs on Apple silicon only; choose an Apple device or another engine")
-    if engine == "vllm":
-        p = plan_vllm(spec, mem, accels, ram_bytes=ram, tensor_parallel=tensor_parallel,
+    if rules.style == PlacementStyle.UNIFIED_ONLY:
+        raise InvalidInput(f"{eng.title} runs on Apple silicon only; choose an Apple device or another engine")
+    if rules.style == PlacementStyle.TENSOR_PARALLEL:
+        p = plan_vllm(spec, mem, accels, ram_bytes=ram, engine=engine, tensor_parallel=tensor_parallel,
                       pipeline_parallel=pipeline_parallel)
     else:
-        if tensor_parallel not in (None, 1) and engine not in ("llama.cpp",):
-            raise InvalidInput(f"{engine} has no tensor parallelism; use --engine vllm")
+        if tensor_parallel not in (None, 1):
+            raise InvalidInput(f"{eng.title} has no tensor parallelism (vLLM has)",
+                               options=("tensor_parallel", "engine"))
         p = plan_layer_split(mem, accels, ram_bytes=ram, engine=engine, tensor_split=tensor_split,
-                             allow_cpu=engine in CPU_OFFLOAD_ENGINES, allow_cpu_moe=cpu_moe,
+                             allow_cpu=rules.cpu_offload, allow_cpu_moe=cpu_moe and rules.expert_offload,
                              gpu_layers=gpu_layers)
     if assumed:
         p = replace(p, ram_assumed=True,
-                    notes=(*p.notes, f"system RAM assumed {DEFAULT_RAM_BYTES // GIB} GiB (set --ram)"))
+                    notes=(*p.notes, f"system RAM assumed {DEFAULT_RAM_BYTES // GIB} GiB (not given)"))
     return p

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from .errors import InvalidInput, UnknownQuant
 
 if TYPE_CHECKING:
-    from .models.tensors import Tensor
+    from .models.spec import ModelSpec
+    from .models.tensor import Tensor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,6 +159,12 @@ class MixtureContext:
     n_gqa: int  # n_head / n_head_kv
     n_expert: int
     is_70b: bool  # llama.cpp LLM_TYPE_70B (80-layer llama/qwen2 models)
+
+
+def mixture_context(spec: ModelSpec) -> MixtureContext:
+    """The model facts llama-quantize's rules read (LLM_TYPE_70B: 80-layer llama/qwen2 models)."""
+    return MixtureContext(arch=spec.arch, n_layers=spec.n_layers, n_gqa=spec.n_gqa,
+                          n_expert=spec.n_experts, is_70b=spec.n_layers == 80 and spec.arch in ("llama", "qwen2"))
 
 
 def _tensor_category(name: str) -> str:

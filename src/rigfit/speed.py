@@ -32,7 +32,7 @@ from typing import Any
 
 from .engines import KV_ELEMENT_BYTES, get_engine
 from .hardware.spec import Device
-from .memory import MemoryBreakdown, kv_dims
+from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .placement import Placement
 
@@ -173,7 +173,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         for il in d.layers:
             lay = mem.layers[il]
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
-            k, v = kv_dims(spec, il, engine)
+            k, v = engine.kv_dims(spec, il)
             per = (k + v) * elem
             if spec.layer_kind(il) == "sliding":
                 swa_pos += per

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .breakdown import MemoryItem, sum_items
 from .errors import InvalidInput, UnknownName
 from .hardware.spec import Device
-from .memory import MemoryItem, sum_items
 from .models.spec import ModelSpec
-from .models.tensors import Tensor, build_tensors
+from .models.tensor import Tensor
+from .models.tensors import build_tensors
+from .vocab import Component
 
 GIB = 1 << 30
 METHODS = ("full", "lora", "qlora")
@@ -98,7 +100,7 @@ class TrainingMemory:
     params_trainable: int
     notes: tuple[str, ...] = field(default=())
 
-    def total(self, component: str | None = None) -> int:
+    def total(self, component: Component | None = None) -> int:
         return sum_items(self.items, component)
 
     @property
@@ -144,38 +146,42 @@ def training_memory(spec: ModelSpec, ft: FineTune) -> TrainingMemory:
     mlx = ft.framework == "mlx"
     if ft.method == "full":
         trainable = total
-        add(MemoryItem(component="weights", name="weights (16-bit + fp32 master copy)", n_bytes=6 * total))
-        add(MemoryItem(component="gradients", name="gradients", n_bytes=4 * total))
+        add(MemoryItem(component=Component.WEIGHTS, name="weights (16-bit + fp32 master copy)", n_bytes=6 * total))
+        add(MemoryItem(component=Component.GRADIENTS, name="gradients", n_bytes=4 * total))
         opt = 2 if ft.optimizer == "adamw-8bit" else 8
-        add(MemoryItem(component="optimizer", name=f"{ft.optimizer} moments", n_bytes=opt * total))
+        add(MemoryItem(component=Component.OPTIMIZER, name=f"{ft.optimizer} moments", n_bytes=opt * total))
     else:
         trainable = _lora_params(tensors, ft.lora_rank, ft.lora_targets)
         if ft.method == "lora":
-            add(MemoryItem(component="weights", name="frozen base (bf16)", n_bytes=2 * total))
+            add(MemoryItem(component=Component.WEIGHTS, name="frozen base (bf16)", n_bytes=2 * total))
         elif mlx:
-            add(MemoryItem(component="weights", name="frozen base (MLX 4-bit g64)",
+            add(MemoryItem(component=Component.WEIGHTS, name="frozen base (MLX 4-bit g64)",
                            n_bytes=round(linear * MLX_4BIT_BITS / 8) + 2 * other))
         else:
-            add(MemoryItem(component="weights", name="frozen base (NF4 + double quant)",
+            add(MemoryItem(component=Component.WEIGHTS, name="frozen base (NF4 + double quant)",
                            n_bytes=round(linear * NF4_DQ_BITS / 8)))
-            add(MemoryItem(component="weights", name="embeddings, lm_head, norms (fp32)", n_bytes=4 * other,
+            add(MemoryItem(component=Component.WEIGHTS, name="embeddings, lm_head, norms (fp32)", n_bytes=4 * other,
                            note="prepare_model_for_kbit_training casts them to fp32"))
-        add(MemoryItem(component="weights", name=f"LoRA adapters r={ft.lora_rank} (fp32)", n_bytes=4 * trainable))
-        add(MemoryItem(component="gradients", name="adapter gradients (fp32)", n_bytes=4 * trainable))
+        add(MemoryItem(component=Component.WEIGHTS, name=f"LoRA adapters r={ft.lora_rank} (fp32)",
+                       n_bytes=4 * trainable))
+        add(MemoryItem(component=Component.GRADIENTS, name="adapter gradients (fp32)", n_bytes=4 * trainable))
         opt = 2 if ft.optimizer == "adamw-8bit" else 8
-        add(MemoryItem(component="optimizer", name=f"{ft.optimizer} moments", n_bytes=opt * trainable))
+        add(MemoryItem(component=Component.OPTIMIZER, name=f"{ft.optimizer} moments", n_bytes=opt * trainable))
     one_layer = layer_activation_bytes(spec, s, b, ft.flash_attention)
     if ft.gradient_checkpointing:
         act = spec.n_layers * 2 * s * b * spec.hidden_size + one_layer
-        add(MemoryItem(component="activations", name="activations (checkpointed)", n_bytes=act))
+        add(MemoryItem(component=Component.ACTIVATIONS, name="activations (checkpointed)", n_bytes=act))
     else:
-        add(MemoryItem(component="activations", name="activations", n_bytes=spec.n_layers * one_layer))
+        add(MemoryItem(component=Component.ACTIVATIONS, name="activations", n_bytes=spec.n_layers * one_layer))
     logit_b = 6 if mlx else 14
-    add(MemoryItem(component="activations", name="logits and loss", n_bytes=s * b * spec.vocab_size * logit_b))
-    dynamic = sum(i.n_bytes for i in items if i.component in ("activations", "gradients", "optimizer"))
-    add(MemoryItem(component="overhead", name="runtime (CUDA context, kernels)" if not mlx else "runtime (Metal)",
+    add(MemoryItem(component=Component.ACTIVATIONS, name="logits and loss",
+                   n_bytes=s * b * spec.vocab_size * logit_b))
+    step = (Component.ACTIVATIONS, Component.GRADIENTS, Component.OPTIMIZER)
+    dynamic = sum(i.n_bytes for i in items if i.component in step)
+    add(MemoryItem(component=Component.OVERHEAD,
+                   name="runtime (CUDA context, kernels)" if not mlx else "runtime (Metal)",
                    n_bytes=MLX_RUNTIME_BYTES if mlx else CUDA_RUNTIME_BYTES))
-    add(MemoryItem(component="overhead", name="allocator margin (10% of step allocations)",
+    add(MemoryItem(component=Component.OVERHEAD, name="allocator margin (10% of step allocations)",
                    n_bytes=round(dynamic * ALLOCATOR_MARGIN)))
     if spec.is_moe:
         notes.append("MoE: every expert is held; activations counted for the active experts only")
@@ -253,7 +259,7 @@ def fit_training(spec: ModelSpec, ft: FineTune, device: Device, usable_bytes: in
         return TrainingFit(memory=mem, fits=True, parallel=par, per_device_bytes=need, usable_bytes=usable_bytes,
                            time=training_time(spec, ft, device, count, par))
     if count > 1 and ft.framework == "transformers":
-        runtime = mem.total("overhead")
+        runtime = mem.total(Component.OVERHEAD)
         per = (need - runtime) // count + runtime
         if per <= usable_bytes:
             return TrainingFit(memory=mem, fits=True, parallel="layer-split", per_device_bytes=per,

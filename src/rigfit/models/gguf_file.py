@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from ..errors import BadModelFile
 from ..quant import ggml_type_by_id, gguf_file_type_by_id
 from .spec import GGUFWeights, ModelSpec, swa_layer_types
-from .tensors import Tensor
+from .tensor import Tensor
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, ggml_types_for
 from .spec import ModelSpec
-from .tensors import Tensor, build_tensors
+from .tensor import Tensor
+from .tensors import build_tensors
 
 
 def planned_types(spec: ModelSpec, ft: GGUFFileType, tensors: tuple[Tensor, ...] | None = None) -> list[str]:
     """The ggml type llama-quantize would give each tensor of ``spec`` for file type ``ft``."""
-    from ..memory import mixture_context
+    from ..quant import mixture_context
 
     return ggml_types_for(tensors or build_tensors(spec), ft, mixture_context(spec))
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .tensors import Tensor
+from .tensor import Tensor
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GGUFWeights:

@@ -9,6 +9,7 @@ from ..api import FitResult
 from ..hardware.spec import Device
 from ..models.spec import ModelSpec
 from ..units import fmt_bytes, fmt_gb, fmt_gib
+from ..vocab import Component
 
 
 def fit_table(r: FitResult) -> Any:
@@ -34,8 +35,8 @@ def fit_table(r: FitResult) -> Any:
             mark = f" [{len(notes)}]"
         t.add_row(i.component, i.name + mark, i.location, fmt_bytes(i.n_bytes))
     t.add_section()
-    for comp, label in (("weights", "weights"), ("kv_cache", "KV cache"), ("compute", "compute"),
-                        ("overhead", "overhead")):
+    for comp, label in ((Component.WEIGHTS, "weights"), (Component.KV_CACHE, "KV cache"),
+                        (Component.COMPUTE, "compute"), (Component.OVERHEAD, "overhead")):
         t.add_row("", f"[bold]{label}[/bold]", "", fmt_bytes(bd.total(comp)))
     t.add_row("", "[bold]total[/bold]", "", f"[bold]{fmt_gib(bd.total_bytes)}[/bold]")
     lines = [f"total {fmt_gib(bd.total_bytes)} = {fmt_gb(bd.total_bytes)}: accelerator {fmt_gib(bd.device_bytes)}, "

@@ -46,8 +46,8 @@ def _json(doc: Any) -> Response:
     return Response(content=json.dumps(doc, separators=(",", ":")), media_type="application/json")
 
 
-def _error(status: int, message: str) -> Response:
-    body = {"error": f"rigfit: error: {message}", "detail": message}
+def _error(status: int, message: str, line: str | None = None) -> Response:
+    body = {"error": line or f"rigfit: error: {message}", "detail": message}
     return Response(content=json.dumps(body), status_code=status, media_type="application/json")
 
 
@@ -107,7 +107,9 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RigfitError)
     async def _rigfit_error(_: Request, exc: RigfitError) -> Response:
-        return _error(422, str(exc))
+        from ..flags import error_line
+
+        return _error(422, str(exc), error_line(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> Response:

@@ -1,0 +1,110 @@
+"""The values of the memory stage: how the engine is run (``RunConfig``) and the itemized answer
+(``MemoryItem``, ``LayerMemory``, ``MemoryBreakdown``).  A leaf module: engines build items, ``memory``
+assembles them, placement and speed read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .vocab import Backend, Component, Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunConfig:
+    """How the engine is run.  ``context_tokens`` is per sequence; ``n_seq`` parallel sequences."""
+
+    engine: str = "llama.cpp"
+    backend: Backend = Backend.CUDA
+    context_tokens: int = 8192
+    kv_cache_type: str = "f16"
+    flash_attention: bool = True
+    n_batch: int = 2048  # llama.cpp common/common.h defaults
+    n_ubatch: int = 512
+    n_seq: int = 1
+    swa_full: bool = False  # llama.cpp --swa-full (C API default true, CLI default false)
+    max_num_seqs: int = 256  # vLLM scheduler defaults below 70 GiB GPUs (arg_utils.get_batch_defaults)
+    max_num_batched_tokens: int = 8192
+    gpu_memory_bytes: int = 0  # the device's total memory when known (vLLM sizes its KV pool from it)
+    gpu_memory_utilization: float = 0.92  # vllm/config/cache.py default (0.9 before 2025)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryItem:
+    component: Component
+    name: str
+    n_bytes: int
+    location: Location = Location.DEVICE
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerMemory:
+    index: int
+    kind: str
+    weights_bytes: int  # everything in the block, routed experts included
+    kv_bytes: int
+    expert_bytes: int = 0  # routed MoE expert tensors (*_exps) in this block: what --n-cpu-moe moves
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryBreakdown:
+    model: str
+    quant: str
+    run: RunConfig
+    items: tuple[MemoryItem, ...]
+    layers: tuple[LayerMemory, ...]
+    model_file_bytes: int  # GGUF file (header + tensors) or checkpoint bytes in this format
+    kv_bytes_per_token: Fraction  # full-attention layers, one sequence
+    bits_per_weight: float
+    exact_weights: bool  # weights read from a real file's tensor table
+    run_warnings: tuple[str, ...] = field(default=())
+    # the engine's one-GPU startup check (vLLM: the KV pool cannot hold one request); a tensor- or
+    # pipeline-parallel plan checks each GPU's share itself and clears it
+    pool_warning: str = ""
+    output_layer_bytes: int = 0  # output head (+ its norm, or the tied-embedding copy): llama.cpp "layer n_layer"
+    token_embd_bytes: int = 0
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return (*self.run_warnings, self.pool_warning) if self.pool_warning else self.run_warnings
+
+    def total(self, component: Component | None = None, location: Location | None = None) -> int:
+        return sum_items(self.items, component, location)
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.total(Component.WEIGHTS)
+
+    @property
+    def kv_cache_bytes(self) -> int:
+        return self.total(Component.KV_CACHE)
+
+    @property
+    def compute_bytes(self) -> int:
+        return self.total(Component.COMPUTE)
+
+    @property
+    def overhead_bytes(self) -> int:
+        return self.total(Component.OVERHEAD)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.total()
+
+    @property
+    def device_bytes(self) -> int:
+        return self.total(location=Location.DEVICE)
+
+    @property
+    def host_bytes(self) -> int:
+        return self.total(location=Location.HOST)
+
+
+def sum_items(items: tuple[MemoryItem, ...], component: Component | None = None,
+              location: Location | None = None) -> int:
+    return sum(i.n_bytes for i in items
+               if (component is None or i.component == component) and (location is None or i.location == location))
+
+
+__all__ = ["LayerMemory", "MemoryBreakdown", "MemoryItem", "RunConfig", "sum_items"]

@@ -1,0 +1,261 @@
+"""The one interface every engine implements, and the pieces engines share.
+
+An engine is a frozen value (its data: formats, KV types, defaults, backends, overheads, placement rules) with
+the methods that differ between engines: which quants it loads, how it allocates KV cells, its compute
+buffers and memory pool, and its launch command.  ``Engine`` is abstract: a new engine that leaves a part out
+cannot be constructed, so nothing falls back silently to another engine's behaviour.  Memory, placement,
+speed and launch call these methods; no module outside ``engines/`` compares engine names.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from ..breakdown import MemoryItem, RunConfig
+from ..errors import InvalidInput, UnknownName
+from ..quant import GGUFFileType, QuantScheme, TensorFormat
+from ..vocab import Backend, Component, PlacementStyle, SpeedClass, WeightFormat
+
+if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
+    from ..api import FitResult
+    from ..models.spec import ModelSpec
+
+# Bytes per cached element for each KV-cache type (ggml types: gguf constants; vLLM fp8: 1 byte;
+# mlx --kv-bits: affine group 64 with 16-bit scale+bias; exllamav2 Q8/Q6/Q4 caches: group 32 + fp16 scale).
+KV_ELEMENT_BYTES: dict[str, Fraction] = {
+    "f32": Fraction(4), "f16": Fraction(2), "bf16": Fraction(2), "q8_0": Fraction(34, 32),
+    "q5_1": Fraction(24, 32), "q5_0": Fraction(22, 32), "q4_1": Fraction(20, 32), "q4_0": Fraction(18, 32),
+    "iq4_nl": Fraction(18, 32), "fp8": Fraction(1), "mlx-q8": Fraction(8 * 64 + 32, 8 * 64),
+    "mlx-q4": Fraction(4 * 64 + 32, 8 * 64), "exl2-q8": Fraction(8 * 32 + 16, 8 * 32),
+    "exl2-q6": Fraction(6 * 32 + 16, 8 * 32), "exl2-q4": Fraction(4 * 32 + 16, 8 * 32),
+}
+UNQUANTIZED_KV = ("f32", "f16", "bf16", "fp8")
+_KV_ALIASES = {"fp16": "f16", "float16": "f16", "auto": "f16", "bfloat16": "bf16", "fp32": "f32",
+               "fp8_e4m3": "fp8", "fp8_e5m2": "fp8", "q8": "q8_0", "q4": "q4_0"}
+ALL_BACKENDS = tuple(Backend)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlacementRules:
+    """What an engine can do with a model that spans devices (each rule cites its engine in the module)."""
+
+    style: PlacementStyle
+    cpu_offload: bool  # layers may run on the CPU from system RAM (llama.cpp -ngl, accelerate device_map)
+    expert_offload: bool  # routed experts of some layers may stay in RAM (llama.cpp --n-cpu-moe)
+    gpu_layers: bool  # the user may set how many layers go to the GPU (-ngl, num_gpu)
+    tensor_split: bool  # the user may set per-GPU proportions (--tensor-split, exllamav2 gpu_split, max_memory)
+    row_split: bool  # rows of each matrix split over GPUs (llama.cpp --split-mode row)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LaunchFile:
+    name: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Launch:
+    """How to start an engine so that it does what the placement planned.
+
+    ``argv`` is the main command (the server start) as a list, ``commands`` every shell line in order,
+    ``files`` what must be written first (an Ollama Modelfile), ``settings`` the values by the engine's own
+    names (LM Studio's load panel, Ollama's PARAMETERs, the flags' meaning), ``notes`` what to check."""
+
+    engine: str
+    runnable: bool
+    summary: str
+    argv: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    files: tuple[LaunchFile, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Engine(ABC):
+    """One inference engine.  Data fields first; the abstract methods are the parts each engine supplies."""
+
+    name: str
+    title: str  # as the project writes it, for messages ("LM Studio", "vLLM")
+    aliases: tuple[str, ...]
+    weights: WeightFormat
+    formats: tuple[str, ...]  # accepted quant names (GGUF file types or TensorFormat names)
+    default_quant: str
+    quant_ladder: tuple[str, ...]  # best quality first: what best_quant searches
+    kv_types: tuple[str, ...]
+    kv_type_names: dict[str, str] = field(default_factory=dict)  # engine spelling -> KV_ELEMENT_BYTES key
+    default_kv: str = "f16"
+    default_ctx: int | None = 8192  # None: the model's own maximum (vLLM's max_model_len default)
+    default_n_batch: int = 2048
+    default_n_ubatch: int = 512
+    backends: tuple[Backend, ...] = ALL_BACKENDS
+    default_backend: Backend = Backend.CUDA
+    flash_attention_default: bool = True
+    runtime_overhead_bytes: dict[Backend, int] = field(default_factory=dict)
+    overhead_source: str = ""
+    placement: PlacementRules
+    speed_class: SpeedClass
+    default_port: int | None = None  # None: rigfit writes no launch command for this engine
+    source: str = ""
+
+    # -- options ---------------------------------------------------------------------------------------
+    def kv_key(self, kv_type: str) -> str:
+        """The internal KV element key for the engine's spelling (``auto``, ``q8``, ``fp8_e4m3``, ...)."""
+        k = kv_type.strip().lower()
+        if k in self.kv_type_names.values():
+            return k  # already the internal key (mlx-q8, exl2-q4, ...)
+        k = _KV_ALIASES.get(k, k) if k not in self.kv_types else k
+        if k not in self.kv_types:
+            raise UnknownName(f"KV-cache type for {self.name}", kv_type, self.kv_types)
+        return self.kv_type_names.get(k, k)
+
+    @abstractmethod
+    def check_run(self, run: RunConfig) -> None:
+        """Raise InvalidInput for a combination of settings the engine refuses."""
+
+    # -- weights ---------------------------------------------------------------------------------------
+    @abstractmethod
+    def loads(self, quant: QuantScheme) -> bool:
+        """Whether the engine loads weights in this format."""
+
+    def check_quant(self, quant: QuantScheme) -> None:
+        """A quant the engine cannot load is an error that lists what it does load."""
+        if not self.loads(quant):
+            raise InvalidInput(f"{self.name} does not load {quant.name} weights; it takes {self.formats_text()}")
+
+    @abstractmethod
+    def formats_text(self) -> str:
+        """The formats the engine loads, for messages."""
+
+    @abstractmethod
+    def embeddings_on_host(self, run: RunConfig, quant: QuantScheme) -> bool:
+        """Whether the token-embedding table stays in system RAM."""
+
+    @abstractmethod
+    def duplicates_tied_output(self, run: RunConfig) -> bool:
+        """Whether a tied embedding gets a second copy on the device as the output head."""
+
+    # -- KV cache --------------------------------------------------------------------------------------
+    @abstractmethod
+    def kv_dims(self, spec: ModelSpec, il: int) -> tuple[int, int]:
+        """Elements cached per token in layer ``il`` for K and V."""
+
+    @abstractmethod
+    def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
+        """Token slots allocated for layer ``il`` (all sequences)."""
+
+    @abstractmethod
+    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
+        """Bytes of one layer's K and V caches of ``cells`` token slots."""
+
+    # -- buffers and pool ------------------------------------------------------------------------------
+    @abstractmethod
+    def compute_items(self, spec: ModelSpec, run: RunConfig) -> list[MemoryItem]:
+        """The engine's compute/activation buffers."""
+
+    @abstractmethod
+    def allocate_pool(self, items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem], str]:
+        """The items as the engine finally allocates them (vLLM preallocates a KV pool) and a startup
+        warning for one device, or ``""``."""
+
+    # -- launch ----------------------------------------------------------------------------------------
+    @abstractmethod
+    def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        """The command line, files and settings that realize the plan ``r`` (a plan that fits)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TensorEngine(Engine, ABC):
+    """The parts every safetensors-checkpoint engine (vLLM, MLX, transformers, exllamav2) shares: it loads the
+    formats in its list, keeps embeddings where the format says, stores no second copy of a tied head, and
+    caches K and V at the cache type's bytes per element."""
+
+    def loads(self, quant: QuantScheme) -> bool:
+        if isinstance(quant, GGUFFileType):
+            return False
+        name = "EXL2" if quant.name.startswith("EXL2") else quant.name  # EXL2 at any bit rate
+        return name in self.formats
+
+    def formats_text(self) -> str:
+        return ", ".join(self.formats)
+
+    def embeddings_on_host(self, run: RunConfig, quant: QuantScheme) -> bool:
+        return isinstance(quant, TensorFormat) and quant.embeddings_on_host  # exllamav2 keeps them in RAM
+
+    def duplicates_tied_output(self, run: RunConfig) -> bool:
+        return False
+
+    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
+        return math.ceil((k + v) * cells * KV_ELEMENT_BYTES[kv_type])
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers the engine modules share
+# ---------------------------------------------------------------------------------------------
+
+
+def pad(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
+
+
+
+
+def head_kv_dims(spec: ModelSpec, il: int, *, decompress_mla: bool) -> tuple[int, int]:
+    """K and V elements per token: KV heads x head_dim, nothing for recurrent layers; MLA either as the
+    compressed latent (kv_lora_rank + rope dims, no separate V: llama.cpp deepseek2, vLLM MLAAttentionSpec)
+    or decompressed per head (transformers DeepseekV3Attention, mlx-lm)."""
+    if spec.layer_kind(il) == "recurrent":
+        return 0, 0
+    if spec.uses_mla:
+        if decompress_mla:
+            nh = spec.n_heads
+            return nh * (spec.qk_nope_head_dim + spec.qk_rope_head_dim), nh * spec.v_head_dim
+        return spec.kv_lora_rank + spec.qk_rope_head_dim, 0
+    n = spec.kv_heads(il) * spec.head_dim
+    return n, n
+
+
+def chunk_activations(spec: ModelSpec, run: RunConfig, chunk_tokens: int, note: str) -> list[MemoryItem]:
+    """16-bit activations of one prompt chunk (the whole prompt when ``chunk_tokens`` is the context) plus
+    fp32 logits for one token per sequence: the peak of engines that run the prompt in chunks."""
+    chunk = min(chunk_tokens, run.context_tokens)
+    act = chunk * activation_rows(spec) * 2 + spec.vocab_size * 4 * run.n_seq
+    return [MemoryItem(component=Component.COMPUTE, name="activations", n_bytes=act, note=note)]
+
+
+def activation_rows(spec: ModelSpec) -> int:
+    """f32/bf16 activation elements alive per token in one layer (gate+up, residual streams)."""
+    ff = spec.ffn_size
+    if spec.is_moe:
+        ff = spec.n_experts_active * (spec.expert_ffn_size or spec.ffn_size)
+    return 2 * ff + 4 * spec.hidden_size
+
+
+
+
+
+
+def plan_summary(r: FitResult, *, layer_counts: bool) -> str:
+    """One line naming the plan a launch recipe realizes (with ``-ngl``-style layer counts for engines that
+    count layers)."""
+    run, p = r.memory.run, r.placement
+    where = ", ".join(f"{s.count}x {s.device.name}" if s.count > 1 else s.device.name for s in r.system) \
+        or "no hardware given"
+    text = f"{r.spec.name} {r.quant.name} on {where}, {run.context_tokens:,} tokens"
+    if run.n_seq > 1:
+        text += f" x {run.n_seq} sequences"
+    if p is not None:
+        text += f"; {p.verdict}"
+        if layer_counts:
+            text += f", {p.gpu_layers} of {p.n_layers + 1} layers on the GPU"
+    return text
+
+
+__all__ = ["ALL_BACKENDS", "KV_ELEMENT_BYTES", "UNQUANTIZED_KV", "Engine", "Launch", "LaunchFile", "PlacementRules",
+           "TensorEngine", "activation_rows", "chunk_activations", "head_kv_dims", "pad", "plan_summary"]

@@ -1,0 +1,333 @@
+"""llama.cpp, and Ollama and LM Studio, which run it: GGUF weights, ggml KV types, llama.cpp's cell padding
+and compute graph, layer split with CPU and MoE-expert offload, and each one's launch recipe.
+
+Sources: ggml-org/llama.cpp ``src/llama-context.cpp`` (sched_reserve, output_reserve), ``src/llama-kv-cache.cpp``
+and ``src/llama-kv-cache-iswa.cpp`` (n_ctx padded to 256, SWA cells), ``src/llama-model.cpp`` load_tensors
+(output layer offloaded first), ``common/arg.cpp`` (flags, builds from late 2025 on); Ollama ``ml/device.go``
+(457 MiB per CUDA/ROCm GPU, 512 MiB on Metal), ``api/types.go`` (num_batch 512), ``server/routes.go``
+(num_ctx 4096 below 23 GiB VRAM), ``docs/modelfile.md``, ``llm/llama_server.go``; LM Studio
+lmstudio.ai/docs/cli/load (``lms load --gpu max|off|0-1 --context-length N``) and its load panel.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..breakdown import MemoryItem, RunConfig
+from ..errors import InvalidInput
+from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
+from ..units import MIB
+from ..vocab import Backend, Component, Location, PlacementStyle, SpeedClass, WeightFormat
+from .base import UNQUANTIZED_KV, Engine, Launch, LaunchFile, PlacementRules, head_kv_dims, pad, plan_summary
+
+if TYPE_CHECKING:
+    from ..api import FitResult
+    from ..models.spec import ModelSpec
+
+LLAMA_KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl")
+GGUF_LADDER = ("BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q4_K_M", "Q4_K_S", "IQ4_XS", "Q3_K_M", "IQ3_M", "Q3_K_S",
+               "IQ3_XXS", "Q2_K", "IQ2_M", "IQ2_XS", "IQ1_M")  # llama.cpp tools/quantize/README.md perplexity order
+_SHOWN = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M")
+# Per-process memory outside llama.cpp's own buffers (CUDA context, cuBLAS/hipBLAS workspaces):
+# Ollama reserves MinimumMemory() = 457 MiB per CUDA/ROCm GPU and 512 MiB on Metal (ml/device.go).
+LLAMA_OVERHEAD = {Backend.CUDA: 457 * MIB, Backend.ROCM: 457 * MIB, Backend.VULKAN: 457 * MIB,
+                  Backend.SYCL: 457 * MIB, Backend.METAL: 512 * MIB, Backend.CPU: 0}
+LLAMA_OVERHEAD_SOURCE = "CUDA context etc.: Ollama reserves 457 MiB (512 on Metal), ml/device.go"
+LAYER_SPLIT = PlacementRules(style=PlacementStyle.LAYER_SPLIT, cpu_offload=True, expert_offload=True,
+                             gpu_layers=True, tensor_split=True, row_split=True)
+
+
+def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "current") -> tuple[int, int]:
+    """(device, host) bytes of llama.cpp's compute buffers for a fully offloaded model.
+
+    sched_reserve (src/llama-context.cpp) sizes the worst-case prompt graph: n_tokens =
+    min(n_ctx, n_ubatch) tokens, all producing logits, over the whole KV cache.  ggml-alloc reuses
+    memory, so the buffer is the largest set of f32 intermediates alive at once.  Per token:
+      output stage     n_vocab + 2*n_embd (logits, normed hidden state)
+      FFN stage        4*n_embd + 3*n_ff + KQ mask (f16 with flash attention, f32 without)
+                       (+ min(2*n_embd_kv, n_embd) without flash attention)
+      attention stage  without flash attention: n_kv*(n_head+1) (f32 KQ scores and mask) + 3*n_embd
+                       + 2*n_embd_q + 2*n_embd_kv
+    Derived by reading the graph and checked against llama.cpp @0c1e570 (llama-cpp-python 0.3.36,
+    no_alloc, CPU backend) on 13 architectures x 8 settings: exact to 5 floats/token on llama, qwen2,
+    qwen3, qwen3moe and mistral shapes (benchmarks/llamacpp_probe.py).  ``build="2023-12"`` is the
+    graph of the Dec 2023 builds (b1619-b1691) in the calibration set, fitted on its five models:
+    max(n_vocab + n_embd + 3*n_ctx, 2*n_embd + 2*n_ff + 4*n_ctx) + 97.
+    """
+    n_kv = pad(run.context_tokens * run.n_seq, 256)
+    n_tok = min(n_kv, run.n_ubatch)
+    e = spec.hidden_size
+    ff = spec.ffn_size
+    if spec.is_moe:
+        ff = max(ff if spec.n_dense_layers else 0, spec.n_experts_active * (spec.expert_ffn_size or spec.ffn_size))
+    if spec.uses_mla:
+        q_dim = spec.n_heads * (spec.qk_nope_head_dim + spec.qk_rope_head_dim)
+        kv_dim = spec.kv_lora_rank + spec.qk_rope_head_dim
+    else:
+        q_dim = spec.n_heads * spec.head_dim
+        kv_dim = spec.n_kv_heads * spec.head_dim
+    vocab = spec.embedding_rows
+    host = 4 * vocab * run.n_seq  # output (logits) buffer, llama_context::output_reserve
+    if build == "2023-12":
+        n_ctx = run.context_tokens
+        per_token = max(vocab + e + 3 * n_ctx, 2 * e + 2 * ff + 4 * n_ctx) + 97
+        return 4 * min(n_ctx, run.n_batch) * per_token, host
+    kinds = {spec.layer_kind(il) for il in range(spec.n_layers)}
+    swa = 0
+    if "sliding" in kinds and spec.sliding_window and not run.swa_full:
+        swa = min(n_kv, pad(spec.sliding_window * run.n_seq + run.n_ubatch, 256))
+    kv_cells = n_kv if "full" in kinds else (swa or n_kv)
+    masks = (kv_cells if "full" in kinds else 0) + swa
+    fa = run.flash_attention
+    out_stage = vocab + 2 * e + (e if spec.arch in ("gemma2", "gemma3") and not fa else 0)
+    ffn_stage = 4 * e + 3 * ff + (masks // 2 if fa else masks + min(2 * kv_dim, e)) + 5
+    attn_stage = 0 if fa else kv_cells * (spec.n_heads + 1) + 3 * e + 2 * q_dim + 2 * kv_dim + 5 + swa
+    return 4 * n_tok * max(out_stage, ffn_stage, attn_stage), host
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlamaCpp(Engine):
+    """llama-server itself."""
+
+    def check_run(self, run: RunConfig) -> None:
+        if run.kv_cache_type not in UNQUANTIZED_KV and not run.flash_attention:
+            raise InvalidInput(f"KV-cache type {run.kv_cache_type} needs flash attention in {self.name} "
+                               "(llama-context.cpp: quantized V cache requires Flash Attention)")
+
+    def loads(self, quant: QuantScheme) -> bool:
+        return isinstance(quant, GGUFFileType)
+
+    def formats_text(self) -> str:
+        return ", ".join(f for f in self.formats if f in _SHOWN) + " and the other GGUF types"
+
+    def embeddings_on_host(self, run: RunConfig, quant: QuantScheme) -> bool:
+        return run.backend.discrete  # token_embd stays in RAM (a row gather, llama-model.cpp)
+
+    def duplicates_tied_output(self, run: RunConfig) -> bool:
+        # Tied embeddings: llama.cpp creates output from token_embd (TENSOR_DUPLICATED, src/models/*.cpp),
+        # a second copy in the output layer's device buffer.
+        return run.backend.discrete
+
+    def kv_dims(self, spec: ModelSpec, il: int) -> tuple[int, int]:
+        return head_kv_dims(spec, il, decompress_mla=False)  # deepseek2 with MLA caches the latent
+
+    def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
+        # cparams.n_ctx = GGML_PAD(n_ctx, 256); SWA layers get GGML_PAD(min(n_ctx, n_swa*n_seq + n_ubatch), 256)
+        # cells unless --swa-full (llama-kv-cache-iswa.cpp).
+        total = pad(run.context_tokens * run.n_seq, 256)
+        w = spec.sliding_window
+        if spec.layer_kind(il) == "sliding" and w and not run.swa_full:
+            return min(total, pad(w * run.n_seq + run.n_ubatch, 256))
+        return total
+
+    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
+        t = GGML_TYPES[kv_type.upper()]
+        return (t.row_bytes(k) if k else 0) * cells + (t.row_bytes(v) if v else 0) * cells
+
+    def compute_items(self, spec: ModelSpec, run: RunConfig) -> list[MemoryItem]:
+        dev, host = llamacpp_compute_bytes(spec, run)
+        loc = Location.HOST if run.backend == Backend.CPU else Location.DEVICE
+        return [
+            MemoryItem(component=Component.COMPUTE, name="compute buffer", n_bytes=dev, location=loc,
+                       note=f"graph for {min(run.n_ubatch, run.context_tokens)} tokens, flash attention "
+                       + ("on" if run.flash_attention else "off")),
+            MemoryItem(component=Component.COMPUTE, name="output buffer", n_bytes=host, location=Location.HOST,
+                       note="logits for one token per sequence"),
+        ]
+
+    def allocate_pool(self, items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem], str]:
+        return items, ""  # llama.cpp allocates exactly the cells asked for
+
+    def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        args, settings, notes = _llama_args(r)
+        argv = ("llama-server", "-m", _gguf_path(r), *args, "--host", host, "--port", str(port))
+        if r.spec.gguf is None:
+            notes.append(f"-m: the path of your {r.quant.name} GGUF file of {r.spec.name}")
+        return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=True), argv=argv,
+                      commands=(shlex.join(argv),), settings=tuple(settings), notes=tuple(notes + _backend_note(r)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ollama(LlamaCpp):
+    """Ollama: llama.cpp's server behind a Modelfile and environment settings."""
+
+    def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        run = r.memory.run
+        ngl, notes = _gpu_layers(r)
+        src, from_notes = _ollama_from(r)
+        params = [("num_ctx", str(run.context_tokens)), ("num_gpu", str(ngl))]
+        if run.n_batch != self.default_n_batch:
+            params.append(("num_batch", str(run.n_batch)))
+        modelfile = "\n".join([f"FROM {src}", *(f"PARAMETER {k} {v}" for k, v in params)]) + "\n"
+        env = [f"OLLAMA_HOST={host}:{port}", f"OLLAMA_FLASH_ATTENTION={1 if run.flash_attention else 0}"]
+        if run.kv_cache_type != "f16":
+            env.append(f"OLLAMA_KV_CACHE_TYPE={run.kv_cache_type}")
+        if run.n_seq > 1:
+            env.append(f"OLLAMA_NUM_PARALLEL={run.n_seq}")
+        name = f"{r.spec.name.lower()}-{r.quant.name.lower()}-{_ctx_label(run.context_tokens)}"
+        argv = ("env", *env, "ollama", "serve")
+        commands = (shlex.join(argv), f"ollama create {shlex.quote(name)} -f Modelfile",
+                    f"ollama run {shlex.quote(name)}")
+        notes += from_notes
+        p = r.placement
+        if p is not None and p.n_cpu_moe:
+            notes.append(f"Ollama has no --n-cpu-moe setting: its own fit decides which experts stay in RAM "
+                         f"(the plan keeps the experts of {p.n_cpu_moe} layers there)")
+        counts = _layer_counts(r)
+        if counts:
+            notes.append("Ollama splits layers over the GPUs itself (no tensor-split setting); "
+                         f"the plan puts {counts} layers on the GPUs in order")
+        settings = (*params, *((e.split("=", 1)[0], e.split("=", 1)[1]) for e in env))
+        return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=True), argv=argv,
+                      commands=commands, files=(LaunchFile(name="Modelfile", content=modelfile),),
+                      settings=tuple(settings), notes=tuple(notes))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LMStudio(LlamaCpp):
+    """LM Studio: its llama.cpp runtime, loaded with ``lms load`` and the model's load settings."""
+
+    def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        run, p = r.memory.run, r.placement
+        ngl, notes = _gpu_layers(r)
+        n = r.spec.n_layers
+        key = r.spec.name.lower()
+        if ngl >= n + 1:
+            gpu, offload = "max", f"{n} / {n} (max)"
+        elif ngl == 0:
+            gpu, offload = "off", f"0 / {n}"
+        else:
+            gpu, offload = f"{ngl / (n + 1):.2f}", f"{ngl} / {n}"
+            notes.append(f"--gpu is a fraction: check that the GPU Offload slider reads {ngl}")
+        argv = ("lms", "load", key, "--gpu", gpu, "--context-length", str(run.context_tokens), "--identifier", key)
+        settings: list[tuple[str, str]] = [("Context Length", str(run.context_tokens)), ("GPU Offload", offload),
+                                           ("Flash Attention", "on" if run.flash_attention else "off")]
+        if run.kv_cache_type != "f16":
+            settings += [("K Cache Quantization Type", run.kv_cache_type),
+                         ("V Cache Quantization Type", run.kv_cache_type)]
+        if p is not None and p.n_cpu_moe:
+            settings.append(("Number of layers for which to force MoE weights onto CPU", str(p.n_cpu_moe)))
+        if run.n_seq > 1:
+            settings.append(("Max Concurrent Predictions", str(run.n_seq)))
+        if run.n_batch != self.default_n_batch:
+            settings.append(("Evaluation Batch Size", str(run.n_batch)))
+        commands = (f"lms server start --port {port}", shlex.join(argv))
+        notes.append(f"{key}: the model key `lms ls` shows for your {r.quant.name} download of {r.spec.name}")
+        notes.append("flash attention and KV-cache types are set in the model's load settings "
+                     "(Developer tab or My Models), not by lms load")
+        if host not in ("127.0.0.1", "localhost"):
+            notes.append("serve on the network: enable 'Serve on Local Network' in LM Studio's server settings")
+        return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=True), argv=argv,
+                      commands=commands, settings=tuple(settings), notes=tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Launch helpers of the llama.cpp family
+# ---------------------------------------------------------------------------------------------
+
+
+def _gguf_path(r: FitResult) -> str:
+    if r.spec.gguf is not None:
+        return r.spec.gguf.path
+    return f"{r.spec.name}-{r.quant.name}.gguf"
+
+
+def _gpu_layers(r: FitResult) -> tuple[int, list[str]]:
+    """-ngl for the plan (n_layer + 1 when no hardware was given: everything offloaded)."""
+    if r.placement is not None:
+        return r.placement.gpu_layers, []
+    if r.memory.run.backend == Backend.CPU:
+        return 0, []
+    return r.spec.n_layers + 1, ["no hardware given: every layer offloaded (-ngl n_layer + 1); "
+                                 "give the hardware to plan a partial offload"]
+
+
+def _layer_counts(r: FitResult) -> list[int]:
+    """Per-GPU units (repeating layers plus the output layer) of a multi-GPU layer split, in device order."""
+    p = r.placement
+    if p is None:
+        return []
+    gpus = [d for d in p.devices if d.role == "gpu"]
+    if len(gpus) < 2:
+        return []
+    return [len(d.layers) + (1 if d.has_output else 0) for d in gpus]
+
+
+def _llama_args(r: FitResult) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    run, p = r.memory.run, r.placement
+    ngl, notes = _gpu_layers(r)
+    args = ["-c", str(run.context_tokens * run.n_seq)]
+    settings = [("context tokens per sequence", str(run.context_tokens))]
+    if run.n_seq > 1:
+        args += ["-np", str(run.n_seq)]
+        settings.append(("parallel sequences", str(run.n_seq)))
+    args += ["-ngl", str(ngl)]
+    settings.append(("GPU layers (output layer counts)", f"{ngl} of {r.spec.n_layers + 1}"))
+    if p is not None and p.n_cpu_moe:
+        args += ["--n-cpu-moe", str(p.n_cpu_moe)]
+        settings.append(("MoE layers with experts in RAM", str(p.n_cpu_moe)))
+    counts = _layer_counts(r)
+    if counts:
+        assert p is not None
+        args += ["--split-mode", p.split_mode if p.split_mode in ("layer", "row") else "layer",
+                 "--tensor-split", ",".join(str(c) for c in counts)]
+        settings.append(("tensor split (layers per GPU)", ",".join(str(c) for c in counts)))
+    args += ["-fa", "on" if run.flash_attention else "off"]
+    settings.append(("flash attention", "on" if run.flash_attention else "off"))
+    if run.kv_cache_type != "f16":
+        args += ["-ctk", run.kv_cache_type, "-ctv", run.kv_cache_type]
+    settings.append(("KV cache type", run.kv_cache_type))
+    if run.n_batch != 2048:
+        args += ["-b", str(run.n_batch)]
+    if run.n_ubatch != 512:
+        args += ["-ub", str(run.n_ubatch)]
+    return args, settings, notes
+
+
+def _backend_note(r: FitResult) -> list[str]:
+    be = r.memory.run.backend
+    build = {Backend.CUDA: "a CUDA build", Backend.ROCM: "a ROCm (HIP) build",
+             Backend.METAL: "the Metal build (macOS default)", Backend.VULKAN: "a Vulkan build",
+             Backend.SYCL: "a SYCL build", Backend.CPU: "any build"}.get(be, be)
+    return [f"backend {be}: use {build} of llama.cpp"]
+
+
+def _ollama_from(r: FitResult) -> tuple[str, list[str]]:
+    tags = [a for a in r.spec.aliases if ":" in a and "/" not in a]
+    if r.spec.gguf is None and tags and r.quant.name == "Q4_K_M":
+        return tags[0], [f"FROM {tags[0]}: Ollama library tags without a quant suffix are Q4_K_M"]
+    path = _gguf_path(r)
+    return (path if path.startswith(("/", ".")) else f"./{path}"), \
+        [f"FROM: the path of your {r.quant.name} GGUF file of {r.spec.name}"]
+
+
+def _ctx_label(tokens: int) -> str:
+    return f"{tokens // 1024}k" if tokens % 1024 == 0 else str(tokens)
+
+
+_GGUF = tuple(GGUF_FILE_TYPES)
+_COMMON = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
+               runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
+               placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP)
+
+LLAMA_CPP = LlamaCpp(
+    name="llama.cpp", title="llama.cpp", aliases=("llamacpp", "llama-cpp", "llama-server", "llama-cli"),
+    kv_types=LLAMA_KV_TYPES, default_port=8080,
+    source="ggml-org/llama.cpp src/llama-context.cpp, src/llama-kv-cache.cpp (n_ctx padded to 256)",
+    **_COMMON,  # type: ignore[arg-type]
+)
+OLLAMA = Ollama(
+    name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
+    default_n_batch=512, default_port=11434,
+    source="ollama runs llama-server (PR #16031); num_ctx 4096 below 23 GiB VRAM (server/routes.go); "
+    "OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0; num_batch 512 (api/types.go)",
+    **_COMMON,  # type: ignore[arg-type]
+)
+LM_STUDIO = LMStudio(
+    name="lmstudio", title="LM Studio", aliases=("lm-studio", "lms", "lm studio"), kv_types=LLAMA_KV_TYPES,
+    default_ctx=4096, default_port=1234,
+    source="LM Studio's llama.cpp runtime (default context length 4096 in its load settings)",
+    **_COMMON,  # type: ignore[arg-type]
+)

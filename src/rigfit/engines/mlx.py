@@ -1,0 +1,109 @@
+"""MLX (mlx-lm) on Apple silicon: MLX affine-quantized weights, a KV cache that grows in 256-token steps
+(rotating caches for sliding-window layers), 2,048-token prefill chunks, ``mlx_lm.server``.
+
+Sources: ml-explore/mlx-lm ``mlx_lm/models/cache.py`` (KVCache.step = 256, RotatingKVCache(max_size=window)),
+``mlx_lm/generate.py`` (--kv-bits, prefill_step_size 2048), ``mlx_lm/convert.py`` (-q --q-bits
+--q-group-size), ``mlx_lm/server.py`` (--max-kv-size, --kv-bits, --decode-concurrency; the two KV flags
+cannot be combined there).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..breakdown import MemoryItem, RunConfig
+from ..units import MIB
+from ..vocab import Backend, PlacementStyle, SpeedClass, WeightFormat
+from .base import (
+    Launch,
+    PlacementRules,
+    TensorEngine,
+    chunk_activations,
+    head_kv_dims,
+    pad,
+    plan_summary,
+)
+
+if TYPE_CHECKING:
+    from ..api import FitResult
+    from ..models.spec import ModelSpec
+
+PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MLX(TensorEngine):
+    def check_run(self, run: RunConfig) -> None:
+        return None  # quantized KV works with any attention path in mlx-lm
+
+    def kv_dims(self, spec: ModelSpec, il: int) -> tuple[int, int]:
+        return head_kv_dims(spec, il, decompress_mla=True)  # mlx-lm's deepseek models cache per-head K and V
+
+    def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
+        per = pad(run.context_tokens, 256)  # KVCache.step = 256
+        w = spec.sliding_window
+        if spec.layer_kind(il) == "sliding" and w:
+            per = min(per, w)  # RotatingKVCache(max_size=sliding_window)
+        return per * run.n_seq
+
+    def compute_items(self, spec: ModelSpec, run: RunConfig) -> list[MemoryItem]:
+        return chunk_activations(spec, run, PREFILL_STEP_TOKENS, "prefill_step_size 2048 (mlx_lm/generate.py)")
+
+    def allocate_pool(self, items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem], str]:
+        return items, ""  # the cache grows with the sequence
+
+    def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        run = r.memory.run
+        repo = r.spec.hf_repo or r.spec.name
+        commands: list[str] = []
+        settings: list[tuple[str, str]] = []
+        q = r.quant.name
+        if q.startswith("MLX-") and q.endswith("BIT"):
+            bits = q.removeprefix("MLX-").removesuffix("BIT")
+            local = f"{r.spec.name}-{bits}bit"
+            conv = ["mlx_lm.convert", "--hf-path", repo, "--mlx-path", local, "-q", "--q-bits", bits,
+                    "--q-group-size", "64"]
+            commands.append(shlex.join(conv))
+            model = local
+            settings.append(("weights", f"{bits}-bit affine, group size 64"))
+        else:
+            model = repo
+            settings.append(("weights", q))
+        args = ["mlx_lm.server", "--model", model]
+        notes: list[str] = []
+        if run.kv_cache_type in ("mlx-q8", "mlx-q4"):
+            bits = "8" if run.kv_cache_type == "mlx-q8" else "4"
+            args += ["--kv-bits", bits, "--kv-group-size", "64", "--quantized-kv-start", "0",
+                     "--max-prompt-tokens", str(run.context_tokens)]
+            settings += [("kv_bits", bits), ("max_prompt_tokens", str(run.context_tokens))]
+            notes.append("mlx_lm.server cannot bound a quantized KV cache with --max-kv-size; "
+                         "--max-prompt-tokens keeps prompts within the planned context")
+        else:
+            args += ["--max-kv-size", str(run.context_tokens)]
+            settings.append(("max_kv_size", str(run.context_tokens)))
+        conc = str(run.n_seq)
+        args += ["--decode-concurrency", conc, "--prompt-concurrency", conc, "--host", host, "--port", str(port)]
+        settings.append(("decode_concurrency", conc))
+        notes.append("concurrency is set to the planned sequences: the server's default of 32 parallel decodes "
+                     "would hold up to 32 KV caches")
+        commands.append(shlex.join(args))
+        return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=False),
+                      argv=tuple(args), commands=tuple(commands), settings=tuple(settings), notes=tuple(notes))
+
+
+MLX_ENGINE = MLX(
+    name="mlx", title="MLX", aliases=("mlx-lm", "mlx_lm"), weights=WeightFormat.TENSOR,
+    formats=("MLX-4BIT", "MLX-3BIT", "MLX-6BIT", "MLX-8BIT", "BF16", "FP16"), default_quant="MLX-4BIT",
+    quant_ladder=("BF16", "MLX-8BIT", "MLX-6BIT", "MLX-4BIT", "MLX-3BIT"),
+    kv_types=("bf16", "f16", "q8", "q4"), kv_type_names={"q8": "mlx-q8", "q4": "mlx-q4"},
+    default_kv="bf16", backends=(Backend.METAL,), default_backend=Backend.METAL,
+    runtime_overhead_bytes={Backend.METAL: 256 * MIB},
+    overhead_source="MLX/Metal process (Python, mlx runtime, command buffers): ~0.25 GiB",
+    placement=PlacementRules(style=PlacementStyle.UNIFIED_ONLY, cpu_offload=False, expert_offload=False,
+                             gpu_layers=False, tensor_split=False, row_split=False),
+    speed_class=SpeedClass.MLX, default_port=8080,
+    source="ml-explore/mlx-lm mlx_lm/models/cache.py (KV grows in 256-token steps; rotating cache "
+    "for sliding-window layers), mlx_lm/generate.py (--kv-bits, prefill_step_size 2048)",
+)

@@ -1,0 +1,147 @@
+"""vLLM: safetensors checkpoints (BF16, FP8, AWQ, GPTQ, bitsandbytes), a preallocated paged KV pool, the
+profile run's activation peak, tensor and pipeline parallelism, ``vllm serve``.
+
+Sources: vllm ``vllm/v1/worker/gpu_worker.py`` (determine_available_memory: requested = total x
+gpu_memory_utilization, the KV pool is what weights, activations and non-torch memory leave),
+``vllm/v1/kv_cache_interface.py`` (blocks of 16 tokens; MLAAttentionSpec caches the latent),
+``vllm/v1/core/kv_cache_utils.py`` (startup fails when one max_model_len request does not fit),
+``vllm/engine/arg_utils.py`` (max_num_seqs 256, 1024 on GPUs of 70 GiB or more), engine-facts.md 2.4.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..breakdown import MemoryItem, RunConfig, sum_items
+from ..units import GIB, MIB
+from ..vocab import Backend, Component, Location, PlacementStyle, SpeedClass, WeightFormat
+from .base import (
+    Launch,
+    PlacementRules,
+    TensorEngine,
+    activation_rows,
+    head_kv_dims,
+    pad,
+    plan_summary,
+)
+
+if TYPE_CHECKING:
+    from ..api import FitResult
+    from ..models.spec import ModelSpec
+
+BLOCK_TOKENS = 16  # DEFAULT_BLOCK_SIZE
+# profile_run peak: the sampler's fp32 logits and sort buffers for max_num_seqs rows dominate (~38.4 B per
+# (seq x vocab) fits Llama-3.1-8B 4.76 GiB, Qwen3-0.6B 5.56 GiB, gpt-oss-20b 7.38 GiB on H100 with 1024 seqs,
+# engine-facts.md 2.4); token activations scale with max_num_batched_tokens.
+SAMPLER_BYTES_PER_SEQ_VOCAB = 38.4
+_REPO_SUFFIX = {"AWQ": "-AWQ", "GPTQ": "-GPTQ-Int4", "GPTQ-8BIT": "-GPTQ-Int8"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VLLM(TensorEngine):
+    def check_run(self, run: RunConfig) -> None:
+        return None  # every KV dtype vLLM takes works with its attention backends
+
+    def kv_dims(self, spec: ModelSpec, il: int) -> tuple[int, int]:
+        return head_kv_dims(spec, il, decompress_mla=False)
+
+    def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
+        per = pad(run.context_tokens, BLOCK_TOKENS)
+        w = spec.sliding_window
+        if spec.layer_kind(il) == "sliding" and w:
+            per = min(per, pad(w, BLOCK_TOKENS) + BLOCK_TOKENS)  # the window plus one block being filled
+        return per * run.n_seq
+
+    def compute_items(self, spec: ModelSpec, run: RunConfig) -> list[MemoryItem]:
+        sampler = math.ceil(run.max_num_seqs * spec.vocab_size * SAMPLER_BYTES_PER_SEQ_VOCAB)
+        tokens = run.max_num_batched_tokens * activation_rows(spec) * 2
+        return [MemoryItem(component=Component.COMPUTE, name="activation peak (profile run)",
+                           n_bytes=max(sampler, tokens),
+                           note=f"max_num_seqs {run.max_num_seqs}, max_num_batched_tokens "
+                           f"{run.max_num_batched_tokens}")]
+
+    def allocate_pool(self, items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem], str]:
+        """requested = ceil(total * gpu_memory_utilization); the KV pool is what the weights, the profile-run
+        activation peak and the non-torch/graph overhead leave.  Startup fails when the pool cannot hold one
+        max_model_len request."""
+        if not run.gpu_memory_bytes:
+            return items, ""  # no device given: the KV one request needs
+        requested = math.ceil(run.gpu_memory_bytes * run.gpu_memory_utilization)
+        needed = sum_items(tuple(items), Component.KV_CACHE)
+        non_kv = sum(i.n_bytes for i in items if i.component != Component.KV_CACHE and i.location == Location.DEVICE)
+        pool = requested - non_kv
+        if pool < needed:
+            if pool <= 0:
+                msg = (f"vLLM would not start: weights, activations and overhead ({non_kv / GIB:.2f} GiB) exceed "
+                       f"gpu_memory_utilization x memory ({requested / GIB:.2f} GiB)")
+            else:
+                max_len = int(run.context_tokens * pool / needed) // BLOCK_TOKENS * BLOCK_TOKENS
+                msg = (f"vLLM would not start: one {run.context_tokens:,}-token request needs {needed / GIB:.2f} "
+                       f"GiB of KV cache but the pool holds {pool / GIB:.2f} GiB; the largest max_model_len that "
+                       f"fits is about {max_len:,}")
+            return items, msg
+        kept = [i for i in items if i.component != Component.KV_CACHE]
+        kept.append(MemoryItem(component=Component.KV_CACHE, name="KV cache pool (preallocated)", n_bytes=pool,
+                               note=f"{run.gpu_memory_utilization:g} x GPU memory minus the rest; one "
+                               f"{run.context_tokens:,}-token sequence needs {needed / GIB:.2f} GiB"))
+        return kept, ""
+
+    def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        run, p = r.memory.run, r.placement
+        repo = r.spec.hf_repo or r.spec.name
+        notes: list[str] = []
+        q = r.quant.name
+        extra: list[str] = []
+        if q in _REPO_SUFFIX:
+            if repo.startswith("Qwen/"):
+                repo += _REPO_SUFFIX[q]  # Qwen publishes its own AWQ / GPTQ checkpoints under these names
+            else:
+                notes.append(f"model: use a {q} checkpoint of {repo} (vLLM reads the quantization from its config)")
+                repo = f"{repo}{_REPO_SUFFIX[q]}"
+        elif q == "FP8":
+            extra += ["--quantization", "fp8"]  # online dynamic FP8 from the 16-bit weights
+        elif q in ("NF4", "NF4-DQ"):
+            extra += ["--quantization", "bitsandbytes"]  # in-flight 4-bit bitsandbytes
+        elif q in ("BF16", "FP16", "FP32"):
+            extra += ["--dtype", {"BF16": "bfloat16", "FP16": "float16", "FP32": "float32"}[q]]
+        tp = p.tensor_parallel if p else 1
+        pp = p.pipeline_parallel if p else 1
+        args = ["vllm", "serve", repo, "--max-model-len", str(run.context_tokens),
+                "--gpu-memory-utilization", f"{run.gpu_memory_utilization:g}"]
+        if tp > 1:
+            args += ["--tensor-parallel-size", str(tp)]
+        if pp > 1:
+            args += ["--pipeline-parallel-size", str(pp)]
+        if run.kv_cache_type == "fp8":
+            args += ["--kv-cache-dtype", "fp8"]
+        if run.n_seq > 1:
+            args += ["--max-num-seqs", str(run.n_seq)]
+        args += [*extra, "--host", host, "--port", str(port)]
+        settings = [("max_model_len", str(run.context_tokens)),
+                    ("gpu_memory_utilization", f"{run.gpu_memory_utilization:g}"),
+                    ("tensor_parallel_size", str(tp)), ("pipeline_parallel_size", str(pp)),
+                    ("kv_cache_dtype", "fp8" if run.kv_cache_type == "fp8" else "auto")]
+        if p is None:
+            notes.append("no hardware given: one GPU assumed (tensor parallel 1)")
+        return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=False),
+                      argv=tuple(args), commands=(shlex.join(args),), settings=tuple(settings), notes=tuple(notes))
+
+
+VLLM_ENGINE = VLLM(
+    name="vllm", title="vLLM", aliases=("vllm-serve",), weights=WeightFormat.TENSOR,
+    formats=("BF16", "FP16", "FP32", "FP8", "AWQ", "GPTQ", "GPTQ-8BIT", "NF4", "NF4-DQ"),
+    default_quant="BF16", quant_ladder=("BF16", "FP8", "AWQ", "GPTQ"),
+    kv_types=("auto", "bf16", "f16", "fp8"), kv_type_names={"auto": "bf16"},
+    default_kv="auto", default_ctx=None, backends=(Backend.CUDA, Backend.ROCM, Backend.CPU),
+    runtime_overhead_bytes={Backend.CUDA: 1024 * MIB, Backend.ROCM: 1024 * MIB, Backend.CPU: 0},
+    overhead_source="CUDA context ~0.5 GiB + non-torch (NCCL, cuBLAS) 0.13-0.55 GiB + CUDA graphs "
+    "up to ~1 GiB, measured on H100 (engine-facts.md 2.4)",
+    placement=PlacementRules(style=PlacementStyle.TENSOR_PARALLEL, cpu_offload=False, expert_offload=False,
+                             gpu_layers=False, tensor_split=False, row_split=False),
+    speed_class=SpeedClass.VLLM, default_port=8000,
+    source="vllm/v1/worker/gpu_worker.py, vllm/v1/kv_cache_interface.py (block 16 tokens), "
+    "max_model_len defaults to max_position_embeddings",
+)

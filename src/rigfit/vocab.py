@@ -1,0 +1,70 @@
+"""rigfit's vocabularies as ``StrEnum``s: each member is its own JSON string, so documents stay as they were
+while code compares members, never message text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Backend(StrEnum):
+    """The compute backend an engine runs on a device (llama.cpp's ggml backends; vLLM on CUDA/ROCm)."""
+
+    CUDA = "cuda"
+    ROCM = "rocm"
+    METAL = "metal"
+    VULKAN = "vulkan"
+    SYCL = "sycl"
+    CPU = "cpu"
+
+    @property
+    def discrete(self) -> bool:
+        """A backend with its own device memory (a PCIe card): weights are uploaded, the host keeps what the
+        engine leaves behind."""
+        return self in (Backend.CUDA, Backend.ROCM, Backend.VULKAN, Backend.SYCL)
+
+
+class WeightFormat(StrEnum):
+    """How an engine stores weights: GGUF files (llama.cpp family) or tensor checkpoints (safetensors)."""
+
+    GGUF = "gguf"
+    TENSOR = "tensor"
+
+
+class Component(StrEnum):
+    """What an item of memory is for."""
+
+    WEIGHTS = "weights"
+    KV_CACHE = "kv_cache"
+    COMPUTE = "compute"
+    OVERHEAD = "overhead"
+    GRADIENTS = "gradients"  # training only
+    OPTIMIZER = "optimizer"  # training only
+    ACTIVATIONS = "activations"  # training only (inference activations are compute buffers)
+
+
+class Location(StrEnum):
+    """Where an item of memory lives before placement: on the accelerator or in system RAM."""
+
+    DEVICE = "device"
+    HOST = "host"
+
+
+class PlacementStyle(StrEnum):
+    """How an engine spreads a model over several accelerators."""
+
+    LAYER_SPLIT = "layer_split"  # contiguous runs of layers per GPU (llama.cpp, transformers, exllamav2)
+    TENSOR_PARALLEL = "tensor_parallel"  # every layer sharded over tp GPUs, stages over pp (vLLM)
+    UNIFIED_ONLY = "unified_only"  # one unified-memory device (MLX on Apple silicon)
+
+
+class SpeedClass(StrEnum):
+    """Which fitted speed model an engine's kernels follow."""
+
+    LLAMA_CPP = "llama.cpp"
+    VLLM = "vllm"
+    MLX = "mlx"
+    TRANSFORMERS = "transformers"
+    EXLLAMAV2 = "exllamav2"
+
+
+__all__ = ["Backend", "Component", "Location", "PlacementStyle", "SpeedClass", "WeightFormat"]
