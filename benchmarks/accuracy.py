@@ -23,7 +23,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from rigfit.api import fit
+from rigfit import fit
 from rigfit.engines.llamacpp import llamacpp_compute_bytes
 from rigfit.memory import RunConfig, weight_bytes
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rigfit.api import fit
+from rigfit import fit
 from rigfit.models.catalog import default_catalog
 from rigfit.models.gguf_write import write_sparse_gguf
 

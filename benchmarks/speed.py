@@ -39,7 +39,7 @@ def _cold_ms(args: list[str], n: int = 7) -> float:
 
 def main() -> int:
     t = time.perf_counter()
-    from rigfit.api import fit
+    from rigfit import fit
 
     fit("Qwen2.5-Coder-32B-Instruct", context_tokens=16384)
     first = (time.perf_counter() - t) * 1000
@@ -49,11 +49,13 @@ def main() -> int:
     print(f"fit (in-process), Qwen2.5-Coder-32B, median of 30:      {warm:7.1f} ms")
     print(f"fit (in-process), DeepSeek-V3 671B, median of 10:       {moe:7.1f} ms")
 
-    from rigfit.api import best_quant, resolve_hardware, what_runs
+    from rigfit.api import resolve_hardware, what_runs
+    from rigfit.request import Search
 
     placed = _median_ms(lambda: fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", context_tokens=16384,
                                     hardware=["3090"]))
-    bq = _median_ms(lambda: best_quant("Qwen2.5-Coder-32B-Instruct", context_tokens=16384, hardware=["3090"]), n=10)
+    bq = _median_ms(lambda: fit("Qwen2.5-Coder-32B-Instruct", search=Search.BEST_QUANT, context_tokens=16384,
+                                hardware=["3090"]), n=10)
     system = resolve_hardware(["3090"])
     runs = _median_ms(lambda: what_runs(system, context_tokens=8192), n=3)
     print(f"fit --hardware 3090 (placement + speed), median of 30:    {placed:7.1f} ms")

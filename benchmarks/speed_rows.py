@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rigfit.api import FitResult, fit
+from rigfit import fit
+from rigfit.api import FitResult
 
 CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "throughput_llamacpp.csv"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import rigfit
 from rigfit import api
 from rigfit.advise import NoBuild, Request, default_workloads, get_workload, parse_workloads, recommend
 from rigfit.buildrules import cooling_rule, default_parts, parse_parts, psu_rule, ram_rule, storage_rule
@@ -34,14 +35,14 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     ("Meta-Llama-3-8B", 16, "all-linear", 41_943_040),  # r=16 on all 7 projections: "41,943,040"
 ], ids=["llama2-7b-r8-qv", "llama3-8b-r16-all"])
 def test_lora_trainable_params_match_peft(model: str, rank: int, targets: str, trainable: int) -> None:
-    spec = api.fit(model).spec
+    spec = rigfit.fit(model).spec
     mem = training_memory(spec, FineTune(method="lora", lora_rank=rank, lora_targets=targets))
     assert mem.params_trainable == trainable
 
 
 def test_full_finetune_is_18_bytes_per_param() -> None:
     # transformers "model memory anatomy": 6 B weights + 4 B grads + 8 B AdamW per parameter.
-    spec = api.fit("Llama-3.1-8B-Instruct").spec
+    spec = rigfit.fit("Llama-3.1-8B-Instruct").spec
     mem = training_memory(spec, FineTune(method="full"))
     states = mem.total("weights") + mem.total("gradients") + mem.total("optimizer")
     assert states == 18 * mem.params_total
@@ -51,14 +52,14 @@ def test_full_finetune_is_18_bytes_per_param() -> None:
 
 def test_qlora_base_is_nf4_with_double_quant() -> None:
     assert pytest.approx(4.127, abs=5e-4) == NF4_DQ_BITS  # QLoRA paper, section 3
-    spec = api.fit("Mistral-7B-Instruct-v0.3").spec
+    spec = rigfit.fit("Mistral-7B-Instruct-v0.3").spec
     q = training_memory(spec, FineTune(method="qlora"))
     lo = training_memory(spec, FineTune(method="lora"))
     assert q.total_bytes < 0.6 * lo.total_bytes
 
 
 def test_gradient_checkpointing_saves_activation_memory() -> None:
-    spec = api.fit("Llama-3.1-8B-Instruct").spec
+    spec = rigfit.fit("Llama-3.1-8B-Instruct").spec
     on = training_memory(spec, FineTune(method="lora", seq_len=4096))
     off = training_memory(spec, FineTune(method="lora", seq_len=4096, gradient_checkpointing=False))
     assert off.total("activations") > 3 * on.total("activations")  # every layer's tensors vs layer inputs only
@@ -66,19 +67,19 @@ def test_gradient_checkpointing_saves_activation_memory() -> None:
 
 
 def test_training_fit_and_time() -> None:
-    spec = api.fit("Mistral-7B-Instruct-v0.3").spec
+    spec = rigfit.fit("Mistral-7B-Instruct-v0.3").spec
     d = resolve_device("RTX 4090")
     tf = fit_training(spec, FineTune(method="qlora"), d, 24 * GIB)
     assert tf.fits and tf.time is not None
     # 10M tokens at ~900 tokens/s (165 TFLOPS x 25 % / (4 passes x 2N)): about 3 h per epoch
     assert 1.5 < tf.time.epoch_s / 3600 < 6
     assert not fit_training(spec, FineTune(method="full"), d, 24 * GIB).fits
-    two = fit_training(api.fit("Qwen2.5-Coder-32B-Instruct").spec, FineTune(method="qlora"), d, 24 * GIB, 2)
+    two = fit_training(rigfit.fit("Qwen2.5-Coder-32B-Instruct").spec, FineTune(method="qlora"), d, 24 * GIB, 2)
     assert two.fits and two.parallel == "layer-split"
 
 
 def test_mlx_lora_on_a_mac() -> None:
-    spec = api.fit("Llama-3.1-8B-Instruct").spec
+    spec = rigfit.fit("Llama-3.1-8B-Instruct").spec
     d = resolve_device("M4 Max 40-core 64GB")
     tf = fit_training(spec, FineTune(method="qlora", framework="mlx"), d, 48 * GIB)
     assert tf.fits and tf.time is not None and tf.memory.finetune.framework == "mlx"
@@ -91,7 +92,7 @@ def test_mlx_lora_on_a_mac() -> None:
 ])
 def test_bad_finetune_settings(ft: FineTune, message: str) -> None:
     with pytest.raises((InvalidInput, UnknownName), match=message):
-        training_memory(api.fit("Llama-3.1-8B-Instruct").spec, ft)
+        training_memory(rigfit.fit("Llama-3.1-8B-Instruct").spec, ft)
 
 
 # ---- build rules ---------------------------------------------------------------------------------------

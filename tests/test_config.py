@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rigfit.api import fit
+from rigfit import fit
 from rigfit.errors import BadModelFile, NotAvailableOffline, UnknownModel
 from rigfit.models.resolve import resolve_model
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import gguf
 import pytest
 
-from rigfit.api import fit
+from rigfit import fit
 from rigfit.errors import BadModelFile
 from rigfit.models.gguf_file import read_gguf_header, spec_from_gguf
 from rigfit.models.resolve import resolve_model

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from rigfit.api import FitResult, fit
+from rigfit import fit
+from rigfit.api import FitResult
 from rigfit.cli import main
 from rigfit.errors import InvalidInput, UnknownName
 from rigfit.launch import Launch, launch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from rigfit.api import fit
+from rigfit import fit
 from rigfit.models.catalog import default_catalog
 from rigfit.models.spec import ModelSpec
 
@@ -83,20 +83,19 @@ def test_spec_dict_round_trip(model: str) -> None:
 
 from dataclasses import replace  # noqa: E402
 
-from rigfit.api import SystemDevice  # noqa: E402
 from rigfit.hardware.resolve import resolve_device  # noqa: E402
-from rigfit.hardware.usable import usable_memory  # noqa: E402
+from rigfit.system import System, make_system  # noqa: E402
 
 SPEED_MODELS = ["Meta-Llama-3-8B", "Qwen2.5-Coder-7B-Instruct", "gemma-2-9b-it", "Qwen3-30B-A3B",
                 "Llama-3.2-3B-Instruct", "Mistral-7B-Instruct-v0.3"]
 GPUS = ["3090", "4090", "3060 12GB", "A100 80GB PCIe", "4060 Ti 16GB", "7900 xtx"]
 
 
-def _system(name: str, bandwidth: float | None = None) -> tuple[SystemDevice, ...]:
+def _system(name: str, bandwidth: float | None = None) -> System:
     d = resolve_device(name)
     if bandwidth is not None:
         d = replace(d, bandwidth_gb_s=bandwidth)
-    return (SystemDevice(device=d, count=1, usable=usable_memory(d)),)
+    return make_system([(d, 1)])
 
 
 @given(st.sampled_from(SPEED_MODELS), st.sampled_from(GPUS), st.floats(50, 4000), st.floats(50, 4000))

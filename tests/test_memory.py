@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rigfit.api import fit
+from rigfit import fit
 from rigfit.engines import get_engine
 from rigfit.engines.llamacpp import llamacpp_compute_bytes
 from rigfit.errors import InvalidInput, UnknownName

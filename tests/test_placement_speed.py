@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rigfit.api import best_quant, fit, max_context
+from rigfit import fit
 from rigfit.cli import main
 from rigfit.errors import InvalidInput
+from rigfit.request import Search
 from rigfit.speed import load_speed_params
 from rigfit.units import GIB
 
@@ -121,14 +122,14 @@ def test_verdict_gpu_iff_fits_usable() -> None:
 
 
 def test_best_quant_is_highest_that_fits() -> None:
-    r = best_quant("Qwen2.5-Coder-32B-Instruct", hardware=["3090"], context_tokens=16384)
+    r = fit("Qwen2.5-Coder-32B-Instruct", search=Search.BEST_QUANT, hardware=["3090"], context_tokens=16384)
     assert r.quant.name == "Q4_K_M" and r.placement is not None and r.placement.verdict == "gpu"
     higher = fit("Qwen2.5-Coder-32B-Instruct", quant="Q5_K_S", hardware=["3090"], context_tokens=16384)
     assert higher.placement is not None and higher.placement.verdict != "gpu"
 
 
 def test_max_context() -> None:
-    r = max_context("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["3090"])
+    r = fit("Qwen2.5-Coder-32B-Instruct", search=Search.MAX_CONTEXT, quant="Q4_K_M", hardware=["3090"])
     ctx = r.memory.run.context_tokens
     assert r.placement is not None and r.placement.verdict == "gpu"
     more = fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["3090"], context_tokens=ctx + 256)
@@ -253,7 +254,7 @@ def test_partial_offload_prefill_runs_cpu_layers_at_gpu_rate() -> None:
     """llama.cpp computes a prompt batch's CPU-resident layers on the GPU (ggml-cuda offload_op, batch >= 32),
     streaming their weights over PCIe: 7 of 65 layers in RAM must not drop prefill to CPU speed (it did: 23
     tok/s).  Bound: the PCIe floor for 2.2 GB per 512-token micro-batch keeps it within 15 % of full offload."""
-    from rigfit.api import fit
+    from rigfit import fit
 
     full = fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["RTX 3090"], context_tokens=16384)
     part = fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["RTX 3090"], context_tokens=32768)

@@ -14,24 +14,27 @@ import functools
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from importlib import resources
 from typing import Any
 
 from . import buildrules as br
 from ._validate import Field, Problems, check_record
+from .api import FitResult, fit
 from .engines import get_engine
 from .errors import CatalogError, InvalidInput, RigfitError, UnknownName
 from .hardware.catalog import default_hardware
 from .hardware.spec import Device
 from .hardware.usable import usable_memory
-from .memory import MemoryBreakdown, estimate_memory, make_run_config
+from .memory import MemoryBreakdown
 from .models.resolve import resolve_model
 from .models.spec import ModelSpec
-from .placement import Accelerator, Placement, plan
 from .quant import resolve_quant
-from .speed import SpeedEstimate, estimate_speed
+from .request import Search, make_request
+from .system import System, default_backend, make_system, with_usable
 from .training import FineTune, TrainingFit, fit_training
 from .units import GIB
+from .vocab import Backend
 
 # ---------------------------------------------------------------------------------------------
 # Workloads
@@ -154,6 +157,20 @@ class Build:
         return self.device.vendor
 
 
+class Shortfall(StrEnum):
+    """Why a model on a build misses the workload's targets."""
+
+    OFFLOADS = "offloads"
+    CPU_ONLY = "cpu_only"
+    DOES_NOT_FIT = "does_not_fit"
+    SPEED_UNKNOWN = "speed_unknown"
+    SLOW_DECODE = "slow_decode"
+    SLOW_FIRST_TOKEN = "slow_first_token"
+    TRAINING_DOES_NOT_FIT = "training_does_not_fit"
+    TRAINING_SPEED_UNKNOWN = "training_speed_unknown"
+    SLOW_EPOCH = "slow_epoch"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelOnBuild:
     model: str
@@ -169,6 +186,7 @@ class ModelOnBuild:
     max_context_tokens: int  # about: the context the headroom would still hold
     meets: bool
     reason: str  # why not (empty when it meets the targets)
+    shortfall: Shortfall | None = None  # the same, as a value code can test
     training: TrainingFit | None = None
 
 
@@ -357,58 +375,60 @@ class _Stack:
     contexts: tuple[int, ...]
     workload: Workload
     min_tps: float
-    mem: dict[tuple[int, str], MemoryBreakdown]
-
-    def memory(self, i: int, backend: str) -> MemoryBreakdown:
-        key = (i, backend)
-        if key not in self.mem:
-            spec = self.specs[i]
-            eng = get_engine("llama.cpp")
-            run, warnings = make_run_config(spec, eng, context_tokens=self.contexts[i], backend=backend)
-            self.mem[key] = estimate_memory(spec, resolve_quant(self.quant, prefer="gguf"), run, warnings)
-        return self.mem[key]
 
 
-def _backend(d: Device) -> str:
-    return {"nvidia": "cuda", "amd": "rocm", "apple": "metal", "intel": "sycl"}.get(d.vendor, "cpu")
+@functools.lru_cache(maxsize=1024)
+def _memory(spec: ModelSpec, quant: str, context_tokens: int, backend: Backend) -> MemoryBreakdown:
+    """The memory ``spec`` needs on ``backend``, no hardware (the capacity bound of the search, file sizes)."""
+    return fit(make_request(spec, quant=quant, context_tokens=context_tokens, backend=backend)).memory
 
 
-def _evaluate_inference(stack: _Stack, i: int, o: _Option, usable: int, ram_bytes: int) -> ModelOnBuild:
+def _option_system(o: _Option, os_name: str, ram_bytes: int, usable_bytes: int | None = None) -> System:
+    system = make_system([(o.device, o.count)], os_name=os_name, ram_bytes=ram_bytes, name=o.name)
+    if usable_bytes is None:
+        return system
+    return with_usable(system, [replace(sd.usable, usable_bytes=usable_bytes) for sd in system.devices])
+
+
+def _evaluate_inference(stack: _Stack, i: int, system: System, quant: str | None = None) -> tuple[ModelOnBuild,
+                                                                                                  FitResult]:
+    """Model ``i`` of the stack on ``system``, through the pipeline, against the workload's targets."""
     spec = stack.specs[i]
-    mem = stack.memory(i, _backend(o.device))
-    accels = [Accelerator(device=o.device, usable_bytes=usable) for _ in range(o.count)]
-    p = plan(spec, mem, accels, ram_bytes=ram_bytes)
     wl = stack.workload
-    sp = estimate_speed(spec, mem, p, prompt_tokens=min(wl.prompt_tokens, stack.contexts[i]),
-                        gen_tokens=wl.answer_tokens)
+    quant = quant or stack.quant
+    r = fit(make_request(spec, quant=quant, context_tokens=stack.contexts[i], system=system,
+                         prompt_tokens=min(wl.prompt_tokens, stack.contexts[i]), gen_tokens=wl.answer_tokens))
+    p, sp = r.placement, r.speed
+    assert p is not None
     used = sum(d.used_bytes for d in p.accelerators)
     head = min((d.usable_bytes - d.used_bytes for d in p.accelerators), default=0)
     free_total = sum(max(0, d.usable_bytes - d.used_bytes) for d in p.accelerators)
-    per_tok = float(mem.kv_bytes_per_token) or 1.0
+    per_tok = float(r.memory.kv_bytes_per_token) or 1.0
     max_ctx = min(spec.max_context, stack.contexts[i] + int(free_total / per_tok)) if p.verdict == "gpu" else 0
-    dec = sp.decode_tokens_per_s if isinstance(sp, SpeedEstimate) else None
-    pre = sp.prefill_tokens_per_s if isinstance(sp, SpeedEstimate) else None
-    ttft = sp.time_to_first_token_s if isinstance(sp, SpeedEstimate) else None
-    total = sp.total_time_s if isinstance(sp, SpeedEstimate) else None
-    reason = _inference_shortfall(p, dec, ttft, stack.min_tps, wl.max_ttft_s, sp)
-    return ModelOnBuild(model=spec.name, quant=stack.quant, context_tokens=stack.contexts[i], verdict=p.verdict,
-                        decode_tokens_per_s=dec, prefill_tokens_per_s=pre, time_to_first_token_s=ttft,
-                        answer_time_s=total, used_bytes=used, headroom_bytes=head, max_context_tokens=max_ctx,
-                        meets=not reason, reason=reason)
+    dec = sp.decode_tokens_per_s if sp else None
+    ttft = sp.time_to_first_token_s if sp else None
+    short, reason = _inference_shortfall(p.verdict, dec, ttft, stack.min_tps, wl.max_ttft_s, r.speed_unknown)
+    return ModelOnBuild(model=spec.name, quant=quant, context_tokens=stack.contexts[i], verdict=p.verdict,
+                        decode_tokens_per_s=dec, prefill_tokens_per_s=sp.prefill_tokens_per_s if sp else None,
+                        time_to_first_token_s=ttft, answer_time_s=sp.total_time_s if sp else None, used_bytes=used,
+                        headroom_bytes=head, max_context_tokens=max_ctx, meets=short is None, reason=reason,
+                        shortfall=short), r
 
 
-def _inference_shortfall(p: Placement, dec: float | None, ttft: float | None, min_tps: float, max_ttft: float,
-                         sp: SpeedEstimate | str) -> str:
-    if p.verdict != "gpu":
-        return {"partial_offload": "does not fit in accelerator memory (would offload to the CPU)",
-                "cpu": "runs on the CPU only", "does_not_fit": "does not fit"}[p.verdict]
+def _inference_shortfall(verdict: str, dec: float | None, ttft: float | None, min_tps: float, max_ttft: float,
+                         unknown: str) -> tuple[Shortfall | None, str]:
+    if verdict != "gpu":
+        return {"partial_offload": (Shortfall.OFFLOADS, "does not fit in accelerator memory (would offload to the "
+                                                        "CPU)"),
+                "cpu": (Shortfall.CPU_ONLY, "runs on the CPU only"),
+                "does_not_fit": (Shortfall.DOES_NOT_FIT, "does not fit")}[verdict]
     if dec is None:
-        return f"speed unknown ({sp})" if isinstance(sp, str) else "speed unknown"
+        return Shortfall.SPEED_UNKNOWN, f"speed unknown ({unknown})" if unknown else "speed unknown"
     if dec < min_tps:
-        return f"decodes at {dec:.1f} tokens/s, below {min_tps:g}"
+        return Shortfall.SLOW_DECODE, f"decodes at {dec:.1f} tokens/s, below {min_tps:g}"
     if ttft is not None and ttft > max_ttft:
-        return f"first token after {ttft:.1f} s, above {max_ttft:g} s"
-    return ""
+        return Shortfall.SLOW_FIRST_TOKEN, f"first token after {ttft:.1f} s, above {max_ttft:g} s"
+    return None, ""
 
 
 def _evaluate_training(stack: _Stack, i: int, o: _Option, usable: int) -> ModelOnBuild:
@@ -418,33 +438,37 @@ def _evaluate_training(stack: _Stack, i: int, o: _Option, usable: int) -> ModelO
     ft = replace(wl.finetune, framework="mlx" if o.device.vendor == "apple" else "transformers")
     tf = fit_training(spec, ft, o.device, usable, o.count)
     hours = tf.time.epoch_s / 3600 if tf.time else None
+    short: Shortfall | None = None
     if not tf.fits:
-        reason = f"does not fit: {tf.reason}"
+        short, reason = Shortfall.TRAINING_DOES_NOT_FIT, f"does not fit: {tf.reason}"
     elif hours is None:
-        reason = "training throughput unknown for this device"
+        short, reason = Shortfall.TRAINING_SPEED_UNKNOWN, "training throughput unknown for this device"
     elif hours > wl.max_epoch_hours:
-        reason = f"an epoch takes {hours:.0f} h, above {wl.max_epoch_hours:g} h"
+        short, reason = Shortfall.SLOW_EPOCH, f"an epoch takes {hours:.0f} h, above {wl.max_epoch_hours:g} h"
     else:
         reason = ""
     return ModelOnBuild(model=spec.name, quant=ft.method, context_tokens=ft.seq_len,
                         verdict="gpu" if tf.fits else "does_not_fit", decode_tokens_per_s=None,
                         prefill_tokens_per_s=None, time_to_first_token_s=None, answer_time_s=None,
                         used_bytes=tf.per_device_bytes, headroom_bytes=tf.usable_bytes - tf.per_device_bytes,
-                        max_context_tokens=0, meets=not reason, reason=reason, training=tf)
+                        max_context_tokens=0, meets=short is None, reason=reason, shortfall=short, training=tf)
 
 
-def _evaluate(stack: _Stack, o: _Option, usable: int) -> tuple[ModelOnBuild, ...]:
-    ram = o.device.memory_bytes if o.kind in ("mac", "soc") else 256 * GIB
+def _evaluate(stack: _Stack, o: _Option, os_name: str, usable: int) -> tuple[ModelOnBuild, ...]:
     if stack.workload.kind == "training":
         return tuple(_evaluate_training(stack, i, o, usable) for i in range(len(stack.specs)))
-    return tuple(_evaluate_inference(stack, i, o, usable, ram) for i in range(len(stack.specs)))
+    # the RAM a PC of this class gets is sized after the search (buildrules); here it never limits
+    ram = o.device.memory_bytes if o.kind in ("mac", "soc") else 256 * GIB
+    system = _option_system(o, os_name, ram)
+    return tuple(_evaluate_inference(stack, i, system)[0] for i in range(len(stack.specs)))
 
 
 def _capacity_ok(stack: _Stack, o: _Option, usable: int) -> bool:
     """Quick bound: the stack's largest model must fit the option's total usable memory."""
     if stack.workload.kind == "training":
         return True
-    need = max(stack.memory(i, _backend(o.device)).total_bytes for i in range(len(stack.specs)))
+    be = default_backend(o.device)
+    need = max(_memory(s, stack.quant, stack.contexts[i], be).total_bytes for i, s in enumerate(stack.specs))
     return need <= usable * o.count
 
 
@@ -461,7 +485,8 @@ def _host_need(stack: _Stack, models: tuple[ModelOnBuild, ...]) -> int:
 
 
 def _storage_need(stack: _Stack, models: tuple[ModelOnBuild, ...]) -> int:
-    files = [stack.memory(i, "cuda").model_file_bytes for i in range(len(stack.specs))]
+    files = [_memory(s, stack.quant, stack.contexts[i], Backend.CUDA).model_file_bytes
+             for i, s in enumerate(stack.specs)]
     ckpt = data = 0
     if stack.workload.kind == "training":
         ft = stack.workload.finetune
@@ -586,7 +611,7 @@ def _stack(req: Request, specs: tuple[ModelSpec, ...] | None = None) -> _Stack:
         assert wl.finetune is not None
         wl = replace(wl, finetune=replace(wl.finetune, seq_len=req.context_tokens))
     min_tps = req.min_tokens_per_s if req.min_tokens_per_s is not None else wl.min_decode_tokens_per_s
-    return _Stack(specs=specs, quant=quant, contexts=contexts, workload=wl, min_tps=min_tps, mem={})
+    return _Stack(specs=specs, quant=quant, contexts=contexts, workload=wl, min_tps=min_tps)
 
 
 def _search(stack: _Stack, req: Request, options: list[_Option]) -> tuple[list[tuple[Build, tuple[ModelOnBuild,
@@ -605,9 +630,9 @@ def _search(stack: _Stack, req: Request, options: list[_Option]) -> tuple[list[t
         usable = usable_memory(o.device, os_name=os_name).usable_bytes
         if not _capacity_ok(stack, o, usable):
             continue
-        models = _evaluate(stack, o, usable)
+        models = _evaluate(stack, o, os_name, usable)
         if o.kind == "pc" and all(m.verdict == "gpu" for m in models) and \
-                not any(m.reason.startswith("first token") for m in models):
+                not any(m.shortfall == Shortfall.SLOW_FIRST_TOKEN for m in models):
             done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
         if not all(m.meets for m in models):
             continue
@@ -719,7 +744,7 @@ def cheapest_limits(stack: _Stack, first: RankedBuild) -> list[str]:
     out = []
     o = _Option(kind=b.kind, device=b.device, count=b.count, condition=b.condition, unit_usd=0, price_date="",
                 source="", form=b.form, name=b.name)
-    hi = replace(stack, quant="Q8_0", mem={})  # one memory cache for every model at Q8_0
+    system = _option_system(o, "linux", b.ram_bytes, usable_bytes=b.usable_bytes)
     for i, m in enumerate(first.models):
         spec = stack.specs[i]
         if stack.workload.kind == "training":
@@ -727,9 +752,9 @@ def cheapest_limits(stack: _Stack, first: RankedBuild) -> list[str]:
         if m.max_context_tokens < spec.max_context:
             out.append(f"{m.model}: about {m.max_context_tokens:,} tokens of context fit, not the model's "
                        f"{spec.max_context:,}")
-        q8 = _evaluate_inference(hi, i, o, b.usable_bytes, b.ram_bytes)
+        q8, r8 = _evaluate_inference(stack, i, system, quant="Q8_0")
         if q8.verdict != "gpu":
-            need = hi.memory(i, _backend(b.device)).total_bytes
+            need = r8.memory.total_bytes
             out.append(f"{m.model}: Q8_0 does not fit ({need / GIB:.1f} GiB needed)")
         ft = FineTune(method="qlora", framework="mlx" if b.device.vendor == "apple" else "transformers")
         tf = fit_training(spec, ft, b.device, b.usable_bytes, b.count)
@@ -821,22 +846,23 @@ class MachineReport:
 def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: str = "chat") -> MachineReport:
     """How the detected machine runs ``models`` (default: the seeds' stack) for ``workload``, and the
     cheapest build that runs all of them well."""
-    from .api import DEFAULT_STACK, best_quant, this_machine
+    from .api import DEFAULT_STACK, this_machine
 
     names = tuple(models or DEFAULT_STACK)
     wl = get_workload(workload)
-    system, ram, notes = this_machine(det)
+    system, notes = this_machine(det)
+    ram = system.ram_bytes or 0
     specs = tuple(resolve_model(m) for m in names)
-    results = tuple(best_quant(s, system=system, ram_bytes=ram or None,
-                               context_tokens=min(wl.context_tokens, s.max_context),
-                               prompt_tokens=wl.prompt_tokens, gen_tokens=wl.answer_tokens) for s in specs)
+    results = tuple(fit(make_request(s, system=system, search=Search.BEST_QUANT,
+                                     context_tokens=min(wl.context_tokens, s.max_context),
+                                     prompt_tokens=wl.prompt_tokens, gen_tokens=wl.answer_tokens)) for s in specs)
     meets = []
     for r in results:
         dec = r.speed.decode_tokens_per_s if r.speed else 0.0
         ttft = r.speed.time_to_first_token_s if r.speed else None
         meets.append(r.placement is not None and r.placement.verdict == "gpu" and dec >= wl.min_decode_tokens_per_s
                      and (ttft is None or ttft <= wl.max_ttft_s))
-    devs = ", ".join(f"{sd.count}x {sd.device.name}" for sd in system)
+    devs = ", ".join(f"{sd.count}x {sd.device.name}" for sd in system.devices)
     desc = f"{det.os_name}; {devs}; {ram / GIB:.1f} GiB RAM"
     rec = recommend(Request(models=names, workload=wl.name, top=1), specs=specs)
     return MachineReport(description=desc, results=results, meets=tuple(meets), notes=tuple(notes),

@@ -1,31 +1,32 @@
-"""The library's front door: resolve inputs and estimate memory in one call."""
+"""The pipeline: one validated ``FitRequest`` in, one ``FitResult`` out.
+
+``fit(request)`` is the only entry: resolve the quant -> estimate memory -> place it on the request's System ->
+estimate speed.  A request that asks for a search (the best quant, the largest context) is answered by the
+same entry, which runs the plain plan at each step of the search.  ``rigfit.fit(model, **options)`` is the
+keyword convenience wrapper for scripts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .engines import Engine, get_engine
+from .engines import Engine
 from .errors import InvalidInput
 from .hardware.spec import Device
-from .hardware.usable import UsableMemory
 from .memory import MemoryBreakdown, estimate_memory, make_run_config
-from .models.resolve import resolve_model
 from .models.spec import ModelSpec
 from .placement import Accelerator, Placement, plan
 from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
+from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedEstimate, estimate_speed
+from .system import OS, System, SystemDevice, make_system, with_usable
 from .vocab import WeightFormat
 
 DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the seeds' model stack
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SystemDevice:
-    device: Device
-    count: int
-    usable: UsableMemory  # per device
+VERDICT_RANK = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
+MAX_CONTEXT_STEP = 256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,32 +35,16 @@ class FitResult:
     quant: QuantScheme
     engine: Engine
     memory: MemoryBreakdown
-    system: tuple[SystemDevice, ...] = field(default=())
+    request: FitRequest
+    system: System | None = None
     placement: Placement | None = None  # with hardware
     speed: SpeedEstimate | None = None
     speed_unknown: str = ""  # why there is no speed estimate
 
-
-def backend_for(device: Device, engine: Engine) -> str:
-    """The backend an engine uses on ``device`` (llama.cpp: CUDA, ROCm, Metal, SYCL)."""
-    want = {"nvidia": "cuda", "amd": "rocm", "apple": "metal", "intel": "sycl"}.get(device.vendor, "cpu")
-    return want if want in engine.backends else engine.default_backend
-
-
-def resolve_hardware(specs: Sequence[str], *, os_name: str = "linux") -> tuple[SystemDevice, ...]:
-    from .hardware.resolve import resolve_system
-
-    if not specs:
-        return ()
-    return system_of(resolve_system(specs), os_name=os_name)
-
-
-def system_of(found: Sequence[tuple[Device, int]], *, os_name: str = "linux") -> tuple[SystemDevice, ...]:
-    """Devices and counts with each device's usable memory under the OS (macOS for Apple silicon)."""
-    from .hardware.usable import usable_memory
-
-    os_name = "macos" if any(d.kind == "apple" for d, _ in found) else os_name
-    return tuple(SystemDevice(device=d, count=n, usable=usable_memory(d, os_name=os_name)) for d, n in found)
+    @property
+    def devices(self) -> tuple[SystemDevice, ...]:
+        """The devices of the system planned on (none without hardware)."""
+        return self.system.devices if self.system is not None else ()
 
 
 def pick_quant(spec: ModelSpec, engine: Engine, quant: str | None) -> QuantScheme:
@@ -71,106 +56,72 @@ def pick_quant(spec: ModelSpec, engine: Engine, quant: str | None) -> QuantSchem
     return resolve_quant(engine.default_quant, prefer=prefer)
 
 
-def fit(
-    model: str | ModelSpec,
-    *,
-    quant: str | None = None,
-    engine: str = "llama.cpp",
-    context_tokens: int | None = None,
-    kv_cache_type: str | None = None,
-    flash_attention: bool | None = None,
-    n_batch: int | None = None,
-    n_ubatch: int | None = None,
-    n_seq: int = 1,
-    backend: str | None = None,
-    gpu_memory_bytes: int | None = None,
-    gpu_memory_utilization: float | None = None,
-    hardware: Sequence[str] = (),
-    system: Sequence[SystemDevice] | None = None,
-    ram_bytes: int | None = None,
-    prompt_tokens: int = 512,
-    gen_tokens: int = 128,
-    split_mode: str | None = None,
-    tensor_split: tuple[float, ...] | None = None,
-    tensor_parallel: int | None = None,
-    pipeline_parallel: int | None = None,
-    cpu_moe: bool = True,
-    cpu_bandwidth_gb_s: float | None = None,
-    llamacpp_build: str = "current",
-    gpu_layers: int | None = None,
-) -> FitResult:
-    spec = resolve_model(model) if isinstance(model, str) else model
-    eng = get_engine(engine)
-    system = tuple(system) if system is not None else resolve_hardware(hardware)
-    if system:
-        backend = backend or backend_for(system[0].device, eng)
-        gpu_memory_bytes = gpu_memory_bytes or system[0].device.memory_bytes
-    q = pick_quant(spec, eng, quant)
-    run, warnings = make_run_config(spec, eng, context_tokens=context_tokens, kv_cache_type=kv_cache_type,
-                                    flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
-                                    n_seq=n_seq, backend=backend, gpu_memory_bytes=gpu_memory_bytes,
-                                    gpu_memory_utilization=gpu_memory_utilization)
-    check_counts(prompt_tokens, gen_tokens, ram_bytes)
+def fit(request: FitRequest) -> FitResult:
+    """The plan for ``request``: itemized memory, and with a system the placement and speed; for a search
+    request, the plan the search settles on."""
+    if request.search == Search.BEST_QUANT:
+        return _best_quant(request)
+    if request.search == Search.MAX_CONTEXT:
+        return _max_context(request)
+    return _plan(request)
+
+
+def _plan(req: FitRequest) -> FitResult:
+    spec, eng, system = req.model, req.engine, req.system
+    gpu_memory_bytes = req.gpu_memory_bytes
+    if system is not None and system.devices and not gpu_memory_bytes and "gpu_memory_bytes" in eng.settings:
+        gpu_memory_bytes = system.devices[0].device.memory_bytes  # the engine sizes its memory pool from it
+    q = pick_quant(spec, eng, req.quant)
+    run, warnings = make_run_config(spec, eng, context_tokens=req.context_tokens, kv_cache_type=req.kv_cache_type,
+                                    flash_attention=req.flash_attention, n_batch=req.n_batch, n_ubatch=req.n_ubatch,
+                                    n_seq=req.n_seq, backend=req.run_backend, gpu_memory_bytes=gpu_memory_bytes,
+                                    gpu_memory_utilization=req.gpu_memory_utilization, swa_full=req.swa_full)
     mem = estimate_memory(spec, q, run, warnings)
-    if not system:
-        return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system)
+    if system is None:
+        return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req)
     accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
-              for sd in system if sd.device.kind != "cpu" for _ in range(sd.count)]
-    cpu_dev = next((sd.device for sd in system if sd.device.kind == "cpu"), None)
-    cpu_bw = cpu_bandwidth_gb_s or (cpu_dev.bandwidth_gb_s if cpu_dev and cpu_dev.bandwidth_gb_s else None)
-    if cpu_dev is not None and ram_bytes is None and not accels:
-        ram_bytes = cpu_dev.memory_bytes
-    placement = plan(spec, mem, accels, ram_bytes=ram_bytes, tensor_split=tensor_split,
-                     tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel, cpu_moe=cpu_moe,
-                     gpu_layers=gpu_layers)
-    if split_mode is not None:
-        if split_mode not in ("layer", "row"):
-            raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}")
-        if split_mode == "row" and len(placement.accelerators) > 1:
-            placement = replace(placement, split_mode="row")
+              for sd in system.accelerators for _ in range(sd.count)]
+    cpu_dev = system.cpu_device
+    cpu_bw = req.cpu_bandwidth_gb_s or (cpu_dev.bandwidth_gb_s if cpu_dev and cpu_dev.bandwidth_gb_s else None)
+    placement = plan(spec, mem, accels, ram_bytes=system.ram_bytes, tensor_split=req.tensor_split,
+                     tensor_parallel=req.tensor_parallel, pipeline_parallel=req.pipeline_parallel,
+                     cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers)
+    if req.split_mode == SplitMode.ROW:
+        placement = replace(placement, split_mode="row")
     if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.pool_warning:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
         mem = replace(mem, pool_warning="")
-    sp = estimate_speed(spec, mem, placement, prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
-                        cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=llamacpp_build)
-    return FitResult(spec=spec, quant=q, engine=eng, memory=mem, system=system, placement=placement,
+    sp = estimate_speed(spec, mem, placement, prompt_tokens=req.prompt_tokens, gen_tokens=req.gen_tokens,
+                        cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=req.llamacpp_build)
+    return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req, system=system, placement=placement,
                      speed=sp if isinstance(sp, SpeedEstimate) else None,
                      speed_unknown=sp if isinstance(sp, str) else "")
 
 
-MAX_TOKENS = 1 << 24
+def fit_model(model: str | ModelSpec, **options: Any) -> FitResult:
+    """``fit(make_request(model, **options))``: the keyword form (``rigfit.fit``)."""
+    return fit(make_request(model, **options))
 
 
-def check_counts(prompt_tokens: int, gen_tokens: int, ram_bytes: int | None) -> None:
-    if not 1 <= prompt_tokens <= MAX_TOKENS:
-        raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}")
-    if not 1 <= gen_tokens <= MAX_TOKENS:
-        raise InvalidInput(f"generated tokens must be between 1 and {MAX_TOKENS:,}, got {gen_tokens}")
-    if ram_bytes is not None and not 0 < ram_bytes <= 64 << 40:
-        raise InvalidInput(f"system RAM must be between 1 byte and 64 TiB, got {ram_bytes} bytes")
+def quant_ladder(engine: str | Engine) -> tuple[str, ...]:
+    """The quants the best-quant search tries for ``engine``, best quality first (more bits per weight =
+    closer to the original weights; llama.cpp's quantize table ranks its types by perplexity the same way)."""
+    from .engines import get_engine
+
+    return (get_engine(engine) if isinstance(engine, str) else engine).quant_ladder
 
 
-VERDICT_RANK = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
-
-
-def quant_ladder(engine: str) -> tuple[str, ...]:
-    """The quants ``best_quant`` searches for ``engine``, best quality first (more bits per weight = closer to
-    the original weights; llama.cpp's quantize table ranks its types by perplexity the same way)."""
-    return get_engine(engine).quant_ladder
-
-
-def best_quant(model: str | ModelSpec, **kw: Any) -> FitResult:
+def _best_quant(req: FitRequest) -> FitResult:
     """The highest-quality quant whose verdict is the best reachable one (gpu before partial offload
     before cpu) at the requested context; when only offload is reachable, the engine's usual quant if it
     gets there (higher ones are slower still); when nothing fits, the smallest.  Verdicts only improve as
     bits fall, so the ladder is searched by bisection."""
-    spec = resolve_model(model) if isinstance(model, str) else model
-    ladder = quant_ladder(kw.get("engine", "llama.cpp"))
+    ladder = req.engine.quant_ladder
     cache: dict[int, FitResult] = {}
 
     def at(i: int) -> FitResult:
         if i not in cache:
-            cache[i] = fit(spec, quant=ladder[i], **kw)
+            cache[i] = _plan(replace(req, quant=ladder[i], search=Search.NONE))
         return cache[i]
 
     def rank(i: int) -> int:
@@ -183,7 +134,7 @@ def best_quant(model: str | ModelSpec, **kw: Any) -> FitResult:
         return at(last)  # nothing fits: show the smallest, the closest to fitting
     if target > VERDICT_RANK["gpu"]:
         # offloading anyway: the engine's usual quant when it offloads no worse (more bits only slow it down)
-        default = get_engine(kw.get("engine", "llama.cpp")).default_quant
+        default = req.engine.default_quant
         if default in ladder and rank(ladder.index(default)) <= target:
             return at(ladder.index(default))
     lo, hi = 0, last
@@ -196,23 +147,27 @@ def best_quant(model: str | ModelSpec, **kw: Any) -> FitResult:
     return at(lo)
 
 
-def max_context(model: str | ModelSpec, **kw: Any) -> FitResult:
+def _max_context(req: FitRequest) -> FitResult:
     """The largest context (a multiple of 256, up to the model's maximum) that keeps the best verdict this
     model reaches at 256 tokens on this hardware."""
-    spec = resolve_model(model) if isinstance(model, str) else model
-    kw = {k: v for k, v in kw.items() if k != "context_tokens"}
-    lo_fit = fit(spec, context_tokens=256, **kw)
-    if lo_fit.placement is None:
+    if req.system is None:
         raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
-                               options=("context_tokens", "hardware"))
+                           options=("context_tokens", "hardware"))
+    spec = req.model
+
+    def at(ctx: int) -> FitResult:
+        return _plan(replace(req, context_tokens=ctx, search=Search.NONE))
+
+    lo_fit = at(MAX_CONTEXT_STEP)
+    assert lo_fit.placement is not None
     want = VERDICT_RANK[lo_fit.placement.verdict]
     if want == VERDICT_RANK["does_not_fit"]:
         return lo_fit
-    lo, hi = 1, max(1, spec.max_context // 256)
+    lo, hi = 1, max(1, spec.max_context // MAX_CONTEXT_STEP)
     best = lo_fit
     while lo <= hi:
         mid = (lo + hi) // 2
-        r = fit(spec, context_tokens=mid * 256, **kw)
+        r = at(mid * MAX_CONTEXT_STEP)
         assert r.placement is not None
         if VERDICT_RANK[r.placement.verdict] <= want:
             best, lo = r, mid + 1
@@ -221,48 +176,76 @@ def max_context(model: str | ModelSpec, **kw: Any) -> FitResult:
     return best
 
 
-def system_from_detected(det: Any) -> tuple[tuple[SystemDevice, ...], int, list[str]]:
+def resolve_hardware(specs: Sequence[str], *, os_name: str = "linux", ram_bytes: int | None = None) -> System:
+    """Catalog names (``"2x RTX 3090"``) or .toml files as a one-node System."""
+    from .hardware.resolve import resolve_system
+
+    if not specs:
+        raise InvalidInput("no hardware given", options=("hardware",))
+    return make_system(resolve_system(specs), os_name=os_name, ram_bytes=ram_bytes)
+
+
+def system_from_detected(det: Any) -> tuple[System | None, list[str]]:
     """This machine as fit() sees it: catalog matches of the detected GPUs (measured memory when the device is
-    unknown), usable memory under this OS, and the detected RAM."""
-    from .hardware.spec import Device as _Device
+    unknown), usable memory under this OS (Metal's working-set limit, the memory free now), and the detected
+    RAM; None when no GPU was found."""
     from .hardware.usable import usable_memory
 
     os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
-    out: list[SystemDevice] = []
+    os_name = os_name if os_name in tuple(OS) else "linux"
+    found: list[tuple[Device, int]] = []
+    usable = []
     notes: list[str] = []
     for d in det.devices:
-        dev = d.matched or _Device(name=d.name, kind="gpu", vendor=d.vendor, form="desktop",
-                                   memory_bytes=d.memory_total_bytes, bandwidth_gb_s=None, source="detected")
+        dev = d.matched or Device(name=d.name, kind="gpu", vendor=d.vendor, form="desktop",
+                                  memory_bytes=d.memory_total_bytes, bandwidth_gb_s=None, source="detected")
         if dev.kind == "apple" and det.gpu_working_set_bytes:
             u = usable_memory(dev, os_name=os_name)
             u = replace(u, usable_bytes=det.gpu_working_set_bytes, rules=("Metal recommendedMaxWorkingSetSize",))
         else:
             u = usable_memory(dev, os_name=os_name, free_bytes=d.memory_free_bytes)
-        out.append(SystemDevice(device=dev, count=1, usable=u))
+        found.append((dev, 1))
+        usable.append(u)
         if d.matched is None:
             notes.append(f"{d.name}: not in the catalog, bandwidth unknown")
-    return tuple(out), det.ram_total_bytes, notes
+    if not found:
+        return None, notes
+    system = make_system(found, os_name=os_name, ram_bytes=det.ram_total_bytes or None, name="this machine")
+    return with_usable(system, usable), notes
 
 
-def this_machine(det: Any) -> tuple[tuple[SystemDevice, ...], int, list[str]]:
+def this_machine(det: Any) -> tuple[System, list[str]]:
     """``system_from_detected``, with the CPU and its RAM standing in when no GPU was found (models then run
     on the CPU from system RAM)."""
-    from .hardware.spec import Device as _Device
-    from .hardware.usable import usable_memory
-
-    system, ram, notes = system_from_detected(det)
-    if not system:
-        cpu = _Device(name=f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)", kind="cpu",
-                      vendor="cpu", form="desktop", memory_bytes=ram, bandwidth_gb_s=None, source="detected")
-        system = (SystemDevice(device=cpu, count=1, usable=usable_memory(cpu)),)
+    system, notes = system_from_detected(det)
+    if system is None:
+        cpu = Device(name=f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)", kind="cpu",
+                     vendor="cpu", form="desktop", memory_bytes=det.ram_total_bytes, bandwidth_gb_s=None,
+                     source="detected")
+        os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
+        system = make_system([(cpu, 1)], os_name=os_name if os_name in tuple(OS) else "linux",
+                             ram_bytes=det.ram_total_bytes or None, name="this machine")
         notes = [*notes, "no GPU: models run on the CPU from system RAM"]
-    return system, ram, notes
+    return system, notes
 
 
-def what_runs(system: Sequence[SystemDevice], *, models: Sequence[str | ModelSpec] | None = None,
-              **kw: Any) -> list[FitResult]:
-    """For every model (default: the catalog) the best quant and its verdict and speed on ``system``."""
+def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None, **options: Any) -> list[FitResult]:
+    """For every model (default: the catalog) the best quant and its verdict and speed on ``system``;
+    ``options`` as ``make_request`` takes them."""
     from .models.catalog import default_catalog
 
     specs = list(models) if models is not None else list(default_catalog().models)
-    return [best_quant(m, system=tuple(system), **kw) for m in specs]
+    return [fit(make_request(m, system=system, search=Search.BEST_QUANT, **options)) for m in specs]
+
+
+def curve_request(r: FitResult, context_tokens: int) -> FitRequest:
+    """``r``'s plan (model, quant, engine, hardware, settings) at another context, with a prompt that fills it
+    (the context minus the answer)."""
+    answer = min(r.request.gen_tokens, context_tokens // 2)
+    return with_plan(r.request, quant=r.quant.name, search=Search.NONE, context_tokens=context_tokens,
+                     prompt_tokens=context_tokens - answer, gen_tokens=answer)
+
+
+__all__ = ["DEFAULT_STACK", "VERDICT_RANK", "FitRequest", "FitResult", "Search", "SystemDevice", "curve_request",
+           "fit", "fit_model", "make_request", "pick_quant", "quant_ladder", "resolve_hardware", "system_from_detected",
+           "this_machine", "what_runs"]

@@ -72,10 +72,11 @@ _fit_options = [
 
 
 def _fit(model: str, o: dict[str, Any]) -> Any:
-    """One library call for the shared fit options."""
-    from .options import run_fit
+    """One pipeline run for the shared fit options."""
+    from .api import fit
+    from .options import request_from_options
 
-    return run_fit(model, _options(o))
+    return fit(request_from_options(model, _options(o)))
 
 
 def _options(o: dict[str, Any]) -> Any:
@@ -136,19 +137,19 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
 
     Example: rigfit fit qwen2.5-coder:32b --ctx 16k --hardware "2x RTX 3060" --command llama.cpp
     """
-    system, ram_bytes = None, None
+    system = None
     if this_machine:
         if opts["hardware"]:
             raise InvalidInput("give --hardware or --this-machine, not both")
         from .api import this_machine as detected_system
         from .hardware.detect import detect
 
-        system, ram_bytes, _ = detected_system(detect())
-    from .options import context_curve, run_fit
+        system, _ = detected_system(detect())
+    from .api import fit as run_pipeline
+    from .options import context_curve, request_from_options
 
-    o = _options(opts)
-    r = run_fit(model, o, system=system, ram_bytes=ram_bytes or None)
-    points = context_curve(r, o, ram_bytes=ram_bytes or None) if curve else None
+    r = run_pipeline(request_from_options(model, _options(opts), system=system))
+    points = context_curve(r) if curve else None
     lc = None
     if opts.get("command"):
         from .launch import launch
@@ -225,17 +226,16 @@ def models(hardware: tuple[str, ...], this_machine: bool, ctx: str, engine: str,
     from .models.catalog import default_catalog
 
     if hardware or this_machine:
-        from .api import resolve_hardware, system_from_detected, what_runs
+        from .api import resolve_hardware, what_runs
+        from .api import this_machine as detected_system
 
-        ram_bytes = _size(ram)
         if this_machine:
             from .hardware.detect import detect
 
-            system, detected_ram, _ = system_from_detected(detect())
-            ram_bytes = ram_bytes or detected_ram or None
+            system, _ = detected_system(detect())
         else:
             system = resolve_hardware(hardware)
-        results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine, ram_bytes=ram_bytes)
+        results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine, ram_bytes=_size(ram))
         if as_json:
             from .report.json_out import runs_dict
 

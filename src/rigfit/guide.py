@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .advise import NoBuild, RankedBuild, Request, applied_rules, recommend
-from .api import DEFAULT_STACK, fit, max_context
+from .api import DEFAULT_STACK, fit_model
 from .errors import RigfitError
 from .hardware.resolve import resolve_device
 from .hardware.usable import usable_memory
 from .models.catalog import default_catalog
 from .models.resolve import resolve_model
 from .models.spec import ModelSpec
+from .request import Search
 from .training import FineTune, fit_training, training_memory
 from .units import GB, GIB
 
@@ -146,7 +147,7 @@ def _sweet_spot(specs: tuple[ModelSpec, ...]) -> Section:
 
 
 def _verdict_line(spec: ModelSpec, hw: str, quant: str = "Q4_K_M", ctx: int = 8192) -> str:
-    r = fit(spec, quant=quant, hardware=[hw], context_tokens=min(ctx, spec.max_context), ram_bytes=64 * GIB)
+    r = fit_model(spec, quant=quant, hardware=[hw], context_tokens=min(ctx, spec.max_context), ram_bytes=64 * GIB)
     p, sp = r.placement, r.speed
     assert p is not None
     how = {"gpu": "fully on GPU", "partial_offload": "partly in system RAM", "cpu": "CPU only",
@@ -159,7 +160,7 @@ def _tiers(specs: tuple[ModelSpec, ...]) -> Section:
     rows = []
     stack = tuple(s.name for s in specs)
     # entry: the fastest priced consumer card with at most 16 GB
-    small = tuple(dict.fromkeys((s if fit(s).memory.total_bytes <= 15 * GIB else
+    small = tuple(dict.fromkeys((s if fit_model(s).memory.total_bytes <= 15 * GIB else
                                  (smaller_sibling(s, _size_b(s)) or s)).name for s in specs))
     entry = _best(Request(models=small, form="desktop"),
                   lambda r: r.build.kind == "pc" and r.build.count == 1 and r.build.device.memory_bytes <= 16 * GIB)
@@ -176,7 +177,8 @@ def _tiers(specs: tuple[ModelSpec, ...]) -> Section:
         g = golden[0]
         ctxs = []
         for s in specs:
-            mc = max_context(s, quant="Q4_K_M", hardware=[g.build.device.name], ram_bytes=64 * GIB)
+            mc = fit_model(s, search=Search.MAX_CONTEXT, quant="Q4_K_M", hardware=[g.build.device.name],
+                           ram_bytes=64 * GIB)
             ctxs.append(f"{s.name} up to {mc.memory.run.context_tokens:,} tokens")
         rows.append(("Golden", f"{g.build.device.name} ({g.build.device.memory_bytes / GIB:.0f} GB), "
                                f"{g.build.ram_bytes // GIB} GB RAM; {_price(g)}",
@@ -191,7 +193,7 @@ def _tiers(specs: tuple[ModelSpec, ...]) -> Section:
                 rows.append((label, f"{p.build.name} ({p.build.accelerator_memory_bytes / GIB:.0f} GB); "
                                     f"{_price(p)}", f"{', '.join(bigger)} at Q4_K_M fully in accelerator memory",
                              _speeds(p)))
-    f16 = [fit(s, quant="F16").memory.total_bytes for s in specs]
+    f16 = [fit_model(s, quant="F16").memory.total_bytes for s in specs]
     notes = (f"16-bit weights of the stack need {max(f16) / GB:.0f} GB per model at 8k context: an 80 GB card, "
              "a 96 GB+ Mac, or two 48 GB cards.",
              "Seed 000's tiers: entry 8-16 GB (RTX 3060/4060/4070, 14B models), golden 24 GB (RTX 3090/4090, 32B at "
@@ -206,18 +208,19 @@ def _memory_math(specs: tuple[ModelSpec, ...]) -> Section:
     rows = []
     checks = []
     for s in specs:
-        w16 = fit(s, quant="F16").memory.weights_bytes
-        w8 = fit(s, quant="Q8_0").memory.weights_bytes
-        q4 = fit(s, quant="Q4_K_M", context_tokens=min(8192, s.max_context))
+        w16 = fit_model(s, quant="F16").memory.weights_bytes
+        w8 = fit_model(s, quant="Q8_0").memory.weights_bytes
+        q4 = fit_model(s, quant="Q4_K_M", context_tokens=min(8192, s.max_context))
         kv = float(q4.memory.kv_bytes_per_token)
-        k16 = fit(s, quant="Q4_K_M", context_tokens=min(16384, s.max_context)).memory.total_bytes
+        k16 = fit_model(s, quant="Q4_K_M", context_tokens=min(16384, s.max_context)).memory.total_bytes
         rows.append((s.name, f"{(s.params_total or 0) / 1e9:.1f}B", _gb(w16), _gb(w8), _gb(q4.memory.weights_bytes),
                      f"{kv / 1024:.0f} KiB", _gb(q4.memory.total_bytes), _gb(k16)))
         checks.append(f"{s.name}: FP16 weights {_gb(w16)} (seed: ~64 GB); Q4_K_M weights "
                       f"{_gb(q4.memory.weights_bytes)} (seed: ~19-20 GB).")
     card = resolve_device("RTX 3090")
     u = usable_memory(card).usable_bytes
-    mc = [max_context(s, quant="Q4_K_M", hardware=["RTX 3090"], ram_bytes=64 * GIB) for s in specs]
+    mc = [fit_model(s, search=Search.MAX_CONTEXT, quant="Q4_K_M", hardware=["RTX 3090"], ram_bytes=64 * GIB)
+          for s in specs]
     checks.append(f"On a 24 GB card ({u / GIB:.1f} GiB usable on Linux): "
                   + "; ".join(f"{r.spec.name} fits up to {r.memory.run.context_tokens:,} tokens" for r in mc)
                   + " with an f16 KV cache (q8_0 KV roughly doubles it). Seed: 16k+ becomes tight.")
@@ -231,10 +234,10 @@ def _mac_vs_pc(specs: tuple[ModelSpec, ...]) -> Section:
     rows = []
     s = specs[0]
     for h in hw:
-        r = fit(s, quant="Q4_K_M", hardware=[h], context_tokens=min(8192, s.max_context), prompt_tokens=1000,
+        r = fit_model(s, quant="Q4_K_M", hardware=[h], context_tokens=min(8192, s.max_context), prompt_tokens=1000,
                 gen_tokens=400, ram_bytes=64 * GIB)
         sp = r.speed
-        rows.append((r.system[0].device.name, f"{r.placement.verdict if r.placement else '?'}",
+        rows.append((r.devices[0].device.name, f"{r.placement.verdict if r.placement else '?'}",
                      f"{sp.decode_tokens_per_s:.1f}" if sp else "-",
                      f"{sp.time_to_first_token_s:.1f} s" if sp and sp.time_to_first_token_s else "-"))
     paras = [f"{s.name} at Q4_K_M, 1,000-token prompt: NVIDIA cards decode faster and process prompts several "
@@ -294,8 +297,8 @@ def min_mac_gib(need_bytes: int) -> int | None:
 def _size_table() -> Section:
     rows = []
     for label, name, seed_v, seed_m in SIZE_ROWS:
-        r4 = fit(name, quant="Q4_K_M", context_tokens=4096)
-        r8 = fit(name, quant="Q4_K_M", context_tokens=8192)
+        r4 = fit_model(name, quant="Q4_K_M", context_tokens=4096)
+        r8 = fit_model(name, quant="Q4_K_M", context_tokens=8192)
         v = min_vram_gib(r8.memory.total_bytes)
         m = min_mac_gib(r8.memory.total_bytes)
         n_cards = -(-r8.memory.total_bytes // (24 * GIB))

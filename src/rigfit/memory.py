@@ -58,6 +58,7 @@ def make_run_config(
     backend: str | None = None,
     gpu_memory_bytes: int | None = None,
     gpu_memory_utilization: float | None = None,
+    swa_full: bool | None = None,
 ) -> tuple[RunConfig, tuple[str, ...]]:
     """Fill engine defaults and check values; returns the config and warnings."""
     warnings: list[str] = []
@@ -92,7 +93,7 @@ def make_run_config(
     seqs = 1024 if mem >= 70 * 1024**3 else 256
     run = RunConfig(engine=engine.name, backend=Backend(be), context_tokens=ctx, kv_cache_type=kv, flash_attention=fa,
                     n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
-                    max_num_seqs=seqs)
+                    max_num_seqs=seqs, swa_full=bool(swa_full))
     engine.check_run(run)
     return run, tuple(warnings)
 
@@ -208,6 +209,16 @@ def gguf_metadata_bytes(spec: ModelSpec, n_tensors: int) -> int:
 
 def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                     warnings: tuple[str, ...] = ()) -> MemoryBreakdown:
+    """The itemized memory of ``spec`` at ``quant`` run as ``run`` says.  Pure in its (frozen) arguments:
+    the searches and the advisor ask the same question many times, so answers are cached (not for a spec
+    read from a GGUF file, whose tensor table sits outside the spec's hash)."""
+    if spec.gguf is not None:
+        return _estimate_memory(spec, quant, run, warnings)
+    return _estimate_memory_cached(spec, quant, run, warnings)
+
+
+def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
+                     warnings: tuple[str, ...] = ()) -> MemoryBreakdown:
     engine = get_engine(run.engine)
     engine.check_quant(quant)
     w = _weight_summary(spec, quant)
@@ -257,8 +268,7 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         items.append(MemoryItem(component=Component.KV_CACHE, name=f"KV cache, {kv_names[kind]}", n_bytes=tot,
                                 location=Location.HOST if host_all else Location.DEVICE, note=note))
     full_layers = [il for il in range(spec.n_layers) if spec.layer_kind(il) == "full"]
-    per_tok = sum((Fraction(sum(engine.kv_dims(spec, il))) * KV_ELEMENT_BYTES[run.kv_cache_type]
-                   for il in full_layers), Fraction(0))
+    per_tok = Fraction(sum(sum(engine.kv_dims(spec, il)) for il in full_layers)) * KV_ELEMENT_BYTES[run.kv_cache_type]
 
     items += engine.compute_items(spec, run)
     if host_all:
@@ -278,6 +288,9 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         kv_bytes_per_token=per_tok, bits_per_weight=bpw, exact_weights=exact, run_warnings=warnings,
         pool_warning=pool_warning, output_layer_bytes=output_layer, token_embd_bytes=groups.get("token_embd", 0),
     )
+
+
+_estimate_memory_cached = functools.lru_cache(maxsize=4096)(_estimate_memory)
 
 
 __all__ = ["LayerMemory", "MemoryBreakdown", "MemoryItem", "RunConfig", "estimate_memory", "make_run_config",

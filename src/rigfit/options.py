@@ -1,22 +1,22 @@
 """What a user types, as the CLI and the web API both take it, turned into library calls.
 
 ``FitOptions`` holds the fit options as text and numbers (``"32k"``, ``"max"``, ``"64GB"``, ``"3,1"``);
-``run_fit`` parses them and picks the call: ``max_context`` for ``ctx="max"``, ``best_quant`` when hardware
-is given without a quant, else ``fit``.  ``context_curve`` reruns one plan over a range of contexts (the
-page's tokens/s vs context plot, ``rigfit fit --curve``).  The web layer passes catalog-resolved specs and
-systems so that it never opens a file the user names.
+``request_from_options`` parses them into the one ``FitRequest`` (asking for the largest context for
+``ctx="max"``, the best quant when hardware is given without a quant) for ``api.fit``.  ``context_curve``
+reruns one plan over a range of contexts (the page's tokens/s vs context plot, ``rigfit fit --curve``).  The
+web layer passes catalog-resolved specs and systems so that it never opens a file the user names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from .api import FitResult, SystemDevice, best_quant, max_context
-from .api import fit as api_fit
+from .api import FitResult, curve_request, fit
 from .errors import InvalidInput, UnknownName
 from .models.spec import ModelSpec
+from .request import FitRequest, Search, make_request
+from .system import System, make_system
 
 
 def parse_ctx(text: str | None) -> int | None:
@@ -94,38 +94,27 @@ def engine_of(o: FitOptions) -> str:
     return "llama.cpp"
 
 
-def _library_kw(o: FitOptions, system: Sequence[SystemDevice] | None, ram_bytes: int | None) -> dict[str, Any]:
-    kw: dict[str, Any] = dict(
-        engine=engine_of(o), kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn),
-        n_batch=o.batch, n_ubatch=o.ubatch, n_seq=o.n_seq, backend=o.backend,
-        gpu_memory_bytes=parse_size(o.gpu_memory), gpu_memory_utilization=o.gpu_memory_utilization,
-        ram_bytes=parse_size(o.ram) or ram_bytes, prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
-        split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split), tensor_parallel=o.tensor_parallel,
-        pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers)
-    if system is not None:
-        kw["system"] = tuple(system)
-    else:
-        kw["hardware"] = o.hardware
-    return kw
-
-
-def run_fit(model: str | ModelSpec, o: FitOptions, *, system: Sequence[SystemDevice] | None = None,
-            ram_bytes: int | None = None) -> FitResult:
-    """One library call for the fit options.  ``system`` (already resolved) replaces ``o.hardware``;
-    ``ram_bytes`` is the detected RAM when ``o.ram`` is not given."""
-    kw = _library_kw(o, system, ram_bytes)
-    has_hw = bool(system) if system is not None else bool(o.hardware)
+def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: System | None = None) -> FitRequest:
+    """The one FitRequest for what a user typed.  ``system`` (already resolved: this machine, or catalog-only
+    hardware for the web) replaces ``o.hardware``.  ``ctx="max"`` asks for the largest context; hardware
+    without a quant (and not a GGUF file, which is sized as it is) asks for the best quant."""
+    has_hw = system is not None or bool(o.hardware)
     is_file = (isinstance(model, str) and model.lower().endswith(".gguf")) or \
         (isinstance(model, ModelSpec) and model.gguf is not None)
-    if (o.ctx or "").strip().lower() == "max":
-        if not has_hw:
-            raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
-                               options=("context_tokens", "hardware"))
-        return max_context(model, quant=o.quant, **kw)
-    kw["context_tokens"] = parse_ctx(o.ctx)
-    if has_hw and not o.quant and not is_file:
-        return best_quant(model, **kw)
-    return api_fit(model, quant=o.quant, **kw)
+    max_ctx = (o.ctx or "").strip().lower() == "max"
+    if max_ctx and not has_hw:
+        raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
+                           options=("context_tokens", "hardware"))
+    search = Search.MAX_CONTEXT if max_ctx else Search.BEST_QUANT if has_hw and not o.quant and not is_file \
+        else Search.NONE
+    return make_request(
+        model, quant=o.quant, engine=engine_of(o), search=search, context_tokens=None if max_ctx else parse_ctx(o.ctx),
+        kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn), n_batch=o.batch, n_ubatch=o.ubatch,
+        n_seq=o.n_seq, backend=o.backend, gpu_memory_bytes=parse_size(o.gpu_memory),
+        gpu_memory_utilization=o.gpu_memory_utilization, hardware=() if system is not None else o.hardware,
+        system=system, ram_bytes=parse_size(o.ram), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
+        split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split), tensor_parallel=o.tensor_parallel,
+        pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,18 +139,13 @@ def curve_contexts(max_context: int, planned: int) -> list[int]:
     return sorted(p for p in pts if 0 < p <= max(max_context, planned))
 
 
-def context_curve(r: FitResult, o: FitOptions, *, ram_bytes: int | None = None) -> tuple[CurvePoint, ...]:
+def context_curve(r: FitResult) -> tuple[CurvePoint, ...]:
     """The same plan (model, quant, engine, hardware, settings) at contexts from 1k to the model's maximum,
     each with a prompt that fills it (context minus the answer): how memory, the verdict, prefill speed and
     time to first token move as the context grows."""
-    kw = _library_kw(o, r.system, ram_bytes)  # the system the plan was made on, however it was given
-    gen = kw.pop("gen_tokens")
-    kw.pop("prompt_tokens")
     out = []
     for ctx in curve_contexts(r.spec.max_context, r.memory.run.context_tokens):
-        answer = min(gen, ctx // 2)
-        p = api_fit(r.spec, quant=r.quant.name, context_tokens=ctx, prompt_tokens=ctx - answer, gen_tokens=answer,
-                    **kw)
+        p = fit(curve_request(r, ctx))
         s = p.speed
         out.append(CurvePoint(context_tokens=ctx, verdict=p.placement.verdict if p.placement else None,
                               gpu_layers=p.placement.gpu_layers if p.placement else None,
@@ -184,13 +168,13 @@ def catalog_model(name: str) -> ModelSpec:
     return spec
 
 
-def catalog_system(specs: Sequence[str]) -> tuple[SystemDevice, ...]:
+def catalog_system(specs: Sequence[str]) -> System:
     """Catalog hardware only (``"2x RTX 3090"``); custom .toml files are a CLI feature."""
-    from .api import system_of
     from .hardware.resolve import parse_hardware_spec
 
-    return system_of([parse_hardware_spec(s) for s in specs])
+    return make_system([parse_hardware_spec(s) for s in specs])
 
 
 __all__ = ["CurvePoint", "FitOptions", "UnknownName", "catalog_model", "catalog_system", "context_curve",
-           "curve_contexts", "engine_of", "parse_ctx", "parse_flash", "parse_size", "parse_split", "run_fit"]
+           "curve_contexts", "engine_of", "parse_ctx", "parse_flash", "parse_size", "parse_split",
+           "request_from_options"]

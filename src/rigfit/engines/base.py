@@ -98,6 +98,7 @@ class Engine(ABC):
     runtime_overhead_bytes: dict[Backend, int] = field(default_factory=dict)
     overhead_source: str = ""
     placement: PlacementRules
+    settings: frozenset[str] = frozenset()  # the optional FitRequest engine settings it honours
     speed_class: SpeedClass
     default_port: int | None = None  # None: rigfit writes no launch command for this engine
     source: str = ""
@@ -245,7 +246,7 @@ def plan_summary(r: FitResult, *, layer_counts: bool) -> str:
     """One line naming the plan a launch recipe realizes (with ``-ngl``-style layer counts for engines that
     count layers)."""
     run, p = r.memory.run, r.placement
-    where = ", ".join(f"{s.count}x {s.device.name}" if s.count > 1 else s.device.name for s in r.system) \
+    where = ", ".join(f"{s.count}x {s.device.name}" if s.count > 1 else s.device.name for s in r.devices) \
         or "no hardware given"
     text = f"{r.spec.name} {r.quant.name} on {where}, {run.context_tokens:,} tokens"
     if run.n_seq > 1:

@@ -141,6 +141,7 @@ VLLM_ENGINE = VLLM(
     "up to ~1 GiB, measured on H100 (engine-facts.md 2.4)",
     placement=PlacementRules(style=PlacementStyle.TENSOR_PARALLEL, cpu_offload=False, expert_offload=False,
                              gpu_layers=False, tensor_split=False, row_split=False),
+    settings=frozenset({"gpu_memory_bytes", "gpu_memory_utilization"}),
     speed_class=SpeedClass.VLLM, default_port=8000,
     source="vllm/v1/worker/gpu_worker.py, vllm/v1/kv_cache_interface.py (block 16 tokens), "
     "max_model_len defaults to max_position_embeddings",

@@ -55,7 +55,7 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
             "n_seq": run.n_seq,
         },
         "memory": memory_dict(r.memory),
-        "hardware": hardware_dict(r) if r.system else None,
+        "hardware": hardware_dict(r) if r.system is not None else None,
         "placement": placement_dict(r.placement) if r.placement else None,
         "speed": speed_dict(r),
         "warnings": list(r.memory.warnings),
@@ -95,9 +95,9 @@ def speed_dict(r: FitResult) -> dict[str, Any] | None:
 def hardware_dict(r: FitResult) -> dict[str, Any]:
     return {
         "devices": [{**device_dict(s.device), "count": s.count, "usable_bytes": s.usable.usable_bytes,
-                     "usable_rules": list(s.usable.rules)} for s in r.system],
-        "total_memory_bytes": sum(s.device.memory_bytes * s.count for s in r.system),
-        "usable_memory_bytes": sum(s.usable.usable_bytes * s.count for s in r.system),
+                     "usable_rules": list(s.usable.rules)} for s in r.devices],
+        "total_memory_bytes": sum(s.device.memory_bytes * s.count for s in r.devices),
+        "usable_memory_bytes": sum(s.usable.usable_bytes * s.count for s in r.devices),
     }
 
 
@@ -124,7 +124,8 @@ def runs_dict(results: list[FitResult]) -> dict[str, Any]:
                      "decode_tokens_per_s": s.decode_tokens_per_s if s else None,
                      "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None})
     rows.sort(key=lambda x: (VERDICT_RANK.get(str(x["verdict"]), 4), -float(x["decode_tokens_per_s"] or 0)))
-    return {"hardware": hardware_dict(results[0]) if results and results[0].system else None, "models": rows}
+    hw = hardware_dict(results[0]) if results and results[0].system is not None else None
+    return {"hardware": hw, "models": rows}
 
 
 def curve_dict(points: Any) -> dict[str, Any]:

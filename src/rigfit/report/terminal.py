@@ -44,7 +44,7 @@ def fit_table(r: FitResult) -> Any:
              f"{bd.bits_per_weight:.2f} bits/weight; model file {fmt_gb(bd.model_file_bytes)}"
              + (" (exact, from the file)" if bd.exact_weights else " (predicted)")
              + f"; KV {float(bd.kv_bytes_per_token) / 1024:.0f} KiB/token"]
-    for sd in r.system:
+    for sd in r.devices:
         lines.append(f"{sd.count} x {sd.device.name}: {fmt_gib(sd.device.memory_bytes)} each, "
                      f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
     lines += [f"[{n}] {text}" for n, text in enumerate(notes, 1)]

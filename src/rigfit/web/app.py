@@ -63,26 +63,26 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 @functools.cache
-def _this_machine() -> tuple[Any, int, tuple[str, ...]]:
+def _this_machine() -> tuple[Any, tuple[str, ...]]:
     """The machine the server runs on, detected once (the page's "this machine")."""
     from ..api import this_machine
     from ..hardware.detect import detect
 
-    system, ram, notes = this_machine(detect())
-    return system, ram, tuple(notes)
+    system, notes = this_machine(detect())
+    return system, tuple(notes)
 
 
-def _system(hardware: list[str], this_machine: bool) -> tuple[Any, int | None]:
+def _system(hardware: list[str], this_machine: bool) -> Any:
+    """The System for the page's hardware fields: None when none was chosen."""
     from ..options import catalog_system
 
     if this_machine and hardware:
-        raise InvalidInput("give hardware names or this_machine, not both")
+        raise InvalidInput("give hardware names or this_machine, not both", options=("hardware",))
     if this_machine:
-        system, ram, _ = _this_machine()
-        return system, ram or None
+        return _this_machine()[0]
     if len(hardware) > 16:
-        raise InvalidInput(f"at most 16 hardware entries, got {len(hardware)}")
-    return catalog_system(hardware), None
+        raise InvalidInput(f"at most 16 hardware entries, got {len(hardware)}", options=("hardware",))
+    return catalog_system(hardware) if hardware else None
 
 
 @functools.lru_cache(maxsize=32)
@@ -139,17 +139,18 @@ def create_app() -> FastAPI:
         = None,
         curve: Annotated[bool, Query(description="add tokens/s and memory vs context")] = False,
     ) -> Response:
-        from ..options import FitOptions, catalog_model, context_curve, run_fit
+        from ..api import fit
+        from ..options import FitOptions, catalog_model, context_curve, request_from_options
         from ..report.json_out import fit_dict
 
-        system, ram_bytes = _system(hardware, this_machine)
+        system = _system(hardware, this_machine)
         o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn, batch=batch,
                        ubatch=ubatch, n_seq=parallel, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
                        gen_tokens=gen_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
                        pipeline_parallel=pipeline_parallel, command=command)
-        r = run_fit(catalog_model(model), o, system=system, ram_bytes=ram_bytes)
+        r = fit(request_from_options(catalog_model(model), o, system=system))
         doc = fit_dict(r)
         if command:
             from ..launch import launch
@@ -159,7 +160,7 @@ def create_app() -> FastAPI:
         if curve:
             from ..report.json_out import curve_dict
 
-            doc["context_curve"] = curve_dict(context_curve(r, o, ram_bytes=ram_bytes))
+            doc["context_curve"] = curve_dict(context_curve(r))
         return _json(doc)
 
     @app.get("/api/models", responses=_JSON_DOC, summary="The model catalog, or what runs on some hardware")
@@ -173,9 +174,8 @@ def create_app() -> FastAPI:
         if hardware or this_machine:
             from ..api import what_runs
 
-            system, detected_ram = _system(hardware, this_machine)
-            results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine,
-                                ram_bytes=parse_size(ram) or detected_ram)
+            results = what_runs(_system(hardware, this_machine), context_tokens=parse_ctx(ctx), engine=engine,
+                                ram_bytes=parse_size(ram))
             return _json(runs_dict(results))
         return _json({"models": [model_dict(s) for s in default_catalog().models]})
 

@@ -1,0 +1,248 @@
+"""FitRequest: the one validated request value.  The CLI, the web app, the advisor, the guide and the
+benchmarks all build one (``make_request`` from typed values, ``options.request_from_options`` from what a
+user types) and hand it to ``api.fit``, the one pipeline entry.
+
+Validation happens here, once, before any estimate: names resolve (model, engine, hardware), numbers are in
+range, and every option is one the engine honours on this hardware.  An option the engine cannot honour is an
+error naming it, never silently dropped:
+
+* each device must be drivable by the engine (vLLM, exllamav2 and transformers have no Metal backend; MLX runs
+  on Apple silicon only), and the accelerators of one plan need one backend (NVIDIA + AMD: Vulkan);
+* tensor/pipeline parallelism only where the engine shards layers (vLLM), a GPU-layer count only where the
+  engine takes one and not on unified memory (rigfit plans those by the OS's GPU limit), a tensor split or
+  row split only with two or more GPUs and an engine that takes one;
+* engine settings (flash attention, batch sizes, vLLM's memory fraction, ...) only for engines that have them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+
+from .engines import Engine, get_engine
+from .errors import InvalidInput
+from .models.spec import ModelSpec
+from .system import System, default_backend, device_backends, make_system, with_backends, with_ram
+from .vocab import Backend, PlacementStyle
+
+MAX_TOKENS = 1 << 24
+MAX_RAM_BYTES = 64 << 40
+
+
+class Search(StrEnum):
+    """What ``api.fit`` solves for besides the plan itself."""
+
+    NONE = "none"  # the plan for exactly this quant and context
+    BEST_QUANT = "best_quant"  # the highest-quality quant with the best verdict reachable
+    MAX_CONTEXT = "max_context"  # the largest context that keeps the best verdict
+
+
+class SplitMode(StrEnum):
+    LAYER = "layer"
+    ROW = "row"
+
+
+# Engine settings a request may carry, with the engine capability each needs and how messages name it.
+_ENGINE_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("flash_attention", "a flash-attention setting"), ("n_batch", "a batch size"),
+    ("n_ubatch", "a micro-batch size"), ("gpu_memory_bytes", "a GPU memory size for its KV pool"),
+    ("gpu_memory_utilization", "a GPU memory fraction"), ("swa_full", "a full-size sliding-window cache"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FitRequest:
+    """Everything one plan depends on.  ``None`` means "the engine's default" (or, for ``quant``, the
+    engine's usual quant, or the GGUF file's own type)."""
+
+    model: ModelSpec
+    engine: Engine
+    quant: str | None = None
+    search: Search = Search.NONE
+    context_tokens: int | None = None
+    kv_cache_type: str | None = None
+    flash_attention: bool | None = None
+    n_batch: int | None = None
+    n_ubatch: int | None = None
+    n_seq: int = 1
+    swa_full: bool | None = None
+    backend: Backend | None = None  # the user's choice for every accelerator
+    gpu_memory_bytes: int | None = None
+    gpu_memory_utilization: float | None = None
+    system: System | None = None
+    prompt_tokens: int = 512
+    gen_tokens: int = 128
+    split_mode: SplitMode | None = None
+    tensor_split: tuple[float, ...] | None = None
+    tensor_parallel: int | None = None
+    pipeline_parallel: int | None = None
+    gpu_layers: int | None = None
+    cpu_moe: bool = True
+    # calibration to apply: the CPU memory bandwidth (else the platform's or an assumed one) and which
+    # llama.cpp build's kernels the speed constants describe
+    cpu_bandwidth_gb_s: float | None = None
+    llamacpp_build: str = "current"
+
+    @property
+    def run_backend(self) -> Backend:
+        """The backend the run uses: the user's, else the one driving the first device, else the engine's."""
+        if self.backend is not None:
+            return self.backend
+        if self.system is not None and self.system.devices:
+            return self.system.devices[0].backend
+        return self.engine.default_backend
+
+
+def make_request(
+    model: str | ModelSpec,
+    *,
+    quant: str | None = None,
+    engine: str | Engine = "llama.cpp",
+    search: Search = Search.NONE,
+    context_tokens: int | None = None,
+    kv_cache_type: str | None = None,
+    flash_attention: bool | None = None,
+    n_batch: int | None = None,
+    n_ubatch: int | None = None,
+    n_seq: int = 1,
+    swa_full: bool | None = None,
+    backend: str | None = None,
+    gpu_memory_bytes: int | None = None,
+    gpu_memory_utilization: float | None = None,
+    hardware: Sequence[str] = (),
+    system: System | None = None,
+    ram_bytes: int | None = None,
+    os_name: str = "linux",
+    prompt_tokens: int = 512,
+    gen_tokens: int = 128,
+    split_mode: str | None = None,
+    tensor_split: tuple[float, ...] | None = None,
+    tensor_parallel: int | None = None,
+    pipeline_parallel: int | None = None,
+    gpu_layers: int | None = None,
+    cpu_moe: bool = True,
+    cpu_bandwidth_gb_s: float | None = None,
+    llamacpp_build: str = "current",
+) -> FitRequest:
+    """The validated request for ``model`` (a name, path or spec).  ``hardware`` (catalog names, ``"2x RTX
+    3090"``, .toml files) or ``system`` give the machine; ``ram_bytes`` its system RAM."""
+    from .models.resolve import resolve_model
+
+    spec = resolve_model(model) if isinstance(model, str) else model
+    eng = get_engine(engine) if isinstance(engine, str) else engine
+    if not 1 <= prompt_tokens <= MAX_TOKENS:
+        raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}",
+                           options=("prompt_tokens",))
+    if not 1 <= gen_tokens <= MAX_TOKENS:
+        raise InvalidInput(f"generated tokens must be between 1 and {MAX_TOKENS:,}, got {gen_tokens}",
+                           options=("gen_tokens",))
+    if ram_bytes is not None and not 0 < ram_bytes <= MAX_RAM_BYTES:
+        raise InvalidInput(f"system RAM must be between 1 byte and 64 TiB, got {ram_bytes} bytes",
+                           options=("ram_bytes",))
+    be = _backend(backend, eng)
+    if split_mode is not None and split_mode not in tuple(SplitMode):
+        raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}", options=("split_mode",))
+    if system is None and hardware:
+        from .hardware.resolve import resolve_system
+
+        system = make_system(resolve_system(hardware), os_name=os_name)
+    if system is not None:
+        system = _drive(with_ram(system, ram_bytes), eng, be)
+    req = FitRequest(
+        model=spec, engine=eng, quant=quant, search=search, context_tokens=context_tokens,
+        kv_cache_type=kv_cache_type, flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
+        n_seq=n_seq, swa_full=swa_full, backend=be, gpu_memory_bytes=gpu_memory_bytes,
+        gpu_memory_utilization=gpu_memory_utilization, system=system, prompt_tokens=prompt_tokens,
+        gen_tokens=gen_tokens, split_mode=SplitMode(split_mode) if split_mode else None,
+        tensor_split=tensor_split, tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
+        gpu_layers=gpu_layers, cpu_moe=cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,
+        llamacpp_build=llamacpp_build)
+    check_request(req)
+    return req
+
+
+def _backend(backend: str | None, eng: Engine) -> Backend | None:
+    if backend is None:
+        return None
+    b = backend.strip().lower()
+    if b not in eng.backends:
+        raise InvalidInput(f"{eng.name} does not run on backend {b!r}; it runs on {', '.join(eng.backends)}",
+                           options=("backend", "engine"))
+    return Backend(b)
+
+
+def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
+    """Each device with the backend the engine drives it with; an error when it cannot."""
+    chosen: dict[str, Backend] = {}
+    for sd in system.devices:
+        d = sd.device
+        if backend is not None:
+            if backend not in device_backends(d):
+                raise InvalidInput(f"the {backend} backend cannot drive {d.name}; it runs on "
+                                   f"{', '.join(device_backends(d))}", options=("backend", "hardware"))
+            chosen[d.name] = backend
+            continue
+        own = default_backend(d)
+        if own in eng.backends:
+            chosen[d.name] = own
+        elif d.kind == "cpu" and not system.accelerators:
+            raise InvalidInput(f"{eng.title} needs a GPU; it runs on {', '.join(eng.backends)}",
+                               options=("engine", "hardware"))
+        elif d.kind != "cpu":
+            raise InvalidInput(f"{eng.title} does not run on {d.name} ({own}); it runs on "
+                               f"{', '.join(eng.backends)}", options=("engine", "hardware"))
+    drives = {chosen[sd.device.name] for sd in system.accelerators}
+    if len(drives) > 1:
+        hint = "; the vulkan backend drives both" if Backend.VULKAN in eng.backends else ""
+        raise InvalidInput(f"{', '.join(sd.device.name for sd in system.accelerators)} need different backends "
+                           f"({', '.join(sorted(drives))}) and {eng.title} runs one per plan{hint}",
+                           options=("hardware", "backend"))
+    return with_backends(system, chosen)
+
+
+def check_request(req: FitRequest) -> None:
+    """The options the engine honours on this system (see the module's list)."""
+    eng, rules = req.engine, req.engine.placement
+    for name, label in _ENGINE_SETTINGS:
+        if getattr(req, name) is not None and name not in eng.settings:
+            raise InvalidInput(f"{eng.title} has no setting for {label}", options=(name, "engine"))
+    n_gpus = sum(sd.count for sd in req.system.accelerators) if req.system else 0
+    unified = req.system is not None and any(sd.device.unified for sd in req.system.accelerators)
+    if (req.tensor_parallel not in (None, 1) or req.pipeline_parallel not in (None, 1)) and \
+            rules.style != PlacementStyle.TENSOR_PARALLEL:
+        raise InvalidInput(f"{eng.title} has no tensor or pipeline parallelism (vLLM has)",
+                           options=("tensor_parallel", "pipeline_parallel", "engine"))
+    if req.gpu_layers is not None:
+        if not rules.gpu_layers:
+            raise InvalidInput(f"{eng.title} takes no GPU-layer count: it places every layer itself",
+                               options=("gpu_layers", "engine"))
+        if unified:
+            raise InvalidInput("a GPU-layer count applies to discrete GPUs; on unified memory rigfit plans the "
+                               "layers by the OS's GPU memory limit", options=("gpu_layers", "hardware"))
+    if req.tensor_split is not None:
+        if not rules.tensor_split:
+            raise InvalidInput(f"{eng.title} takes no tensor split", options=("tensor_split", "engine"))
+        if n_gpus < 2:
+            raise InvalidInput(f"a tensor split spreads layers over GPUs; this plan has {n_gpus}",
+                               options=("tensor_split", "hardware"))
+    if req.split_mode == SplitMode.ROW:
+        if not rules.row_split:
+            raise InvalidInput(f"{eng.title} has no row split", options=("split_mode", "engine"))
+        if n_gpus < 2:
+            raise InvalidInput(f"a row split spreads each matrix over GPUs; this plan has {n_gpus}",
+                               options=("split_mode", "hardware"))
+
+
+def request_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(FitRequest))
+
+
+def with_plan(req: FitRequest, **changes: object) -> FitRequest:
+    """The same request with some fields changed (a search step, a curve point); checked again."""
+    new = replace(req, **changes)  # type: ignore[arg-type]
+    check_request(new)
+    return new
+
+
+__all__ = ["FitRequest", "Search", "SplitMode", "check_request", "make_request", "request_fields", "with_plan"]

@@ -1,0 +1,167 @@
+"""System: the machine(s) a plan runs on, as one frozen value.
+
+A ``System`` holds nodes; a node is one computer (its CPU platform, system RAM and OS) holding devices (each
+with its count, the memory a program may use on it, and the backend the engine drives it with) and the links
+that join them: each accelerator's PCIe link to the host, NVLink between GPUs that have it, and (between
+nodes) a network link.  rigfit plans on one node today; the network link is already part of the value so
+that plans across machines hang off the same type.
+
+Link rates: PCIe per direction for x16 (PCI-SIG: gen 3 15.75 GB/s, gen 4 31.5, gen 5 63.0), scaled by the
+lanes the device uses; NVLink as a flag (its rate is inside the fitted all-reduce cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from .hardware.spec import Device
+from .hardware.usable import UsableMemory, usable_memory
+from .vocab import Backend
+
+PCIE_X16_GB_S = {3: 15.75, 4: 31.5, 5: 63.0}  # per direction, PCI-SIG
+DEFAULT_PCIE_GEN = 4  # assumed for a card whose catalog entry has no PCIe generation
+
+
+class OS(StrEnum):
+    LINUX = "linux"
+    WINDOWS = "windows"
+    MACOS = "macos"
+
+
+class LinkKind(StrEnum):
+    PCIE = "pcie"  # accelerator <-> host
+    NVLINK = "nvlink"  # GPU <-> GPU
+    NETWORK = "network"  # node <-> node (Ethernet, Thunderbolt, InfiniBand)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    kind: LinkKind
+    ends: tuple[str, str]  # device or node names
+    gb_s: float | None  # per direction; None: a rate the speed model takes from its fitted constants
+    pcie_gen: int | None = None
+    lanes: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemDevice:
+    """``count`` identical devices, what a program may allocate on each, and the backend driving them."""
+
+    device: Device
+    count: int
+    usable: UsableMemory  # per device
+    backend: Backend
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    name: str
+    os: OS
+    devices: tuple[SystemDevice, ...]
+    ram_bytes: int | None  # None: not given (placement assumes a size and says so)
+    cpu: Device | None = None  # the CPU platform, when known (its memory bandwidth drives CPU offload)
+    links: tuple[Link, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class System:
+    nodes: tuple[Node, ...]
+    network: tuple[Link, ...] = field(default=())
+
+    @property
+    def devices(self) -> tuple[SystemDevice, ...]:
+        return tuple(d for n in self.nodes for d in n.devices)
+
+    @property
+    def accelerators(self) -> tuple[SystemDevice, ...]:
+        return tuple(d for d in self.devices if d.device.kind != "cpu")
+
+    @property
+    def node(self) -> Node:
+        """The node a one-machine plan runs on."""
+        return self.nodes[0]
+
+    @property
+    def cpu_device(self) -> Device | None:
+        return next((d.device for d in self.devices if d.device.kind == "cpu"), self.node.cpu)
+
+    @property
+    def ram_bytes(self) -> int | None:
+        return self.node.ram_bytes
+
+    @property
+    def os(self) -> OS:
+        return self.node.os
+
+
+def default_backend(device: Device) -> Backend:
+    """The backend an engine uses on ``device`` unless told otherwise (llama.cpp: CUDA, ROCm, Metal, SYCL)."""
+    return {"nvidia": Backend.CUDA, "amd": Backend.ROCM, "apple": Backend.METAL,
+            "intel": Backend.SYCL}.get(device.vendor, Backend.CPU) if device.kind != "cpu" else Backend.CPU
+
+
+def device_backends(device: Device) -> tuple[Backend, ...]:
+    """The backends that can drive ``device`` (each vendor's own, Vulkan on any discrete or integrated GPU,
+    and the CPU, which ignores the GPU)."""
+    if device.kind == "cpu":
+        return (Backend.CPU,)
+    own = default_backend(device)
+    if own == Backend.METAL:
+        return (Backend.METAL, Backend.CPU)
+    return tuple(dict.fromkeys((own, Backend.VULKAN, Backend.CPU)))
+
+
+def pcie_link(device: Device) -> Link:
+    gen = device.pcie_gen or DEFAULT_PCIE_GEN
+    lanes = device.pcie_lanes or 16
+    return Link(kind=LinkKind.PCIE, ends=(device.name, "host"), gb_s=PCIE_X16_GB_S.get(gen, 31.5) * lanes / 16,
+                pcie_gen=gen, lanes=lanes)
+
+
+def _links(devices: Sequence[SystemDevice]) -> tuple[Link, ...]:
+    out = [pcie_link(d.device) for d in devices if not d.device.unified and d.device.kind == "gpu"]
+    gpus = [d for d in devices if d.device.kind == "gpu"]
+    if sum(d.count for d in gpus) > 1 and all(d.device.nvlink for d in gpus):
+        out.append(Link(kind=LinkKind.NVLINK, ends=(gpus[0].device.name, gpus[-1].device.name), gb_s=None))
+    return tuple(out)
+
+
+def make_system(found: Sequence[tuple[Device, int]], *, os_name: str = "linux", ram_bytes: int | None = None,
+                backend: Backend | None = None, name: str = "this plan") -> System:
+    """One node from devices and counts: each device's usable memory under the OS (macOS for Apple silicon),
+    the backend (``backend`` for every accelerator, else each device's usual one), PCIe and NVLink links.
+    A CPU platform among ``found`` is the node's CPU; with no accelerator its memory is the RAM."""
+    os_ = OS.MACOS if any(d.kind == "apple" for d, _ in found) else OS(os_name)
+    devs = tuple(SystemDevice(device=d, count=n, usable=usable_memory(d, os_name=os_), backend=(
+        backend if backend is not None and d.kind != "cpu" else default_backend(d))) for d, n in found)
+    cpu = next((d for d, _ in found if d.kind == "cpu"), None)
+    if ram_bytes is None and cpu is not None and not any(d.kind != "cpu" for d, _ in found):
+        ram_bytes = cpu.memory_bytes
+    return System(nodes=(Node(name=name, os=os_, devices=devs, ram_bytes=ram_bytes, cpu=cpu,
+                              links=_links(devs)),))
+
+
+def with_backends(system: System, backend_of: dict[str, Backend]) -> System:
+    """The same system with each device (by name) driven by the given backend."""
+    nodes = tuple(replace(n, devices=tuple(replace(d, backend=backend_of.get(d.device.name, d.backend))
+                                           for d in n.devices)) for n in system.nodes)
+    return replace(system, nodes=nodes)
+
+
+def with_ram(system: System, ram_bytes: int | None) -> System:
+    if ram_bytes is None:
+        return system
+    return replace(system, nodes=(replace(system.node, ram_bytes=ram_bytes), *system.nodes[1:]))
+
+
+def with_usable(system: System, usable: Sequence[UsableMemory]) -> System:
+    """The same system with each device's usable memory replaced (detected free memory, Metal's limit)."""
+    it = iter(usable)
+    nodes = tuple(replace(n, devices=tuple(replace(d, usable=next(it)) for d in n.devices)) for n in system.nodes)
+    return replace(system, nodes=nodes)
+
+
+__all__ = ["OS", "Link", "LinkKind", "Node", "System", "SystemDevice", "default_backend", "device_backends",
+           "make_system", "pcie_link", "with_backends", "with_ram", "with_usable"]

@@ -1,0 +1,113 @@
+"""FitRequest: one validated value; options an engine cannot honour on the hardware are one-line errors that
+name the options (the CLI adds its flags), never silently dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+import rigfit
+from rigfit.api import fit
+from rigfit.cli import main
+from rigfit.errors import InvalidInput
+from rigfit.request import FitRequest, Search, make_request
+from rigfit.system import LinkKind
+from rigfit.vocab import Backend
+
+
+@pytest.mark.parametrize(("kw", "message", "options"), [
+    ({"engine": "vllm", "hardware": ["M4 Max 40-core 128GB"]},
+     "vLLM does not run on Apple M4 Max (40-core GPU) 128GB (metal); it runs on cuda, rocm, cpu",
+     ("engine", "hardware")),
+    ({"engine": "exllamav2", "hardware": ["M2 Ultra 76-core 192GB"]},
+     "exllamav2 does not run on Apple M2 Ultra (76-core GPU) 192GB (metal); it runs on cuda, rocm",
+     ("engine", "hardware")),
+    ({"engine": "mlx", "hardware": ["RTX 4090"]},
+     "MLX does not run on NVIDIA GeForce RTX 4090 (cuda); it runs on metal", ("engine", "hardware")),
+    ({"hardware": ["RTX 3090", "7900 XTX"]},
+     "NVIDIA GeForce RTX 3090, AMD Radeon RX 7900 XTX need different backends (cuda, rocm) and llama.cpp runs "
+     "one per plan; the vulkan backend drives both", ("hardware", "backend")),
+    ({"hardware": ["RTX 3090", "7900 XTX"], "backend": "cuda"},
+     "the cuda backend cannot drive AMD Radeon RX 7900 XTX; it runs on rocm, vulkan, cpu", ("backend", "hardware")),
+    ({"hardware": ["M4 Max 40-core 128GB"], "gpu_layers": 20},
+     "a GPU-layer count applies to discrete GPUs; on unified memory rigfit plans the layers by the OS's GPU "
+     "memory limit", ("gpu_layers", "hardware")),
+    ({"hardware": ["2x RTX 3090"], "tensor_parallel": 2},
+     "llama.cpp has no tensor or pipeline parallelism (vLLM has)", ("tensor_parallel", "pipeline_parallel", "engine")),
+    ({"hardware": ["RTX 3090"], "tensor_split": (3.0, 1.0)},
+     "a tensor split spreads layers over GPUs; this plan has 1", ("tensor_split", "hardware")),
+    ({"hardware": ["RTX 3090"], "split_mode": "row"},
+     "a row split spreads each matrix over GPUs; this plan has 1", ("split_mode", "hardware")),
+    ({"engine": "vllm", "hardware": ["2x RTX 3090"], "split_mode": "row"},
+     "vLLM has no row split", ("split_mode", "engine")),
+    ({"engine": "vllm", "hardware": ["RTX 3090"], "gpu_layers": 10},
+     "vLLM takes no GPU-layer count: it places every layer itself", ("gpu_layers", "engine")),
+    ({"engine": "vllm", "flash_attention": False}, "vLLM has no setting for a flash-attention setting",
+     ("flash_attention", "engine")),
+    ({"engine": "mlx", "n_batch": 1024}, "MLX has no setting for a batch size", ("n_batch", "engine")),
+    ({"gpu_memory_utilization": 0.8}, "llama.cpp has no setting for a GPU memory fraction",
+     ("gpu_memory_utilization", "engine")),
+    ({"engine": "exllamav2", "hardware": ["AM5 desktop"]}, "exllamav2 needs a GPU; it runs on cuda, rocm",
+     ("engine", "hardware")),
+    ({"prompt_tokens": 0}, "prompt tokens must be between 1 and 16,777,216, got 0", ("prompt_tokens",)),
+    ({"ram_bytes": -1}, "system RAM must be between 1 byte and 64 TiB, got -1 bytes", ("ram_bytes",)),
+])
+def test_options_the_engine_cannot_honour(kw: dict[str, object], message: str, options: tuple[str, ...]) -> None:
+    with pytest.raises(InvalidInput) as info:
+        make_request("Llama-3.1-8B-Instruct", **kw)  # type: ignore[arg-type]
+    assert str(info.value) == message
+    assert info.value.options == options
+
+
+def test_vulkan_drives_a_mixed_pair() -> None:
+    req = make_request("Llama-3.1-8B-Instruct", hardware=["RTX 3090", "7900 XTX"], backend="vulkan")
+    assert req.system is not None
+    assert [sd.backend for sd in req.system.devices] == [Backend.VULKAN, Backend.VULKAN]
+    assert fit(req).memory.run.backend == Backend.VULKAN
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["-H", "2x 3090", "-tp", "2"], "rigfit: error: llama.cpp has no tensor or pipeline parallelism (vLLM has) "
+                                    "(--tensor-parallel, --pipeline-parallel, --engine)\n"),
+    (["-H", "3090", "--tensor-split", "3,1"], "rigfit: error: a tensor split spreads layers over GPUs; this plan "
+                                              "has 1 (--tensor-split, --hardware)\n"),
+    (["-H", "M4 Max 40-core 128GB", "-e", "vllm"],
+     "rigfit: error: vLLM does not run on Apple M4 Max (40-core GPU) 128GB (metal); it runs on cuda, rocm, cpu "
+     "(--engine, --hardware)\n"),
+])
+def test_cli_names_the_flags(capsys: pytest.CaptureFixture[str], args: list[str], line: str) -> None:
+    code = main(["fit", "llama3.1:8b", *args])
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (2, "", line)
+
+
+def test_request_is_frozen_and_carries_the_system() -> None:
+    req = make_request("Llama-3.1-8B-Instruct", hardware=["2x RTX 3090"], ram_bytes=128 << 30)
+    assert isinstance(req, FitRequest)
+    with pytest.raises(AttributeError):
+        req.n_seq = 2  # type: ignore[misc]
+    assert req.system is not None and req.system.ram_bytes == 128 << 30
+    kinds = [link.kind for link in req.system.node.links]
+    assert kinds.count(LinkKind.PCIE) == 1  # one entry for the pair of identical cards
+    assert req.system.node.links[0].gb_s == pytest.approx(31.5)  # PCIe 4.0 x16, PCI-SIG
+    assert fit(req).placement is not None and fit(req).placement.ram_bytes == 128 << 30  # type: ignore[union-attr]
+
+
+def test_nvlink_pairs_get_a_link() -> None:
+    req = make_request("Llama-3.1-8B-Instruct", hardware=["4x H100 SXM"])
+    assert req.system is not None
+    assert LinkKind.NVLINK in {link.kind for link in req.system.node.links}
+
+
+def test_keyword_wrapper_is_the_pipeline() -> None:
+    kw = {"quant": "Q4_K_M", "context_tokens": 8192, "hardware": ["RTX 3090"]}
+    assert rigfit.fit("Llama-3.1-8B-Instruct", **kw) == fit(make_request("Llama-3.1-8B-Instruct", **kw))
+
+
+def test_search_requests_run_through_fit() -> None:
+    best = rigfit.fit("Qwen2.5-Coder-32B-Instruct", hardware=["RTX 3090"], search=Search.BEST_QUANT)
+    # the result carries the concrete request of the plan the search settled on
+    assert best.request.search == Search.NONE and best.request.quant == best.quant.name
+    assert best.placement is not None and best.placement.verdict == "gpu"
+    longest = rigfit.fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["RTX 3090"],
+                         search=Search.MAX_CONTEXT)
+    assert longest.memory.run.context_tokens % 256 == 0 and longest.memory.run.context_tokens > 8192
