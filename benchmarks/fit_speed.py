@@ -55,7 +55,7 @@ def prepare(rows: list[Row]) -> Prepared:
         r = fit_row(row)
         assert r.placement is not None
         works = device_work(r.spec, r.memory, r.placement)
-        assert not isinstance(works, str), works
+        assert isinstance(works, list), works
         out.append((row, r, works))
     return out
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from rigfit.errors import CatalogError, InvalidInput, UnknownName
+from rigfit.errors import AmbiguousHardware, CatalogError, InvalidInput, UnknownName
 from rigfit.hardware.catalog import parse_hardware
-from rigfit.hardware.resolve import AmbiguousHardware, parse_hardware_spec, resolve_device
+from rigfit.hardware.resolve import parse_hardware_spec, resolve_device
 from rigfit.hardware.usable import macos_gpu_limit_bytes, usable_memory
 from rigfit.units import GIB, MIB
 

@@ -22,7 +22,7 @@ from . import buildrules as br
 from ._validate import Field, Problems, check_record
 from .api import FitResult, fit
 from .engines import get_engine
-from .errors import CatalogError, InvalidInput, RigfitError, UnknownName
+from .errors import CatalogError, InvalidInput, NoBuild, RigfitError, UnknownName
 from .hardware.catalog import default_hardware
 from .hardware.spec import Device
 from .hardware.usable import usable_memory
@@ -34,7 +34,7 @@ from .request import Search, make_request
 from .system import System, default_backend, make_system, with_usable
 from .training import FineTune, TrainingFit, fit_training
 from .units import GIB
-from .vocab import Backend
+from .vocab import Backend, Verdict
 
 # ---------------------------------------------------------------------------------------------
 # Workloads
@@ -176,7 +176,7 @@ class ModelOnBuild:
     model: str
     quant: str
     context_tokens: int
-    verdict: str
+    verdict: Verdict
     decode_tokens_per_s: float | None
     prefill_tokens_per_s: float | None
     time_to_first_token_s: float | None
@@ -404,7 +404,7 @@ def _evaluate_inference(stack: _Stack, i: int, system: System, quant: str | None
     head = min((d.usable_bytes - d.used_bytes for d in p.accelerators), default=0)
     free_total = sum(max(0, d.usable_bytes - d.used_bytes) for d in p.accelerators)
     per_tok = float(r.memory.kv_bytes_per_token) or 1.0
-    max_ctx = min(spec.max_context, stack.contexts[i] + int(free_total / per_tok)) if p.verdict == "gpu" else 0
+    max_ctx = min(spec.max_context, stack.contexts[i] + int(free_total / per_tok)) if p.verdict == Verdict.GPU else 0
     dec = sp.decode_tokens_per_s if sp else None
     ttft = sp.time_to_first_token_s if sp else None
     short, reason = _inference_shortfall(p.verdict, dec, ttft, stack.min_tps, wl.max_ttft_s, r.speed_unknown)
@@ -415,13 +415,13 @@ def _evaluate_inference(stack: _Stack, i: int, system: System, quant: str | None
                         shortfall=short), r
 
 
-def _inference_shortfall(verdict: str, dec: float | None, ttft: float | None, min_tps: float, max_ttft: float,
+def _inference_shortfall(verdict: Verdict, dec: float | None, ttft: float | None, min_tps: float, max_ttft: float,
                          unknown: str) -> tuple[Shortfall | None, str]:
-    if verdict != "gpu":
-        return {"partial_offload": (Shortfall.OFFLOADS, "does not fit in accelerator memory (would offload to the "
-                                                        "CPU)"),
-                "cpu": (Shortfall.CPU_ONLY, "runs on the CPU only"),
-                "does_not_fit": (Shortfall.DOES_NOT_FIT, "does not fit")}[verdict]
+    if verdict != Verdict.GPU:
+        return {Verdict.PARTIAL_OFFLOAD: (Shortfall.OFFLOADS, "does not fit in accelerator memory (would offload "
+                                                              "to the CPU)"),
+                Verdict.CPU: (Shortfall.CPU_ONLY, "runs on the CPU only"),
+                Verdict.DOES_NOT_FIT: (Shortfall.DOES_NOT_FIT, "does not fit")}[verdict]
     if dec is None:
         return Shortfall.SPEED_UNKNOWN, f"speed unknown ({unknown})" if unknown else "speed unknown"
     if dec < min_tps:
@@ -448,7 +448,7 @@ def _evaluate_training(stack: _Stack, i: int, o: _Option, usable: int) -> ModelO
     else:
         reason = ""
     return ModelOnBuild(model=spec.name, quant=ft.method, context_tokens=ft.seq_len,
-                        verdict="gpu" if tf.fits else "does_not_fit", decode_tokens_per_s=None,
+                        verdict=Verdict.GPU if tf.fits else Verdict.DOES_NOT_FIT, decode_tokens_per_s=None,
                         prefill_tokens_per_s=None, time_to_first_token_s=None, answer_time_s=None,
                         used_bytes=tf.per_device_bytes, headroom_bytes=tf.usable_bytes - tf.per_device_bytes,
                         max_context_tokens=0, meets=short is None, reason=reason, shortfall=short, training=tf)
@@ -631,7 +631,7 @@ def _search(stack: _Stack, req: Request, options: list[_Option]) -> tuple[list[t
         if not _capacity_ok(stack, o, usable):
             continue
         models = _evaluate(stack, o, os_name, usable)
-        if o.kind == "pc" and all(m.verdict == "gpu" for m in models) and \
+        if o.kind == "pc" and all(m.verdict == Verdict.GPU for m in models) and \
                 not any(m.shortfall == Shortfall.SLOW_FIRST_TOKEN for m in models):
             done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
         if not all(m.meets for m in models):
@@ -659,10 +659,6 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
             front.append(i)
             best = points[i][1]
     return front
-
-
-class NoBuild(RigfitError):
-    """No build meets every constraint; the message names the failing constraint and the nearest option."""
 
 
 def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Recommendation:
@@ -753,7 +749,7 @@ def cheapest_limits(stack: _Stack, first: RankedBuild) -> list[str]:
             out.append(f"{m.model}: about {m.max_context_tokens:,} tokens of context fit, not the model's "
                        f"{spec.max_context:,}")
         q8, r8 = _evaluate_inference(stack, i, system, quant="Q8_0")
-        if q8.verdict != "gpu":
+        if q8.verdict != Verdict.GPU:
             need = r8.memory.total_bytes
             out.append(f"{m.model}: Q8_0 does not fit ({need / GIB:.1f} GiB needed)")
         ft = FineTune(method="qlora", framework="mlx" if b.device.vendor == "apple" else "transformers")
@@ -860,8 +856,8 @@ def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: s
     for r in results:
         dec = r.speed.decode_tokens_per_s if r.speed else 0.0
         ttft = r.speed.time_to_first_token_s if r.speed else None
-        meets.append(r.placement is not None and r.placement.verdict == "gpu" and dec >= wl.min_decode_tokens_per_s
-                     and (ttft is None or ttft <= wl.max_ttft_s))
+        on_gpu = r.placement is not None and r.placement.verdict == Verdict.GPU
+        meets.append(on_gpu and dec >= wl.min_decode_tokens_per_s and (ttft is None or ttft <= wl.max_ttft_s))
     devs = ", ".join(f"{sd.count}x {sd.device.name}" for sd in system.devices)
     desc = f"{det.os_name}; {devs}; {ram / GIB:.1f} GiB RAM"
     rec = recommend(Request(models=names, workload=wl.name, top=1), specs=specs)

@@ -20,12 +20,11 @@ from .models.spec import ModelSpec
 from .placement import Accelerator, Placement, plan
 from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
-from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedEstimate, estimate_speed
+from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedEstimate, SpeedUnknown, estimate_speed
 from .system import OS, System, SystemDevice, make_system, with_usable
-from .vocab import WeightFormat
+from .vocab import Split, Verdict, WeightFormat
 
 DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the seeds' model stack
-VERDICT_RANK = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
 MAX_CONTEXT_STEP = 256
 
 
@@ -87,7 +86,7 @@ def _plan(req: FitRequest) -> FitResult:
                      tensor_parallel=req.tensor_parallel, pipeline_parallel=req.pipeline_parallel,
                      cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers)
     if req.split_mode == SplitMode.ROW:
-        placement = replace(placement, split_mode="row")
+        placement = replace(placement, split_mode=Split.ROW)
     if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.pool_warning:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
         mem = replace(mem, pool_warning="")
@@ -95,7 +94,7 @@ def _plan(req: FitRequest) -> FitResult:
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=req.llamacpp_build)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req, system=system, placement=placement,
                      speed=sp if isinstance(sp, SpeedEstimate) else None,
-                     speed_unknown=sp if isinstance(sp, str) else "")
+                     speed_unknown=sp.reason if isinstance(sp, SpeedUnknown) else "")
 
 
 def fit_model(model: str | ModelSpec, **options: Any) -> FitResult:
@@ -126,13 +125,13 @@ def _best_quant(req: FitRequest) -> FitResult:
 
     def rank(i: int) -> int:
         p = at(i).placement
-        return VERDICT_RANK[p.verdict] if p else 0
+        return p.verdict.rank if p else 0
 
     last = len(ladder) - 1
     target = rank(last)  # the best verdict any quant reaches is the smallest one's
-    if target == VERDICT_RANK["does_not_fit"]:
+    if target == Verdict.DOES_NOT_FIT.rank:
         return at(last)  # nothing fits: show the smallest, the closest to fitting
-    if target > VERDICT_RANK["gpu"]:
+    if target > Verdict.GPU.rank:
         # offloading anyway: the engine's usual quant when it offloads no worse (more bits only slow it down)
         default = req.engine.default_quant
         if default in ladder and rank(ladder.index(default)) <= target:
@@ -160,8 +159,8 @@ def _max_context(req: FitRequest) -> FitResult:
 
     lo_fit = at(MAX_CONTEXT_STEP)
     assert lo_fit.placement is not None
-    want = VERDICT_RANK[lo_fit.placement.verdict]
-    if want == VERDICT_RANK["does_not_fit"]:
+    want = lo_fit.placement.verdict.rank
+    if want == Verdict.DOES_NOT_FIT.rank:
         return lo_fit
     lo, hi = 1, max(1, spec.max_context // MAX_CONTEXT_STEP)
     best = lo_fit
@@ -169,7 +168,7 @@ def _max_context(req: FitRequest) -> FitResult:
         mid = (lo + hi) // 2
         r = at(mid * MAX_CONTEXT_STEP)
         assert r.placement is not None
-        if VERDICT_RANK[r.placement.verdict] <= want:
+        if r.placement.verdict.rank <= want:
             best, lo = r, mid + 1
         else:
             hi = mid - 1
@@ -235,7 +234,16 @@ def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None
     from .models.catalog import default_catalog
 
     specs = list(models) if models is not None else list(default_catalog().models)
-    return [fit(make_request(m, system=system, search=Search.BEST_QUANT, **options)) for m in specs]
+    return rank_runs([fit(make_request(m, system=system, search=Search.BEST_QUANT, **options)) for m in specs])
+
+
+def rank_runs(results: Sequence[FitResult]) -> list[FitResult]:
+    """Best verdict first, then the fastest decode."""
+    def key(r: FitResult) -> tuple[int, float]:
+        rank = r.placement.verdict.rank if r.placement else len(Verdict)
+        return rank, -(r.speed.decode_tokens_per_s if r.speed else 0.0)
+
+    return sorted(results, key=key)
 
 
 def curve_request(r: FitResult, context_tokens: int) -> FitRequest:
@@ -246,6 +254,6 @@ def curve_request(r: FitResult, context_tokens: int) -> FitRequest:
                      prompt_tokens=context_tokens - answer, gen_tokens=answer)
 
 
-__all__ = ["DEFAULT_STACK", "VERDICT_RANK", "FitRequest", "FitResult", "Search", "SystemDevice", "curve_request",
-           "fit", "fit_model", "make_request", "pick_quant", "quant_ladder", "resolve_hardware", "system_from_detected",
+__all__ = ["DEFAULT_STACK", "FitRequest", "FitResult", "Search", "SystemDevice", "curve_request", "fit", "fit_model",
+           "make_request", "pick_quant", "quant_ladder", "rank_runs", "resolve_hardware", "system_from_detected",
            "this_machine", "what_runs"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class RigfitError(Exception):
@@ -55,6 +55,19 @@ class UnknownModel(UnknownName):
 class UnknownQuant(UnknownName):
     def __init__(self, value: str, candidates: Iterable[str], *, hint: str = "") -> None:
         super().__init__("quantization", value, candidates, hint=hint)
+
+
+class AmbiguousHardware(RigfitError):
+    """A hardware name that matches several catalog devices; carries them."""
+
+    def __init__(self, value: str, candidates: Sequence[str]) -> None:
+        self.candidates = list(candidates)
+        super().__init__(f"hardware name {value!r} is ambiguous: " + ", ".join(self.candidates[:8])
+                         + (", ..." if len(self.candidates) > 8 else ""), options=("hardware",))
+
+
+class NoBuild(RigfitError):
+    """No build meets every constraint; the message names the failing constraint and the nearest option."""
 
 
 class BadModelFile(RigfitError):

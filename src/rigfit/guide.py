@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from .advise import NoBuild, RankedBuild, Request, applied_rules, recommend
+from .advise import RankedBuild, Request, applied_rules, recommend
 from .api import DEFAULT_STACK, fit_model
-from .errors import RigfitError
+from .errors import NoBuild, RigfitError
 from .hardware.resolve import resolve_device
 from .hardware.usable import usable_memory
 from .models.catalog import default_catalog

@@ -11,6 +11,7 @@ from .api import FitResult
 from .engines import LAUNCH_ENGINES, Launch, LaunchFile, get_engine
 from .engines.base import plan_summary
 from .errors import InvalidInput, UnknownName
+from .vocab import Verdict
 
 
 def check_command(name: str) -> str:
@@ -35,7 +36,7 @@ def launch(r: FitResult, command: str | None = None, *, host: str = "127.0.0.1",
         raise InvalidInput(f"port must be between 1 and 65535, got {port}")
     p = r.placement
     eng = get_engine(engine)
-    if p is not None and p.verdict == "does_not_fit":
+    if p is not None and p.verdict == Verdict.DOES_NOT_FIT:
         why = "; ".join(p.notes) or "it does not fit"
         return Launch(engine=engine, runnable=False, summary=plan_summary(r, layer_counts=eng.placement.gpu_layers),
                       notes=(f"no command: {r.spec.name} {r.quant.name} does not fit this hardware ({why})",))

@@ -31,7 +31,7 @@ from .quant import (
     ggml_types_for,
     mixture_context,
 )
-from .vocab import Backend, Component, Location, WeightFormat
+from .vocab import Backend, Component, LayerKind, Location, WeightFormat
 
 _T = TypeVar("_T")
 _SpecFn = Callable[[ModelSpec, QuantScheme], _T]
@@ -249,10 +249,10 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
 
     # KV cache: the engine's cells and element layout per layer; recurrent layers hold a fixed state
     per_layer_kv = [0] * spec.n_layers
-    kv_groups: dict[str, tuple[int, int, int]] = {}  # kind -> (layers, cells, bytes)
+    kv_groups: dict[LayerKind, tuple[int, int, int]] = {}  # kind -> (layers, cells, bytes)
     for il in range(spec.n_layers):
         kind = spec.layer_kind(il)
-        if kind == "recurrent":
+        if kind == LayerKind.RECURRENT:
             b = spec.recurrent_state_bytes * run.n_seq
             cells = 0
         else:
@@ -262,12 +262,13 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         per_layer_kv[il] = b
         n, _, tot = kv_groups.get(kind, (0, cells, 0))
         kv_groups[kind] = (n + 1, cells, tot + b)
-    kv_names = {"full": "full-attention layers", "sliding": "sliding-window layers", "recurrent": "recurrent state"}
+    kv_names = {LayerKind.FULL: "full-attention layers", LayerKind.SLIDING: "sliding-window layers",
+                LayerKind.RECURRENT: "recurrent state"}
     for kind, (n, cells, tot) in kv_groups.items():
-        note = f"{n} layers x {cells:,} cells, {run.kv_cache_type}" if kind != "recurrent" else f"{n} layers"
+        note = f"{n} layers x {cells:,} cells, {run.kv_cache_type}" if kind != LayerKind.RECURRENT else f"{n} layers"
         items.append(MemoryItem(component=Component.KV_CACHE, name=f"KV cache, {kv_names[kind]}", n_bytes=tot,
                                 location=Location.HOST if host_all else Location.DEVICE, note=note))
-    full_layers = [il for il in range(spec.n_layers) if spec.layer_kind(il) == "full"]
+    full_layers = [il for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL]
     per_tok = Fraction(sum(sum(engine.kv_dims(spec, il)) for il in full_layers)) * KV_ELEMENT_BYTES[run.kv_cache_type]
 
     items += engine.compute_items(spec, run)

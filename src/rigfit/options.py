@@ -17,6 +17,7 @@ from .errors import InvalidInput, UnknownName
 from .models.spec import ModelSpec
 from .request import FitRequest, Search, make_request
 from .system import System, make_system
+from .vocab import Verdict
 
 
 def parse_ctx(text: str | None) -> int | None:
@@ -120,7 +121,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CurvePoint:
     context_tokens: int
-    verdict: str | None
+    verdict: Verdict | None
     gpu_layers: int | None
     total_bytes: int
     decode_tokens_per_s: float | None

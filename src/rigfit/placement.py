@@ -24,9 +24,9 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .units import GIB
-from .vocab import Component, Location, PlacementStyle
+from .vocab import Component, Location, PlacementStyle, Role, Split, Verdict
 
-VERDICTS = ("gpu", "partial_offload", "cpu", "does_not_fit")
+VERDICTS = tuple(Verdict)
 DEFAULT_RAM_BYTES = 64 * GIB  # assumed for a described (not detected) PC when --ram is not given
 
 
@@ -41,7 +41,7 @@ class Accelerator:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DevicePlan:
     name: str
-    role: str  # gpu | unified | cpu
+    role: Role
     device: Device | None
     usable_bytes: int
     weights_bytes: int
@@ -64,9 +64,9 @@ class DevicePlan:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Placement:
-    verdict: str
+    verdict: Verdict
     engine: str
-    split_mode: str  # none | layer | row | tensor | pipeline | unified | cpu
+    split_mode: Split
     n_layers: int
     gpu_layers: int  # llama.cpp -ngl: repeating layers + the output layer on GPUs (n_layer + 1 = all)
     n_cpu_moe: int
@@ -80,11 +80,11 @@ class Placement:
 
     @property
     def accelerators(self) -> tuple[DevicePlan, ...]:
-        return tuple(d for d in self.devices if d.role != "cpu")
+        return tuple(d for d in self.devices if d.role != Role.CPU)
 
     @property
     def host(self) -> DevicePlan | None:
-        return next((d for d in self.devices if d.role == "cpu"), None)
+        return next((d for d in self.devices if d.role == Role.CPU), None)
 
 
 def ram_usable_bytes(ram_bytes: int) -> int:
@@ -172,7 +172,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
             w += (mem.output_layer_bytes + other) if has_out else 0
             kv = sum(mem.layers[i].kv_bytes for i in lays)
             used_any = bool(units)
-            devs.append(DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=a.usable_bytes,
+            devs.append(DevicePlan(name=a.device.name, role=Role.GPU, device=a.device, usable_bytes=a.usable_bytes,
                                    weights_bytes=w, kv_bytes=kv, compute_bytes=compute if used_any else 0,
                                    overhead_bytes=overhead, layers=lays, has_output=has_out))
         cpu_layers = tuple(range(min(first, n))) if first > 0 else ()
@@ -183,23 +183,23 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
             cpu_w += mem.output_layer_bytes + other
         cpu_compute = compute if (first > 0 or cpu_moe) else 0  # the CPU backend gets its own graph buffer
         host_w = mem.total(Component.WEIGHTS, Location.HOST)
-        host = DevicePlan(name="system RAM", role="cpu", device=None, usable_bytes=ram_usable_bytes(ram_bytes),
+        host = DevicePlan(name="system RAM", role=Role.CPU, device=None, usable_bytes=ram_usable_bytes(ram_bytes),
                           weights_bytes=host_w + cpu_w, kv_bytes=cpu_kv,
                           compute_bytes=host_fixed - host_w + cpu_compute, overhead_bytes=0,
                           layers=cpu_layers, has_output=first > n,
                           expert_layers=tuple(i for i in moe_moved if i >= first))
         ngl = n + 1 - first
         if not host.fits:
-            verdict = "does_not_fit"
+            verdict = Verdict.DOES_NOT_FIT
             notes.append(f"needs {host.used_bytes / GIB:.1f} GiB of system RAM, "
                          f"{host.usable_bytes / GIB:.1f} GiB usable")
         elif ngl <= 0:
-            verdict = "cpu"
+            verdict = Verdict.CPU
         elif first > 0 or cpu_moe:
-            verdict = "partial_offload"
+            verdict = Verdict.PARTIAL_OFFLOAD
         else:
-            verdict = "gpu"
-        split = "layer" if sum(1 for u in assign if u) > 1 else "none"
+            verdict = Verdict.GPU
+        split = Split.LAYER if sum(1 for u in assign if u) > 1 else Split.NONE
         ts = tuple(round(len(units) / max(1, ngl), 3) for units in assign) if len(accels) > 1 else ()
         return Placement(verdict=verdict, engine=engine, split_mode=split, n_layers=n, gpu_layers=max(0, ngl),
                          n_cpu_moe=cpu_moe, tensor_parallel=1, pipeline_parallel=1,
@@ -213,7 +213,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
         assert got is not None
         p = build(first, 0, got)
         if any(not d.fits for d in p.accelerators):
-            p = replace(p, verdict="does_not_fit",
+            p = replace(p, verdict=Verdict.DOES_NOT_FIT,
                         notes=(*p.notes, f"{gpu_layers} layers do not fit in GPU memory"))
         return p
     full = _assign_layers(costs, out_cost, avail, fr, 0)
@@ -235,13 +235,13 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
             if got is not None:
                 return build(first, 0, got)
     notes = [] if allow_cpu else [f"{engine} does not offload to the CPU"]
-    over = [DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=a.usable_bytes,
+    over = [DevicePlan(name=a.device.name, role=Role.GPU, device=a.device, usable_bytes=a.usable_bytes,
                        weights_bytes=0, kv_bytes=0, compute_bytes=compute, overhead_bytes=overhead, layers=())
             for a in accels]
     need = sum(costs) + out_cost
     notes.append(f"layers need {need / GIB:.1f} GiB, the GPUs have {max(0, sum(avail)) / GIB:.1f} GiB after "
                  f"buffers")
-    return Placement(verdict="does_not_fit", engine=engine, split_mode="none", n_layers=n, gpu_layers=0,
+    return Placement(verdict=Verdict.DOES_NOT_FIT, engine=engine, split_mode=Split.NONE, n_layers=n, gpu_layers=0,
                      n_cpu_moe=0, tensor_parallel=1, pipeline_parallel=1, devices=tuple(over),
                      ram_bytes=ram_bytes, notes=tuple(notes))
 
@@ -249,12 +249,12 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
 def plan_cpu_only(mem: MemoryBreakdown, *, ram_bytes: int, engine: str, ram_assumed: bool = False) -> Placement:
     n = len(mem.layers)
     need = mem.total_bytes - mem.total(Component.OVERHEAD)
-    host = DevicePlan(name="system RAM", role="cpu", device=None, usable_bytes=ram_usable_bytes(ram_bytes),
+    host = DevicePlan(name="system RAM", role=Role.CPU, device=None, usable_bytes=ram_usable_bytes(ram_bytes),
                       weights_bytes=mem.weights_bytes, kv_bytes=mem.kv_cache_bytes,
                       compute_bytes=need - mem.weights_bytes - mem.kv_cache_bytes, overhead_bytes=0,
                       layers=tuple(range(n)), has_output=True)
-    verdict = "cpu" if host.fits else "does_not_fit"
-    return Placement(verdict=verdict, engine=engine, split_mode="cpu", n_layers=n, gpu_layers=0, n_cpu_moe=0,
+    verdict = Verdict.CPU if host.fits else Verdict.DOES_NOT_FIT
+    return Placement(verdict=verdict, engine=engine, split_mode=Split.CPU, n_layers=n, gpu_layers=0, n_cpu_moe=0,
                      tensor_parallel=1, pipeline_parallel=1, devices=(host,), ram_bytes=ram_bytes,
                      ram_assumed=ram_assumed)
 
@@ -265,12 +265,12 @@ def plan_unified(mem: MemoryBreakdown, accel: Accelerator, *, engine: str, allow
     n = len(mem.layers)
     total = mem.total_bytes
     ram = accel.device.memory_bytes
-    gpu = DevicePlan(name=accel.device.name, role="unified", device=accel.device, usable_bytes=accel.usable_bytes,
+    gpu = DevicePlan(name=accel.device.name, role=Role.UNIFIED, device=accel.device, usable_bytes=accel.usable_bytes,
                      weights_bytes=mem.weights_bytes, kv_bytes=mem.kv_cache_bytes, compute_bytes=mem.compute_bytes,
                      overhead_bytes=mem.overhead_bytes, layers=tuple(range(n)), has_output=True)
     base = dict(engine=engine, n_layers=n, n_cpu_moe=0, tensor_parallel=1, pipeline_parallel=1, ram_bytes=ram)
     if total <= accel.usable_bytes:
-        return Placement(verdict="gpu", split_mode="unified", gpu_layers=n + 1, devices=(gpu,), **base)  # type: ignore[arg-type]
+        return Placement(verdict=Verdict.GPU, split_mode=Split.UNIFIED, gpu_layers=n + 1, devices=(gpu,), **base)  # type: ignore[arg-type]
     os_left = ram - min(4 * GIB, ram // 4)
     if allow_cpu and total <= os_left:
         costs = _layer_costs(mem)
@@ -283,19 +283,19 @@ def plan_unified(mem: MemoryBreakdown, accel: Accelerator, *, engine: str, allow
         g_lay = tuple(range(first, n))
         gw = sum(mem.layers[i].weights_bytes for i in g_lay) + mem.output_layer_bytes
         gkv = sum(mem.layers[i].kv_bytes for i in g_lay)
-        gpu = DevicePlan(name=accel.device.name, role="unified", device=accel.device,
+        gpu = DevicePlan(name=accel.device.name, role=Role.UNIFIED, device=accel.device,
                          usable_bytes=accel.usable_bytes, weights_bytes=gw, kv_bytes=gkv,
                          compute_bytes=mem.compute_bytes, overhead_bytes=mem.overhead_bytes, layers=g_lay,
                          has_output=True)
         cw = mem.weights_bytes - gw
         ckv = mem.kv_cache_bytes - gkv
-        host = DevicePlan(name="CPU (same memory)", role="cpu", device=None, usable_bytes=os_left - gpu.used_bytes,
+        host = DevicePlan(name="CPU (same memory)", role=Role.CPU, device=None, usable_bytes=os_left - gpu.used_bytes,
                           weights_bytes=cw, kv_bytes=ckv, compute_bytes=0, overhead_bytes=0,
                           layers=tuple(range(first)))
-        return Placement(verdict="partial_offload", split_mode="unified", gpu_layers=n + 1 - first,
+        return Placement(verdict=Verdict.PARTIAL_OFFLOAD, split_mode=Split.UNIFIED, gpu_layers=n + 1 - first,
                          devices=(gpu, host), notes=("beyond the GPU working-set limit: the first "
                                                      f"{first} layers run on the CPU from the same RAM",), **base)  # type: ignore[arg-type]
-    return Placement(verdict="does_not_fit", split_mode="unified", gpu_layers=0, devices=(gpu,),
+    return Placement(verdict=Verdict.DOES_NOT_FIT, split_mode=Split.UNIFIED, gpu_layers=0, devices=(gpu,),
                      notes=(f"needs {total / GIB:.1f} GiB, the GPU may use {accel.usable_bytes / GIB:.1f} GiB",),
                      **base)  # type: ignore[arg-type]
 
@@ -354,15 +354,15 @@ def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], 
         pool = budget - share_w - compute - overhead
         ok = pool >= kv_need
         fits = fits and ok
-        devs.append(DevicePlan(name=a.device.name, role="gpu", device=a.device, usable_bytes=budget,
+        devs.append(DevicePlan(name=a.device.name, role=Role.GPU, device=a.device, usable_bytes=budget,
                                weights_bytes=share_w, kv_bytes=pool if ok else kv_need, compute_bytes=compute,
                                overhead_bytes=overhead, layers=tuple(stage), has_output=stage_no == pp - 1,
                                shard=tp))
     notes = [] if fits else [f"one {mem.run.context_tokens:,}-token request's KV cache ({run_kv / GIB:.2f} GiB "
                              f"unsharded) does not fit next to the weights"]
-    split = "tensor" if tp > 1 and pp == 1 else "pipeline" if pp > 1 and tp == 1 else \
-        "tensor+pipeline" if tp > 1 else "none"
-    return Placement(verdict="gpu" if fits else "does_not_fit", engine=engine, split_mode=split, n_layers=n,
+    split = Split.TENSOR if tp > 1 and pp == 1 else Split.PIPELINE if pp > 1 and tp == 1 else \
+        Split.TENSOR_PIPELINE if tp > 1 else Split.NONE
+    return Placement(verdict=Verdict.GPU if fits else Verdict.DOES_NOT_FIT, engine=engine, split_mode=split, n_layers=n,
                      gpu_layers=n + 1 if fits else 0, n_cpu_moe=0, tensor_parallel=tp, pipeline_parallel=pp,
                      devices=tuple(devs), ram_bytes=ram_bytes, notes=tuple(notes))
 

@@ -35,6 +35,7 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .placement import Placement
+from .vocab import LayerKind, Role, Split, Verdict
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
@@ -113,6 +114,13 @@ class DeviceWork:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SpeedUnknown:
+    """Why no speed can be estimated for a plan (it does not fit; a device's bandwidth is unknown)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SpeedEstimate:
     prompt_tokens: int
     gen_tokens: int
@@ -134,13 +142,13 @@ def _kv_elem(mem: MemoryBreakdown) -> float:
 
 def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
-                cpu_tflops: float = DEFAULT_CPU_TFLOPS) -> list[DeviceWork] | str:
+                cpu_tflops: float = DEFAULT_CPU_TFLOPS) -> list[DeviceWork] | SpeedUnknown:
     """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth)."""
     engine = get_engine(mem.run.engine)
     elem = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
     bpw = mem.bits_per_weight or 16.0
-    gpus = [d for d in plan.devices if d.role != "cpu" and (d.layers or d.has_output)]
+    gpus = [d for d in plan.devices if d.role != Role.CPU and (d.layers or d.has_output)]
     pcie = 0.0
     first = gpus[0].device if gpus else None
     if first is not None and first.pcie_gen:
@@ -150,9 +158,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         if not (d.layers or d.has_output or d.expert_layers):
             continue
         dev: Device | None = d.device
-        if d.role == "cpu":
+        if d.role == Role.CPU:
             bw: float | None = (d.device.bandwidth_gb_s if d.device else None) or (
-                plan.accelerators[0].device.bandwidth_gb_s if plan.split_mode == "unified"
+                plan.accelerators[0].device.bandwidth_gb_s if plan.split_mode == Split.UNIFIED
                 and plan.accelerators[0].device else cpu_bandwidth_gb_s)
             tf: float | None = cpu_tflops
         else:
@@ -163,10 +171,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
                 tf *= 2
         qt = tf
-        if dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != "cpu":
+        if dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU:
             qt = dev.int8_tops  # quantized matmuls: MMQ on INT8 tensor cores (ggml-cuda/mmq.cuh, 2024+)
         if not bw:
-            return f"bandwidth of {d.name} unknown: memory only, no speed"
+            return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
         kv_pos = swa_pos = 0.0
         heads = adim = 0
@@ -175,13 +183,13 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
             k, v = engine.kv_dims(spec, il)
             per = (k + v) * elem
-            if spec.layer_kind(il) == "sliding":
+            if spec.layer_kind(il) == LayerKind.SLIDING:
                 swa_pos += per
-            elif spec.layer_kind(il) == "full":
+            elif spec.layer_kind(il) == LayerKind.FULL:
                 kv_pos += per
             heads += spec.n_heads
             adim += spec.n_heads * spec.head_dim
-        if d.role == "cpu":
+        if d.role == Role.CPU:
             # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
             w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
         elif plan.n_cpu_moe:
@@ -189,8 +197,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         if d.has_output:
             w += mem.output_layer_bytes
         shard = max(1, d.shard)
-        role_cls = "cpu" if d.role == "cpu" else hardware_class(dev, mem.run.backend)
-        streamed = w if (d.role == "cpu" and gpus and mem.run.backend in ("cuda", "rocm")) else 0.0
+        role_cls = "cpu" if d.role == Role.CPU else hardware_class(dev, mem.run.backend)
+        streamed = w if (d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm")) else 0.0
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
@@ -369,14 +377,14 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
 def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, prompt_tokens: int = 512,
                    gen_tokens: int = 128, cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
                    cpu_tflops: float = DEFAULT_CPU_TFLOPS, params: SpeedParams | None = None,
-                   split_mode: str | None = None, build: str = "current") -> SpeedEstimate | str:
+                   split_mode: str | None = None, build: str = "current") -> SpeedEstimate | SpeedUnknown:
     """Prefill rate over a ``prompt_tokens`` prompt (as llama-bench ppP), decode rate over ``gen_tokens``
     from an empty context (as tgN), time to first token and total time for prompt + answer."""
     params = params or load_speed_params()
-    if plan.verdict == "does_not_fit":
-        return "does not fit: no speed"
+    if plan.verdict == Verdict.DOES_NOT_FIT:
+        return SpeedUnknown(reason="does not fit: no speed")
     works = device_work(spec, mem, plan, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s, cpu_tflops=cpu_tflops)
-    if isinstance(works, str):
+    if isinstance(works, SpeedUnknown):
         return works
     window = spec.sliding_window
     run = mem.run

@@ -49,6 +49,66 @@ class Location(StrEnum):
     HOST = "host"
 
 
+class Verdict(StrEnum):
+    """Where a model runs on the hardware, best first."""
+
+    GPU = "gpu"
+    PARTIAL_OFFLOAD = "partial_offload"
+    CPU = "cpu"
+    DOES_NOT_FIT = "does_not_fit"
+
+    @property
+    def rank(self) -> int:
+        """0 is best; a plan with a lower rank runs better."""
+        return _VERDICT_ORDER.index(self)
+
+    @property
+    def label(self) -> str:
+        return _VERDICT_LABEL[self]
+
+    @property
+    def short(self) -> str:
+        """For a table column."""
+        return _VERDICT_SHORT[self]
+
+
+_VERDICT_ORDER = tuple(Verdict)
+_VERDICT_LABEL = {Verdict.GPU: "runs fully on the GPU",
+                  Verdict.PARTIAL_OFFLOAD: "runs with part of the model in system RAM",
+                  Verdict.CPU: "runs on the CPU only", Verdict.DOES_NOT_FIT: "does NOT fit"}
+_VERDICT_SHORT = {Verdict.GPU: "GPU", Verdict.PARTIAL_OFFLOAD: "offload", Verdict.CPU: "CPU",
+                  Verdict.DOES_NOT_FIT: "no"}
+
+
+class Role(StrEnum):
+    """What a device does in a placement."""
+
+    GPU = "gpu"  # a discrete accelerator with its own memory
+    UNIFIED = "unified"  # a GPU sharing memory with the CPU (Apple, Strix Halo, DGX Spark)
+    CPU = "cpu"  # the CPU, from system RAM
+
+
+class Split(StrEnum):
+    """How a placement spreads the model over devices."""
+
+    NONE = "none"
+    LAYER = "layer"
+    ROW = "row"
+    TENSOR = "tensor"
+    PIPELINE = "pipeline"
+    TENSOR_PIPELINE = "tensor+pipeline"
+    UNIFIED = "unified"
+    CPU = "cpu"
+
+
+class LayerKind(StrEnum):
+    """What a repeating block caches per token."""
+
+    FULL = "full"  # attention over the whole context
+    SLIDING = "sliding"  # attention over a window
+    RECURRENT = "recurrent"  # a fixed-size state per sequence (Mamba, linear attention)
+
+
 class PlacementStyle(StrEnum):
     """How an engine spreads a model over several accelerators."""
 
@@ -67,4 +127,5 @@ class SpeedClass(StrEnum):
     EXLLAMAV2 = "exllamav2"
 
 
-__all__ = ["Backend", "Component", "Location", "PlacementStyle", "SpeedClass", "WeightFormat"]
+__all__ = ["Backend", "Component", "LayerKind", "Location", "PlacementStyle", "Role", "SpeedClass", "Split", "Verdict",
+           "WeightFormat"]

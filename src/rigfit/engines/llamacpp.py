@@ -19,7 +19,7 @@ from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
 from ..units import MIB
-from ..vocab import Backend, Component, Location, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
 from .base import UNQUANTIZED_KV, Engine, Launch, LaunchFile, PlacementRules, head_kv_dims, pad, plan_summary
 
 if TYPE_CHECKING:
@@ -76,10 +76,10 @@ def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "cur
         return 4 * min(n_ctx, run.n_batch) * per_token, host
     kinds = {spec.layer_kind(il) for il in range(spec.n_layers)}
     swa = 0
-    if "sliding" in kinds and spec.sliding_window and not run.swa_full:
+    if LayerKind.SLIDING in kinds and spec.sliding_window and not run.swa_full:
         swa = min(n_kv, pad(spec.sliding_window * run.n_seq + run.n_ubatch, 256))
-    kv_cells = n_kv if "full" in kinds else (swa or n_kv)
-    masks = (kv_cells if "full" in kinds else 0) + swa
+    kv_cells = n_kv if LayerKind.FULL in kinds else (swa or n_kv)
+    masks = (kv_cells if LayerKind.FULL in kinds else 0) + swa
     fa = run.flash_attention
     out_stage = vocab + 2 * e + (e if spec.arch in ("gemma2", "gemma3") and not fa else 0)
     ffn_stage = 4 * e + 3 * ff + (masks // 2 if fa else masks + min(2 * kv_dim, e)) + 5
@@ -118,7 +118,7 @@ class LlamaCpp(Engine):
         # cells unless --swa-full (llama-kv-cache-iswa.cpp).
         total = pad(run.context_tokens * run.n_seq, 256)
         w = spec.sliding_window
-        if spec.layer_kind(il) == "sliding" and w and not run.swa_full:
+        if spec.layer_kind(il) == LayerKind.SLIDING and w and not run.swa_full:
             return min(total, pad(w * run.n_seq + run.n_ubatch, 256))
         return total
 

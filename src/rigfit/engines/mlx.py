@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
 from ..units import MIB
-from ..vocab import Backend, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, LayerKind, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
     Launch,
     PlacementRules,
@@ -44,7 +44,7 @@ class MLX(TensorEngine):
     def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
         per = pad(run.context_tokens, 256)  # KVCache.step = 256
         w = spec.sliding_window
-        if spec.layer_kind(il) == "sliding" and w:
+        if spec.layer_kind(il) == LayerKind.SLIDING and w:
             per = min(per, w)  # RotatingKVCache(max_size=sliding_window)
         return per * run.n_seq
 

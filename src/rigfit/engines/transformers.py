@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput
 from ..units import MIB
-from ..vocab import Backend, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, LayerKind, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
     Launch,
     PlacementRules,
@@ -38,7 +38,7 @@ class Transformers(TensorEngine):
 
     def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
         w = spec.sliding_window
-        per = min(run.context_tokens, w) if (spec.layer_kind(il) == "sliding" and w) else run.context_tokens
+        per = min(run.context_tokens, w) if (spec.layer_kind(il) == LayerKind.SLIDING and w) else run.context_tokens
         return per * run.n_seq
 
     def compute_items(self, spec: ModelSpec, run: RunConfig) -> list[MemoryItem]:

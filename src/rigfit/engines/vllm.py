@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig, sum_items
 from ..units import GIB, MIB
-from ..vocab import Backend, Component, Location, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
     Launch,
     PlacementRules,
@@ -51,7 +51,7 @@ class VLLM(TensorEngine):
     def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
         per = pad(run.context_tokens, BLOCK_TOKENS)
         w = spec.sliding_window
-        if spec.layer_kind(il) == "sliding" and w:
+        if spec.layer_kind(il) == LayerKind.SLIDING and w:
             per = min(per, pad(w, BLOCK_TOKENS) + BLOCK_TOKENS)  # the window plus one block being filled
         return per * run.n_seq
 

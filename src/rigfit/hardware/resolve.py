@@ -10,7 +10,7 @@ import functools
 import re
 from collections.abc import Sequence
 
-from ..errors import InvalidInput, RigfitError, UnknownName
+from ..errors import AmbiguousHardware, InvalidInput, UnknownName
 from .catalog import default_hardware
 from .spec import Device
 
@@ -19,13 +19,6 @@ _MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\b")
 # "2x 3090", "2 x 3090", "2×3090", "2*3090"; but "7900 xtx" is a name (the x must not start a word)
 _COUNT = re.compile(r"^\s*(\d+)\s*(?:[×*]|x(?![a-z]))\s*(.+)$", re.IGNORECASE)
 MAX_DEVICES = 64
-
-
-class AmbiguousHardware(RigfitError):
-    def __init__(self, value: str, candidates: Sequence[str]) -> None:
-        self.candidates = list(candidates)
-        super().__init__(f"hardware name {value!r} is ambiguous: " + ", ".join(self.candidates[:8])
-                         + (", ..." if len(self.candidates) > 8 else ""))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 from ..errors import BadModelFile
 from ..quant import ggml_type_by_id, gguf_file_type_by_id
+from ..vocab import LayerKind
 from .spec import GGUFWeights, ModelSpec, swa_layer_types
 from .tensor import Tensor
 
@@ -256,13 +257,13 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
     ff = key("feed_forward_length") or 0
     n_expert = key("expert_count") or 0
     kv_lora = key("attention.kv_lora_rank") or 0
-    layer_types: tuple[str, ...] = ()
+    layer_types: tuple[LayerKind, ...] = ()
     window = key("attention.sliding_window") or 0
     pattern_raw = m.get(f"{arch}.attention.sliding_window_pattern")
     if window:
         flags = _per_layer(pattern_raw, n_layers)
         if flags:
-            layer_types = tuple("sliding" if f else "full" for f in flags)
+            layer_types = tuple(LayerKind.SLIDING if f else LayerKind.FULL for f in flags)
         elif isinstance(pattern_raw, int) and pattern_raw > 0:
             layer_types = swa_layer_types(n_layers, pattern_raw)
         elif arch in SWA_PATTERN_BY_ARCH:
@@ -270,8 +271,8 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
     has_attn = [any(f"blk.{il}.attn_{x}" in by_name for x in ("k.weight", "qkv.weight", "kv_a_mqa.weight"))
                 for il in range(n_layers)]
     if not all(has_attn) and any(has_attn):
-        base = layer_types or ("full",) * n_layers
-        layer_types = tuple(k if has_attn[il] else "recurrent" for il, k in enumerate(base))
+        base = layer_types or (LayerKind.FULL,) * n_layers
+        layer_types = tuple(k if has_attn[il] else LayerKind.RECURRENT for il, k in enumerate(base))
     n_dense = key("leading_dense_block_count") or 0
     ft_id = m.get("general.file_type")
     ft = gguf_file_type_by_id(ft_id) if isinstance(ft_id, int) else None

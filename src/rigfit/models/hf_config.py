@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadModelFile
+from ..vocab import LayerKind
 from .spec import ModelSpec, swa_layer_types
 
 ARCH_BY_CLASS = {
@@ -64,20 +65,20 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         expert_ff = int(c.get("intermediate_size") or expert_ff)
     if not ff and not expert_ff:
         raise BadModelFile(f"{where}: missing intermediate_size")
-    layer_types: tuple[str, ...] = ()
+    layer_types: tuple[LayerKind, ...] = ()
     window = c.get("sliding_window") if c.get("use_sliding_window", True) else None
     lt = c.get("layer_types")
     if isinstance(lt, list) and len(lt) == n_layers:
-        kinds = {"sliding_attention": "sliding", "full_attention": "full", "linear_attention": "recurrent",
-                 "chunked_attention": "sliding"}
-        layer_types = tuple(kinds.get(str(x), "full") for x in lt)
+        kinds = {"sliding_attention": LayerKind.SLIDING, "full_attention": LayerKind.FULL,
+                 "linear_attention": LayerKind.RECURRENT, "chunked_attention": LayerKind.SLIDING}
+        layer_types = tuple(kinds.get(str(x), LayerKind.FULL) for x in lt)
     elif isinstance(window, int) and window > 0 and arch in _SWA_PATTERN:
         pattern = c.get("sliding_window_pattern") or _SWA_PATTERN[arch]
         layer_types = swa_layer_types(n_layers, int(pattern))
     if arch == "llama4" and c.get("attention_chunk_size"):
         window = c["attention_chunk_size"]
         layer_types = layer_types or swa_layer_types(n_layers, 4)
-    if not any(k == "sliding" for k in layer_types):
+    if LayerKind.SLIDING not in layer_types:
         window = None
     tied_default = arch in ("gemma2", "gemma3")
     tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", tied_default))

@@ -65,8 +65,6 @@ def _from_path(p: Path) -> ModelSpec:
 
 def _from_hub(repo: str, *, online: bool) -> ModelSpec:
     """config.json (and safetensors headers, when cached) through huggingface_hub's cache."""
-    if not online:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read at import: set before importing the hub
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
 

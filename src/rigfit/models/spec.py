@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vocab import LayerKind
 from .tensor import Tensor
 
 
@@ -39,7 +40,7 @@ class ModelSpec:
     attn_bias: bool = False
     qk_norm: bool = False
     sliding_window: int = 0
-    layer_types: tuple[str, ...] = ()  # per layer: full | sliding | recurrent; () = all full
+    layer_types: tuple[LayerKind, ...] = ()  # per layer; () = all full
     n_kv_heads_per_layer: tuple[int, ...] = ()  # when KV heads vary by layer; () = n_kv_heads
     n_experts: int = 0
     n_experts_active: int = 0
@@ -79,8 +80,8 @@ class ModelSpec:
     def embedding_rows(self) -> int:
         return self.gguf_vocab_size or self.vocab_size
 
-    def layer_kind(self, il: int) -> str:
-        return self.layer_types[il] if self.layer_types else "full"
+    def layer_kind(self, il: int) -> LayerKind:
+        return self.layer_types[il] if self.layer_types else LayerKind.FULL
 
     def kv_heads(self, il: int) -> int:
         return self.n_kv_heads_per_layer[il] if self.n_kv_heads_per_layer else self.n_kv_heads
@@ -107,8 +108,8 @@ class ModelSpec:
         return cls(**kw)
 
 
-def swa_layer_types(n_layers: int, pattern: int) -> tuple[str, ...]:
+def swa_layer_types(n_layers: int, pattern: int) -> tuple[LayerKind, ...]:
     """llama.cpp ``hparams.set_swa_pattern(n)``: layer il slides iff ``il % n < n - 1`` (src/llama-hparams.cpp)."""
     if pattern <= 0:
         return ()
-    return tuple("sliding" if il % pattern < pattern - 1 else "full" for il in range(n_layers))
+    return tuple(LayerKind.SLIDING if il % pattern < pattern - 1 else LayerKind.FULL for il in range(n_layers))

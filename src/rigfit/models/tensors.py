@@ -8,6 +8,7 @@ list; for catalog and config.json models this module derives it from the archite
 
 from __future__ import annotations
 
+from ..vocab import LayerKind
 from .spec import ModelSpec
 from .tensor import Tensor
 
@@ -34,7 +35,7 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
     arch = spec.arch
     ts = [_t(il, "attn_norm.weight", e)]
     kind = spec.layer_kind(il)
-    if kind == "recurrent":
+    if kind == LayerKind.RECURRENT:
         # Linear-attention / SSM block: in + out projections of comparable size (approximation).
         ts += [_t(il, "ssm_in.weight", e, 2 * nh * hd), _t(il, "ssm_out.weight", nh * hd, e)]
     elif spec.uses_mla:

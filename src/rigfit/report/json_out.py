@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api import VERDICT_RANK, FitResult
+from ..api import FitResult
 from ..hardware.spec import Device
 from ..memory import MemoryBreakdown
 from ..models.spec import ModelSpec
@@ -123,7 +123,6 @@ def runs_dict(results: list[FitResult]) -> dict[str, Any]:
                      "total_bytes": r.memory.total_bytes, "context_tokens": r.memory.run.context_tokens,
                      "decode_tokens_per_s": s.decode_tokens_per_s if s else None,
                      "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None})
-    rows.sort(key=lambda x: (VERDICT_RANK.get(str(x["verdict"]), 4), -float(x["decode_tokens_per_s"] or 0)))
     hw = hardware_dict(results[0]) if results and results[0].system is not None else None
     return {"hardware": hw, "models": rows}
 

@@ -9,7 +9,7 @@ from ..api import FitResult
 from ..hardware.spec import Device
 from ..models.spec import ModelSpec
 from ..units import fmt_bytes, fmt_gb, fmt_gib
-from ..vocab import Component
+from ..vocab import Component, Verdict
 
 
 def fit_table(r: FitResult) -> Any:
@@ -56,8 +56,7 @@ def placement_lines(r: FitResult) -> list[str]:
     p = r.placement
     if p is None:
         return []
-    verdict = {"gpu": "runs fully on the GPU", "partial_offload": "runs with part of the model in system RAM",
-               "cpu": "runs on the CPU only", "does_not_fit": "does NOT fit"}[p.verdict]
+    verdict = p.verdict.label
     how = f"{p.gpu_layers}/{p.n_layers + 1} layers on GPU (-ngl, output layer included)"
     if p.tensor_parallel > 1 or p.pipeline_parallel > 1:
         how = f"tensor parallel {p.tensor_parallel} x pipeline parallel {p.pipeline_parallel}"
@@ -129,7 +128,6 @@ def runs_table(results: list[FitResult]) -> Any:
 
     doc = runs_dict(results)
     hw = " + ".join(f"{d['count']}x {d['name']}" for d in (doc["hardware"] or {}).get("devices", []))
-    labels = {"gpu": "GPU", "partial_offload": "offload", "cpu": "CPU", "does_not_fit": "no"}
     ctx = results[0].memory.run.context_tokens if results else 0
     from rich import box
 
@@ -140,7 +138,8 @@ def runs_table(results: list[FitResult]) -> Any:
                      max_width=23 if col == "model" else None, overflow="ellipsis")
     for m in doc["models"]:
         dec, pre = m["decode_tokens_per_s"], m["prefill_tokens_per_s"]
-        t.add_row(m["model"], m["quant"], labels.get(m["verdict"], "?"), f"{m['gpu_layers']}/{m['n_layers'] + 1}",
+        runs = Verdict(m["verdict"]).short if m["verdict"] else "?"
+        t.add_row(m["model"], m["quant"], runs, f"{m['gpu_layers']}/{m['n_layers'] + 1}",
                   f"{m['total_bytes'] / 2**30:.1f}", f"{dec:.1f}" if dec else "-", f"{pre:.0f}" if pre else "-")
     return t
 
