@@ -10,7 +10,7 @@ import pytest
 import rigfit
 from rigfit import api
 from rigfit.advise import Request, default_workloads, get_workload, parse_workloads, recommend
-from rigfit.buildrules import cooling_rule, default_parts, parse_parts, psu_rule, ram_rule, storage_rule
+from rigfit.advise.buildrules import cooling_rule, default_parts, parse_parts, psu_rule, ram_rule, storage_rule
 from rigfit.cli import main
 from rigfit.errors import CatalogError, InvalidInput, NoBuild, UnknownName
 from rigfit.hardware.resolve import resolve_device

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("quant", "breakdown"),
     ("models", "hardware"),
     ("system",),
-    ("engines", "buildrules"),
+    ("engines",),
     ("request",),
     ("memory",),
     ("placement", "training"),

@@ -11,7 +11,7 @@ import pytest
 import rigfit
 from rigfit import api
 from rigfit.advise import Request, recommend
-from rigfit.buildrules import default_parts, psu_rule
+from rigfit.advise.buildrules import default_parts, psu_rule
 from rigfit.guide import min_mac_gib, min_vram_gib
 from rigfit.hardware.resolve import resolve_device
 from rigfit.request import Search

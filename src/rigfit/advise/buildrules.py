@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from ._validate import Field, Problems, check_record
-from .errors import CatalogError
-from .hardware.spec import Device
-from .units import GB, GIB, TB
+from .._validate import Field, Problems, check_record
+from ..errors import CatalogError
+from ..hardware.spec import Device
+from ..units import GB, GIB, TB
 
 _PRICE = {"price_date": Field("date", True), "source": Field("str", True), "as_of": Field("date", True),
           "notes": Field("str"), "example": Field("str")}
@@ -89,7 +89,7 @@ def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
 
 @functools.cache
 def default_parts() -> Parts:
-    from .hardware.catalog import default_hardware
+    from ..hardware.catalog import default_hardware
 
     res = resources.files("rigfit").joinpath("data/builds.toml")
     try:

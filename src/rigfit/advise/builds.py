@@ -1,0 +1,214 @@
+"""Completing a build: the rest of a PC (CPU platform, RAM, storage, PSU, cooling, case) from ``buildrules``,
+or a Mac / mini PC / laptop as sold, priced part by part with dates and sources; the build values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..hardware.catalog import default_hardware
+from ..hardware.spec import Device
+from ..units import GIB
+from ..vocab import Backend
+from . import buildrules as br
+from .evaluate import ModelOnBuild, Stack, stack_memory
+from .options import OLD_PRICE_YEARS, Option, Request, oses_for, year_of
+from .workloads import Workload
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PricedPart:
+    role: str  # gpu | mac | system | laptop | cpu | motherboard | ram | storage | psu | cooling | case
+    name: str
+    count: int
+    unit_usd: float
+    condition: str  # new | used
+    price_date: str
+    source: str
+    rule: str = ""
+
+    @property
+    def usd(self) -> float:
+        return self.count * self.unit_usd
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Build:
+    name: str
+    kind: str  # pc | mac | soc | laptop
+    form: str  # desktop | laptop | mini
+    os_names: tuple[str, ...]  # operating systems it runs: windows | linux | macos
+    condition: str  # new | used (the accelerator)
+    device: Device
+    count: int
+    usable_bytes: int  # per accelerator, under the build's OS
+    ram_bytes: int  # system RAM (unified: the same memory)
+    cpu: str
+    storage: str
+    psu_w: int | None
+    cooling: str
+    parts: tuple[PricedPart, ...]
+    caveats: tuple[str, ...] = field(default=())
+
+    @property
+    def price_usd(self) -> float:
+        return round(sum(p.usd for p in self.parts), 2)
+
+    @property
+    def accelerator_memory_bytes(self) -> int:
+        return self.device.memory_bytes * self.count
+
+    @property
+    def vendor(self) -> str:
+        return self.device.vendor
+
+
+def _host_need(stack: Stack, models: tuple[ModelOnBuild, ...]) -> int:
+    if stack.workload.kind == "training":
+        # transformers loads the 16-bit checkpoint through RAM before moving it to the GPU
+        return max(2 * (m.training.memory.params_total if m.training else 0) for m in models)
+    return 0
+
+
+def _storage_need(stack: Stack, models: tuple[ModelOnBuild, ...]) -> int:
+    files = [stack_memory(s, stack.quant, stack.contexts[i], Backend.CUDA).model_file_bytes
+             for i, s in enumerate(stack.specs)]
+    ckpt = data = 0
+    if stack.workload.kind == "training":
+        ft = stack.workload.finetune
+        assert ft is not None
+        params = max((m.training.memory.params_total if m.training else 0) for m in models)
+        trainable = max((m.training.memory.params_trainable if m.training else 0) for m in models)
+        # full fine-tune checkpoint: 16-bit weights + fp32 master and AdamW moments; adapters: 16 B/param
+        ckpt = 14 * params if ft.method == "full" else 16 * trainable
+        data = ft.dataset_tokens * 4 * 2  # ~4 bytes of text per token, raw + tokenized
+        files = [2 * params]  # the 16-bit base is what training loads
+    return br.storage_need_bytes(files, checkpoint_bytes=ckpt, dataset_bytes=data)
+
+
+def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
+                   models: tuple[ModelOnBuild, ...]) -> Build | None:
+    parts = br.default_parts()
+    hw = default_hardware()
+    training = stack.workload.kind == "training"
+    storage = br.storage_rule(parts, _storage_need(stack, models), training=training)
+    caveats = list(platform_caveats(o.device, o.kind, os_name, stack.workload))
+    cond = o.condition
+    acc_part = PricedPart(role="gpu" if o.kind == "pc" else o.kind, name=o.name, count=o.count,
+                          unit_usd=o.unit_usd, condition=cond, price_date=o.price_date, source=o.source)
+    if o.kind == "pc" and cond == "new" and year_of(o.price_date) and \
+            year_of(o.price_date) <= year_of(o.device.as_of or "2026") - OLD_PRICE_YEARS:
+        caveats.append(f"{o.name}: launch price from {o.price_date}; may no longer be sold new")
+    if o.kind in ("mac", "soc", "laptop"):
+        plist = [acc_part]
+        have_gb = o.storage_gb or 0
+        need_gb = storage.quantity * 1000
+        if have_gb and need_gb > have_gb:
+            plist.append(PricedPart(role="storage", name=f"external {storage.name}", count=1, unit_usd=storage.usd,
+                                    condition="new", price_date=storage.price_date, source=storage.source,
+                                    rule=storage.rule + f"; the machine ships with {have_gb} GB"))
+        elif not have_gb:
+            plist.append(PricedPart(role="storage", name=storage.name, count=1, unit_usd=storage.usd, condition="new",
+                                    price_date=storage.price_date, source=storage.source, rule=storage.rule))
+        ram = o.ram_gib * GIB if o.kind == "laptop" else o.device.memory_bytes
+        host = _host_need(stack, models)
+        if o.kind == "laptop" and host + br.OS_RAM_BYTES > ram:
+            caveats.append(f"needs {(host + br.OS_RAM_BYTES) / GIB:.0f} GiB of RAM, the laptop has {o.ram_gib} GB")
+        return Build(name=o.name, kind=o.kind, form=o.form, os_names=oses_for(o.device, o.kind), condition=cond,
+                     device=o.device, count=o.count, usable_bytes=usable, ram_bytes=ram,
+                     cpu=o.cpu or ("(built in)" if o.kind != "laptop" else ""),
+                     storage=f"{have_gb} GB built in" if have_gb and need_gb <= have_gb else storage.name,
+                     psu_w=None, cooling="built in", parts=tuple(plist), caveats=tuple(caveats))
+    # a PC: platform, RAM, storage, PSU, cooling, case
+    acc_bytes = o.device.memory_bytes * o.count
+    host = _host_need(stack, models)
+    need_gib = max(br.RAM_FLOOR_GIB, -(-max(acc_bytes, host + br.OS_RAM_BYTES) // GIB))
+    platform = br.platform_for(o.count, hw.cpu_platforms, parts, need_gib)
+    if platform is None:
+        return None
+    cpu = next(c for c in parts.cpu if c["platform"] == platform["name"])
+    board = next(b for b in parts.motherboard if b["platform"] == platform["name"] and b["gpu_slots"] >= o.count)
+    mem_type = "DDR5-RDIMM" if platform["kind"] in ("hedt", "workstation", "server") else platform["memory_type"]
+    ram_choice = br.ram_rule(parts, memory_type=mem_type, accelerator_bytes=acc_bytes, host_need_bytes=host,
+                      max_ram_gib=platform["max_ram_gib"])
+    psu, psu_notes = br.psu_rule(parts, [o.device.tdp_w or 250] * o.count, cpu["tdp_w"])
+    cool, case, cool_notes = br.cooling_rule(parts, [o.device] * o.count)
+    caveats += psu_notes + cool_notes
+    if o.count >= 2 and platform["kind"] == "desktop":
+        caveats.append("two GPUs on a desktop CPU run at x8/x8 PCIe: fine for a llama.cpp layer split")
+    plist = [acc_part]
+    for ch in (PricedPart(role="cpu", name=f"{cpu.get('example', 'CPU')} ({platform['name']})", count=1,
+                          unit_usd=cpu["usd"], condition="new", price_date=cpu["price_date"], source=cpu["source"],
+                          rule=f"{cpu['cores']} cores / {cpu['threads']} threads; "
+                               f"{platform.get('cpu_pcie_lanes', '?')} PCIe lanes"),
+               PricedPart(role="motherboard", name=board.get("example", "motherboard"), count=1,
+                          unit_usd=board["usd"], condition="new", price_date=board["price_date"],
+                          source=board["source"], rule=f"{board['gpu_slots']} GPU slots")):
+        plist.append(ch)
+    for c in (ram_choice, storage, psu, cool, case):
+        if c is not None:
+            plist.append(PricedPart(role=c.role, name=c.name, count=1, unit_usd=c.usd, condition="new",
+                                    price_date=c.price_date, source=c.source, rule=c.rule))
+    return Build(name=f"{o.count}x {o.name}" if o.count > 1 else o.name, kind="pc", form="desktop",
+                 os_names=oses_for(o.device, o.kind), condition=cond, device=o.device, count=o.count,
+                 usable_bytes=usable, ram_bytes=int(ram_choice.quantity) * GIB,
+                 cpu=f"{cpu.get('example', '')}, {cpu['cores']} cores ({platform['name']})", storage=storage.name,
+                 psu_w=int(psu.quantity), cooling=cool.name, parts=tuple(plist), caveats=tuple(caveats))
+
+
+def platform_caveats(d: Device, kind: str, os_name: str, wl: Workload) -> list[str]:
+    """Platform facts that change what works (seed 001's notes, checked): the caller's OS and vendor."""
+    out = []
+    if d.vendor == "nvidia" and os_name == "windows" and wl.kind == "training":
+        out.append("Windows: train under WSL2 (the Windows NVIDIA driver exposes CUDA to WSL2)")
+    if d.vendor == "amd" and kind == "pc":
+        if wl.kind == "training":
+            out.append("AMD: train on Linux with ROCm; ROCm/PyTorch on Windows is not mature")
+        if os_name == "windows":
+            out.append("AMD on Windows: llama.cpp via Vulkan or HIP; speeds here are ROCm priors")
+    if d.vendor == "intel":
+        out.append("Intel Arc: llama.cpp SYCL/Vulkan; speed is an unfitted prior")
+    if kind == "mac":
+        out.append("macOS: Metal (llama.cpp, Ollama, LM Studio) and MLX; no CUDA, no eGPU on Apple silicon")
+        if wl.kind == "training":
+            out.append("fine-tuning with mlx-lm (LoRA/QLoRA); bitsandbytes and most CUDA tooling do not run")
+    if kind == "laptop":
+        out.append(f"laptop GPU: {d.memory_bytes // GIB} GB, less than desktop cards of the same name; "
+                   "speed drops when it runs on battery or hot")
+    if kind == "soc" and d.vendor == "amd":
+        out.append("Strix Halo: the GPU gets half of RAM by default; raise the GTT limit (Linux) or the BIOS "
+                   "carve-out (Windows) to use more")
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RankedBuild:
+    rank: int
+    build: Build
+    models: tuple[ModelOnBuild, ...]
+    pareto: bool
+    reason: str
+
+    @property
+    def slowest_decode_tokens_per_s(self) -> float:
+        return min((m.decode_tokens_per_s or 0.0) for m in self.models) if self.models else 0.0
+
+    @property
+    def slowest_epoch_hours(self) -> float:
+        hours = [m.training.time.epoch_s / 3600 for m in self.models if m.training and m.training.time]
+        return max(hours) if hours else float("inf")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recommendation:
+    request: Request
+    workload: Workload
+    min_tokens_per_s: float
+    context_tokens: dict[str, int]
+    builds: tuple[RankedBuild, ...]  # the top qualifying builds, cheapest first
+    pareto: tuple[RankedBuild, ...]  # price/speed front over every qualifying build
+    cheapest_limits: tuple[str, ...]  # what the cheapest build cannot do
+    considered: int
+    qualifying: int
+    rules: tuple[tuple[str, str, str], ...]  # (topic, rule, source)
+    notes: tuple[str, ...] = field(default=())

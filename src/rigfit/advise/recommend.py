@@ -1,0 +1,139 @@
+"""The search: every option that meets the targets, completed into builds, ranked by price with the
+price/speed Pareto front; when none qualifies, the constraint that fails and the nearest option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..errors import NoBuild, RigfitError
+from ..hardware.usable import usable_memory
+from ..models.spec import ModelSpec
+from ..vocab import Verdict
+from .builds import Build, RankedBuild, Recommendation, complete_build
+from .evaluate import ModelOnBuild, Shortfall, Stack, capacity_ok, evaluate_option, make_stack
+from .explain import applied_rules, cheapest_limits, rank_reason, request_notes
+from .options import Option, Request, accelerator_options, check_request, option_allowed, os_for_option
+
+
+def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[list[tuple[Build, tuple[ModelOnBuild,
+                                                                                                ...]]], int]:
+    """Every option that meets the targets, completed into a build.  GPUs: the smallest count that fits."""
+    done: set[tuple[str, str]] = set()  # (gpu, condition) already satisfied with fewer cards
+    found = []
+    considered = 0
+    for o in sorted(options, key=lambda o: (o.name, o.condition, o.count)):
+        if not option_allowed(o, req):
+            continue
+        if o.kind == "pc" and (o.name, o.condition) in done:
+            continue
+        considered += 1
+        os_name = os_for_option(o, req)
+        usable = usable_memory(o.device, os_name=os_name).usable_bytes
+        if not capacity_ok(stack, o, usable):
+            continue
+        models = evaluate_option(stack, o, os_name, usable)
+        if o.kind == "pc" and all(m.verdict == Verdict.GPU for m in models) and \
+                not any(m.shortfall == Shortfall.SLOW_FIRST_TOKEN for m in models):
+            done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
+        if not all(m.meets for m in models):
+            continue
+        b = complete_build(stack, o, os_name, usable, models)
+        if b is not None:
+            found.append((b, models))
+    return found, considered
+
+
+def _score(models: tuple[ModelOnBuild, ...], training: bool) -> float:
+    """Higher is better: the slowest model's decode rate, or 1 / the slowest epoch."""
+    if training:
+        hours = [m.training.time.epoch_s / 3600 for m in models if m.training and m.training.time]
+        return 1.0 / max(hours) if hours else 0.0
+    return min((m.decode_tokens_per_s or 0.0) for m in models)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indexes of the points no other point beats on both price (lower) and score (higher)."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], -1.0
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Recommendation:
+    req = check_request(req)
+    if req.platform == "macos" and req.vendor not in ("any", "apple"):
+        raise _contradiction(req, "macOS runs only Apple silicon GPUs (no NVIDIA/AMD drivers, no eGPU on "
+                                  "Apple silicon)", specs)
+    if req.vendor == "apple" and req.platform in ("windows", "linux"):
+        raise _contradiction(req, f"Apple silicon Macs run macOS, not {req.platform}", specs)
+    stack = make_stack(req, specs)
+    training = stack.workload.kind == "training"
+    found, considered = _search(stack, req, accelerator_options(req))
+    within = [f for f in found if req.budget_usd is None or f[0].price_usd <= req.budget_usd]
+    if not within:
+        raise _no_build(req, stack, found)
+    within.sort(key=lambda f: (f[0].price_usd, -_score(f[1], training)))
+    points = [(b.price_usd, _score(m, training)) for b, m in within]
+    front = set(pareto_front(points))
+    ranked = []
+    base_price, base_score = points[0]
+    for i, (b, models) in enumerate(within):
+        ranked.append(RankedBuild(rank=i + 1, build=b, models=models, pareto=i in front,
+                                  reason=rank_reason(i, b, points[i], base_price, base_score, i in front, training)))
+    top = tuple(ranked[: req.top])
+    par = tuple(r for r in ranked if r.pareto)
+    limits = cheapest_limits(stack, ranked[0])
+    return Recommendation(request=req, workload=stack.workload, min_tokens_per_s=stack.min_tps,
+                          context_tokens={s.name: c for s, c in zip(stack.specs, stack.contexts, strict=True)},
+                          builds=top, pareto=par, cheapest_limits=tuple(limits), considered=considered,
+                          qualifying=len(within), rules=applied_rules(), notes=request_notes(req))
+
+
+def _relaxed(req: Request, **kw: Any) -> Request:
+    return replace(req, **kw)
+
+
+def _cheapest(req: Request, specs: tuple[ModelSpec, ...] | None) -> Build | None:
+    try:
+        rec = recommend(replace(req, top=1), specs=specs)
+    except RigfitError:
+        return None
+    return rec.builds[0].build
+
+
+def _contradiction(req: Request, why: str, specs: tuple[ModelSpec, ...] | None) -> NoBuild:
+    near = []
+    for label, kw in ((f"on {req.vendor if req.vendor != 'apple' else 'any vendor'} with any OS",
+                       {"platform": "any"}),
+                      (f"on {req.platform} with any vendor", {"vendor": "any"})):
+        b = _cheapest(_relaxed(req, **kw), specs)
+        if b is not None:
+            near.append(f"{label}: {b.name} at ${b.price_usd:,.0f}")
+    return NoBuild(f"contradictory constraints: {why}" + ("; nearest: " + "; ".join(near) if near else ""))
+
+
+def _no_build(req: Request, stack: Stack, found: list[tuple[Build, tuple[ModelOnBuild, ...]]]) -> NoBuild:
+    want = f"{', '.join(s.name for s in stack.specs)} ({stack.workload.name}, {stack.quant})"
+    if found and req.budget_usd is not None:
+        low = min((f[0] for f in found), key=lambda x: x.price_usd)
+        return NoBuild(f"no build under the ${req.budget_usd:,.0f} budget runs {want}; the cheapest that does is "
+                       f"{low.name} at ${low.price_usd:,.0f}")
+    fails = []
+    for label, key, loose in (("platform", "platform", "any"), ("form factor", "form", "any"),
+                              ("condition", "condition", "any"), ("GPU vendor", "vendor", "any"),
+                              ("speed target", "min_tokens_per_s", 0.001), ("budget", "budget_usd", None)):
+        if getattr(req, key) in (loose, None):
+            continue  # not constrained
+        near = _cheapest(_relaxed(req, **{key: loose}), stack.specs)
+        if near is not None:
+            fails.append(f"without the {label} constraint: {near.name} at ${near.price_usd:,.0f}")
+    if not fails:
+        return NoBuild(f"no build in the catalog runs {want} well; try a smaller model or quant, a shorter "
+                       "context or a lower speed target")
+    return NoBuild(f"no build meets every constraint for {want}; " + "; ".join(fails))
+
