@@ -53,7 +53,7 @@ def test_laptop_and_desktop_4090_are_different_devices() -> None:
 
 def test_apple_products_name_real_chips() -> None:
     chips = {d.name.rsplit(" ", 1)[0] for d in DEVICES if d.kind == "apple"}
-    assert all(p["chip"] in chips for p in default_hardware().apple_products)
+    assert all(p.chip in chips for p in default_hardware().apple_products)
 
 
 CUSTOM = """

@@ -180,7 +180,7 @@ def test_seed_001_psu(gpu: str, seed_w: int) -> None:
     d = resolve_device(gpu)
     assert d.tdp_w is not None
     choice, _ = psu_rule(default_parts(), [d.tdp_w], 105)
-    sizes = [p["watts"] for p in default_parts().psu]
+    sizes = [p.watts for p in default_parts().psu]
     assert abs(sizes.index(int(choice.quantity)) - sizes.index(seed_w)) <= 1
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import CatalogError
 
@@ -82,3 +83,27 @@ def _check_value(v: Any, spec: Field) -> str:
     if spec.choices and v not in spec.choices:
         return "expected one of " + ", ".join(spec.choices)
     return ""
+
+
+_R = TypeVar("_R")
+
+
+def spec(kind: str, required: bool = False, choices: tuple[str, ...] = (), *, default: Any = None) -> Any:
+    """A field of a catalog record dataclass with its check: the dataclass is the schema (``schema_of``)."""
+    meta = {"check": Field(kind, required, choices)}
+    if required:
+        return dataclasses.field(metadata=meta)
+    if kind in ("str_list", "int_list"):
+        return dataclasses.field(default=(), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def schema_of(cls: type[Any]) -> dict[str, Field]:
+    """The checks of a record dataclass built with ``spec`` fields."""
+    return {f.name: f.metadata["check"] for f in dataclasses.fields(cls) if "check" in f.metadata}
+
+
+def from_record(cls: type[_R], rec: Mapping[str, Any]) -> _R:
+    """A record dataclass from a table that passed ``check_record(rec, schema_of(cls), ...)`` (lists become
+    tuples so the value stays frozen)."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in rec.items()})

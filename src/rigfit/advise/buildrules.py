@@ -14,75 +14,139 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .._validate import Field, Problems, check_record
+from .._validate import Field, Problems, check_record, from_record, schema_of, spec
 from ..errors import CatalogError
+from ..hardware.catalog import CpuPlatform
 from ..hardware.spec import Device
 from ..units import GB, GIB, TB
 
-_PRICE = {"price_date": Field("date", True), "source": Field("str", True), "as_of": Field("date", True),
-          "notes": Field("str"), "example": Field("str")}
-PART_SCHEMAS: dict[str, dict[str, Field]] = {
-    "ram": {**_PRICE, "kind": Field("str", True, ("DDR4", "DDR5", "DDR5-RDIMM")), "usd_per_gb": Field("pos_num", True)},
-    "storage": {**_PRICE, "capacity_tb": Field("pos_num", True), "interface": Field("str", True),
-                "tbw": Field("pos_int", True), "usd": Field("pos_num", True)},
-    "psu": {**_PRICE, "watts": Field("pos_int", True), "usd": Field("pos_num", True)},
-    "cpu": {**_PRICE, "platform": Field("str", True), "cores": Field("pos_int", True),
-            "threads": Field("pos_int", True), "tdp_w": Field("pos_int", True), "usd": Field("pos_num", True)},
-    "motherboard": {**_PRICE, "platform": Field("str", True), "gpu_slots": Field("pos_int", True),
-                    "usd": Field("pos_num", True)},
-    "cooling": {**_PRICE, "tier": Field("str", True, ("air", "aio-360", "open-frame")), "usd": Field("pos_num", True)},
-    "case": {**_PRICE, "size": Field("str", True, ("mid-tower", "full-tower")), "usd": Field("pos_num", True)},
-    "laptop": {**_PRICE, "name": Field("str", True), "gpu": Field("str", True), "ram_gib": Field("pos_int", True),
-               "storage_gb": Field("pos_int", True), "cpu": Field("str", True), "price_usd": Field("pos_num", True)},
-    "rule_source": {"topic": Field("str", True), "claim": Field("str", True), "source": Field("str", True),
-                    "as_of": Field("date", True), "notes": Field("str")},
-}
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Priced:
+    price_date: str = spec("date", True)
+    source: str = spec("str", True)
+    as_of: str = spec("date", True)
+    notes: str = spec("str", default="")
+    example: str = spec("str", default="")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RamKit(_Priced):
+    kind: str = spec("str", True, ("DDR4", "DDR5", "DDR5-RDIMM"))
+    usd_per_gb: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drive(_Priced):
+    capacity_tb: float = spec("pos_num", True)
+    interface: str = spec("str", True)
+    tbw: int = spec("pos_int", True)
+    usd: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Psu(_Priced):
+    watts: int = spec("pos_int", True)
+    usd: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cpu(_Priced):
+    platform: str = spec("str", True)
+    cores: int = spec("pos_int", True)
+    threads: int = spec("pos_int", True)
+    tdp_w: int = spec("pos_int", True)
+    usd: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Motherboard(_Priced):
+    platform: str = spec("str", True)
+    gpu_slots: int = spec("pos_int", True)
+    usd: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cooler(_Priced):
+    tier: str = spec("str", True, ("air", "aio-360", "open-frame"))
+    usd: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Case(_Priced):
+    size: str = spec("str", True, ("mid-tower", "full-tower"))
+    usd: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Laptop(_Priced):
+    name: str = spec("str", True)
+    gpu: str = spec("str", True)
+    ram_gib: int = spec("pos_int", True)
+    storage_gb: int = spec("pos_int", True)
+    cpu: str = spec("str", True)
+    price_usd: float = spec("pos_num", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleSource:
+    topic: str = spec("str", True)
+    claim: str = spec("str", True)
+    source: str = spec("str", True)
+    as_of: str = spec("date", True)
+    notes: str = spec("str", default="")
+
+
+PART_TYPES: dict[str, type[Any]] = {"ram": RamKit, "storage": Drive, "psu": Psu, "cpu": Cpu,
+                                    "motherboard": Motherboard, "cooling": Cooler, "case": Case, "laptop": Laptop,
+                                    "rule_source": RuleSource}
+PART_SCHEMAS: dict[str, dict[str, Field]] = {section: schema_of(t) for section, t in PART_TYPES.items()}
 
 
 @dataclass(frozen=True, slots=True)
 class Parts:
     """The parts catalog: every list sorted by size (capacity, watts) or price."""
 
-    ram: tuple[dict[str, Any], ...]
-    storage: tuple[dict[str, Any], ...]
-    psu: tuple[dict[str, Any], ...]
-    cpu: tuple[dict[str, Any], ...]
-    motherboard: tuple[dict[str, Any], ...]
-    cooling: tuple[dict[str, Any], ...]
-    case: tuple[dict[str, Any], ...]
-    laptop: tuple[dict[str, Any], ...]
-    rule_source: tuple[dict[str, Any], ...]
+    ram: tuple[RamKit, ...]
+    storage: tuple[Drive, ...]
+    psu: tuple[Psu, ...]
+    cpu: tuple[Cpu, ...]
+    motherboard: tuple[Motherboard, ...]
+    cooling: tuple[Cooler, ...]
+    case: tuple[Case, ...]
+    laptop: tuple[Laptop, ...]
+    rule_source: tuple[RuleSource, ...]
 
     def source_for(self, topic: str) -> str:
-        return next((r["source"] for r in self.rule_source if r["topic"] == topic), "")
+        return next((r.source for r in self.rule_source if r.topic == topic), "")
 
 
 def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
                 platforms: set[str] | None = None) -> Parts:
     problems = Problems("builds catalog")
-    got: dict[str, list[dict[str, Any]]] = {}
+    got: dict[str, list[Any]] = {}
     for section, schema in PART_SCHEMAS.items():
         recs = raw.get(section, [])
         got[section] = []
         for i, rec in enumerate(recs):
             if check_record(rec, schema, f"{section}[{i}]", problems):
-                got[section].append(rec)
+                got[section].append(from_record(PART_TYPES[section], rec))
     for section in raw:
         if section not in PART_SCHEMAS:
             problems.add(section, "unknown section")
     for i, rec in enumerate(got["laptop"]):
-        if gpu_names is not None and rec["gpu"] not in gpu_names:
-            problems.add(f"laptop[{i}].gpu", f"names no catalog GPU, got {rec['gpu']!r}")
+        if gpu_names is not None and rec.gpu not in gpu_names:
+            problems.add(f"laptop[{i}].gpu", f"names no catalog GPU, got {rec.gpu!r}")
     for section in ("cpu", "motherboard"):
         for i, rec in enumerate(got[section]):
-            if platforms is not None and rec["platform"] not in platforms:
-                problems.add(f"{section}[{i}].platform", f"names no cpu_platforms entry, got {rec['platform']!r}")
+            if platforms is not None and rec.platform not in platforms:
+                problems.add(f"{section}[{i}].platform", f"names no cpu_platforms entry, got {rec.platform!r}")
     for section in ("ram", "storage", "psu", "cpu", "motherboard", "cooling", "case"):
         if not got[section]:
             problems.add(section, "at least one entry is needed")
     problems.raise_if_any()
-    return Parts(ram=tuple(got["ram"]), storage=tuple(sorted(got["storage"], key=lambda r: r["capacity_tb"])),
-                 psu=tuple(sorted(got["psu"], key=lambda r: r["watts"])), cpu=tuple(got["cpu"]),
+    return Parts(ram=tuple(got["ram"]), storage=tuple(sorted(got["storage"], key=lambda r: r.capacity_tb)),
+                 psu=tuple(sorted(got["psu"], key=lambda r: r.watts)), cpu=tuple(got["cpu"]),
                  motherboard=tuple(got["motherboard"]), cooling=tuple(got["cooling"]), case=tuple(got["case"]),
                  laptop=tuple(got["laptop"]), rule_source=tuple(got["rule_source"]))
 
@@ -98,7 +162,7 @@ def default_parts() -> Parts:
         raise CatalogError(f"rigfit/data/builds.toml: not valid TOML: {exc}") from None
     hw = default_hardware()
     return parse_parts(raw, gpu_names={d.name for d in hw.devices if d.kind == "gpu"},
-                       platforms={p["name"] for p in hw.cpu_platforms})
+                       platforms={p.name for p in hw.cpu_platforms})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,13 +198,13 @@ def ram_rule(parts: Parts, *, memory_type: str, accelerator_bytes: int, host_nee
     over = gib is None
     gib = gib or max_ram_gib
     kind = memory_type  # marketing "GB" on a DIMM kit is GiB
-    row = next((r for r in parts.ram if r["kind"] == kind), parts.ram[0])
+    row = next((r for r in parts.ram if r.kind == kind), parts.ram[0])
     why = (f"max(32 GB floor, accelerator memory {accelerator_bytes / GIB:.0f} GiB, CPU-side need "
            f"{(host_need_bytes + OS_RAM_BYTES) / GIB:.0f} GiB incl. 8 GiB for the OS), rounded up to a kit")
     if over:
         why += f"; capped at the platform's {max_ram_gib} GiB"
-    return Choice(role="ram", name=f"{gib} GB {kind}", quantity=gib, usd=round(gib * row["usd_per_gb"]),
-                  price_date=row["price_date"], source=row["source"], rule=why)
+    return Choice(role="ram", name=f"{gib} GB {kind}", quantity=gib, usd=round(gib * row.usd_per_gb),
+                  price_date=row.price_date, source=row.source, rule=why)
 
 
 def storage_need_bytes(model_file_bytes: list[int], *, checkpoint_bytes: int = 0, dataset_bytes: int = 0,
@@ -151,14 +215,14 @@ def storage_need_bytes(model_file_bytes: list[int], *, checkpoint_bytes: int = 0
 
 
 def storage_rule(parts: Parts, need_bytes: int, *, training: bool) -> Choice:
-    row = next((r for r in parts.storage if r["capacity_tb"] * TB >= need_bytes), parts.storage[-1])
-    n = max(1, math.ceil(need_bytes / (row["capacity_tb"] * TB)))
+    row = next((r for r in parts.storage if r.capacity_tb * TB >= need_bytes), parts.storage[-1])
+    n = max(1, math.ceil(need_bytes / (row.capacity_tb * TB)))
     why = f"needs {need_bytes / TB:.2f} TB (model files x2, checkpoints, datasets, 200 GB OS)"
     if training:
-        why += f"; training writes checkpoints: rated {row['tbw']} TBW (prefer >= 1200 TBW if you train often)"
-    name = f"{row['capacity_tb']:g} TB {row['interface']} ({row['tbw']} TBW)"
-    return Choice(role="storage", name=f"{n} x {name}" if n > 1 else name, quantity=n * row["capacity_tb"],
-                  usd=n * row["usd"], price_date=row["price_date"], source=row["source"], rule=why)
+        why += f"; training writes checkpoints: rated {row.tbw} TBW (prefer >= 1200 TBW if you train often)"
+    name = f"{row.capacity_tb:g} TB {row.interface} ({row.tbw} TBW)"
+    return Choice(role="storage", name=f"{n} x {name}" if n > 1 else name, quantity=n * row.capacity_tb,
+                  usd=n * row.usd, price_date=row.price_date, source=row.source, rule=why)
 
 
 PSU_HEADROOM = 1.4
@@ -174,16 +238,16 @@ def psu_rule(parts: Parts, gpu_tdp_w: list[int], cpu_tdp_w: int) -> tuple[Choice
     need = load * PSU_HEADROOM
     notes: list[str] = []
     biggest = parts.psu[-1]
-    row = next((r for r in parts.psu if r["watts"] >= need), None)
+    row = next((r for r in parts.psu if r.watts >= need), None)
     if row is None:
-        n = math.ceil(need / biggest["watts"])
-        choice = Choice(role="psu", name=f"{n} x {biggest['watts']} W", quantity=n * biggest["watts"],
-                        usd=n * biggest["usd"], price_date=biggest["price_date"], source=biggest["source"],
+        n = math.ceil(need / biggest.watts)
+        choice = Choice(role="psu", name=f"{n} x {biggest.watts} W", quantity=n * biggest.watts,
+                        usd=n * biggest.usd, price_date=biggest.price_date, source=biggest.source,
                         rule=f"{load} W load x {PSU_HEADROOM} = {need:.0f} W: more than one PSU (add-in-card sync)")
         notes.append(f"{n} PSUs: power-limit the GPUs (nvidia-smi -pl) or use two circuits")
     else:
-        choice = Choice(role="psu", name=f"{row['watts']} W ATX 3.x", quantity=row["watts"], usd=row["usd"],
-                        price_date=row["price_date"], source=row["source"],
+        choice = Choice(role="psu", name=f"{row.watts} W ATX 3.x", quantity=row.watts, usd=row.usd,
+                        price_date=row.price_date, source=row.source,
                         rule=f"{load} W load x {PSU_HEADROOM} transient/efficiency headroom = {need:.0f} W")
     if load > CIRCUIT_CONTINUOUS_W:
         notes.append(f"{load} W continuous is above a US 15 A / 120 V circuit's 1440 W: use a 20 A or 230 V circuit")
@@ -208,31 +272,31 @@ def cooling_rule(parts: Parts, gpus: list[Device]) -> tuple[Choice, Choice | Non
         tier, size = "air", "mid-tower"
     if any(d.form == "datacenter" for d in gpus):
         notes.append("passive data-center card: needs a ducted blower fan or server airflow")
-    row = next((r for r in parts.cooling if r["tier"] == tier), parts.cooling[0])
-    cool = Choice(role="cooling", name=f"{tier} ({row.get('example', '')})".replace(" ()", ""), quantity=1,
-                  usd=row["usd"], price_date=row["price_date"], source=row["source"],
+    cooler = next((r for r in parts.cooling if r.tier == tier), parts.cooling[0])
+    cool = Choice(role="cooling", name=f"{tier} ({cooler.example})".replace(" ()", ""), quantity=1,
+                  usd=cooler.usd, price_date=cooler.price_date, source=cooler.source,
                   rule=f"{len(gpus)} GPU(s), {watts} W of GPU heat")
     case = None
     if size is not None:
-        crow = next((r for r in parts.case if r["size"] == size), parts.case[0])
-        case = Choice(role="case", name=f"{size} case", quantity=1, usd=crow["usd"], price_date=crow["price_date"],
-                      source=crow["source"], rule="airflow: 2+ intake, 1-2 exhaust fans")
+        crow = next((r for r in parts.case if r.size == size), parts.case[0])
+        case = Choice(role="case", name=f"{size} case", quantity=1, usd=crow.usd, price_date=crow.price_date,
+                      source=crow.source, rule="airflow: 2+ intake, 1-2 exhaust fans")
     return cool, case, notes
 
 
-def platform_for(n_gpus: int, cpu_platforms: tuple[dict[str, Any], ...], parts: Parts,
-                 ram_gib_needed: int) -> dict[str, Any] | None:
+def platform_for(n_gpus: int, cpu_platforms: tuple[CpuPlatform, ...], parts: Parts,
+                 ram_gib_needed: int) -> CpuPlatform | None:
     """The cheapest CPU platform (CPU + board priced in the parts catalog) with slots for ``n_gpus`` cards
     and room for the RAM.  Consumer desktop CPUs have 20-24 usable lanes: one x16 or two x8 slots."""
-    best: tuple[float, dict[str, Any]] | None = None
+    best: tuple[float, CpuPlatform] | None = None
     for p in cpu_platforms:
-        cpu = next((c for c in parts.cpu if c["platform"] == p["name"]), None)
-        board = next((b for b in parts.motherboard if b["platform"] == p["name"] and b["gpu_slots"] >= n_gpus), None)
-        if cpu is None or board is None or p["max_ram_gib"] < ram_gib_needed:
+        cpu = next((c for c in parts.cpu if c.platform == p.name), None)
+        board = next((b for b in parts.motherboard if b.platform == p.name and b.gpu_slots >= n_gpus), None)
+        if cpu is None or board is None or p.max_ram_gib < ram_gib_needed:
             continue
-        if p.get("gpu_slots_max", 1) < n_gpus:
+        if p.gpu_slots_max < n_gpus:
             continue
-        cost = cpu["usd"] + board["usd"]
+        cost = cpu.usd + board.usd
         if best is None or cost < best[0]:
             best = (cost, p)
     return best[1] if best else None

@@ -126,24 +126,24 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
     platform = br.platform_for(o.count, hw.cpu_platforms, parts, need_gib)
     if platform is None:
         return None
-    cpu = next(c for c in parts.cpu if c["platform"] == platform["name"])
-    board = next(b for b in parts.motherboard if b["platform"] == platform["name"] and b["gpu_slots"] >= o.count)
-    mem_type = "DDR5-RDIMM" if platform["kind"] in ("hedt", "workstation", "server") else platform["memory_type"]
+    cpu = next(c for c in parts.cpu if c.platform == platform.name)
+    board = next(b for b in parts.motherboard if b.platform == platform.name and b.gpu_slots >= o.count)
+    mem_type = "DDR5-RDIMM" if platform.kind in ("hedt", "workstation", "server") else platform.memory_type
     ram_choice = br.ram_rule(parts, memory_type=mem_type, accelerator_bytes=acc_bytes, host_need_bytes=host,
-                      max_ram_gib=platform["max_ram_gib"])
-    psu, psu_notes = br.psu_rule(parts, [o.device.tdp_w or 250] * o.count, cpu["tdp_w"])
+                             max_ram_gib=platform.max_ram_gib)
+    psu, psu_notes = br.psu_rule(parts, [o.device.tdp_w or 250] * o.count, cpu.tdp_w)
     cool, case, cool_notes = br.cooling_rule(parts, [o.device] * o.count)
     caveats += psu_notes + cool_notes
-    if o.count >= 2 and platform["kind"] == "desktop":
+    if o.count >= 2 and platform.kind == "desktop":
         caveats.append("two GPUs on a desktop CPU run at x8/x8 PCIe: fine for a llama.cpp layer split")
     plist = [acc_part]
-    for ch in (PricedPart(role="cpu", name=f"{cpu.get('example', 'CPU')} ({platform['name']})", count=1,
-                          unit_usd=cpu["usd"], condition="new", price_date=cpu["price_date"], source=cpu["source"],
-                          rule=f"{cpu['cores']} cores / {cpu['threads']} threads; "
-                               f"{platform.get('cpu_pcie_lanes', '?')} PCIe lanes"),
-               PricedPart(role="motherboard", name=board.get("example", "motherboard"), count=1,
-                          unit_usd=board["usd"], condition="new", price_date=board["price_date"],
-                          source=board["source"], rule=f"{board['gpu_slots']} GPU slots")):
+    lanes = platform.cpu_pcie_lanes if platform.cpu_pcie_lanes is not None else "?"
+    for ch in (PricedPart(role="cpu", name=f"{cpu.example or 'CPU'} ({platform.name})", count=1,
+                          unit_usd=cpu.usd, condition="new", price_date=cpu.price_date, source=cpu.source,
+                          rule=f"{cpu.cores} cores / {cpu.threads} threads; {lanes} PCIe lanes"),
+               PricedPart(role="motherboard", name=board.example or "motherboard", count=1,
+                          unit_usd=board.usd, condition="new", price_date=board.price_date,
+                          source=board.source, rule=f"{board.gpu_slots} GPU slots")):
         plist.append(ch)
     for c in (ram_choice, storage, psu, cool, case):
         if c is not None:
@@ -152,7 +152,7 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
     return Build(name=f"{o.count}x {o.name}" if o.count > 1 else o.name, kind="pc", form="desktop",
                  os_names=oses_for(o.device, o.kind), condition=cond, device=o.device, count=o.count,
                  usable_bytes=usable, ram_bytes=int(ram_choice.quantity) * GIB,
-                 cpu=f"{cpu.get('example', '')}, {cpu['cores']} cores ({platform['name']})", storage=storage.name,
+                 cpu=f"{cpu.example}, {cpu.cores} cores ({platform.name})", storage=storage.name,
                  psu_w=int(psu.quantity), cooling=cool.name, parts=tuple(plist), caveats=tuple(caveats))
 
 

@@ -129,23 +129,23 @@ def accelerator_options(req: Request) -> list[Option]:
                                    source=src, form="desktop", name=d.name))
     if req.condition in ("new", "any"):
         for p in hw.apple_products:
-            dev = by_chip.get((p["chip"], p["memory_gib"]))
+            dev = by_chip.get((p.chip, p.memory_gib))
             if dev is None:
                 continue
-            form = "laptop" if p["form"] == "laptop" else ("mini" if p["form"] == "mini" else "desktop")
-            out.append(Option(kind="mac", device=dev, count=1, condition="new", unit_usd=p["price_usd"],
-                               price_date=p["price_date"], source=p["source"], form=form, name=p["name"],
-                               storage_gb=p.get("storage_gb", 0)))
+            form = "laptop" if p.form == "laptop" else ("mini" if p.form == "mini" else "desktop")
+            out.append(Option(kind="mac", device=dev, count=1, condition="new", unit_usd=p.price_usd,
+                               price_date=p.price_date, source=p.source, form=form, name=p.name,
+                               storage_gb=p.storage_gb))
         for d in hw.devices:
             if d.kind == "soc" and d.msrp_usd and d.form == "mini":
                 out.append(Option(kind="soc", device=d, count=1, condition="new", unit_usd=d.msrp_usd,
                                    price_date=d.msrp_date, source=d.source, form="mini", name=d.name))
         gpus = {d.name: d for d in hw.devices if d.kind == "gpu"}
         for lp in parts.laptop:
-            out.append(Option(kind="laptop", device=gpus[lp["gpu"]], count=1, condition="new",
-                               unit_usd=lp["price_usd"], price_date=lp["price_date"], source=lp["source"],
-                               form="laptop", name=lp["name"], ram_gib=lp["ram_gib"],
-                               storage_gb=lp["storage_gb"], cpu=lp["cpu"]))
+            out.append(Option(kind="laptop", device=gpus[lp.gpu], count=1, condition="new",
+                               unit_usd=lp.price_usd, price_date=lp.price_date, source=lp.source,
+                               form="laptop", name=lp.name, ram_gib=lp.ram_gib,
+                               storage_gb=lp.storage_gb, cpu=lp.cpu))
     return out
 
 

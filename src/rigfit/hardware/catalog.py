@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .._validate import Field, Problems, check_record
+from .._validate import Field, Problems, check_record, from_record, schema_of, spec
 from ..errors import CatalogError
 from ..units import GIB
 from .spec import Device
@@ -42,20 +42,52 @@ APPLE_CHIP_SCHEMA: dict[str, Field] = {
     "memory_options_gib": Field("int_list", True), "bandwidth_gb_s": Field("pos_num"),
     "fp32_tflops": Field("pos_num"), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
 }
-APPLE_PRODUCT_SCHEMA: dict[str, Field] = {
-    "name": Field("str", True), "product": Field("str", True),
-    "form": Field("str", True, ("laptop", "mini", "desktop", "workstation")), "chip": Field("str", True),
-    "memory_gib": Field("pos_int", True), "storage_gb": Field("pos_int"), "price_usd": Field("pos_num", True),
-    "price_date": Field("date", True), "source": Field("str", True), "as_of": Field("date", True),
-    "notes": Field("str"),
-}
-CPU_SCHEMA: dict[str, Field] = {
-    **_COMMON, "kind": Field("str", True, ("desktop", "hedt", "workstation", "server")),
-    "example_cpus": Field("str_list"), "memory_type": Field("str", True), "channels": Field("pos_int", True),
-    "max_mt_s": Field("pos_int", True), "max_ram_gib": Field("pos_int", True), "pcie_gen": Field("pos_int"),
-    "cpu_pcie_lanes": Field("pos_int"), "x16_slots_typical": Field("int"), "gpu_slots_max": Field("int"),
-    "price_cpu_usd": Field("pos_num"), "price_date": Field("date"),
-}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppleProduct:
+    """A Mac as sold: a chip configuration at a memory size, its price and storage."""
+
+    name: str = spec("str", True)
+    product: str = spec("str", True)
+    form: str = spec("str", True, ("laptop", "mini", "desktop", "workstation"))
+    chip: str = spec("str", True)
+    memory_gib: int = spec("pos_int", True)
+    storage_gb: int = spec("pos_int", default=0)
+    price_usd: float = spec("pos_num", True)
+    price_date: str = spec("date", True)
+    source: str = spec("str", True)
+    as_of: str = spec("date", True)
+    notes: str = spec("str", default="")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpuPlatform:
+    """A desktop / HEDT / workstation / server CPU platform: memory channels and speed, capacity, PCIe lanes,
+    GPU slots."""
+
+    name: str = spec("str", True)
+    aliases: tuple[str, ...] = spec("str_list")
+    source: str = spec("str", True)
+    as_of: str = spec("date", True)
+    notes: str = spec("str", default="")
+    released: str = spec("date", default="")
+    kind: str = spec("str", True, ("desktop", "hedt", "workstation", "server"))
+    example_cpus: tuple[str, ...] = spec("str_list")
+    memory_type: str = spec("str", True)
+    channels: int = spec("pos_int", True)
+    max_mt_s: int = spec("pos_int", True)
+    max_ram_gib: int = spec("pos_int", True)
+    pcie_gen: int | None = spec("pos_int")
+    cpu_pcie_lanes: int | None = spec("pos_int")
+    x16_slots_typical: int | None = spec("int")
+    gpu_slots_max: int = spec("int", default=1)
+    price_cpu_usd: float | None = spec("pos_num")
+    price_date: str = spec("date", default="")
+
+
+APPLE_PRODUCT_SCHEMA: dict[str, Field] = schema_of(AppleProduct)
+CPU_SCHEMA: dict[str, Field] = schema_of(CpuPlatform)
 SOC_SCHEMA: dict[str, Field] = {
     **_COMMON, "vendor": Field("str", True), "memory_gib": Field("pos_num", True),
     "bandwidth_gb_s": Field("pos_num", True), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
@@ -70,8 +102,8 @@ DEVICE_KINDS = ("gpu", "apple", "soc", "cpu")
 @dataclass(frozen=True, slots=True)
 class HardwareCatalog:
     devices: tuple[Device, ...]
-    apple_products: tuple[dict[str, Any], ...]
-    cpu_platforms: tuple[dict[str, Any], ...]
+    apple_products: tuple[AppleProduct, ...]
+    cpu_platforms: tuple[CpuPlatform, ...]
     memory_kinds: tuple[dict[str, Any], ...]
 
     def select(self, kind: str | None = None, min_memory_bytes: int = 0) -> tuple[Device, ...]:
@@ -154,15 +186,14 @@ def _soc(rec: dict[str, Any]) -> Device:
     )
 
 
-def _cpu(rec: dict[str, Any]) -> Device:
+def _cpu(p: CpuPlatform) -> Device:
     # Peak DRAM bandwidth = channels x MT/s x 8 bytes per 64-bit channel (JEDEC DDR4/DDR5 channel width).
     return Device(
-        name=rec["name"], kind="cpu", vendor=rec["name"].split()[0].lower(), form=rec["kind"],
-        memory_bytes=rec["max_ram_gib"] * GIB, bandwidth_gb_s=rec["channels"] * rec["max_mt_s"] * 8 / 1000,
-        pcie_gen=rec.get("pcie_gen"), pcie_lanes=rec.get("cpu_pcie_lanes"), unified=True,
-        memory_type=rec["memory_type"], msrp_usd=_num(rec.get("price_cpu_usd")), msrp_date=rec.get("price_date", ""),
-        aliases=tuple(a.lower() for a in rec.get("aliases", ())), source=rec["source"], as_of=rec["as_of"],
-        notes=rec.get("notes", ""),
+        name=p.name, kind="cpu", vendor=p.name.split()[0].lower(), form=p.kind,
+        memory_bytes=p.max_ram_gib * GIB, bandwidth_gb_s=p.channels * p.max_mt_s * 8 / 1000,
+        pcie_gen=p.pcie_gen, pcie_lanes=p.cpu_pcie_lanes, unified=True,
+        memory_type=p.memory_type, msrp_usd=_num(p.price_cpu_usd), msrp_date=p.price_date,
+        aliases=tuple(a.lower() for a in p.aliases), source=p.source, as_of=p.as_of, notes=p.notes,
     )
 
 
@@ -202,13 +233,15 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
             elif rec["memory_gib"] not in chip_names[rec["chip"]]:
                 problems.add(f"apple_products[{i}].memory_gib",
                              f"not a memory option of {rec['chip']}, got {rec['memory_gib']}")
-            products.append(rec)
+            products.append(from_record(AppleProduct, rec))
     for i, rec in enumerate(platforms.get("socs", [])):
         if check_record(rec, SOC_SCHEMA, f"socs[{i}]", problems):
             devices.append(_soc(rec))
+    cpu_platforms: list[CpuPlatform] = []
     for i, rec in enumerate(platforms.get("cpu_platforms", [])):
         if check_record(rec, CPU_SCHEMA, f"cpu_platforms[{i}]", problems):
-            devices.append(_cpu(rec))
+            cpu_platforms.append(from_record(CpuPlatform, rec))
+            devices.append(_cpu(cpu_platforms[-1]))
     for i, rec in enumerate(platforms.get("memory", [])):
         for key in ("name", "source", "as_of"):
             if not isinstance(rec, dict) or not rec.get(key):
@@ -221,7 +254,7 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
             seen[key] = d.name
     problems.raise_if_any()
     return HardwareCatalog(devices=tuple(devices), apple_products=tuple(products),
-                           cpu_platforms=tuple(platforms.get("cpu_platforms", [])),
+                           cpu_platforms=tuple(cpu_platforms),
                            memory_kinds=tuple(platforms.get("memory", [])))
 
 
