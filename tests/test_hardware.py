@@ -121,3 +121,25 @@ def test_count_prefix_does_not_eat_names(spec: str, name: str, count: int) -> No
 
     d, n = parse_hardware_spec(spec)
     assert (d.name, n) == (name, count)
+
+
+@pytest.mark.parametrize(("text", "n_bytes"), [
+    ("64GB", 64 << 30), ("64 GiB", 64 << 30), ("64g", 64 << 30), ("64", 64 << 30), ("1.5TB", 1536 << 30),
+    ("512MiB", 512 << 20), ("512mb", 512 << 20), ("24 GB", 24 << 30), ("100b", 100),
+])
+def test_memory_sizes_are_binary(text: str, n_bytes: int) -> None:
+    """One meaning of GB for memory (rigfit.units): a 64GB kit and a 24GB card hold 64 and 24 GiB, as the
+    device names in the catalog do (RTX 4060 Ti 16GB: 16 GiB)."""
+    from rigfit.units import parse_memory_size
+
+    assert parse_memory_size(text) == n_bytes
+    assert resolve_device("RTX 4060 Ti 16GB").memory_bytes == 16 << 30
+
+
+def test_ram_flag_is_gib(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from rigfit.cli import main
+
+    assert main(["fit", "llama3.1:8b", "-H", "3090", "--ram", "64GB", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["placement"]["ram_bytes"] == 64 << 30

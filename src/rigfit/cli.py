@@ -55,9 +55,10 @@ _fit_options = [
     click.option("--backend", help="cuda, rocm, metal, vulkan, cpu (default: the engine's usual one)."),
     click.option("--hardware", "-H", multiple=True,
                  help="Device(s): a catalog name with optional 'Nx ' prefix, or a custom .toml; repeatable."),
-    click.option("--gpu-memory", help="The GPU's memory (24GB, 80GiB): vLLM sizes its KV pool from it."),
+    click.option("--gpu-memory", help="The GPU's memory (24GB = 24 GiB): vLLM sizes its KV pool from it."),
     click.option("--gpu-memory-utilization", type=float, help="vLLM's fraction of GPU memory (default 0.92)."),
-    click.option("--ram", help="System RAM of the described machine (64GB); default 64 GiB, or the CPU platform's."),
+    click.option("--ram", help="System RAM of the described machine (64GB = 64 GiB, as memory is sold); default "
+                 "64 GiB, or the CPU platform's."),
     click.option("--prompt-tokens", type=int, default=512, show_default=True,
                  help="Prompt length for prefill speed and time to first token."),
     click.option("--gen-tokens", type=int, default=128, show_default=True,

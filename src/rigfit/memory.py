@@ -31,6 +31,7 @@ from .quant import (
     ggml_types_for,
     mixture_context,
 )
+from .units import GIB
 from .vocab import Backend, Component, LayerKind, Location, WeightFormat
 
 _T = TypeVar("_T")
@@ -90,7 +91,7 @@ def make_run_config(
         raise InvalidInput(f"gpu_memory_utilization must be in (0, 1], got {util}")
     # vLLM scheduler defaults (engine/arg_utils.py get_batch_defaults): GPUs of 70 GiB or more get
     # max_num_seqs 1024 (the API server keeps max_num_batched_tokens 8192).
-    seqs = 1024 if mem >= 70 * 1024**3 else 256
+    seqs = 1024 if mem >= 70 * GIB else 256
     run = RunConfig(engine=engine.name, backend=Backend(be), context_tokens=ctx, kv_cache_type=kv, flash_attention=fa,
                     n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
                     max_num_seqs=seqs, swa_full=bool(swa_full))

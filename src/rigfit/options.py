@@ -34,9 +34,10 @@ def parse_ctx(text: str | None) -> int | None:
 
 
 def parse_size(text: str | None) -> int | None:
-    from .units import parse_size as _parse
+    """A memory size as typed (``64GB`` = ``64GiB`` = 64 x 2**30 bytes, see ``units``), or None."""
+    from .units import parse_memory_size
 
-    return None if text is None else _parse(text)
+    return None if text is None else parse_memory_size(text)
 
 
 def parse_flash(value: str | None) -> bool | None:

@@ -38,9 +38,9 @@ from .hardware.spec import Device
 from .models.spec import ModelSpec
 from .models.tensor import Tensor
 from .models.tensors import build_tensors
+from .units import GIB
 from .vocab import Component
 
-GIB = 1 << 30
 METHODS = ("full", "lora", "qlora")
 FRAMEWORKS = ("transformers", "mlx")
 OPTIMIZERS = ("adamw", "adamw-8bit")

@@ -1,4 +1,10 @@
-"""Byte units.  Inside the library every size is an ``int`` of bytes; GiB vs GB is a display choice."""
+"""Byte units.  Inside the library every size is an ``int`` of bytes; GiB vs GB is a display choice.
+
+One meaning of "GB" where a user types a memory size (system RAM, GPU memory, a device name such as
+"RTX 4060 Ti 16GB"): memory is made and sold in binary units, so "64GB" of RAM or a "24GB" card holds 64 or
+24 GiB (JEDEC JESD100B.01 keeps the memory prefixes K, M, G as powers of two).  ``parse_memory_size`` reads
+GB and GiB alike as 2**30 bytes.  Decimal GB (10**9) appear only where the world measures that way:
+bandwidth (GB/s), file sizes and disks, and are printed as "GB"; memory is printed as "GiB"."""
 
 from __future__ import annotations
 
@@ -16,19 +22,17 @@ GB = 1000**3
 TB = 1000**4
 
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
-_FACTORS = {
-    "b": 1, "k": KB, "kb": KB, "kib": KIB, "m": MB, "mb": MB, "mib": MIB,
-    "g": GB, "gb": GB, "gib": GIB, "t": TB, "tb": TB, "tib": TIB,
-}
+_MEMORY_FACTORS = {"b": 1, "k": KIB, "m": MIB, "g": GIB, "t": TIB}
 
 
-def parse_size(text: str, *, default_unit: str = "gb") -> int:
-    """Parse ``"24GB"``, ``"24 GiB"``, ``"512MiB"`` or a bare number (``default_unit``) into bytes."""
+def parse_memory_size(text: str, *, default_unit: str = "g") -> int:
+    """A memory size in bytes: ``"64GB"``, ``"64 GiB"``, ``"64G"``, ``"512MiB"`` or a bare number of
+    ``default_unit`` (GiB); GB and GiB mean the same 2**30 bytes (see the module's note)."""
     m = _SIZE_RE.match(text)
     if not m:
         raise InvalidInput(f"cannot read size {text!r}: expected a number with an optional unit such as 24GB or 16GiB")
-    unit = (m.group(2) or default_unit).lower()
-    return round(float(m.group(1)) * _FACTORS[unit])
+    unit = (m.group(2) or default_unit).lower()[0]
+    return round(float(m.group(1)) * _MEMORY_FACTORS[unit])
 
 
 def fmt_gib(n_bytes: int, digits: int = 2) -> str:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ..errors import AmbiguousHardware, InvalidInput, UnknownName
+from ..units import GIB
 from .catalog import default_hardware
 from .spec import Device
 
@@ -67,10 +68,10 @@ def _resolve(text: str, pool: Sequence[Device]) -> Device:
             partial.append(d)
     hits = exact or partial
     if mem_gb is not None:
-        sized = [d for d in hits if round(d.memory_bytes / 1024**3) == mem_gb]
+        sized = [d for d in hits if round(d.memory_bytes / GIB) == mem_gb]
         if hits and not sized:
             raise InvalidInput(f"no {hits[0].name} with {mem_gb} GB; it has "
-                               + ", ".join(sorted({f"{round(d.memory_bytes / 1024**3)} GB" for d in hits})))
+                               + ", ".join(sorted({f"{round(d.memory_bytes / GIB)} GB" for d in hits})))
         hits = sized
     elif len(named) == 1:
         return named[0]

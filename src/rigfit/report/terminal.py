@@ -8,7 +8,7 @@ from typing import Any
 from ..api import FitResult
 from ..hardware.spec import Device
 from ..models.spec import ModelSpec
-from ..units import fmt_bytes, fmt_gb, fmt_gib
+from ..units import GIB, fmt_bytes, fmt_gb, fmt_gib
 from ..vocab import Component, Verdict
 
 
@@ -140,7 +140,7 @@ def runs_table(results: list[FitResult]) -> Any:
         dec, pre = m["decode_tokens_per_s"], m["prefill_tokens_per_s"]
         runs = Verdict(m["verdict"]).short if m["verdict"] else "?"
         t.add_row(m["model"], m["quant"], runs, f"{m['gpu_layers']}/{m['n_layers'] + 1}",
-                  f"{m['total_bytes'] / 2**30:.1f}", f"{dec:.1f}" if dec else "-", f"{pre:.0f}" if pre else "-")
+                  f"{m['total_bytes'] / GIB:.1f}", f"{dec:.1f}" if dec else "-", f"{pre:.0f}" if pre else "-")
     return t
 
 
