@@ -16,6 +16,15 @@ settings.load_profile(os.environ.get("RIGFIT_HYPOTHESIS_PROFILE", "ci"))
 DATA = Path(__file__).parent / "data"
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``rigfit ARGS`` in-process: exit code, stdout, stderr."""
+    from rigfit.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def spec(name: str) -> ModelSpec:
     return default_catalog().lookup(name)
 

@@ -11,19 +11,15 @@ import rigfit
 from rigfit import api
 from rigfit.advise import Request, default_workloads, get_workload, parse_workloads, recommend
 from rigfit.advise.buildrules import cooling_rule, default_parts, parse_parts, psu_rule, ram_rule, storage_rule
-from rigfit.cli import main
 from rigfit.errors import CatalogError, InvalidInput, NoBuild, UnknownName
 from rigfit.hardware.resolve import resolve_device
 from rigfit.training import NF4_DQ_BITS, FineTune, fit_training, training_memory
 from rigfit.units import GIB, TB
+from tests.conftest import run_cli
 
 STACK = api.DEFAULT_STACK
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---- fine-tuning memory --------------------------------------------------------------------------------

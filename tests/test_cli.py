@@ -9,13 +9,8 @@ import sys
 import click
 import pytest
 
-from rigfit.cli import main, main_group
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from rigfit.cli import main_group
+from tests.conftest import run_cli
 
 
 def test_fit_json_keys(capsys: pytest.CaptureFixture[str]) -> None:

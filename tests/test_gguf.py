@@ -15,6 +15,7 @@ from rigfit.models.resolve import resolve_model
 from .conftest import spec
 
 
+@pytest.mark.slow
 def test_reader_agrees_with_gguf_reader(tiny_gguf: Path) -> None:
     ours = read_gguf_header(tiny_gguf)
     ref = gguf.GGUFReader(tiny_gguf)

@@ -11,10 +11,10 @@ import pytest
 
 from rigfit import fit
 from rigfit.api import FitResult
-from rigfit.cli import main
 from rigfit.errors import InvalidInput, UnknownName
 from rigfit.launch import Launch, launch
 from rigfit.report.launch_out import launch_text
+from tests.conftest import run_cli
 
 
 def _llama_server_parser() -> argparse.ArgumentParser:
@@ -229,10 +229,6 @@ def test_bad_command_names(command: str, exc: type[Exception], message: str) -> 
     assert str(info.value) == message
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_command_exact_output(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,18 +8,11 @@ from pathlib import Path
 import pytest
 
 from rigfit import fit
-from rigfit.cli import main
 from rigfit.errors import InvalidInput
 from rigfit.request import Search
 from rigfit.speed import load_speed_params
 from rigfit.units import GIB
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
+from tests.conftest import run_cli
 
 # ---- placement ---------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ def test_serve_lines_serve(line: str) -> None:
             proc.terminate()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("line", [ln for ln in LINES if ln.startswith("python benchmarks/")])
 def test_benchmark_lines_run(line: str) -> None:
     if ("accuracy" in line or "fit_speed" in line) and not (ROOT.parent / "shared" / "calibration").exists():

@@ -14,6 +14,9 @@ schemathesis = pytest.importorskip("schemathesis")
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 
+pytestmark = pytest.mark.slow  # schemathesis over every operation
+
+
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

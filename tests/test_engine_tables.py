@@ -1,0 +1,135 @@
+"""Exact per-engine tables: each number is worked out by hand from the engine rule it cites, so a one-line
+change to a rule (a cap, a padding, a constant) fails here.
+
+Shapes (catalog, from each model's config.json): gemma-2-9b-it 42 layers alternating sliding (window 4,096)
+and full attention, 8 KV heads x 256; Llama-3.1-8B 32 layers, 8 KV heads x 128, vocab 128,256, FFN 14,336;
+Qwen3-30B-A3B 128 routed experts, 8 used per token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import rigfit
+from rigfit.hardware.resolve import resolve_device
+from rigfit.hardware.usable import usable_memory
+from rigfit.launch import launch
+from rigfit.request import make_request
+from rigfit.speed import device_work
+from rigfit.system import make_system
+from rigfit.training import FineTune, training_memory
+from rigfit.units import GIB
+from rigfit.vocab import Component
+
+GEMMA_ROW = 2 * 8 * 256  # K + V elements per token per layer
+
+
+def _kv(model: str, engine: str, quant: str, ctx: int, n_seq: int = 1) -> dict[str, int]:
+    r = rigfit.fit(model, engine=engine, quant=quant, context_tokens=ctx, n_seq=n_seq)
+    return {i.name: i.n_bytes for i in r.memory.items if i.component == Component.KV_CACHE}
+
+
+@pytest.mark.parametrize(("engine", "quant", "n_seq", "sliding_cells"), [
+    # llama.cpp: GGML_PAD(min(n_ctx, n_swa * n_seq + n_ubatch), 256) cells (src/llama-kv-cache-iswa.cpp)
+    ("llama.cpp", "F16", 1, 4608), ("llama.cpp", "F16", 2, 8704),
+    # vLLM: the window rounded to 16-token blocks plus one block being filled, per sequence
+    ("vllm", "BF16", 1, 4112), ("vllm", "BF16", 2, 2 * 4112),
+    # MLX: RotatingKVCache(max_size=sliding_window) per sequence (mlx_lm/models/cache.py)
+    ("mlx", "BF16", 1, 4096), ("mlx", "BF16", 2, 2 * 4096),
+    # transformers: the sliding layers keep the window (DynamicCache with sliding layers)
+    ("transformers", "BF16", 1, 4096),
+])
+def test_sliding_window_caps(engine: str, quant: str, n_seq: int, sliding_cells: int) -> None:
+    kv = _kv("gemma-2-9b-it", engine, quant, 16384, n_seq)
+    assert kv["KV cache, sliding-window layers"] == 21 * sliding_cells * GEMMA_ROW * 2  # 16-bit elements
+    full_cells = 16384 * n_seq  # multiples of 256 and of 16 already
+    assert kv["KV cache, full-attention layers"] == 21 * full_cells * GEMMA_ROW * 2
+
+
+@pytest.mark.parametrize(("ctx", "cells"), [(1000, 1024), (1024, 1024), (1025, 1280), (4000, 4096)])
+def test_exl2_pages(ctx: int, cells: int) -> None:
+    """exllamav2 allocates its cache in pages of 256 tokens (exllamav2/cache.py)."""
+    kv = _kv("Llama-3.1-8B-Instruct", "exllamav2", "EXL2-4.0", ctx)
+    assert kv["KV cache, full-attention layers"] == 32 * cells * (2 * 8 * 128) * 2
+
+
+@pytest.mark.parametrize(("hardware", "seqs", "n_bytes"), [
+    # ceil(max_num_seqs x vocab x 38.4 B): 256 seqs below 70 GiB of GPU memory, 1,024 above
+    # (vllm/engine/arg_utils.py get_batch_defaults; 38.4 B per (seq x vocab) fitted in engine-facts.md 2.4)
+    ("RTX 4090", 256, 1_260_807_783), ("H100 SXM", 1024, 5_043_231_130),
+])
+def test_vllm_sampler_buffer(hardware: str, seqs: int, n_bytes: int) -> None:
+    r = rigfit.fit("Llama-3.1-8B-Instruct", engine="vllm", quant="BF16", context_tokens=8192, hardware=[hardware])
+    assert r.memory.run.max_num_seqs == seqs
+    assert r.memory.total(Component.COMPUTE) == n_bytes  # > 8,192 tokens x (2 x 14,336 + 4 x 4,096) x 2 B
+
+
+@pytest.mark.parametrize(("device", "os_name", "usable_bytes"), [
+    ("RTX 4090", "windows", 24 * GIB - 24 * GIB // 20),  # WDDM keeps max(0.5 GiB, 5 %): 5 % here
+    ("RTX 4060", "windows", 8 * GIB - GIB // 2),  # 5 % = 0.4 GiB < 0.5 GiB
+    ("RTX 4090", "linux", 24 * GIB),  # no desktop reserve without a display
+])
+def test_windows_wddm_reserve(device: str, os_name: str, usable_bytes: int) -> None:
+    assert usable_memory(resolve_device(device), os_name=os_name).usable_bytes == usable_bytes
+
+
+@pytest.mark.parametrize("method", ["qlora", "lora", "full"])
+def test_training_allocator_margin(method: str) -> None:
+    """The PyTorch caching allocator's margin: 10 % of what each step allocates (activations, gradients,
+    optimizer state), training.ALLOCATOR_MARGIN."""
+    tm = training_memory(rigfit.fit("Llama-3.1-8B-Instruct").spec, FineTune(method=method, seq_len=2048))
+    step = sum(i.n_bytes for i in tm.items
+               if i.component in (Component.ACTIVATIONS, Component.GRADIENTS, Component.OPTIMIZER))
+    margin = next(i.n_bytes for i in tm.items if i.name.startswith("allocator margin"))
+    assert margin == round(step * 0.10)
+
+
+@pytest.mark.parametrize(("engine", "hardware", "expect"), [
+    ("llama.cpp", "RTX 4090", ["-c", "32768", "-np", "4"]),  # -c is the total over the -np slots
+    ("vllm", "RTX 4090", ["--max-num-seqs", "4"]),
+])
+def test_parallel_sequences_in_commands(engine: str, hardware: str, expect: list[str]) -> None:
+    r = rigfit.fit("Llama-3.1-8B-Instruct", engine=engine, quant="Q4_K_M" if engine == "llama.cpp" else "AWQ",
+                   context_tokens=8192, n_seq=4, hardware=[hardware])
+    argv = list(launch(r).argv)
+    for flag, value in zip(expect[::2], expect[1::2], strict=True):
+        assert argv[argv.index(flag) + 1] == value
+
+
+def test_parallel_sequences_in_ollama_and_mlx() -> None:
+    ol = launch(rigfit.fit("Llama-3.1-8B-Instruct", engine="ollama", quant="Q4_K_M", context_tokens=8192, n_seq=3,
+                           hardware=["RTX 4090"]))
+    assert "OLLAMA_NUM_PARALLEL=3" in ol.argv
+    mx = launch(rigfit.fit("Llama-3.1-8B-Instruct", engine="mlx", quant="MLX-4BIT", context_tokens=8192, n_seq=3,
+                           hardware=["M4 Max 40-core 128GB"]))
+    assert mx.argv[mx.argv.index("--decode-concurrency") + 1] == "3"
+
+
+def test_tensor_parallel_all_reduce_cost() -> None:
+    """Two all-reduces per layer per token (Megatron-LM): over PCIe 30 us, over NVLink 10 us
+    (data/speed_fit.toml priors), so the token time differs by 2 x 32 x 20 us on the same two GPUs."""
+    h100 = resolve_device("H100 SXM")
+    times = []
+    for nvlink in (True, False):
+        system = make_system([(replace(h100, nvlink=nvlink), 2)])
+        req = make_request("Llama-3.1-8B-Instruct", engine="vllm", quant="BF16", context_tokens=8192, system=system)
+        sp = rigfit.api.fit(req).speed
+        assert sp is not None
+        times.append(1 / sp.decode_tokens_per_s)
+    assert times[1] - times[0] == pytest.approx(2 * 32 * 20e-6, rel=1e-9)
+
+
+def test_moe_decode_reads_the_active_experts() -> None:
+    """Per token a MoE layer reads its shared tensors and n_used / n_expert of its routed experts (8 / 128 for
+    Qwen3-30B-A3B); the output layer is read whole."""
+    r = rigfit.fit("Qwen3-30B-A3B", quant="Q4_K_M", context_tokens=4096, hardware=["H100 SXM"])
+    assert r.placement is not None
+    works = device_work(r.spec, r.memory, r.placement)
+    assert isinstance(works, list) and len(works) == 1
+    layers = r.memory.layers
+    expected = sum(lay.weights_bytes - lay.expert_bytes for lay in layers) \
+        + sum(lay.expert_bytes for lay in layers) * 8 / 128 + r.memory.output_layer_bytes
+    assert works[0].weights_read_bytes == pytest.approx(expected, rel=1e-12)
+    assert sum(lay.expert_bytes for lay in layers) > 0.8 * r.memory.weights_bytes  # experts dominate the file
