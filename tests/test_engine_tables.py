@@ -133,3 +133,35 @@ def test_moe_decode_reads_the_active_experts() -> None:
         + sum(lay.expert_bytes for lay in layers) * 8 / 128 + r.memory.output_layer_bytes
     assert works[0].weights_read_bytes == pytest.approx(expected, rel=1e-12)
     assert sum(lay.expert_bytes for lay in layers) > 0.8 * r.memory.weights_bytes  # experts dominate the file
+
+
+@pytest.mark.parametrize(("engine", "quant", "hardware"), [
+    ("vllm", "AWQ", "RTX 4090"), ("mlx", "MLX-4BIT", "M4 Max 40-core 128GB"), ("transformers", "BF16", "RTX 4090"),
+    ("exllamav2", "EXL2-4.0", "RTX 4090"),
+])
+def test_engines_without_their_own_speed_fit_say_so(engine: str, quant: str, hardware: str) -> None:
+    """The speed constants are fitted on llama.cpp runs (Engine.speed_class): other engines get the note and
+    at least the unfitted band (0.6-1.6 x decode)."""
+    r = rigfit.fit("Llama-3.1-8B-Instruct", engine=engine, quant=quant, context_tokens=8192, hardware=[hardware])
+    assert r.speed is not None
+    assert any("no speed constants fitted on its own runs" in n for n in r.speed.notes)
+    lo, hi = r.speed.decode_band
+    assert lo <= 0.6 * r.speed.decode_tokens_per_s and hi >= 1.6 * r.speed.decode_tokens_per_s
+    own = rigfit.fit("Llama-3.1-8B-Instruct", quant="Q4_K_M", context_tokens=8192, hardware=["RTX 4090"]).speed
+    assert own is not None and not any("no speed constants" in n for n in own.notes)
+
+
+def test_the_systems_pcie_link_carries_ram_resident_weights() -> None:
+    """Prefill with layers in RAM is floored by the PCIe link in the System (PCI-SIG: gen 3 x16 15.75 GB/s,
+    gen 4 x16 31.5 GB/s): the same plan on a gen 3 link prefills no faster than on gen 4."""
+    card = resolve_device("RTX 3090")
+    rates = []
+    for gen in (3, 4):
+        system = make_system([(replace(card, pcie_gen=gen), 1)], ram_bytes=128 * GIB)
+        assert system.host_link_gb_s(card.name) == {3: 15.75, 4: 31.5}[gen]
+        r = rigfit.api.fit(make_request("Llama-3.3-70B-Instruct", quant="Q4_K_M", context_tokens=4096, system=system,
+                                        prompt_tokens=2048))
+        assert r.placement is not None and r.placement.verdict == "partial_offload" and r.speed is not None
+        assert r.speed.prefill_tokens_per_s is not None
+        rates.append(r.speed.prefill_tokens_per_s)
+    assert rates[0] < rates[1]

@@ -35,11 +35,11 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .placement import Placement
-from .vocab import LayerKind, Role, Split, Verdict
+from .system import System, pcie_link
+from .vocab import LayerKind, Role, SpeedClass, Split, Verdict
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
-PCIE_GB_S = {3: 15.75, 4: 31.5, 5: 63.0}  # x16 per direction, PCI-SIG
 F16_QUANTS = ("F16", "BF16", "F32", "FP16", "FP32")
 
 DECODE_KEYS = ("a_w", "a_kv", "t_layer")
@@ -142,17 +142,19 @@ def _kv_elem(mem: MemoryBreakdown) -> float:
 
 def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
-                cpu_tflops: float = DEFAULT_CPU_TFLOPS) -> list[DeviceWork] | SpeedUnknown:
-    """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth)."""
+                cpu_tflops: float = DEFAULT_CPU_TFLOPS,
+                system: System | None = None) -> list[DeviceWork] | SpeedUnknown:
+    """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth).  ``system``
+    gives the links (the first GPU's PCIe link carries RAM-resident weights); without it, the catalog's."""
     engine = get_engine(mem.run.engine)
     elem = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
     bpw = mem.bits_per_weight or 16.0
     gpus = [d for d in plan.devices if d.role != Role.CPU and (d.layers or d.has_output)]
-    pcie = 0.0
     first = gpus[0].device if gpus else None
-    if first is not None and first.pcie_gen:
-        pcie = PCIE_GB_S.get(first.pcie_gen, 31.5) * (first.pcie_lanes or 16) / 16
+    pcie = 0.0
+    if first is not None:
+        pcie = (system.host_link_gb_s(first.name) if system is not None else pcie_link(first).gb_s) or 0.0
     out: list[DeviceWork] = []
     for d in plan.devices:
         if not (d.layers or d.has_output or d.expert_layers):
@@ -281,12 +283,13 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
 
 
 def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, window: int,
-                  params: SpeedParams, split_mode: str | None = None) -> tuple[float, list[float]]:
+                  params: SpeedParams, split_mode: str | None = None,
+                  nvlink: bool | None = None) -> tuple[float, list[float]]:
     per = [_apply(decode_terms(w, position, window), _class_params(params, w.cls)) for w in works]
     if plan.tensor_parallel > 1:
         g = params.globals_
         stages = max(1, plan.pipeline_parallel)
-        link = "t_allreduce_nvlink" if _nvlink(plan) else "t_allreduce_pcie"
+        link = "t_allreduce_nvlink" if (_nvlink(plan) if nvlink is None else nvlink) else "t_allreduce_pcie"
         # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
         t = max(per) * stages + 2 * plan.n_layers * g.get(link, 30e-6) + (stages - 1) * g.get("t_hop", 0.0)
         return t, per
@@ -377,22 +380,24 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
 def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, prompt_tokens: int = 512,
                    gen_tokens: int = 128, cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
                    cpu_tflops: float = DEFAULT_CPU_TFLOPS, params: SpeedParams | None = None,
-                   split_mode: str | None = None, build: str = "current") -> SpeedEstimate | SpeedUnknown:
+                   split_mode: str | None = None, build: str = "current",
+                   system: System | None = None) -> SpeedEstimate | SpeedUnknown:
     """Prefill rate over a ``prompt_tokens`` prompt (as llama-bench ppP), decode rate over ``gen_tokens``
     from an empty context (as tgN), time to first token and total time for prompt + answer."""
     params = params or load_speed_params()
     if plan.verdict == Verdict.DOES_NOT_FIT:
         return SpeedUnknown(reason="does not fit: no speed")
-    works = device_work(spec, mem, plan, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s, cpu_tflops=cpu_tflops)
+    works = device_work(spec, mem, plan, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s, cpu_tflops=cpu_tflops, system=system)
+    nvlink = system.nvlink if system is not None else None
     if isinstance(works, SpeedUnknown):
         return works
     window = spec.sliding_window
     run = mem.run
     mid = (gen_tokens - 1) / 2
-    t_mid, per = decode_time_s(works, plan, mid, window, params, split_mode)
+    t_mid, per = decode_time_s(works, plan, mid, window, params, split_mode, nvlink)
     decode = 1.0 / t_mid
     # after the prompt: decode positions prompt .. prompt + gen
-    t_after, _ = decode_time_s(works, plan, prompt_tokens + mid, window, params, split_mode)
+    t_after, _ = decode_time_s(works, plan, prompt_tokens + mid, window, params, split_mode, nvlink)
     f16 = mem.quant.upper() in F16_QUANTS
     notes: list[str] = []
     if any(w.tflops is None for w in works):
@@ -405,11 +410,17 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     worst = max(classes, key=lambda c: params.bands.get(c, {}).get("tg", (1, 1))[1])
     tg_band = params.bands.get(worst, {}).get("tg", (0.7, 1.3))
     pp_band = params.bands.get(worst, {}).get("pp", (0.7, 1.3))
-    for c in classes:
-        if not params.fitted.get(c, False):
-            notes.append(f"{c}: efficiencies are priors, not fitted on measurements (wider band)")
-            tg_band = (min(tg_band[0], 0.6), max(tg_band[1], 1.6))
-            pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.0))
+    engine = get_engine(run.engine)
+    unfitted = [f"{c}: efficiencies are priors, not fitted on measurements (wider band)"
+                for c in classes if not params.fitted.get(c, False)]
+    if engine.speed_class != SpeedClass.LLAMA_CPP:
+        # the constants are fitted on llama.cpp runs: another engine's kernels are priced as llama.cpp's
+        unfitted.append(f"{engine.title}: no speed constants fitted on its own runs yet; llama.cpp's stand in "
+                        "(wider band)")
+    for note in unfitted:
+        notes.append(note)
+        tg_band = (min(tg_band[0], 0.6), max(tg_band[1], 1.6))
+        pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.0))
     if any(w.cls == "cpu" for w in works) and cpu_bandwidth_gb_s == DEFAULT_CPU_BANDWIDTH_GB_S and \
             plan.split_mode != "unified":
         notes.append(f"system RAM bandwidth assumed {DEFAULT_CPU_BANDWIDTH_GB_S:g} GB/s (2-channel DDR5-5600)")

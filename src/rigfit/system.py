@@ -21,7 +21,6 @@ from .hardware.usable import UsableMemory, usable_memory
 from .vocab import Backend
 
 PCIE_X16_GB_S = {3: 15.75, 4: 31.5, 5: 63.0}  # per direction, PCI-SIG
-DEFAULT_PCIE_GEN = 4  # assumed for a card whose catalog entry has no PCIe generation
 
 
 class OS(StrEnum):
@@ -40,7 +39,8 @@ class LinkKind(StrEnum):
 class Link:
     kind: LinkKind
     ends: tuple[str, str]  # device or node names
-    gb_s: float | None  # per direction; None: a rate the speed model takes from its fitted constants
+    gb_s: float | None  # per direction; None: unknown (PCIe generation not in the catalog) or, for NVLink, a
+    # rate the speed model takes from its fitted constants
     pcie_gen: int | None = None
     lanes: int | None = None
 
@@ -95,6 +95,16 @@ class System:
     def os(self) -> OS:
         return self.node.os
 
+    def host_link_gb_s(self, device_name: str) -> float | None:
+        """The PCIe rate between a device and its host (per direction), None when unknown."""
+        return next((link.gb_s for n in self.nodes for link in n.links
+                     if link.kind == LinkKind.PCIE and link.ends[0] == device_name), None)
+
+    @property
+    def nvlink(self) -> bool:
+        """The node's GPUs are joined by NVLink."""
+        return any(link.kind == LinkKind.NVLINK for link in self.node.links)
+
 
 def default_backend(device: Device) -> Backend:
     """The backend an engine uses on ``device`` unless told otherwise (llama.cpp: CUDA, ROCm, Metal, SYCL)."""
@@ -114,10 +124,10 @@ def device_backends(device: Device) -> tuple[Backend, ...]:
 
 
 def pcie_link(device: Device) -> Link:
-    gen = device.pcie_gen or DEFAULT_PCIE_GEN
+    gen = device.pcie_gen
     lanes = device.pcie_lanes or 16
-    return Link(kind=LinkKind.PCIE, ends=(device.name, "host"), gb_s=PCIE_X16_GB_S.get(gen, 31.5) * lanes / 16,
-                pcie_gen=gen, lanes=lanes)
+    rate = PCIE_X16_GB_S.get(gen, 31.5) * lanes / 16 if gen else None
+    return Link(kind=LinkKind.PCIE, ends=(device.name, "host"), gb_s=rate, pcie_gen=gen, lanes=lanes)
 
 
 def _links(devices: Sequence[SystemDevice]) -> tuple[Link, ...]:
