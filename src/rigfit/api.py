@@ -22,7 +22,7 @@ from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedEstimate, SpeedUnknown, estimate_speed
 from .system import OS, System, SystemDevice, make_system, with_usable
-from .vocab import Split, Verdict, WeightFormat
+from .vocab import DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
 
 DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the seeds' model stack
 MAX_CONTEXT_STEP = 256
@@ -197,7 +197,7 @@ def system_from_detected(det: Any) -> tuple[System | None, list[str]]:
     usable = []
     notes: list[str] = []
     for d in det.devices:
-        dev = d.matched or Device(name=d.name, kind="gpu", vendor=d.vendor, form="desktop",
+        dev = d.matched or Device(name=d.name, kind=DeviceKind.GPU, vendor=Vendor.of(d.vendor), form=Form.DESKTOP,
                                   memory_bytes=d.memory_total_bytes, bandwidth_gb_s=None, source="detected")
         if dev.kind == "apple" and det.gpu_working_set_bytes:
             u = usable_memory(dev, os_name=os_name)
@@ -219,9 +219,9 @@ def this_machine(det: Any) -> tuple[System, list[str]]:
     on the CPU from system RAM)."""
     system, notes = system_from_detected(det)
     if system is None:
-        cpu = Device(name=f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)", kind="cpu",
-                     vendor="cpu", form="desktop", memory_bytes=det.ram_total_bytes, bandwidth_gb_s=None,
-                     source="detected")
+        cpu = Device(name=f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)", kind=DeviceKind.CPU,
+                     vendor=Vendor.of(det.cpu_model or ""), form=Form.DESKTOP, memory_bytes=det.ram_total_bytes,
+                     bandwidth_gb_s=None, source="detected")
         os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
         system = make_system([(cpu, 1)], os_name=os_name if os_name in tuple(OS) else "linux",
                              ram_bytes=det.ram_total_bytes or None, name="this machine")

@@ -30,6 +30,45 @@ class WeightFormat(StrEnum):
     TENSOR = "tensor"
 
 
+class DeviceKind(StrEnum):
+    GPU = "gpu"  # a card with its own memory
+    APPLE = "apple"  # an Apple silicon chip configuration (unified memory)
+    SOC = "soc"  # another unified-memory system (Strix Halo, DGX Spark, Jetson)
+    CPU = "cpu"  # a CPU platform and its RAM
+
+
+class Vendor(StrEnum):
+    NVIDIA = "nvidia"
+    AMD = "amd"
+    INTEL = "intel"
+    APPLE = "apple"
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, text: str) -> Vendor:
+        """The vendor a name or string starts with or names (``"AMD Ryzen 9"`` -> AMD), else OTHER."""
+        t = text.strip().lower()
+        return next((v for v in cls if v != cls.OTHER and (t == v or t.startswith(v + " ") or f" {v} " in f" {t} ")),
+                    cls.OTHER)
+
+
+class Form(StrEnum):
+    DESKTOP = "desktop"
+    LAPTOP = "laptop"
+    WORKSTATION = "workstation"
+    DATACENTER = "datacenter"
+    MINI = "mini"
+    EMBEDDED = "embedded"
+    SERVER = "server"
+    HEDT = "hedt"
+    SOC = "soc"
+
+
+class WorkloadKind(StrEnum):
+    INFERENCE = "inference"
+    TRAINING = "training"
+
+
 class Component(StrEnum):
     """What an item of memory is for."""
 
@@ -127,5 +166,5 @@ class SpeedClass(StrEnum):
     EXLLAMAV2 = "exllamav2"
 
 
-__all__ = ["Backend", "Component", "LayerKind", "Location", "PlacementStyle", "Role", "SpeedClass", "Split", "Verdict",
-           "WeightFormat"]
+__all__ = ["Backend", "Component", "DeviceKind", "Form", "LayerKind", "Location", "PlacementStyle", "Role",
+           "SpeedClass", "Split", "Vendor", "Verdict", "WeightFormat", "WorkloadKind"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ..hardware.catalog import default_hardware
 from ..hardware.spec import Device
 from ..units import GIB
-from ..vocab import Backend
+from ..vocab import Backend, WorkloadKind
 from . import buildrules as br
 from .evaluate import ModelOnBuild, Stack, stack_memory
 from .options import OLD_PRICE_YEARS, Option, Request, oses_for, year_of
@@ -64,7 +64,7 @@ class Build:
 
 
 def _host_need(stack: Stack, models: tuple[ModelOnBuild, ...]) -> int:
-    if stack.workload.kind == "training":
+    if stack.workload.kind == WorkloadKind.TRAINING:
         # transformers loads the 16-bit checkpoint through RAM before moving it to the GPU
         return max(2 * (m.training.memory.params_total if m.training else 0) for m in models)
     return 0
@@ -74,7 +74,7 @@ def _storage_need(stack: Stack, models: tuple[ModelOnBuild, ...]) -> int:
     files = [stack_memory(s, stack.quant, stack.contexts[i], Backend.CUDA).model_file_bytes
              for i, s in enumerate(stack.specs)]
     ckpt = data = 0
-    if stack.workload.kind == "training":
+    if stack.workload.kind == WorkloadKind.TRAINING:
         ft = stack.workload.finetune
         assert ft is not None
         params = max((m.training.memory.params_total if m.training else 0) for m in models)
@@ -90,7 +90,7 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
                    models: tuple[ModelOnBuild, ...]) -> Build | None:
     parts = br.default_parts()
     hw = default_hardware()
-    training = stack.workload.kind == "training"
+    training = stack.workload.kind == WorkloadKind.TRAINING
     storage = br.storage_rule(parts, _storage_need(stack, models), training=training)
     caveats = list(platform_caveats(o.device, o.kind, os_name, stack.workload))
     cond = o.condition
@@ -159,10 +159,10 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
 def platform_caveats(d: Device, kind: str, os_name: str, wl: Workload) -> list[str]:
     """Platform facts that change what works (seed 001's notes, checked): the caller's OS and vendor."""
     out = []
-    if d.vendor == "nvidia" and os_name == "windows" and wl.kind == "training":
+    if d.vendor == "nvidia" and os_name == "windows" and wl.kind == WorkloadKind.TRAINING:
         out.append("Windows: train under WSL2 (the Windows NVIDIA driver exposes CUDA to WSL2)")
     if d.vendor == "amd" and kind == "pc":
-        if wl.kind == "training":
+        if wl.kind == WorkloadKind.TRAINING:
             out.append("AMD: train on Linux with ROCm; ROCm/PyTorch on Windows is not mature")
         if os_name == "windows":
             out.append("AMD on Windows: llama.cpp via Vulkan or HIP; speeds here are ROCm priors")
@@ -170,7 +170,7 @@ def platform_caveats(d: Device, kind: str, os_name: str, wl: Workload) -> list[s
         out.append("Intel Arc: llama.cpp SYCL/Vulkan; speed is an unfitted prior")
     if kind == "mac":
         out.append("macOS: Metal (llama.cpp, Ollama, LM Studio) and MLX; no CUDA, no eGPU on Apple silicon")
-        if wl.kind == "training":
+        if wl.kind == WorkloadKind.TRAINING:
             out.append("fine-tuning with mlx-lm (LoRA/QLoRA); bitsandbytes and most CUDA tooling do not run")
     if kind == "laptop":
         out.append(f"laptop GPU: {d.memory_bytes // GIB} GB, less than desktop cards of the same name; "

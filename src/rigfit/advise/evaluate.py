@@ -18,7 +18,7 @@ from ..request import make_request
 from ..system import System, default_backend, make_system, with_usable
 from ..training import TrainingFit, fit_training
 from ..units import GIB
-from ..vocab import Backend, Verdict
+from ..vocab import Backend, Verdict, WorkloadKind
 from .options import Option, Request
 from .workloads import Workload, get_workload
 
@@ -143,7 +143,7 @@ def _evaluate_training(stack: Stack, i: int, o: Option, usable: int) -> ModelOnB
 
 
 def evaluate_option(stack: Stack, o: Option, os_name: str, usable: int) -> tuple[ModelOnBuild, ...]:
-    if stack.workload.kind == "training":
+    if stack.workload.kind == WorkloadKind.TRAINING:
         return tuple(_evaluate_training(stack, i, o, usable) for i in range(len(stack.specs)))
     # the RAM a PC of this class gets is sized after the search (buildrules); here it never limits
     ram = o.device.memory_bytes if o.kind in ("mac", "soc") else 256 * GIB
@@ -153,7 +153,7 @@ def evaluate_option(stack: Stack, o: Option, os_name: str, usable: int) -> tuple
 
 def capacity_ok(stack: Stack, o: Option, usable: int) -> bool:
     """Quick bound: the stack's largest model must fit the option's total usable memory."""
-    if stack.workload.kind == "training":
+    if stack.workload.kind == WorkloadKind.TRAINING:
         return True
     be = default_backend(o.device)
     need = max(stack_memory(s, stack.quant, stack.contexts[i], be).total_bytes for i, s in enumerate(stack.specs))
@@ -167,7 +167,7 @@ def make_stack(req: Request, specs: tuple[ModelSpec, ...] | None = None) -> Stac
     resolve_quant(quant, prefer="gguf")
     ctx = req.context_tokens or wl.context_tokens
     contexts = tuple(min(ctx, s.max_context) for s in specs)
-    if wl.kind == "training" and req.context_tokens:
+    if wl.kind == WorkloadKind.TRAINING and req.context_tokens:
         assert wl.finetune is not None
         wl = replace(wl, finetune=replace(wl.finetune, seq_len=req.context_tokens))
     min_tps = req.min_tokens_per_s if req.min_tokens_per_s is not None else wl.min_decode_tokens_per_s

@@ -9,7 +9,7 @@ from dataclasses import replace
 from ..hardware.catalog import default_hardware
 from ..training import FineTune, fit_training
 from ..units import GIB
-from ..vocab import Verdict
+from ..vocab import Verdict, WorkloadKind
 from . import buildrules as br
 from .builds import Build, RankedBuild
 from .evaluate import Stack, evaluate_inference, option_system
@@ -68,7 +68,7 @@ def cheapest_limits(stack: Stack, first: RankedBuild) -> list[str]:
     system = option_system(o, "linux", b.ram_bytes, usable_bytes=b.usable_bytes)
     for i, m in enumerate(first.models):
         spec = stack.specs[i]
-        if stack.workload.kind == "training":
+        if stack.workload.kind == WorkloadKind.TRAINING:
             continue
         if m.max_context_tokens < spec.max_context:
             out.append(f"{m.model}: about {m.max_context_tokens:,} tokens of context fit, not the model's "
@@ -81,7 +81,7 @@ def cheapest_limits(stack: Stack, first: RankedBuild) -> list[str]:
         tf = fit_training(spec, ft, b.device, b.usable_bytes, b.count)
         if not tf.fits:
             out.append(f"{m.model}: no QLoRA fine-tune ({tf.memory.total_bytes / GIB:.1f} GiB needed at 2k tokens)")
-    if stack.workload.kind == "training":
+    if stack.workload.kind == WorkloadKind.TRAINING:
         for m in first.models:
             if m.training and m.training.memory.finetune.method != "full":
                 full = replace(m.training.memory.finetune, method="full")

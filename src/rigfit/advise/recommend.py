@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import NoBuild, RigfitError
 from ..hardware.usable import usable_memory
 from ..models.spec import ModelSpec
-from ..vocab import Verdict
+from ..vocab import Verdict, WorkloadKind
 from .builds import Build, RankedBuild, Recommendation, complete_build
 from .evaluate import ModelOnBuild, Shortfall, Stack, capacity_ok, evaluate_option, make_stack
 from .explain import applied_rules, cheapest_limits, rank_reason, request_notes
@@ -72,7 +72,7 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
     if req.vendor == "apple" and req.platform in ("windows", "linux"):
         raise _contradiction(req, f"Apple silicon Macs run macOS, not {req.platform}", specs)
     stack = make_stack(req, specs)
-    training = stack.workload.kind == "training"
+    training = stack.workload.kind == WorkloadKind.TRAINING
     found, considered = _search(stack, req, accelerator_options(req))
     within = [f for f in found if req.budget_usd is None or f[0].price_usd <= req.budget_usd]
     if not within:

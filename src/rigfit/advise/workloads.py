@@ -14,9 +14,10 @@ from typing import Any
 from .._validate import Field, Problems, check_record
 from ..errors import CatalogError, UnknownName
 from ..training import FineTune
+from ..vocab import WorkloadKind
 
 WORKLOAD_SCHEMA: dict[str, Field] = {
-    "name": Field("str", True), "kind": Field("str", True, ("inference", "training")),
+    "name": Field("str", True), "kind": Field("str", True, tuple(WorkloadKind)),
     "description": Field("str", True), "rationale": Field("str", True), "source": Field("str", True),
     "as_of": Field("date", True), "context_tokens": Field("pos_int"), "prompt_tokens": Field("pos_int"),
     "answer_tokens": Field("pos_int"), "min_decode_tokens_per_s": Field("pos_num"), "max_ttft_s": Field("pos_num"),
@@ -29,7 +30,7 @@ WORKLOAD_SCHEMA: dict[str, Field] = {
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Workload:
     name: str
-    kind: str  # inference | training
+    kind: WorkloadKind
     description: str
     rationale: str
     source: str
@@ -48,17 +49,17 @@ def parse_workloads(raw: dict[str, Any]) -> tuple[Workload, ...]:
     for i, rec in enumerate(raw.get("workloads", [])):
         if not check_record(rec, WORKLOAD_SCHEMA, f"workloads[{i}]", problems):
             continue
-        if rec["kind"] == "training" and "method" not in rec:
+        if rec["kind"] == WorkloadKind.TRAINING and "method" not in rec:
             problems.add(f"workloads[{i}].method", "missing (a training workload needs it)")
             continue
         ft = None
-        if rec["kind"] == "training":
+        if rec["kind"] == WorkloadKind.TRAINING:
             ft = FineTune(method=rec["method"], seq_len=rec.get("seq_len", 2048), micro_batch=rec.get("micro_batch", 1),
                           lora_rank=rec.get("lora_rank", 16), lora_targets=rec.get("lora_targets", "all-linear"),
                           dataset_tokens=rec.get("dataset_tokens", 10_000_000), epochs=rec.get("epochs", 3))
         kw = {k: rec[k] for k in ("context_tokens", "prompt_tokens", "answer_tokens", "min_decode_tokens_per_s",
                                   "max_ttft_s", "max_epoch_hours") if k in rec}
-        out.append(Workload(name=rec["name"], kind=rec["kind"], description=rec["description"],
+        out.append(Workload(name=rec["name"], kind=WorkloadKind(rec["kind"]), description=rec["description"],
                             rationale=rec["rationale"], source=rec["source"], finetune=ft, **kw))
     problems.raise_if_any()
     return tuple(out)

@@ -16,6 +16,7 @@ from typing import Any
 from .._validate import Field, Problems, check_record, from_record, schema_of, spec
 from ..errors import CatalogError
 from ..units import GIB
+from ..vocab import DeviceKind, Form, Vendor
 from .spec import Device
 
 _COMMON = {
@@ -33,7 +34,8 @@ GPU_SCHEMA: dict[str, Field] = {
 }
 # A user's own devices (--hardware my-rig.toml): the GPU fields, fewer of them required.
 CUSTOM_SCHEMA: dict[str, Field] = {
-    **GPU_SCHEMA, "vendor": Field("str", True), "form": Field("str"), "bandwidth_gb_s": Field("pos_num"),
+    **GPU_SCHEMA, "vendor": Field("str", True, tuple(Vendor)), "form": Field("str", False, tuple(Form)),
+    "bandwidth_gb_s": Field("pos_num"),
     "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_int"), "source": Field("str"), "as_of": Field("date"),
     "count": Field("pos_int"), "unified": Field("bool"),
 }
@@ -89,14 +91,14 @@ class CpuPlatform:
 APPLE_PRODUCT_SCHEMA: dict[str, Field] = schema_of(AppleProduct)
 CPU_SCHEMA: dict[str, Field] = schema_of(CpuPlatform)
 SOC_SCHEMA: dict[str, Field] = {
-    **_COMMON, "vendor": Field("str", True), "memory_gib": Field("pos_num", True),
+    **_COMMON, "vendor": Field("str", True, tuple(Vendor)), "memory_gib": Field("pos_num", True),
     "bandwidth_gb_s": Field("pos_num", True), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
     "gpu_memory_max_gib": Field("pos_num"), "price_usd": Field("pos_num"), "price_date": Field("date"),
-    "form": Field("str", True),
+    "form": Field("str", True, tuple(Form)),
 }
 
 
-DEVICE_KINDS = ("gpu", "apple", "soc", "cpu")
+DEVICE_KINDS = tuple(DeviceKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ def _num(v: Any) -> float | None:
 
 def _gpu(rec: dict[str, Any]) -> Device:
     return Device(
-        name=rec["name"], kind="gpu", vendor=rec["vendor"], form=rec.get("form", "desktop"),
+        name=rec["name"], kind=DeviceKind.GPU, vendor=Vendor(rec["vendor"]), form=Form(rec.get("form", "desktop")),
         memory_bytes=round(rec["memory_gib"] * GIB), bandwidth_gb_s=_num(rec.get("bandwidth_gb_s")),
         fp16_tflops=_num(rec.get("fp16_tflops")), int8_tops=_num(rec.get("int8_tops")),
         fp8_tflops=_num(rec.get("fp8_tflops")), fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=rec.get("tdp_w"),
@@ -163,7 +165,8 @@ def _apple(rec: dict[str, Any]) -> list[Device]:
     out = []
     for mem in rec["memory_options_gib"]:
         out.append(Device(
-            name=f"{rec['name']} {mem}GB", kind="apple", vendor="apple", form="soc", memory_bytes=mem * GIB,
+            name=f"{rec['name']} {mem}GB", kind=DeviceKind.APPLE, vendor=Vendor.APPLE, form=Form.SOC,
+            memory_bytes=mem * GIB,
             bandwidth_gb_s=_num(rec.get("bandwidth_gb_s")), fp16_tflops=_num(rec.get("fp16_tflops")),
             fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None,
             unified=True, arch=rec["chip"], released=rec.get("released", ""),
@@ -176,7 +179,7 @@ def _apple(rec: dict[str, Any]) -> list[Device]:
 def _soc(rec: dict[str, Any]) -> Device:
     gmax = rec.get("gpu_memory_max_gib")
     return Device(
-        name=rec["name"], kind="soc", vendor=rec["vendor"], form=rec["form"],
+        name=rec["name"], kind=DeviceKind.SOC, vendor=Vendor(rec["vendor"]), form=Form(rec["form"]),
         memory_bytes=round(rec["memory_gib"] * GIB), bandwidth_gb_s=float(rec["bandwidth_gb_s"]),
         fp16_tflops=_num(rec.get("fp16_tflops")), tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None,
         unified=True, released=rec.get("released", ""), msrp_usd=_num(rec.get("price_usd")),
@@ -189,7 +192,7 @@ def _soc(rec: dict[str, Any]) -> Device:
 def _cpu(p: CpuPlatform) -> Device:
     # Peak DRAM bandwidth = channels x MT/s x 8 bytes per 64-bit channel (JEDEC DDR4/DDR5 channel width).
     return Device(
-        name=p.name, kind="cpu", vendor=p.name.split()[0].lower(), form=p.kind,
+        name=p.name, kind=DeviceKind.CPU, vendor=Vendor.of(p.name), form=Form(p.kind),
         memory_bytes=p.max_ram_gib * GIB, bandwidth_gb_s=p.channels * p.max_mt_s * 8 / 1000,
         pcie_gen=p.pcie_gen, pcie_lanes=p.cpu_pcie_lanes, unified=True,
         memory_type=p.memory_type, msrp_usd=_num(p.price_cpu_usd), msrp_date=p.price_date,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..vocab import DeviceKind, Form, Vendor
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
     name: str
-    kind: str  # gpu | apple | soc | cpu
-    vendor: str
-    form: str  # desktop | laptop | workstation | datacenter | mini | embedded | server ...
+    kind: DeviceKind
+    vendor: Vendor
+    form: Form
     memory_bytes: int
     bandwidth_gb_s: float | None  # None: unknown (speed cannot be predicted)
     fp16_tflops: float | None = None  # dense FP16/BF16 tensor rate

@@ -7,6 +7,7 @@ from typing import Any
 from ..advise import Build, MachineReport, ModelOnBuild, RankedBuild, Recommendation, Workload
 from ..training import TrainingFit
 from ..units import GIB
+from ..vocab import WorkloadKind
 
 
 def _r(x: float | None, nd: int = 2) -> float | None:
@@ -66,7 +67,7 @@ def ranked_dict(r: RankedBuild) -> dict[str, Any]:
 def workload_dict(w: Workload) -> dict[str, Any]:
     out: dict[str, Any] = {"name": w.name, "kind": w.kind, "description": w.description,
                            "rationale": w.rationale, "source": w.source}
-    if w.kind == "inference":
+    if w.kind == WorkloadKind.INFERENCE:
         out.update(context_tokens=w.context_tokens, prompt_tokens=w.prompt_tokens, answer_tokens=w.answer_tokens,
                    min_decode_tokens_per_s=w.min_decode_tokens_per_s, max_ttft_s=w.max_ttft_s)
     elif w.finetune is not None:
@@ -110,7 +111,7 @@ def _speed(m: ModelOnBuild) -> str:
 
 
 def workload_line(w: Workload, min_tps: float) -> str:
-    if w.kind == "inference":
+    if w.kind == WorkloadKind.INFERENCE:
         return (f"workload {w.name}: {w.description}; context {w.context_tokens:,}, prompt {w.prompt_tokens:,}, "
                 f"answer {w.answer_tokens:,} tokens; needs >= {min_tps:g} tokens/s and first token <= "
                 f"{w.max_ttft_s:g} s")
