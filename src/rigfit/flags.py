@@ -1,11 +1,11 @@
-"""How the shells (the CLI and the web page, which takes the same names as query parameters) spell the request
-fields that library errors name (``RigfitError.options``).  The library itself never names a flag."""
+"""How each shell spells the request fields that library errors name (``RigfitError.options``): the CLI by its
+flags, the web API by its query parameters.  The library itself never names either."""
 
 from __future__ import annotations
 
 from .errors import RigfitError
 
-# The request fields library errors name (RigfitError.options), as this shell spells them.
+# request field -> CLI flag
 FLAGS = {"model": "MODEL", "quant": "--quant", "context_tokens": "--ctx", "kv_cache_type": "--kv-cache",
          "engine": "--engine", "flash_attention": "--flash-attn", "n_batch": "--batch", "n_ubatch": "--ubatch",
          "n_seq": "--parallel", "backend": "--backend", "hardware": "--hardware", "gpu_memory_bytes": "--gpu-memory",
@@ -13,12 +13,20 @@ FLAGS = {"model": "MODEL", "quant": "--quant", "context_tokens": "--ctx", "kv_ca
          "gpu_layers": "--gpu-layers", "tensor_split": "--tensor-split", "tensor_parallel": "--tensor-parallel",
          "pipeline_parallel": "--pipeline-parallel", "command": "--command", "prompt_tokens": "--prompt-tokens",
          "gen_tokens": "--gen-tokens"}
+# request field -> /api/fit query parameter, where the two differ
+PARAMS = {"context_tokens": "ctx", "kv_cache_type": "kv_cache", "flash_attention": "flash_attn", "n_batch": "batch",
+          "n_ubatch": "ubatch", "n_seq": "parallel", "gpu_memory_bytes": "gpu_memory", "ram_bytes": "ram"}
 
 
 def error_line(exc: RigfitError) -> str:
-    """``rigfit: error: <message>``, with the flags the error is about."""
+    """The CLI's ``rigfit: error: <message> (<flags>)``."""
     flags = [FLAGS.get(o, o) for o in exc.options]
     return f"rigfit: error: {exc}" + (f" ({', '.join(flags)})" if flags else "")
 
 
-__all__ = ["FLAGS", "error_line"]
+def query_parameters(exc: RigfitError) -> list[str]:
+    """The web API's query parameters an error is about."""
+    return [PARAMS.get(o, o) for o in exc.options]
+
+
+__all__ = ["FLAGS", "PARAMS", "error_line", "query_parameters"]

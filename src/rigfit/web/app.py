@@ -26,10 +26,12 @@ STATIC_DIR = files("rigfit.web") / "static"
 
 
 class ErrorBody(BaseModel):
-    """What every 4xx answer carries: the CLI's line and the message alone."""
+    """What every 4xx answer carries: the one-line error, the message alone, and the query parameters it is
+    about (the CLI names its flags instead)."""
 
-    error: str  # exactly what the CLI prints on stderr: "rigfit: error: <message>"
+    error: str  # "rigfit: error: <message>", as the CLI prints it less the flags
     detail: str
+    parameters: list[str]
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -46,8 +48,8 @@ def _json(doc: Any) -> Response:
     return Response(content=json.dumps(doc, separators=(",", ":")), media_type="application/json")
 
 
-def _error(status: int, message: str, line: str | None = None) -> Response:
-    body = {"error": line or f"rigfit: error: {message}", "detail": message}
+def _error(status: int, message: str, parameters: list[str] | None = None) -> Response:
+    body = {"error": f"rigfit: error: {message}", "detail": message, "parameters": parameters or []}
     return Response(content=json.dumps(body), status_code=status, media_type="application/json")
 
 
@@ -107,13 +109,14 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RigfitError)
     async def _rigfit_error(_: Request, exc: RigfitError) -> Response:
-        from ..flags import error_line
+        from ..flags import query_parameters
 
-        return _error(422, str(exc), error_line(exc))
+        return _error(422, str(exc), query_parameters(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> Response:
-        return _error(422, _validation_message(exc))
+        names = [str(x) for e in exc.errors() for x in e.get("loc", ())[1:2]]
+        return _error(422, _validation_message(exc), list(dict.fromkeys(names)))
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
