@@ -229,13 +229,15 @@ def this_machine(det: Any) -> tuple[System, list[str]]:
     return system, notes
 
 
-def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None, **options: Any) -> list[FitResult]:
-    """For every model (default: the catalog) the best quant and its verdict and speed on ``system``;
-    ``options`` as ``make_request`` takes them."""
+def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None, engine: str = "llama.cpp",
+              context_tokens: int | None = None, ram_bytes: int | None = None) -> list[FitResult]:
+    """For every model (default: the catalog) the best quant and its verdict and speed on ``system``, best
+    verdict first, then the fastest."""
     from .models.catalog import default_catalog
 
     specs = list(models) if models is not None else list(default_catalog().models)
-    return rank_runs([fit(make_request(m, system=system, search=Search.BEST_QUANT, **options)) for m in specs])
+    return rank_runs([fit(make_request(m, engine=engine, system=system, search=Search.BEST_QUANT,
+                                       context_tokens=context_tokens, ram_bytes=ram_bytes)) for m in specs])
 
 
 def rank_runs(results: Sequence[FitResult]) -> list[FitResult]:
