@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engines import Engine
 from .errors import InvalidInput
 from .hardware.spec import Device
 from .memory import MemoryBreakdown, estimate_memory, make_run_config
 from .models.spec import ModelSpec
-from .placement import Accelerator, Placement, plan
 from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
-from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedEstimate, SpeedUnknown, estimate_speed
 from .system import OS, System, SystemDevice, make_system, with_usable
 from .vocab import DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
+
+if TYPE_CHECKING:  # placement and speed load when a plan has hardware: a memory-only fit starts faster
+    from .placement import Placement
+    from .speed import SpeedEstimate
 
 DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the seeds' model stack
 MAX_CONTEXT_STEP = 256
@@ -78,6 +80,9 @@ def _plan(req: FitRequest) -> FitResult:
     mem = estimate_memory(spec, q, run, warnings)
     if system is None:
         return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req)
+    from .placement import Accelerator, plan
+    from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedUnknown, estimate_speed
+
     accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
               for sd in system.accelerators for _ in range(sd.count)]
     cpu_dev = system.cpu_device
@@ -94,7 +99,7 @@ def _plan(req: FitRequest) -> FitResult:
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=req.llamacpp_build,
                         system=system)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req, system=system, placement=placement,
-                     speed=sp if isinstance(sp, SpeedEstimate) else None,
+                     speed=None if isinstance(sp, SpeedUnknown) else sp,
                      speed_unknown=sp.reason if isinstance(sp, SpeedUnknown) else "")
 
 

@@ -8,8 +8,8 @@ their sources); this module checks that the plan can run and picks the engine.
 from __future__ import annotations
 
 from .api import FitResult
-from .engines import LAUNCH_ENGINES, Launch, LaunchFile, get_engine
-from .engines.base import plan_summary
+from .engines import LAUNCH_ENGINES, get_engine
+from .engines.recipe import Launch, LaunchFile, plan_summary
 from .errors import InvalidInput, UnknownName
 from .vocab import Verdict
 

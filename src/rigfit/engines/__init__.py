@@ -7,7 +7,7 @@ alias.  Adding an engine: a module here with a subclass of ``Engine`` and its in
 from __future__ import annotations
 
 from ..errors import UnknownName
-from .base import KV_ELEMENT_BYTES, Engine, Launch, LaunchFile, PlacementRules
+from .base import KV_ELEMENT_BYTES, Engine, PlacementRules
 from .exllamav2 import EXLLAMAV2
 from .llamacpp import LLAMA_CPP, LM_STUDIO, OLLAMA
 from .mlx import MLX_ENGINE
@@ -28,5 +28,5 @@ def get_engine(name: str) -> Engine:
     return e
 
 
-__all__ = ["ENGINES", "KV_ELEMENT_BYTES", "LAUNCH_ENGINES", "Engine", "Launch", "LaunchFile", "PlacementRules",
+__all__ = ["ENGINES", "KV_ELEMENT_BYTES", "LAUNCH_ENGINES", "Engine", "PlacementRules",
            "get_engine"]

@@ -23,6 +23,7 @@ from ..vocab import Backend, Component, LayerKind, PlacementStyle, SpeedClass, W
 if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
     from ..api import FitResult
     from ..models.spec import ModelSpec
+    from .recipe import Launch
 
 # Bytes per cached element for each KV-cache type (ggml types: gguf constants; vLLM fp8: 1 byte;
 # mlx --kv-bits: affine group 64 with 16-bit scale+bias; exllamav2 Q8/Q6/Q4 caches: group 32 + fp16 scale).
@@ -51,31 +52,7 @@ class PlacementRules:
     row_split: bool  # rows of each matrix split over GPUs (llama.cpp --split-mode row)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LaunchFile:
-    name: str
-    content: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Launch:
-    """How to start an engine so that it does what the placement planned.
-
-    ``argv`` is the main command (the server start) as a list, ``commands`` every shell line in order,
-    ``files`` what must be written first (an Ollama Modelfile), ``settings`` the values by the engine's own
-    names (LM Studio's load panel, Ollama's PARAMETERs, the flags' meaning), ``notes`` what to check."""
-
-    engine: str
-    runnable: bool
-    summary: str
-    argv: tuple[str, ...] = ()
-    commands: tuple[str, ...] = ()
-    files: tuple[LaunchFile, ...] = ()
-    settings: tuple[tuple[str, str], ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)  # no slots: seven singletons, and a slotted copy costs import time
 class Engine(ABC):
     """One inference engine.  Data fields first; the abstract methods are the parts each engine supplies."""
 
@@ -165,15 +142,15 @@ class Engine(ABC):
 
     # -- launch ----------------------------------------------------------------------------------------
     @abstractmethod
-    def launch(self, r: FitResult, host: str, port: int) -> Launch:
+    def launch(self, r: FitResult, host: str, port: int) -> Launch:  # recipe.Launch (loaded with launch)
         """The command line, files and settings that realize the plan ``r`` (a plan that fits)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class TensorEngine(Engine, ABC):
     """The parts every safetensors-checkpoint engine (vLLM, MLX, transformers, exllamav2) shares: it loads the
     formats in its list, keeps embeddings where the format says, stores no second copy of a tied head, and
     caches K and V at the cache type's bytes per element."""
+
 
     def loads(self, quant: QuantScheme) -> bool:
         if isinstance(quant, GGUFFileType):
@@ -201,10 +178,6 @@ class TensorEngine(Engine, ABC):
 
 def pad(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
-
-
-
-
 
 
 def head_kv_dims(spec: ModelSpec, il: int, *, decompress_mla: bool) -> tuple[int, int]:
@@ -238,25 +211,5 @@ def activation_rows(spec: ModelSpec) -> int:
     return 2 * ff + 4 * spec.hidden_size
 
 
-
-
-
-
-def plan_summary(r: FitResult, *, layer_counts: bool) -> str:
-    """One line naming the plan a launch recipe realizes (with ``-ngl``-style layer counts for engines that
-    count layers)."""
-    run, p = r.memory.run, r.placement
-    where = ", ".join(f"{s.count}x {s.device.name}" if s.count > 1 else s.device.name for s in r.devices) \
-        or "no hardware given"
-    text = f"{r.spec.name} {r.quant.name} on {where}, {run.context_tokens:,} tokens"
-    if run.n_seq > 1:
-        text += f" x {run.n_seq} sequences"
-    if p is not None:
-        text += f"; {p.verdict}"
-        if layer_counts:
-            text += f", {p.gpu_layers} of {p.n_layers + 1} layers on the GPU"
-    return text
-
-
-__all__ = ["ALL_BACKENDS", "KV_ELEMENT_BYTES", "UNQUANTIZED_KV", "Engine", "Launch", "LaunchFile", "PlacementRules",
-           "TensorEngine", "activation_rows", "chunk_activations", "head_kv_dims", "pad", "plan_summary"]
+__all__ = ["ALL_BACKENDS", "KV_ELEMENT_BYTES", "UNQUANTIZED_KV", "Engine", "PlacementRules",
+           "TensorEngine", "activation_rows", "chunk_activations", "head_kv_dims", "pad"]

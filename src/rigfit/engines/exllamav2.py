@@ -7,7 +7,6 @@ tokens), ``exllamav2/config.py`` (max_input_len 2048), ``exllamav2/model.py`` (l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
@@ -15,7 +14,6 @@ from ..errors import InvalidInput
 from ..units import MIB
 from ..vocab import Backend, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
-    Launch,
     PlacementRules,
     TensorEngine,
     chunk_activations,
@@ -26,12 +24,12 @@ from .base import (
 if TYPE_CHECKING:
     from ..api import FitResult
     from ..models.spec import ModelSpec
+    from .recipe import Launch
 
 PAGE_TOKENS = 256
 MAX_INPUT_TOKENS = 2048
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ExLlamaV2(TensorEngine):
     def check_run(self, run: RunConfig) -> None:
         return None

@@ -11,8 +11,6 @@ lmstudio.ai/docs/cli/load (``lms load --gpu max|off|0-1 --context-length N``) an
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
@@ -20,11 +18,12 @@ from ..errors import InvalidInput
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
 from ..units import MIB
 from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
-from .base import UNQUANTIZED_KV, Engine, Launch, LaunchFile, PlacementRules, head_kv_dims, pad, plan_summary
+from .base import UNQUANTIZED_KV, Engine, PlacementRules, head_kv_dims, pad
 
 if TYPE_CHECKING:
     from ..api import FitResult
     from ..models.spec import ModelSpec
+    from .recipe import Launch
 
 LLAMA_KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl")
 GGUF_LADDER = ("BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q4_K_M", "Q4_K_S", "IQ4_XS", "Q3_K_M", "IQ3_M", "Q3_K_S",
@@ -87,7 +86,6 @@ def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "cur
     return 4 * n_tok * max(out_stage, ffn_stage, attn_stage), host
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class LlamaCpp(Engine):
     """llama-server itself."""
 
@@ -141,6 +139,10 @@ class LlamaCpp(Engine):
         return items, ""  # llama.cpp allocates exactly the cells asked for
 
     def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        import shlex
+
+        from .recipe import Launch, plan_summary
+
         args, settings, notes = _llama_args(r)
         argv = ("llama-server", "-m", _gguf_path(r), *args, "--host", host, "--port", str(port))
         if r.spec.gguf is None:
@@ -149,11 +151,14 @@ class LlamaCpp(Engine):
                       commands=(shlex.join(argv),), settings=tuple(settings), notes=tuple(notes + _backend_note(r)))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Ollama(LlamaCpp):
     """Ollama: llama.cpp's server behind a Modelfile and environment settings."""
 
     def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        import shlex
+
+        from .recipe import Launch, LaunchFile, plan_summary
+
         run = r.memory.run
         ngl, notes = _gpu_layers(r)
         src, from_notes = _ollama_from(r)
@@ -185,11 +190,14 @@ class Ollama(LlamaCpp):
                       settings=tuple(settings), notes=tuple(notes))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class LMStudio(LlamaCpp):
     """LM Studio: its llama.cpp runtime, loaded with ``lms load`` and the model's load settings."""
 
     def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        import shlex
+
+        from .recipe import Launch, plan_summary
+
         run, p = r.memory.run, r.placement
         ngl, notes = _gpu_layers(r)
         n = r.spec.n_layers

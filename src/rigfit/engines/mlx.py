@@ -9,31 +9,27 @@ cannot be combined there).
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
 from ..units import MIB
 from ..vocab import Backend, LayerKind, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
-    Launch,
     PlacementRules,
     TensorEngine,
     chunk_activations,
     head_kv_dims,
     pad,
-    plan_summary,
 )
 
 if TYPE_CHECKING:
     from ..api import FitResult
     from ..models.spec import ModelSpec
+    from .recipe import Launch
 
 PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class MLX(TensorEngine):
     def check_run(self, run: RunConfig) -> None:
         return None  # quantized KV works with any attention path in mlx-lm
@@ -55,6 +51,10 @@ class MLX(TensorEngine):
         return items, ""  # the cache grows with the sequence
 
     def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        import shlex
+
+        from .recipe import Launch, plan_summary
+
         run = r.memory.run
         repo = r.spec.hf_repo or r.spec.name
         commands: list[str] = []

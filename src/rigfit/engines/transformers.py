@@ -8,7 +8,6 @@ Sources: transformers ``cache_utils.py`` (DynamicCache, sliding-window layers), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
@@ -16,7 +15,6 @@ from ..errors import InvalidInput
 from ..units import MIB
 from ..vocab import Backend, LayerKind, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
-    Launch,
     PlacementRules,
     TensorEngine,
     chunk_activations,
@@ -26,9 +24,9 @@ from .base import (
 if TYPE_CHECKING:
     from ..api import FitResult
     from ..models.spec import ModelSpec
+    from .recipe import Launch
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Transformers(TensorEngine):
     def check_run(self, run: RunConfig) -> None:
         return None

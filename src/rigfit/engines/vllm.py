@@ -11,26 +11,23 @@ gpu_memory_utilization, the KV pool is what weights, activations and non-torch m
 from __future__ import annotations
 
 import math
-import shlex
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig, sum_items
 from ..units import GIB, MIB
 from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
-    Launch,
     PlacementRules,
     TensorEngine,
     activation_rows,
     head_kv_dims,
     pad,
-    plan_summary,
 )
 
 if TYPE_CHECKING:
     from ..api import FitResult
     from ..models.spec import ModelSpec
+    from .recipe import Launch
 
 BLOCK_TOKENS = 16  # DEFAULT_BLOCK_SIZE
 # profile_run peak: the sampler's fp32 logits and sort buffers for max_num_seqs rows dominate (~38.4 B per
@@ -40,7 +37,6 @@ SAMPLER_BYTES_PER_SEQ_VOCAB = 38.4
 _REPO_SUFFIX = {"AWQ": "-AWQ", "GPTQ": "-GPTQ-Int4", "GPTQ-8BIT": "-GPTQ-Int8"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class VLLM(TensorEngine):
     def check_run(self, run: RunConfig) -> None:
         return None  # every KV dtype vLLM takes works with its attention backends
@@ -90,6 +86,10 @@ class VLLM(TensorEngine):
         return kept, ""
 
     def launch(self, r: FitResult, host: str, port: int) -> Launch:
+        import shlex
+
+        from .recipe import Launch, plan_summary
+
         run, p = r.memory.run, r.placement
         repo = r.spec.hf_repo or r.spec.name
         notes: list[str] = []

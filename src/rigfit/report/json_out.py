@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..api import FitResult
 from ..hardware.spec import Device
 from ..memory import MemoryBreakdown
 from ..models.spec import ModelSpec
-from ..placement import Placement
+
+if TYPE_CHECKING:
+    from ..placement import Placement
 
 
 def memory_dict(bd: MemoryBreakdown) -> dict[str, Any]:
