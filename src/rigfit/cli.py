@@ -23,7 +23,7 @@ def _emit_json(doc: Any) -> None:
 def _print(renderable: Any) -> None:
     from rich.console import Console
 
-    Console(soft_wrap=False).print(renderable)
+    Console(soft_wrap=False, markup=False).print(renderable)  # text from files is never read as markup
 
 
 def parse_ctx(text: str | None) -> int | None:

@@ -36,7 +36,8 @@ class UnknownName(RigfitError):
         self.value = value
         candidates = list(candidates)
         self.suggestions = close_matches(value, candidates)
-        msg = f"unknown {kind} {value!r}"
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        msg = f"unknown {kind} {shown!r}"
         pool = list(dict.fromkeys(candidates))
         if self.suggestions:
             msg += "; did you mean: " + ", ".join(self.suggestions)

@@ -23,6 +23,7 @@ TB = 1000**4
 
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 _MEMORY_FACTORS = {"b": 1, "k": KIB, "m": MIB, "g": GIB, "t": TIB}
+MAX_MEMORY_BYTES = 64 * TIB
 
 
 def parse_memory_size(text: str, *, default_unit: str = "g") -> int:
@@ -32,7 +33,13 @@ def parse_memory_size(text: str, *, default_unit: str = "g") -> int:
     if not m:
         raise InvalidInput(f"cannot read size {text!r}: expected a number with an optional unit such as 24GB or 16GiB")
     unit = (m.group(2) or default_unit).lower()[0]
-    return round(float(m.group(1)) * _MEMORY_FACTORS[unit])
+    try:
+        n_bytes = round(float(m.group(1)) * _MEMORY_FACTORS[unit])
+    except OverflowError:
+        n_bytes = MAX_MEMORY_BYTES + 1
+    if n_bytes > MAX_MEMORY_BYTES:
+        raise InvalidInput(f"size {text[:40]!r} is beyond any machine (at most 64 TiB)")
+    return n_bytes
 
 
 def fmt_gib(n_bytes: int, digits: int = 2) -> str:

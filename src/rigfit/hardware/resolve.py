@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ..errors import AmbiguousHardware, InvalidInput, UnknownName
+from ..safeio import check_name, is_existing_path
 from ..units import GIB
 from .catalog import default_hardware
 from .spec import Device
@@ -38,6 +39,7 @@ def _split_memory(text: str) -> tuple[str, int | None]:
 
 
 def resolve_device(text: str, devices: Sequence[Device] | None = None) -> Device:
+    check_name("hardware", text)
     if devices is None:
         return _resolve_default(text)
     return _resolve(text, tuple(devices))
@@ -84,14 +86,14 @@ def _resolve(text: str, pool: Sequence[Device]) -> Device:
 
 def resolve_system(specs: Sequence[str]) -> tuple[tuple[Device, int], ...]:
     """Several ``--hardware`` values: ``"2x RTX 3090"``, ``"RTX 4090"``, or a custom ``.toml`` file."""
-    from pathlib import Path
 
     from .catalog import load_custom_hardware
 
     custom_pool: list[Device] = []  # devices from .toml files, nameable by later values
     out: list[tuple[Device, int]] = []
     for spec in specs:
-        if spec.strip().lower().endswith(".toml") or Path(spec).is_file():
+        check_name("hardware", spec)
+        if spec.strip().lower().endswith(".toml") or is_existing_path(spec):
             custom = load_custom_hardware(spec)
             out.extend(custom)
             custom_pool.extend(d for d, _ in custom)

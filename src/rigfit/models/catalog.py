@@ -12,7 +12,7 @@ from typing import Any
 
 from .._validate import Field, Problems, check_record
 from ..errors import CatalogError, UnknownModel
-from .spec import ModelSpec, swa_layer_types
+from .spec import ModelSpec, spec_problems, swa_layer_types
 
 SCHEMA: dict[str, Field] = {
     "name": Field("str", True), "arch": Field("str", True), "hf_repo": Field("str"),
@@ -103,7 +103,15 @@ def parse_catalog(data: dict[str, Any], where: str) -> ModelCatalog:
         if not check_record(rec, SCHEMA, key, problems):
             continue
         _semantic_checks(rec, key, problems)
+        if "swa_pattern" in rec and not 0 < rec["swa_pattern"] <= rec["n_layers"]:
+            problems.add(f"{key}.swa_pattern", f"must be 1..n_layers, got {rec['swa_pattern']!r}")
+            continue
         spec = spec_from_record(rec)
+        bad = spec_problems(spec)
+        for b in bad:
+            problems.add(f"{key}.{b.split(' ', 1)[0]}", b.split(" ", 1)[1] if " " in b else b)
+        if bad:
+            continue
         specs.append(spec)
         keys = {normalize(spec.name), *(normalize(a) for a in spec.aliases)}
         if spec.hf_repo:

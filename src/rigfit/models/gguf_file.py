@@ -9,7 +9,10 @@ so a 150k-vocab header parses in tens of milliseconds.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +20,22 @@ from typing import Any, BinaryIO
 
 from ..errors import BadModelFile
 from ..quant import ggml_type_by_id, gguf_file_type_by_id
+from ..safeio import clean_text, regular_file_size
 from ..vocab import LayerKind
-from .spec import GGUFWeights, ModelSpec, swa_layer_types
+from .spec import SPEC_RANGES, GGUFWeights, ModelSpec, checked, swa_layer_types
 from .tensor import Tensor
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 _MAX_COUNT = 1 << 24  # no real file has 16M tensors or KV pairs
+# Bounds a hostile header cannot talk the reader past (real files: a 256k-token vocabulary's tokens and merges
+# are ~20 MB of header, strings are short, arrays nest one level):
+MAX_STRING_BYTES = 1 << 20  # one metadata string kept (longer ones are skipped unread)
+MAX_ARRAY_ITEMS = 1 << 22  # elements of one metadata array (4M; vocabularies and merges are under 1M)
+MAX_ARRAY_DEPTH = 4  # arrays of arrays
+MAX_NAME_BYTES = 1024  # a tensor name
+MAX_LAYER_INDEX = 1 << 16
+_LAYER_INDEX = re.compile(r"[0-9]{1,6}")
 # GGUF value types -> struct format (scalars) ; 8 = string, 9 = array.
 _SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _SIZE = {k: struct.calcsize(v) for k, v in _SCALAR.items()}
@@ -55,23 +67,44 @@ class GGUFHeader:
 
 
 class _Buf:
-    """A growing read buffer over the file's head."""
+    """A sliding read window over the file's head: ``base`` is the file offset of ``data[0]``.  Items are
+    read through the window, items the reader does not keep are skipped by seeking, so memory stays bounded
+    by the window whatever lengths a corrupt header claims."""
+
+    WINDOW = 1 << 20
 
     def __init__(self, fh: BinaryIO, path: str, file_size: int) -> None:
         self.fh, self.path, self.file_size = fh, path, file_size
-        self.data = fh.read(min(file_size, 1 << 20))
+        self.base = 0
+        self.data = fh.read(min(file_size, self.WINDOW))
         self.pos = 0
 
+    @property
+    def offset(self) -> int:
+        """The absolute file offset of the next byte."""
+        return self.base + self.pos
+
     def need(self, n: int) -> None:
-        end = self.pos + n
-        if end <= len(self.data):
+        """Make ``n`` bytes from ``pos`` available (n at most MAX_STRING_BYTES)."""
+        end = self.offset + n
+        if self.pos + n <= len(self.data):
             return
         if end > self.file_size:
             raise BadModelFile(f"{self.path}: truncated GGUF header (needs byte {end}, file has {self.file_size})")
-        more = max(end - len(self.data), 1 << 22)
-        self.data += self.fh.read(more)
-        if end > len(self.data):
+        self.fh.seek(self.offset)
+        self.base, self.pos = self.offset, 0
+        self.data = self.fh.read(max(n, self.WINDOW))
+        if n > len(self.data):
             raise BadModelFile(f"{self.path}: truncated GGUF header")
+
+    def skip(self, n: int) -> None:
+        """Move past ``n`` bytes without reading them."""
+        if self.offset + n > self.file_size:
+            raise BadModelFile(f"{self.path}: truncated GGUF header (an item of {n:,} bytes runs past the end)")
+        if self.pos + n <= len(self.data):
+            self.pos += n
+            return
+        self.base, self.pos, self.data = self.offset + n, 0, b""
 
     def u32(self) -> int:
         self.need(4)
@@ -85,33 +118,33 @@ class _Buf:
         self.pos += 8
         return int(v)
 
-    def string(self) -> str:
+    def string(self, limit: int = MAX_STRING_BYTES, *, strict: bool = False) -> str:
+        """A length-prefixed UTF-8 string; one longer than ``limit`` is skipped unread (``""``), or with
+        ``strict`` (names) an error."""
         n = self.u64()
-        if n > self.file_size:
-            raise BadModelFile(f"{self.path}: corrupt GGUF header (string length {n})")
+        if n > limit:
+            if strict:
+                raise BadModelFile(f"{self.path}: corrupt GGUF header (a name of {n:,} bytes)")
+            self.skip(n)
+            return ""
         self.need(n)
         raw = self.data[self.pos : self.pos + n]
         self.pos += n
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("utf-8", errors="replace")
+        return raw.decode("utf-8", errors="replace")
 
     def _skip_strings(self, count: int) -> None:
-        """Skip ``count`` length-prefixed strings (the hot loop for tokenizer arrays)."""
+        """Skip ``count`` length-prefixed strings (the hot loop for tokenizer arrays): only the length
+        prefixes are read; every string must end inside the file."""
         unpack = _U64.unpack_from
-        data, pos, limit = self.data, self.pos, self.file_size
         for _ in range(count):
-            if pos + 8 > len(data):
-                self.pos = pos
+            if self.pos + 8 > len(self.data):
                 self.need(8)
-                data = self.data
-            (n,) = unpack(data, pos)
-            if n > limit:
-                raise BadModelFile(f"{self.path}: corrupt GGUF header (string length {n})")
-            pos += 8 + n
-        self.pos = pos
-        self.need(0)
+            (n,) = unpack(self.data, self.pos)
+            self.pos += 8
+            if self.pos + n <= len(self.data):
+                self.pos += n
+            else:
+                self.skip(n)
 
     def scalar(self, vtype: int) -> Any:
         fmt = _SCALAR[vtype]
@@ -130,25 +163,28 @@ class _Buf:
             return self.array()
         raise BadModelFile(f"{self.path}: corrupt GGUF header (unknown value type {vtype})")
 
-    def array(self) -> Any:
+    def array(self, depth: int = 0) -> Any:
         etype = self.u32()
         count = self.u64()
-        if count > self.file_size:
-            raise BadModelFile(f"{self.path}: corrupt GGUF header (array of {count} elements)")
+        if count > MAX_ARRAY_ITEMS or depth >= MAX_ARRAY_DEPTH:
+            raise BadModelFile(f"{self.path}: corrupt GGUF header (array of {count:,} elements, nested "
+                               f"{depth + 1} deep)")
         if etype in _SCALAR:
             size = _SIZE[etype] * count
-            self.need(size)
             head: tuple[Any, ...] = ()
             if count <= 4096:  # per-layer hyperparameters: keep them
+                self.need(size)
                 head = struct.unpack_from("<" + _SCALAR[etype][1] * count, self.data, self.pos)
-            self.pos += size
+                self.pos += size
+            else:
+                self.skip(size)
             return ArrayInfo(etype, count, head)
         if etype == 8:
             self._skip_strings(count)
             return ArrayInfo(etype, count, ())
         if etype == 9:
             for _ in range(count):
-                self.array()
+                self.array(depth + 1)
             return ArrayInfo(etype, count, ())
         raise BadModelFile(f"{self.path}: corrupt GGUF header (unknown array element type {etype})")
 
@@ -156,14 +192,13 @@ class _Buf:
 def read_gguf_header(path: str | os.PathLike[str]) -> GGUFHeader:
     """Parse magic, metadata and tensor infos; check that every tensor's data lies inside the file."""
     p = Path(path)
+    file_size = regular_file_size(p, "GGUF file")
     try:
-        file_size = p.stat().st_size
         fh = p.open("rb")
     except OSError as exc:
         raise BadModelFile(f"{p}: cannot open: {exc.strerror or exc}") from None
     with fh:
         buf = _Buf(fh, str(p), file_size)
-        buf.need(4)
         if buf.data[:4] != GGUF_MAGIC:
             raise BadModelFile(f"{p}: not a GGUF file (magic {buf.data[:4]!r}, expected b'GGUF')")
         buf.pos = 4
@@ -179,18 +214,27 @@ def read_gguf_header(path: str | os.PathLike[str]) -> GGUFHeader:
             meta[key] = buf.value(buf.u32())
         infos: list[tuple[str, tuple[int, ...], int, int]] = []
         for _ in range(n_tensors):
-            name = buf.string()
+            name = buf.string(MAX_NAME_BYTES, strict=True)
             n_dims = buf.u32()
             if not 1 <= n_dims <= 4:
                 raise BadModelFile(f"{p}: corrupt tensor info for {name!r} ({n_dims} dimensions)")
             shape = tuple(buf.u64() for _ in range(n_dims))
             infos.append((name, shape, buf.u32(), buf.u64()))
         align = meta.get("general.alignment", DEFAULT_ALIGNMENT)
-        if not isinstance(align, int) or align <= 0 or align & (align - 1):
-            raise BadModelFile(f"{p}: bad general.alignment {align!r}")
-        data_offset = -(-buf.pos // align) * align
+        if isinstance(align, bool) or not isinstance(align, int) or not 0 < align <= 1 << 20 or align & (align - 1):
+            raise BadModelFile(f"{p}: bad general.alignment {clean_text(repr(align))}")
+        data_offset = -(-buf.offset // align) * align
     tensors: list[Tensor] = []
+    spans: list[tuple[int, int, str]] = []
+    seen: set[str] = set()
     for name, shape, type_id, offset in infos:
+        if name in seen:
+            raise BadModelFile(f"{p}: tensor {clean_text(name)!r} appears twice in the tensor table")
+        seen.add(name)
+        if offset % align:
+            raise BadModelFile(f"{p}: tensor {clean_text(name)!r} at offset {offset} is not aligned to {align}")
+        if any(d == 0 for d in shape):
+            raise BadModelFile(f"{p}: tensor {clean_text(name)!r} has an empty dimension {shape}")
         try:
             gt = ggml_type_by_id(type_id)
         except Exception:
@@ -206,11 +250,18 @@ def read_gguf_header(path: str | os.PathLike[str]) -> GGUFHeader:
                 f"{p}: truncated GGUF: tensor {name!r} ends at byte {data_offset + offset + n_bytes}, "
                 f"file has {file_size}"
             )
+        spans.append((offset, offset + n_bytes, name))
         layer = None
         if name.startswith("blk."):
             part = name.split(".", 2)[1]
-            layer = int(part) if part.isdigit() else None
+            if not _LAYER_INDEX.fullmatch(part) or int(part) > MAX_LAYER_INDEX:
+                raise BadModelFile(f"{p}: tensor name {clean_text(name)!r} has no layer number")
+            layer = int(part)
         tensors.append(Tensor(name=name, shape=shape, layer=layer, ggml_type=gt.name, n_bytes=n_bytes))
+    spans.sort()
+    for (_, end, a), (start, _, b) in itertools.pairwise(spans):
+        if start < end:
+            raise BadModelFile(f"{p}: tensors {clean_text(a)!r} and {clean_text(b)!r} overlap in the data section")
     return GGUFHeader(path=str(p), version=version, metadata=meta, tensors=tuple(tensors),
                       data_offset=data_offset, file_size=file_size)
 
@@ -219,15 +270,29 @@ def read_gguf_header(path: str | os.PathLike[str]) -> GGUFHeader:
 SWA_PATTERN_BY_ARCH = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "llama4": 4, "cohere2": 4, "gemma3n": 5}
 
 
+def _count(v: Any) -> int | None:
+    """A non-negative integer from a metadata value (an integer, or an integral finite float), else None."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v if v >= 0 else None
+    if isinstance(v, float) and math.isfinite(v) and v >= 0 and v.is_integer():
+        return int(v)
+    return None
+
+
 def _scalar_or_first(v: Any) -> Any:
     if isinstance(v, ArrayInfo):
-        return max(v.head) if v.head else None
+        counts = [_count(x) for x in v.head]
+        known = [c for c in counts if c is not None]
+        return max(known) if known and len(known) == len(counts) else (None if not v.head else -1)
     return v
 
 
 def _per_layer(v: Any, n: int) -> tuple[int, ...]:
     if isinstance(v, ArrayInfo) and v.head and len(v.head) == n:
-        return tuple(int(x) for x in v.head)
+        counts = [_count(x) for x in v.head]
+        return tuple(c for c in counts if c is not None) if None not in counts else ()
     return ()
 
 
@@ -239,17 +304,31 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
     if not isinstance(arch, str):
         raise BadModelFile(f"{p}: GGUF has no general.architecture")
 
-    def key(k: str, default: Any = None) -> Any:
-        return _scalar_or_first(m.get(f"{arch}.{k}", default))
+    raw_arch: str = arch
+    arch = clean_text(arch, 64)
 
+    def key(k: str, default: int | None = None) -> int:
+        """A count from the metadata: absent -> ``default`` (0), else a non-negative integer or an error
+        naming the key and the value."""
+        raw = m.get(f"{raw_arch}.{k}")
+        if raw is None:
+            return default or 0
+        n = _count(_scalar_or_first(raw))
+        if n is None:
+            raise BadModelFile(f"{p}: {arch}.{k} = {clean_text(repr(raw), 60)} is not a count")
+        return n
     n_layers = key("block_count")
     n_embd = key("embedding_length")
     n_head = key("attention.head_count")
-    if not all(isinstance(x, int) and x > 0 for x in (n_layers, n_embd, n_head)):
+    if not all(x > 0 for x in (n_layers, n_embd, n_head)):
         raise BadModelFile(f"{p}: GGUF lacks {arch}.block_count / embedding_length / attention.head_count")
-    kv_raw = m.get(f"{arch}.attention.head_count_kv", n_head)
+    max_layers = min(SPEC_RANGES["n_layers"][1], len(header.tensors))  # a block has at least one tensor
+    if n_layers > max_layers:
+        raise BadModelFile(f"{p}: {arch}.block_count = {n_layers:,} but the file has {len(header.tensors):,} "
+                           f"tensors (at most {max_layers:,} blocks)")
+    kv_raw = m.get(f"{raw_arch}.attention.head_count_kv", n_head)
     kv_layers = _per_layer(kv_raw, n_layers)
-    n_kv = _scalar_or_first(kv_raw) or n_head
+    n_kv = key("attention.head_count_kv") or n_head
     by_name = {t.name: t for t in header.tensors}
     embd = by_name.get("token_embd.weight")
     vocab = embd.shape[1] if embd is not None and len(embd.shape) > 1 else key("vocab_size") or 0
@@ -259,12 +338,12 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
     kv_lora = key("attention.kv_lora_rank") or 0
     layer_types: tuple[LayerKind, ...] = ()
     window = key("attention.sliding_window") or 0
-    pattern_raw = m.get(f"{arch}.attention.sliding_window_pattern")
+    pattern_raw = m.get(f"{raw_arch}.attention.sliding_window_pattern")
     if window:
         flags = _per_layer(pattern_raw, n_layers)
         if flags:
             layer_types = tuple(LayerKind.SLIDING if f else LayerKind.FULL for f in flags)
-        elif isinstance(pattern_raw, int) and pattern_raw > 0:
+        elif isinstance(pattern_raw, int) and not isinstance(pattern_raw, bool) and 0 < pattern_raw <= n_layers:
             layer_types = swa_layer_types(n_layers, pattern_raw)
         elif arch in SWA_PATTERN_BY_ARCH:
             layer_types = swa_layer_types(n_layers, SWA_PATTERN_BY_ARCH[arch])
@@ -276,15 +355,16 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
     n_dense = key("leading_dense_block_count") or 0
     ft_id = m.get("general.file_type")
     ft = gguf_file_type_by_id(ft_id) if isinstance(ft_id, int) else None
-    name = m.get("general.name") or Path(p).stem
+    name = m.get("general.name")
+    name = clean_text(name if isinstance(name, str) and name.strip() else Path(p).stem, 120)
     total = sum(t.n_elements for t in header.tensors)
     weights = GGUFWeights(
         path=p, file_type=ft.name if ft else "unknown", tensors=header.tensors,
         tensor_data_bytes=header.tensor_data_bytes, file_size_bytes=header.file_size,
         metadata_bytes=header.data_offset,
     )
-    return ModelSpec(
-        name=str(name), arch=arch, n_layers=n_layers, hidden_size=n_embd, n_heads=n_head,
+    return checked(ModelSpec(
+        name=name, arch=arch, n_layers=n_layers, hidden_size=n_embd, n_heads=n_head,
         n_kv_heads=int(n_kv), head_dim=int(head_dim), ffn_size=int(ff), vocab_size=int(vocab),
         max_context=int(key("context_length") or 0) or 4096,
         tied_embeddings="output.weight" not in by_name,
@@ -300,7 +380,7 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
         if kv_lora else 0,
         v_head_dim=int(key("attention.value_length_mla") or key("attention.value_length") or 0) if kv_lora else 0,
         params_total=total, dtype="bf16", source=p, origin="gguf", gguf=weights,
-    )
+    ), p)
 
 
 def load_gguf_model(path: str | os.PathLike[str]) -> ModelSpec:

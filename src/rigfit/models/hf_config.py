@@ -9,12 +9,14 @@ safetensors headers via ``huggingface_hub.get_local_safetensors_metadata``.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from ..errors import BadModelFile
+from ..safeio import clean_text, read_regular_file
 from ..vocab import LayerKind
-from .spec import ModelSpec, swa_layer_types
+from .spec import SPEC_RANGES, ModelSpec, checked, swa_layer_types
 
 ARCH_BY_CLASS = {
     "LlamaForCausalLM": "llama", "MistralForCausalLM": "llama", "MixtralForCausalLM": "llama",
@@ -27,13 +29,46 @@ ARCH_BY_CLASS = {
 _SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "llama4": 4}
 
 
+MAX_CONFIG_BYTES = 16 << 20  # real config.json files are a few KB
+MAX_SAFETENSORS_HEADER = 100 << 20  # the safetensors format's own header limit (safetensors docs)
+MAX_PARAMS = 1 << 47  # 140T parameters
+
+
+def _count(v: Any) -> int | None:
+    """An integer count from JSON (4096 or 4096.0); None for anything else (strings, lists, NaN, inf, bools,
+    fractions, negatives)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v if v >= 0 else None
+    if isinstance(v, float) and math.isfinite(v) and v >= 0 and v.is_integer() and v < 2**63:
+        return int(v)
+    return None
+
+
 def _int(cfg: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
-    v = cfg.get(key, default)
+    v = cfg.get(key)
     if v is None:
-        raise BadModelFile(f"{where}: missing {key}")
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise BadModelFile(f"{where}: {key} must be a non-negative integer, got {v!r}")
-    return v
+        if default is None:
+            raise BadModelFile(f"{where}: missing {key}")
+        return default
+    n = _count(v)
+    if n is None:
+        raise BadModelFile(f"{where}: {key} must be a non-negative integer, got {_shown(v)}")
+    return n
+
+
+def _opt(cfg: dict[str, Any], where: str, *keys: str) -> int:
+    """The first of ``keys`` that is set (0 when none is), checked like ``_int``."""
+    for k in keys:
+        if cfg.get(k) not in (None, 0, False):
+            return _int(cfg, k, where)
+    return 0
+
+
+def _shown(v: Any) -> str:
+    text = clean_text(repr(v))
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | None = None,
@@ -54,74 +89,100 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     heads = _int(c, "num_attention_heads", where)
     if n_layers == 0 or hidden == 0 or heads == 0:
         raise BadModelFile(f"{where}: num_hidden_layers, hidden_size and num_attention_heads must be positive")
+    if n_layers > SPEC_RANGES["n_layers"][1]:  # before anything loops over the layers
+        raise BadModelFile(f"{where}: num_hidden_layers = {n_layers:,} (expected 1..{SPEC_RANGES['n_layers'][1]:,})")
     kv = _int(c, "num_key_value_heads", where, heads) or heads
-    head_dim = _int(c, "head_dim", where, hidden // heads) if c.get("head_dim") is not None else hidden // heads
+    head_dim = _int(c, "head_dim", where, hidden // heads)
     vocab = _int(c, "vocab_size", where)
-    n_experts = int(c.get("num_experts") or c.get("num_local_experts") or c.get("n_routed_experts") or 0)
+    n_experts = _opt(c, where, "num_experts", "num_local_experts", "n_routed_experts")
     ff = _int(c, "intermediate_size", where, 0)
-    expert_ff = int(c.get("moe_intermediate_size") or (ff if n_experts else 0))
+    expert_ff = _opt(c, where, "moe_intermediate_size") or (ff if n_experts else 0)
     if arch == "llama4":
-        ff = int(c.get("intermediate_size_mlp") or ff)
-        expert_ff = int(c.get("intermediate_size") or expert_ff)
+        ff = _opt(c, where, "intermediate_size_mlp") or ff
+        expert_ff = _opt(c, where, "intermediate_size") or expert_ff
     if not ff and not expert_ff:
         raise BadModelFile(f"{where}: missing intermediate_size")
     layer_types: tuple[LayerKind, ...] = ()
-    window = c.get("sliding_window") if c.get("use_sliding_window", True) else None
+    window = _opt(c, where, "sliding_window") if c.get("use_sliding_window", True) else None
     lt = c.get("layer_types")
     if isinstance(lt, list) and len(lt) == n_layers:
         kinds = {"sliding_attention": LayerKind.SLIDING, "full_attention": LayerKind.FULL,
                  "linear_attention": LayerKind.RECURRENT, "chunked_attention": LayerKind.SLIDING}
         layer_types = tuple(kinds.get(str(x), LayerKind.FULL) for x in lt)
-    elif isinstance(window, int) and window > 0 and arch in _SWA_PATTERN:
-        pattern = c.get("sliding_window_pattern") or _SWA_PATTERN[arch]
-        layer_types = swa_layer_types(n_layers, int(pattern))
+    elif window and arch in _SWA_PATTERN:
+        pattern = _opt(c, where, "sliding_window_pattern") or _SWA_PATTERN[arch]
+        layer_types = swa_layer_types(n_layers, pattern)
     if arch == "llama4" and c.get("attention_chunk_size"):
-        window = c["attention_chunk_size"]
+        window = _int(c, "attention_chunk_size", where)
         layer_types = layer_types or swa_layer_types(n_layers, 4)
     if LayerKind.SLIDING not in layer_types:
         window = None
     tied_default = arch in ("gemma2", "gemma3")
     tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", tied_default))
-    shared = int(c.get("n_shared_experts") or (1 if c.get("shared_expert_intermediate_size") else 0))
+    shared = _opt(c, where, "n_shared_experts") or (1 if c.get("shared_expert_intermediate_size") else 0)
     dtype = str(c.get("torch_dtype") or c.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
-    return ModelSpec(
-        name=name, arch=arch, n_layers=n_layers, hidden_size=hidden, n_heads=heads, n_kv_heads=kv,
-        head_dim=head_dim, ffn_size=ff or expert_ff, vocab_size=vocab,
-        max_context=int(c.get("max_position_embeddings") or 4096), tied_embeddings=bool(tied),
+    spec = ModelSpec(
+        name=clean_text(name), arch=clean_text(arch), n_layers=n_layers, hidden_size=hidden, n_heads=heads,
+        n_kv_heads=kv, head_dim=head_dim, ffn_size=ff or expert_ff, vocab_size=vocab,
+        max_context=_opt(c, where, "max_position_embeddings") or 4096, tied_embeddings=bool(tied),
         attn_bias=bool(c.get("attention_bias", arch == "qwen2")), qk_norm=arch in ("qwen3", "qwen3moe", "gemma3"),
         sliding_window=int(window or 0), layer_types=layer_types,
-        n_experts=n_experts, n_experts_active=int(c.get("num_experts_per_tok") or 0) if n_experts else 0,
+        n_experts=n_experts, n_experts_active=_opt(c, where, "num_experts_per_tok") if n_experts else 0,
         expert_ffn_size=expert_ff if n_experts else 0, n_shared_experts=shared,
-        shared_expert_ffn_size=int(c.get("shared_expert_intermediate_size") or 0),
-        n_dense_layers=int(c.get("first_k_dense_replace") or 0),
-        q_lora_rank=int(c.get("q_lora_rank") or 0), kv_lora_rank=int(c.get("kv_lora_rank") or 0),
-        qk_rope_head_dim=int(c.get("qk_rope_head_dim") or 0), qk_nope_head_dim=int(c.get("qk_nope_head_dim") or 0),
-        v_head_dim=int(c.get("v_head_dim") or 0), params_total=params_total,
+        shared_expert_ffn_size=_opt(c, where, "shared_expert_intermediate_size"),
+        n_dense_layers=_opt(c, where, "first_k_dense_replace"),
+        q_lora_rank=_opt(c, where, "q_lora_rank"), kv_lora_rank=_opt(c, where, "kv_lora_rank"),
+        qk_rope_head_dim=_opt(c, where, "qk_rope_head_dim"), qk_nope_head_dim=_opt(c, where, "qk_nope_head_dim"),
+        v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total,
         dtype={"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(dtype, "bf16"),
         hf_repo=hf_repo, source=where, origin=origin,
     )
+    return checked(spec, where)
 
 
 def read_config(path: Path) -> Any:
+    raw = read_regular_file(path, MAX_CONFIG_BYTES, "config.json")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadModelFile(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadModelFile(f"{path}: not valid JSON ({exc})") from None
+        raise BadModelFile(f"{path}: not valid JSON ({clean_text(str(exc))})") from None
+    except (RecursionError, ValueError):  # nesting too deep; an integer of more digits than Python reads
+        raise BadModelFile(f"{path}: not a config.json (nested too deep or a number too long)") from None
 
 
 def safetensors_param_count(folder: Path) -> int | None:
-    """Exact parameter count from the safetensors headers in ``folder`` (None when there are none)."""
-    if not any(folder.glob("*.safetensors")):
+    """Exact parameter count from the safetensors headers in ``folder`` (None when there are none).  Only
+    regular files directly in the folder are read (an index naming ``../x`` or a device is an error), each
+    header within the format's 100 MB limit, before huggingface_hub parses them."""
+    try:
+        files = sorted(f for f in folder.iterdir() if f.name.endswith(".safetensors"))
+    except OSError as exc:
+        raise BadModelFile(f"{folder}: cannot list: {exc.strerror or exc}") from None
+    if not files:
         return None
+    for f in files:
+        head = read_regular_file(f, None, "safetensors file", head_bytes=8)
+        if len(head) < 8 or int.from_bytes(head, "little") > MAX_SAFETENSORS_HEADER:
+            raise BadModelFile(f"{f}: not a safetensors file (header length)")
+    index = folder / "model.safetensors.index.json"
+    if index.exists():
+        doc = read_config(index)
+        weight_map = doc.get("weight_map") if isinstance(doc, dict) else None
+        if not isinstance(weight_map, dict):
+            raise BadModelFile(f"{index}: no weight_map")
+        for target in set(weight_map.values()):
+            if not isinstance(target, str) or Path(target).name != target or not (folder / target).is_file():
+                raise BadModelFile(f"{index}: weight_map names {_shown(target)}, not a file in {folder.name}")
     from huggingface_hub import get_local_safetensors_metadata
 
     try:
         meta = get_local_safetensors_metadata(folder)
+        total = sum(meta.parameter_count.values())
     except Exception as exc:  # the hub raises several types for corrupt headers
-        raise BadModelFile(f"{folder}: cannot read safetensors headers ({exc})") from None
-    return int(sum(meta.parameter_count.values()))
+        raise BadModelFile(f"{folder}: cannot read safetensors headers ({clean_text(str(exc))})") from None
+    if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_PARAMS:
+        raise BadModelFile(f"{folder}: safetensors shapes give {_shown(total)} parameters (expected 0..140T)")
+    return total
 
 
 def load_config_model(path: Path, *, name: str | None = None, origin: str = "config.json",

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from ..errors import BadModelFile, NotAvailableOffline, UnknownModel
+from ..safeio import check_name, is_existing_path
 from .catalog import default_catalog
 from .gguf_file import load_gguf_model
 from .hf_config import load_config_model
@@ -24,11 +25,11 @@ def _looks_like_path(text: str) -> bool:
 
 def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
     """Resolve ``text``; ``online`` (default: env RIGFIT_ONLINE=1) allows Hub downloads."""
-    text = text.strip()
+    text = check_name("model", text.strip())
     if not text:
         raise UnknownModel(text, default_catalog().all_keys(), hint="empty model name")
     p = Path(text).expanduser()
-    if p.exists():
+    if is_existing_path(text):
         return _from_path(p)
     if _looks_like_path(text):
         raise BadModelFile(f"{text}: no such file or folder")

@@ -113,3 +113,49 @@ def swa_layer_types(n_layers: int, pattern: int) -> tuple[LayerKind, ...]:
     if pattern <= 0:
         return ()
     return tuple(LayerKind.SLIDING if il % pattern < pattern - 1 else LayerKind.FULL for il in range(n_layers))
+
+
+# Physically plausible ranges for the facts a file states (the largest released models are far inside them:
+# ~130 layers, hidden 16k-25k, vocab 256k, 256 routed experts, 10M-token context).  A fact outside its range
+# is a corrupt or hostile file, named with its value, never a silent overflow or a negative answer later.
+SPEC_RANGES: dict[str, tuple[int, int]] = {
+    "n_layers": (1, 1024), "hidden_size": (1, 1 << 17), "n_heads": (1, 4096), "n_kv_heads": (1, 4096),
+    "head_dim": (1, 8192), "ffn_size": (0, 1 << 20), "vocab_size": (1, 1 << 22), "gguf_vocab_size": (0, 1 << 22),
+    "max_context": (1, 1 << 24), "sliding_window": (0, 1 << 24), "n_experts": (0, 4096),
+    "n_experts_active": (0, 4096), "expert_ffn_size": (0, 1 << 20), "n_shared_experts": (0, 64),
+    "shared_expert_ffn_size": (0, 1 << 20), "n_dense_layers": (0, 1024), "q_lora_rank": (0, 1 << 16),
+    "kv_lora_rank": (0, 1 << 16), "qk_rope_head_dim": (0, 8192), "qk_nope_head_dim": (0, 8192),
+    "v_head_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40),
+}
+
+
+def spec_problems(spec: ModelSpec) -> list[str]:
+    """Every fact of ``spec`` outside its plausible range, as ``field = value (expected lo..hi)``."""
+    out = []
+    for name, (lo, hi) in SPEC_RANGES.items():
+        v = getattr(spec, name)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            out.append(f"{name} = {v!r} (expected an integer {lo:,}..{hi:,})")
+    if spec.n_experts_active > max(spec.n_experts, 0):
+        out.append(f"n_experts_active = {spec.n_experts_active} (more than the {spec.n_experts} experts)")
+    for name in ("layer_types", "n_kv_heads_per_layer"):
+        v = getattr(spec, name)
+        if v and len(v) != spec.n_layers:
+            out.append(f"{name} has {len(v)} entries for {spec.n_layers} layers")
+    if any(isinstance(h, bool) or not isinstance(h, int) or not 0 <= h <= 4096 for h in spec.n_kv_heads_per_layer):
+        out.append("n_kv_heads_per_layer has a value outside 0..4,096")
+    for name in ("params_total", "params_active"):
+        v = getattr(spec, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 47):
+            out.append(f"{name} = {v!r} (expected 0..140T parameters)")
+    return out
+
+
+def checked(spec: ModelSpec, where: str) -> ModelSpec:
+    """``spec`` when every fact is in range; else BadModelFile naming ``where`` and each bad field."""
+    from ..errors import BadModelFile
+
+    problems = spec_problems(spec)
+    if problems:
+        raise BadModelFile(f"{where}: " + "; ".join(problems[:4]) + (" ..." if len(problems) > 4 else ""))
+    return spec

@@ -37,8 +37,8 @@ def fit_table(r: FitResult) -> Any:
     t.add_section()
     for comp, label in ((Component.WEIGHTS, "weights"), (Component.KV_CACHE, "KV cache"),
                         (Component.COMPUTE, "compute"), (Component.OVERHEAD, "overhead")):
-        t.add_row("", f"[bold]{label}[/bold]", "", fmt_bytes(bd.total(comp)))
-    t.add_row("", "[bold]total[/bold]", "", f"[bold]{fmt_gib(bd.total_bytes)}[/bold]")
+        t.add_row("", Text(label, style="bold"), "", fmt_bytes(bd.total(comp)))
+    t.add_row("", Text("total", style="bold"), "", Text(fmt_gib(bd.total_bytes), style="bold"))
     lines = [f"total {fmt_gib(bd.total_bytes)} = {fmt_gb(bd.total_bytes)}: accelerator {fmt_gib(bd.device_bytes)}, "
              f"system RAM {fmt_gib(bd.host_bytes)}",
              f"{bd.bits_per_weight:.2f} bits/weight; model file {fmt_gb(bd.model_file_bytes)}"
