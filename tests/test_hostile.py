@@ -201,3 +201,68 @@ def test_no_traceback_reaches_the_user(tmp_path: Path) -> None:
         with pytest.raises(RigfitError):
             resolve_model(str(_write(tmp_path, data, "t.gguf")))
     assert sys.getrecursionlimit() >= 1000
+
+
+# 8. a user's hardware file
+@pytest.mark.parametrize(("body", "message"), [
+    ("memory_gib = inf\nbandwidth_gb_s = 900", "memory_gib"),
+    ("memory_gib = 24\nbandwidth_gb_s = inf", "bandwidth_gb_s"),
+    ("memory_gib = 24\nbandwidth_gb_s = 900\ncount = 100000000", "count"),
+    ("memory_gib = 1e300\nbandwidth_gb_s = 900", "memory_gib"),
+])
+def test_custom_hardware_with_absurd_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str,
+                                             message: str) -> None:
+    p = tmp_path / "rig.toml"
+    p.write_text(f'[[gpus]]\nname = "My Card"\nvendor = "nvidia"\n{body}\n')
+    t = time.perf_counter()
+    code, out, err = run_cli(capsys, "fit", "llama3.1:8b", "-H", str(p), "--json")
+    assert code == 2 and message in err and "Infinity" not in out
+    assert time.perf_counter() - t < 5
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_hardware_file_or_guide_output_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "rig.toml"
+    os.mkfifo(fifo)
+    code, _, err = run_cli(capsys, "fit", "llama3.1:8b", "-H", str(fifo))
+    assert code == 2 and "not a regular file" in err
+    out = tmp_path / "guide.md"
+    os.mkfifo(out)
+    code, _, err = run_cli(capsys, "guide", "--out", str(out))
+    assert code == 2 and "not a regular file" in err
+
+
+# 12. zero is not "the default"
+@pytest.mark.parametrize(("args", "message"), [
+    (["-H", "3090", "--ram", "0"], "system RAM must be between"),
+    (["-H", "3090", "-e", "vllm", "-q", "AWQ", "--gpu-memory", "0"], "GPU memory must be between"),
+    (["-H", "2x 3090", "-e", "vllm", "-q", "AWQ", "-tp", "0"], "tensor parallel size must be between 1 and 64"),
+])
+def test_zero_sizes_are_rejected(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    code, _, err = run_cli(capsys, "fit", "llama3.1:8b", *args)
+    assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("host", ["h" * 10_000, "bad host", "a;b"])
+def test_serve_with_a_bad_host_is_one_line(capsys: pytest.CaptureFixture[str], host: str) -> None:
+    code, _, err = run_cli(capsys, "serve", "--host", host, "--port", "8799")
+    assert code == 2 and err.startswith("rigfit: error: host") and len(err) < 200
+
+
+# 13. ladders ordered by computed bytes
+def test_vllm_best_quant_follows_computed_sizes() -> None:
+    """GPTQ checkpoints (g128 with zero points and act-order indices) are larger than AWQ ones, so the
+    search tries GPTQ before AWQ and settles on the smaller AWQ when only it fits."""
+    from rigfit import fit
+    from rigfit.memory import weights_total_bytes
+    from rigfit.quant import resolve_quant
+    from rigfit.request import Search
+
+    spec = fit("Llama-3.1-8B-Instruct").spec
+    size = {q: weights_total_bytes(spec, resolve_quant(q, prefer="tensor")) for q in ("AWQ", "GPTQ")}
+    assert size["GPTQ"] > size["AWQ"]
+    # 6,864 tokens: the KV pool beside AWQ's weights holds one request, beside GPTQ's 15 MB more it does not
+    kw = {"engine": "vllm", "hardware": ["RTX 4090"], "context_tokens": 6864}
+    assert fit("Qwen2.5-Coder-32B-Instruct", quant="GPTQ", **kw).placement.verdict == "does_not_fit"  # type: ignore
+    r = fit("Qwen2.5-Coder-32B-Instruct", search=Search.BEST_QUANT, **kw)  # type: ignore[arg-type]
+    assert r.quant.name == "AWQ" and r.placement is not None and r.placement.verdict == "gpu"

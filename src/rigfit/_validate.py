@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 from .errors import CatalogError
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+MAX_RECORD_NUMBER = 10**15  # no catalog fact (parameters, GiB, GB/s, TFLOPS, W, USD) is larger; inf and 1e308 are
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,9 @@ def check_record(rec: Any, schema: Mapping[str, Field], key: str, problems: Prob
 
 def _check_value(v: Any, spec: Field) -> str:
     k = spec.kind
-    is_int = isinstance(v, int) and not isinstance(v, bool)
-    is_num = (is_int or isinstance(v, float)) and not isinstance(v, bool)
+    is_int = isinstance(v, int) and not isinstance(v, bool) and abs(v) <= MAX_RECORD_NUMBER
+    is_num = (is_int or (isinstance(v, float) and math.isfinite(v) and abs(v) <= MAX_RECORD_NUMBER)) \
+        and not isinstance(v, bool)
     if k == "int" and not (is_int and v >= 0):
         return "expected a non-negative integer"
     if k == "pos_int" and not (is_int and v > 0):

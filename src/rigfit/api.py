@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .engines import Engine
 from .errors import InvalidInput
 from .hardware.spec import Device
-from .memory import MemoryBreakdown, estimate_memory, make_run_config
+from .memory import MemoryBreakdown, estimate_memory, make_run_config, weights_total_bytes
 from .models.spec import ModelSpec
 from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
@@ -121,7 +121,11 @@ def _best_quant(req: FitRequest) -> FitResult:
     before cpu) at the requested context; when only offload is reachable, the engine's usual quant if it
     gets there (higher ones are slower still); when nothing fits, the smallest.  Verdicts only improve as
     bits fall, so the ladder is searched by bisection."""
-    ladder = req.engine.quant_ladder
+    prefer = req.engine.weights.value
+    # best quality first = most bytes first, computed for this model (a fixed list can be wrong: vLLM's GPTQ
+    # checkpoints are larger than its AWQ ones); equal sizes keep the engine's order
+    ladder = sorted(req.engine.quant_ladder,
+                    key=lambda q: -weights_total_bytes(req.model, resolve_quant(q, prefer=prefer)))
     cache: dict[int, FitResult] = {}
 
     def at(i: int) -> FitResult:

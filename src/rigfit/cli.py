@@ -7,7 +7,9 @@ code 2; nothing here computes what the library should.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,6 +18,7 @@ from .errors import InvalidInput, RigfitError
 from .flags import error_line
 
 EXIT_BAD_INPUT = 2
+_HOST = re.compile(r"[A-Za-z0-9.:%\-\[\]]{1,253}")  # a host name, IPv4 or IPv6 address
 def _emit_json(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2))
 
@@ -424,6 +427,10 @@ def guide(models: tuple[str, ...], fmt: str, out_path: str | None, as_json: bool
 
     text = (guide_html if fmt == "html" else guide_markdown)(g, generated=version("rigfit"))
     if out_path:
+        from .safeio import is_existing_path
+
+        if is_existing_path(out_path) and not Path(out_path).is_file():
+            raise InvalidInput(f"--out {out_path[:200]!r} is not a regular file")
         try:
             with open(out_path, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -447,6 +454,8 @@ def serve(host: str, port: int, as_json: bool) -> None:
     """
     if not 1 <= port <= 65535:
         raise InvalidInput(f"port must be between 1 and 65535, got {port}")
+    if not _HOST.fullmatch(host):
+        raise InvalidInput(f"host {host[:60]!r} is not a host name or IP address")
     import uvicorn
 
     from .web.app import create_app

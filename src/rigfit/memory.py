@@ -194,6 +194,11 @@ def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                           exact=exact)
 
 
+def weights_total_bytes(spec: ModelSpec, quant: QuantScheme) -> int:
+    """All weight bytes of ``spec`` at ``quant`` (cached): what orders a quant ladder."""
+    return _weight_summary(spec, quant).total
+
+
 def gguf_metadata_bytes(spec: ModelSpec, n_tensors: int) -> int:
     """Header size: tokenizer arrays dominate.  BPE vocabularies store tokens, types and merges
     (~45 B per token); SentencePiece ones tokens, scores and types (~24 B per token); plus ~80 B per

@@ -140,6 +140,13 @@ def make_request(
     if ram_bytes is not None and not 0 < ram_bytes <= MAX_RAM_BYTES:
         raise InvalidInput(f"system RAM must be between 1 byte and 64 TiB, got {ram_bytes} bytes",
                            options=("ram_bytes",))
+    if gpu_memory_bytes is not None and not 0 < gpu_memory_bytes <= MAX_RAM_BYTES:
+        raise InvalidInput(f"GPU memory must be between 1 byte and 64 TiB, got {gpu_memory_bytes} bytes",
+                           options=("gpu_memory_bytes",))
+    for label, value, field_ in (("tensor parallel size", tensor_parallel, "tensor_parallel"),
+                                 ("pipeline parallel size", pipeline_parallel, "pipeline_parallel")):
+        if value is not None and not 1 <= value <= 64:
+            raise InvalidInput(f"{label} must be between 1 and 64, got {value}", options=(field_,))
     be = _backend(backend, eng)
     if split_mode is not None and split_mode not in tuple(SplitMode):
         raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}", options=("split_mode",))

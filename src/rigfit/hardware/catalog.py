@@ -15,6 +15,7 @@ from typing import Any
 
 from .._validate import Field, Problems, check_record, from_record, schema_of, spec
 from ..errors import CatalogError
+from ..safeio import clean_text, read_regular_file
 from ..units import GIB
 from ..vocab import DeviceKind, Form, Vendor
 from .spec import Device
@@ -138,25 +139,41 @@ def _gpu(rec: dict[str, Any]) -> Device:
     )
 
 
+MAX_HARDWARE_FILE_BYTES = 1 << 20
+MAX_CUSTOM_DEVICES = 64
+MAX_DEVICE_MEMORY_GIB = 16 * 1024  # 16 TiB: beyond any accelerator or unified-memory system
+
+
 def load_custom_hardware(path: str) -> list[tuple[Device, int]]:
     """Devices a user describes in a TOML file of ``[[gpus]]`` tables (validated; errors name the key)."""
     from pathlib import Path
 
     p = Path(path)
+    raw = read_regular_file(p, MAX_HARDWARE_FILE_BYTES, "hardware file")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CatalogError(f"{p}: cannot read: {exc.strerror or exc}") from None
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{p}: not valid TOML: {exc}") from None
+        raise CatalogError(f"{p}: not valid TOML: {clean_text(str(exc))}") from None
+    except RecursionError:
+        raise CatalogError(f"{p}: not valid TOML (nested too deep)") from None
     problems = Problems(str(p))
     recs = data.get("gpus")
     if not isinstance(recs, list) or not recs:
         raise CatalogError(f"{p}: gpus: expected at least one [[gpus]] table")
     out = []
+    if len(recs) > MAX_CUSTOM_DEVICES:
+        raise CatalogError(f"{p}: gpus: {len(recs)} tables, at most {MAX_CUSTOM_DEVICES}")
     for i, rec in enumerate(recs):
         if check_record(rec, CUSTOM_SCHEMA, f"gpus[{i}]", problems):
-            out.append((_gpu(rec), int(rec.get("count", 1))))
+            count = rec.get("count", 1)
+            if not 1 <= count <= MAX_CUSTOM_DEVICES:
+                problems.add(f"gpus[{i}].count", f"expected 1..{MAX_CUSTOM_DEVICES} devices, got {count}")
+                continue
+            if rec["memory_gib"] > MAX_DEVICE_MEMORY_GIB:
+                problems.add(f"gpus[{i}].memory_gib", f"expected at most {MAX_DEVICE_MEMORY_GIB:,} GiB, got "
+                             f"{rec['memory_gib']}")
+                continue
+            out.append((_gpu({**rec, "name": clean_text(rec["name"], 120)}), count))
     problems.raise_if_any()
     return out
 
