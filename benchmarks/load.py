@@ -2,6 +2,7 @@
 
     python benchmarks/load.py                       # 2,000 requests to /api/fit, 16 at a time
     python benchmarks/load.py -n 5000 -c 32 --path /api/models
+    python benchmarks/load.py -n 400 -c 4 --heavy 4   # cheap fits while 4 heavy requests run without pause
 
 Starts ``rigfit serve`` (the real CLI, uvicorn) on a free loopback port in a subprocess, sends the requests
 over 16 keep-alive HTTP/1.1 connections from one asyncio client, and reports requests/s and latency
@@ -34,6 +35,11 @@ FIT_MIX = [
 ]
 
 
+# a best-quant search and a context sweep over four GPUs: the heaviest /api/fit request a page can send
+HEAVY = {"model": "Llama-3.3-70B-Instruct", "ctx": "32k", "hardware": "4x RTX 3090", "curve": "true"}
+CHEAP = [{**q, "quant": q.get("quant", "Q4_K_M")} for q in FIT_MIX]  # explicit quant: one plan each
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,10 +63,18 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, targe
     return status
 
 
-async def _run(port: int, paths: list[str], n: int, conc: int) -> tuple[list[float], int, float]:
+async def _run(port: int, paths: list[str], n: int, conc: int, heavy: int = 0) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     errors = 0
     counter = iter(range(n))
+    done = asyncio.Event()
+
+    async def heavy_worker() -> None:  # keeps one heavy request in flight until the measured ones are done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        target = "/api/fit?" + urllib.parse.urlencode(HEAVY)
+        while not done.is_set():
+            await _one(reader, writer, target)
+        writer.close()
 
     async def worker() -> None:
         nonlocal errors
@@ -72,9 +86,14 @@ async def _run(port: int, paths: list[str], n: int, conc: int) -> tuple[list[flo
             errors += status != 200
         writer.close()
 
+    heavies = [asyncio.create_task(heavy_worker()) for _ in range(heavy)]
+    await asyncio.sleep(0.5 if heavy else 0)  # the heavy requests are running before the first measured one
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conc)))
-    return latencies, errors, time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    done.set()
+    await asyncio.gather(*heavies)
+    return latencies, errors, wall
 
 
 def main() -> int:
@@ -82,12 +101,15 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=2000, help="requests (default 2000)")
     ap.add_argument("-c", type=int, default=16, help="concurrent connections (default 16)")
     ap.add_argument("--path", default="/api/fit", help="endpoint (default /api/fit, with a mix of queries)")
+    ap.add_argument("--heavy", type=int, default=0,
+                    help="heavy requests kept running meanwhile (best-quant search + context sweep on 4 GPUs); "
+                         "the measured requests are then cheap fits with an explicit quant")
     args = ap.parse_args()
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "rigfit", "serve", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        paths = _paths(args.path)
+        paths = [args.path + "?" + urllib.parse.urlencode(q) for q in CHEAP] if args.heavy else _paths(args.path)
         for _ in range(200):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/api/options", timeout=1).read()
@@ -96,12 +118,13 @@ def main() -> int:
                 time.sleep(0.05)
         for p in paths:  # warm-up: imports and catalog loads, as an interactive user's first request pays
             urllib.request.urlopen(f"http://127.0.0.1:{port}{p}", timeout=10).read()
-        lat, errors, wall = asyncio.run(_run(port, paths, args.n, args.c))
+        lat, errors, wall = asyncio.run(_run(port, paths, args.n, args.c, args.heavy))
     finally:
         server.terminate()
         server.wait(timeout=10)
     q = statistics.quantiles(lat, n=100)
-    print(f"{args.n} requests to {args.path} ({len(paths)} distinct), {args.c} concurrent, loopback")
+    print(f"{args.n} requests to {args.path} ({len(paths)} distinct), {args.c} concurrent, loopback"
+          + (f", while {args.heavy} heavy requests run" if args.heavy else ""))
     print(f"  throughput     {args.n / wall:8.0f} requests/s   (wall {wall:.2f} s, non-200: {errors})")
     print(f"  latency p50    {q[49] * 1000:8.1f} ms")
     print(f"  latency p90    {q[89] * 1000:8.1f} ms")

@@ -16,7 +16,7 @@ from rigfit.web.app import create_app
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app())
+    return TestClient(create_app(), base_url="http://127.0.0.1:8765")
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
@@ -252,3 +252,37 @@ def test_errors_name_query_parameters_not_cli_flags(client: TestClient) -> None:
     assert "--" not in body["error"]
     body = client.get("/api/fit", params=[("model", "llama3.1:8b"), ("ctx", "max")]).json()
     assert body["parameters"] == ["ctx", "hardware"]
+
+
+# hostile-input findings 10-12 (issue 13)
+def test_dns_rebinding_host_is_refused() -> None:
+    app = TestClient(create_app(), base_url="http://attacker.example:8765")
+    resp = app.get("/api/fit", params={"model": "llama3.1:8b", "this_machine": "true"})
+    assert resp.status_code == 400 and "not served here" in resp.json()["error"]
+    for host in ("http://localhost:8765", "http://127.0.0.1:8765", "http://[::1]:8765"):
+        assert TestClient(create_app(), base_url=host).get("/api/options").status_code == 200
+
+
+def test_security_headers_and_no_store(client: TestClient) -> None:
+    resp = client.get("/api/fit", params={"model": "llama3.1:8b", "this_machine": "true"})
+    assert resp.headers["Cache-Control"] == "no-store"
+    page = client.get("/")
+    for name in ("X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy"):
+        assert name in page.headers
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_oversize_url_is_json_422(client: TestClient) -> None:
+    resp = client.get("/api/fit?" + "&".join(f"hardware=3090&x{i}=" + "a" * 100 for i in range(100)))
+    assert resp.status_code == 422 and resp.json()["error"].startswith("rigfit: error: request URL of")
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ([("model", "llama3.1:8b"), ("hardware", "3090"), ("ram", "0")], "system RAM must be between"),
+    ([("model", "llama3.1:8b"), ("hardware", "3090"), ("engine", "vllm"), ("quant", "AWQ"), ("tensor_parallel", "0")],
+     "tensor parallel size"),
+    ([("model", "llama3.1:8b"), *[("hardware", "64x RTX 3090")] * 2], "at most 64 devices"),
+])
+def test_zero_and_oversized_requests(client: TestClient, params: list[tuple[str, str]], message: str) -> None:
+    resp = client.get("/api/fit", params=params)
+    assert resp.status_code == 422 and message in resp.json()["detail"]

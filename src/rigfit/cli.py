@@ -458,7 +458,7 @@ def serve(host: str, port: int, as_json: bool) -> None:
         raise InvalidInput(f"host {host[:60]!r} is not a host name or IP address")
     import uvicorn
 
-    from .web.app import create_app
+    from .web.app import LOOPBACK_HOSTS, create_app
 
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     if as_json:
@@ -469,7 +469,9 @@ def serve(host: str, port: int, as_json: bool) -> None:
         click.echo(f"rigfit: warning: {host} is reachable from other machines; rigfit has no authentication",
                    err=True)
     try:
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+        allowed = ("*",) if host in ("0.0.0.0", "::") else (*LOOPBACK_HOSTS, host)
+        uvicorn.run(create_app(allowed_hosts=allowed), host=host, port=port, log_level="warning",
+                    access_log=False, timeout_keep_alive=5, limit_concurrency=256, h11_max_incomplete_event_size=16384)
     except OSError as exc:
         raise InvalidInput(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 

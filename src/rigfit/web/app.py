@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from importlib.resources import files
 from typing import Annotated, Any
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
@@ -23,6 +26,16 @@ from pydantic import BaseModel
 from ..errors import InvalidInput, RigfitError
 
 STATIC_DIR = files("rigfit.web") / "static"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+MAX_URL_BYTES = 8192  # path and query; every parameter is bounded far below
+MAX_WEB_DEVICES = 64  # accelerators in one request (counts included)
+HEAVY_AT_ONCE = 2  # searches and sweeps run off the event loop, at most this many together
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                               "frame-ancestors 'none'; form-action 'self'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
 class ErrorBody(BaseModel):
@@ -51,6 +64,14 @@ def _json(doc: Any) -> Response:
 def _error(status: int, message: str, parameters: list[str] | None = None) -> Response:
     body = {"error": f"rigfit: error: {message}", "detail": message, "parameters": parameters or []}
     return Response(content=json.dumps(body), status_code=status, media_type="application/json")
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header without its port (``[::1]:8765`` -> ``::1``)."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -84,7 +105,10 @@ def _system(hardware: list[str], this_machine: bool) -> Any:
         return _this_machine()[0]
     if len(hardware) > 16:
         raise InvalidInput(f"at most 16 hardware entries, got {len(hardware)}", options=("hardware",))
-    return catalog_system(hardware) if hardware else None
+    system = catalog_system(hardware) if hardware else None
+    if system is not None and sum(sd.count for sd in system.devices) > MAX_WEB_DEVICES:
+        raise InvalidInput(f"at most {MAX_WEB_DEVICES} devices in one request", options=("hardware",))
+    return system
 
 
 @functools.lru_cache(maxsize=32)
@@ -94,18 +118,58 @@ def _guide_doc(models: tuple[str, ...]) -> str:
     return json.dumps(asdict(build_guide(models)), separators=(",", ":"))
 
 
+def _fit_doc(req: Any, command: str | None, curve: bool) -> Response:
+    from ..api import fit
+    from ..options import context_curve
+    from ..report.json_out import fit_dict
+
+    r = fit(req)
+    doc = fit_dict(r)
+    if command:
+        from ..launch import launch
+        from ..report.launch_out import launch_dict
+
+        doc["launch"] = launch_dict(launch(r, command))
+    if curve:
+        from ..report.json_out import curve_dict
+
+        doc["context_curve"] = curve_dict(context_curve(r))
+    return _json(doc)
+
+
 Str = Annotated[str | None, Query(max_length=200)]
 Names = Annotated[list[str], Query(max_length=200)]
 
 
-def create_app() -> FastAPI:
+def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
+    """The app.  ``allowed_hosts``: the Host names it answers (loopback only unless ``rigfit serve --host``
+    says otherwise; ``"*"`` for any), so a page elsewhere cannot reach it by DNS rebinding."""
     from importlib.metadata import version
+
+    hosts = {h.lower().strip("[]") for h in allowed_hosts}
+    heavy = CapacityLimiter(HEAVY_AT_ONCE)
 
     # no /docs or /redoc: FastAPI's Swagger UI and ReDoc pages load their scripts from a CDN, and this page
     # must work offline; the schema itself is at /openapi.json
     app = FastAPI(title="rigfit", version=version("rigfit"), docs_url=None, redoc_url=None,
                   description="What LLMs this hardware runs, how fast, with which settings, and what to buy. "
                               "Every answer is the document the CLI prints with --json.")
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        host = _host_name(request.headers.get("host", ""))
+        if "*" not in hosts and host not in hosts:
+            response = _error(400, f"host {host[:60]!r} is not served here (rigfit serve answers "
+                                   f"{', '.join(sorted(hosts))})")
+        elif len(request.url.path) + len(request.url.query) > MAX_URL_BYTES:
+            response = _error(422, f"request URL of {len(request.url.path) + len(request.url.query):,} bytes is "
+                                   f"too long (at most {MAX_URL_BYTES:,})")
+        else:
+            response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if request.url.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"  # machine data and plans are never cached
+        return response
 
     @app.exception_handler(RigfitError)
     async def _rigfit_error(_: Request, exc: RigfitError) -> Response:
@@ -124,8 +188,10 @@ def create_app() -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
-    # async: a fit is 1-3 ms of pure computation, cheaper inline on the event loop than a threadpool hop
-    # (benchmarks/load.py); the slower endpoints (what runs, recommend, guide) stay sync, in the threadpool.
+    # async: a plain fit is a millisecond of computation, cheaper inline on the event loop than a threadpool hop
+    # (benchmarks/load.py).  A search (best quant, ctx=max) or a context sweep runs in a worker thread, at
+    # most HEAVY_AT_ONCE together, so cheap requests stay fast while heavy ones run; the slower endpoints
+    # (what runs, recommend, guide) are sync, in the threadpool.
     @app.get("/api/fit", responses=_JSON_DOC, summary="Memory, placement, speed and launch command for one model")
     async def api_fit(
         model: Annotated[str, Query(max_length=200, description="catalog name or alias (Ollama tag, HF repo id)")],
@@ -142,9 +208,8 @@ def create_app() -> FastAPI:
         = None,
         curve: Annotated[bool, Query(description="add tokens/s and memory vs context")] = False,
     ) -> Response:
-        from ..api import fit
-        from ..options import FitOptions, catalog_model, context_curve, request_from_options
-        from ..report.json_out import fit_dict
+        from ..options import FitOptions, catalog_model, request_from_options
+        from ..request import Search
 
         system = _system(hardware, this_machine)
         o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn, batch=batch,
@@ -153,18 +218,14 @@ def create_app() -> FastAPI:
                        gen_tokens=gen_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
                        pipeline_parallel=pipeline_parallel, command=command)
-        r = fit(request_from_options(catalog_model(model), o, system=system))
-        doc = fit_dict(r)
-        if command:
-            from ..launch import launch
-            from ..report.launch_out import launch_dict
+        req = request_from_options(catalog_model(model), o, system=system)
 
-            doc["launch"] = launch_dict(launch(r, command))
-        if curve:
-            from ..report.json_out import curve_dict
+        def work() -> Response:
+            return _fit_doc(req, command, curve)
 
-            doc["context_curve"] = curve_dict(context_curve(r))
-        return _json(doc)
+        if curve or req.search != Search.NONE:
+            return await anyio.to_thread.run_sync(work, limiter=heavy)
+        return work()
 
     @app.get("/api/models", responses=_JSON_DOC, summary="The model catalog, or what runs on some hardware")
     def api_models(hardware: Names = [], this_machine: bool = False,  # noqa: B006
