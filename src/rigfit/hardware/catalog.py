@@ -169,8 +169,13 @@ def load_custom_hardware(path: str) -> list[tuple[Device, int]]:
             if not 1 <= count <= MAX_CUSTOM_DEVICES:
                 problems.add(f"gpus[{i}].count", f"expected 1..{MAX_CUSTOM_DEVICES} devices, got {count}")
                 continue
-            if rec["memory_gib"] > MAX_DEVICE_MEMORY_GIB:
-                problems.add(f"gpus[{i}].memory_gib", f"expected at most {MAX_DEVICE_MEMORY_GIB:,} GiB, got "
+            tiny = [k for k in ("bandwidth_gb_s", "fp16_tflops", "int8_tops", "fp8_tflops", "fp32_tflops")
+                    if k in rec and rec[k] < 1e-3]
+            if tiny:
+                problems.add(f"gpus[{i}].{tiny[0]}", f"expected at least 0.001, got {rec[tiny[0]]}")
+                continue
+            if not 1 / 1024 <= rec["memory_gib"] <= MAX_DEVICE_MEMORY_GIB:
+                problems.add(f"gpus[{i}].memory_gib", f"expected 1 MiB to {MAX_DEVICE_MEMORY_GIB:,} GiB, got "
                              f"{rec['memory_gib']}")
                 continue
             out.append((_gpu({**rec, "name": clean_text(rec["name"], 120)}), count))

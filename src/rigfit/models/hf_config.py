@@ -151,19 +151,19 @@ def read_config(path: Path) -> Any:
 
 
 def safetensors_param_count(folder: Path) -> int | None:
-    """Exact parameter count from the safetensors headers in ``folder`` (None when there are none).  Only
-    regular files directly in the folder are read (an index naming ``../x`` or a device is an error), each
-    header within the format's 100 MB limit, before huggingface_hub parses them."""
+    """Exact parameter count from the safetensors headers in ``folder`` (None when there are none).
+
+    The header is read as the format defines it (safetensors docs: an 8-byte little-endian length, then that
+    many bytes of JSON mapping each tensor to its dtype, shape and data offsets; at most 100 MB), by rigfit
+    itself so that nothing a hostile header claims is allocated or walked: only regular files directly in the
+    folder, every shape a short list of non-negative integers, the total at most 140T parameters.  An index
+    may only name regular files in the folder."""
     try:
         files = sorted(f for f in folder.iterdir() if f.name.endswith(".safetensors"))
     except OSError as exc:
         raise BadModelFile(f"{folder}: cannot list: {exc.strerror or exc}") from None
     if not files:
         return None
-    for f in files:
-        head = read_regular_file(f, None, "safetensors file", head_bytes=8)
-        if len(head) < 8 or int.from_bytes(head, "little") > MAX_SAFETENSORS_HEADER:
-            raise BadModelFile(f"{f}: not a safetensors file (header length)")
     index = folder / "model.safetensors.index.json"
     if index.exists():
         doc = read_config(index)
@@ -173,15 +173,39 @@ def safetensors_param_count(folder: Path) -> int | None:
         for target in set(weight_map.values()):
             if not isinstance(target, str) or Path(target).name != target or not (folder / target).is_file():
                 raise BadModelFile(f"{index}: weight_map names {_shown(target)}, not a file in {folder.name}")
-    from huggingface_hub import get_local_safetensors_metadata
+    total = 0
+    for f in files:
+        total += _safetensors_params(f)
+        if total > MAX_PARAMS:
+            raise BadModelFile(f"{folder}: safetensors shapes give more than 140T parameters")
+    return total
 
+
+def _safetensors_params(path: Path) -> int:
+    head = read_regular_file(path, None, "safetensors file", head_bytes=8)
+    n = int.from_bytes(head, "little") if len(head) == 8 else -1
+    if not 2 <= n <= MAX_SAFETENSORS_HEADER:
+        raise BadModelFile(f"{path}: not a safetensors file (header length {n})")
+    raw = read_regular_file(path, None, "safetensors file", head_bytes=8 + n)[8:]
+    if len(raw) < n:
+        raise BadModelFile(f"{path}: truncated safetensors header")
     try:
-        meta = get_local_safetensors_metadata(folder)
-        total = sum(meta.parameter_count.values())
-    except Exception as exc:  # the hub raises several types for corrupt headers
-        raise BadModelFile(f"{folder}: cannot read safetensors headers ({clean_text(str(exc))})") from None
-    if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_PARAMS:
-        raise BadModelFile(f"{folder}: safetensors shapes give {_shown(total)} parameters (expected 0..140T)")
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadModelFile(f"{path}: safetensors header is not JSON") from None
+    if not isinstance(header, dict):
+        raise BadModelFile(f"{path}: safetensors header is not a JSON object")
+    total = 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        shape = info.get("shape") if isinstance(info, dict) else None
+        dims = [_count(d) for d in shape] if isinstance(shape, list) and len(shape) <= 8 else [None]
+        if any(d is None or d > MAX_PARAMS for d in dims):
+            raise BadModelFile(f"{path}: tensor {clean_text(str(name), 60)!r} has shape {_shown(shape)}")
+        total += math.prod(d for d in dims if d is not None)
+        if total > MAX_PARAMS:
+            raise BadModelFile(f"{path}: safetensors shapes give more than 140T parameters")
     return total
 
 
