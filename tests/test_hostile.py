@@ -266,3 +266,25 @@ def test_vllm_best_quant_follows_computed_sizes() -> None:
     assert fit("Qwen2.5-Coder-32B-Instruct", quant="GPTQ", **kw).placement.verdict == "does_not_fit"  # type: ignore
     r = fit("Qwen2.5-Coder-32B-Instruct", search=Search.BEST_QUANT, **kw)  # type: ignore[arg-type]
     assert r.quant.name == "AWQ" and r.placement is not None and r.placement.verdict == "gpu"
+
+
+def test_serve_on_a_busy_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run_cli(capsys, "serve", "--port", str(port))
+    assert code == 2 and out == "" and err.startswith("rigfit: error: cannot serve on 127.0.0.1:")
+    assert err.count("\n") == 1
+
+
+def test_a_script_built_spec_is_range_checked() -> None:
+    from dataclasses import replace
+
+    from rigfit import fit
+
+    good = fit("Llama-3.1-8B-Instruct").spec
+    with pytest.raises(BadModelFile, match="hidden_size = -4096"):
+        fit(replace(good, hidden_size=-4096))

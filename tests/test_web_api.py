@@ -286,3 +286,13 @@ def test_oversize_url_is_json_422(client: TestClient) -> None:
 def test_zero_and_oversized_requests(client: TestClient, params: list[tuple[str, str]], message: str) -> None:
     resp = client.get("/api/fit", params=params)
     assert resp.status_code == 422 and message in resp.json()["detail"]
+
+
+def test_a_heavy_request_past_its_time_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rigfit.web.app as web
+
+    monkeypatch.setattr(web, "HEAVY_SECONDS", 0.0)
+    app = TestClient(create_app(), base_url="http://127.0.0.1:8765")
+    resp = app.get("/api/fit", params={"model": "llama3.1:8b", "hardware": "3090", "curve": "true"})
+    assert resp.status_code == 503 and "took longer than" in resp.json()["error"]
+    assert app.get("/api/fit", params={"model": "llama3.1:8b", "quant": "Q4_K_M"}).status_code == 200

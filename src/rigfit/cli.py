@@ -456,10 +456,19 @@ def serve(host: str, port: int, as_json: bool) -> None:
         raise InvalidInput(f"port must be between 1 and 65535, got {port}")
     if not _HOST.fullmatch(host):
         raise InvalidInput(f"host {host[:60]!r} is not a host name or IP address")
+    import socket
+
     import uvicorn
 
     from .web.app import LOOPBACK_HOSTS, create_app
 
+    try:  # one line for a busy port or an unknown host, before uvicorn logs its own error and exits 3
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        raise InvalidInput(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     if as_json:
         _emit_json({"url": url, "api": url + "api/", "openapi": url + "openapi.json"})
@@ -468,12 +477,15 @@ def serve(host: str, port: int, as_json: bool) -> None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"rigfit: warning: {host} is reachable from other machines; rigfit has no authentication",
                    err=True)
+    allowed = ("*",) if host in ("0.0.0.0", "::") else (*LOOPBACK_HOSTS, host)
     try:
-        allowed = ("*",) if host in ("0.0.0.0", "::") else (*LOOPBACK_HOSTS, host)
         uvicorn.run(create_app(allowed_hosts=allowed), host=host, port=port, log_level="warning",
-                    access_log=False, timeout_keep_alive=5, limit_concurrency=256, h11_max_incomplete_event_size=16384)
+                    access_log=False, timeout_keep_alive=5, limit_concurrency=256,
+                    h11_max_incomplete_event_size=16384)
     except OSError as exc:
         raise InvalidInput(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    except SystemExit:  # uvicorn's own startup failure (a race for the port): its line is already printed
+        raise InvalidInput(f"cannot serve on {host}:{port}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

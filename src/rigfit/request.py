@@ -128,8 +128,10 @@ def make_request(
     """The validated request for ``model`` (a name, path or spec).  ``hardware`` (catalog names, ``"2x RTX
     3090"``, .toml files) or ``system`` give the machine; ``ram_bytes`` its system RAM."""
     from .models.resolve import resolve_model
+    from .models.spec import checked
 
-    spec = resolve_model(model) if isinstance(model, str) else model
+    # a spec a script built itself is checked like one read from a file (catalog and file specs already are)
+    spec = resolve_model(model) if isinstance(model, str) else checked(model, f"model {model.name!r}")
     eng = get_engine(engine) if isinstance(engine, str) else engine
     if not 1 <= prompt_tokens <= MAX_TOKENS:
         raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}",

@@ -30,6 +30,7 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 MAX_URL_BYTES = 8192  # path and query; every parameter is bounded far below
 MAX_WEB_DEVICES = 64  # accelerators in one request (counts included)
 HEAVY_AT_ONCE = 2  # searches and sweeps run off the event loop, at most this many together
+HEAVY_SECONDS = 30  # a heavy request gets an answer within this (hundreds of ms is usual)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -224,7 +225,11 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
             return _fit_doc(req, command, curve)
 
         if curve or req.search != Search.NONE:
-            return await anyio.to_thread.run_sync(work, limiter=heavy)
+            with anyio.move_on_after(HEAVY_SECONDS) as scope:
+                return await anyio.to_thread.run_sync(work, limiter=heavy, abandon_on_cancel=True)
+            if scope.cancelled_caught:  # the thread finishes on its own; the client is not kept waiting
+                return _error(503, f"the request took longer than {HEAVY_SECONDS} s; ask for less (a quant, "
+                                   "fewer devices or no curve)")
         return work()
 
     @app.get("/api/models", responses=_JSON_DOC, summary="The model catalog, or what runs on some hardware")
