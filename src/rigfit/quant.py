@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -167,6 +168,7 @@ def mixture_context(spec: ModelSpec) -> MixtureContext:
                           n_expert=spec.n_experts, is_70b=spec.n_layers == 80 and spec.arch in ("llama", "qwen2"))
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the same names come back for every file type a search tries
 def _tensor_category(name: str) -> str:
     """tensor_get_category in llama-quant.cpp (substring rules, same order)."""
     if name == "output.weight":

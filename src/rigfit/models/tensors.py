@@ -8,11 +8,14 @@ list; for catalog and config.json models this module derives it from the archite
 
 from __future__ import annotations
 
+import functools
+
 from ..vocab import LayerKind
 from .spec import ModelSpec
 from .tensor import Tensor
 
 
+@functools.lru_cache(maxsize=64)  # pure in the (frozen) spec; every quant a search tries starts from it
 def build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     """Derive the GGUF tensor list (names and shapes) of ``spec``'s text model."""
     e = spec.hidden_size
