@@ -156,6 +156,9 @@ def main(argv: list[str]) -> int:
     if "--check" not in argv:
         OUT.write_text("\n".join(lines) + "\n")
         print(f"wrote {OUT}")
+        from rigfit.catalogdata import compile_all
+
+        compile_all(OUT.parent)  # the compiled copy the package loads (rigfit/catalogdata.py)
     return 0
 
 

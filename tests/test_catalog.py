@@ -82,3 +82,22 @@ def test_bad_toml_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("spec", default_catalog().models[:8], ids=lambda s: s.name)
 def test_json_round_trip(spec: ModelSpec) -> None:
     assert ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+@pytest.mark.parametrize("name", ["apple", "builds", "gpus", "models", "platforms", "speed_fit", "workloads"])
+def test_compiled_catalogs_are_current(name: str) -> None:
+    """data/compiled/NAME.json is the TOML's parsed value under the TOML's digest (regenerate with
+    ``python -m rigfit.catalogdata`` after editing a catalog)."""
+    import hashlib
+    import json
+    import tomllib
+    from importlib import resources
+
+    from rigfit.catalogdata import NAMES, embedded
+
+    data = resources.files("rigfit").joinpath("data")
+    raw = data.joinpath(f"{name}.toml").read_bytes()
+    doc = json.loads(data.joinpath("compiled", f"{name}.json").read_bytes())
+    assert doc["sha256"] == hashlib.sha256(raw).hexdigest(), "stale: run python -m rigfit.catalogdata"
+    assert doc["data"] == tomllib.loads(raw.decode()) == embedded(name)
+    assert name in NAMES

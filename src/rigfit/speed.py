@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from typing import Any
 
 from .engines import KV_ELEMENT_BYTES, get_engine
@@ -57,7 +55,9 @@ class SpeedParams:
 
 @functools.cache
 def load_speed_params() -> SpeedParams:
-    raw = tomllib.loads(resources.files("rigfit").joinpath("data/speed_fit.toml").read_text(encoding="utf-8"))
+    from .catalogdata import embedded
+
+    raw = embedded("speed_fit")
     return parse_speed_params(raw)
 
 

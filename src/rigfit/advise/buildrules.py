@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from .._validate import Field, Problems, check_record, from_record, schema_of, spec
-from ..errors import CatalogError
 from ..hardware.catalog import CpuPlatform
 from ..hardware.spec import Device
 from ..units import GB, GIB, TB
@@ -153,13 +150,10 @@ def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
 
 @functools.cache
 def default_parts() -> Parts:
+    from ..catalogdata import embedded
     from ..hardware.catalog import default_hardware
 
-    res = resources.files("rigfit").joinpath("data/builds.toml")
-    try:
-        raw = tomllib.loads(res.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"rigfit/data/builds.toml: not valid TOML: {exc}") from None
+    raw = embedded("builds")
     hw = default_hardware()
     return parse_parts(raw, gpu_names={d.name for d in hw.devices if d.kind == "gpu"},
                        platforms={p.name for p in hw.cpu_platforms})

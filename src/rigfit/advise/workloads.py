@@ -6,13 +6,11 @@ time), loaded from ``data/workloads.toml`` with their rationale and source.
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from .._validate import Field, Problems, check_record
-from ..errors import CatalogError, UnknownName
+from ..errors import UnknownName
 from ..training import FineTune
 from ..vocab import WorkloadKind
 
@@ -67,11 +65,9 @@ def parse_workloads(raw: dict[str, Any]) -> tuple[Workload, ...]:
 
 @functools.cache
 def default_workloads() -> tuple[Workload, ...]:
-    res = resources.files("rigfit").joinpath("data/workloads.toml")
-    try:
-        return parse_workloads(tomllib.loads(res.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"rigfit/data/workloads.toml: not valid TOML: {exc}") from None
+    from ..catalogdata import embedded
+
+    return parse_workloads(embedded("workloads"))
 
 
 def get_workload(name: str) -> Workload:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from .._validate import Field, Problems, check_record, from_record, schema_of, spec
@@ -223,13 +222,9 @@ def _cpu(p: CpuPlatform) -> Device:
 
 
 def _load(name: str) -> dict[str, Any]:
-    res = resources.files("rigfit").joinpath(f"data/{name}")
-    if not res.is_file():
-        return {}
-    try:
-        return tomllib.loads(res.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"rigfit/data/{name}: not valid TOML: {exc}") from None
+    from ..catalogdata import embedded
+
+    return embedded(name.removesuffix(".toml"))
 
 
 def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[str, Any]) -> HardwareCatalog:

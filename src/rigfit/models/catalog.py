@@ -6,7 +6,6 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -138,5 +137,6 @@ def load_catalog_file(path: str | Path) -> ModelCatalog:
 
 @functools.cache
 def default_catalog() -> ModelCatalog:
-    text = resources.files("rigfit").joinpath("data/models.toml").read_text(encoding="utf-8")
-    return parse_catalog(tomllib.loads(text), "rigfit/data/models.toml")
+    from ..catalogdata import embedded
+
+    return parse_catalog(embedded("models"), "rigfit/data/models.toml")
