@@ -42,7 +42,7 @@ def test_forgiving_names(text: str, name: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "listed"), [("4090", ["RTX 4090", "RTX 4090 Laptop"]),
-                                              ("M4 Max 40-core", ["64GB", "128GB"])])
+                                              ("3080", ["RTX 3080", "RTX 3080 12GB"])])
 def test_ambiguous_names_list_candidates(text: str, listed: list[str]) -> None:
     with pytest.raises(AmbiguousHardware) as exc:
         resolve_device(text, CAT.devices)
@@ -143,3 +143,38 @@ def test_ram_flag_is_gib(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["fit", "llama3.1:8b", "-H", "3090", "--ram", "64GB", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["placement"]["ram_bytes"] == 64 << 30
+
+
+@pytest.mark.parametrize(("text", "base", "sizes"), [
+    ("M4 Max", "Apple M4 Max (32-core GPU) 36GB", "32/40-core GPU, 36/48/64/128 GB"),
+    ("M2 Ultra", "Apple M2 Ultra (60-core GPU) 64GB", "60/76-core GPU, 64/128/192 GB"),
+    ("M2 Ultra 192GB", "Apple M2 Ultra (60-core GPU) 192GB", "60/76-core GPU, 192 GB"),
+])
+def test_a_bare_apple_chip_is_its_base_configuration(text: str, base: str, sizes: str) -> None:
+    """Issue 14 item 2 (part): a chip name plans on the base configuration and says so, naming the others."""
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    device, note = resolve_device_noted(text)
+    assert device.name == base
+    assert note.startswith(f"{text!r} is a chip, not a machine: planned on its base configuration, {base}")
+    assert f"(configurations: {sizes};" in note
+
+
+def test_the_chip_note_reaches_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from rigfit.cli import main
+
+    assert main(["fit", "llama3.1:8b", "-q", "Q4_K_M", "-H", "M4 Pro", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["hardware"]["devices"][0]["name"] == "Apple M4 Pro (16-core GPU) 24GB"
+    assert doc["placement"]["notes"][0].startswith("'M4 Pro' is a chip, not a machine")
+
+
+@pytest.mark.parametrize(("text", "name", "count"), [
+    ("3090 x2", "NVIDIA GeForce RTX 3090", 2), ("2 x 3090", "NVIDIA GeForce RTX 3090", 2),
+    ("RTX 4090 ×4", "NVIDIA GeForce RTX 4090", 4), ("7900 xtx", "AMD Radeon RX 7900 XTX", 1),
+])
+def test_counts_before_or_after_the_name(text: str, name: str, count: int) -> None:
+    d, n = parse_hardware_spec(text)
+    assert (d.name, n) == (name, count)

@@ -92,6 +92,8 @@ def _plan(req: FitRequest) -> FitResult:
                      cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers)
     if req.split_mode == SplitMode.ROW:
         placement = replace(placement, split_mode=Split.ROW)
+    if system.notes:
+        placement = replace(placement, notes=(*system.notes, *placement.notes))
     if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.pool_warning:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
         mem = replace(mem, pool_warning="")

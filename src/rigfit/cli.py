@@ -298,16 +298,18 @@ def hardware_show(name: str, as_json: bool) -> None:
 
     Example: rigfit hardware show 4090 --json
     """
-    from .hardware.resolve import resolve_device
+    from .hardware.resolve import resolve_device_noted
     from .report.json_out import device_dict
 
-    d = resolve_device(name)
+    d, note = resolve_device_noted(name)
     if as_json:
-        _emit_json(device_dict(d))
+        _emit_json({**device_dict(d), **({"note": note} if note else {})})
         return
     from .report.terminal import devices_table
 
     _print(devices_table([d]))
+    if note:
+        click.echo(f"note: {note}")
 
 
 @hardware.command("detect")

@@ -172,9 +172,10 @@ def catalog_model(name: str) -> ModelSpec:
 
 def catalog_system(specs: Sequence[str]) -> System:
     """Catalog hardware only (``"2x RTX 3090"``); custom .toml files are a CLI feature."""
-    from .hardware.resolve import parse_hardware_spec
+    from .hardware.resolve import parse_hardware_spec_noted
 
-    return make_system([parse_hardware_spec(s) for s in specs])
+    parsed = [parse_hardware_spec_noted(s) for s in specs]
+    return make_system([(d, n) for d, n, _ in parsed], notes=[note for _, _, note in parsed if note])
 
 
 __all__ = ["CurvePoint", "FitOptions", "UnknownName", "catalog_model", "catalog_system", "context_curve",

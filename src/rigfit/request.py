@@ -153,9 +153,10 @@ def make_request(
     if split_mode is not None and split_mode not in tuple(SplitMode):
         raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}", options=("split_mode",))
     if system is None and hardware:
-        from .hardware.resolve import resolve_system
+        from .hardware.resolve import resolve_system_noted
 
-        system = make_system(resolve_system(hardware), os_name=os_name)
+        found, notes = resolve_system_noted(hardware)
+        system = make_system(found, os_name=os_name, notes=notes)
     if system is not None:
         system = _drive(with_ram(system, ram_bytes), eng, be)
     req = FitRequest(

@@ -69,6 +69,7 @@ class Node:
 class System:
     nodes: tuple[Node, ...]
     network: tuple[Link, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # choices made resolving it (a bare chip's base configuration)
 
     @property
     def devices(self) -> tuple[SystemDevice, ...]:
@@ -139,7 +140,7 @@ def _links(devices: Sequence[SystemDevice]) -> tuple[Link, ...]:
 
 
 def make_system(found: Sequence[tuple[Device, int]], *, os_name: str = "linux", ram_bytes: int | None = None,
-                backend: Backend | None = None, name: str = "this plan") -> System:
+                backend: Backend | None = None, name: str = "this plan", notes: Sequence[str] = ()) -> System:
     """One node from devices and counts: each device's usable memory under the OS (macOS for Apple silicon),
     the backend (``backend`` for every accelerator, else each device's usual one), PCIe and NVLink links.
     A CPU platform among ``found`` is the node's CPU; with no accelerator its memory is the RAM."""
@@ -150,7 +151,7 @@ def make_system(found: Sequence[tuple[Device, int]], *, os_name: str = "linux", 
     if ram_bytes is None and cpu is not None and not any(d.kind != "cpu" for d, _ in found):
         ram_bytes = cpu.memory_bytes
     return System(nodes=(Node(name=name, os=os_, devices=devs, ram_bytes=ram_bytes, cpu=cpu,
-                              links=_links(devs)),))
+                              links=_links(devs)),), notes=tuple(notes))
 
 
 def with_backends(system: System, backend_of: dict[str, Backend]) -> System:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ..errors import AmbiguousHardware, InvalidInput, UnknownName
 from ..safeio import check_name, is_existing_path
 from ..units import GIB
+from ..vocab import DeviceKind
 from .catalog import default_hardware
 from .spec import Device
 
@@ -20,6 +21,7 @@ _NOISE = re.compile(r"\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edit
 _MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\b")
 # "2x 3090", "2 x 3090", "2×3090", "2*3090"; but "7900 xtx" is a name (the x must not start a word)
 _COUNT = re.compile(r"^\s*(\d+)\s*(?:[×*]|x(?![a-z]))\s*(.+)$", re.IGNORECASE)
+_COUNT_AFTER = re.compile(r"^\s*(.*\S)\s+[x×*]\s*(\d+)\s*$", re.IGNORECASE)  # "3090 x2", "RTX 4090 ×4"
 MAX_DEVICES = 64
 
 
@@ -39,6 +41,12 @@ def _split_memory(text: str) -> tuple[str, int | None]:
 
 
 def resolve_device(text: str, devices: Sequence[Device] | None = None) -> Device:
+    return resolve_device_noted(text, devices)[0]
+
+
+def resolve_device_noted(text: str, devices: Sequence[Device] | None = None) -> tuple[Device, str]:
+    """The device ``text`` names, and a note when rigfit chose among configurations (a bare Apple chip name
+    such as "M4 Max" is its base configuration; the note names it and the other sizes), else ""."""
     check_name("hardware", text)
     if devices is None:
         return _resolve_default(text)
@@ -46,12 +54,33 @@ def resolve_device(text: str, devices: Sequence[Device] | None = None) -> Device
 
 
 @functools.lru_cache(maxsize=512)
-def _resolve_default(text: str) -> Device:
+def _resolve_default(text: str) -> tuple[Device, str]:
     # The embedded catalog never changes within a process; bad names raise and are not cached.
     return _resolve(text, default_hardware().devices)
 
 
-def _resolve(text: str, pool: Sequence[Device]) -> Device:
+def _base_configuration(text: str, hits: Sequence[Device]) -> tuple[Device, str] | None:
+    """One Apple chip in several configurations (GPU core bins, memory sizes): its base one, and a note."""
+    chips = {d.arch for d in hits}
+    if len(chips) != 1 or any(d.kind != DeviceKind.APPLE for d in hits):
+        return None
+    base = min(hits, key=lambda d: (d.bandwidth_gb_s or 0.0, d.fp32_tflops or 0.0, d.memory_bytes, d.name))
+    cores = {d.name: m.group(1) for d in hits if (m := _BIN.search(d.name))}
+    bins = sorted(set(cores.values()), key=int)
+    sizes = sorted({round(d.memory_bytes / GIB) for d in hits})
+    other = (f"{'/'.join(bins)}-core GPU, " if len(bins) > 1 else "") + "/".join(str(s) for s in sizes) + " GB"
+    biggest = max(hits, key=lambda d: (d.fp32_tflops or 0.0, d.memory_bytes))
+    example = f"{biggest.arch} {cores[biggest.name]}-core {round(biggest.memory_bytes / GIB)}GB" \
+        if biggest.name in cores else biggest.name
+    note = (f"{text.strip()!r} is a chip, not a machine: planned on its base configuration, {base.name} "
+            f"(configurations: {other}; name one, e.g. {example!r})")
+    return base, note
+
+
+_BIN = re.compile(r"\((\d+)-core GPU\)")
+
+
+def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
     if not text.strip():
         raise InvalidInput("empty hardware name")
     base, mem_gb = _split_memory(text)
@@ -76,21 +105,29 @@ def _resolve(text: str, pool: Sequence[Device]) -> Device:
                                + ", ".join(sorted({f"{round(d.memory_bytes / GIB)} GB" for d in hits})))
         hits = sized
     elif len(named) == 1:
-        return named[0]
+        return named[0], ""
     if len(hits) == 1:
-        return hits[0]
+        return hits[0], ""
     if len(hits) > 1:
+        chosen = _base_configuration(text, hits)
+        if chosen is not None:
+            return chosen
         raise AmbiguousHardware(text, [d.name for d in hits])
     raise UnknownName("hardware", text, [d.name for d in pool] + [a for d in pool for a in d.aliases])
 
 
 def resolve_system(specs: Sequence[str]) -> tuple[tuple[Device, int], ...]:
     """Several ``--hardware`` values: ``"2x RTX 3090"``, ``"RTX 4090"``, or a custom ``.toml`` file."""
+    return resolve_system_noted(specs)[0]
 
+
+def resolve_system_noted(specs: Sequence[str]) -> tuple[tuple[tuple[Device, int], ...], tuple[str, ...]]:
+    """``resolve_system`` and the notes of the choices it made (a bare chip name's base configuration)."""
     from .catalog import load_custom_hardware
 
     custom_pool: list[Device] = []  # devices from .toml files, nameable by later values
     out: list[tuple[Device, int]] = []
+    notes: list[str] = []
     for spec in specs:
         check_name("hardware", spec)
         if spec.strip().lower().endswith(".toml") or is_existing_path(spec):
@@ -99,14 +136,26 @@ def resolve_system(specs: Sequence[str]) -> tuple[tuple[Device, int], ...]:
             custom_pool.extend(d for d, _ in custom)
         else:
             pool = [*default_hardware().devices, *custom_pool] if custom_pool else None
-            out.append(parse_hardware_spec(spec, pool))
-    return tuple(out)
+            device, count, note = parse_hardware_spec_noted(spec, pool)
+            out.append((device, count))
+            notes += [note] if note else []
+    return tuple(out), tuple(notes)
 
 
 def parse_hardware_spec(spec: str, devices: Sequence[Device] | None = None) -> tuple[Device, int]:
-    """``"2x RTX 4090"`` -> (RTX 4090, 2)."""
-    m = _COUNT.match(spec)
-    count, name = (int(m.group(1)), m.group(2)) if m else (1, spec)
+    """``"2x RTX 4090"`` (or ``"RTX 4090 x2"``) -> (RTX 4090, 2)."""
+    device, count, _ = parse_hardware_spec_noted(spec, devices)
+    return device, count
+
+
+def parse_hardware_spec_noted(spec: str, devices: Sequence[Device] | None = None) -> tuple[Device, int, str]:
+    """``parse_hardware_spec`` and the note of a configuration rigfit chose (see ``resolve_device_noted``)."""
+    # "2x 3090" or "3090 x2": of the two readings, the one whose count is a plausible number of devices
+    # ("3090 x2" also reads as 3090 devices named "2"); the leading count when both are
+    readings = [(int(m.group(1)), m.group(2)) for m in (_COUNT.match(spec),) if m]
+    readings += [(int(m.group(2)), m.group(1)) for m in (_COUNT_AFTER.match(spec),) if m]
+    count, name = next((r for r in readings if 1 <= r[0] <= MAX_DEVICES), readings[0] if readings else (1, spec))
     if not 1 <= count <= MAX_DEVICES:
-        raise InvalidInput(f"device count {count} in {spec!r} is outside 1-{MAX_DEVICES}")
-    return resolve_device(name, devices), count
+        raise InvalidInput(f"device count {count} in {spec[:80]!r} is outside 1-{MAX_DEVICES}")
+    device, note = resolve_device_noted(name, devices)
+    return device, count, note
