@@ -178,3 +178,22 @@ def test_the_chip_note_reaches_the_plan(capsys: pytest.CaptureFixture[str]) -> N
 def test_counts_before_or_after_the_name(text: str, name: str, count: int) -> None:
     d, n = parse_hardware_spec(text)
     assert (d.name, n) == (name, count)
+
+
+def test_every_catalog_device_resolves_by_its_names() -> None:
+    """Issue 14 item 5 (part): each device's own name and every alias resolve to it, without ambiguity."""
+    from rigfit.hardware.catalog import default_hardware
+
+    wrong = []
+    for d in default_hardware().devices:
+        for name in (d.name, *d.aliases):
+            got = resolve_device(name)
+            if got.name != d.name:
+                wrong.append(f"{name!r} -> {got.name}")
+    assert wrong == []
+
+
+def test_a_model_number_is_not_split() -> None:
+    """'H20' (a 96 GB part) is not inside 'H200': no silent answer for the wrong card (issue 14)."""
+    with pytest.raises(UnknownName, match="unknown hardware 'H20'; did you mean: h200"):
+        resolve_device("H20")

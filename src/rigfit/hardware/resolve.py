@@ -59,6 +59,20 @@ def _resolve_default(text: str) -> tuple[Device, str]:
     return _resolve(text, default_hardware().devices)
 
 
+def _within(key: str, name_key: str) -> bool:
+    """``key`` occurs in ``name_key`` without splitting a model number: "h20" is not inside "h200", nor
+    "3060" inside "13060"."""
+    start = name_key.find(key)
+    while start >= 0:
+        end = start + len(key)
+        cut_before = start > 0 and name_key[start - 1].isdigit() and key[0].isdigit()
+        cut_after = end < len(name_key) and name_key[end].isdigit() and key[-1].isdigit()
+        if not cut_before and not cut_after:
+            return True
+        start = name_key.find(key, start + 1)
+    return False
+
+
 def _base_configuration(text: str, hits: Sequence[Device]) -> tuple[Device, str] | None:
     """One Apple chip in several configurations (GPU core bins, memory sizes): its base one, and a note."""
     chips = {d.arch for d in hits}
@@ -95,7 +109,7 @@ def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
         keys = {_key(_split_memory(n)[0]) for n in names}
         if key in keys:
             exact.append(d)
-        elif key and any(key in k for k in keys):
+        elif key and any(_within(key, k) for k in keys):
             partial.append(d)
     hits = exact or partial
     if mem_gb is not None:
