@@ -194,6 +194,9 @@ def test_every_catalog_device_resolves_by_its_names() -> None:
 
 
 def test_a_model_number_is_not_split() -> None:
-    """'H20' (a 96 GB part) is not inside 'H200': no silent answer for the wrong card (issue 14)."""
-    with pytest.raises(UnknownName, match="unknown hardware 'H20'; did you mean: h200"):
-        resolve_device("H20")
+    """'H20' (96 GB, 4.0 TB/s) is its own card, not the H200 it resolved to before (issue 14); a name is
+    never matched inside a longer model number."""
+    assert resolve_device("H20").name == "NVIDIA H20"
+    assert resolve_device("H20").memory_bytes == 96 << 30
+    with pytest.raises(UnknownName, match="unknown hardware 'H10'"):
+        resolve_device("H10")  # not inside H100
