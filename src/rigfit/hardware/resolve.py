@@ -126,7 +126,7 @@ def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
         chosen = _base_configuration(text, hits)
         if chosen is not None:
             return chosen
-        raise AmbiguousHardware(text, [d.name for d in hits])
+        raise AmbiguousHardware(text, [f"{d.name} ({round(d.memory_bytes / GIB)} GB {d.form})" for d in hits])
     raise UnknownName("hardware", text, [d.name for d in pool] + [a for d in pool for a in d.aliases])
 
 
