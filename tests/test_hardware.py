@@ -200,3 +200,14 @@ def test_a_model_number_is_not_split() -> None:
     assert resolve_device("H20").memory_bytes == 96 << 30
     with pytest.raises(UnknownName, match="unknown hardware 'H10'"):
         resolve_device("H10")  # not inside H100
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("MacBook Pro 14 M4 Max 36GB", "Apple M4 Max (32-core GPU) 36GB"),
+    ("Mac Studio M3 Ultra 512GB", "Apple M3 Ultra (80-core GPU) 512GB"),
+    ("Mac mini M4 Pro 24GB", "Apple M4 Pro (16-core GPU) 24GB"),
+    ("MacBook Air 13 (M4, 10-core GPU, 24GB)", "Apple M4 (10-core GPU) 24GB"),
+])
+def test_mac_product_names_resolve(text: str, name: str) -> None:
+    """Issue 14 item 1 (part): a Mac as people name it, from the catalog's apple_products."""
+    assert resolve_device(text).name == name

@@ -8,8 +8,9 @@ memory is the first thing that decides what a Mac can run.
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._validate import Field, Problems, check_record, from_record, schema_of, spec
@@ -221,6 +222,30 @@ def _cpu(p: CpuPlatform) -> Device:
     )
 
 
+def _with_product_names(devices: list[Device], products: list[AppleProduct]) -> list[Device]:
+    """Each Mac's product names as aliases of its chip configuration, so "MacBook Pro 14 M4 Max 36GB" and
+    "Mac Studio (M3 Ultra, 28-core CPU, 96GB)" resolve.  Where one product name fits two GPU bins at a size,
+    the lower bin keeps it (the base configuration, as for a bare chip name)."""
+    by_name = {d.name: d for d in devices}
+    extra: dict[str, str] = {}  # alias -> device name
+    for p in products:
+        device = by_name.get(f"{p.chip} {p.memory_gib}GB")
+        if device is None:
+            continue
+        chip = re.sub(r"\s*\(.*?\)", "", p.chip).removeprefix("Apple ").strip()  # "M4 Max"
+        for alias in (p.name.lower(), f"{p.product} {chip} {p.memory_gib}gb".lower()):
+            other = by_name.get(extra.get(alias, ""))
+            if other is None or (device.bandwidth_gb_s or 0.0, device.fp32_tflops or 0.0) < \
+                    (other.bandwidth_gb_s or 0.0, other.fp32_tflops or 0.0):
+                extra[alias] = device.name
+    taken = {a for d in devices for a in (d.name.lower(), *d.aliases)}
+    added: dict[str, list[str]] = {}
+    for alias, name in extra.items():
+        if alias not in taken:
+            added.setdefault(name, []).append(alias)
+    return [replace(d, aliases=(*d.aliases, *added[d.name])) if d.name in added else d for d in devices]
+
+
 def _load(name: str) -> dict[str, Any]:
     from ..catalogdata import embedded
 
@@ -266,6 +291,7 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
         for key in ("name", "source", "as_of"):
             if not isinstance(rec, dict) or not rec.get(key):
                 problems.add(f"memory[{i}].{key}", "missing")
+    devices = _with_product_names(devices, products)
     seen: dict[str, str] = {}
     for d in devices:
         for key in (d.name.lower(), *d.aliases):
