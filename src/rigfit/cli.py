@@ -114,8 +114,9 @@ class RigfitGroup(click.Group):
 def main_group(ctx: click.Context) -> None:
     """rigfit: what LLMs can this machine run, with which settings, and what to buy.
 
-    With no command: detect this machine, show how it runs the seeds' default stack
-    (Qwen2.5-Coder-32B, DeepSeek-R1-Distill-Qwen-32B) and the cheapest build that runs all of it well.
+    With no command: detect this machine, show how it runs the model stack of the guide "Hardware
+    Recommendations for Local AI" (Qwen2.5-Coder-32B, DeepSeek-R1-Distill-Qwen-32B) and the cheapest build
+    that runs all of it well.
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(machine)
@@ -195,7 +196,7 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
 @click.argument("models", nargs=-1)
 @fit_options
 def stack(models: tuple[str, ...], as_json: bool, **opts: Any) -> None:
-    """Memory for several models at once (default: the seeds' 32B stack).
+    """Memory for several models at once (default: the 32B stack of "Hardware Recommendations for Local AI").
 
     Example: rigfit stack qwen2.5-coder:32b deepseek-r1:32b --ctx 16k
     """
@@ -336,7 +337,7 @@ def hardware_detect(as_json: bool) -> None:
 
 
 _stack_option = click.option("--model", "-m", "models", multiple=True,
-                             help="A model of the stack (repeatable; default: the seeds' 32B stack).")
+                             help="A model of the stack (repeatable; default: the guides' 32B stack).")
 _workload_option = click.option("--workload", "-w", default="chat", show_default=True,
                                 help="chat | code | reasoning | rag | lora | qlora | full-finetune")
 
@@ -410,8 +411,8 @@ def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workl
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the guide's sections as JSON.")
 def guide(models: tuple[str, ...], fmt: str, out_path: str | None, as_json: bool) -> None:
-    """The hardware guide for a stack, with the seeds' sections (sweet spot, tiers, memory math, Mac vs PC,
-    summary, model size to hardware, platform rules, training), every number computed.
+    """The hardware guide for a stack, with the sections of the hand-written guides (sweet spot, tiers, memory
+    math, Mac vs PC, summary, model size to hardware, platform rules, training), every number computed.
 
     Example: rigfit guide -m llama3.1:8b -m qwen2.5-coder:14b --format html --out guide.html
     """

@@ -178,7 +178,7 @@ class Choice:
 
 
 RAM_KIT_GIB = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
-RAM_FLOOR_GIB = 32  # seed 001: "Minimum 32GB, 64GB recommended"
+RAM_FLOOR_GIB = 32  # "Hardware Guide (Windows & macOS)": "Minimum 32GB, 64GB recommended"
 OS_RAM_BYTES = 8 * GIB  # OS, browser, editor beside the engine
 
 

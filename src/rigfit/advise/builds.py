@@ -157,7 +157,8 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
 
 
 def platform_caveats(d: Device, kind: str, os_name: str, wl: Workload) -> list[str]:
-    """Platform facts that change what works (seed 001's notes, checked): the caller's OS and vendor."""
+    """Platform facts that change what works (the notes of "Hardware Guide (Windows & macOS)", checked): the
+    caller's OS and vendor."""
     out = []
     if d.vendor == "nvidia" and os_name == "windows" and wl.kind == WorkloadKind.TRAINING:
         out.append("Windows: train under WSL2 (the Windows NVIDIA driver exposes CUDA to WSL2)")
