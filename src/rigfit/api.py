@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # placement and speed load when a plan has hardware: a memory
     from .placement import Placement
     from .speed import SpeedEstimate
 
-DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the seeds' model stack
+DEFAULT_STACK = ("Qwen2.5-Coder-32B-Instruct", "DeepSeek-R1-Distill-Qwen-32B")  # the guides' model stack
 MAX_CONTEXT_STEP = 256
 
 

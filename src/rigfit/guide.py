@@ -1,5 +1,5 @@
-"""The hardware guide, regenerated for any stack: the seeds' sections (sweet spot, tiers, memory math,
-Mac vs PC, summary, model size to hardware, platform notes, training) with every number computed by
+"""The hardware guide, regenerated for any stack: the sections of the two hand-written guides (sweet spot,
+tiers, memory math, Mac vs PC, summary, model size to hardware, platform notes, training) with every number computed by
 the memory, placement, speed, training and advisor models.  Where a seed's claim differs from the
 computed value, the guide says so.
 
@@ -94,7 +94,7 @@ def smaller_sibling(spec: ModelSpec, below_params: float) -> ModelSpec | None:
 
 
 def bigger_sibling(spec: ModelSpec) -> ModelSpec | None:
-    """A related 60-80B model (the seeds' "70B" step up)."""
+    """A related 60-80B model (the guides' "70B" step up)."""
     found = _related(spec, 60, 80)
     return max(found, key=_size_b) if found else None
 
@@ -142,7 +142,8 @@ def _sweet_spot(specs: tuple[ModelSpec, ...]) -> Section:
     if every and every[0].build.count > 1:
         lines.append(f"Cheapest of all: {every[0].build.name} at {_price(every[0])} ({_speeds(every[0])}): two "
                      "smaller cards hold the stack but decode slower than one big card.")
-    lines.append("Seed 000 said: minimum 24 GB; best value a used RTX 3090 (~$700) or a new RTX 4090.")
+    lines.append("\"Hardware Recommendations for Local AI\" said: minimum 24 GB; best value a used RTX 3090 (~$700) "
+                 "or a new RTX 4090.")
     return Section(title="The sweet spot", paragraphs=tuple(x for x in lines if x))
 
 
@@ -196,8 +197,9 @@ def _tiers(specs: tuple[ModelSpec, ...]) -> Section:
     f16 = [fit_model(s, quant="F16").memory.total_bytes for s in specs]
     notes = (f"16-bit weights of the stack need {max(f16) / GB:.0f} GB per model at 8k context: an 80 GB card, "
              "a 96 GB+ Mac, or two 48 GB cards.",
-             "Seed 000's tiers: entry 8-16 GB (RTX 3060/4060/4070, 14B models), golden 24 GB (RTX 3090/4090, 32B at "
-             "4-bit), pro 2x24 GB or 48-80 GB or a 64 GB+ Mac (70B at 4-bit).")
+             "The tiers of \"Hardware Recommendations for Local AI\": entry 8-16 GB (RTX 3060/4060/4070, 14B "
+             "models), golden 24 GB (RTX 3090/4090, 32B at 4-bit), pro 2x24 GB or 48-80 GB or a 64 GB+ Mac "
+             "(70B at 4-bit).")
     return Section(title="Hardware tiers for your stack",
                    tables=(Table(headers=("Tier", "Hardware (cheapest build that qualifies)", "What it runs",
                                           "Performance (decode)"), rows=tuple(rows)),),
@@ -268,8 +270,8 @@ def _summary(specs: tuple[ModelSpec, ...]) -> Section:
         out.append("RTX 4090 Laptop GPU (16 GB): " + "; ".join(lines) + " — too little memory for this stack.")
     except RigfitError:
         pass
-    out.append("Seed 000 said: desktop, a used RTX 3090; laptop, a MacBook Pro M3/M4 Max with 64 GB+; "
-               "not an RTX 4090 laptop (16 GB).")
+    out.append("\"Hardware Recommendations for Local AI\" said: desktop, a used RTX 3090; laptop, a MacBook Pro "
+               "M3/M4 Max with 64 GB+; not an RTX 4090 laptop (16 GB).")
     return Section(title="Summary recommendation", bullets=tuple(out))
 
 
@@ -306,12 +308,12 @@ def _size_table() -> Section:
         rows.append((label, name, "Q4_K_M", f"{_gb(r4.memory.total_bytes)} / {_gb(r8.memory.total_bytes)}",
                      f"{v} GB" if v else "-", f"{m} GB" if m else "-", seed_v, seed_m, note))
     return Section(title="How model size maps to hardware", tables=(Table(
-        headers=("Size", "Model", "Quant", "Total @ 4k / 8k", "Smallest GPU", "Smallest Mac", "Seed 001 GPU",
-                 "Seed 001 Mac", "Notes"), rows=tuple(rows)),),
+        headers=("Size", "Model", "Quant", "Total @ 4k / 8k", "Smallest GPU", "Smallest Mac", "Hardware Guide GPU",
+                 "Hardware Guide Mac", "Notes"), rows=tuple(rows)),),
         paragraphs=("Smallest GPU: the smallest common card size whose memory holds the 8k total on Linux "
                     "(Windows keeps about 5 % more). Smallest Mac: the smallest unified-memory size whose macOS GPU "
-                    "limit (2/3 of RAM up to 36 GB, 3/4 above) holds it. Seed 001's ranges are wider than needed "
-                    "at 4-8k context; they leave room for 16-32k.",))
+                    "limit (2/3 of RAM up to 36 GB, 3/4 above) holds it. The ranges of \"Hardware Guide (Windows & "
+                    "macOS)\" are wider than needed at 4-8k context; they leave room for 16-32k.",))
 
 
 def _platforms() -> Section:
@@ -342,4 +344,4 @@ def _training(specs: tuple[ModelSpec, ...]) -> Section:
         rows=tuple(rows)),), paragraphs=(
         "Micro-batch 1, rank 16 on all linear layers, gradient checkpointing, AdamW; an epoch is 10M tokens; "
         "utilization 35 % (LoRA/full), 25 % (QLoRA) on CUDA, 30 % on Apple GPUs (mlx-lm).",
-        "Seed 001 said: QLoRA of 7-8B with 4k context wants >= 16 GB VRAM."))
+        "\"Hardware Guide (Windows & macOS)\" said: QLoRA of 7-8B with 4k context wants >= 16 GB VRAM."))

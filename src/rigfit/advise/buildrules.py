@@ -250,7 +250,8 @@ def psu_rule(parts: Parts, gpu_tdp_w: list[int], cpu_tdp_w: int) -> tuple[Choice
 
 def cooling_rule(parts: Parts, gpus: list[Device]) -> tuple[Choice, Choice | None, list[str]]:
     """Cooling tier from GPU count and heat: one card up to ~350 W: tower air cooler and 2 intake / 1-2
-    exhaust fans (seed 001); hotter or two cards: 360 mm AIO and a full tower so the upper card can breathe;
+    exhaust fans ("Hardware Guide (Windows & macOS)"); hotter or two cards: 360 mm AIO and a full tower so the
+    upper card can breathe;
     three or more: an open frame with risers (open-air coolers recirculate each other's heat).  Passive
     data-center cards need a ducted fan or a server chassis."""
     notes: list[str] = []

@@ -28,7 +28,7 @@ class MachineReport:
 
 
 def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: str = "chat") -> MachineReport:
-    """How the detected machine runs ``models`` (default: the seeds' stack) for ``workload``, and the
+    """How the detected machine runs ``models`` (default: the guides' stack) for ``workload``, and the
     cheapest build that runs all of them well."""
     from ..api import DEFAULT_STACK, this_machine
 
