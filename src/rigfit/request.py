@@ -17,7 +17,7 @@ error naming it, never silently dropped:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from .engines import Engine, get_engine
@@ -45,9 +45,9 @@ class SplitMode(StrEnum):
 
 # Engine settings a request may carry, with the engine capability each needs and how messages name it.
 _ENGINE_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("flash_attention", "a flash-attention setting"), ("n_batch", "a batch size"),
-    ("n_ubatch", "a micro-batch size"), ("gpu_memory_bytes", "a GPU memory size for its KV pool"),
-    ("gpu_memory_utilization", "a GPU memory fraction"), ("swa_full", "a full-size sliding-window cache"),
+    ("flash_attention", "flash attention"), ("n_batch", "the batch size"), ("n_ubatch", "the micro-batch size"),
+    ("gpu_memory_bytes", "the GPU memory size its KV pool is sized from"),
+    ("gpu_memory_utilization", "the GPU memory fraction"), ("swa_full", "a full-size sliding-window cache"),
 )
 
 
@@ -244,10 +244,6 @@ def check_request(req: FitRequest) -> None:
                                options=("split_mode", "hardware"))
 
 
-def request_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(FitRequest))
-
-
 def with_plan(req: FitRequest, **changes: object) -> FitRequest:
     """The same request with some fields changed (a search step, a curve point); checked again."""
     new = replace(req, **changes)  # type: ignore[arg-type]
@@ -255,4 +251,4 @@ def with_plan(req: FitRequest, **changes: object) -> FitRequest:
     return new
 
 
-__all__ = ["FitRequest", "Search", "SplitMode", "check_request", "make_request", "request_fields", "with_plan"]
+__all__ = ["FitRequest", "Search", "SplitMode", "check_request", "make_request", "with_plan"]
