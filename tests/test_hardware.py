@@ -3,6 +3,8 @@ checked in test_hardware_catalog.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rigfit.errors import AmbiguousHardware, CatalogError, InvalidInput, UnknownName
@@ -211,3 +213,22 @@ def test_a_model_number_is_not_split() -> None:
 def test_mac_product_names_resolve(text: str, name: str) -> None:
     """Issue 14 item 1 (part): a Mac as people name it, from the catalog's apple_products."""
     assert resolve_device(text).name == name
+
+
+@pytest.mark.parametrize(("rates", "says"), [
+    ("", "bandwidth of My Card unknown: memory only, no speed"),
+    ("bandwidth_gb_s = 900\n", "dense FP16 rate unknown for a device: no prefill estimate"),
+])
+def test_a_custom_card_missing_a_rate_says_which(tmp_path: Path, capsys: pytest.CaptureFixture[str], rates: str,
+                                                 says: str) -> None:
+    """Issue 14, bad input: memory answers stand; the speed figure that cannot be computed is named."""
+    import json
+
+    from rigfit.cli import main
+
+    rig = tmp_path / "rig.toml"
+    rig.write_text(f'[[gpus]]\nname = "My Card"\nvendor = "nvidia"\nmemory_gib = 24\n{rates}')
+    assert main(["fit", "llama3.1:8b", "-q", "Q4_K_M", "-H", str(rig), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["placement"]["verdict"] == "gpu" and doc["memory"]["total_bytes"] > 0
+    assert says in json.dumps(doc["speed"])
