@@ -161,9 +161,7 @@ def _best_quant(req: FitRequest) -> FitResult:
 def _max_context(req: FitRequest) -> FitResult:
     """The largest context (a multiple of 256, up to the model's maximum) that keeps the best verdict this
     model reaches at 256 tokens on this hardware."""
-    if req.system is None:
-        raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
-                           options=("context_tokens", "hardware"))
+    assert req.system is not None  # check_request: a largest-context search needs a system
     spec = req.model
 
     def at(ctx: int) -> FitResult:

@@ -104,9 +104,6 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     is_file = (isinstance(model, str) and model.lower().endswith(".gguf")) or \
         (isinstance(model, ModelSpec) and model.gguf is not None)
     max_ctx = (o.ctx or "").strip().lower() == "max"
-    if max_ctx and not has_hw:
-        raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
-                           options=("context_tokens", "hardware"))
     search = Search.MAX_CONTEXT if max_ctx else Search.BEST_QUANT if has_hw and not o.quant and not is_file \
         else Search.NONE
     return make_request(

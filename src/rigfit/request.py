@@ -213,6 +213,9 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
 
 def check_request(req: FitRequest) -> None:
     """The options the engine honours on this system (see the module's list)."""
+    if req.search == Search.MAX_CONTEXT and req.system is None:
+        raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
+                           options=("context_tokens", "hardware"))
     eng, rules = req.engine, req.engine.placement
     for name, label in _ENGINE_SETTINGS:
         if getattr(req, name) is not None and name not in eng.settings:

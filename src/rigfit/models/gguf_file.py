@@ -10,7 +10,6 @@ so a 150k-vocab header parses in tens of milliseconds.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import re
 import struct
@@ -22,7 +21,7 @@ from ..errors import BadModelFile
 from ..quant import ggml_type_by_id, gguf_file_type_by_id
 from ..safeio import clean_text, regular_file_size
 from ..vocab import LayerKind
-from .spec import SPEC_RANGES, GGUFWeights, ModelSpec, checked, swa_layer_types
+from .spec import SPEC_RANGES, GGUFWeights, ModelSpec, checked, count_value, swa_layer_types
 from .tensor import Tensor
 
 GGUF_MAGIC = b"GGUF"
@@ -271,14 +270,7 @@ SWA_PATTERN_BY_ARCH = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "llama4": 4, "coh
 
 
 def _count(v: Any) -> int | None:
-    """A non-negative integer from a metadata value (an integer, or an integral finite float), else None."""
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, int):
-        return v if v >= 0 else None
-    if isinstance(v, float) and math.isfinite(v) and v >= 0 and v.is_integer():
-        return int(v)
-    return None
+    return count_value(v, allow_bool=True)  # GGUF's bool type is a 0/1 count
 
 
 def _scalar_or_first(v: Any) -> Any:

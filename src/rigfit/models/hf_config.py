@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import BadModelFile
 from ..safeio import clean_text, read_regular_file
 from ..vocab import LayerKind
-from .spec import SPEC_RANGES, ModelSpec, checked, swa_layer_types
+from .spec import SPEC_RANGES, ModelSpec, checked, count_value, swa_layer_types
 
 ARCH_BY_CLASS = {
     "LlamaForCausalLM": "llama", "MistralForCausalLM": "llama", "MixtralForCausalLM": "llama",
@@ -34,25 +34,13 @@ MAX_SAFETENSORS_HEADER = 100 << 20  # the safetensors format's own header limit 
 MAX_PARAMS = 1 << 47  # 140T parameters
 
 
-def _count(v: Any) -> int | None:
-    """An integer count from JSON (4096 or 4096.0); None for anything else (strings, lists, NaN, inf, bools,
-    fractions, negatives)."""
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int):
-        return v if v >= 0 else None
-    if isinstance(v, float) and math.isfinite(v) and v >= 0 and v.is_integer() and v < 2**63:
-        return int(v)
-    return None
-
-
 def _int(cfg: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
     v = cfg.get(key)
     if v is None:
         if default is None:
             raise BadModelFile(f"{where}: missing {key}")
         return default
-    n = _count(v)
+    n = count_value(v)
     if n is None:
         raise BadModelFile(f"{where}: {key} must be a non-negative integer, got {_shown(v)}")
     return n
@@ -200,7 +188,7 @@ def _safetensors_params(path: Path) -> int:
         if name == "__metadata__":
             continue
         shape = info.get("shape") if isinstance(info, dict) else None
-        dims = [_count(d) for d in shape] if isinstance(shape, list) and len(shape) <= 8 else [None]
+        dims = [count_value(d) for d in shape] if isinstance(shape, list) and len(shape) <= 8 else [None]
         if any(d is None or d > MAX_PARAMS for d in dims):
             raise BadModelFile(f"{path}: tensor {clean_text(str(name), 60)!r} has shape {_shown(shape)}")
         total += math.prod(d for d in dims if d is not None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,19 @@ SPEC_RANGES: dict[str, tuple[int, int]] = {
     "kv_lora_rank": (0, 1 << 16), "qk_rope_head_dim": (0, 8192), "qk_nope_head_dim": (0, 8192),
     "v_head_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40),
 }
+
+
+def count_value(v: Any, *, allow_bool: bool = False) -> int | None:
+    """A non-negative integer count from a file's value: an integer, or an integral finite float below 2**63
+    (JSON's 4096.0); None for anything else (strings, lists, NaN, inf, fractions, negatives, and bools unless
+    ``allow_bool``: GGUF has a bool type, JSON's true is never a count)."""
+    if isinstance(v, bool):
+        return int(v) if allow_bool else None
+    if isinstance(v, int):
+        return v if v >= 0 else None
+    if isinstance(v, float) and math.isfinite(v) and v >= 0 and v.is_integer() and v < 2**63:
+        return int(v)
+    return None
 
 
 def spec_problems(spec: ModelSpec) -> list[str]:
