@@ -36,6 +36,11 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
     "rocm": dict(a_w=1 / 0.7, a_kv=1 / 0.4, t_layer=1.2e-4, a_fq=1 / 0.35, a_ff=1 / 0.5, a_sc=1 / 0.4, t_ub=3e-4),
     "vulkan": dict(a_w=1 / 0.65, a_kv=1 / 0.35, t_layer=1.5e-4, a_fq=1 / 0.3, a_ff=1 / 0.4, a_sc=1 / 0.3, t_ub=3e-4),
     "sycl": dict(a_w=1 / 0.6, a_kv=1 / 0.3, t_layer=2e-4, a_fq=1 / 0.25, a_ff=1 / 0.35, a_sc=1 / 0.3, t_ub=4e-4),
+    # NVIDIA without tensor cores (Pascal, Maxwell): no rows in the calibration files.  a_w and a_fq from the
+    # LocalScore.ai Tesla P40 results quoted at https://insiderllm.com/guides/used-tesla-p40-local-ai (Llama 2 7B
+    # Q4_0 pp 833 / tg 40.9, Qwen2.5 14B Q4_K_M pp 339 / tg 15.7: about 48 % of bandwidth in decode, 22 % of the
+    # DP4A rate in prefill); the rest as the fitted cuda class.
+    "cuda-legacy": dict(a_w=2.1, a_kv=0.43, t_layer=1e-4, a_fq=4.5, a_ff=2.2, a_sc=1.4, t_ub=3e-5),
 }
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .engines import KV_ELEMENT_BYTES, get_engine
+from .hardware.rates import datacenter_silicon, fp16_tensor_only, has_matrix_units
 from .hardware.spec import Device
 from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
@@ -84,7 +85,12 @@ def hardware_class(device: Device | None, backend: str) -> str:
     if device.vendor == "apple":
         return "metal"
     if device.vendor == "nvidia":
-        return "cuda-datacenter" if device.form == "datacenter" else "cuda"
+        # the class follows the silicon: L4/L40/A40/T4 share the GeForce/RTX dies; A100/H100/B200 are HBM
+        # compute dies.  A user's card without a chip name falls back to its form.
+        if device.chip and not has_matrix_units(device.vendor, device.chip):
+            return "cuda-legacy"  # Pascal / Maxwell: DP4A and FP32 kernels, no tensor cores
+        dc = datacenter_silicon(device.vendor, device.chip) if device.chip else device.form == "datacenter"
+        return "cuda-datacenter" if dc else "cuda"
     if device.vendor == "amd":
         return "rocm" if backend != "vulkan" else "vulkan"
     if device.vendor == "intel":
@@ -173,8 +179,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
                 tf *= 2
         qt = tf
-        if dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU:
-            qt = dev.int8_tops  # quantized matmuls: MMQ on INT8 tensor cores (ggml-cuda/mmq.cuh, 2024+)
+        if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
+                and not fp16_tensor_only(dev.vendor, dev.chip)):
+            # quantized matmuls: MMQ on INT8 tensor cores (Turing+) or DP4A (Pascal); Volta dequantizes prompt
+            # batches to FP16 for its tensor cores (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq)
+            qt = dev.int8_tops
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0

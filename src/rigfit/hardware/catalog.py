@@ -27,6 +27,7 @@ _COMMON = {
 GPU_SCHEMA: dict[str, Field] = {
     **_COMMON, "vendor": Field("str", True, ("nvidia", "amd", "intel")),
     "form": Field("str", True, ("desktop", "laptop", "workstation", "datacenter")), "arch": Field("str"),
+    "chip": Field("str"), "units": Field("pos_int"), "boost_mhz": Field("pos_int"),
     "memory_gib": Field("pos_num", True), "memory_type": Field("str"), "bandwidth_gb_s": Field("pos_num", True),
     "fp16_tflops": Field("pos_num", True), "int8_tops": Field("pos_num"), "fp8_tflops": Field("pos_num"),
     "fp32_tflops": Field("pos_num"), "tdp_w": Field("pos_int", True), "pcie_gen": Field("pos_int"),
@@ -131,7 +132,8 @@ def _gpu(rec: dict[str, Any]) -> Device:
         fp8_tflops=_num(rec.get("fp8_tflops")), fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=rec.get("tdp_w"),
         unified=rec.get("unified", False),
         pcie_gen=rec.get("pcie_gen"), pcie_lanes=rec.get("pcie_lanes"), nvlink=rec.get("nvlink", False),
-        arch=rec.get("arch", ""), memory_type=rec.get("memory_type", ""), released=rec.get("released", ""),
+        arch=rec.get("arch", ""), chip=rec.get("chip", ""), units=rec.get("units"), boost_mhz=rec.get("boost_mhz"),
+        memory_type=rec.get("memory_type", ""), released=rec.get("released", ""),
         msrp_usd=_num(rec.get("msrp_usd")), msrp_date=rec.get("msrp_date", ""), used_usd=_num(rec.get("used_usd")),
         used_date=rec.get("used_date", ""), used_source=rec.get("used_source", ""),
         aliases=tuple(a.lower() for a in rec.get("aliases", ())),

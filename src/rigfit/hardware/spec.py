@@ -25,6 +25,9 @@ class Device:
     nvlink: bool = False
     unified: bool = False  # memory shared with the CPU (Apple, Strix Halo, DGX Spark, Jetson)
     arch: str = ""
+    chip: str = ""  # die name (AD102, GB202, Navi 31): decides the speed class and the per-unit tensor rate
+    units: int | None = None  # SMs (NVIDIA), CUs (AMD), Xe cores (Intel)
+    boost_mhz: int | None = None  # the clock the tensor rates are quoted at
     memory_type: str = ""
     released: str = ""
     msrp_usd: float | None = None

@@ -1,0 +1,100 @@
+"""Matrix rates per compute unit and clock, per GPU architecture: what a catalog entry's dense tensor rates
+must equal (units x boost clock x rate), and which silicon class a chip belongs to.
+
+A "unit" is an NVIDIA SM, an AMD CU or an Intel Xe core.  Rates are dense (no sparsity) operations per unit
+per clock; FP16 is FP16/BF16 inputs with FP32 accumulate at the full rate.  GeForce parts run FP32 accumulate
+at half that rate (``geforce_half``); their INT8 runs at the full rate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..vocab import Vendor
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitRate:
+    fp16_ops: int  # dense FP16 ops (2 per FMA) per unit per clock, FP32 accumulate, full rate
+    int8_ops: int | None  # dense INT8 tensor ops per unit per clock (None: no INT8 matrix unit)
+    geforce_half: bool  # consumer parts of this architecture halve FP16 with FP32 accumulate
+    source: str
+
+
+_TURING = "NVIDIA Turing architecture whitepaper (2018), Table 1 and Appendix A: 8 tensor cores x 64 FP16 FMA per SM"
+_GA10X = "NVIDIA Ampere GA102 whitepaper (2020): 4 third-gen tensor cores x 128 dense FP16 FMA per SM"
+_ADA = "NVIDIA Ada Lovelace architecture whitepaper v1.0 (2022), Appendix A (RTX 4090 / RTX 6000 Ada)"
+_GB20X = "NVIDIA RTX Blackwell GPU architecture whitepaper v1.0 (2025), Appendix A (RTX 5090 / RTX PRO 6000)"
+_RDNA3 = "AMD RDNA 3 ISA guide (2023), WMMA: 512 dense FP16 ops per CU per clock (7900 XTX 123 TFLOPS at 2.5 GHz)"
+
+# keyed by (vendor, chip family); the chip family is the die name without its last digits (AD102 -> AD10)
+RATES: dict[tuple[Vendor, str], UnitRate] = {
+    (Vendor.NVIDIA, "GV100"): UnitRate(fp16_ops=1024, int8_ops=None, geforce_half=False,
+                                      source="NVIDIA Tesla V100 whitepaper (2017): 8 tensor cores x 64 FMA per SM"),
+    (Vendor.NVIDIA, "TU10"): UnitRate(fp16_ops=1024, int8_ops=2048, geforce_half=True, source=_TURING),
+    (Vendor.NVIDIA, "TU11"): UnitRate(fp16_ops=1024, int8_ops=2048, geforce_half=True, source=_TURING),
+    (Vendor.NVIDIA, "GA10"): UnitRate(fp16_ops=1024, int8_ops=2048, geforce_half=True, source=_GA10X),
+    (Vendor.NVIDIA, "GA100"): UnitRate(fp16_ops=2048, int8_ops=4096, geforce_half=False,
+                                       source="NVIDIA A100 Tensor Core GPU architecture whitepaper (2020), Table 3"),
+    (Vendor.NVIDIA, "AD10"): UnitRate(fp16_ops=1024, int8_ops=2048, geforce_half=True, source=_ADA),
+    (Vendor.NVIDIA, "GH100"): UnitRate(fp16_ops=4096, int8_ops=8192, geforce_half=False,
+                                       source="NVIDIA H100 Tensor Core GPU architecture whitepaper (2022), Table 2"),
+    (Vendor.NVIDIA, "GB20"): UnitRate(fp16_ops=1024, int8_ops=2048, geforce_half=True, source=_GB20X),
+    (Vendor.AMD, "Navi3"): UnitRate(fp16_ops=512, int8_ops=512, geforce_half=False, source=_RDNA3),
+    (Vendor.AMD, "Navi4"): UnitRate(fp16_ops=1024, int8_ops=2048, geforce_half=False,
+                                    source="AMD RDNA 4 architecture (2025): WMMA twice RDNA 3's FP16, INT8 2x FP16 "
+                                           "(RX 9070 XT 195 dense FP16 TFLOPS at 2.97 GHz, 64 CUs)"),
+    (Vendor.AMD, "Aqua Vanjaram"): UnitRate(fp16_ops=2048, int8_ops=4096, geforce_half=False,
+                                            source="AMD CDNA 3 whitepaper (2023): MI300X 1307 dense FP16 TFLOPS, "
+                                                   "304 CUs at 2.1 GHz"),
+    (Vendor.AMD, "Aldebaran"): UnitRate(fp16_ops=1024, int8_ops=1024, geforce_half=False,
+                                        source="AMD CDNA 2 whitepaper (2021): MI250X 383 FP16 TFLOPS, 220 CUs at "
+                                               "1.7 GHz"),
+    (Vendor.INTEL, "BMG"): UnitRate(fp16_ops=2048, int8_ops=4096, geforce_half=False,
+                                    source="Intel Arc B-series (Xe2) launch material (2024): 8 XMX engines x 256 "
+                                           "FP16 ops per Xe core per clock (B580 233 INT8 TOPS)"),
+    (Vendor.INTEL, "DG2"): UnitRate(fp16_ops=2048, int8_ops=4096, geforce_half=False,
+                                    source="Intel Xe-HPG (Alchemist) architecture (2022): 16 XMX engines x 128 FP16 "
+                                           "ops per Xe core per clock"),
+}
+
+
+def chip_family(chip: str) -> str:
+    """The die family a chip belongs to: 'AD102' -> 'AD10', 'GA100' -> 'GA100', 'Navi 31' -> 'Navi3'."""
+    c = chip.strip()
+    if re.fullmatch(r"G[A-Z]\d00", c):  # NVIDIA's x100 dies are their own family (HBM, compute SMs)
+        return c
+    if m := re.fullmatch(r"([A-Z]{2}\d{2})\d[A-Z]?", c):  # AD102 -> AD10, GB203 -> GB20, TU116 -> TU11
+        return m.group(1)
+    if m := re.fullmatch(r"Navi\s*(\d)\d", c):
+        return f"Navi{m.group(1)}"
+    if m := re.fullmatch(r"(BMG|DG2)-.*", c):
+        return m.group(1)
+    return c
+
+
+def unit_rate(vendor: Vendor, chip: str) -> UnitRate | None:
+    return RATES.get((vendor, chip_family(chip)))
+
+
+def has_matrix_units(vendor: Vendor, chip: str) -> bool:
+    """NVIDIA chips from Volta on have tensor cores; Pascal (GP1xx) and Maxwell (GM2xx) do not."""
+    return not (vendor == Vendor.NVIDIA and re.match(r"G[PMK]\d", chip.strip()) is not None)
+
+
+def fp16_tensor_only(vendor: Vendor, chip: str) -> bool:
+    """Matrix units for FP16 but not INT8 (NVIDIA Volta): llama.cpp runs quantized prompt batches of 64+ tokens
+    through dequantization to FP16 and cuBLAS there, not through its INT8 kernels (ggml-cuda/mmq.cu,
+    ``ggml_cuda_should_use_mmq``: ``!fp16_mma_hardware_available(cc) || ne11 < MMQ_DP4A_MAX_BATCH_SIZE``)."""
+    r = unit_rate(vendor, chip) if chip else None
+    return r is not None and r.int8_ops is None
+
+
+def datacenter_silicon(vendor: Vendor, chip: str) -> bool:
+    """HBM compute dies (NVIDIA GP100/GV100/GA100/GH100/GB100/GB110, AMD CDNA) as opposed to the graphics dies
+    that GeForce, RTX workstation and L4/L40/A40/T4 boards share: the speed model fits them as separate classes
+    because their per-layer overheads and kernel efficiencies differ (llama.cpp on A100/H100 vs 3090/4090)."""
+    if vendor == Vendor.NVIDIA:
+        return bool(re.fullmatch(r"G[A-Z]\d[01]0", chip.strip()))
+    return vendor == Vendor.AMD and chip.strip() in ("Aqua Vanjaram", "Aldebaran", "Arcturus", "Vega 20")

