@@ -162,6 +162,23 @@ def test_a_bare_apple_chip_is_its_base_configuration(text: str, base: str, sizes
     assert f"(configurations: {sizes};" in note
 
 
+@pytest.mark.parametrize(("text", "name", "noted"), [
+    ("Strix Halo", "AMD Ryzen AI Max+ 395 128GB", True), ("Ryzen AI Max+ 395", "AMD Ryzen AI Max+ 395 128GB", True),
+    ("Ryzen AI Max+ 395 64GB", "AMD Ryzen AI Max+ 395 64GB", False),
+    ("radeon 8060s 32GB", "AMD Ryzen AI Max+ 395 32GB", False),
+])
+def test_a_bare_unified_memory_chip_plans_on_its_usual_size(text: str, name: str, noted: bool) -> None:
+    """Issue 14 item 2: a PC chip sold in several sizes plans on the one bought for LLMs and names the others;
+    the GPU's share (75 % under the Windows driver) scales with the size."""
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    device, note = resolve_device_noted(text)
+    assert device.name == name
+    assert device.gpu_memory_max_bytes == device.memory_bytes * 3 // 4
+    assert (note == f"{text!r} is sold with 32/64/128 GB: planned on 128 GB (AMD Ryzen AI Max+ 395 128GB); name a "
+                    "size for another, e.g. 'AMD Ryzen AI Max+ 395 32GB'") if noted else note == ""
+
+
 def test_the_chip_note_reaches_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 

@@ -96,7 +96,7 @@ SOC_SCHEMA: dict[str, Field] = {
     **_COMMON, "vendor": Field("str", True, tuple(Vendor)), "memory_gib": Field("pos_num", True),
     "bandwidth_gb_s": Field("pos_num", True), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
     "gpu_memory_max_gib": Field("pos_num"), "price_usd": Field("pos_num"), "price_date": Field("date"),
-    "form": Field("str", True, tuple(Form)),
+    "form": Field("str", True, tuple(Form)), "memory_options_gib": Field("int_list"),
 }
 
 
@@ -200,17 +200,28 @@ def _apple(rec: dict[str, Any]) -> list[Device]:
     return out
 
 
-def _soc(rec: dict[str, Any]) -> Device:
+def _soc(rec: dict[str, Any]) -> list[Device]:
+    """One Device per memory size sold (``memory_options_gib``; ``memory_gib`` is the size a bare chip name
+    plans on), else one Device.  The GPU's share scales with the size (a fixed fraction, as the drivers set it)."""
     gmax = rec.get("gpu_memory_max_gib")
-    return Device(
-        name=rec["name"], kind=DeviceKind.SOC, vendor=Vendor(rec["vendor"]), form=Form(rec["form"]),
-        memory_bytes=round(rec["memory_gib"] * GIB), bandwidth_gb_s=float(rec["bandwidth_gb_s"]),
-        fp16_tflops=_num(rec.get("fp16_tflops")), tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None,
-        unified=True, released=rec.get("released", ""), msrp_usd=_num(rec.get("price_usd")),
-        msrp_date=rec.get("price_date", ""), gpu_memory_max_bytes=round(gmax * GIB) if gmax else None,
-        aliases=tuple(a.lower() for a in rec.get("aliases", ())), source=rec["source"], as_of=rec["as_of"],
-        notes=rec.get("notes", ""),
-    )
+    sizes = rec.get("memory_options_gib") or [rec["memory_gib"]]
+    several = len(sizes) > 1
+    out = []
+    for mem in sizes:
+        share = gmax * mem / rec["memory_gib"] if gmax else None
+        out.append(Device(
+            name=f"{rec['name']} {mem}GB" if several else rec["name"], kind=DeviceKind.SOC,
+            vendor=Vendor(rec["vendor"]), form=Form(rec["form"]), memory_bytes=round(mem * GIB),
+            bandwidth_gb_s=float(rec["bandwidth_gb_s"]), fp16_tflops=_num(rec.get("fp16_tflops")),
+            tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None, unified=True, released=rec.get("released", ""),
+            msrp_usd=_num(rec.get("price_usd")) if not several else None,
+            msrp_date=rec.get("price_date", "") if not several else "",
+            gpu_memory_max_bytes=round(share * GIB) if share else None, arch=rec["name"] if several else "",
+            base_config=several and mem == rec["memory_gib"],
+            aliases=tuple(f"{a.lower()} {mem}gb" if several else a.lower() for a in rec.get("aliases", ())),
+            source=rec["source"], as_of=rec["as_of"], notes=rec.get("notes", ""),
+        ))
+    return out
 
 
 def _cpu(p: CpuPlatform) -> Device:
@@ -283,7 +294,11 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
             products.append(from_record(AppleProduct, rec))
     for i, rec in enumerate(platforms.get("socs", [])):
         if check_record(rec, SOC_SCHEMA, f"socs[{i}]", problems):
-            devices.append(_soc(rec))
+            if rec.get("memory_options_gib") and rec["memory_gib"] not in rec["memory_options_gib"]:
+                problems.add(f"socs[{i}].memory_gib",
+                             "must be one of memory_options_gib (the size a bare name plans on)")
+                continue
+            devices.extend(_soc(rec))
     cpu_platforms: list[CpuPlatform] = []
     for i, rec in enumerate(platforms.get("cpu_platforms", [])):
         if check_record(rec, CPU_SCHEMA, f"cpu_platforms[{i}]", problems):

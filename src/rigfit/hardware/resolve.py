@@ -74,9 +74,21 @@ def _within(key: str, name_key: str) -> bool:
 
 
 def _base_configuration(text: str, hits: Sequence[Device]) -> tuple[Device, str] | None:
-    """One Apple chip in several configurations (GPU core bins, memory sizes): its base one, and a note."""
+    """One chip in several configurations (Apple GPU core bins and memory sizes; a unified-memory PC chip's
+    memory sizes): the configuration a bare name plans on, and a note saying so."""
     chips = {d.arch for d in hits}
-    if len(chips) != 1 or any(d.kind != DeviceKind.APPLE for d in hits):
+    if len(chips) != 1 or not next(iter(chips)):
+        return None
+    if all(d.kind == DeviceKind.SOC for d in hits):
+        soc = next((d for d in hits if d.base_config), None)
+        if soc is None:
+            return None
+        by_size = sorted(hits, key=lambda d: d.memory_bytes)
+        listed = "/".join(str(round(d.memory_bytes / GIB)) for d in by_size)
+        smaller = next(d for d in by_size if d is not soc)
+        return soc, (f"{text.strip()!r} is sold with {listed} GB: planned on {round(soc.memory_bytes / GIB)} GB "
+                     f"({soc.name}); name a size for another, e.g. {smaller.name!r}")
+    if any(d.kind != DeviceKind.APPLE for d in hits):
         return None
     base = min(hits, key=lambda d: (d.bandwidth_gb_s or 0.0, d.fp32_tflops or 0.0, d.memory_bytes, d.name))
     cores = {d.name: m.group(1) for d in hits if (m := _BIN.search(d.name))}

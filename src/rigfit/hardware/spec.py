@@ -35,6 +35,7 @@ class Device:
     used_usd: float | None = None
     used_date: str = ""
     used_source: str = ""
+    base_config: bool = False  # the configuration a bare chip name plans on (unified systems sold in sizes)
     gpu_memory_max_bytes: int | None = None  # unified systems: most the GPU can be given
     aliases: tuple[str, ...] = ()
     source: str = ""
