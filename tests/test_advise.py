@@ -229,7 +229,8 @@ def test_recommend_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     for b in doc["builds"]:
         assert isinstance(b["price_usd"], (int, float)) and b["price_usd"] > 0
         assert b["devices"][0]["name"] and b["devices"][0]["count"] >= 1
-        assert b["accelerator_memory_bytes"] >= 24 * GIB
+        # the 32B stack at Q4_K_M / 8k needs about 21.5 GiB: two 11 GB GTX 1080 Ti (22 GiB) are the smallest
+        assert b["accelerator_memory_bytes"] >= 22 * GIB
         assert {m["model"] for m in b["models"]} == set(STACK)
         assert all(m["verdict"] == "gpu" and m["decode_tokens_per_s"] > 10 for m in b["models"])
     assert doc["workload"]["name"] == "chat" and doc["pareto"] and doc["rules"]

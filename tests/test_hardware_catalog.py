@@ -129,3 +129,51 @@ def test_used_prices_are_dated_and_sourced() -> None:
     d = resolve_device("3090")
     # bestllmfor.com (May 2026): used 3090s "settled around $750", range $700-900
     assert d.used_usd == 750 and d.used_date == "2026-05" and d.used_source.startswith("https://")
+
+
+def test_street_price_needs_date_and_source() -> None:
+    from rigfit.errors import CatalogError
+    from rigfit.hardware.catalog import parse_hardware
+
+    rec = dict(name="X", vendor="nvidia", form="desktop", memory_gib=24, bandwidth_gb_s=936, fp16_tflops=71,
+               tdp_w=350, source="s", as_of="2026-11-23", street_usd=900, street_date="2026-06")
+    with pytest.raises(CatalogError, match=r"gpus\[0\]\.street_usd: a street price needs street_date and "
+                                           r"street_source"):
+        parse_hardware({"gpus": [rec]}, {}, {})
+
+
+def test_new_cards_are_priced_at_their_street_price() -> None:
+    """Issue 14 item 4: an RTX 5090 sold for $3,650-3,900 in June 2026 (sesamedisk.com citing TechTimes), not its
+    $1,999 launch price; a card without a street price keeps its launch price, flagged when over 12 months old."""
+    from rigfit.advise.options import _gpu_prices, prices_checked, stale_price
+    from rigfit.hardware.resolve import resolve_device
+
+    d = resolve_device("RTX 5090")
+    assert d.msrp_usd == 1999 and _gpu_prices(d, "new") == [("new", 3775, "2026-06", d.street_source)]
+    old = resolve_device("RTX 2060")
+    assert _gpu_prices(old, "new") == [("new", 349, "2019-01", old.source)]
+    assert prices_checked() == "2026-12-02"
+    assert stale_price("2019-01") and stale_price("2025-11") and not stale_price("2025-12")
+    assert not stale_price("")
+
+
+def test_an_old_launch_price_is_flagged_in_the_advice() -> None:
+    from rigfit.advise.recommend import Request, recommend
+
+    rec = recommend(Request(models=("llama3.1:8b",), condition="new", vendor="nvidia", top=100))
+    b = next(r for r in rec.builds if r.build.name == "NVIDIA GeForce RTX 3050 8GB")
+    assert "NVIDIA GeForce RTX 3050 8GB: launch price from 2022-01, no street price on file; may no longer be " \
+           "sold new" in b.build.caveats
+    assert any(c.startswith("prices over 12 months older than the catalog check (2026-12-02): NVIDIA GeForce "
+                            "RTX 3050 8GB (2022-01)") for c in b.build.caveats)
+    fresh = next(r for r in rec.builds if r.build.name == "NVIDIA GeForce RTX 5060")  # street price, 2026-02
+    assert not any("NVIDIA GeForce RTX 5060 (" in c for c in fresh.build.caveats)
+
+
+def test_every_estimated_part_price_states_its_basis() -> None:
+    from rigfit.catalogdata import embedded
+
+    raw = embedded("builds")
+    estimated = [e for rows in raw.values() if isinstance(rows, list) for e in rows
+                 if isinstance(e, dict) and e.get("source") == "estimate"]
+    assert estimated and all("Basis" in e.get("notes", "") for e in estimated)

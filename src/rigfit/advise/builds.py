@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..hardware.catalog import default_hardware
+from ..hardware.rates import has_matrix_units
 from ..hardware.spec import Device
 from ..units import GIB
 from ..vocab import Backend, WorkloadKind
 from . import buildrules as br
 from .evaluate import ModelOnBuild, Stack, stack_memory
-from .options import OLD_PRICE_YEARS, Option, Request, oses_for, year_of
+from .options import STALE_PRICE_MONTHS, Option, Request, oses_for, prices_checked, stale_price
 from .workloads import Workload
 
 
@@ -96,9 +97,9 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
     cond = o.condition
     acc_part = PricedPart(role="gpu" if o.kind == "pc" else o.kind, name=o.name, count=o.count,
                           unit_usd=o.unit_usd, condition=cond, price_date=o.price_date, source=o.source)
-    if o.kind == "pc" and cond == "new" and year_of(o.price_date) and \
-            year_of(o.price_date) <= year_of(o.device.as_of or "2026") - OLD_PRICE_YEARS:
-        caveats.append(f"{o.name}: launch price from {o.price_date}; may no longer be sold new")
+    if o.kind == "pc" and cond == "new" and not o.device.street_usd and stale_price(o.price_date):
+        caveats.append(f"{o.name}: launch price from {o.price_date}, no street price on file; may no longer be "
+                       "sold new")
     if o.kind in ("mac", "soc", "laptop"):
         plist = [acc_part]
         have_gb = o.storage_gb or 0
@@ -114,6 +115,7 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
         host = _host_need(stack, models)
         if o.kind == "laptop" and host + br.OS_RAM_BYTES > ram:
             caveats.append(f"needs {(host + br.OS_RAM_BYTES) / GIB:.0f} GiB of RAM, the laptop has {o.ram_gib} GB")
+        caveats += _stale(plist)
         return Build(name=o.name, kind=o.kind, form=o.form, os_names=oses_for(o.device, o.kind), condition=cond,
                      device=o.device, count=o.count, usable_bytes=usable, ram_bytes=ram,
                      cpu=o.cpu or ("(built in)" if o.kind != "laptop" else ""),
@@ -149,11 +151,19 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
         if c is not None:
             plist.append(PricedPart(role=c.role, name=c.name, count=1, unit_usd=c.usd, condition="new",
                                     price_date=c.price_date, source=c.source, rule=c.rule))
+    caveats += _stale(plist)
     return Build(name=f"{o.count}x {o.name}" if o.count > 1 else o.name, kind="pc", form="desktop",
                  os_names=oses_for(o.device, o.kind), condition=cond, device=o.device, count=o.count,
                  usable_bytes=usable, ram_bytes=int(ram_choice.quantity) * GIB,
                  cpu=f"{cpu.example}, {cpu.cores} cores ({platform.name})", storage=storage.name,
                  psu_w=int(psu.quantity), cooling=cool.name, parts=tuple(plist), caveats=tuple(caveats))
+
+
+def _stale(parts: list[PricedPart]) -> list[str]:
+    """One caveat naming the prices older than STALE_PRICE_MONTHS before the catalogs were checked."""
+    old = [f"{p.name} ({p.price_date})" for p in parts if stale_price(p.price_date)]
+    return [f"prices over {STALE_PRICE_MONTHS} months older than the catalog check ({prices_checked()}): "
+            + ", ".join(old)] if old else []
 
 
 def platform_caveats(d: Device, kind: str, os_name: str, wl: Workload) -> list[str]:
@@ -167,6 +177,10 @@ def platform_caveats(d: Device, kind: str, os_name: str, wl: Workload) -> list[s
             out.append("AMD: train on Linux with ROCm; ROCm/PyTorch on Windows is not mature")
         if os_name == "windows":
             out.append("AMD on Windows: llama.cpp via Vulkan or HIP; speeds here are ROCm priors")
+    if d.vendor == "nvidia" and d.chip and not has_matrix_units(d.vendor, d.chip):
+        # NVIDIA CUDA 13.0 release notes: Maxwell, Pascal and Volta support removed from the toolkit
+        out.append(f"{d.arch or 'pre-Volta'} GPU without tensor cores: CUDA 13 dropped it, so run a CUDA 12 build "
+                   "of llama.cpp; vLLM and exllamav2 need newer GPUs; speed is a prior from few measurements")
     if d.vendor == "intel":
         out.append("Intel Arc: llama.cpp SYCL/Vulkan; speed is an unfitted prior")
     if kind == "mac":

@@ -4,6 +4,8 @@ searches: every priced GPU new or used in 1-4 card desktops, Macs, unified-memor
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, replace
 
 from ..errors import InvalidInput, UnknownName
@@ -43,7 +45,7 @@ VENDORS = ("nvidia", "amd", "intel", "apple", "any")
 MAX_GPUS = 4  # one HEDT/workstation board; beyond it a server (not priced)
 
 
-OLD_PRICE_YEARS = 3
+STALE_PRICE_MONTHS = 12  # a price older than this (before the catalog was last checked) is flagged
 
 
 def _choose(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -73,8 +75,10 @@ def check_request(req: Request) -> Request:
 def _gpu_prices(d: Device, condition: str) -> list[tuple[str, float, str, str]]:
     """(condition, usd, date, source) options for a GPU under the requested condition."""
     out = []
-    if condition in ("new", "any") and d.msrp_usd:
-        out.append(("new", d.msrp_usd, d.msrp_date, d.source))
+    if condition in ("new", "any") and (d.street_usd or d.msrp_usd):
+        # a dated street price where one is on file; else the launch price (flagged when old)
+        out.append(("new", d.street_usd, d.street_date, d.street_source) if d.street_usd
+                   else ("new", d.msrp_usd or 0.0, d.msrp_date, d.source))
     if condition in ("used", "any") and d.used_usd:
         out.append(("used", d.used_usd, d.used_date, d.used_source))
     if condition == "any" and len(out) == 2:
@@ -90,8 +94,25 @@ def oses_for(d: Device, kind: str) -> tuple[str, ...]:
     return ("windows", "linux")
 
 
-def year_of(date: str) -> int:
-    return int(date[:4]) if date[:4].isdigit() else 0
+def months_of(date: str) -> int:
+    """'2026-05' or '2026-05-14' -> months since year 0; 0 for an undated price."""
+    m = re.match(r"(\d{4})(?:-(\d{2}))?", date)
+    return int(m.group(1)) * 12 + int(m.group(2) or 1) - 1 if m else 0
+
+
+@functools.cache
+def prices_checked() -> str:
+    """When the catalogs were last checked (their newest as_of): the date price ages are measured from."""
+    from .buildrules import default_parts
+
+    parts = default_parts()
+    rows = (*parts.ram, *parts.storage, *parts.psu, *parts.cpu, *parts.motherboard, *parts.cooling, *parts.case,
+            *parts.laptop)
+    return max([d.as_of for d in default_hardware().devices] + [r.as_of for r in rows])
+
+
+def stale_price(date: str) -> bool:
+    return bool(months_of(date)) and months_of(prices_checked()) - months_of(date) > STALE_PRICE_MONTHS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,9 +158,11 @@ def accelerator_options(req: Request) -> list[Option]:
                                price_date=p.price_date, source=p.source, form=form, name=p.name,
                                storage_gb=p.storage_gb))
         for d in hw.devices:
-            if d.kind == "soc" and d.msrp_usd and d.form == "mini":
-                out.append(Option(kind="soc", device=d, count=1, condition="new", unit_usd=d.msrp_usd,
-                                   price_date=d.msrp_date, source=d.source, form="mini", name=d.name))
+            if d.kind == "soc" and (d.street_usd or d.msrp_usd) and d.form == "mini":
+                usd, date, src = (d.street_usd, d.street_date, d.street_source) if d.street_usd else \
+                    (d.msrp_usd or 0.0, d.msrp_date, d.source)
+                out.append(Option(kind="soc", device=d, count=1, condition="new", unit_usd=usd,
+                                   price_date=date, source=src, form="mini", name=d.name))
         gpus = {d.name: d for d in hw.devices if d.kind == "gpu"}
         for lp in parts.laptop:
             out.append(Option(kind="laptop", device=gpus[lp.gpu], count=1, condition="new",

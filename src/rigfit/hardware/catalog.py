@@ -33,6 +33,8 @@ GPU_SCHEMA: dict[str, Field] = {
     "fp32_tflops": Field("pos_num"), "tdp_w": Field("pos_int", True), "pcie_gen": Field("pos_int"),
     "pcie_lanes": Field("pos_int"), "nvlink": Field("bool"), "msrp_usd": Field("pos_num"), "msrp_date": Field("date"),
     "used_usd": Field("pos_num"), "used_date": Field("date"), "used_source": Field("str"), "used_notes": Field("str"),
+    "street_usd": Field("pos_num"), "street_date": Field("date"), "street_source": Field("str"),
+    "street_notes": Field("str"),
 }
 # A user's own devices (--hardware my-rig.toml): the GPU fields, fewer of them required.
 CUSTOM_SCHEMA: dict[str, Field] = {
@@ -97,6 +99,8 @@ SOC_SCHEMA: dict[str, Field] = {
     "bandwidth_gb_s": Field("pos_num", True), "fp16_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
     "gpu_memory_max_gib": Field("pos_num"), "price_usd": Field("pos_num"), "price_date": Field("date"),
     "form": Field("str", True, tuple(Form)), "memory_options_gib": Field("int_list"),
+    "street_usd": Field("pos_num"), "street_date": Field("date"), "street_source": Field("str"),
+    "street_notes": Field("str"),
 }
 
 
@@ -136,6 +140,8 @@ def _gpu(rec: dict[str, Any]) -> Device:
         memory_type=rec.get("memory_type", ""), released=rec.get("released", ""),
         msrp_usd=_num(rec.get("msrp_usd")), msrp_date=rec.get("msrp_date", ""), used_usd=_num(rec.get("used_usd")),
         used_date=rec.get("used_date", ""), used_source=rec.get("used_source", ""),
+        street_usd=_num(rec.get("street_usd")), street_date=rec.get("street_date", ""),
+        street_source=rec.get("street_source", ""),
         aliases=tuple(a.lower() for a in rec.get("aliases", ())),
         source=rec.get("source", "user file"), as_of=rec.get("as_of", ""), notes=rec.get("notes", ""),
     )
@@ -216,6 +222,8 @@ def _soc(rec: dict[str, Any]) -> list[Device]:
             tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None, unified=True, released=rec.get("released", ""),
             msrp_usd=_num(rec.get("price_usd")) if not several else None,
             msrp_date=rec.get("price_date", "") if not several else "",
+            street_usd=_num(rec.get("street_usd")), street_date=rec.get("street_date", ""),
+            street_source=rec.get("street_source", ""),
             gpu_memory_max_bytes=round(share * GIB) if share else None, arch=rec["name"] if several else "",
             base_config=several and mem == rec["memory_gib"],
             aliases=tuple(f"{a.lower()} {mem}gb" if several else a.lower() for a in rec.get("aliases", ())),
@@ -272,6 +280,9 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
         if check_record(rec, GPU_SCHEMA, f"gpus[{i}]", problems):
             if "used_usd" in rec and not (rec.get("used_date") and rec.get("used_source")):
                 problems.add(f"gpus[{i}].used_usd", "a used price needs used_date and used_source")
+                continue
+            if "street_usd" in rec and not (rec.get("street_date") and rec.get("street_source")):
+                problems.add(f"gpus[{i}].street_usd", "a street price needs street_date and street_source")
                 continue
             devices.append(_gpu(rec))
     chip_names: dict[str, list[int]] = {}

@@ -35,6 +35,9 @@ class Device:
     used_usd: float | None = None
     used_date: str = ""
     used_source: str = ""
+    street_usd: float | None = None  # what it sells for new, dated (msrp_usd is the launch price)
+    street_date: str = ""
+    street_source: str = ""
     base_config: bool = False  # the configuration a bare chip name plans on (unified systems sold in sizes)
     gpu_memory_max_bytes: int | None = None  # unified systems: most the GPU can be given
     aliases: tuple[str, ...] = ()

@@ -111,6 +111,8 @@ def device_dict(d: Device) -> dict[str, Any]:
         "nvlink": d.nvlink, "unified": d.unified, "arch": d.arch, "released": d.released,
         "msrp_usd": d.msrp_usd, "msrp_date": d.msrp_date or None, "used_usd": d.used_usd,
         "used_date": d.used_date or None, "used_source": d.used_source or None,
+        "street_usd": d.street_usd, "street_date": d.street_date or None, "street_source": d.street_source or None,
+        "chip": d.chip or None, "units": d.units, "boost_mhz": d.boost_mhz,
         "aliases": list(d.aliases), "source": d.source, "as_of": d.as_of,
     }
 

@@ -112,7 +112,8 @@ def devices_table(devices: Sequence[Device]) -> Any:
     for col in ("name", "kind", "memory", "GB/s", "FP16 TFLOPS", "TDP W", "price"):
         t.add_column(col, justify="left" if col in ("name", "kind") else "right")
     for d in devices:
-        price = f"${d.msrp_usd:,.0f} ({d.msrp_date})" if d.msrp_usd else ""
+        price = f"${d.street_usd:,.0f} ({d.street_date})" if d.street_usd else \
+            f"launch ${d.msrp_usd:,.0f} ({d.msrp_date})" if d.msrp_usd else ""
         if d.used_usd:
             price += f"; used ${d.used_usd:,.0f}"
         t.add_row(d.name, f"{d.kind}/{d.form}", fmt_gib(d.memory_bytes, 0),
