@@ -249,3 +249,15 @@ def test_a_custom_card_missing_a_rate_says_which(tmp_path: Path, capsys: pytest.
     doc = json.loads(capsys.readouterr().out)
     assert doc["placement"]["verdict"] == "gpu" and doc["memory"]["total_bytes"] > 0
     assert says in json.dumps(doc["speed"])
+
+
+@pytest.mark.parametrize(("text", "gib"), [("radeon 890m", 32), ("890m 64GB", 64), ("780m 96GB", 96),
+                                           ("lunar lake 16GB", 16), ("x elite", 32), ("ryzen ai max 385", 64)])
+def test_igpu_memory_is_the_system_ram_size_named(text: str, gib: int) -> None:
+    """Issue 14 item 1: an iGPU's memory is the machine's RAM; a size suffix picks it, a bare name plans on the
+    common size and says so."""
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    device, note = resolve_device_noted(text)
+    assert device.unified and device.memory_bytes == gib * GIB
+    assert ("is sold with" in note) == (not text.endswith("GB"))
