@@ -258,6 +258,8 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     kv_groups: dict[LayerKind, tuple[int, int, int]] = {}  # kind -> (layers, cells, bytes)
     for il in range(spec.n_layers):
         kind = spec.layer_kind(il)
+        if kind == LayerKind.NONE:
+            continue  # no mixer, nothing cached
         if kind == LayerKind.RECURRENT:
             b = spec.recurrent_state_bytes * run.n_seq
             cells = 0

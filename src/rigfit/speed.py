@@ -198,8 +198,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 swa_pos += per
             elif spec.layer_kind(il) == LayerKind.FULL:
                 kv_pos += per
-            heads += spec.n_heads
-            adim += spec.n_heads * spec.head_dim
+            if spec.has_attention(il):
+                heads += spec.n_heads
+                adim += spec.n_heads * spec.head_dim
         if d.role == Role.CPU:
             # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
             w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)

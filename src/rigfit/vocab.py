@@ -146,6 +146,7 @@ class LayerKind(StrEnum):
     FULL = "full"  # attention over the whole context
     SLIDING = "sliding"  # attention over a window
     RECURRENT = "recurrent"  # a fixed-size state per sequence (Mamba, linear attention)
+    NONE = "none"  # no token mixer, nothing cached (an MLP-only block of Nemotron-H)
 
 
 class PlacementStyle(StrEnum):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput, UnknownName
 from ..quant import GGUFFileType, QuantScheme, TensorFormat
-from ..vocab import Backend, Component, LayerKind, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, Component, PlacementStyle, SpeedClass, WeightFormat
 
 if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
     from ..api import FitResult
@@ -184,7 +184,7 @@ def head_kv_dims(spec: ModelSpec, il: int, *, decompress_mla: bool) -> tuple[int
     """K and V elements per token: KV heads x head_dim, nothing for recurrent layers; MLA either as the
     compressed latent (kv_lora_rank + rope dims, no separate V: llama.cpp deepseek2, vLLM MLAAttentionSpec)
     or decompressed per head (transformers DeepseekV3Attention, mlx-lm)."""
-    if spec.layer_kind(il) == LayerKind.RECURRENT:
+    if not spec.has_attention(il):
         return 0, 0
     if spec.uses_mla:
         if decompress_mla:

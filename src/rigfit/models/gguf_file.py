@@ -21,6 +21,7 @@ from ..errors import BadModelFile
 from ..quant import ggml_type_by_id, gguf_file_type_by_id
 from ..safeio import clean_text, regular_file_size
 from ..vocab import LayerKind
+from .arch import get_arch, recurrent_state_bytes
 from .spec import SPEC_RANGES, GGUFWeights, ModelSpec, checked, count_value, swa_layer_types
 from .tensor import Tensor
 
@@ -298,6 +299,7 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
 
     raw_arch: str = arch
     arch = clean_text(arch, 64)
+    get_arch(arch)  # an architecture rigfit does not know is named, never sized as a llama
 
     def key(k: str, default: int | None = None) -> int:
         """A count from the metadata: absent -> ``default`` (0), else a non-negative integer or an error
@@ -339,11 +341,23 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
             layer_types = swa_layer_types(n_layers, pattern_raw)
         elif arch in SWA_PATTERN_BY_ARCH:
             layer_types = swa_layer_types(n_layers, SWA_PATTERN_BY_ARCH[arch])
-    has_attn = [any(f"blk.{il}.attn_{x}" in by_name for x in ("k.weight", "qkv.weight", "kv_a_mqa.weight"))
+    recurrent = [f"blk.{il}.ssm_conv1d.weight" in by_name or f"blk.{il}.shortconv.conv.weight" in by_name
+                 for il in range(n_layers)]
+    has_attn = [not recurrent[il] and any(f"blk.{il}.attn_{x}" in by_name
+                                          for x in ("k.weight", "qkv.weight", "kv_a_mqa.weight"))
                 for il in range(n_layers)]
-    if not all(has_attn) and any(has_attn):
+    if not all(has_attn):
         base = layer_types or (LayerKind.FULL,) * n_layers
-        layer_types = tuple(k if has_attn[il] else LayerKind.RECURRENT for il, k in enumerate(base))
+        layer_types = tuple(k if has_attn[il] else LayerKind.RECURRENT if recurrent[il] else LayerKind.NONE
+                            for il, k in enumerate(base))
+    ffn = tuple("moe" if f"blk.{il}.ffn_up_exps.weight" in by_name else
+                "dense" if f"blk.{il}.ffn_up.weight" in by_name else "none" for il in range(n_layers))
+    ssm: dict[str, int] = dict(ssm_d_conv=key("ssm.conv_kernel"), ssm_d_inner=key("ssm.inner_size"),
+               ssm_d_state=key("ssm.state_size"), ssm_n_group=key("ssm.group_count"),
+               ssm_dt_rank=key("ssm.time_step_rank"), shortconv_l_cache=key("shortconv.l_cache"))
+    state = recurrent_state_bytes(d_conv=ssm["ssm_d_conv"], d_inner=ssm["ssm_d_inner"],
+                                  d_state=ssm["ssm_d_state"], n_group=ssm["ssm_n_group"],
+                                  l_cache=ssm["shortconv_l_cache"], n_embd=n_embd) if any(recurrent) else 0
     n_dense = key("leading_dense_block_count") or 0
     ft_id = m.get("general.file_type")
     ft = gguf_file_type_by_id(ft_id) if isinstance(ft_id, int) else None
@@ -372,6 +386,10 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
         if kv_lora else 0,
         v_head_dim=int(key("attention.value_length_mla") or key("attention.value_length") or 0) if kv_lora else 0,
         params_total=total, dtype="bf16", source=p, origin="gguf", gguf=weights,
+        layer_ffn=ffn if "none" in ffn or (n_expert and any(f == "dense" for f in ffn[n_dense:])) else (),
+        recurrent_state_bytes=state, nextn_layers=key("nextn_predict_layers"),
+        ssm_d_conv=ssm["ssm_d_conv"], ssm_d_inner=ssm["ssm_d_inner"], ssm_d_state=ssm["ssm_d_state"],
+        ssm_n_group=ssm["ssm_n_group"], ssm_dt_rank=ssm["ssm_dt_rank"], shortconv_l_cache=ssm["shortconv_l_cache"],
     ), p)
 
 

@@ -16,17 +16,11 @@ from typing import Any
 from ..errors import BadModelFile
 from ..safeio import clean_text, read_regular_file
 from ..vocab import LayerKind
+from .arch import Arch, Mixer, arch_for_config, recurrent_state_bytes
 from .spec import SPEC_RANGES, ModelSpec, checked, count_value, swa_layer_types
 
-ARCH_BY_CLASS = {
-    "LlamaForCausalLM": "llama", "MistralForCausalLM": "llama", "MixtralForCausalLM": "llama",
-    "Qwen2ForCausalLM": "qwen2", "Qwen3ForCausalLM": "qwen3", "Qwen3MoeForCausalLM": "qwen3moe",
-    "Gemma2ForCausalLM": "gemma2", "Gemma3ForCausalLM": "gemma3", "Gemma3ForConditionalGeneration": "gemma3",
-    "Phi3ForCausalLM": "phi3", "DeepseekV3ForCausalLM": "deepseek2", "DeepseekV2ForCausalLM": "deepseek2",
-    "GptOssForCausalLM": "gpt-oss", "Llama4ForConditionalGeneration": "llama4", "Llama4ForCausalLM": "llama4",
-    "Mistral3ForConditionalGeneration": "llama", "Qwen3NextForCausalLM": "qwen3next",
-}
-_SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "llama4": 4}
+# Sliding-window periods where a config gives a window but no layer pattern (transformers' defaults).
+_SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "llama4": 4, "cohere2": 4}
 
 
 MAX_CONFIG_BYTES = 16 << 20  # real config.json files are a few KB
@@ -67,11 +61,11 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     cls = archs[0] if isinstance(archs, list) and archs and isinstance(archs[0], str) else ""
     text = cfg.get("text_config")
     c = {**cfg, **text} if isinstance(text, dict) else cfg
-    arch = ARCH_BY_CLASS.get(cls) or str(c.get("model_type") or cfg.get("model_type") or "")
-    if not arch:
+    model_type = str(cfg.get("model_type") or c.get("model_type") or "")
+    if not cls and not model_type:
         raise BadModelFile(f"{where}: no architectures or model_type")
-    arch = {"mistral": "llama", "mixtral": "llama", "deepseek_v3": "deepseek2", "gpt_oss": "gpt-oss",
-            "gemma3_text": "gemma3", "qwen3_moe": "qwen3moe", "llama4_text": "llama4"}.get(arch, arch)
+    registered = arch_for_config(clean_text(model_type, 60), clean_text(cls, 80))
+    arch = registered.name
     n_layers = _int(c, "num_hidden_layers", where)
     hidden = _int(c, "hidden_size", where)
     heads = _int(c, "num_attention_heads", where)
@@ -83,7 +77,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     head_dim = _int(c, "head_dim", where, hidden // heads)
     vocab = _int(c, "vocab_size", where)
     n_experts = _opt(c, where, "num_experts", "num_local_experts", "n_routed_experts")
-    ff = _int(c, "intermediate_size", where, 0)
+    ff = _int(c, "intermediate_size", where, 0) or _opt(c, where, "block_ff_dim")
     expert_ff = _opt(c, where, "moe_intermediate_size") or (ff if n_experts else 0)
     if arch == "llama4":
         ff = _opt(c, where, "intermediate_size_mlp") or ff
@@ -95,37 +89,108 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     lt = c.get("layer_types")
     if isinstance(lt, list) and len(lt) == n_layers:
         kinds = {"sliding_attention": LayerKind.SLIDING, "full_attention": LayerKind.FULL,
-                 "linear_attention": LayerKind.RECURRENT, "chunked_attention": LayerKind.SLIDING}
-        layer_types = tuple(kinds.get(str(x), LayerKind.FULL) for x in lt)
+                 "linear_attention": LayerKind.RECURRENT, "chunked_attention": LayerKind.SLIDING,
+                 "attention": LayerKind.FULL, "mamba": LayerKind.RECURRENT, "conv": LayerKind.RECURRENT}
+        unknown = sorted({str(x) for x in lt} - set(kinds))
+        if unknown:
+            raise BadModelFile(f"{where}: layer_types holds {_shown(unknown[0])}, which rigfit does not know")
+        layer_types = tuple(kinds[str(x)] for x in lt)
     elif window and arch in _SWA_PATTERN:
         pattern = _opt(c, where, "sliding_window_pattern") or _SWA_PATTERN[arch]
         layer_types = swa_layer_types(n_layers, pattern)
     if arch == "llama4" and c.get("attention_chunk_size"):
         window = _int(c, "attention_chunk_size", where)
         layer_types = layer_types or swa_layer_types(n_layers, 4)
+    hybrid = _hybrid(registered, c, where, n_layers, layer_types, hidden)
+    layer_types = hybrid.pop("layer_types", layer_types)
     if LayerKind.SLIDING not in layer_types:
         window = None
-    tied_default = arch in ("gemma2", "gemma3")
-    tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", tied_default))
-    shared = _opt(c, where, "n_shared_experts") or (1 if c.get("shared_expert_intermediate_size") else 0)
+    tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", registered.tied))
+    shared = _opt(c, where, "n_shared_experts") or (1 if c.get("shared_expert_intermediate_size")
+                                                     or c.get("shared_intermediate_size") else 0)
     dtype = str(c.get("torch_dtype") or c.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
     spec = ModelSpec(
         name=clean_text(name), arch=clean_text(arch), n_layers=n_layers, hidden_size=hidden, n_heads=heads,
-        n_kv_heads=kv, head_dim=head_dim, ffn_size=ff or expert_ff, vocab_size=vocab,
+        n_kv_heads=kv, head_dim=head_dim, ffn_size=hybrid.pop("ffn_size", 0) or ff or expert_ff, vocab_size=vocab,
         max_context=_opt(c, where, "max_position_embeddings") or 4096, tied_embeddings=bool(tied),
-        attn_bias=bool(c.get("attention_bias", arch == "qwen2")), qk_norm=arch in ("qwen3", "qwen3moe", "gemma3"),
+        attn_bias=bool(c.get("attention_bias", registered.attn_bias)), qk_norm=registered.qk_norm,
         sliding_window=int(window or 0), layer_types=layer_types,
         n_experts=n_experts, n_experts_active=_opt(c, where, "num_experts_per_tok") if n_experts else 0,
         expert_ffn_size=expert_ff if n_experts else 0, n_shared_experts=shared,
-        shared_expert_ffn_size=_opt(c, where, "shared_expert_intermediate_size"),
+        shared_expert_ffn_size=_opt(c, where, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
+                                    "shared_intermediate_size"),
         n_dense_layers=_opt(c, where, "first_k_dense_replace"),
         q_lora_rank=_opt(c, where, "q_lora_rank"), kv_lora_rank=_opt(c, where, "kv_lora_rank"),
         qk_rope_head_dim=_opt(c, where, "qk_rope_head_dim"), qk_nope_head_dim=_opt(c, where, "qk_nope_head_dim"),
-        v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total,
+        v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total, **hybrid,
         dtype={"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(dtype, "bf16"),
         hf_repo=hf_repo, source=where, origin=origin,
     )
     return checked(spec, where)
+
+
+def _hybrid(arch: Arch, c: dict[str, Any], where: str, n_layers: int, layer_types: tuple[LayerKind, ...],
+            hidden: int) -> dict[str, Any]:
+    """The recurrent mixer's sizes and the layer pattern of a hybrid, from its config keys (transformers'
+    Qwen3NextConfig / Qwen3_5Config, NemotronHConfig, GraniteMoeHybridConfig, Lfm2Config), mapped to llama.cpp's
+    hparams the way convert_hf_to_gguf.py writes them."""
+    if arch.mixer is None:
+        return {}
+    out: dict[str, Any] = {}
+    if arch.mixer == Mixer.GATED_DELTANET:
+        if not layer_types:
+            interval = _int(c, "full_attention_interval", where, 4)
+            layer_types = tuple(LayerKind.FULL if (il + 1) % max(interval, 1) == 0 else LayerKind.RECURRENT
+                                for il in range(n_layers))
+        vh, vd = _int(c, "linear_num_value_heads", where), _int(c, "linear_value_head_dim", where)
+        out.update(ssm_d_conv=_int(c, "linear_conv_kernel_dim", where, 4),
+                   ssm_d_state=_int(c, "linear_key_head_dim", where),
+                   ssm_n_group=_int(c, "linear_num_key_heads", where), ssm_d_inner=vh * vd, ssm_dt_rank=vh)
+    elif arch.mixer == Mixer.MAMBA2:
+        pattern = c.get("hybrid_override_pattern")
+        if isinstance(pattern, str) and pattern:
+            if len(pattern) != n_layers or set(pattern) - set("M*-E"):
+                raise BadModelFile(f"{where}: hybrid_override_pattern {_shown(pattern)} does not fit "
+                                   f"{n_layers} layers of M, *, - and E")
+            layer_types = tuple({"M": LayerKind.RECURRENT, "*": LayerKind.FULL}.get(ch, LayerKind.NONE)
+                                for ch in pattern)
+            out["layer_ffn"] = tuple({"-": "dense", "E": "moe"}.get(ch, "none") for ch in pattern)
+        heads = _opt(c, where, "mamba_num_heads", "mamba_n_heads")
+        head_dim = _opt(c, where, "mamba_head_dim", "mamba_d_head")
+        d_inner = heads * head_dim or _opt(c, where, "mamba_expand", "expand") * hidden
+        out.update(ssm_d_conv=_opt(c, where, "conv_kernel", "mamba_d_conv") or 4,
+                   ssm_d_state=_opt(c, where, "ssm_state_size", "mamba_d_state"),
+                   ssm_n_group=_opt(c, where, "n_groups", "mamba_n_groups") or 1, ssm_d_inner=d_inner,
+                   ssm_dt_rank=heads)
+        if not layer_types and d_inner:
+            raise BadModelFile(f"{where}: a {arch.name} config needs hybrid_override_pattern or layer_types")
+    elif arch.mixer == Mixer.SHORTCONV:
+        if not layer_types:
+            full = c.get("full_attn_idxs")
+            if not isinstance(full, list):
+                raise BadModelFile(f"{where}: an LFM2 config needs layer_types or full_attn_idxs")
+            idx = {count_value(i) for i in full}
+            layer_types = tuple(LayerKind.FULL if il in idx else LayerKind.RECURRENT for il in range(n_layers))
+        out["shortconv_l_cache"] = _int(c, "conv_L_cache", where, 3)
+        ff = _opt(c, where, "block_ff_dim")
+        if ff:  # Lfm2MLP: two thirds when auto-adjusted, times the multiplier, rounded up to block_multiple_of
+            if c.get("block_auto_adjust_ff_dim"):
+                ff = int(2 * ff / 3)
+                mult = c.get("block_ffn_dim_multiplier")
+                if isinstance(mult, int | float) and not isinstance(mult, bool) and 0 < mult < 64:
+                    ff = int(mult * ff)
+                step = _opt(c, where, "block_multiple_of") or 1
+                ff = step * -(-ff // step)
+            out["ffn_size"] = ff
+    if LayerKind.RECURRENT not in layer_types:  # a hybrid family's all-attention member (Granite 4.0 micro)
+        return {"layer_types": layer_types, **{k: v for k, v in out.items() if k in ("layer_ffn", "ffn_size")}}
+    if not out.get("shortconv_l_cache") and not out.get("ssm_d_inner"):
+        raise BadModelFile(f"{where}: the recurrent layers' sizes are missing (linear_* or mamba_* keys)")
+    out["recurrent_state_bytes"] = recurrent_state_bytes(
+        d_conv=out.get("ssm_d_conv", 0), d_inner=out.get("ssm_d_inner", 0), d_state=out.get("ssm_d_state", 0),
+        n_group=out.get("ssm_n_group", 0), l_cache=out.get("shortconv_l_cache", 0), n_embd=hidden)
+    out["layer_types"] = layer_types
+    return out
 
 
 def read_config(path: Path) -> Any:

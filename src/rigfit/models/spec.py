@@ -55,6 +55,16 @@ class ModelSpec:
     qk_nope_head_dim: int = 0
     v_head_dim: int = 0
     recurrent_state_bytes: int = 0  # per sequence, per recurrent layer (f32 conv + ssm state)
+    # recurrent mixers, as llama.cpp's hparams name them (ssm.conv_kernel, ssm.inner_size, ssm.state_size,
+    # ssm.group_count, ssm.time_step_rank; shortconv.l_cache)
+    ssm_d_conv: int = 0
+    ssm_d_inner: int = 0
+    ssm_d_state: int = 0
+    ssm_n_group: int = 0
+    ssm_dt_rank: int = 0
+    shortconv_l_cache: int = 0
+    layer_ffn: tuple[str, ...] = ()  # per layer: "dense" | "moe" | "none"; () = MoE from n_dense_layers on
+    nextn_layers: int = 0  # multi-token-prediction layers the GGUF carries after the main ones
     params_total: int | None = None  # as published (None: not stated)
     params_active: int | None = None
     dtype: str = "bf16"  # checkpoint dtype
@@ -88,7 +98,15 @@ class ModelSpec:
         return self.n_kv_heads_per_layer[il] if self.n_kv_heads_per_layer else self.n_kv_heads
 
     def is_moe_layer(self, il: int) -> bool:
+        if self.layer_ffn:
+            return self.layer_ffn[il] == "moe"
         return self.is_moe and il >= self.n_dense_layers
+
+    def has_ffn(self, il: int) -> bool:
+        return not self.layer_ffn or self.layer_ffn[il] != "none"
+
+    def has_attention(self, il: int) -> bool:
+        return self.layer_kind(il) in (LayerKind.FULL, LayerKind.SLIDING)
 
     @property
     def n_gqa(self) -> int:
@@ -126,7 +144,9 @@ SPEC_RANGES: dict[str, tuple[int, int]] = {
     "n_experts_active": (0, 4096), "expert_ffn_size": (0, 1 << 20), "n_shared_experts": (0, 64),
     "shared_expert_ffn_size": (0, 1 << 20), "n_dense_layers": (0, 1024), "q_lora_rank": (0, 1 << 16),
     "kv_lora_rank": (0, 1 << 16), "qk_rope_head_dim": (0, 8192), "qk_nope_head_dim": (0, 8192),
-    "v_head_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40),
+    "v_head_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40), "ssm_d_conv": (0, 64),
+    "ssm_d_inner": (0, 1 << 18), "ssm_d_state": (0, 1 << 12), "ssm_n_group": (0, 1 << 10), "ssm_dt_rank": (0, 1 << 12),
+    "shortconv_l_cache": (0, 64), "nextn_layers": (0, 16),
 }
 
 
@@ -152,7 +172,9 @@ def spec_problems(spec: ModelSpec) -> list[str]:
             out.append(f"{name} = {v!r} (expected an integer {lo:,}..{hi:,})")
     if spec.n_experts_active > max(spec.n_experts, 0):
         out.append(f"n_experts_active = {spec.n_experts_active} (more than the {spec.n_experts} experts)")
-    for name in ("layer_types", "n_kv_heads_per_layer"):
+    if any(f not in ("dense", "moe", "none") for f in spec.layer_ffn):
+        out.append("layer_ffn has a value other than dense, moe, none")
+    for name in ("layer_types", "n_kv_heads_per_layer", "layer_ffn"):
         v = getattr(spec, name)
         if v and len(v) != spec.n_layers:
             out.append(f"{name} has {len(v)} entries for {spec.n_layers} layers")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 
+from ..errors import BadModelFile
 from ..vocab import LayerKind
+from .arch import Arch, Attention, Mixer, get_arch
 from .spec import ModelSpec
 from .tensor import Tensor
 
@@ -33,62 +35,102 @@ def _t(il: int, name: str, *shape: int) -> Tensor:
 
 
 def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
-    e, hd = spec.hidden_size, spec.head_dim
-    nh, nkv = spec.n_heads, spec.kv_heads(il)
-    arch = spec.arch
+    arch = get_arch(spec.arch)
+    e = spec.hidden_size
     ts = [_t(il, "attn_norm.weight", e)]
     kind = spec.layer_kind(il)
     if kind == LayerKind.RECURRENT:
-        # Linear-attention / SSM block: in + out projections of comparable size (approximation).
-        ts += [_t(il, "ssm_in.weight", e, 2 * nh * hd), _t(il, "ssm_out.weight", nh * hd, e)]
-    elif spec.uses_mla:
-        qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
-        if spec.q_lora_rank:
-            ts += [_t(il, "attn_q_a.weight", e, spec.q_lora_rank),
-                   _t(il, "attn_q_a_norm.weight", spec.q_lora_rank),
-                   _t(il, "attn_q_b.weight", spec.q_lora_rank, nh * qk)]
-        else:
-            ts.append(_t(il, "attn_q.weight", e, nh * qk))
-        ts += [_t(il, "attn_kv_a_mqa.weight", e, spec.kv_lora_rank + spec.qk_rope_head_dim),
-               _t(il, "attn_kv_a_norm.weight", spec.kv_lora_rank),
-               _t(il, "attn_kv_b.weight", spec.kv_lora_rank, nh * (spec.qk_nope_head_dim + spec.v_head_dim)),
-               _t(il, "attn_output.weight", nh * spec.v_head_dim, e)]
-    elif arch == "phi3":
-        ts += [_t(il, "attn_qkv.weight", e, nh * hd + 2 * nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
-    else:
-        ts += [_t(il, "attn_q.weight", e, nh * hd), _t(il, "attn_k.weight", e, nkv * hd),
-               _t(il, "attn_v.weight", e, nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
-        if spec.attn_bias:
-            ts += [_t(il, "attn_q.bias", nh * hd), _t(il, "attn_k.bias", nkv * hd), _t(il, "attn_v.bias", nkv * hd)]
-            if arch == "gpt-oss":
-                ts.append(_t(il, "attn_output.bias", e))
-        if spec.qk_norm:
-            ts += [_t(il, "attn_q_norm.weight", hd), _t(il, "attn_k_norm.weight", hd)]
-        if arch == "gpt-oss":
-            ts.append(_t(il, "attn_sinks.weight", nh))
-    if arch in ("gemma2", "gemma3"):
+        ts += _mixer_tensors(spec, arch.mixer, il)
+    elif kind != LayerKind.NONE:
+        ts += _attention_tensors(spec, arch, il)
+    if arch.post_norms:
         ts += [_t(il, "post_attention_norm.weight", e), _t(il, "post_ffw_norm.weight", e)]
-    ts.append(_t(il, "ffn_norm.weight", e))
+    if spec.has_ffn(il):
+        if arch.ffn_norm:
+            ts.append(_t(il, "ffn_norm.weight", e))
+        ts += _ffn_tensors(spec, arch, il)
+    return ts
+
+
+def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
+    e, hd = spec.hidden_size, spec.head_dim
+    nh, nkv = spec.n_heads, spec.kv_heads(il)
+    if arch.attention == Attention.MLA:
+        qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
+        ts = [_t(il, "attn_q_a.weight", e, spec.q_lora_rank), _t(il, "attn_q_a_norm.weight", spec.q_lora_rank),
+              _t(il, "attn_q_b.weight", spec.q_lora_rank, nh * qk)] if spec.q_lora_rank else \
+            [_t(il, "attn_q.weight", e, nh * qk)]
+        return [*ts, _t(il, "attn_kv_a_mqa.weight", e, spec.kv_lora_rank + spec.qk_rope_head_dim),
+                     _t(il, "attn_kv_a_norm.weight", spec.kv_lora_rank),
+                     _t(il, "attn_kv_b.weight", spec.kv_lora_rank, nh * (spec.qk_nope_head_dim + spec.v_head_dim)),
+                     _t(il, "attn_output.weight", nh * spec.v_head_dim, e)]
+    if arch.attention == Attention.FUSED_QKV:
+        return [_t(il, "attn_qkv.weight", e, nh * hd + 2 * nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
+    q_rows = 2 * nh * hd if arch.attention == Attention.GATED_Q else nh * hd  # query and its output gate
+    ts = [_t(il, "attn_q.weight", e, q_rows), _t(il, "attn_k.weight", e, nkv * hd),
+          _t(il, "attn_v.weight", e, nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
+    if spec.attn_bias:
+        ts += [_t(il, "attn_q.bias", nh * hd), _t(il, "attn_k.bias", nkv * hd), _t(il, "attn_v.bias", nkv * hd)]
+        if arch.attn_out_bias:
+            ts.append(_t(il, "attn_output.bias", e))
+    if spec.qk_norm:
+        full = arch.qk_norm_full
+        ts += [_t(il, "attn_q_norm.weight", nh * hd if full else hd),
+               _t(il, "attn_k_norm.weight", nkv * hd if full else hd)]
+    if arch.attn_sinks:
+        ts.append(_t(il, "attn_sinks.weight", nh))
+    return ts
+
+
+def _mixer_tensors(spec: ModelSpec, mixer: Mixer | None, il: int) -> list[Tensor]:
+    """The recurrent mixer's tensors (llama.cpp load_tensors for LLM_ARCH_QWEN3NEXT / QWEN35, MAMBA2 /
+    NEMOTRON_H / GRANITE_HYBRID, LFM2)."""
+    e = spec.hidden_size
+    d_inner, d_state, ng, nh = spec.ssm_d_inner, spec.ssm_d_state, spec.ssm_n_group, spec.ssm_dt_rank
+    if mixer == Mixer.SHORTCONV:
+        return [_t(il, "shortconv.conv.weight", spec.shortconv_l_cache, e),
+                _t(il, "shortconv.in_proj.weight", e, 3 * e), _t(il, "shortconv.out_proj.weight", e, e)]
+    if mixer == Mixer.GATED_DELTANET:
+        conv = 2 * ng * d_state + d_inner  # q, k (n_group key heads x d_state) and v (d_inner)
+        return [_t(il, "attn_qkv.weight", e, conv), _t(il, "attn_gate.weight", e, d_inner),
+                _t(il, "ssm_ba.weight", e, 2 * nh), _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv),
+                _t(il, "ssm_dt.bias", nh), _t(il, "ssm_a", nh), _t(il, "ssm_norm.weight", d_inner // max(nh, 1)),
+                _t(il, "ssm_out.weight", d_inner, e)]
+    if mixer == Mixer.MAMBA2:
+        conv = d_inner + 2 * ng * d_state
+        return [_t(il, "ssm_in.weight", e, 2 * d_inner + 2 * ng * d_state + nh),
+                _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv), _t(il, "ssm_conv1d.bias", conv),
+                _t(il, "ssm_dt.bias", nh), _t(il, "ssm_a", 1, nh), _t(il, "ssm_d", 1, nh),
+                _t(il, "ssm_norm.weight", d_inner // max(ng, 1), ng), _t(il, "ssm_out.weight", d_inner, e)]
+    raise BadModelFile(f"{spec.name}: architecture {spec.arch} has no recurrent layers, but layer {il} is one")
+
+
+def _ffn_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
+    e = spec.hidden_size
     if spec.is_moe_layer(il):
         ne, ff = spec.n_experts, spec.expert_ffn_size or spec.ffn_size
-        ts += [_t(il, "ffn_gate_inp.weight", e, ne),
-               _t(il, "ffn_gate_exps.weight", e, ff, ne), _t(il, "ffn_up_exps.weight", e, ff, ne),
-               _t(il, "ffn_down_exps.weight", ff, e, ne)]
-        if arch == "gpt-oss":
+        ts = [_t(il, "ffn_gate_inp.weight", e, ne), _t(il, "ffn_up_exps.weight", e, ff, ne),
+              _t(il, "ffn_down_exps.weight", ff, e, ne)]
+        if arch.gated_ffn:
+            ts.insert(1, _t(il, "ffn_gate_exps.weight", e, ff, ne))
+        if arch.expert_bias:
             ts += [_t(il, "ffn_gate_inp.bias", ne), _t(il, "ffn_gate_exps.bias", ff, ne),
                    _t(il, "ffn_up_exps.bias", ff, ne), _t(il, "ffn_down_exps.bias", e, ne)]
-        if arch == "deepseek2":
+        if arch.expert_probs_bias:
             ts.append(_t(il, "exp_probs_b.bias", ne))
         if spec.n_shared_experts:
             sf = (spec.shared_expert_ffn_size or ff) * spec.n_shared_experts
-            ts += [_t(il, "ffn_gate_shexp.weight", e, sf), _t(il, "ffn_up_shexp.weight", e, sf),
-                   _t(il, "ffn_down_shexp.weight", sf, e)]
-    elif arch == "phi3":
-        ts += [_t(il, "ffn_up.weight", e, 2 * spec.ffn_size), _t(il, "ffn_down.weight", spec.ffn_size, e)]
-    else:
-        ff = spec.ffn_size
-        ts += [_t(il, "ffn_gate.weight", e, ff), _t(il, "ffn_up.weight", e, ff), _t(il, "ffn_down.weight", ff, e)]
-    return ts
+            ts += [_t(il, "ffn_up_shexp.weight", e, sf), _t(il, "ffn_down_shexp.weight", sf, e)]
+            if arch.gated_ffn:
+                ts.append(_t(il, "ffn_gate_shexp.weight", e, sf))
+            if arch.shared_expert_gate:
+                ts.append(_t(il, "ffn_gate_inp_shexp.weight", e))
+        return ts
+    if arch.fused_up_gate:
+        return [_t(il, "ffn_up.weight", e, 2 * spec.ffn_size), _t(il, "ffn_down.weight", spec.ffn_size, e)]
+    ff = spec.ffn_size
+    ts = [_t(il, "ffn_up.weight", e, ff), _t(il, "ffn_down.weight", ff, e)]
+    return [_t(il, "ffn_gate.weight", e, ff), *ts] if arch.gated_ffn else ts
 
 
 def count_params(tensors: tuple[Tensor, ...]) -> int:

@@ -1,0 +1,159 @@
+"""The architecture registry: per architecture, the layer kinds it has and the tensors each layer holds.
+
+Keyed by llama.cpp's ``general.architecture`` (``src/llama-arch.cpp`` LLM_ARCH_NAMES), with the Hugging Face
+``model_type`` values and ``architectures`` classes that map to it (transformers' configuration classes,
+llama.cpp ``convert_hf_to_gguf.py`` ModelBase.register).  Tensor names and shapes follow ``gguf-py``
+TENSOR_NAMES and ``src/llama-model.cpp`` ``load_tensors`` (ggml-org/llama.cpp, 2025-2026).  A name that is
+not here is an error that lists the supported ones: rigfit never sizes an unknown network as a llama.
+
+Recurrent state per sequence and layer is what llama.cpp's recurrent memory allocates (``llama_hparams::
+n_embd_r`` / ``n_embd_s`` in src/llama-hparams.cpp; both rows f32 in llama-memory-recurrent.cpp):
+conv state ``(d_conv - 1) * (d_inner + 2 * n_group * d_state)`` and SSM state ``d_state * d_inner``
+(Mamba-2, Gated DeltaNet), or ``n_embd * (l_cache - 1)`` for LFM2's short convolutions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..errors import UnknownName
+
+
+class Attention(StrEnum):
+    GQA = "gqa"  # separate Q, K, V projections (MHA/GQA/MQA)
+    FUSED_QKV = "fused_qkv"  # one QKV projection (Phi-3)
+    GATED_Q = "gated_q"  # Q projection doubled to carry an output gate (Qwen3-Next, Qwen3.5)
+    MLA = "mla"  # multi-head latent attention (DeepSeek V2/V3, Kimi K2)
+
+
+class Mixer(StrEnum):
+    """The token mixer of a layer that keeps a fixed-size state instead of a KV cache."""
+
+    GATED_DELTANET = "gated_deltanet"  # Qwen3-Next, Qwen3.5/3.6 linear attention
+    MAMBA2 = "mamba2"  # Nemotron-H, Granite 4.0-H, Falcon-H1, Mamba-2
+    SHORTCONV = "shortconv"  # LFM2 gated short convolutions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Arch:
+    name: str  # llama.cpp general.architecture
+    hf_types: tuple[str, ...] = ()  # config.json model_type values
+    hf_classes: tuple[str, ...] = ()  # config.json architectures[0] values
+    attention: Attention = Attention.GQA
+    mixer: Mixer | None = None  # the recurrent layers' mixer, for hybrids
+    fused_up_gate: bool = False  # one ffn_up holding gate and up (Phi-3)
+    gated_ffn: bool = True  # SwiGLU gate + up + down; False: up + down only (Nemotron-H squared ReLU)
+    post_norms: bool = False  # post-attention and post-FFN norms (Gemma 2/3)
+    attn_sinks: bool = False  # per-head attention sink logits (gpt-oss)
+    attn_out_bias: bool = False
+    expert_bias: bool = False  # biases on the router and expert matrices (gpt-oss)
+    expert_probs_bias: bool = False  # routing score correction bias (DeepSeek V3, GLM-4.5)
+    shared_expert_gate: bool = False  # a sigmoid gate on the shared expert (Qwen2-MoE, Qwen3-Next)
+    qk_norm: bool = False  # RMS norm of Q and K
+    qk_norm_full: bool = False  # ... over all heads at once (OLMo 2, MiniMax M2), not per head
+    ffn_norm: bool = True  # a norm before the FFN (Nemotron-H blocks have one norm each)
+    attn_bias: bool = False  # default for configs that do not say (Qwen2: biases on Q, K, V)
+    tied: bool = False  # default tie_word_embeddings
+    swa_pattern: int = 0  # default sliding-window period (every n-th layer full)
+    source: str = "llama.cpp src/llama-model.cpp load_tensors"
+
+
+_LLAMA_CPP = "llama.cpp src/llama-model.cpp load_tensors"
+
+REGISTRY: tuple[Arch, ...] = (
+    Arch(name="llama", hf_types=("llama", "mistral", "mixtral"),
+         hf_classes=("LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM")),
+    Arch(name="qwen2", hf_types=("qwen2",), hf_classes=("Qwen2ForCausalLM",), attn_bias=True),
+    Arch(name="qwen2moe", hf_types=("qwen2_moe",), hf_classes=("Qwen2MoeForCausalLM",), attn_bias=True,
+         shared_expert_gate=True),
+    Arch(name="qwen2vl", hf_types=("qwen2_5_vl", "qwen2_vl"),
+         hf_classes=("Qwen2_5_VLForConditionalGeneration", "Qwen2VLForConditionalGeneration"), attn_bias=True),
+    Arch(name="qwen3", hf_types=("qwen3",), hf_classes=("Qwen3ForCausalLM",), qk_norm=True),
+    Arch(name="qwen3moe", hf_types=("qwen3_moe",), hf_classes=("Qwen3MoeForCausalLM",), qk_norm=True),
+    Arch(name="qwen3vl", hf_types=("qwen3_vl",), hf_classes=("Qwen3VLForConditionalGeneration",), qk_norm=True),
+    Arch(name="qwen3vlmoe", hf_types=("qwen3_vl_moe",), hf_classes=("Qwen3VLMoeForConditionalGeneration",),
+         qk_norm=True),
+    Arch(name="qwen3next", hf_types=("qwen3_next",), hf_classes=("Qwen3NextForCausalLM",),
+         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True, shared_expert_gate=True),
+    Arch(name="qwen35", hf_types=("qwen3_5", "qwen3_5_text"),
+         hf_classes=("Qwen3_5ForConditionalGeneration", "Qwen3_5ForCausalLM"),
+         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True),
+    Arch(name="qwen35moe", hf_types=("qwen3_5_moe", "qwen3_5_moe_text"),
+         hf_classes=("Qwen3_5MoeForConditionalGeneration", "Qwen3_5MoeForCausalLM"),
+         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True, shared_expert_gate=True),
+    Arch(name="gemma", hf_types=("gemma",), hf_classes=("GemmaForCausalLM",), tied=True),
+    Arch(name="gemma2", hf_types=("gemma2",), hf_classes=("Gemma2ForCausalLM",), post_norms=True, tied=True,
+         swa_pattern=2),
+    Arch(name="gemma3", hf_types=("gemma3", "gemma3_text"),
+         hf_classes=("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"), post_norms=True, qk_norm=True,
+         tied=True, swa_pattern=6),
+    Arch(name="phi3", hf_types=("phi3",), hf_classes=("Phi3ForCausalLM",), attention=Attention.FUSED_QKV,
+         fused_up_gate=True),
+    Arch(name="deepseek2", hf_types=("deepseek_v2", "deepseek_v3", "kimi_k2"),
+         hf_classes=("DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM"), attention=Attention.MLA,
+         expert_probs_bias=True),
+    Arch(name="gpt-oss", hf_types=("gpt_oss",), hf_classes=("GptOssForCausalLM",), attn_bias=True,
+         attn_out_bias=True, attn_sinks=True, expert_bias=True, swa_pattern=2),
+    Arch(name="llama4", hf_types=("llama4", "llama4_text"),
+         hf_classes=("Llama4ForConditionalGeneration", "Llama4ForCausalLM"), swa_pattern=4),
+    Arch(name="mistral3", hf_types=("mistral3",), hf_classes=("Mistral3ForConditionalGeneration",)),
+    Arch(name="glm4", hf_types=("glm4",), hf_classes=("Glm4ForCausalLM",), attn_bias=True, post_norms=True),
+    Arch(name="glm4moe", hf_types=("glm4_moe",), hf_classes=("Glm4MoeForCausalLM",), attn_bias=True,
+         expert_probs_bias=True),
+    Arch(name="minimax-m2", hf_types=("minimax_m2",), hf_classes=("MiniMaxM2ForCausalLM",), qk_norm=True,
+         qk_norm_full=True, expert_probs_bias=True),
+    Arch(name="olmo2", hf_types=("olmo2", "olmo3"), hf_classes=("Olmo2ForCausalLM", "Olmo3ForCausalLM"),
+         qk_norm=True, qk_norm_full=True),
+    Arch(name="smollm3", hf_types=("smollm3",), hf_classes=("SmolLM3ForCausalLM",), tied=True),
+    Arch(name="granite", hf_types=("granite",), hf_classes=("GraniteForCausalLM",), tied=True),
+    Arch(name="granitehybrid", hf_types=("granitemoehybrid",), hf_classes=("GraniteMoeHybridForCausalLM",),
+         mixer=Mixer.MAMBA2, tied=True),
+    Arch(name="nemotron_h", hf_types=("nemotron_h",), hf_classes=("NemotronHForCausalLM",), mixer=Mixer.MAMBA2,
+         gated_ffn=False, ffn_norm=False),
+    Arch(name="lfm2", hf_types=("lfm2",), hf_classes=("Lfm2ForCausalLM",), mixer=Mixer.SHORTCONV, qk_norm=True,
+         tied=True),
+    Arch(name="lfm2moe", hf_types=("lfm2_moe",), hf_classes=("Lfm2MoeForCausalLM",), mixer=Mixer.SHORTCONV,
+         qk_norm=True, tied=True, expert_probs_bias=True),
+    Arch(name="cohere2", hf_types=("cohere2",), hf_classes=("Cohere2ForCausalLM",), tied=True, swa_pattern=4),
+    Arch(name="seed_oss", hf_types=("seed_oss",), hf_classes=("SeedOssForCausalLM",), attn_bias=True),
+    Arch(name="ernie4_5", hf_types=("ernie4_5",), hf_classes=("Ernie4_5ForCausalLM",), tied=True),
+    Arch(name="ernie4_5-moe", hf_types=("ernie4_5_moe",), hf_classes=("Ernie4_5_MoeForCausalLM",)),
+)
+BY_NAME: dict[str, Arch] = {a.name: a for a in REGISTRY}
+_BY_HF: dict[str, Arch] = {k: a for a in REGISTRY for k in (*a.hf_types, *a.hf_classes)}
+
+
+def supported() -> list[str]:
+    return [a.name for a in REGISTRY]
+
+
+def get_arch(name: str) -> Arch:
+    """The registered architecture ``name`` (a llama.cpp arch name); UnknownArchitecture otherwise."""
+    arch = BY_NAME.get(name)
+    if arch is None:
+        raise UnknownArchitecture(name)
+    return arch
+
+
+def arch_for_config(model_type: str, hf_class: str = "") -> Arch:
+    """The architecture a config.json names by its ``architectures`` class or ``model_type``."""
+    arch = _BY_HF.get(hf_class) or _BY_HF.get(model_type) or BY_NAME.get(model_type)
+    if arch is None:
+        raise UnknownArchitecture(model_type or hf_class)
+    return arch
+
+
+class UnknownArchitecture(UnknownName):
+    def __init__(self, value: str) -> None:
+        super().__init__("architecture", value, supported(),
+                         hint="supported: " + ", ".join(supported()))
+
+
+def recurrent_state_bytes(*, d_conv: int, d_inner: int, d_state: int, n_group: int, l_cache: int = 0,
+                          n_embd: int = 0) -> int:
+    """f32 bytes of one sequence's state in one recurrent layer (llama_hparams::n_embd_r + n_embd_s)."""
+    if l_cache:
+        return 4 * n_embd * (l_cache - 1)
+    conv = max(d_conv - 1, 0) * (d_inner + 2 * n_group * d_state)
+    return 4 * (conv + d_state * d_inner)

@@ -1,0 +1,121 @@
+"""The architecture registry and the layer kinds of 2025-2026 models (issue 15 item 1).
+
+Parameter counts are checked against the safetensors totals the model repos publish (the Hugging Face
+"Safetensors" parameter count, as recorded in AlexsJones/llmfit data/hf_models.json): a config the registry
+reads gives the same tensors, element for element.  Recurrent state per sequence and layer is
+llama.cpp's ``n_embd_r() + n_embd_s()`` in f32 (src/llama-hparams.cpp, llama-memory-recurrent.cpp).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import rigfit
+from rigfit.errors import BadModelFile, UnknownName
+from rigfit.models.arch import REGISTRY, UnknownArchitecture, arch_for_config, get_arch, recurrent_state_bytes
+from rigfit.models.hf_config import spec_from_config
+from rigfit.models.tensors import build_tensors, count_params
+from rigfit.vocab import LayerKind
+
+CONFIGS = Path(__file__).parent / "data" / "configs"
+
+
+def _spec(name: str):  # type: ignore[no-untyped-def]
+    return spec_from_config(json.loads((CONFIGS / f"{name}.json").read_text()), name=name, where=name)
+
+
+# (config file, published parameter count, text-only note)
+@pytest.mark.parametrize(("name", "params"), [
+    ("nvidia__NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", 31_577_937_344),  # Mamba-2 + attention + MoE hybrid
+    ("LiquidAI__LFM2-700M", 742_489_344),  # short convolutions + attention
+    ("allenai__OLMo-2-1124-7B-Instruct", 7_298_617_344),  # full-width Q/K norms
+    ("ibm-granite__granite-4.0-h-tiny", 6_939_037_248),  # Mamba-2 + attention + MoE with a shared expert
+    ("HuggingFaceTB__SmolLM2-1.7B-Instruct", 1_711_376_384),
+])
+def test_parameters_equal_the_published_count(name: str, params: int) -> None:
+    assert count_params(build_tensors(_spec(name))) == params
+
+
+# Qwen3.5 and Qwen3-Next checkpoints also hold a vision tower and one MTP layer that llama.cpp's text GGUF
+# leaves out (Qwen3.5-27B: 27,781,427,952 published = text + 460,730,096 vision + 424,699,392 MTP).
+@pytest.mark.parametrize(("name", "text_params"), [
+    ("Qwen__Qwen3.5-27B", 27_781_427_952 - 460_730_096 - 424_699_392),
+])
+def test_hybrid_text_parameters(name: str, text_params: int) -> None:
+    assert count_params(build_tensors(_spec(name))) == pytest.approx(text_params, rel=1e-4)
+
+
+def test_gated_deltanet_layers_keep_a_state_not_a_kv_cache() -> None:
+    """Qwen3-Next-80B-A3B: 48 layers, every 4th full attention; linear layers with 16 key heads x 128 and
+    32 value heads x 128, conv kernel 4.  llama.cpp: n_embd_r = 3 x (4096 + 2 x 16 x 128) = 20,480;
+    n_embd_s = 128 x 4096 = 524,288; f32: 2,179,072 + ... = 4 x 548,864 = 2,195,456 bytes per sequence."""
+    s = _spec("Qwen__Qwen3-Next-80B-A3B-Instruct")
+    assert s.layer_types.count(LayerKind.FULL) == 12 and s.layer_types[3] == LayerKind.FULL
+    assert s.recurrent_state_bytes == 4 * (3 * (4096 + 2 * 16 * 128) + 128 * 4096) == 2_195_456
+    r = rigfit.fit(s, quant="Q4_K_M", context_tokens=32768)
+    kv = {i.name: i.n_bytes for i in r.memory.items if i.component == "kv_cache"}
+    # 12 full layers x 2 KV heads x 256 x 2 (K, V) x 2 bytes x 32,768 cells; 36 x the state per sequence
+    assert kv["KV cache, full-attention layers"] == 12 * 2 * 256 * 2 * 2 * 32768
+    assert kv["KV cache, recurrent state"] == 36 * 2_195_456 * r.memory.run.n_seq
+
+
+@pytest.mark.parametrize(("kw", "expected"), [
+    (dict(d_conv=4, d_inner=4096, d_state=128, n_group=8), 4 * (3 * (4096 + 2 * 8 * 128) + 128 * 4096)),  # Mamba-2
+    (dict(d_conv=0, d_inner=0, d_state=0, n_group=0, l_cache=3, n_embd=1536), 4 * 1536 * 2),  # LFM2 short conv
+])
+def test_recurrent_state_formula(kw: dict[str, int], expected: int) -> None:
+    assert recurrent_state_bytes(**kw) == expected
+
+
+def test_nemotron_h_blocks_are_mamba_attention_or_ffn() -> None:
+    s = _spec("nvidia__NVIDIA-Nemotron-3-Nano-30B-A3B-BF16")
+    kinds = {k: s.layer_types.count(k) for k in LayerKind}
+    assert kinds[LayerKind.RECURRENT] == 23 and kinds[LayerKind.FULL] == 6 and kinds[LayerKind.NONE] == 23
+    assert s.layer_ffn.count("moe") == 23 and s.layer_ffn.count("dense") == 0
+    # d_inner = 64 heads x 64 = 4096, 8 groups of 128 states, conv 4 (the published config)
+    assert s.recurrent_state_bytes == 4 * (3 * (4096 + 2 * 8 * 128) + 128 * 4096)
+
+
+def test_lfm2_short_convolution_state() -> None:
+    s = _spec("LiquidAI__LFM2-700M")
+    assert s.layer_types.count(LayerKind.RECURRENT) == 10 and s.recurrent_state_bytes == 4 * 1536 * 2
+
+
+def test_an_unknown_model_type_is_named_with_the_supported_ones() -> None:
+    with pytest.raises(UnknownArchitecture) as exc:
+        spec_from_config({"model_type": "mystery_net", "num_hidden_layers": 2, "hidden_size": 64,
+                          "num_attention_heads": 4, "vocab_size": 100, "intermediate_size": 128}, name="x", where="x")
+    msg = str(exc.value)
+    assert msg.startswith("unknown architecture 'mystery_net'") and "supported: llama, qwen2" in msg
+    assert "\n" not in msg and isinstance(exc.value, UnknownName)
+
+
+def test_a_hybrid_config_missing_its_sizes_names_the_field() -> None:
+    cfg = {"model_type": "qwen3_next", "num_hidden_layers": 4, "hidden_size": 64, "num_attention_heads": 4,
+           "vocab_size": 100, "intermediate_size": 128, "full_attention_interval": 4}
+    with pytest.raises(BadModelFile, match="missing linear_num_value_heads"):
+        spec_from_config(cfg, name="x", where="x")
+
+
+def test_registry_names_are_unique_and_every_catalog_model_is_registered() -> None:
+    names = [a.name for a in REGISTRY]
+    assert len(names) == len(set(names))
+    from rigfit.models.catalog import default_catalog
+
+    for m in default_catalog().models:
+        get_arch(m.arch)
+    assert arch_for_config("mistral").name == "llama"
+    assert arch_for_config("", "Qwen3NextForCausalLM").name == "qwen3next"
+
+
+def test_an_unknown_gguf_architecture_is_an_error(tmp_path: Path) -> None:
+    from rigfit.models.gguf_file import load_gguf_model
+    from tests.ggufbuild import llama
+
+    path = tmp_path / "m.gguf"
+    path.write_bytes(llama(arch="mystery"))
+    with pytest.raises(UnknownArchitecture, match="unknown architecture 'mystery'"):
+        load_gguf_model(path)
