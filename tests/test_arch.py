@@ -48,6 +48,33 @@ def test_hybrid_text_parameters(name: str, text_params: int) -> None:
     assert count_params(build_tensors(_spec(name))) == pytest.approx(text_params, rel=1e-4)
 
 
+# Gemma 4 checkpoints store the tied output head a second time and carry a 569,550,384-parameter vision tower
+# (huggingface.co/rnagabh/gemma4-vision-encoder); Llama 4 Maverick's vision tower is Scout's, 871,932,416
+# (Scout's 108,641,793,536 published vs llama.cpp's 107.77B text model).
+@pytest.mark.parametrize(("name", "published", "not_text"), [
+    ("google__gemma-4-31B-it", 32_682_372_656, 569_550_384 + 262_144 * 5376),
+    ("google__gemma-4-26B-A4B-it", 26_544_131_376, 569_550_384 + 262_144 * 2816),
+    ("meta-llama__Llama-4-Maverick-17B-128E-Instruct", 401_583_781_376, 871_932_416),
+])
+def test_per_layer_architectures_match_the_published_counts(name: str, published: int, not_text: int) -> None:
+    assert count_params(build_tensors(_spec(name))) == pytest.approx(published - not_text, rel=5e-4)
+
+
+def test_gemma4_layers_differ() -> None:
+    """Gemma 4 31B: sliding layers 16 KV heads x 256, full layers 4 x 512 with V = K; E2B: the last 20 of
+    35 layers reuse earlier KV caches and have double-wide MLPs; 256-wide per-layer embeddings."""
+    big = _spec("google__gemma-4-31B-it")
+    assert (big.kv_heads(0), big.head_dim_of(0), big.kv_heads(5), big.head_dim_of(5)) == (16, 256, 4, 512)
+    r = rigfit.fit(big, quant="Q4_K_M", context_tokens=8192)
+    kv = {i.name: i.n_bytes for i in r.memory.items if i.component == "kv_cache"}
+    assert kv["KV cache, full-attention layers"] == 10 * 2 * 4 * 512 * 2 * 8192
+    small = _spec("google__gemma-4-E2B-it")
+    assert small.kv_shared_from == 15 and small.ffn_size_of(15) == 2 * small.ffn_size_of(14)
+    assert [small.has_kv(il) for il in (14, 15)] == [True, False] and small.per_layer_input_size == 256
+    names = {t.name for t in build_tensors(small)}
+    assert "per_layer_token_embd.weight" in names and "blk.0.per_layer_proj.weight" in names
+
+
 def test_gated_deltanet_layers_keep_a_state_not_a_kv_cache() -> None:
     """Qwen3-Next-80B-A3B: 48 layers, every 4th full attention; linear layers with 16 key heads x 128 and
     32 value heads x 128, conv kernel 4.  llama.cpp: n_embd_r = 3 x (4096 + 2 x 16 x 128) = 20,480;

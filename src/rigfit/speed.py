@@ -200,7 +200,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 kv_pos += per
             if spec.has_attention(il):
                 heads += spec.n_heads
-                adim += spec.n_heads * spec.head_dim
+                adim += spec.n_heads * spec.head_dim_of(il)
         if d.role == Role.CPU:
             # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
             w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)

@@ -184,14 +184,14 @@ def head_kv_dims(spec: ModelSpec, il: int, *, decompress_mla: bool) -> tuple[int
     """K and V elements per token: KV heads x head_dim, nothing for recurrent layers; MLA either as the
     compressed latent (kv_lora_rank + rope dims, no separate V: llama.cpp deepseek2, vLLM MLAAttentionSpec)
     or decompressed per head (transformers DeepseekV3Attention, mlx-lm)."""
-    if not spec.has_attention(il):
+    if not spec.has_kv(il):
         return 0, 0
     if spec.uses_mla:
         if decompress_mla:
             nh = spec.n_heads
             return nh * (spec.qk_nope_head_dim + spec.qk_rope_head_dim), nh * spec.v_head_dim
         return spec.kv_lora_rank + spec.qk_rope_head_dim, 0
-    n = spec.kv_heads(il) * spec.head_dim
+    n = spec.kv_heads(il) * spec.head_dim_of(il)
     return n, n
 
 

@@ -359,6 +359,10 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
                                   d_state=ssm["ssm_d_state"], n_group=ssm["ssm_n_group"],
                                   l_cache=ssm["shortconv_l_cache"], n_embd=n_embd) if any(recurrent) else 0
     n_dense = key("leading_dense_block_count") or 0
+    swa_dim = key("attention.key_length_swa")  # Gemma 4: sliding layers' head size differs from full ones'
+    head_dims = tuple(swa_dim if k == LayerKind.SLIDING else head_dim for k in layer_types) \
+        if swa_dim and swa_dim != head_dim and layer_types else ()
+    shared_kv = key("attention.shared_kv_layers")
     ft_id = m.get("general.file_type")
     ft = gguf_file_type_by_id(ft_id) if isinstance(ft_id, int) else None
     name = m.get("general.name")
@@ -387,7 +391,9 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
         v_head_dim=int(key("attention.value_length_mla") or key("attention.value_length") or 0) if kv_lora else 0,
         params_total=total, dtype="bf16", source=p, origin="gguf", gguf=weights,
         layer_ffn=ffn if "none" in ffn or (n_expert and any(f == "dense" for f in ffn[n_dense:])) else (),
-        recurrent_state_bytes=state, nextn_layers=key("nextn_predict_layers"),
+        recurrent_state_bytes=state, nextn_layers=key("nextn_predict_layers"), head_dim_per_layer=head_dims,
+        kv_shared_from=n_layers - shared_kv if 0 < shared_kv < n_layers else 0,
+        per_layer_input_size=key("embedding_length_per_layer_input"),
         ssm_d_conv=ssm["ssm_d_conv"], ssm_d_inner=ssm["ssm_d_inner"], ssm_d_state=ssm["ssm_d_state"],
         ssm_n_group=ssm["ssm_n_group"], ssm_dt_rank=ssm["ssm_dt_rank"], shortconv_l_cache=ssm["shortconv_l_cache"],
     ), p)

@@ -102,6 +102,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         window = _int(c, "attention_chunk_size", where)
         layer_types = layer_types or swa_layer_types(n_layers, 4)
     hybrid = _hybrid(registered, c, where, n_layers, layer_types, hidden)
+    hybrid.update(_per_layer(arch, c, where, n_layers, layer_types, ff, heads, kv))
     layer_types = hybrid.pop("layer_types", layer_types)
     if LayerKind.SLIDING not in layer_types:
         window = None
@@ -115,10 +116,13 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         max_context=_opt(c, where, "max_position_embeddings") or 4096, tied_embeddings=bool(tied),
         attn_bias=bool(c.get("attention_bias", registered.attn_bias)), qk_norm=registered.qk_norm,
         sliding_window=int(window or 0), layer_types=layer_types,
-        n_experts=n_experts, n_experts_active=_opt(c, where, "num_experts_per_tok") if n_experts else 0,
-        expert_ffn_size=expert_ff if n_experts else 0, n_shared_experts=shared,
-        shared_expert_ffn_size=_opt(c, where, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
-                                    "shared_intermediate_size"),
+        n_experts=hybrid.pop("n_experts", n_experts),
+        n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok") if n_experts else 0),
+        expert_ffn_size=hybrid.pop("expert_ffn_size", expert_ff if n_experts else 0),
+        n_shared_experts=hybrid.pop("n_shared_experts", shared),
+        shared_expert_ffn_size=hybrid.pop("shared_expert_ffn_size", _opt(
+            c, where, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
+            "shared_intermediate_size")),
         n_dense_layers=_opt(c, where, "first_k_dense_replace"),
         q_lora_rank=_opt(c, where, "q_lora_rank"), kv_lora_rank=_opt(c, where, "kv_lora_rank"),
         qk_rope_head_dim=_opt(c, where, "qk_rope_head_dim"), qk_nope_head_dim=_opt(c, where, "qk_nope_head_dim"),
@@ -127,6 +131,43 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         hf_repo=hf_repo, source=where, origin=origin,
     )
     return checked(spec, where)
+
+
+def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_types: tuple[LayerKind, ...],
+               ff: int, heads: int, kv: int) -> dict[str, Any]:
+    """Layers that differ from each other: Gemma 4 (transformers Gemma4TextConfig: global_head_dim and
+    num_global_key_value_heads on full-attention layers, num_kv_shared_layers, use_double_wide_mlp,
+    hidden_size_per_layer_input, enable_moe_block beside the dense MLP) and Llama 4's interleaved MoE
+    (interleave_moe_layer_step; dense layers use intermediate_size_mlp)."""
+    out: dict[str, Any] = {}
+    if arch == "llama4":
+        step = _opt(c, where, "interleave_moe_layer_step") or 1
+        if step > 1:
+            out["layer_ffn"] = tuple("moe" if (il + 1) % step == 0 else "dense" for il in range(n_layers))
+        out["n_shared_experts"] = 1  # Llama4TextMoe: one shared expert as wide as the routed ones
+    if arch != "gemma4":
+        return out
+    full = [k == LayerKind.FULL for k in layer_types] or [False] * n_layers
+    hd, ghd = _int(c, "head_dim", where), _opt(c, where, "global_head_dim")
+    gkv = _opt(c, where, "num_global_key_value_heads") or kv
+    if ghd and ghd != hd:
+        out["head_dim_per_layer"] = tuple(ghd if f else hd for f in full)
+    if gkv != kv:
+        out["n_kv_heads_per_layer"] = tuple(gkv if f else kv for f in full)
+    shared = _opt(c, where, "num_kv_shared_layers")
+    if shared:
+        out["kv_shared_from"] = n_layers - shared
+        if c.get("use_double_wide_mlp"):
+            out["ffn_size_per_layer"] = tuple(2 * ff if il >= n_layers - shared else ff for il in range(n_layers))
+    out["k_eq_v"] = bool(c.get("attention_k_eq_v"))
+    ple = _opt(c, where, "hidden_size_per_layer_input")
+    if ple:
+        out.update(per_layer_input_size=ple, per_layer_vocab_size=_opt(c, where, "vocab_size_per_layer_input"))
+    if c.get("enable_moe_block"):  # routed experts beside an always-on dense MLP of intermediate_size
+        out.update(n_experts=_int(c, "num_experts", where), n_experts_active=_int(c, "top_k_experts", where),
+                   expert_ffn_size=_opt(c, where, "moe_intermediate_size", "expert_intermediate_size"),
+                   n_shared_experts=1, shared_expert_ffn_size=ff)
+    return out
 
 
 def _hybrid(arch: Arch, c: dict[str, Any], where: str, n_layers: int, layer_types: tuple[LayerKind, ...],

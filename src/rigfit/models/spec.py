@@ -65,6 +65,12 @@ class ModelSpec:
     shortconv_l_cache: int = 0
     layer_ffn: tuple[str, ...] = ()  # per layer: "dense" | "moe" | "none"; () = MoE from n_dense_layers on
     nextn_layers: int = 0  # multi-token-prediction layers the GGUF carries after the main ones
+    head_dim_per_layer: tuple[int, ...] = ()  # when full and sliding layers differ (Gemma 4: 512 / 256)
+    ffn_size_per_layer: tuple[int, ...] = ()  # when layers differ (Gemma 4 E models' double-wide MLPs)
+    kv_shared_from: int = 0  # layers from here on reuse earlier layers' KV cache (Gemma 3n/4 E models); 0: none
+    k_eq_v: bool = False  # full-attention layers have no V projection: V is K (Gemma 4 31B / 26B)
+    per_layer_input_size: int = 0  # per-layer embeddings width (Gemma 4 E models); 0: none
+    per_layer_vocab_size: int = 0
     params_total: int | None = None  # as published (None: not stated)
     params_active: int | None = None
     dtype: str = "bf16"  # checkpoint dtype
@@ -108,6 +114,16 @@ class ModelSpec:
     def has_attention(self, il: int) -> bool:
         return self.layer_kind(il) in (LayerKind.FULL, LayerKind.SLIDING)
 
+    def has_kv(self, il: int) -> bool:
+        """The layer keeps its own KV cache (attention, and not sharing an earlier layer's)."""
+        return self.has_attention(il) and not (self.kv_shared_from and il >= self.kv_shared_from)
+
+    def head_dim_of(self, il: int) -> int:
+        return self.head_dim_per_layer[il] if self.head_dim_per_layer else self.head_dim
+
+    def ffn_size_of(self, il: int) -> int:
+        return self.ffn_size_per_layer[il] if self.ffn_size_per_layer else self.ffn_size
+
     @property
     def n_gqa(self) -> int:
         return max(1, self.n_heads // max(1, self.n_kv_heads))
@@ -146,7 +162,8 @@ SPEC_RANGES: dict[str, tuple[int, int]] = {
     "kv_lora_rank": (0, 1 << 16), "qk_rope_head_dim": (0, 8192), "qk_nope_head_dim": (0, 8192),
     "v_head_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40), "ssm_d_conv": (0, 64),
     "ssm_d_inner": (0, 1 << 18), "ssm_d_state": (0, 1 << 12), "ssm_n_group": (0, 1 << 10), "ssm_dt_rank": (0, 1 << 12),
-    "shortconv_l_cache": (0, 64), "nextn_layers": (0, 16),
+    "shortconv_l_cache": (0, 64), "nextn_layers": (0, 16), "kv_shared_from": (0, 1024),
+    "per_layer_input_size": (0, 1 << 14), "per_layer_vocab_size": (0, 1 << 22),
 }
 
 
@@ -174,7 +191,7 @@ def spec_problems(spec: ModelSpec) -> list[str]:
         out.append(f"n_experts_active = {spec.n_experts_active} (more than the {spec.n_experts} experts)")
     if any(f not in ("dense", "moe", "none") for f in spec.layer_ffn):
         out.append("layer_ffn has a value other than dense, moe, none")
-    for name in ("layer_types", "n_kv_heads_per_layer", "layer_ffn"):
+    for name in ("layer_types", "n_kv_heads_per_layer", "layer_ffn", "head_dim_per_layer", "ffn_size_per_layer"):
         v = getattr(spec, name)
         if v and len(v) != spec.n_layers:
             out.append(f"{name} has {len(v)} entries for {spec.n_layers} layers")

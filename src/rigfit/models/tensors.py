@@ -22,6 +22,11 @@ def build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     """Derive the GGUF tensor list (names and shapes) of ``spec``'s text model."""
     e = spec.hidden_size
     out: list[Tensor] = [Tensor(name="token_embd.weight", shape=(e, spec.embedding_rows))]
+    if spec.per_layer_input_size:  # per-layer embeddings: a second token table and its projection
+        ple = spec.n_layers * spec.per_layer_input_size
+        out += [Tensor(name="per_layer_token_embd.weight", shape=(ple, spec.per_layer_vocab_size or spec.vocab_size)),
+                Tensor(name="per_layer_model_proj.weight", shape=(e, ple)),
+                Tensor(name="per_layer_proj_norm.weight", shape=(spec.per_layer_input_size,))]
     for il in range(spec.n_layers):
         out.extend(_layer_tensors(spec, il))
     out.append(Tensor(name="output_norm.weight", shape=(e,)))
@@ -49,11 +54,15 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
         if arch.ffn_norm:
             ts.append(_t(il, "ffn_norm.weight", e))
         ts += _ffn_tensors(spec, arch, il)
+    if spec.per_layer_input_size:
+        p = spec.per_layer_input_size
+        ts += [_t(il, "per_layer_inp_gate.weight", e, p), _t(il, "per_layer_proj.weight", p, e),
+               _t(il, "per_layer_post_norm.weight", e)]
     return ts
 
 
 def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
-    e, hd = spec.hidden_size, spec.head_dim
+    e, hd = spec.hidden_size, spec.head_dim_of(il)
     nh, nkv = spec.n_heads, spec.kv_heads(il)
     if arch.attention == Attention.MLA:
         qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
@@ -69,6 +78,8 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
     q_rows = 2 * nh * hd if arch.attention == Attention.GATED_Q else nh * hd  # query and its output gate
     ts = [_t(il, "attn_q.weight", e, q_rows), _t(il, "attn_k.weight", e, nkv * hd),
           _t(il, "attn_v.weight", e, nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
+    if spec.k_eq_v and spec.layer_kind(il) == LayerKind.FULL:
+        del ts[2]  # V is the K projection
     if spec.attn_bias:
         ts += [_t(il, "attn_q.bias", nh * hd), _t(il, "attn_k.bias", nkv * hd), _t(il, "attn_v.bias", nkv * hd)]
         if arch.attn_out_bias:
@@ -128,7 +139,7 @@ def _ffn_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
         return ts
     if arch.fused_up_gate:
         return [_t(il, "ffn_up.weight", e, 2 * spec.ffn_size), _t(il, "ffn_down.weight", spec.ffn_size, e)]
-    ff = spec.ffn_size
+    ff = spec.ffn_size_of(il)
     ts = [_t(il, "ffn_up.weight", e, ff), _t(il, "ffn_down.weight", ff, e)]
     return [_t(il, "ffn_gate.weight", e, ff), *ts] if arch.gated_ffn else ts
 
