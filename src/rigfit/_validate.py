@@ -17,7 +17,7 @@ MAX_RECORD_NUMBER = 10**15  # no catalog fact (parameters, GiB, GB/s, TFLOPS, W,
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    kind: str  # "int" | "pos_int" | "num" | "pos_num" | "str" | "bool" | "date" | "str_list" | "int_list"
+    kind: str  # "int" | "pos_int" | "num" | "pos_num" | "str" | "bool" | "date" | "str_list" | "int_list" | "table"
     required: bool = False
     choices: tuple[str, ...] = ()
 
@@ -83,6 +83,8 @@ def _check_value(v: Any, spec: Field) -> str:
         return "expected a list of strings"
     if k == "int_list" and not (isinstance(v, list) and all(isinstance(x, int) and x >= 0 for x in v)):
         return "expected a list of non-negative integers"
+    if k == "table" and not (isinstance(v, dict) and v):
+        return "expected a table"
     if spec.choices and v not in spec.choices:
         return "expected one of " + ", ".join(spec.choices)
     return ""

@@ -124,10 +124,15 @@ def _best_quant(req: FitRequest) -> FitResult:
     gets there (higher ones are slower still); when nothing fits, the smallest.  Verdicts only improve as
     bits fall, so the ladder is searched by bisection."""
     prefer = req.engine.weights.value
+    smallest = req.engine.quant_ladder[-1]
+    if _cannot_fit(req, resolve_quant(smallest, prefer=prefer)):
+        return _plan(replace(req, quant=smallest, search=Search.NONE))  # the pre-filter: nothing can fit
     # best quality first = most bytes first, computed for this model (a fixed list can be wrong: vLLM's GPTQ
-    # checkpoints are larger than its AWQ ones); equal sizes keep the engine's order
+    # checkpoints are larger than its AWQ ones); equal sizes keep the engine's order.  Sized on the model's
+    # first layers (its layer pattern and mixture rules repeat): the order, not the bytes, is what is needed.
+    probe = ordering_probe(req.model)
     ladder = sorted(req.engine.quant_ladder,
-                    key=lambda q: -weights_total_bytes(req.model, resolve_quant(q, prefer=prefer)))
+                    key=lambda q: -weights_total_bytes(probe, resolve_quant(q, prefer=prefer)))
     cache: dict[int, FitResult] = {}
 
     def at(i: int) -> FitResult:
@@ -156,6 +161,36 @@ def _best_quant(req: FitRequest) -> FitResult:
         else:
             lo = mid + 1
     return at(lo)
+
+
+def _cannot_fit(req: FitRequest, quant: QuantScheme) -> bool:
+    """A lower bound: the weights alone at the smallest quant exceed every byte of the system (accelerators
+    and RAM together), so no quant and no placement can run the model."""
+    if req.system is None:
+        return False
+    from .placement import DEFAULT_RAM_BYTES
+
+    total = sum(d.device.memory_bytes * d.count for d in req.system.devices) + \
+        (req.system.ram_bytes or DEFAULT_RAM_BYTES) + sum(n.ram_bytes or 0 for n in req.system.nodes[1:])
+    return weights_total_bytes(req.model, quant) > total
+
+
+def ordering_probe(spec: ModelSpec) -> ModelSpec:
+    """``spec`` cut to its first 16 layers (per-layer facts cut alike, dense-prefix and KV-sharing counts
+    scaled): sizes in the same proportions as the whole model's, at a fraction of the cost."""
+    n = spec.n_layers
+    if n <= 16 or spec.gguf is not None:
+        return spec
+    k = 16
+
+    def cut(t: tuple[Any, ...]) -> tuple[Any, ...]:
+        return t[:k] if t else t
+
+    return replace(spec.structure, n_layers=k, layer_types=cut(spec.layer_types),
+                   n_kv_heads_per_layer=cut(spec.n_kv_heads_per_layer), layer_ffn=cut(spec.layer_ffn),
+                   head_dim_per_layer=cut(spec.head_dim_per_layer), ffn_size_per_layer=cut(spec.ffn_size_per_layer),
+                   n_dense_layers=min(k - 1, -(-spec.n_dense_layers * k // n)),
+                   kv_shared_from=-(-spec.kv_shared_from * k // n) if spec.kv_shared_from else 0)
 
 
 def _max_context(req: FitRequest) -> FitResult:

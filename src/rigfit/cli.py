@@ -214,20 +214,23 @@ def stack(models: tuple[str, ...], as_json: bool, **opts: Any) -> None:
         _print(fit_table(r))
 
 
-@main_group.command()
+@main_group.group(invoke_without_command=True)
 @click.option("--hardware", "-H", multiple=True, help="What runs on this hardware (catalog name, 'Nx NAME', .toml).")
 @click.option("--this-machine", is_flag=True, help="What runs on the detected hardware of this machine.")
 @click.option("--ctx", "-c", default="8192", show_default=True, help="Context length for the verdicts.")
 @click.option("--engine", "-e", default="llama.cpp", show_default=True, help="Engine to plan for.")
 @click.option("--ram", help="System RAM of the described machine (default 64 GiB).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def models(hardware: tuple[str, ...], this_machine: bool, ctx: str, engine: str, ram: str | None,
-           as_json: bool) -> None:
+@click.pass_context
+def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bool, ctx: str, engine: str,
+           ram: str | None, as_json: bool) -> None:
     """List the embedded model catalog; with --hardware or --this-machine, what runs fully on the GPU,
     with offload, or not at all, at the best quant that fits, with speeds.
 
     Example: rigfit models --hardware 3090 --ctx 16k
     """
+    if click_ctx.invoked_subcommand is not None:
+        return
     from .models.catalog import default_catalog
 
     if hardware or this_machine:
@@ -259,6 +262,36 @@ def models(hardware: tuple[str, ...], this_machine: bool, ctx: str, engine: str,
     from .report.terminal import models_table
 
     _print(models_table(specs))
+
+
+@models.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--out", help="Append the entries to this TOML file instead of printing them.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
+def models_import(paths: tuple[str, ...], out: str | None, as_json: bool) -> None:
+    """Catalog entries from config.json files, model folders or Hugging Face cache snapshots: the config
+    itself plus name, repo, parameter counts, source and date, validated through the architecture registry.
+
+    Example: rigfit models import ~/.cache/huggingface/hub/models--Qwen--Qwen3-8B/snapshots/*/
+    """
+    import datetime
+
+    from .models.importer import import_config, record_toml
+
+    today = datetime.date.today().isoformat()
+    records = [import_config(p, as_of=today) for p in paths]
+    if as_json:
+        _emit_json({"models": records})
+        return
+    text = "\n".join(record_toml(r) for r in records)
+    if out:
+        from pathlib import Path
+
+        with Path(out).open("a", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(f"wrote {len(records)} entries to {out}")
+        return
+    click.echo(text, nl=False)
 
 
 @main_group.group()

@@ -135,7 +135,7 @@ def _cached_unless_gguf(maxsize: int) -> Callable[[_SpecFn[_T]], _SpecFn[_T]]:
 
         @functools.wraps(fn)
         def call(spec: ModelSpec, quant: QuantScheme) -> _T:
-            return fn(spec, quant) if spec.gguf is not None else cached(spec, quant)
+            return fn(spec, quant) if spec.gguf is not None else cached(spec.structure, quant)
         return call
     return wrap
 
@@ -146,7 +146,7 @@ def weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...
     return tensors, list(sizes), exact
 
 
-@_cached_unless_gguf(maxsize=64)  # per-tensor tuples are large: few are kept
+@_cached_unless_gguf(maxsize=256)  # per-tensor tuples are large: a catalog listing's worth
 def _weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool]:
     g = spec.gguf
     if g is not None and isinstance(quant, GGUFFileType) and quant.name == g.file_type:
@@ -170,7 +170,7 @@ class _WeightSummary:
     exact: bool
 
 
-@_cached_unless_gguf(maxsize=2048)  # summaries are small
+@_cached_unless_gguf(maxsize=8192)  # summaries are small
 def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     """Weight bytes summed by group and by layer, the part of estimate_memory that depends only on
     (spec, quant)."""

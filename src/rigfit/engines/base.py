@@ -190,7 +190,7 @@ def head_kv_dims(spec: ModelSpec, il: int, *, decompress_mla: bool) -> tuple[int
         if decompress_mla:
             nh = spec.n_heads
             return nh * (spec.qk_nope_head_dim + spec.qk_rope_head_dim), nh * spec.v_head_dim
-        return spec.kv_lora_rank + spec.qk_rope_head_dim, 0
+        return spec.kv_lora_rank + spec.qk_rope_head_dim + spec.indexer_head_dim, 0  # + V3.2's indexer key
     n = spec.kv_heads(il) * spec.head_dim_of(il)
     return n, n
 

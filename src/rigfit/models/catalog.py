@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .._validate import Field, Problems, check_record
-from ..errors import CatalogError, UnknownModel
+from ..errors import CatalogError, RigfitError, UnknownModel
 from .spec import ModelSpec, spec_problems, swa_layer_types
 
 SCHEMA: dict[str, Field] = {
@@ -28,6 +28,14 @@ SCHEMA: dict[str, Field] = {
     "released": Field("date"), "source": Field("str", True), "as_of": Field("date", True), "notes": Field("str"),
     "dtype": Field("str", choices=("bf16", "fp16", "fp32")),
 }
+# An entry made by ``rigfit models import``: the published config.json itself plus the curated facts; its
+# architecture numbers come from the config through the registry, never typed by hand.
+CONFIG_SCHEMA: dict[str, Field] = {
+    "name": Field("str", True), "hf_repo": Field("str"), "aliases": Field("str_list"),
+    "params_total": Field("pos_int", True), "params_active": Field("pos_int"), "license": Field("str"),
+    "released": Field("date"), "source": Field("str", True), "as_of": Field("date", True), "notes": Field("str"),
+    "config": Field("table", True),
+}
 _MLA_KEYS = ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
 _MOE_KEYS = ("n_experts", "n_experts_active")
 
@@ -38,24 +46,39 @@ def normalize(name: str) -> str:
     return re.sub(r"[\s_]+", "-", key)
 
 
-@dataclass(frozen=True, slots=True)
 class ModelCatalog:
-    models: tuple[ModelSpec, ...]
-    index: dict[str, ModelSpec]
-    path: str
+    """The catalog's entries, indexed by name, alias and repo.  Imported entries (a config per model) are
+    sized through the registry when first looked up, so a lookup does not pay for the whole catalog."""
+
+    def __init__(self, records: list[dict[str, Any]], specs: list[ModelSpec | None], index: dict[str, int],
+                 path: str) -> None:
+        self._records = records
+        self._specs = specs
+        self.index = index
+        self.path = path
+
+    def _spec(self, i: int) -> ModelSpec:
+        spec = self._specs[i]
+        if spec is None:
+            spec = self._specs[i] = spec_from_config_record(self._records[i], f"{self.path} models[{i}]")
+        return spec
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        return tuple(self._spec(i) for i in range(len(self._specs)))
 
     def names(self) -> list[str]:
-        return [m.name for m in self.models]
+        return [r["name"] for r in self._records]
 
     def all_keys(self) -> list[str]:
-        return [*self.names(), *(a for m in self.models for a in m.aliases)]
+        return [*self.names(), *(a for r in self._records for a in r.get("aliases", ()))]
 
     def get(self, name: str) -> ModelSpec | None:
         key = normalize(name)
         hit = self.index.get(key)
         if hit is None and "/" in key:  # an HF repo id of an entry we know by its base name
             hit = self.index.get(key.rsplit("/", 1)[1])
-        return hit
+        return None if hit is None else self._spec(hit)
 
     def lookup(self, name: str) -> ModelSpec:
         spec = self.get(name)
@@ -90,38 +113,64 @@ def spec_from_record(rec: dict[str, Any]) -> ModelSpec:
     return ModelSpec(**kw)
 
 
-def parse_catalog(data: dict[str, Any], where: str) -> ModelCatalog:
+def spec_from_config_record(rec: dict[str, Any], where: str) -> ModelSpec:
+    """The spec of an imported entry: the registry reads its config; the curated facts are laid over."""
+    from .hf_config import spec_from_config
+
+    spec = spec_from_config(rec["config"], name=rec["name"], where=where, origin="catalog",
+                            hf_repo=rec.get("hf_repo", ""))
+    return replace(spec, aliases=tuple(rec.get("aliases", ())), params_total=rec["params_total"],
+                   params_active=rec.get("params_active"), license=rec.get("license", ""),
+                   released=rec.get("released", ""), source=rec["source"], as_of=rec["as_of"],
+                   notes=rec.get("notes", ""))
+
+
+def parse_catalog(data: dict[str, Any], where: str, *, lazy: bool = False) -> ModelCatalog:
+    """Validate every entry (each problem named by its key); ``lazy``: imported entries are sized on first
+    lookup (the embedded catalog, whose configs the test suite sizes in full)."""
     problems = Problems(where)
     records = data.get("models")
     if not isinstance(records, list) or not records:
         raise CatalogError(f"{where}: models: expected a non-empty array of tables")
-    specs: list[ModelSpec] = []
-    index: dict[str, ModelSpec] = {}
+    kept: list[dict[str, Any]] = []
+    specs: list[ModelSpec | None] = []
+    index: dict[str, int] = {}
     for i, rec in enumerate(records):
         key = f"models[{i}]"
-        if not check_record(rec, SCHEMA, key, problems):
-            continue
-        _semantic_checks(rec, key, problems)
-        if "swa_pattern" in rec and not 0 < rec["swa_pattern"] <= rec["n_layers"]:
-            problems.add(f"{key}.swa_pattern", f"must be 1..n_layers, got {rec['swa_pattern']!r}")
-            continue
-        spec = spec_from_record(rec)
-        bad = spec_problems(spec)
-        for b in bad:
-            problems.add(f"{key}.{b.split(' ', 1)[0]}", b.split(" ", 1)[1] if " " in b else b)
-        if bad:
-            continue
+        spec: ModelSpec | None
+        if isinstance(rec, dict) and "config" in rec:
+            if not check_record(rec, CONFIG_SCHEMA, key, problems):
+                continue
+            try:
+                spec = None if lazy else spec_from_config_record(rec, f"{where} {key}")
+            except RigfitError as exc:
+                problems.add(f"{key}.config", str(exc))
+                continue
+            names = (rec["name"], *rec.get("aliases", ()), rec.get("hf_repo", ""))
+        else:
+            if not check_record(rec, SCHEMA, key, problems):
+                continue
+            _semantic_checks(rec, key, problems)
+            if "swa_pattern" in rec and not 0 < rec["swa_pattern"] <= rec["n_layers"]:
+                problems.add(f"{key}.swa_pattern", f"must be 1..n_layers, got {rec['swa_pattern']!r}")
+                continue
+            spec = spec_from_record(rec)
+            bad = spec_problems(spec)
+            for b in bad:
+                problems.add(f"{key}.{b.split(' ', 1)[0]}", b.split(" ", 1)[1] if " " in b else b)
+            if bad:
+                continue
+            names = (spec.name, *spec.aliases, spec.hf_repo)
+        pos = len(kept)
+        kept.append(rec)
         specs.append(spec)
-        keys = {normalize(spec.name), *(normalize(a) for a in spec.aliases)}
-        if spec.hf_repo:
-            keys.add(normalize(spec.hf_repo))
-        for k in keys:
+        for k in {normalize(n) for n in names if n}:
             other = index.get(k)
-            if other is not None and other is not spec:
-                problems.add(f"{key}.aliases", f"{k!r} already names {other.name}")
-            index[k] = spec
+            if other is not None and other != pos:
+                problems.add(f"{key}.aliases", f"{k!r} already names {kept[other]['name']}")
+            index[k] = pos
     problems.raise_if_any()
-    return ModelCatalog(models=tuple(specs), index=index, path=where)
+    return ModelCatalog(kept, specs, index, where)
 
 
 def load_catalog_file(path: str | Path) -> ModelCatalog:
@@ -139,4 +188,4 @@ def load_catalog_file(path: str | Path) -> ModelCatalog:
 def default_catalog() -> ModelCatalog:
     from ..catalogdata import embedded
 
-    return parse_catalog(embedded("models"), "rigfit/data/models.toml")
+    return parse_catalog(embedded("models"), "rigfit/data/models.toml", lazy=True)

@@ -76,7 +76,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     kv = _int(c, "num_key_value_heads", where, heads) or heads
     head_dim = _int(c, "head_dim", where, hidden // heads)
     vocab = _int(c, "vocab_size", where)
-    n_experts = _opt(c, where, "num_experts", "num_local_experts", "n_routed_experts")
+    n_experts = _opt(c, where, "num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
     ff = _int(c, "intermediate_size", where, 0) or _opt(c, where, "block_ff_dim")
     expert_ff = _opt(c, where, "moe_intermediate_size") or (ff if n_experts else 0)
     if arch == "llama4":
@@ -107,8 +107,8 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     if LayerKind.SLIDING not in layer_types:
         window = None
     tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", registered.tied))
-    shared = _opt(c, where, "n_shared_experts") or (1 if c.get("shared_expert_intermediate_size")
-                                                     or c.get("shared_intermediate_size") else 0)
+    shared = _opt(c, where, "n_shared_experts", "moe_num_shared_experts") or (
+        1 if c.get("shared_expert_intermediate_size") or c.get("shared_intermediate_size") else 0)
     dtype = str(c.get("torch_dtype") or c.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
     spec = ModelSpec(
         name=clean_text(name), arch=clean_text(arch), n_layers=n_layers, hidden_size=hidden, n_heads=heads,
@@ -117,13 +117,15 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         attn_bias=bool(c.get("attention_bias", registered.attn_bias)), qk_norm=registered.qk_norm,
         sliding_window=int(window or 0), layer_types=layer_types,
         n_experts=hybrid.pop("n_experts", n_experts),
-        n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok") if n_experts else 0),
+        n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok", "moe_k")
+                                    if n_experts else 0),
         expert_ffn_size=hybrid.pop("expert_ffn_size", expert_ff if n_experts else 0),
         n_shared_experts=hybrid.pop("n_shared_experts", shared),
         shared_expert_ffn_size=hybrid.pop("shared_expert_ffn_size", _opt(
             c, where, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
             "shared_intermediate_size")),
-        n_dense_layers=_opt(c, where, "first_k_dense_replace"),
+        n_dense_layers=_opt(c, where, "first_k_dense_replace", "num_dense_layers", "moe_layer_start_index"),
+        moe_latent_size=_opt(c, where, "moe_latent_size"),
         q_lora_rank=_opt(c, where, "q_lora_rank"), kv_lora_rank=_opt(c, where, "kv_lora_rank"),
         qk_rope_head_dim=_opt(c, where, "qk_rope_head_dim"), qk_nope_head_dim=_opt(c, where, "qk_nope_head_dim"),
         v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total, **hybrid,
@@ -145,6 +147,8 @@ def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_ty
         if step > 1:
             out["layer_ffn"] = tuple("moe" if (il + 1) % step == 0 else "dense" for il in range(n_layers))
         out["n_shared_experts"] = 1  # Llama4TextMoe: one shared expert as wide as the routed ones
+    if arch == "deepseek32":
+        out.update(indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
     if arch != "gemma4":
         return out
     full = [k == LayerKind.FULL for k in layer_types] or [False] * n_layers

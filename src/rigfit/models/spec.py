@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..vocab import LayerKind
@@ -71,6 +71,9 @@ class ModelSpec:
     k_eq_v: bool = False  # full-attention layers have no V projection: V is K (Gemma 4 31B / 26B)
     per_layer_input_size: int = 0  # per-layer embeddings width (Gemma 4 E models); 0: none
     per_layer_vocab_size: int = 0
+    moe_latent_size: int = 0  # routed experts work in a smaller latent width (Nemotron 3 Super's LatentMoE)
+    indexer_heads: int = 0  # DeepSeek V3.2 sparse-attention indexer: query heads and head size; 0: none
+    indexer_head_dim: int = 0
     params_total: int | None = None  # as published (None: not stated)
     params_active: int | None = None
     dtype: str = "bf16"  # checkpoint dtype
@@ -85,6 +88,15 @@ class ModelSpec:
     gguf: GGUFWeights | None = field(default=None, compare=False)
 
     # --- derived facts -----------------------------------------------------------------------
+    @property
+    def structure(self) -> ModelSpec:
+        """This spec with only the facts that shape its tensors and caches: models of one architecture and
+        size (GLM-4.5/4.6/4.7, a model and its fine-tunes) share it, and so share cached sizes."""
+        if not (self.name or self.aliases or self.source or self.notes or self.hf_repo):
+            return self
+        return replace(self, name="", aliases=(), hf_repo="", license="", released="", source="", as_of="",
+                       notes="", params_total=None, params_active=None)
+
     @property
     def is_moe(self) -> bool:
         return self.n_experts > 1
@@ -163,7 +175,9 @@ SPEC_RANGES: dict[str, tuple[int, int]] = {
     "v_head_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40), "ssm_d_conv": (0, 64),
     "ssm_d_inner": (0, 1 << 18), "ssm_d_state": (0, 1 << 12), "ssm_n_group": (0, 1 << 10), "ssm_dt_rank": (0, 1 << 12),
     "shortconv_l_cache": (0, 64), "nextn_layers": (0, 16), "kv_shared_from": (0, 1024),
-    "per_layer_input_size": (0, 1 << 14), "per_layer_vocab_size": (0, 1 << 22),
+    "per_layer_input_size": (0, 1 << 14), "per_layer_vocab_size": (0, 1 << 22), "indexer_heads": (0, 4096),
+    "moe_latent_size": (0, 1 << 17),
+    "indexer_head_dim": (0, 8192),
 }
 
 

@@ -4,7 +4,7 @@ module: the model spec, the tensor inventory, the GGUF reader and the quant rule
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -14,14 +14,13 @@ class Tensor:
     layer: int | None = None
     ggml_type: str | None = None  # known when read from a GGUF file
     n_bytes: int | None = None  # known when read from a file
+    # derived once (every quant a search sizes reads them)
+    n_elements: int = field(init=False, compare=False)
+    group: str = field(init=False, compare=False)
 
-    @property
-    def n_elements(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def group(self) -> str:
-        return tensor_group(self.name, len(self.shape))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_elements", math.prod(self.shape))
+        object.__setattr__(self, "group", tensor_group(self.name, len(self.shape)))
 
     @property
     def is_linear(self) -> bool:

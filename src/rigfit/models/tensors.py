@@ -17,9 +17,13 @@ from .spec import ModelSpec
 from .tensor import Tensor
 
 
-@functools.lru_cache(maxsize=64)  # pure in the (frozen) spec; every quant a search tries starts from it
 def build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     """Derive the GGUF tensor list (names and shapes) of ``spec``'s text model."""
+    return _build_tensors(spec.structure)
+
+
+@functools.lru_cache(maxsize=512)  # pure in the (frozen) structure; every quant a search tries starts from it
+def _build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     e = spec.hidden_size
     out: list[Tensor] = [Tensor(name="token_embd.weight", shape=(e, spec.embedding_rows))]
     if spec.per_layer_input_size:  # per-layer embeddings: a second token table and its projection
@@ -69,6 +73,11 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
         ts = [_t(il, "attn_q_a.weight", e, spec.q_lora_rank), _t(il, "attn_q_a_norm.weight", spec.q_lora_rank),
               _t(il, "attn_q_b.weight", spec.q_lora_rank, nh * qk)] if spec.q_lora_rank else \
             [_t(il, "attn_q.weight", e, nh * qk)]
+        if spec.indexer_head_dim:
+            ih, ihd = spec.indexer_heads, spec.indexer_head_dim
+            ts += [_t(il, "indexer.attn_q_b.weight", spec.q_lora_rank or e, ih * ihd),
+                   _t(il, "indexer.attn_k.weight", e, ihd), _t(il, "indexer.k_norm.weight", ihd),
+                   _t(il, "indexer.k_norm.bias", ihd), _t(il, "indexer.proj.weight", e, ih)]
         return [*ts, _t(il, "attn_kv_a_mqa.weight", e, spec.kv_lora_rank + spec.qk_rope_head_dim),
                      _t(il, "attn_kv_a_norm.weight", spec.kv_lora_rank),
                      _t(il, "attn_kv_b.weight", spec.kv_lora_rank, nh * (spec.qk_nope_head_dim + spec.v_head_dim)),
@@ -120,10 +129,13 @@ def _ffn_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
     e = spec.hidden_size
     if spec.is_moe_layer(il):
         ne, ff = spec.n_experts, spec.expert_ffn_size or spec.ffn_size
-        ts = [_t(il, "ffn_gate_inp.weight", e, ne), _t(il, "ffn_up_exps.weight", e, ff, ne),
-              _t(il, "ffn_down_exps.weight", ff, e, ne)]
+        x = spec.moe_latent_size or e  # the width the routed experts work in
+        ts = [_t(il, "ffn_gate_inp.weight", e, ne), _t(il, "ffn_up_exps.weight", x, ff, ne),
+              _t(il, "ffn_down_exps.weight", ff, x, ne)]
         if arch.gated_ffn:
-            ts.insert(1, _t(il, "ffn_gate_exps.weight", e, ff, ne))
+            ts.insert(1, _t(il, "ffn_gate_exps.weight", x, ff, ne))
+        if spec.moe_latent_size:
+            ts += [_t(il, "ffn_latent_in.weight", e, x), _t(il, "ffn_latent_out.weight", x, e)]
         if arch.expert_bias:
             ts += [_t(il, "ffn_gate_inp.bias", ne), _t(il, "ffn_gate_exps.bias", ff, ne),
                    _t(il, "ffn_up_exps.bias", ff, ne), _t(il, "ffn_down_exps.bias", e, ne)]
