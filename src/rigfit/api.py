@@ -54,6 +54,8 @@ def pick_quant(spec: ModelSpec, engine: Engine, quant: str | None) -> QuantSchem
         return resolve_quant(quant, prefer=prefer)
     if spec.gguf is not None and engine.weights == WeightFormat.GGUF and spec.gguf.file_type in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[spec.gguf.file_type]  # a GGUF file is sized as it is
+    if spec.native_quant in GGUF_FILE_TYPES and engine.weights == WeightFormat.GGUF:
+        return GGUF_FILE_TYPES[spec.native_quant]  # the format the model ships in (gpt-oss: MXFP4 experts)
     return resolve_quant(engine.default_quant, prefer=prefer)
 
 
@@ -94,6 +96,10 @@ def _plan(req: FitRequest) -> FitResult:
         placement = replace(placement, split_mode=Split.ROW)
     if system.notes:
         placement = replace(placement, notes=(*system.notes, *placement.notes))
+    if spec.resolved_from:
+        placement = replace(placement, notes=(f"{spec.resolved_from!r} is planned as {spec.name}, the catalog "
+                                              "model its name contains (same architecture and size)",
+                                              *placement.notes))
     if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.pool_warning:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
         mem = replace(mem, pool_warning="")

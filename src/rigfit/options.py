@@ -10,7 +10,7 @@ web layer passes catalog-resolved specs and systems so that it never opens a fil
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .api import FitResult, curve_request, fit
 from .errors import InvalidInput, UnknownName
@@ -159,11 +159,15 @@ def catalog_model(name: str) -> ModelSpec:
     """A catalog model by name or alias only (the web API never opens paths or the Hub)."""
     from .errors import UnknownModel
     from .models.catalog import default_catalog
+    from .models.resolve import UNKNOWN_MODEL_HINT
 
     cat = default_catalog()
     spec = cat.get(name.strip())
     if spec is None:
-        raise UnknownModel(name, cat.all_keys())
+        base = cat.base_of(name.strip())
+        if base is not None:  # a fine-tune or repackaging named by its repo: its base's architecture
+            return replace(base, resolved_from=name.strip())
+        raise UnknownModel(name, cat.all_keys(), hint=UNKNOWN_MODEL_HINT)
     return spec
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -138,6 +139,23 @@ for _name, _base in (("Q6_K_L", "Q6_K"), ("Q5_K_L", "Q5_K_M"), ("Q4_K_L", "Q4_K_
         name=_name, ftype_id=_b.ftype_id, default=_b.default, base=_base, output_type="Q8_0",
         token_embd_type="Q8_0", note=f"{_base} with Q8_0 output and token embeddings (bartowski)",
     )
+# unsloth "Dynamic 2.0" (UD) files: per-layer mixtures unsloth does not publish as rules; modelled as the
+# base K/IQ mixture with Q8_0 output and embeddings (their dense-model files are within about 5 % of the base
+# type's, e.g. Qwen3-32B UD-Q4_K_XL 20.0 GB vs Q4_K_M 19.8 GB on unsloth's model pages).  Q8_K_XL keeps its
+# upcast tensors in BF16.
+for _name, _base, _hi in (("UD-Q8_K_XL", "Q8_0", "BF16"), ("UD-Q6_K_XL", "Q6_K", "Q8_0"),
+                          ("UD-Q5_K_XL", "Q5_K_M", "Q8_0"), ("UD-Q4_K_XL", "Q4_K_M", "Q8_0"),
+                          ("UD-Q3_K_XL", "Q3_K_M", "Q8_0"), ("UD-Q2_K_XL", "Q2_K", "Q8_0"),
+                          ("UD-IQ3_XXS", "IQ3_XXS", "Q8_0"), ("UD-IQ2_M", "IQ2_M", "Q8_0"),
+                          ("UD-IQ2_XXS", "IQ2_XXS", "Q8_0"), ("UD-IQ1_M", "IQ1_M", "Q8_0"),
+                          ("UD-IQ1_S", "IQ1_S", "Q8_0"), ("UD-TQ1_0", "TQ1_0", "Q8_0")):
+    _b = GGUF_FILE_TYPES[_base]
+    GGUF_FILE_TYPES[_name] = GGUFFileType(
+        name=_name, ftype_id=_b.ftype_id, default=_b.default, base=_base, output_type=_hi,
+        token_embd_type=_hi, imatrix=True, note=f"unsloth dynamic: {_base} with {_hi} output and embeddings",
+    )
+for _short in ("Q8_K_XL", "Q6_K_XL", "Q5_K_XL", "Q4_K_XL", "Q2_K_XL"):  # unsloth's names without "UD-"
+    GGUF_FILE_TYPES[_short] = GGUF_FILE_TYPES[f"UD-{_short}"]
 for _name in ("Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8"):
     GGUF_FILE_TYPES[_name] = GGUFFileType(
         name=_name, ftype_id=2, default="Q4_0", base="Q4_0", note="Q4_0 repacked for ARM (same size)"
@@ -160,12 +178,14 @@ class MixtureContext:
     n_gqa: int  # n_head / n_head_kv
     n_expert: int
     is_70b: bool  # llama.cpp LLM_TYPE_70B (80-layer llama/qwen2 models)
+    mxfp4_experts: bool = False  # experts published in MXFP4 (gpt-oss): every GGUF of it keeps them so
 
 
 def mixture_context(spec: ModelSpec) -> MixtureContext:
     """The model facts llama-quantize's rules read (LLM_TYPE_70B: 80-layer llama/qwen2 models)."""
     return MixtureContext(arch=spec.arch, n_layers=spec.n_layers, n_gqa=spec.n_gqa,
-                          n_expert=spec.n_experts, is_70b=spec.n_layers == 80 and spec.arch in ("llama", "qwen2"))
+                          n_expert=spec.n_experts, is_70b=spec.n_layers == 80 and spec.arch in ("llama", "qwen2"),
+                          mxfp4_experts=spec.native_quant == "MXFP4_MOE")
 
 
 @functools.lru_cache(maxsize=1 << 14)  # the same names come back for every file type a search tries
@@ -226,6 +246,11 @@ def ggml_types_for(tensors: Sequence[Tensor], ft: GGUFFileType, ctx: MixtureCont
     for t in tensors:
         if len(t.shape) < 2 or not t.name.endswith("weight") or "ffn_gate_inp" in t.name:
             out.append("F32")
+            continue
+        if ctx.mxfp4_experts and len(t.shape) > 2 and t.shape[2] > 1 and "_exps" in t.name:
+            # gpt-oss GGUFs carry the MXFP4 experts through every quant (ggml-org's and unsloth's gpt-oss-120b
+            # files are 60-65 GB from F16 to Q2_K); llama-quantize leaves MXFP4 tensors as they are
+            out.append("MXFP4")
             continue
         if not _allows_quantization(t):
             out.append(float_type)
@@ -512,6 +537,21 @@ def quant_names() -> list[str]:
 
 _FLOAT_TO_TENSOR = {"F16": "FP16", "BF16": "BF16", "F32": "FP32", "FP16": "FP16", "FP32": "FP32"}
 _FLOAT_TO_GGUF = {"FP16": "F16", "FP32": "F32"}
+
+
+_GGUF_NAME = re.compile(
+    r"^(?P<model>.+?)[-_.](?P<quant>(?:UD[-_])?(?:I?Q\d(?:_[0-9A-Z]+)*(?:_XL|_XXS|_XS|_S|_M|_L)?|TQ\d_0|MXFP4(?:_MOE)?"
+    r"|BF16|F16|F32))(?:-\d{5}-of-\d{5})?\.gguf$", re.IGNORECASE)
+
+
+def split_gguf_name(name: str) -> tuple[str, str] | None:
+    """(model, quant) from a GGUF file name as the Hub spells them ("Qwen3.6-35B-A3B-UD-Q4_K_XL.gguf",
+    "gemma-4-26B-A4B-it-qat-Q4_0.gguf", split files "...-00001-of-00003.gguf"); None when it has no quant."""
+    m = _GGUF_NAME.match(name.strip().rsplit("/", 1)[-1])
+    if not m:
+        return None
+    quant = m.group("quant").upper().replace("UD_", "UD-")
+    return m.group("model"), "MXFP4_MOE" if quant == "MXFP4" else quant
 
 
 def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:

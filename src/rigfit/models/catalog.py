@@ -26,7 +26,7 @@ SCHEMA: dict[str, Field] = {
     "qk_rope_head_dim": Field("pos_int"), "qk_nope_head_dim": Field("pos_int"), "v_head_dim": Field("pos_int"),
     "params_total": Field("pos_int", True), "params_active": Field("pos_int"), "license": Field("str"),
     "released": Field("date"), "source": Field("str", True), "as_of": Field("date", True), "notes": Field("str"),
-    "dtype": Field("str", choices=("bf16", "fp16", "fp32")),
+    "dtype": Field("str", choices=("bf16", "fp16", "fp32")), "native_quant": Field("str"),
 }
 # An entry made by ``rigfit models import``: the published config.json itself plus the curated facts; its
 # architecture numbers come from the config through the registry, never typed by hand.
@@ -34,7 +34,7 @@ CONFIG_SCHEMA: dict[str, Field] = {
     "name": Field("str", True), "hf_repo": Field("str"), "aliases": Field("str_list"),
     "params_total": Field("pos_int", True), "params_active": Field("pos_int"), "license": Field("str"),
     "released": Field("date"), "source": Field("str", True), "as_of": Field("date", True), "notes": Field("str"),
-    "config": Field("table", True),
+    "native_quant": Field("str"), "config": Field("table", True),
 }
 _MLA_KEYS = ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
 _MOE_KEYS = ("n_experts", "n_experts_active")
@@ -80,11 +80,62 @@ class ModelCatalog:
             hit = self.index.get(key.rsplit("/", 1)[1])
         return None if hit is None else self._spec(hit)
 
+    def base_of(self, name: str) -> ModelSpec | None:
+        """The catalog model a fine-tune, merge or repackaging is built on, when its name contains the base's
+        name or alias with its size ("bekoozkan/godot-gemma-4-e4b-it-GGUF" -> gemma-4-E4B-it,
+        "sakamakismile/Huihui-Qwen3.6-27B-abliterated-NVFP4-MTP" -> Qwen3.6-27B): the longest such name wins.
+        Packaging words (GGUF, MLX, AWQ, GPTQ, NVFP4, FP8, int4, bnb-4bit, i1, QAT, MTP, ...) and an
+        organisation are ignored; a name without a size (a bare family) never matches."""
+        text = _base_key(name)
+        best: tuple[int, int] | None = None
+        for key, pos in self._base_keys():
+            if len(key) > (best[0] if best else 0) and _contains(text, key):
+                best = (len(key), pos)
+        return None if best is None else self._spec(best[1])
+
+    def _base_keys(self) -> list[tuple[str, int]]:
+        if not hasattr(self, "_bases"):
+            out: dict[str, int] = {}
+            for k, pos in self.index.items():
+                for key in {_base_key(k), _base_key(k, drop_variant=True)}:
+                    if _SIZE.search(key) and len(key) >= 5:
+                        out.setdefault(key, pos)
+            self._bases = sorted(out.items())
+        return self._bases
+
     def lookup(self, name: str) -> ModelSpec:
         spec = self.get(name)
         if spec is None:
             raise UnknownModel(name, self.all_keys())
         return spec
+
+
+_SIZE = re.compile(r"(?:^|[-:])(?:\d+(?:\.\d+)?[bm]|e\d+b|\d+x\d+b|a\d+(?:\.\d+)?b)(?:$|[-:])")
+_PACKAGING = re.compile(
+    r"-(?:gguf|ggml|mlx|awq|gptq|exl2|exl3|nvfp4|mxfp4|fp8|fp4|int4|int8|w4a16|w8a8|bnb|4bit|8bit|6bit|3bit|"
+    r"5bit|i1|imatrix|qat|mtp|autoround|dflash|text|xs|q\d[\w]*|iq\d[\w]*|bf16|f16|dwq|hf|dynamic|ud)"
+    r"(?=$|-)")
+_VARIANT = re.compile(r"-(?:instruct|it|chat|base|pt|hf)(?=$|-)")
+
+
+def _base_key(name: str, *, drop_variant: bool = False) -> str:
+    key = normalize(name).rsplit("/", 1)[-1].replace(".", "\u0000")
+    key = re.sub(r"\u0000", ".", key)
+    prev = None
+    while prev != key:
+        prev, key = key, _PACKAGING.sub("", key)
+    return _VARIANT.sub("", key) if drop_variant else key
+
+
+def _contains(text: str, key: str) -> bool:
+    """``key`` occurs in ``text`` on word boundaries (-, :, start, end)."""
+    start = text.find(key)
+    while start >= 0:
+        end = start + len(key)
+        if (start == 0 or text[start - 1] in "-:") and (end == len(text) or text[end] in "-:"):
+            return True
+        start = text.find(key, start + 1)
+    return False
 
 
 def _semantic_checks(rec: dict[str, Any], key: str, problems: Problems) -> None:
@@ -122,7 +173,7 @@ def spec_from_config_record(rec: dict[str, Any], where: str) -> ModelSpec:
     return replace(spec, aliases=tuple(rec.get("aliases", ())), params_total=rec["params_total"],
                    params_active=rec.get("params_active"), license=rec.get("license", ""),
                    released=rec.get("released", ""), source=rec["source"], as_of=rec["as_of"],
-                   notes=rec.get("notes", ""))
+                   notes=rec.get("notes", ""), native_quant=rec.get("native_quant", spec.native_quant))
 
 
 def parse_catalog(data: dict[str, Any], where: str, *, lazy: bool = False) -> ModelCatalog:

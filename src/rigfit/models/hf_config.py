@@ -110,6 +110,8 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     shared = _opt(c, where, "n_shared_experts", "moe_num_shared_experts") or (
         1 if c.get("shared_expert_intermediate_size") or c.get("shared_intermediate_size") else 0)
     dtype = str(c.get("torch_dtype") or c.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
+    qc = cfg.get("quantization_config")
+    native = "MXFP4_MOE" if isinstance(qc, dict) and qc.get("quant_method") == "mxfp4" else ""
     spec = ModelSpec(
         name=clean_text(name), arch=clean_text(arch), n_layers=n_layers, hidden_size=hidden, n_heads=heads,
         n_kv_heads=kv, head_dim=head_dim, ffn_size=hybrid.pop("ffn_size", 0) or ff or expert_ff, vocab_size=vocab,
@@ -130,7 +132,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         qk_rope_head_dim=_opt(c, where, "qk_rope_head_dim"), qk_nope_head_dim=_opt(c, where, "qk_nope_head_dim"),
         v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total, **hybrid,
         dtype={"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(dtype, "bf16"),
-        hf_repo=hf_repo, source=where, origin=origin,
+        hf_repo=hf_repo, source=where, origin=origin, native_quant=native,
     )
     return checked(spec, where)
 

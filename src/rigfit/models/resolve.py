@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import BadModelFile, NotAvailableOffline, UnknownModel
+from ..quant import split_gguf_name
 from ..safeio import check_name, is_existing_path
 from .catalog import default_catalog
 from .gguf_file import load_gguf_model
 from .hf_config import load_config_model
 from .spec import ModelSpec
 
+UNKNOWN_MODEL_HINT = "a config.json, model folder or .gguf file can be given instead"
 _REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -31,15 +34,26 @@ def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
     p = Path(text).expanduser()
     if is_existing_path(text):
         return _from_path(p)
+    cat = default_catalog()
+    named = split_gguf_name(text) if text.lower().endswith(".gguf") else None
+    if named is not None and "/" not in text.strip("/"):  # a GGUF file's name, as the Hub lists it
+        spec = cat.get(named[0]) or cat.base_of(named[0])
+        if spec is not None:
+            return replace(spec, resolved_from=text)
     if _looks_like_path(text):
         raise BadModelFile(f"{text}: no such file or folder")
-    cat = default_catalog()
     spec = cat.get(text)
     if spec is not None:
         return spec
+    online = online if online is not None else os.environ.get("RIGFIT_ONLINE") == "1"
+    if _REPO_RE.match(text) and online:
+        return _from_hub(text, online=online)
+    base = cat.base_of(text)
+    if base is not None:  # a fine-tune or repackaging of a catalog model: its architecture is the base's
+        return replace(base, resolved_from=text)
     if _REPO_RE.match(text):
-        return _from_hub(text, online=online if online is not None else os.environ.get("RIGFIT_ONLINE") == "1")
-    raise UnknownModel(text, cat.all_keys())
+        return _from_hub(text, online=online)
+    raise UnknownModel(text, cat.all_keys(), hint=UNKNOWN_MODEL_HINT)
 
 
 def _from_path(p: Path) -> ModelSpec:

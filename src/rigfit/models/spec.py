@@ -77,6 +77,7 @@ class ModelSpec:
     params_total: int | None = None  # as published (None: not stated)
     params_active: int | None = None
     dtype: str = "bf16"  # checkpoint dtype
+    native_quant: str = ""  # the GGUF file type the model ships in where it is not 16-bit (gpt-oss: MXFP4_MOE)
     hf_repo: str = ""
     aliases: tuple[str, ...] = ()
     license: str = ""
@@ -85,6 +86,7 @@ class ModelSpec:
     as_of: str = ""
     notes: str = ""
     origin: str = "catalog"  # catalog | config.json | gguf | hub
+    resolved_from: str = ""  # what was typed, when it named a fine-tune or repackaging of this model
     gguf: GGUFWeights | None = field(default=None, compare=False)
 
     # --- derived facts -----------------------------------------------------------------------
@@ -92,10 +94,10 @@ class ModelSpec:
     def structure(self) -> ModelSpec:
         """This spec with only the facts that shape its tensors and caches: models of one architecture and
         size (GLM-4.5/4.6/4.7, a model and its fine-tunes) share it, and so share cached sizes."""
-        if not (self.name or self.aliases or self.source or self.notes or self.hf_repo):
+        if not (self.name or self.aliases or self.source or self.notes or self.hf_repo or self.resolved_from):
             return self
         return replace(self, name="", aliases=(), hf_repo="", license="", released="", source="", as_of="",
-                       notes="", params_total=None, params_active=None)
+                       notes="", params_total=None, params_active=None, resolved_from="")
 
     @property
     def is_moe(self) -> bool:

@@ -1,0 +1,78 @@
+"""Names people type for 2026 models: fine-tunes and repackagings resolve to their base with a note, GGUF
+file names give model and quant, unsloth's dynamic quants and gpt-oss's native MXFP4 (issue 15 items 2, 5)."""
+
+from __future__ import annotations
+
+import pytest
+
+import rigfit
+from rigfit.errors import UnknownModel
+from rigfit.models.resolve import resolve_model
+from rigfit.quant import GGUF_FILE_TYPES, split_gguf_name
+
+
+@pytest.mark.parametrize(("typed", "base"), [
+    ("bekoozkan/godot-gemma-4-e4b-it-GGUF", "gemma-4-E4B-it"),  # a fine-tune's GGUF repo
+    ("sakamakismile/Huihui-Qwen3.6-27B-abliterated-NVFP4-MTP", "Qwen3.6-27B"),
+    ("cyankiwi/gemma-4-26B-A4B-it-AWQ-4bit", "gemma-4-26B-A4B-it"),
+    ("unsloth/Qwen3.6-35B-A3B-GGUF", "Qwen3.6-35B-A3B"),
+    ("mradermacher/Qwen3.6-27B-i1-GGUF", "Qwen3.6-27B"),
+    ("Qwen2.5 Coder 7B Instruct GGUF", "Qwen2.5-Coder-7B-Instruct"),
+    ("DeepSeek R1 Distill Qwen 14B Uncensored", "DeepSeek-R1-Distill-Qwen-14B"),
+    ("bartowski/nvidia_Nemotron-Cascade-2-30B-A3B-GGUF", "Nemotron-Cascade-2-30B-A3B"),
+    ("Meta-Llama-3.1-8B-Instruct-4bit", "Llama-3.1-8B-Instruct"),
+])
+def test_a_fine_tune_resolves_to_its_base(typed: str, base: str) -> None:
+    spec = resolve_model(typed, online=False)
+    assert spec.name == base and spec.resolved_from == typed
+
+
+@pytest.mark.parametrize("typed", ["Qwythos GGUF", "qwen9.9", "my-model-7b"])
+def test_a_name_without_a_base_and_size_stays_unknown(typed: str) -> None:
+    with pytest.raises(UnknownModel):
+        resolve_model(typed, online=False)
+
+
+def test_the_plan_names_the_base() -> None:
+    r = rigfit.fit("bekoozkan/godot-gemma-4-e4b-it-GGUF", hardware=["RTX 3060"])
+    assert r.placement is not None
+    assert r.placement.notes[0] == ("'bekoozkan/godot-gemma-4-e4b-it-GGUF' is planned as gemma-4-E4B-it, the "
+                                    "catalog model its name contains (same architecture and size)")
+
+
+@pytest.mark.parametrize(("name", "model", "quant"), [
+    ("Qwen3.6-35B-A3B-UD-Q4_K_XL.gguf", "Qwen3.6-35B-A3B", "UD-Q4_K_XL"),
+    ("gemma-4-26B-A4B-it-qat-Q4_0.gguf", "gemma-4-26B-A4B-it-qat", "Q4_0"),
+    ("Qwen3-235B-A22B-Q4_K_M-00001-of-00003.gguf", "Qwen3-235B-A22B", "Q4_K_M"),
+    ("DeepSeek-V4-Flash-UD-IQ2_XXS.gguf", "DeepSeek-V4-Flash", "UD-IQ2_XXS"),
+    ("gpt-oss-120b-MXFP4.gguf", "gpt-oss-120b", "MXFP4_MOE"),
+    ("Llama-3.2-1B-Instruct-Q8_0.gguf", "Llama-3.2-1B-Instruct", "Q8_0"),
+    ("readme.gguf", None, None),
+])
+def test_gguf_file_names(name: str, model: str | None, quant: str | None) -> None:
+    got = split_gguf_name(name)
+    assert got == ((model, quant) if model else None)
+    if quant:
+        assert quant in GGUF_FILE_TYPES
+
+
+def test_a_gguf_file_name_plans_its_model_at_its_quant() -> None:
+    r = rigfit.fit("Qwen3.6-35B-A3B-UD-Q4_K_XL.gguf")
+    assert r.spec.name == "Qwen3.6-35B-A3B" and r.quant.name == "UD-Q4_K_XL"
+
+
+# unsloth's gpt-oss-120b GGUF page lists F16 65.4 GB, Q8_0 63.4 GB, Q4_K_M 62.8 GB (the MXFP4 experts stay
+# MXFP4 in every file): within 1 %.
+@pytest.mark.parametrize(("quant", "gb"), [(None, 63.4), ("Q4_K_M", 62.8), ("Q8_0", 63.4), ("F16", 65.4)])
+def test_gpt_oss_keeps_its_mxfp4_experts(quant: str | None, gb: float) -> None:
+    r = rigfit.fit("gpt-oss:120b", quant=quant)
+    assert r.memory.model_file_bytes / 1e9 == pytest.approx(gb, rel=0.01)
+    if quant is None:
+        assert r.quant.name == "MXFP4_MOE"
+
+
+def test_unsloth_dynamic_names() -> None:
+    assert GGUF_FILE_TYPES["Q4_K_XL"] is GGUF_FILE_TYPES["UD-Q4_K_XL"]
+    ud = rigfit.fit("Qwen3-32B", quant="UD-Q4_K_XL").memory.model_file_bytes
+    km = rigfit.fit("Qwen3-32B", quant="Q4_K_M").memory.model_file_bytes
+    assert 1.0 < ud / km < 1.05  # unsloth's Qwen3-32B: UD-Q4_K_XL 20.0 GB, Q4_K_M 19.8 GB
