@@ -115,3 +115,18 @@ def test_every_command_has_json(command: tuple[str, ...]) -> None:
 def test_console_script_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "rigfit", "fit", "nosuch"], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("rigfit: error: unknown model 'nosuch'")
+
+
+def test_swa_full_is_a_fit_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """llama.cpp --swa-full: the sliding-window layers of Gemma 3 27B get full-size caches (52 of 62 layers
+    x 16 KV heads x 128 x 2 x 2 bytes x 32,768 cells = 13.0 GiB instead of their 1,024-cell window)."""
+    def sliding(*extra: str) -> int:
+        code, out, _ = run_cli(capsys, "fit", "gemma-3-27b-it", "--ctx", "32k", "--json", *extra)
+        assert code == 0
+        items = json.loads(out)["memory"]["items"]
+        return next(i["bytes"] for i in items if i["name"] == "KV cache, sliding-window layers")
+
+    assert sliding("--swa-full") == 52 * 16 * 128 * 2 * 2 * 32768 > 10 * sliding()
+    code, _, err = run_cli(capsys, "fit", "llama3.1:8b", "-e", "vllm", "--swa-full")
+    assert code == 2 and err == "rigfit: error: vLLM has no setting for a full-size sliding-window cache " \
+                                "(--swa-full, --engine)\n"

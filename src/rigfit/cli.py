@@ -51,6 +51,8 @@ _fit_options = [
                  help="llama.cpp (default), ollama, lmstudio, vllm, mlx, transformers, exllamav2."),
     click.option("--flash-attn", type=click.Choice(["on", "off", "auto"]), default=None,
                  help="Flash attention (default: the engine's choice)."),
+    click.option("--swa-full", is_flag=True, default=None,
+                 help="llama.cpp --swa-full: full-size KV cache on sliding-window layers."),
     click.option("--batch", type=int, help="Logical batch (llama.cpp -b, default 2048)."),
     click.option("--ubatch", type=int, help="Physical micro-batch (llama.cpp -ub, default 512)."),
     click.option("--parallel", "-np", "n_seq", type=int, default=1, show_default=True,
@@ -89,6 +91,7 @@ def _options(o: dict[str, Any]) -> Any:
 
     return FitOptions(
         quant=o["quant"], ctx=o["ctx"], kv_cache=o["kv_cache"], engine=o["engine"], flash_attn=o["flash_attn"],
+        swa_full=o.get("swa_full") or None,
         batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"], hardware=tuple(o["hardware"]),
         gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],
         prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], split_mode=o["split_mode"],

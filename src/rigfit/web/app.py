@@ -199,6 +199,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         quant: Str = None, ctx: Annotated[str | None, Query(max_length=20, description="8192, 32k or max")] = None,
         kv_cache: Str = None, engine: Str = None,
         flash_attn: Annotated[str | None, Query(max_length=10, description="on, off or auto")] = None,
+        swa_full: Annotated[bool | None, Query(description="llama.cpp --swa-full")] = None,
         batch: int | None = None, ubatch: int | None = None, parallel: int = 1, backend: Str = None,
         hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
         this_machine: bool = False, gpu_memory: Str = None, gpu_memory_utilization: float | None = None,
@@ -213,7 +214,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         from ..request import Search
 
         system = _system(hardware, this_machine)
-        o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn, batch=batch,
+        o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn,
+                       swa_full=swa_full, batch=batch,
                        ubatch=ubatch, n_seq=parallel, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
                        gen_tokens=gen_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
