@@ -56,7 +56,8 @@ def test_compute_buffer_matches_llamacpp(row: dict[str, object]) -> None:
     """Compute buffers measured with benchmarks/llamacpp_probe.py (llama.cpp @0c1e570 via llama-cpp-python
     0.3.36, no_alloc, CPU backend).  Within 0.5 %, except phi3's fused QKV/up graph (within 12 %)."""
     s = spec(str(row["model"]))
-    run = RunConfig(context_tokens=int(row["ctx"]), n_ubatch=int(row["ubatch"]), flash_attention=bool(row["fa"]))
+    run = RunConfig(context_tokens=int(row["ctx"]), n_ubatch=int(row["ubatch"]), flash_attention=bool(row["fa"]),
+                    logits_all=True)  # llama-cpp-python reserves logits for the whole micro-batch
     dev, host = llamacpp_compute_bytes(s, run)
     tol = 0.12 if s.arch == "phi3" else 0.02 if s.arch == "gemma2" else 0.01
     assert dev / MIB == pytest.approx(float(row["compute"]), rel=tol)  # type: ignore[arg-type]
@@ -150,3 +151,18 @@ def test_mlx_4bit_size_matches_model_card() -> None:
     r = fit("Qwen2.5-7B-Instruct", engine="mlx", quant="MLX-4BIT", context_tokens=512)
     assert r.memory.weights_bytes / 1e9 == pytest.approx(4.3, abs=0.05)
     assert r.memory.run.backend == "metal"
+
+
+def test_llama_server_reserves_logits_for_one_token_per_sequence() -> None:
+    """llama-server (llama.cpp PR #23861, June 2026) reserves its graph for n_outputs_max = n_seq outputs;
+    the bindings (llama-cpp-python) for every token of the micro-batch.  Llama-3.1-8B, 8k, FA on, ubatch 512:
+    bindings 4 x 512 x (128,256 vocab + 2 x 4,096) bytes; server: the FFN stage 4 x 512 x (4 x 4,096 + 3 x
+    14,336 + 8,192 / 2 + 5) is now the largest."""
+    s = spec("Llama-3.1-8B-Instruct")
+    server, _ = llamacpp_compute_bytes(s, RunConfig(context_tokens=8192))
+    bindings, _ = llamacpp_compute_bytes(s, RunConfig(context_tokens=8192, logits_all=True))
+    assert bindings == 4 * 512 * (128256 + 2 * 4096)
+    assert server == 4 * 512 * (4 * 4096 + 3 * 14336 + 8192 // 2 + 5)
+    r = fit("Llama-3.1-8B-Instruct", context_tokens=8192, logits_all=True)
+    assert r.memory.compute_bytes - fit("Llama-3.1-8B-Instruct", context_tokens=8192).memory.compute_bytes \
+        == bindings - server

@@ -60,6 +60,7 @@ def make_run_config(
     gpu_memory_bytes: int | None = None,
     gpu_memory_utilization: float | None = None,
     swa_full: bool | None = None,
+    logits_all: bool | None = None,
 ) -> tuple[RunConfig, tuple[str, ...]]:
     """Fill engine defaults and check values; returns the config and warnings."""
     warnings: list[str] = []
@@ -94,7 +95,7 @@ def make_run_config(
     seqs = 1024 if mem >= 70 * GIB else 256
     run = RunConfig(engine=engine.name, backend=Backend(be), context_tokens=ctx, kv_cache_type=kv, flash_attention=fa,
                     n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
-                    max_num_seqs=seqs, swa_full=bool(swa_full))
+                    max_num_seqs=seqs, swa_full=bool(swa_full), logits_all=bool(logits_all))
     engine.check_run(run)
     return run, tuple(warnings)
 

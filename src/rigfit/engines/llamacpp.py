@@ -80,10 +80,16 @@ def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "cur
     kv_cells = n_kv if LayerKind.FULL in kinds else (swa or n_kv)
     masks = (kv_cells if LayerKind.FULL in kinds else 0) + swa
     fa = run.flash_attention
-    out_stage = vocab + 2 * e + (e if spec.arch in ("gemma2", "gemma3") and not fa else 0)
+    hidden = 2 * e + (e if spec.arch in ("gemma2", "gemma3") and not fa else 0)
     ffn_stage = 4 * e + 3 * ff + (masks // 2 if fa else masks + min(2 * kv_dim, e)) + 5
     attn_stage = 0 if fa else kv_cells * (spec.n_heads + 1) + 3 * e + 2 * q_dim + 2 * kv_dim + 5 + swa
-    return 4 * n_tok * max(out_stage, ffn_stage, attn_stage), host
+    if run.logits_all:  # the reserved graph computes logits for every token of the micro-batch
+        return 4 * n_tok * max(vocab + hidden, ffn_stage, attn_stage), host
+    # llama-server (llama.cpp PR #23861, 2026-06): the graph is reserved for n_outputs_max = n_seq_max outputs
+    # (llama-context.cpp graph_reserve / output_reserve; server-context.cpp server_n_outputs_max), so the
+    # output stage holds the micro-batch's hidden rows and one vocab-wide row per sequence
+    out_bytes = 4 * (n_tok * hidden + min(n_tok, run.n_seq) * vocab)
+    return max(out_bytes, 4 * n_tok * max(ffn_stage, attn_stage)), host
 
 
 class LlamaCpp(Engine):
@@ -319,7 +325,7 @@ _GGUF = tuple(GGUF_FILE_TYPES)
 _COMMON = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
                runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
                placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP,
-               settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full"}))
+               settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all"}))
 
 LLAMA_CPP = LlamaCpp(
     name="llama.cpp", title="llama.cpp", aliases=("llamacpp", "llama-cpp", "llama-server", "llama-cli"),
