@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "vocab"),
     ("units", "_validate", "safeio", "catalogdata"),
     ("quant", "breakdown"),
+    ("quality",),
     ("models", "hardware"),
     ("system",),
     ("engines",),

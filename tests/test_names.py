@@ -9,6 +9,7 @@ import rigfit
 from rigfit.errors import UnknownModel
 from rigfit.models.resolve import resolve_model
 from rigfit.quant import GGUF_FILE_TYPES, split_gguf_name
+from rigfit.request import Search
 
 
 @pytest.mark.parametrize(("typed", "base"), [
@@ -76,3 +77,23 @@ def test_unsloth_dynamic_names() -> None:
     ud = rigfit.fit("Qwen3-32B", quant="UD-Q4_K_XL").memory.model_file_bytes
     km = rigfit.fit("Qwen3-32B", quant="Q4_K_M").memory.model_file_bytes
     assert 1.0 < ud / km < 1.05  # unsloth's Qwen3-32B: UD-Q4_K_XL 20.0 GB, Q4_K_M 19.8 GB
+
+
+def test_best_quant_skips_16_bit_for_q8_0() -> None:
+    """llama.cpp's quantize table: Q8_0 is +0.0026 perplexity at Llama-3-8B; a search never settles on BF16
+    when Q8_0 reaches the same verdict (half the bytes, about twice the decode speed)."""
+    r = rigfit.fit("llama3.1:8b", hardware=["RTX 6000 Ada"], search=Search.BEST_QUANT)
+    assert r.quant.name == "Q8_0" and r.placement is not None and r.placement.verdict == "gpu"
+
+
+def test_a_q8_0_kv_cache_before_a_lower_weight_quant() -> None:
+    """What a new user hit (issue 17 item 2): DeepSeek-R1-Distill-Qwen-32B at 32k on a 4090 stays on the GPU
+    at Q4_K_M with a q8_0 KV cache (about 38 tok/s) instead of dropping its weights below Q4_K_M; asking for
+    an f16 cache keeps that choice."""
+    r = rigfit.fit("deepseek-r1:32b", hardware=["RTX 4090"], context_tokens=32768, search=Search.BEST_QUANT)
+    assert (r.quant.name, r.memory.run.kv_cache_type) == ("Q4_K_M", "q8_0")
+    assert r.placement is not None and r.placement.verdict == "gpu" and r.speed is not None
+    assert r.speed.decode_tokens_per_s == pytest.approx(38, rel=0.1)
+    f16 = rigfit.fit("deepseek-r1:32b", hardware=["RTX 4090"], context_tokens=32768, kv_cache_type="f16",
+                     search=Search.BEST_QUANT)
+    assert f16.memory.run.kv_cache_type == "f16" and f16.quant.name != "Q4_K_M"
