@@ -132,15 +132,15 @@ def _best_quant(req: FitRequest) -> FitResult:
     gets there (higher ones are slower still); when nothing fits, the smallest.  Verdicts only improve as
     bits fall, so the ladder is searched by bisection."""
     prefer = req.engine.weights.value
-    smallest = req.engine.quant_ladder[-1]
-    if _cannot_fit(req, resolve_quant(smallest, prefer=prefer)):
-        return _plan(replace(req, quant=smallest, search=Search.NONE))  # the pre-filter: nothing can fit
-    # best quality first = most bytes first, computed for this model (a fixed list can be wrong: vLLM's GPTQ
-    # checkpoints are larger than its AWQ ones); equal sizes keep the engine's order.  Sized on the model's
-    # first layers (its layer pattern and mixture rules repeat): the order, not the bytes, is what is needed.
-    probe = ordering_probe(req.model)
-    ladder = sorted(req.engine.quant_ladder,
-                    key=lambda q: -weights_total_bytes(probe, resolve_quant(q, prefer=prefer)))
+    # best quality first: GGUF types by llama.cpp's published perplexity increase (quality.py); other formats
+    # by the bytes computed for this model (vLLM's GPTQ checkpoints are larger than its AWQ ones), sized on
+    # the model's first layers (the order, not the bytes, is what is needed); ties keep the engine's order
+    if all(relative_loss(q) is not None for q in req.engine.quant_ladder):
+        ladder = sorted(req.engine.quant_ladder, key=lambda q: relative_loss(q) or 0.0)
+    else:
+        probe = ordering_probe(req.model)
+        ladder = sorted(req.engine.quant_ladder,
+                        key=lambda q: -weights_total_bytes(probe, resolve_quant(q, prefer=prefer)))
     cache: dict[int, FitResult] = {}
 
     def at(i: int) -> FitResult:
@@ -153,6 +153,12 @@ def _best_quant(req: FitRequest) -> FitResult:
         return p.verdict.rank if p else 0
 
     last = len(ladder) - 1
+    near = next((i for i, q in enumerate(ladder) if near_lossless(q) and relative_loss(q)), None)
+    if near is not None and rank(near) == Verdict.GPU.rank:
+        return at(near)  # the best verdict at (nearly) the 16-bit model's quality: nothing to search
+    smallest = req.engine.quant_ladder[-1]
+    if _cannot_fit(req, resolve_quant(smallest, prefer=prefer)):
+        return _plan(replace(req, quant=smallest, search=Search.NONE))  # the pre-filter: nothing can fit
     target = rank(last)  # the best verdict any quant reaches is the smallest one's
     if target == Verdict.DOES_NOT_FIT.rank:
         return at(last)  # nothing fits: show the smallest, the closest to fitting

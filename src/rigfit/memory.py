@@ -106,11 +106,12 @@ def make_run_config(
 
 
 def tensor_bytes_gguf(tensors: tuple[Tensor, ...], types: list[str]) -> list[int]:
-    out = []
-    for t, name in zip(tensors, types, strict=True):
-        rows = math.prod(t.shape[1:])
-        out.append(rows * GGML_TYPES[name].row_bytes(t.shape[0]))
-    return out
+    return [t.rows * _row_bytes(name, t.shape[0]) for t, name in zip(tensors, types, strict=True)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_bytes(type_name: str, n: int) -> int:
+    return GGML_TYPES[type_name].row_bytes(n)
 
 
 def _format_geometry(fmt: TensorFormat, t: Tensor) -> GroupGeometry:

@@ -16,6 +16,7 @@ Pure functions of a memory breakdown and a list of devices.  The rules follow th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .engines import get_engine
@@ -137,6 +138,20 @@ def _assign_layers(costs: list[int], out_cost: int, avail: list[int], fractions:
     return out
 
 
+def _fewest(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+    """The smallest value in [lo, hi] for which ``ok`` holds (``ok`` monotone: once true, true above); hi + 1
+    when none does."""
+    if not ok(hi):
+        return hi + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def _fixed_per_gpu(mem: MemoryBreakdown) -> tuple[int, int, int]:
     """(compute, overhead, other device weights not in a layer) that each GPU / the output GPU holds."""
     compute = mem.total(Component.COMPUTE, Location.DEVICE)
@@ -221,19 +236,22 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
         return build(0, 0, full)
     if allow_cpu and allow_cpu_moe and any(lay.expert_bytes for lay in mem.layers):
         # --n-cpu-moe k: experts of layers 0..k-1 stay in RAM, everything else on the GPUs
-        for k in range(1, n + 1):
+        def with_k(k: int) -> list[list[int]] | None:
             kc = [c - (mem.layers[i].expert_bytes if i < k else 0) for i, c in enumerate(costs)]
-            got = _assign_layers(kc, out_cost, avail, fr, 0)
-            if got is not None:
-                p = build(0, k, got)
-                if p.host is not None and p.host.fits:
-                    return p
-                break
+            return _assign_layers(kc, out_cost, avail, fr, 0)
+
+        # more layers' experts in RAM only frees GPU memory, so the fewest that fit is found by bisection
+        k = _fewest(1, n, lambda k: with_k(k) is not None)
+        got = with_k(k) if k <= n else None
+        if got is not None:
+            p = build(0, k, got)
+            if p.host is not None and p.host.fits:
+                return p
     if allow_cpu:
-        for first in range(1, n + 2):
-            got = _assign_layers(costs, out_cost, avail, fr, first)
-            if got is not None:
-                return build(first, 0, got)
+        first = _fewest(1, n + 1, lambda f: _assign_layers(costs, out_cost, avail, fr, f) is not None)
+        got = _assign_layers(costs, out_cost, avail, fr, first) if first <= n + 1 else None
+        if got is not None:
+            return build(first, 0, got)
     notes = [] if allow_cpu else [f"{engine} does not offload to the CPU"]
     over = [DevicePlan(name=a.device.name, role=Role.GPU, device=a.device, usable_bytes=a.usable_bytes,
                        weights_bytes=0, kv_bytes=0, compute_bytes=compute, overhead_bytes=overhead, layers=())

@@ -22,7 +22,7 @@ PPL_DELTA: dict[str, float] = {
     "Q3_K_S": 1.6321, "Q2_K_S": 3.1836, "Q2_K": 3.5199,
     # interpolated by bits per weight between the published K-quants (IQ4_XS 4.25 bpw sits between Q4_K_S
     # 4.58 and Q3_K_L 4.27; the IQ2/IQ1 types below Q2_K's 2.96 bpw are extrapolated upward)
-    "IQ4_NL": 0.30, "IQ4_XS": 0.33, "IQ3_M": 0.85, "IQ3_S": 1.0, "IQ3_XS": 1.3, "IQ3_XXS": 1.6,
+    "IQ4_NL": 0.30, "IQ4_XS": 0.33, "IQ3_M": 0.85, "IQ3_S": 1.0, "IQ3_XS": 1.3, "IQ3_XXS": 1.7,
     "IQ2_M": 4.0, "IQ2_S": 4.6, "IQ2_XS": 5.3, "IQ2_XXS": 6.3, "IQ1_M": 9.0, "IQ1_S": 12.0,
     "MXFP4_MOE": 0.30,  # MXFP4 (4.25 bpw) at IQ4_XS's place on the curve
 }

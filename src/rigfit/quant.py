@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -188,29 +187,6 @@ def mixture_context(spec: ModelSpec) -> MixtureContext:
                           mxfp4_experts=spec.native_quant == "MXFP4_MOE")
 
 
-@functools.lru_cache(maxsize=1 << 14)  # the same names come back for every file type a search tries
-def _tensor_category(name: str) -> str:
-    """tensor_get_category in llama-quant.cpp (substring rules, same order)."""
-    if name == "output.weight":
-        return "output"
-    if name in ("token_embd.weight", "per_layer_token_embd.weight"):
-        return "token_embd"
-    for key, cat in (("attn_qkv.weight", "attn_qkv"), ("attn_kv_b.weight", "attn_kv_b"),
-                     ("attn_v.weight", "attn_v"), ("attn_k.weight", "attn_k"), ("attn_q.weight", "attn_q"),
-                     ("attn_output.weight", "attn_output"), ("ffn_up", "ffn_up"), ("ffn_gate", "ffn_gate"),
-                     ("ffn_down", "ffn_down")):
-        if key in name:
-            return cat
-    return "other"
-
-
-def _allows_quantization(t: Tensor) -> bool:
-    """tensor_allows_quantization: 2-D/3-D ``*weight`` tensors except norms and MoE routers."""
-    if len(t.shape) < 2 or not t.name.endswith("weight"):
-        return False
-    return "_norm.weight" not in t.name and "ffn_gate_inp.weight" not in t.name
-
-
 def _use_more_bits(i: int, n: int) -> bool:
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
@@ -236,15 +212,17 @@ def ggml_types_for(tensors: Sequence[Tensor], ft: GGUFFileType, ctx: MixtureCont
     """
     base = ft.base
     float_type = ft.default if not GGML_TYPES[ft.default].is_quantized else "F16"
+    quantized = GGML_TYPES[ft.default].is_quantized
     tied = not any(t.name == "output.weight" for t in tensors)
     attn_v_idx = 0
-    n_attn_v = sum(1 for t in tensors if _tensor_category(t.name) in ("attn_v", "attn_qkv", "attn_kv_b"))
+    n_attn_v = sum(1 for t in tensors if t.quant_kind in ("attn_v", "attn_qkv", "attn_kv_b"))
     counters = {"ffn_down": 0, "ffn_gate": 0, "ffn_up": 0}
     n_exp = ctx.n_expert
     iq_low = ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ2_S", "IQ2_M", "IQ1_M")
     out: list[str] = []
     for t in tensors:
-        if len(t.shape) < 2 or not t.name.endswith("weight") or "ffn_gate_inp" in t.name:
+        cat = t.quant_kind
+        if cat == "f32":
             out.append("F32")
             continue
         if ctx.mxfp4_experts and len(t.shape) > 2 and t.shape[2] > 1 and "_exps" in t.name:
@@ -252,11 +230,10 @@ def ggml_types_for(tensors: Sequence[Tensor], ft: GGUFFileType, ctx: MixtureCont
             # files are 60-65 GB from F16 to Q2_K); llama-quantize leaves MXFP4 tensors as they are
             out.append("MXFP4")
             continue
-        if not _allows_quantization(t):
+        if cat == "float":
             out.append(float_type)
             continue
-        cat = _tensor_category(t.name)
-        if not GGML_TYPES[ft.default].is_quantized:
+        if not quantized:
             out.append(ft.default)
             continue
         if cat == "token_embd" and ft.token_embd_type and not tied:
