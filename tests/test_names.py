@@ -97,3 +97,43 @@ def test_a_q8_0_kv_cache_before_a_lower_weight_quant() -> None:
     f16 = rigfit.fit("deepseek-r1:32b", hardware=["RTX 4090"], context_tokens=32768, kv_cache_type="f16",
                      search=Search.BEST_QUANT)
     assert f16.memory.run.kv_cache_type == "f16" and f16.quant.name != "Q4_K_M"
+
+
+@pytest.mark.parametrize(("text", "n"), [("7B", 7_000_000_000), ("30b", 30_000_000_000), ("500M", 500_000_000),
+                                         ("1.5T", 1_500_000_000_000), ("123", 123)])
+def test_parameter_counts_as_typed(text: str, n: int) -> None:
+    from rigfit.options import parse_params
+
+    assert parse_params(text) == n
+
+
+@pytest.mark.parametrize("text", ["7Q", "", "-1B", "1e9", "x" * 100])
+def test_bad_parameter_counts_are_one_line(text: str) -> None:
+    from rigfit.errors import InvalidInput
+    from rigfit.options import parse_params
+
+    with pytest.raises(InvalidInput):
+        parse_params(text)
+
+
+def test_what_runs_by_task_and_size_most_useful_first() -> None:
+    """Usable speed (10 tok/s, the chat workload's minimum) first, then the most capable (dense-equivalent
+    parameters x the quant's kept quality), then the fastest."""
+    from rigfit.api import USABLE_TOKENS_PER_S, dense_equivalent_params, resolve_hardware, what_runs
+    from rigfit.models.tasks import tasks_of
+    from rigfit.quality import relative_loss
+
+    runs = what_runs(resolve_hardware(["RTX 3090"]), task="code", min_params=7_000_000_000)
+    assert runs and all("code" in tasks_of(r.spec) and (r.spec.params_total or 0) >= 7e9 for r in runs)
+    usable = [r for r in runs if r.placement and r.placement.verdict == "gpu" and r.speed
+              and r.speed.decode_tokens_per_s >= USABLE_TOKENS_PER_S]
+    scores = [dense_equivalent_params(r.spec) * (1 - (relative_loss(r.quant.name) or 0)) for r in usable]
+    assert scores == sorted(scores, reverse=True) and usable[0].spec.name == "Qwen2.5-Coder-32B-Instruct"
+
+
+def test_moe_counts_as_the_geometric_mean() -> None:
+    from rigfit.api import dense_equivalent_params
+    from rigfit.models.resolve import resolve_model
+
+    mixtral = resolve_model("Mixtral-8x7B-Instruct-v0.1")
+    assert dense_equivalent_params(mixtral) == pytest.approx((46.7e9 * 12.9e9) ** 0.5, rel=0.02)

@@ -316,21 +316,60 @@ def this_machine(det: Any) -> tuple[System, list[str]]:
 
 
 def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None, engine: str = "llama.cpp",
-              context_tokens: int | None = None, ram_bytes: int | None = None) -> list[FitResult]:
-    """For every model (default: the catalog) the best quant and its verdict and speed on ``system``, best
-    verdict first, then the fastest."""
+              context_tokens: int | None = None, ram_bytes: int | None = None, task: str | None = None,
+              min_params: int | None = None) -> list[FitResult]:
+    """For every model (default: the catalog; ``task`` and ``min_params`` narrow it) the best quant and its
+    verdict and speed on ``system``, most useful first (``rank_runs``)."""
     from .models.catalog import default_catalog
+    from .models.tasks import TASKS, tasks_of
 
+    if task is not None and task not in TASKS:
+        from .errors import UnknownName
+
+        raise UnknownName("task", task, TASKS)
     specs = list(models) if models is not None else list(default_catalog().models)
+    if task is not None or min_params:
+        from .models.resolve import resolve_model
+
+        resolved = [s if isinstance(s, ModelSpec) else resolve_model(s) for s in specs]
+        specs = [s for s in resolved if (task is None or task in tasks_of(s))
+                 and (not min_params or (s.params_total or 0) >= min_params)]
     return rank_runs([fit(make_request(m, engine=engine, system=system, search=Search.BEST_QUANT,
                                        context_tokens=context_tokens, ram_bytes=ram_bytes)) for m in specs])
 
 
+USABLE_TOKENS_PER_S = 10.0  # the chat workload's minimum (data/workloads.toml: ahead of a fast reader)
+
+
+def dense_equivalent_params(spec: ModelSpec) -> float:
+    """A model's size as a dense model's: the total for dense models; for a mixture of experts the geometric
+    mean of total and active parameters, the rule of thumb MoE comparisons use (e.g. Mixtral 8x7B, 46.7B
+    total / 12.9B active, behaves like a ~25B dense model)."""
+    total = float(spec.params_total or 0)
+    if not spec.is_moe:
+        return total
+    active = float(spec.params_active or 0)
+    if not active and spec.n_experts:
+        from .memory import weight_bytes
+        from .quant import TENSOR_FORMATS
+
+        tensors, _, _ = weight_bytes(spec, TENSOR_FORMATS["BF16"])
+        experts = sum(t.n_elements for t in tensors if "_exps" in t.name)
+        active = total - experts * (1 - spec.n_experts_active / spec.n_experts)
+    return float((total * max(active, 0.0)) ** 0.5)
+
+
 def rank_runs(results: Sequence[FitResult]) -> list[FitResult]:
-    """Best verdict first, then the fastest decode."""
-    def key(r: FitResult) -> tuple[int, float]:
+    """Most useful first: the best verdict; within it the models fast enough to use (10 tok/s) before the
+    rest, and among those the most capable (parameters x the quant's kept quality, llama.cpp's perplexity
+    table), then the fastest."""
+    def key(r: FitResult) -> tuple[int, int, float, float]:
         rank = r.placement.verdict.rank if r.placement else len(Verdict)
-        return rank, -(r.speed.decode_tokens_per_s if r.speed else 0.0)
+        tps = r.speed.decode_tokens_per_s if r.speed else 0.0
+        usable = tps >= USABLE_TOKENS_PER_S
+        loss = relative_loss(r.quant.name) or 0.0
+        capability = dense_equivalent_params(r.spec) * max(0.0, 1.0 - loss)
+        return rank, 0 if usable else 1, -capability if usable else 0.0, -tps
 
     return sorted(results, key=key)
 

@@ -29,6 +29,12 @@ def _print(renderable: Any) -> None:
     Console(soft_wrap=False, markup=False).print(renderable)  # text from files is never read as markup
 
 
+def parse_params(text: str | None) -> int | None:
+    from .options import parse_params as _parse
+
+    return _parse(text)
+
+
 def parse_ctx(text: str | None) -> int | None:
     from .options import parse_ctx as _parse
 
@@ -226,10 +232,12 @@ def stack(models: tuple[str, ...], as_json: bool, **opts: Any) -> None:
 @click.option("--ctx", "-c", default="8192", show_default=True, help="Context length for the verdicts.")
 @click.option("--engine", "-e", default="llama.cpp", show_default=True, help="Engine to plan for.")
 @click.option("--ram", help="System RAM of the described machine (default 64 GiB).")
+@click.option("--task", type=click.Choice(["chat", "code", "reasoning", "vision"]), help="Only models for this task.")
+@click.option("--min-params", help="Only models of at least this many parameters (7B, 30b, 500M).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bool, ctx: str, engine: str,
-           ram: str | None, as_json: bool) -> None:
+           ram: str | None, task: str | None, min_params: str | None, as_json: bool) -> None:
     """List the embedded model catalog; with --hardware or --this-machine, what runs fully on the GPU,
     with offload, or not at all, at the best quant that fits, with speeds.
 
@@ -249,7 +257,8 @@ def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bo
             system, _ = detected_system(detect())
         else:
             system = resolve_hardware(hardware)
-        results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine, ram_bytes=_size(ram))
+        results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine, ram_bytes=_size(ram), task=task,
+                            min_params=parse_params(min_params))
         if as_json:
             from .report.json_out import runs_dict
 
@@ -260,6 +269,11 @@ def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bo
         _print(runs_table(results))
         return
     specs = list(default_catalog().models)
+    if task or min_params:
+        from .models.tasks import tasks_of
+
+        floor = parse_params(min_params) or 0
+        specs = [s for s in specs if (not task or task in tasks_of(s)) and (s.params_total or 0) >= floor]
     if as_json:
         from .report.json_out import model_dict
 

@@ -40,6 +40,21 @@ def parse_size(text: str | None) -> int | None:
     return None if text is None else parse_memory_size(text)
 
 
+def parse_params(text: str | None) -> int | None:
+    """A parameter count as typed: ``7B``, ``30b``, ``500M``, ``1.5T``, or a plain number; None for None."""
+    if text is None:
+        return None
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMbBtT]?)\s*", text)
+    if not m or len(text) > 32:
+        raise InvalidInput(f"parameter count must look like 7B, 500M or 1.5T, got {text[:40]!r}")
+    n = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}[m.group(2).lower()]
+    if not 0 < n <= 1e14:
+        raise InvalidInput(f"parameter count {text!r} is outside 1..100T")
+    return round(n)
+
+
 def parse_flash(value: str | None) -> bool | None:
     if value is None or value.strip().lower() == "auto":
         return None
@@ -183,5 +198,5 @@ def catalog_system(specs: Sequence[str]) -> System:
 
 
 __all__ = ["CurvePoint", "FitOptions", "UnknownName", "catalog_model", "catalog_system", "context_curve",
-           "curve_contexts", "engine_of", "parse_ctx", "parse_flash", "parse_size", "parse_split",
+           "curve_contexts", "engine_of", "parse_ctx", "parse_flash", "parse_params", "parse_size", "parse_split",
            "request_from_options"]

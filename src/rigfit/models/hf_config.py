@@ -133,6 +133,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total, **hybrid,
         dtype={"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(dtype, "bf16"),
         hf_repo=hf_repo, source=where, origin=origin, native_quant=native,
+        has_vision=isinstance(cfg.get("vision_config"), dict),
     )
     return checked(spec, where)
 

@@ -77,6 +77,7 @@ class ModelSpec:
     params_total: int | None = None  # as published (None: not stated)
     params_active: int | None = None
     dtype: str = "bf16"  # checkpoint dtype
+    has_vision: bool = False  # the checkpoint carries a vision tower (its config's vision_config)
     native_quant: str = ""  # the GGUF file type the model ships in where it is not 16-bit (gpt-oss: MXFP4_MOE)
     hf_repo: str = ""
     aliases: tuple[str, ...] = ()

@@ -238,18 +238,30 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
     @app.get("/api/models", responses=_JSON_DOC, summary="The model catalog, or what runs on some hardware")
     def api_models(hardware: Names = [], this_machine: bool = False,  # noqa: B006
                    ctx: Annotated[str, Query(max_length=20)] = "8192",
-                   engine: Annotated[str, Query(max_length=40)] = "llama.cpp", ram: Str = None) -> Response:
+                   engine: Annotated[str, Query(max_length=40)] = "llama.cpp", ram: Str = None,
+                   task: Annotated[str | None, Query(max_length=20, description="chat, code, reasoning, vision")]
+                   = None,
+                   min_params: Annotated[str | None, Query(max_length=20, description="7B, 500M")] = None,
+                   ) -> Response:
         from ..models.catalog import default_catalog
-        from ..options import parse_ctx, parse_size
+        from ..models.tasks import TASKS, tasks_of
+        from ..options import parse_ctx, parse_params, parse_size
         from ..report.json_out import model_dict, runs_dict
 
+        floor = parse_params(min_params) or 0
+        if task is not None and task not in TASKS:
+            from ..errors import UnknownName
+
+            raise UnknownName("task", task, TASKS)
         if hardware or this_machine:
             from ..api import what_runs
 
             results = what_runs(_system(hardware, this_machine), context_tokens=parse_ctx(ctx), engine=engine,
-                                ram_bytes=parse_size(ram))
+                                ram_bytes=parse_size(ram), task=task, min_params=floor or None)
             return _json(runs_dict(results))
-        return _json({"models": [model_dict(s) for s in default_catalog().models]})
+        specs = [s for s in default_catalog().models if (task is None or task in tasks_of(s))
+                 and (s.params_total or 0) >= floor]
+        return _json({"models": [model_dict(s) for s in specs]})
 
     @app.get("/api/hardware", responses=_JSON_DOC, summary="The hardware catalog")
     def api_hardware(kind: Annotated[str | None, Query(max_length=10, description="gpu, apple, soc or cpu")] = None,
