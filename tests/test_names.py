@@ -137,3 +137,17 @@ def test_moe_counts_as_the_geometric_mean() -> None:
 
     mixtral = resolve_model("Mixtral-8x7B-Instruct-v0.1")
     assert dense_equivalent_params(mixtral) == pytest.approx((46.7e9 * 12.9e9) ** 0.5, rel=0.02)
+
+
+def test_a_usable_offload_at_the_usual_quant_beats_a_gpu_plan_at_iq2() -> None:
+    """Qwen3.6-35B-A3B at 32k on a 12 GB RTX 4070 fits the GPU only at IQ2_M (perplexity +64 % on llama.cpp's
+    table); Q4_K_M with the first layers' experts in RAM still decodes well above 10 tok/s, so it wins."""
+    r = rigfit.fit("qwen3.6:35b-a3b", hardware=["RTX 4070"], ram_bytes=32 << 30, context_tokens=32768,
+                   search=Search.BEST_QUANT)
+    assert r.quant.name == "Q4_K_M" and r.placement is not None and r.placement.verdict == "partial_offload"
+    assert r.placement.n_cpu_moe > 0 and r.speed is not None and r.speed.decode_tokens_per_s >= 10
+
+
+def test_a_model_published_in_mxfp4_plans_at_it() -> None:
+    r = rigfit.fit("gpt-oss:120b", hardware=["DGX Spark"], search=Search.BEST_QUANT)
+    assert r.quant.name == "MXFP4_MOE" and r.placement is not None and r.placement.verdict == "gpu"

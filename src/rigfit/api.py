@@ -126,6 +126,10 @@ def quant_ladder(engine: str | Engine) -> tuple[str, ...]:
     return (get_engine(engine) if isinstance(engine, str) else engine).quant_ladder
 
 
+USABLE_TOKENS_PER_S = 10.0  # the chat workload's minimum (data/workloads.toml: ahead of a fast reader)
+QUALITY_FLOOR = 0.15  # relative perplexity increase past which a quant is a last resort (below Q3_K_S)
+
+
 def _best_quant(req: FitRequest) -> FitResult:
     """The highest-quality quant whose verdict is the best reachable one (gpu before partial offload
     before cpu) at the requested context; when only offload is reachable, the engine's usual quant if it
@@ -153,6 +157,11 @@ def _best_quant(req: FitRequest) -> FitResult:
         return p.verdict.rank if p else 0
 
     last = len(ladder) - 1
+    native = req.model.native_quant
+    if native and native in GGUF_FILE_TYPES and req.engine.weights == WeightFormat.GGUF:
+        r = _plan(replace(req, quant=native, search=Search.NONE))
+        if r.placement is not None and r.placement.verdict == Verdict.GPU:
+            return r  # the format the model is published in (gpt-oss: MXFP4) runs on the GPU: no search
     near = next((i for i, q in enumerate(ladder) if near_lossless(q) and relative_loss(q)), None)
     if near is not None and rank(near) == Verdict.GPU.rank:
         return at(near)  # the best verdict at (nearly) the 16-bit model's quality: nothing to search
@@ -168,11 +177,19 @@ def _best_quant(req: FitRequest) -> FitResult:
         if default in ladder and rank(ladder.index(default)) <= target:
             return at(ladder.index(default))
     lo = _first_reaching(rank, 0, last, target)
+    default = req.engine.default_quant
+    if (default in ladder and lo > ladder.index(default) and (relative_loss(ladder[lo]) or 0.0) > QUALITY_FLOOR
+            and target == Verdict.GPU.rank):
+        # the GPU-only plan needs a quant far below the engine's usual one (IQ2/IQ1: perplexity up 60 % and
+        # more): the usual quant with part of the model in RAM wins when it still runs at a usable speed
+        usual = at(ladder.index(default))
+        if usual.placement is not None and usual.placement.verdict != Verdict.DOES_NOT_FIT and usual.speed \
+                and usual.speed.decode_tokens_per_s >= USABLE_TOKENS_PER_S:
+            return usual
     if relative_loss(ladder[lo]) == 0.0:
         # a 16-bit file is chosen only when nothing smaller reaches the verdict: Q8_0 reads the same
         # (+0.0026 perplexity at Llama-3-8B, llama.cpp's quantize table) at half the bytes and twice the speed
         lo = next((i for i in range(lo + 1, last + 1) if near_lossless(ladder[i]) and rank(i) <= target), lo)
-    default = req.engine.default_quant
     if (req.kv_cache_type is None and "q8_0" in req.engine.kv_types and default in ladder
             and lo > ladder.index(default)):
         # a q8_0 KV cache (near-lossless, half of f16's bytes) before a weight quant below the engine's usual one
@@ -338,7 +355,6 @@ def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None
                                        context_tokens=context_tokens, ram_bytes=ram_bytes)) for m in specs])
 
 
-USABLE_TOKENS_PER_S = 10.0  # the chat workload's minimum (data/workloads.toml: ahead of a fast reader)
 
 
 def dense_equivalent_params(spec: ModelSpec) -> float:
