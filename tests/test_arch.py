@@ -146,3 +146,17 @@ def test_an_unknown_gguf_architecture_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(llama(arch="mystery"))
     with pytest.raises(UnknownArchitecture, match="unknown architecture 'mystery'"):
         load_gguf_model(path)
+
+
+def test_deepseek_v4_compressed_cache() -> None:
+    """DeepSeek-V4-Flash (284B published, 13B active): a 128-token window on every layer plus one 512-wide
+    entry per compress_ratios[i] tokens (0: every token), indexer keys (128) on the ratio-4 layers."""
+    s = _spec("deepseek-ai__DeepSeek-V4-Flash")
+    assert count_params(build_tensors(s)) == pytest.approx(284e9, rel=0.005)
+    ctx = 8192
+    r = rigfit.fit(s, quant="Q4_K_M", context_tokens=ctx)
+    expected = 0
+    for ratio in s.compress_ratios:
+        cells = ctx if ratio == 0 else 128 + ctx // ratio
+        expected += cells * (512 + (128 if ratio == 4 else 0)) * 2  # f16
+    assert r.memory.kv_cache_bytes == expected

@@ -268,6 +268,8 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         else:
             k, v = engine.kv_dims(spec, il)
             cells = engine.kv_cells(spec, il, run)
+            if spec.compress_ratios:
+                cells = compressed_cells(spec, il, cells, run)
             b = engine.kv_layer_bytes(k, v, cells, run.kv_cache_type)
         per_layer_kv[il] = b
         n, _, tot = kv_groups.get(kind, (0, cells, 0))
@@ -302,6 +304,17 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
 
 
 _estimate_memory_cached = functools.lru_cache(maxsize=4096)(_estimate_memory)
+
+
+def compressed_cells(spec: ModelSpec, il: int, cells: int, run: RunConfig) -> int:
+    """DeepSeek V4's cache for one layer: its sliding window (``sliding_window`` tokens per sequence) plus
+    one compressed entry per ``compress_ratios[il]`` tokens of context; a ratio of 0 keeps every token.
+    Approximation from the model's config and report: the engines' own V4 cache layouts are not modelled."""
+    r = spec.compress_ratios[il]
+    if r == 0:
+        return cells
+    window = min(run.context_tokens, spec.sliding_window or run.context_tokens)
+    return min(cells, (window + -(-run.context_tokens // r)) * run.n_seq)
 
 
 __all__ = ["LayerMemory", "MemoryBreakdown", "MemoryItem", "RunConfig", "estimate_memory", "make_run_config",

@@ -25,6 +25,7 @@ class Attention(StrEnum):
     FUSED_QKV = "fused_qkv"  # one QKV projection (Phi-3)
     GATED_Q = "gated_q"  # Q projection doubled to carry an output gate (Qwen3-Next, Qwen3.5)
     MLA = "mla"  # multi-head latent attention (DeepSeek V2/V3, Kimi K2)
+    COMPRESSED = "compressed"  # one shared 512-wide KV head, sliding window + compressed memory (DeepSeek V4)
 
 
 class Mixer(StrEnum):
@@ -122,6 +123,12 @@ REGISTRY: tuple[Arch, ...] = (
          tied=True),
     Arch(name="lfm2moe", hf_types=("lfm2_moe",), hf_classes=("Lfm2MoeForCausalLM",), mixer=Mixer.SHORTCONV,
          qk_norm=True, tied=True, expert_probs_bias=True),
+    # DeepSeek V4 (2026; config keys of DeepseekV4ForCausalLM): a query LoRA, one shared KV head, grouped
+    # low-rank output, per-head sinks, a 128-token window on every layer plus a compressed memory of the
+    # context (compress_ratios: 4 = compressed-sparse with a lightning indexer, 128 = heavily compressed,
+    # 0 = dense); hyper-connections (hc_mult) are a few thousand parameters per layer and left out
+    Arch(name="deepseek4", hf_types=("deepseek_v4",), hf_classes=("DeepseekV4ForCausalLM",),
+         attention=Attention.COMPRESSED, attn_sinks=True, expert_probs_bias=True),
     Arch(name="command-r", hf_types=("cohere",), hf_classes=("CohereForCausalLM",), tied=True, ffn_norm=False),
     Arch(name="phimoe", hf_types=("phimoe",), hf_classes=("PhiMoEForCausalLM",), attn_bias=True,
          attn_out_bias=True),

@@ -117,7 +117,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         n_kv_heads=kv, head_dim=head_dim, ffn_size=hybrid.pop("ffn_size", 0) or ff or expert_ff, vocab_size=vocab,
         max_context=_opt(c, where, "max_position_embeddings") or 4096, tied_embeddings=bool(tied),
         attn_bias=bool(c.get("attention_bias", registered.attn_bias)), qk_norm=registered.qk_norm,
-        sliding_window=int(window or 0), layer_types=layer_types,
+        sliding_window=hybrid.pop("sliding_window", int(window or 0)), layer_types=layer_types,
         n_experts=hybrid.pop("n_experts", n_experts),
         n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok", "moe_k")
                                     if n_experts else 0),
@@ -150,6 +150,14 @@ def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_ty
         if step > 1:
             out["layer_ffn"] = tuple("moe" if (il + 1) % step == 0 else "dense" for il in range(n_layers))
         out["n_shared_experts"] = 1  # Llama4TextMoe: one shared expert as wide as the routed ones
+    if arch == "deepseek4":
+        ratios = c.get("compress_ratios")
+        if not isinstance(ratios, list) or len(ratios) < n_layers or any(count_value(r) is None for r in ratios):
+            raise BadModelFile(f"{where}: a DeepSeek V4 config needs compress_ratios for its {n_layers} layers")
+        out.update(sliding_window=_int(c, "sliding_window", where),
+                   compress_ratios=tuple(int(r) for r in ratios[:n_layers]),  # a trailing entry is the MTP layer's
+                   o_lora_rank=_int(c, "o_lora_rank", where), o_groups=_int(c, "o_groups", where),
+                   indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
     if arch == "deepseek32":
         out.update(indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
     if arch != "gemma4":

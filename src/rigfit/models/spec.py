@@ -71,6 +71,9 @@ class ModelSpec:
     k_eq_v: bool = False  # full-attention layers have no V projection: V is K (Gemma 4 31B / 26B)
     per_layer_input_size: int = 0  # per-layer embeddings width (Gemma 4 E models); 0: none
     per_layer_vocab_size: int = 0
+    compress_ratios: tuple[int, ...] = ()  # DeepSeek V4 per layer: 0 dense, r = one cached entry per r tokens
+    o_lora_rank: int = 0  # DeepSeek V4 grouped low-rank output projection
+    o_groups: int = 0
     moe_latent_size: int = 0  # routed experts work in a smaller latent width (Nemotron 3 Super's LatentMoE)
     indexer_heads: int = 0  # DeepSeek V3.2 sparse-attention indexer: query heads and head size; 0: none
     indexer_head_dim: int = 0
@@ -179,7 +182,8 @@ SPEC_RANGES: dict[str, tuple[int, int]] = {
     "ssm_d_inner": (0, 1 << 18), "ssm_d_state": (0, 1 << 12), "ssm_n_group": (0, 1 << 10), "ssm_dt_rank": (0, 1 << 12),
     "shortconv_l_cache": (0, 64), "nextn_layers": (0, 16), "kv_shared_from": (0, 1024),
     "per_layer_input_size": (0, 1 << 14), "per_layer_vocab_size": (0, 1 << 22), "indexer_heads": (0, 4096),
-    "moe_latent_size": (0, 1 << 17),
+    "moe_latent_size": (0, 1 << 17), "o_lora_rank": (0, 1 << 16),
+    "o_groups": (0, 1024),
     "indexer_head_dim": (0, 8192),
 }
 
@@ -208,7 +212,8 @@ def spec_problems(spec: ModelSpec) -> list[str]:
         out.append(f"n_experts_active = {spec.n_experts_active} (more than the {spec.n_experts} experts)")
     if any(f not in ("dense", "moe", "none") for f in spec.layer_ffn):
         out.append("layer_ffn has a value other than dense, moe, none")
-    for name in ("layer_types", "n_kv_heads_per_layer", "layer_ffn", "head_dim_per_layer", "ffn_size_per_layer"):
+    for name in ("layer_types", "n_kv_heads_per_layer", "layer_ffn", "head_dim_per_layer", "ffn_size_per_layer",
+                 "compress_ratios"):
         v = getattr(spec, name)
         if v and len(v) != spec.n_layers:
             out.append(f"{name} has {len(v)} entries for {spec.n_layers} layers")

@@ -82,6 +82,20 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
                      _t(il, "attn_kv_a_norm.weight", spec.kv_lora_rank),
                      _t(il, "attn_kv_b.weight", spec.kv_lora_rank, nh * (spec.qk_nope_head_dim + spec.v_head_dim)),
                      _t(il, "attn_output.weight", nh * spec.v_head_dim, e)]
+    if arch.attention == Attention.COMPRESSED:
+        q, r = spec.q_lora_rank, spec.compress_ratios[il] if spec.compress_ratios else 0
+        og = max(spec.o_groups, 1)
+        ts = [_t(il, "attn_q_a.weight", e, q), _t(il, "attn_q_a_norm.weight", q), _t(il, "attn_q_b.weight", q, nh * hd),
+              _t(il, "attn_kv.weight", e, hd), _t(il, "attn_kv_norm.weight", hd),
+              _t(il, "attn_output_a.weight", nh * hd // og, spec.o_lora_rank, og),
+              _t(il, "attn_output_b.weight", og * spec.o_lora_rank, e), _t(il, "attn_sinks.weight", nh)]
+        if r:  # the compressor's gated pooling of the window into one entry per r tokens
+            ts += [_t(il, "attn_compress.weight", e, 2 * hd), _t(il, "attn_compress_norm.weight", hd)]
+        if r == 4 and spec.indexer_head_dim:  # compressed-sparse layers pick their entries with an indexer
+            ih, ihd = spec.indexer_heads, spec.indexer_head_dim
+            ts += [_t(il, "indexer.attn_q_b.weight", q, ih * ihd), _t(il, "indexer.attn_k.weight", e, 2 * ihd),
+                   _t(il, "indexer.k_norm.weight", ihd), _t(il, "indexer.proj.weight", e, ih)]
+        return ts
     if arch.attention == Attention.FUSED_QKV:
         return [_t(il, "attn_qkv.weight", e, nh * hd + 2 * nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
     q_rows = 2 * nh * hd if arch.attention == Attention.GATED_Q else nh * hd  # query and its output gate
