@@ -160,3 +160,22 @@ def test_deepseek_v4_compressed_cache() -> None:
         cells = ctx if ratio == 0 else 128 + ctx // ratio
         expected += cells * (512 + (128 if ratio == 4 else 0)) * 2  # f16
     assert r.memory.kv_cache_bytes == expected
+
+
+# Vision towers (what llama.cpp's --mmproj file holds), against published totals minus the text model that
+# rigfit counts: Qwen3.5-27B 460,730,096 (above); Qwen3-VL-8B 8,767,123,696 published, Qwen2.5-VL-7B
+# 8,292,166,656 (AlexsJones/llmfit hf_models.json); Gemma 4 31B 569,550,384 (rnagabh/gemma4-vision-encoder).
+# The count leaves out norms and biases, so it may be low by a few tenths of a percent; 1.5% tolerance.
+@pytest.mark.parametrize(("name", "vision"), [
+    ("Qwen__Qwen3.5-27B", 460_730_096),
+    ("Qwen__Qwen3-VL-8B-Instruct", 8_767_123_696 - 8_190_735_360),
+    ("Qwen__Qwen2.5-VL-7B-Instruct", 8_292_166_656 - 7_615_616_512),
+    ("google__gemma-4-31B-it", 569_550_384),
+])
+def test_vision_tower_parameters(name: str, vision: int) -> None:
+    assert _spec(name).vision_params == pytest.approx(vision, rel=0.015)
+
+
+def test_text_only_configs_have_no_vision_tower() -> None:
+    assert _spec("allenai__OLMo-2-1124-7B-Instruct").vision_params == 0
+    assert _spec("LiquidAI__LFM2-700M").vision_params == 0

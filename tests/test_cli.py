@@ -130,3 +130,22 @@ def test_swa_full_is_a_fit_option(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "fit", "llama3.1:8b", "-e", "vllm", "--swa-full")
     assert code == 2 and err == "rigfit: error: vLLM has no setting for a full-size sliding-window cache " \
                                 "(--swa-full, --engine)\n"
+
+
+def test_mmproj_adds_the_vision_tower(capsys: pytest.CaptureFixture[str]) -> None:
+    """llama.cpp --mmproj: the F16 vision tower (Qwen3-VL-8B: 575.9M parameters counted from its
+    vision_config, 576.4M published) is loaded beside the text model."""
+    def items(*extra: str) -> dict[str, int]:
+        code, out, _ = run_cli(capsys, "fit", "qwen3-vl-8b", "--json", *extra)
+        assert code == 0
+        return {i["name"]: i["bytes"] for i in json.loads(out)["memory"]["items"]}
+
+    with_tower, without = items("--mmproj"), items()
+    assert with_tower["vision encoder (mmproj)"] == 2 * 575_926_272
+    assert "vision encoder (mmproj)" not in without
+    code, _, err = run_cli(capsys, "fit", "llama3.1:8b", "--mmproj")
+    assert code == 2 and err.startswith("rigfit: error: Llama-3.1-8B-Instruct has no vision tower") \
+        and err.endswith("(--mmproj)\n")
+    code, _, err = run_cli(capsys, "fit", "qwen3-vl-8b", "-e", "vllm", "--mmproj")
+    assert code == 2 and err == "rigfit: error: vLLM has no setting for a separate vision projector file " \
+                                "(--mmproj, --engine)\n"

@@ -22,6 +22,7 @@ from rigfit.request import Search
     ("DeepSeek R1 Distill Qwen 14B Uncensored", "DeepSeek-R1-Distill-Qwen-14B"),
     ("bartowski/nvidia_Nemotron-Cascade-2-30B-A3B-GGUF", "Nemotron-Cascade-2-30B-A3B"),
     ("Meta-Llama-3.1-8B-Instruct-4bit", "Llama-3.1-8B-Instruct"),
+    ("unsloth/Phi-4-mini-reasoning-GGUF", "Phi-4-mini-reasoning"),  # no size in the name: an exact match
 ])
 def test_a_fine_tune_resolves_to_its_base(typed: str, base: str) -> None:
     spec = resolve_model(typed, online=False)

@@ -296,3 +296,11 @@ def test_a_heavy_request_past_its_time_is_503(monkeypatch: pytest.MonkeyPatch) -
     resp = app.get("/api/fit", params={"model": "llama3.1:8b", "hardware": "3090", "curve": "true"})
     assert resp.status_code == 503 and "took longer than" in resp.json()["error"]
     assert app.get("/api/fit", params={"model": "llama3.1:8b", "quant": "Q4_K_M"}).status_code == 200
+
+
+def test_mmproj_on_the_web(client: TestClient) -> None:
+    ok = client.get("/api/fit", params={"model": "qwen3-vl-8b", "mmproj": "true"})
+    assert ok.status_code == 200
+    assert any(i["name"] == "vision encoder (mmproj)" for i in ok.json()["memory"]["items"])
+    bad = client.get("/api/fit", params={"model": "llama3.1:8b", "mmproj": "true"})
+    assert bad.status_code == 422 and "has no vision tower" in bad.json()["detail"]

@@ -26,6 +26,7 @@ class RunConfig:
     # llama.cpp reserves logits for every token of a micro-batch (the bindings, llama-cpp-python, and builds
     # before June 2026) instead of one per sequence (llama-server since PR #23861, n_outputs_max)
     logits_all: bool = False
+    mmproj: bool = False  # llama.cpp --mmproj: the vision tower is loaded beside the model
     max_num_seqs: int = 256  # vLLM scheduler defaults below 70 GiB GPUs (arg_utils.get_batch_defaults)
     max_num_batched_tokens: int = 8192
     gpu_memory_bytes: int = 0  # the device's total memory when known (vLLM sizes its KV pool from it)

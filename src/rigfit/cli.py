@@ -59,6 +59,8 @@ _fit_options = [
                  help="Flash attention (default: the engine's choice)."),
     click.option("--swa-full", is_flag=True, default=None,
                  help="llama.cpp --swa-full: full-size KV cache on sliding-window layers."),
+    click.option("--mmproj", is_flag=True, default=None,
+                 help="Load the vision projector (llama.cpp --mmproj) of a vision-language model."),
     click.option("--logits-all", is_flag=True, default=None,
                  help="Size llama.cpp's compute buffer as the bindings (llama-cpp-python) do: logits for every "
                  "token of a micro-batch, not one per sequence as llama-server."),
@@ -101,6 +103,7 @@ def _options(o: dict[str, Any]) -> Any:
     return FitOptions(
         quant=o["quant"], ctx=o["ctx"], kv_cache=o["kv_cache"], engine=o["engine"], flash_attn=o["flash_attn"],
         swa_full=o.get("swa_full") or None, logits_all=o.get("logits_all") or None,
+        mmproj=o.get("mmproj") or None,
         batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"], hardware=tuple(o["hardware"]),
         gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],
         prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], split_mode=o["split_mode"],

@@ -61,6 +61,7 @@ def make_run_config(
     gpu_memory_utilization: float | None = None,
     swa_full: bool | None = None,
     logits_all: bool | None = None,
+    mmproj: bool | None = None,
 ) -> tuple[RunConfig, tuple[str, ...]]:
     """Fill engine defaults and check values; returns the config and warnings."""
     warnings: list[str] = []
@@ -95,7 +96,8 @@ def make_run_config(
     seqs = 1024 if mem >= 70 * GIB else 256
     run = RunConfig(engine=engine.name, backend=Backend(be), context_tokens=ctx, kv_cache_type=kv, flash_attention=fa,
                     n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
-                    max_num_seqs=seqs, swa_full=bool(swa_full), logits_all=bool(logits_all))
+                    max_num_seqs=seqs, swa_full=bool(swa_full), logits_all=bool(logits_all),
+                    mmproj=bool(mmproj))
     engine.check_run(run)
     return run, tuple(warnings)
 
@@ -283,6 +285,16 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     full_layers = [il for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL]
     per_tok = Fraction(sum(sum(engine.kv_dims(spec, il)) for il in full_layers)) * KV_ELEMENT_BYTES[run.kv_cache_type]
 
+    if run.mmproj:
+        if not spec.vision_params:
+            raise InvalidInput(f"{spec.name} has no vision tower rigfit knows of (its config's vision_config)",
+                               options=("mmproj",))
+        # mmproj files are published in F16 (ggml-org and unsloth ship mmproj-F16.gguf; llama.cpp's
+        # convert_hf_to_gguf.py --mmproj writes F16 by default); llama.cpp offloads it to the GPU
+        items.append(MemoryItem(component=Component.WEIGHTS, name="vision encoder (mmproj)",
+                                n_bytes=2 * spec.vision_params, location=Location.HOST if host_all else Location.DEVICE,
+                                note=f"{spec.vision_params / 1e6:,.0f}M parameters in F16; image encoding buffers "
+                                "not counted"))
     items += engine.compute_items(spec, run)
     if host_all:
         items = [MemoryItem(component=i.component, name=i.name, n_bytes=i.n_bytes, location=Location.HOST,

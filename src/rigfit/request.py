@@ -48,7 +48,7 @@ _ENGINE_SETTINGS: tuple[tuple[str, str], ...] = (
     ("flash_attention", "flash attention"), ("n_batch", "the batch size"), ("n_ubatch", "the micro-batch size"),
     ("gpu_memory_bytes", "the GPU memory size its KV pool is sized from"),
     ("gpu_memory_utilization", "the GPU memory fraction"), ("swa_full", "a full-size sliding-window cache"),
-    ("logits_all", "logits for a whole micro-batch"),
+    ("logits_all", "logits for a whole micro-batch"), ("mmproj", "a separate vision projector file"),
 )
 
 
@@ -69,6 +69,7 @@ class FitRequest:
     n_seq: int = 1
     swa_full: bool | None = None
     logits_all: bool | None = None
+    mmproj: bool | None = None
     backend: Backend | None = None  # the user's choice for every accelerator
     gpu_memory_bytes: int | None = None
     gpu_memory_utilization: float | None = None
@@ -110,6 +111,7 @@ def make_request(
     n_seq: int = 1,
     swa_full: bool | None = None,
     logits_all: bool | None = None,
+    mmproj: bool | None = None,
     backend: str | None = None,
     gpu_memory_bytes: int | None = None,
     gpu_memory_utilization: float | None = None,
@@ -170,7 +172,8 @@ def make_request(
     req = FitRequest(
         model=spec, engine=eng, quant=quant, search=search, context_tokens=context_tokens,
         kv_cache_type=kv_cache_type, flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
-        n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, backend=be, gpu_memory_bytes=gpu_memory_bytes,
+        n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, backend=be,
+        gpu_memory_bytes=gpu_memory_bytes,
         gpu_memory_utilization=gpu_memory_utilization, system=system, prompt_tokens=prompt_tokens,
         gen_tokens=gen_tokens, split_mode=SplitMode(split_mode) if split_mode else None,
         tensor_split=tensor_split, tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,

@@ -325,7 +325,7 @@ _GGUF = tuple(GGUF_FILE_TYPES)
 _COMMON = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
                runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
                placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP,
-               settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all"}))
+               settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all", "mmproj"}))
 
 LLAMA_CPP = LlamaCpp(
     name="llama.cpp", title="llama.cpp", aliases=("llamacpp", "llama-cpp", "llama-server", "llama-cli"),

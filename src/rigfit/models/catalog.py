@@ -87,6 +87,9 @@ class ModelCatalog:
         Packaging words (GGUF, MLX, AWQ, GPTQ, NVFP4, FP8, int4, bnb-4bit, i1, QAT, MTP, ...) and an
         organisation are ignored; a name without a size (a bare family) never matches."""
         text = _base_key(name)
+        exact = self.index.get(text)  # the base's own name once packaging words are dropped, size or not
+        if exact is not None:  # ("unsloth/Phi-4-mini-reasoning-GGUF" -> Phi-4-mini-reasoning)
+            return self._spec(exact)
         best: tuple[int, int] | None = None
         for key, pos in self._base_keys():
             if len(key) > (best[0] if best else 0) and _contains(text, key):

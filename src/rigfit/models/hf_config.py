@@ -18,6 +18,7 @@ from ..safeio import clean_text, read_regular_file
 from ..vocab import LayerKind
 from .arch import Arch, Mixer, arch_for_config, recurrent_state_bytes
 from .spec import SPEC_RANGES, ModelSpec, checked, count_value, swa_layer_types
+from .vision import vision_params
 
 # Sliding-window periods where a config gives a window but no layer pattern (transformers' defaults).
 _SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "llama4": 4, "cohere2": 4}
@@ -133,7 +134,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total, **hybrid,
         dtype={"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(dtype, "bf16"),
         hf_repo=hf_repo, source=where, origin=origin, native_quant=native,
-        has_vision=isinstance(cfg.get("vision_config"), dict),
+        has_vision=isinstance(cfg.get("vision_config"), dict), vision_params=vision_params(cfg, hidden),
     )
     return checked(spec, where)
 

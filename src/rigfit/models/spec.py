@@ -81,6 +81,7 @@ class ModelSpec:
     params_active: int | None = None
     dtype: str = "bf16"  # checkpoint dtype
     has_vision: bool = False  # the checkpoint carries a vision tower (its config's vision_config)
+    vision_params: int = 0  # its parameters (models/vision.py), what a --mmproj file holds
     native_quant: str = ""  # the GGUF file type the model ships in where it is not 16-bit (gpt-oss: MXFP4_MOE)
     hf_repo: str = ""
     aliases: tuple[str, ...] = ()
@@ -183,7 +184,7 @@ SPEC_RANGES: dict[str, tuple[int, int]] = {
     "shortconv_l_cache": (0, 64), "nextn_layers": (0, 16), "kv_shared_from": (0, 1024),
     "per_layer_input_size": (0, 1 << 14), "per_layer_vocab_size": (0, 1 << 22), "indexer_heads": (0, 4096),
     "moe_latent_size": (0, 1 << 17), "o_lora_rank": (0, 1 << 16),
-    "o_groups": (0, 1024),
+    "o_groups": (0, 1024), "vision_params": (0, 1 << 40),
     "indexer_head_dim": (0, 8192),
 }
 

@@ -201,6 +201,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         flash_attn: Annotated[str | None, Query(max_length=10, description="on, off or auto")] = None,
         swa_full: Annotated[bool | None, Query(description="llama.cpp --swa-full")] = None,
         logits_all: Annotated[bool | None, Query(description="size the compute buffer as the bindings do")] = None,
+        mmproj: Annotated[bool | None, Query(description="load the vision projector (llama.cpp --mmproj)")] = None,
         batch: int | None = None, ubatch: int | None = None, parallel: int = 1, backend: Str = None,
         hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
         this_machine: bool = False, gpu_memory: Str = None, gpu_memory_utilization: float | None = None,
@@ -216,7 +217,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
 
         system = _system(hardware, this_machine)
         o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn,
-                       swa_full=swa_full, logits_all=logits_all, batch=batch,
+                       swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, batch=batch,
                        ubatch=ubatch, n_seq=parallel, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
                        gen_tokens=gen_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
