@@ -17,6 +17,7 @@ import rigfit
 from rigfit.errors import BadModelFile, UnknownName
 from rigfit.models.arch import REGISTRY, UnknownArchitecture, arch_for_config, get_arch, recurrent_state_bytes
 from rigfit.models.hf_config import spec_from_config
+from rigfit.models.resolve import resolve_model
 from rigfit.models.tensors import build_tensors, count_params
 from rigfit.vocab import LayerKind
 
@@ -179,3 +180,16 @@ def test_vision_tower_parameters(name: str, vision: int) -> None:
 def test_text_only_configs_have_no_vision_tower() -> None:
     assert _spec("allenai__OLMo-2-1124-7B-Instruct").vision_params == 0
     assert _spec("LiquidAI__LFM2-700M").vision_params == 0
+
+
+# Catalog entries: Gemma 3's SigLIP tower (google/gemma-3-4b-it publishes 4,300,079,472 and gemma-3-27b-it
+# 27,432,406,640 parameters: text model + 64 vocabulary rows llama.cpp trims + the tower) and Llama 4's
+# (871,932,416, above); 1.5% tolerance as above.
+@pytest.mark.parametrize(("name", "vision"), [
+    ("gemma-3-4b-it", 4_300_079_472 - 3_880_099_328 - 64 * 2560),
+    ("gemma-3-27b-it", 27_432_406_640 - 27_009_002_240 - 64 * 5376),
+    ("Llama-4-Scout-17B-16E-Instruct", 871_932_416),
+])
+def test_catalog_vision_towers(name: str, vision: int) -> None:
+    spec = resolve_model(name, online=False)
+    assert spec.vision_params == pytest.approx(vision, rel=0.015)

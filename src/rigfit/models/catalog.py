@@ -12,6 +12,7 @@ from typing import Any
 from .._validate import Field, Problems, check_record
 from ..errors import CatalogError, RigfitError, UnknownModel
 from .spec import ModelSpec, spec_problems, swa_layer_types
+from .vision import vision_params
 
 SCHEMA: dict[str, Field] = {
     "name": Field("str", True), "arch": Field("str", True), "hf_repo": Field("str"),
@@ -27,6 +28,7 @@ SCHEMA: dict[str, Field] = {
     "params_total": Field("pos_int", True), "params_active": Field("pos_int"), "license": Field("str"),
     "released": Field("date"), "source": Field("str", True), "as_of": Field("date", True), "notes": Field("str"),
     "dtype": Field("str", choices=("bf16", "fp16", "fp32")), "native_quant": Field("str"),
+    "vision_config": Field("table"),  # the published config's vision_config: what --mmproj loads
 }
 # An entry made by ``rigfit models import``: the published config.json itself plus the curated facts; its
 # architecture numbers come from the config through the registry, never typed by hand.
@@ -162,6 +164,9 @@ def spec_from_record(rec: dict[str, Any]) -> ModelSpec:
     kw = dict(rec)
     pattern = kw.pop("swa_pattern", 0)
     kw["aliases"] = tuple(kw.get("aliases", ()))
+    vision = kw.pop("vision_config", None)
+    if vision:
+        kw["has_vision"], kw["vision_params"] = True, vision_params({"vision_config": vision}, kw["hidden_size"])
     if pattern:
         kw["layer_types"] = swa_layer_types(kw["n_layers"], pattern)
     return ModelSpec(**kw)
