@@ -6,7 +6,9 @@
   median of repeated calls;
 * GGUF header read for a 151,936-token vocabulary (sparse fixture written to a temp folder);
 * the advisor: recommend over the whole catalog (chat, code, QLoRA), the main job, the guide;
-* CLI cold start: ``rigfit fit ... --json`` in a fresh interpreter against ``python -c pass``.
+* CLI cold start: ``rigfit fit ... --json`` in a fresh interpreter against ``python -c pass``;
+* ``rigfit models --hardware 3090`` over the whole catalog in a fresh interpreter, with an empty and with a
+  warm weight-summary cache.
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ def main() -> int:
     runs = _median_ms(lambda: what_runs(system, context_tokens=8192), n=3)
     print(f"fit --hardware 3090 (placement + speed), median of 30:    {placed:7.1f} ms")
     print(f"best quant search (no --quant), median of 10:            {bq:7.1f} ms")
-    print(f"models --hardware 3090 (56 models, best quant each):     {runs:7.1f} ms")
+    from rigfit.models.catalog import default_catalog
+
+    n_models = len(default_catalog().models)
+    print(f"models --hardware 3090 ({n_models} models, best quant each, warm): {runs:5.1f} ms")
 
     from rigfit.advise import Request, machine_report, recommend
     from rigfit.guide import build_guide
@@ -100,6 +105,24 @@ def main() -> int:
     print(f"rigfit fit qwen2.5-coder:32b --json (cold):               {cli:7.1f} ms  (+{cli - base:.0f} ms)")
     rcli = _cold_ms([sys.executable, "-m", "rigfit", "recommend", "--json"], n=3)
     print(f"rigfit recommend --json (cold):                           {rcli:7.1f} ms")
+    # the whole-catalog listing in a fresh process: with an empty weight-summary cache (the first run after
+    # an install or upgrade) and with the cache the first run wrote (diskcache.py)
+    import os
+
+    listing = [sys.executable, "-m", "rigfit", "models", "--hardware", "3090"]
+    with tempfile.TemporaryDirectory() as folder:
+        empty = []
+        for _ in range(3):
+            for f in Path(folder).glob("*.json"):
+                f.unlink()
+            env = {**os.environ, "RIGFIT_CACHE_DIR": folder}
+            t = time.perf_counter()
+            subprocess.run(listing, capture_output=True, check=False, env=env)
+            empty.append((time.perf_counter() - t) * 1000)
+        os.environ["RIGFIT_CACHE_DIR"] = folder
+        warm_cli = _cold_ms(listing, n=5)
+    print(f"rigfit models --hardware 3090, empty cache (median of 3): {statistics.median(empty):7.1f} ms")
+    print(f"rigfit models --hardware 3090, cache warm (median of 5):  {warm_cli:7.1f} ms")
     return 0
 
 

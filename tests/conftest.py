@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,9 @@ from hypothesis import settings
 
 from rigfit.models.catalog import default_catalog
 from rigfit.models.spec import ModelSpec
+
+# the weight-summary disk cache (diskcache.py) goes to a fresh folder, never the user's ~/.cache
+os.environ["RIGFIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="rigfit-test-cache-")
 
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None)

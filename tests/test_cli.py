@@ -149,3 +149,14 @@ def test_mmproj_adds_the_vision_tower(capsys: pytest.CaptureFixture[str]) -> Non
     code, _, err = run_cli(capsys, "fit", "qwen3-vl-8b", "-e", "vllm", "--mmproj")
     assert code == 2 and err == "rigfit: error: vLLM has no setting for a separate vision projector file " \
                                 "(--mmproj, --engine)\n"
+
+
+def test_models_hardware_table_reads_in_80_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "models", "--hardware", "RTX 3090", "--min-params", "200B")
+    lines = out.splitlines()
+    assert code == 0 and max(len(line) for line in lines) <= 80
+    assert lines[0] == "What runs on 1x NVIDIA GeForce RTX 3090"
+    assert lines[2] == "model                        quant      runs     layers    GiB decode prefill"
+    assert lines[-1] == "context 8,192 tokens; memory in GiB; decode and prefill in tokens/s"
+    deepseek = next(line for line in lines if line.startswith("DeepSeek-V3.1 "))
+    assert deepseek.split()[1:3] == ["IQ1_M", "no"]  # 671B does not fit 24 GiB + 64 GiB of RAM

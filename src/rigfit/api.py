@@ -18,7 +18,7 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown, estimate_memory, make_run_config, weights_total_bytes
 from .models.spec import ModelSpec
 from .quality import near_lossless, relative_loss
-from .quant import GGUF_FILE_TYPES, QuantScheme, resolve_quant
+from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .system import OS, System, SystemDevice, make_system, with_usable
 from .vocab import DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
@@ -168,7 +168,10 @@ def _best_quant(req: FitRequest) -> FitResult:
     smallest = req.engine.quant_ladder[-1]
     if _cannot_fit(req, resolve_quant(smallest, prefer=prefer)):
         return _plan(replace(req, quant=smallest, search=Search.NONE))  # the pre-filter: nothing can fit
-    target = rank(last)  # the best verdict any quant reaches is the smallest one's
+    hint = _gpu_hint(ladder, at(near), prefer) if near is not None else None
+    # the best verdict any quant reaches is the smallest one's; a GPU plan at the hint is the best there is
+    gpu_at_hint = hint is not None and rank(hint) == Verdict.GPU.rank
+    target = Verdict.GPU.rank if gpu_at_hint else rank(last)
     if target == Verdict.DOES_NOT_FIT.rank:
         return at(last)  # nothing fits: show the smallest, the closest to fitting
     if target > Verdict.GPU.rank:
@@ -176,7 +179,7 @@ def _best_quant(req: FitRequest) -> FitResult:
         default = req.engine.default_quant
         if default in ladder and rank(ladder.index(default)) <= target:
             return at(ladder.index(default))
-    lo = _first_reaching(rank, 0, last, target)
+    lo = _first_reaching(rank, 0, last, target, hint)
     default = req.engine.default_quant
     if (default in ladder and lo > ladder.index(default) and (relative_loss(ladder[lo]) or 0.0) > QUALITY_FLOOR
             and target == Verdict.GPU.rank):
@@ -205,14 +208,24 @@ def _best_quant(req: FitRequest) -> FitResult:
             p = at_q8(i).placement
             return p.verdict.rank if p else 0
 
-        better = _first_reaching(rank_q8, 0, lo, target)
+        better = _first_reaching(rank_q8, 0, lo, target, lo - 1)  # half the KV bytes: a step or two up
         if better < lo and rank_q8(better) <= target:
             return at_q8(better)
     return at(lo)
 
 
-def _first_reaching(rank: Callable[[int], int], lo: int, hi: int, target: int) -> int:
-    """The first index in [lo, hi] whose verdict reaches ``target`` (verdicts only improve as bits fall)."""
+def _first_reaching(rank: Callable[[int], int], lo: int, hi: int, target: int, hint: int | None = None) -> int:
+    """The first index in [lo, hi] whose verdict reaches ``target`` (verdicts only improve as bits fall);
+    ``hint``, a guess at the answer, is tried first with its neighbour: usually two plans instead of five."""
+    if hint is not None and lo <= hint <= hi:
+        if rank(hint) <= target:
+            if hint == lo or rank(hint - 1) > target:
+                return hint
+            hi = hint - 1
+        else:
+            lo = hint + 1
+            if lo < hi and rank(lo) <= target:
+                return lo
     while lo < hi:
         mid = (lo + hi) // 2
         if rank(mid) <= target:
@@ -220,6 +233,26 @@ def _first_reaching(rank: Callable[[int], int], lo: int, hi: int, target: int) -
         else:
             lo = mid + 1
     return lo
+
+
+def _gpu_hint(ladder: Sequence[str], probe: FitResult, prefer: str) -> int | None:
+    """A guess at the highest-quality GGUF quant that fits the accelerators: the probe plan's weights scaled
+    by each quant's nominal bits per weight, plus its KV cache, buffers and overhead, against the usable
+    accelerator memory.  Only where the search starts; every answer is a real plan."""
+    p = probe.placement
+    if p is None or not p.accelerators or not probe.memory.bits_per_weight:
+        return None
+    budget = sum(d.usable_bytes for d in p.accelerators)
+    weights = probe.memory.weights_bytes
+    other = probe.memory.total() - weights
+    for i, q in enumerate(ladder):
+        scheme = resolve_quant(q, prefer=prefer)
+        if not isinstance(scheme, GGUFFileType):
+            return None
+        bpw = float(GGML_TYPES[scheme.default].bits_per_weight)
+        if other + weights * bpw / probe.memory.bits_per_weight <= budget:
+            return i
+    return None
 
 
 def _cannot_fit(req: FitRequest, quant: QuantScheme) -> bool:

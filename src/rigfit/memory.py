@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import TypeVar
 
 from .breakdown import LayerMemory, MemoryBreakdown, MemoryItem, RunConfig, sum_items
+from .diskcache import DiskCache, key_of
 from .engines import KV_ELEMENT_BYTES, Engine, get_engine
 from .errors import InvalidInput
 from .models.spec import ModelSpec
@@ -174,10 +175,36 @@ class _WeightSummary:
     exact: bool
 
 
+# the files a weight summary is computed by: the disk cache's fingerprint
+_SUMMARY_CACHE = DiskCache("weights", ("memory.py", "quant.py", "models/tensors.py", "models/tensor.py",
+                                       "models/arch.py", "models/spec.py"))
+
+
 @_cached_unless_gguf(maxsize=8192)  # summaries are small
 def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     """Weight bytes summed by group and by layer, the part of estimate_memory that depends only on
-    (spec, quant)."""
+    (spec, quant); kept on disk between runs for specs without a file of their own (diskcache.py)."""
+    if spec.gguf is not None:
+        return _summarize(spec, quant)
+    key = key_of(spec.structure, quant)
+    hit = _SUMMARY_CACHE.get(key)
+    if isinstance(hit, dict):
+        try:
+            return _WeightSummary(groups=tuple((str(g), int(b)) for g, b in hit["groups"]),
+                                  per_layer=tuple(hit["per_layer"]), per_layer_experts=tuple(hit["per_layer_experts"]),
+                                  output_layer=hit["output_layer"], n_params=hit["n_params"], total=hit["total"],
+                                  n_tensors=hit["n_tensors"], exact=hit["exact"])
+        except (KeyError, TypeError, ValueError):
+            pass  # a damaged entry: computed again below
+    summary = _summarize(spec, quant)
+    _SUMMARY_CACHE.put(key, {"groups": summary.groups, "per_layer": summary.per_layer,
+                             "per_layer_experts": summary.per_layer_experts, "output_layer": summary.output_layer,
+                             "n_params": summary.n_params, "total": summary.total, "n_tensors": summary.n_tensors,
+                             "exact": summary.exact})
+    return summary
+
+
+def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     tensors, sizes, exact = _weight_bytes(spec, quant)
     groups: dict[str, int] = {}
     per_layer_w = [0] * spec.n_layers
@@ -260,19 +287,23 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     # KV cache: the engine's cells and element layout per layer; recurrent layers hold a fixed state
     per_layer_kv = [0] * spec.n_layers
     kv_groups: dict[LayerKind, tuple[int, int, int]] = {}  # kind -> (layers, cells, bytes)
-    for il in range(spec.n_layers):
-        kind = spec.layer_kind(il)
+    layout = kv_layout(run.engine, spec.structure)
+    seen: dict[tuple[LayerKind, int, int], tuple[int, int]] = {}  # cells are the kind's (Engine.kv_cells)
+    for il, (kind, k, v) in enumerate(layout):
         if kind == LayerKind.NONE:
             continue  # no mixer, nothing cached
         if kind == LayerKind.RECURRENT:
             b = spec.recurrent_state_bytes * run.n_seq
             cells = 0
-        else:
-            k, v = engine.kv_dims(spec, il)
-            cells = engine.kv_cells(spec, il, run)
-            if spec.compress_ratios:
-                cells = compressed_cells(spec, il, cells, run)
+        elif spec.compress_ratios:
+            cells = compressed_cells(spec, il, engine.kv_cells(spec, il, run), run)
             b = engine.kv_layer_bytes(k, v, cells, run.kv_cache_type)
+        else:
+            got = seen.get((kind, k, v))
+            if got is None:
+                cells = engine.kv_cells(spec, il, run)
+                got = seen[(kind, k, v)] = (cells, engine.kv_layer_bytes(k, v, cells, run.kv_cache_type))
+            cells, b = got
         per_layer_kv[il] = b
         n, _, tot = kv_groups.get(kind, (0, cells, 0))
         kv_groups[kind] = (n + 1, cells, tot + b)
@@ -282,8 +313,8 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         note = f"{n} layers x {cells:,} cells, {run.kv_cache_type}" if kind != LayerKind.RECURRENT else f"{n} layers"
         items.append(MemoryItem(component=Component.KV_CACHE, name=f"KV cache, {kv_names[kind]}", n_bytes=tot,
                                 location=Location.HOST if host_all else Location.DEVICE, note=note))
-    full_layers = [il for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL]
-    per_tok = Fraction(sum(sum(engine.kv_dims(spec, il)) for il in full_layers)) * KV_ELEMENT_BYTES[run.kv_cache_type]
+    per_tok = Fraction(sum(k + v for kind, k, v in layout if kind == LayerKind.FULL)) * \
+        KV_ELEMENT_BYTES[run.kv_cache_type]
 
     if run.mmproj:
         if not spec.vision_params:
@@ -304,7 +335,7 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         items.append(MemoryItem(component=Component.OVERHEAD, name=f"{run.backend} runtime", n_bytes=overhead,
                                 note=engine.overhead_source))
     items, pool_warning = engine.allocate_pool(items, run)
-    layers = tuple(LayerMemory(index=il, kind=spec.layer_kind(il), weights_bytes=per_layer_w[il],
+    layers = tuple(LayerMemory(index=il, kind=layout[il][0], weights_bytes=per_layer_w[il],
                                kv_bytes=per_layer_kv[il], expert_bytes=per_layer_x[il])
                    for il in range(spec.n_layers))
     bpw = 8 * w.total / n_params if n_params else 0.0
@@ -316,6 +347,14 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
 
 
 _estimate_memory_cached = functools.lru_cache(maxsize=4096)(_estimate_memory)
+
+
+@functools.lru_cache(maxsize=1024)
+def kv_layout(engine_name: str, spec: ModelSpec) -> tuple[tuple[LayerKind, int, int], ...]:
+    """Per layer: its kind and the K and V elements per cell the engine caches (pure in the structure:
+    pass ``spec.structure``)."""
+    engine = get_engine(engine_name)
+    return tuple((spec.layer_kind(il), *engine.kv_dims(spec, il)) for il in range(spec.n_layers))
 
 
 def compressed_cells(spec: ModelSpec, il: int, cells: int, run: RunConfig) -> int:

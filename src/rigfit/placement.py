@@ -108,6 +108,9 @@ def _assign_layers(costs: list[int], out_cost: int, avail: list[int], fractions:
     """Layers ``first..n_layer`` (n_layer = output) in order onto GPUs, proportional to ``fractions`` as
     llama.cpp does (each GPU takes a contiguous run); None when some GPU would overflow."""
     n = len(costs)
+    if len(avail) == 1:  # one GPU takes every unit or fails: both passes below come to that
+        need = sum(costs[first:]) + (out_cost if first <= n else 0)
+        return [list(range(first, n + 1))] if need <= avail[0] else None
     units = list(range(first, n + 1))
     total = sum(costs[i] for i in units if i < n) + (out_cost if n in units else 0)
     out: list[list[int]] = [[] for _ in avail]

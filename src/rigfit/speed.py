@@ -31,7 +31,7 @@ from typing import Any
 from .engines import KV_ELEMENT_BYTES, get_engine
 from .hardware.rates import datacenter_silicon, fp16_tensor_only, has_matrix_units
 from .hardware.spec import Device
-from .memory import MemoryBreakdown
+from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
 from .placement import Placement
 from .system import System, pcie_link
@@ -146,13 +146,20 @@ def _kv_elem(mem: MemoryBreakdown) -> float:
     return float(KV_ELEMENT_BYTES.get(mem.run.kv_cache_type, KV_ELEMENT_BYTES["f16"]))
 
 
+@functools.lru_cache(maxsize=1024)
+def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
+    """Per layer: query heads x head size where the layer attends, else 0 (pure in the structure)."""
+    return tuple(spec.n_heads * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
+
+
 def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
                 cpu_tflops: float = DEFAULT_CPU_TFLOPS,
                 system: System | None = None) -> list[DeviceWork] | SpeedUnknown:
     """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth).  ``system``
     gives the links (the first GPU's PCIe link carries RAM-resident weights); without it, the catalog's."""
-    engine = get_engine(mem.run.engine)
+    layout = kv_layout(mem.run.engine, spec.structure)
+    attention = _attention_widths(spec.structure)
     elem = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
     bpw = mem.bits_per_weight or 16.0
@@ -192,15 +199,15 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         for il in d.layers:
             lay = mem.layers[il]
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
-            k, v = engine.kv_dims(spec, il)
+            kind, k, v = layout[il]
             per = (k + v) * elem
-            if spec.layer_kind(il) == LayerKind.SLIDING:
+            if kind == LayerKind.SLIDING:
                 swa_pos += per
-            elif spec.layer_kind(il) == LayerKind.FULL:
+            elif kind == LayerKind.FULL:
                 kv_pos += per
-            if spec.has_attention(il):
+            if attention[il]:
                 heads += spec.n_heads
-                adim += spec.n_heads * spec.head_dim_of(il)
+                adim += attention[il]
         if d.role == Role.CPU:
             # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
             w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)

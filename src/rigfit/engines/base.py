@@ -124,7 +124,8 @@ class Engine(ABC):
 
     @abstractmethod
     def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
-        """Token slots allocated for layer ``il`` (all sequences)."""
+        """Token slots allocated for layer ``il`` (all sequences): a function of the layer's kind, which
+        memory.py asks once per kind and head shape."""
 
     @abstractmethod
     def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:

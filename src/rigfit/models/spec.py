@@ -22,6 +22,9 @@ class GGUFWeights:
     metadata_bytes: int  # header + KV + tensor infos (everything before the data section)
 
 
+_STRUCTURES: dict[int, tuple[ModelSpec, ModelSpec]] = {}  # id(spec) -> (spec, spec.structure)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelSpec:
     """A transformer's text model as llama.cpp sees it (vision towers excluded)."""
@@ -101,8 +104,15 @@ class ModelSpec:
         size (GLM-4.5/4.6/4.7, a model and its fine-tunes) share it, and so share cached sizes."""
         if not (self.name or self.aliases or self.source or self.notes or self.hf_repo or self.resolved_from):
             return self
-        return replace(self, name="", aliases=(), hf_repo="", license="", released="", source="", as_of="",
-                       notes="", params_total=None, params_active=None, resolved_from="")
+        got = _STRUCTURES.get(id(self))
+        if got is not None and got[0] is self:  # memoized: a listing asks for it a dozen times per model
+            return got[1]
+        structure = replace(self, name="", aliases=(), hf_repo="", license="", released="", source="", as_of="",
+                            notes="", params_total=None, params_active=None, resolved_from="")
+        if len(_STRUCTURES) > 4096:
+            _STRUCTURES.clear()
+        _STRUCTURES[id(self)] = (self, structure)  # the spec is kept alive, so its id is not reused
+        return structure
 
     @property
     def is_moe(self) -> bool:

@@ -123,26 +123,27 @@ def devices_table(devices: Sequence[Device]) -> Any:
 
 
 def runs_table(results: list[FitResult]) -> Any:
-    from rich.table import Table
+    """``rigfit models --hardware``: one 78-column line per model, as plain text (a rich table of 200 rows
+    takes longer to lay out than the whole listing takes to compute)."""
+    from rich.text import Text
 
     from .json_out import runs_dict
 
     doc = runs_dict(results)
     hw = " + ".join(f"{d['count']}x {d['name']}" for d in (doc["hardware"] or {}).get("devices", []))
     ctx = results[0].memory.run.context_tokens if results else 0
-    from rich import box
-
-    t = Table(title=f"What runs on {hw or 'this machine'}", title_justify="left", box=box.SIMPLE_HEAD,
-              caption=f"context {ctx:,} tokens; decode and prefill in tokens/s", caption_justify="left")
-    for col in ("model", "quant", "runs", "layers", "GiB", "decode", "prefill"):
-        t.add_column(col, justify="left" if col in ("model", "quant", "runs") else "right", no_wrap=True,
-                     max_width=23 if col == "model" else None, overflow="ellipsis")
+    lines = [f"What runs on {hw or 'this machine'}", "",
+             f"{'model':<28} {'quant':<10} {'runs':<7} {'layers':>7} {'GiB':>6} {'decode':>6} {'prefill':>7}",
+             "-" * 78]
     for m in doc["models"]:
+        name = m["model"] if len(m["model"]) <= 28 else m["model"][:27] + "\u2026"
         dec, pre = m["decode_tokens_per_s"], m["prefill_tokens_per_s"]
         runs = Verdict(m["verdict"]).short if m["verdict"] else "?"
-        t.add_row(m["model"], m["quant"], runs, f"{m['gpu_layers']}/{m['n_layers'] + 1}",
-                  f"{m['total_bytes'] / GIB:.1f}", f"{dec:.1f}" if dec else "-", f"{pre:.0f}" if pre else "-")
-    return t
+        layers = f"{m['gpu_layers']}/{m['n_layers'] + 1}"
+        lines.append(f"{name:<28} {m['quant']:<10} {runs:<7} {layers:>7} {m['total_bytes'] / GIB:>6.1f} "
+                     + (f"{dec:>6.1f}" if dec else f"{'-':>6}") + " " + (f"{pre:>7,.0f}" if pre else f"{'-':>7}"))
+    lines += ["", f"context {ctx:,} tokens; memory in GiB; decode and prefill in tokens/s"]
+    return Text("\n".join(lines))
 
 
 def curve_table(points: Any) -> Any:
