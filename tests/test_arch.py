@@ -193,3 +193,14 @@ def test_text_only_configs_have_no_vision_tower() -> None:
 def test_catalog_vision_towers(name: str, vision: int) -> None:
     spec = resolve_model(name, online=False)
     assert spec.vision_params == pytest.approx(vision, rel=0.015)
+
+
+# Imported entries of architectures added for them, against the counts their repos publish (AlexsJones/llmfit
+# hf_models.json parameters_raw): OLMoE (Q/K norms over all heads, no shared expert) and Arcee AFM (an
+# ungated up/down MLP); exact.
+@pytest.mark.parametrize(("name", "published"), [
+    ("OLMoE-1B-7B-0125-Instruct", 6_919_161_856),
+    ("AFM-4.5B", 4_619_184_640),
+])
+def test_new_architectures_match_published_counts(name: str, published: int) -> None:
+    assert count_params(build_tensors(resolve_model(name, online=False))) == published

@@ -70,3 +70,19 @@ def test_every_embedded_entry_sizes_and_counts_its_parameters() -> None:
 ])
 def test_2026_families_resolve(name: str, arch: str) -> None:
     assert default_catalog().lookup(name).arch == arch
+
+
+def test_a_native_format_survives_the_import(tmp_path: Path) -> None:
+    """The stored config leaves out quantization_config; what it said (gpt-oss: MXFP4 experts) is kept as the
+    entry's native_quant, so the imported entry plans the published 61 GB file, not a BF16 conversion."""
+    cfg = {"architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "hidden_size": 2880,
+           "intermediate_size": 2880, "num_hidden_layers": 2, "num_attention_heads": 64, "num_key_value_heads": 8,
+           "head_dim": 64, "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
+           "sliding_window": 128, "layer_types": ["sliding_attention", "full_attention"],
+           "max_position_embeddings": 131072, "quantization_config": {"quant_method": "mxfp4"}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    rec = import_config(path, as_of="2026-12-02")
+    assert rec["native_quant"] == "MXFP4_MOE" and "quantization_config" not in rec["config"]
+    spec = parse_catalog(tomllib.loads(record_toml(rec)), "imported").lookup(rec["name"])
+    assert spec.native_quant == "MXFP4_MOE"

@@ -94,7 +94,7 @@ REGISTRY: tuple[Arch, ...] = (
          tied=True, swa_pattern=6),
     Arch(name="phi3", hf_types=("phi3",), hf_classes=("Phi3ForCausalLM",), attention=Attention.FUSED_QKV,
          fused_up_gate=True),
-    Arch(name="deepseek2", hf_types=("deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe_lite"),
+    Arch(name="deepseek2", hf_types=("deepseek_v2", "deepseek_v3", "kimi_k2", "kimi_k25", "glm4_moe_lite"),
          hf_classes=("DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM", "Glm4MoeLiteForCausalLM"),
          attention=Attention.MLA, expert_probs_bias=True),
     # DeepSeek V3.2: V3's layers plus a lightning indexer per layer (index_n_heads x index_head_dim queries,
@@ -105,7 +105,8 @@ REGISTRY: tuple[Arch, ...] = (
          attn_out_bias=True, attn_sinks=True, expert_bias=True, swa_pattern=2),
     Arch(name="llama4", hf_types=("llama4", "llama4_text"),
          hf_classes=("Llama4ForConditionalGeneration", "Llama4ForCausalLM"), swa_pattern=4),
-    Arch(name="mistral3", hf_types=("mistral3",), hf_classes=("Mistral3ForConditionalGeneration",)),
+    Arch(name="mistral3", hf_types=("mistral3", "ministral3"),
+         hf_classes=("Mistral3ForConditionalGeneration", "Ministral3ForCausalLM")),
     Arch(name="glm4", hf_types=("glm4",), hf_classes=("Glm4ForCausalLM",), attn_bias=True, post_norms=True),
     Arch(name="glm4moe", hf_types=("glm4_moe",), hf_classes=("Glm4MoeForCausalLM",), attn_bias=True,
          expert_probs_bias=True),
@@ -136,6 +137,10 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="seed_oss", hf_types=("seed_oss",), hf_classes=("SeedOssForCausalLM",), attn_bias=True),
     Arch(name="ernie4_5", hf_types=("ernie4_5",), hf_classes=("Ernie4_5ForCausalLM",), tied=True),
     Arch(name="ernie4_5-moe", hf_types=("ernie4_5_moe",), hf_classes=("Ernie4_5_MoeForCausalLM",)),
+    # OLMoE: a MoE without shared experts, Q/K norms over all heads (llama.cpp LLM_ARCH_OLMOE)
+    Arch(name="olmoe", hf_types=("olmoe",), hf_classes=("OlmoeForCausalLM",), qk_norm=True, qk_norm_full=True),
+    # Arcee AFM: a llama with an ungated ReLU^2 MLP (llama.cpp LLM_ARCH_ARCEE: ffn_up and ffn_down only)
+    Arch(name="arcee", hf_types=("arcee",), hf_classes=("ArceeForCausalLM",), gated_ffn=False),
 )
 BY_NAME: dict[str, Arch] = {a.name: a for a in REGISTRY}
 _BY_HF: dict[str, Arch] = {k: a for a in REGISTRY for k in (*a.hf_types, *a.hf_classes)}

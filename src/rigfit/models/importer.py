@@ -91,6 +91,8 @@ def import_config(path: str | Path, *, as_of: str) -> dict[str, Any]:
     if isinstance(extra, str) and extra.strip():
         notes.append(clean_text(extra.strip(), 400))
     rec["notes"] = ". ".join(notes)
+    if spec.native_quant:  # read from quantization_config, which the stored config leaves out
+        rec["native_quant"] = spec.native_quant
     rec["config"] = {k: v for k, v in cfg.items() if k != "quantization_config"}
     return rec
 
