@@ -106,6 +106,7 @@ def _plan(req: FitRequest) -> FitResult:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
         mem = replace(mem, pool_warning="")
     sp = estimate_speed(spec, mem, placement, prompt_tokens=req.prompt_tokens, gen_tokens=req.gen_tokens,
+                        depth_tokens=req.depth_tokens,
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=req.llamacpp_build,
                         system=system)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req, system=system, placement=placement,

@@ -79,6 +79,8 @@ _fit_options = [
                  help="Prompt length for prefill speed and time to first token."),
     click.option("--gen-tokens", type=int, default=128, show_default=True,
                  help="Answer length for decode speed and total time."),
+    click.option("--depth", "depth_tokens", type=int, default=0, show_default=True,
+                 help="Tokens already in the KV cache when the prompt and the answer start (llama-bench -d)."),
     click.option("--split-mode", type=click.Choice(["layer", "row"]), help="llama.cpp multi-GPU split mode."),
     click.option("--gpu-layers", "-ngl", type=int, help="llama.cpp -ngl (default: as many as fit)."),
     click.option("--tensor-split", help="llama.cpp --tensor-split proportions, e.g. 3,1."),
@@ -106,7 +108,8 @@ def _options(o: dict[str, Any]) -> Any:
         mmproj=o.get("mmproj") or None,
         batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"], hardware=tuple(o["hardware"]),
         gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],
-        prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], split_mode=o["split_mode"],
+        prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], depth_tokens=o["depth_tokens"],
+        split_mode=o["split_mode"],
         gpu_layers=o["gpu_layers"], tensor_split=o["tensor_split"], tensor_parallel=o["tensor_parallel"],
         pipeline_parallel=o["pipeline_parallel"], command=o.get("command"))
 

@@ -96,6 +96,7 @@ class FitOptions:
     ram: str | None = None
     prompt_tokens: int = 512
     gen_tokens: int = 128
+    depth_tokens: int = 0
     split_mode: str | None = None
     gpu_layers: int | None = None
     tensor_split: str | None = None
@@ -131,8 +132,8 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         gpu_memory_bytes=parse_size(o.gpu_memory),
         gpu_memory_utilization=o.gpu_memory_utilization, hardware=() if system is not None else o.hardware,
         system=system, ram_bytes=parse_size(o.ram), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
-        split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split), tensor_parallel=o.tensor_parallel,
-        pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers)
+        depth_tokens=o.depth_tokens, split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split),
+        tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,7 +169,7 @@ def context_curve(r: FitResult) -> tuple[CurvePoint, ...]:
         out.append(CurvePoint(context_tokens=ctx, verdict=p.placement.verdict if p.placement else None,
                               gpu_layers=p.placement.gpu_layers if p.placement else None,
                               total_bytes=p.memory.total_bytes,
-                              decode_tokens_per_s=s.decode_tokens_per_s if s else None,
+                              decode_tokens_per_s=s.decode_after_prompt_tokens_per_s if s else None,
                               prefill_tokens_per_s=s.prefill_tokens_per_s if s else None,
                               time_to_first_token_s=s.time_to_first_token_s if s else None))
     return tuple(out)

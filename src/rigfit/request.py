@@ -76,6 +76,7 @@ class FitRequest:
     system: System | None = None
     prompt_tokens: int = 512
     gen_tokens: int = 128
+    depth_tokens: int = 0  # tokens already in the KV cache when the prompt and the answer start (llama-bench -d)
     split_mode: SplitMode | None = None
     tensor_split: tuple[float, ...] | None = None
     tensor_parallel: int | None = None
@@ -120,6 +121,7 @@ def make_request(
     ram_bytes: int | None = None,
     os_name: str = "linux",
     prompt_tokens: int = 512,
+    depth_tokens: int = 0,
     gen_tokens: int = 128,
     split_mode: str | None = None,
     tensor_split: tuple[float, ...] | None = None,
@@ -146,6 +148,9 @@ def make_request(
     if not 1 <= prompt_tokens <= MAX_TOKENS:
         raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}",
                            options=("prompt_tokens",))
+    if not 0 <= depth_tokens <= MAX_TOKENS:
+        raise InvalidInput(f"depth must be between 0 and {MAX_TOKENS:,} tokens, got {depth_tokens}",
+                           options=("depth_tokens",))
     if not 1 <= gen_tokens <= MAX_TOKENS:
         raise InvalidInput(f"generated tokens must be between 1 and {MAX_TOKENS:,}, got {gen_tokens}",
                            options=("gen_tokens",))
@@ -175,6 +180,7 @@ def make_request(
         n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, backend=be,
         gpu_memory_bytes=gpu_memory_bytes,
         gpu_memory_utilization=gpu_memory_utilization, system=system, prompt_tokens=prompt_tokens,
+        depth_tokens=depth_tokens,
         gen_tokens=gen_tokens, split_mode=SplitMode(split_mode) if split_mode else None,
         tensor_split=tensor_split, tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
         gpu_layers=gpu_layers, cpu_moe=cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,

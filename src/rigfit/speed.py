@@ -130,8 +130,10 @@ class SpeedUnknown:
 class SpeedEstimate:
     prompt_tokens: int
     gen_tokens: int
+    depth_tokens: int
     prefill_tokens_per_s: float | None
-    decode_tokens_per_s: float
+    decode_tokens_per_s: float  # over gen_tokens from depth_tokens (llama-bench tgN @ dD)
+    decode_after_prompt_tokens_per_s: float  # the same answer after the prompt: what a chat turn sees
     time_to_first_token_s: float | None
     total_time_s: float | None
     decode_band: tuple[float, float]
@@ -235,9 +237,12 @@ def decode_terms(work: DeviceWork, position: float, window: int) -> dict[str, fl
     return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": float(work.n_layers)}
 
 
-def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: bool, f16: bool) -> dict[str, float]:
-    """Linear coefficients of one device's time for a ``prompt``-token prefill from an empty context."""
-    pairs = prompt * prompt / 2 + prompt * min(ubatch, prompt) / 2  # causal query-key pairs incl. ubatch padding
+def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: bool, f16: bool,
+                  start: int = 0) -> dict[str, float]:
+    """Linear coefficients of one device's time for a ``prompt``-token prefill after ``start`` cached tokens."""
+    # causal query-key pairs: each prompt token attends to the cache and the prompt before it (incl. ubatch
+    # padding); with a window only the window's worth
+    pairs = prompt * start + prompt * prompt / 2 + prompt * min(ubatch, prompt) / 2
     flops_w = 2.0 * work.params * prompt
     flops_attn = 4.0 * work.attn_dim_layers * pairs
     if work.tflops is None:
@@ -315,7 +320,7 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
 
 
 def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, flash_attention: bool,
-                         f16: bool, build: str = "current") -> list[tuple[str, dict[str, float]]]:
+                         f16: bool, build: str = "current", start: int = 0) -> list[tuple[str, dict[str, float]]]:
     n_ub = math.ceil(prompt / n_ubatch)
     out = []
     gpu = next((w for w in works if w.cls != "cpu"), None)
@@ -326,7 +331,7 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
             # over PCIe (ggml-cuda offload_op for batches >= 32; the PCIe floor is in prefill_time_s)
             on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
                          bandwidth_gb_s=gpu.bandwidth_gb_s)
-        terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16)
+        terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start)
         cls = on.cls
         if build != "current" and cls != "cpu":
             cls = f"{cls}@{build}"  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
@@ -336,12 +341,12 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
 
 def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, split_mode: str | None = None,
-                   overlap: float = 1.0, build: str = "current") -> dict[str, float]:
+                   overlap: float = 1.0, build: str = "current", start: int = 0) -> dict[str, float]:
     """Prefill seconds as a linear form (pipelined stages taken as equal: exact for identical GPUs).
     ``overlap``: the fraction of the ideal pipeline overlap the engine achieves (fitted)."""
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
-    stages = _prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build)
+    stages = _prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start)
     acc: dict[str, float] = {}
     n_acc = len([w for w in works if w.cls != "cpu"])
     if mode == "row" and n_acc > 1:
@@ -366,12 +371,12 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
 
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, params: SpeedParams, split_mode: str | None = None,
-                   build: str = "current") -> float:
+                   build: str = "current", start: int = 0) -> float:
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
     stage = []
-    for (cls, t), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build), works,
-                           strict=True):
+    for (cls, t), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start),
+                           works, strict=True):
         s = _apply(t, _class_params(params, cls))
         if w.streamed_bytes and w.pcie_gb_s:
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * 0.8))  # weights cross PCIe once per micro-batch
@@ -389,18 +394,20 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             left -= m
         return total
     if mode == "row" and len([w for w in works if w.cls != "cpu"]) > 1:
-        lin = prefill_linear(works, plan, prompt, n_batch, n_ubatch, flash_attention, f16, mode, build=build)
+        lin = prefill_linear(works, plan, prompt, n_batch, n_ubatch, flash_attention, f16, mode, build=build,
+                             start=start)
         return sum(v * value(params, k) for k, v in lin.items())
     return n_ub * sum(stage)
 
 
 def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, prompt_tokens: int = 512,
-                   gen_tokens: int = 128, cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
+                   gen_tokens: int = 128, depth_tokens: int = 0, cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
                    cpu_tflops: float = DEFAULT_CPU_TFLOPS, params: SpeedParams | None = None,
                    split_mode: str | None = None, build: str = "current",
                    system: System | None = None) -> SpeedEstimate | SpeedUnknown:
-    """Prefill rate over a ``prompt_tokens`` prompt (as llama-bench ppP), decode rate over ``gen_tokens``
-    from an empty context (as tgN), time to first token and total time for prompt + answer."""
+    """Prefill rate over a ``prompt_tokens`` prompt and decode rate over ``gen_tokens``, each from
+    ``depth_tokens`` already cached (as llama-bench ``ppP @ dD`` and ``tgN @ dD``), the decode rate after the
+    prompt, time to first token and total time for prompt + answer."""
     params = params or load_speed_params()
     if plan.verdict == Verdict.DOES_NOT_FIT:
         return SpeedUnknown(reason="does not fit: no speed")
@@ -411,10 +418,10 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     window = spec.sliding_window
     run = mem.run
     mid = (gen_tokens - 1) / 2
-    t_mid, per = decode_time_s(works, plan, mid, window, params, split_mode, nvlink)
+    t_mid, per = decode_time_s(works, plan, depth_tokens + mid, window, params, split_mode, nvlink)
     decode = 1.0 / t_mid
-    # after the prompt: decode positions prompt .. prompt + gen
-    t_after, _ = decode_time_s(works, plan, prompt_tokens + mid, window, params, split_mode, nvlink)
+    # after the prompt: decode positions depth + prompt .. depth + prompt + gen
+    t_after, _ = decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode, nvlink)
     f16 = mem.quant.upper() in F16_QUANTS
     notes: list[str] = []
     if any(w.tflops is None for w in works):
@@ -422,7 +429,7 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append("dense FP16 rate unknown for a device: no prefill estimate")
     else:
         t_pp = prefill_time_s(works, plan, prompt_tokens, run.n_batch, run.n_ubatch, run.flash_attention, f16,
-                              params, split_mode, build)
+                              params, split_mode, build, depth_tokens)
     classes = tuple(dict.fromkeys(w.cls for w in works))
     worst = max(classes, key=lambda c: params.bands.get(c, {}).get("tg", (1, 1))[1])
     tg_band = params.bands.get(worst, {}).get("tg", (0.7, 1.3))
@@ -443,8 +450,9 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append(f"system RAM bandwidth assumed {DEFAULT_CPU_BANDWIDTH_GB_S:g} GB/s (2-channel DDR5-5600)")
     roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)
     return SpeedEstimate(
-        prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
+        prompt_tokens=prompt_tokens, gen_tokens=gen_tokens, depth_tokens=depth_tokens,
         prefill_tokens_per_s=prompt_tokens / t_pp if t_pp else None, decode_tokens_per_s=decode,
+        decode_after_prompt_tokens_per_s=1.0 / t_after,
         time_to_first_token_s=t_pp, total_time_s=(t_pp + gen_tokens * t_after) if t_pp is not None else None,
         decode_band=(decode * tg_band[0], decode * tg_band[1]),
         prefill_band=(prompt_tokens / t_pp * pp_band[0], prompt_tokens / t_pp * pp_band[1]) if t_pp else None,

@@ -205,7 +205,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         batch: int | None = None, ubatch: int | None = None, parallel: int = 1, backend: Str = None,
         hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
         this_machine: bool = False, gpu_memory: Str = None, gpu_memory_utilization: float | None = None,
-        ram: Str = None, prompt_tokens: int = 512, gen_tokens: int = 128, split_mode: Str = None,
+        ram: Str = None, prompt_tokens: int = 512, gen_tokens: int = 128, depth_tokens: int = 0, split_mode: Str = None,
         gpu_layers: int | None = None, tensor_split: Str = None, tensor_parallel: int | None = None,
         pipeline_parallel: int | None = None,
         command: Annotated[str | None, Query(max_length=20, description="llama.cpp, ollama, lmstudio, vllm, mlx")]
@@ -220,7 +220,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
                        swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, batch=batch,
                        ubatch=ubatch, n_seq=parallel, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
-                       gen_tokens=gen_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
+                       gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
                        pipeline_parallel=pipeline_parallel, command=command)
         req = request_from_options(catalog_model(model), o, system=system)

@@ -1,0 +1,77 @@
+"""Rows of ``throughput_modern.csv`` (2025-2026 llama.cpp, Ollama, vLLM, MLX runs) as rigfit fits.
+
+Only rows a plain autoregressive model can be scored on: no speculative decoding (MTP, draft models), one
+request at a time, a decode or prefill rate, a model and a device rigfit resolves.  llama-bench tests run
+from the stated depth (``-d``; ``tgN`` and ``ppN`` each start there), so decode is timed from the depth, not
+after the prompt; llama-server, Ollama, vLLM and MLX rows decode after their prompt.  The llmfit-community
+rows for llama-server, vLLM and MLX divide completion tokens by the wall time of a whole request (prefill and
+HTTP included, calibration README), so their decode is a lower bound and is skipped for fitting.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "throughput_modern.csv"
+ENGINES = {"llama.cpp": "llama.cpp", "Ollama": "ollama", "vLLM": "vllm", "MLX": "mlx"}
+
+
+@dataclass(frozen=True)
+class ModernRow:
+    engine: str  # rigfit engine name
+    backend: str  # cuda | rocm | vulkan | metal | cpu | "" (the engine's default for the device)
+    hardware: str  # rigfit hardware text ("2x RTX 3090")
+    device: str  # the normalized device tag rows are grouped by (leave-one-device-out)
+    model: str
+    quant: str
+    metric: str  # tg | pp
+    prompt: int
+    gen: int
+    depth: int
+    flash_attention: bool | None
+    kv_type: str | None
+    gpu_layers: int | None
+    n_cpu_moe: int | None
+    bench: bool  # llama-bench (each test from the depth) rather than a server request
+    measured: float
+    is_moe: bool
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
+
+
+def load_modern_rows(path: Path = CSV) -> list[ModernRow]:
+    out = []
+    with path.open() as f:
+        for r in csv.DictReader(f):
+            eng = ENGINES.get(r["engine"])
+            if eng is None or r["metric"] not in ("decode_tok_s", "prefill_tok_s"):
+                continue
+            if r["spec_decoding"] not in ("none", "") or r["concurrency"] not in ("1", ""):
+                continue
+            notes = r["notes"]
+            cmd = notes.split("cmd: ", 1)[1] if "cmd: " in notes else ""
+            bench = "llama-bench" in cmd
+            metric = "tg" if r["metric"] == "decode_tok_s" else "pp"
+            if metric == "tg" and r["source"].startswith("llmfit community") and eng in ("llama.cpp", "vllm", "mlx"):
+                continue  # completion tokens / whole-request wall time: not a decode rate
+            n = _int(r["n_gpus"]) or 0
+            hw = r["hardware"]
+            dev = re.search(r"device: ([^;]+)", notes)
+            ncm = re.search(r"(?:--n-cpu-moe|-ncmoe)[ =](\d+)", cmd)
+            out.append(ModernRow(
+                engine=eng, backend=r["backend"], hardware=f"{n}x {hw}" if n > 1 else hw,
+                device=dev.group(1).strip() if dev else hw, model=r["model"], quant=r["quant"], metric=metric,
+                prompt=_int(r["prompt_tokens"]) or (512 if metric == "pp" else 0), gen=_int(r["gen_tokens"]) or 128,
+                depth=_int(r["depth"]) or 0,
+                flash_attention={"1": True, "0": False}.get(r["flash_attn"]), kv_type=r["kv_type"] or None,
+                gpu_layers=_int(r["gpu_layers"]), n_cpu_moe=int(ncm.group(1)) if ncm else None, bench=bench,
+                measured=float(r["value"]), is_moe=r["is_moe"].lower() in ("true", "1", "yes")))
+    return out

@@ -1,0 +1,56 @@
+"""Context depth (issue 16 item 2): decode and prefill as functions of the tokens already cached, with
+llama-bench ``-d`` semantics (``tg128 @ d32768``: 128 tokens generated after 32,768 cached ones)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import rigfit
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def base() -> rigfit.FitResult:
+    return rigfit.fit("llama3.1:8b", quant="Q4_K_M", hardware=["RTX 4090"], context_tokens=131072)
+
+
+def _at(depth: int, model: str = "llama3.1:8b", hw: str = "RTX 4090") -> rigfit.FitResult:
+    return rigfit.fit(model, quant="Q4_K_M", hardware=[hw], context_tokens=131072, depth_tokens=depth)
+
+
+@given(st.integers(0, 100_000), st.integers(0, 100_000))
+def test_decode_never_faster_at_greater_depth(d1: int, d2: int) -> None:
+    lo, hi = sorted((d1, d2))
+    a, b = _at(lo).speed, _at(hi).speed
+    assert a is not None and b is not None
+    assert b.decode_tokens_per_s <= a.decode_tokens_per_s
+    assert (b.prefill_tokens_per_s or 0) <= (a.prefill_tokens_per_s or 0)
+
+
+@pytest.mark.parametrize(("model", "hw"), [("llama3.1:8b", "RTX 4090"), ("gemma-3-27b-it", "M4 Max 40-core 128GB"),
+                                           ("qwen3:30b-a3b", "RTX 3090")])
+def test_depth_slows_decode(model: str, hw: str) -> None:
+    """Full-attention layers read the whole cache per token: at 32k the KV bytes are a real share of the
+    token time (Llama 3.1 8B: 128 KiB/token, 4 GiB at 32k against 4.6 GiB of Q4_K_M weights)."""
+    d0, d32 = _at(0, model, hw).speed, _at(32768, model, hw).speed
+    assert d0 is not None and d32 is not None
+    assert d32.decode_tokens_per_s < 0.95 * d0.decode_tokens_per_s
+    assert d32.depth_tokens == 32768 and d0.depth_tokens == 0
+
+
+def test_the_context_curve_falls(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "fit", "llama3.1:8b", "-q", "Q4_K_M", "-H", "RTX 4090", "--curve", "--json")
+    assert code == 0
+    points = json.loads(out)["context_curve"]["points"]
+    rates = [p["decode_tokens_per_s"] for p in points if p["decode_tokens_per_s"]]
+    assert rates == sorted(rates, reverse=True) and rates[-1] < 0.8 * rates[0]
+
+
+@pytest.mark.parametrize("value", ["-1", "99999999"])
+def test_a_bad_depth_is_one_line(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    code, _, err = run_cli(capsys, "fit", "llama3.1:8b", "--depth", value)
+    assert code == 2 and err.startswith("rigfit: error: depth must be between 0 and") and err.count("\n") == 1
