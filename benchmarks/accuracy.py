@@ -3,6 +3,7 @@ the error table.
 
     python benchmarks/accuracy.py [memory] [--csv PATH] [--rows]
     python benchmarks/accuracy.py speed [--rows]
+    python benchmarks/accuracy.py modern [--rows]   # throughput_modern.csv (2025-2026), see modern_rows.py
 
 Speed: every throughput row goes through ``rigfit.api.fit`` exactly as ``rigfit fit MODEL --hardware ...``
 does (see speed_rows.py); pp is compared with ``speed.prefill_tokens_per_s`` and tg with
@@ -68,12 +69,14 @@ def summarize(errors: dict[str, list[float]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="rigfit memory accuracy against public llama.cpp measurements")
-    ap.add_argument("what", nargs="?", default="memory", choices=["memory", "speed"])
+    ap.add_argument("what", nargs="?", default="memory", choices=["memory", "speed", "modern"])
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--rows", action="store_true", help="print every row")
     a = ap.parse_args(argv)
     if a.what == "speed":
         return speed_table(a.rows)
+    if a.what == "modern":
+        return modern_table(a.rows)
     if not a.csv.exists():
         print(f"calibration file not found: {a.csv}", file=sys.stderr)
         return 2
@@ -134,6 +137,61 @@ def speed_table(show_rows: bool) -> int:
         med, p90 = _pct(model[key])
         nv = f"{_pct(naive[key])[0]:13.1f} {_pct(naive[key])[1]:7.1f}" if key in naive else f"{'-':>13s} {'-':>7s}"
         print(f"{key[0]:6s} {key[1]:18s} {len(model[key]):4d} {med:7.1f} {p90:7.1f} {nv}")
+    return 0
+
+
+
+def modern_table(show_rows: bool) -> int:
+    """The 2025-2026 rows rigfit can score (modern_rows.py): each through ``rigfit.fit`` with the row's
+    engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
+    engine, metric and hardware class, by dense/MoE and placement, and by depth."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from modern_rows import load_modern_rows
+    from rigfit.errors import RigfitError
+
+    rows = load_modern_rows()
+    scored: list[tuple[object, float, str, str]] = []
+    for r in rows:
+        depth = r.depth if (r.bench or r.metric == "pp") else r.depth + r.prompt  # a server decodes after it
+        kw: dict[str, object] = dict(engine=r.engine, quant=r.quant or None, hardware=[r.hardware],
+                                     prompt_tokens=max(r.prompt, 1), gen_tokens=max(r.gen, 1), depth_tokens=depth,
+                                     context_tokens=max(r.prompt + r.depth + r.gen + 16, 512))
+        if r.backend:
+            kw["backend"] = r.backend
+        if r.engine in ("llama.cpp", "ollama"):
+            if r.flash_attention is not None:
+                kw["flash_attention"] = r.flash_attention
+            if r.kv_type:
+                kw["kv_cache_type"] = r.kv_type
+        if r.gpu_layers is not None and r.gpu_layers < 90:
+            kw["gpu_layers"] = r.gpu_layers
+        try:
+            f = fit(r.model, **kw)
+        except RigfitError:
+            continue
+        s = f.speed
+        pred = (s.decode_tokens_per_s if r.metric == "tg" else s.prefill_tokens_per_s) if s else None
+        if not pred:
+            continue
+        scored.append((r, pred, s.classes[0] if s and s.classes else "?",
+                       str(f.placement.verdict) if f.placement else "?"))
+        if show_rows:
+            print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} {r.metric} d={r.depth:<6d} "
+                  f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
+    print(f"scored {len(scored)} of {len(rows)} rows (the rest: models, quants or devices rigfit does not know)")
+
+    def table(title: str, key: object) -> None:
+        groups: dict[tuple[str, ...], list[float]] = {}
+        for r, pred, cls, verdict in scored:
+            groups.setdefault(key(r, cls, verdict), []).append(100 * (pred / r.measured - 1))  # type: ignore[operator]
+        print(f"\n| {title} | rows | median | p90 | median signed |\n|---|---:|---:|---:|---:|")
+        for k in sorted(groups):
+            med, p90 = _pct(groups[k])
+            print(f"| {' '.join(k)} | {len(groups[k])} | {med:.1f} | {p90:.1f} | {statistics.median(groups[k]):+.1f} |")
+
+    table("engine metric class", lambda r, c, v: (r.engine, r.metric, c))
+    table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))
+    table("metric depth", lambda r, c, v: (r.metric, "d=0" if r.depth == 0 else "d<=8k" if r.depth <= 8192 else "d>8k"))
     return 0
 
 

@@ -32,7 +32,6 @@ from speed_rows import CSV, Row, fit_row, load_rows
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "rigfit" / "data" / "speed_fit.toml"
 PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calibration rows
-    "cpu": dict(a_w=1 / 0.65, a_kv=1 / 0.5, t_layer=2e-5, a_fq=1 / 0.5, a_ff=1 / 0.5, a_sc=1 / 0.5, t_ub=1e-4),
     "rocm": dict(a_w=1 / 0.7, a_kv=1 / 0.4, t_layer=1.2e-4, a_fq=1 / 0.35, a_ff=1 / 0.5, a_sc=1 / 0.4, t_ub=3e-4),
     "vulkan": dict(a_w=1 / 0.65, a_kv=1 / 0.35, t_layer=1.5e-4, a_fq=1 / 0.3, a_ff=1 / 0.4, a_sc=1 / 0.3, t_ub=3e-4),
     "sycl": dict(a_w=1 / 0.6, a_kv=1 / 0.3, t_layer=2e-4, a_fq=1 / 0.25, a_ff=1 / 0.35, a_sc=1 / 0.3, t_ub=4e-4),
@@ -103,6 +102,66 @@ def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) ->
         active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
 
 
+def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[float]) -> dict[str, float]:
+    """Least absolute relative error (IRLS): community rows carry outliers that a squared loss chases."""
+    keys = sorted({k for _, f in forms for k in f})
+    active = list(keys)
+    rhs = np.ones(len(forms))
+    while True:
+        x = np.array([[f.get(k, 0.0) / t for k in active] for (_, f), t in zip(forms, measured_s, strict=True)])
+        w = np.ones(len(forms))
+        for _ in range(30):
+            sol, *_ = np.linalg.lstsq(x * w[:, None], rhs * w, rcond=None)
+            w = 1 / np.sqrt(np.maximum(np.abs(x @ sol - rhs), 0.03))
+        neg = [k for k, v in zip(active, sol, strict=True) if v < 0]
+        if not neg:
+            out = dict.fromkeys(keys, 0.0)
+            out.update({k: float(v) for k, v in zip(active, sol, strict=True)})
+            return out
+        active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
+
+
+def cpu_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], list[tuple[object, dict[str, float]]],
+                         list[float], set[str]]:
+    """Decode and prefill forms of the CPU-only llama.cpp rows of throughput_modern.csv (llama-bench and
+    llama-server on the CPU backend, every device class "cpu")."""
+    import rigfit
+    from modern_rows import load_modern_rows
+    from rigfit.errors import RigfitError
+
+    dec: list[tuple[object, dict[str, float]]] = []
+    pre: list[tuple[object, dict[str, float]]] = []
+    dec_t: list[float] = []
+    pre_t: list[float] = []
+    devices: set[str] = set()
+    for row in load_modern_rows():
+        if row.engine != "llama.cpp" or row.backend != "cpu":
+            continue
+        try:
+            r = rigfit.fit(row.model, quant=row.quant or None, hardware=[row.hardware], backend="cpu",
+                           prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, depth_tokens=row.depth,
+                           context_tokens=max(row.prompt + row.depth + row.gen + 16, 512))
+        except RigfitError:
+            continue
+        if r.placement is None or r.speed is None:
+            continue
+        works = device_work(r.spec, r.memory, r.placement, system=r.system)
+        if not isinstance(works, list) or any(w.cls != "cpu" for w in works):
+            continue
+        devices.add(row.device)
+        if row.metric == "tg":
+            dec.append((row, decode_linear(works, r.placement, row.depth + (row.gen - 1) / 2,
+                                           r.spec.sliding_window)))
+            dec_t.append(1 / row.measured)
+        else:
+            run = r.memory.run
+            f16 = r.quant.name.upper() in ("F16", "BF16")
+            pre.append((row, prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch,
+                                            run.flash_attention, f16, start=row.depth)))
+            pre_t.append(row.prompt / row.measured)
+    return dec, dec_t, pre, pre_t, devices
+
+
 def main(argv: list[str]) -> int:
     rows = [r for r in load_rows() if not r.caution]
     prepared = prepare(rows)
@@ -123,6 +182,17 @@ def main(argv: list[str]) -> int:
     _, rho, th, pre = best
     theta |= th
     theta["global:pipe_overlap"] = rho
+    # the CPU class from the 2025-2026 CPU-only llama.cpp rows (robust: community submissions)
+    cdec, cdec_t, cpre, cpre_t, cpu_devices = cpu_forms()
+    cpu_theta = robust_solve(cdec, cdec_t) | robust_solve(cpre, cpre_t)
+    cpu_bands = {}
+    for name, forms, meas in (("tg", cdec, cdec_t), ("pp", cpre, cpre_t)):
+        ratios = [sum(v * cpu_theta[k] for k, v in f.items()) / t for (_, f), t in zip(forms, meas, strict=True)]
+        q = statistics.quantiles(ratios, n=10)
+        # one CPU in the rows: the band is widened to at least +-40 % for other CPUs and thread counts
+        cpu_bands[name] = (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3))
+        print(f"cpu              {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
+              f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(cpu_devices))})")
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
     bands: dict[str, dict[str, tuple[float, float]]] = {}
     for name, forms, meas in (("tg", dec, dec_t), ("pp", pre, pre_t)):
@@ -146,13 +216,19 @@ def main(argv: list[str]) -> int:
         if k.startswith("global:"):
             lines.append(f"{k.split(':')[1]} = {theta[k]:.6g}")
     lines += ["t_allreduce_nvlink = 1e-05  # prior: a few us per small all-reduce over NVLink (engine-facts 3.3)",
-              "t_allreduce_pcie = 3e-05  # prior: tens of us over PCIe"]
+              "t_allreduce_pcie = 3e-05  # prior: tens of us over PCIe",
+              "pcie_stream_eff = 0.4  # prior: RAM-resident weights copied per prompt micro-batch (speed.py)"]
     for c in classes:
         lines += ["", f'[classes."{c}"]', "fitted = true"]
         for k in (PREFILL_KEYS if "@" in c else (*DECODE_KEYS, *PREFILL_KEYS)):
             lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
         for m, (lo, hi) in bands.get(c, {}).items():
             lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
+    lines += ["", "[classes.cpu]  # throughput_modern.csv CPU-only llama.cpp rows: " + ", ".join(sorted(cpu_devices)),
+              "fitted = true"]
+    lines += [f"{k} = {cpu_theta.get(f'cpu:{k}', 0.0):.6g}" for k in (*DECODE_KEYS, *PREFILL_KEYS)]
+    for m, (lo, hi) in cpu_bands.items():
+        lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
     for c, pri in PRIORS.items():
         lines += ["", f"[classes.{c}]", "fitted = false"]
         lines += [f"{k} = {v:.6g}" for k, v in pri.items()]

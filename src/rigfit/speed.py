@@ -80,8 +80,8 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
 
 def hardware_class(device: Device | None, backend: str) -> str:
     """Fitted per backend and hardware class, not per card."""
-    if device is None or device.kind == "cpu":
-        return "cpu"
+    if device is None or device.kind == "cpu" or backend == "cpu":
+        return "cpu"  # llama.cpp's CPU backend, also on a machine whose iGPU shares the RAM
     if device.vendor == "apple":
         return "metal"
     if device.vendor == "nvidia":
@@ -96,6 +96,12 @@ def hardware_class(device: Device | None, backend: str) -> str:
     if device.vendor == "intel":
         return "sycl"
     return "vulkan"
+
+
+# Share of a GPU's PCIe link that weights streamed from RAM for a prompt micro-batch reach.  A prior set from
+# the measurements quoted in issue 16 (gpt-oss-120b with --n-cpu-moe on an RTX 3090, PCIe 4.0 x16: prefill
+# 120-250 tok/s at 512-token micro-batches); pageable host-to-device copies run at about half of pinned ones.
+PCIE_STREAM_EFF = 0.4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,6 +186,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 plan.accelerators[0].device.bandwidth_gb_s if plan.split_mode == Split.UNIFIED
                 and plan.accelerators[0].device else cpu_bandwidth_gb_s)
             tf: float | None = cpu_tflops
+        elif mem.run.backend == "cpu":  # the CPU backend on an APU / SoC: its RAM, the CPU's arithmetic
+            bw = dev.bandwidth_gb_s if dev else None
+            tf = cpu_tflops
         else:
             bw = dev.bandwidth_gb_s if dev else None
             tf = (dev.fp16_tflops or dev.fp32_tflops) if dev else None
@@ -189,6 +198,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 tf *= 2
         qt = tf
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
+                and mem.run.backend != "cpu"
                 and not fp16_tensor_only(dev.vendor, dev.chip)):
             # quantized matmuls: MMQ on INT8 tensor cores (Turing+) or DP4A (Pascal); Volta dequantizes prompt
             # batches to FP16 for its tensor cores (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq)
@@ -219,7 +229,14 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             w += mem.output_layer_bytes
         shard = max(1, d.shard)
         role_cls = "cpu" if d.role == Role.CPU else hardware_class(dev, mem.run.backend)
-        streamed = w if (d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm")) else 0.0
+        streamed = 0.0
+        if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm"):
+            # a prompt micro-batch is computed on the GPU with the RAM-resident weights copied over (ggml-cuda
+            # offload_op: matmuls of >= 32 rows); its tokens route to nearly every expert (1 - (1 - k/E)^512
+            # of them), so all of a layer's experts cross the link, not the active share decode reads
+            streamed = float(sum(mem.layers[il].weights_bytes for il in d.layers)
+                             + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
+                             + (mem.output_layer_bytes if d.has_output else 0))
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
@@ -379,7 +396,9 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
                            works, strict=True):
         s = _apply(t, _class_params(params, cls))
         if w.streamed_bytes and w.pcie_gb_s:
-            s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * 0.8))  # weights cross PCIe once per micro-batch
+            # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
+            eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
+            s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
         stage.append(s)
     if plan.tensor_parallel > 1:
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \

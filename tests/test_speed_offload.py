@@ -1,0 +1,79 @@
+"""MoE experts in system RAM (issue 16 item 3) and the CPU class fitted on 2025-2026 rows.
+
+Prefill with CPU-resident experts: a 512-token micro-batch routes to nearly every expert and llama.cpp copies
+the RAM-resident weights to the GPU for the matmul (ggml-cuda offload_op), so the prompt rate is bounded by
+all of those experts crossing PCIe per micro-batch, not by the active share that decode reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rigfit
+from rigfit.speed import DEFAULT_CPU_BANDWIDTH_GB_S
+
+
+def test_gpt_oss_120b_with_experts_in_ram_on_a_3090() -> None:
+    """Measured 120-250 tok/s prefill with --n-cpu-moe on an RTX 3090 (issue 16); rigfit said 3,693 before."""
+    r = rigfit.fit("gpt-oss-120b", hardware=["RTX 3090"], ram_bytes=64 << 30, context_tokens=16384)
+    assert r.placement is not None and r.placement.n_cpu_moe > 0 and r.speed is not None
+    assert r.speed.prefill_tokens_per_s is not None
+    assert 120 <= r.speed.prefill_tokens_per_s <= 250
+    assert r.speed.decode_tokens_per_s > 15
+
+
+def test_qwen3_30b_a3b_on_an_8gb_card() -> None:
+    r = rigfit.fit("qwen3:30b-a3b", quant="Q4_K_M", hardware=["RTX 4060"], ram_bytes=32 << 30, context_tokens=8192)
+    assert r.placement is not None and r.placement.verdict == "partial_offload"
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    # the experts of the RAM layers (about 14 GB at Q4_K_M) cross a PCIe 4.0 x8 link per micro-batch
+    assert 100 < r.speed.prefill_tokens_per_s < 1000
+    assert 15 < r.speed.decode_tokens_per_s < 80
+
+
+def _offload(pcie_gb_s: float | None = None, ram_gb_s: float | None = None) -> rigfit.FitResult:
+    r = rigfit.fit("gpt-oss-120b", hardware=["RTX 3090"], ram_bytes=64 << 30, context_tokens=16384,
+                   cpu_bandwidth_gb_s=ram_gb_s or DEFAULT_CPU_BANDWIDTH_GB_S)
+    if pcie_gb_s is None:
+        return r
+    from rigfit.api import fit
+    from rigfit.system import LinkKind
+
+    assert r.system is not None
+    node = r.system.node
+    links = tuple(replace(link, gb_s=pcie_gb_s) if link.kind == LinkKind.PCIE else link for link in node.links)
+    system = replace(r.system, nodes=(replace(node, links=links), *r.system.nodes[1:]))
+    return fit(replace(r.request, quant=r.quant.name, system=system, search=rigfit.Search.NONE))
+
+
+@settings(max_examples=20)
+@given(st.floats(4, 64), st.floats(4, 64))
+def test_more_pcie_bandwidth_never_slows_prefill(a: float, b: float) -> None:
+    lo, hi = sorted((a, b))
+    slow, fast = _offload(pcie_gb_s=lo).speed, _offload(pcie_gb_s=hi).speed
+    assert slow is not None and fast is not None
+    assert (fast.prefill_tokens_per_s or 0) >= (slow.prefill_tokens_per_s or 0) * (1 - 1e-9)
+
+
+@settings(max_examples=20)
+@given(st.floats(20, 400), st.floats(20, 400))
+def test_more_ram_bandwidth_never_slows_decode_with_offload(a: float, b: float) -> None:
+    lo, hi = sorted((a, b))
+    slow, fast = _offload(ram_gb_s=lo).speed, _offload(ram_gb_s=hi).speed
+    assert slow is not None and fast is not None
+    assert fast.decode_tokens_per_s >= slow.decode_tokens_per_s * (1 - 1e-9)
+
+
+@pytest.mark.parametrize(("model", "quant", "measured_tg", "measured_pp"), [
+    # throughput_modern.csv, llama-bench -t 8 on a Ryzen 7 7840HS (steveseguin, 2026-07-14)
+    ("LiquidAI/LFM2-350M", "Q4_K_M", 219.1, None),
+])
+def test_cpu_class_on_its_rows(model: str, quant: str, measured_tg: float, measured_pp: float | None) -> None:
+    r = rigfit.fit(model, quant=quant, hardware=["AMD Ryzen 7 7840HS"], backend="cpu", prompt_tokens=64,
+                   gen_tokens=256)
+    assert r.speed is not None and r.speed.classes == ("cpu",)
+    assert r.speed.decode_tokens_per_s == pytest.approx(measured_tg, rel=0.15)
