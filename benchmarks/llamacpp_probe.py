@@ -52,9 +52,11 @@ def _probe(path: str, ctx: int, ubatch: int, batch: int, fa: bool, kv: str, n_se
     if c:
         lc.llama_free(c)
     lc.llama_model_free(model)
-    out: dict[str, float] = {"kv": 0.0, "compute": 0.0, "output": 0.0}
-    for m in re.finditer(r"llama_kv_cache(?:_iswa)?:?\s.*?size\s*=\s*([\d.]+) MiB", text):
+    out: dict[str, float] = {"kv": 0.0, "rs": 0.0, "compute": 0.0, "output": 0.0}
+    for m in re.finditer(r"llama_kv_cache(?:_iswa)?:?\s+size\s*=\s*([\d.]+) MiB", text):
         out["kv"] += float(m.group(1))
+    for m in re.finditer(r"llama_memory_recurrent:\s+size\s*=\s*([\d.]+) MiB", text):
+        out["rs"] += float(m.group(1))
     for m in re.finditer(r"(\w+) compute buffer size\s*=\s*([\d.]+) MiB", text):
         out["compute"] += float(m.group(2))
     for m in re.finditer(r"output buffer size\s*=\s*([\d.]+) MiB", text):
@@ -81,12 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         write_sparse_gguf(path, spec, a.quant)
         got = _probe(path, a.ctx, a.ubatch, a.batch, a.fa == "on", a.kv, a.np)
     r = fit(spec, quant=a.quant, context_tokens=a.ctx // a.np, n_ubatch=a.ubatch, n_batch=a.batch,
-            flash_attention=a.fa == "on", kv_cache_type=a.kv, n_seq=a.np, backend="cpu")
-    pred_kv = r.memory.kv_cache_bytes / MIB
+            flash_attention=a.fa == "on", kv_cache_type=a.kv, n_seq=a.np, backend="cpu", logits_all=True)
+    pred_rs = sum(i.n_bytes for i in r.memory.items if i.name == "KV cache, recurrent state") / MIB
+    pred_kv = r.memory.kv_cache_bytes / MIB - pred_rs
     pred_cb = next(i.n_bytes for i in r.memory.items if i.name == "compute buffer") / MIB
     print(f"{spec.name} ctx={a.ctx} ubatch={a.ubatch} fa={a.fa} kv={a.kv} np={a.np}: "
-          f"KV llama.cpp {got['kv']:.2f} MiB rigfit {pred_kv:.2f} | compute llama.cpp {got['compute']:.2f} MiB "
-          f"rigfit {pred_cb:.2f} | output {got['output']:.2f} MiB")
+          f"KV llama.cpp {got['kv']:.2f} MiB rigfit {pred_kv:.2f} | recurrent llama.cpp {got['rs']:.2f} MiB "
+          f"rigfit {pred_rs:.2f} | compute llama.cpp {got['compute']:.2f} MiB rigfit {pred_cb:.2f} "
+          f"({100 * (pred_cb / got['compute'] - 1) if got['compute'] else 0:+.1f} %)")
     if a.show_log:
         print(got["log"])
     return 0

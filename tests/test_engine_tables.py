@@ -32,8 +32,10 @@ def _kv(model: str, engine: str, quant: str, ctx: int, n_seq: int = 1) -> dict[s
 
 
 @pytest.mark.parametrize(("engine", "quant", "n_seq", "sliding_cells"), [
-    # llama.cpp: GGML_PAD(min(n_ctx, n_swa * n_seq + n_ubatch), 256) cells (src/llama-kv-cache-iswa.cpp)
-    ("llama.cpp", "F16", 1, 4608), ("llama.cpp", "F16", 2, 8704),
+    # llama.cpp: one stream per sequence (kv_unified off, as llama-server -np N and the bindings run it), each
+    # GGML_PAD(min(n_ctx_seq, n_swa + n_ubatch), 256) cells (src/llama-kv-cache-iswa.cpp, llama.cpp b11434;
+    # checked against llama-cpp-python 0.3.36 by benchmarks/llamacpp_probe.py)
+    ("llama.cpp", "F16", 1, 4608), ("llama.cpp", "F16", 2, 2 * 4608),
     # vLLM: the window rounded to 16-token blocks plus one block being filled, per sequence
     ("vllm", "BF16", 1, 4112), ("vllm", "BF16", 2, 2 * 4112),
     # MLX: RotatingKVCache(max_size=sliding_window) per sequence (mlx_lm/models/cache.py)

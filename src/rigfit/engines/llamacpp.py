@@ -55,7 +55,9 @@ def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "cur
     graph of the Dec 2023 builds (b1619-b1691) in the calibration set, fitted on its five models:
     max(n_vocab + n_embd + 3*n_ctx, 2*n_embd + 2*n_ff + 4*n_ctx) + 97.
     """
-    n_kv = pad(run.context_tokens * run.n_seq, 256)
+    # the graph is reserved for one sequence's micro-batch over one KV stream (sched_reserve worst case:
+    # n_seqs = 1), n_ctx_seq cells
+    n_kv = pad(run.context_tokens, 256)
     n_tok = min(n_kv, run.n_ubatch)
     e = spec.hidden_size
     ff = spec.ffn_size
@@ -76,7 +78,7 @@ def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "cur
     kinds = {spec.layer_kind(il) for il in range(spec.n_layers)}
     swa = 0
     if LayerKind.SLIDING in kinds and spec.sliding_window and not run.swa_full:
-        swa = min(n_kv, pad(spec.sliding_window * run.n_seq + run.n_ubatch, 256))
+        swa = min(n_kv, pad(spec.sliding_window + run.n_ubatch, 256))
     kv_cells = n_kv if LayerKind.FULL in kinds else (swa or n_kv)
     masks = (kv_cells if LayerKind.FULL in kinds else 0) + swa
     fa = run.flash_attention
@@ -118,13 +120,15 @@ class LlamaCpp(Engine):
         return head_kv_dims(spec, il, decompress_mla=False)  # deepseek2 with MLA caches the latent
 
     def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
-        # cparams.n_ctx = GGML_PAD(n_ctx, 256); SWA layers get GGML_PAD(min(n_ctx, n_swa*n_seq + n_ubatch), 256)
-        # cells unless --swa-full (llama-kv-cache-iswa.cpp).
-        total = pad(run.context_tokens * run.n_seq, 256)
+        # one KV stream per sequence (llama-server -np N and the bindings leave kv_unified off): each holds
+        # n_ctx_seq = GGML_PAD(n_ctx / n_seq, 256) cells (llama-context.cpp), a sliding-window layer
+        # GGML_PAD(min(n_ctx_seq, n_swa + n_ubatch), 256) unless --swa-full (llama-kv-cache-iswa.cpp, llama.cpp
+        # b11434 via llama-cpp-python 0.3.36; benchmarks/llamacpp_probe.py matches it to the byte)
+        per_seq = pad(run.context_tokens, 256)
         w = spec.sliding_window
         if spec.layer_kind(il) == LayerKind.SLIDING and w and not run.swa_full:
-            return min(total, pad(w * run.n_seq + run.n_ubatch, 256))
-        return total
+            per_seq = min(per_seq, pad(w + run.n_ubatch, 256))
+        return per_seq * run.n_seq
 
     def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
         t = GGML_TYPES[kv_type.upper()]

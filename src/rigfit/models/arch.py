@@ -54,6 +54,8 @@ class Arch:
     qk_norm: bool = False  # RMS norm of Q and K
     qk_norm_full: bool = False  # ... over all heads at once (OLMo 2, MiniMax M2), not per head
     ffn_norm: bool = True  # a norm before the FFN (Nemotron-H blocks have one norm each)
+    ffn_norm_name: str = "ffn_norm"  # its GGUF name (gpt-oss: post_attention_norm, LLM_TENSOR_ATTN_POST_NORM)
+    split_beta_alpha: bool = False  # Gated DeltaNet beta and alpha as two tensors (Qwen3.5), not ssm_ba
     attn_bias: bool = False  # default for configs that do not say (Qwen2: biases on Q, K, V)
     tied: bool = False  # default tie_word_embeddings
     swa_pattern: int = 0  # default sliding-window period (every n-th layer full)
@@ -76,13 +78,17 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="qwen3vlmoe", hf_types=("qwen3_vl_moe",), hf_classes=("Qwen3VLMoeForConditionalGeneration",),
          qk_norm=True),
     Arch(name="qwen3next", hf_types=("qwen3_next",), hf_classes=("Qwen3NextForCausalLM",),
-         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True, shared_expert_gate=True),
+         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True, shared_expert_gate=True,
+         ffn_norm_name="post_attention_norm"),
     Arch(name="qwen35", hf_types=("qwen3_5", "qwen3_5_text"),
          hf_classes=("Qwen3_5ForConditionalGeneration", "Qwen3_5ForCausalLM"),
-         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True),
+         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True, ffn_norm_name="post_attention_norm",
+         split_beta_alpha=True),
     Arch(name="qwen35moe", hf_types=("qwen3_5_moe", "qwen3_5_moe_text"),
          hf_classes=("Qwen3_5MoeForConditionalGeneration", "Qwen3_5MoeForCausalLM"),
-         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True, shared_expert_gate=True),
+         attention=Attention.GATED_Q, mixer=Mixer.GATED_DELTANET, qk_norm=True, shared_expert_gate=True,
+         ffn_norm_name="post_attention_norm",
+         split_beta_alpha=True),
     Arch(name="gemma", hf_types=("gemma",), hf_classes=("GemmaForCausalLM",), tied=True),
     Arch(name="gemma2", hf_types=("gemma2",), hf_classes=("Gemma2ForCausalLM",), post_norms=True, tied=True,
          swa_pattern=2),
@@ -102,7 +108,7 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="deepseek32", hf_types=("deepseek_v32",), hf_classes=("DeepseekV32ForCausalLM",),
          attention=Attention.MLA, expert_probs_bias=True),
     Arch(name="gpt-oss", hf_types=("gpt_oss",), hf_classes=("GptOssForCausalLM",), attn_bias=True,
-         attn_out_bias=True, attn_sinks=True, expert_bias=True, swa_pattern=2),
+         attn_out_bias=True, attn_sinks=True, expert_bias=True, swa_pattern=2, ffn_norm_name="post_attention_norm"),
     Arch(name="llama4", hf_types=("llama4", "llama4_text"),
          hf_classes=("Llama4ForConditionalGeneration", "Llama4ForCausalLM"), swa_pattern=4),
     Arch(name="mistral3", hf_types=("mistral3", "ministral3"),
@@ -119,7 +125,7 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="granitehybrid", hf_types=("granitemoehybrid",), hf_classes=("GraniteMoeHybridForCausalLM",),
          mixer=Mixer.MAMBA2, tied=True),
     Arch(name="nemotron_h", hf_types=("nemotron_h",), hf_classes=("NemotronHForCausalLM",), mixer=Mixer.MAMBA2,
-         gated_ffn=False, ffn_norm=False),
+         gated_ffn=False, ffn_norm=False, expert_probs_bias=True),
     Arch(name="lfm2", hf_types=("lfm2",), hf_classes=("Lfm2ForCausalLM",), mixer=Mixer.SHORTCONV, qk_norm=True,
          tied=True),
     Arch(name="lfm2moe", hf_types=("lfm2_moe",), hf_classes=("Lfm2MoeForCausalLM",), mixer=Mixer.SHORTCONV,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, ggml_types_for
+from ..vocab import LayerKind
 from .spec import ModelSpec
 from .tensor import Tensor
 from .tensors import build_tensors
@@ -50,15 +52,19 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
     u32(f"{arch}.rope.dimension_count", spec.qk_rope_head_dim or spec.head_dim)
     u32(f"{arch}.vocab_size", spec.embedding_rows)
     w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", 1e-6)
+    w.add_float32(f"{arch}.attention.layer_norm_epsilon", 1e-5)  # LayerNorm archs (Nemotron-H) read this one
     w.add_float32(f"{arch}.rope.freq_base", 10000.0)
     if spec.sliding_window:
         u32(f"{arch}.attention.sliding_window", spec.sliding_window)
+    _hybrid_keys(w, spec)
     if spec.is_moe:
         u32(f"{arch}.expert_count", spec.n_experts)
         u32(f"{arch}.expert_used_count", spec.n_experts_active)
         u32(f"{arch}.expert_feed_forward_length", spec.expert_ffn_size or spec.ffn_size)
         if spec.n_shared_experts:
             u32(f"{arch}.expert_shared_count", spec.n_shared_experts)
+        if spec.shared_expert_ffn_size:
+            u32(f"{arch}.expert_shared_feed_forward_length", spec.shared_expert_ffn_size)
         if spec.n_dense_layers:
             u32(f"{arch}.leading_dense_block_count", spec.n_dense_layers)
     if tokenizer:
@@ -74,8 +80,8 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
     align = 32
     for t, tname in zip(tensors, types, strict=True):
         nbytes = GGML_TYPES[tname].row_bytes(t.shape[0]) * (t.n_elements // t.shape[0])
-        w.add_tensor_info(t.name, tuple(reversed(t.shape)), np.dtype(np.float32), nbytes,
-                          raw_dtype=gguf.GGMLQuantizationType[tname])
+        w.add_tensor_info(_RENAMED.get(arch, {}).get(t.name, t.name), tuple(reversed(t.shape)), np.dtype(np.float32),
+                          nbytes, raw_dtype=gguf.GGMLQuantizationType[tname])
         padded += -(-nbytes // align) * align
         data += nbytes
     w.write_header_to_file()
@@ -86,3 +92,37 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
     data_start = -(-size // align) * align
     os.truncate(path, data_start + padded)
     return data
+
+
+# names llama.cpp gives a tensor that other architectures name otherwise (same shape and bytes)
+_RENAMED = {"lfm2": {"output_norm.weight": "token_embd_norm.weight"},
+            "lfm2moe": {"output_norm.weight": "token_embd_norm.weight"}}
+
+
+def _hybrid_keys(w: Any, spec: ModelSpec) -> None:
+    """The keys llama.cpp's load_hparams reads for recurrent and hybrid architectures (gguf-py Keys.SSM,
+    Keys.ShortConv; per-layer arrays where the layer kind is told by a zero)."""
+    arch = spec.arch
+    add_u32 = w.add_uint32
+    add_array = w.add_array
+    if spec.ssm_d_conv:
+        add_u32(f"{arch}.ssm.conv_kernel", spec.ssm_d_conv)
+        add_u32(f"{arch}.ssm.inner_size", spec.ssm_d_inner)
+        add_u32(f"{arch}.ssm.state_size", spec.ssm_d_state)
+        add_u32(f"{arch}.ssm.group_count", spec.ssm_n_group)
+        add_u32(f"{arch}.ssm.time_step_rank", spec.ssm_dt_rank)
+    if spec.shortconv_l_cache:
+        add_u32(f"{arch}.shortconv.l_cache", spec.shortconv_l_cache)
+    kinds = [spec.layer_kind(il) for il in range(spec.n_layers)]
+    if arch in ("qwen3next", "qwen35", "qwen35moe") and LayerKind.FULL in kinds:
+        add_u32(f"{arch}.full_attention_interval", kinds.index(LayerKind.FULL) + 1)
+    if arch in ("qwen35", "qwen35moe"):
+        # M-RoPE sections of the text model (Qwen3.5 config rope_parameters.mrope_section): rotation only
+        add_array(f"{arch}.rope.dimension_sections", [11, 11, 10, 0])
+    if arch in ("nemotron_h", "granitehybrid", "lfm2", "lfm2moe"):
+        # which layers attend and which have an FFN, told per layer by zeros (llama.cpp recurrent_layer_arr)
+        add_array(f"{arch}.attention.head_count_kv",
+                  [spec.kv_heads(il) if k in (LayerKind.FULL, LayerKind.SLIDING) else 0 for il, k in enumerate(kinds)])
+        if arch == "nemotron_h":
+            add_array(f"{arch}.feed_forward_length",
+                      [spec.ffn_size_of(il) if spec.has_ffn(il) else 0 for il in range(spec.n_layers)])

@@ -56,7 +56,7 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
         ts += [_t(il, "post_attention_norm.weight", e), _t(il, "post_ffw_norm.weight", e)]
     if spec.has_ffn(il):
         if arch.ffn_norm:
-            ts.append(_t(il, "ffn_norm.weight", e))
+            ts.append(_t(il, f"{arch.ffn_norm_name}.weight", e))
         ts += _ffn_tensors(spec, arch, il)
     if spec.per_layer_input_size:
         p = spec.per_layer_input_size
@@ -126,8 +126,12 @@ def _mixer_tensors(spec: ModelSpec, mixer: Mixer | None, il: int) -> list[Tensor
                 _t(il, "shortconv.in_proj.weight", e, 3 * e), _t(il, "shortconv.out_proj.weight", e, e)]
     if mixer == Mixer.GATED_DELTANET:
         conv = 2 * ng * d_state + d_inner  # q, k (n_group key heads x d_state) and v (d_inner)
+        # beta and alpha per value head: one fused tensor (Qwen3-Next) or two (Qwen3.5: src/models/qwen35.cpp)
+        split = get_arch(spec.arch).split_beta_alpha
+        ba = [_t(il, "ssm_beta.weight", e, nh), _t(il, "ssm_alpha.weight", e, nh)] if split \
+            else [_t(il, "ssm_ba.weight", e, 2 * nh)]
         return [_t(il, "attn_qkv.weight", e, conv), _t(il, "attn_gate.weight", e, d_inner),
-                _t(il, "ssm_ba.weight", e, 2 * nh), _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv),
+                *ba, _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv),
                 _t(il, "ssm_dt.bias", nh), _t(il, "ssm_a", nh), _t(il, "ssm_norm.weight", d_inner // max(nh, 1)),
                 _t(il, "ssm_out.weight", d_inner, e)]
     if mixer == Mixer.MAMBA2:
