@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, ggml_types_for
 from ..vocab import LayerKind
@@ -40,23 +39,26 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
     w = gguf.GGUFWriter(str(path), arch)
     w.add_name(spec.name)
     w.add_file_type(ft.ftype_id)
-    u32 = w.add_uint32
-    u32(f"{arch}.context_length", spec.max_context)
-    u32(f"{arch}.embedding_length", spec.hidden_size)
-    u32(f"{arch}.block_count", spec.n_layers)
-    u32(f"{arch}.feed_forward_length", spec.ffn_size)
-    u32(f"{arch}.attention.head_count", spec.n_heads)
-    u32(f"{arch}.attention.head_count_kv", spec.n_kv_heads)
-    u32(f"{arch}.attention.key_length", spec.head_dim)
-    u32(f"{arch}.attention.value_length", spec.head_dim)
-    u32(f"{arch}.rope.dimension_count", spec.qk_rope_head_dim or spec.head_dim)
-    u32(f"{arch}.vocab_size", spec.embedding_rows)
-    w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", 1e-6)
-    w.add_float32(f"{arch}.attention.layer_norm_epsilon", 1e-5)  # LayerNorm archs (Nemotron-H) read this one
-    w.add_float32(f"{arch}.rope.freq_base", 10000.0)
+    keys: dict[str, int | float | list[int] | list[bool]] = {
+        "context_length": spec.max_context, "embedding_length": spec.hidden_size, "block_count": spec.n_layers,
+        "feed_forward_length": spec.ffn_size, "attention.head_count": spec.n_heads,
+        "attention.head_count_kv": spec.n_kv_heads, "attention.key_length": spec.head_dim,
+        "attention.value_length": spec.head_dim, "rope.dimension_count": spec.qk_rope_head_dim or spec.head_dim,
+        "vocab_size": spec.embedding_rows, "attention.layer_norm_rms_epsilon": 1e-6,
+        "attention.layer_norm_epsilon": 1e-5,  # LayerNorm archs (Nemotron-H) read this one
+        "rope.freq_base": 10000.0,
+    }
     if spec.sliding_window:
-        u32(f"{arch}.attention.sliding_window", spec.sliding_window)
-    _hybrid_keys(w, spec)
+        keys["attention.sliding_window"] = spec.sliding_window
+    keys |= _arch_keys(spec)
+    for k, v in keys.items():
+        if isinstance(v, list):
+            w.add_array(f"{arch}.{k}", v)
+        elif isinstance(v, float):
+            w.add_float32(f"{arch}.{k}", v)
+        else:
+            w.add_uint32(f"{arch}.{k}", v)
+    u32 = w.add_uint32
     if spec.is_moe:
         u32(f"{arch}.expert_count", spec.n_experts)
         u32(f"{arch}.expert_used_count", spec.n_experts_active)
@@ -80,7 +82,7 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
     align = 32
     for t, tname in zip(tensors, types, strict=True):
         nbytes = GGML_TYPES[tname].row_bytes(t.shape[0]) * (t.n_elements // t.shape[0])
-        w.add_tensor_info(_RENAMED.get(arch, {}).get(t.name, t.name), tuple(reversed(t.shape)), np.dtype(np.float32),
+        w.add_tensor_info(_gguf_name(arch, t.name), tuple(reversed(t.shape)), np.dtype(np.float32),
                           nbytes, raw_dtype=gguf.GGMLQuantizationType[tname])
         padded += -(-nbytes // align) * align
         data += nbytes
@@ -94,35 +96,55 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
     return data
 
 
-# names llama.cpp gives a tensor that other architectures name otherwise (same shape and bytes)
+# names llama.cpp gives a tensor that other architectures name otherwise (same shape and bytes); per-block
+# names without their "blk.N." prefix
 _RENAMED = {"lfm2": {"output_norm.weight": "token_embd_norm.weight"},
-            "lfm2moe": {"output_norm.weight": "token_embd_norm.weight"}}
+            "lfm2moe": {"output_norm.weight": "token_embd_norm.weight"},
+            "gemma4": {"per_layer_inp_gate.weight": "inp_gate.weight", "per_layer_proj.weight": "proj.weight",
+                       "per_layer_post_norm.weight": "post_norm.weight",
+                       # the 26B-A4B's dense MLP beside its experts (rigfit sizes it as a shared expert)
+                       "ffn_up_shexp.weight": "ffn_up.weight", "ffn_down_shexp.weight": "ffn_down.weight",
+                       "ffn_gate_shexp.weight": "ffn_gate.weight"}}
 
 
-def _hybrid_keys(w: Any, spec: ModelSpec) -> None:
-    """The keys llama.cpp's load_hparams reads for recurrent and hybrid architectures (gguf-py Keys.SSM,
-    Keys.ShortConv; per-layer arrays where the layer kind is told by a zero)."""
+def _gguf_name(arch: str, name: str) -> str:
+    names = _RENAMED.get(arch, {})
+    if name.startswith("blk."):
+        blk, il, local = name.split(".", 2)
+        return f"{blk}.{il}.{names.get(local, local)}"
+    return names.get(name, name)
+
+
+def _arch_keys(spec: ModelSpec) -> dict[str, int | float | list[int] | list[bool]]:
+    """The keys llama.cpp's load_hparams reads for recurrent, hybrid and per-layer architectures (gguf-py
+    Keys.SSM, Keys.ShortConv, Gemma 4's per-layer keys; arrays where layers differ, a zero telling a layer
+    without attention or FFN)."""
     arch = spec.arch
-    add_u32 = w.add_uint32
-    add_array = w.add_array
+    out: dict[str, int | float | list[int] | list[bool]] = {}
     if spec.ssm_d_conv:
-        add_u32(f"{arch}.ssm.conv_kernel", spec.ssm_d_conv)
-        add_u32(f"{arch}.ssm.inner_size", spec.ssm_d_inner)
-        add_u32(f"{arch}.ssm.state_size", spec.ssm_d_state)
-        add_u32(f"{arch}.ssm.group_count", spec.ssm_n_group)
-        add_u32(f"{arch}.ssm.time_step_rank", spec.ssm_dt_rank)
+        out |= {"ssm.conv_kernel": spec.ssm_d_conv, "ssm.inner_size": spec.ssm_d_inner,
+                "ssm.state_size": spec.ssm_d_state, "ssm.group_count": spec.ssm_n_group,
+                "ssm.time_step_rank": spec.ssm_dt_rank}
     if spec.shortconv_l_cache:
-        add_u32(f"{arch}.shortconv.l_cache", spec.shortconv_l_cache)
+        out["shortconv.l_cache"] = spec.shortconv_l_cache
     kinds = [spec.layer_kind(il) for il in range(spec.n_layers)]
+    attends = (LayerKind.FULL, LayerKind.SLIDING)
     if arch in ("qwen3next", "qwen35", "qwen35moe") and LayerKind.FULL in kinds:
-        add_u32(f"{arch}.full_attention_interval", kinds.index(LayerKind.FULL) + 1)
+        out["full_attention_interval"] = kinds.index(LayerKind.FULL) + 1
     if arch in ("qwen35", "qwen35moe"):
         # M-RoPE sections of the text model (Qwen3.5 config rope_parameters.mrope_section): rotation only
-        add_array(f"{arch}.rope.dimension_sections", [11, 11, 10, 0])
-    if arch in ("nemotron_h", "granitehybrid", "lfm2", "lfm2moe"):
-        # which layers attend and which have an FFN, told per layer by zeros (llama.cpp recurrent_layer_arr)
-        add_array(f"{arch}.attention.head_count_kv",
-                  [spec.kv_heads(il) if k in (LayerKind.FULL, LayerKind.SLIDING) else 0 for il, k in enumerate(kinds)])
-        if arch == "nemotron_h":
-            add_array(f"{arch}.feed_forward_length",
-                      [spec.ffn_size_of(il) if spec.has_ffn(il) else 0 for il in range(spec.n_layers)])
+        out["rope.dimension_sections"] = [11, 11, 10, 0]
+    if arch in ("nemotron_h", "granitehybrid", "lfm2", "lfm2moe", "gemma4"):
+        # which layers attend, and with how many KV heads (llama.cpp recurrent_layer_arr / per-layer n_head_kv)
+        out["attention.head_count_kv"] = [spec.kv_heads(il) if k in attends else 0 for il, k in enumerate(kinds)]
+    if arch in ("nemotron_h", "gemma4"):
+        out["feed_forward_length"] = [spec.ffn_size_of(il) if spec.has_ffn(il) else 0 for il in range(spec.n_layers)]
+    if arch == "gemma4":
+        full = next((spec.head_dim_of(il) for il, k in enumerate(kinds) if k == LayerKind.FULL), spec.head_dim)
+        swa = next((spec.head_dim_of(il) for il, k in enumerate(kinds) if k == LayerKind.SLIDING), spec.head_dim)
+        out |= {"attention.sliding_window_pattern": [k == LayerKind.SLIDING for k in kinds],
+                "attention.key_length": full, "attention.value_length": full,
+                "attention.key_length_swa": swa, "attention.value_length_swa": swa,
+                "embedding_length_per_layer_input": spec.per_layer_input_size,
+                "attention.shared_kv_layers": spec.n_layers - spec.kv_shared_from if spec.kv_shared_from else 0}
+    return out

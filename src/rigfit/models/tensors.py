@@ -31,6 +31,10 @@ def _build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
         out += [Tensor(name="per_layer_token_embd.weight", shape=(ple, spec.per_layer_vocab_size or spec.vocab_size)),
                 Tensor(name="per_layer_model_proj.weight", shape=(e, ple)),
                 Tensor(name="per_layer_proj_norm.weight", shape=(spec.per_layer_input_size,))]
+    if spec.arch == "gemma4" and LayerKind.FULL in spec.layer_types:
+        # proportional RoPE frequencies of the full-attention layers (llama.cpp src/models/gemma4.cpp)
+        full = next(spec.head_dim_of(il) for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL)
+        out.append(Tensor(name="rope_freqs.weight", shape=(full // 2,)))
     for il in range(spec.n_layers):
         out.extend(_layer_tensors(spec, il))
     out.append(Tensor(name="output_norm.weight", shape=(e,)))
@@ -159,6 +163,9 @@ def _ffn_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
                    _t(il, "ffn_up_exps.bias", ff, ne), _t(il, "ffn_down_exps.bias", e, ne)]
         if arch.expert_probs_bias:
             ts.append(_t(il, "exp_probs_b.bias", ne))
+        if spec.arch == "gemma4":  # the router's input scale and the norms around the parallel MoE block
+            ts += [_t(il, "ffn_gate_inp.scale", e), _t(il, "pre_ffw_norm_2.weight", e),
+                   _t(il, "post_ffw_norm_1.weight", e), _t(il, "post_ffw_norm_2.weight", e)]
         if spec.n_shared_experts:
             sf = (spec.shared_expert_ffn_size or ff) * spec.n_shared_experts
             ts += [_t(il, "ffn_up_shexp.weight", e, sf), _t(il, "ffn_down_shexp.weight", sf, e)]
