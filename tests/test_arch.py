@@ -153,17 +153,25 @@ def test_an_unknown_gguf_architecture_is_an_error(tmp_path: Path) -> None:
 
 
 def test_deepseek_v4_compressed_cache() -> None:
-    """DeepSeek-V4-Flash (284B published, 13B active): a 128-token window on every layer plus one 512-wide
-    entry per compress_ratios[i] tokens (0: every token), indexer keys (128) on the ratio-4 layers."""
+    """DeepSeek-V4-Flash (284B published, 13B active) as llama.cpp lays its cache out (src/llama-kv-cache-dsv4.cpp,
+    b11434): a K-only window of GGML_PAD(128 + n_ubatch, 256) = 768 cells of 512 f16 on each of the 43
+    layers; ratio-4 layers add ctx/4 compressed keys and as many 128-wide indexer keys, plus f32 compressor
+    states (kv and score, 8 rows of 1,024 and of 256); ratio-128 layers ctx/128 keys (padded to 256) and a
+    128-row state of 512.  Other engines keep the generic approximation (window + ctx/ratio entries)."""
     s = _spec("deepseek-ai__DeepSeek-V4-Flash")
     assert count_params(build_tensors(s)) == pytest.approx(284e9, rel=0.005)
     ctx = 8192
     r = rigfit.fit(s, quant="Q4_K_M", context_tokens=ctx)
     expected = 0
-    for ratio in s.compress_ratios:
-        cells = ctx if ratio == 0 else 128 + ctx // ratio
-        expected += cells * (512 + (128 if ratio == 4 else 0)) * 2  # f16
+    for ratio in s.compress_ratios[:s.n_layers]:  # the MTP layer's slot keeps no cache
+        expected += 768 * 512 * 2
+        if ratio == 4:
+            expected += (ctx // 4) * (512 + 128) * 2 + 2 * 4 * 8 * (1024 + 256)
+        elif ratio == 128:
+            expected += 256 * 512 * 2 + 2 * 4 * 128 * 512
     assert r.memory.kv_cache_bytes == expected
+    approx = rigfit.fit(s, quant="BF16", engine="vllm", context_tokens=ctx).memory.kv_cache_bytes
+    assert approx != expected  # vLLM's own V4 layout is not modelled: the generic approximation
 
 
 # Vision towers (what llama.cpp's --mmproj file holds), against published totals minus the text model that

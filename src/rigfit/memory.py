@@ -297,7 +297,8 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
             cells = 0
         elif spec.compress_ratios:
             cells = compressed_cells(spec, il, engine.kv_cells(spec, il, run), run)
-            b = engine.kv_layer_bytes(k, v, cells, run.kv_cache_type)
+            laid_out = engine.compressed_layer_bytes(spec, il, run)
+            b = engine.kv_layer_bytes(k, v, cells, run.kv_cache_type) if laid_out is None else laid_out
         else:
             got = seen.get((kind, k, v))
             if got is None:
@@ -311,6 +312,8 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                 LayerKind.RECURRENT: "recurrent state"}
     for kind, (n, cells, tot) in kv_groups.items():
         note = f"{n} layers x {cells:,} cells, {run.kv_cache_type}" if kind != LayerKind.RECURRENT else f"{n} layers"
+        if spec.compress_ratios and kind != LayerKind.RECURRENT:
+            note = f"{n} layers: a sliding window plus compressed memory (compress_ratios), {run.kv_cache_type}"
         items.append(MemoryItem(component=Component.KV_CACHE, name=f"KV cache, {kv_names[kind]}", n_bytes=tot,
                                 location=Location.HOST if host_all else Location.DEVICE, note=note))
     per_tok = Fraction(sum(k + v for kind, k, v in layout if kind == LayerKind.FULL)) * \

@@ -131,6 +131,11 @@ class Engine(ABC):
     def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
         """Bytes of one layer's K and V caches of ``cells`` token slots."""
 
+    def compressed_layer_bytes(self, spec: ModelSpec, il: int, run: RunConfig) -> int | None:
+        """Cache bytes of a layer with compressed memory (DeepSeek V4's ``compress_ratios``, all sequences)
+        where the engine's own layout is known; None: the generic approximation (memory.compressed_cells)."""
+        return None
+
     # -- buffers and pool ------------------------------------------------------------------------------
     @abstractmethod
     def compute_items(self, spec: ModelSpec, run: RunConfig) -> list[MemoryItem]:

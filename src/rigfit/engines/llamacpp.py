@@ -134,6 +134,27 @@ class LlamaCpp(Engine):
         t = GGML_TYPES[kv_type.upper()]
         return (t.row_bytes(k) if k else 0) * cells + (t.row_bytes(v) if v else 0) * cells
 
+    def compressed_layer_bytes(self, spec: ModelSpec, il: int, run: RunConfig) -> int | None:
+        # DeepSeek V4 in llama.cpp (src/llama-kv-cache-dsv4.cpp, b11434), one stream per sequence: every layer
+        # keeps a K-only sliding window of GGML_PAD(min(n_ctx_seq, n_swa + n_ubatch), 256) cells; a ratio-4
+        # (CSA) layer adds ceil(n_ctx_seq / 4) compressed keys and as many lightning-indexer keys, each padded
+        # to 256, and f32 compressor states (kv and score) of 8 rows x 2 head widths; a ratio-128 (HCA) layer
+        # adds ceil(n_ctx_seq / 128) compressed keys and a 128-row f32 state of one head width
+        t = GGML_TYPES[run.kv_cache_type.upper()]
+        per_seq = pad(run.context_tokens, 256)
+        d = spec.head_dim_of(il)
+        window = per_seq if run.swa_full else pad(min(per_seq, spec.sliding_window + run.n_ubatch), 256)
+        b = t.row_bytes(d) * window
+        r = spec.compress_ratios[il]
+        if r:
+            comp = pad(max(1, -(-per_seq // r)), 256)
+            b += t.row_bytes(d) * comp
+            if r == 4:
+                b += t.row_bytes(spec.indexer_head_dim) * comp + 2 * 4 * 2 * r * (2 * d + 2 * spec.indexer_head_dim)
+            else:
+                b += 2 * 4 * r * d
+        return b * run.n_seq
+
     def compute_items(self, spec: ModelSpec, run: RunConfig) -> list[MemoryItem]:
         dev, host = llamacpp_compute_bytes(spec, run)
         loc = Location.HOST if run.backend == Backend.CPU else Location.DEVICE
