@@ -44,8 +44,8 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
 
 
 FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches per layer and micro-batch)
-    f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda-datacenter", "metal", "cuda@2023-12", "cuda-datacenter@2023-12",
-                                "metal@2023-12")
+    f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda-datacenter", "metal@2024-05", "metal-ultra", "cuda@2023-12",
+                                "cuda-datacenter@2023-12", "metal-ultra@2023-12")
 }
 
 
@@ -64,6 +64,23 @@ def prepare(rows: list[Row]) -> Prepared:
     return out
 
 
+# Classes whose 2024 builds get constants of their own ("metal@2024-05"): the 2025-2026 rows show Metal
+# decode and prefill well above what the May 2024 builds reached; for CUDA the two eras agree (the modern
+# rows' median error is -2 % with the 2024 constants), so CUDA keeps one set for both
+ERA_SPLIT = ("metal",)
+
+
+def _era(lin: dict[str, float]) -> dict[str, float]:
+    """A 2024 row's form: "X@2024-05" keys kept for the classes in ERA_SPLIT, else folded into "X"."""
+    out: dict[str, float] = {}
+    for k, v in lin.items():
+        cls, _, name = k.partition(":")
+        base, _, era = cls.partition("@")
+        key = k if era != "2024-05" or base in ERA_SPLIT else f"{base}:{name}"
+        out[key] = out.get(key, 0.0) + v
+    return out
+
+
 def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[Row, dict[str, float]]],
                                                                     list[tuple[Row, dict[str, float]]]]:
     dec, pre = [], []
@@ -72,13 +89,13 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
         run = r.memory.run
         if row.metric == "tg":
             pos = row.start + (row.gen - 1) / 2
-            dec.append((row, decode_linear(works, r.placement, pos, r.spec.sliding_window)))
+            dec.append((row, _era(decode_linear(works, r.placement, pos, r.spec.sliding_window, build="2024-05"))))
         else:
             f16 = row.quant.upper() == "F16"
             lin = prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch, False, f16,
                                  split_mode=r.placement.split_mode, overlap=overlap,
-                                 build="2023-12" if row.old_build else "current")
-            pre.append((row, lin))
+                                 build="2023-12" if row.old_build else "2024-05")
+            pre.append((row, _era(lin)))
     return dec, pre
 
 
@@ -102,11 +119,15 @@ def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) ->
         active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
 
 
-def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[float]) -> dict[str, float]:
-    """Least absolute relative error (IRLS): community rows carry outliers that a squared loss chases."""
-    keys = sorted({k for _, f in forms for k in f})
+def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[float],
+                 fixed: dict[str, float] | None = None) -> dict[str, float]:
+    """Least absolute relative error (IRLS): community rows carry outliers that a squared loss chases.
+    ``fixed`` constants are held (the rows cannot tell them apart)."""
+    fixed = fixed or {}
+    keys = sorted({k for _, f in forms for k in f} - set(fixed))
     active = list(keys)
-    rhs = np.ones(len(forms))
+    rhs = np.array([1.0 - sum(f.get(k, 0.0) * v for k, v in fixed.items()) / t
+                    for (_, f), t in zip(forms, measured_s, strict=True)])
     while True:
         x = np.array([[f.get(k, 0.0) / t for k in active] for (_, f), t in zip(forms, measured_s, strict=True)])
         w = np.ones(len(forms))
@@ -115,16 +136,17 @@ def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[
             w = 1 / np.sqrt(np.maximum(np.abs(x @ sol - rhs), 0.03))
         neg = [k for k, v in zip(active, sol, strict=True) if v < 0]
         if not neg:
-            out = dict.fromkeys(keys, 0.0)
+            out = dict.fromkeys(keys, 0.0) | fixed
             out.update({k: float(v) for k, v in zip(active, sol, strict=True)})
             return out
         active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
 
 
-def cpu_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], list[tuple[object, dict[str, float]]],
-                         list[float], set[str]]:
-    """Decode and prefill forms of the CPU-only llama.cpp rows of throughput_modern.csv (llama-bench and
-    llama-server on the CPU backend, every device class "cpu")."""
+def modern_forms(cls: str) -> tuple[list[tuple[object, dict[str, float]]], list[float],
+                                   list[tuple[object, dict[str, float]]], list[float], set[str]]:
+    """Decode and prefill forms of the throughput_modern.csv rows (llama.cpp and Ollama, one request, no
+    speculative decoding) whose every device is of class ``cls``; a server's prefill only from prompts of
+    128 tokens or more (shorter ones time its fixed costs, not the prompt; llama-bench times the prompt)."""
     import rigfit
     from modern_rows import load_modern_rows
     from rigfit.errors import RigfitError
@@ -135,29 +157,33 @@ def cpu_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], lis
     pre_t: list[float] = []
     devices: set[str] = set()
     for row in load_modern_rows():
-        if row.engine != "llama.cpp" or row.backend != "cpu":
+        if row.engine not in ("llama.cpp", "ollama") or (cls == "cpu") != (row.backend == "cpu"):
             continue
+        if row.metric == "pp" and row.prompt < 128 and not row.bench:
+            continue
+        depth = row.depth if (row.bench or row.metric == "pp") else row.depth + row.prompt
+        kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
         try:
-            r = rigfit.fit(row.model, quant=row.quant or None, hardware=[row.hardware], backend="cpu",
-                           prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, depth_tokens=row.depth,
-                           context_tokens=max(row.prompt + row.depth + row.gen + 16, 512))
+            r = rigfit.fit(row.model, quant=row.quant or None, hardware=[row.hardware], engine=row.engine,
+                           prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, depth_tokens=depth,
+                           context_tokens=max(row.prompt + row.depth + row.gen + 16, 512), **kw)
         except RigfitError:
             continue
         if r.placement is None or r.speed is None:
             continue
         works = device_work(r.spec, r.memory, r.placement, system=r.system)
-        if not isinstance(works, list) or any(w.cls != "cpu" for w in works):
+        if not isinstance(works, list) or any(w.cls != cls for w in works):
             continue
         devices.add(row.device)
         if row.metric == "tg":
-            dec.append((row, decode_linear(works, r.placement, row.depth + (row.gen - 1) / 2,
+            dec.append((row, decode_linear(works, r.placement, depth + (row.gen - 1) / 2,
                                            r.spec.sliding_window)))
             dec_t.append(1 / row.measured)
         else:
             run = r.memory.run
             f16 = r.quant.name.upper() in ("F16", "BF16")
             pre.append((row, prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch,
-                                            run.flash_attention, f16, start=row.depth)))
+                                            run.flash_attention, f16, start=depth)))
             pre_t.append(row.prompt / row.measured)
     return dec, dec_t, pre, pre_t, devices
 
@@ -168,7 +194,14 @@ def main(argv: list[str]) -> int:
     dec, pre = linear_forms(prepared)
     dec_t = [1 / r.measured for r, _ in dec]
     pre_t = [r.prompt / r.measured for r, _ in pre]
-    theta = solve(dec, dec_t)
+    # Metal and CUDA rows share no constant (one device each, no hop): solved apart, so that pinning a
+    # negative constant of one family never reshapes the other's
+    is_metal = [all(k.startswith("metal") for k in f) for _, f in dec]
+    theta = solve([d for d, m in zip(dec, is_metal, strict=True) if not m],
+                  [t for t, m in zip(dec_t, is_metal, strict=True) if not m])
+    theta |= {k: v for k, v in solve([d for d, m in zip(dec, is_metal, strict=True) if m],
+                                     [t for t, m in zip(dec_t, is_metal, strict=True) if m]).items()
+              if k.startswith("metal")}
     best = None
     for step in range(11):  # pipeline overlap: grid search, least squares for the rest at each value
         rho = step / 10
@@ -183,7 +216,7 @@ def main(argv: list[str]) -> int:
     theta |= th
     theta["global:pipe_overlap"] = rho
     # the CPU class from the 2025-2026 CPU-only llama.cpp rows (robust: community submissions)
-    cdec, cdec_t, cpre, cpre_t, cpu_devices = cpu_forms()
+    cdec, cdec_t, cpre, cpre_t, cpu_devices = modern_forms("cpu")
     cpu_theta = robust_solve(cdec, cdec_t) | robust_solve(cpre, cpre_t)
     cpu_bands = {}
     for name, forms, meas in (("tg", cdec, cdec_t), ("pp", cpre, cpre_t)):
@@ -193,14 +226,40 @@ def main(argv: list[str]) -> int:
         cpu_bands[name] = (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3))
         print(f"cpu              {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
               f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(cpu_devices))})")
+    # current Metal builds from the 2025-2026 Metal rows (llama.cpp and Ollama on M1 Max / M4 Pro / M5 Max);
+    # prefill keeps the 2024 constants where the new rows are too few to fit them
+    mdec, mdec_t, mpre, mpre_t, metal_devices = modern_forms("metal")
+    # the rows start near an empty cache: the KV term is held at its 2024 value (the 2024 rows reach 8k)
+    metal_theta = robust_solve(mdec, mdec_t, fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]})
+    if len(mpre) >= 12:
+        metal_theta |= robust_solve(mpre, mpre_t)
+    else:
+        metal_theta |= {f"metal:{k}": theta.get(f"metal@2024-05:{k}", FIXED.get(f"metal:{k}", 0.0))
+                        for k in PREFILL_KEYS}
+    metal_bands = {}
+    for name, forms, meas in (("tg", mdec, mdec_t), ("pp", mpre, mpre_t) if len(mpre) >= 12 else ("pp", [], [])):
+        ratios = [sum(v * metal_theta.get(k, 0.0) for k, v in f.items()) / t
+                  for (_, f), t in zip(forms, meas, strict=True)]
+        if len(ratios) >= 2:
+            q = statistics.quantiles(ratios, n=10)
+            metal_bands[name] = (round(min(q[0], 0.7), 3), round(max(q[-1], 1.3), 3))
+            print(f"metal (2025-26)  {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
+                  f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(metal_devices))})")
+    theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
+        {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
-    bands: dict[str, dict[str, tuple[float, float]]] = {}
+    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands}
+    pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
+               for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
+    if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
+        q = statistics.quantiles(pp_2024, n=10)
+        metal_bands["pp"] = (round(q[0], 3), round(q[-1], 3))
     for name, forms, meas in (("tg", dec, dec_t), ("pp", pre, pre_t)):
         for c in classes:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
-            if ratios:
+            if ratios and c != "metal":
                 q = statistics.quantiles(ratios, n=10)
                 bands.setdefault(c, {})[name] = (round(q[0], 3), round(q[-1], 3))  # measured rate / predicted
                 print(f"{c:16s} {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
@@ -220,7 +279,7 @@ def main(argv: list[str]) -> int:
               "pcie_stream_eff = 0.4  # prior: RAM-resident weights copied per prompt micro-batch (speed.py)"]
     for c in classes:
         lines += ["", f'[classes."{c}"]', "fitted = true"]
-        for k in (PREFILL_KEYS if "@" in c else (*DECODE_KEYS, *PREFILL_KEYS)):
+        for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)):
             lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
         for m, (lo, hi) in bands.get(c, {}).items():
             lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]

@@ -23,7 +23,7 @@ ENGINES = {"llama.cpp": "llama.cpp", "Ollama": "ollama", "vLLM": "vllm", "MLX": 
 class ModernRow:
     engine: str  # rigfit engine name
     backend: str  # cuda | rocm | vulkan | metal | cpu | "" (the engine's default for the device)
-    hardware: str  # rigfit hardware text ("2x RTX 3090")
+    hardware: str  # rigfit hardware text ("2x RTX 3090", "Apple M4 Pro 10P+4E+20GPU 48GB")
     device: str  # the normalized device tag rows are grouped by (leave-one-device-out)
     model: str
     quant: str
@@ -66,6 +66,9 @@ def load_modern_rows(path: Path = CSV) -> list[ModernRow]:
             hw = r["hardware"]
             dev = re.search(r"device: ([^;]+)", notes)
             ncm = re.search(r"(?:--n-cpu-moe|-ncmoe)[ =](\d+)", cmd)
+            mem = _int(r["unified_memory_gb"] or "")
+            if mem and "GB" not in hw.upper():
+                hw = f"{hw} {mem}GB"  # the machine's memory picks the chip's configuration (M5 Max 48GB: 40-core)
             out.append(ModernRow(
                 engine=eng, backend=r["backend"], hardware=f"{n}x {hw}" if n > 1 else hw,
                 device=dev.group(1).strip() if dev else hw, model=r["model"], quant=r["quant"], metric=metric,

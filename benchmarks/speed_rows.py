@@ -75,4 +75,4 @@ def fit_row(row: Row) -> FitResult:
                hardware=[f"{row.n_gpus}x {spec}"], prompt_tokens=row.prompt, gen_tokens=row.gen,
                n_batch=batch, n_ubatch=512, ram_bytes=256 << 30,
                split_mode="row" if (row.old_build and row.n_gpus > 1) else None,
-               llamacpp_build="2023-12" if row.old_build else "current")
+               llamacpp_build="2023-12" if row.old_build else "2024-05")

@@ -115,6 +115,18 @@ def engine_of(o: FitOptions) -> str:
     return "llama.cpp"
 
 
+def _native_of(model: str | ModelSpec) -> str | None:
+    if isinstance(model, ModelSpec):
+        return model.native_quant or None
+    from .errors import RigfitError
+    from .models.resolve import resolve_model
+
+    try:
+        return resolve_model(model).native_quant or None
+    except RigfitError:
+        return None  # make_request names the bad model
+
+
 def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: System | None = None) -> FitRequest:
     """The one FitRequest for what a user typed.  ``system`` (already resolved: this machine, or catalog-only
     hardware for the web) replaces ``o.hardware``.  ``ctx="max"`` asks for the largest context; hardware
@@ -123,10 +135,20 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     is_file = (isinstance(model, str) and model.lower().endswith(".gguf")) or \
         (isinstance(model, ModelSpec) and model.gguf is not None)
     max_ctx = (o.ctx or "").strip().lower() == "max"
-    search = Search.MAX_CONTEXT if max_ctx else Search.BEST_QUANT if has_hw and not o.quant and not is_file \
+    quant = o.quant
+    from .engines import get_engine
+
+    if not quant and not is_file and get_engine(engine_of(o)).quant_from_name:
+        # Ollama pulls one file per tag: the quant the tag names, else the model's native format (gpt-oss:
+        # MXFP4), else the library's default; nothing to search for
+        from .quant import tag_quant
+
+        quant = (tag_quant(model) if isinstance(model, str) else None) or _native_of(model) \
+            or get_engine(engine_of(o)).default_quant
+    search = Search.MAX_CONTEXT if max_ctx else Search.BEST_QUANT if has_hw and not quant and not is_file \
         else Search.NONE
     return make_request(
-        model, quant=o.quant, engine=engine_of(o), search=search, context_tokens=None if max_ctx else parse_ctx(o.ctx),
+        model, quant=quant, engine=engine_of(o), search=search, context_tokens=None if max_ctx else parse_ctx(o.ctx),
         kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn), n_batch=o.batch, n_ubatch=o.ubatch,
         swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, n_seq=o.n_seq, backend=o.backend,
         gpu_memory_bytes=parse_size(o.gpu_memory),

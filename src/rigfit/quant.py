@@ -531,6 +531,18 @@ def split_gguf_name(name: str) -> tuple[str, str] | None:
     return m.group("model"), "MXFP4_MOE" if quant == "MXFP4" else quant
 
 
+def tag_quant(tag: str) -> str | None:
+    """The GGUF file type an Ollama tag names ("qwen2.5:7b-instruct-q8_0" -> Q8_0, "llama3.1:8b-fp16" -> F16);
+    None for a tag without one ("llama3.1:8b": the library's default file, Q4_K_M for most models)."""
+    if ":" not in tag or "/" in tag:
+        return None
+    for part in reversed(tag.split(":", 1)[1].split("-")):
+        key = _FLOAT_TO_GGUF.get(part.upper(), part.upper())
+        if key in GGUF_FILE_TYPES:
+            return key
+    return None
+
+
 def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
     """``"q4_k_m"`` -> Q4_K_M mixture, ``"awq"`` -> AWQ, ``"exl2-4.65"`` -> EXL2 at 4.65 bpw, ...
 

@@ -67,7 +67,8 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
 
     classes, bands, fitted = {}, {}, {}
     for name, rec in raw.get("classes", {}).items():
-        keys = PREFILL_KEYS if "@" in name else (*DECODE_KEYS, *PREFILL_KEYS)  # class@build: prefill only
+        # class@2023-12: prefill only (decode shared with the May 2024 builds); other eras carry both
+        keys = PREFILL_KEYS if name.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)
         missing = [k for k in keys if not isinstance(rec.get(k), int | float)]
         if missing:
             raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
@@ -83,7 +84,9 @@ def hardware_class(device: Device | None, backend: str) -> str:
     if device is None or device.kind == "cpu" or backend == "cpu":
         return "cpu"  # llama.cpp's CPU backend, also on a machine whose iGPU shares the RAM
     if device.vendor == "apple":
-        return "metal"
+        # an Ultra is two Max dies joined by UltraFusion: its decode reaches a different share of its bandwidth
+        # (fitted on the M1/M2 Ultra rows of throughput_llamacpp.csv); base, Pro and Max chips share a class
+        return "metal-ultra" if device.arch.split()[-1:] == ["Ultra"] else "metal"
     if device.vendor == "nvidia":
         # the class follows the silicon: L4/L40/A40/T4 share the GeForce/RTX dies; A100/H100/B200 are HBM
         # compute dies.  A user's card without a chip name falls back to its form.
@@ -300,8 +303,14 @@ def value(params: SpeedParams, key: str) -> float:
     return _class_params(params, cls)[name]
 
 
+def era_class(cls: str, build: str) -> str:
+    """The constants' class for a llama.cpp build era: ``cls@build`` for an older build (its own constants
+    where they were fitted, else the class's), the class itself for current builds and for the CPU."""
+    return cls if build == "current" or cls == "cpu" else f"{cls}@{build}"
+
+
 def decode_linear(works: list[DeviceWork], plan: Placement, position: float, window: int,
-                  split_mode: str | None = None) -> dict[str, float]:
+                  split_mode: str | None = None, build: str = "current") -> dict[str, float]:
     """Decode seconds per token as a linear form {"class:param" or "global:param": coefficient}: the same
     form the fit (benchmarks/fit_speed.py) solves for."""
     mode = split_mode or plan.split_mode
@@ -311,20 +320,20 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
         # row split (llama.cpp default before b1875, Jan 2024): every matmul is split over the GPUs and the
         # results gathered on the main GPU, so bytes divide but each layer pays a synchronisation cost
         for w in works:
-            _add(acc, w.cls, decode_terms(w, position, window), 1.0 / n_acc)
+            _add(acc, era_class(w.cls, build), decode_terms(w, position, window), 1.0 / n_acc)
         acc["global:row_dec_a"] = float(plan.n_layers)
         acc["global:row_dec_b"] = float(plan.n_layers * n_acc)
         return acc
     for w in works:
-        _add(acc, w.cls, decode_terms(w, position, window))
+        _add(acc, era_class(w.cls, build), decode_terms(w, position, window))
     acc["global:t_hop"] = float(max(0, len(works) - 1))
     return acc
 
 
 def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, window: int,
                   params: SpeedParams, split_mode: str | None = None,
-                  nvlink: bool | None = None) -> tuple[float, list[float]]:
-    per = [_apply(decode_terms(w, position, window), _class_params(params, w.cls)) for w in works]
+                  nvlink: bool | None = None, build: str = "current") -> tuple[float, list[float]]:
+    per = [_apply(decode_terms(w, position, window), _class_params(params, era_class(w.cls, build))) for w in works]
     if plan.tensor_parallel > 1:
         g = params.globals_
         stages = max(1, plan.pipeline_parallel)
@@ -332,7 +341,7 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
         # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
         t = max(per) * stages + 2 * plan.n_layers * g.get(link, 30e-6) + (stages - 1) * g.get("t_hop", 0.0)
         return t, per
-    lin = decode_linear(works, plan, position, window, split_mode)
+    lin = decode_linear(works, plan, position, window, split_mode, build)
     return sum(v * value(params, k) for k, v in lin.items()), per
 
 
@@ -350,8 +359,7 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
                          bandwidth_gb_s=gpu.bandwidth_gb_s)
         terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start)
         cls = on.cls
-        if build != "current" and cls != "cpu":
-            cls = f"{cls}@{build}"  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
+        cls = era_class(cls, build)  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
         out.append((cls, {k: v / n_ub for k, v in terms.items()}))
     return out
 
@@ -437,10 +445,11 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     window = spec.sliding_window
     run = mem.run
     mid = (gen_tokens - 1) / 2
-    t_mid, per = decode_time_s(works, plan, depth_tokens + mid, window, params, split_mode, nvlink)
+    t_mid, per = decode_time_s(works, plan, depth_tokens + mid, window, params, split_mode, nvlink, build)
     decode = 1.0 / t_mid
     # after the prompt: decode positions depth + prompt .. depth + prompt + gen
-    t_after, _ = decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode, nvlink)
+    t_after, _ = decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode, nvlink,
+                               build)
     f16 = mem.quant.upper() in F16_QUANTS
     notes: list[str] = []
     if any(w.tflops is None for w in works):

@@ -63,6 +63,9 @@ class Engine(ABC):
     formats: tuple[str, ...]  # accepted quant names (GGUF file types or TensorFormat names)
     default_quant: str
     quant_ladder: tuple[str, ...]  # best quality first: what best_quant searches
+    # the model name fixes the file (Ollama: a tag is one GGUF, its quant in the tag or the library default),
+    # so there is no quant to search for
+    quant_from_name: bool = False
     kv_types: tuple[str, ...]
     kv_type_names: dict[str, str] = field(default_factory=dict)  # engine spelling -> KV_ELEMENT_BYTES key
     default_kv: str = "f16"

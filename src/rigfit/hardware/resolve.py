@@ -25,9 +25,15 @@ _COUNT_AFTER = re.compile(r"^\s*(.*\S)\s+[x×*]\s*(\d+)\s*$", re.IGNORECASE)  # 
 MAX_DEVICES = 64
 
 
+# Apple's core-count spelling in benchmark listings: "M4 Pro 10P+4E+20GPU" = the 20-core GPU bin, "16P+8E"
+# names only the CPU cores
+_APPLE_CORES = re.compile(r"\b\d+p\+\d+e(?:\+(\d+)\s*gpu)?\b")
+
+
 @functools.lru_cache(maxsize=4096)
 def _key(text: str) -> str:
-    t = _NOISE.sub(" ", text.lower())
+    t = _APPLE_CORES.sub(lambda m: f" {m.group(1)}-core " if m.group(1) else " ", text.lower())
+    t = _NOISE.sub(" ", t)
     t = t.replace("-core", "c").replace(" core", "c")
     return re.sub(r"[^a-z0-9]+", "", t)
 

@@ -1,0 +1,53 @@
+"""Ollama plans the file its tag names; Apple's core-count spellings resolve; Metal speed classes per tier
+and build era (issue 16 items 1, 4, 5)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rigfit.api import resolve_hardware
+from rigfit.quant import tag_quant
+from rigfit.speed import era_class, hardware_class, load_speed_params
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(("tag", "quant"), [
+    ("qwen2.5:7b-instruct-q8_0", "Q8_0"), ("llama3.1:8b-instruct-fp16", "F16"), ("gemma3:27b-it-q4_K_M", "Q4_K_M"),
+    ("llama3.1:8b", None), ("qwen3:30b-a3b", None), ("Qwen/Qwen3-8B", None), ("plain-name", None),
+])
+def test_tag_quant(tag: str, quant: str | None) -> None:
+    assert tag_quant(tag) == quant
+
+
+@pytest.mark.parametrize(("model", "quant"), [
+    ("llama3.1:8b", "Q4_K_M"),  # the library's default file
+    ("gpt-oss:20b", "MXFP4_MOE"),  # the model's native format
+    ("qwen2.5:7b-instruct-q8_0", "Q8_0"),  # the tag's own
+])
+def test_ollama_plans_the_tag_file_not_a_search(capsys: pytest.CaptureFixture[str], model: str, quant: str) -> None:
+    code, out, _ = run_cli(capsys, "fit", model, "-e", "ollama", "-H", "RTX 4090", "--json")
+    assert code == 0 and json.loads(out)["quant"] == quant
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Apple M4 Pro 10P+4E+20GPU 48GB", "Apple M4 Pro (20-core GPU) 48GB"),
+    ("Apple M1 Max 8P+2E+24GPU 64GB", "Apple M1 Max (24-core GPU) 64GB"),
+    ("Apple M3 Max 12P+4E+40GPU 128GB", "Apple M3 Max (40-core GPU) 128GB"),
+    ("Apple M2 Ultra 16P+8E+60GPU 192GB", "Apple M2 Ultra (60-core GPU) 192GB"),
+])
+def test_apple_core_spellings(text: str, name: str) -> None:
+    assert resolve_hardware([text]).devices[0].device.name == name
+
+
+def test_metal_classes_by_tier_and_era() -> None:
+    """The Ultra (two dies) has its own constants; the May 2024 Metal builds theirs (slower than 2025-2026
+    builds on the same chips: fit_speed.py ERA_SPLIT); CUDA keeps one set for both eras."""
+    ultra = resolve_hardware(["M2 Ultra 192GB"]).devices[0].device
+    mx = resolve_hardware(["M4 Max 128GB"]).devices[0].device
+    assert hardware_class(ultra, "metal") == "metal-ultra" and hardware_class(mx, "metal") == "metal"
+    p = load_speed_params()
+    assert {"metal", "metal-ultra", "metal@2024-05"} <= set(p.classes) and "cuda@2024-05" not in p.classes
+    assert p.classes["metal@2024-05"]["a_w"] > p.classes["metal"]["a_w"]  # 2024 builds read less of the bandwidth
+    assert era_class("metal", "2024-05") == "metal@2024-05" and era_class("cpu", "2024-05") == "cpu"
