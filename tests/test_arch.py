@@ -215,3 +215,12 @@ def test_catalog_vision_towers(name: str, vision: int) -> None:
 ])
 def test_new_architectures_match_published_counts(name: str, published: int) -> None:
     assert count_params(build_tensors(resolve_model(name, online=False))) == published
+
+
+def test_a_tied_head_copies_token_embd_only() -> None:
+    """Gemma 4 E2B ties its head to token_embd (262,144 x 1,536); the per-layer embedding table (262,144 x
+    8,960) is a CPU-side lookup (llama-arch.cpp: LLM_TENSOR_LAYER_INPUT) and is not copied to the GPU with it."""
+    r = rigfit.fit(resolve_model("gemma-4-E2B-it", online=False), quant="Q8_0", backend="cuda")
+    items = {i.name: i.n_bytes for i in r.memory.items}
+    assert items["output head (copy of tied embeddings)"] == 262_144 * 1_536 // 32 * 34  # Q8_0: 34 B / 32
+    assert items["token embeddings"] > 6 * items["output head (copy of tied embeddings)"]

@@ -169,6 +169,7 @@ class _WeightSummary:
     per_layer: tuple[int, ...]
     per_layer_experts: tuple[int, ...]
     output_layer: int  # bytes of the output layer (head and output norm)
+    token_embd: int  # bytes of token_embd.weight alone (a tied head's copy; not Gemma's per-layer table)
     n_params: int
     total: int
     n_tensors: int
@@ -192,13 +193,15 @@ def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
         try:
             return _WeightSummary(groups=tuple((str(g), int(b)) for g, b in hit["groups"]),
                                   per_layer=tuple(hit["per_layer"]), per_layer_experts=tuple(hit["per_layer_experts"]),
-                                  output_layer=hit["output_layer"], n_params=hit["n_params"], total=hit["total"],
+                                  output_layer=hit["output_layer"], token_embd=hit["token_embd"],
+                                  n_params=hit["n_params"], total=hit["total"],
                                   n_tensors=hit["n_tensors"], exact=hit["exact"])
         except (KeyError, TypeError, ValueError):
             pass  # a damaged entry: computed again below
     summary = _summarize(spec, quant)
     _SUMMARY_CACHE.put(key, {"groups": summary.groups, "per_layer": summary.per_layer,
                              "per_layer_experts": summary.per_layer_experts, "output_layer": summary.output_layer,
+                             "token_embd": summary.token_embd,
                              "n_params": summary.n_params, "total": summary.total, "n_tensors": summary.n_tensors,
                              "exact": summary.exact})
     return summary
@@ -209,9 +212,11 @@ def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     groups: dict[str, int] = {}
     per_layer_w = [0] * spec.n_layers
     per_layer_x = [0] * spec.n_layers
-    output_layer = 0
+    output_layer = token_embd = 0
     for t, b in zip(tensors, sizes, strict=True):
         grp = t.group
+        if t.name == "token_embd.weight":
+            token_embd = b
         groups[grp] = groups.get(grp, 0) + b
         if t.layer is not None and t.layer < spec.n_layers:
             per_layer_w[t.layer] += b
@@ -220,7 +225,7 @@ def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
         elif t.name.startswith("output"):
             output_layer += b
     return _WeightSummary(groups=tuple(groups.items()), per_layer=tuple(per_layer_w),
-                          per_layer_experts=tuple(per_layer_x), output_layer=output_layer,
+                          per_layer_experts=tuple(per_layer_x), output_layer=output_layer, token_embd=token_embd,
                           n_params=sum(t.n_elements for t in tensors), total=sum(sizes), n_tensors=len(tensors),
                           exact=exact)
 
@@ -275,10 +280,10 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                                     note=note))
     if "output" not in groups and not host_all and engine.duplicates_tied_output(run):
         items.append(MemoryItem(component=Component.WEIGHTS, name="output head (copy of tied embeddings)",
-                                n_bytes=groups.get("token_embd", 0), location=Location.DEVICE,
+                                n_bytes=w.token_embd, location=Location.DEVICE,
                                 note="llama.cpp duplicates tied embeddings onto the GPU"))
     if "output" not in groups:
-        output_layer += groups.get("token_embd", 0)  # the tied embedding serves as the output head
+        output_layer += w.token_embd  # the tied embedding serves as the output head
     n_params = w.n_params
     file_bytes = w.total + (gguf_metadata_bytes(spec, w.n_tensors) if gguf else 0)
     if exact and spec.gguf is not None:
