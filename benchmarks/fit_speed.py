@@ -142,6 +142,38 @@ def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[
         active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
 
 
+def _solve_decode(dec: list[tuple[Row, dict[str, float]]], dec_t: list[float]) -> dict[str, float]:
+    """Metal and CUDA rows share no constant (one device each, no hop): solved apart, so that pinning a
+    negative constant of one family never reshapes the other's."""
+    is_metal = [all(k.startswith("metal") for k in f) for _, f in dec]
+    theta = solve([d for d, m in zip(dec, is_metal, strict=True) if not m],
+                  [t for t, m in zip(dec_t, is_metal, strict=True) if not m])
+    if any(is_metal):
+        theta |= {k: v for k, v in solve([d for d, m in zip(dec, is_metal, strict=True) if m],
+                                         [t for t, m in zip(dec_t, is_metal, strict=True) if m]).items()
+                  if k.startswith("metal")}
+    return theta
+
+
+def loo_ratios(forms: list[tuple[Row, dict[str, float]]], meas: list[float], theta: dict[str, float],
+               solver: object) -> dict[str, list[float]]:
+    """Per class, measured / predicted rate of each device's rows under constants fitted without that
+    device.  A class whose rows all come from one device cannot be held out: it gets no ratios (its band is
+    then widened to at least +-30 %)."""
+    out: dict[str, list[float]] = {}
+    for device in sorted({row.hardware for row, _ in forms}):
+        train = [(x, t) for x, t in zip(forms, meas, strict=True) if x[0].hardware != device]
+        held = solver([x for x, _ in train], [t for _, t in train])  # type: ignore[operator]
+        for (row, f), t in zip(forms, meas, strict=True):
+            if row.hardware == device:
+                cls = next(k.split(":")[0] for k in f if not k.startswith("global"))
+                if any(k not in held for k in f if not k.startswith("global")):
+                    continue  # the class had no other device to fit on
+                pred = sum(v * held[k] if k in held else v * theta.get(k, 0.0) for k, v in f.items())
+                out.setdefault(cls, []).append(pred / t)
+    return out
+
+
 def modern_forms(cls: str) -> tuple[list[tuple[object, dict[str, float]]], list[float],
                                    list[tuple[object, dict[str, float]]], list[float], set[str]]:
     """Decode and prefill forms of the throughput_modern.csv rows (llama.cpp and Ollama, one request, no
@@ -194,14 +226,7 @@ def main(argv: list[str]) -> int:
     dec, pre = linear_forms(prepared)
     dec_t = [1 / r.measured for r, _ in dec]
     pre_t = [r.prompt / r.measured for r, _ in pre]
-    # Metal and CUDA rows share no constant (one device each, no hop): solved apart, so that pinning a
-    # negative constant of one family never reshapes the other's
-    is_metal = [all(k.startswith("metal") for k in f) for _, f in dec]
-    theta = solve([d for d, m in zip(dec, is_metal, strict=True) if not m],
-                  [t for t, m in zip(dec_t, is_metal, strict=True) if not m])
-    theta |= {k: v for k, v in solve([d for d, m in zip(dec, is_metal, strict=True) if m],
-                                     [t for t, m in zip(dec_t, is_metal, strict=True) if m]).items()
-              if k.startswith("metal")}
+    theta = _solve_decode(dec, dec_t)
     best = None
     for step in range(11):  # pipeline overlap: grid search, least squares for the rest at each value
         rho = step / 10
@@ -254,6 +279,10 @@ def main(argv: list[str]) -> int:
     if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
         q = statistics.quantiles(pp_2024, n=10)
         metal_bands["pp"] = (round(q[0], 3), round(q[-1], 3))
+    # bands from leave-one-device-out: each device's rows predicted by constants fitted without it, so a
+    # band speaks for hardware the fit has not seen (never narrower than the in-sample one)
+    loo = {"tg": loo_ratios(dec, dec_t, theta, _solve_decode),
+           "pp": loo_ratios(pre, pre_t, theta, solve)}
     for name, forms, meas in (("tg", dec, dec_t), ("pp", pre, pre_t)):
         for c in classes:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
@@ -261,9 +290,15 @@ def main(argv: list[str]) -> int:
                       if all(k.startswith((c + ":", "global")) for k in f)]
             if ratios and c != "metal":
                 q = statistics.quantiles(ratios, n=10)
-                bands.setdefault(c, {})[name] = (round(q[0], 3), round(q[-1], 3))  # measured rate / predicted
+                held = loo[name].get(c, [])
+                ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]
+                # measured rate / predicted
+                bands.setdefault(c, {})[name] = (round(min(q[0], ql[0]), 3), round(max(q[-1], ql[-1]), 3))
+                err_in = statistics.median(abs(1 / r - 1) for r in ratios)
+                err_loo = statistics.median(abs(1 / r - 1) for r in held) if held else float("nan")  # nan: one device
                 print(f"{c:16s} {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
-                      f"p10 {q[0]:.3f} p90 {q[-1]:.3f}")
+                      f"p10 {q[0]:.3f} p90 {q[-1]:.3f} | median error in-sample {100 * err_in:.1f} % "
+                      f"leave-one-device-out {100 * err_loo:.1f} % (band {ql[0]:.3f}-{ql[-1]:.3f})")
     lines = ["# Speed-model constants fitted by benchmarks/fit_speed.py on",
              f"# {CSV.name} ({len(rows)} rows: llama.cpp May 2024 and Dec 2023 builds, FA off, f16 KV).",
              "# a_* are 1/efficiency (a_w weights read, a_kv KV read, a_fq / a_ff FLOPs with quantized / F16 weights,",
