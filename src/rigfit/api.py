@@ -67,6 +67,8 @@ def fit(request: FitRequest) -> FitResult:
         return _best_quant(request)
     if request.search == Search.MAX_CONTEXT:
         return _max_context(request)
+    if request.search == Search.MAX_USERS:
+        return _max_users(request)
     return _plan(request)
 
 
@@ -305,6 +307,32 @@ def _max_context(req: FitRequest) -> FitResult:
     while lo <= hi:
         mid = (lo + hi) // 2
         r = at(mid * MAX_CONTEXT_STEP)
+        assert r.placement is not None
+        if r.placement.verdict.rank <= want:
+            best, lo = r, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+MAX_USERS = 1024  # the search's ceiling: llama-server slots / vLLM sequences
+
+
+def _max_users(req: FitRequest) -> FitResult:
+    """The most parallel sequences (users, each with the request's context) that keep the verdict one user
+    gets; memory only grows with each user, so the answer is found by bisection."""
+    def at(n: int) -> FitResult:
+        return _plan(replace(req, n_seq=n, search=Search.NONE))
+
+    one = at(1)
+    assert one.placement is not None
+    want = one.placement.verdict.rank
+    if want == Verdict.DOES_NOT_FIT.rank:
+        return one
+    lo, hi, best = 2, MAX_USERS, one
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        r = at(mid)
         assert r.placement is not None
         if r.placement.verdict.rank <= want:
             best, lo = r, mid + 1

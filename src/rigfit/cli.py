@@ -68,6 +68,8 @@ _fit_options = [
     click.option("--ubatch", type=int, help="Physical micro-batch (llama.cpp -ub, default 512)."),
     click.option("--parallel", "-np", "n_seq", type=int, default=1, show_default=True,
                  help="Parallel sequences, each with its own context."),
+    click.option("--users", help="Users answered at once (each a parallel sequence with the full context), "
+                 "or 'max' for the most that keep the plan's verdict."),
     click.option("--backend", help="cuda, rocm, metal, vulkan, cpu (default: the engine's usual one)."),
     click.option("--hardware", "-H", multiple=True,
                  help="Device(s): a catalog name with optional 'Nx ' prefix, or a custom .toml; repeatable."),
@@ -106,7 +108,8 @@ def _options(o: dict[str, Any]) -> Any:
         quant=o["quant"], ctx=o["ctx"], kv_cache=o["kv_cache"], engine=o["engine"], flash_attn=o["flash_attn"],
         swa_full=o.get("swa_full") or None, logits_all=o.get("logits_all") or None,
         mmproj=o.get("mmproj") or None,
-        batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], backend=o["backend"], hardware=tuple(o["hardware"]),
+        batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], users=o.get("users"), backend=o["backend"],
+        hardware=tuple(o["hardware"]),
         gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],
         prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], depth_tokens=o["depth_tokens"],
         split_mode=o["split_mode"],

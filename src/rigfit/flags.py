@@ -12,7 +12,7 @@ FLAGS = {"model": "MODEL", "quant": "--quant", "context_tokens": "--ctx", "kv_ca
          "gpu_memory_utilization": "--gpu-memory-utilization", "ram_bytes": "--ram", "split_mode": "--split-mode",
          "gpu_layers": "--gpu-layers", "tensor_split": "--tensor-split", "tensor_parallel": "--tensor-parallel",
          "pipeline_parallel": "--pipeline-parallel", "command": "--command", "prompt_tokens": "--prompt-tokens",
-         "depth_tokens": "--depth", "gen_tokens": "--gen-tokens", "swa_full": "--swa-full",
+         "depth_tokens": "--depth", "gen_tokens": "--gen-tokens", "users": "--users", "swa_full": "--swa-full",
          "logits_all": "--logits-all", "mmproj": "--mmproj"}
 # request field -> /api/fit query parameter, where the two differ
 PARAMS = {"context_tokens": "ctx", "kv_cache_type": "kv_cache", "flash_attention": "flash_attn", "n_batch": "batch",

@@ -89,6 +89,7 @@ class FitOptions:
     batch: int | None = None
     ubatch: int | None = None
     n_seq: int = 1
+    users: str | None = None  # "N" concurrent users (= N parallel sequences) or "max"
     backend: str | None = None
     hardware: tuple[str, ...] = ()
     gpu_memory: str | None = None
@@ -115,6 +116,25 @@ def engine_of(o: FitOptions) -> str:
     return "llama.cpp"
 
 
+def _users(o: FitOptions) -> tuple[int, bool]:
+    """(parallel sequences, whether to search for the most) from --users / --parallel."""
+    if o.users is None:
+        return o.n_seq, False
+    text = o.users.strip().lower()
+    if o.n_seq != 1:
+        raise InvalidInput("give the number of users or of parallel sequences, not both (they are the same)",
+                           options=("users", "n_seq"))
+    if text == "max":
+        if (o.ctx or "").strip().lower() == "max":
+            raise InvalidInput("the largest context and the most users cannot both be searched: fix one",
+                               options=("users", "context_tokens"))
+        return 1, True
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise InvalidInput(f"users must be a whole number from 1 to 1024 or 'max', got {o.users!r}",
+                           options=("users",))
+    return int(text), False
+
+
 def _native_of(model: str | ModelSpec) -> str | None:
     if isinstance(model, ModelSpec):
         return model.native_quant or None
@@ -135,6 +155,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     is_file = (isinstance(model, str) and model.lower().endswith(".gguf")) or \
         (isinstance(model, ModelSpec) and model.gguf is not None)
     max_ctx = (o.ctx or "").strip().lower() == "max"
+    n_seq, max_users = _users(o)
     quant = o.quant
     from .engines import get_engine
 
@@ -145,12 +166,12 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
 
         quant = (tag_quant(model) if isinstance(model, str) else None) or _native_of(model) \
             or get_engine(engine_of(o)).default_quant
-    search = Search.MAX_CONTEXT if max_ctx else Search.BEST_QUANT if has_hw and not quant and not is_file \
-        else Search.NONE
+    search = Search.MAX_CONTEXT if max_ctx else Search.MAX_USERS if max_users else \
+        Search.BEST_QUANT if has_hw and not quant and not is_file else Search.NONE
     return make_request(
         model, quant=quant, engine=engine_of(o), search=search, context_tokens=None if max_ctx else parse_ctx(o.ctx),
         kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn), n_batch=o.batch, n_ubatch=o.ubatch,
-        swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, n_seq=o.n_seq, backend=o.backend,
+        swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, n_seq=n_seq, backend=o.backend,
         gpu_memory_bytes=parse_size(o.gpu_memory),
         gpu_memory_utilization=o.gpu_memory_utilization, hardware=() if system is not None else o.hardware,
         system=system, ram_bytes=parse_size(o.ram), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,

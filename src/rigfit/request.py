@@ -36,6 +36,7 @@ class Search(StrEnum):
     NONE = "none"  # the plan for exactly this quant and context
     BEST_QUANT = "best_quant"  # the highest-quality quant with the best verdict reachable
     MAX_CONTEXT = "max_context"  # the largest context that keeps the best verdict
+    MAX_USERS = "max_users"  # the most parallel sequences (users) at this context that keep the best verdict
 
 
 class SplitMode(StrEnum):
@@ -233,6 +234,9 @@ def check_request(req: FitRequest) -> None:
     if req.search == Search.MAX_CONTEXT and req.system is None:
         raise InvalidInput("the largest context needs hardware (the context that fits depends on the device)",
                            options=("context_tokens", "hardware"))
+    if req.search == Search.MAX_USERS and req.system is None:
+        raise InvalidInput("the most users needs hardware (how many fit depends on the device)",
+                           options=("n_seq", "hardware"))
     eng, rules = req.engine, req.engine.placement
     for name, label in _ENGINE_SETTINGS:
         if getattr(req, name) is not None and name not in eng.settings:

@@ -143,6 +143,9 @@ class SpeedEstimate:
     prefill_tokens_per_s: float | None
     decode_tokens_per_s: float  # over gen_tokens from depth_tokens (llama-bench tgN @ dD)
     decode_after_prompt_tokens_per_s: float  # the same answer after the prompt: what a chat turn sees
+    users: int  # sequences answering at once (the plan's parallel slots)
+    per_user_decode_tokens_per_s: float  # each user's rate when all of them generate at once
+    aggregate_decode_tokens_per_s: float  # all users together
     time_to_first_token_s: float | None
     total_time_s: float | None
     decode_band: tuple[float, float]
@@ -248,10 +251,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     return out
 
 
-def decode_terms(work: DeviceWork, position: float, window: int) -> dict[str, float]:
-    """Linear coefficients of one device's decode time at context position ``position``."""
+def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1) -> dict[str, float]:
+    """Linear coefficients of one device's decode time at context position ``position``: one step that makes a
+    token for each of ``batch`` sequences reads the weights once and every sequence's cache."""
     bw = work.bandwidth_gb_s * 1e9
-    kv = work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position)
+    kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position))
     # a_w prices every byte read; a_kv is the extra cost of attention over the cache (>= 0: the KV read is
     # never cheaper than a weight read; without flash attention the f32 scores add to it)
     return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": float(work.n_layers)}
@@ -332,8 +336,9 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
 
 def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, window: int,
                   params: SpeedParams, split_mode: str | None = None,
-                  nvlink: bool | None = None, build: str = "current") -> tuple[float, list[float]]:
-    per = [_apply(decode_terms(w, position, window), _class_params(params, era_class(w.cls, build))) for w in works]
+                  nvlink: bool | None = None, build: str = "current", batch: int = 1) -> tuple[float, list[float]]:
+    per = [_apply(decode_terms(w, position, window, batch), _class_params(params, era_class(w.cls, build)))
+           for w in works]
     if plan.tensor_parallel > 1:
         g = params.globals_
         stages = max(1, plan.pipeline_parallel)
@@ -341,8 +346,21 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
         # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
         t = max(per) * stages + 2 * plan.n_layers * g.get(link, 30e-6) + (stages - 1) * g.get("t_hop", 0.0)
         return t, per
+    if batch > 1:  # the layers run in order, each device's step as above (layer split: the stages add up)
+        return sum(per) + params.globals_.get("t_hop", 0.0) * max(0, len(works) - 1), per
     lin = decode_linear(works, plan, position, window, split_mode, build)
     return sum(v * value(params, k) for k, v in lin.items()), per
+
+
+def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, build: str = "current") -> float:
+    """The matmul floor of one decode step for ``batch`` sequences: 2 x active parameters x batch FLOPs per
+    device at its quantized-matmul rate and fitted efficiency (decode is bandwidth-bound until this wins)."""
+    total = 0.0
+    for w in works:
+        tq = (w.quant_tops or w.tflops or 0.0) * 1e12
+        if tq:
+            total += 2.0 * w.params * batch / tq * _class_params(params, era_class(w.cls, build)).get("a_fq", 1.0)
+    return total
 
 
 def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, flash_attention: bool,
@@ -450,6 +468,13 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     # after the prompt: decode positions depth + prompt .. depth + prompt + gen
     t_after, _ = decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode, nvlink,
                                build)
+    # run.n_seq users answering at once (llama-server -np N slots, each after its prompt): one step reads
+    # the weights once and every user's cache, unless the batch's matmuls take longer
+    users = max(1, run.n_seq)
+    t_step = t_after
+    if users > 1:
+        t_step = max(decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode,
+                                   nvlink, build, batch=users)[0], batch_compute_s(works, users, params, build))
     f16 = mem.quant.upper() in F16_QUANTS
     notes: list[str] = []
     if any(w.tflops is None for w in works):
@@ -480,7 +505,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     return SpeedEstimate(
         prompt_tokens=prompt_tokens, gen_tokens=gen_tokens, depth_tokens=depth_tokens,
         prefill_tokens_per_s=prompt_tokens / t_pp if t_pp else None, decode_tokens_per_s=decode,
-        decode_after_prompt_tokens_per_s=1.0 / t_after,
+        decode_after_prompt_tokens_per_s=1.0 / t_after, users=users,
+        per_user_decode_tokens_per_s=1.0 / t_step, aggregate_decode_tokens_per_s=users / t_step,
         time_to_first_token_s=t_pp, total_time_s=(t_pp + gen_tokens * t_after) if t_pp is not None else None,
         decode_band=(decode * tg_band[0], decode * tg_band[1]),
         prefill_band=(prompt_tokens / t_pp * pp_band[0], prompt_tokens / t_pp * pp_band[1]) if t_pp else None,

@@ -85,7 +85,9 @@ def speed_dict(r: FitResult) -> dict[str, Any] | None:
     return {
         "prompt_tokens": s.prompt_tokens, "gen_tokens": s.gen_tokens, "depth_tokens": s.depth_tokens,
         "prefill_tokens_per_s": s.prefill_tokens_per_s, "decode_tokens_per_s": s.decode_tokens_per_s,
-        "decode_after_prompt_tokens_per_s": s.decode_after_prompt_tokens_per_s,
+        "decode_after_prompt_tokens_per_s": s.decode_after_prompt_tokens_per_s, "users": s.users,
+        "per_user_decode_tokens_per_s": s.per_user_decode_tokens_per_s,
+        "aggregate_decode_tokens_per_s": s.aggregate_decode_tokens_per_s,
         "time_to_first_token_s": s.time_to_first_token_s, "total_time_s": s.total_time_s,
         "decode_band_tokens_per_s": list(s.decode_band),
         "prefill_band_tokens_per_s": list(s.prefill_band) if s.prefill_band else None,

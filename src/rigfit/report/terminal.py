@@ -73,6 +73,9 @@ def placement_lines(r: FitResult) -> list[str]:
     if s is not None:
         lo, hi = s.decode_band
         out.append(f"decode {s.decode_tokens_per_s:.1f} tok/s (likely {lo:.1f}-{hi:.1f}) over {s.gen_tokens} tokens")
+        if s.users > 1:
+            out.append(f"{s.users} users at once: {s.per_user_decode_tokens_per_s:.1f} tok/s each, "
+                       f"{s.aggregate_decode_tokens_per_s:,.0f} tok/s together")
         if s.prefill_tokens_per_s is not None and s.time_to_first_token_s is not None:
             out.append(f"prefill {s.prefill_tokens_per_s:,.0f} tok/s over a {s.prompt_tokens}-token prompt; "
                        f"first token after {s.time_to_first_token_s:.2f} s; whole answer "

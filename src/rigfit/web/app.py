@@ -202,7 +202,9 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         swa_full: Annotated[bool | None, Query(description="llama.cpp --swa-full")] = None,
         logits_all: Annotated[bool | None, Query(description="size the compute buffer as the bindings do")] = None,
         mmproj: Annotated[bool | None, Query(description="load the vision projector (llama.cpp --mmproj)")] = None,
-        batch: int | None = None, ubatch: int | None = None, parallel: int = 1, backend: Str = None,
+        batch: int | None = None, ubatch: int | None = None, parallel: int = 1,
+        users: Annotated[str | None, Query(max_length=8, description="users at once, or max")] = None,
+        backend: Str = None,
         hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
         this_machine: bool = False, gpu_memory: Str = None, gpu_memory_utilization: float | None = None,
         ram: Str = None, prompt_tokens: int = 512, gen_tokens: int = 128, depth_tokens: int = 0, split_mode: Str = None,
@@ -218,7 +220,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         system = _system(hardware, this_machine)
         o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn,
                        swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, batch=batch,
-                       ubatch=ubatch, n_seq=parallel, backend=backend, gpu_memory=gpu_memory,
+                       ubatch=ubatch, n_seq=parallel, users=users, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
                        gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
