@@ -302,11 +302,16 @@ def _max_context(req: FitRequest) -> FitResult:
     want = lo_fit.placement.verdict.rank
     if want == Verdict.DOES_NOT_FIT.rank:
         return lo_fit
-    lo, hi = 1, max(1, spec.max_context // MAX_CONTEXT_STEP)
-    best = lo_fit
+    return _largest(lambda k: at(k * MAX_CONTEXT_STEP), 1, max(1, spec.max_context // MAX_CONTEXT_STEP), want,
+                    lo_fit)
+
+
+def _largest(at: Callable[[int], FitResult], lo: int, hi: int, want: int, best: FitResult) -> FitResult:
+    """The plan at the largest k in [lo, hi] whose verdict is ``want`` or better (verdicts only worsen as k
+    grows), else ``best``."""
     while lo <= hi:
         mid = (lo + hi) // 2
-        r = at(mid * MAX_CONTEXT_STEP)
+        r = at(mid)
         assert r.placement is not None
         if r.placement.verdict.rank <= want:
             best, lo = r, mid + 1
@@ -329,16 +334,7 @@ def _max_users(req: FitRequest) -> FitResult:
     want = one.placement.verdict.rank
     if want == Verdict.DOES_NOT_FIT.rank:
         return one
-    lo, hi, best = 2, MAX_USERS, one
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        r = at(mid)
-        assert r.placement is not None
-        if r.placement.verdict.rank <= want:
-            best, lo = r, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    return _largest(at, 2, MAX_USERS, want, one)
 
 
 def resolve_hardware(specs: Sequence[str], *, os_name: str = "linux", ram_bytes: int | None = None) -> System:
