@@ -174,7 +174,8 @@ def loo_ratios(forms: list[tuple[Row, dict[str, float]]], meas: list[float], the
     return out
 
 
-def modern_forms(cls: str) -> tuple[list[tuple[object, dict[str, float]]], list[float],
+def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -> tuple[
+        list[tuple[object, dict[str, float]]], list[float],
                                    list[tuple[object, dict[str, float]]], list[float], set[str]]:
     """Decode and prefill forms of the throughput_modern.csv rows (llama.cpp and Ollama, one request, no
     speculative decoding) whose every device is of class ``cls``; a server's prefill only from prompts of
@@ -189,7 +190,7 @@ def modern_forms(cls: str) -> tuple[list[tuple[object, dict[str, float]]], list[
     pre_t: list[float] = []
     devices: set[str] = set()
     for row in load_modern_rows():
-        if row.engine not in ("llama.cpp", "ollama") or (cls == "cpu") != (row.backend == "cpu"):
+        if row.engine not in engines or (cls == "cpu") != (row.backend == "cpu"):
             continue
         if row.metric == "pp" and row.prompt < 128 and not row.bench:
             continue
@@ -270,10 +271,26 @@ def main(argv: list[str]) -> int:
             metal_bands[name] = (round(min(q[0], 0.7), 3), round(max(q[-1], 1.3), 3))
             print(f"metal (2025-26)  {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
                   f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(metal_devices))})")
+    # vLLM on CUDA from its 2025-2026 rows (all on an RTX 5090): CUDA graphs take most of llama.cpp's
+    # per-layer cost away, so t_layer is fitted; the share of bandwidth its GEMVs reach differs by model and
+    # format in these rows (dense NVFP4 slower, MoE and Mamba hybrids faster), so a_w is held at llama.cpp's
+    # rather than fitted to their mix.  Decode only: its prefill rows are request-level timings of short
+    # prompts; prefill keeps llama.cpp's constants
+    vdec, vdec_t, _, _, vllm_devices = modern_forms("vllm-cuda", engines=("vllm",))
+    vllm_theta = robust_solve(vdec, vdec_t, fixed={"vllm-cuda:a_kv": theta["cuda:a_kv"],
+                                                   "vllm-cuda:a_w": theta["cuda:a_w"]})
+    vllm_theta |= {f"vllm-cuda:{k}": theta.get(f"cuda:{k}", FIXED.get(f"cuda:{k}", 0.0)) for k in PREFILL_KEYS}
+    vr = [sum(v * vllm_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(vdec, vdec_t, strict=True)]
+    vq = statistics.quantiles(vr, n=10)
+    # one device in the rows: at least +-40 %
+    vllm_bands = {"tg": (round(min(vq[0], 0.6), 3), round(max(vq[-1], 1.4), 3)), "pp": (0.5, 2.0)}
+    print(f"vllm-cuda        tg: n={len(vr):3d} median ratio {statistics.median(vr):.3f} p10 {vq[0]:.3f} "
+          f"p90 {vq[-1]:.3f} (devices: {', '.join(sorted(vllm_devices))})")
+    theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
     theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
-    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands}
+    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
                for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
     if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
@@ -288,7 +305,7 @@ def main(argv: list[str]) -> int:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
-            if ratios and c != "metal":
+            if ratios and c not in ("metal", "vllm-cuda"):
                 q = statistics.quantiles(ratios, n=10)
                 held = loo[name].get(c, [])
                 ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]

@@ -138,12 +138,12 @@ def test_moe_decode_reads_the_active_experts() -> None:
 
 
 @pytest.mark.parametrize(("engine", "quant", "hardware"), [
-    ("vllm", "AWQ", "RTX 4090"), ("mlx", "MLX-4BIT", "M4 Max 40-core 128GB"), ("transformers", "BF16", "RTX 4090"),
-    ("exllamav2", "EXL2-4.0", "RTX 4090"),
+    ("vllm", "AWQ", "Radeon RX 7900 XTX"), ("mlx", "MLX-4BIT", "M4 Max 40-core 128GB"),
+    ("transformers", "BF16", "RTX 4090"), ("exllamav2", "EXL2-4.0", "RTX 4090"),
 ])
 def test_engines_without_their_own_speed_fit_say_so(engine: str, quant: str, hardware: str) -> None:
-    """The speed constants are fitted on llama.cpp runs (Engine.speed_class): other engines get the note and
-    at least the unfitted band (0.6-1.6 x decode)."""
+    """The speed constants are fitted on llama.cpp runs, and vLLM's decode on CUDA (Engine.speed_class): other
+    engines and backends get the note and at least the unfitted band (0.6-1.6 x decode)."""
     r = rigfit.fit("Llama-3.1-8B-Instruct", engine=engine, quant=quant, context_tokens=8192, hardware=[hardware])
     assert r.speed is not None
     assert any("no speed constants fitted on its own runs" in n for n in r.speed.notes)
@@ -167,3 +167,14 @@ def test_the_systems_pcie_link_carries_ram_resident_weights() -> None:
         assert r.speed.prefill_tokens_per_s is not None
         rates.append(r.speed.prefill_tokens_per_s)
     assert rates[0] < rates[1]
+
+
+def test_vllm_on_cuda_has_its_own_decode_fit() -> None:
+    """vllm-cuda: decode fitted on the 2025-2026 vLLM rows (RTX 5090, t_layer 45 us against llama.cpp's 79 us:
+    CUDA graphs), a band of at least +-40 % (one device), no stand-in note."""
+    r = rigfit.fit("Llama-3.1-8B-Instruct", engine="vllm", quant="AWQ", context_tokens=8192, hardware=["RTX 5090"])
+    lcpp = rigfit.fit("Llama-3.1-8B-Instruct", quant="Q4_K_M", context_tokens=8192, hardware=["RTX 5090"])
+    assert r.speed is not None and lcpp.speed is not None and r.speed.classes == ("vllm-cuda",)
+    assert not any("no speed constants" in n for n in r.speed.notes)
+    lo, hi = r.speed.decode_band
+    assert lo <= 0.6 * r.speed.decode_tokens_per_s and hi >= 1.4 * r.speed.decode_tokens_per_s

@@ -478,7 +478,14 @@ TENSOR_FORMATS: dict[str, TensorFormat] = {
                                      extra_bits_per_weight=Fraction(32, 64 * 256)),
              "bitsandbytes double quant: 8-bit absmax per 64, fp32 per 256 absmax blocks (QLoRA, 4.127 bits)"),
         _fmt("INT8", GroupGeometry(bits=8, row_bits=32),
-             "bitsandbytes LLM.int8(): int8 weights + fp32 row scale (SCB); lm_head kept 16-bit"),
+             "int8 weights + an fp32 scale per output row: bitsandbytes LLM.int8() (SCB) and compressed-tensors "
+             "W8A8 channel-wise checkpoints alike; lm_head kept 16-bit"),
+        _fmt("INT4", GroupGeometry(bits=4, group_size=128, scale_bits=16),
+             "compressed-tensors W4A16 (llm-compressor's usual scheme): symmetric int4 packed in int32, "
+             "a bf16 scale per group of 128, no zero point; lm_head kept 16-bit"),
+        _fmt("NVFP4", GroupGeometry(bits=4, group_size=16, scale_bits=8, tensor_bytes=8),
+             "NVIDIA ModelOpt / compressed-tensors NVFP4: E2M1 values, an FP8 (E4M3) scale per 16 and two fp32 "
+             "global scales per tensor (4.5 bits/weight); embeddings and lm_head kept 16-bit"),
         _mlx(3), _mlx(4), _mlx(6), _mlx(8),
     )
 }
@@ -486,7 +493,9 @@ _TENSOR_ALIASES = {
     "FLOAT16": "FP16", "HALF": "FP16", "BFLOAT16": "BF16", "FLOAT32": "FP32", "AWQ-4BIT": "AWQ",
     "GPTQ-4BIT": "GPTQ", "GPTQ-INT4": "GPTQ", "GPTQ-INT8": "GPTQ-8BIT", "BNB-NF4": "NF4",
     "BNB-4BIT": "NF4-DQ", "QLORA": "NF4-DQ", "BNB-INT8": "INT8", "LLM.INT8": "INT8", "MLX-4": "MLX-4BIT",
-    "MLX-8": "MLX-8BIT", "MLX4": "MLX-4BIT", "MLX8": "MLX-8BIT", "FP8-E4M3": "FP8",
+    "MLX-8": "MLX-8BIT", "MLX4": "MLX-4BIT", "MLX8": "MLX-8BIT", "FP8-E4M3": "FP8", "W8A8": "INT8",
+    "W8A8-INT8": "INT8", "W4A16": "INT4", "INT4-W4A16": "INT4", "GPTQ4": "GPTQ", "AWQ-INT4": "AWQ",
+    "NVFP4-W4A4": "NVFP4",
 }
 
 EXL2_HEAD_BITS = 6  # exllamav2 convert.py default -hb 6
@@ -554,6 +563,8 @@ def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
         raise InvalidInput("empty quantization name")
     if prefer == "tensor" and key in _FLOAT_TO_TENSOR:
         return TENSOR_FORMATS[_FLOAT_TO_TENSOR[key]]
+    if prefer == "tensor" and _TENSOR_ALIASES.get(key, key) in TENSOR_FORMATS:
+        return TENSOR_FORMATS[_TENSOR_ALIASES.get(key, key)]  # NVFP4: the checkpoint format, not the GGUF type
     key = _FLOAT_TO_GGUF.get(key, key) if prefer == "gguf" else key
     if key in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[key]

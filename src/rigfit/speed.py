@@ -174,6 +174,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     gives the links (the first GPU's PCIe link carries RAM-resident weights); without it, the catalog's."""
     layout = kv_layout(mem.run.engine, spec.structure)
     attention = _attention_widths(spec.structure)
+    engine = get_engine(mem.run.engine)
     elem = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
     bpw = mem.bits_per_weight or 16.0
@@ -235,6 +236,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             w += mem.output_layer_bytes
         shard = max(1, d.shard)
         role_cls = "cpu" if d.role == Role.CPU else hardware_class(dev, mem.run.backend)
+        if engine.speed_class != SpeedClass.LLAMA_CPP and role_cls != "cpu":
+            # another engine's kernels: its own constants where fitted ("vllm-cuda"), else llama.cpp's stand in
+            role_cls = f"{engine.speed_class}-{role_cls}"
         streamed = 0.0
         if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm"):
             # a prompt micro-batch is computed on the GPU with the RAM-resident weights copied over (ggml-cuda
@@ -284,11 +288,22 @@ def _apply(terms: dict[str, float], params: dict[str, float]) -> float:
     return sum(v * params[k] for k, v in terms.items())
 
 
+def stand_in(cls: str) -> str:
+    """The llama.cpp class whose constants stand in for another engine's unfitted class ("mlx-metal" ->
+    "metal")."""
+    for sc in SpeedClass:
+        if sc != SpeedClass.LLAMA_CPP and cls.startswith(f"{sc}-"):
+            return cls[len(sc) + 1:]
+    return cls
+
+
 def _class_params(p: SpeedParams, cls: str) -> dict[str, float]:
     base = cls.split("@", maxsplit=1)[0]
     if cls in p.classes:
         return p.classes[cls] if cls == base else p.classes[base] | p.classes[cls]
-    return p.classes.get(base) or p.classes["cuda"]
+    if base in p.classes:
+        return p.classes[base]
+    return p.classes.get(stand_in(base)) or p.classes["cuda"]
 
 
 def _nvlink(plan: Placement) -> bool:
@@ -489,9 +504,9 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     pp_band = params.bands.get(worst, {}).get("pp", (0.7, 1.3))
     engine = get_engine(run.engine)
     unfitted = [f"{c}: efficiencies are priors, not fitted on measurements (wider band)"
-                for c in classes if not params.fitted.get(c, False)]
-    if engine.speed_class != SpeedClass.LLAMA_CPP:
-        # the constants are fitted on llama.cpp runs: another engine's kernels are priced as llama.cpp's
+                for c in classes if c in params.classes and not params.fitted.get(c, False)]
+    if any(c not in params.classes for c in classes):
+        # no constants fitted on this engine's own runs: its kernels are priced as llama.cpp's
         unfitted.append(f"{engine.title}: no speed constants fitted on its own runs yet; llama.cpp's stand in "
                         "(wider band)")
     for note in unfitted:
