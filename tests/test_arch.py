@@ -224,3 +224,16 @@ def test_a_tied_head_copies_token_embd_only() -> None:
     items = {i.name: i.n_bytes for i in r.memory.items}
     assert items["output head (copy of tied embeddings)"] == 262_144 * 1_536 // 32 * 34  # Q8_0: 34 B / 32
     assert items["token embeddings"] > 6 * items["output head (copy of tied embeddings)"]
+
+
+@pytest.mark.parametrize(("name", "total", "active"), [
+    # aiconfigurator@095f58a model_configs: Nemotron 3 Ultra lists its blocks as layers_block_type (no
+    # hybrid_override_pattern, no num_hidden_layers); GLM-5 is MLA + DeepSeek sparse attention's indexer
+    ("NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16", 550e9, 55e9),
+    ("GLM-5", 744e9, 40e9),
+])
+def test_2026_flagships_from_their_configs(name: str, total: float, active: float) -> None:
+    """Against the names' own counts (550B-A55B; GLM-5: 744B total, 40B active per Z.ai): within 5 %."""
+    spec = resolve_model(name, online=False)
+    assert count_params(build_tensors(spec)) == pytest.approx(total, rel=0.05)
+    assert spec.params_active == pytest.approx(active, rel=0.05)

@@ -67,7 +67,9 @@ _LLAMA_CPP = "llama.cpp src/llama-model.cpp load_tensors"
 REGISTRY: tuple[Arch, ...] = (
     Arch(name="llama", hf_types=("llama", "mistral", "mixtral"),
          hf_classes=("LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM")),
-    Arch(name="qwen2", hf_types=("qwen2",), hf_classes=("Qwen2ForCausalLM",), attn_bias=True),
+    # Xiaomi MiMo: Qwen2's layers (Q/K/V biases) plus MTP heads
+    Arch(name="qwen2", hf_types=("qwen2", "mimo"), hf_classes=("Qwen2ForCausalLM", "MiMoForCausalLM"),
+         attn_bias=True),
     Arch(name="qwen2moe", hf_types=("qwen2_moe",), hf_classes=("Qwen2MoeForCausalLM",), attn_bias=True,
          shared_expert_gate=True),
     Arch(name="qwen2vl", hf_types=("qwen2_5_vl", "qwen2_vl"),
@@ -105,7 +107,9 @@ REGISTRY: tuple[Arch, ...] = (
          attention=Attention.MLA, expert_probs_bias=True),
     # DeepSeek V3.2: V3's layers plus a lightning indexer per layer (index_n_heads x index_head_dim queries,
     # one index_head_dim key per token cached beside the MLA latent; DeepSeek-V3.2 tech report, 2025)
-    Arch(name="deepseek32", hf_types=("deepseek_v32",), hf_classes=("DeepseekV32ForCausalLM",),
+    # GLM-5 (glm_moe_dsa) is the same design: MLA with DeepSeek sparse attention's indexer, MoE with sigmoid routing
+    Arch(name="deepseek32", hf_types=("deepseek_v32", "glm_moe_dsa"),
+         hf_classes=("DeepseekV32ForCausalLM", "GlmMoeDsaForCausalLM"),
          attention=Attention.MLA, expert_probs_bias=True),
     Arch(name="gpt-oss", hf_types=("gpt_oss",), hf_classes=("GptOssForCausalLM",), attn_bias=True,
          attn_out_bias=True, attn_sinks=True, expert_bias=True, swa_pattern=2, ffn_norm_name="post_attention_norm"),

@@ -62,6 +62,13 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     cls = archs[0] if isinstance(archs, list) and archs and isinstance(archs[0], str) else ""
     text = cfg.get("text_config")
     c = {**cfg, **text} if isinstance(text, dict) else cfg
+    blocks = c.get("layers_block_type")
+    if isinstance(blocks, list) and blocks and "hybrid_override_pattern" not in c:
+        # newer Nemotron-H configs (transformers 5) list block kinds instead of the pattern string
+        letters = {"mamba": "M", "attention": "*", "mlp": "-", "moe": "E"}
+        if all(isinstance(b, str) and b in letters for b in blocks):
+            c = {**c, "hybrid_override_pattern": "".join(letters[b] for b in blocks)}
+            c.setdefault("num_hidden_layers", len(blocks))
     model_type = str(cfg.get("model_type") or c.get("model_type") or "")
     if not cls and not model_type:
         raise BadModelFile(f"{where}: no architectures or model_type")

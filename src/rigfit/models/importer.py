@@ -127,8 +127,10 @@ def _value(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        if not math.isfinite(v):
-            raise BadModelFile(f"a config value {v!r} cannot be written to TOML")
+        if math.isnan(v):
+            return "nan"  # TOML 1.0 special floats (configs use Infinity for "no clamp")
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
