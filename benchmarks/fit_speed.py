@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,47 +102,43 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
     return dec, pre
 
 
-def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) -> dict[str, float]:
-    keys = sorted({k for _, f in forms for k in f} - set(FIXED))
-    active = list(keys)
-    rhs = np.array([1.0 - sum(f.get(k, 0.0) * v for k, v in FIXED.items()) / t
-                    for (_, f), t in zip(forms, measured_s, strict=True)])
-    weight = np.ones(len(forms))
-    while True:
-        x = np.array([[f.get(k, 0.0) / t for k in active] for (_, f), t in zip(forms, measured_s, strict=True)])
-        for _ in range(6):  # reweight toward relative error in the rate (t_meas / t_pred - 1), not the time
-            sol, *_ = np.linalg.lstsq(x * weight[:, None], rhs * weight, rcond=None)
-            ratio = np.maximum(x @ sol + (1 - rhs), 0.05)
-            weight = 1 / ratio
-        neg = [k for k, v in zip(active, sol, strict=True) if v < 0]
-        if not neg:
-            out = dict.fromkeys(keys, 0.0) | FIXED
-            out.update({k: float(v) for k, v in zip(active, sol, strict=True)})
-            return out
-        active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
-
-
-def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[float],
-                 fixed: dict[str, float] | None = None) -> dict[str, float]:
-    """Least absolute relative error (IRLS): community rows carry outliers that a squared loss chases.
-    ``fixed`` constants are held (the rows cannot tell them apart)."""
-    fixed = fixed or {}
+def _pinned_lstsq(forms: list[tuple[Any, dict[str, float]]], measured_s: list[float], fixed: dict[str, float], *,
+                  robust: bool) -> dict[str, float]:
+    """Least squares on the relative time error, reweighted: toward relative error in the rate (6 rounds,
+    weights kept across pinning) or, ``robust``, toward the least absolute error (IRLS, 30 rounds, weights
+    reset).  A constant that comes out negative is pinned to zero and the rest refitted; ``fixed`` ones held."""
     keys = sorted({k for _, f in forms for k in f} - set(fixed))
     active = list(keys)
     rhs = np.array([1.0 - sum(f.get(k, 0.0) * v for k, v in fixed.items()) / t
                     for (_, f), t in zip(forms, measured_s, strict=True)])
+    weight = np.ones(len(forms))
     while True:
         x = np.array([[f.get(k, 0.0) / t for k in active] for (_, f), t in zip(forms, measured_s, strict=True)])
-        w = np.ones(len(forms))
-        for _ in range(30):
-            sol, *_ = np.linalg.lstsq(x * w[:, None], rhs * w, rcond=None)
-            w = 1 / np.sqrt(np.maximum(np.abs(x @ sol - rhs), 0.03))
+        if robust:
+            weight = np.ones(len(forms))
+        for _ in range(30 if robust else 6):
+            sol, *_ = np.linalg.lstsq(x * weight[:, None], rhs * weight, rcond=None)
+            if robust:
+                weight = 1 / np.sqrt(np.maximum(np.abs(x @ sol - rhs), 0.03))
+            else:  # t_meas / t_pred - 1 in the rate, not the time
+                weight = 1 / np.maximum(x @ sol + (1 - rhs), 0.05)
         neg = [k for k, v in zip(active, sol, strict=True) if v < 0]
         if not neg:
             out = dict.fromkeys(keys, 0.0) | fixed
             out.update({k: float(v) for k, v in zip(active, sol, strict=True)})
             return out
         active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
+
+
+def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) -> dict[str, float]:
+    return _pinned_lstsq(forms, measured_s, FIXED, robust=False)
+
+
+def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[float],
+                 fixed: dict[str, float] | None = None) -> dict[str, float]:
+    """Least absolute relative error: community rows carry outliers that a squared loss chases.  ``fixed``
+    constants are held (the rows cannot tell them apart)."""
+    return _pinned_lstsq(forms, measured_s, fixed or {}, robust=True)
 
 
 def _solve_decode(dec: list[tuple[Row, dict[str, float]]], dec_t: list[float]) -> dict[str, float]:
