@@ -379,8 +379,9 @@ def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], 
                                weights_bytes=share_w, kv_bytes=pool if ok else kv_need, compute_bytes=compute,
                                overhead_bytes=overhead, layers=tuple(stage), has_output=stage_no == pp - 1,
                                shard=tp))
-    notes = [] if fits else [f"one {mem.run.context_tokens:,}-token request's KV cache ({run_kv / GIB:.2f} GiB "
-                             f"unsharded) does not fit next to the weights"]
+    who = f"one {mem.run.context_tokens:,}-token request's KV cache" if mem.run.n_seq == 1 else \
+        f"the KV cache of {mem.run.n_seq} requests of {mem.run.context_tokens:,} tokens"
+    notes = [] if fits else [f"{who} ({run_kv / GIB:.2f} GiB unsharded) does not fit next to the weights"]
     split = Split.TENSOR if tp > 1 and pp == 1 else Split.PIPELINE if pp > 1 and tp == 1 else \
         Split.TENSOR_PIPELINE if tp > 1 else Split.NONE
     return Placement(verdict=Verdict.GPU if fits else Verdict.DOES_NOT_FIT, engine=engine, split_mode=split, n_layers=n,

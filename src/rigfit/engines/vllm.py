@@ -75,9 +75,10 @@ class VLLM(TensorEngine):
                        f"gpu_memory_utilization x memory ({requested / GIB:.2f} GiB)")
             else:
                 max_len = int(run.context_tokens * pool / needed) // BLOCK_TOKENS * BLOCK_TOKENS
-                msg = (f"vLLM would not start: one {run.context_tokens:,}-token request needs {needed / GIB:.2f} "
-                       f"GiB of KV cache but the pool holds {pool / GIB:.2f} GiB; the largest max_model_len that "
-                       f"fits is about {max_len:,}")
+                who = f"one {run.context_tokens:,}-token request needs" if run.n_seq == 1 else \
+                    f"{run.n_seq} requests of {run.context_tokens:,} tokens need"
+                msg = (f"vLLM would not start: {who} {needed / GIB:.2f} GiB of KV cache but the pool holds "
+                       f"{pool / GIB:.2f} GiB; the largest max_model_len that fits is about {max_len:,}")
             return items, msg
         kept = [i for i in items if i.component != Component.KV_CACHE]
         kept.append(MemoryItem(component=Component.KV_CACHE, name="KV cache pool (preallocated)", n_bytes=pool,
