@@ -3,6 +3,8 @@ file names give model and quant, unsloth's dynamic quants and gpt-oss's native M
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import rigfit
@@ -10,6 +12,7 @@ from rigfit.errors import UnknownModel
 from rigfit.models.resolve import resolve_model
 from rigfit.quant import GGUF_FILE_TYPES, split_gguf_name
 from rigfit.request import Search
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize(("typed", "base"), [
@@ -152,3 +155,26 @@ def test_a_usable_offload_at_the_usual_quant_beats_a_gpu_plan_at_iq2() -> None:
 def test_a_model_published_in_mxfp4_plans_at_it() -> None:
     r = rigfit.fit("gpt-oss:120b", hardware=["DGX Spark"], search=Search.BEST_QUANT)
     assert r.quant.name == "MXFP4_MOE" and r.placement is not None and r.placement.verdict == "gpu"
+
+
+@pytest.mark.parametrize(("typed", "base"), [
+    ("hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M", "Qwen3-8B"),  # Ollama's Hugging Face pull syntax
+    ("huggingface.co/unsloth/gemma-3-27b-it-GGUF:Q8_0", "gemma-3-27b-it"),
+    ("hf.co/bartowski/Llama-3.2-3B-Instruct-GGUF", "Llama-3.2-3B-Instruct"),
+    ("mistral-small3.2:24b", "Mistral-Small-3.2-24B-Instruct-2506"),  # a known name with its size as the tag
+])
+def test_pull_names_and_sized_tags(typed: str, base: str) -> None:
+    spec = resolve_model(typed, online=False)
+    assert spec.name == base and spec.resolved_from == typed
+
+
+def test_a_tag_of_another_size_stays_unknown() -> None:
+    with pytest.raises(UnknownModel):
+        resolve_model("mistral-small3.2:7b", online=False)  # no 7B Mistral Small 3.2
+
+
+@pytest.mark.parametrize("engine", ["llama.cpp", "ollama"])
+def test_a_pull_name_plans_its_own_file(capsys: pytest.CaptureFixture[str], engine: str) -> None:
+    code, out, _ = run_cli(capsys, "fit", "hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M", "-e", engine, "-H", "RTX 4090",
+                           "--json")
+    assert code == 0 and json.loads(out)["quant"] == "Q4_K_M"

@@ -158,6 +158,11 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     n_seq, max_users = _users(o)
     quant = o.quant
     from .engines import get_engine
+    from .models.resolve import hf_pull_name
+
+    pulled = hf_pull_name(model) if isinstance(model, str) else None
+    if not quant and pulled and pulled[1]:
+        quant = pulled[1].upper()  # hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M is that one file: nothing to search
 
     if not quant and not is_file and get_engine(engine_of(o)).quant_from_name:
         # Ollama pulls one file per tag: the quant the tag names, else the model's native format (gpt-oss:

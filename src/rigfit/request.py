@@ -141,10 +141,13 @@ def make_request(
     # a spec a script built itself is checked like one read from a file (catalog and file specs already are)
     spec = resolve_model(model) if isinstance(model, str) else checked(model, f"model {model.name!r}")
     if quant is None and search == Search.NONE and isinstance(model, str) and spec.resolved_from:
+        from .models.resolve import hf_pull_name
         from .quant import split_gguf_name
 
         named = split_gguf_name(model)
-        quant = named[1] if named else None  # "...-UD-Q4_K_XL.gguf" names its quant
+        pulled = hf_pull_name(model)
+        # "...-UD-Q4_K_XL.gguf" and "hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M" name their quant
+        quant = named[1] if named else (pulled[1].upper() if pulled and pulled[1] else None)
     eng = get_engine(engine) if isinstance(engine, str) else engine
     if not 1 <= prompt_tokens <= MAX_TOKENS:
         raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}",

@@ -18,6 +18,16 @@ from .spec import ModelSpec
 
 UNKNOWN_MODEL_HINT = "a config.json, model folder or .gguf file can be given instead"
 _REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# Ollama pulls Hugging Face GGUFs as hf.co/{user}/{repo}[:{quant}] (ollama.com/docs: "Use Ollama with any GGUF
+# model on Hugging Face Hub")
+_HF_PULL = re.compile(r"^(?:https?://)?(?:hf\.co|huggingface\.co)/([A-Za-z0-9][\w.-]*/[\w.-]+?)(?::([\w.-]+))?/?$")
+_TAG_SIZE = re.compile(r"^(\d+(?:\.\d+)?)b\b", re.IGNORECASE)
+
+
+def hf_pull_name(text: str) -> tuple[str, str | None] | None:
+    """(repo id, quant) from an Ollama-style Hugging Face pull name, None for anything else."""
+    m = _HF_PULL.match(text.strip())
+    return (m.group(1), m.group(2)) if m else None
 
 
 def _looks_like_path(text: str) -> bool:
@@ -34,6 +44,9 @@ def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
     p = Path(text).expanduser()
     if is_existing_path(text):
         return _from_path(p)
+    pulled = hf_pull_name(text)
+    if pulled is not None:  # hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M: the repo names the model, the tag the quant
+        return replace(resolve_model(pulled[0], online=online), resolved_from=text)
     cat = default_catalog()
     named = split_gguf_name(text) if text.lower().endswith(".gguf") else None
     if named is not None and "/" not in text.strip("/"):  # a GGUF file's name, as the Hub lists it
@@ -45,6 +58,12 @@ def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
     spec = cat.get(text)
     if spec is not None:
         return spec
+    name, _, tag = text.partition(":")
+    size = _TAG_SIZE.match(tag) if tag else None
+    known = cat.get(name) if size else None
+    if known is not None and known.params_total and \
+            abs(known.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:  # type: ignore[union-attr]
+        return replace(known, resolved_from=text)  # an Ollama tag of a known name at its size: "mistral-small3.2:24b"
     online = online if online is not None else os.environ.get("RIGFIT_ONLINE") == "1"
     if _REPO_RE.match(text) and online:
         return _from_hub(text, online=online)
