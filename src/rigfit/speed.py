@@ -269,7 +269,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
                   start: int = 0) -> dict[str, float]:
     """Linear coefficients of one device's time for a ``prompt``-token prefill after ``start`` cached tokens."""
     # causal query-key pairs: each prompt token attends to the cache and the prompt before it (incl. ubatch
-    # padding); with a window only the window's worth
+    # padding); sliding-window layers are priced as full ones here (an overestimate at depth)
     pairs = prompt * start + prompt * prompt / 2 + prompt * min(ubatch, prompt) / 2
     flops_w = 2.0 * work.params * prompt
     flops_attn = 4.0 * work.attn_dim_layers * pairs
