@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .api import FitResult, curve_request, fit
+from .api import MAX_USERS, FitResult, curve_request, fit
 from .errors import InvalidInput, UnknownName
 from .models.spec import ModelSpec
 from .request import FitRequest, Search, make_request
@@ -129,8 +129,8 @@ def _users(o: FitOptions) -> tuple[int, bool]:
             raise InvalidInput("the largest context and the most users cannot both be searched: fix one",
                                options=("users", "context_tokens"))
         return 1, True
-    if not text.isdigit() or not 1 <= int(text) <= 1024:
-        raise InvalidInput(f"users must be a whole number from 1 to 1024 or 'max', got {o.users!r}",
+    if not text.isdigit() or not 1 <= int(text) <= MAX_USERS:
+        raise InvalidInput(f"users must be a whole number from 1 to {MAX_USERS} or 'max', got {o.users!r}",
                            options=("users",))
     return int(text), False
 

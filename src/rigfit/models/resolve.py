@@ -61,8 +61,8 @@ def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
     name, _, tag = text.partition(":")
     size = _TAG_SIZE.match(tag) if tag else None
     known = cat.get(name) if size else None
-    if known is not None and known.params_total and \
-            abs(known.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:  # type: ignore[union-attr]
+    if known is not None and size is not None and known.params_total and \
+            abs(known.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:
         return replace(known, resolved_from=text)  # an Ollama tag of a known name at its size: "mistral-small3.2:24b"
     online = online if online is not None else os.environ.get("RIGFIT_ONLINE") == "1"
     if _REPO_RE.match(text) and online:
