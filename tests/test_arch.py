@@ -237,3 +237,61 @@ def test_2026_flagships_from_their_configs(name: str, total: float, active: floa
     spec = resolve_model(name, online=False)
     assert count_params(build_tensors(spec)) == pytest.approx(total, rel=0.05)
     assert spec.params_active == pytest.approx(active, rel=0.05)
+
+
+# --- Falcon-H1, Gemma 3n, Hunyuan A13B (llama.cpp @ ec98e2002: src/llama-model.cpp create_memory and
+# load_tensors for LLM_ARCH_FALCON_H1 / LLM_ARCH_GEMMA3N / LLM_ARCH_HUNYUAN_MOE) ----------------------
+
+def _memory(spec, context: int):  # type: ignore[no-untyped-def]
+    from rigfit import get_engine, make_run_config, resolve_quant
+    from rigfit.memory import estimate_memory
+
+    run, _ = make_run_config(spec, get_engine("llama.cpp"), context_tokens=context, kv_cache_type="f16")
+    return estimate_memory(spec, resolve_quant("F16"), run)
+
+
+def test_falcon_h1_tensors_match_the_published_count() -> None:
+    # tiiuae/Falcon-H1-0.5B-Base (the Instruct model's architecture): 521,411,104 parameters in
+    # AlexsJones/llmfit hf_models.json @5bdc9df
+    assert count_params(build_tensors(_spec("tiiuae__Falcon-H1-0.5B-Instruct"))) == 521_411_104
+
+
+def test_falcon_h1_layers_hold_a_kv_cache_and_a_state() -> None:
+    # every layer attends and scans: a KV cache of 2 x 2 KV heads x 64 per token in all 36 layers, plus an f32
+    # state of (d_conv - 1)(d_ssm + 2 n_group d_state) + d_state d_ssm = 3 x 1,792 + 128 x 1,536 floats per layer
+    spec = _spec("tiiuae__Falcon-H1-0.5B-Instruct")
+    assert all(spec.has_kv(il) and spec.has_state(il) for il in range(spec.n_layers))
+    assert spec.recurrent_state_bytes == 4 * (3 * 1_792 + 128 * 1_536) == 807_936
+    bd = _memory(spec, 32_768)
+    kv = {i.name: i.n_bytes for i in bd.items if i.component == "kv_cache"}
+    assert kv["KV cache, full-attention layers"] == 36 * 32_768 * 2 * 128 * 2  # 576 MiB
+    assert kv["KV cache, recurrent state"] == 36 * 807_936  # 27.7 MiB per sequence
+
+
+def test_gemma3n_kv_sharing_and_per_layer_embeddings() -> None:
+    # only layers 0-19 own a cache (hparams.n_layer_kv_from_start = 20): 16 sliding-window layers of
+    # pad256(512 + 512) = 1,024 cells and 4 full layers (4, 9, 14, 19); 2 KV heads x 256 per token
+    spec = _spec("google__gemma-3n-E2B-it")
+    assert [il for il in range(30) if spec.has_kv(il) and spec.layer_kind(il) == LayerKind.FULL] == [4, 9, 14, 19]
+    bd = _memory(spec, 32_768)
+    kv = {i.name: i.n_bytes for i in bd.items if i.component == "kv_cache"}
+    assert kv["KV cache, full-attention layers"] == 4 * 32_768 * 2 * 512 * 2 == 256 << 20
+    assert kv["KV cache, sliding-window layers"] == 16 * 1_024 * 2 * 512 * 2 == 32 << 20
+    names = {t.name for t in build_tensors(spec)}
+    assert {"per_layer_token_embd.weight", "altup_proj.weight", "blk.0.laurel_l.weight"} <= names
+    # the per-layer table: 30 layers x 256 wide x 262,144 rows
+    ple = next(t for t in build_tensors(spec) if t.name == "per_layer_token_embd.weight")
+    assert ple.n_elements == 30 * 256 * 262_144
+
+
+def test_hunyuan_per_layer_lists_and_counts() -> None:
+    spec = _spec("tencent__Hunyuan-A13B-Instruct")
+    assert (spec.n_experts, spec.n_experts_active, spec.expert_ffn_size, spec.n_shared_experts) == (64, 8, 3_072, 1)
+    # model card: 80B total, 13B active (within 1.5 % / 3 %)
+    assert count_params(build_tensors(spec)) == pytest.approx(80e9, rel=0.015)
+    from rigfit.models.importer import active_params
+    assert active_params(spec) == pytest.approx(13e9, rel=0.03)
+    cfg = json.loads((CONFIGS / "tencent__Hunyuan-A13B-Instruct.json").read_text())
+    cfg["moe_topk"] = [8] * 31 + [4]
+    with pytest.raises(BadModelFile, match="moe_topk varies by layer"):
+        spec_from_config(cfg, name="x", where="x")

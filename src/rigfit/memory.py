@@ -295,8 +295,8 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     layout = kv_layout(run.engine, spec.structure)
     seen: dict[tuple[LayerKind, int, int], tuple[int, int]] = {}  # cells are the kind's (Engine.kv_cells)
     for il, (kind, k, v) in enumerate(layout):
-        if kind == LayerKind.NONE:
-            continue  # no mixer, nothing cached
+        if kind == LayerKind.NONE or (kind != LayerKind.RECURRENT and not k and not v and not spec.has_state(il)):
+            continue  # no mixer, or a layer reading another layer's cache (Gemma 3n/4 E models): nothing cached
         if kind == LayerKind.RECURRENT:
             b = spec.recurrent_state_bytes * run.n_seq
             cells = 0
@@ -310,9 +310,14 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                 cells = engine.kv_cells(spec, il, run)
                 got = seen[(kind, k, v)] = (cells, engine.kv_layer_bytes(k, v, cells, run.kv_cache_type))
             cells, b = got
-        per_layer_kv[il] = b
         n, _, tot = kv_groups.get(kind, (0, cells, 0))
         kv_groups[kind] = (n + 1, cells, tot + b)
+        if kind != LayerKind.RECURRENT and spec.has_state(il):  # attention beside a mixer (Falcon-H1)
+            state = spec.recurrent_state_bytes * run.n_seq
+            n, _, tot = kv_groups.get(LayerKind.RECURRENT, (0, 0, 0))
+            kv_groups[LayerKind.RECURRENT] = (n + 1, 0, tot + state)
+            b += state
+        per_layer_kv[il] = b
     kv_names = {LayerKind.FULL: "full-attention layers", LayerKind.SLIDING: "sliding-window layers",
                 LayerKind.RECURRENT: "recurrent state"}
     for kind, (n, cells, tot) in kv_groups.items():

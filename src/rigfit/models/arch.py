@@ -56,6 +56,9 @@ class Arch:
     ffn_norm: bool = True  # a norm before the FFN (Nemotron-H blocks have one norm each)
     ffn_norm_name: str = "ffn_norm"  # its GGUF name (gpt-oss: post_attention_norm, LLM_TENSOR_ATTN_POST_NORM)
     split_beta_alpha: bool = False  # Gated DeltaNet beta and alpha as two tensors (Qwen3.5), not ssm_ba
+    parallel_mixer: bool = False  # every layer runs attention and the recurrent mixer side by side (Falcon-H1)
+    mixer_norm: bool = True  # the Mamba-2 mixer's gated RMS norm (ssm_norm)
+    altup: bool = False  # Gemma 3n's AltUp streams and LAuReL residual per layer (llama.cpp LLM_ARCH_GEMMA3N)
     attn_bias: bool = False  # default for configs that do not say (Qwen2: biases on Q, K, V)
     tied: bool = False  # default tie_word_embeddings
     swa_pattern: int = 0  # default sliding-window period (every n-th layer full)
@@ -100,6 +103,12 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="gemma4", hf_types=("gemma4", "gemma4_text"),
          hf_classes=("Gemma4ForConditionalGeneration", "Gemma4ForCausalLM"), post_norms=True, qk_norm=True,
          tied=True, swa_pattern=6),
+    # Gemma 3n (2025): Gemma 3's attention with per-layer embeddings, KV sharing (only layers 0-19 own a
+    # cache: llama.cpp hparams.n_layer_kv_from_start = 20), 4 AltUp streams and a rank-64 LAuReL block per
+    # layer (src/llama-hparams.h n_altup, laurel_rank; src/llama-model.cpp load_tensors LLM_ARCH_GEMMA3N)
+    Arch(name="gemma3n", hf_types=("gemma3n", "gemma3n_text"),
+         hf_classes=("Gemma3nForConditionalGeneration", "Gemma3nForCausalLM"), post_norms=True, qk_norm=True,
+         tied=True, swa_pattern=5, altup=True),
     Arch(name="phi3", hf_types=("phi3",), hf_classes=("Phi3ForCausalLM",), attention=Attention.FUSED_QKV,
          fused_up_gate=True),
     Arch(name="deepseek2", hf_types=("deepseek_v2", "deepseek_v3", "kimi_k2", "kimi_k25", "glm4_moe_lite"),
@@ -128,6 +137,10 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="granite", hf_types=("granite",), hf_classes=("GraniteForCausalLM",), tied=True),
     Arch(name="granitehybrid", hf_types=("granitemoehybrid",), hf_classes=("GraniteMoeHybridForCausalLM",),
          mixer=Mixer.MAMBA2, tied=True),
+    # Falcon-H1: attention and a Mamba-2 mixer in parallel in every layer, so every layer holds a KV cache
+    # and a recurrent state (llama.cpp create_memory: filter_attn and filter_recr both true for FALCON_H1)
+    Arch(name="falcon-h1", hf_types=("falcon_h1",), hf_classes=("FalconH1ForCausalLM",), mixer=Mixer.MAMBA2,
+         parallel_mixer=True, mixer_norm=False),  # Falcon-H1 configs: mamba_rms_norm false
     Arch(name="nemotron_h", hf_types=("nemotron_h",), hf_classes=("NemotronHForCausalLM",), mixer=Mixer.MAMBA2,
          gated_ffn=False, ffn_norm=False, expert_probs_bias=True),
     Arch(name="lfm2", hf_types=("lfm2",), hf_classes=("Lfm2ForCausalLM",), mixer=Mixer.SHORTCONV, qk_norm=True,
@@ -147,6 +160,11 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="seed_oss", hf_types=("seed_oss",), hf_classes=("SeedOssForCausalLM",), attn_bias=True),
     Arch(name="ernie4_5", hf_types=("ernie4_5",), hf_classes=("Ernie4_5ForCausalLM",), tied=True),
     Arch(name="ernie4_5-moe", hf_types=("ernie4_5_moe",), hf_classes=("Ernie4_5_MoeForCausalLM",)),
+    # Hunyuan A13B (tencent, 2025): GQA with per-head Q/K norms, 64 routed experts plus one shared expert of
+    # intermediate_size in every layer (llama.cpp LLM_ARCH_HUNYUAN_MOE; convert_hf_to_gguf HunYuanMoEModel
+    # reads the per-layer lists moe_intermediate_size, moe_topk, num_shared_expert, which must be uniform)
+    Arch(name="hunyuan-moe", hf_types=("hunyuan", "hunyuan_v1_moe"), hf_classes=("HunYuanMoEV1ForCausalLM",),
+         qk_norm=True, tied=True),
     # OLMoE: a MoE without shared experts, Q/K norms over all heads (llama.cpp LLM_ARCH_OLMOE)
     Arch(name="olmoe", hf_types=("olmoe",), hf_classes=("OlmoeForCausalLM",), qk_norm=True, qk_norm_full=True),
     # Arcee AFM: a llama with an ungated ReLU^2 MLP (llama.cpp LLM_ARCH_ARCEE: ffn_up and ffn_down only)

@@ -21,7 +21,7 @@ from .spec import SPEC_RANGES, ModelSpec, checked, count_value, swa_layer_types
 from .vision import vision_params
 
 # Sliding-window periods where a config gives a window but no layer pattern (transformers' defaults).
-_SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "llama4": 4, "cohere2": 4}
+_SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gemma3n": 5, "gpt-oss": 2, "llama4": 4, "cohere2": 4}
 
 
 MAX_CONFIG_BYTES = 16 << 20  # real config.json files are a few KB
@@ -69,6 +69,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         if all(isinstance(b, str) and b in letters for b in blocks):
             c = {**c, "hybrid_override_pattern": "".join(letters[b] for b in blocks)}
             c.setdefault("num_hidden_layers", len(blocks))
+    c = _uniform_lists(c, where)
     model_type = str(cfg.get("model_type") or c.get("model_type") or "")
     if not cls and not model_type:
         raise BadModelFile(f"{where}: no architectures or model_type")
@@ -115,7 +116,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     if LayerKind.SLIDING not in layer_types:
         window = None
     tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", registered.tied))
-    shared = _opt(c, where, "n_shared_experts", "moe_num_shared_experts") or (
+    shared = _opt(c, where, "n_shared_experts", "moe_num_shared_experts", "num_shared_expert") or (
         1 if c.get("shared_expert_intermediate_size") or c.get("shared_intermediate_size") else 0)
     dtype = str(c.get("torch_dtype") or c.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
     qc = cfg.get("quantization_config")
@@ -127,7 +128,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         attn_bias=bool(c.get("attention_bias", registered.attn_bias)), qk_norm=registered.qk_norm,
         sliding_window=hybrid.pop("sliding_window", int(window or 0)), layer_types=layer_types,
         n_experts=hybrid.pop("n_experts", n_experts),
-        n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok", "moe_k")
+        n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok", "moe_k", "moe_topk")
                                     if n_experts else 0),
         expert_ffn_size=hybrid.pop("expert_ffn_size", expert_ff if n_experts else 0),
         n_shared_experts=hybrid.pop("n_shared_experts", shared),
@@ -144,6 +145,22 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         has_vision=isinstance(cfg.get("vision_config"), dict), vision_params=vision_params(cfg, hidden),
     )
     return checked(spec, where)
+
+
+# Keys that some configs give per layer (Hunyuan A13B: moe_intermediate_size, moe_topk, num_shared_expert;
+# Gemma 3n: intermediate_size); llama.cpp's converters write one value and require the list to be uniform.
+_PER_LAYER_KEYS = ("moe_intermediate_size", "moe_topk", "num_shared_expert", "intermediate_size")
+
+
+def _uniform_lists(c: dict[str, Any], where: str) -> dict[str, Any]:
+    out = c
+    for k in _PER_LAYER_KEYS:
+        v = c.get(k)
+        if isinstance(v, list) and v:
+            if len(v) > SPEC_RANGES["n_layers"][1] or any(x != v[0] for x in v):
+                raise BadModelFile(f"{where}: {k} varies by layer ({_shown(v)}), which rigfit cannot size yet")
+            out = {**out, k: v[0]}
+    return out
 
 
 def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_types: tuple[LayerKind, ...],
@@ -166,9 +183,13 @@ def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_ty
                    compress_ratios=tuple(int(r) for r in ratios[:n_layers]),  # a trailing entry is the MTP layer's
                    o_lora_rank=_int(c, "o_lora_rank", where), o_groups=_int(c, "o_groups", where),
                    indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
+    if arch == "hunyuan-moe":  # the shared expert is intermediate_size wide (HunYuanMoEV1: use_mixed_mlp_moe)
+        out["shared_expert_ffn_size"] = ff
     if arch == "deepseek32":
         out.update(indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
-    if arch != "gemma4":
+    if arch == "gemma3n":  # GGUF token tables hold the tokenizer's rows, not the soft audio/vision tokens
+        out["gguf_vocab_size"] = _opt(c, where, "vocab_size_per_layer_input")
+    if arch not in ("gemma4", "gemma3n"):
         return out
     full = [k == LayerKind.FULL for k in layer_types] or [False] * n_layers
     hd, ghd = _int(c, "head_dim", where), _opt(c, where, "global_head_dim")
@@ -226,7 +247,9 @@ def _hybrid(arch: Arch, c: dict[str, Any], where: str, n_layers: int, layer_type
                    ssm_d_state=_opt(c, where, "ssm_state_size", "mamba_d_state"),
                    ssm_n_group=_opt(c, where, "n_groups", "mamba_n_groups") or 1, ssm_d_inner=d_inner,
                    ssm_dt_rank=heads)
-        if not layer_types and d_inner:
+        if arch.parallel_mixer:  # every layer attends and scans (Falcon-H1)
+            layer_types = layer_types or (LayerKind.FULL,) * n_layers
+        elif not layer_types and d_inner:
             raise BadModelFile(f"{where}: a {arch.name} config needs hybrid_override_pattern or layer_types")
     elif arch.mixer == Mixer.SHORTCONV:
         if not layer_types:
@@ -246,7 +269,8 @@ def _hybrid(arch: Arch, c: dict[str, Any], where: str, n_layers: int, layer_type
                 step = _opt(c, where, "block_multiple_of") or 1
                 ff = step * -(-ff // step)
             out["ffn_size"] = ff
-    if LayerKind.RECURRENT not in layer_types:  # a hybrid family's all-attention member (Granite 4.0 micro)
+    # a hybrid family's all-attention member (Granite 4.0 micro)
+    if LayerKind.RECURRENT not in layer_types and not arch.parallel_mixer:
         return {"layer_types": layer_types, **{k: v for k, v in out.items() if k in ("layer_ffn", "ffn_size")}}
     if not out.get("shortconv_l_cache") and not out.get("ssm_d_inner"):
         raise BadModelFile(f"{where}: the recurrent layers' sizes are missing (linear_* or mamba_* keys)")

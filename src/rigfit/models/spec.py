@@ -147,6 +147,13 @@ class ModelSpec:
         """The layer keeps its own KV cache (attention, and not sharing an earlier layer's)."""
         return self.has_attention(il) and not (self.kv_shared_from and il >= self.kv_shared_from)
 
+    def has_state(self, il: int) -> bool:
+        """The layer keeps a recurrent state: a recurrent layer, or any layer of an architecture whose layers
+        run attention and a recurrent mixer side by side (Falcon-H1)."""
+        if self.layer_kind(il) == LayerKind.RECURRENT:
+            return True
+        return bool(self.recurrent_state_bytes) and self.has_attention(il) and _parallel_mixer(self.arch)
+
     def head_dim_of(self, il: int) -> int:
         return self.head_dim_per_layer[il] if self.head_dim_per_layer else self.head_dim
 
@@ -170,6 +177,13 @@ class ModelSpec:
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
         kw: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k != "gguf"}
         return cls(**kw)
+
+
+def _parallel_mixer(arch: str) -> bool:
+    from .arch import BY_NAME
+
+    a = BY_NAME.get(arch)
+    return a is not None and a.parallel_mixer
 
 
 def swa_layer_types(n_layers: int, pattern: int) -> tuple[LayerKind, ...]:

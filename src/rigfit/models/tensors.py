@@ -16,6 +16,15 @@ from .arch import Arch, Attention, Mixer, get_arch
 from .spec import ModelSpec
 from .tensor import Tensor
 
+# Gemma 3n's AltUp stream count and LAuReL rank: fixed in llama.cpp (src/llama-hparams.h n_altup = 4,
+# laurel_rank = 64), the values every Gemma 3n config has (altup_num_inputs, laurel_rank)
+ALTUP_STREAMS = 4
+LAUREL_RANK = 64
+
+
+def arch_of(spec: ModelSpec) -> Arch:
+    return get_arch(spec.arch)
+
 
 def build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     """Derive the GGUF tensor list (names and shapes) of ``spec``'s text model."""
@@ -31,6 +40,9 @@ def _build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
         out += [Tensor(name="per_layer_token_embd.weight", shape=(ple, spec.per_layer_vocab_size or spec.vocab_size)),
                 Tensor(name="per_layer_model_proj.weight", shape=(e, ple)),
                 Tensor(name="per_layer_proj_norm.weight", shape=(spec.per_layer_input_size,))]
+    if arch_of(spec).altup:  # the extra AltUp streams' projections in and out (n_altup - 1 of each)
+        out += [Tensor(name="altup_proj.weight", shape=(e, e, ALTUP_STREAMS - 1)),
+                Tensor(name="altup_unembd_proj.weight", shape=(e, e, ALTUP_STREAMS - 1))]
     if spec.arch == "gemma4" and LayerKind.FULL in spec.layer_types:
         # proportional RoPE frequencies of the full-attention layers (llama.cpp src/models/gemma4.cpp)
         full = next(spec.head_dim_of(il) for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL)
@@ -56,6 +68,14 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
         ts += _mixer_tensors(spec, arch.mixer, il)
     elif kind != LayerKind.NONE:
         ts += _attention_tensors(spec, arch, il)
+        if arch.parallel_mixer:
+            ts += _mixer_tensors(spec, arch.mixer, il)
+    if arch.altup:  # AltUp's per-layer router and coefficients, LAuReL's low-rank residual
+        n, r = ALTUP_STREAMS, LAUREL_RANK
+        ts += [_t(il, "altup_correct_coef.weight", n, n), _t(il, "altup_correct_scale.weight", e),
+               _t(il, "altup_predict_coef.weight", n, n * n), _t(il, "altup_router.weight", e, n),
+               _t(il, "altup_router_norm.weight", e), _t(il, "laurel_l.weight", e, r), _t(il, "laurel_r.weight", r, e),
+               _t(il, "laurel_post_norm.weight", e)]
     if arch.post_norms:
         ts += [_t(il, "post_attention_norm.weight", e), _t(il, "post_ffw_norm.weight", e)]
     if spec.has_ffn(il):
@@ -140,10 +160,13 @@ def _mixer_tensors(spec: ModelSpec, mixer: Mixer | None, il: int) -> list[Tensor
                 _t(il, "ssm_out.weight", d_inner, e)]
     if mixer == Mixer.MAMBA2:
         conv = d_inner + 2 * ng * d_state
-        return [_t(il, "ssm_in.weight", e, 2 * d_inner + 2 * ng * d_state + nh),
-                _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv), _t(il, "ssm_conv1d.bias", conv),
-                _t(il, "ssm_dt.bias", nh), _t(il, "ssm_a", 1, nh), _t(il, "ssm_d", 1, nh),
-                _t(il, "ssm_norm.weight", d_inner // max(ng, 1), ng), _t(il, "ssm_out.weight", d_inner, e)]
+        ts = [_t(il, "ssm_in.weight", e, 2 * d_inner + 2 * ng * d_state + nh),
+              _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv), _t(il, "ssm_conv1d.bias", conv),
+              _t(il, "ssm_dt.bias", nh), _t(il, "ssm_a", 1, nh), _t(il, "ssm_d", 1, nh),
+              _t(il, "ssm_norm.weight", d_inner // max(ng, 1), ng), _t(il, "ssm_out.weight", d_inner, e)]
+        if not get_arch(spec.arch).mixer_norm:
+            del ts[6]  # no gated norm after the scan (the tensor is optional in llama.cpp)
+        return ts
     raise BadModelFile(f"{spec.name}: architecture {spec.arch} has no recurrent layers, but layer {il} is one")
 
 
