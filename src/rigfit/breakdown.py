@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 from .vocab import Backend, Component, Location
 
@@ -42,9 +43,10 @@ class MemoryItem:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LayerMemory:
-    index: int
+class LayerMemory(NamedTuple):
+    """One block's bytes (a tuple: a listing builds some 30,000 of these per run)."""
+
+    layer: int  # its position (0 = the first block)
     kind: str
     weights_bytes: int  # everything in the block, routed experts included
     kv_bytes: int

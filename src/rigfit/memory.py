@@ -293,9 +293,10 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     per_layer_kv = [0] * spec.n_layers
     kv_groups: dict[LayerKind, tuple[int, int, int]] = {}  # kind -> (layers, cells, bytes)
     layout = kv_layout(run.engine, spec.structure)
+    parallel = spec.parallel_mixer
     seen: dict[tuple[LayerKind, int, int], tuple[int, int]] = {}  # cells are the kind's (Engine.kv_cells)
     for il, (kind, k, v) in enumerate(layout):
-        if kind == LayerKind.NONE or (kind != LayerKind.RECURRENT and not k and not v and not spec.has_state(il)):
+        if kind == LayerKind.NONE or (kind != LayerKind.RECURRENT and not k and not v and not parallel):
             continue  # no mixer, or a layer reading another layer's cache (Gemma 3n/4 E models): nothing cached
         if kind == LayerKind.RECURRENT:
             b = spec.recurrent_state_bytes * run.n_seq
@@ -312,7 +313,7 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
             cells, b = got
         n, _, tot = kv_groups.get(kind, (0, cells, 0))
         kv_groups[kind] = (n + 1, cells, tot + b)
-        if kind != LayerKind.RECURRENT and spec.has_state(il):  # attention beside a mixer (Falcon-H1)
+        if parallel and kind != LayerKind.RECURRENT:  # attention beside a mixer (Falcon-H1)
             state = spec.recurrent_state_bytes * run.n_seq
             n, _, tot = kv_groups.get(LayerKind.RECURRENT, (0, 0, 0))
             kv_groups[LayerKind.RECURRENT] = (n + 1, 0, tot + state)
@@ -348,9 +349,8 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         items.append(MemoryItem(component=Component.OVERHEAD, name=f"{run.backend} runtime", n_bytes=overhead,
                                 note=engine.overhead_source))
     items, pool_warning = engine.allocate_pool(items, run)
-    layers = tuple(LayerMemory(index=il, kind=layout[il][0], weights_bytes=per_layer_w[il],
-                               kv_bytes=per_layer_kv[il], expert_bytes=per_layer_x[il])
-                   for il in range(spec.n_layers))
+    layers = tuple(map(LayerMemory, range(spec.n_layers), (kind for kind, _, _ in layout), per_layer_w,
+                       per_layer_kv, per_layer_x))
     bpw = 8 * w.total / n_params if n_params else 0.0
     return MemoryBreakdown(
         model=spec.name, quant=quant.name, run=run, items=tuple(items), layers=layers, model_file_bytes=file_bytes,

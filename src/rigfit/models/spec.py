@@ -152,7 +152,12 @@ class ModelSpec:
         run attention and a recurrent mixer side by side (Falcon-H1)."""
         if self.layer_kind(il) == LayerKind.RECURRENT:
             return True
-        return bool(self.recurrent_state_bytes) and self.has_attention(il) and _parallel_mixer(self.arch)
+        return self.parallel_mixer and self.has_attention(il)
+
+    @property
+    def parallel_mixer(self) -> bool:
+        """Attention layers also run a recurrent mixer and keep its state (Falcon-H1)."""
+        return bool(self.recurrent_state_bytes) and _parallel_mixer(self.arch)
 
     def head_dim_of(self, il: int) -> int:
         return self.head_dim_per_layer[il] if self.head_dim_per_layer else self.head_dim
