@@ -295,3 +295,33 @@ def test_hunyuan_per_layer_lists_and_counts() -> None:
     cfg["moe_topk"] = [8] * 31 + [4]
     with pytest.raises(BadModelFile, match="moe_topk varies by layer"):
         spec_from_config(cfg, name="x", where="x")
+
+
+def test_jamba_mamba1_layers_match_the_published_count() -> None:
+    # ai21labs/AI21-Jamba-1.5-Mini: 51,570,323,328 parameters (AlexsJones/llmfit hf_models.json), element for
+    # element: 28 Mamba-1 layers (x_proj, dt_proj, A per channel, dt/B/C norms), 4 attention layers (every 8th
+    # from layer 4), MoE of 16 experts on the odd layers; AI21: 12B active
+    spec = _spec("ai21labs__AI21-Jamba-1.5-Mini")
+    assert count_params(build_tensors(spec)) == 51_570_323_328
+    from rigfit.models.importer import active_params
+    assert active_params(spec) == pytest.approx(12e9, rel=0.02)
+    assert [il for il in range(32) if spec.layer_kind(il) == LayerKind.FULL] == [4, 12, 20, 28]
+    # Mamba-1 state: (d_conv - 1) x d_inner conv + d_state x d_inner scan, f32 (no groups)
+    assert spec.recurrent_state_bytes == 4 * (3 * 8_192 + 16 * 8_192)
+
+
+@pytest.mark.parametrize("name", ["tiiuae__Falcon-H1-0.5B-Instruct", "google__gemma-3n-E2B-it",
+                                  "ai21labs__AI21-Jamba-1.5-Mini", "tencent__Hunyuan-A13B-Instruct"])
+def test_new_architectures_read_back_from_their_gguf(tmp_path: Path, name: str) -> None:
+    # a sparse GGUF written from the config reads back as the same tensors, caches and memory
+    pytest.importorskip("gguf")
+    from rigfit.models.gguf_file import load_gguf_model
+    from rigfit.models.gguf_write import write_sparse_gguf
+
+    spec = _spec(name)
+    write_sparse_gguf(tmp_path / "m.gguf", spec, "Q4_K_M")
+    back = load_gguf_model(tmp_path / "m.gguf")
+    assert back.gguf is not None
+    assert sorted(t.shape for t in build_tensors(spec)) == sorted(t.shape for t in back.gguf.tensors)
+    kv = {i.name: i.n_bytes for i in _memory(spec, 8_192).items if i.component == "kv_cache"}
+    assert kv == {i.name: i.n_bytes for i in _memory(back, 8_192).items if i.component == "kv_cache"}

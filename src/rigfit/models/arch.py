@@ -9,7 +9,8 @@ not here is an error that lists the supported ones: rigfit never sizes an unknow
 Recurrent state per sequence and layer is what llama.cpp's recurrent memory allocates (``llama_hparams::
 n_embd_r`` / ``n_embd_s`` in src/llama-hparams.cpp; both rows f32 in llama-memory-recurrent.cpp):
 conv state ``(d_conv - 1) * (d_inner + 2 * n_group * d_state)`` and SSM state ``d_state * d_inner``
-(Mamba-2, Gated DeltaNet), or ``n_embd * (l_cache - 1)`` for LFM2's short convolutions.
+(Mamba-2, Gated DeltaNet; Mamba-1 has no groups, n_group 0), or ``n_embd * (l_cache - 1)`` for LFM2's short
+convolutions.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Mixer(StrEnum):
     """The token mixer of a layer that keeps a fixed-size state instead of a KV cache."""
 
     GATED_DELTANET = "gated_deltanet"  # Qwen3-Next, Qwen3.5/3.6 linear attention
+    MAMBA1 = "mamba1"  # Jamba's selective-scan layers (Mamba-1: x_proj, dt_proj, A per channel)
     MAMBA2 = "mamba2"  # Nemotron-H, Granite 4.0-H, Falcon-H1, Mamba-2
     SHORTCONV = "shortconv"  # LFM2 gated short convolutions
 
@@ -141,6 +143,9 @@ REGISTRY: tuple[Arch, ...] = (
     # and a recurrent state (llama.cpp create_memory: filter_attn and filter_recr both true for FALCON_H1)
     Arch(name="falcon-h1", hf_types=("falcon_h1",), hf_classes=("FalconH1ForCausalLM",), mixer=Mixer.MAMBA2,
          parallel_mixer=True, mixer_norm=False),  # Falcon-H1 configs: mamba_rms_norm false
+    # Jamba (AI21): Mamba-1 layers with one attention layer in 8 (attn_layer_period / offset) and MoE on every
+    # other layer (expert_layer_period / offset); llama.cpp LLM_ARCH_JAMBA, a hybrid memory like Nemotron-H's
+    Arch(name="jamba", hf_types=("jamba",), hf_classes=("JambaForCausalLM",), mixer=Mixer.MAMBA1),
     Arch(name="nemotron_h", hf_types=("nemotron_h",), hf_classes=("NemotronHForCausalLM",), mixer=Mixer.MAMBA2,
          gated_ffn=False, ffn_norm=False, expert_probs_bias=True),
     Arch(name="lfm2", hf_types=("lfm2",), hf_classes=("Lfm2ForCausalLM",), mixer=Mixer.SHORTCONV, qk_norm=True,

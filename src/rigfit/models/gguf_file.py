@@ -25,6 +25,8 @@ from .arch import get_arch, recurrent_state_bytes
 from .spec import SPEC_RANGES, GGUFWeights, ModelSpec, checked, count_value, swa_layer_types
 from .tensor import Tensor
 
+GEMMA3N_KV_LAYERS = 20
+
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 _MAX_COUNT = 1 << 24  # no real file has 16M tensors or KV pairs
@@ -343,7 +345,8 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
             layer_types = swa_layer_types(n_layers, SWA_PATTERN_BY_ARCH[arch])
     recurrent = [f"blk.{il}.ssm_conv1d.weight" in by_name or f"blk.{il}.shortconv.conv.weight" in by_name
                  for il in range(n_layers)]
-    has_attn = [not recurrent[il] and any(f"blk.{il}.attn_{x}" in by_name
+    parallel = get_arch(arch).parallel_mixer  # Falcon-H1: a mixer and attention in every layer
+    has_attn = [(parallel or not recurrent[il]) and any(f"blk.{il}.attn_{x}" in by_name
                                           for x in ("k.weight", "qkv.weight", "kv_a_mqa.weight"))
                 for il in range(n_layers)]
     if not all(has_attn):
@@ -392,7 +395,9 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
         params_total=total, dtype="bf16", source=p, origin="gguf", gguf=weights,
         layer_ffn=ffn if "none" in ffn or (n_expert and any(f == "dense" for f in ffn[n_dense:])) else (),
         recurrent_state_bytes=state, nextn_layers=key("nextn_predict_layers"), head_dim_per_layer=head_dims,
-        kv_shared_from=n_layers - shared_kv if 0 < shared_kv < n_layers else 0,
+        kv_shared_from=n_layers - shared_kv if 0 < shared_kv < n_layers else
+        # Gemma 3n files do not say: llama.cpp fixes hparams.n_layer_kv_from_start = 20 (src/llama-model.cpp)
+        GEMMA3N_KV_LAYERS if arch == "gemma3n" and n_layers > GEMMA3N_KV_LAYERS else 0,
         per_layer_input_size=key("embedding_length_per_layer_input"),
         ssm_d_conv=ssm["ssm_d_conv"], ssm_d_inner=ssm["ssm_d_inner"], ssm_d_state=ssm["ssm_d_state"],
         ssm_n_group=ssm["ssm_n_group"], ssm_dt_rank=ssm["ssm_dt_rank"], shortconv_l_cache=ssm["shortconv_l_cache"],

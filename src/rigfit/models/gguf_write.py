@@ -100,6 +100,10 @@ def write_sparse_gguf(path: str | os.PathLike[str], spec: ModelSpec, file_type: 
 # names without their "blk.N." prefix
 _RENAMED = {"lfm2": {"output_norm.weight": "token_embd_norm.weight"},
             "lfm2moe": {"output_norm.weight": "token_embd_norm.weight"},
+            # llama.cpp's Falcon-H1 loader asks for the pre-FFN norm without a ".weight" suffix
+            "falcon-h1": {"ffn_norm.weight": "ffn_norm"},
+            "gemma3n": {"per_layer_inp_gate.weight": "inp_gate.weight", "per_layer_proj.weight": "proj.weight",
+                        "per_layer_post_norm.weight": "post_norm.weight"},
             "gemma4": {"per_layer_inp_gate.weight": "inp_gate.weight", "per_layer_proj.weight": "proj.weight",
                        "per_layer_post_norm.weight": "post_norm.weight",
                        # the 26B-A4B's dense MLP beside its experts (rigfit sizes it as a shared expert)
@@ -134,7 +138,7 @@ def _arch_keys(spec: ModelSpec) -> dict[str, int | float | list[int] | list[bool
     if arch in ("qwen35", "qwen35moe"):
         # M-RoPE sections of the text model (Qwen3.5 config rope_parameters.mrope_section): rotation only
         out["rope.dimension_sections"] = [11, 11, 10, 0]
-    if arch in ("nemotron_h", "granitehybrid", "lfm2", "lfm2moe", "gemma4"):
+    if arch in ("nemotron_h", "granitehybrid", "lfm2", "lfm2moe", "gemma4", "jamba"):
         # which layers attend, and with how many KV heads (llama.cpp recurrent_layer_arr / per-layer n_head_kv)
         out["attention.head_count_kv"] = [spec.kv_heads(il) if k in attends else 0 for il, k in enumerate(kinds)]
     if arch in ("nemotron_h", "gemma4"):

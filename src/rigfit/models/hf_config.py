@@ -251,6 +251,16 @@ def _hybrid(arch: Arch, c: dict[str, Any], where: str, n_layers: int, layer_type
             layer_types = layer_types or (LayerKind.FULL,) * n_layers
         elif not layer_types and d_inner:
             raise BadModelFile(f"{where}: a {arch.name} config needs hybrid_override_pattern or layer_types")
+    elif arch.mixer == Mixer.MAMBA1:  # transformers JambaConfig: layer roles from periods and offsets
+        if not layer_types:
+            period, offset = _int(c, "attn_layer_period", where), _int(c, "attn_layer_offset", where)
+            layer_types = tuple(LayerKind.FULL if period and il % period == offset else LayerKind.RECURRENT
+                                for il in range(n_layers))
+        period, offset = _int(c, "expert_layer_period", where, 1), _int(c, "expert_layer_offset", where, 0)
+        out["layer_ffn"] = tuple("moe" if period and il % period == offset else "dense" for il in range(n_layers))
+        out.update(ssm_d_conv=_int(c, "mamba_d_conv", where, 4), ssm_d_state=_int(c, "mamba_d_state", where),
+                   ssm_n_group=0, ssm_d_inner=_int(c, "mamba_expand", where, 2) * hidden,
+                   ssm_dt_rank=_int(c, "mamba_dt_rank", where))
     elif arch.mixer == Mixer.SHORTCONV:
         if not layer_types:
             full = c.get("full_attn_idxs")

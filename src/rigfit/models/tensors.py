@@ -158,6 +158,13 @@ def _mixer_tensors(spec: ModelSpec, mixer: Mixer | None, il: int) -> list[Tensor
                 *ba, _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv),
                 _t(il, "ssm_dt.bias", nh), _t(il, "ssm_a", nh), _t(il, "ssm_norm.weight", d_inner // max(nh, 1)),
                 _t(il, "ssm_out.weight", d_inner, e)]
+    if mixer == Mixer.MAMBA1:  # llama.cpp load_tensors LLM_ARCH_JAMBA (Mamba layers: n_head_kv == 0)
+        r = spec.ssm_dt_rank
+        return [_t(il, "ssm_in.weight", e, 2 * d_inner), _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, d_inner),
+                _t(il, "ssm_conv1d.bias", d_inner), _t(il, "ssm_x.weight", d_inner, r + 2 * d_state),
+                _t(il, "ssm_dt_norm.weight", r), _t(il, "ssm_dt.weight", r, d_inner), _t(il, "ssm_dt.bias", d_inner),
+                _t(il, "ssm_b_norm.weight", d_state), _t(il, "ssm_c_norm.weight", d_state),
+                _t(il, "ssm_a", d_state, d_inner), _t(il, "ssm_d", d_inner), _t(il, "ssm_out.weight", d_inner, e)]
     if mixer == Mixer.MAMBA2:
         conv = d_inner + 2 * ng * d_state
         ts = [_t(il, "ssm_in.weight", e, 2 * d_inner + 2 * ng * d_state + nh),
