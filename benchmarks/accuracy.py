@@ -24,12 +24,14 @@ import statistics
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from calibration import calibration_file, missing_calibration
 from rigfit import fit
 from rigfit.engines.llamacpp import llamacpp_compute_bytes
 from rigfit.memory import RunConfig, weight_bytes
 
 GIB = 1024**3
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "memory_llamacpp.csv"
+DEFAULT_CSV = calibration_file("memory_llamacpp.csv")
 
 
 def predict(row: dict[str, str]) -> float:
@@ -77,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         return speed_table(a.rows)
     if a.what == "modern":
         return modern_table(a.rows)
-    if not a.csv.exists():
-        print(f"calibration file not found: {a.csv}", file=sys.stderr)
+    missing = missing_calibration(a.csv)
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     errors: dict[str, list[float]] = {}
     with a.csv.open(newline="") as fh:
@@ -107,8 +110,9 @@ def speed_table(show_rows: bool) -> int:
     sys.path.insert(0, str(Path(__file__).parent))
     from speed_rows import CSV, fit_row, load_rows
 
-    if not CSV.exists():
-        print(f"calibration file not found: {CSV}", file=sys.stderr)
+    missing = missing_calibration(CSV)
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     model: dict[tuple[str, str], list[float]] = {}
     naive: dict[tuple[str, str], list[float]] = {}
@@ -146,9 +150,14 @@ def modern_table(show_rows: bool) -> int:
     engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
     engine, metric and hardware class, by dense/MoE and placement, and by depth."""
     sys.path.insert(0, str(Path(__file__).parent))
+    from modern_rows import CSV as MODERN_CSV
     from modern_rows import load_modern_rows
     from rigfit.errors import RigfitError
 
+    missing = missing_calibration(MODERN_CSV)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     rows = load_modern_rows()
     scored: list[tuple[object, float, str, str]] = []
     for r in rows:

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from calibration import exit_if_missing
+from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.speed import (
     DECODE_KEYS,
@@ -221,6 +223,7 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
 
 
 def main(argv: list[str]) -> int:
+    exit_if_missing(CSV, MODERN_CSV)
     rows = [r for r in load_rows() if not r.caution]
     prepared = prepare(rows)
     dec, pre = linear_forms(prepared)

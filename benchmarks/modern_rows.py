@@ -15,7 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "throughput_modern.csv"
+from calibration import calibration_file
+
+CSV = calibration_file("throughput_modern.csv")
 ENGINES = {"llama.cpp": "llama.cpp", "Ollama": "ollama", "vLLM": "vllm", "MLX": "mlx"}
 
 

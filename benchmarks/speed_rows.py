@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from calibration import calibration_file
 from rigfit import fit
 from rigfit.api import FitResult
 
-CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "throughput_llamacpp.csv"
+CSV = calibration_file("throughput_llamacpp.csv")
 
 
 @dataclass(frozen=True)
