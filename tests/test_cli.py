@@ -101,9 +101,27 @@ def _leaf(path: tuple[str, ...]) -> click.Command:
 
 
 @pytest.mark.parametrize("command", _commands(main_group), ids=" ".join)
-def test_every_command_has_help_with_example(capsys: pytest.CaptureFixture[str], command: tuple[str, ...]) -> None:
+def test_every_command_has_help_with_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                            command: tuple[str, ...]) -> None:
+    """Each help ends in whole example commands (issue 17: they wrapped mid-command), within 80 columns, and
+    each example parses: its subcommand exists and its options and values are accepted."""
+    import shlex
+
+    monkeypatch.setenv("COLUMNS", "80")
     code, out, _ = run_cli(capsys, *command, "--help")
-    assert code == 0 and "Example: rigfit" in out
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    start = next(i for i, ln in enumerate(lines) if ln.strip() in ("Example:", "Examples:"))
+    examples = [ln.strip() for ln in lines[start + 1:] if ln.strip().startswith("rigfit ")]
+    assert examples
+    for ex in examples:
+        argv = shlex.split(ex)[1:]
+        cmd: click.Command = main_group
+        while isinstance(cmd, click.Group) and argv and argv[0] in cmd.commands:
+            cmd = cmd.commands[argv.pop(0)]
+        if not isinstance(cmd, click.Group):
+            cmd.make_context(cmd.name or "", argv)  # raises on an unknown option or a missing value
 
 
 @pytest.mark.parametrize("command", [c for c in _commands(main_group) if not isinstance(_leaf(c), click.Group)],
@@ -156,7 +174,8 @@ def test_models_hardware_table_reads_in_80_columns(capsys: pytest.CaptureFixture
     lines = out.splitlines()
     assert code == 0 and max(len(line) for line in lines) <= 80
     assert lines[0] == "What runs on 1x NVIDIA GeForce RTX 3090"
-    assert lines[2] == "model                        quant      runs     layers    GiB decode prefill"
+    assert lines[2] == "model                           quant      runs     layers    GiB decode prefill"
+    assert lines[3] == "-" * 80
     assert lines[-1] == "context 8,192 tokens; memory in GiB; decode and prefill in tokens/s"
     deepseek = next(line for line in lines if line.startswith("DeepSeek-V3.1 "))
     assert deepseek.split()[1:3] == ["IQ1_M", "no"]  # 671B does not fit 24 GiB + 64 GiB of RAM

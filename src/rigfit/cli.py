@@ -126,7 +126,9 @@ def fit_options(f: Any) -> Any:
 class RigfitGroup(click.Group):
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_paragraph()
-        formatter.write_text("Example: rigfit fit qwen2.5-coder:32b --quant Q4_K_M --ctx 16k")
+        formatter.write_text("Example:")
+        with formatter.indentation():
+            formatter.write_text("rigfit fit qwen2.5-coder:32b --quant Q4_K_M --ctx 16k")
 
 
 @click.group(cls=RigfitGroup, invoke_without_command=True)
@@ -159,9 +161,11 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
     MODEL is a catalog name or alias (an Ollama tag, an HF repo id), a .gguf file,
     a config.json or a model folder.
 
-    Example: rigfit fit llama3.1:8b --quant Q5_K_M --ctx 32k --kv-cache q8_0 --hardware 3090
-
-    Example: rigfit fit qwen2.5-coder:32b --ctx 16k --hardware "2x RTX 3060" --command llama.cpp
+    \b
+    Examples:
+      rigfit fit llama3.1:8b -q Q5_K_M --ctx 32k --kv-cache q8_0 -H 3090
+      rigfit fit qwen2.5-coder:32b --ctx 16k -H "2x RTX 3060" --command llama.cpp
+      rigfit fit Qwen3.6-35B-A3B-UD-Q4_K_XL.gguf -H 4070 --ram 32GB
     """
     system = None
     if this_machine:
@@ -219,7 +223,9 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
 def stack(models: tuple[str, ...], as_json: bool, **opts: Any) -> None:
     """Memory for several models at once (default: the 32B stack of "Hardware Recommendations for Local AI").
 
-    Example: rigfit stack qwen2.5-coder:32b deepseek-r1:32b --ctx 16k
+    \b
+    Examples:
+      rigfit stack qwen2.5-coder:32b deepseek-r1:32b --ctx 16k
     """
     from .api import DEFAULT_STACK
 
@@ -250,7 +256,9 @@ def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bo
     """List the embedded model catalog; with --hardware or --this-machine, what runs fully on the GPU,
     with offload, or not at all, at the best quant that fits, with speeds.
 
-    Example: rigfit models --hardware 3090 --ctx 16k
+    \b
+    Examples:
+      rigfit models --hardware 3090 --ctx 16k
     """
     if click_ctx.invoked_subcommand is not None:
         return
@@ -301,7 +309,10 @@ def models_import(paths: tuple[str, ...], out: str | None, as_json: bool) -> Non
     """Catalog entries from config.json files, model folders or Hugging Face cache snapshots: the config
     itself plus name, repo, parameter counts, source and date, validated through the architecture registry.
 
-    Example: rigfit models import ~/.cache/huggingface/hub/models--Qwen--Qwen3-8B/snapshots/*/
+    \b
+    Examples:
+      rigfit models import config.json
+      rigfit models import ~/models/Qwen3-8B
     """
     import datetime
 
@@ -327,7 +338,9 @@ def models_import(paths: tuple[str, ...], out: str | None, as_json: bool) -> Non
 def hardware() -> None:
     """Hardware catalog: GPUs, Macs, unified-memory PCs, CPU platforms.
 
-    Example: rigfit hardware show "RTX 3090" --json
+    \b
+    Examples:
+      rigfit hardware show "RTX 3090" --json
     """
 
 
@@ -338,7 +351,9 @@ def hardware() -> None:
 def hardware_list(kind: str | None, min_memory: str | None, as_json: bool) -> None:
     """List catalog devices.
 
-    Example: rigfit hardware list --kind gpu --min-memory 24GB
+    \b
+    Examples:
+      rigfit hardware list --kind gpu --min-memory 24GB
     """
     from .hardware.catalog import default_hardware
 
@@ -359,7 +374,9 @@ def hardware_list(kind: str | None, min_memory: str | None, as_json: bool) -> No
 def hardware_show(name: str, as_json: bool) -> None:
     """One device's facts, forgivingly named ("3090", "rtx3090", "M4 Max 40-core 128GB").
 
-    Example: rigfit hardware show 4090 --json
+    \b
+    Examples:
+      rigfit hardware show 4090 --json
     """
     from .hardware.resolve import resolve_device_noted
     from .report.json_out import device_dict
@@ -380,7 +397,9 @@ def hardware_show(name: str, as_json: bool) -> None:
 def hardware_detect(as_json: bool) -> None:
     """Detect this machine's GPUs, CPU, RAM and free disk, and map them to the catalog.
 
-    Example: rigfit hardware detect --json
+    \b
+    Examples:
+      rigfit hardware detect --json
     """
     from .hardware.detect import detect, detected_dict
 
@@ -412,7 +431,9 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
     """This machine (detected) running the stack, and the cheapest build that runs all of it well.
     What plain `rigfit` does.
 
-    Example: rigfit machine --model llama3.1:8b --workload code
+    \b
+    Examples:
+      rigfit machine --model llama3.1:8b --workload code
     """
     from .advise import machine_report
     from .hardware.detect import detect
@@ -447,7 +468,10 @@ def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workl
     """Ranked complete builds (GPUs or a Mac, RAM, CPU, storage, PSU, cooling) with dated prices that run
     every model of the stack well for the workload; the price/speed front; what the cheapest cannot do.
 
-    Example: rigfit recommend -m qwen2.5-coder:32b -m deepseek-r1:32b --workload code --budget 3000
+    \b
+    Examples:
+      rigfit recommend -m qwen2.5-coder:32b -m deepseek-r1:32b --budget 3000
+      rigfit recommend -m llama3.3:70b --workload chat
     """
     from .advise import Request
     from .advise import recommend as _recommend
@@ -476,7 +500,9 @@ def guide(models: tuple[str, ...], fmt: str, out_path: str | None, as_json: bool
     """The hardware guide for a stack, with the sections of the hand-written guides (sweet spot, tiers, memory
     math, Mac vs PC, summary, model size to hardware, platform rules, training), every number computed.
 
-    Example: rigfit guide -m llama3.1:8b -m qwen2.5-coder:14b --format html --out guide.html
+    \b
+    Examples:
+      rigfit guide -m llama3.1:8b -m qwen2.5-coder:14b --format html
     """
     from importlib.metadata import version
 
@@ -515,7 +541,9 @@ def serve(host: str, port: int, as_json: bool) -> None:
     """The local web page (fit calculator, what to buy, guide, launch commands) and its JSON API
     (/api/fit, /api/recommend, /api/models, /api/hardware, /api/guide; schema at /openapi.json).
 
-    Example: rigfit serve --port 8765
+    \b
+    Examples:
+      rigfit serve --port 8765
     """
     if not 1 <= port <= 65535:
         raise InvalidInput(f"port must be between 1 and 65535, got {port}")

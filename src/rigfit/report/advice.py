@@ -8,6 +8,7 @@ from ..advise import Build, MachineReport, ModelOnBuild, RankedBuild, Recommenda
 from ..training import TrainingFit
 from ..units import GIB
 from ..vocab import WorkloadKind
+from .text import paragraph_block
 
 
 def _r(x: float | None, nd: int = 2) -> float | None:
@@ -125,7 +126,6 @@ def workload_line(w: Workload, min_tps: float) -> str:
 def recommendation_text(rec: Recommendation) -> Any:
     from rich.console import Group
     from rich.table import Table
-    from rich.text import Text
 
     t = Table(title=f"{rec.qualifying} of {rec.considered} builds meet the targets; cheapest first",
               title_justify="left")
@@ -165,7 +165,7 @@ def recommendation_text(rec: Recommendation) -> Any:
         lines.append(f"the cheapest build (#{rec.builds[0].rank}) cannot:")
         lines += [f"  - {x}" for x in rec.cheapest_limits]
     lines += [f"note: {n}" for n in rec.notes]
-    return Group(t, Text("\n".join(lines)))
+    return Group(t, paragraph_block(lines))
 
 
 def _slow(m: ModelOnBuild) -> float:
@@ -191,7 +191,6 @@ def machine_dict(rep: MachineReport) -> dict[str, Any]:
 
 def machine_text(rep: MachineReport) -> Any:
     from rich.console import Group
-    from rich.text import Text
 
     from .terminal import runs_table
 
@@ -218,4 +217,4 @@ def machine_text(rep: MachineReport) -> Any:
                          f"headroom {m.headroom_bytes / GIB:.1f} GiB")
         lines += [f"    cannot: {x}" for x in rec.cheapest_limits]
         lines.append("More builds, budgets and workloads: rigfit recommend --help")
-    return Group(runs_table(list(rep.results)), Text("\n".join(lines)))
+    return Group(runs_table(list(rep.results)), paragraph_block(lines))

@@ -10,6 +10,7 @@ from ..hardware.spec import Device
 from ..models.spec import ModelSpec
 from ..units import GIB, fmt_bytes, fmt_gb, fmt_gib
 from ..vocab import Component, Verdict
+from .text import Col, Wrapped, paragraph_block, table_lines, wrap_lines
 
 
 def fit_table(r: FitResult) -> Any:
@@ -49,7 +50,7 @@ def fit_table(r: FitResult) -> Any:
                      f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
     lines += [f"[{n}] {text}" for n, text in enumerate(notes, 1)]
     lines += placement_lines(r)
-    return Group(t, Text("\n".join(lines)))
+    return Group(t, paragraph_block(lines))
 
 
 def placement_lines(r: FitResult) -> list[str]:
@@ -86,16 +87,25 @@ def placement_lines(r: FitResult) -> list[str]:
     return out
 
 
-def models_table(specs: list[ModelSpec]) -> Any:
-    from rich.table import Table
+def _ctx_short(n: int) -> str:
+    """262144 -> 256k, 1048576 -> 1M, 40960 -> 40k; other lengths as written."""
+    if n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)}M"
+    return f"{n // 1024}k" if n % 1024 == 0 else f"{n:,}"
 
-    t = Table(title=f"{len(specs)} models in the catalog", title_justify="left")
-    for col in ("name", "arch", "params", "layers", "KV heads × dim", "context", "notes"):
-        t.add_column(col, justify="right" if col in ("params", "layers", "context") else "left")
+
+def _params_short(n: int) -> str:
+    return f"{n / 1e12:.2f}T" if n >= 999.95e9 else f"{n / 1e9:.1f}B"
+
+
+def models_table(specs: list[ModelSpec]) -> Wrapped:
+    """``rigfit models``: one row per catalog model, whole names folded at hyphens (never cut)."""
+    cols = [Col("name", 28, grow=True), Col("arch", 13), Col("params", 6, right=True),
+            Col("active", 6, right=True), Col("layers", 6, right=True), Col("ctx", 5, right=True),
+            Col("notes", 10, grow=True)]
+    rows = []
     for s in specs:
-        params = f"{(s.params_total or 0) / 1e9:.1f}B"
-        if s.is_moe and s.params_active:
-            params += f" ({s.params_active / 1e9:.1f}B active)"
+        active = _params_short(s.params_active) if s.is_moe and s.params_active else ""
         extra = []
         if s.is_moe:
             extra.append(f"MoE {s.n_experts_active}/{s.n_experts}")
@@ -103,9 +113,11 @@ def models_table(specs: list[ModelSpec]) -> Any:
             extra.append("MLA")
         if s.sliding_window:
             extra.append(f"SWA {s.sliding_window}")
-        t.add_row(s.name, s.arch, params, str(s.n_layers), f"{s.n_kv_heads} × {s.head_dim}",
-                  f"{s.max_context:,}", ", ".join(extra))
-    return t
+        rows.append([s.name, s.arch, _params_short(s.params_total or 0), active, str(s.n_layers),
+                     _ctx_short(s.max_context), ", ".join(extra)])
+    head = [f"{len(specs)} models in the catalog", ""]
+    tail = ["", "params: B = 10^9, T = 10^12 (active: per token, MoE); ctx: the longest context (k = 1,024 tokens)"]
+    return Wrapped(lambda width: head + table_lines(cols, rows, width) + wrap_lines(tail, width))
 
 
 def devices_table(devices: Sequence[Device]) -> Any:
@@ -125,28 +137,25 @@ def devices_table(devices: Sequence[Device]) -> Any:
     return t
 
 
-def runs_table(results: list[FitResult]) -> Any:
-    """``rigfit models --hardware``: one 78-column line per model, as plain text (a rich table of 200 rows
-    takes longer to lay out than the whole listing takes to compute)."""
-    from rich.text import Text
-
+def runs_table(results: list[FitResult]) -> Wrapped:
+    """``rigfit models --hardware``: one row per model as plain text (a rich table of 200 rows takes longer
+    to lay out than the whole listing takes to compute); long names fold onto a second line, never cut."""
     from .json_out import runs_dict
 
     doc = runs_dict(results)
     hw = " + ".join(f"{d['count']}x {d['name']}" for d in (doc["hardware"] or {}).get("devices", []))
     ctx = results[0].memory.run.context_tokens if results else 0
-    lines = [f"What runs on {hw or 'this machine'}", "",
-             f"{'model':<28} {'quant':<10} {'runs':<7} {'layers':>7} {'GiB':>6} {'decode':>6} {'prefill':>7}",
-             "-" * 78]
+    cols = [Col("model", 28, grow=True), Col("quant", 10), Col("runs", 7), Col("layers", 7, right=True),
+            Col("GiB", 6, right=True), Col("decode", 6, right=True), Col("prefill", 7, right=True)]
+    rows = []
     for m in doc["models"]:
-        name = m["model"] if len(m["model"]) <= 28 else m["model"][:27] + "\u2026"
         dec, pre = m["decode_tokens_per_s"], m["prefill_tokens_per_s"]
         runs = Verdict(m["verdict"]).short if m["verdict"] else "?"
-        layers = f"{m['gpu_layers']}/{m['n_layers'] + 1}"
-        lines.append(f"{name:<28} {m['quant']:<10} {runs:<7} {layers:>7} {m['total_bytes'] / GIB:>6.1f} "
-                     + (f"{dec:>6.1f}" if dec else f"{'-':>6}") + " " + (f"{pre:>7,.0f}" if pre else f"{'-':>7}"))
-    lines += ["", f"context {ctx:,} tokens; memory in GiB; decode and prefill in tokens/s"]
-    return Text("\n".join(lines))
+        rows.append([m["model"], m["quant"], runs, f"{m['gpu_layers']}/{m['n_layers'] + 1}",
+                     f"{m['total_bytes'] / GIB:.1f}", f"{dec:.1f}" if dec else "-", f"{pre:,.0f}" if pre else "-"])
+    head = [f"What runs on {hw or 'this machine'}", ""]
+    tail = ["", f"context {ctx:,} tokens; memory in GiB; decode and prefill in tokens/s"]
+    return Wrapped(lambda width: wrap_lines(head, width) + table_lines(cols, rows, width) + wrap_lines(tail, width))
 
 
 def curve_table(points: Any) -> Any:
