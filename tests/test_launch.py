@@ -239,7 +239,7 @@ def test_cli_command_exact_output(capsys: pytest.CaptureFixture[str]) -> None:
         "# llama.cpp: Qwen2.5-Coder-32B-Instruct Q4_K_M on 2x NVIDIA GeForce RTX 3060 12GB, 16,384 tokens; "
         "gpu, 65 of 65 layers on the GPU\n"
         "llama-server -m Qwen2.5-Coder-32B-Instruct-Q4_K_M.gguf -c 16384 -ngl 65 --split-mode layer "
-        "--tensor-split 33,32 -fa on --host 127.0.0.1 --port 8080\n"
+        "--tensor-split 33,32 -fa on -ctk q8_0 -ctv q8_0 --host 127.0.0.1 --port 8080\n"
         "# -m: the path of your Q4_K_M GGUF file of Qwen2.5-Coder-32B-Instruct\n"
         "# backend cuda: use a CUDA build of llama.cpp\n"
     )

@@ -134,3 +134,83 @@ def test_terminal_output_fits_80_columns(capsys: pytest.CaptureFixture[str], arg
     assert code in (0, 2)
     too_wide = [ln for ln in out.splitlines() if len(ln) > 80]
     assert not too_wide
+
+
+# 2. plans filled the GPU to the last MiB (11.98 of 12.00 GiB on an RTX 4070, 23.92 of 24 on a 4090)
+@pytest.mark.parametrize(("args", "usable_gib", "headroom_gib"), [
+    ((), 11.0, 1.0),  # llama.cpp's own --fit margin: 1,024 MiB per device
+    (("--headroom", "0"), 12.0, 0.0),
+    (("--headroom", "2.5GB"), 9.5, 2.5),
+    (("--display",), 10.5, 1.0),  # ~0.5 GiB for the compositor and desktop apps
+    (("--os", "windows"), 12.0 - 0.6 - 1.0, 1.0),  # WDDM: max(0.5 GiB, 5 % of 12 GiB)
+    (("-e", "vllm", "-q", "AWQ"), 12.0, 0.0),  # vLLM keeps 1 - gpu_memory_utilization free itself
+])
+def test_every_device_keeps_a_stated_headroom(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                                              usable_gib: float, headroom_gib: float) -> None:
+    doc = run_json(capsys, "fit", "llama3.1:8b", "-H", "RTX 4070", "--ctx", "8k", *args)
+    dev = doc["hardware"]["devices"][0]
+    assert dev["usable_bytes"] == pytest.approx(usable_gib * GIB, abs=1e-3 * GIB)
+    assert dev["headroom_bytes"] == doc["settings"]["headroom_bytes"] == round(headroom_gib * GIB)
+    if headroom_gib and "--headroom" not in args:
+        assert any("fit_params_target" in rule for rule in dev["usable_rules"])
+    gpu = doc["placement"]["devices"][0]
+    assert gpu["used_bytes"] <= gpu["usable_bytes"] <= dev["usable_bytes"]  # vLLM: its utilization share
+    if doc["room"] is not None:
+        assert doc["room"]["free_bytes"] == gpu["usable_bytes"] - gpu["used_bytes"]
+
+
+def test_the_4090_plan_leaves_the_headroom_and_says_what_the_next_context_needs(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "fit", "deepseek-r1:32b", "--ctx", "32k", "-H", "4090")
+    gpu = doc["placement"]["devices"][0]
+    assert doc["placement"]["verdict"] == "gpu" and doc["settings"]["kv_cache_type"] == "q8_0"
+    assert gpu["usable_bytes"] == 23 * GIB and gpu["used_bytes"] <= 23 * GIB  # was 23.92 of 24 GiB
+    room = doc["room"]
+    assert room["next_context_tokens"] == 65536 and room["next_context_fits"] is False
+    # 32k more tokens of q8_0 KV: 64 layers x 8 KV heads x 128 x 2 x 1.0625 bytes x 32,768 = 4.25 GiB, plus
+    # the larger compute graph
+    assert 4.25 * GIB <= room["next_context_extra_bytes"] <= 4.35 * GIB
+    text = run_text(capsys, "fit", "deepseek-r1:32b", "--ctx", "32k", "-H", "4090")
+    assert "room: 0.00 GiB free on NVIDIA GeForce RTX 4090 beyond the 1.00 GiB headroom;\n  context 65,536 " \
+           "needs 4.28 GiB more, which does not fit" in text
+
+
+def test_more_headroom_never_improves_a_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    rank = {"gpu": 0, "partial_offload": 1, "cpu": 2, "does_not_fit": 3}
+    last = -1
+    for headroom in ("0", "1GB", "2GB", "4GB", "8GB"):
+        doc = run_json(capsys, "fit", "qwen2.5-coder:14b", "-q", "Q6_K", "--ctx", "16k", "-H", "RTX 4070",
+                       "--headroom", headroom)
+        now = rank[doc["placement"]["verdict"]] * 1000 - doc["placement"]["gpu_layers"]
+        assert now >= last
+        last = now
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (("--headroom", "-1GB"), "rigfit: error: cannot read size '-1GB': expected a number with an optional unit "
+                             "such as 24GB or 16GiB (--headroom)"),
+    (("--headroom", "100GB"), "rigfit: error: headroom must be between 0 and 64 GiB, got 107374182400 bytes "
+                              "(--headroom)"),
+    (("--os", "beos"), "rigfit: error: unknown OS 'beos'; one of linux, windows, macos (--os)"),
+])
+def test_bad_headroom_or_os_is_one_line(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                                        line: str) -> None:
+    code = main(["fit", "llama3.1:8b", "-H", "RTX 4070", *args])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err == line + "\n"
+
+
+@pytest.mark.parametrize(("params", "parameter"), [
+    ({"headroom": "lots"}, "headroom"), ({"os": "beos"}, "os"), ({"headroom": "70GB"}, "headroom")])
+def test_the_page_refuses_bad_headroom_or_os(params: dict[str, str], parameter: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from rigfit.web.app import create_app
+
+    client = TestClient(create_app(), base_url="http://127.0.0.1:8765")
+    resp = client.get("/api/fit", params={"model": "llama3.1:8b", "hardware": "RTX 4070", **params})
+    assert resp.status_code == 422 and resp.json()["parameters"] == [parameter]
+    ok = client.get("/api/fit", params={"model": "llama3.1:8b", "hardware": "RTX 4070", "headroom": "2GB",
+                                        "os": "windows", "display": "true"}).json()
+    # on Windows the WDDM reserve (5 % of 12 GiB) already holds the desktop: --display adds nothing there
+    assert ok["hardware"]["devices"][0]["usable_bytes"] == 12 * GIB - 12 * GIB // 20 - 2 * GIB

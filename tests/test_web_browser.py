@@ -181,3 +181,26 @@ def test_recommend_and_guide_tabs_render(base_url: str, browser) -> None:  # typ
     guide = httpx.get(base_url + "/api/guide", timeout=60).json()
     assert [h.text for h in d.find_elements(By.CSS_SELECTOR, "#guide-body h2")] == [s["title"] for s in
                                                                                    guide["sections"]]
+
+
+def test_a_shared_link_reopens_the_same_plan_with_its_headroom(base_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """Every fit input is in the page's query string (issue 17): opening that link fills the form and shows
+    the same numbers; the memory bar draws the headroom kept free and the room card the API's room."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    query = ("model=Llama-3.1-8B-Instruct&engine=llama.cpp&quant=Q4_K_M&ctx=16k&kv_cache=f16&headroom=2GB"
+             "&os=windows&display=true&hardware=RTX+4070")
+    d.get(base_url + "/?" + query)
+    _wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-fits") == "1")
+    assert not d.find_element(By.ID, "fit-error").is_displayed()
+    assert d.find_element(By.ID, "fit-headroom").get_attribute("value") == "2GB"
+    assert d.find_element(By.ID, "fit-display").is_selected()
+    api = httpx.get(base_url + "/api/fit", params=[*parse_qsl(query), ("command", "llama.cpp")]).json()
+    assert d.find_element(By.ID, "out-room").get_attribute("data-value") == str(api["room"]["free_bytes"])
+    assert api["placement"]["devices"][0]["headroom_bytes"] == 2 * 1024**3
+    assert len(d.find_elements(By.CSS_SELECTOR, "#chart-devices rect.headroom")) == 1
+    shared = d.find_element(By.ID, "fit-share").get_attribute("href")
+    assert sorted(parse_qsl(urlsplit(shared).query)) == sorted(parse_qsl(query))

@@ -456,6 +456,39 @@ def curve_request(r: FitResult, context_tokens: int) -> FitRequest:
                      prompt_tokens=context_tokens - answer, gen_tokens=answer)
 
 
-__all__ = ["DEFAULT_STACK", "FitRequest", "FitResult", "Search", "SystemDevice", "curve_request", "fit", "fit_model",
-           "make_request", "pick_quant", "quant_ladder", "rank_runs", "resolve_hardware", "system_from_detected",
-           "this_machine", "what_runs"]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Room:
+    """What a plan leaves free on its accelerators, and what the next context step would take."""
+
+    free_bytes: int  # the least usable - used over the accelerators (the headroom is kept on top)
+    device: str  # the accelerator with the least room
+    headroom_bytes: int  # kept free on each accelerator beyond free_bytes
+    next_context_tokens: int | None  # twice this context, up to the model's maximum (None: at the maximum)
+    next_context_extra_bytes: int | None  # accelerator memory the next step needs on top of this plan
+    next_context_fits: bool | None  # whether the next step keeps this plan's verdict
+
+
+def room(r: FitResult) -> Room | None:
+    """How much room ``r``'s plan leaves on its accelerators and what doubling the context would need; None
+    unless the whole model is on accelerators (with offload, a longer context moves layers, not room)."""
+    p = r.placement
+    if p is None or p.verdict != Verdict.GPU or not p.accelerators:
+        return None
+    tightest = min(p.accelerators, key=lambda d: d.usable_bytes - d.used_bytes)
+    ctx, top = r.memory.run.context_tokens, r.spec.max_context
+    nxt = min(2 * ctx, top) if ctx < top else None
+    extra = fits = None
+    if nxt is not None:
+        bigger = _plan(with_plan(r.request, quant=r.quant.name, search=Search.NONE, context_tokens=nxt,
+                                 kv_cache_type=r.memory.run.kv_cache_type))
+        assert bigger.placement is not None
+        extra = bigger.memory.device_bytes - r.memory.device_bytes
+        fits = bigger.placement.verdict == p.verdict and all(d.fits for d in bigger.placement.devices)
+    return Room(free_bytes=tightest.usable_bytes - tightest.used_bytes, device=tightest.name,
+                headroom_bytes=r.request.headroom_bytes, next_context_tokens=nxt, next_context_extra_bytes=extra,
+                next_context_fits=fits)
+
+
+__all__ = ["DEFAULT_STACK", "FitRequest", "FitResult", "Room", "Search", "SystemDevice", "curve_request", "fit",
+           "fit_model", "make_request", "pick_quant", "quant_ladder", "rank_runs", "resolve_hardware", "room",
+           "system_from_detected", "this_machine", "what_runs"]

@@ -77,6 +77,12 @@ _fit_options = [
     click.option("--gpu-memory-utilization", type=float, help="vLLM's fraction of GPU memory (default 0.92)."),
     click.option("--ram", help="System RAM of the described machine (64GB = 64 GiB, as memory is sold); default "
                  "64 GiB, or the CPU platform's."),
+    click.option("--headroom", help="Memory kept free on each GPU (1GB = 1 GiB; default 1 GiB as llama.cpp's "
+                 "own fit keeps, 0 for vLLM, which keeps its own)."),
+    click.option("--os", "os_name", help="linux (default), windows or macos: the OS's reserve on the GPU "
+                 "(Windows WDDM keeps max(0.5 GiB, 5 %))."),
+    click.option("--display", is_flag=True, default=False,
+                 help="A desktop runs on the first GPU (~0.5 GiB for the compositor and apps)."),
     click.option("--prompt-tokens", type=int, default=512, show_default=True,
                  help="Prompt length for prefill speed and time to first token."),
     click.option("--gen-tokens", type=int, default=128, show_default=True,
@@ -114,7 +120,8 @@ def _options(o: dict[str, Any]) -> Any:
         prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], depth_tokens=o["depth_tokens"],
         split_mode=o["split_mode"],
         gpu_layers=o["gpu_layers"], tensor_split=o["tensor_split"], tensor_parallel=o["tensor_parallel"],
-        pipeline_parallel=o["pipeline_parallel"], command=o.get("command"))
+        pipeline_parallel=o["pipeline_parallel"], command=o.get("command"), headroom=o.get("headroom"),
+        os=o.get("os_name"), display=bool(o.get("display")))
 
 
 def fit_options(f: Any) -> Any:

@@ -104,6 +104,9 @@ class FitOptions:
     tensor_parallel: int | None = None
     pipeline_parallel: int | None = None
     command: str | None = None
+    headroom: str | None = None  # memory kept free per accelerator ("1GB"; default: the engine's margin)
+    os: str | None = None  # linux | windows | macos: the OS reserves of the described machine
+    display: bool = False  # a desktop runs on the (first) GPU
 
 
 def engine_of(o: FitOptions) -> str:
@@ -177,11 +180,21 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         model, quant=quant, engine=engine_of(o), search=search, context_tokens=None if max_ctx else parse_ctx(o.ctx),
         kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn), n_batch=o.batch, n_ubatch=o.ubatch,
         swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, n_seq=n_seq, backend=o.backend,
-        gpu_memory_bytes=parse_size(o.gpu_memory),
+        gpu_memory_bytes=_size_of(o.gpu_memory, "gpu_memory_bytes"),
         gpu_memory_utilization=o.gpu_memory_utilization, hardware=() if system is not None else o.hardware,
-        system=system, ram_bytes=parse_size(o.ram), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
+        system=system, ram_bytes=_size_of(o.ram, "ram_bytes"), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
         depth_tokens=o.depth_tokens, split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split),
-        tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers)
+        tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers,
+        os_name=(o.os or "linux").strip().lower(), display=o.display,
+        headroom_bytes=_size_of(o.headroom, "headroom_bytes"))
+
+
+def _size_of(text: str | None, field_: str) -> int | None:
+    """``parse_size`` whose error names the request field it was typed for."""
+    try:
+        return parse_size(text)
+    except InvalidInput as exc:
+        raise InvalidInput(str(exc), options=(field_,)) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,12 +252,15 @@ def catalog_model(name: str) -> ModelSpec:
     return spec
 
 
-def catalog_system(specs: Sequence[str]) -> System:
+def catalog_system(specs: Sequence[str], *, os_name: str = "linux", display: bool = False) -> System:
     """Catalog hardware only (``"2x RTX 3090"``); custom .toml files are a CLI feature."""
     from .hardware.resolve import parse_hardware_spec_noted
+    from .request import check_os
 
+    check_os(os_name)
     parsed = [parse_hardware_spec_noted(s) for s in specs]
-    return make_system([(d, n) for d, n, _ in parsed], notes=[note for _, _, note in parsed if note])
+    return make_system([(d, n) for d, n, _ in parsed], notes=[note for _, _, note in parsed if note],
+                       os_name=os_name, display=display)
 
 
 __all__ = ["CurvePoint", "FitOptions", "UnknownName", "catalog_model", "catalog_system", "context_curve",

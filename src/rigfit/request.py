@@ -23,11 +23,21 @@ from enum import StrEnum
 from .engines import Engine, get_engine
 from .errors import InvalidInput
 from .models.spec import ModelSpec
-from .system import System, default_backend, device_backends, make_system, with_backends, with_ram
+from .system import (
+    OS,
+    System,
+    default_backend,
+    device_backends,
+    make_system,
+    with_backends,
+    with_headroom,
+    with_ram,
+)
 from .vocab import Backend, PlacementStyle
 
 MAX_TOKENS = 1 << 24
 MAX_RAM_BYTES = 64 << 40
+MAX_HEADROOM_BYTES = 64 << 30
 
 
 class Search(StrEnum):
@@ -88,6 +98,8 @@ class FitRequest:
     # llama.cpp build's kernels the speed constants describe
     cpu_bandwidth_gb_s: float | None = None
     llamacpp_build: str = "current"
+    # the safety margin kept free on each accelerator (already taken off the system's usable memory)
+    headroom_bytes: int = 0
 
     @property
     def run_backend(self) -> Backend:
@@ -121,6 +133,8 @@ def make_request(
     system: System | None = None,
     ram_bytes: int | None = None,
     os_name: str = "linux",
+    display: bool = False,
+    headroom_bytes: int | None = None,
     prompt_tokens: int = 512,
     depth_tokens: int = 0,
     gen_tokens: int = 128,
@@ -134,7 +148,9 @@ def make_request(
     llamacpp_build: str = "current",
 ) -> FitRequest:
     """The validated request for ``model`` (a name, path or spec).  ``hardware`` (catalog names, ``"2x RTX
-    3090"``, .toml files) or ``system`` give the machine; ``ram_bytes`` its system RAM."""
+    3090"``, .toml files) or ``system`` give the machine; ``ram_bytes`` its system RAM; ``os_name`` and
+    ``display`` (a desktop on the first GPU) its reserves; ``headroom_bytes`` the memory kept free on every
+    accelerator (None: the engine's default, llama.cpp's 1 GiB fit margin)."""
     from .models.resolve import resolve_model
     from .models.spec import checked
 
@@ -168,6 +184,10 @@ def make_request(
                                  ("pipeline parallel size", pipeline_parallel, "pipeline_parallel")):
         if value is not None and not 1 <= value <= 64:
             raise InvalidInput(f"{label} must be between 1 and 64, got {value}", options=(field_,))
+    check_os(os_name)
+    if headroom_bytes is not None and not 0 <= headroom_bytes <= MAX_HEADROOM_BYTES:
+        raise InvalidInput(f"headroom must be between 0 and 64 GiB, got {headroom_bytes} bytes",
+                           options=("headroom_bytes",))
     be = _backend(backend, eng)
     if split_mode is not None and split_mode not in tuple(SplitMode):
         raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}", options=("split_mode",))
@@ -175,9 +195,12 @@ def make_request(
         from .hardware.resolve import resolve_system_noted
 
         found, notes = resolve_system_noted(hardware)
-        system = make_system(found, os_name=os_name, notes=notes)
+        system = make_system(found, os_name=os_name, display=display, notes=notes)
+    headroom = eng.headroom_bytes if headroom_bytes is None else headroom_bytes
     if system is not None:
         system = _drive(with_ram(system, ram_bytes), eng, be)
+        rule = eng.headroom_source if headroom_bytes is None else f"{headroom / 1024**3:.2f} GiB kept free (headroom)"
+        system = with_headroom(system, headroom, rule)
     req = FitRequest(
         model=spec, engine=eng, quant=quant, search=search, context_tokens=context_tokens,
         kv_cache_type=kv_cache_type, flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
@@ -188,9 +211,14 @@ def make_request(
         gen_tokens=gen_tokens, split_mode=SplitMode(split_mode) if split_mode else None,
         tensor_split=tensor_split, tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
         gpu_layers=gpu_layers, cpu_moe=cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,
-        llamacpp_build=llamacpp_build)
+        llamacpp_build=llamacpp_build, headroom_bytes=headroom if system is not None else 0)
     check_request(req)
     return req
+
+
+def check_os(os_name: str) -> None:
+    if os_name not in tuple(OS):
+        raise InvalidInput(f"unknown OS {os_name[:40]!r}; one of {', '.join(OS)}", options=("os_name",))
 
 
 def _backend(backend: str | None, eng: Engine) -> Backend | None:
@@ -278,4 +306,4 @@ def with_plan(req: FitRequest, **changes: object) -> FitRequest:
     return new
 
 
-__all__ = ["FitRequest", "Search", "SplitMode", "check_request", "make_request", "with_plan"]
+__all__ = ["FitRequest", "Search", "SplitMode", "check_os", "check_request", "make_request", "with_plan"]

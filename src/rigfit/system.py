@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from .hardware.spec import Device
 from .hardware.usable import UsableMemory, usable_memory
+from .hardware.usable import with_headroom as _usable_with_headroom
 from .vocab import Backend
 
 PCIE_X16_GB_S = {3: 15.75, 4: 31.5, 5: 63.0}  # per direction, PCI-SIG
@@ -140,13 +141,18 @@ def _links(devices: Sequence[SystemDevice]) -> tuple[Link, ...]:
 
 
 def make_system(found: Sequence[tuple[Device, int]], *, os_name: str = "linux", ram_bytes: int | None = None,
-                backend: Backend | None = None, name: str = "this plan", notes: Sequence[str] = ()) -> System:
-    """One node from devices and counts: each device's usable memory under the OS (macOS for Apple silicon),
-    the backend (``backend`` for every accelerator, else each device's usual one), PCIe and NVLink links.
-    A CPU platform among ``found`` is the node's CPU; with no accelerator its memory is the RAM."""
+                backend: Backend | None = None, name: str = "this plan", notes: Sequence[str] = (),
+                display: bool = False) -> System:
+    """One node from devices and counts: each device's usable memory under the OS (macOS for Apple silicon;
+    ``display``: a desktop on the first GPU), the backend (``backend`` for every accelerator, else each
+    device's usual one), PCIe and NVLink links.  A CPU platform among ``found`` is the node's CPU; with no
+    accelerator its memory is the RAM."""
     os_ = OS.MACOS if any(d.kind == "apple" for d, _ in found) else OS(os_name)
-    devs = tuple(SystemDevice(device=d, count=n, usable=usable_memory(d, os_name=os_), backend=(
-        backend if backend is not None and d.kind != "cpu" else default_backend(d))) for d, n in found)
+    first_gpu = next((i for i, (d, _) in enumerate(found) if d.kind == "gpu"), None)
+    devs = tuple(SystemDevice(device=d, count=n,
+                              usable=usable_memory(d, os_name=os_, display=display and i == first_gpu),
+                              backend=(backend if backend is not None and d.kind != "cpu" else default_backend(d)))
+                 for i, (d, n) in enumerate(found))
     cpu = next((d for d, _ in found if d.kind == "cpu"), None)
     if ram_bytes is None and cpu is not None and not any(d.kind != "cpu" for d, _ in found):
         ram_bytes = cpu.memory_bytes
@@ -165,6 +171,14 @@ def with_ram(system: System, ram_bytes: int | None) -> System:
     if ram_bytes is None:
         return system
     return replace(system, nodes=(replace(system.node, ram_bytes=ram_bytes), *system.nodes[1:]))
+
+
+def with_headroom(system: System, headroom_bytes: int, rule: str) -> System:
+    """The same system with ``headroom_bytes`` more kept free on every accelerator."""
+    nodes = tuple(replace(n, devices=tuple(
+        replace(d, usable=_usable_with_headroom(d.usable, headroom_bytes, rule)) if d.device.kind != "cpu" else d
+        for d in n.devices)) for n in system.nodes)
+    return replace(system, nodes=nodes)
 
 
 def with_usable(system: System, usable: Sequence[UsableMemory]) -> System:

@@ -77,6 +77,10 @@ class Engine(ABC):
     flash_attention_default: bool = True
     runtime_overhead_bytes: dict[Backend, int] = field(default_factory=dict)
     overhead_source: str = ""
+    # the safety margin a plan keeps free on every accelerator, on top of the OS and display reserves
+    headroom_bytes: int = 1024**3
+    headroom_source: str = ("1 GiB kept free per device, as llama.cpp's own fit does (common/common.h "
+                            "fit_params_target, --fit-target 1024 MiB, llama.cpp b11434)")
     placement: PlacementRules
     settings: frozenset[str] = frozenset()  # the optional FitRequest engine settings it honours
     speed_class: SpeedClass

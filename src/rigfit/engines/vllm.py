@@ -140,6 +140,7 @@ VLLM_ENGINE = VLLM(
     runtime_overhead_bytes={Backend.CUDA: 1024 * MIB, Backend.ROCM: 1024 * MIB, Backend.CPU: 0},
     overhead_source="CUDA context ~0.5 GiB + non-torch (NCCL, cuBLAS) 0.13-0.55 GiB + CUDA graphs "
     "up to ~1 GiB, measured on H100 (engine-facts.md 2.4)",
+    headroom_bytes=0, headroom_source="vLLM keeps 1 - gpu_memory_utilization of each GPU free itself",
     placement=PlacementRules(style=PlacementStyle.TENSOR_PARALLEL, cpu_offload=False, expert_offload=False,
                              gpu_layers=False, tensor_split=False, row_split=False),
     settings=frozenset({"gpu_memory_bytes", "gpu_memory_utilization"}),

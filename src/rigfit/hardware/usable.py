@@ -16,8 +16,17 @@ from .spec import Device
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UsableMemory:
     total_bytes: int
-    usable_bytes: int
+    usable_bytes: int  # what a plan may fill: total less the reserves and the safety headroom
     rules: tuple[str, ...]
+    headroom_bytes: int = 0  # the safety margin kept free on top of the reserves (part of total - usable)
+
+
+def with_headroom(u: UsableMemory, headroom_bytes: int, rule: str) -> UsableMemory:
+    """``u`` with ``headroom_bytes`` more kept free (a plan never fills a device to its last MiB)."""
+    if headroom_bytes <= 0:
+        return u
+    return UsableMemory(total_bytes=u.total_bytes, usable_bytes=max(0, u.usable_bytes - headroom_bytes),
+                        rules=(*u.rules, rule), headroom_bytes=u.headroom_bytes + headroom_bytes)
 
 
 def macos_gpu_limit_bytes(ram_bytes: int, wired_limit_mb: int = 0) -> tuple[int, str]:
@@ -71,6 +80,8 @@ def usable_memory(device: Device, *, os_name: str = "linux", display: bool = Fal
         usable -= reserve
         rules.append("Windows WDDM reserve: max(0.5 GiB, 5 %) of VRAM")
     elif display:
+        # A desktop on the card: Xorg/Wayland compositor, browser and other GPU clients typically hold
+        # 0.3-1 GiB (nvidia-smi process list on an idle GNOME or KDE desktop); 0.5 GiB assumed.
         usable -= GIB // 2
         rules.append("display attached: ~0.5 GiB for the compositor and desktop apps")
     if free_bytes is not None and free_bytes < usable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..api import FitResult
+from ..api import FitResult, Room, room
 from ..hardware.spec import Device
 from ..memory import MemoryBreakdown
 from ..models.spec import ModelSpec
@@ -54,17 +54,26 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
         "settings": {
             "backend": run.backend, "context_tokens": run.context_tokens, "kv_cache_type": run.kv_cache_type,
             "flash_attention": run.flash_attention, "n_batch": run.n_batch, "n_ubatch": run.n_ubatch,
-            "n_seq": run.n_seq,
+            "n_seq": run.n_seq, "headroom_bytes": r.request.headroom_bytes,
         },
         "memory": memory_dict(r.memory),
         "hardware": hardware_dict(r) if r.system is not None else None,
-        "placement": placement_dict(r.placement) if r.placement else None,
+        "placement": placement_dict(r.placement, r.request.headroom_bytes) if r.placement else None,
+        "room": room_dict(room(r)),
         "speed": speed_dict(r),
         "warnings": list(r.memory.warnings),
     }
 
 
-def placement_dict(p: Placement) -> dict[str, Any]:
+def room_dict(rm: Room | None) -> dict[str, Any] | None:
+    if rm is None:
+        return None
+    return {"free_bytes": rm.free_bytes, "device": rm.device, "headroom_bytes": rm.headroom_bytes,
+            "next_context_tokens": rm.next_context_tokens, "next_context_extra_bytes": rm.next_context_extra_bytes,
+            "next_context_fits": rm.next_context_fits}
+
+
+def placement_dict(p: Placement, headroom_bytes: int = 0) -> dict[str, Any]:
     return {
         "verdict": p.verdict, "split_mode": p.split_mode, "gpu_layers": p.gpu_layers, "n_layers": p.n_layers,
         "n_cpu_moe": p.n_cpu_moe, "tensor_parallel": p.tensor_parallel, "pipeline_parallel": p.pipeline_parallel,
@@ -73,7 +82,8 @@ def placement_dict(p: Placement) -> dict[str, Any]:
                      "weights_bytes": d.weights_bytes, "kv_cache_bytes": d.kv_bytes, "compute_bytes": d.compute_bytes,
                      "overhead_bytes": d.overhead_bytes, "layers": len(d.layers),
                      "first_layer": d.layers[0] if d.layers else None, "output_layer": d.has_output,
-                     "cpu_expert_layers": len(d.expert_layers), "fits": d.fits} for d in p.devices],
+                     "cpu_expert_layers": len(d.expert_layers), "fits": d.fits,
+                     "headroom_bytes": 0 if d.role == "cpu" else headroom_bytes} for d in p.devices],
         "notes": list(p.notes),
     }
 
@@ -100,7 +110,8 @@ def speed_dict(r: FitResult) -> dict[str, Any] | None:
 def hardware_dict(r: FitResult) -> dict[str, Any]:
     return {
         "devices": [{**device_dict(s.device), "count": s.count, "usable_bytes": s.usable.usable_bytes,
-                     "usable_rules": list(s.usable.rules)} for s in r.devices],
+                     "headroom_bytes": s.usable.headroom_bytes, "usable_rules": list(s.usable.rules)}
+                    for s in r.devices],
         "total_memory_bytes": sum(s.device.memory_bytes * s.count for s in r.devices),
         "usable_memory_bytes": sum(s.usable.usable_bytes * s.count for s in r.devices),
     }

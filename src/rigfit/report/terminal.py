@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..api import FitResult
+from ..api import FitResult, room
 from ..hardware.spec import Device
 from ..models.spec import ModelSpec
 from ..units import GIB, fmt_bytes, fmt_gb, fmt_gib
@@ -69,6 +69,14 @@ def placement_lines(r: FitResult) -> list[str]:
             continue
         out.append(f"  {d.name}: {fmt_gib(d.used_bytes)} of {fmt_gib(d.usable_bytes)} usable"
                    f" ({len(d.layers)} layers{', output' if d.has_output else ''})" + ("" if d.fits else "  OVER"))
+    rm = room(r)
+    if rm is not None:
+        line = (f"room: {fmt_gib(rm.free_bytes)} free on {rm.device} beyond the {fmt_gib(rm.headroom_bytes)} "
+                "headroom" if rm.headroom_bytes else f"room: {fmt_gib(rm.free_bytes)} free on {rm.device}")
+        if rm.next_context_tokens is not None and rm.next_context_extra_bytes is not None:
+            line += (f"; context {rm.next_context_tokens:,} needs {fmt_gib(rm.next_context_extra_bytes)} more"
+                     + (" and fits" if rm.next_context_fits else ", which does not fit"))
+        out.append(line)
     out += [f"  note: {n}" for n in p.notes]
     s = r.speed
     if s is not None:

@@ -96,7 +96,7 @@ def _this_machine() -> tuple[Any, tuple[str, ...]]:
     return system, tuple(notes)
 
 
-def _system(hardware: list[str], this_machine: bool) -> Any:
+def _system(hardware: list[str], this_machine: bool, os_name: str = "linux", display: bool = False) -> Any:
     """The System for the page's hardware fields: None when none was chosen."""
     from ..options import catalog_system
 
@@ -106,7 +106,7 @@ def _system(hardware: list[str], this_machine: bool) -> Any:
         return _this_machine()[0]
     if len(hardware) > 16:
         raise InvalidInput(f"at most 16 hardware entries, got {len(hardware)}", options=("hardware",))
-    system = catalog_system(hardware) if hardware else None
+    system = catalog_system(hardware, os_name=os_name, display=display) if hardware else None
     if system is not None and sum(sd.count for sd in system.devices) > MAX_WEB_DEVICES:
         raise InvalidInput(f"at most {MAX_WEB_DEVICES} devices in one request", options=("hardware",))
     return system
@@ -213,18 +213,23 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         command: Annotated[str | None, Query(max_length=20, description="llama.cpp, ollama, lmstudio, vllm, mlx")]
         = None,
         curve: Annotated[bool, Query(description="add tokens/s and memory vs context")] = False,
+        headroom: Annotated[str | None, Query(max_length=20, description="memory kept free per GPU, e.g. 1GB")]
+        = None,
+        os: Annotated[str | None, Query(max_length=20, description="linux, windows or macos")] = None,
+        display: Annotated[bool, Query(description="a desktop runs on the first GPU")] = False,
     ) -> Response:
         from ..options import FitOptions, catalog_model, request_from_options
         from ..request import Search
 
-        system = _system(hardware, this_machine)
+        system = _system(hardware, this_machine, (os or "linux").strip().lower(), display)
         o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn,
                        swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, batch=batch,
                        ubatch=ubatch, n_seq=parallel, users=users, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
                        gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
-                       pipeline_parallel=pipeline_parallel, command=command)
+                       pipeline_parallel=pipeline_parallel, command=command, headroom=headroom, os=os,
+                       display=display)
         req = request_from_options(catalog_model(model), o, system=system)
 
         def work() -> Response:

@@ -4,6 +4,7 @@
 
 const GIB = 1024 ** 3;
 const COLORS = { weights: "#2563eb", kv_cache: "#16a34a", compute: "#f59e0b", overhead: "#9333ea" };
+const HEADROOM_COLOR = "#d1d5db";
 const SVG_NS = "http://www.w3.org/2000/svg";
 let OPTIONS = null;
 
@@ -91,7 +92,9 @@ async function loadOptions() {
 function fitParams(withCurve) {
   const params = [["model", $("fit-model").value.trim()], ["engine", $("fit-engine").value],
     ["quant", $("fit-quant").value], ["ctx", $("fit-ctx").value.trim()], ["kv_cache", $("fit-kv").value],
-    ["ram", $("fit-ram").value.trim()]];
+    ["ram", $("fit-ram").value.trim()], ["headroom", $("fit-headroom").value.trim()]];
+  if ($("fit-os").value !== "linux") params.push(["os", $("fit-os").value]);
+  if ($("fit-display").checked) params.push(["display", "true"]);
   if ($("fit-this-machine").checked) params.push(["this_machine", "true"]);
   else for (const h of $("fit-hardware").value.split("+")) if (h.trim()) params.push(["hardware", h.trim()]);
   const e = engineInfo($("fit-engine").value);
@@ -106,11 +109,43 @@ async function runFit(ev) {
   try {
     const doc = await getJSON("/api/fit", fitParams(true));
     renderFit(doc);
+    shareLink();
   } catch (err) {
     $("fit-result").hidden = true;
     showError("fit-error", err);
     document.body.dataset.fits = String(Number(document.body.dataset.fits || 0) + 1);
   }
+}
+
+// ---------------------------------------------------------------- shareable links: every input in the query
+
+const FIT_FIELDS = { model: "fit-model", engine: "fit-engine", quant: "fit-quant", ctx: "fit-ctx", kv_cache: "fit-kv",
+  ram: "fit-ram", headroom: "fit-headroom", os: "fit-os" };
+
+function shareLink() {
+  const q = new URLSearchParams();
+  for (const [k, v] of fitParams(false)) if (v !== "" && v !== null && v !== undefined && k !== "command") q.append(k, v);
+  const url = location.pathname + "?" + q.toString();
+  $("fit-share").setAttribute("href", url);
+  history.replaceState(null, "", url);
+}
+
+function applyQuery() {
+  // the page opened from a shared link: fill the fit form from its query string
+  const q = new URLSearchParams(location.search);
+  if (!q.has("model")) return;
+  if (q.has("engine") && engineInfo(q.get("engine"))) { $("fit-engine").value = q.get("engine"); onEngineChange(); }
+  for (const [k, id] of Object.entries(FIT_FIELDS)) {
+    if (!q.has(k) || k === "engine") continue;
+    const e = $(id);
+    if (e.tagName === "SELECT" && ![...e.options].some((o) => o.value === q.get(k))) e.append(el("option", { value: q.get(k) }, q.get(k)));
+    e.value = q.get(k);
+  }
+  const hw = q.getAll("hardware");
+  if (hw.length) $("fit-hardware").value = hw.join(" + ");
+  $("fit-this-machine").checked = q.get("this_machine") === "true";
+  $("fit-hardware").disabled = $("fit-this-machine").checked;
+  $("fit-display").checked = q.get("display") === "true";
 }
 
 function setCard(id, text, raw) {
@@ -129,6 +164,12 @@ function renderFit(doc) {
   setCard("out-decode", s ? tps(s.decode_tokens_per_s) : "–", s ? s.decode_tokens_per_s : null);
   setCard("out-prefill", s ? tps(s.prefill_tokens_per_s) : "–", s ? s.prefill_tokens_per_s : null);
   setCard("out-ttft", s ? secs(s.time_to_first_token_s) : "–", s ? s.time_to_first_token_s : null);
+  const rm = doc.room;
+  setCard("out-room", rm ? gib(rm.free_bytes) : "–", rm ? rm.free_bytes : null);
+  $("out-room-note").textContent = !rm ? "" : `${gib(rm.free_bytes)} free on ${rm.device}` +
+    (rm.headroom_bytes ? ` beyond the ${gib(rm.headroom_bytes)} headroom` : "") +
+    (rm.next_context_tokens ? `; context ${rm.next_context_tokens.toLocaleString("en-US")} needs ${gib(rm.next_context_extra_bytes)} more` +
+      (rm.next_context_fits ? " and fits" : ", which does not fit") : "");
 
   const tbody = $("fit-items").querySelector("tbody");
   tbody.replaceChildren(...doc.memory.items.map((i) => {
@@ -168,7 +209,7 @@ function renderLaunch(lc) {
 
 function devicesOf(doc) {
   if (doc.placement) return doc.placement.devices.map((d) => ({ name: d.name, usable: d.usable_bytes,
-    parts: { weights: d.weights_bytes, kv_cache: d.kv_cache_bytes, compute: d.compute_bytes, overhead: d.overhead_bytes } }));
+    headroom: d.headroom_bytes || 0, parts: { weights: d.weights_bytes, kv_cache: d.kv_cache_bytes, compute: d.compute_bytes, overhead: d.overhead_bytes } }));
   const parts = { weights: 0, kv_cache: 0, compute: 0, overhead: 0 };
   for (const i of doc.memory.items) parts[i.component] += i.bytes;
   return [{ name: "model (no hardware given)", usable: null, parts }];
@@ -184,7 +225,7 @@ function drawDevices(svg, doc) {
   devs.forEach((d, i) => {
     const y = top + i * rowH;
     const used = Object.values(d.parts).reduce((a, b) => a + b, 0);
-    const scale = Math.max(d.usable || 0, used) || 1;
+    const scale = Math.max((d.usable || 0) + (d.headroom || 0), used) || 1;
     const x = (b) => left + (b / scale) * (W - left - right);
     svg.append(svgEl("text", { x: 4, y: y + 17 }, d.name.length > 24 ? d.name.slice(0, 23) + "…" : d.name));
     let at = 0;
@@ -194,6 +235,11 @@ function drawDevices(svg, doc) {
       r.append(svgEl("title", {}, `${d.name}, ${k.replace("_", " ")}: ${gib(v)}`));
       svg.append(r);
       at += v;
+    }
+    if (d.usable && d.headroom) {
+      const h = svgEl("rect", { x: x(d.usable), y: y + 4, width: Math.max(0.5, x(d.usable + d.headroom) - x(d.usable)), height: rowH - 12, fill: HEADROOM_COLOR, class: "headroom" });
+      h.append(svgEl("title", {}, `${d.name}, headroom kept free: ${gib(d.headroom)}`));
+      svg.append(h);
     }
     if (d.usable) {
       svg.append(svgEl("line", { x1: x(d.usable), x2: x(d.usable), y1: y + 1, y2: y + rowH - 5, stroke: used > d.usable ? "#dc2626" : "#111", "stroke-width": 2, "stroke-dasharray": "3,2" }));
@@ -208,7 +254,9 @@ function drawDevices(svg, doc) {
     svg.append(svgEl("text", { x: lx + 14, y: ly }, k.replace("_", " ")));
     lx += 90;
   }
-  svg.append(svgEl("text", { x: lx + 10, y: ly }, "┆ usable"));
+  svg.append(svgEl("rect", { x: lx, y: ly - 9, width: 10, height: 10, fill: HEADROOM_COLOR }));
+  svg.append(svgEl("text", { x: lx + 14, y: ly }, "headroom"));
+  svg.append(svgEl("text", { x: lx + 90, y: ly }, "┆ usable"));
 }
 
 function drawCurve(svg, points, planned) {
@@ -360,6 +408,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("fit-this-machine").addEventListener("change", () => { $("fit-hardware").disabled = $("fit-this-machine").checked; });
   try {
     await loadOptions();
+    applyQuery();
     $("fit-engine").addEventListener("change", onEngineChange);
     document.body.dataset.ready = "1";
     await runFit();
