@@ -17,7 +17,7 @@ from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
 from ..units import MIB
-from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, Verdict, WeightFormat
 from .base import UNQUANTIZED_KV, Engine, PlacementRules, head_kv_dims, pad
 
 if TYPE_CHECKING:
@@ -36,6 +36,10 @@ LLAMA_OVERHEAD = {Backend.CUDA: 457 * MIB, Backend.ROCM: 457 * MIB, Backend.VULK
 LLAMA_OVERHEAD_SOURCE = "CUDA context etc.: Ollama reserves 457 MiB (512 on Metal), ml/device.go"
 LAYER_SPLIT = PlacementRules(style=PlacementStyle.LAYER_SPLIT, cpu_offload=True, expert_offload=True,
                              gpu_layers=True, tensor_split=True, row_split=True)
+# Ollama sets only how many layers go to the GPUs (Modelfile num_gpu, api/types.go Runner.NumGPU): no
+# expert offload (--n-cpu-moe / --override-tensor), no tensor split, no row split (ollama@fb30760, 2026-08)
+OLLAMA_SPLIT = PlacementRules(style=PlacementStyle.LAYER_SPLIT, cpu_offload=True, expert_offload=False,
+                              gpu_layers=True, tensor_split=False, row_split=False)
 
 
 def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "current") -> tuple[int, int]:
@@ -208,9 +212,9 @@ class Ollama(LlamaCpp):
                     f"ollama run {shlex.quote(name)}")
         notes += from_notes
         p = r.placement
-        if p is not None and p.n_cpu_moe:
-            notes.append(f"Ollama has no --n-cpu-moe setting: its own fit decides which experts stay in RAM "
-                         f"(the plan keeps the experts of {p.n_cpu_moe} layers there)")
+        if p is not None and r.spec.is_moe and p.verdict == Verdict.PARTIAL_OFFLOAD:
+            notes.append(f"num_gpu {ngl}: Ollama has no expert offload (no --n-cpu-moe), so {p.n_layers + 1 - ngl} "
+                         "whole layers run on the CPU; llama.cpp or LM Studio would keep only their experts in RAM")
         counts = _layer_counts(r)
         if counts:
             notes.append("Ollama splits layers over the GPUs itself (no tensor-split setting); "
@@ -363,7 +367,7 @@ OLLAMA = Ollama(
     default_n_batch=512, default_port=11434, quant_from_name=True,
     source="ollama runs llama-server (PR #16031); num_ctx 4096 below 23 GiB VRAM (server/routes.go); "
     "OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0; num_batch 512 (api/types.go)",
-    **_COMMON,  # type: ignore[arg-type]
+    **{**_COMMON, "placement": OLLAMA_SPLIT},  # type: ignore[arg-type]
 )
 LM_STUDIO = LMStudio(
     name="lmstudio", title="LM Studio", aliases=("lm-studio", "lms", "lm studio"), kv_types=LLAMA_KV_TYPES,
