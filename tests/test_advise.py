@@ -260,7 +260,7 @@ def test_main_job_without_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["cheapest_build"]["price_usd"] > 0 and isinstance(doc["runs_all_well"], bool)
 
 
-def test_guide_markdown_has_the_seed_sections(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_guide_markdown_has_the_original_guides_sections(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out_file = tmp_path / "guide.md"
     code, out, _ = run_cli(capsys, "guide", "--out", str(out_file))
     assert code == 0 and out == f"wrote {out_file}\n"
@@ -270,7 +270,17 @@ def test_guide_markdown_has_the_seed_sections(capsys: pytest.CaptureFixture[str]
                   "Training and fine-tuning"):
         assert f"## {title}" in text
     assert "| Golden | NVIDIA GeForce RTX 3090 (24 GB)" in text
-    assert "FP16 weights 65.5 GB (seed: ~64 GB)" in text
+    # the original guides are named by their titles, never by an internal word (issue 17 item 5)
+    assert 'FP16 weights 65.5 GB ("Hardware Recommendations for Local AI": ~64 GB)' in text
+    assert "seed" not in text.lower() and " said" not in text
+
+
+def test_a_guide_for_another_stack_does_not_quote_the_32b_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "guide", "-m", "llama3.1:8b", "-m", "qwen3:30b-a3b")
+    assert code == 0
+    assert "~64 GB" not in out and "~19-20 GB" not in out and "16k+ becomes tight" not in out
+    assert "minimum 24 GB; best value a used RTX 3090" not in out
+    assert "Llama-3.1-8B-Instruct: FP16 weights 16.1 GB; Q4_K_M weights 4.9 GB." in out
 
 
 def test_guide_html_and_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -204,3 +204,53 @@ def test_a_shared_link_reopens_the_same_plan_with_its_headroom(base_url: str, br
     assert len(d.find_elements(By.CSS_SELECTOR, "#chart-devices rect.headroom")) == 1
     shared = d.find_element(By.ID, "fit-share").get_attribute("href")
     assert sorted(parse_qsl(urlsplit(shared).query)) == sorted(parse_qsl(query))
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1366, 900)])
+def test_every_tab_fits_the_screen_with_readable_charts(base_url: str, browser, width: int,  # type: ignore[no-untyped-def]
+                                                        height: int) -> None:
+    """At phone width (390 px) and laptop width no tab scrolls sideways (wide tables scroll in their own box),
+    chart text is drawn at its real size, and the guide's Markdown marks are rendered, not printed (issue 17)."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    # a desktop window cannot be made 390 px wide (Chromium keeps a minimum); emulate the screen instead
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    try:
+        d.get(base_url + "/")
+        _wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-fits") == "1")
+
+        def overflow() -> int:
+            return int(d.execute_script("return document.documentElement.scrollWidth - "
+                                        "document.documentElement.clientWidth"))
+
+        def smallest_chart_text(svg_id: str) -> float:
+            return float(d.execute_script(
+                "return Math.min(...[...document.querySelectorAll('#' + arguments[0] + ' text')]"
+                ".map(t => t.getBoundingClientRect().height))", svg_id))
+
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        assert overflow() == 0
+        for chart in ("chart-devices", "chart-curve"):
+            assert smallest_chart_text(chart) >= 10  # 11 px text, never scaled below 10 px
+        d.save_screenshot(str(OUT_DIR / f"web-{width}-fit.png"))
+
+        d.find_element(By.ID, "tab-recommend").click()
+        d.find_element(By.ID, "rec-go").click()
+        _wait(lambda: d.find_element(By.ID, "rec-result").is_displayed(), timeout=60)
+        assert overflow() == 0
+        assert smallest_chart_text("chart-pareto") >= 10
+        d.save_screenshot(str(OUT_DIR / f"web-{width}-recommend.png"))
+
+        d.find_element(By.ID, "tab-guide").click()
+        d.find_element(By.ID, "guide-go").click()
+        _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#guide-body h2")) > 0, timeout=60)
+        assert overflow() == 0
+        body = d.find_element(By.ID, "guide-body")
+        assert "**" not in body.text
+        assert "24 GB" in [e.text for e in body.find_elements(By.TAG_NAME, "strong")]
+        d.save_screenshot(str(OUT_DIR / f"web-{width}-guide.png"))
+        assert d.execute_script("return window.innerWidth") == width
+    finally:
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -1,7 +1,8 @@
 """The hardware guide, regenerated for any stack: the sections of the two hand-written guides (sweet spot,
 tiers, memory math, Mac vs PC, summary, model size to hardware, platform notes, training) with every number computed by
-the memory, placement, speed, training and advisor models.  Where a seed's claim differs from the
-computed value, the guide says so.
+the memory, placement, speed, training and advisor models.  Where one of the original guides ("Hardware
+Recommendations for Local AI", "Hardware Guide (Windows & macOS)") gave a figure for the same model, the
+guide prints it beside the computed one, under that guide's title; for another stack it prints none.
 
 The result is a tree of frozen values (sections of paragraphs and tables); ``report.guide_out`` renders
 it as Markdown or HTML.
@@ -24,6 +25,11 @@ from .models.spec import ModelSpec
 from .request import Search
 from .training import FineTune, fit_training, training_memory
 from .units import GB, GIB
+
+RECS = "\"Hardware Recommendations for Local AI\""  # the original guide about the 32B stack
+# its figures, for the models it wrote about: FP16 and Q4_K_M weights of a 32B model
+RECS_WEIGHTS = {"Qwen2.5-Coder-32B-Instruct": ("~64 GB", "~19-20 GB"),
+                "DeepSeek-R1-Distill-Qwen-32B": ("~64 GB", "~19-20 GB")}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,9 +148,14 @@ def _sweet_spot(specs: tuple[ModelSpec, ...]) -> Section:
     if every and every[0].build.count > 1:
         lines.append(f"Cheapest of all: {every[0].build.name} at {_price(every[0])} ({_speeds(every[0])}): two "
                      "smaller cards hold the stack but decode slower than one big card.")
-    lines.append("\"Hardware Recommendations for Local AI\" said: minimum 24 GB; best value a used RTX 3090 (~$700) "
-                 "or a new RTX 4090.")
+    if _is_recs_stack(specs):
+        lines.append(f"{RECS} recommends: minimum 24 GB; best value a used RTX 3090 (~$700) or a new RTX 4090.")
     return Section(title="The sweet spot", paragraphs=tuple(x for x in lines if x))
+
+
+def _is_recs_stack(specs: tuple[ModelSpec, ...]) -> bool:
+    """Whether the stack is the one "Hardware Recommendations for Local AI" was written for."""
+    return {s.name for s in specs} == {resolve_model(m).name for m in DEFAULT_STACK}
 
 
 def _verdict_line(spec: ModelSpec, hw: str, quant: str = "Q4_K_M", ctx: int = 8192) -> str:
@@ -197,7 +208,7 @@ def _tiers(specs: tuple[ModelSpec, ...]) -> Section:
     f16 = [fit_model(s, quant="F16").memory.total_bytes for s in specs]
     notes = (f"16-bit weights of the stack need {max(f16) / GB:.0f} GB per model at 8k context: an 80 GB card, "
              "a 96 GB+ Mac, or two 48 GB cards.",
-             "The tiers of \"Hardware Recommendations for Local AI\": entry 8-16 GB (RTX 3060/4060/4070, 14B "
+             f"The tiers of {RECS}: entry 8-16 GB (RTX 3060/4060/4070, 14B "
              "models), golden 24 GB (RTX 3090/4090, 32B at 4-bit), pro 2x24 GB or 48-80 GB or a 64 GB+ Mac "
              "(70B at 4-bit).")
     return Section(title="Hardware tiers for your stack",
@@ -217,15 +228,18 @@ def _memory_math(specs: tuple[ModelSpec, ...]) -> Section:
         k16 = fit_model(s, quant="Q4_K_M", context_tokens=min(16384, s.max_context)).memory.total_bytes
         rows.append((s.name, f"{(s.params_total or 0) / 1e9:.1f}B", _gb(w16), _gb(w8), _gb(q4.memory.weights_bytes),
                      f"{kv / 1024:.0f} KiB", _gb(q4.memory.total_bytes), _gb(k16)))
-        checks.append(f"{s.name}: FP16 weights {_gb(w16)} (seed: ~64 GB); Q4_K_M weights "
-                      f"{_gb(q4.memory.weights_bytes)} (seed: ~19-20 GB).")
-    card = resolve_device("RTX 3090")
-    u = usable_memory(card).usable_bytes
+        said = RECS_WEIGHTS.get(s.name)
+        checks.append(f"{s.name}: FP16 weights {_gb(w16)}" + (f" ({RECS}: {said[0]})" if said else "")
+                      + f"; Q4_K_M weights {_gb(q4.memory.weights_bytes)}" + (f" ({RECS}: {said[1]})" if said else "")
+                      + ".")
     mc = [fit_model(s, search=Search.MAX_CONTEXT, quant="Q4_K_M", hardware=["RTX 3090"], ram_bytes=64 * GIB)
           for s in specs]
-    checks.append(f"On a 24 GB card ({u / GIB:.1f} GiB usable on Linux): "
+    u = mc[0].devices[0].usable
+    checks.append(f"On a 24 GB card ({u.usable_bytes / GIB:.1f} GiB usable on Linux after the "
+                  f"{u.headroom_bytes / GIB:.0f} GiB headroom llama.cpp's fit keeps): "
                   + "; ".join(f"{r.spec.name} fits up to {r.memory.run.context_tokens:,} tokens" for r in mc)
-                  + " with an f16 KV cache (q8_0 KV roughly doubles it). Seed: 16k+ becomes tight.")
+                  + " with an f16 KV cache (q8_0 KV roughly doubles it)."
+                  + (f" {RECS}: 16k+ becomes tight." if _is_recs_stack(specs) else ""))
     return Section(title="Memory math", paragraphs=tuple(checks), tables=(Table(
         headers=("Model", "Params", "FP16 weights", "Q8_0 weights", "Q4_K_M weights", "KV per token",
                  "Q4_K_M total @ 8k", "Q4_K_M total @ 16k"), rows=tuple(rows)),))
@@ -270,8 +284,9 @@ def _summary(specs: tuple[ModelSpec, ...]) -> Section:
         out.append("RTX 4090 Laptop GPU (16 GB): " + "; ".join(lines) + " — too little memory for this stack.")
     except RigfitError:
         pass
-    out.append("\"Hardware Recommendations for Local AI\" said: desktop, a used RTX 3090; laptop, a MacBook Pro "
-               "M3/M4 Max with 64 GB+; not an RTX 4090 laptop (16 GB).")
+    if _is_recs_stack(specs):
+        out.append(f"{RECS} recommends: desktop, a used RTX 3090; laptop, a MacBook Pro M3/M4 Max with 64 GB+; not "
+                   "an RTX 4090 laptop (16 GB).")
     return Section(title="Summary recommendation", bullets=tuple(out))
 
 
@@ -286,8 +301,12 @@ MAC_SIZES_GIB = (8, 16, 18, 24, 32, 36, 48, 64, 96, 128, 192, 256, 512)
 
 
 def min_vram_gib(need_bytes: int) -> int | None:
-    """Smallest common card size (GiB) whose Linux-usable memory holds ``need_bytes`` (no reserve on Linux)."""
-    return next((g for g in VRAM_SIZES_GIB if g * GIB >= need_bytes), None)
+    """Smallest common card size (GiB) that holds ``need_bytes`` on Linux (no OS reserve there) with the
+    headroom llama.cpp's fit keeps free."""
+    from .engines import get_engine
+
+    headroom = get_engine("llama.cpp").headroom_bytes
+    return next((g for g in VRAM_SIZES_GIB if g * GIB - headroom >= need_bytes), None)
 
 
 def min_mac_gib(need_bytes: int) -> int | None:
@@ -298,7 +317,7 @@ def min_mac_gib(need_bytes: int) -> int | None:
 
 def _size_table() -> Section:
     rows = []
-    for label, name, seed_v, seed_m in SIZE_ROWS:
+    for label, name, guide_v, guide_m in SIZE_ROWS:
         r4 = fit_model(name, quant="Q4_K_M", context_tokens=4096)
         r8 = fit_model(name, quant="Q4_K_M", context_tokens=8192)
         v = min_vram_gib(r8.memory.total_bytes)
@@ -306,14 +325,15 @@ def _size_table() -> Section:
         n_cards = -(-r8.memory.total_bytes // (24 * GIB))
         note = f"{n_cards}x 24 GB cards" if v is None or v > 48 else ""
         rows.append((label, name, "Q4_K_M", f"{_gb(r4.memory.total_bytes)} / {_gb(r8.memory.total_bytes)}",
-                     f"{v} GB" if v else "-", f"{m} GB" if m else "-", seed_v, seed_m, note))
+                     f"{v} GB" if v else "-", f"{m} GB" if m else "-", guide_v, guide_m, note))
     return Section(title="How model size maps to hardware", tables=(Table(
         headers=("Size", "Model", "Quant", "Total @ 4k / 8k", "Smallest GPU", "Smallest Mac", "Hardware Guide GPU",
                  "Hardware Guide Mac", "Notes"), rows=tuple(rows)),),
-        paragraphs=("Smallest GPU: the smallest common card size whose memory holds the 8k total on Linux "
-                    "(Windows keeps about 5 % more). Smallest Mac: the smallest unified-memory size whose macOS GPU "
-                    "limit (2/3 of RAM up to 36 GB, 3/4 above) holds it. The ranges of \"Hardware Guide (Windows & "
-                    "macOS)\" are wider than needed at 4-8k context; they leave room for 16-32k.",))
+        paragraphs=("Smallest GPU: the smallest common card size whose memory holds the 8k total on Linux with "
+                    "the 1 GiB headroom llama.cpp's fit keeps (Windows keeps about 5 % more). Smallest Mac: the "
+                    "smallest unified-memory size whose macOS GPU limit (2/3 of RAM up to 36 GB, 3/4 above) holds "
+                    "it. The ranges of \"Hardware Guide (Windows & macOS)\" are wider than needed at 4-8k "
+                    "context; they leave room for 16-32k.",))
 
 
 def _platforms() -> Section:
@@ -344,4 +364,4 @@ def _training(specs: tuple[ModelSpec, ...]) -> Section:
         rows=tuple(rows)),), paragraphs=(
         "Micro-batch 1, rank 16 on all linear layers, gradient checkpointing, AdamW; an epoch is 10M tokens; "
         "utilization 35 % (LoRA/full), 25 % (QLoRA) on CUDA, 30 % on Apple GPUs (mlx-lm).",
-        "\"Hardware Guide (Windows & macOS)\" said: QLoRA of 7-8B with 4k context wants >= 16 GB VRAM."))
+        "\"Hardware Guide (Windows & macOS)\" recommends >= 16 GB VRAM for QLoRA of 7-8B with 4k context."))

@@ -178,6 +178,7 @@ function renderFit(doc) {
       el("td", { class: "num" }, (i.bytes / GIB).toFixed(2)), el("td", {}, i.note));
     return tr;
   }));
+  $("fit-result").hidden = false;  // shown before drawing: the charts take the width they are shown at
   drawDevices($("chart-devices"), doc);
   drawCurve($("chart-curve"), doc.context_curve ? doc.context_curve.points : [], doc.settings.context_tokens);
   renderLaunch(doc.launch);
@@ -202,7 +203,7 @@ function renderLaunch(lc) {
   if (keys.length) {
     const t = el("table", { class: "data" });
     for (const k of keys) { const tr = el("tr"); tr.append(el("th", {}, k), el("td", {}, lc.settings[k])); t.append(tr); }
-    box.append(t);
+    box.append(scrollBox(t));
   }
   box.append(...lc.notes.map((n) => el("p", { class: "notes" }, n)));
 }
@@ -215,11 +216,26 @@ function devicesOf(doc) {
   return [{ name: "model (no hardware given)", usable: null, parts }];
 }
 
+function chartWidth(svg, natural) {
+  // a chart is drawn at the width it is shown at (up to its natural width), so its 11 px text stays 11 px on
+  // a phone instead of shrinking with the whole picture
+  const box = svg.parentElement ? svg.parentElement.clientWidth - 16 : natural;
+  return Math.round(Math.max(300, Math.min(natural, box > 0 ? box : natural)));
+}
+
+function legendRows(items, W, step) {
+  // [x, row] for each legend entry, wrapping to a new row where the chart is narrow
+  const perRow = Math.max(1, Math.floor((W - 4) / step));
+  return items.map((_, i) => [4 + (i % perRow) * step, Math.floor(i / perRow)]);
+}
+
 function drawDevices(svg, doc) {
   // one bar per device, each scaled to its own usable memory (the dashed line); overflow runs past it
   const devs = devicesOf(doc);
-  const W = 560, rowH = 34, left = 150, right = 96, top = 10;
-  const H = top + devs.length * rowH + 30;
+  const W = chartWidth(svg, 560), rowH = 34, left = W < 450 ? 96 : 150, right = W < 450 ? 78 : 96, top = 10;
+  const legend = [...Object.entries(COLORS).map(([k, c]) => [k.replace("_", " "), c]), ["headroom", HEADROOM_COLOR], ["┆ usable", null]];
+  const spots = legendRows(legend, W, 90);
+  const H = top + devs.length * rowH + 16 + 16 * (spots[spots.length - 1][1] + 1);
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.replaceChildren();
   devs.forEach((d, i) => {
@@ -227,7 +243,10 @@ function drawDevices(svg, doc) {
     const used = Object.values(d.parts).reduce((a, b) => a + b, 0);
     const scale = Math.max((d.usable || 0) + (d.headroom || 0), used) || 1;
     const x = (b) => left + (b / scale) * (W - left - right);
-    svg.append(svgEl("text", { x: 4, y: y + 17 }, d.name.length > 24 ? d.name.slice(0, 23) + "…" : d.name));
+    const room = W < 450 ? 14 : 24;
+    const name = svgEl("text", { x: 4, y: y + 17 }, d.name.length > room ? d.name.slice(0, room - 1) + "…" : d.name);
+    name.append(svgEl("title", {}, d.name));
+    svg.append(name);
     let at = 0;
     for (const [k, v] of Object.entries(d.parts)) {
       if (v <= 0) continue;
@@ -247,20 +266,16 @@ function drawDevices(svg, doc) {
     const label = d.usable ? `${(used / GIB).toFixed(1)} / ${(d.usable / GIB).toFixed(1)} GiB` : `${(used / GIB).toFixed(1)} GiB`;
     svg.append(svgEl("text", { x: W - right + 6, y: y + 17, class: "bar-label" }, label));
   });
-  let lx = 4;
-  const ly = top + devs.length * rowH + 16;
-  for (const [k, c] of Object.entries(COLORS)) {
-    svg.append(svgEl("rect", { x: lx, y: ly - 9, width: 10, height: 10, fill: c }));
-    svg.append(svgEl("text", { x: lx + 14, y: ly }, k.replace("_", " ")));
-    lx += 90;
-  }
-  svg.append(svgEl("rect", { x: lx, y: ly - 9, width: 10, height: 10, fill: HEADROOM_COLOR }));
-  svg.append(svgEl("text", { x: lx + 14, y: ly }, "headroom"));
-  svg.append(svgEl("text", { x: lx + 90, y: ly }, "┆ usable"));
+  legend.forEach(([label, color], i) => {
+    const [lx, row] = spots[i];
+    const ly = top + devs.length * rowH + 16 + row * 16;
+    if (color) svg.append(svgEl("rect", { x: lx, y: ly - 9, width: 10, height: 10, fill: color }));
+    svg.append(svgEl("text", { x: color ? lx + 14 : lx, y: ly }, label));
+  });
 }
 
 function drawCurve(svg, points, planned) {
-  const W = 560, H = 260, L = 50, R = 50, T = 16, B = 40;
+  const W = chartWidth(svg, 560), H = 260, L = 50, R = 50, T = 16, B = 40;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.replaceChildren();
   if (!points.length) { svg.append(svgEl("text", { x: 10, y: 20 }, "give hardware to see speed vs context")); return; }
@@ -336,13 +351,14 @@ function renderRecommend(doc) {
       el("td", { class: "num" }, ttft.toFixed(2)), el("td", {}, parts), el("td", {}, b.reason));
     return tr;
   }));
+  $("rec-result").hidden = false;
   drawPareto($("chart-pareto"), doc);
   $("rec-limits").replaceChildren(...doc.cheapest_limits.map((l) => el("li", {}, typeof l === "string" ? l : (l.text || JSON.stringify(l)))));
   $("rec-result").hidden = false;
 }
 
 function drawPareto(svg, doc) {
-  const W = 720, H = 300, L = 60, R = 20, T = 14, B = 40;
+  const W = chartWidth(svg, 720), H = 300, L = 60, R = 20, T = 14, B = 40;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.replaceChildren();
   const pts = doc.builds.map((b) => ({ name: b.name, price: b.price_usd, speed: slowest(b), front: b.pareto }));
@@ -357,7 +373,7 @@ function drawPareto(svg, doc) {
     const v = (sMax * i) / 4, pv = pMin + ((pMax - pMin) * i) / 4;
     svg.append(svgEl("line", { x1: L, x2: W - R, y1: Y(v), y2: Y(v), class: "grid-line" }));
     svg.append(svgEl("text", { x: L - 6, y: Y(v) + 4, "text-anchor": "end" }, v.toFixed(0)));
-    svg.append(svgEl("text", { x: X(pv), y: H - B + 14, "text-anchor": "middle" }, usd(pv)));
+    if (W >= 500 || i % 2 === 0) svg.append(svgEl("text", { x: X(pv), y: H - B + 14, "text-anchor": "middle" }, usd(pv)));
   }
   svg.append(svgEl("text", { x: W / 2, y: H - 6, "text-anchor": "middle" }, "build price (USD)"));
   svg.append(svgEl("text", { x: 4, y: 10 }, "slowest model, decode tok/s"));
@@ -372,6 +388,25 @@ function drawPareto(svg, doc) {
 
 // ---------------------------------------------------------------- guide
 
+function md(tag, text) {
+  // the guide's Markdown inline marks (**bold**, `code`) as elements, never as HTML: text stays text
+  const e = el(tag);
+  for (const part of String(text).split(/(\*\*[^*]+\*\*|`[^`]+`)/)) {
+    if (!part) continue;
+    if (part.startsWith("**") && part.endsWith("**") && part.length > 4) e.append(el("strong", {}, part.slice(2, -2)));
+    else if (part.startsWith("`") && part.endsWith("`") && part.length > 2) e.append(el("code", {}, part.slice(1, -1)));
+    else e.append(document.createTextNode(part));
+  }
+  return e;
+}
+
+function scrollBox(child) {
+  // a wide table scrolls inside its box, so the page itself never scrolls sideways on a phone
+  const box = el("div", { class: "scroll" });
+  box.append(child);
+  return box;
+}
+
 async function runGuide(ev) {
   if (ev) ev.preventDefault();
   showError("guide-error", null);
@@ -381,16 +416,16 @@ async function runGuide(ev) {
     body.replaceChildren(el("h1", {}, g.title));
     for (const s of g.sections) {
       body.append(el("h2", {}, s.title));
-      for (const para of s.paragraphs) body.append(el("p", {}, para));
+      for (const para of s.paragraphs) body.append(md("p", para));
       for (const t of s.tables) {
         const table = el("table", { class: "data" });
         const head = el("tr");
-        head.append(...t.headers.map((h) => el("th", {}, h)));
+        head.append(...t.headers.map((h) => md("th", h)));
         table.append(head);
-        for (const row of t.rows) { const tr = el("tr"); tr.append(...row.map((c) => el("td", {}, c))); table.append(tr); }
-        body.append(table);
+        for (const row of t.rows) { const tr = el("tr"); tr.append(...row.map((c) => md("td", c))); table.append(tr); }
+        body.append(scrollBox(table));
       }
-      if (s.bullets.length) { const ul = el("ul"); ul.append(...s.bullets.map((b) => el("li", {}, b))); body.append(ul); }
+      if (s.bullets.length) { const ul = el("ul"); ul.append(...s.bullets.map((b) => md("li", b))); body.append(ul); }
     }
   } catch (err) {
     body.replaceChildren();
