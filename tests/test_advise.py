@@ -125,10 +125,29 @@ def test_cooling_rule_tiers() -> None:
     parts = default_parts()
     g = resolve_device("RTX 3090")
     assert cooling_rule(parts, [g])[0].name.startswith("air")
-    assert cooling_rule(parts, [g, g])[0].name.startswith("aio-360")
+    # the CPU cooler follows the CPU; the case follows the cards' heat (issue 17: two RTX 3060s got a 360 mm
+    # AIO and a full tower)
+    cool, case, _ = cooling_rule(parts, [g, g])
+    assert cool.name.startswith("air") and case is not None and case.name == "full-tower case"  # 700 W
+    small = resolve_device("RTX 3060 12GB")
+    cool, case, notes = cooling_rule(parts, [small, small])
+    assert cool.name.startswith("air") and case is not None and case.name == "mid-tower case"  # 340 W
+    assert cooling_rule(parts, [g], cpu_tdp_w=350)[0].name.startswith("aio-360")  # Threadripper
     cool, case, notes = cooling_rule(parts, [g] * 4)
     assert cool.name.startswith("open-frame") and case is None and notes
     assert any("blower" in n for n in cooling_rule(parts, [resolve_device("Tesla P40")])[2])
+
+
+@pytest.mark.parametrize(("board", "n", "split"), [
+    ("MSI MAG B550 Tomahawk", 2, "x16/x4"), ("ASUS TUF Gaming B650-PLUS WIFI", 2, "x16/x4"),
+    ("ASRock TRX50 WS", 2, "x16/x16"), ("ASUS Pro WS WRX90E-SAGE SE", 4, "x16/x16/x16/x16")])
+def test_slot_notes_follow_the_boards_own_wiring(board: str, n: int, split: str) -> None:
+    """Every 2-GPU build was told "x8/x8 PCIe" although the B550 board entry runs its second slot at x4."""
+    from rigfit.advise.buildrules import slot_notes
+
+    b = next(m for m in default_parts().motherboard if m.example == board)
+    (note,) = slot_notes(b, n)
+    assert f"run at {split} PCIe" in note and ("chipset" in note) == ("x4" in split)
 
 
 def test_parts_catalog_errors_name_the_key() -> None:

@@ -61,6 +61,9 @@ class Motherboard(_Priced):
     platform: str = spec("str", True)
     gpu_slots: int = spec("pos_int", True)
     usd: float = spec("pos_num", True)
+    # electrical PCIe lanes of each GPU slot, in order (a desktop board's second x16-length slot is often x4
+    # from the chipset); from the board's manual or review, said in its notes
+    slot_lanes: tuple[int, ...] = spec("int_list")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -248,35 +251,58 @@ def psu_rule(parts: Parts, gpu_tdp_w: list[int], cpu_tdp_w: int) -> tuple[Choice
     return choice, notes
 
 
-def cooling_rule(parts: Parts, gpus: list[Device]) -> tuple[Choice, Choice | None, list[str]]:
-    """Cooling tier from GPU count and heat: one card up to ~350 W: tower air cooler and 2 intake / 1-2
-    exhaust fans ("Hardware Guide (Windows & macOS)"); hotter or two cards: 360 mm AIO and a full tower so the
-    upper card can breathe;
-    three or more: an open frame with risers (open-air coolers recirculate each other's heat).  Passive
-    data-center cards need a ducted fan or a server chassis."""
+AIO_CPU_TDP_W = 170  # above this a tower air cooler runs hot under all-core load (Threadripper, Xeon W)
+HOT_GPU_W = 450  # two cards making more heat than this want a full tower's airflow and slot spacing
+
+
+def cooling_rule(parts: Parts, gpus: list[Device], *, cpu_tdp_w: int = 105) -> tuple[Choice, Choice | None,
+                                                                                       list[str]]:
+    """CPU cooler and case from the heat inside the case.  The CPU cooler follows the CPU: a tower air cooler
+    up to ~170 W, a 360 mm AIO above (it also moves that heat out of the case top).  The case follows the
+    cards: one card, or two cool ones (up to 450 W together, e.g. two RTX 3060s), fit a mid tower with 2
+    intake / 1-2 exhaust fans ("Hardware Guide (Windows & macOS)"); two hot cards want a full tower so the
+    upper card can breathe (stacked open-air cards reach ~84 C, michaelriedl.com 2021); three or more: an
+    open frame with risers.  Passive data-center cards need a ducted fan or a server chassis."""
     notes: list[str] = []
     watts = sum(d.tdp_w or 0 for d in gpus)
     if len(gpus) >= 3:
         tier, size = "open-frame", None
         notes.append(f"{len(gpus)} GPUs: open frame with PCIe risers, or blower-style cards in a server chassis")
-    elif len(gpus) == 2 or watts > 350:
-        tier, size = "aio-360", "full-tower"
-        if len(gpus) == 2:
-            notes.append("two cards: leave a slot between them or use a blower-style card on top")
     else:
-        tier, size = "air", "mid-tower"
+        tier = "aio-360" if cpu_tdp_w > AIO_CPU_TDP_W else "air"
+        size = "full-tower" if len(gpus) == 2 and watts > HOT_GPU_W else "mid-tower"
+        if len(gpus) == 2:
+            notes.append("two cards: leave a slot between them or use a blower-style card on top"
+                         + ("" if size == "full-tower" else f" ({watts} W of GPU heat: a mid tower with good "
+                                                             "intake is enough)"))
     if any(d.form == "datacenter" for d in gpus):
         notes.append("passive data-center card: needs a ducted blower fan or server airflow")
     cooler = next((r for r in parts.cooling if r.tier == tier), parts.cooling[0])
     cool = Choice(role="cooling", name=f"{tier} ({cooler.example})".replace(" ()", ""), quantity=1,
                   usd=cooler.usd, price_date=cooler.price_date, source=cooler.source,
-                  rule=f"{len(gpus)} GPU(s), {watts} W of GPU heat")
+                  rule=(f"{len(gpus)} GPUs on an open frame" if tier == "open-frame" else
+                        f"CPU {cpu_tdp_w} W" + (f" > {AIO_CPU_TDP_W} W" if tier == "aio-360" else
+                                                f" <= {AIO_CPU_TDP_W} W")))
     case = None
     if size is not None:
         crow = next((r for r in parts.case if r.size == size), parts.case[0])
         case = Choice(role="case", name=f"{size} case", quantity=1, usd=crow.usd, price_date=crow.price_date,
-                      source=crow.source, rule="airflow: 2+ intake, 1-2 exhaust fans")
+                      source=crow.source, rule=f"{len(gpus)} GPU(s), {watts} W of GPU heat; airflow: 2+ intake, "
+                      "1-2 exhaust fans")
     return cool, case, notes
+
+
+def slot_notes(board: Motherboard, n_gpus: int) -> list[str]:
+    """What the board's slots give each of ``n_gpus`` cards (its own slot wiring, not a rule of thumb)."""
+    lanes = board.slot_lanes[:n_gpus]
+    if len(lanes) < n_gpus:
+        return [f"{board.example}: slot wiring not on file"]
+    split = "/".join(f"x{n}" for n in lanes)
+    if min(lanes) >= 8:
+        return [f"{n_gpus} GPUs on {board.example} run at {split} PCIe"]
+    return [f"{n_gpus} GPUs on {board.example} run at {split} PCIe (the last slot from the chipset): fine for a "
+            "llama.cpp layer split, where token generation barely depends on the link; prompt processing and "
+            "loading are slower on the x4 card; an x8/x8 board (X670E/X870E) avoids it"]
 
 
 def platform_for(n_gpus: int, cpu_platforms: tuple[CpuPlatform, ...], parts: Parts,

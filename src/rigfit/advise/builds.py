@@ -134,10 +134,10 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
     ram_choice = br.ram_rule(parts, memory_type=mem_type, accelerator_bytes=acc_bytes, host_need_bytes=host,
                              max_ram_gib=platform.max_ram_gib)
     psu, psu_notes = br.psu_rule(parts, [o.device.tdp_w or 250] * o.count, cpu.tdp_w)
-    cool, case, cool_notes = br.cooling_rule(parts, [o.device] * o.count)
+    cool, case, cool_notes = br.cooling_rule(parts, [o.device] * o.count, cpu_tdp_w=cpu.tdp_w)
     caveats += psu_notes + cool_notes
-    if o.count >= 2 and platform.kind == "desktop":
-        caveats.append("two GPUs on a desktop CPU run at x8/x8 PCIe: fine for a llama.cpp layer split")
+    if o.count >= 2:
+        caveats += br.slot_notes(board, o.count)
     plist = [acc_part]
     lanes = platform.cpu_pcie_lanes if platform.cpu_pcie_lanes is not None else "?"
     for ch in (PricedPart(role="cpu", name=f"{cpu.example or 'CPU'} ({platform.name})", count=1,

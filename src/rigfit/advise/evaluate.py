@@ -48,8 +48,8 @@ class ModelOnBuild:
     time_to_first_token_s: float | None
     answer_time_s: float | None  # prompt + answer of the workload
     used_bytes: int  # on the accelerators
-    headroom_bytes: int  # left on the tightest accelerator
-    max_context_tokens: int  # about: the context the headroom would still hold
+    room_bytes: int  # left on the tightest accelerator (beyond the safety headroom)
+    max_context_tokens: int  # about: the context that room would still hold
     meets: bool
     reason: str  # why not (empty when it meets the targets)
     shortfall: Shortfall | None = None  # the same, as a value code can test
@@ -99,7 +99,7 @@ def evaluate_inference(stack: Stack, i: int, system: System, quant: str | None =
     return ModelOnBuild(model=spec.name, quant=quant, context_tokens=stack.contexts[i], verdict=p.verdict,
                         decode_tokens_per_s=dec, prefill_tokens_per_s=sp.prefill_tokens_per_s if sp else None,
                         time_to_first_token_s=ttft, answer_time_s=sp.total_time_s if sp else None, used_bytes=used,
-                        headroom_bytes=head, max_context_tokens=max_ctx, meets=short is None, reason=reason,
+                        room_bytes=head, max_context_tokens=max_ctx, meets=short is None, reason=reason,
                         shortfall=short), r
 
 
@@ -138,7 +138,7 @@ def _evaluate_training(stack: Stack, i: int, o: Option, usable: int) -> ModelOnB
     return ModelOnBuild(model=spec.name, quant=ft.method, context_tokens=ft.seq_len,
                         verdict=Verdict.GPU if tf.fits else Verdict.DOES_NOT_FIT, decode_tokens_per_s=None,
                         prefill_tokens_per_s=None, time_to_first_token_s=None, answer_time_s=None,
-                        used_bytes=tf.per_device_bytes, headroom_bytes=tf.usable_bytes - tf.per_device_bytes,
+                        used_bytes=tf.per_device_bytes, room_bytes=tf.usable_bytes - tf.per_device_bytes,
                         max_context_tokens=0, meets=short is None, reason=reason, shortfall=short, training=tf)
 
 

@@ -39,7 +39,7 @@ def model_on_build_dict(m: ModelOnBuild) -> dict[str, Any]:
         "model": m.model, "quant": m.quant, "context_tokens": m.context_tokens, "verdict": m.verdict,
         "decode_tokens_per_s": _r(m.decode_tokens_per_s, 1), "prefill_tokens_per_s": _r(m.prefill_tokens_per_s, 1),
         "time_to_first_token_s": _r(m.time_to_first_token_s), "answer_time_s": _r(m.answer_time_s, 1),
-        "used_bytes": m.used_bytes, "headroom_bytes": m.headroom_bytes,
+        "used_bytes": m.used_bytes, "room_bytes": m.room_bytes,
         "max_context_tokens": m.max_context_tokens, "meets": m.meets, "reason": m.reason,
         "training": training_dict(m.training) if m.training else None,
     }
@@ -153,7 +153,7 @@ def recommendation_text(rec: Recommendation) -> Any:
             else:
                 lines.append(f"    {m.model} {m.quant} @ {m.context_tokens:,}: {m.verdict}, "
                              f"{m.decode_tokens_per_s or 0:.1f} tok/s, first token "
-                             f"{m.time_to_first_token_s or 0:.1f} s, headroom {m.headroom_bytes / GIB:.1f} GiB "
+                             f"{m.time_to_first_token_s or 0:.1f} s, room {m.room_bytes / GIB:.1f} GiB "
                              f"(~{m.max_context_tokens:,} tokens of context)")
         for c in b.caveats:
             lines.append(f"    note: {c}")
@@ -214,7 +214,7 @@ def machine_text(rep: MachineReport) -> Any:
             lines.append(f"    {p.role:<11} {cnt}{p.name}: ${p.usd:,.0f} ({p.condition}, {p.price_date})")
         for m in top.models:
             lines.append(f"    {m.model}: {_speed(m)}, first token {m.time_to_first_token_s or 0:.1f} s, "
-                         f"headroom {m.headroom_bytes / GIB:.1f} GiB")
+                         f"room {m.room_bytes / GIB:.1f} GiB")
         lines += [f"    cannot: {x}" for x in rec.cheapest_limits]
         lines.append("More builds, budgets and workloads: rigfit recommend --help")
     return Group(runs_table(list(rep.results)), paragraph_block(lines))
