@@ -254,3 +254,23 @@ def test_every_tab_fits_the_screen_with_readable_charts(base_url: str, browser, 
         assert d.execute_script("return window.innerWidth") == width
     finally:
         d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_page_lists_near_misses_when_the_budget_excludes_every_build(base_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.get(base_url + "/")
+    _wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    d.find_element(By.ID, "tab-recommend").click()
+    d.find_element(By.ID, "rec-models").send_keys("Qwen2.5-Coder-32B-Instruct")
+    Select(d.find_element(By.ID, "rec-workload")).select_by_value("code")
+    d.find_element(By.ID, "rec-budget").send_keys("2000")
+    d.find_element(By.ID, "rec-go").click()
+    _wait(lambda: d.find_element(By.ID, "rec-result").is_displayed(), timeout=60)
+    api = httpx.get(base_url + "/api/recommend", params={"model": "Qwen2.5-Coder-32B-Instruct", "workload": "code",
+                                                          "budget": "2000"}, timeout=60).json()
+    items = [li.text for li in d.find_elements(By.CSS_SELECTOR, "#rec-near li")]
+    assert len(items) == len(api["near_misses"]) > 0
+    assert items[0].startswith("NVIDIA GeForce RTX 3090 (used) — $1,752: first token after")

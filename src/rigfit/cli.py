@@ -462,6 +462,8 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
 @click.option("--ctx", "-c", help="Context length (inference) or sequence length (training); default: the workload's.")
 @_workload_option
 @click.option("--min-tps", type=float, help="Slowest acceptable decode speed, tokens/s (default: the workload's).")
+@click.option("--max-ttft", type=float, help="Longest acceptable wait for the first token, seconds (default: the "
+              "workload's).")
 @click.option("--budget", type=float, help="Most the whole build may cost, USD.")
 @click.option("--platform", default="any", show_default=True, help="windows | linux | macos | any")
 @click.option("--form", default="any", show_default=True, help="desktop | laptop | mini | any")
@@ -470,10 +472,11 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
 @click.option("--top", default=5, show_default=True, type=int, help="How many builds to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workload: str, min_tps: float | None,
-              budget: float | None, platform: str, form: str, condition: str, vendor: str, top: int,
-              as_json: bool) -> None:
+              max_ttft: float | None, budget: float | None, platform: str, form: str, condition: str, vendor: str,
+              top: int, as_json: bool) -> None:
     """Ranked complete builds (GPUs or a Mac, RAM, CPU, storage, PSU, cooling) with dated prices that run
-    every model of the stack well for the workload; the price/speed front; what the cheapest cannot do.
+    every model of the stack well for the workload; the price/speed front; what the cheapest cannot do;
+    the cheaper builds that miss one target, and what would let them pass.
 
     \b
     Examples:
@@ -485,8 +488,8 @@ def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workl
     from .api import DEFAULT_STACK
 
     req = Request(models=models or DEFAULT_STACK, quant=quant, context_tokens=parse_ctx(ctx), workload=workload,
-                  min_tokens_per_s=min_tps, budget_usd=budget, platform=platform, form=form, condition=condition,
-                  vendor=vendor, top=top)
+                  min_tokens_per_s=min_tps, max_ttft_s=max_ttft, budget_usd=budget, platform=platform, form=form,
+                  condition=condition, vendor=vendor, top=top)
     rec = _recommend(req)
     if as_json:
         from .report.advice import recommendation_dict

@@ -64,6 +64,15 @@ class Form(StrEnum):
     SOC = "soc"
 
 
+class Target(StrEnum):
+    """A target of the advisor that a build can miss."""
+
+    DECODE = "decode_speed"
+    FIRST_TOKEN = "first_token"
+    EPOCH = "epoch_time"
+    BUDGET = "budget"
+
+
 class WorkloadKind(StrEnum):
     INFERENCE = "inference"
     TRAINING = "training"
@@ -168,4 +177,4 @@ class SpeedClass(StrEnum):
 
 
 __all__ = ["Backend", "Component", "DeviceKind", "Form", "LayerKind", "Location", "PlacementStyle", "Role",
-           "SpeedClass", "Split", "Vendor", "Verdict", "WeightFormat", "WorkloadKind"]
+           "SpeedClass", "Split", "Target", "Vendor", "Verdict", "WeightFormat", "WorkloadKind"]

@@ -10,7 +10,7 @@ rest of a PC (CPU platform, RAM, storage, PSU, cooling, case) comes from ``build
 
 from __future__ import annotations
 
-from .builds import Build, PricedPart, RankedBuild, Recommendation, complete_build, platform_caveats
+from .builds import Build, NearMiss, PricedPart, RankedBuild, Recommendation, complete_build, platform_caveats
 from .evaluate import ModelOnBuild, Shortfall
 from .explain import applied_rules, cheapest_limits
 from .machine import MachineReport, machine_report
@@ -22,6 +22,7 @@ __all__ = [
            "Build",
            "MachineReport",
            "ModelOnBuild",
+           "NearMiss",
            "PricedPart",
            "RankedBuild",
            "Recommendation",

@@ -10,7 +10,7 @@ from ..hardware.catalog import default_hardware
 from ..hardware.rates import has_matrix_units
 from ..hardware.spec import Device
 from ..units import GIB
-from ..vocab import Backend, WorkloadKind
+from ..vocab import Backend, Target, WorkloadKind
 from . import buildrules as br
 from .evaluate import ModelOnBuild, Stack, stack_memory
 from .options import STALE_PRICE_MONTHS, Option, Request, oses_for, prices_checked, stale_price
@@ -215,6 +215,18 @@ class RankedBuild:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NearMiss:
+    """A build that misses exactly one target, by how much, and what would let it pass."""
+
+    build: Build
+    models: tuple[ModelOnBuild, ...]
+    target: Target
+    got: float  # the build's value (tokens/s, seconds, hours or USD)
+    want: float  # the target it misses
+    fix: str  # the relaxed target or the added money that passes it, in words
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Recommendation:
     request: Request
     workload: Workload
@@ -227,3 +239,6 @@ class Recommendation:
     qualifying: int
     rules: tuple[tuple[str, str, str], ...]  # (topic, rule, source)
     notes: tuple[str, ...] = field(default=())
+    # builds that miss one target, cheaper than the cheapest that meets them all (or, when none does, the
+    # closest ones)
+    near_misses: tuple[NearMiss, ...] = field(default=())

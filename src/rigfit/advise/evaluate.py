@@ -63,6 +63,7 @@ class Stack:
     contexts: tuple[int, ...]
     workload: Workload
     min_tps: float
+    max_ttft_s: float
 
 
 @functools.lru_cache(maxsize=1024)
@@ -95,7 +96,7 @@ def evaluate_inference(stack: Stack, i: int, system: System, quant: str | None =
     max_ctx = min(spec.max_context, stack.contexts[i] + int(free_total / per_tok)) if p.verdict == Verdict.GPU else 0
     dec = sp.decode_tokens_per_s if sp else None
     ttft = sp.time_to_first_token_s if sp else None
-    short, reason = _inference_shortfall(p.verdict, dec, ttft, stack.min_tps, wl.max_ttft_s, r.speed_unknown)
+    short, reason = _inference_shortfall(p.verdict, dec, ttft, stack.min_tps, stack.max_ttft_s, r.speed_unknown)
     return ModelOnBuild(model=spec.name, quant=quant, context_tokens=stack.contexts[i], verdict=p.verdict,
                         decode_tokens_per_s=dec, prefill_tokens_per_s=sp.prefill_tokens_per_s if sp else None,
                         time_to_first_token_s=ttft, answer_time_s=sp.total_time_s if sp else None, used_bytes=used,
@@ -171,5 +172,6 @@ def make_stack(req: Request, specs: tuple[ModelSpec, ...] | None = None) -> Stac
         assert wl.finetune is not None
         wl = replace(wl, finetune=replace(wl.finetune, seq_len=req.context_tokens))
     min_tps = req.min_tokens_per_s if req.min_tokens_per_s is not None else wl.min_decode_tokens_per_s
-    return Stack(specs=specs, quant=quant, contexts=contexts, workload=wl, min_tps=min_tps)
+    max_ttft = req.max_ttft_s if req.max_ttft_s is not None else wl.max_ttft_s
+    return Stack(specs=specs, quant=quant, contexts=contexts, workload=wl, min_tps=min_tps, max_ttft_s=max_ttft)
 

@@ -50,9 +50,11 @@ def applied_rules() -> tuple[tuple[str, str, str], ...]:
         ("psu", f"PSU >= {br.PSU_HEADROOM} x (GPU board power + CPU + {br.BASE_SYSTEM_W} W), ATX 3.x",
          "psu-transients"),
         ("circuit", "above 1440 W continuous a US 15 A / 120 V circuit is not enough", "psu-circuit"),
-        ("cooling", "1 card <= 350 W: air + 2 intake/1-2 exhaust; 2 cards or hotter: 360 mm AIO, full tower; "
-                    "3-4 cards: open frame with risers", "multi-gpu-cooling"),
-        ("pcie", "desktop CPUs: 1 x16 or 2 x8 GPU slots; 3-4 GPUs need a HEDT/workstation platform", "pcie-lanes"),
+        ("cooling", f"CPU cooler from the CPU: air up to {br.AIO_CPU_TDP_W} W, 360 mm AIO above; case from the "
+                    f"cards: mid tower with 2 intake/1-2 exhaust fans, full tower for two cards over "
+                    f"{br.HOT_GPU_W} W together; 3-4 cards: open frame with risers", "multi-gpu-cooling"),
+        ("pcie", "each board's own slot wiring (desktop boards: x16 + x4 from the chipset, x8/x8 only on "
+                 "X670E/X870E-class boards); 3-4 GPUs need a HEDT/workstation platform", "pcie-lanes"),
         ("platform", "Windows: CUDA via WSL2 for training; AMD ROCm on Windows is immature; Macs: Metal/MLX, "
                      "no eGPU; laptop GPUs have less memory than desktop namesakes", "wsl2-cuda"),
     ]

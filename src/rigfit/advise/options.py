@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from ..errors import InvalidInput, UnknownName
 from ..hardware.catalog import default_hardware
 from ..hardware.spec import Device
+from ..system import default_backend
 from ..units import GIB
 from . import buildrules as br
 
@@ -22,6 +23,7 @@ class Request:
     context_tokens: int | None = None
     workload: str = "chat"
     min_tokens_per_s: float | None = None
+    max_ttft_s: float | None = None  # longest acceptable time to first token (default: the workload's)
     budget_usd: float | None = None
     platform: str = "any"  # windows | linux | macos | any
     form: str = "any"  # desktop | laptop | mini | any
@@ -62,6 +64,8 @@ def check_request(req: Request) -> Request:
         raise InvalidInput(f"budget must be between $1 and $10,000,000, got {req.budget_usd:g}")
     if req.min_tokens_per_s is not None and not 0 < req.min_tokens_per_s <= 100_000:
         raise InvalidInput(f"minimum speed must be between 0 and 100,000 tokens/s, got {req.min_tokens_per_s:g}")
+    if req.max_ttft_s is not None and not 0 < req.max_ttft_s <= 3600:
+        raise InvalidInput(f"first-token limit must be between 0 and 3,600 s, got {req.max_ttft_s:g}")
     if req.context_tokens is not None and not 256 <= req.context_tokens <= 1 << 24:
         raise InvalidInput(f"context must be between 256 and {1 << 24:,} tokens, got {req.context_tokens}")
     if not 1 <= req.top <= 100:
@@ -172,11 +176,15 @@ def accelerator_options(req: Request) -> list[Option]:
     return out
 
 
-def option_allowed(o: Option, req: Request) -> bool:
+def option_allowed(o: Option, req: Request, backends: tuple[str, ...] = ()) -> bool:
+    """Whether the request's platform, form and vendor allow ``o``; ``backends`` (the workload's software
+    stack) leaves out the options driven by another backend unless the request names their vendor."""
     oses = oses_for(o.device, o.kind)
     if req.platform != "any" and req.platform not in oses:
         return False
     if req.form not in ("any", o.form):
+        return False
+    if backends and req.vendor == "any" and default_backend(o.device) not in backends:
         return False
     return req.vendor in ("any", o.device.vendor)
 

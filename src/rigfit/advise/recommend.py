@@ -4,27 +4,38 @@ price/speed Pareto front; when none qualifies, the constraint that fails and the
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 from ..errors import NoBuild, RigfitError
 from ..hardware.usable import usable_memory
 from ..models.spec import ModelSpec
-from ..vocab import Verdict, WorkloadKind
-from .builds import Build, RankedBuild, Recommendation, complete_build
+from ..vocab import Target, Verdict, WorkloadKind
+from .builds import Build, NearMiss, RankedBuild, Recommendation, complete_build
 from .evaluate import ModelOnBuild, Shortfall, Stack, capacity_ok, evaluate_option, make_stack
 from .explain import applied_rules, cheapest_limits, rank_reason, request_notes
 from .options import Option, Request, accelerator_options, check_request, option_allowed, os_for_option
 
+# how far a build may miss one target and still be worth showing beside those that meet them all: a speed
+# 25 % short, a first token or an epoch up to 50 % longer (waiting is easier to trade than reading speed),
+# a price up to 35 % over the budget
+NEAR_MISS_MARGIN = {Target.DECODE: 0.25, Target.FIRST_TOKEN: 0.5, Target.EPOCH: 0.5, Target.BUDGET: 0.35}
+NEAR_MISSES_SHOWN = 3
 
-def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[list[tuple[Build, tuple[ModelOnBuild,
-                                                                                                ...]]], int]:
-    """Every option that meets the targets, completed into a build.  GPUs: the smallest count that fits."""
+
+Found = list[tuple[Build, tuple[ModelOnBuild, ...]]]
+
+
+def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[Found, Found, int]:
+    """Every option that meets the targets, completed into a build (GPUs: the smallest count that fits), and
+    the options that miss exactly one speed target, completed too."""
     done: set[tuple[str, str]] = set()  # (gpu, condition) already satisfied with fewer cards
-    found = []
+    found: Found = []
+    near: Found = []
     considered = 0
     for o in sorted(options, key=lambda o: (o.name, o.condition, o.count)):
-        if not option_allowed(o, req):
+        if not option_allowed(o, req, stack.workload.backends):
             continue
         if o.kind == "pc" and (o.name, o.condition) in done:
             continue
@@ -38,11 +49,81 @@ def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[list[tup
                 not any(m.shortfall == Shortfall.SLOW_FIRST_TOKEN for m in models):
             done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
         if not all(m.meets for m in models):
+            if _missed(stack, models) is not None:
+                b = complete_build(stack, o, os_name, usable, models)
+                if b is not None:
+                    near.append((b, models))
             continue
         b = complete_build(stack, o, os_name, usable, models)
         if b is not None:
             found.append((b, models))
-    return found, considered
+    return found, near, considered
+
+
+_SPEED_MISSES = {Shortfall.SLOW_DECODE: Target.DECODE, Shortfall.SLOW_FIRST_TOKEN: Target.FIRST_TOKEN,
+                 Shortfall.SLOW_EPOCH: Target.EPOCH}
+
+
+def _missed(stack: Stack, models: tuple[ModelOnBuild, ...]) -> tuple[Target, float, float] | None:
+    """(target, got, want) when every model runs and all that fall short miss the same speed target within
+    its NEAR_MISS_MARGIN; else None."""
+    kinds = {m.shortfall for m in models if not m.meets}
+    if len(kinds) != 1:
+        return None
+    (kind,) = kinds
+    if kind not in _SPEED_MISSES:
+        return None
+    target = _SPEED_MISSES[kind]
+    if target == Target.DECODE:
+        got, want = min(m.decode_tokens_per_s or 0.0 for m in models), stack.min_tps
+        close = got >= want * (1 - NEAR_MISS_MARGIN[target])
+    elif target == Target.FIRST_TOKEN:
+        got, want = max(m.time_to_first_token_s or 0.0 for m in models), stack.max_ttft_s
+        close = got <= want * (1 + NEAR_MISS_MARGIN[target])
+    else:
+        hours = [m.training.time.epoch_s / 3600 for m in models if m.training and m.training.time]
+        got, want = max(hours, default=0.0), stack.workload.max_epoch_hours
+        close = bool(hours) and got <= want * (1 + NEAR_MISS_MARGIN[target])
+    return (target, got, want) if close else None
+
+
+def _fix(target: Target, got: float, want: float) -> str:
+    """The relaxed target (or the money) that lets a near miss pass, in words."""
+    if target == Target.DECODE:
+        return f"a speed target of {math.floor(got * 10) / 10:g} tokens/s"
+    if target == Target.FIRST_TOKEN:
+        return f"a first-token limit of {math.ceil(got * 10) / 10:g} s"
+    if target == Target.EPOCH:
+        return f"an epoch limit of {math.ceil(got):g} h"
+    return f"${math.ceil(got - want):,} more budget"
+
+
+def _near_misses(stack: Stack, req: Request, near: Found, over_budget: Found,
+                 cheapest_ok: float | None) -> tuple[NearMiss, ...]:
+    """The cheapest builds that miss one target (a speed target, or the budget by at most the margin), each
+    cheaper than the cheapest build that meets every target."""
+    out: list[NearMiss] = []
+    for b, models in near:
+        miss = _missed(stack, models)
+        if miss is None or (req.budget_usd is not None and b.price_usd > req.budget_usd):
+            continue
+        target, got, want = miss
+        out.append(NearMiss(build=b, models=models, target=target, got=got, want=want, fix=_fix(target, got, want)))
+    if req.budget_usd is not None:
+        for b, models in over_budget:
+            if b.price_usd <= req.budget_usd * (1 + NEAR_MISS_MARGIN[Target.BUDGET]):
+                out.append(NearMiss(build=b, models=models, target=Target.BUDGET, got=b.price_usd,
+                                    want=req.budget_usd, fix=_fix(Target.BUDGET, b.price_usd, req.budget_usd)))
+    if cheapest_ok is not None:
+        out = [n for n in out if n.build.price_usd < cheapest_ok]
+    out.sort(key=lambda n: (n.build.price_usd, n.build.name))
+    seen: set[str] = set()
+    kept = []
+    for n in out:
+        if n.build.name not in seen:
+            seen.add(n.build.name)
+            kept.append(n)
+    return tuple(kept[:NEAR_MISSES_SHOWN])
 
 
 def _score(models: tuple[ModelOnBuild, ...], training: bool) -> float:
@@ -73,10 +154,18 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
         raise _contradiction(req, f"Apple silicon Macs run macOS, not {req.platform}", specs)
     stack = make_stack(req, specs)
     training = stack.workload.kind == WorkloadKind.TRAINING
-    found, considered = _search(stack, req, accelerator_options(req))
+    found, near, considered = _search(stack, req, accelerator_options(req))
     within = [f for f in found if req.budget_usd is None or f[0].price_usd <= req.budget_usd]
+    over = [f for f in found if req.budget_usd is not None and f[0].price_usd > req.budget_usd]
+    notes = request_notes(req) + _left_out(stack, req)
     if not within:
-        raise _no_build(req, stack, found)
+        misses = _near_misses(stack, req, near, over, None)
+        if not misses:
+            raise _no_build(req, stack, found)
+        return Recommendation(request=req, workload=stack.workload, min_tokens_per_s=stack.min_tps,
+                              context_tokens={s.name: c for s, c in zip(stack.specs, stack.contexts, strict=True)},
+                              builds=(), pareto=(), cheapest_limits=(), considered=considered, qualifying=0,
+                              rules=applied_rules(), notes=notes, near_misses=misses)
     within.sort(key=lambda f: (f[0].price_usd, -_score(f[1], training)))
     points = [(b.price_usd, _score(m, training)) for b, m in within]
     front = set(pareto_front(points))
@@ -91,7 +180,16 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
     return Recommendation(request=req, workload=stack.workload, min_tokens_per_s=stack.min_tps,
                           context_tokens={s.name: c for s, c in zip(stack.specs, stack.contexts, strict=True)},
                           builds=top, pareto=par, cheapest_limits=tuple(limits), considered=considered,
-                          qualifying=len(within), rules=applied_rules(), notes=request_notes(req))
+                          qualifying=len(within), rules=applied_rules(), notes=notes,
+                          near_misses=_near_misses(stack, req, near, over, within[0][0].price_usd))
+
+
+def _left_out(stack: Stack, req: Request) -> tuple[str, ...]:
+    wl = stack.workload
+    if not wl.backends or req.vendor != "any":
+        return ()
+    return (f"{wl.name}: only builds driven by {' or '.join(wl.backends)} are ranked: {wl.backends_why} (name a "
+            "GPU vendor to rank its builds anyway)",)
 
 
 def _relaxed(req: Request, **kw: Any) -> Request:
@@ -103,7 +201,7 @@ def _cheapest(req: Request, specs: tuple[ModelSpec, ...] | None) -> Build | None
         rec = recommend(replace(req, top=1), specs=specs)
     except RigfitError:
         return None
-    return rec.builds[0].build
+    return rec.builds[0].build if rec.builds else None
 
 
 def _contradiction(req: Request, why: str, specs: tuple[ModelSpec, ...] | None) -> NoBuild:

@@ -22,6 +22,7 @@ WORKLOAD_SCHEMA: dict[str, Field] = {
     "method": Field("str", False, ("full", "lora", "qlora")), "seq_len": Field("pos_int"),
     "micro_batch": Field("pos_int"), "lora_rank": Field("pos_int"), "lora_targets": Field("str"),
     "dataset_tokens": Field("pos_int"), "epochs": Field("pos_int"), "max_epoch_hours": Field("pos_num"),
+    "backends": Field("str_list"), "backends_why": Field("str"),
 }
 
 
@@ -39,6 +40,10 @@ class Workload:
     max_ttft_s: float = 10.0
     finetune: FineTune | None = None
     max_epoch_hours: float = 24.0
+    # the backends its software stack is made for (empty: any); builds driven by another backend are left out
+    # unless the request names their vendor, and the reason is said
+    backends: tuple[str, ...] = ()
+    backends_why: str = ""
 
 
 def parse_workloads(raw: dict[str, Any]) -> tuple[Workload, ...]:
@@ -55,8 +60,11 @@ def parse_workloads(raw: dict[str, Any]) -> tuple[Workload, ...]:
             ft = FineTune(method=rec["method"], seq_len=rec.get("seq_len", 2048), micro_batch=rec.get("micro_batch", 1),
                           lora_rank=rec.get("lora_rank", 16), lora_targets=rec.get("lora_targets", "all-linear"),
                           dataset_tokens=rec.get("dataset_tokens", 10_000_000), epochs=rec.get("epochs", 3))
-        kw = {k: rec[k] for k in ("context_tokens", "prompt_tokens", "answer_tokens", "min_decode_tokens_per_s",
-                                  "max_ttft_s", "max_epoch_hours") if k in rec}
+        kw: dict[str, Any] = {k: rec[k] for k in ("context_tokens", "prompt_tokens", "answer_tokens",
+                                                  "min_decode_tokens_per_s", "max_ttft_s", "max_epoch_hours",
+                                                  "backends_why") if k in rec}
+        if "backends" in rec:
+            kw["backends"] = tuple(rec["backends"])
         out.append(Workload(name=rec["name"], kind=WorkloadKind(rec["kind"]), description=rec["description"],
                             rationale=rec["rationale"], source=rec["source"], finetune=ft, **kw))
     problems.raise_if_any()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..advise import Build, MachineReport, ModelOnBuild, RankedBuild, Recommendation, Workload
+from ..advise import Build, MachineReport, ModelOnBuild, NearMiss, RankedBuild, Recommendation, Workload
 from ..training import TrainingFit
 from ..units import GIB
-from ..vocab import WorkloadKind
+from ..vocab import Target, WorkloadKind
 from .text import paragraph_block
 
 
@@ -49,7 +49,8 @@ def build_dict(b: Build) -> dict[str, Any]:
     return {
         "name": b.name, "kind": b.kind, "form": b.form, "os": list(b.os_names), "condition": b.condition,
         "price_usd": b.price_usd,
-        "devices": [{"name": b.device.name, "count": b.count, "memory_bytes": b.device.memory_bytes,
+        "devices": [{"name": b.device.name, "vendor": b.device.vendor, "count": b.count,
+                     "memory_bytes": b.device.memory_bytes,
                      "usable_bytes": b.usable_bytes, "bandwidth_gb_s": b.device.bandwidth_gb_s}],
         "accelerator_memory_bytes": b.accelerator_memory_bytes, "system_ram_bytes": b.ram_bytes, "cpu": b.cpu,
         "storage": b.storage, "psu_w": b.psu_w, "cooling": b.cooling,
@@ -84,6 +85,7 @@ def recommendation_dict(rec: Recommendation) -> dict[str, Any]:
     return {
         "request": {"models": list(req.models), "quant": req.quant, "context_tokens": req.context_tokens,
                     "workload": req.workload, "min_tokens_per_s": req.min_tokens_per_s,
+                    "max_ttft_s": req.max_ttft_s,
                     "budget_usd": req.budget_usd, "platform": req.platform, "form": req.form,
                     "condition": req.condition, "vendor": req.vendor},
         "workload": workload_dict(rec.workload),
@@ -96,7 +98,21 @@ def recommendation_dict(rec: Recommendation) -> dict[str, Any]:
         "considered": rec.considered, "qualifying": rec.qualifying,
         "rules": [{"topic": t, "rule": r, "source": s} for t, r, s in rec.rules],
         "notes": list(rec.notes),
+        "near_misses": [{**build_dict(n.build), "target": n.target, "got": _r(n.got, 2), "want": n.want,
+                         "fix": n.fix, "models": [model_on_build_dict(m) for m in n.models]}
+                        for n in rec.near_misses],
     }
+
+
+def miss_text(n: NearMiss) -> str:
+    """'first token 3.0 s vs 2 s': the missed target, as the build does and as asked."""
+    if n.target == Target.DECODE:
+        return f"slowest model decodes {n.got:.1f} tokens/s vs {n.want:g}"
+    if n.target == Target.FIRST_TOKEN:
+        return f"first token after {n.got:.1f} s vs {n.want:g} s"
+    if n.target == Target.EPOCH:
+        return f"an epoch takes {n.got:.1f} h vs {n.want:g} h"
+    return f"${n.got:,.0f} vs the ${n.want:,.0f} budget"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,11 +127,11 @@ def _speed(m: ModelOnBuild) -> str:
     return f"{m.decode_tokens_per_s:.0f} tok/s" if m.decode_tokens_per_s else "?"
 
 
-def workload_line(w: Workload, min_tps: float) -> str:
+def workload_line(w: Workload, min_tps: float, max_ttft_s: float | None = None) -> str:
     if w.kind == WorkloadKind.INFERENCE:
         return (f"workload {w.name}: {w.description}; context {w.context_tokens:,}, prompt {w.prompt_tokens:,}, "
                 f"answer {w.answer_tokens:,} tokens; needs >= {min_tps:g} tokens/s and first token <= "
-                f"{w.max_ttft_s:g} s")
+                f"{max_ttft_s or w.max_ttft_s:g} s")
     ft = w.finetune
     assert ft is not None
     return (f"workload {w.name}: {w.description}; seq {ft.seq_len:,}, micro-batch {ft.micro_batch}, "
@@ -135,7 +151,8 @@ def recommendation_text(rec: Recommendation) -> Any:
         speeds = ", ".join(_speed(m) for m in r.models)
         t.add_row(str(r.rank) + ("*" if r.pareto else ""), r.build.name, f"${r.build.price_usd:,.0f}",
                   f"{r.build.accelerator_memory_bytes / GIB:.0f} GiB", speeds)
-    lines = [workload_line(rec.workload, rec.min_tokens_per_s), "* on the price/speed Pareto front", ""]
+    lines = [workload_line(rec.workload, rec.min_tokens_per_s, rec.request.max_ttft_s),
+             "* on the price/speed Pareto front" if rec.builds else "no build meets every target", ""]
     for r in rec.builds:
         b = r.build
         lines.append(f"#{r.rank} {b.name} — ${b.price_usd:,.0f} ({b.condition}; {', '.join(b.os_names)}): {r.reason}")
@@ -157,15 +174,21 @@ def recommendation_text(rec: Recommendation) -> Any:
                              f"(~{m.max_context_tokens:,} tokens of context)")
         for c in b.caveats:
             lines.append(f"    note: {c}")
-    lines.append("")
-    lines.append("price/speed front: " + "; ".join(
-        f"#{r.rank} {r.build.name} ${r.build.price_usd:,.0f} ({_speed(min(r.models, key=_slow))})"
-        for r in rec.pareto))
+    if rec.near_misses:
+        lines.append("near misses, each missing one target" + (" (cheaper than #1):" if rec.builds else ":"))
+        lines += [f"  - {n.build.name} ({n.build.condition}) — ${n.build.price_usd:,.0f}: {miss_text(n)}; passes "
+                  f"with {n.fix}" for n in rec.near_misses]
+        lines.append("")
+    if rec.pareto:
+        lines.append("price/speed front: " + "; ".join(
+            f"#{r.rank} {r.build.name} ${r.build.price_usd:,.0f} ({_speed(min(r.models, key=_slow))})"
+            for r in rec.pareto))
     if rec.cheapest_limits:
         lines.append(f"the cheapest build (#{rec.builds[0].rank}) cannot:")
         lines += [f"  - {x}" for x in rec.cheapest_limits]
     lines += [f"note: {n}" for n in rec.notes]
-    return Group(t, paragraph_block(lines))
+    return Group(t, paragraph_block(lines)) if rec.builds else paragraph_block(
+        [f"0 of {rec.considered} builds meet the targets", *lines])
 
 
 def _slow(m: ModelOnBuild) -> float:

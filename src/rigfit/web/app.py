@@ -292,7 +292,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
     def api_recommend(model: Names = [], quant: Str = None,  # noqa: B006
                       ctx: Annotated[str | None, Query(max_length=20)] = None,
                       workload: Annotated[str, Query(max_length=40)] = "chat", min_tps: float | None = None,
-                      budget: float | None = None, platform: Annotated[str, Query(max_length=20)] = "any",
+                      max_ttft: float | None = None, budget: float | None = None,
+                      platform: Annotated[str, Query(max_length=20)] = "any",
                       form: Annotated[str, Query(max_length=20)] = "any",
                       condition: Annotated[str, Query(max_length=20)] = "any",
                       vendor: Annotated[str, Query(max_length=20)] = "any", top: int = 5) -> Response:
@@ -307,7 +308,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         names = tuple(model) or DEFAULT_STACK
         specs = tuple(catalog_model(m) for m in names)
         req = BuildRequest(models=names, quant=quant, context_tokens=parse_ctx(ctx),
-                           workload=workload, min_tokens_per_s=min_tps, budget_usd=budget, platform=platform,
+                           workload=workload, min_tokens_per_s=min_tps, max_ttft_s=max_ttft, budget_usd=budget,
+                           platform=platform,
                            form=form, condition=condition, vendor=vendor, top=top)
         return _json(recommendation_dict(recommend(req, specs=specs)))
 

@@ -324,7 +324,7 @@ async function runRecommend(ev) {
   if (ev) ev.preventDefault();
   showError("rec-error", null);
   const params = [...listParam("model", $("rec-models").value), ["workload", $("rec-workload").value],
-    ["budget", $("rec-budget").value.trim()], ["platform", $("rec-platform").value], ["form", $("rec-form-factor").value],
+    ["budget", $("rec-budget").value.trim()], ["max_ttft", $("rec-max-ttft").value.trim()], ["platform", $("rec-platform").value], ["form", $("rec-form-factor").value],
     ["condition", $("rec-condition").value], ["vendor", $("rec-vendor").value], ["top", $("rec-top").value.trim()]];
   try {
     renderRecommend(await getJSON("/api/recommend", params));
@@ -336,6 +336,13 @@ async function runRecommend(ev) {
 
 function slowest(b) {
   return Math.min(...b.models.map((m) => m.decode_tokens_per_s || 0));
+}
+
+function missText(n) {
+  if (n.target === "decode_speed") return `slowest model decodes ${n.got.toFixed(1)} tokens/s vs ${n.want}`;
+  if (n.target === "first_token") return `first token after ${n.got.toFixed(1)} s vs ${n.want} s`;
+  if (n.target === "epoch_time") return `an epoch takes ${n.got.toFixed(1)} h vs ${n.want} h`;
+  return `${usd(n.got)} vs the ${usd(n.want)} budget`;
 }
 
 function renderRecommend(doc) {
@@ -351,6 +358,9 @@ function renderRecommend(doc) {
       el("td", { class: "num" }, ttft.toFixed(2)), el("td", {}, parts), el("td", {}, b.reason));
     return tr;
   }));
+  $("rec-near").replaceChildren(...doc.near_misses.map((n) => el("li", {}, `${n.name} (${n.condition}) — ${usd(n.price_usd)}: ` +
+    `${missText(n)}; passes with ${n.fix}`)));
+  $("rec-near-box").hidden = !doc.near_misses.length;
   $("rec-result").hidden = false;
   drawPareto($("chart-pareto"), doc);
   $("rec-limits").replaceChildren(...doc.cheapest_limits.map((l) => el("li", {}, typeof l === "string" ? l : (l.text || JSON.stringify(l)))));
