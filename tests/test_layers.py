@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("quant", "breakdown"),
     ("quality",),
     ("models", "hardware"),
-    ("system",),
+    ("system", "cost"),
     ("engines",),
     ("request",),
     ("memory",),

@@ -283,3 +283,96 @@ def test_bad_first_token_limit_is_one_line(capsys: pytest.CaptureFixture[str]) -
     code = main(["recommend", "--max-ttft", "-1"])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and err == "rigfit: error: first-token limit must be between 0 and 3,600 s, got -1\n"
+
+
+# deliverable 6: running cost from rated power and an electricity price
+@pytest.mark.parametrize(("hardware", "watts"), [("RTX 4090", 450 + 75), ("2x RTX 3090", 2 * 350 + 75),
+                                                 ("DGX Spark", 240 + 15), ("Strix Halo 128GB", 120 + 15)])
+def test_running_cost_follows_rated_power_and_the_price(capsys: pytest.CaptureFixture[str], hardware: str,
+                                                        watts: int) -> None:
+    doc = run_json(capsys, "fit", "llama3.1:8b", "-q", "Q4_K_M", "-H", hardware, "--kwh-price", "0.30")
+    c, tps = doc["running_cost"], doc["speed"]["aggregate_decode_tokens_per_s"]
+    assert c["load_w"] == watts
+    assert c["tokens_per_wh"] == pytest.approx(tps * 3600 / watts, rel=1e-3)
+    # $/M tokens = 1e6 tokens / (tokens per Wh) Wh = kWh x price
+    assert c["usd_per_million_tokens"] == pytest.approx(1e6 / (tps * 3600 / watts) / 1000 * 0.30, rel=1e-3)
+
+
+def test_running_cost_is_unknown_without_a_power_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "fit", "llama3.1:8b", "-q", "Q4_K_M", "-H", "M4 Max 48GB")
+    assert doc["running_cost"] == {"unknown": "no rated power on file for Apple M4 Max (40-core GPU) 48GB"}
+    default = run_json(capsys, "fit", "llama3.1:8b", "-q", "Q4_K_M", "-H", "RTX 4090")
+    assert default["running_cost"]["kwh_price_usd"] == 0.17
+    code = main(["fit", "llama3.1:8b", "-H", "RTX 4090", "--kwh-price", "-1"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err == "rigfit: error: electricity price must be between $0 and $10 per kWh, got -1 (--kwh-price)\n"
+
+
+# deliverable 5: compare
+def test_compare_puts_machines_side_by_side(capsys: pytest.CaptureFixture[str], width80: None) -> None:
+    args = ("compare", "qwen3.6:35b-a3b", "-H", "RTX 4090", "-H", "2x RTX 3090", "-H", "Strix Halo 128GB",
+            "--ctx", "16k")
+    doc = run_json(capsys, *args)
+    machines = doc["machines"]
+    assert [m["hardware"]["devices"][0]["name"] for m in machines] == [
+        "NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 3090", "AMD Ryzen AI Max+ 395 128GB"]
+    for m in machines:  # each column is the same plan `rigfit fit` makes for that machine
+        one = run_json(capsys, "fit", "qwen3.6:35b-a3b", "-H", m["fit"]["hardware"]["devices"][0]["name"]
+                       if m["fit"]["hardware"]["devices"][0]["count"] == 1 else "2x RTX 3090", "--ctx", "16k")
+        assert one["quant"] == m["fit"]["quant"] and one["speed"] == m["fit"]["speed"]
+        top = run_json(capsys, "fit", "qwen3.6:35b-a3b", "-q", m["fit"]["quant"], "--kv-cache",
+                       m["fit"]["settings"]["kv_cache_type"], "--ctx", "max", "-H",
+                       "2x RTX 3090" if m["fit"]["hardware"]["devices"][0]["count"] == 2 else
+                       m["fit"]["hardware"]["devices"][0]["name"])
+        assert m["max_context_tokens"] == top["settings"]["context_tokens"]
+    # no new street price for an RTX 3090: its dated used price
+    assert machines[1]["price_usd"] == 2 * machines[1]["hardware"]["devices"][0]["used_usd"]
+    assert machines[1]["price_basis"].endswith("(used)")
+    text = run_text(capsys, *args)
+    lines = text.splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    assert [ln.split()[0] for ln in lines if ln.split() and ln.split()[0] in (
+        "verdict", "quant", "memory", "prefill", "decode", "price")] == [
+        "verdict", "quant", "memory", "prefill", "decode", "price"]
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (("-H", "RTX 4090"), "rigfit: error: compare needs 2 to 6 machines, got 1 (--hardware)"),
+    (("-H", "RTX 4090", "-H", "RTX 9999"), None),
+])
+def test_compare_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                                       line: str | None) -> None:
+    code = main(["compare", "llama3.1:8b", *args])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err.count("\n") == 1
+    if line:
+        assert err == line + "\n"
+    else:
+        assert err.startswith("rigfit: error: unknown hardware 'RTX 9999'")
+
+
+def test_the_compare_api_equals_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from rigfit.web.app import create_app
+
+    client = TestClient(create_app(), base_url="http://127.0.0.1:8765")
+    resp = client.get("/api/compare", params=[("model", "llama3.1:8b"), ("hardware", "RTX 4090"),
+                                              ("hardware", "RTX 3060 12GB"), ("ctx", "8k")])
+    assert resp.status_code == 200
+    assert resp.json() == run_json(capsys, "compare", "llama3.1:8b", "-H", "RTX 4090", "-H", "RTX 3060 12GB",
+                                   "--ctx", "8k")
+    bad = client.get("/api/compare", params={"model": "llama3.1:8b", "hardware": "RTX 4090"})
+    assert bad.status_code == 422 and bad.json()["parameters"] == ["hardware"]
+
+
+def test_the_advisor_prices_each_builds_electricity(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "recommend", "-m", "llama3.1:8b", "--top", "3", "--kwh-price", "0.40")
+    for b in doc["builds"]:
+        c = b["running_cost"]
+        if "unknown" in c:
+            continue
+        slowest = min(m["decode_tokens_per_s"] for m in b["models"])
+        assert c["kwh_price_usd"] == 0.40 and c["tokens_per_s"] == pytest.approx(slowest, abs=0.06)  # JSON: 0.1 tok/s
+        assert c["usd_per_million_tokens"] == pytest.approx(c["load_w"] / (slowest * 3600) * 1000 * 0.40, rel=2e-3)

@@ -274,3 +274,24 @@ def test_the_page_lists_near_misses_when_the_budget_excludes_every_build(base_ur
     items = [li.text for li in d.find_elements(By.CSS_SELECTOR, "#rec-near li")]
     assert len(items) == len(api["near_misses"]) > 0
     assert items[0].startswith("NVIDIA GeForce RTX 3090 (used) — $1,752: first token after")
+
+
+def test_the_compare_view_shows_the_apis_machines(base_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(base_url + "/")
+    _wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    d.find_element(By.ID, "tab-compare").click()
+    d.find_element(By.ID, "cmp-go").click()
+    _wait(lambda: d.find_element(By.ID, "cmp-result").is_displayed(), timeout=60)
+    api = httpx.get(base_url + "/api/compare", params=[
+        ("model", "Qwen3.6-35B-A3B"), ("hardware", "RTX 4090"), ("hardware", "2x RTX 3090"),
+        ("hardware", "M4 Max 128GB"), ("ctx", "16k")], timeout=60).json()
+    rows = {r.find_element(By.TAG_NAME, "th").text: [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+            for r in d.find_elements(By.CSS_SELECTOR, "#cmp-table tr")[1:]}
+    assert rows["quant"] == [m["fit"]["quant"] for m in api["machines"]]
+    assert rows["decode"] == [f"{m['fit']['speed']['decode_tokens_per_s']:.1f} tok/s" for m in api["machines"]]
+    assert rows["running cost"][2] == "–"  # no rated power on file for a Mac
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    d.save_screenshot(str(OUT_DIR / "web-compare.png"))

@@ -83,6 +83,8 @@ _fit_options = [
                  "(Windows WDDM keeps max(0.5 GiB, 5 %))."),
     click.option("--display", is_flag=True, default=False,
                  help="A desktop runs on the first GPU (~0.5 GiB for the compositor and apps)."),
+    click.option("--kwh-price", type=float, help="Electricity price, USD per kWh, for the running cost (default "
+                 "0.17, the 2025 US residential average)."),
     click.option("--prompt-tokens", type=int, default=512, show_default=True,
                  help="Prompt length for prefill speed and time to first token."),
     click.option("--gen-tokens", type=int, default=128, show_default=True,
@@ -121,7 +123,7 @@ def _options(o: dict[str, Any]) -> Any:
         split_mode=o["split_mode"],
         gpu_layers=o["gpu_layers"], tensor_split=o["tensor_split"], tensor_parallel=o["tensor_parallel"],
         pipeline_parallel=o["pipeline_parallel"], command=o.get("command"), headroom=o.get("headroom"),
-        os=o.get("os_name"), display=bool(o.get("display")))
+        os=o.get("os_name"), display=bool(o.get("display")), kwh_price=o.get("kwh_price"))
 
 
 def fit_options(f: Any) -> Any:
@@ -222,6 +224,34 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
         _print(curve_table(points))
     for w in r.memory.warnings:
         click.echo(f"warning: {w}", err=True)
+
+
+@main_group.command("compare")
+@click.argument("model")
+@fit_options
+def compare_cmd(model: str, as_json: bool, **opts: Any) -> None:
+    """MODEL on several machines side by side: verdict and memory, prefill, decode, first token, the longest
+    context, price and running cost.  Each --hardware is one machine ("2x RTX 3090" is one machine).
+
+    \b
+    Examples:
+      rigfit compare qwen3.6:35b-a3b -H 4090 -H "2x 3090" -H "M4 Max 128GB"
+      rigfit compare llama3.3:70b -q Q4_K_M -H "DGX Spark" -H "Strix Halo 128GB"
+    """
+    from .api import compare
+
+    machines = tuple(opts["hardware"])
+    if not 2 <= len(machines) <= 6:
+        raise InvalidInput(f"compare needs 2 to 6 machines, got {len(machines)}", options=("hardware",))
+    results = compare([_fit(model, {**opts, "hardware": (h,)}) for h in machines])
+    if as_json:
+        from .report.json_out import compare_dict
+
+        _emit_json(compare_dict(results))
+        return
+    from .report.terminal import compare_table
+
+    _print(compare_table(results))
 
 
 @main_group.command()
@@ -465,6 +495,8 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
 @click.option("--max-ttft", type=float, help="Longest acceptable wait for the first token, seconds (default: the "
               "workload's).")
 @click.option("--budget", type=float, help="Most the whole build may cost, USD.")
+@click.option("--kwh-price", type=float, default=0.17, show_default=True,
+              help="Electricity price, USD per kWh, for each build's running cost.")
 @click.option("--platform", default="any", show_default=True, help="windows | linux | macos | any")
 @click.option("--form", default="any", show_default=True, help="desktop | laptop | mini | any")
 @click.option("--condition", default="any", show_default=True, help="new | used | any (the GPUs)")
@@ -472,8 +504,8 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
 @click.option("--top", default=5, show_default=True, type=int, help="How many builds to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workload: str, min_tps: float | None,
-              max_ttft: float | None, budget: float | None, platform: str, form: str, condition: str, vendor: str,
-              top: int, as_json: bool) -> None:
+              max_ttft: float | None, budget: float | None, kwh_price: float, platform: str, form: str,
+              condition: str, vendor: str, top: int, as_json: bool) -> None:
     """Ranked complete builds (GPUs or a Mac, RAM, CPU, storage, PSU, cooling) with dated prices that run
     every model of the stack well for the workload; the price/speed front; what the cheapest cannot do;
     the cheaper builds that miss one target, and what would let them pass.
@@ -489,7 +521,7 @@ def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workl
 
     req = Request(models=models or DEFAULT_STACK, quant=quant, context_tokens=parse_ctx(ctx), workload=workload,
                   min_tokens_per_s=min_tps, max_ttft_s=max_ttft, budget_usd=budget, platform=platform, form=form,
-                  condition=condition, vendor=vendor, top=top)
+                  condition=condition, vendor=vendor, top=top, kwh_price_usd=kwh_price)
     rec = _recommend(req)
     if as_json:
         from .report.advice import recommendation_dict

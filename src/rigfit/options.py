@@ -107,6 +107,7 @@ class FitOptions:
     headroom: str | None = None  # memory kept free per accelerator ("1GB"; default: the engine's margin)
     os: str | None = None  # linux | windows | macos: the OS reserves of the described machine
     display: bool = False  # a desktop runs on the (first) GPU
+    kwh_price: float | None = None  # USD per kWh for the running cost
 
 
 def engine_of(o: FitOptions) -> str:
@@ -185,7 +186,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         system=system, ram_bytes=_size_of(o.ram, "ram_bytes"), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
         depth_tokens=o.depth_tokens, split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split),
         tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers,
-        os_name=(o.os or "linux").strip().lower(), display=o.display,
+        os_name=(o.os or "linux").strip().lower(), display=o.display, kwh_price_usd=o.kwh_price,
         headroom_bytes=_size_of(o.headroom, "headroom_bytes"))
 
 

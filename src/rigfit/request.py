@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from .cost import DEFAULT_KWH_PRICE_USD, MAX_KWH_PRICE_USD
 from .engines import Engine, get_engine
 from .errors import InvalidInput
 from .models.spec import ModelSpec
@@ -100,6 +101,7 @@ class FitRequest:
     llamacpp_build: str = "current"
     # the safety margin kept free on each accelerator (already taken off the system's usable memory)
     headroom_bytes: int = 0
+    kwh_price_usd: float = DEFAULT_KWH_PRICE_USD  # electricity price for the running cost
 
     @property
     def run_backend(self) -> Backend:
@@ -135,6 +137,7 @@ def make_request(
     os_name: str = "linux",
     display: bool = False,
     headroom_bytes: int | None = None,
+    kwh_price_usd: float | None = None,
     prompt_tokens: int = 512,
     depth_tokens: int = 0,
     gen_tokens: int = 128,
@@ -185,6 +188,9 @@ def make_request(
         if value is not None and not 1 <= value <= 64:
             raise InvalidInput(f"{label} must be between 1 and 64, got {value}", options=(field_,))
     check_os(os_name)
+    if kwh_price_usd is not None and not 0 < kwh_price_usd <= MAX_KWH_PRICE_USD:
+        raise InvalidInput(f"electricity price must be between $0 and ${MAX_KWH_PRICE_USD:g} per kWh, got "
+                           f"{kwh_price_usd:g}", options=("kwh_price_usd",))
     if headroom_bytes is not None and not 0 <= headroom_bytes <= MAX_HEADROOM_BYTES:
         raise InvalidInput(f"headroom must be between 0 and 64 GiB, got {headroom_bytes} bytes",
                            options=("headroom_bytes",))
@@ -211,7 +217,8 @@ def make_request(
         gen_tokens=gen_tokens, split_mode=SplitMode(split_mode) if split_mode else None,
         tensor_split=tensor_split, tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
         gpu_layers=gpu_layers, cpu_moe=cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,
-        llamacpp_build=llamacpp_build, headroom_bytes=headroom if system is not None else 0)
+        llamacpp_build=llamacpp_build, headroom_bytes=headroom if system is not None else 0,
+        kwh_price_usd=DEFAULT_KWH_PRICE_USD if kwh_price_usd is None else kwh_price_usd)
     check_request(req)
     return req
 

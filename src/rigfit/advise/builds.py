@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cost import RunningCost
 from ..hardware.catalog import default_hardware
 from ..hardware.rates import has_matrix_units
 from ..hardware.spec import Device
@@ -203,6 +204,8 @@ class RankedBuild:
     models: tuple[ModelOnBuild, ...]
     pareto: bool
     reason: str
+    # generating with the slowest model at the build's rated power (None for training or without a figure)
+    cost: RunningCost | None = None
 
     @property
     def slowest_decode_tokens_per_s(self) -> float:

@@ -8,6 +8,7 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
+from ..cost import DEFAULT_KWH_PRICE_USD, MAX_KWH_PRICE_USD
 from ..errors import InvalidInput, UnknownName
 from ..hardware.catalog import default_hardware
 from ..hardware.spec import Device
@@ -30,6 +31,7 @@ class Request:
     condition: str = "any"  # new | used | any
     vendor: str = "any"  # nvidia | amd | intel | apple | any
     top: int = 5
+    kwh_price_usd: float = DEFAULT_KWH_PRICE_USD  # electricity price for each build's running cost
 
 
 PLATFORMS = ("windows", "linux", "macos", "any")
@@ -64,6 +66,9 @@ def check_request(req: Request) -> Request:
         raise InvalidInput(f"budget must be between $1 and $10,000,000, got {req.budget_usd:g}")
     if req.min_tokens_per_s is not None and not 0 < req.min_tokens_per_s <= 100_000:
         raise InvalidInput(f"minimum speed must be between 0 and 100,000 tokens/s, got {req.min_tokens_per_s:g}")
+    if not 0 < req.kwh_price_usd <= MAX_KWH_PRICE_USD:
+        raise InvalidInput(f"electricity price must be between $0 and ${MAX_KWH_PRICE_USD:g} per kWh, got "
+                           f"{req.kwh_price_usd:g}")
     if req.max_ttft_s is not None and not 0 < req.max_ttft_s <= 3600:
         raise InvalidInput(f"first-token limit must be between 0 and 3,600 s, got {req.max_ttft_s:g}")
     if req.context_tokens is not None and not 256 <= req.context_tokens <= 1 << 24:

@@ -8,6 +8,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from ..cost import RunningCost, running_cost
 from ..errors import NoBuild, RigfitError
 from ..hardware.usable import usable_memory
 from ..models.spec import ModelSpec
@@ -172,8 +173,11 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
     ranked = []
     base_price, base_score = points[0]
     for i, (b, models) in enumerate(within):
+        cost = None if training else running_cost([(b.device, b.count)], _score(models, training),
+                                                       req.kwh_price_usd)
         ranked.append(RankedBuild(rank=i + 1, build=b, models=models, pareto=i in front,
-                                  reason=rank_reason(i, b, points[i], base_price, base_score, i in front, training)))
+                                  reason=rank_reason(i, b, points[i], base_price, base_score, i in front, training),
+                                  cost=cost if isinstance(cost, RunningCost) else None))
     top = tuple(ranked[: req.top])
     par = tuple(r for r in ranked if r.pareto)
     limits = cheapest_limits(stack, ranked[0])

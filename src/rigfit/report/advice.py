@@ -62,8 +62,11 @@ def build_dict(b: Build) -> dict[str, Any]:
 
 
 def ranked_dict(r: RankedBuild) -> dict[str, Any]:
+    from .json_out import cost_dict
+
     return {"rank": r.rank, **build_dict(r.build), "pareto": r.pareto, "reason": r.reason,
-            "models": [model_on_build_dict(m) for m in r.models]}
+            "models": [model_on_build_dict(m) for m in r.models],
+            "running_cost": cost_dict(r.cost, "training workload or no rated power on file")}
 
 
 def workload_dict(w: Workload) -> dict[str, Any]:
@@ -85,7 +88,7 @@ def recommendation_dict(rec: Recommendation) -> dict[str, Any]:
     return {
         "request": {"models": list(req.models), "quant": req.quant, "context_tokens": req.context_tokens,
                     "workload": req.workload, "min_tokens_per_s": req.min_tokens_per_s,
-                    "max_ttft_s": req.max_ttft_s,
+                    "max_ttft_s": req.max_ttft_s, "kwh_price_usd": req.kwh_price_usd,
                     "budget_usd": req.budget_usd, "platform": req.platform, "form": req.form,
                     "condition": req.condition, "vendor": req.vendor},
         "workload": workload_dict(rec.workload),
@@ -172,6 +175,10 @@ def recommendation_text(rec: Recommendation) -> Any:
                              f"{m.decode_tokens_per_s or 0:.1f} tok/s, first token "
                              f"{m.time_to_first_token_s or 0:.1f} s, room {m.room_bytes / GIB:.1f} GiB "
                              f"(~{m.max_context_tokens:,} tokens of context)")
+        if r.cost is not None:
+            lines.append(f"    running cost: {r.cost.tokens_per_wh:,.0f} tokens/Wh, "
+                         f"${r.cost.usd_per_million_tokens:.2f} per million tokens of the slowest model at "
+                         f"${r.cost.kwh_price_usd:g}/kWh ({r.cost.load_w:.0f} W rated)")
         for c in b.caveats:
             lines.append(f"    note: {c}")
     if rec.near_misses:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..api import FitResult, Room, room
+from ..api import Compared, FitResult, Room, room
+from ..cost import RunningCost
 from ..hardware.spec import Device
 from ..memory import MemoryBreakdown
 from ..models.spec import ModelSpec
@@ -60,9 +61,25 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
         "hardware": hardware_dict(r) if r.system is not None else None,
         "placement": placement_dict(r.placement, r.request.headroom_bytes) if r.placement else None,
         "room": room_dict(room(r)),
+        "running_cost": cost_dict(r.cost, r.cost_unknown) if r.system is not None else None,
         "speed": speed_dict(r),
         "warnings": list(r.memory.warnings),
     }
+
+
+def cost_dict(c: RunningCost | None, unknown: str = "") -> dict[str, Any]:
+    if c is None:
+        return {"unknown": unknown}
+    return {"load_w": round(c.load_w, 1), "tokens_per_s": round(c.tokens_per_s, 2), "kwh_price_usd": c.kwh_price_usd,
+            "tokens_per_wh": round(c.tokens_per_wh, 1), "usd_per_million_tokens": round(c.usd_per_million_tokens, 3),
+            "basis": c.basis}
+
+
+def compare_dict(items: list[Compared]) -> dict[str, Any]:
+    return {"model": items[0].result.spec.name if items else None,
+            "machines": [{"hardware": fit_dict(c.result)["hardware"], "max_context_tokens": c.max_context_tokens,
+                          "price_usd": c.price_usd, "price_basis": c.price_basis, "fit": fit_dict(c.result)}
+                         for c in items]}
 
 
 def room_dict(rm: Room | None) -> dict[str, Any] | None:

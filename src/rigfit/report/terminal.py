@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..api import FitResult, room
+from ..api import Compared, FitResult, room
 from ..hardware.spec import Device
 from ..models.spec import ModelSpec
 from ..units import GIB, fmt_bytes, fmt_gb, fmt_gib
@@ -90,6 +90,12 @@ def placement_lines(r: FitResult) -> list[str]:
                        f"first token after {s.time_to_first_token_s:.2f} s; whole answer "
                        f"{s.total_time_s or 0:.1f} s")
         out += [f"  note: {n}" for n in s.notes]
+        c = r.cost
+        if c is not None:
+            out.append(f"running cost: {c.tokens_per_wh:,.0f} tokens/Wh, ${c.usd_per_million_tokens:.2f} per "
+                       f"million tokens at ${c.kwh_price_usd:g}/kWh ({c.load_w:.0f} W: {c.basis})")
+        elif r.cost_unknown:
+            out.append(f"running cost: unknown ({r.cost_unknown})")
     elif r.speed_unknown:
         out.append(f"speed: unknown ({r.speed_unknown})")
     return out
@@ -164,6 +170,49 @@ def runs_table(results: list[FitResult]) -> Wrapped:
     head = [f"What runs on {hw or 'this machine'}", ""]
     tail = ["", f"context {ctx:,} tokens; memory in GiB; decode and prefill in tokens/s"]
     return Wrapped(lambda width: wrap_lines(head, width) + table_lines(cols, rows, width) + wrap_lines(tail, width))
+
+
+def compare_table(items: list[Compared]) -> Wrapped:
+    """``rigfit compare``: one column per machine, one row per figure, folded to the console's width."""
+    r0 = items[0].result
+    head = [f"{r0.spec.name} · {r0.engine.name} · context {r0.memory.run.context_tokens:,} · prompt "
+            f"{r0.request.prompt_tokens:,}, answer {r0.request.gen_tokens:,} tokens", ""]
+    rows: list[list[str]] = [[] for _ in range(11)]
+    labels = ["machine", "verdict", "quant", "memory", "GPU layers", "prefill", "decode", "first token",
+              "max context", "price", "running cost"]
+    for c in items:
+        r, p, s = c.result, c.result.placement, c.result.speed
+        assert p is not None
+        names = " + ".join(f"{sd.count}x {sd.device.name}" if sd.count > 1 else sd.device.name
+                           for sd in r.devices)
+        used = sum(d.used_bytes for d in p.accelerators)
+        usable = sum(d.usable_bytes for d in p.accelerators)
+        cost = r.cost
+        cells = [names, str(p.verdict), r.quant.name,
+                 f"{used / GIB:.1f} of {usable / GIB:.1f} GiB",
+                 f"{p.gpu_layers}/{p.n_layers + 1}" + (f", {p.n_cpu_moe} MoE in RAM" if p.n_cpu_moe else ""),
+                 f"{s.prefill_tokens_per_s:,.0f} tok/s" if s and s.prefill_tokens_per_s else "-",
+                 f"{s.decode_tokens_per_s:.1f} tok/s" if s else "-",
+                 f"{s.time_to_first_token_s:.2f} s" if s and s.time_to_first_token_s is not None else "-",
+                 f"{c.max_context_tokens:,}" if c.max_context_tokens else "-",
+                 f"${c.price_usd:,.0f}" if c.price_usd else "-",
+                 (f"{cost.tokens_per_wh:,.0f} tok/Wh, ${cost.usd_per_million_tokens:.2f}/M" if cost else "-")]
+        for row, cell in zip(rows, cells, strict=True):
+            row.append(cell)
+    kwh = r0.request.kwh_price_usd
+    tail = ["", f"memory: used of usable accelerator memory (a {fmt_gib(r0.request.headroom_bytes)} headroom kept "
+            f"free); max context: the longest that keeps the verdict at this quant and KV type; price: the "
+            f"accelerators at their dated street (else used) price; running cost at ${kwh:g}/kWh with each "
+            "machine at rated power (an upper bound)"]
+    notes = [f"{c.result.devices[0].device.name}: running cost unknown ({c.result.cost_unknown})"
+             for c in items if c.result.cost is None and c.result.cost_unknown]
+
+    def layout(width: int) -> list[str]:
+        col = max(12, (width - 13 - len(items)) // len(items))
+        cols = [Col("", 12), *(Col(f"#{i + 1}", col) for i in range(len(items)))]
+        body = [[label, *row] for label, row in zip(labels, rows, strict=True)]
+        return wrap_lines(head, width) + table_lines(cols, body, width) + wrap_lines(tail + notes, width)
+    return Wrapped(layout)
 
 
 def curve_table(points: Any) -> Any:

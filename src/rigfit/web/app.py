@@ -217,6 +217,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         = None,
         os: Annotated[str | None, Query(max_length=20, description="linux, windows or macos")] = None,
         display: Annotated[bool, Query(description="a desktop runs on the first GPU")] = False,
+        kwh_price: Annotated[float | None, Query(description="electricity price, USD per kWh")] = None,
     ) -> Response:
         from ..options import FitOptions, catalog_model, request_from_options
         from ..request import Search
@@ -229,7 +230,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
                        gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
                        pipeline_parallel=pipeline_parallel, command=command, headroom=headroom, os=os,
-                       display=display)
+                       display=display, kwh_price=kwh_price)
         req = request_from_options(catalog_model(model), o, system=system)
 
         def work() -> Response:
@@ -292,7 +293,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
     def api_recommend(model: Names = [], quant: Str = None,  # noqa: B006
                       ctx: Annotated[str | None, Query(max_length=20)] = None,
                       workload: Annotated[str, Query(max_length=40)] = "chat", min_tps: float | None = None,
-                      max_ttft: float | None = None, budget: float | None = None,
+                      max_ttft: float | None = None, budget: float | None = None, kwh_price: float = 0.17,
                       platform: Annotated[str, Query(max_length=20)] = "any",
                       form: Annotated[str, Query(max_length=20)] = "any",
                       condition: Annotated[str, Query(max_length=20)] = "any",
@@ -309,9 +310,45 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         specs = tuple(catalog_model(m) for m in names)
         req = BuildRequest(models=names, quant=quant, context_tokens=parse_ctx(ctx),
                            workload=workload, min_tokens_per_s=min_tps, max_ttft_s=max_ttft, budget_usd=budget,
-                           platform=platform,
+                           kwh_price_usd=kwh_price, platform=platform,
                            form=form, condition=condition, vendor=vendor, top=top)
         return _json(recommendation_dict(recommend(req, specs=specs)))
+
+    @app.get("/api/compare", responses=_JSON_DOC, summary="One model on 2-6 machines side by side")
+    async def api_compare(
+        model: Annotated[str, Query(max_length=200, description="catalog name or alias")],
+        hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
+        quant: Str = None, ctx: Annotated[str | None, Query(max_length=20)] = None, kv_cache: Str = None,
+        engine: Str = None, ram: Str = None,
+        headroom: Annotated[str | None, Query(max_length=20)] = None,
+        kwh_price: Annotated[float | None, Query(description="electricity price, USD per kWh")] = None,
+    ) -> Response:
+        from ..api import compare
+        from ..options import FitOptions, catalog_model, catalog_system, request_from_options
+        from ..report.json_out import compare_dict
+
+        if not 2 <= len(hardware) <= 6:
+            raise InvalidInput(f"compare needs 2 to 6 machines, got {len(hardware)}", options=("hardware",))
+        spec = catalog_model(model)
+        reqs = []
+        for h in hardware:
+            system = catalog_system([h])
+            if sum(sd.count for sd in system.devices) > MAX_WEB_DEVICES:
+                raise InvalidInput(f"at most {MAX_WEB_DEVICES} devices in one machine", options=("hardware",))
+            o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, ram=ram, headroom=headroom,
+                           kwh_price=kwh_price)
+            reqs.append(request_from_options(spec, o, system=system))
+
+        def work() -> Response:
+            from ..api import fit
+
+            return _json(compare_dict(compare([fit(r) for r in reqs])))
+
+        with anyio.move_on_after(HEAVY_SECONDS) as scope:
+            return await anyio.to_thread.run_sync(work, limiter=heavy, abandon_on_cancel=True)
+        if scope.cancelled_caught:
+            return _error(503, f"the request took longer than {HEAVY_SECONDS} s; compare fewer machines")
+        return work()
 
     @app.get("/api/guide", responses=_JSON_DOC, summary="The hardware guide's sections for a stack")
     def api_guide(model: Names = []) -> Response:  # noqa: B006

@@ -443,6 +443,56 @@ async function runGuide(ev) {
   }
 }
 
+// ---------------------------------------------------------------- compare
+
+function compareRows(doc) {
+  // one row per figure, one column per machine (the CLI's rigfit compare, from the same JSON)
+  const m = doc.machines;
+  const cell = (f) => m.map(f);
+  const fmt = (x, d) => (x === null || x === undefined ? "–" : x.toLocaleString("en-US", { maximumFractionDigits: d }));
+  return [
+    ["machine", cell((x) => x.hardware.devices.map((d) => (d.count > 1 ? d.count + "x " : "") + d.name).join(" + "))],
+    ["verdict", cell((x) => x.fit.placement.verdict)],
+    ["quant", cell((x) => x.fit.quant)],
+    ["memory", cell((x) => {
+      const acc = x.fit.placement.devices.filter((d) => d.role !== "cpu");
+      const used = acc.reduce((a, d) => a + d.used_bytes, 0), usable = acc.reduce((a, d) => a + d.usable_bytes, 0);
+      return `${(used / GIB).toFixed(1)} of ${(usable / GIB).toFixed(1)} GiB`;
+    })],
+    ["prefill", cell((x) => (x.fit.speed && x.fit.speed.prefill_tokens_per_s ? fmt(x.fit.speed.prefill_tokens_per_s, 0) + " tok/s" : "–"))],
+    ["decode", cell((x) => (x.fit.speed && x.fit.speed.decode_tokens_per_s ? x.fit.speed.decode_tokens_per_s.toFixed(1) + " tok/s" : "–"))],
+    ["first token", cell((x) => (x.fit.speed && x.fit.speed.time_to_first_token_s !== null && x.fit.speed.time_to_first_token_s !== undefined ? x.fit.speed.time_to_first_token_s.toFixed(2) + " s" : "–"))],
+    ["max context", cell((x) => fmt(x.max_context_tokens, 0))],
+    ["price", cell((x) => (x.price_usd ? usd(x.price_usd) : "–"))],
+    ["running cost", cell((x) => { const c = x.fit.running_cost; return c && c.tokens_per_wh ? `${fmt(c.tokens_per_wh, 0)} tok/Wh, $${c.usd_per_million_tokens.toFixed(2)}/M` : "–"; })],
+  ];
+}
+
+async function runCompare(ev) {
+  if (ev) ev.preventDefault();
+  showError("cmp-error", null);
+  const params = [["model", $("cmp-model").value.trim()], ["quant", $("cmp-quant").value.trim()],
+    ["ctx", $("cmp-ctx").value.trim()], ["kwh_price", $("cmp-kwh").value.trim()]];
+  for (const id of ["cmp-hw1", "cmp-hw2", "cmp-hw3", "cmp-hw4"]) if ($(id).value.trim()) params.push(["hardware", $(id).value.trim()]);
+  try {
+    const doc = await getJSON("/api/compare", params);
+    const table = $("cmp-table");
+    table.replaceChildren();
+    const head = el("tr");
+    head.append(el("th", {}, ""), ...doc.machines.map((_, i) => el("th", {}, "#" + (i + 1))));
+    table.append(head);
+    for (const [label, cells] of compareRows(doc)) {
+      const tr = el("tr");
+      tr.append(el("th", {}, label), ...cells.map((c) => el("td", {}, c)));
+      table.append(tr);
+    }
+    $("cmp-result").hidden = false;
+  } catch (err) {
+    $("cmp-result").hidden = true;
+    showError("cmp-error", err);
+  }
+}
+
 // ---------------------------------------------------------------- wiring
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -450,6 +500,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("fit-form").addEventListener("submit", runFit);
   $("rec-form").addEventListener("submit", runRecommend);
   $("guide-form").addEventListener("submit", runGuide);
+  $("cmp-form").addEventListener("submit", runCompare);
   $("fit-this-machine").addEventListener("change", () => { $("fit-hardware").disabled = $("fit-this-machine").checked; });
   try {
     await loadOptions();
