@@ -376,3 +376,63 @@ def test_the_advisor_prices_each_builds_electricity(capsys: pytest.CaptureFixtur
         slowest = min(m["decode_tokens_per_s"] for m in b["models"])
         assert c["kwh_price_usd"] == 0.40 and c["tokens_per_s"] == pytest.approx(slowest, abs=0.06)  # JSON: 0.1 tok/s
         assert c["usd_per_million_tokens"] == pytest.approx(c["load_w"] / (slowest * 3600) * 1000 * 0.40, rel=2e-3)
+
+
+# deliverable 3: upgrade mode prices only what must change
+HAVE = "Ryzen 7 5800X, 32GB DDR4, 750W, B550"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (HAVE, ("AMD AM4 desktop", 105, 32, "DDR4", 750, "B550", [16, 4])),
+    ("i7-13700K, 64 GB, 1000W, Z790", ("Intel LGA1700 desktop (12th-14th gen Core)", 125, 64, None, 1000, "Z790",
+                                       [16, 4])),
+    ("Ryzen 9 7950X, 96GB DDR5, 1200 W, X870E x8/x8", ("AMD AM5 desktop", 170, 96, "DDR5", 1200, "X670E x8/x8",
+                                                         [8, 8])),
+    ("Ryzen 5 5600", ("AMD AM4 desktop", 65, None, None, None, None, [])),
+])
+def test_parse_the_parts_a_user_has(text: str, expected: tuple[Any, ...]) -> None:
+    from rigfit.advise.upgrade import parse_have
+
+    h = parse_have(text)
+    assert (h.platform, h.cpu_tdp_w, h.ram_gib, h.ram_type, h.psu_w, h.board, list(h.slot_lanes)) == expected
+
+
+def test_recommend_have_prices_only_what_must_change(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "recommend", "-m", "qwen2.5-coder:32b", "-m", "deepseek-r1:32b", "--have", HAVE,
+                   "--top", "10")
+    assert doc["request"]["have"]["board"] == "B550"
+    for b in doc["builds"]:
+        roles = {p["role"] for p in b["parts"]}
+        assert roles <= {"gpu", "psu", "ram"}, roles  # CPU, board, storage, cooling, case are kept
+        assert b["price_usd"] == pytest.approx(sum(p["usd"] for p in b["parts"]))
+        n, tdp = b["devices"][0]["count"], run_json(capsys, "hardware", "show", b["devices"][0]["name"])["tdp_w"]
+        need = (n * tdp + 105 + 75) * 1.4  # the PSU check against the user's 750 W (Ryzen 7 5800X: 105 W)
+        assert ("psu" in roles) == (need > 750), (b["name"], need)
+        assert n <= 2  # a B550 board has two GPU slots
+        if n == 2:
+            assert any("run at x16/x4 PCIe" in c for c in b["caveats"])
+    assert doc["builds"][0]["name"] == "2x NVIDIA GeForce RTX 3060 12GB" and doc["builds"][0]["price_usd"] == 450
+
+
+@pytest.mark.parametrize(("have", "line"), [
+    ("Pentium 4, 16GB", "rigfit: error: cannot read 'Pentium 4' among the parts you have; give a CPU, RAM, a PSU "
+                        "and a board chipset, e.g. \"Ryzen 7 5800X, 32GB DDR4, 750W, B550\" (--have)"),
+    ("Ryzen 7 5800X, Z790", "rigfit: error: a Z790 board does not take a Ryzen 7 5800X (AMD AM4 desktop) (--have)"),
+    ("32GB DDR4, 750W", "rigfit: error: name the CPU you have (it fixes the platform), e.g. \"Ryzen 7 5800X, 32GB "
+                        "DDR4, 750W, B550\" (--have)"),
+])
+def test_bad_parts_are_one_line(capsys: pytest.CaptureFixture[str], have: str, line: str) -> None:
+    code = main(["recommend", "--have", have])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err == line + "\n"
+
+
+def test_have_this_machine_reads_the_detected_cpu_and_ram(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(detect_mod, "detect", lambda: CPU_ONLY)
+    doc = run_json(capsys, "recommend", "-m", "llama3.1:8b", "--have", "this-machine")
+    assert doc["request"]["have"] == {"cpu": "AMD Ryzen 7 5800X 8-Core Processor", "platform": "AMD AM4 desktop",
+                                      "cpu_tdp_w": 105, "ram_gib": 32, "ram_type": None, "psu_w": None,
+                                      "board": None, "slot_lanes": []}
+    assert all(b["devices"][0]["count"] == 1 for b in doc["builds"])  # board unknown: one slot assumed
+    assert all(any(p["role"] == "psu" for p in b["parts"]) for b in doc["builds"])  # PSU unknown: priced

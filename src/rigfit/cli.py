@@ -497,6 +497,8 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
 @click.option("--budget", type=float, help="Most the whole build may cost, USD.")
 @click.option("--kwh-price", type=float, default=0.17, show_default=True,
               help="Electricity price, USD per kWh, for each build's running cost.")
+@click.option("--have", help="Upgrade mode: the parts you keep, e.g. \"Ryzen 7 5800X, 32GB DDR4, 750W, B550\", or "
+              "this-machine; only GPUs (and a PSU or RAM where too small) are priced.")
 @click.option("--platform", default="any", show_default=True, help="windows | linux | macos | any")
 @click.option("--form", default="any", show_default=True, help="desktop | laptop | mini | any")
 @click.option("--condition", default="any", show_default=True, help="new | used | any (the GPUs)")
@@ -504,8 +506,8 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
 @click.option("--top", default=5, show_default=True, type=int, help="How many builds to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workload: str, min_tps: float | None,
-              max_ttft: float | None, budget: float | None, kwh_price: float, platform: str, form: str,
-              condition: str, vendor: str, top: int, as_json: bool) -> None:
+              max_ttft: float | None, budget: float | None, kwh_price: float, have: str | None, platform: str,
+              form: str, condition: str, vendor: str, top: int, as_json: bool) -> None:
     """Ranked complete builds (GPUs or a Mac, RAM, CPU, storage, PSU, cooling) with dated prices that run
     every model of the stack well for the workload; the price/speed front; what the cheapest cannot do;
     the cheaper builds that miss one target, and what would let them pass.
@@ -514,14 +516,17 @@ def recommend(models: tuple[str, ...], quant: str | None, ctx: str | None, workl
     Examples:
       rigfit recommend -m qwen2.5-coder:32b -m deepseek-r1:32b --budget 3000
       rigfit recommend -m llama3.3:70b --workload chat
+      rigfit recommend -m qwen3:32b --have "Ryzen 7 5800X, 32GB DDR4, 750W, B550"
     """
     from .advise import Request
     from .advise import recommend as _recommend
+    from .advise.upgrade import resolve_have
     from .api import DEFAULT_STACK
 
+    kept = resolve_have(have) if have is not None else None
     req = Request(models=models or DEFAULT_STACK, quant=quant, context_tokens=parse_ctx(ctx), workload=workload,
                   min_tokens_per_s=min_tps, max_ttft_s=max_ttft, budget_usd=budget, platform=platform, form=form,
-                  condition=condition, vendor=vendor, top=top, kwh_price_usd=kwh_price)
+                  condition=condition, vendor=vendor, top=top, kwh_price_usd=kwh_price, have=kept)
     rec = _recommend(req)
     if as_json:
         from .report.advice import recommendation_dict

@@ -19,11 +19,15 @@ from ..units import GB, GIB, TB
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Priced:
-    price_date: str = spec("date", True)
+class _Cited:
     source: str = spec("str", True)
     as_of: str = spec("date", True)
     notes: str = spec("str", default="")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Priced(_Cited):
+    price_date: str = spec("date", True)
     example: str = spec("str", default="")
 
 
@@ -89,6 +93,28 @@ class Laptop(_Priced):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Sourced(_Cited):
+    platform: str = spec("str", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chipset(_Sourced):
+    """A board class a user can name in upgrade mode, with its GPU slots' typical wiring."""
+
+    name: str = spec("str", True)
+    slot_lanes: tuple[int, ...] = spec("int_list", True)
+    aliases: tuple[str, ...] = spec("str_list")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpuFamily(_Sourced):
+    """CPU model names (a regular expression over the lower-case name) on one socket, with rated power."""
+
+    pattern: str = spec("str", True)
+    tdp_w: int = spec("pos_int", True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RuleSource:
     topic: str = spec("str", True)
     claim: str = spec("str", True)
@@ -99,7 +125,7 @@ class RuleSource:
 
 PART_TYPES: dict[str, type[Any]] = {"ram": RamKit, "storage": Drive, "psu": Psu, "cpu": Cpu,
                                     "motherboard": Motherboard, "cooling": Cooler, "case": Case, "laptop": Laptop,
-                                    "rule_source": RuleSource}
+                                    "rule_source": RuleSource, "chipset": Chipset, "cpu_family": CpuFamily}
 PART_SCHEMAS: dict[str, dict[str, Field]] = {section: schema_of(t) for section, t in PART_TYPES.items()}
 
 
@@ -116,6 +142,8 @@ class Parts:
     case: tuple[Case, ...]
     laptop: tuple[Laptop, ...]
     rule_source: tuple[RuleSource, ...]
+    chipset: tuple[Chipset, ...] = ()
+    cpu_family: tuple[CpuFamily, ...] = ()
 
     def source_for(self, topic: str) -> str:
         return next((r.source for r in self.rule_source if r.topic == topic), "")
@@ -137,7 +165,7 @@ def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
     for i, rec in enumerate(got["laptop"]):
         if gpu_names is not None and rec.gpu not in gpu_names:
             problems.add(f"laptop[{i}].gpu", f"names no catalog GPU, got {rec.gpu!r}")
-    for section in ("cpu", "motherboard"):
+    for section in ("cpu", "motherboard", "chipset", "cpu_family"):
         for i, rec in enumerate(got[section]):
             if platforms is not None and rec.platform not in platforms:
                 problems.add(f"{section}[{i}].platform", f"names no cpu_platforms entry, got {rec.platform!r}")
@@ -148,7 +176,8 @@ def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
     return Parts(ram=tuple(got["ram"]), storage=tuple(sorted(got["storage"], key=lambda r: r.capacity_tb)),
                  psu=tuple(sorted(got["psu"], key=lambda r: r.watts)), cpu=tuple(got["cpu"]),
                  motherboard=tuple(got["motherboard"]), cooling=tuple(got["cooling"]), case=tuple(got["case"]),
-                 laptop=tuple(got["laptop"]), rule_source=tuple(got["rule_source"]))
+                 laptop=tuple(got["laptop"]), rule_source=tuple(got["rule_source"]),
+                 chipset=tuple(got["chipset"]), cpu_family=tuple(got["cpu_family"]))
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from ..vocab import Backend, Target, WorkloadKind
 from . import buildrules as br
 from .evaluate import ModelOnBuild, Stack, stack_memory
 from .options import STALE_PRICE_MONTHS, Option, Request, oses_for, prices_checked, stale_price
+from .upgrade import Have
 from .workloads import Workload
 
 
@@ -89,7 +90,7 @@ def _storage_need(stack: Stack, models: tuple[ModelOnBuild, ...]) -> int:
 
 
 def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
-                   models: tuple[ModelOnBuild, ...]) -> Build | None:
+                   models: tuple[ModelOnBuild, ...], have: Have | None = None) -> Build | None:
     parts = br.default_parts()
     hw = default_hardware()
     training = stack.workload.kind == WorkloadKind.TRAINING
@@ -122,6 +123,8 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
                      cpu=o.cpu or ("(built in)" if o.kind != "laptop" else ""),
                      storage=f"{have_gb} GB built in" if have_gb and need_gb <= have_gb else storage.name,
                      psu_w=None, cooling="built in", parts=tuple(plist), caveats=tuple(caveats))
+    if have is not None:
+        return _upgrade(stack, o, usable, models, have, acc_part, caveats)
     # a PC: platform, RAM, storage, PSU, cooling, case
     acc_bytes = o.device.memory_bytes * o.count
     host = _host_need(stack, models)
@@ -158,6 +161,61 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
                  usable_bytes=usable, ram_bytes=int(ram_choice.quantity) * GIB,
                  cpu=f"{cpu.example}, {cpu.cores} cores ({platform.name})", storage=storage.name,
                  psu_w=int(psu.quantity), cooling=cool.name, parts=tuple(plist), caveats=tuple(caveats))
+
+
+def _new_part(c: br.Choice, why: str) -> PricedPart:
+    return PricedPart(role=c.role, name=c.name, count=1, unit_usd=c.usd, condition="new", price_date=c.price_date,
+                      source=c.source, rule=f"{why}: {c.rule}")
+
+
+def _upgrade(stack: Stack, o: Option, usable: int, models: tuple[ModelOnBuild, ...], have: Have,
+             acc_part: PricedPart, caveats: list[str]) -> Build | None:
+    """The GPUs added to the machine the user has; a PSU or RAM only where the one there is too small."""
+    parts = br.default_parts()
+    hw = default_hardware()
+    platform = next((p for p in hw.cpu_platforms if p.name == have.platform), None)
+    if platform is None:
+        return None
+    acc_bytes = o.device.memory_bytes * o.count
+    host = _host_need(stack, models)
+    plist = [acc_part]
+    kept = [have.cpu]
+    gpu_w = [o.device.tdp_w or 250] * o.count
+    psu, psu_notes = br.psu_rule(parts, gpu_w, have.cpu_tdp_w)
+    need_w = (sum(gpu_w) + have.cpu_tdp_w + br.BASE_SYSTEM_W) * br.PSU_HEADROOM
+    if have.psu_w is not None and have.psu_w >= need_w:
+        kept.append(f"{have.psu_w} W PSU (needs {need_w:.0f} W: {sum(gpu_w) + have.cpu_tdp_w + br.BASE_SYSTEM_W} "
+                    f"W load x {br.PSU_HEADROOM})")
+        psu_w = have.psu_w
+    else:
+        plist.append(_new_part(psu, f"your {have.psu_w} W is too small" if have.psu_w else "PSU not known"))
+        psu_w = int(psu.quantity)
+        caveats += psu_notes
+    mem_type = have.ram_type or platform.memory_type
+    ram = br.ram_rule(parts, memory_type=mem_type, accelerator_bytes=acc_bytes, host_need_bytes=host,
+                      max_ram_gib=platform.max_ram_gib)
+    if have.ram_gib is not None and have.ram_gib >= ram.quantity:
+        kept.append(f"{have.ram_gib} GB {mem_type} RAM")
+        ram_gib = have.ram_gib
+    else:
+        plist.append(_new_part(ram, f"replaces your {have.ram_gib} GB" if have.ram_gib else "RAM not known"))
+        ram_gib = int(ram.quantity)
+    if have.board:
+        kept.append(f"{have.board} board")
+    caveats.append("kept: " + "; ".join(kept) + "; storage, cooling and case as they are (check that the "
+                   f"card{'s fit' if o.count > 1 else ' fits'} the case)")
+    if o.count >= 2 and have.slot_lanes:
+        lanes = have.slot_lanes[:o.count]
+        split = "/".join(f"x{n}" for n in lanes)
+        caveats.append(f"{o.count} GPUs on your {have.board} board run at {split} PCIe"
+                       + (": fine for a llama.cpp layer split; prompt processing and loading are slower on the x4 "
+                          "card" if min(lanes) < 8 else ""))
+    caveats += list(have.notes)
+    caveats += _stale(plist)
+    return Build(name=f"{o.count}x {o.name}" if o.count > 1 else o.name, kind="pc", form="desktop",
+                 os_names=oses_for(o.device, o.kind), condition=o.condition, device=o.device, count=o.count,
+                 usable_bytes=usable, ram_bytes=ram_gib * GIB, cpu=f"{have.cpu} ({have.platform}, yours)",
+                 storage="yours", psu_w=psu_w, cooling="yours", parts=tuple(plist), caveats=tuple(caveats))
 
 
 def _stale(parts: list[PricedPart]) -> list[str]:

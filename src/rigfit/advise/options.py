@@ -15,6 +15,7 @@ from ..hardware.spec import Device
 from ..system import default_backend
 from ..units import GIB
 from . import buildrules as br
+from .upgrade import Have
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +33,7 @@ class Request:
     vendor: str = "any"  # nvidia | amd | intel | apple | any
     top: int = 5
     kwh_price_usd: float = DEFAULT_KWH_PRICE_USD  # electricity price for each build's running cost
+    have: Have | None = None  # upgrade mode: the parts the user keeps (only GPUs, PSU and RAM are priced)
 
 
 PLATFORMS = ("windows", "linux", "macos", "any")
@@ -69,6 +71,8 @@ def check_request(req: Request) -> Request:
     if not 0 < req.kwh_price_usd <= MAX_KWH_PRICE_USD:
         raise InvalidInput(f"electricity price must be between $0 and ${MAX_KWH_PRICE_USD:g} per kWh, got "
                            f"{req.kwh_price_usd:g}")
+    if req.have is not None and req.form not in ("any", "desktop"):
+        raise InvalidInput(f"an upgrade keeps your desktop; form {req.form} does not apply", options=("have", "form"))
     if req.max_ttft_s is not None and not 0 < req.max_ttft_s <= 3600:
         raise InvalidInput(f"first-token limit must be between 0 and 3,600 s, got {req.max_ttft_s:g}")
     if req.context_tokens is not None and not 256 <= req.context_tokens <= 1 << 24:
@@ -191,6 +195,8 @@ def option_allowed(o: Option, req: Request, backends: tuple[str, ...] = ()) -> b
         return False
     if backends and req.vendor == "any" and default_backend(o.device) not in backends:
         return False
+    if req.have is not None and (o.kind != "pc" or o.count > req.have.gpu_slots):
+        return False  # an upgrade adds cards to the machine there is
     return req.vendor in ("any", o.device.vendor)
 
 

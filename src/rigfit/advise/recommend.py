@@ -51,11 +51,11 @@ def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[Found, F
             done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
         if not all(m.meets for m in models):
             if _missed(stack, models) is not None:
-                b = complete_build(stack, o, os_name, usable, models)
+                b = complete_build(stack, o, os_name, usable, models, have=req.have)
                 if b is not None:
                     near.append((b, models))
             continue
-        b = complete_build(stack, o, os_name, usable, models)
+        b = complete_build(stack, o, os_name, usable, models, have=req.have)
         if b is not None:
             found.append((b, models))
     return found, near, considered

@@ -89,6 +89,10 @@ def recommendation_dict(rec: Recommendation) -> dict[str, Any]:
         "request": {"models": list(req.models), "quant": req.quant, "context_tokens": req.context_tokens,
                     "workload": req.workload, "min_tokens_per_s": req.min_tokens_per_s,
                     "max_ttft_s": req.max_ttft_s, "kwh_price_usd": req.kwh_price_usd,
+                    "have": None if req.have is None else {
+                        "cpu": req.have.cpu, "platform": req.have.platform, "cpu_tdp_w": req.have.cpu_tdp_w,
+                        "ram_gib": req.have.ram_gib, "ram_type": req.have.ram_type, "psu_w": req.have.psu_w,
+                        "board": req.have.board, "slot_lanes": list(req.have.slot_lanes)},
                     "budget_usd": req.budget_usd, "platform": req.platform, "form": req.form,
                     "condition": req.condition, "vendor": req.vendor},
         "workload": workload_dict(rec.workload),
@@ -155,6 +159,8 @@ def recommendation_text(rec: Recommendation) -> Any:
         t.add_row(str(r.rank) + ("*" if r.pareto else ""), r.build.name, f"${r.build.price_usd:,.0f}",
                   f"{r.build.accelerator_memory_bytes / GIB:.0f} GiB", speeds)
     lines = [workload_line(rec.workload, rec.min_tokens_per_s, rec.request.max_ttft_s),
+             *([f"upgrade of your machine: {rec.request.have.describe()}; prices are what you add"]
+               if rec.request.have else []),
              "* on the price/speed Pareto front" if rec.builds else "no build meets every target", ""]
     for r in rec.builds:
         b = r.build

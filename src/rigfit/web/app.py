@@ -294,6 +294,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
                       ctx: Annotated[str | None, Query(max_length=20)] = None,
                       workload: Annotated[str, Query(max_length=40)] = "chat", min_tps: float | None = None,
                       max_ttft: float | None = None, budget: float | None = None, kwh_price: float = 0.17,
+                      have: Annotated[str | None, Query(max_length=300, description="parts you keep, or "
+                                                        "this-machine")] = None,
                       platform: Annotated[str, Query(max_length=20)] = "any",
                       form: Annotated[str, Query(max_length=20)] = "any",
                       condition: Annotated[str, Query(max_length=20)] = "any",
@@ -308,7 +310,10 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
             raise InvalidInput(f"at most 8 models in a stack, got {len(model)}")
         names = tuple(model) or DEFAULT_STACK
         specs = tuple(catalog_model(m) for m in names)
-        req = BuildRequest(models=names, quant=quant, context_tokens=parse_ctx(ctx),
+        from ..advise.upgrade import resolve_have
+
+        kept = resolve_have(have) if have else None
+        req = BuildRequest(models=names, quant=quant, context_tokens=parse_ctx(ctx), have=kept,
                            workload=workload, min_tokens_per_s=min_tps, max_ttft_s=max_ttft, budget_usd=budget,
                            kwh_price_usd=kwh_price, platform=platform,
                            form=form, condition=condition, vendor=vendor, top=top)

@@ -324,7 +324,7 @@ async function runRecommend(ev) {
   if (ev) ev.preventDefault();
   showError("rec-error", null);
   const params = [...listParam("model", $("rec-models").value), ["workload", $("rec-workload").value],
-    ["budget", $("rec-budget").value.trim()], ["max_ttft", $("rec-max-ttft").value.trim()], ["platform", $("rec-platform").value], ["form", $("rec-form-factor").value],
+    ["budget", $("rec-budget").value.trim()], ["max_ttft", $("rec-max-ttft").value.trim()], ["have", $("rec-have").value.trim()], ["platform", $("rec-platform").value], ["form", $("rec-form-factor").value],
     ["condition", $("rec-condition").value], ["vendor", $("rec-vendor").value], ["top", $("rec-top").value.trim()]];
   try {
     renderRecommend(await getJSON("/api/recommend", params));
