@@ -162,7 +162,8 @@ def modern_table(show_rows: bool) -> int:
     scored: list[tuple[object, float, str, str]] = []
     for r in rows:
         depth = r.depth if (r.bench or r.metric == "pp") else r.depth + r.prompt  # a server decodes after it
-        kw: dict[str, object] = dict(engine=r.engine, quant=r.quant or None, hardware=[r.hardware],
+        # the measured runs set their own layers (llama-bench has no --fit): no safety headroom
+        kw: dict[str, object] = dict(engine=r.engine, quant=r.quant or None, hardware=r.machine, headroom_bytes=0,
                                      prompt_tokens=max(r.prompt, 1), gen_tokens=max(r.gen, 1), depth_tokens=depth,
                                      context_tokens=max(r.prompt + r.depth + r.gen + 16, 512))
         if r.backend:

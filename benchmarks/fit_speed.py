@@ -198,8 +198,8 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
         depth = row.depth if (row.bench or row.metric == "pp") else row.depth + row.prompt
         kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
         try:
-            r = rigfit.fit(row.model, quant=row.quant or None, hardware=[row.hardware], engine=row.engine,
-                           prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, depth_tokens=depth,
+            r = rigfit.fit(row.model, quant=row.quant or None, hardware=row.machine, engine=row.engine,
+                           headroom_bytes=0, prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, depth_tokens=depth,
                            context_tokens=max(row.prompt + row.depth + row.gen + 16, 512), **kw)
         except RigfitError:
             continue

@@ -40,6 +40,19 @@ class ModernRow:
     bench: bool  # llama-bench (each test from the depth) rather than a server request
     measured: float
     is_moe: bool
+    cpu: str = ""  # the row's CPU as a rigfit CPU platform (its memory bandwidth feeds offloaded layers), or ""
+
+    @property
+    def machine(self) -> list[str]:
+        """The rigfit hardware list: the accelerators, and the CPU platform where the row names a known CPU."""
+        return [self.hardware, *([self.cpu] if self.cpu else [])]
+
+
+def _cpu_platform(text: str) -> str:
+    from rigfit.hardware.catalog import default_hardware
+
+    model = default_hardware().cpu_model(text) if text else None
+    return model.platform if model else ""
 
 
 def _int(text: str) -> int | None:
@@ -78,5 +91,6 @@ def load_modern_rows(path: Path = CSV) -> list[ModernRow]:
                 depth=_int(r["depth"]) or 0,
                 flash_attention={"1": True, "0": False}.get(r["flash_attn"]), kv_type=r["kv_type"] or None,
                 gpu_layers=_int(r["gpu_layers"]), n_cpu_moe=int(ncm.group(1)) if ncm else None, bench=bench,
-                measured=float(r["value"]), is_moe=r["is_moe"].lower() in ("true", "1", "yes")))
+                measured=float(r["value"]), is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
+                cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama") else ""))
     return out

@@ -436,3 +436,47 @@ def test_have_this_machine_reads_the_detected_cpu_and_ram(monkeypatch: pytest.Mo
                                       "board": None, "slot_lanes": []}
     assert all(b["devices"][0]["count"] == 1 for b in doc["builds"])  # board unknown: one slot assumed
     assert all(any(p["role"] == "psu" for p in b["parts"]) for b in doc["builds"])  # PSU unknown: priced
+
+
+# issue 16 (offload speed): a desktop CPU's name resolves to its platform, whose memory feeds offloaded layers
+@pytest.mark.parametrize(("name", "platform"), [
+    ("Ryzen 7 5800X", "AMD AM4 desktop"), ("AMD Ryzen 9 5950X 16-Core Processor (znver3)", "AMD AM4 desktop"),
+    ("Ryzen 7 7800X3D", "AMD AM5 desktop"), ("13th Gen Intel Core i7-13700K (alderlake)",
+                                              "Intel LGA1700 desktop (12th-14th gen Core)"),
+    ("Intel Core Ultra 9 285K", "Intel LGA1851 desktop (Core Ultra 200S)"), ("Ryzen 7 3700X", "AMD AM4 desktop"),
+])
+def test_a_desktop_cpu_name_plans_on_its_platform(name: str, platform: str) -> None:
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    dev, note = resolve_device_noted(name)
+    assert dev.name == platform and dev.kind == "cpu"
+    assert note.startswith(f"{name!r} is planned as its platform, {platform} (")
+
+
+@pytest.mark.parametrize("name", ["Ryzen 9 5900HX", "Core i7-1185G7", "Pentium 4"])
+def test_laptop_and_unknown_cpus_are_not_desktop_platforms(name: str) -> None:
+    from rigfit.errors import UnknownName
+    from rigfit.hardware.resolve import resolve_device
+
+    with pytest.raises(UnknownName):
+        resolve_device(name)
+
+
+def test_the_cpu_beside_a_gpu_sets_the_offload_bandwidth(capsys: pytest.CaptureFixture[str]) -> None:
+    am4 = run_json(capsys, "fit", "qwen3:30b-a3b", "-q", "Q4_K_M", "-H", "RTX 4060", "-H", "Ryzen 7 5800X",
+                   "--backend", "cuda")  # the accelerator's backend does not have to drive the host CPU
+    default = run_json(capsys, "fit", "qwen3:30b-a3b", "-q", "Q4_K_M", "-H", "RTX 4060")
+    assert am4["placement"]["n_cpu_moe"] > 0
+    # DDR4-3200 x 2 channels = 51.2 GB/s instead of the assumed 89.6 GB/s: the experts in RAM decode slower
+    assert am4["speed"]["decode_tokens_per_s"] < default["speed"]["decode_tokens_per_s"]
+    assert not any("bandwidth assumed" in n for n in am4["speed"]["notes"])
+
+
+def test_a_cpu_model_must_name_a_platform() -> None:
+    from rigfit.errors import CatalogError
+    from rigfit.hardware.catalog import parse_hardware
+
+    bad = {"cpu_models": [{"pattern": "ryzen 7 5800x", "platform": "AMD AM9", "tdp_w": 105, "source": "x",
+                           "as_of": "2026-12-02"}]}
+    with pytest.raises(CatalogError, match=r"cpu_models\[0\]\.platform"):
+        parse_hardware({}, {}, bad)

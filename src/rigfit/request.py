@@ -243,6 +243,8 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
     chosen: dict[str, Backend] = {}
     for sd in system.devices:
         d = sd.device
+        if d.kind == "cpu" and system.accelerators:
+            continue  # the host CPU beside the accelerators runs what they offload, on its own backend
         if backend is not None:
             if backend not in device_backends(d):
                 raise InvalidInput(f"the {backend} backend cannot drive {d.name}; it runs on "

@@ -107,14 +107,6 @@ class Chipset(_Sourced):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CpuFamily(_Sourced):
-    """CPU model names (a regular expression over the lower-case name) on one socket, with rated power."""
-
-    pattern: str = spec("str", True)
-    tdp_w: int = spec("pos_int", True)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class RuleSource:
     topic: str = spec("str", True)
     claim: str = spec("str", True)
@@ -125,7 +117,7 @@ class RuleSource:
 
 PART_TYPES: dict[str, type[Any]] = {"ram": RamKit, "storage": Drive, "psu": Psu, "cpu": Cpu,
                                     "motherboard": Motherboard, "cooling": Cooler, "case": Case, "laptop": Laptop,
-                                    "rule_source": RuleSource, "chipset": Chipset, "cpu_family": CpuFamily}
+                                    "rule_source": RuleSource, "chipset": Chipset}
 PART_SCHEMAS: dict[str, dict[str, Field]] = {section: schema_of(t) for section, t in PART_TYPES.items()}
 
 
@@ -143,7 +135,6 @@ class Parts:
     laptop: tuple[Laptop, ...]
     rule_source: tuple[RuleSource, ...]
     chipset: tuple[Chipset, ...] = ()
-    cpu_family: tuple[CpuFamily, ...] = ()
 
     def source_for(self, topic: str) -> str:
         return next((r.source for r in self.rule_source if r.topic == topic), "")
@@ -165,7 +156,7 @@ def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
     for i, rec in enumerate(got["laptop"]):
         if gpu_names is not None and rec.gpu not in gpu_names:
             problems.add(f"laptop[{i}].gpu", f"names no catalog GPU, got {rec.gpu!r}")
-    for section in ("cpu", "motherboard", "chipset", "cpu_family"):
+    for section in ("cpu", "motherboard", "chipset"):
         for i, rec in enumerate(got[section]):
             if platforms is not None and rec.platform not in platforms:
                 problems.add(f"{section}[{i}].platform", f"names no cpu_platforms entry, got {rec.platform!r}")
@@ -177,7 +168,7 @@ def parse_parts(raw: dict[str, Any], *, gpu_names: set[str] | None = None,
                  psu=tuple(sorted(got["psu"], key=lambda r: r.watts)), cpu=tuple(got["cpu"]),
                  motherboard=tuple(got["motherboard"]), cooling=tuple(got["cooling"]), case=tuple(got["case"]),
                  laptop=tuple(got["laptop"]), rule_source=tuple(got["rule_source"]),
-                 chipset=tuple(got["chipset"]), cpu_family=tuple(got["cpu_family"]))
+                 chipset=tuple(got["chipset"]))
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..hardware.catalog import CpuModel, default_hardware
 from ..units import GIB
 from . import buildrules as br
 
@@ -47,9 +48,8 @@ class Have:
         return ", ".join(parts)
 
 
-def _cpu(text: str, parts: br.Parts) -> br.CpuFamily | None:
-    low = " ".join(text.lower().replace("amd", "").replace("intel", "").split())
-    return next((f for f in parts.cpu_family if re.search(f.pattern, low)), None)
+def _cpu(text: str) -> CpuModel | None:
+    return default_hardware().cpu_model(text)
 
 
 def _chipset(text: str, parts: br.Parts) -> br.Chipset | None:
@@ -69,7 +69,7 @@ def parse_have(text: str, parts: br.Parts | None = None) -> Have:
     for raw in (x.strip() for x in text.split(",")):
         if not raw:
             continue
-        if (fam := _cpu(raw, parts)) is not None and cpu is None:
+        if (fam := _cpu(raw)) is not None and cpu is None:
             cpu = (raw, fam)
         elif (m := _PSU.fullmatch(raw)) is not None:
             psu = int(m.group(1))
@@ -97,10 +97,9 @@ def parse_have(text: str, parts: br.Parts | None = None) -> Have:
                 notes=tuple(notes))
 
 
-def have_from_detected(det: Any, parts: br.Parts | None = None) -> Have:
+def have_from_detected(det: Any) -> Have:
     """This machine's CPU and RAM as detected; the PSU and board are not visible to software."""
-    parts = parts or br.default_parts()
-    fam = _cpu(det.cpu_model or "", parts)
+    fam = _cpu(det.cpu_model or "")
     if fam is None:
         raise InvalidInput(f"this machine's CPU ({det.cpu_model or 'not detected'}) is not a desktop CPU rigfit "
                            f"knows; describe the parts instead, {HAVE_HINT}", options=("have",))

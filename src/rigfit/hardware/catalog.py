@@ -92,7 +92,26 @@ class CpuPlatform:
     price_date: str = spec("date", default="")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpuModel:
+    """Desktop CPU model names (a regular expression over the lower-case name) on one platform, with the
+    vendor's rated power."""
+
+    pattern: str = spec("str", True)
+    platform: str = spec("str", True)
+    tdp_w: int = spec("pos_int", True)
+    source: str = spec("str", True)
+    as_of: str = spec("date", True)
+    notes: str = spec("str", default="")
+
+
+def cpu_model_key(text: str) -> str:
+    """A CPU name as the patterns read it: lower case, vendor words dropped, single spaces."""
+    return " ".join(text.lower().replace("amd", " ").replace("intel", " ").replace("(r)", " ").split())
+
+
 APPLE_PRODUCT_SCHEMA: dict[str, Field] = schema_of(AppleProduct)
+CPU_MODEL_SCHEMA: dict[str, Field] = schema_of(CpuModel)
 CPU_SCHEMA: dict[str, Field] = schema_of(CpuPlatform)
 SOC_SCHEMA: dict[str, Field] = {
     **_COMMON, "vendor": Field("str", True, tuple(Vendor)), "memory_gib": Field("pos_num", True),
@@ -113,6 +132,12 @@ class HardwareCatalog:
     apple_products: tuple[AppleProduct, ...]
     cpu_platforms: tuple[CpuPlatform, ...]
     memory_kinds: tuple[dict[str, Any], ...]
+    cpu_models: tuple[CpuModel, ...] = ()
+
+    def cpu_model(self, text: str) -> CpuModel | None:
+        """The CPU model entry whose pattern ``text`` matches ("Ryzen 7 5800X" -> AMD AM4 desktop)."""
+        key = cpu_model_key(text)
+        return next((m for m in self.cpu_models if re.search(m.pattern, key)), None)
 
     def select(self, kind: str | None = None, min_memory_bytes: int = 0) -> tuple[Device, ...]:
         """Devices of one kind (gpu | apple | soc | cpu; None: all) with at least this much memory."""
@@ -315,6 +340,18 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
         if check_record(rec, CPU_SCHEMA, f"cpu_platforms[{i}]", problems):
             cpu_platforms.append(from_record(CpuPlatform, rec))
             devices.append(_cpu(cpu_platforms[-1]))
+    cpu_models: list[CpuModel] = []
+    for i, rec in enumerate(platforms.get("cpu_models", [])):
+        if check_record(rec, CPU_MODEL_SCHEMA, f"cpu_models[{i}]", problems):
+            if rec["platform"] not in {p.name for p in cpu_platforms}:
+                problems.add(f"cpu_models[{i}].platform", f"names no cpu_platforms entry, got {rec['platform']!r}")
+                continue
+            try:
+                re.compile(rec["pattern"])
+            except re.error as exc:
+                problems.add(f"cpu_models[{i}].pattern", f"not a regular expression ({exc})")
+                continue
+            cpu_models.append(from_record(CpuModel, rec))
     for i, rec in enumerate(platforms.get("memory", [])):
         for key in ("name", "source", "as_of"):
             if not isinstance(rec, dict) or not rec.get(key):
@@ -329,7 +366,7 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
     problems.raise_if_any()
     return HardwareCatalog(devices=tuple(devices), apple_products=tuple(products),
                            cpu_platforms=tuple(cpu_platforms),
-                           memory_kinds=tuple(platforms.get("memory", [])))
+                           memory_kinds=tuple(platforms.get("memory", [])), cpu_models=tuple(cpu_models))
 
 
 @functools.cache

@@ -145,6 +145,12 @@ def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
         if chosen is not None:
             return chosen
         raise AmbiguousHardware(text, [f"{d.name} ({round(d.memory_bytes / GIB)} GB {d.form})" for d in hits])
+    model = default_hardware().cpu_model(text) if mem_gb is None else None
+    platform = next((d for d in pool if model is not None and d.name == model.platform), None)
+    if platform is not None:
+        # a desktop CPU's name: its platform, whose memory channels and speed feed offloaded layers
+        return platform, (f"{text.strip()!r} is planned as its platform, {platform.name} "
+                          f"({platform.bandwidth_gb_s or 0:.1f} GB/s of system memory bandwidth)")
     raise UnknownName("hardware", text, [d.name for d in pool] + [a for d in pool for a in d.aliases])
 
 
