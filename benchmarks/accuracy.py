@@ -160,7 +160,11 @@ def modern_table(show_rows: bool) -> int:
         return 2
     rows = load_modern_rows()
     scored: list[tuple[object, float, str, str]] = []
+    short = 0
     for r in rows:
+        if r.metric == "pp" and r.prompt < 128 and not r.bench:
+            short += 1  # a server's "prefill rate" over a 5-80 token prompt is request latency (as fit_speed.py)
+            continue
         depth = r.depth if (r.bench or r.metric == "pp") else r.depth + r.prompt  # a server decodes after it
         # the measured runs set their own layers (llama-bench has no --fit): no safety headroom
         kw: dict[str, object] = dict(engine=r.engine, quant=r.quant or None, hardware=r.machine, headroom_bytes=0,
@@ -188,7 +192,8 @@ def modern_table(show_rows: bool) -> int:
         if show_rows:
             print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} {r.metric} d={r.depth:<6d} "
                   f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
-    print(f"scored {len(scored)} of {len(rows)} rows (the rest: models, quants or devices rigfit does not know)")
+    print(f"scored {len(scored)} of {len(rows)} rows ({short} server prefill rows under 128 prompt tokens left out: "
+          "request latency, not a rate; the rest: models, quants or devices rigfit does not know)")
 
     def table(title: str, key: object) -> None:
         groups: dict[tuple[str, ...], list[float]] = {}
