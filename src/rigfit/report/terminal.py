@@ -23,7 +23,7 @@ def fit_table(r: FitResult) -> Any:
     title = (f"{r.spec.name} · {r.quant.name} · {r.engine.name} ({run.backend}) · "
              f"context {run.context_tokens:,}" + (f" × {run.n_seq} seqs" if run.n_seq > 1 else "")
              + f" · KV {run.kv_cache_type} · flash-attn {'on' if run.flash_attention else 'off'}")
-    t = Table(title=title, title_justify="left")
+    t = Table()
     t.add_column("component")
     t.add_column("item")
     t.add_column("where")
@@ -50,7 +50,7 @@ def fit_table(r: FitResult) -> Any:
                      f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
     lines += [f"[{n}] {text}" for n, text in enumerate(notes, 1)]
     lines += placement_lines(r)
-    return Group(t, paragraph_block(lines))
+    return Group(paragraph_block([title]), t, paragraph_block(lines))
 
 
 def placement_lines(r: FitResult) -> list[str]:
