@@ -158,13 +158,15 @@ def modern_table(show_rows: bool) -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 2
-    rows = load_modern_rows()
+    rows = load_modern_rows() + load_modern_rows(metrics=("ttft_ms",))
     scored: list[tuple[object, float, str, str]] = []
     short = 0
     for r in rows:
         if r.metric == "pp" and r.prompt < 128 and not r.bench:
             short += 1  # a server's "prefill rate" over a 5-80 token prompt is request latency (as fit_speed.py)
             continue
+        if r.metric == "ttft" and r.prompt == 0:
+            continue  # prompt length not recorded: nothing to time
         depth = r.depth if (r.bench or r.metric == "pp") else r.depth + r.prompt  # a server decodes after it
         # the measured runs set their own layers (llama-bench has no --fit): no safety headroom
         kw: dict[str, object] = dict(engine=r.engine, quant=r.quant or None, hardware=r.machine, headroom_bytes=0,
@@ -184,7 +186,8 @@ def modern_table(show_rows: bool) -> int:
         except RigfitError:
             continue
         s = f.speed
-        pred = (s.decode_tokens_per_s if r.metric == "tg" else s.prefill_tokens_per_s) if s else None
+        pred = ({"tg": s.decode_tokens_per_s, "pp": s.prefill_tokens_per_s,
+                 "ttft": s.time_to_first_token_s}[r.metric]) if s else None
         if not pred:
             continue
         scored.append((r, pred, s.classes[0] if s and s.classes else "?",

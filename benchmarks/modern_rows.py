@@ -29,7 +29,7 @@ class ModernRow:
     device: str  # the normalized device tag rows are grouped by (leave-one-device-out)
     model: str
     quant: str
-    metric: str  # tg | pp
+    metric: str  # tg | pp | ttft
     prompt: int
     gen: int
     depth: int
@@ -62,19 +62,23 @@ def _int(text: str) -> int | None:
         return None
 
 
-def load_modern_rows(path: Path = CSV) -> list[ModernRow]:
+METRICS = {"decode_tok_s": "tg", "prefill_tok_s": "pp", "ttft_ms": "ttft"}
+
+
+def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s", "prefill_tok_s")) -> list[ModernRow]:
+    """The rows of ``metrics`` rigfit can score; a ``ttft`` row's ``measured`` is in seconds."""
     out = []
     with path.open() as f:
         for r in csv.DictReader(f):
             eng = ENGINES.get(r["engine"])
-            if eng is None or r["metric"] not in ("decode_tok_s", "prefill_tok_s"):
+            if eng is None or r["metric"] not in metrics:
                 continue
             if r["spec_decoding"] not in ("none", "") or r["concurrency"] not in ("1", ""):
                 continue
             notes = r["notes"]
             cmd = notes.split("cmd: ", 1)[1] if "cmd: " in notes else ""
             bench = "llama-bench" in cmd
-            metric = "tg" if r["metric"] == "decode_tok_s" else "pp"
+            metric = METRICS[r["metric"]]
             if metric == "tg" and r["source"].startswith("llmfit community") and eng in ("llama.cpp", "vllm", "mlx"):
                 continue  # completion tokens / whole-request wall time: not a decode rate
             n = _int(r["n_gpus"]) or 0
@@ -91,6 +95,7 @@ def load_modern_rows(path: Path = CSV) -> list[ModernRow]:
                 depth=_int(r["depth"]) or 0,
                 flash_attention={"1": True, "0": False}.get(r["flash_attn"]), kv_type=r["kv_type"] or None,
                 gpu_layers=_int(r["gpu_layers"]), n_cpu_moe=int(ncm.group(1)) if ncm else None, bench=bench,
-                measured=float(r["value"]), is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
+                measured=float(r["value"]) / (1000 if metric == "ttft" else 1),
+                is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
                 cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama") else ""))
     return out

@@ -115,6 +115,12 @@ def _plan(req: FitRequest) -> FitResult:
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=req.llamacpp_build,
                         system=system)
     speed = None if isinstance(sp, SpeedUnknown) else sp
+    if speed is not None and eng.request_overhead_s and speed.time_to_first_token_s is not None:
+        extra = eng.request_overhead_s
+        speed = replace(speed, time_to_first_token_s=speed.time_to_first_token_s + extra,
+                        total_time_s=None if speed.total_time_s is None else speed.total_time_s + extra,
+                        notes=(*speed.notes, f"first token includes {extra * 1000:.0f} ms of {eng.title}'s "
+                                             f"request latency ({eng.request_overhead_source})"))
     cost = running_cost([(sd.device, sd.count) for sd in system.accelerators],
                         speed.aggregate_decode_tokens_per_s if speed else None, req.kwh_price_usd)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req, system=system, placement=placement,

@@ -81,6 +81,9 @@ class Engine(ABC):
     headroom_bytes: int = 1024**3
     headroom_source: str = ("1 GiB kept free per device, as llama.cpp's own fit does (common/common.h "
                             "fit_params_target, --fit-target 1024 MiB, llama.cpp b11434)")
+    # fixed latency a server adds to every request before the first token (HTTP, scheduling, tokenization)
+    request_overhead_s: float = 0.0
+    request_overhead_source: str = ""
     placement: PlacementRules
     settings: frozenset[str] = frozenset()  # the optional FitRequest engine settings it honours
     speed_class: SpeedClass

@@ -359,6 +359,9 @@ _COMMON = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M",
 LLAMA_CPP = LlamaCpp(
     name="llama.cpp", title="llama.cpp", aliases=("llamacpp", "llama-cpp", "llama-server", "llama-cli"),
     kv_types=LLAMA_KV_TYPES, default_port=8080,
+    request_overhead_s=0.008, request_overhead_source=(
+        "llama-server request latency: median of measured - predicted time to first token over the 18 "
+        "throughput_modern.csv llama-server rows with prompts under 256 tokens (localmaxxing, 2026)"),
     source="ggml-org/llama.cpp src/llama-context.cpp, src/llama-kv-cache.cpp (n_ctx padded to 256)",
     **_COMMON,  # type: ignore[arg-type]
 )

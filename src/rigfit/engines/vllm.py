@@ -141,6 +141,9 @@ VLLM_ENGINE = VLLM(
     overhead_source="CUDA context ~0.5 GiB + non-torch (NCCL, cuBLAS) 0.13-0.55 GiB + CUDA graphs "
     "up to ~1 GiB, measured on H100 (engine-facts.md 2.4)",
     headroom_bytes=0, headroom_source="vLLM keeps 1 - gpu_memory_utilization of each GPU free itself",
+    request_overhead_s=0.025, request_overhead_source=(
+        "vLLM request latency (scheduler step, detokenizer, HTTP): median of measured - predicted time to first "
+        "token over the 16 throughput_modern.csv vLLM rows with prompts under 256 tokens (RTX 5090, 2026)"),
     placement=PlacementRules(style=PlacementStyle.TENSOR_PARALLEL, cpu_offload=False, expert_offload=False,
                              gpu_layers=False, tensor_split=False, row_split=False),
     settings=frozenset({"gpu_memory_bytes", "gpu_memory_utilization"}),
