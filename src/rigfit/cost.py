@@ -5,7 +5,10 @@ Power under load is an upper bound: each accelerator at its rated board power (`
 catalog: NVIDIA TGP / AMD TBP / the SoC's package power), plus the rest of the machine: 75 W for a desktop
 with discrete GPUs (board, RAM, drives, fans; the advisor's BASE_SYSTEM_W) or 15 W around a unified-memory
 SoC.  Token generation is memory-bound, so real draw during decode is usually lower; the figure is what a
-power budget must allow, and the same rule for every device keeps comparisons fair.
+power budget must allow, and the same rule for every device keeps comparisons fair.  The power_w rows of
+../shared/calibration/throughput_modern.csv (localmaxxing submissions, 2026) agree: an RTX 3060 drew
+62-171 W (median 163 W of its 170 W rating) over 19 small models, an RTX 5090 290 W of its 575 W on
+Qwen3.6-35B-A3B.
 """
 
 from __future__ import annotations
