@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from .advise import RankedBuild, Request, applied_rules, recommend
 from .api import DEFAULT_STACK, fit_model
+from .engines import get_engine
 from .errors import NoBuild, RigfitError
 from .hardware.resolve import resolve_device
 from .hardware.usable import usable_memory
@@ -353,9 +354,9 @@ def _training(specs: tuple[ModelSpec, ...]) -> Section:
             cells = []
             for d in devices:
                 dev = resolve_device(d)
-                f2 = fit_training(spec, replace(ft, framework="mlx" if dev.vendor == "apple" else "transformers"),
-                                  dev, usable_memory(dev, os_name="macos" if dev.vendor == "apple" else "linux")
-                                  .usable_bytes)
+                fw = "mlx" if dev.vendor == "apple" else "transformers"
+                usable = usable_memory(dev, os_name="macos" if dev.vendor == "apple" else "linux").usable_bytes
+                f2 = fit_training(spec, replace(ft, framework=fw), dev, usable - get_engine(fw).headroom_bytes)
                 cells.append(f"{f2.time.epoch_s / 3600:.1f} h" if f2.fits and f2.time else "does not fit")
             rows.append((spec.name, method, f"{ft.seq_len:,}", _gb(need), f"{min_vram_gib(need) or '>192'} GB",
                          *cells))

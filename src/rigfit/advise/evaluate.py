@@ -125,7 +125,8 @@ def _evaluate_training(stack: Stack, i: int, o: Option, usable: int) -> ModelOnB
     wl = stack.workload
     assert wl.finetune is not None
     ft = replace(wl.finetune, framework="mlx" if o.device.vendor == "apple" else "transformers")
-    tf = fit_training(spec, ft, o.device, usable, o.count)
+    # the same safety headroom an inference plan keeps (engines/base.py: llama.cpp's 1 GiB fit margin)
+    tf = fit_training(spec, ft, o.device, max(0, usable - get_engine(ft.framework).headroom_bytes), o.count)
     hours = tf.time.epoch_s / 3600 if tf.time else None
     short: Shortfall | None = None
     if not tf.fits:
