@@ -480,3 +480,13 @@ def test_a_cpu_model_must_name_a_platform() -> None:
                            "as_of": "2026-12-02"}]}
     with pytest.raises(CatalogError, match=r"cpu_models\[0\]\.platform"):
         parse_hardware({}, {}, bad)
+
+
+def test_the_listing_takes_the_same_headroom_and_reserves(capsys: pytest.CaptureFixture[str]) -> None:
+    def on_gpu(*args: str) -> list[int]:
+        doc = run_json(capsys, "models", "-H", "RTX 4070", "--min-params", "7B", *args)
+        return [m["accelerator_bytes"] for m in doc["models"] if m["verdict"] == "gpu"]
+
+    # 12 GiB less a 6 GiB headroom leaves 6 GiB for every plan on the GPU
+    assert max(on_gpu("--headroom", "6GB")) <= 6 * GIB < max(on_gpu())
+    assert max(on_gpu()) <= 11 * GIB < max(on_gpu("--headroom", "0"))  # none: up to the last MiB again

@@ -349,13 +349,16 @@ def _max_users(req: FitRequest) -> FitResult:
     return _largest(at, 2, MAX_USERS, want, one)
 
 
-def resolve_hardware(specs: Sequence[str], *, os_name: str = "linux", ram_bytes: int | None = None) -> System:
+def resolve_hardware(specs: Sequence[str], *, os_name: str = "linux", ram_bytes: int | None = None,
+                     display: bool = False) -> System:
     """Catalog names (``"2x RTX 3090"``) or .toml files as a one-node System."""
     from .hardware.resolve import resolve_system
+    from .request import check_os
 
     if not specs:
         raise InvalidInput("no hardware given", options=("hardware",))
-    return make_system(resolve_system(specs), os_name=os_name, ram_bytes=ram_bytes)
+    check_os(os_name)
+    return make_system(resolve_system(specs), os_name=os_name, ram_bytes=ram_bytes, display=display)
 
 
 def system_from_detected(det: Any) -> tuple[System | None, list[str]]:
@@ -404,7 +407,7 @@ def this_machine(det: Any) -> tuple[System, list[str]]:
 
 def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None, engine: str = "llama.cpp",
               context_tokens: int | None = None, ram_bytes: int | None = None, task: str | None = None,
-              min_params: int | None = None) -> list[FitResult]:
+              min_params: int | None = None, headroom_bytes: int | None = None) -> list[FitResult]:
     """For every model (default: the catalog; ``task`` and ``min_params`` narrow it) the best quant and its
     verdict and speed on ``system``, most useful first (``rank_runs``)."""
     from .models.catalog import default_catalog
@@ -422,7 +425,8 @@ def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None
         specs = [s for s in resolved if (task is None or task in tasks_of(s))
                  and (not min_params or (s.params_total or 0) >= min_params)]
     return rank_runs([fit(make_request(m, engine=engine, system=system, search=Search.BEST_QUANT,
-                                       context_tokens=context_tokens, ram_bytes=ram_bytes)) for m in specs])
+                                       context_tokens=context_tokens, ram_bytes=ram_bytes,
+                                       headroom_bytes=headroom_bytes)) for m in specs])
 
 
 

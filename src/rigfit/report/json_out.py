@@ -155,7 +155,9 @@ def runs_dict(results: list[FitResult]) -> dict[str, Any]:
         p, s = r.placement, r.speed
         rows.append({"model": r.spec.name, "quant": r.quant.name, "verdict": p.verdict if p else None,
                      "gpu_layers": p.gpu_layers if p else None, "n_layers": r.spec.n_layers,
-                     "total_bytes": r.memory.total_bytes, "context_tokens": r.memory.run.context_tokens,
+                     "total_bytes": r.memory.total_bytes,
+                     "accelerator_bytes": sum(d.used_bytes for d in p.accelerators) if p else None,
+                     "context_tokens": r.memory.run.context_tokens,
                      "decode_tokens_per_s": s.decode_tokens_per_s if s else None,
                      "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None})
     hw = hardware_dict(results[0]) if results and results[0].system is not None else None
