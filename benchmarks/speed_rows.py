@@ -75,5 +75,6 @@ def fit_row(row: Row) -> FitResult:
     return fit(row.model, quant=row.quant, context_tokens=ctx, flash_attention=False, kv_cache_type="f16",
                hardware=[f"{row.n_gpus}x {spec}"], prompt_tokens=row.prompt, gen_tokens=row.gen,
                n_batch=batch, n_ubatch=512, ram_bytes=256 << 30,
+               headroom_bytes=0,  # the measured runs set their own layers (llama-bench has no --fit)
                split_mode="row" if (row.old_build and row.n_gpus > 1) else None,
                llamacpp_build="2023-12" if row.old_build else "2024-05")
