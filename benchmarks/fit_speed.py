@@ -245,7 +245,10 @@ def main(argv: list[str]) -> int:
     theta["global:pipe_overlap"] = rho
     # the CPU class from the 2025-2026 CPU-only llama.cpp rows (robust: community submissions)
     cdec, cdec_t, cpre, cpre_t, cpu_devices = modern_forms("cpu")
-    cpu_theta = robust_solve(cdec, cdec_t) | robust_solve(cpre, cpre_t)
+    # every CPU row starts from an empty cache, so they cannot tell the KV read's efficiency from the weights':
+    # the KV cache is read like the weights (both stream from RAM), so a_kv is held at a_w's value
+    cpu_w = robust_solve(cdec, cdec_t)
+    cpu_theta = robust_solve(cdec, cdec_t, fixed={"cpu:a_kv": cpu_w["cpu:a_w"]}) | robust_solve(cpre, cpre_t)
     cpu_bands = {}
     for name, forms, meas in (("tg", cdec, cdec_t), ("pp", cpre, cpre_t)):
         ratios = [sum(v * cpu_theta[k] for k, v in f.items()) / t for (_, f), t in zip(forms, meas, strict=True)]
