@@ -67,3 +67,23 @@ def test_strix_halo_depth_curve(backend: str, measured_drop: float) -> None:
         return r.speed.decode_tokens_per_s
 
     assert at(65536) / at(0) - 1 == pytest.approx(measured_drop, abs=0.05)
+
+
+def test_layers_that_share_a_kv_cache_still_read_it() -> None:
+    """Gemma 4 E4B: layers 24-41 reuse the KV of the last layer of their kind before them (no cache of their
+    own, so memory counts 24 layers) but each still attends over it (llama.cpp llama-graph.cpp build_attn with
+    a reused KV layer): decode reads 42 layers' K and V per cached token.  Sliding layers 2 KV heads x 256,
+    full layers 2 x 512."""
+    from rigfit.memory import kv_layout
+    from rigfit.models.resolve import resolve_model
+    from rigfit.speed import _kv_read_layout
+
+    s = resolve_model("gemma-4-E4B-it")
+    stored = kv_layout("llama.cpp", s.structure)
+    read = _kv_read_layout("llama.cpp", s.structure)
+    assert s.kv_shared_from == 24
+    assert all(k == v == 0 for _, k, v in stored[24:])
+    assert read[:24] == stored[:24]
+    assert [k for _, k, _ in read[24:]] == [s.kv_heads(il) * s.head_dim_of(il) for il in range(24, 42)]
+    assert all(read[il] == stored[23 if kind == "full" else 22] for il, (kind, _, _) in enumerate(read) if il >= 24)
+    assert sum(k + v for _, k, v in stored) == 28_672 and sum(k + v for _, k, v in read) == 50_176

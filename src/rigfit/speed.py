@@ -161,6 +161,21 @@ def _kv_elem(mem: MemoryBreakdown) -> float:
 
 
 @functools.lru_cache(maxsize=1024)
+def _kv_read_layout(engine_name: str, spec: ModelSpec) -> tuple[tuple[LayerKind, int, int], ...]:
+    """Per layer: its kind and the K and V elements it *reads* per cached token.  A layer that shares an
+    earlier layer's cache (Gemma 3n / Gemma 4 E models reuse the last layer of the same kind) stores nothing
+    but still attends over that cache (llama.cpp llama-graph.cpp build_attn with a reused KV layer)."""
+    out: list[tuple[LayerKind, int, int]] = []
+    last: dict[LayerKind, tuple[LayerKind, int, int]] = {}  # the last layer of each kind with its own cache
+    for il, (kind, k, v) in enumerate(kv_layout(engine_name, spec)):
+        if (k or v) and spec.has_kv(il):
+            last[kind] = (kind, k, v)
+        shared = not k and not v and spec.has_attention(il) and not spec.has_kv(il)
+        out.append(last.get(kind, (kind, k, v)) if shared else (kind, k, v))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1024)
 def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
     """Per layer: query heads x head size where the layer attends, else 0 (pure in the structure)."""
     return tuple(spec.n_heads * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
@@ -172,7 +187,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 system: System | None = None) -> list[DeviceWork] | SpeedUnknown:
     """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth).  ``system``
     gives the links (the first GPU's PCIe link carries RAM-resident weights); without it, the catalog's."""
-    layout = kv_layout(mem.run.engine, spec.structure)
+    layout = _kv_read_layout(mem.run.engine, spec.structure)
     attention = _attention_widths(spec.structure)
     engine = get_engine(mem.run.engine)
     elem = _kv_elem(mem)
