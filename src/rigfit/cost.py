@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import InvalidInput
 from .hardware.spec import Device
 
 # US residential average, 2025: 17.0 cents/kWh (EIA Electric Power Monthly, table 5.6.A, 12-month average)
@@ -22,6 +23,13 @@ DEFAULT_KWH_PRICE_USD = 0.17
 MAX_KWH_PRICE_USD = 10.0
 DESKTOP_REST_W = 75  # board, RAM, drives, fans around discrete GPUs (advise.buildrules.BASE_SYSTEM_W)
 SOC_REST_W = 15  # RAM, SSD and fans around a unified-memory SoC whose package power is its tdp_w
+
+
+def check_kwh_price(usd: float, options: tuple[str, ...] = ()) -> None:
+    """An electricity price rigfit can use, else one error naming it (``options``: the request field)."""
+    if not 0 < usd <= MAX_KWH_PRICE_USD:
+        raise InvalidInput(f"electricity price must be between $0 and ${MAX_KWH_PRICE_USD:g} per kWh, got {usd:g}",
+                           options=options)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,4 +70,5 @@ def running_cost(devices: list[tuple[Device, int]], tokens_per_s: float | None,
                        usd_per_million_tokens=1e6 / per_wh / 1000 * kwh_price_usd, basis=basis)
 
 
-__all__ = ["DEFAULT_KWH_PRICE_USD", "MAX_KWH_PRICE_USD", "RunningCost", "load_power_w", "running_cost"]
+__all__ = ["DEFAULT_KWH_PRICE_USD", "MAX_KWH_PRICE_USD", "RunningCost", "check_kwh_price", "load_power_w",
+           "running_cost"]

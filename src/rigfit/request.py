@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from .cost import DEFAULT_KWH_PRICE_USD, MAX_KWH_PRICE_USD
+from .cost import DEFAULT_KWH_PRICE_USD, check_kwh_price
 from .engines import Engine, get_engine
 from .errors import InvalidInput
 from .models.spec import ModelSpec
@@ -188,9 +188,8 @@ def make_request(
         if value is not None and not 1 <= value <= 64:
             raise InvalidInput(f"{label} must be between 1 and 64, got {value}", options=(field_,))
     check_os(os_name)
-    if kwh_price_usd is not None and not 0 < kwh_price_usd <= MAX_KWH_PRICE_USD:
-        raise InvalidInput(f"electricity price must be between $0 and ${MAX_KWH_PRICE_USD:g} per kWh, got "
-                           f"{kwh_price_usd:g}", options=("kwh_price_usd",))
+    if kwh_price_usd is not None:
+        check_kwh_price(kwh_price_usd, options=("kwh_price_usd",))
     if headroom_bytes is not None and not 0 <= headroom_bytes <= MAX_HEADROOM_BYTES:
         raise InvalidInput(f"headroom must be between 0 and 64 GiB, got {headroom_bytes} bytes",
                            options=("headroom_bytes",))

@@ -8,7 +8,7 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
-from ..cost import DEFAULT_KWH_PRICE_USD, MAX_KWH_PRICE_USD
+from ..cost import DEFAULT_KWH_PRICE_USD, check_kwh_price
 from ..errors import InvalidInput, UnknownName
 from ..hardware.catalog import default_hardware
 from ..hardware.spec import Device
@@ -68,9 +68,7 @@ def check_request(req: Request) -> Request:
         raise InvalidInput(f"budget must be between $1 and $10,000,000, got {req.budget_usd:g}")
     if req.min_tokens_per_s is not None and not 0 < req.min_tokens_per_s <= 100_000:
         raise InvalidInput(f"minimum speed must be between 0 and 100,000 tokens/s, got {req.min_tokens_per_s:g}")
-    if not 0 < req.kwh_price_usd <= MAX_KWH_PRICE_USD:
-        raise InvalidInput(f"electricity price must be between $0 and ${MAX_KWH_PRICE_USD:g} per kWh, got "
-                           f"{req.kwh_price_usd:g}")
+    check_kwh_price(req.kwh_price_usd)
     if req.have is not None and req.form not in ("any", "desktop"):
         raise InvalidInput(f"an upgrade keeps your desktop; form {req.form} does not apply", options=("have", "form"))
     if req.max_ttft_s is not None and not 0 < req.max_ttft_s <= 3600:

@@ -76,10 +76,12 @@ def cost_dict(c: RunningCost | None, unknown: str = "") -> dict[str, Any]:
 
 
 def compare_dict(items: list[Compared]) -> dict[str, Any]:
-    return {"model": items[0].result.spec.name if items else None,
-            "machines": [{"hardware": fit_dict(c.result)["hardware"], "max_context_tokens": c.max_context_tokens,
-                          "price_usd": c.price_usd, "price_basis": c.price_basis, "fit": fit_dict(c.result)}
-                         for c in items]}
+    machines = []
+    for c in items:
+        doc = fit_dict(c.result)  # once per machine: its room is a plan of its own
+        machines.append({"hardware": doc["hardware"], "max_context_tokens": c.max_context_tokens,
+                         "price_usd": c.price_usd, "price_basis": c.price_basis, "fit": doc})
+    return {"model": items[0].result.spec.name if items else None, "machines": machines}
 
 
 def room_dict(rm: Room | None) -> dict[str, Any] | None:

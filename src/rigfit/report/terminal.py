@@ -177,9 +177,9 @@ def compare_table(items: list[Compared]) -> Wrapped:
     r0 = items[0].result
     head = [f"{r0.spec.name} · {r0.engine.name} · context {r0.memory.run.context_tokens:,} · prompt "
             f"{r0.request.prompt_tokens:,}, answer {r0.request.gen_tokens:,} tokens", ""]
-    rows: list[list[str]] = [[] for _ in range(11)]
     labels = ["machine", "verdict", "quant", "memory", "GPU layers", "prefill", "decode", "first token",
               "max context", "price", "running cost"]
+    rows: list[list[str]] = [[] for _ in labels]
     for c in items:
         r, p, s = c.result, c.result.placement, c.result.speed
         assert p is not None
