@@ -146,7 +146,7 @@ def test_slot_notes_follow_the_boards_own_wiring(board: str, n: int, split: str)
     from rigfit.advise.buildrules import slot_notes
 
     b = next(m for m in default_parts().motherboard if m.example == board)
-    (note,) = slot_notes(b, n)
+    (note,) = slot_notes(b.example, b.slot_lanes, n)
     assert f"run at {split} PCIe" in note and ("chipset" in note) == ("x4" in split)
 
 

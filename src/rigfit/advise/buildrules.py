@@ -312,15 +312,16 @@ def cooling_rule(parts: Parts, gpus: list[Device], *, cpu_tdp_w: int = 105) -> t
     return cool, case, notes
 
 
-def slot_notes(board: Motherboard, n_gpus: int) -> list[str]:
-    """What the board's slots give each of ``n_gpus`` cards (its own slot wiring, not a rule of thumb)."""
-    lanes = board.slot_lanes[:n_gpus]
+def slot_notes(board: str, slot_lanes: tuple[int, ...], n_gpus: int) -> list[str]:
+    """What the slots of ``board`` (its name, and the electrical lanes of its GPU slots in order) give each of
+    ``n_gpus`` cards: its own wiring, not a rule of thumb."""
+    lanes = slot_lanes[:n_gpus]
     if len(lanes) < n_gpus:
-        return [f"{board.example}: slot wiring not on file"]
+        return [f"{board}: slot wiring not on file"]
     split = "/".join(f"x{n}" for n in lanes)
     if min(lanes) >= 8:
-        return [f"{n_gpus} GPUs on {board.example} run at {split} PCIe"]
-    return [f"{n_gpus} GPUs on {board.example} run at {split} PCIe (the last slot from the chipset): fine for a "
+        return [f"{n_gpus} GPUs on {board} run at {split} PCIe"]
+    return [f"{n_gpus} GPUs on {board} run at {split} PCIe (the last slot from the chipset): fine for a "
             "llama.cpp layer split, where token generation barely depends on the link; prompt processing and "
             "loading are slower on the x4 card; an x8/x8 board (X670E/X870E) avoids it"]
 

@@ -141,7 +141,7 @@ def complete_build(stack: Stack, o: Option, os_name: str, usable: int,
     cool, case, cool_notes = br.cooling_rule(parts, [o.device] * o.count, cpu_tdp_w=cpu.tdp_w)
     caveats += psu_notes + cool_notes
     if o.count >= 2:
-        caveats += br.slot_notes(board, o.count)
+        caveats += br.slot_notes(board.example or "the board", board.slot_lanes, o.count)
     plist = [acc_part]
     lanes = platform.cpu_pcie_lanes if platform.cpu_pcie_lanes is not None else "?"
     for ch in (PricedPart(role="cpu", name=f"{cpu.example or 'CPU'} ({platform.name})", count=1,
@@ -205,11 +205,7 @@ def _upgrade(stack: Stack, o: Option, usable: int, models: tuple[ModelOnBuild, .
     caveats.append("kept: " + "; ".join(kept) + "; storage, cooling and case as they are (check that the "
                    f"card{'s fit' if o.count > 1 else ' fits'} the case)")
     if o.count >= 2 and have.slot_lanes:
-        lanes = have.slot_lanes[:o.count]
-        split = "/".join(f"x{n}" for n in lanes)
-        caveats.append(f"{o.count} GPUs on your {have.board} board run at {split} PCIe"
-                       + (": fine for a llama.cpp layer split; prompt processing and loading are slower on the x4 "
-                          "card" if min(lanes) < 8 else ""))
+        caveats += br.slot_notes(f"your {have.board} board", have.slot_lanes, o.count)
     caveats += list(have.notes)
     caveats += _stale(plist)
     return Build(name=f"{o.count}x {o.name}" if o.count > 1 else o.name, kind="pc", form="desktop",
