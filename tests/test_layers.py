@@ -34,6 +34,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("report",),
     ("flags",),
     ("web",),
+    ("cli_io",),
+    ("cli_advise",),
     ("cli",),
     ("__main__", "__init__"),  # the package's lazy public facade sits on top
 )
