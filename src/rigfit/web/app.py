@@ -329,7 +329,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         kwh_price: Annotated[float | None, Query(description="electricity price, USD per kWh")] = None,
     ) -> Response:
         from ..api import compare
-        from ..options import FitOptions, catalog_model, catalog_system, request_from_options
+        from ..options import FitOptions, catalog_model, request_from_options
         from ..report.json_out import compare_dict
 
         if not 2 <= len(hardware) <= 6:
@@ -337,9 +337,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         spec = catalog_model(model)
         reqs = []
         for h in hardware:
-            system = catalog_system([h])
-            if sum(sd.count for sd in system.devices) > MAX_WEB_DEVICES:
-                raise InvalidInput(f"at most {MAX_WEB_DEVICES} devices in one machine", options=("hardware",))
+            system = _system([h], False)  # the page's own hardware checks, one machine at a time
             o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, ram=ram, headroom=headroom,
                            kwh_price=kwh_price)
             reqs.append(request_from_options(spec, o, system=system))
