@@ -13,7 +13,7 @@ from ..hardware.spec import Device
 from ..units import GIB
 from ..vocab import Backend, Target, WorkloadKind
 from . import buildrules as br
-from .evaluate import ModelOnBuild, Stack, stack_memory
+from .evaluate import ModelOnBuild, Stack, epoch_hours, stack_memory
 from .options import STALE_PRICE_MONTHS, Option, Request, oses_for, prices_checked, stale_price
 from .upgrade import Have
 from .workloads import Workload
@@ -267,7 +267,7 @@ class RankedBuild:
 
     @property
     def slowest_epoch_hours(self) -> float:
-        hours = [m.training.time.epoch_s / 3600 for m in self.models if m.training and m.training.time]
+        hours = epoch_hours(self.models)
         return max(hours) if hours else float("inf")
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -54,6 +55,11 @@ class ModelOnBuild:
     reason: str  # why not (empty when it meets the targets)
     shortfall: Shortfall | None = None  # the same, as a value code can test
     training: TrainingFit | None = None
+
+
+def epoch_hours(models: Sequence[ModelOnBuild]) -> list[float]:
+    """Hours per epoch of each model whose training time is known."""
+    return [m.training.time.epoch_s / 3600 for m in models if m.training and m.training.time]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,7 +14,7 @@ from ..hardware.usable import usable_memory
 from ..models.spec import ModelSpec
 from ..vocab import Target, Verdict, WorkloadKind
 from .builds import Build, NearMiss, RankedBuild, Recommendation, complete_build
-from .evaluate import ModelOnBuild, Shortfall, Stack, capacity_ok, evaluate_option, make_stack
+from .evaluate import ModelOnBuild, Shortfall, Stack, capacity_ok, epoch_hours, evaluate_option, make_stack
 from .explain import applied_rules, cheapest_limits, rank_reason, request_notes
 from .options import Option, Request, accelerator_options, check_request, option_allowed, os_for_option
 
@@ -26,14 +26,16 @@ NEAR_MISSES_SHOWN = 3
 
 
 Found = list[tuple[Build, tuple[ModelOnBuild, ...]]]
+Miss = tuple[Target, float, float]  # the target missed, the build's value, the target's
+Near = list[tuple[Build, tuple[ModelOnBuild, ...], Miss]]
 
 
-def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[Found, Found, int]:
+def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[Found, Near, int]:
     """Every option that meets the targets, completed into a build (GPUs: the smallest count that fits), and
-    the options that miss exactly one speed target, completed too."""
+    the options that miss exactly one speed target, completed too, with that miss."""
     done: set[tuple[str, str]] = set()  # (gpu, condition) already satisfied with fewer cards
     found: Found = []
-    near: Found = []
+    near: Near = []
     considered = 0
     for o in sorted(options, key=lambda o: (o.name, o.condition, o.count)):
         if not option_allowed(o, req, stack.workload.backends):
@@ -50,10 +52,11 @@ def _search(stack: Stack, req: Request, options: list[Option]) -> tuple[Found, F
                 not any(m.shortfall == Shortfall.SLOW_FIRST_TOKEN for m in models):
             done.add((o.name, o.condition))  # more cards add memory and prefill pipelining, not decode speed
         if not all(m.meets for m in models):
-            if _missed(stack, models) is not None:
+            miss = _missed(stack, models)
+            if miss is not None:
                 b = complete_build(stack, o, os_name, usable, models, have=req.have)
                 if b is not None:
-                    near.append((b, models))
+                    near.append((b, models, miss))
             continue
         b = complete_build(stack, o, os_name, usable, models, have=req.have)
         if b is not None:
@@ -65,7 +68,7 @@ _SPEED_MISSES = {Shortfall.SLOW_DECODE: Target.DECODE, Shortfall.SLOW_FIRST_TOKE
                  Shortfall.SLOW_EPOCH: Target.EPOCH}
 
 
-def _missed(stack: Stack, models: tuple[ModelOnBuild, ...]) -> tuple[Target, float, float] | None:
+def _missed(stack: Stack, models: tuple[ModelOnBuild, ...]) -> Miss | None:
     """(target, got, want) when every model runs and all that fall short miss the same speed target within
     its NEAR_MISS_MARGIN; else None."""
     kinds = {m.shortfall for m in models if not m.meets}
@@ -82,7 +85,7 @@ def _missed(stack: Stack, models: tuple[ModelOnBuild, ...]) -> tuple[Target, flo
         got, want = max(m.time_to_first_token_s or 0.0 for m in models), stack.max_ttft_s
         close = got <= want * (1 + NEAR_MISS_MARGIN[target])
     else:
-        hours = [m.training.time.epoch_s / 3600 for m in models if m.training and m.training.time]
+        hours = epoch_hours(models)
         got, want = max(hours, default=0.0), stack.workload.max_epoch_hours
         close = bool(hours) and got <= want * (1 + NEAR_MISS_MARGIN[target])
     return (target, got, want) if close else None
@@ -99,16 +102,13 @@ def _fix(target: Target, got: float, want: float) -> str:
     return f"${math.ceil(got - want):,} more budget"
 
 
-def _near_misses(stack: Stack, req: Request, near: Found, over_budget: Found,
-                 cheapest_ok: float | None) -> tuple[NearMiss, ...]:
+def _near_misses(req: Request, near: Near, over_budget: Found, cheapest_ok: float | None) -> tuple[NearMiss, ...]:
     """The cheapest builds that miss one target (a speed target, or the budget by at most the margin), each
     cheaper than the cheapest build that meets every target."""
     out: list[NearMiss] = []
-    for b, models in near:
-        miss = _missed(stack, models)
-        if miss is None or (req.budget_usd is not None and b.price_usd > req.budget_usd):
+    for b, models, (target, got, want) in near:
+        if req.budget_usd is not None and b.price_usd > req.budget_usd:
             continue
-        target, got, want = miss
         out.append(NearMiss(build=b, models=models, target=target, got=got, want=want, fix=_fix(target, got, want)))
     if req.budget_usd is not None:
         for b, models in over_budget:
@@ -130,7 +130,7 @@ def _near_misses(stack: Stack, req: Request, near: Found, over_budget: Found,
 def _score(models: tuple[ModelOnBuild, ...], training: bool) -> float:
     """Higher is better: the slowest model's decode rate, or 1 / the slowest epoch."""
     if training:
-        hours = [m.training.time.epoch_s / 3600 for m in models if m.training and m.training.time]
+        hours = epoch_hours(models)
         return 1.0 / max(hours) if hours else 0.0
     return min((m.decode_tokens_per_s or 0.0) for m in models)
 
@@ -160,7 +160,7 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
     over = [f for f in found if req.budget_usd is not None and f[0].price_usd > req.budget_usd]
     notes = request_notes(req) + _left_out(stack, req)
     if not within:
-        misses = _near_misses(stack, req, near, over, None)
+        misses = _near_misses(req, near, over, None)
         if not misses:
             raise _no_build(req, stack, found)
         return Recommendation(request=req, workload=stack.workload, min_tokens_per_s=stack.min_tps,
@@ -185,7 +185,7 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
                           context_tokens={s.name: c for s, c in zip(stack.specs, stack.contexts, strict=True)},
                           builds=top, pareto=par, cheapest_limits=tuple(limits), considered=considered,
                           qualifying=len(within), rules=applied_rules(), notes=notes,
-                          near_misses=_near_misses(stack, req, near, over, within[0][0].price_usd))
+                          near_misses=_near_misses(req, near, over, within[0][0].price_usd))
 
 
 def _left_out(stack: Stack, req: Request) -> tuple[str, ...]:
