@@ -93,10 +93,6 @@ class Wrapped:
 
         yield Text("\n".join(self._layout(options.max_width)), overflow="ignore", no_wrap=True)
 
-    def lines(self, width: int = 80) -> list[str]:
-        out: list[str] = self._layout(width)
-        return out
-
 
 def paragraph_block(lines: Sequence[str]) -> Wrapped:
     """Free-text lines, each wrapped with its hanging indent at the console's width."""
