@@ -17,12 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
 from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
+from rigfit.lsq import pinned_lstsq
 from rigfit.speed import (
     DECODE_KEYS,
     PREFILL_KEYS,
@@ -106,30 +105,9 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
 
 def _pinned_lstsq(forms: list[tuple[Any, dict[str, float]]], measured_s: list[float], fixed: dict[str, float], *,
                   robust: bool) -> dict[str, float]:
-    """Least squares on the relative time error, reweighted: toward relative error in the rate (6 rounds,
-    weights kept across pinning) or, ``robust``, toward the least absolute error (IRLS, 30 rounds, weights
-    reset).  A constant that comes out negative is pinned to zero and the rest refitted; ``fixed`` ones held."""
-    keys = sorted({k for _, f in forms for k in f} - set(fixed))
-    active = list(keys)
-    rhs = np.array([1.0 - sum(f.get(k, 0.0) * v for k, v in fixed.items()) / t
-                    for (_, f), t in zip(forms, measured_s, strict=True)])
-    weight = np.ones(len(forms))
-    while True:
-        x = np.array([[f.get(k, 0.0) / t for k in active] for (_, f), t in zip(forms, measured_s, strict=True)])
-        if robust:
-            weight = np.ones(len(forms))
-        for _ in range(30 if robust else 6):
-            sol, *_ = np.linalg.lstsq(x * weight[:, None], rhs * weight, rcond=None)
-            if robust:
-                weight = 1 / np.sqrt(np.maximum(np.abs(x @ sol - rhs), 0.03))
-            else:  # t_meas / t_pred - 1 in the rate, not the time
-                weight = 1 / np.maximum(x @ sol + (1 - rhs), 0.05)
-        neg = [k for k, v in zip(active, sol, strict=True) if v < 0]
-        if not neg:
-            out = dict.fromkeys(keys, 0.0) | fixed
-            out.update({k: float(v) for k, v in zip(active, sol, strict=True)})
-            return out
-        active = [k for k in active if k != min(neg, key=lambda k: sol[active.index(k)])]
+    """rigfit.lsq.pinned_lstsq over the rows' linear forms (the solver lives in the library: per-machine
+    calibration uses it too)."""
+    return pinned_lstsq([f for _, f in forms], measured_s, fixed, robust=robust)
 
 
 def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) -> dict[str, float]:

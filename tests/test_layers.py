@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "rigfit"
 # Lowest first: resolve -> memory -> placement -> speed -> pipeline -> advise -> render -> shells.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "vocab"),
-    ("units", "_validate", "safeio", "catalogdata", "diskcache"),
+    ("units", "_validate", "safeio", "catalogdata", "diskcache", "lsq", "measured"),
     ("quant", "breakdown"),
     ("quality",),
     ("models", "hardware"),
