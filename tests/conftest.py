@@ -12,6 +12,8 @@ from rigfit.models.spec import ModelSpec
 
 # the weight-summary disk cache (diskcache.py) goes to a fresh folder, never the user's ~/.cache
 os.environ["RIGFIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="rigfit-test-cache-")
+# and the calibration file (calstore.py) to another: tests never read or write the user's own
+os.environ["RIGFIT_CONFIG_DIR"] = tempfile.mkdtemp(prefix="rigfit-test-config-")
 
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None)

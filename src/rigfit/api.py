@@ -115,6 +115,13 @@ def _plan(req: FitRequest) -> FitResult:
                         cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=req.llamacpp_build,
                         system=system)
     speed = None if isinstance(sp, SpeedUnknown) else sp
+    if speed is not None and req.calibration is not None:
+        from .calibration import machine_key
+        from .speed import apply_correction
+
+        corr = req.calibration.find(machine_key(system), eng.name, str(mem.run.backend))
+        if corr is not None:
+            speed = apply_correction(speed, corr)
     if speed is not None and eng.request_overhead_s and speed.time_to_first_token_s is not None:
         extra = eng.request_overhead_s
         speed = replace(speed, time_to_first_token_s=speed.time_to_first_token_s + extra,

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from .cli_advise import guide, machine, recommend
+from .cli_bench import bench, calibrate
 from .cli_io import emit_json as _emit_json
 from .cli_io import parse_ctx, parse_params
 from .cli_io import parse_size as _size
@@ -71,6 +72,8 @@ _fit_options = [
     click.option("--tensor-split", help="llama.cpp --tensor-split proportions, e.g. 3,1."),
     click.option("--tensor-parallel", "-tp", type=int, help="vLLM --tensor-parallel-size."),
     click.option("--pipeline-parallel", "-pp", type=int, help="vLLM --pipeline-parallel-size."),
+    click.option("--no-calibration", is_flag=True, default=False,
+                 help="Ignore this machine's calibration (rigfit calibrate): the model's own prediction."),
     click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
 ]
 
@@ -98,7 +101,14 @@ def _options(o: dict[str, Any]) -> Any:
         split_mode=o["split_mode"],
         gpu_layers=o["gpu_layers"], tensor_split=o["tensor_split"], tensor_parallel=o["tensor_parallel"],
         pipeline_parallel=o["pipeline_parallel"], command=o.get("command"), headroom=o.get("headroom"),
-        os=o.get("os_name"), display=bool(o.get("display")), kwh_price=o.get("kwh_price"))
+        os=o.get("os_name"), display=bool(o.get("display")), kwh_price=o.get("kwh_price"),
+        calibration=_calibration(bool(o.get("no_calibration"))))
+
+
+def _calibration(disabled: bool) -> Any:
+    from .calstore import user_calibration
+
+    return user_calibration(disabled)
 
 
 def fit_options(f: Any) -> Any:
@@ -433,7 +443,7 @@ def hardware_detect(as_json: bool) -> None:
         click.echo(f"note: {n}")
 
 
-for _command in (machine, recommend, guide):  # the advisor's commands (cli_advise)
+for _command in (machine, recommend, guide, bench, calibrate):  # cli_advise, cli_bench
     main_group.add_command(_command)
 
 

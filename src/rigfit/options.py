@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .api import MAX_USERS, FitResult, curve_request, fit
+from .calibration import Calibration
 from .errors import InvalidInput, UnknownName
 from .models.spec import ModelSpec
 from .request import FitRequest, Search, make_request
@@ -108,6 +109,7 @@ class FitOptions:
     os: str | None = None  # linux | windows | macos: the OS reserves of the described machine
     display: bool = False  # a desktop runs on the (first) GPU
     kwh_price: float | None = None  # USD per kWh for the running cost
+    calibration: Calibration | None = None  # the user's per-machine corrections (None: none applied)
 
 
 def engine_of(o: FitOptions) -> str:
@@ -187,7 +189,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         depth_tokens=o.depth_tokens, split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split),
         tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers,
         os_name=(o.os or "linux").strip().lower(), display=o.display, kwh_price_usd=o.kwh_price,
-        headroom_bytes=_size_of(o.headroom, "headroom_bytes"))
+        headroom_bytes=_size_of(o.headroom, "headroom_bytes"), calibration=o.calibration)
 
 
 def _size_of(text: str | None, field_: str) -> int | None:

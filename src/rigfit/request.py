@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from .calibration import Calibration
 from .cost import DEFAULT_KWH_PRICE_USD, check_kwh_price
 from .engines import Engine, get_engine
 from .errors import InvalidInput
@@ -102,6 +103,9 @@ class FitRequest:
     # the safety margin kept free on each accelerator (already taken off the system's usable memory)
     headroom_bytes: int = 0
     kwh_price_usd: float = DEFAULT_KWH_PRICE_USD  # electricity price for the running cost
+    # per-machine corrections from measured runs (rigfit.calibration); applied where one matches the plan's
+    # machine, engine and backend
+    calibration: Calibration | None = None
 
     @property
     def run_backend(self) -> Backend:
@@ -149,6 +153,7 @@ def make_request(
     cpu_moe: bool = True,
     cpu_bandwidth_gb_s: float | None = None,
     llamacpp_build: str = "current",
+    calibration: Calibration | None = None,
 ) -> FitRequest:
     """The validated request for ``model`` (a name, path or spec).  ``hardware`` (catalog names, ``"2x RTX
     3090"``, .toml files) or ``system`` give the machine; ``ram_bytes`` its system RAM; ``os_name`` and
@@ -217,7 +222,8 @@ def make_request(
         tensor_split=tensor_split, tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
         gpu_layers=gpu_layers, cpu_moe=cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,
         llamacpp_build=llamacpp_build, headroom_bytes=headroom if system is not None else 0,
-        kwh_price_usd=DEFAULT_KWH_PRICE_USD if kwh_price_usd is None else kwh_price_usd)
+        kwh_price_usd=DEFAULT_KWH_PRICE_USD if kwh_price_usd is None else kwh_price_usd,
+        calibration=calibration)
     check_request(req)
     return req
 

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .calibration import Correction
 from .engines import KV_ELEMENT_BYTES, get_engine
 from .hardware.rates import datacenter_silicon, fp16_tensor_only, has_matrix_units
 from .hardware.spec import Device
@@ -154,6 +155,8 @@ class SpeedEstimate:
     roofline_tokens_per_s: float  # bandwidth / bytes, no efficiency: the naive estimate, for comparison
     classes: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    decode_layer_s: float = 0.0  # of the decode time per token, the fixed cost per layer (t_layer terms)
+    calibrated_runs: int = 0  # runs of this machine the estimate was corrected with (rigfit.calibration)
 
 
 def _kv_elem(mem: MemoryBreakdown) -> float:
@@ -532,6 +535,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
             plan.split_mode != "unified":
         notes.append(f"system RAM bandwidth assumed {DEFAULT_CPU_BANDWIDTH_GB_S:g} GB/s (2-channel DDR5-5600)")
     roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)
+    lin = decode_linear(works, plan, depth_tokens + mid, window, split_mode, build)
+    layer_s = min(sum(v * value(params, k) for k, v in lin.items() if k.endswith(":t_layer")), t_mid)
     return SpeedEstimate(
         prompt_tokens=prompt_tokens, gen_tokens=gen_tokens, depth_tokens=depth_tokens,
         prefill_tokens_per_s=prompt_tokens / t_pp if t_pp else None, decode_tokens_per_s=decode,
@@ -541,4 +546,43 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         decode_band=(decode * tg_band[0], decode * tg_band[1]),
         prefill_band=(prompt_tokens / t_pp * pp_band[0], prompt_tokens / t_pp * pp_band[1]) if t_pp else None,
         per_device_ms=tuple((w.name, 1000 * t) for w, t in zip(works, per, strict=True)),
-        roofline_tokens_per_s=1.0 / roof_s if roof_s else 0.0, classes=classes, notes=tuple(notes))
+        roofline_tokens_per_s=1.0 / roof_s if roof_s else 0.0, classes=classes, notes=tuple(notes),
+        decode_layer_s=layer_s)
+
+
+def apply_correction(est: SpeedEstimate, corr: Correction, prior_bands: dict[str, tuple[float, float]] | None = None
+                     ) -> SpeedEstimate:
+    """``est`` with a machine's calibration applied (``rigfit.calibration``): the streaming part of each decode
+    time scaled by ``decode_scale``, the per-layer part by ``layer_scale``, prefill by ``prefill_scale``; the
+    bands narrowed by the runs behind it."""
+    lay = est.decode_layer_s
+
+    def dec(rate: float) -> float:
+        t = 1.0 / rate
+        return 1.0 / corr.decode_time_s(t, min(lay, t))
+
+    decode = dec(est.decode_tokens_per_s)
+    after = dec(est.decode_after_prompt_tokens_per_s)
+    per_user = dec(est.per_user_decode_tokens_per_s)
+    t_pp = est.time_to_first_token_s * corr.prefill_scale if est.time_to_first_token_s is not None else None
+    tg_prior = (prior_bands or {}).get("tg") or (est.decode_band[0] / est.decode_tokens_per_s,
+                                                 est.decode_band[1] / est.decode_tokens_per_s)
+    tg = corr.band(tg_prior, decode=True)
+    pp_band = None
+    if t_pp and est.prefill_band and est.prefill_tokens_per_s:
+        pp_prior = (prior_bands or {}).get("pp") or (est.prefill_band[0] / est.prefill_tokens_per_s,
+                                                     est.prefill_band[1] / est.prefill_tokens_per_s)
+        pp = corr.band(pp_prior, decode=False)
+        rate = est.prompt_tokens / t_pp
+        pp_band = (rate * pp[0], rate * pp[1])
+    note = (f"calibrated on {corr.n_runs} run{'s' if corr.n_runs != 1 else ''} of this machine "
+            f"({corr.engine}, {corr.backend}): decode x{1 / corr.decode_scale:.2f}, per-layer cost "
+            f"x{corr.layer_scale:.2f}, prefill x{1 / corr.prefill_scale:.2f}")
+    return replace(
+        est, prefill_tokens_per_s=est.prompt_tokens / t_pp if t_pp else None, decode_tokens_per_s=decode,
+        decode_after_prompt_tokens_per_s=after, per_user_decode_tokens_per_s=per_user,
+        aggregate_decode_tokens_per_s=per_user * est.users, time_to_first_token_s=t_pp,
+        total_time_s=(t_pp + est.gen_tokens / after) if t_pp is not None else None,
+        decode_band=(decode * tg[0], decode * tg[1]), prefill_band=pp_band,
+        decode_layer_s=corr.layer_scale * min(lay, 1.0 / est.decode_tokens_per_s),
+        calibrated_runs=corr.n_runs, notes=(*est.notes, note))

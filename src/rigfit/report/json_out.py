@@ -122,7 +122,7 @@ def speed_dict(r: FitResult) -> dict[str, Any] | None:
         "prefill_band_tokens_per_s": list(s.prefill_band) if s.prefill_band else None,
         "roofline_decode_tokens_per_s": s.roofline_tokens_per_s,
         "decode_ms_per_device": {name: ms for name, ms in s.per_device_ms},
-        "hardware_classes": list(s.classes), "notes": list(s.notes),
+        "hardware_classes": list(s.classes), "calibrated_runs": s.calibrated_runs, "notes": list(s.notes),
     }
 
 

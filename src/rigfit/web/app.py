@@ -218,7 +218,10 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         os: Annotated[str | None, Query(max_length=20, description="linux, windows or macos")] = None,
         display: Annotated[bool, Query(description="a desktop runs on the first GPU")] = False,
         kwh_price: Annotated[float | None, Query(description="electricity price, USD per kWh")] = None,
+        calibration: Annotated[bool, Query(description="apply this machine's calibration (rigfit calibrate)")]
+        = True,
     ) -> Response:
+        from ..calstore import user_calibration
         from ..options import FitOptions, catalog_model, request_from_options
         from ..request import Search
 
@@ -230,7 +233,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
                        gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
                        pipeline_parallel=pipeline_parallel, command=command, headroom=headroom, os=os,
-                       display=display, kwh_price=kwh_price)
+                       display=display, kwh_price=kwh_price, calibration=user_calibration(not calibration))
         req = request_from_options(catalog_model(model), o, system=system)
 
         def work() -> Response:
