@@ -229,3 +229,17 @@ def test_the_local_page_applies_the_calibration(tmp_path: Path, monkeypatch: pyt
     off = client.get(q + "&calibration=false").json()["speed"]
     assert on["calibrated_runs"] == 2 and off["calibrated_runs"] == 0
     assert on["decode_tokens_per_s"] != off["decode_tokens_per_s"]
+
+
+def test_models_listing_applies_the_calibration(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RIGFIT_CONFIG_DIR", str(tmp_path))
+    write_calibration(_report().calibration)  # type: ignore[attr-defined]
+    args = ("models", "-H", "RTX 4080", "--task", "code", "--min-params", "30B", "--json")
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    rows = json.loads(out)["models"]
+    assert rows and all(r["calibrated_runs"] == 2 for r in rows if r["decode_tokens_per_s"])
+    code, out, _ = run_cli(capsys, *args, "--no-calibration")
+    rows = json.loads(out)["models"]
+    assert all(r["calibrated_runs"] == 0 for r in rows)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from .calibration import Calibration
 from .cost import RunningCost, running_cost
 from .engines import Engine
 from .errors import InvalidInput
@@ -414,9 +415,11 @@ def this_machine(det: Any) -> tuple[System, list[str]]:
 
 def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None, engine: str = "llama.cpp",
               context_tokens: int | None = None, ram_bytes: int | None = None, task: str | None = None,
-              min_params: int | None = None, headroom_bytes: int | None = None) -> list[FitResult]:
+              min_params: int | None = None, headroom_bytes: int | None = None,
+              calibration: Calibration | None = None) -> list[FitResult]:
     """For every model (default: the catalog; ``task`` and ``min_params`` narrow it) the best quant and its
-    verdict and speed on ``system``, most useful first (``rank_runs``)."""
+    verdict and speed on ``system``, most useful first (``rank_runs``); ``calibration``: the machine's
+    corrections, where one matches."""
     from .models.catalog import default_catalog
     from .models.tasks import TASKS, tasks_of
 
@@ -433,7 +436,7 @@ def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None
                  and (not min_params or (s.params_total or 0) >= min_params)]
     return rank_runs([fit(make_request(m, engine=engine, system=system, search=Search.BEST_QUANT,
                                        context_tokens=context_tokens, ram_bytes=ram_bytes,
-                                       headroom_bytes=headroom_bytes)) for m in specs])
+                                       headroom_bytes=headroom_bytes, calibration=calibration)) for m in specs])
 
 
 

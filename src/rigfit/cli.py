@@ -274,11 +274,13 @@ def stack(models: tuple[str, ...], as_json: bool, **opts: Any) -> None:
 @click.option("--headroom", help="Memory kept free on each GPU (default 1 GiB, as llama.cpp's own fit keeps).")
 @click.option("--os", "os_name", default="linux", show_default=True, help="linux, windows or macos: its GPU reserve.")
 @click.option("--display", is_flag=True, default=False, help="A desktop runs on the first GPU (~0.5 GiB).")
+@click.option("--no-calibration", is_flag=True, default=False,
+              help="Ignore this machine's calibration (rigfit calibrate).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bool, ctx: str, engine: str,
            ram: str | None, task: str | None, min_params: str | None, headroom: str | None, os_name: str,
-           display: bool, as_json: bool) -> None:
+           display: bool, no_calibration: bool, as_json: bool) -> None:
     """List the embedded model catalog; with --hardware or --this-machine, what runs fully on the GPU,
     with offload, or not at all, at the best quant that fits, with speeds.
 
@@ -301,7 +303,8 @@ def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bo
         else:
             system = resolve_hardware(hardware, os_name=os_name.strip().lower(), display=display)
         results = what_runs(system, context_tokens=parse_ctx(ctx), engine=engine, ram_bytes=_size(ram), task=task,
-                            min_params=parse_params(min_params), headroom_bytes=_size(headroom))
+                            min_params=parse_params(min_params), headroom_bytes=_size(headroom),
+                            calibration=_calibration(no_calibration))
         if as_json:
             from .report.json_out import runs_dict
 

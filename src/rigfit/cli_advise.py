@@ -19,8 +19,10 @@ _workload_option = click.option("--workload", "-w", default="chat", show_default
 @click.command()
 @_stack_option
 @_workload_option
+@click.option("--no-calibration", is_flag=True, default=False,
+              help="Ignore this machine's calibration (rigfit calibrate).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
+def machine(models: tuple[str, ...], workload: str, no_calibration: bool, as_json: bool) -> None:
     """This machine (detected) running the stack, and the cheapest build that runs all of it well.
     What plain `rigfit` does.
 
@@ -29,9 +31,11 @@ def machine(models: tuple[str, ...], workload: str, as_json: bool) -> None:
       rigfit machine --model llama3.1:8b --workload code
     """
     from .advise import machine_report
+    from .calstore import user_calibration
     from .hardware.detect import detect
 
-    rep = machine_report(detect(), models=models or None, workload=workload)
+    rep = machine_report(detect(), models=models or None, workload=workload,
+                         calibration=user_calibration(no_calibration))
     if as_json:
         from .report.advice import machine_dict
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api import fit
+from ..calibration import Calibration
 from ..models.resolve import resolve_model
 from ..request import Search, make_request
 from ..units import GIB
@@ -27,9 +28,10 @@ class MachineReport:
     recommendation: Recommendation
 
 
-def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: str = "chat") -> MachineReport:
-    """How the detected machine runs ``models`` (default: the guides' stack) for ``workload``, and the
-    cheapest build that runs all of them well."""
+def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: str = "chat",
+                   calibration: Calibration | None = None) -> MachineReport:
+    """How the detected machine runs ``models`` (default: the guides' stack) for ``workload`` (with its
+    ``calibration`` where one matches), and the cheapest build that runs all of them well."""
     from ..api import DEFAULT_STACK, this_machine
 
     names = tuple(models or DEFAULT_STACK)
@@ -39,7 +41,8 @@ def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: s
     specs = tuple(resolve_model(m) for m in names)
     results = tuple(fit(make_request(s, system=system, search=Search.BEST_QUANT,
                                      context_tokens=min(wl.context_tokens, s.max_context),
-                                     prompt_tokens=wl.prompt_tokens, gen_tokens=wl.answer_tokens)) for s in specs)
+                                     prompt_tokens=wl.prompt_tokens, gen_tokens=wl.answer_tokens,
+                                     calibration=calibration)) for s in specs)
     meets = []
     for r in results:
         dec = r.speed.decode_tokens_per_s if r.speed else 0.0

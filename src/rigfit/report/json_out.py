@@ -161,7 +161,8 @@ def runs_dict(results: list[FitResult]) -> dict[str, Any]:
                      "accelerator_bytes": sum(d.used_bytes for d in p.accelerators) if p else None,
                      "context_tokens": r.memory.run.context_tokens,
                      "decode_tokens_per_s": s.decode_tokens_per_s if s else None,
-                     "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None})
+                     "prefill_tokens_per_s": s.prefill_tokens_per_s if s else None,
+                     "calibrated_runs": s.calibrated_runs if s else 0})
     hw = hardware_dict(results[0]) if results and results[0].system is not None else None
     return {"hardware": hw, "models": rows}
 
