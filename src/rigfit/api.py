@@ -23,7 +23,7 @@ from .quality import near_lossless, relative_loss
 from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .system import OS, System, SystemDevice, make_system, with_usable
-from .vocab import DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
+from .vocab import ClusterMode, DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
 
 if TYPE_CHECKING:  # placement and speed load when a plan has hardware: a memory-only fit starts faster
     from .placement import Placement
@@ -93,13 +93,22 @@ def _plan(req: FitRequest) -> FitResult:
     from .placement import Accelerator, plan
     from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedUnknown, estimate_speed
 
-    accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
-              for sd in system.accelerators for _ in range(sd.count)]
     cpu_dev = system.cpu_device
     cpu_bw = req.cpu_bandwidth_gb_s or (cpu_dev.bandwidth_gb_s if cpu_dev and cpu_dev.bandwidth_gb_s else None)
-    placement = plan(spec, mem, accels, ram_bytes=system.ram_bytes, tensor_split=req.tensor_split,
-                     tensor_parallel=req.tensor_parallel, pipeline_parallel=req.pipeline_parallel,
-                     cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers)
+    if system.is_cluster:
+        from .placement import plan_cluster
+
+        nodes = [[Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
+                  for sd in node.devices if sd.device.kind != "cpu" for _ in range(sd.count)]
+                 for node in system.nodes]
+        placement = plan_cluster(spec, mem, nodes, mode=req.cluster_mode or cluster_mode_for(spec, eng, system),
+                                 ram_bytes=system.ram_bytes)
+    else:
+        accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
+                  for sd in system.accelerators for _ in range(sd.count)]
+        placement = plan(spec, mem, accels, ram_bytes=system.ram_bytes, tensor_split=req.tensor_split,
+                         tensor_parallel=req.tensor_parallel, pipeline_parallel=req.pipeline_parallel,
+                         cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers)
     if req.split_mode == SplitMode.ROW:
         placement = replace(placement, split_mode=Split.ROW)
     if system.notes:
@@ -134,6 +143,21 @@ def _plan(req: FitRequest) -> FitResult:
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req, system=system, placement=placement,
                      speed=speed, speed_unknown=sp.reason if isinstance(sp, SpeedUnknown) else "",
                      cost=None if isinstance(cost, str) else cost, cost_unknown=cost if isinstance(cost, str) else "")
+
+
+def cluster_mode_for(spec: ModelSpec, eng: Engine, system: System) -> ClusterMode:
+    """The split a cluster plan uses when the request names none: tensor sharding where the engine has it,
+    the link is RDMA (per-layer all-reduces need its round trips of microseconds), every machine holds one
+    device and the model divides over them; else the engine's default (a pipeline)."""
+    rules = eng.cluster
+    assert rules is not None
+    link = system.network_link
+    n = len(system.nodes)
+    if (ClusterMode.TENSOR in rules.modes and link is not None and link.rdma
+            and all(sum(sd.count for sd in node.devices if sd.device.kind != "cpu") == 1 for node in system.nodes)
+            and spec.hidden_size % n == 0 and spec.n_kv_heads % n == 0):
+        return ClusterMode.TENSOR
+    return rules.default_mode
 
 
 def fit_model(model: str | ModelSpec, **options: Any) -> FitResult:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import CatalogError
 
-NAMES = ("apple", "builds", "gpus", "models", "platforms", "speed_fit", "workloads")
+NAMES = ("apple", "builds", "gpus", "links", "models", "platforms", "speed_fit", "workloads")
 
 
 def _data() -> Any:

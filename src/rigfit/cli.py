@@ -72,6 +72,14 @@ _fit_options = [
     click.option("--tensor-split", help="llama.cpp --tensor-split proportions, e.g. 3,1."),
     click.option("--tensor-parallel", "-tp", type=int, help="vLLM --tensor-parallel-size."),
     click.option("--pipeline-parallel", "-pp", type=int, help="vLLM --pipeline-parallel-size."),
+    click.option("--node", "nodes", multiple=True,
+                 help="One machine of a cluster (repeat per machine): devices, then an optional RAM size after a "
+                 "comma: 'M3 Ultra 512GB', '2x RTX 3090, 64GB'."),
+    click.option("--link", help="What joins the cluster's machines: 1gbe, 2.5gbe, 10gbe, 25gbe, 25gbe-rdma, 100gbe, "
+                 "200gbe, tb4, tb5, tb5-rdma, ib-hdr, ib-ndr."),
+    click.option("--cluster-mode", type=click.Choice(["pipeline", "tensor"]),
+                 help="How a cluster splits the model (default: tensor over RDMA where the engine can, else "
+                 "pipeline)."),
     click.option("--no-calibration", is_flag=True, default=False,
                  help="Ignore this machine's calibration (rigfit calibrate): the model's own prediction."),
     click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
@@ -102,7 +110,8 @@ def _options(o: dict[str, Any]) -> Any:
         gpu_layers=o["gpu_layers"], tensor_split=o["tensor_split"], tensor_parallel=o["tensor_parallel"],
         pipeline_parallel=o["pipeline_parallel"], command=o.get("command"), headroom=o.get("headroom"),
         os=o.get("os_name"), display=bool(o.get("display")), kwh_price=o.get("kwh_price"),
-        calibration=_calibration(bool(o.get("no_calibration"))))
+        calibration=_calibration(bool(o.get("no_calibration"))), nodes=tuple(o.get("nodes") or ()),
+        link=o.get("link"), cluster_mode=o.get("cluster_mode"))
 
 
 def _calibration(disabled: bool) -> Any:

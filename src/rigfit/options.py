@@ -110,6 +110,9 @@ class FitOptions:
     display: bool = False  # a desktop runs on the (first) GPU
     kwh_price: float | None = None  # USD per kWh for the running cost
     calibration: Calibration | None = None  # the user's per-machine corrections (None: none applied)
+    nodes: tuple[str, ...] = ()  # machines of a cluster ("M3 Ultra 512GB", "2x RTX 3090, 64GB")
+    link: str | None = None  # the link between them (tb5-rdma, 25gbe, ...)
+    cluster_mode: str | None = None  # pipeline | tensor
 
 
 def engine_of(o: FitOptions) -> str:
@@ -157,7 +160,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     """The one FitRequest for what a user typed.  ``system`` (already resolved: this machine, or catalog-only
     hardware for the web) replaces ``o.hardware``.  ``ctx="max"`` asks for the largest context; hardware
     without a quant (and not a GGUF file, which is sized as it is) asks for the best quant."""
-    has_hw = system is not None or bool(o.hardware)
+    has_hw = system is not None or bool(o.hardware) or bool(o.nodes)
     is_file = (isinstance(model, str) and model.lower().endswith(".gguf")) or \
         (isinstance(model, ModelSpec) and model.gguf is not None)
     max_ctx = (o.ctx or "").strip().lower() == "max"
@@ -189,7 +192,8 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         depth_tokens=o.depth_tokens, split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split),
         tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers,
         os_name=(o.os or "linux").strip().lower(), display=o.display, kwh_price_usd=o.kwh_price,
-        headroom_bytes=_size_of(o.headroom, "headroom_bytes"), calibration=o.calibration)
+        headroom_bytes=_size_of(o.headroom, "headroom_bytes"), calibration=o.calibration, nodes=o.nodes,
+        link=o.link, cluster_mode=o.cluster_mode)
 
 
 def _size_of(text: str | None, field_: str) -> int | None:

@@ -25,7 +25,7 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .units import GIB
-from .vocab import Component, Location, PlacementStyle, Role, Split, Verdict
+from .vocab import ClusterMode, Component, Location, PlacementStyle, Role, Split, Verdict
 
 VERDICTS = tuple(Verdict)
 DEFAULT_RAM_BYTES = 64 * GIB  # assumed for a described (not detected) PC when --ram is not given
@@ -53,6 +53,7 @@ class DevicePlan:
     has_output: bool = False
     expert_layers: tuple[int, ...] = ()  # layers whose routed experts live here while the rest is elsewhere
     shard: int = 1  # tensor-parallel degree: this device holds 1/shard of each of its layers
+    node: int = 0  # the cluster node it is in (0: the main host)
 
     @property
     def used_bytes(self) -> int:
@@ -78,6 +79,12 @@ class Placement:
     ram_bytes: int = 0
     ram_assumed: bool = False
     notes: tuple[str, ...] = field(default=())
+    cluster_mode: ClusterMode | None = None  # a plan across machines: how the model is split over them
+
+    @property
+    def nodes(self) -> int:
+        """Machines holding part of the model."""
+        return len({d.node for d in self.devices if d.layers or d.has_output})
 
     @property
     def accelerators(self) -> tuple[DevicePlan, ...]:
@@ -428,3 +435,70 @@ def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ra
         p = replace(p, ram_assumed=True,
                     notes=(*p.notes, f"system RAM assumed {DEFAULT_RAM_BYTES // GIB} GiB (not given)"))
     return p
+
+
+def plan_cluster(spec: ModelSpec, mem: MemoryBreakdown, nodes: list[list[Accelerator]], *, mode: ClusterMode,
+                 ram_bytes: int | None = None) -> Placement:
+    """Place the model over the accelerators of several machines (``nodes[0]`` is the main host) by the
+    engine's cluster rules (``Engine.cluster``): a pipeline puts contiguous layers on each device in order,
+    by memory (llama.cpp RPC lists the workers' devices first, so the main host runs the last layers and the
+    output); vLLM shards each node's layers over its GPUs and pipelines the nodes; tensor mode shards every
+    layer over the machines.  Nothing is offloaded to a CPU across machines."""
+    eng = get_engine(mem.run.engine)
+    rules = eng.cluster
+    assert rules is not None
+    ram = ram_bytes or DEFAULT_RAM_BYTES
+    if mode == ClusterMode.TENSOR:
+        return _plan_cluster_tensor(spec, mem, nodes, ram_bytes=ram, engine=eng.name)
+    order = list(range(len(nodes)))
+    if rules.main_host_last:
+        order = order[1:] + order[:1]
+    flat = [(i, a) for i in order for a in nodes[i]]
+    accels = [a for _, a in flat]
+    if rules.tp_within_node:
+        counts = {len(n) for n in nodes}
+        if len(counts) != 1:
+            raise InvalidInput(f"{eng.title} runs tensor parallel over each node's GPUs and needs the same number "
+                               f"of GPUs on every node; these have {', '.join(str(len(n)) for n in nodes)}",
+                               options=("nodes", "engine"))
+        p = plan_vllm(spec, mem, accels, ram_bytes=ram, engine=eng.name, tensor_parallel=len(nodes[0]),
+                      pipeline_parallel=len(nodes))
+    else:
+        p = plan_layer_split(mem, accels, ram_bytes=ram, engine=eng.name, allow_cpu=False, allow_cpu_moe=False)
+    node_of = [i for i, _ in flat]
+    devs = tuple(replace(d, node=node_of[k]) if k < len(node_of) and d.role != Role.CPU else d
+                 for k, d in enumerate(p.devices))
+    split = p.split_mode if p.split_mode != Split.NONE else Split.LAYER
+    return replace(p, devices=devs, cluster_mode=ClusterMode.PIPELINE, split_mode=split)
+
+
+def _plan_cluster_tensor(spec: ModelSpec, mem: MemoryBreakdown, nodes: list[list[Accelerator]], *,
+                         ram_bytes: int, engine: str) -> Placement:
+    """Every layer sharded over the machines (one device each): 1/N of the weights and of the KV heads per
+    machine, the whole compute buffer and runtime on each (exo placement.py: tensor sharding needs the
+    hidden size and the KV heads divisible by the machine count)."""
+    n_nodes = len(nodes)
+    if any(len(n) != 1 for n in nodes):
+        raise InvalidInput("tensor sharding across machines takes one device per machine", options=("nodes",))
+    if spec.hidden_size % n_nodes or spec.n_kv_heads % n_nodes:
+        raise InvalidInput(f"tensor sharding over {n_nodes} machines needs the hidden size ({spec.hidden_size}) and "
+                           f"the KV heads ({spec.n_kv_heads}) of {spec.name} divisible by {n_nodes}; use pipeline "
+                           "sharding", options=("cluster_mode", "nodes"))
+    n = len(mem.layers)
+    compute, overhead, _ = _fixed_per_gpu(mem)
+    weights = mem.total(Component.WEIGHTS, Location.DEVICE) + mem.total(Component.WEIGHTS, Location.HOST)
+    kv = sum(lay.kv_bytes for lay in mem.layers)
+    devs = []
+    for i, node in enumerate(nodes):
+        a = node[0]
+        devs.append(DevicePlan(name=a.device.name, role=Role.UNIFIED if a.device.unified else Role.GPU,
+                               device=a.device, usable_bytes=a.usable_bytes, weights_bytes=-(-weights // n_nodes),
+                               kv_bytes=-(-kv // n_nodes), compute_bytes=compute, overhead_bytes=overhead,
+                               layers=tuple(range(n)), has_output=True, shard=n_nodes, node=i))
+    fits = all(d.fits for d in devs)
+    notes = () if fits else (f"1/{n_nodes} of the model needs {devs[0].used_bytes / GIB:.1f} GiB per machine, "
+                             f"{min(d.usable_bytes for d in devs) / GIB:.1f} GiB usable",)
+    return Placement(verdict=Verdict.GPU if fits else Verdict.DOES_NOT_FIT, engine=engine, split_mode=Split.TENSOR,
+                     n_layers=n, gpu_layers=n + 1 if fits else 0, n_cpu_moe=0, tensor_parallel=n_nodes,
+                     pipeline_parallel=1, devices=tuple(devs), ram_bytes=ram_bytes, notes=notes,
+                     cluster_mode=ClusterMode.TENSOR)

@@ -16,6 +16,7 @@ error naming it, never silently dropped:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -30,12 +31,13 @@ from .system import (
     System,
     default_backend,
     device_backends,
+    make_cluster,
     make_system,
     with_backends,
     with_headroom,
     with_ram,
 )
-from .vocab import Backend, PlacementStyle
+from .vocab import Backend, ClusterMode, PlacementStyle
 
 MAX_TOKENS = 1 << 24
 MAX_RAM_BYTES = 64 << 40
@@ -106,6 +108,9 @@ class FitRequest:
     # per-machine corrections from measured runs (rigfit.calibration); applied where one matches the plan's
     # machine, engine and backend
     calibration: Calibration | None = None
+    # a plan across machines (system with several nodes): how the model is split over them (None: the
+    # engine's choice, tensor over an RDMA link where the engine and the model allow it)
+    cluster_mode: ClusterMode | None = None
 
     @property
     def run_backend(self) -> Backend:
@@ -154,6 +159,9 @@ def make_request(
     cpu_bandwidth_gb_s: float | None = None,
     llamacpp_build: str = "current",
     calibration: Calibration | None = None,
+    nodes: Sequence[str] = (),
+    link: str | None = None,
+    cluster_mode: str | None = None,
 ) -> FitRequest:
     """The validated request for ``model`` (a name, path or spec).  ``hardware`` (catalog names, ``"2x RTX
     3090"``, .toml files) or ``system`` give the machine; ``ram_bytes`` its system RAM; ``os_name`` and
@@ -201,6 +209,13 @@ def make_request(
     be = _backend(backend, eng)
     if split_mode is not None and split_mode not in tuple(SplitMode):
         raise InvalidInput(f"split mode must be layer or row, got {split_mode!r}", options=("split_mode",))
+    if nodes and (hardware or system is not None):
+        raise InvalidInput("give the machines of a cluster as nodes, or one machine's hardware, not both",
+                           options=("nodes", "hardware"))
+    if nodes:
+        system = _cluster(nodes, link, os_name)
+    elif link is not None:
+        raise InvalidInput("a link joins the machines of a cluster: give two or more nodes", options=("link", "nodes"))
     if system is None and hardware:
         from .hardware.resolve import resolve_system_noted
 
@@ -223,9 +238,54 @@ def make_request(
         gpu_layers=gpu_layers, cpu_moe=cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,
         llamacpp_build=llamacpp_build, headroom_bytes=headroom if system is not None else 0,
         kwh_price_usd=DEFAULT_KWH_PRICE_USD if kwh_price_usd is None else kwh_price_usd,
-        calibration=calibration)
+        calibration=calibration, cluster_mode=_cluster_mode(cluster_mode))
     check_request(req)
     return req
+
+
+MAX_NODES = 64
+
+
+def _cluster(nodes: Sequence[str], link: str | None, os_name: str) -> System:
+    """Machines as typed (``"M3 Ultra 512GB"``, ``"2x RTX 3090, 64GB"``: devices, then an optional RAM size
+    after a comma) joined by a catalog link."""
+    from .hardware.links import resolve_link
+    from .hardware.resolve import resolve_system_noted
+    from .units import parse_memory_size
+
+    if len(nodes) > MAX_NODES:
+        raise InvalidInput(f"at most {MAX_NODES} nodes, got {len(nodes)}", options=("nodes",))
+    if len(nodes) > 1 and link is None:
+        raise InvalidInput("a cluster needs the link between its machines (tb5-rdma, 25gbe, 10gbe, ib-ndr, ...)",
+                           options=("link",))
+    machines = []
+    for text in nodes:
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        ram = None
+        hw = []
+        for part in parts:
+            if re.fullmatch(r"[0-9.]+\s*[kmgt]i?b?(\s*ram)?", part, re.IGNORECASE):
+                ram = parse_memory_size(re.sub(r"(?i)\s*ram$", "", part))
+            else:
+                hw.append(part)
+        if not hw:
+            raise InvalidInput(f"node {text[:60]!r} names no device", options=("nodes",))
+        found, notes = resolve_system_noted(hw)
+        machines.append(make_system(found, os_name=os_name, ram_bytes=ram, notes=notes))
+    if len(machines) == 1:
+        return machines[0]
+    spec = resolve_link(link or "")
+    return make_cluster(machines, link_name=spec.name, gb_s=spec.gb_s, rtt_us=spec.rtt_us, rdma=spec.rdma)
+
+
+def _cluster_mode(text: str | None) -> ClusterMode | None:
+    if text is None:
+        return None
+    t = text.strip().lower()
+    if t not in tuple(ClusterMode):
+        raise InvalidInput(f"cluster mode must be {' or '.join(ClusterMode)}, got {text[:40]!r}",
+                           options=("cluster_mode",))
+    return ClusterMode(t)
 
 
 def check_os(os_name: str) -> None:
@@ -266,7 +326,9 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
             raise InvalidInput(f"{eng.title} does not run on {d.name} ({own}); it runs on "
                                f"{', '.join(eng.backends)}", options=("engine", "hardware"))
     drives = {chosen[sd.device.name] for sd in system.accelerators}
-    if len(drives) > 1:
+    if len(drives) > 1 and not (system.is_cluster and eng.cluster is not None and not eng.cluster.apple_only
+                                and not eng.cluster.tp_within_node):
+        # one backend per process; llama.cpp RPC runs each worker's own (a Mac's Metal beside a CUDA box)
         hint = "; the vulkan backend drives both" if Backend.VULKAN in eng.backends else ""
         raise InvalidInput(f"{', '.join(sd.device.name for sd in system.accelerators)} need different backends "
                            f"({', '.join(sorted(drives))}) and {eng.title} runs one per plan{hint}",
@@ -283,6 +345,7 @@ def check_request(req: FitRequest) -> None:
         raise InvalidInput("the most users needs hardware (how many fit depends on the device)",
                            options=("n_seq", "hardware"))
     eng, rules = req.engine, req.engine.placement
+    _check_cluster(req)
     for name, label in _ENGINE_SETTINGS:
         if getattr(req, name) is not None and name not in eng.settings:
             raise InvalidInput(f"{eng.title} has no setting for {label}", options=(name, "engine"))
@@ -311,6 +374,38 @@ def check_request(req: FitRequest) -> None:
         if n_gpus < 2:
             raise InvalidInput(f"a row split spreads each matrix over GPUs; this plan has {n_gpus}",
                                options=("split_mode", "hardware"))
+
+
+def _check_cluster(req: FitRequest) -> None:
+    """A plan across machines: an engine that runs one, a split mode it has, the machines it runs on."""
+    system, eng = req.system, req.engine
+    if system is None or not system.is_cluster:
+        if req.cluster_mode is not None:
+            raise InvalidInput("a cluster mode applies to a plan across machines: give two or more nodes",
+                               options=("cluster_mode", "nodes"))
+        return
+    rules = eng.cluster
+    if rules is None:
+        multi = ", ".join(e for e in ("llama.cpp", "vllm", "exo", "mlx"))
+        raise InvalidInput(f"{eng.title} plans one machine; across machines rigfit plans {multi}",
+                           options=("engine", "nodes"))
+    if req.cluster_mode is not None and req.cluster_mode not in rules.modes:
+        raise InvalidInput(f"{eng.title} splits a model across machines by {', '.join(rules.modes)}, not "
+                           f"{req.cluster_mode}", options=("cluster_mode", "engine"))
+    others = sorted({sd.device.name for sd in system.accelerators if sd.device.vendor != "apple"})
+    if rules.apple_only and others:
+        raise InvalidInput(f"{eng.title} clusters Apple silicon Macs (MLX); {', '.join(others)} cannot join",
+                           options=("engine", "nodes"))
+    if any(not n.devices or all(sd.device.kind == "cpu" for sd in n.devices) for n in system.nodes):
+        raise InvalidInput("every machine of a cluster needs an accelerator (a GPU or a unified-memory chip)",
+                           options=("nodes",))
+    for name in ("gpu_layers", "tensor_split", "tensor_parallel", "pipeline_parallel"):
+        if getattr(req, name) not in (None, 1):
+            raise InvalidInput(f"a plan across machines sets {name.replace('_', ' ')} itself "
+                               f"({rules.how})", options=(name, "nodes"))
+    if req.split_mode == SplitMode.ROW:
+        raise InvalidInput("a row split works within one machine, not across a network",
+                           options=("split_mode", "nodes"))
 
 
 def with_plan(req: FitRequest, **changes: object) -> FitRequest:

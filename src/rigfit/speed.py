@@ -36,7 +36,7 @@ from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
 from .placement import Placement
 from .system import System, pcie_link
-from .vocab import LayerKind, Role, SpeedClass, Split, Verdict
+from .vocab import ClusterMode, LayerKind, Role, SpeedClass, Split, Verdict
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
@@ -127,6 +127,11 @@ class DeviceWork:
     streamed_bytes: float = 0.0  # weights in RAM that the GPU streams over PCIe per micro-batch
     pcie_gb_s: float = 0.0
     shard: int = 1
+    # all the weights held here (every expert, not the active share) and the routed experts' part of them:
+    # a prompt micro-batch reads them all once (its tokens route to nearly every expert)
+    resident_bytes: float = 0.0
+    resident_expert_bytes: float = 0.0
+    expert_ratio: float = 1.0  # experts used per token / experts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +162,50 @@ class SpeedEstimate:
     notes: tuple[str, ...] = field(default=())
     decode_layer_s: float = 0.0  # of the decode time per token, the fixed cost per layer (t_layer terms)
     calibrated_runs: int = 0  # runs of this machine the estimate was corrected with (rigfit.calibration)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkTerms:
+    """What a plan across machines adds for its network (``engines.base.ClusterRules``)."""
+
+    decode_s: float  # per generated token (pipeline hops, or every layer's all-reduces in tensor mode)
+    prefill_ubatch_s: float  # per prompt micro-batch
+    allreduce_s: float | None  # tensor mode: one all-reduce over the network (replaces the in-node cost)
+    note: str
+    prior: bool
+    overlapped: bool = True  # prompt micro-batches overlap across the machines' stages
+
+
+def network_terms(spec: ModelSpec, plan: Placement, system: System, n_ubatch: int) -> NetworkTerms | None:
+    """The network's share of a cluster plan's token and prompt times, from the engine's cluster rules and the
+    link: pipeline boundaries pay round trips plus the activations; tensor mode pays two all-reduces per
+    layer (Megatron-LM, Shoeybi et al. 2019), each a fixed cost plus (N - 1) round trips plus the ring's
+    2 (N - 1) / N of the activations (Patarasuk & Yuan 2009)."""
+    link = system.network_link
+    rules = get_engine(plan.engine).cluster
+    if link is None or rules is None or plan.cluster_mode is None or plan.nodes < 2:
+        return None
+    rtt = (link.rtt_us or 0.0) * 1e-6
+    bw = (link.gb_s or 1.0) * 1e9
+    act = spec.hidden_size * rules.activation_bytes
+    n = plan.nodes
+    if plan.cluster_mode == ClusterMode.TENSOR:
+        def allreduce(tokens: int) -> float:
+            return rules.allreduce_overhead_s + (n - 1) * rtt + 2 * (n - 1) / n * tokens * act / bw
+        per = allreduce(1)
+        dec = 2 * plan.n_layers * per
+        pre = 2 * plan.n_layers * allreduce(n_ubatch)
+        note = (f"{n} machines, tensor sharding over {link.name}: {2 * plan.n_layers} all-reduces per token, "
+                f"{per * 1e6:.0f} us each")
+        return NetworkTerms(decode_s=0.0, prefill_ubatch_s=pre, allreduce_s=per, note=note, prior=not rules.fitted)
+    hops = n - 1
+    hop = rules.round_trips_per_hop * rtt + act / bw + rules.hop_overhead_s
+    dec = rules.remote_overhead_s + hops * hop
+    pre = hops * (rules.round_trips_per_hop * rtt + n_ubatch * act / bw + rules.hop_overhead_s)
+    note = (f"{n} machines, pipeline over {link.name}: {hops} network hop{'s' if hops > 1 else ''}, "
+            f"{dec * 1000:.1f} ms per token")
+    return NetworkTerms(decode_s=dec, prefill_ubatch_s=pre, allreduce_s=None, note=note, prior=not rules.fitted,
+                        overlapped=rules.overlapped)
 
 
 def _kv_elem(mem: MemoryBreakdown) -> float:
@@ -265,11 +314,17 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             streamed = float(sum(mem.layers[il].weights_bytes for il in d.layers)
                              + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
                              + (mem.output_layer_bytes if d.has_output else 0))
+        moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
+        resident_x = float(sum(mem.layers[il].expert_bytes for il in d.layers if il not in moe_ram))
+        resident = float(sum(mem.layers[il].weights_bytes for il in d.layers)) - \
+            float(sum(mem.layers[il].expert_bytes for il in d.layers if il in moe_ram))
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
                               attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
-                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard))
+                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
+                              resident_bytes=resident / shard, resident_expert_bytes=resident_x / shard,
+                              expert_ratio=active))
     return out
 
 
@@ -369,7 +424,8 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
 
 def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, window: int,
                   params: SpeedParams, split_mode: str | None = None,
-                  nvlink: bool | None = None, build: str = "current", batch: int = 1) -> tuple[float, list[float]]:
+                  nvlink: bool | None = None, build: str = "current", batch: int = 1,
+                  allreduce_s: float | None = None) -> tuple[float, list[float]]:
     per = [_apply(decode_terms(w, position, window, batch), _class_params(params, era_class(w.cls, build)))
            for w in works]
     if plan.tensor_parallel > 1:
@@ -377,7 +433,8 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
         stages = max(1, plan.pipeline_parallel)
         link = "t_allreduce_nvlink" if (_nvlink(plan) if nvlink is None else nvlink) else "t_allreduce_pcie"
         # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
-        t = max(per) * stages + 2 * plan.n_layers * g.get(link, 30e-6) + (stages - 1) * g.get("t_hop", 0.0)
+        ar = allreduce_s if allreduce_s is not None else g.get(link, 30e-6)  # a cluster's: over its network
+        t = max(per) * stages + 2 * plan.n_layers * ar + (stages - 1) * g.get("t_hop", 0.0)
         return t, per
     if batch > 1:  # the layers run in order, each device's step as above (layer split: the stages add up)
         return sum(per) + params.globals_.get("t_hop", 0.0) * max(0, len(works) - 1), per
@@ -447,7 +504,7 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
 
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, params: SpeedParams, split_mode: str | None = None,
-                   build: str = "current", start: int = 0) -> float:
+                   build: str = "current", start: int = 0, overlap: float | None = None) -> float:
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
     stage = []
@@ -458,6 +515,13 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
+        if w.resident_expert_bytes and w.cls != "cpu":
+            # an MoE micro-batch reads every expert its tokens route to (1 - (1 - k/E)^u of them) once, at the
+            # weight-read efficiency: small per-expert matmuls are bound by those bytes, not by 2 N P FLOPs
+            u = min(prompt, n_ubatch)
+            touched = 1.0 - (1.0 - w.expert_ratio) ** u
+            read = w.resident_bytes - w.resident_expert_bytes * (1.0 - touched)
+            s = max(s, read * _class_params(params, cls).get("a_w", 1.0) / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
     if plan.tensor_parallel > 1:
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \
@@ -465,7 +529,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     if mode == "layer" and len(stage) > 1:
         total, left = 0.0, n_ub
         per_batch = max(1, n_batch // n_ubatch)
-        rho = params.globals_.get("pipe_overlap", 1.0)
+        rho = params.globals_.get("pipe_overlap", 1.0) if overlap is None else overlap
         while left > 0:
             m = min(per_batch, left)
             total += rho * (sum(stage) + (m - 1) * max(stage)) + (1 - rho) * m * sum(stage)
@@ -496,18 +560,25 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     window = spec.sliding_window
     run = mem.run
     mid = (gen_tokens - 1) / 2
-    t_mid, per = decode_time_s(works, plan, depth_tokens + mid, window, params, split_mode, nvlink, build)
+    net = network_terms(spec, plan, system, run.n_ubatch) if system is not None and system.is_cluster else None
+    ar = net.allreduce_s if net is not None else None
+    net_s = net.decode_s if net is not None else 0.0
+    t_mid, per = decode_time_s(works, plan, depth_tokens + mid, window, params, split_mode, nvlink, build,
+                               allreduce_s=ar)
+    t_mid += net_s
     decode = 1.0 / t_mid
     # after the prompt: decode positions depth + prompt .. depth + prompt + gen
     t_after, _ = decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode, nvlink,
-                               build)
+                               build, allreduce_s=ar)
+    t_after += net_s
     # run.n_seq users answering at once (llama-server -np N slots, each after its prompt): one step reads
     # the weights once and every user's cache, unless the batch's matmuls take longer
     users = max(1, run.n_seq)
     t_step = t_after
     if users > 1:
         t_step = max(decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode,
-                                   nvlink, build, batch=users)[0], batch_compute_s(works, users, params, build))
+                                   nvlink, build, batch=users, allreduce_s=ar)[0] + net_s,
+                     batch_compute_s(works, users, params, build))
     f16 = mem.quant.upper() in F16_QUANTS
     notes: list[str] = []
     if any(w.tflops is None for w in works):
@@ -515,7 +586,10 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append("dense FP16 rate unknown for a device: no prefill estimate")
     else:
         t_pp = prefill_time_s(works, plan, prompt_tokens, run.n_batch, run.n_ubatch, run.flash_attention, f16,
-                              params, split_mode, build, depth_tokens)
+                              params, split_mode, build, depth_tokens,
+                              overlap=0.0 if net is not None and not net.overlapped else None)
+        if net is not None:
+            t_pp += math.ceil(prompt_tokens / run.n_ubatch) * net.prefill_ubatch_s
     classes = tuple(dict.fromkeys(w.cls for w in works))
     worst = max(classes, key=lambda c: params.bands.get(c, {}).get("tg", (1, 1))[1])
     tg_band = params.bands.get(worst, {}).get("tg", (0.7, 1.3))
@@ -527,6 +601,11 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         # no constants fitted on this engine's own runs: its kernels are priced as llama.cpp's
         unfitted.append(f"{engine.title}: no speed constants fitted on its own runs yet; llama.cpp's stand in "
                         "(wider band)")
+    if net is not None:
+        notes.append(net.note)
+        if net.prior:
+            unfitted.append(f"{get_engine(run.engine).title} across machines: network costs are priors, not "
+                            "fitted on its cluster runs (wider band)")
     for note in unfitted:
         notes.append(note)
         tg_band = (min(tg_band[0], 0.6), max(tg_band[1], 1.6))

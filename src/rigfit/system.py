@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from itertools import pairwise
 
 from .hardware.spec import Device
 from .hardware.usable import UsableMemory, usable_memory
@@ -44,6 +45,9 @@ class Link:
     # rate the speed model takes from its fitted constants
     pcie_gen: int | None = None
     lanes: int | None = None
+    name: str = ""  # a network link's catalog name (tb5-rdma, 25gbe)
+    rtt_us: float | None = None  # a network link's small-message round trip
+    rdma: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,8 +86,17 @@ class System:
 
     @property
     def node(self) -> Node:
-        """The node a one-machine plan runs on."""
+        """The node a one-machine plan runs on (a cluster's main host)."""
         return self.nodes[0]
+
+    @property
+    def is_cluster(self) -> bool:
+        return len(self.nodes) > 1
+
+    @property
+    def network_link(self) -> Link | None:
+        """The link joining a cluster's nodes (one kind for all of them)."""
+        return self.network[0] if self.network else None
 
     @property
     def cpu_device(self) -> Device | None:
@@ -160,6 +173,19 @@ def make_system(found: Sequence[tuple[Device, int]], *, os_name: str = "linux", 
                               links=_links(devs)),), notes=tuple(notes))
 
 
+def make_cluster(nodes: Sequence[System], *, link_name: str, gb_s: float, rtt_us: float, rdma: bool,
+                 notes: Sequence[str] = ()) -> System:
+    """Several one-node Systems joined by one kind of network link into a cluster (node 1 is the main host:
+    llama.cpp's client, Ray's head, exo's first node).  A single node gives that node unchanged."""
+    if len(nodes) == 1:
+        return nodes[0]
+    named = tuple(replace(n.node, name=f"node {i + 1}") for i, n in enumerate(nodes))
+    network = tuple(Link(kind=LinkKind.NETWORK, ends=(a.name, b.name), gb_s=gb_s, name=link_name, rtt_us=rtt_us,
+                         rdma=rdma) for a, b in pairwise(named))
+    return System(nodes=named, network=network,
+                  notes=tuple(dict.fromkeys([*(x for n in nodes for x in n.notes), *notes])))
+
+
 def with_backends(system: System, backend_of: dict[str, Backend]) -> System:
     """The same system with each device (by name) driven by the given backend."""
     nodes = tuple(replace(n, devices=tuple(replace(d, backend=backend_of.get(d.device.name, d.backend))
@@ -189,4 +215,4 @@ def with_usable(system: System, usable: Sequence[UsableMemory]) -> System:
 
 
 __all__ = ["OS", "Link", "LinkKind", "Node", "System", "SystemDevice", "default_backend", "device_backends",
-           "make_system", "pcie_link", "with_backends", "with_ram", "with_usable"]
+           "make_cluster", "make_system", "pcie_link", "with_backends", "with_ram", "with_usable"]

@@ -158,6 +158,13 @@ class LayerKind(StrEnum):
     NONE = "none"  # no token mixer, nothing cached (an MLP-only block of Nemotron-H)
 
 
+class ClusterMode(StrEnum):
+    """How a plan across several machines splits the model."""
+
+    PIPELINE = "pipeline"  # contiguous layers per node, one node after the other for each token
+    TENSOR = "tensor"  # every layer sharded over the nodes, an all-reduce after attention and after the MLP
+
+
 class PlacementStyle(StrEnum):
     """How an engine spreads a model over several accelerators."""
 

@@ -5,6 +5,7 @@ or a Mac / mini PC / laptop as sold, priced part by part with dates and sources;
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..cost import RunningCost
 from ..hardware.catalog import default_hardware
@@ -299,3 +300,5 @@ class Recommendation:
     # builds that miss one target, cheaper than the cheapest that meets them all (or, when none does, the
     # closest ones)
     near_misses: tuple[NearMiss, ...] = field(default=())
+    # when no single machine meets the targets: clusters of 2-4 identical machines (advise/clusters.py)
+    clusters: tuple[Any, ...] = field(default=())

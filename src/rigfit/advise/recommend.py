@@ -12,7 +12,7 @@ from ..cost import RunningCost, running_cost
 from ..errors import NoBuild, RigfitError
 from ..hardware.usable import usable_memory
 from ..models.spec import ModelSpec
-from ..vocab import Target, Verdict, WorkloadKind
+from ..vocab import Backend, Target, Verdict, WorkloadKind
 from .builds import Build, NearMiss, RankedBuild, Recommendation, complete_build
 from .evaluate import ModelOnBuild, Shortfall, Stack, capacity_ok, epoch_hours, evaluate_option, make_stack
 from .explain import applied_rules, cheapest_limits, rank_reason, request_notes
@@ -161,12 +161,13 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
     notes = request_notes(req) + _left_out(stack, req)
     if not within:
         misses = _near_misses(req, near, over, None)
-        if not misses:
+        clusters = () if training or req.have is not None else _clusters(stack, req, near, over)
+        if not misses and not clusters:
             raise _no_build(req, stack, found)
         return Recommendation(request=req, workload=stack.workload, min_tokens_per_s=stack.min_tps,
                               context_tokens={s.name: c for s, c in zip(stack.specs, stack.contexts, strict=True)},
                               builds=(), pareto=(), cheapest_limits=(), considered=considered, qualifying=0,
-                              rules=applied_rules(), notes=notes, near_misses=misses)
+                              rules=applied_rules(), notes=notes, near_misses=misses, clusters=clusters)
     within.sort(key=lambda f: (f[0].price_usd, -_score(f[1], training)))
     points = [(b.price_usd, _score(m, training)) for b, m in within]
     front = set(pareto_front(points))
@@ -186,6 +187,21 @@ def recommend(req: Request, *, specs: tuple[ModelSpec, ...] | None = None) -> Re
                           builds=top, pareto=par, cheapest_limits=tuple(limits), considered=considered,
                           qualifying=len(within), rules=applied_rules(), notes=notes,
                           near_misses=_near_misses(req, near, over, within[0][0].price_usd))
+
+
+def _clusters(stack: Stack, req: Request, near: Near, over: Found) -> tuple[Any, ...]:
+    """Clusters of identical machines, when no single machine meets the targets (advise/clusters.py), each
+    against the fastest single machine that runs the stack on its accelerators."""
+    from ..memory import MemoryBreakdown
+    from .clusters import cluster_plans
+    from .evaluate import stack_memory
+
+    singles = [(b, m) for b, m, _ in near] + list(over)
+    best = max(singles, key=lambda bm: _score(bm[1], False), default=None)
+    mems: list[MemoryBreakdown] = [stack_memory(sp, stack.quant, stack.contexts[i], Backend.METAL)
+                                   for i, sp in enumerate(stack.specs)]
+    need = max(m.total_bytes for m in mems)
+    return cluster_plans(stack, req, need, best[0] if best else None, _score(best[1], False) if best else None)
 
 
 def _left_out(stack: Stack, req: Request) -> tuple[str, ...]:

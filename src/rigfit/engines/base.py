@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput, UnknownName
 from ..quant import GGUFFileType, QuantScheme, TensorFormat
-from ..vocab import Backend, Component, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, ClusterMode, Component, PlacementStyle, SpeedClass, WeightFormat
 
 if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
     from ..api import FitResult
@@ -50,6 +50,32 @@ class PlacementRules:
     gpu_layers: bool  # the user may set how many layers go to the GPU (-ngl, num_gpu)
     tensor_split: bool  # the user may set per-GPU proportions (--tensor-split, exllamav2 gpu_split, max_memory)
     row_split: bool  # rows of each matrix split over GPUs (llama.cpp --split-mode row)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterRules:
+    """How an engine runs one model across machines, and what each exchange between them costs.
+
+    Decode, per token: pipeline mode adds ``remote_overhead_s`` once when any stage is on another node and,
+    per boundary between nodes, ``round_trips_per_hop`` small-message round trips of the link plus the
+    activations (``activation_bytes`` per hidden element) over its data rate plus ``hop_overhead_s``; tensor
+    mode adds, per all-reduce (two per layer), ``allreduce_overhead_s`` plus (nodes - 1) round trips plus the
+    ring's 2 (N - 1) / N of the activations over the link.  Prefill pays the same per micro-batch."""
+
+    how: str  # one line: what runs where
+    modes: tuple[ClusterMode, ...]
+    default_mode: ClusterMode
+    tp_within_node: bool = False  # tensor parallel over each node's GPUs, pipeline over the nodes (vLLM + Ray)
+    apple_only: bool = False  # MLX-based: every node an Apple silicon Mac
+    main_host_last: bool = False  # the main host holds the last layers and the output (llama.cpp RPC)
+    round_trips_per_hop: float = 1.0
+    hop_overhead_s: float = 0.0
+    remote_overhead_s: float = 0.0
+    allreduce_overhead_s: float = 0.0
+    activation_bytes: int = 2
+    overlapped: bool = True  # prompt micro-batches overlap across the stages (else one stage at a time)
+    fitted: bool = False  # constants fitted on published cluster runs (else priors: a wider band)
+    source: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)  # no slots: seven singletons, and a slotted copy costs import time
@@ -87,6 +113,7 @@ class Engine(ABC):
     placement: PlacementRules
     settings: frozenset[str] = frozenset()  # the optional FitRequest engine settings it honours
     speed_class: SpeedClass
+    cluster: ClusterRules | None = None  # None: the engine plans one machine only
     default_port: int | None = None  # None: rigfit writes no launch command for this engine
     source: str = ""
 

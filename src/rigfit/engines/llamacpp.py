@@ -17,8 +17,18 @@ from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
 from ..units import MIB
-from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, Verdict, WeightFormat
-from .base import UNQUANTIZED_KV, Engine, PlacementRules, head_kv_dims, pad
+from ..vocab import (
+    Backend,
+    ClusterMode,
+    Component,
+    LayerKind,
+    Location,
+    PlacementStyle,
+    SpeedClass,
+    Verdict,
+    WeightFormat,
+)
+from .base import UNQUANTIZED_KV, ClusterRules, Engine, PlacementRules, head_kv_dims, pad
 
 if TYPE_CHECKING:
     from ..api import FitResult
@@ -179,11 +189,26 @@ class LlamaCpp(Engine):
         from .recipe import Launch, plan_summary
 
         args, settings, notes = _llama_args(r)
+        commands: list[str] = []
+        system = r.system
+        if system is not None and system.is_cluster:
+            # tools/rpc/README.md: rpc-server on each worker (-c keeps a local cache of the tensors it was sent),
+            # the main host lists them with --rpc
+            workers = [f"{n.name.replace(' ', '')}:{RPC_PORT}" for n in system.nodes[1:]]
+            for n in system.nodes[1:]:
+                commands += [f"# on {n.name} (a worker):",
+                             shlex.join(["rpc-server", "--host", "0.0.0.0", "--port", str(RPC_PORT), "-c"])]
+            args = [*args, "--rpc", ",".join(workers)]
+            settings.append(("rpc", ",".join(workers)))
+            commands.append("# on node 1 (the main host):")
+            notes.append("node2, node3, ...: the workers' addresses; build llama.cpp with -DGGML_RPC=ON on every "
+                         "machine; rpc-server has no authentication, so keep it on a private network")
         argv = ("llama-server", "-m", _gguf_path(r), *args, "--host", host, "--port", str(port))
+        commands.append(shlex.join(argv))
         if r.spec.gguf is None:
             notes.append(f"-m: the path of your {r.quant.name} GGUF file of {r.spec.name}")
         return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=True), argv=argv,
-                      commands=(shlex.join(argv),), settings=tuple(settings), notes=tuple(notes + _backend_note(r)))
+                      commands=tuple(commands), settings=tuple(settings), notes=tuple(notes + _backend_note(r)))
 
 
 class Ollama(LlamaCpp):
@@ -351,14 +376,38 @@ def _ctx_label(tokens: int) -> str:
 
 
 _GGUF = tuple(GGUF_FILE_TYPES)
+# fitted by benchmarks/fit_cluster.py --fit (least squares on the relative error of the Thunderbolt 5 runs)
+RPC_PORT = 50052  # rpc-server's default port (tools/rpc/README.md)
+RPC_ROUND_TRIPS_PER_HOP = 10.3  # link round trips per stage boundary per token (RPC commands)
+RPC_REMOTE_OVERHEAD_S = 2.2e-3  # once per token when any stage is remote (remote graphs sent and rebuilt)
+
 _COMMON = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
                runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
                placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP,
                settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all", "mmproj"}))
 
+# The RPC backend (tools/rpc/README.md @038514c): rpc-server on each worker; the client treats every remote
+# device as one more device and splits the layers over all of them by memory (a pipeline that one token walks
+# through stage by stage); RPC devices are listed before the local ones, so the main host runs the last
+# layers and the output.  Each token crosses every boundary with a handful of RPC commands (set_tensor,
+# graph_compute, get_tensor: round trips of the link) and the remote graphs are sent again each time; the two
+# constants are fitted on Jeff Geerling's 4 x M3 Ultra runs over Thunderbolt 5 IP (exo
+# docs/benchmarks/jeffgeerling: Qwen3-235B 8-bit 20.4 / 17.2 / 15.2, DeepSeek V3.1 8-bit - / 16.0 / 14.6,
+# Kimi K2 4-bit - / 18.5 / 16.4 tok/s on 1 / 2 / 4 nodes); tests/test_cluster.py holds every anchor.
+RPC_CLUSTER = ClusterRules(
+    how="llama.cpp RPC: rpc-server on every worker, the layers split over all devices by memory, the main "
+        "host (node 1) runs the last layers and the output",
+    modes=(ClusterMode.PIPELINE,), default_mode=ClusterMode.PIPELINE, main_host_last=True,
+    round_trips_per_hop=RPC_ROUND_TRIPS_PER_HOP, hop_overhead_s=0.0, remote_overhead_s=RPC_REMOTE_OVERHEAD_S,
+    # llama.cpp pipelines micro-batches over devices only when every backend has async copies and events
+    # (src/llama-context.cpp pipeline_parallel); the RPC backend (ggml-rpc.cpp) has neither
+    activation_bytes=4, overlapped=False, fitted=True,
+    source="ggml-org/llama.cpp tools/rpc/README.md @038514c; costs fitted on Jeff Geerling's 4 x M3 Ultra RPC "
+           "runs over Thunderbolt 5 (exo docs/benchmarks/jeffgeerling)")
+
 LLAMA_CPP = LlamaCpp(
     name="llama.cpp", title="llama.cpp", aliases=("llamacpp", "llama-cpp", "llama-server", "llama-cli"),
-    kv_types=LLAMA_KV_TYPES, default_port=8080,
+    kv_types=LLAMA_KV_TYPES, default_port=8080, cluster=RPC_CLUSTER,
     request_overhead_s=0.008, request_overhead_source=(
         "llama-server request latency: median of measured - predicted time to first token over the 18 "
         "throughput_modern.csv llama-server rows with prompts under 256 tokens (localmaxxing, 2026)"),

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
 from ..units import MIB
-from ..vocab import Backend, LayerKind, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, ClusterMode, LayerKind, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
+    ClusterRules,
     PlacementRules,
     TensorEngine,
     chunk_activations,
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .recipe import Launch
 
 PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
+# per MLX all-reduce beyond the link's round trips: fitted by benchmarks/fit_cluster.py --fit on the exo
+# Tensor + RDMA runs of 4 x M3 Ultra (engines/exo.py)
+MLX_ALLREDUCE_S = 18e-6
 
 
 class MLX(TensorEngine):
@@ -88,6 +92,17 @@ class MLX(TensorEngine):
         settings.append(("decode_concurrency", conc))
         notes.append("concurrency is set to the planned sequences: the server's default of 32 parallel decodes "
                      "would hold up to 32 KV caches")
+        system = r.system
+        if system is not None and system.is_cluster:
+            # MLX docs (distributed): mlx.launch starts the same program on every host over ring (TCP) or jaccl
+            link = system.network_link
+            backend = "jaccl" if link is not None and link.rdma else "ring"
+            hosts = ",".join(n.name.replace(" ", "") for n in system.nodes)
+            args = ["mlx.launch", "--hosts", hosts, "--backend", backend, "--", *args]
+            settings.append(("distributed_backend", backend))
+            notes.append(f"{hosts}: the Macs' addresses; the same mlx-lm and model files on every Mac"
+                         + ("; JACCL needs 'rdma_ctl enable' (macOS 26.2+) and a Thunderbolt 5 cable between "
+                            "every pair" if backend == "jaccl" else ""))
         commands.append(shlex.join(args))
         return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=False),
                       argv=tuple(args), commands=tuple(commands), settings=tuple(settings), notes=tuple(notes))
@@ -104,6 +119,14 @@ MLX_ENGINE = MLX(
     placement=PlacementRules(style=PlacementStyle.UNIFIED_ONLY, cpu_offload=False, expert_offload=False,
                              gpu_layers=False, tensor_split=False, row_split=False),
     speed_class=SpeedClass.MLX, default_port=8080,
+    cluster=ClusterRules(
+        how="mlx.launch starts one process per Mac (MLX distributed: ring over TCP or JACCL over Thunderbolt "
+            "RDMA); the model is sharded by pipeline (layers per Mac) or tensor parallel (each layer over the Macs)",
+        modes=(ClusterMode.PIPELINE, ClusterMode.TENSOR), default_mode=ClusterMode.PIPELINE, apple_only=True,
+        round_trips_per_hop=1.0, hop_overhead_s=0.5e-3, allreduce_overhead_s=MLX_ALLREDUCE_S, activation_bytes=2,
+        fitted=False,
+        source="MLX docs (distributed communication: mlx.launch, ring and jaccl backends); ml-explore/mlx-lm "
+               "PR #698 (tensor parallel); costs as exo's fitted ones, which run the same MLX collectives"),
     source="ml-explore/mlx-lm mlx_lm/models/cache.py (KV grows in 256-token steps; rotating cache "
     "for sliding-window layers), mlx_lm/generate.py (--kv-bits, prefill_step_size 2048)",
 )

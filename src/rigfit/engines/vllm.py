@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig, sum_items
 from ..units import GIB, MIB
-from ..vocab import Backend, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, ClusterMode, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
+    ClusterRules,
     PlacementRules,
     TensorEngine,
     activation_rows,
@@ -127,8 +128,21 @@ class VLLM(TensorEngine):
                     ("kv_cache_dtype", "fp8" if run.kv_cache_type == "fp8" else "auto")]
         if p is None:
             notes.append("no hardware given: one GPU assumed (tensor parallel 1)")
+        commands: tuple[str, ...] = (shlex.join(args),)
+        system = r.system
+        if system is not None and system.is_cluster:
+            # vllm docs/serving/parallelism_scaling.md: a Ray cluster, then vllm serve on the head node
+            args.insert(args.index("--host"), "--distributed-executor-backend")
+            args.insert(args.index("--host"), "ray")
+            workers = [f"# on {n.name} (a worker):" for n in system.nodes[1:]]
+            commands = ("# on node 1 (the head):", "ray start --head --port 6379",
+                        *(x for w in workers for x in (w, "ray start --address node1:6379")),
+                        "# then on node 1:", shlex.join(args))
+            settings.append(("distributed_executor_backend", "ray"))
+            notes.append("node1: the head node's address on the cluster network; every node needs the same vLLM, "
+                         "model files and NCCL able to reach the others (NCCL_SOCKET_IFNAME on multi-NIC hosts)")
         return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=False),
-                      argv=tuple(args), commands=(shlex.join(args),), settings=tuple(settings), notes=tuple(notes))
+                      argv=tuple(args), commands=commands, settings=tuple(settings), notes=tuple(notes))
 
 
 VLLM_ENGINE = VLLM(
@@ -148,6 +162,13 @@ VLLM_ENGINE = VLLM(
                              gpu_layers=False, tensor_split=False, row_split=False),
     settings=frozenset({"gpu_memory_bytes", "gpu_memory_utilization"}),
     speed_class=SpeedClass.VLLM, default_port=8000,
+    cluster=ClusterRules(
+        how="a Ray cluster (ray start --head / --address): tensor parallel over each node's GPUs, pipeline "
+            "parallel over the nodes",
+        modes=(ClusterMode.PIPELINE,), default_mode=ClusterMode.PIPELINE, tp_within_node=True,
+        round_trips_per_hop=1.0, hop_overhead_s=0.5e-3, activation_bytes=2, fitted=False,
+        source="vllm-project/vllm docs/serving/parallelism_scaling.md @096bd6a (TP within a node, PP across "
+               "nodes over Ray; PP needs far less bandwidth than cross-node TP); per-hop cost a prior"),
     source="vllm/v1/worker/gpu_worker.py, vllm/v1/kv_cache_interface.py (block 16 tokens), "
     "max_model_len defaults to max_position_embeddings",
 )

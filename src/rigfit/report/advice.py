@@ -108,6 +108,10 @@ def recommendation_dict(rec: Recommendation) -> dict[str, Any]:
         "near_misses": [{**build_dict(n.build), "target": n.target, "got": _r(n.got, 2), "want": n.want,
                          "fix": n.fix, "models": [model_on_build_dict(m) for m in n.models]}
                         for n in rec.near_misses],
+        "clusters": [{"name": c.name, "nodes": c.nodes, "link": c.link, "engine": c.engine,
+                      "price_usd": c.price_usd, "link_usd": c.link_usd, "meets": c.meets, "why": c.why,
+                      "machine": build_dict(c.machine), "models": [model_on_build_dict(m) for m in c.models]}
+                     for c in rec.clusters],
     }
 
 
@@ -191,6 +195,14 @@ def recommendation_text(rec: Recommendation) -> Any:
         lines.append("near misses, each missing one target" + (" (cheaper than #1):" if rec.builds else ":"))
         lines += [f"  - {n.build.name} ({n.build.condition}) — ${n.build.price_usd:,.0f}: {miss_text(n)}; passes "
                   f"with {n.fix}" for n in rec.near_misses]
+        lines.append("")
+    if rec.clusters:
+        lines.append("clusters of identical machines (no single machine meets the targets):")
+        for c in rec.clusters:
+            lines.append(f"  - {c.name} — ${c.price_usd:,.0f} (machines ${c.machine.price_usd:,.0f} each, link "
+                         f"${c.link_usd:,.0f}): {', '.join(_speed(m) for m in c.models)}"
+                         + ("" if c.meets else "; misses a target"))
+            lines.append(f"    {c.why}")
         lines.append("")
     if rec.pareto:
         lines.append("price/speed front: " + "; ".join(

@@ -101,8 +101,9 @@ def placement_dict(p: Placement, headroom_bytes: int = 0) -> dict[str, Any]:
                      "weights_bytes": d.weights_bytes, "kv_cache_bytes": d.kv_bytes, "compute_bytes": d.compute_bytes,
                      "overhead_bytes": d.overhead_bytes, "layers": len(d.layers),
                      "first_layer": d.layers[0] if d.layers else None, "output_layer": d.has_output,
-                     "cpu_expert_layers": len(d.expert_layers), "fits": d.fits,
+                     "cpu_expert_layers": len(d.expert_layers), "fits": d.fits, "node": d.node + 1,
                      "headroom_bytes": 0 if d.role == "cpu" else headroom_bytes} for d in p.devices],
+        "cluster_mode": p.cluster_mode, "nodes": p.nodes if p.cluster_mode is not None else 1,
         "notes": list(p.notes),
     }
 
@@ -127,13 +128,20 @@ def speed_dict(r: FitResult) -> dict[str, Any] | None:
 
 
 def hardware_dict(r: FitResult) -> dict[str, Any]:
-    return {
+    nodes = r.system.nodes if r.system is not None else ()
+    link = r.system.network_link if r.system is not None else None
+    doc: dict[str, Any] = {
         "devices": [{**device_dict(s.device), "count": s.count, "usable_bytes": s.usable.usable_bytes,
-                     "headroom_bytes": s.usable.headroom_bytes, "usable_rules": list(s.usable.rules)}
-                    for s in r.devices],
+                     "headroom_bytes": s.usable.headroom_bytes, "usable_rules": list(s.usable.rules),
+                     "node": i + 1}
+                    for i, node in enumerate(nodes) for s in node.devices],
         "total_memory_bytes": sum(s.device.memory_bytes * s.count for s in r.devices),
         "usable_memory_bytes": sum(s.usable.usable_bytes * s.count for s in r.devices),
     }
+    if len(nodes) > 1 and link is not None:
+        doc["nodes"] = [{"name": n.name, "ram_bytes": n.ram_bytes} for n in nodes]
+        doc["link"] = {"name": link.name, "gb_s": link.gb_s, "rtt_us": link.rtt_us, "rdma": link.rdma}
+    return doc
 
 
 def device_dict(d: Device) -> dict[str, Any]:

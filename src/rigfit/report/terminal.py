@@ -45,9 +45,17 @@ def fit_table(r: FitResult) -> Any:
              f"{bd.bits_per_weight:.2f} bits/weight; model file {fmt_gb(bd.model_file_bytes)}"
              + (" (exact, from the file)" if bd.exact_weights else " (predicted)")
              + f"; KV {float(bd.kv_bytes_per_token) / 1024:.0f} KiB/token"]
-    for sd in r.devices:
-        lines.append(f"{sd.count} x {sd.device.name}: {fmt_gib(sd.device.memory_bytes)} each, "
-                     f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
+    system = r.system
+    cluster = system is not None and system.is_cluster
+    for node in (system.nodes if system is not None else ()):
+        for sd in node.devices:
+            where = f"{node.name}: " if cluster else ""
+            lines.append(f"{where}{sd.count} x {sd.device.name}: {fmt_gib(sd.device.memory_bytes)} each, "
+                         f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
+    if cluster and system is not None and system.network_link is not None:
+        link = system.network_link
+        lines.append(f"{len(system.nodes)} machines joined by {link.name}: {link.gb_s:g} GB/s per direction, "
+                     f"{link.rtt_us:g} us round trip{', RDMA' if link.rdma else ''}")
     lines += [f"[{n}] {text}" for n, text in enumerate(notes, 1)]
     lines += placement_lines(r)
     return Group(paragraph_block([title]), t, paragraph_block(lines))
@@ -61,13 +69,18 @@ def placement_lines(r: FitResult) -> list[str]:
     how = f"{p.gpu_layers}/{p.n_layers + 1} layers on GPU (-ngl, output layer included)"
     if p.tensor_parallel > 1 or p.pipeline_parallel > 1:
         how = f"tensor parallel {p.tensor_parallel} x pipeline parallel {p.pipeline_parallel}"
+    if p.cluster_mode is not None:
+        how = f"{p.cluster_mode} over {p.nodes} machines" + (f", tensor parallel {p.tensor_parallel} in each"
+                                                            if p.tensor_parallel > 1 and p.pipeline_parallel > 1
+                                                            else "")
     if p.n_cpu_moe:
         how += f"; experts of the first {p.n_cpu_moe} layers in RAM (--n-cpu-moe {p.n_cpu_moe})"
     out = ["", f"verdict: {p.verdict} - {verdict}; {how}"]
     for d in p.devices:
         if d.used_bytes == 0 and d.role == "cpu":
             continue
-        out.append(f"  {d.name}: {fmt_gib(d.used_bytes)} of {fmt_gib(d.usable_bytes)} usable"
+        where = f"node {d.node + 1}, " if p.cluster_mode is not None and d.role != "cpu" else ""
+        out.append(f"  {where}{d.name}: {fmt_gib(d.used_bytes)} of {fmt_gib(d.usable_bytes)} usable"
                    f" ({len(d.layers)} layers{', output' if d.has_output else ''})" + ("" if d.fits else "  OVER"))
     rm = room(r)
     if rm is not None:

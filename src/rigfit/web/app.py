@@ -29,6 +29,7 @@ STATIC_DIR = files("rigfit.web") / "static"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 MAX_URL_BYTES = 8192  # path and query; every parameter is bounded far below
 MAX_WEB_DEVICES = 64  # accelerators in one request (counts included)
+MAX_WEB_NODES = 8  # machines in one cluster request
 HEAVY_AT_ONCE = 2  # searches and sweeps run off the event loop, at most this many together
 HEAVY_SECONDS = 30  # a heavy request gets an answer within this (hundreds of ms is usual)
 SECURITY_HEADERS = {
@@ -220,11 +221,17 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         kwh_price: Annotated[float | None, Query(description="electricity price, USD per kWh")] = None,
         calibration: Annotated[bool, Query(description="apply this machine's calibration (rigfit calibrate)")]
         = True,
+        node: Names = [],  # noqa: B006 (FastAPI copies query defaults)
+        link: Annotated[str | None, Query(max_length=40, description="what joins the nodes: tb5-rdma, 25gbe, ...")]
+        = None,
+        cluster_mode: Annotated[str | None, Query(max_length=20, description="pipeline or tensor")] = None,
     ) -> Response:
         from ..calstore import user_calibration
         from ..options import FitOptions, catalog_model, request_from_options
         from ..request import Search
 
+        if len(node) > MAX_WEB_NODES:
+            raise InvalidInput(f"at most {MAX_WEB_NODES} nodes, got {len(node)}", options=("nodes",))
         system = _system(hardware, this_machine, (os or "linux").strip().lower(), display)
         o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn,
                        swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, batch=batch,
@@ -233,7 +240,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
                        gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
                        pipeline_parallel=pipeline_parallel, command=command, headroom=headroom, os=os,
-                       display=display, kwh_price=kwh_price, calibration=user_calibration(not calibration))
+                       display=display, kwh_price=kwh_price, calibration=user_calibration(not calibration),
+                       nodes=tuple(node), link=link, cluster_mode=cluster_mode)
         req = request_from_options(catalog_model(model), o, system=system)
 
         def work() -> Response:
@@ -377,6 +385,7 @@ def _options_doc() -> dict[str, Any]:
     from ..advise import default_workloads
     from ..api import DEFAULT_STACK, quant_ladder
     from ..engines import ENGINES
+    from ..hardware.links import link_catalog
     from ..launch import LAUNCH_ENGINES
 
     return {
@@ -386,4 +395,7 @@ def _options_doc() -> dict[str, Any]:
         "workloads": [{"name": w.name, "kind": w.kind, "description": w.description}
                       for w in default_workloads()],
         "default_stack": list(DEFAULT_STACK),
+        "links": [{"name": lk.name, "title": lk.title, "gb_s": lk.gb_s, "rtt_us": lk.rtt_us, "rdma": lk.rdma}
+                  for lk in link_catalog()],
+        "cluster_engines": [e.name for e in ENGINES.values() if e.cluster is not None],
     }

@@ -77,6 +77,7 @@ function onEngineChange() {
 async function loadOptions() {
   OPTIONS = await getJSON("/api/options", []);
   fillSelect($("fit-engine"), OPTIONS.engines.map((e) => e.name), "llama.cpp");
+  fillSelect($("fit-link"), OPTIONS.links.map((l) => l.name), "10gbe");
   onEngineChange();
   fillSelect($("rec-workload"), OPTIONS.workloads.map((w) => w.name), "chat");
   $("rec-models").placeholder = OPTIONS.default_stack.join(", ");
@@ -95,8 +96,16 @@ function fitParams(withCurve) {
     ["ram", $("fit-ram").value.trim()], ["headroom", $("fit-headroom").value.trim()]];
   if ($("fit-os").value !== "linux") params.push(["os", $("fit-os").value]);
   if ($("fit-display").checked) params.push(["display", "true"]);
+  const nodes = Math.max(1, Math.min(8, parseInt($("fit-nodes").value, 10) || 1));
+  const parts = $("fit-hardware").value.split("+").map((h) => h.trim()).filter((h) => h);
   if ($("fit-this-machine").checked) params.push(["this_machine", "true"]);
-  else for (const h of $("fit-hardware").value.split("+")) if (h.trim()) params.push(["hardware", h.trim()]);
+  else if (nodes > 1) {
+    // a cluster of identical machines: each node is the hardware entries (and the RAM) of one machine
+    const ram = $("fit-ram").value.trim();
+    const spec = parts.join(", ") + (ram ? ", " + ram : "");
+    for (let i = 0; i < nodes; i++) params.push(["node", spec]);
+    params.push(["link", $("fit-link").value]);
+  } else for (const h of parts) params.push(["hardware", h]);
   const e = engineInfo($("fit-engine").value);
   if (e.launch) params.push(["command", e.name]);
   if (withCurve) params.push(["curve", "true"]);
@@ -143,6 +152,13 @@ function applyQuery() {
   }
   const hw = q.getAll("hardware");
   if (hw.length) $("fit-hardware").value = hw.join(" + ");
+  const nodes = q.getAll("node");
+  if (nodes.length) {
+    // a shared cluster plan: its machine's devices (the RAM size stays in the RAM field) and the link
+    $("fit-nodes").value = String(nodes.length);
+    $("fit-hardware").value = nodes[0].split(",").map((x) => x.trim()).filter((x) => x && !/^[0-9.]+\s*[kmgt]i?b?$/i.test(x)).join(" + ");
+    if (q.has("link")) $("fit-link").value = q.get("link");
+  }
   $("fit-this-machine").checked = q.get("this_machine") === "true";
   $("fit-hardware").disabled = $("fit-this-machine").checked;
   $("fit-display").checked = q.get("display") === "true";
@@ -209,7 +225,8 @@ function renderLaunch(lc) {
 }
 
 function devicesOf(doc) {
-  if (doc.placement) return doc.placement.devices.map((d) => ({ name: d.name, usable: d.usable_bytes,
+  const cluster = doc.placement && doc.placement.cluster_mode;
+  if (doc.placement) return doc.placement.devices.map((d) => ({ name: (cluster && d.role !== "cpu" ? "node " + d.node + " · " : "") + d.name, usable: d.usable_bytes,
     headroom: d.headroom_bytes || 0, parts: { weights: d.weights_bytes, kv_cache: d.kv_cache_bytes, compute: d.compute_bytes, overhead: d.overhead_bytes } }));
   const parts = { weights: 0, kv_cache: 0, compute: 0, overhead: 0 };
   for (const i of doc.memory.items) parts[i.component] += i.bytes;
@@ -361,6 +378,14 @@ function renderRecommend(doc) {
   $("rec-near").replaceChildren(...doc.near_misses.map((n) => el("li", {}, `${n.name} (${n.condition}) — ${usd(n.price_usd)}: ` +
     `${missText(n)}; passes with ${n.fix}`)));
   $("rec-near-box").hidden = !doc.near_misses.length;
+  $("rec-clusters").querySelector("tbody").replaceChildren(...(doc.clusters || []).map((c) => {
+    const tr = el("tr");
+    const slow = Math.min(...c.models.map((m) => m.decode_tokens_per_s || 0));
+    tr.append(el("td", {}, c.name), el("td", { class: "num" }, usd(c.price_usd)),
+      el("td", { class: "num" }, slow.toFixed(1)), el("td", {}, c.engine), el("td", {}, c.why));
+    return tr;
+  }));
+  $("rec-clusters-box").hidden = !(doc.clusters || []).length;
   $("rec-result").hidden = false;
   drawPareto($("chart-pareto"), doc);
   $("rec-limits").replaceChildren(...doc.cheapest_limits.map((l) => el("li", {}, typeof l === "string" ? l : (l.text || JSON.stringify(l)))));
