@@ -250,3 +250,36 @@ def test_web_fit_takes_a_cluster() -> None:
     assert bad.status_code == 422 and "unknown link 'tb9'" in bad.json()["detail"]
     opts = client.get("/api/options").json()
     assert "tb5-rdma" in [lk["name"] for lk in opts["links"]] and "exo" in opts["cluster_engines"]
+
+
+def test_a_cluster_file(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    d = Path(str(tmp_path))
+    good = d / "cluster.toml"
+    good.write_text('link = "25gbe"\n[[node]]\nhardware = ["Framework Desktop"]\nram = "128GB"\n'
+                    '[[node]]\nhardware = "Framework Desktop"\n')
+    custom = d / "custom.toml"
+    custom.write_text("[link]\ngb_s = 12.0\nrtt_us = 20\nrdma = true\n"
+                      '[[node]]\nhardware = ["2x RTX 3090"]\n[[node]]\nhardware = ["2x RTX 3090"]\n')
+    code, out, err = run_cli(capsys, "fit", "Qwen3-235B-A22B", "-q", "Q3_K_M", "--cluster", str(good), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["hardware"]["link"]["name"] == "25gbe" and doc["placement"]["nodes"] == 2
+    assert doc["hardware"]["nodes"][0]["ram_bytes"] == 128 << 30
+    code, out, err = run_cli(capsys, "fit", "Llama-3.3-70B-Instruct", "-q", "Q4_K_M", "--cluster", str(custom),
+                             "--json")
+    assert code == 0, err
+    assert json.loads(out)["hardware"]["link"] == {"name": "custom", "gb_s": 12.0, "rtt_us": 20, "rdma": True}
+    for text, message in (("nodes = 3\n", "expected [[node]] tables"),
+                          ('[[node]]\nhardware = 5\n[[node]]\nhardware = ["RTX 3090"]\nlink = "10gbe"\n',
+                           "node[0].hardware: expected device names"),
+                          ('[[node]]\nhardware = ["RTX 3090"]\n[[node]]\nhardware = ["RTX 3090"]\n',
+                           "expected link ="),
+                          ("not toml = = =", "not a TOML cluster file")):
+        bad = d / "bad.toml"
+        bad.write_text(text)
+        code, _, err = run_cli(capsys, "fit", "Qwen3-32B", "--cluster", str(bad))
+        assert code == 2 and message in err and err.count("\n") == 1, err
+    code, _, err = run_cli(capsys, "fit", "Qwen3-32B", "--cluster", str(good), "--node", "RTX 3090")
+    assert code == 2 and "not both" in err

@@ -77,6 +77,9 @@ _fit_options = [
                  "comma: 'M3 Ultra 512GB', '2x RTX 3090, 64GB'."),
     click.option("--link", help="What joins the cluster's machines: 1gbe, 2.5gbe, 10gbe, 25gbe, 25gbe-rdma, 100gbe, "
                  "200gbe, tb4, tb5, tb5-rdma, ib-hdr, ib-ndr."),
+    click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False),
+                 help="A TOML cluster: [[node]] tables (hardware = [...], ram = \"64GB\") and link = \"tb5-rdma\" "
+                 "(or a [link] table with gb_s, rtt_us, rdma)."),
     click.option("--cluster-mode", type=click.Choice(["pipeline", "tensor"]),
                  help="How a cluster splits the model (default: tensor over RDMA where the engine can, else "
                  "pipeline)."),
@@ -111,7 +114,7 @@ def _options(o: dict[str, Any]) -> Any:
         pipeline_parallel=o["pipeline_parallel"], command=o.get("command"), headroom=o.get("headroom"),
         os=o.get("os_name"), display=bool(o.get("display")), kwh_price=o.get("kwh_price"),
         calibration=_calibration(bool(o.get("no_calibration"))), nodes=tuple(o.get("nodes") or ()),
-        link=o.get("link"), cluster_mode=o.get("cluster_mode"))
+        link=o.get("link"), cluster_mode=o.get("cluster_mode"), cluster_file=o.get("cluster_file"))
 
 
 def _calibration(disabled: bool) -> Any:

@@ -16,7 +16,7 @@ FLAGS = {"model": "MODEL", "quant": "--quant", "context_tokens": "--ctx", "kv_ca
          "logits_all": "--logits-all", "mmproj": "--mmproj", "os_name": "--os", "headroom_bytes": "--headroom",
          "display": "--display", "kwh_price_usd": "--kwh-price", "have": "--have", "form": "--form",
          "for_hardware": "--for", "layers": "--layers", "repeats": "--repeats", "nodes": "--node",
-         "link": "--link", "cluster_mode": "--cluster-mode"}
+         "link": "--link", "cluster_mode": "--cluster-mode", "cluster": "--cluster"}
 # request field -> /api/fit query parameter, where the two differ
 PARAMS = {"context_tokens": "ctx", "kv_cache_type": "kv_cache", "flash_attention": "flash_attn", "n_batch": "batch",
           "n_ubatch": "ubatch", "n_seq": "parallel", "gpu_memory_bytes": "gpu_memory", "ram_bytes": "ram",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from .api import MAX_USERS, FitResult, curve_request, fit
 from .calibration import Calibration
 from .errors import InvalidInput, UnknownName
+from .hardware.links import LinkSpec
 from .models.spec import ModelSpec
 from .request import FitRequest, Search, make_request
 from .system import System, make_system
@@ -112,6 +113,7 @@ class FitOptions:
     calibration: Calibration | None = None  # the user's per-machine corrections (None: none applied)
     nodes: tuple[str, ...] = ()  # machines of a cluster ("M3 Ultra 512GB", "2x RTX 3090, 64GB")
     link: str | None = None  # the link between them (tb5-rdma, 25gbe, ...)
+    cluster_file: str | None = None  # a TOML describing the nodes and the link
     cluster_mode: str | None = None  # pipeline | tensor
 
 
@@ -160,7 +162,15 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     """The one FitRequest for what a user typed.  ``system`` (already resolved: this machine, or catalog-only
     hardware for the web) replaces ``o.hardware``.  ``ctx="max"`` asks for the largest context; hardware
     without a quant (and not a GGUF file, which is sized as it is) asks for the best quant."""
-    has_hw = system is not None or bool(o.hardware) or bool(o.nodes)
+    nodes: tuple[str, ...] = o.nodes
+    link: str | LinkSpec | None = o.link
+    if o.cluster_file is not None:
+        from .hardware.links import read_cluster_file
+
+        if o.nodes or o.link:
+            raise InvalidInput("give a cluster file or nodes and a link, not both", options=("cluster", "nodes"))
+        nodes, link = read_cluster_file(o.cluster_file)
+    has_hw = system is not None or bool(o.hardware) or bool(nodes)
     is_file = (isinstance(model, str) and model.lower().endswith(".gguf")) or \
         (isinstance(model, ModelSpec) and model.gguf is not None)
     max_ctx = (o.ctx or "").strip().lower() == "max"
@@ -192,8 +202,8 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         depth_tokens=o.depth_tokens, split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split),
         tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers,
         os_name=(o.os or "linux").strip().lower(), display=o.display, kwh_price_usd=o.kwh_price,
-        headroom_bytes=_size_of(o.headroom, "headroom_bytes"), calibration=o.calibration, nodes=o.nodes,
-        link=o.link, cluster_mode=o.cluster_mode)
+        headroom_bytes=_size_of(o.headroom, "headroom_bytes"), calibration=o.calibration, nodes=nodes,
+        link=link, cluster_mode=o.cluster_mode)
 
 
 def _size_of(text: str | None, field_: str) -> int | None:

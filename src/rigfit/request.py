@@ -25,6 +25,7 @@ from .calibration import Calibration
 from .cost import DEFAULT_KWH_PRICE_USD, check_kwh_price
 from .engines import Engine, get_engine
 from .errors import InvalidInput
+from .hardware.links import LinkSpec
 from .models.spec import ModelSpec
 from .system import (
     OS,
@@ -160,7 +161,7 @@ def make_request(
     llamacpp_build: str = "current",
     calibration: Calibration | None = None,
     nodes: Sequence[str] = (),
-    link: str | None = None,
+    link: str | LinkSpec | None = None,
     cluster_mode: str | None = None,
 ) -> FitRequest:
     """The validated request for ``model`` (a name, path or spec).  ``hardware`` (catalog names, ``"2x RTX
@@ -246,7 +247,7 @@ def make_request(
 MAX_NODES = 64
 
 
-def _cluster(nodes: Sequence[str], link: str | None, os_name: str) -> System:
+def _cluster(nodes: Sequence[str], link: str | LinkSpec | None, os_name: str) -> System:
     """Machines as typed (``"M3 Ultra 512GB"``, ``"2x RTX 3090, 64GB"``: devices, then an optional RAM size
     after a comma) joined by a catalog link."""
     from .hardware.links import resolve_link
@@ -274,7 +275,7 @@ def _cluster(nodes: Sequence[str], link: str | None, os_name: str) -> System:
         machines.append(make_system(found, os_name=os_name, ram_bytes=ram, notes=notes))
     if len(machines) == 1:
         return machines[0]
-    spec = resolve_link(link or "")
+    spec = link if isinstance(link, LinkSpec) else resolve_link(link or "")
     return make_cluster(machines, link_name=spec.name, gb_s=spec.gb_s, rtt_us=spec.rtt_us, rdma=spec.rdma)
 
 

@@ -127,11 +127,6 @@ class DeviceWork:
     streamed_bytes: float = 0.0  # weights in RAM that the GPU streams over PCIe per micro-batch
     pcie_gb_s: float = 0.0
     shard: int = 1
-    # all the weights held here (every expert, not the active share) and the routed experts' part of them:
-    # a prompt micro-batch reads them all once (its tokens route to nearly every expert)
-    resident_bytes: float = 0.0
-    resident_expert_bytes: float = 0.0
-    expert_ratio: float = 1.0  # experts used per token / experts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -314,17 +309,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             streamed = float(sum(mem.layers[il].weights_bytes for il in d.layers)
                              + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
                              + (mem.output_layer_bytes if d.has_output else 0))
-        moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
-        resident_x = float(sum(mem.layers[il].expert_bytes for il in d.layers if il not in moe_ram))
-        resident = float(sum(mem.layers[il].weights_bytes for il in d.layers)) - \
-            float(sum(mem.layers[il].expert_bytes for il in d.layers if il in moe_ram))
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
                               attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
-                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
-                              resident_bytes=resident / shard, resident_expert_bytes=resident_x / shard,
-                              expert_ratio=active))
+                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard))
     return out
 
 
@@ -515,13 +504,6 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
-        if w.resident_expert_bytes and w.cls != "cpu":
-            # an MoE micro-batch reads every expert its tokens route to (1 - (1 - k/E)^u of them) once, at the
-            # weight-read efficiency: small per-expert matmuls are bound by those bytes, not by 2 N P FLOPs
-            u = min(prompt, n_ubatch)
-            touched = 1.0 - (1.0 - w.expert_ratio) ** u
-            read = w.resident_bytes - w.resident_expert_bytes * (1.0 - touched)
-            s = max(s, read * _class_params(params, cls).get("a_w", 1.0) / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
     if plan.tensor_parallel > 1:
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \
