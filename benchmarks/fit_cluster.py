@@ -55,7 +55,7 @@ ANCHORS: list[Anchor] = [
     *_series("llama.cpp", "Kimi-K2-Thinking", "Q4_K_M", "tb5", (None, 18.5, 16.4)),
     *_series("exo", "Qwen3-235B-A22B", "MLX-8BIT", "tb5-rdma", (19.5, 26.2, 31.9)),
     *_series("exo", "DeepSeek-V3.1", "MLX-8BIT", "tb5-rdma", (21.1, 27.8, 32.5)),
-    *_series("exo", "Kimi-K2-Thinking", "MLX-4BIT", "tb5-rdma", (None, 21.6, 28.3)),
+    *_series("exo", "Kimi-K2-Thinking", "MLX-4BIT-MOE", "tb5-rdma", (None, 21.6, 28.3)),
     Anchor("llama.cpp", "Qwen3-Coder-Next", "Q8_0", 2, "25gbe", 30.19, 651.48, 2048, 256, STRIX, "rocm", False,
            "llama.cpp PR #20590: 2 x Strix Halo over 25 GbE TCP"),
     Anchor("llama.cpp", "Qwen3-Coder-Next", "Q8_0", 2, "25gbe-rdma", 32.16, 678.42, 2048, 256, STRIX, "rocm", False,

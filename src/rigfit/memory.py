@@ -123,7 +123,7 @@ def _format_geometry(fmt: TensorFormat, t: Tensor) -> GroupGeometry:
     if t.group == "output":
         return fmt.head
     if t.is_linear:
-        return fmt.linear
+        return fmt.experts if fmt.experts is not None and "_exps" in t.name else fmt.linear
     return F32 if fmt.name == "FP32" else BF16
 
 

@@ -441,6 +441,7 @@ class TensorFormat:
     embedding: GroupGeometry = BF16
     head: GroupGeometry = BF16
     embeddings_on_host: bool = False  # exllamav2 keeps the embedding table in system RAM
+    experts: GroupGeometry | None = None  # routed experts in their own geometry (None: as ``linear``)
     source: str = ""
 
     @property
@@ -458,9 +459,19 @@ def _mlx(bits: int) -> TensorFormat:
                 "mlx_lm quantizes Linear and Embedding layers", embedding=g, head=g)
 
 
+# Kimi K2 Thinking's native format as MLX runs it (mlx-community/Kimi-K2-Thinking): the routed experts in
+# INT4 (quantization-aware trained, weight-only, group 32 with 16-bit scale and bias), every other weight in
+# BF16 (moonshotai/Kimi-K2-Thinking model card: "INT4 weight-only quantization to the MoE components");
+# exo's model card lists 706.5 GB for it (resources/inference_model_cards/mlx-community--Kimi-K2-Thinking.toml)
+_MOE_INT4 = TensorFormat(name="MLX-4BIT-MOE", linear=BF16, experts=GroupGeometry(bits=4, group_size=32, scale_bits=16,
+                                                                                 zero_bits=16),
+                         source="Kimi K2 Thinking native INT4: routed experts 4-bit (group 32), the rest BF16 "
+                         "(moonshotai model card; mlx-community/Kimi-K2-Thinking)")
+
 TENSOR_FORMATS: dict[str, TensorFormat] = {
     f.name: f
     for f in (
+        _MOE_INT4,
         _fmt("FP32", F32, "torch float32", embedding=F32, head=F32),
         _fmt("FP16", GroupGeometry(bits=16), "torch float16"),
         _fmt("BF16", BF16, "torch bfloat16 (the usual checkpoint dtype)"),

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
 # per MLX all-reduce beyond the link's round trips: fitted by benchmarks/fit_cluster.py --fit on the exo
 # Tensor + RDMA runs of 4 x M3 Ultra (engines/exo.py)
-MLX_ALLREDUCE_S = 18e-6
+MLX_ALLREDUCE_S = 6.8e-6
 
 
 class MLX(TensorEngine):
@@ -110,7 +110,8 @@ class MLX(TensorEngine):
 
 MLX_ENGINE = MLX(
     name="mlx", title="MLX", aliases=("mlx-lm", "mlx_lm"), weights=WeightFormat.TENSOR,
-    formats=("MLX-4BIT", "MLX-3BIT", "MLX-6BIT", "MLX-8BIT", "BF16", "FP16"), default_quant="MLX-4BIT",
+    formats=("MLX-4BIT", "MLX-3BIT", "MLX-6BIT", "MLX-8BIT", "MLX-4BIT-MOE", "BF16", "FP16"),
+    default_quant="MLX-4BIT",
     quant_ladder=("BF16", "MLX-8BIT", "MLX-6BIT", "MLX-4BIT", "MLX-3BIT"),
     kv_types=("bf16", "f16", "q8", "q4"), kv_type_names={"q8": "mlx-q8", "q4": "mlx-q4"},
     default_kv="bf16", backends=(Backend.METAL,), default_backend=Backend.METAL,
