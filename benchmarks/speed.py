@@ -89,6 +89,24 @@ def main() -> int:
     print(f"main job (detected machine + stack + cheapest build):     {mj:7.1f} ms")
     print(f"guide for the 32B stack, median of 3:                     {gd:7.1f} ms")
 
+    # plans across machines, the advisor's clusters, and calibration (issues 18 and 19)
+    cl = _median_ms(lambda: fit("Qwen3-235B-A22B", quant="Q8_0", nodes=["M3 Ultra 512GB"] * 4, link="tb5"), n=10)
+    cl_rec = _median_ms(lambda: recommend(Request(models=("DeepSeek-V3.1",), quant="Q8_0", min_tokens_per_s=10)),
+                        n=3)
+    print(f"fit across 4 machines (RPC over tb5), median of 10:       {cl:7.1f} ms")
+    print(f"recommend with clusters (DeepSeek V3.1 Q8_0), median of 3:{cl_rec:7.1f} ms")
+    from rigfit.api import resolve_hardware as _rh
+    from rigfit.calibrate import calibrate_runs
+    from rigfit.measured import parse_runs
+
+    text = (Path(__file__).resolve().parents[1] / "tests" / "data" / "runs" / "llama_bench_rtx4080.json").read_text()
+    parse = _median_ms(lambda: parse_runs(text, "llama-bench.json"), n=30)
+    runs = parse_runs(text, "llama-bench.json")[1]
+    sys4080 = _rh(["RTX 4080"])
+    calib = _median_ms(lambda: calibrate_runs(runs, sys4080), n=10)
+    print(f"parse a llama-bench JSON (2 tests), median of 30:         {parse:7.2f} ms")
+    print(f"calibrate on those runs (predict + fit), median of 10:    {calib:7.1f} ms")
+
     from rigfit.models.catalog import default_catalog
     from rigfit.models.gguf_file import read_gguf_header
     from rigfit.models.gguf_write import write_sparse_gguf

@@ -201,9 +201,9 @@ def test_scaled_measurement_matches_the_whole_model(tmp_path: Path) -> None:
     noise on a shared machine: 35 %)."""
     _llama_cpp()
     spec = default_catalog().lookup(REAL)
-    whole = bench_llamacpp(spec, "Q4_0", prompt=128, gen=16, repeats=2, workdir=tmp_path)
-    scaled = bench_llamacpp(spec, "Q4_0", prompt=128, gen=16, repeats=2, layers=4, workdir=tmp_path)
-    assert scaled.mode == "scaled from 4 and 8 layers to 24"
+    whole = bench_llamacpp(spec, "Q4_0", prompt=128, gen=32, repeats=3, workdir=tmp_path)
+    scaled = bench_llamacpp(spec, "Q4_0", prompt=128, gen=32, repeats=3, layers=6, workdir=tmp_path)
+    assert scaled.mode == "scaled from 6 and 12 layers to 24"
     w, s = whole.runs[0], scaled.runs[0]
     assert s.decode_tokens_per_s == pytest.approx(w.decode_tokens_per_s, rel=0.35)
     assert s.prefill_tokens_per_s == pytest.approx(w.prefill_tokens_per_s, rel=0.35)

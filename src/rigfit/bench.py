@@ -265,6 +265,8 @@ def bench_llamacpp(spec: ModelSpec, quant: str, *, prompt: int = 512, gen: int =
             runs = measure(spec, "whole")
             mode = "whole model"
         else:
+            # the per-layer time is a difference of two timings: best of at least 3 runs each
+            repeats = max(repeats, 3)
             small, large = measure(truncated(spec, k), f"L{k}"), measure(truncated(spec, 2 * k), f"L{2 * k}")
             runs = scale_runs(small, large, k, spec.n_layers)
             mode = f"scaled from {k} and {2 * k} layers to {spec.n_layers}"
