@@ -47,6 +47,80 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
 }
 
 
+STRIX = Path(__file__).parent / "data" / "strix_halo.csv"
+APU_MACHINE = "GMKtec EVO-X2"
+# decode at 65k tokens of context against depth 0 on a Strix Halo (gpt-oss-120b), as issue 16 quotes the community
+# curves: what the APU classes' KV-read term is set from (the llama-bench rows start from an empty cache)
+APU_DEPTH_DROPS = {"rocm": -0.42, "vulkan": -0.58}
+
+
+def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+    """The ``{backend}-apu`` class (AMD unified-memory APUs) from the Strix Halo llama-bench rows
+    (benchmarks/data/strix_halo.csv): decode a_w and t_layer (robust), a_kv from the depth drop above; dense
+    prefill a_fq with the other prefill terms at the backend's prior; ``a_x`` for MoE prompts, the median of
+    measured micro-batch time over (bytes a micro-batch reads / bandwidth)."""
+    import csv
+
+    import rigfit
+    from rigfit.speed import moe_ubatch_read_bytes
+
+    cls = f"{backend}-apu"
+    prior = PRIORS[backend]
+    rows = [r for r in csv.DictReader(line for line in STRIX.read_text().splitlines() if not line.startswith("#"))
+            if r["backend"] == backend]
+    dec: list[tuple[object, dict[str, float]]] = []
+    dec_t: list[float] = []
+    pre: list[tuple[object, dict[str, float]]] = []
+    pre_t: list[float] = []
+    moe: list[float] = []
+    for row in rows:
+        r = rigfit.fit(row["model"], quant=row["quant"], hardware=[APU_MACHINE], backend=backend, headroom_bytes=0,
+                       context_tokens=4096, prompt_tokens=512, gen_tokens=128)
+        assert r.placement is not None
+        works = device_work(r.spec, r.memory, r.placement, system=r.system)
+        assert isinstance(works, list) and all(w.cls == cls for w in works), (row, works)
+        run = r.memory.run
+        dec.append((row, decode_linear(works, r.placement, 63.5, r.spec.sliding_window)))
+        dec_t.append(1 / float(row["tg128"]))
+        if r.spec.is_moe:
+            (w,) = works
+            moe.append((512 / float(row["pp512"])) / (moe_ubatch_read_bytes(w, 512) / (w.bandwidth_gb_s * 1e9)))
+        else:
+            pre.append((row, prefill_linear(works, r.placement, 512, run.n_batch, run.n_ubatch, run.flash_attention,
+                                            r.quant.name.upper() in ("F16", "BF16"))))
+            pre_t.append(512 / float(row["pp512"]))
+    theta = robust_solve(dec, dec_t, fixed={f"{cls}:a_kv": 0.0})
+    # a_kv: gpt-oss-120b at 65k on the Strix Halo decodes APU_DEPTH_DROPS below depth 0
+    g = rigfit.fit("gpt-oss-120b", hardware=["Strix Halo 128GB"], backend=backend, context_tokens=70000,
+                   headroom_bytes=0)
+    assert g.placement is not None
+    gw = device_work(g.spec, g.memory, g.placement, system=g.system)
+    assert isinstance(gw, list)
+    lin0 = decode_linear(gw, g.placement, 63.5, g.spec.sliding_window)
+    lin65 = decode_linear(gw, g.placement, 65536 + 63.5, g.spec.sliding_window)
+
+    def base(lin: dict[str, float]) -> float:
+        return sum(v * theta.get(k, 0.0) for k, v in lin.items() if not k.endswith(":a_kv"))
+
+    d = APU_DEPTH_DROPS[backend]
+    c0, c65 = lin0.get(f"{cls}:a_kv", 0.0), lin65.get(f"{cls}:a_kv", 0.0)
+    theta[f"{cls}:a_kv"] = max(0.0, (base(lin0) / (1 + d) - base(lin65)) / (c65 - c0 / (1 + d)))
+    fixed = {f"{cls}:{k}": prior[k] for k in ("a_ff", "a_sc", "t_ub")}
+    theta |= robust_solve(pre, pre_t, fixed=fixed)
+    theta[f"{cls}:a_x"] = statistics.median(moe) if moe else 0.0
+    lines, bands = [], {}
+    for name, forms, meas in (("tg", dec, dec_t), ("pp", pre, pre_t)):
+        ratios = [sum(v * theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(forms, meas, strict=True)]
+        q = statistics.quantiles(ratios, n=10) if len(ratios) >= 2 else [ratios[0], ratios[0]]
+        # one chip: the band is at least +-40 % for other APUs, power limits and builds
+        bands[name] = (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3))
+        err = statistics.median(abs(1 / x - 1) for x in ratios)
+        lines.append(f"{cls:16s} {name}: n={len(ratios):3d} median error in-sample {100 * err:.1f} % "
+                     f"(band {bands[name][0]:.3f}-{bands[name][1]:.3f}; one chip)")
+    lines.append(f"{cls:16s} MoE prompt reads: a_x {theta[f'{cls}:a_x']:.2f} from {len(moe)} rows")
+    return {k: v for k, v in theta.items() if k.startswith(cls + ":")}, bands, lines
+
+
 FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches per layer and micro-batch)
     f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda-datacenter", "metal@2024-05", "metal-ultra", "cuda@2023-12",
                                 "cuda-datacenter@2023-12", "metal-ultra@2023-12")
@@ -286,10 +360,17 @@ def main(argv: list[str]) -> int:
     print(f"vllm-cuda        tg: n={len(vr):3d} median ratio {statistics.median(vr):.3f} p10 {vq[0]:.3f} "
           f"p90 {vq[-1]:.3f} (devices: {', '.join(sorted(vllm_devices))})")
     theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
+    apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
+    for be in ("rocm", "vulkan"):
+        th_apu, b_apu, l_apu = fit_apu(be)
+        theta |= th_apu
+        apu_bands[f"{be}-apu"] = b_apu
+        for line in l_apu:
+            print(line)
     theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
-    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands}
+    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands, **apu_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
                for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
     if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
@@ -304,7 +385,7 @@ def main(argv: list[str]) -> int:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
-            if ratios and c not in ("metal", "vllm-cuda"):
+            if ratios and c not in ("metal", "vllm-cuda", "rocm-apu", "vulkan-apu"):
                 q = statistics.quantiles(ratios, n=10)
                 held = loo[name].get(c, [])
                 ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]
@@ -321,6 +402,7 @@ def main(argv: list[str]) -> int:
              "# a_sc FA-off score traffic); t_layer / t_ub seconds per layer per token / per layer per micro-batch.",
              "# *_q10 / *_q90: 10th / 90th percentile of measured / predicted rate in the fit (the band).",
              "# Classes marked fitted = false are priors from engine-facts.md 3.1-3.2 (no rows to fit).",
+             "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
              'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]
     for k in sorted(theta):
         if k.startswith("global:"):
@@ -332,6 +414,8 @@ def main(argv: list[str]) -> int:
         lines += ["", f'[classes."{c}"]', "fitted = true"]
         for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)):
             lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
+        if f"{c}:a_x" in theta:
+            lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch reads (speed.moe_ubatch_read_bytes)")
         for m, (lo, hi) in bands.get(c, {}).items():
             lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
     lines += ["", "[classes.cpu]  # throughput_modern.csv CPU-only llama.cpp rows: " + ", ".join(sorted(cpu_devices)),

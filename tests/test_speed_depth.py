@@ -87,3 +87,21 @@ def test_layers_that_share_a_kv_cache_still_read_it() -> None:
     assert [k for _, k, _ in read[24:]] == [s.kv_heads(il) * s.head_dim_of(il) for il in range(24, 42)]
     assert all(read[il] == stored[23 if kind == "full" else 22] for il, (kind, _, _) in enumerate(read) if il >= 24)
     assert sum(k + v for _, k, v in stored) == 28_672 and sum(k + v for _, k, v in read) == 50_176
+
+
+@pytest.mark.parametrize(("backend", "model", "quant", "pp512", "tg128"), [
+    ("vulkan", "Llama-2-7b-chat", "Q4_K_M", 1074.41, 47.25),
+    ("vulkan", "Qwen3-30B-A3B", "Q4_K_M", 1141.78, 86.07),
+    ("rocm", "Llama-2-7b-chat", "Q4_K_M", 1182, 41.8),
+    ("rocm", "Qwen3-30B-A3B", "Q4_K_M", 1098, 66.2),
+])
+def test_strix_halo_apu_classes(backend: str, model: str, quant: str, pp512: float, tg128: float) -> None:
+    """AMD unified-memory APUs have classes of their own (rocm-apu, vulkan-apu), fitted on one Strix Halo's
+    llama-bench runs (visorcraft/strix-halo-llm-perf BENCHMARKS.md, b8038, 120 W; benchmarks/data/strix_halo.csv):
+    in-sample within 15 % for decode and 25 % for prefill, MoE prompts included (their expert reads, a_x)."""
+    r = rigfit.fit(model, quant=quant, hardware=["GMKtec EVO-X2"], backend=backend, headroom_bytes=0,
+                   context_tokens=4096)
+    s = r.speed
+    assert s is not None and s.classes == (f"{backend}-apu",) and s.prefill_tokens_per_s is not None
+    assert s.decode_tokens_per_s == pytest.approx(tg128, rel=0.15)
+    assert s.prefill_tokens_per_s == pytest.approx(pp512, rel=0.25)

@@ -74,6 +74,8 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
         if missing:
             raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
         classes[name] = {k: float(rec[k]) for k in keys}
+        if isinstance(rec.get("a_x"), int | float):
+            classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert reads (moe_ubatch_read_bytes)
         bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
         fitted[name] = bool(rec.get("fitted", False))
     return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},
@@ -96,7 +98,10 @@ def hardware_class(device: Device | None, backend: str) -> str:
         dc = datacenter_silicon(device.vendor, device.chip) if device.chip else device.form == "datacenter"
         return "cuda-datacenter" if dc else "cuda"
     if device.vendor == "amd":
-        return "rocm" if backend != "vulkan" else "vulkan"
+        # Strix Halo class APUs (unified LPDDR5X, RDNA 3.5 iGPU) reach other shares of their bandwidth and
+        # compute than discrete Radeons: their own classes, fitted on Strix Halo runs (benchmarks/data)
+        base = "rocm" if backend != "vulkan" else "vulkan"
+        return f"{base}-apu" if device.unified else base
     if device.vendor == "intel":
         return "sycl"
     return "vulkan"
@@ -127,6 +132,11 @@ class DeviceWork:
     streamed_bytes: float = 0.0  # weights in RAM that the GPU streams over PCIe per micro-batch
     pcie_gb_s: float = 0.0
     shard: int = 1
+    # all the weights held here (every expert, not the active share) and the routed experts' part of them:
+    # a prompt micro-batch routes to nearly every expert, so the classes that fit ``a_x`` read them all
+    resident_bytes: float = 0.0
+    resident_expert_bytes: float = 0.0
+    expert_ratio: float = 1.0  # experts used per token / experts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,11 +319,17 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             streamed = float(sum(mem.layers[il].weights_bytes for il in d.layers)
                              + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
                              + (mem.output_layer_bytes if d.has_output else 0))
+        moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
+        resident_x = float(sum(mem.layers[il].expert_bytes for il in d.layers if il not in moe_ram))
+        resident = float(sum(mem.layers[il].weights_bytes for il in d.layers)) - \
+            float(sum(mem.layers[il].expert_bytes for il in d.layers if il in moe_ram))
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
                               attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
-                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard))
+                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
+                              resident_bytes=resident / shard, resident_expert_bytes=resident_x / shard,
+                              expert_ratio=active))
     return out
 
 
@@ -491,6 +507,15 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     return acc
 
 
+def moe_ubatch_read_bytes(w: DeviceWork, tokens: int) -> float:
+    """The bytes a prompt micro-batch of ``tokens`` reads on ``w``: every weight once, of the routed experts the
+    1 - (1 - k/E)^tokens its tokens route to.  Classes with a fitted ``a_x`` (the Strix Halo APUs, where MoE
+    prompts run 2-4x below their active-parameter FLOPs: benchmarks/data/strix_halo.csv) take this over the
+    active-FLOPs price when it is slower."""
+    touched = 1.0 - (1.0 - w.expert_ratio) ** tokens
+    return w.resident_bytes - w.resident_expert_bytes * (1.0 - touched)
+
+
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, params: SpeedParams, split_mode: str | None = None,
                    build: str = "current", start: int = 0, overlap: float | None = None) -> float:
@@ -504,6 +529,9 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
+        a_x = _class_params(params, cls).get("a_x", 0.0)
+        if a_x and w.resident_expert_bytes and w.cls != "cpu":
+            s = max(s, moe_ubatch_read_bytes(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
     if plan.tensor_parallel > 1:
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \
