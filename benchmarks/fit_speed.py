@@ -58,11 +58,11 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
     """The ``{backend}-apu`` class (AMD unified-memory APUs) from the Strix Halo llama-bench rows
     (benchmarks/data/strix_halo.csv): decode a_w and t_layer (robust), a_kv from the depth drop above; dense
     prefill a_fq with the other prefill terms at the backend's prior; ``a_x`` for MoE prompts, the median of
-    measured micro-batch time over (bytes a micro-batch reads / bandwidth)."""
+    measured micro-batch time over (weight elements a micro-batch works through / bandwidth)."""
     import csv
 
     import rigfit
-    from rigfit.speed import moe_ubatch_read_bytes
+    from rigfit.speed import moe_ubatch_elements
 
     cls = f"{backend}-apu"
     prior = PRIORS[backend]
@@ -84,7 +84,7 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
         dec_t.append(1 / float(row["tg128"]))
         if r.spec.is_moe:
             (w,) = works
-            moe.append((512 / float(row["pp512"])) / (moe_ubatch_read_bytes(w, 512) / (w.bandwidth_gb_s * 1e9)))
+            moe.append((512 / float(row["pp512"])) / (moe_ubatch_elements(w, 512) / (w.bandwidth_gb_s * 1e9)))
         else:
             pre.append((row, prefill_linear(works, r.placement, 512, run.n_batch, run.n_ubatch, run.flash_attention,
                                             r.quant.name.upper() in ("F16", "BF16"))))
@@ -415,7 +415,7 @@ def main(argv: list[str]) -> int:
         for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)):
             lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
         if f"{c}:a_x" in theta:
-            lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch reads (speed.moe_ubatch_read_bytes)")
+            lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work (speed.moe_ubatch_elements)")
         for m, (lo, hi) in bands.get(c, {}).items():
             lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
     lines += ["", "[classes.cpu]  # throughput_modern.csv CPU-only llama.cpp rows: " + ", ".join(sorted(cpu_devices)),

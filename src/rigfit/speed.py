@@ -75,7 +75,7 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
             raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
         classes[name] = {k: float(rec[k]) for k in keys}
         if isinstance(rec.get("a_x"), int | float):
-            classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert reads (moe_ubatch_read_bytes)
+            classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert work (moe_ubatch_elements)
         bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
         fitted[name] = bool(rec.get("fitted", False))
     return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},
@@ -132,10 +132,10 @@ class DeviceWork:
     streamed_bytes: float = 0.0  # weights in RAM that the GPU streams over PCIe per micro-batch
     pcie_gb_s: float = 0.0
     shard: int = 1
-    # all the weights held here (every expert, not the active share) and the routed experts' part of them:
-    # a prompt micro-batch routes to nearly every expert, so the classes that fit ``a_x`` read them all
-    resident_bytes: float = 0.0
-    resident_expert_bytes: float = 0.0
+    # the weight elements held here (every expert, not the active share) and the routed experts' part of them:
+    # a prompt micro-batch routes to nearly every expert, so the classes that fit ``a_x`` work through them all
+    resident_elements: float = 0.0
+    resident_expert_elements: float = 0.0
     expert_ratio: float = 1.0  # experts used per token / experts
 
 
@@ -328,8 +328,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
                               attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
                               streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
-                              resident_bytes=resident / shard, resident_expert_bytes=resident_x / shard,
-                              expert_ratio=active))
+                              resident_elements=resident * 8 / bpw / shard,
+                              resident_expert_elements=resident_x * 8 / bpw / shard, expert_ratio=active))
     return out
 
 
@@ -507,13 +507,15 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     return acc
 
 
-def moe_ubatch_read_bytes(w: DeviceWork, tokens: int) -> float:
-    """The bytes a prompt micro-batch of ``tokens`` reads on ``w``: every weight once, of the routed experts the
-    1 - (1 - k/E)^tokens its tokens route to.  Classes with a fitted ``a_x`` (the Strix Halo APUs, where MoE
-    prompts run 2-4x below their active-parameter FLOPs: benchmarks/data/strix_halo.csv) take this over the
-    active-FLOPs price when it is slower."""
+def moe_ubatch_elements(w: DeviceWork, tokens: int) -> float:
+    """The weight elements a prompt micro-batch of ``tokens`` works through on ``w``: every dense weight, of the
+    routed experts the 1 - (1 - k/E)^tokens its tokens route to.  Classes with a fitted ``a_x`` (the Strix Halo
+    APUs, where MoE prompts run 2-4x below their active-parameter FLOPs: benchmarks/data/strix_halo.csv) take
+    ``elements x a_x / bandwidth`` over the active-FLOPs price when it is slower.  Elements, not bytes: there a
+    Q8_0 file of Qwen3-30B-A3B prefills at the speed of its Q4_K_M file (601 vs 608 tok/s on ROCm, 823-910 vs
+    1,142 on Vulkan, public llama-bench tables), so the small per-expert matmuls, not their bytes, set the time."""
     touched = 1.0 - (1.0 - w.expert_ratio) ** tokens
-    return w.resident_bytes - w.resident_expert_bytes * (1.0 - touched)
+    return w.resident_elements - w.resident_expert_elements * (1.0 - touched)
 
 
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
@@ -530,8 +532,8 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
         a_x = _class_params(params, cls).get("a_x", 0.0)
-        if a_x and w.resident_expert_bytes and w.cls != "cpu":
-            s = max(s, moe_ubatch_read_bytes(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
+        if a_x and w.resident_expert_elements and w.cls != "cpu":
+            s = max(s, moe_ubatch_elements(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
     if plan.tensor_parallel > 1:
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \
