@@ -17,7 +17,7 @@ are fitted by least squares on the relative error of the Thunderbolt runs; the S
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rigfit.api import fit
 from rigfit.engines import get_engine
@@ -157,4 +157,4 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 
-__all__ = ["ANCHORS", "Anchor", "fit_constants", "predicted", "replace", "table"]
+__all__ = ["ANCHORS", "Anchor", "fit_constants", "predicted", "table"]
