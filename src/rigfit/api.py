@@ -18,7 +18,7 @@ from .engines import Engine
 from .errors import InvalidInput
 from .hardware.spec import Device
 from .memory import MemoryBreakdown, estimate_memory, make_run_config, weights_total_bytes
-from .models.spec import ModelSpec
+from .models.spec import ModelSpec, first_layers
 from .quality import near_lossless, relative_loss
 from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
@@ -126,8 +126,7 @@ def _plan(req: FitRequest) -> FitResult:
                         system=system)
     speed = None if isinstance(sp, SpeedUnknown) else sp
     if speed is not None and req.calibration is not None:
-        from .calibration import machine_key
-        from .speed import apply_correction
+        from .calibration import apply_correction, machine_key
 
         corr = req.calibration.find(machine_key(system), eng.name, str(mem.run.backend))
         if corr is not None:
@@ -321,15 +320,8 @@ def ordering_probe(spec: ModelSpec) -> ModelSpec:
     if n <= 16 or spec.gguf is not None:
         return spec
     k = 16
-
-    def cut(t: tuple[Any, ...]) -> tuple[Any, ...]:
-        return t[:k] if t else t
-
-    return replace(spec.structure, n_layers=k, layer_types=cut(spec.layer_types),
-                   n_kv_heads_per_layer=cut(spec.n_kv_heads_per_layer), layer_ffn=cut(spec.layer_ffn),
-                   head_dim_per_layer=cut(spec.head_dim_per_layer), ffn_size_per_layer=cut(spec.ffn_size_per_layer),
-                   n_dense_layers=min(k - 1, -(-spec.n_dense_layers * k // n)),
-                   kv_shared_from=-(-spec.kv_shared_from * k // n) if spec.kv_shared_from else 0)
+    return first_layers(spec.structure, k, n_dense_layers=min(k - 1, -(-spec.n_dense_layers * k // n)),
+                        kv_shared_from=-(-spec.kv_shared_from * k // n) if spec.kv_shared_from else 0)
 
 
 def _max_context(req: FitRequest) -> FitResult:

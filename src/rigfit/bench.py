@@ -30,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from .measured import (
     parse_ollama_api,
     parse_vllm_bench,
 )
-from .models.spec import ModelSpec
+from .models.spec import ModelSpec, first_layers
 from .units import GIB
 
 Progress = Callable[[str], None]
@@ -63,24 +63,35 @@ class BenchResult:
     notes: tuple[str, ...] = ()
 
 
+def merged(results: Sequence[BenchResult]) -> BenchResult:
+    """One result for several quants measured the same way (their runs in order, their notes once)."""
+    if len(results) == 1:
+        return results[0]
+    return BenchResult(runs=tuple(r for res in results for r in res.runs), runner=results[0].runner,
+                       mode=results[0].mode, notes=tuple(dict.fromkeys(n for res in results for n in res.notes)))
+
+
 def _quiet(_msg: str) -> None:
     return None
+
+
+def _run_tool(args: list[str], what: str, *, on: str = "") -> subprocess.CompletedProcess[str]:
+    """Run one of the engine's tools; a failure is one line naming it (and what it worked ``on``) with the last
+    line it printed."""
+    res = subprocess.run(args, capture_output=True, text=True, timeout=3600, check=False)
+    if res.returncode != 0:
+        where = f" on {on}" if on else ""
+        raise RigfitError(f"{what} failed{where}: {(res.stderr.strip().splitlines() or ['no output'])[-1]}")
+    return res
 
 
 # ---- the random-weight model ---------------------------------------------------------------------
 
 def truncated(spec: ModelSpec, n_layers: int) -> ModelSpec:
-    """``spec`` with its first ``n_layers`` layers (per-layer tuples cut to match), for scaled measurement."""
-    changes: dict[str, Any] = {"n_layers": n_layers}
-    for f in fields(spec):
-        v = getattr(spec, f.name)
-        if isinstance(v, tuple) and len(v) == spec.n_layers and f.name != "aliases":
-            changes[f.name] = v[:n_layers]
-    if getattr(spec, "n_dense_layers", 0) and spec.n_dense_layers >= n_layers:
-        changes["n_dense_layers"] = max(0, n_layers - 1)
-    if getattr(spec, "kv_shared_from", 0) and spec.kv_shared_from >= n_layers:
-        changes["kv_shared_from"] = 0
-    return replace(spec, **changes)
+    """``spec``'s first ``n_layers`` layers as they are (a dense prefix or KV sharing that reaches past them is
+    cut off), for scaled measurement."""
+    return first_layers(spec, n_layers, n_dense_layers=min(spec.n_dense_layers, max(0, n_layers - 1)),
+                        kv_shared_from=spec.kv_shared_from if spec.kv_shared_from < n_layers else 0)
 
 
 def write_random_gguf(path: Path, spec: ModelSpec, *, seed: int = 0) -> int:
@@ -120,10 +131,7 @@ def quantize(src: Path, dst: Path, quant: str, threads: int) -> str:
                            options=("quant",))
     exe = shutil.which("llama-quantize")
     if exe:
-        res = subprocess.run([exe, str(src), str(dst), ft.base, str(threads)], capture_output=True, text=True,
-                             timeout=3600, check=False)
-        if res.returncode != 0:
-            raise RigfitError(f"llama-quantize failed on {ft.base}: {res.stderr.strip().splitlines()[-1:]}")
+        _run_tool([exe, str(src), str(dst), ft.base, str(threads)], "llama-quantize", on=ft.base)
         return "llama-quantize"
     lc = _llama_cpp()
     _silence(lc)
@@ -210,10 +218,7 @@ def _llama_bench(path: Path, *, prompt: int, gen: int, depths: Sequence[int], th
     args = [exe, "-m", str(path), "-p", str(prompt), "-n", str(gen), "-d", ",".join(map(str, depths)),
             "-t", str(threads), "-r", str(repeats), "-fa", "1" if flash_attention else "0", "-ub", str(n_ubatch),
             "-ngl", "99", "-o", "json"]
-    res = subprocess.run(args, capture_output=True, text=True, timeout=3600, check=False)
-    if res.returncode != 0:
-        raise RigfitError(f"llama-bench failed: {(res.stderr.strip().splitlines() or ['no output'])[-1]}")
-    return parse_llama_bench_json(res.stdout, "llama-bench")
+    return parse_llama_bench_json(_run_tool(args, "llama-bench").stdout, "llama-bench")
 
 
 def bench_llamacpp(spec: ModelSpec, quant: str, *, prompt: int = 512, gen: int = 64, depths: Sequence[int] = (0,),
@@ -331,10 +336,8 @@ def bench_mlx(model: str, *, prompt: int, gen: int, repeats: int, progress: Prog
     runs = []
     for rep in range(repeats):
         progress(f"mlx_lm: run {rep + 1} of {repeats}")
-        res = subprocess.run([exe, "--model", model, "--prompt", _words(prompt), "--max-tokens", str(gen)],
-                             capture_output=True, text=True, timeout=3600, check=False)
-        if res.returncode != 0:
-            raise RigfitError(f"mlx_lm.generate failed: {(res.stderr.strip().splitlines() or ['no output'])[-1]}")
+        res = _run_tool([exe, "--model", model, "--prompt", _words(prompt), "--max-tokens", str(gen)],
+                        "mlx_lm.generate")
         runs += [replace(r, model=model, source=f"mlx_lm run {rep + 1}")
                  for r in parse_mlx_verbose(res.stdout + res.stderr, "mlx_lm")]
     return BenchResult(runs=tuple(runs), runner="mlx_lm.generate", mode="installed model")
@@ -347,14 +350,13 @@ def bench_vllm(model: str, *, prompt: int, gen: int, repeats: int, progress: Pro
                            options=("engine",))
     with tempfile.TemporaryDirectory(prefix="rigfit-vllm-") as tmp:
         progress("vllm bench serve (one request at a time)")
-        res = subprocess.run([exe, "bench", "serve", "--model", model, "--dataset-name", "random",
-                              "--random-input-len", str(prompt), "--random-output-len", str(gen),
-                              "--num-prompts", str(max(repeats, 2)), "--max-concurrency", "1", "--save-result",
-                              "--result-dir", tmp, "--result-filename", "result.json"],
-                             capture_output=True, text=True, timeout=3600, check=False)
+        _run_tool([exe, "bench", "serve", "--model", model, "--dataset-name", "random", "--random-input-len",
+                   str(prompt), "--random-output-len", str(gen), "--num-prompts", str(max(repeats, 2)),
+                   "--max-concurrency", "1", "--save-result", "--result-dir", tmp, "--result-filename",
+                   "result.json"], "vllm bench serve")
         out = Path(tmp) / "result.json"
-        if res.returncode != 0 or not out.exists():
-            raise RigfitError(f"vllm bench serve failed: {(res.stderr.strip().splitlines() or ['no output'])[-1]}")
+        if not out.exists():
+            raise RigfitError("vllm bench serve failed: it wrote no result file")
         runs = parse_vllm_bench(out.read_text(), "vllm bench")
     return BenchResult(runs=tuple(replace(r, model=model) for r in runs), runner="vllm bench serve",
                        mode="installed model")

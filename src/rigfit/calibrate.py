@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .api import fit
-from .calibration import Calibration, CalPoint, Correction, fit_correction, machine_key
+from .calibration import Calibration, CalPoint, Correction, apply_correction, fit_correction, machine_key
 from .errors import InvalidInput, RigfitError
 from .measured import MeasuredRun
 from .models.spec import ModelSpec
@@ -168,7 +168,9 @@ def calibrate_runs(runs: Sequence[MeasuredRun], system: System, *, existing: Cal
     seen = {tuple(sorted(r.to_dict().items())) for r in stored}
     # a file read twice adds its runs once
     all_runs = stored + [r for r in new if tuple(sorted(r.to_dict().items())) not in seen]
-    groups: dict[tuple[str, str], list[tuple[MeasuredRun, list[CalPoint], SpeedEstimate, str, str]]] = {}
+    # per (engine, backend): each run, its points, its estimate, model and quant names, predicted decode and prefill
+    groups: dict[tuple[str, str], list[tuple[MeasuredRun, list[CalPoint], SpeedEstimate, str, str, float | None,
+                                             float | None]]] = {}
     skipped: list[tuple[str, str]] = []
     for run in all_runs:
         try:
@@ -180,26 +182,22 @@ def calibrate_runs(runs: Sequence[MeasuredRun], system: System, *, existing: Cal
         if sp is None:
             skipped.append((run.source, why or "no speed estimate"))
             continue
-        pts, _, _ = _points(run, sp)
+        pts, pd, pp = _points(run, sp)
         if not pts:
             skipped.append((run.source, "no rate rigfit predicts (prefill, decode or time to first token)"))
             continue
-        groups.setdefault((run.engine, backend), []).append((run, pts, sp, spec.name, qname))
+        groups.setdefault((run.engine, backend), []).append((run, pts, sp, spec.name, qname, pd, pp))
     if not groups:
         why = f": {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise InvalidInput(f"no run could be matched to a prediction{why}", options=("model",))
     corrections = []
     checks = []
     for (engine, backend), items in groups.items():
-        corr = fit_correction([p for _, pts, _, _, _ in items for p in pts], machine=machine, engine=engine,
+        corr = fit_correction([p for item in items for p in item[1]], machine=machine, engine=engine,
                               backend=backend)
         corrections.append(corr)
-        from .speed import apply_correction
-
-        for run, _, sp, name, qname in items:
-            tuned = apply_correction(sp, corr)
-            _, pd, pp = _points(run, sp)
-            _, cd, cp = _points(run, tuned)
+        for run, _, sp, name, qname, pd, pp in items:
+            _, cd, cp = _points(run, apply_correction(sp, corr))
             checks.append(RunCheck(run=run, model=name, quant=qname, backend=backend,
                                    predicted_decode_tokens_per_s=pd, calibrated_decode_tokens_per_s=cd,
                                    predicted_prefill_tokens_per_s=pp, calibrated_prefill_tokens_per_s=cp))

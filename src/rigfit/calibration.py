@@ -23,12 +23,16 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from .errors import InvalidInput
 from .lsq import lstsq
 from .measured import MeasuredRun
 from .system import System
+
+if TYPE_CHECKING:  # the speed step hands its estimate down; calibration sits below it
+    from .speed import SpeedEstimate
 
 # weight of "no correction" in the overall scale, in runs: (noise / prior spread)^2 of a normal prior on the log
 # scale, with 0.1 for one run's noise (run to run and the model's shape error) and 0.3 for how far an unseen
@@ -95,9 +99,6 @@ class Calibration:
         return next((c for c in self.corrections
                      if c.machine == machine and c.engine == engine and c.backend == backend), None)
 
-    def machines(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.machine for c in self.corrections))
-
 
 def machine_key(system: System) -> str:
     """The name a calibration is filed under: the accelerators with their counts ("2x RTX 3090"), else the
@@ -162,3 +163,38 @@ def fit_correction(points: Sequence[CalPoint], *, machine: str, engine: str, bac
         decode_error_after_pct=_median_err(dec_after) if dec else None,
         prefill_error_before_pct=_median_err([(p.measured_s, p.predicted_s) for p in pre]) if pre else None,
         prefill_error_after_pct=_median_err(pre_after) if pre else None)
+
+
+def apply_correction(est: SpeedEstimate, corr: Correction) -> SpeedEstimate:
+    """``est`` with a machine's calibration applied (``rigfit.calibration``): the streaming part of each decode
+    time scaled by ``decode_scale``, the per-layer part by ``layer_scale``, prefill by ``prefill_scale``; the
+    bands narrowed by the runs behind it."""
+    lay = est.decode_layer_s
+
+    def dec(rate: float) -> float:
+        t = 1.0 / rate
+        return 1.0 / corr.decode_time_s(t, min(lay, t))
+
+    decode = dec(est.decode_tokens_per_s)
+    after = dec(est.decode_after_prompt_tokens_per_s)
+    per_user = dec(est.per_user_decode_tokens_per_s)
+    t_pp = est.time_to_first_token_s * corr.prefill_scale if est.time_to_first_token_s is not None else None
+    tg_prior = (est.decode_band[0] / est.decode_tokens_per_s, est.decode_band[1] / est.decode_tokens_per_s)
+    tg = corr.band(tg_prior, decode=True)
+    pp_band = None
+    if t_pp and est.prefill_band and est.prefill_tokens_per_s:
+        pp_prior = (est.prefill_band[0] / est.prefill_tokens_per_s, est.prefill_band[1] / est.prefill_tokens_per_s)
+        pp = corr.band(pp_prior, decode=False)
+        rate = est.prompt_tokens / t_pp
+        pp_band = (rate * pp[0], rate * pp[1])
+    note = (f"calibrated on {corr.n_runs} run{'s' if corr.n_runs != 1 else ''} of this machine "
+            f"({corr.engine}, {corr.backend}): decode x{1 / corr.decode_scale:.2f}, per-layer cost "
+            f"x{corr.layer_scale:.2f}, prefill x{1 / corr.prefill_scale:.2f}")
+    return replace(
+        est, prefill_tokens_per_s=est.prompt_tokens / t_pp if t_pp else None, decode_tokens_per_s=decode,
+        decode_after_prompt_tokens_per_s=after, per_user_decode_tokens_per_s=per_user,
+        aggregate_decode_tokens_per_s=per_user * est.users, time_to_first_token_s=t_pp,
+        total_time_s=(t_pp + est.gen_tokens / after) if t_pp is not None else None,
+        decode_band=(decode * tg[0], decode * tg[1]), prefill_band=pp_band,
+        decode_layer_s=corr.layer_scale * min(lay, 1.0 / est.decode_tokens_per_s),
+        calibrated_runs=corr.n_runs, notes=(*est.notes, note))

@@ -73,6 +73,7 @@ def bench(model: str, quants: tuple[str, ...], engine: str, depths: tuple[int, .
         bench_vllm,
         bundle,
         check_bench_args,
+        merged,
     )
     from .calibrate import predict_run, resolve_run_model
     from .calibration import machine_key
@@ -103,7 +104,8 @@ def bench(model: str, quants: tuple[str, ...], engine: str, depths: tuple[int, .
                                options=("layers", "engine"))
         runner = {"ollama": bench_ollama, "mlx": bench_mlx, "vllm": bench_vllm}[engine]
         results.append(runner(model, prompt=prompt_tokens, gen=gen_tokens, repeats=repeats, progress=show))
-    runs = [r for res in results for r in res.runs]
+    result = merged(results)
+    runs = result.runs
     predicted: list[dict[str, Any]] = []
     lines: list[str] = []
     for run in runs:
@@ -111,7 +113,7 @@ def bench(model: str, quants: tuple[str, ...], engine: str, depths: tuple[int, .
         sp0, qname, backend, why = predict_run(run, spec, system, None)
         sp = sp0
         if cal is not None and sp0 is not None:
-            from .speed import apply_correction
+            from .calibration import apply_correction
 
             corr = cal.find(machine_key(system), run.engine, backend)
             sp = apply_correction(sp0, corr) if corr else sp0
@@ -134,10 +136,7 @@ def bench(model: str, quants: tuple[str, ...], engine: str, depths: tuple[int, .
     hw = detected_dict(det)
     flags = {"prompt_tokens": prompt_tokens, "gen_tokens": gen_tokens, "depths": list(depths or (0,)),
              "repeats": repeats, "threads": threads, "layers": layers}
-    doc = bundle(results[0] if len(results) == 1 else type(results[0])(
-        runs=tuple(runs), runner=results[0].runner, mode=results[0].mode,
-        notes=tuple(dict.fromkeys(n for r in results for n in r.notes))),
-        machine=machine_key(system), hardware=hw, engine=engine, model=model, quants=list(quants),
+    doc = bundle(result, machine=machine_key(system), hardware=hw, engine=engine, model=model, quants=list(quants),
         predicted=predicted, flags=flags)
     if out_path:
         path = Path(out_path)

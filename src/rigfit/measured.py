@@ -33,7 +33,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
@@ -522,7 +522,3 @@ def parse_runs(text: str, name: str = "input") -> tuple[RunFormat, list[Measured
     if not runs:
         raise InvalidInput(f"{name}: {fmt} with no prefill or decode result to use")
     return fmt, runs
-
-
-def runs_to_dicts(runs: Iterable[MeasuredRun]) -> list[dict[str, Any]]:
-    return [r.to_dict() for r in runs]

@@ -327,9 +327,8 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
             raise InvalidInput(f"{eng.title} does not run on {d.name} ({own}); it runs on "
                                f"{', '.join(eng.backends)}", options=("engine", "hardware"))
     drives = {chosen[sd.device.name] for sd in system.accelerators}
-    if len(drives) > 1 and not (system.is_cluster and eng.cluster is not None and not eng.cluster.apple_only
-                                and not eng.cluster.tp_within_node):
-        # one backend per process; llama.cpp RPC runs each worker's own (a Mac's Metal beside a CUDA box)
+    if len(drives) > 1 and not (system.is_cluster and eng.cluster is not None and eng.cluster.mixed_backends):
+        # one backend per process, unless the engine runs one process per machine with its own (llama.cpp RPC)
         hint = "; the vulkan backend drives both" if Backend.VULKAN in eng.backends else ""
         raise InvalidInput(f"{', '.join(sd.device.name for sd in system.accelerators)} need different backends "
                            f"({', '.join(sorted(drives))}) and {eng.title} runs one per plan{hint}",

@@ -26,85 +26,22 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from .calibration import Correction
 from .engines import KV_ELEMENT_BYTES, get_engine
-from .hardware.rates import datacenter_silicon, fp16_tensor_only, has_matrix_units
+from .hardware.rates import fp16_tensor_only
 from .hardware.spec import Device
 from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
+from .network import network_terms
 from .placement import Placement
+from .speedclass import SpeedParams, class_params, era_class, hardware_class, load_speed_params, value
 from .system import System, pcie_link
-from .vocab import ClusterMode, LayerKind, Role, SpeedClass, Split, Verdict
+from .vocab import LayerKind, Role, SpeedClass, Split, Verdict
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
 F16_QUANTS = ("F16", "BF16", "F32", "FP16", "FP32")
 
-DECODE_KEYS = ("a_w", "a_kv", "t_layer")
-PREFILL_KEYS = ("a_fq", "a_ff", "a_sc", "t_ub")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpeedParams:
-    classes: dict[str, dict[str, float]]  # class -> {a_w: 1/e_w, a_kv, t_layer, a_fq, a_ff, a_sc, t_ub}
-    globals_: dict[str, float]  # t_hop, row_*, t_allreduce_*
-    bands: dict[str, dict[str, tuple[float, float]]]  # class -> tg|pp -> (q10, q90) of measured/predicted
-    fitted: dict[str, bool]  # class -> fitted on data (False: prior)
-    source: str
-
-
-@functools.cache
-def load_speed_params() -> SpeedParams:
-    from .catalogdata import embedded
-
-    raw = embedded("speed_fit")
-    return parse_speed_params(raw)
-
-
-def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
-    from .errors import CatalogError
-
-    classes, bands, fitted = {}, {}, {}
-    for name, rec in raw.get("classes", {}).items():
-        # class@2023-12: prefill only (decode shared with the May 2024 builds); other eras carry both
-        keys = PREFILL_KEYS if name.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)
-        missing = [k for k in keys if not isinstance(rec.get(k), int | float)]
-        if missing:
-            raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
-        classes[name] = {k: float(rec[k]) for k in keys}
-        if isinstance(rec.get("a_x"), int | float):
-            classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert work (moe_ubatch_elements)
-        bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
-        fitted[name] = bool(rec.get("fitted", False))
-    return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},
-                       bands=bands, fitted=fitted, source=str(raw.get("source", "")))
-
-
-def hardware_class(device: Device | None, backend: str) -> str:
-    """Fitted per backend and hardware class, not per card."""
-    if device is None or device.kind == "cpu" or backend == "cpu":
-        return "cpu"  # llama.cpp's CPU backend, also on a machine whose iGPU shares the RAM
-    if device.vendor == "apple":
-        # an Ultra is two Max dies joined by UltraFusion: its decode reaches a different share of its bandwidth
-        # (fitted on the M1/M2 Ultra rows of throughput_llamacpp.csv); base, Pro and Max chips share a class
-        return "metal-ultra" if device.arch.split()[-1:] == ["Ultra"] else "metal"
-    if device.vendor == "nvidia":
-        # the class follows the silicon: L4/L40/A40/T4 share the GeForce/RTX dies; A100/H100/B200 are HBM
-        # compute dies.  A user's card without a chip name falls back to its form.
-        if device.chip and not has_matrix_units(device.vendor, device.chip):
-            return "cuda-legacy"  # Pascal / Maxwell: DP4A and FP32 kernels, no tensor cores
-        dc = datacenter_silicon(device.vendor, device.chip) if device.chip else device.form == "datacenter"
-        return "cuda-datacenter" if dc else "cuda"
-    if device.vendor == "amd":
-        # Strix Halo class APUs (unified LPDDR5X, RDNA 3.5 iGPU) reach other shares of their bandwidth and
-        # compute than discrete Radeons: their own classes, fitted on Strix Halo runs (benchmarks/data)
-        base = "rocm" if backend != "vulkan" else "vulkan"
-        return f"{base}-apu" if device.unified else base
-    if device.vendor == "intel":
-        return "sycl"
-    return "vulkan"
 
 
 # Share of a GPU's PCIe link that weights streamed from RAM for a prompt micro-batch reach.  A prior set from
@@ -167,50 +104,6 @@ class SpeedEstimate:
     notes: tuple[str, ...] = field(default=())
     decode_layer_s: float = 0.0  # of the decode time per token, the fixed cost per layer (t_layer terms)
     calibrated_runs: int = 0  # runs of this machine the estimate was corrected with (rigfit.calibration)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkTerms:
-    """What a plan across machines adds for its network (``engines.base.ClusterRules``)."""
-
-    decode_s: float  # per generated token (pipeline hops, or every layer's all-reduces in tensor mode)
-    prefill_ubatch_s: float  # per prompt micro-batch
-    allreduce_s: float | None  # tensor mode: one all-reduce over the network (replaces the in-node cost)
-    note: str
-    prior: bool
-    overlapped: bool = True  # prompt micro-batches overlap across the machines' stages
-
-
-def network_terms(spec: ModelSpec, plan: Placement, system: System, n_ubatch: int) -> NetworkTerms | None:
-    """The network's share of a cluster plan's token and prompt times, from the engine's cluster rules and the
-    link: pipeline boundaries pay round trips plus the activations; tensor mode pays two all-reduces per
-    layer (Megatron-LM, Shoeybi et al. 2019), each a fixed cost plus (N - 1) round trips plus the ring's
-    2 (N - 1) / N of the activations (Patarasuk & Yuan 2009)."""
-    link = system.network_link
-    rules = get_engine(plan.engine).cluster
-    if link is None or rules is None or plan.cluster_mode is None or plan.nodes < 2:
-        return None
-    rtt = (link.rtt_us or 0.0) * 1e-6
-    bw = (link.gb_s or 1.0) * 1e9
-    act = spec.hidden_size * rules.activation_bytes
-    n = plan.nodes
-    if plan.cluster_mode == ClusterMode.TENSOR:
-        def allreduce(tokens: int) -> float:
-            return rules.allreduce_overhead_s + (n - 1) * rtt + 2 * (n - 1) / n * tokens * act / bw
-        per = allreduce(1)
-        dec = 2 * plan.n_layers * per
-        pre = 2 * plan.n_layers * allreduce(n_ubatch)
-        note = (f"{n} machines, tensor sharding over {link.name}: {2 * plan.n_layers} all-reduces per token, "
-                f"{per * 1e6:.0f} us each")
-        return NetworkTerms(decode_s=0.0, prefill_ubatch_s=pre, allreduce_s=per, note=note, prior=not rules.fitted)
-    hops = n - 1
-    hop = rules.round_trips_per_hop * rtt + act / bw + rules.hop_overhead_s
-    dec = rules.remote_overhead_s + hops * hop
-    pre = hops * (rules.round_trips_per_hop * rtt + n_ubatch * act / bw + rules.hop_overhead_s)
-    note = (f"{n} machines, pipeline over {link.name}: {hops} network hop{'s' if hops > 1 else ''}, "
-            f"{dec * 1000:.1f} ms per token")
-    return NetworkTerms(decode_s=dec, prefill_ubatch_s=pre, allreduce_s=None, note=note, prior=not rules.fitted,
-                        overlapped=rules.overlapped)
 
 
 def _kv_elem(mem: MemoryBreakdown) -> float:
@@ -287,9 +180,16 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         w = 0.0
         kv_pos = swa_pos = 0.0
         heads = adim = 0
+        # every expert held here, for the classes that cost MoE prompts by the experts they touch: routed
+        # experts kept in RAM (--n-cpu-moe on a GPU, the CPU's own expert layers) are not held on a GPU
+        moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
+        resident = resident_x = 0.0
         for il in d.layers:
             lay = mem.layers[il]
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
+            in_ram = il in moe_ram
+            resident += lay.weights_bytes - (lay.expert_bytes if in_ram else 0)
+            resident_x += 0 if in_ram else lay.expert_bytes
             kind, k, v = layout[il]
             per = (k + v) * elem
             if kind == LayerKind.SLIDING:
@@ -319,10 +219,6 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             streamed = float(sum(mem.layers[il].weights_bytes for il in d.layers)
                              + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
                              + (mem.output_layer_bytes if d.has_output else 0))
-        moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
-        resident_x = float(sum(mem.layers[il].expert_bytes for il in d.layers if il not in moe_ram))
-        resident = float(sum(mem.layers[il].weights_bytes for il in d.layers)) - \
-            float(sum(mem.layers[il].expert_bytes for il in d.layers if il in moe_ram))
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
@@ -366,24 +262,6 @@ def _apply(terms: dict[str, float], params: dict[str, float]) -> float:
     return sum(v * params[k] for k, v in terms.items())
 
 
-def stand_in(cls: str) -> str:
-    """The llama.cpp class whose constants stand in for another engine's unfitted class ("mlx-metal" ->
-    "metal")."""
-    for sc in SpeedClass:
-        if sc != SpeedClass.LLAMA_CPP and cls.startswith(f"{sc}-"):
-            return cls[len(sc) + 1:]
-    return cls
-
-
-def _class_params(p: SpeedParams, cls: str) -> dict[str, float]:
-    base = cls.split("@", maxsplit=1)[0]
-    if cls in p.classes:
-        return p.classes[cls] if cls == base else p.classes[base] | p.classes[cls]
-    if base in p.classes:
-        return p.classes[base]
-    return p.classes.get(stand_in(base)) or p.classes["cuda"]
-
-
 def _nvlink(plan: Placement) -> bool:
     return all(d.device is not None and d.device.nvlink for d in plan.accelerators)
 
@@ -391,19 +269,6 @@ def _nvlink(plan: Placement) -> bool:
 def _add(acc: dict[str, float], cls: str, terms: dict[str, float], scale: float = 1.0) -> None:
     for k, v in terms.items():
         acc[f"{cls}:{k}"] = acc.get(f"{cls}:{k}", 0.0) + v * scale
-
-
-def value(params: SpeedParams, key: str) -> float:
-    cls, _, name = key.partition(":")
-    if cls == "global":
-        return params.globals_.get(name, 0.0)
-    return _class_params(params, cls)[name]
-
-
-def era_class(cls: str, build: str) -> str:
-    """The constants' class for a llama.cpp build era: ``cls@build`` for an older build (its own constants
-    where they were fitted, else the class's), the class itself for current builds and for the CPU."""
-    return cls if build == "current" or cls == "cpu" else f"{cls}@{build}"
 
 
 def decode_linear(works: list[DeviceWork], plan: Placement, position: float, window: int,
@@ -431,7 +296,7 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
                   params: SpeedParams, split_mode: str | None = None,
                   nvlink: bool | None = None, build: str = "current", batch: int = 1,
                   allreduce_s: float | None = None) -> tuple[float, list[float]]:
-    per = [_apply(decode_terms(w, position, window, batch), _class_params(params, era_class(w.cls, build)))
+    per = [_apply(decode_terms(w, position, window, batch), class_params(params, era_class(w.cls, build)))
            for w in works]
     if plan.tensor_parallel > 1:
         g = params.globals_
@@ -454,7 +319,7 @@ def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, bu
     for w in works:
         tq = (w.quant_tops or w.tflops or 0.0) * 1e12
         if tq:
-            total += 2.0 * w.params * batch / tq * _class_params(params, era_class(w.cls, build)).get("a_fq", 1.0)
+            total += 2.0 * w.params * batch / tq * class_params(params, era_class(w.cls, build)).get("a_fq", 1.0)
     return total
 
 
@@ -526,12 +391,12 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     stage = []
     for (cls, t), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start),
                            works, strict=True):
-        s = _apply(t, _class_params(params, cls))
+        s = _apply(t, class_params(params, cls))
         if w.streamed_bytes and w.pcie_gb_s:
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
-        a_x = _class_params(params, cls).get("a_x", 0.0)
+        a_x = class_params(params, cls).get("a_x", 0.0)
         if a_x and w.resident_expert_elements and w.cls != "cpu":
             s = max(s, moe_ubatch_elements(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
@@ -640,40 +505,3 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         roofline_tokens_per_s=1.0 / roof_s if roof_s else 0.0, classes=classes, notes=tuple(notes),
         decode_layer_s=layer_s)
 
-
-def apply_correction(est: SpeedEstimate, corr: Correction, prior_bands: dict[str, tuple[float, float]] | None = None
-                     ) -> SpeedEstimate:
-    """``est`` with a machine's calibration applied (``rigfit.calibration``): the streaming part of each decode
-    time scaled by ``decode_scale``, the per-layer part by ``layer_scale``, prefill by ``prefill_scale``; the
-    bands narrowed by the runs behind it."""
-    lay = est.decode_layer_s
-
-    def dec(rate: float) -> float:
-        t = 1.0 / rate
-        return 1.0 / corr.decode_time_s(t, min(lay, t))
-
-    decode = dec(est.decode_tokens_per_s)
-    after = dec(est.decode_after_prompt_tokens_per_s)
-    per_user = dec(est.per_user_decode_tokens_per_s)
-    t_pp = est.time_to_first_token_s * corr.prefill_scale if est.time_to_first_token_s is not None else None
-    tg_prior = (prior_bands or {}).get("tg") or (est.decode_band[0] / est.decode_tokens_per_s,
-                                                 est.decode_band[1] / est.decode_tokens_per_s)
-    tg = corr.band(tg_prior, decode=True)
-    pp_band = None
-    if t_pp and est.prefill_band and est.prefill_tokens_per_s:
-        pp_prior = (prior_bands or {}).get("pp") or (est.prefill_band[0] / est.prefill_tokens_per_s,
-                                                     est.prefill_band[1] / est.prefill_tokens_per_s)
-        pp = corr.band(pp_prior, decode=False)
-        rate = est.prompt_tokens / t_pp
-        pp_band = (rate * pp[0], rate * pp[1])
-    note = (f"calibrated on {corr.n_runs} run{'s' if corr.n_runs != 1 else ''} of this machine "
-            f"({corr.engine}, {corr.backend}): decode x{1 / corr.decode_scale:.2f}, per-layer cost "
-            f"x{corr.layer_scale:.2f}, prefill x{1 / corr.prefill_scale:.2f}")
-    return replace(
-        est, prefill_tokens_per_s=est.prompt_tokens / t_pp if t_pp else None, decode_tokens_per_s=decode,
-        decode_after_prompt_tokens_per_s=after, per_user_decode_tokens_per_s=per_user,
-        aggregate_decode_tokens_per_s=per_user * est.users, time_to_first_token_s=t_pp,
-        total_time_s=(t_pp + est.gen_tokens / after) if t_pp is not None else None,
-        decode_band=(decode * tg[0], decode * tg[1]), prefill_band=pp_band,
-        decode_layer_s=corr.layer_scale * min(lay, 1.0 / est.decode_tokens_per_s),
-        calibrated_runs=corr.n_runs, notes=(*est.notes, note))

@@ -68,6 +68,7 @@ class ClusterRules:
     tp_within_node: bool = False  # tensor parallel over each node's GPUs, pipeline over the nodes (vLLM + Ray)
     apple_only: bool = False  # MLX-based: every node an Apple silicon Mac
     main_host_last: bool = False  # the main host holds the last layers and the output (llama.cpp RPC)
+    mixed_backends: bool = False  # each machine runs its own backend (llama.cpp RPC: a Mac's Metal beside CUDA)
     round_trips_per_hop: float = 1.0
     hop_overhead_s: float = 0.0
     remote_overhead_s: float = 0.0

@@ -397,7 +397,7 @@ _COMMON = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M",
 RPC_CLUSTER = ClusterRules(
     how="llama.cpp RPC: rpc-server on every worker, the layers split over all devices by memory, the main "
         "host (node 1) runs the last layers and the output",
-    modes=(ClusterMode.PIPELINE,), default_mode=ClusterMode.PIPELINE, main_host_last=True,
+    modes=(ClusterMode.PIPELINE,), default_mode=ClusterMode.PIPELINE, main_host_last=True, mixed_backends=True,
     round_trips_per_hop=RPC_ROUND_TRIPS_PER_HOP, hop_overhead_s=0.0, remote_overhead_s=RPC_REMOTE_OVERHEAD_S,
     # prompt micro-batches overlap across the machines as across local GPUs: the Strix Halo pair of llama.cpp
     # PR #20590 prefills Qwen3-Coder-Next Q8_0 at 651 tok/s, where one box runs its Q4_K_M at 531-535

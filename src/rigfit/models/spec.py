@@ -191,6 +191,17 @@ def _parallel_mixer(arch: str) -> bool:
     return a is not None and a.parallel_mixer
 
 
+PER_LAYER_FIELDS = ("layer_types", "n_kv_heads_per_layer", "layer_ffn", "head_dim_per_layer", "ffn_size_per_layer",
+                    "compress_ratios")
+
+
+def first_layers(spec: ModelSpec, k: int, *, n_dense_layers: int, kv_shared_from: int) -> ModelSpec:
+    """``spec`` cut to its first ``k`` layers, every per-layer fact cut alike; the dense-prefix and KV-sharing
+    counts as the caller needs them (scaled for a probe in proportion, capped for a measured prefix)."""
+    cut = {name: getattr(spec, name)[:k] for name in PER_LAYER_FIELDS if getattr(spec, name)}
+    return replace(spec, n_layers=k, n_dense_layers=n_dense_layers, kv_shared_from=kv_shared_from, **cut)
+
+
 def swa_layer_types(n_layers: int, pattern: int) -> tuple[LayerKind, ...]:
     """llama.cpp ``hparams.set_swa_pattern(n)``: layer il slides iff ``il % n < n - 1`` (src/llama-hparams.cpp)."""
     if pattern <= 0:

@@ -1,0 +1,108 @@
+"""Speed classes and their fitted constants: which class a device runs in (per backend and hardware class, not
+per card), and the efficiencies ``benchmarks/fit_speed.py`` fitted for each (``data/speed_fit.toml``, loaded
+and validated here).  ``speed`` prices the work with them."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from .hardware.rates import datacenter_silicon, has_matrix_units
+from .hardware.spec import Device
+from .vocab import SpeedClass
+
+DECODE_KEYS = ("a_w", "a_kv", "t_layer")
+PREFILL_KEYS = ("a_fq", "a_ff", "a_sc", "t_ub")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeedParams:
+    classes: dict[str, dict[str, float]]  # class -> {a_w: 1/e_w, a_kv, t_layer, a_fq, a_ff, a_sc, t_ub}
+    globals_: dict[str, float]  # t_hop, row_*, t_allreduce_*
+    bands: dict[str, dict[str, tuple[float, float]]]  # class -> tg|pp -> (q10, q90) of measured/predicted
+    fitted: dict[str, bool]  # class -> fitted on data (False: prior)
+    source: str
+
+
+@functools.cache
+def load_speed_params() -> SpeedParams:
+    from .catalogdata import embedded
+
+    raw = embedded("speed_fit")
+    return parse_speed_params(raw)
+
+
+def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
+    from .errors import CatalogError
+
+    classes, bands, fitted = {}, {}, {}
+    for name, rec in raw.get("classes", {}).items():
+        # class@2023-12: prefill only (decode shared with the May 2024 builds); other eras carry both
+        keys = PREFILL_KEYS if name.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)
+        missing = [k for k in keys if not isinstance(rec.get(k), int | float)]
+        if missing:
+            raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
+        classes[name] = {k: float(rec[k]) for k in keys}
+        if isinstance(rec.get("a_x"), int | float):
+            classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert work (moe_ubatch_elements)
+        bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
+        fitted[name] = bool(rec.get("fitted", False))
+    return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},
+                       bands=bands, fitted=fitted, source=str(raw.get("source", "")))
+
+
+def hardware_class(device: Device | None, backend: str) -> str:
+    """Fitted per backend and hardware class, not per card."""
+    if device is None or device.kind == "cpu" or backend == "cpu":
+        return "cpu"  # llama.cpp's CPU backend, also on a machine whose iGPU shares the RAM
+    if device.vendor == "apple":
+        # an Ultra is two Max dies joined by UltraFusion: its decode reaches a different share of its bandwidth
+        # (fitted on the M1/M2 Ultra rows of throughput_llamacpp.csv); base, Pro and Max chips share a class
+        return "metal-ultra" if device.arch.split()[-1:] == ["Ultra"] else "metal"
+    if device.vendor == "nvidia":
+        # the class follows the silicon: L4/L40/A40/T4 share the GeForce/RTX dies; A100/H100/B200 are HBM
+        # compute dies.  A user's card without a chip name falls back to its form.
+        if device.chip and not has_matrix_units(device.vendor, device.chip):
+            return "cuda-legacy"  # Pascal / Maxwell: DP4A and FP32 kernels, no tensor cores
+        dc = datacenter_silicon(device.vendor, device.chip) if device.chip else device.form == "datacenter"
+        return "cuda-datacenter" if dc else "cuda"
+    if device.vendor == "amd":
+        # Strix Halo class APUs (unified LPDDR5X, RDNA 3.5 iGPU) reach other shares of their bandwidth and
+        # compute than discrete Radeons: their own classes, fitted on Strix Halo runs (benchmarks/data)
+        base = "rocm" if backend != "vulkan" else "vulkan"
+        return f"{base}-apu" if device.unified else base
+    if device.vendor == "intel":
+        return "sycl"
+    return "vulkan"
+
+
+def stand_in(cls: str) -> str:
+    """The llama.cpp class whose constants stand in for another engine's unfitted class ("mlx-metal" ->
+    "metal")."""
+    for sc in SpeedClass:
+        if sc != SpeedClass.LLAMA_CPP and cls.startswith(f"{sc}-"):
+            return cls[len(sc) + 1:]
+    return cls
+
+
+def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
+    base = cls.split("@", maxsplit=1)[0]
+    if cls in p.classes:
+        return p.classes[cls] if cls == base else p.classes[base] | p.classes[cls]
+    if base in p.classes:
+        return p.classes[base]
+    return p.classes.get(stand_in(base)) or p.classes["cuda"]
+
+
+def value(params: SpeedParams, key: str) -> float:
+    cls, _, name = key.partition(":")
+    if cls == "global":
+        return params.globals_.get(name, 0.0)
+    return class_params(params, cls)[name]
+
+
+def era_class(cls: str, build: str) -> str:
+    """The constants' class for a llama.cpp build era: ``cls@build`` for an older build (its own constants
+    where they were fitted, else the class's), the class itself for current builds and for the CPU."""
+    return cls if build == "current" or cls == "cpu" else f"{cls}@{build}"
