@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from rigfit import bench
 from rigfit.bench import bench_llamacpp, bench_mlx, bench_ollama, bench_vllm, scale_runs, truncated
-from rigfit.errors import InvalidInput
+from rigfit.errors import InvalidInput, RigfitError
 from rigfit.measured import MeasuredRun
 from rigfit.models.catalog import default_catalog
 from tests.conftest import run_cli
@@ -71,6 +72,30 @@ def test_a_failing_engine_is_one_line(fake_bin: Path, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="llama-quantize failed") as exc:
         bench_llamacpp(default_catalog().lookup(SMALL), "Q4_0", repeats=1, workdir=tmp_path)
     assert "\n" not in str(exc.value)
+
+
+def test_a_crash_in_llama_cpp_is_timed_again_without_extra_buffers(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """llama.cpp's CPU extra buffer types (AMX, repacked weights) crashed the timing process on a Xeon with AMX
+    (general protection fault in ggml-cpu, llama-cpp-python 0.3.36): the timing runs in a child process, and a
+    child that dies is run again without them, which the bundle's notes say."""
+    calls: list[bool] = []
+
+    def fake(path: Path, *, extra_buffers: bool, progress: object, **options: object
+             ) -> tuple[list[tuple[int, float, float]] | None, int]:
+        calls.append(extra_buffers)
+        return (None, -11) if extra_buffers else ([(0, 0.5, 0.02)], 0)
+
+    monkeypatch.setattr(bench, "_time_isolated", fake)
+    notes: list[str] = []
+    got = bench._time_with_fallback(tmp_path / "m.gguf", notes, lambda text: None, prompt=64)
+    assert got == [(0, 0.5, 0.02)] and calls == [True, False]
+    assert notes == ["llama.cpp stopped (exit code -11) with its CPU extra buffer types (AMX / repacked weights) "
+                     "on this CPU: timed without them, as llama-bench --no-repack"]
+    monkeypatch.setattr(bench, "_time_isolated", lambda path, **kw: (None, -11))
+    with pytest.raises(RigfitError, match=r"^llama.cpp stopped while timing m.gguf \(exit code -11, and -11 "
+                                          r"without its CPU extra buffer types\): no measurement$"):
+        bench._time_with_fallback(tmp_path / "m.gguf", [], lambda text: None, prompt=64)
 
 
 def test_mlx_and_vllm_runners(fake_bin: Path) -> None:

@@ -21,8 +21,10 @@ import contextlib
 import ctypes
 import io
 import json
+import multiprocessing
 import os
 import platform
+import queue
 import shutil
 import subprocess
 import tempfile
@@ -168,11 +170,25 @@ def _silence(lc: Any) -> None:
 # ---- timing --------------------------------------------------------------------------------------
 
 def _time_llama_cpp_python(path: Path, *, prompt: int, gen: int, depths: Sequence[int], threads: int,
-                           repeats: int, flash_attention: bool, n_ubatch: int, progress: Progress
-                           ) -> list[tuple[int, float, float]]:
-    """(depth, prefill seconds for ``prompt`` tokens, decode seconds per token) per depth, best of ``repeats``."""
+                           repeats: int, flash_attention: bool, n_ubatch: int, progress: Progress,
+                           extra_buffers: bool = True) -> list[tuple[int, float, float]]:
+    """(depth, prefill seconds for ``prompt`` tokens, decode seconds per token) per depth, best of ``repeats``.
+    ``extra_buffers=False`` loads the weights without llama.cpp's CPU extra buffer types (AMX, repacked
+    weights), as ``llama-bench --no-repack``; run it in a process of its own (it changes a binding default)."""
     lc = _llama_cpp()
     _silence(lc)
+    if not extra_buffers:
+        # llama-cpp-python's Llama takes no use_extra_bufts argument: its model defaults are wrapped instead
+        # (llama_model_params.use_extra_bufts, llama.cpp include/llama.h), in the timing child process only
+        low = lc.llama_cpp
+        make = low.llama_model_default_params
+
+        def no_extra() -> Any:
+            params = make()
+            params.use_extra_bufts = False
+            return params
+
+        low.llama_model_default_params = no_extra
     gpu = bool(lc.llama_supports_gpu_offload())
     # verbose=False would swap the process's stdout/stderr for /dev/null files it never closes; the log
     # callback (_silence) already drops llama.cpp's lines, and the system-info line goes to a buffer
@@ -203,6 +219,68 @@ def _time_llama_cpp_python(path: Path, *, prompt: int, gen: int, depths: Sequenc
     finally:
         llm.close()
     return out
+
+
+def _timing_child(out: Any, path: str, extra_buffers: bool, options: dict[str, Any]) -> None:
+    """The timing in a process of its own: progress lines and the result (or an error line) go back on ``out``."""
+    try:
+        got = _time_llama_cpp_python(Path(path), extra_buffers=extra_buffers,
+                                     progress=lambda text: out.put(("progress", text)), **options)
+        out.put(("done", got))
+    except Exception as exc:  # reported to the parent, which raises it as one line
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _time_isolated(path: Path, *, extra_buffers: bool, progress: Progress, **options: Any
+                   ) -> tuple[list[tuple[int, float, float]] | None, int]:
+    """_time_llama_cpp_python in a spawned process, so that a crash inside llama.cpp (a signal, not a
+    Python error) ends that process, not rigfit: (the times, or None, and the child's exit code)."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=_timing_child, args=(out, str(path), extra_buffers, options), daemon=True)
+    child.start()
+    got: list[tuple[int, float, float]] | None = None
+    try:
+        while True:
+            try:
+                kind, value = out.get(timeout=0.5)
+            except queue.Empty:
+                if not child.is_alive():
+                    break
+                continue
+            if kind == "progress":
+                progress(str(value))
+            elif kind == "error":
+                raise RigfitError(f"llama-cpp-python failed while timing {path.name}: {value}")
+            else:
+                got = value
+                break
+    finally:
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    return got, child.exitcode if child.exitcode is not None else -1
+
+
+def _time_with_fallback(path: Path, notes: list[str], progress: Progress, **options: Any
+                        ) -> list[tuple[int, float, float]]:
+    """Time with llama.cpp's defaults; where llama.cpp crashes with its CPU extra buffer types (seen: a
+    general protection fault in ggml-cpu's AMX path on a Xeon with AMX, llama-cpp-python 0.3.36), time again
+    without them and say so in the bundle's notes."""
+    got, code = _time_isolated(path, extra_buffers=True, progress=progress, **options)
+    if got is not None:
+        return got
+    progress(f"llama.cpp stopped (exit code {code}) with its CPU extra buffer types; timing again without them")
+    got, code2 = _time_isolated(path, extra_buffers=False, progress=progress, **options)
+    if got is None:
+        raise RigfitError(f"llama.cpp stopped while timing {path.name} (exit code {code}, and {code2} without its "
+                          "CPU extra buffer types): no measurement")
+    note = (f"llama.cpp stopped (exit code {code}) with its CPU extra buffer types (AMX / repacked weights) on "
+            "this CPU: timed without them, as llama-bench --no-repack")
+    if note not in notes:
+        notes.append(note)
+    return got
 
 
 def _runs_from_times(times: Sequence[tuple[int, float, float]], *, prompt: int, gen: int, base: MeasuredRun
@@ -259,9 +337,9 @@ def bench_llamacpp(spec: ModelSpec, quant: str, *, prompt: int = 512, gen: int =
                 got = _llama_bench(dst, prompt=prompt, gen=gen, depths=depths, threads=threads, repeats=repeats,
                                    flash_attention=flash_attention, n_ubatch=n_ubatch)
                 return [replace(r, model=spec.name, quant=quant.upper()) for r in got]
-            times = _time_llama_cpp_python(dst, prompt=prompt, gen=gen, depths=depths, threads=threads,
-                                           repeats=repeats, flash_attention=flash_attention, n_ubatch=n_ubatch,
-                                           progress=progress)
+            times = _time_with_fallback(dst, notes, progress, prompt=prompt, gen=gen, depths=list(depths),
+                                        threads=threads, repeats=repeats, flash_attention=flash_attention,
+                                        n_ubatch=n_ubatch)
             lc = _llama_cpp()
             backend = "cpu" if not lc.llama_supports_gpu_offload() else None
             return _runs_from_times(times, prompt=prompt, gen=gen, base=replace(base, backend=backend))
