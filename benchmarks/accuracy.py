@@ -145,6 +145,38 @@ def speed_table(show_rows: bool) -> int:
 
 
 
+def concurrent_table(show_rows: bool) -> None:
+    """The throughput_modern.csv runs with several users at once (llama-server -np N): aggregate decode over all
+    of them against ``speed.aggregate_decode_tokens_per_s``."""
+    from modern_rows import load_modern_rows
+    from rigfit.errors import RigfitError
+
+    errs: dict[str, list[float]] = {}
+    for r in load_modern_rows(concurrent=True):
+        if r.metric != "tg":
+            continue
+        kw: dict[str, object] = {"backend": r.backend} if r.backend else {}
+        if r.kv_type:
+            kw["kv_cache_type"] = r.kv_type
+        try:
+            f = fit(r.model, quant=r.quant or None, hardware=r.machine, engine=r.engine, headroom_bytes=0,
+                    prompt_tokens=max(r.prompt, 1), gen_tokens=r.gen, n_seq=r.users,
+                    context_tokens=r.users * max(r.prompt + r.gen + 16, 512), **kw)
+        except RigfitError:
+            continue
+        if f.speed is None:
+            continue
+        pred = f.speed.aggregate_decode_tokens_per_s
+        errs.setdefault(f"{r.engine} {f.speed.classes[0]}", []).append(100 * (pred / r.measured - 1))
+        if show_rows:
+            print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} users={r.users:<3d} "
+                  f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
+    print("\n| several users: aggregate decode | rows | median | p90 | median signed |\n|---|---:|---:|---:|---:|")
+    for k in sorted(errs):
+        med, p90 = _pct(errs[k])
+        print(f"| {k} | {len(errs[k])} | {med:.1f} | {p90:.1f} | {statistics.median(errs[k]):+.1f} |")
+
+
 def modern_table(show_rows: bool) -> int:
     """The 2025-2026 rows rigfit can score (modern_rows.py): each through ``rigfit.fit`` with the row's
     engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
@@ -208,6 +240,7 @@ def modern_table(show_rows: bool) -> int:
             print(f"| {' '.join(k)} | {len(groups[k])} | {med:.1f} | {p90:.1f} | {statistics.median(groups[k]):+.1f} |")
 
     table("engine metric class", lambda r, c, v: (r.engine, r.metric, c))
+    concurrent_table(show_rows)
     table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))
     table("metric depth", lambda r, c, v: (r.metric, "d=0" if r.depth == 0 else "d<=8k" if r.depth <= 8192 else "d>8k"))
     return 0

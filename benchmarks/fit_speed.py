@@ -22,8 +22,8 @@ from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
-from rigfit.speed import DeviceWork, decode_linear, device_work, prefill_linear
-from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS
+from rigfit.speed import DeviceWork, batch_compute_s, decode_linear, decode_time_s, device_work, prefill_linear
+from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, SpeedParams
 from speed_rows import CSV, Row, fit_row, load_rows
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "rigfit" / "data" / "speed_fit.toml"
@@ -83,7 +83,8 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
             pre.append((row, prefill_linear(works, r.placement, 512, run.n_batch, run.n_ubatch, run.flash_attention,
                                             r.quant.name.upper() in ("F16", "BF16"))))
             pre_t.append(512 / float(row["pp512"]))
-    theta = robust_solve(dec, dec_t, fixed={f"{cls}:a_kv": 0.0})
+    # one chip: its rows cannot tell dequantization from the byte stream (a_dq held at 0)
+    theta = robust_solve(dec, dec_t, fixed={f"{cls}:a_kv": 0.0, f"{cls}:a_dq": 0.0})
     # a_kv: gpt-oss-120b at 65k on the Strix Halo decodes APU_DEPTH_DROPS below depth 0
     g = rigfit.fit("gpt-oss-120b", hardware=["Strix Halo 128GB"], backend=backend, context_tokens=70000,
                    headroom_bytes=0)
@@ -118,6 +119,11 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
 FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches per layer and micro-batch)
     f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda-datacenter", "metal@2024-05", "metal-ultra", "cuda@2023-12",
                                 "cuda-datacenter@2023-12", "metal-ultra@2023-12")
+} | {
+    # NVIDIA cards have 35-80 FP32 FLOPs per byte of bandwidth: unpacking quantized weights hides behind the
+    # byte stream (a free a_dq fitted 1.7 on the 2024 CUDA rows and made the 2025-2026 CUDA rows worse:
+    # decode median 14.1 -> 15.6 %); Apple GPUs have 26-41 and show it (M1 Max Q4_K_M decode +20 % without it)
+    f"{c}:a_dq": 0.0 for c in ("cuda", "cuda-datacenter")
 }
 
 
@@ -268,6 +274,55 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
     return dec, dec_t, pre, pre_t, devices
 
 
+def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
+    """``a_bd`` of ``cls`` from the throughput_modern.csv runs with several users (llama-server -np N, the
+    aggregate decode rate): the step time is max(the weights and every user's cache read once, a_bd x the
+    batch's matmuls at the prefill rate) (speed.decode_time_s / batch_compute_s); a_bd minimizes the summed
+    absolute log error over a grid (community rows: one odd run must not steer it)."""
+    import math
+
+    import rigfit
+    from modern_rows import load_modern_rows
+    from rigfit.errors import RigfitError
+
+    params = SpeedParams(classes={cls: {**{k.split(":")[1]: v for k, v in constants.items()}, "a_bd": 1.0}},
+                         globals_={}, bands={}, fitted={}, source="")
+    parts: list[tuple[object, float, float]] = []  # (row, memory-bound step s, matmul step s at a_bd = 1)
+    for row in load_modern_rows(concurrent=True):
+        if row.metric != "tg" or (cls == "cpu") != (row.backend == "cpu"):
+            continue
+        kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
+        if row.kv_type:
+            kw["kv_cache_type"] = row.kv_type
+        try:
+            r = rigfit.fit(row.model, quant=row.quant or None, hardware=row.machine, engine=row.engine,
+                           headroom_bytes=0, prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, n_seq=row.users,
+                           context_tokens=row.users * max(row.prompt + row.gen + 16, 512), **kw)
+        except RigfitError:
+            continue
+        if r.placement is None:
+            continue
+        works = device_work(r.spec, r.memory, r.placement, system=r.system)
+        if not isinstance(works, list) or any(w.cls != cls for w in works):
+            continue
+        pos = row.prompt + (row.gen - 1) / 2
+        t_mem = decode_time_s(works, r.placement, pos, r.spec.sliding_window, params, batch=row.users)[0]
+        parts.append((row, t_mem, batch_compute_s(works, row.users, params)))
+    if not parts:
+        return 1.0, [f"{cls:16s} batched: no runs with several users (a_bd 1, a prior)"]
+
+    def loss(a: float) -> float:
+        return sum(abs(math.log(row.users / max(tm, a * tc) / row.measured))  # type: ignore[attr-defined]
+                   for row, tm, tc in parts)
+
+    best = min((1 + i / 100 for i in range(701)), key=loss)
+    errs = sorted(abs(row.users / max(tm, best * tc) / row.measured - 1)  # type: ignore[attr-defined]
+                  for row, tm, tc in parts)
+    return best, [f"{cls:16s} batched: a_bd {best:.2f} from {len(parts)} runs with 2-"
+                  f"{max(row.users for row, _, _ in parts)} users (median aggregate error "  # type: ignore[attr-defined]
+                  f"{100 * statistics.median(errs):.1f} %)"]
+
+
 def main(argv: list[str]) -> int:
     exit_if_missing(CSV, MODERN_CSV)
     rows = [r for r in load_rows() if not r.caution]
@@ -295,6 +350,9 @@ def main(argv: list[str]) -> int:
     # the KV cache is read like the weights (both stream from RAM), so a_kv is held at a_w's value
     cpu_w = robust_solve(cdec, cdec_t)
     cpu_theta = robust_solve(cdec, cdec_t, fixed={"cpu:a_kv": cpu_w["cpu:a_w"]}) | robust_solve(cpre, cpre_t)
+    cpu_theta["cpu:a_bd"], bd_lines = fit_batched("cpu", {k: v for k, v in cpu_theta.items() if k.startswith("cpu:")})
+    for line in bd_lines:
+        print(line)
     cpu_bands = {}
     for name, forms, meas in (("tg", cdec, cdec_t), ("pp", cpre, cpre_t)):
         ratios = [sum(v * cpu_theta[k] for k, v in f.items()) / t for (_, f), t in zip(forms, meas, strict=True)]
@@ -345,6 +403,7 @@ def main(argv: list[str]) -> int:
     # prompts; prefill keeps llama.cpp's constants
     vdec, vdec_t, _, _, vllm_devices = modern_forms("vllm-cuda", engines=("vllm",))
     vllm_theta = robust_solve(vdec, vdec_t, fixed={"vllm-cuda:a_kv": theta["cuda:a_kv"],
+                                                   "vllm-cuda:a_dq": theta["cuda:a_dq"],
                                                    "vllm-cuda:a_w": theta["cuda:a_w"]})
     vllm_theta |= {f"vllm-cuda:{k}": theta.get(f"cuda:{k}", FIXED.get(f"cuda:{k}", 0.0)) for k in PREFILL_KEYS}
     vr = [sum(v * vllm_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(vdec, vdec_t, strict=True)]
@@ -406,7 +465,7 @@ def main(argv: list[str]) -> int:
               "pcie_stream_eff = 0.4  # prior: RAM-resident weights copied per prompt micro-batch (speed.py)"]
     for c in classes:
         lines += ["", f'[classes."{c}"]', "fitted = true"]
-        for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)):
+        for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)):
             lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
         if f"{c}:a_x" in theta:
             lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work (speed.moe_ubatch_elements)")
@@ -414,7 +473,8 @@ def main(argv: list[str]) -> int:
             lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
     lines += ["", "[classes.cpu]  # throughput_modern.csv CPU-only llama.cpp rows: " + ", ".join(sorted(cpu_devices)),
               "fitted = true"]
-    lines += [f"{k} = {cpu_theta.get(f'cpu:{k}', 0.0):.6g}" for k in (*DECODE_KEYS, *PREFILL_KEYS)]
+    lines += [f"{k} = {cpu_theta.get(f'cpu:{k}', 0.0):.6g}" for k in (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)]
+    lines.append(f"a_bd = {cpu_theta['cpu:a_bd']:.4g}  # batched decode matmuls vs prefill (fit_batched)")
     for m, (lo, hi) in cpu_bands.items():
         lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
     for c, pri in PRIORS.items():

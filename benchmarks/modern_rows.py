@@ -41,6 +41,7 @@ class ModernRow:
     measured: float
     is_moe: bool
     cpu: str = ""  # the row's CPU as a rigfit CPU platform (its memory bandwidth feeds offloaded layers), or ""
+    users: int = 1  # concurrent requests (llama-server -np slots): decode is then the aggregate over all of them
 
     @property
     def machine(self) -> list[str]:
@@ -65,15 +66,18 @@ def _int(text: str) -> int | None:
 METRICS = {"decode_tok_s": "tg", "prefill_tok_s": "pp", "ttft_ms": "ttft"}
 
 
-def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s", "prefill_tok_s")) -> list[ModernRow]:
-    """The rows of ``metrics`` rigfit can score; a ``ttft`` row's ``measured`` is in seconds."""
+def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s", "prefill_tok_s"),
+                     concurrent: bool = False) -> list[ModernRow]:
+    """The rows of ``metrics`` rigfit can score; a ``ttft`` row's ``measured`` is in seconds.  ``concurrent``:
+    the rows with more than one request at a time instead (their decode is the aggregate rate)."""
     out = []
     with path.open() as f:
         for r in csv.DictReader(f):
             eng = ENGINES.get(r["engine"])
             if eng is None or r["metric"] not in metrics:
                 continue
-            if r["spec_decoding"] not in ("none", "") or r["concurrency"] not in ("1", ""):
+            users = _int(r["concurrency"]) or 1
+            if r["spec_decoding"] not in ("none", "") or (users > 1) != concurrent:
                 continue
             notes = r["notes"]
             cmd = notes.split("cmd: ", 1)[1] if "cmd: " in notes else ""
@@ -97,5 +101,6 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
                 gpu_layers=_int(r["gpu_layers"]), n_cpu_moe=int(ncm.group(1)) if ncm else None, bench=bench,
                 measured=float(r["value"]) / (1000 if metric == "ttft" else 1),
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
-                cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama") else ""))
+                cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama") else "",
+                users=users))
     return out

@@ -71,3 +71,35 @@ def test_bad_users(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], me
 def test_most_users_needs_hardware(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "fit", "llama3.1:8b", "--users", "max")
     assert code == 2 and err.startswith("rigfit: error: the most users needs hardware")
+
+
+# ---- aggregate decode against cited runs with several users --------------------------------------------------
+# throughput_modern.csv (localmaxxing community submissions, llama-server on a Ryzen 7 7840HS, CPU backend, q8_0
+# KV cache): LFM2-350M Q2_K_S with 24 slots 637.43 tok/s in all, 29-token prompts; SmolLM2-135M Q2_K with 64
+# slots 1,090.49 tok/s, 230-token prompts.  Single-stream decode of the same LFM2 file: 307.7 tok/s.  The CPU's
+# batched matmuls (a_bd) are the one constant fitted on such runs (benchmarks/fit_speed.py fit_batched).
+@pytest.mark.parametrize(("model", "quant", "prompt", "users", "measured", "tolerance"), [
+    ("LiquidAI/LFM2-350M", "Q2_K_S", 29, 24, 637.43, 0.25),
+    ("HuggingFaceTB/SmolLM2-135M-Instruct", "Q2_K", 230, 64, 1090.49, 0.35),
+])
+def test_aggregate_decode_on_a_cpu(model: str, quant: str, prompt: int, users: int, measured: float,
+                                   tolerance: float) -> None:
+    f = rigfit.fit(model, quant=quant, hardware=["AMD Ryzen 7 7840HS"], backend="cpu", kv_cache_type="q8_0",
+                   prompt_tokens=prompt, gen_tokens=128, n_seq=users, context_tokens=users * 512)
+    assert f.speed is not None
+    assert f.speed.aggregate_decode_tokens_per_s == pytest.approx(measured, rel=tolerance)
+    # many users on a CPU are bound by the batch's matmuls: about twice one user's rate, not 24 or 64 times
+    one = rigfit.fit(model, quant=quant, hardware=["AMD Ryzen 7 7840HS"], backend="cpu", kv_cache_type="q8_0",
+                     prompt_tokens=prompt, gen_tokens=128, context_tokens=512).speed
+    assert one is not None
+    assert 1.2 < f.speed.aggregate_decode_tokens_per_s / one.decode_after_prompt_tokens_per_s < 5
+
+
+def test_batched_cost_is_a_prior_where_no_runs_with_users_exist() -> None:
+    s = _users(8).speed
+    assert s is not None
+    assert "8 users: the batched matmul cost is a prior for cuda (fitted only where runs with several users " \
+           "exist)" in s.notes
+    cpu = rigfit.fit("LiquidAI/LFM2-350M", quant="Q2_K_S", hardware=["AMD Ryzen 7 7840HS"], backend="cpu",
+                     n_seq=8).speed
+    assert cpu is not None and not any("batched matmul" in n for n in cpu.notes)

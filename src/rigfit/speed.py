@@ -74,6 +74,10 @@ class DeviceWork:
     resident_elements: float = 0.0
     resident_expert_elements: float = 0.0
     expert_ratio: float = 1.0  # experts used per token / experts
+    # decode's dequantization work: quantized weight elements unpacked per token at the device's FP32 ALU rate
+    # (0 for F16 / BF16 weights, which the GEMV reads as they are)
+    alu_tflops: float | None = None
+    dequant_elements: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +147,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     elem = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
     bpw = mem.bits_per_weight or 16.0
+    quantized = mem.quant.upper() not in F16_QUANTS
     gpus = [d for d in plan.devices if d.role != Role.CPU and (d.layers or d.has_output)]
     first = gpus[0].device if gpus else None
     pcie = 0.0
@@ -158,12 +163,14 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 plan.accelerators[0].device.bandwidth_gb_s if plan.split_mode == Split.UNIFIED
                 and plan.accelerators[0].device else cpu_bandwidth_gb_s)
             tf: float | None = cpu_tflops
+            alu: float | None = cpu_tflops
         elif mem.run.backend == "cpu":  # the CPU backend on an APU / SoC: its RAM, the CPU's arithmetic
             bw = dev.bandwidth_gb_s if dev else None
-            tf = cpu_tflops
+            tf = alu = cpu_tflops
         else:
             bw = dev.bandwidth_gb_s if dev else None
             tf = (dev.fp16_tflops or dev.fp32_tflops) if dev else None
+            alu = (dev.fp32_tflops or dev.fp16_tflops) if dev else None
             if dev is not None and dev.vendor == "nvidia" and tf and "geforce" in dev.name.lower():
                 # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
@@ -225,7 +232,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
                               streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
                               resident_elements=resident * 8 / bpw / shard,
-                              resident_expert_elements=resident_x * 8 / bpw / shard, expert_ratio=active))
+                              resident_expert_elements=resident_x * 8 / bpw / shard, expert_ratio=active,
+                              alu_tflops=alu, dequant_elements=w * 8 / bpw / shard if quantized else 0.0))
     return out
 
 
@@ -235,8 +243,12 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1)
     bw = work.bandwidth_gb_s * 1e9
     kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position))
     # a_w prices every byte read; a_kv is the extra cost of attention over the cache (>= 0: the KV read is
-    # never cheaper than a weight read; without flash attention the f32 scores add to it)
-    return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": float(work.n_layers)}
+    # never cheaper than a weight read; without flash attention the f32 scores add to it); a_dq the ALU work of
+    # unpacking quantized weights, which on GPUs with few FLOPs per byte of bandwidth (Apple M1 Max: 26) is
+    # not hidden behind the memory stream (F16 weights decode near the bandwidth there, Q4_K ones do not)
+    dq = work.dequant_elements / (work.alu_tflops * 1e12) if work.alu_tflops else 0.0
+    return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": float(work.n_layers),
+            "a_dq": dq}
 
 
 def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: bool, f16: bool,
@@ -314,12 +326,16 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
 
 def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, build: str = "current") -> float:
     """The matmul floor of one decode step for ``batch`` sequences: 2 x active parameters x batch FLOPs per
-    device at its quantized-matmul rate and fitted efficiency (decode is bandwidth-bound until this wins)."""
+    device at its quantized-matmul rate and fitted prefill efficiency, times ``a_bd``: how much slower a
+    batch of single-token rows runs than a prompt's micro-batch (fitted on llama-server runs with 2-64 users
+    on a CPU, 2.5: the vector-dot path, not the prompt's tiled GEMM; 1 where no batched runs exist).
+    Decode is bandwidth-bound until this wins."""
     total = 0.0
     for w in works:
         tq = (w.quant_tops or w.tflops or 0.0) * 1e12
         if tq:
-            total += 2.0 * w.params * batch / tq * class_params(params, era_class(w.cls, build)).get("a_fq", 1.0)
+            cp = class_params(params, era_class(w.cls, build))
+            total += 2.0 * w.params * batch / tq * cp.get("a_fq", 1.0) * cp.get("a_bd", 1.0)
     return total
 
 
@@ -483,6 +499,11 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         if net.prior:
             unfitted.append(f"{get_engine(run.engine).title} across machines: network costs are priors, not "
                             "fitted on its cluster runs (wider band)")
+    if users > 1:
+        unbatched = [c for c in classes if c not in params.batched_fitted]
+        if unbatched:  # information only: single-stream decode keeps its band
+            notes.append(f"{users} users: the batched matmul cost is a prior for {', '.join(unbatched)} "
+                         "(fitted only where runs with several users exist)")
     for note in unfitted:
         notes.append(note)
         tg_band = (min(tg_band[0], 0.6), max(tg_band[1], 1.6))

@@ -23,6 +23,7 @@ class SpeedParams:
     bands: dict[str, dict[str, tuple[float, float]]]  # class -> tg|pp -> (q10, q90) of measured/predicted
     fitted: dict[str, bool]  # class -> fitted on data (False: prior)
     source: str
+    batched_fitted: frozenset[str] = frozenset()  # classes whose a_bd was fitted on runs with several users
 
 
 @functools.cache
@@ -37,6 +38,7 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
     from .errors import CatalogError
 
     classes, bands, fitted = {}, {}, {}
+    batched: set[str] = set()
     for name, rec in raw.get("classes", {}).items():
         # class@2023-12: prefill only (decode shared with the May 2024 builds); other eras carry both
         keys = PREFILL_KEYS if name.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)
@@ -44,12 +46,21 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
         if missing:
             raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
         classes[name] = {k: float(rec[k]) for k in keys}
+        if not name.endswith("@2023-12"):
+            # decode's dequantization cost (speed.decode_terms): fitted where the rows tell it apart, else 0
+            classes[name]["a_dq"] = float(rec["a_dq"]) if isinstance(rec.get("a_dq"), int | float) else 0.0
+            # batched decode's matmuls against the prefill rate (speed.batch_compute_s): fitted where runs
+            # with several users exist, else 1 (a prior: batched decode runs the prompt's kernels)
+            classes[name]["a_bd"] = float(rec["a_bd"]) if isinstance(rec.get("a_bd"), int | float) else 1.0
+            if isinstance(rec.get("a_bd"), int | float):
+                batched.add(name)
         if isinstance(rec.get("a_x"), int | float):
             classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert work (moe_ubatch_elements)
         bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
         fitted[name] = bool(rec.get("fitted", False))
     return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},
-                       bands=bands, fitted=fitted, source=str(raw.get("source", "")))
+                       bands=bands, fitted=fitted, source=str(raw.get("source", "")),
+                       batched_fitted=frozenset(batched))
 
 
 def hardware_class(device: Device | None, backend: str) -> str:
