@@ -35,9 +35,10 @@ def test_qwen3_30b_a3b_on_an_8gb_card() -> None:
     assert 15 < r.speed.decode_tokens_per_s < 80
 
 
-def _offload(pcie_gb_s: float | None = None, ram_gb_s: float | None = None) -> rigfit.FitResult:
+def _offload(pcie_gb_s: float | None = None, ram_gb_s: float | None = None,
+             op_offload: bool | None = None) -> rigfit.FitResult:
     r = rigfit.fit("gpt-oss-120b", hardware=["RTX 3090"], ram_bytes=64 << 30, context_tokens=16384,
-                   cpu_bandwidth_gb_s=ram_gb_s or DEFAULT_CPU_BANDWIDTH_GB_S)
+                   cpu_bandwidth_gb_s=ram_gb_s or DEFAULT_CPU_BANDWIDTH_GB_S, op_offload=op_offload)
     if pcie_gb_s is None:
         return r
     from rigfit.api import fit
@@ -61,6 +62,29 @@ def test_a_faster_link_is_never_slower(knob: str, low: float, high: float, rate:
     slow, fast = _offload(**{knob: a}).speed, _offload(**{knob: b}).speed
     assert slow is not None and fast is not None
     assert (getattr(fast, rate) or 0) >= (getattr(slow, rate) or 0) * (1 - 1e-9)
+
+
+def test_without_op_offload_the_cpu_runs_its_experts_in_prompts() -> None:
+    """llama-server --no-op-offload: the prompt's matmuls over the experts kept in RAM run on the CPU (the
+    active experts of each token, at the CPU's rate), so the PCIe link no longer sets the prompt rate; decode,
+    which never copies weights, is unchanged."""
+    slow, fast = _offload(pcie_gb_s=4.0, op_offload=False).speed, _offload(pcie_gb_s=64.0, op_offload=False).speed
+    on = _offload(pcie_gb_s=4.0).speed
+    assert slow is not None and fast is not None and on is not None
+    assert slow.prefill_tokens_per_s == pytest.approx(fast.prefill_tokens_per_s, rel=1e-9)
+    assert (on.prefill_tokens_per_s or 0) < (slow.prefill_tokens_per_s or 0)  # 4 GB/s of PCIe: offload loses
+    assert slow.decode_tokens_per_s == pytest.approx(on.decode_tokens_per_s, rel=1e-9)
+
+
+def test_no_op_offload_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import run_cli
+
+    code, out, _ = run_cli(capsys, "fit", "gpt-oss-120b", "-H", "RTX 3090", "--no-op-offload", "--command",
+                           "llama.cpp")
+    assert code == 0 and " --n-cpu-moe " in out and " --no-op-offload " in out
+    code, _, err = run_cli(capsys, "fit", "gpt-oss-120b", "-e", "ollama", "-H", "RTX 3090", "--no-op-offload")
+    assert code == 2 and err == ("rigfit: error: Ollama has no setting for op offload (prompt matmuls of weights "
+                                 "kept in RAM run on the GPU) (--no-op-offload, --engine)\n")
 
 
 @pytest.mark.parametrize(("model", "quant", "measured_tg", "measured_pp"), [

@@ -304,3 +304,13 @@ def test_mmproj_on_the_web(client: TestClient) -> None:
     assert any(i["name"] == "vision encoder (mmproj)" for i in ok.json()["memory"]["items"])
     bad = client.get("/api/fit", params={"model": "llama3.1:8b", "mmproj": "true"})
     assert bad.status_code == 422 and "has no vision tower" in bad.json()["detail"]
+
+
+def test_op_offload_on_the_web(client: TestClient) -> None:
+    """op_offload=false is llama.cpp's --no-op-offload: the launch command says it, Ollama cannot honour it."""
+    ok = client.get("/api/fit", params={"model": "gpt-oss-120b", "hardware": "RTX 3090", "op_offload": "false"})
+    assert ok.status_code == 200 and ok.json()["placement"]["n_cpu_moe"] > 0
+    bad = client.get("/api/fit", params={"model": "gpt-oss-120b", "hardware": "RTX 3090", "engine": "ollama",
+                                         "op_offload": "false"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"].startswith("Ollama has no setting for op offload")

@@ -28,6 +28,9 @@ class RunConfig:
     # before June 2026) instead of one per sequence (llama-server since PR #23861, n_outputs_max)
     logits_all: bool = False
     mmproj: bool = False  # llama.cpp --mmproj: the vision tower is loaded beside the model
+    # llama.cpp op offload (default on; --no-op-offload): a prompt micro-batch's matmuls over weights kept in
+    # RAM run on the GPU with the weights copied over PCIe, instead of on the CPU where they are
+    op_offload: bool = True
     max_num_seqs: int = 256  # vLLM scheduler defaults below 70 GiB GPUs (arg_utils.get_batch_defaults)
     max_num_batched_tokens: int = 8192
     gpu_memory_bytes: int = 0  # the device's total memory when known (vLLM sizes its KV pool from it)

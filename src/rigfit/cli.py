@@ -35,6 +35,9 @@ _fit_options = [
                  help="Flash attention (default: the engine's choice)."),
     click.option("--swa-full", is_flag=True, default=None,
                  help="llama.cpp --swa-full: full-size KV cache on sliding-window layers."),
+    click.option("--no-op-offload", "no_op_offload", is_flag=True, default=None,
+                 help="llama.cpp --no-op-offload: prompts run the matmuls of weights kept in RAM on the CPU "
+                 "instead of copying them to the GPU."),
     click.option("--mmproj", is_flag=True, default=None,
                  help="Load the vision projector (llama.cpp --mmproj) of a vision-language model."),
     click.option("--logits-all", is_flag=True, default=None,
@@ -104,7 +107,7 @@ def _options(o: dict[str, Any]) -> Any:
     return FitOptions(
         quant=o["quant"], ctx=o["ctx"], kv_cache=o["kv_cache"], engine=o["engine"], flash_attn=o["flash_attn"],
         swa_full=o.get("swa_full") or None, logits_all=o.get("logits_all") or None,
-        mmproj=o.get("mmproj") or None,
+        mmproj=o.get("mmproj") or None, op_offload=False if o.get("no_op_offload") else None,
         batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], users=o.get("users"), backend=o["backend"],
         hardware=tuple(o["hardware"]),
         gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],

@@ -63,6 +63,7 @@ def make_run_config(
     swa_full: bool | None = None,
     logits_all: bool | None = None,
     mmproj: bool | None = None,
+    op_offload: bool | None = None,
 ) -> tuple[RunConfig, tuple[str, ...]]:
     """Fill engine defaults and check values; returns the config and warnings."""
     warnings: list[str] = []
@@ -98,7 +99,7 @@ def make_run_config(
     run = RunConfig(engine=engine.name, backend=Backend(be), context_tokens=ctx, kv_cache_type=kv, flash_attention=fa,
                     n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
                     max_num_seqs=seqs, swa_full=bool(swa_full), logits_all=bool(logits_all),
-                    mmproj=bool(mmproj))
+                    mmproj=bool(mmproj), op_offload=op_offload is not False)
     engine.check_run(run)
     return run, tuple(warnings)
 

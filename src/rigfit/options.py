@@ -88,6 +88,7 @@ class FitOptions:
     swa_full: bool | None = None  # llama.cpp --swa-full
     logits_all: bool | None = None  # llama.cpp bindings' micro-batch-wide logits
     mmproj: bool | None = None  # llama.cpp --mmproj
+    op_offload: bool | None = None  # llama.cpp: False = --no-op-offload
     batch: int | None = None
     ubatch: int | None = None
     n_seq: int = 1
@@ -195,7 +196,8 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     return make_request(
         model, quant=quant, engine=engine_of(o), search=search, context_tokens=None if max_ctx else parse_ctx(o.ctx),
         kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn), n_batch=o.batch, n_ubatch=o.ubatch,
-        swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, n_seq=n_seq, backend=o.backend,
+        swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, op_offload=o.op_offload, n_seq=n_seq,
+        backend=o.backend,
         gpu_memory_bytes=_size_of(o.gpu_memory, "gpu_memory_bytes"),
         gpu_memory_utilization=o.gpu_memory_utilization, hardware=() if system is not None else o.hardware,
         system=system, ram_bytes=_size_of(o.ram, "ram_bytes"), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,

@@ -65,6 +65,7 @@ _ENGINE_SETTINGS: tuple[tuple[str, str], ...] = (
     ("gpu_memory_bytes", "the GPU memory size its KV pool is sized from"),
     ("gpu_memory_utilization", "the GPU memory fraction"), ("swa_full", "a full-size sliding-window cache"),
     ("logits_all", "logits for a whole micro-batch"), ("mmproj", "a separate vision projector file"),
+    ("op_offload", "op offload (prompt matmuls of weights kept in RAM run on the GPU)"),
 )
 
 
@@ -86,6 +87,7 @@ class FitRequest:
     swa_full: bool | None = None
     logits_all: bool | None = None
     mmproj: bool | None = None
+    op_offload: bool | None = None  # llama.cpp: False = --no-op-offload
     backend: Backend | None = None  # the user's choice for every accelerator
     gpu_memory_bytes: int | None = None
     gpu_memory_utilization: float | None = None
@@ -138,6 +140,7 @@ def make_request(
     swa_full: bool | None = None,
     logits_all: bool | None = None,
     mmproj: bool | None = None,
+    op_offload: bool | None = None,
     backend: str | None = None,
     gpu_memory_bytes: int | None = None,
     gpu_memory_utilization: float | None = None,
@@ -230,7 +233,7 @@ def make_request(
     req = FitRequest(
         model=spec, engine=eng, quant=quant, search=search, context_tokens=context_tokens,
         kv_cache_type=kv_cache_type, flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
-        n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, backend=be,
+        n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, op_offload=op_offload, backend=be,
         gpu_memory_bytes=gpu_memory_bytes,
         gpu_memory_utilization=gpu_memory_utilization, system=system, prompt_tokens=prompt_tokens,
         depth_tokens=depth_tokens,

@@ -14,7 +14,8 @@ query-key pair for attention, at the device's dense FP16 tensor rate with fitted
 and F16 weights use different kernels: MMQ vs cuBLAS), plus, without flash attention, the f32 score matrices
 written and read per layer (``L n_head`` floats per pair), plus a fixed cost per micro-batch and layer.  Layer
 split pipelines the micro-batches of one batch over the GPUs (llama.cpp PR #6017, ``docs/multi-gpu.md``);
-CPU-resident weights are streamed to the GPU over PCIe for each micro-batch (ggml-cuda offload, batch >= 32).
+CPU-resident weights are streamed to the GPU over PCIe for each micro-batch (ggml-cuda offload, batch >= 32),
+unless op offload is off (``--no-op-offload``): then the CPU computes them at its own rate.
 
 The constants are fitted by ``benchmarks/fit_speed.py`` on ``calibration/throughput_llamacpp.csv`` per hardware
 class (not per card) and stored with their residuals in ``data/speed_fit.toml``; the band is the 10th-90th
@@ -219,7 +220,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             # another engine's kernels: its own constants where fitted ("vllm-cuda"), else llama.cpp's stand in
             role_cls = f"{engine.speed_class}-{role_cls}"
         streamed = 0.0
-        if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm"):
+        if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm") and mem.run.op_offload:
             # a prompt micro-batch is computed on the GPU with the RAM-resident weights copied over (ggml-cuda
             # offload_op: matmuls of >= 32 rows); its tokens route to nearly every expert (1 - (1 - k/E)^512
             # of them), so all of a layer's experts cross the link, not the active share decode reads

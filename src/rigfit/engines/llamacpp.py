@@ -344,6 +344,9 @@ def _llama_args(r: FitResult) -> tuple[list[str], list[tuple[str, str]], list[st
         settings.append(("tensor split (layers per GPU)", ",".join(str(c) for c in counts)))
     args += ["-fa", "on" if run.flash_attention else "off"]
     settings.append(("flash attention", "on" if run.flash_attention else "off"))
+    if not run.op_offload:
+        args.append("--no-op-offload")
+        settings.append(("op offload", "off: prompts run RAM-resident weights on the CPU"))
     if run.kv_cache_type != "f16":
         args += ["-ctk", run.kv_cache_type, "-ctv", run.kv_cache_type]
     settings.append(("KV cache type", run.kv_cache_type))
@@ -413,7 +416,9 @@ LLAMA_CPP = LlamaCpp(
         "llama-server request latency: median of measured - predicted time to first token over the 18 "
         "throughput_modern.csv llama-server rows with prompts under 256 tokens (localmaxxing, 2026)"),
     source="ggml-org/llama.cpp src/llama-context.cpp, src/llama-kv-cache.cpp (n_ctx padded to 256)",
-    **_COMMON,  # type: ignore[arg-type]
+    # llama-server --no-op-offload (common/arg.cpp; llama_context_params.op_offload); Ollama and LM Studio
+    # expose no such setting
+    **{**_COMMON, "settings": _COMMON["settings"] | {"op_offload"}},  # type: ignore[operator]
 )
 OLLAMA = Ollama(
     name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
