@@ -177,6 +177,34 @@ def concurrent_table(show_rows: bool) -> None:
         print(f"| {k} | {len(errs[k])} | {med:.1f} | {p90:.1f} | {statistics.median(errs[k]):+.1f} |")
 
 
+def request_table(show_rows: bool) -> None:
+    """The llmfit community runs that time whole requests (modern_rows.load_request_rows): completion tokens
+    over the wall time of one request against rigfit's time for the same request (first token, then the
+    completion's decode steps)."""
+    from modern_rows import load_request_rows
+    from rigfit.errors import RigfitError
+
+    errs: dict[str, list[float]] = {}
+    for r in load_request_rows():
+        kw: dict[str, object] = {"backend": r.backend} if r.backend else {}
+        try:
+            f = fit(r.model, quant=r.quant or None, hardware=r.machine, engine=r.engine, headroom_bytes=0,
+                    prompt_tokens=r.prompt, gen_tokens=r.gen, context_tokens=4096, **kw)
+        except RigfitError:
+            continue
+        if f.speed is None or not f.speed.total_time_s:
+            continue
+        pred = r.gen / f.speed.total_time_s
+        errs.setdefault(f"{r.engine} {f.speed.classes[0]} {r.device}", []).append(100 * (pred / r.measured - 1))
+        if show_rows:
+            print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} req gen={r.gen:<4d} "
+                  f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
+    print("\n| whole requests (llmfit community) | rows | median | p90 | median signed |\n|---|---:|---:|---:|---:|")
+    for k in sorted(errs):
+        med, p90 = _pct(errs[k])
+        print(f"| {k} | {len(errs[k])} | {med:.1f} | {p90:.1f} | {statistics.median(errs[k]):+.1f} |")
+
+
 def modern_table(show_rows: bool) -> int:
     """The 2025-2026 rows rigfit can score (modern_rows.py): each through ``rigfit.fit`` with the row's
     engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
@@ -241,6 +269,7 @@ def modern_table(show_rows: bool) -> int:
 
     table("engine metric class", lambda r, c, v: (r.engine, r.metric, c))
     concurrent_table(show_rows)
+    request_table(show_rows)
     table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))
     table("metric depth", lambda r, c, v: (r.metric, "d=0" if r.depth == 0 else "d<=8k" if r.depth <= 8192 else "d>8k"))
     return 0

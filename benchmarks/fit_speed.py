@@ -124,6 +124,11 @@ FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches 
     # byte stream (a free a_dq fitted 1.7 on the 2024 CUDA rows and made the 2025-2026 CUDA rows worse:
     # decode median 14.1 -> 15.6 %); Apple GPUs have 26-41 and show it (M1 Max Q4_K_M decode +20 % without it)
     f"{c}:a_dq": 0.0 for c in ("cuda", "cuda-datacenter")
+} | {
+    # the Ultra rows (M1 / M2 Ultra) fit as well without it (in-sample 6.1 vs 5.5 %); held at 0 so that the
+    # class's per-layer cost stays the one that carries M3 Ultra machines (no dequantization term from M3 on:
+    # the four-Mac exo anchors of benchmarks/fit_cluster.py, Kimi K2 Thinking +22 / +20 %, went to +27 % with it)
+    "metal-ultra:a_dq": 0.0,
 }
 
 
@@ -274,6 +279,42 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
     return dec, dec_t, pre, pre_t, devices
 
 
+def request_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp",)) -> tuple[
+        list[tuple[object, dict[str, float]]], list[float], set[str]]:
+    """Decode forms of the llmfit community runs that time whole requests (modern_rows.load_request_rows) on
+    devices of class ``cls``: each request's decode seconds per token are its wall time less the predicted
+    first token (a 45-token prompt and the engine's request latency: a few percent of a 150-300 token answer),
+    over its completion tokens; the form is decode at the answer's middle position."""
+    import rigfit
+    from modern_rows import load_request_rows
+    from rigfit.errors import RigfitError
+
+    forms: list[tuple[object, dict[str, float]]] = []
+    times: list[float] = []
+    devices: set[str] = set()
+    for row in load_request_rows():
+        if row.engine not in engines:
+            continue
+        kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
+        try:
+            r = rigfit.fit(row.model, quant=row.quant or None, hardware=row.machine, engine=row.engine,
+                           headroom_bytes=0, prompt_tokens=row.prompt, gen_tokens=row.gen, context_tokens=4096, **kw)
+        except RigfitError:
+            continue
+        if r.placement is None or r.speed is None or r.speed.time_to_first_token_s is None:
+            continue
+        works = device_work(r.spec, r.memory, r.placement, system=r.system)
+        if not isinstance(works, list) or any(w.cls != cls for w in works):
+            continue
+        per_token = (row.gen / row.measured - r.speed.time_to_first_token_s) / row.gen
+        if per_token <= 0:
+            continue
+        devices.add(row.device)
+        forms.append((row, decode_linear(works, r.placement, row.prompt + (row.gen - 1) / 2, r.spec.sliding_window)))
+        times.append(per_token)
+    return forms, times, devices
+
+
 def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
     """``a_bd`` of ``cls`` from the throughput_modern.csv runs with several users (llama-server -np N, the
     aggregate decode rate): the step time is max(the weights and every user's cache read once, a_bd x the
@@ -364,6 +405,9 @@ def main(argv: list[str]) -> int:
     # current Metal builds from the 2025-2026 Metal rows (llama.cpp and Ollama on M1 Max / M4 Pro / M5 Max);
     # prefill keeps the 2024 constants where the new rows are too few to fit them
     mdec, mdec_t, mpre, mpre_t, metal_devices = modern_forms("metal")
+    # with the whole-request runs of llama.cpp on an M4 Pro (llmfit community: decode after a short prompt)
+    rdec, rdec_t, rdev = request_forms("metal")
+    mdec, mdec_t, metal_devices = mdec + rdec, mdec_t + rdec_t, metal_devices | rdev
     # the rows start near an empty cache: the KV term is held at its 2024 value (the 2024 rows reach 8k)
     metal_theta = robust_solve(mdec, mdec_t, fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]})
     if len(mpre) >= 12:
@@ -413,6 +457,25 @@ def main(argv: list[str]) -> int:
     print(f"vllm-cuda        tg: n={len(vr):3d} median ratio {statistics.median(vr):.3f} p10 {vq[0]:.3f} "
           f"p90 {vq[-1]:.3f} (devices: {', '.join(sorted(vllm_devices))})")
     theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
+    # MLX (mlx_lm.server) on Apple GPUs from its 2025-2026 runs: the whole-request runs on an M4 Pro and the
+    # mlx_lm decode rows; decode a_w and t_layer fitted, the KV term at Metal's (the runs start near an empty
+    # cache), no dequantization term (M3 and later); prefill keeps Metal's constants (no MLX prompt rows to fit)
+    xdec, xdec_t, xpre, xpre_t, mlx_devices = modern_forms("mlx-metal", engines=("mlx",))
+    qdec, qdec_t, qdev = request_forms("mlx-metal", engines=("mlx",))
+    xdec, xdec_t, mlx_devices = xdec + qdec, xdec_t + qdec_t, mlx_devices | qdev
+    mlx_theta = robust_solve(xdec, xdec_t, fixed={"mlx-metal:a_kv": metal_theta["metal:a_kv"], "mlx-metal:a_dq": 0.0})
+    mlx_theta |= {f"mlx-metal:{k}": metal_theta.get(f"metal:{k}", 0.0) for k in PREFILL_KEYS}
+    if len(xpre) >= 3:  # the quantized-matmul rate from mlx_lm's prompt rows; the other prefill terms at Metal's
+        mlx_theta |= robust_solve(xpre, xpre_t, fixed={k: v for k, v in mlx_theta.items()
+                                                        if k.split(":")[1] in PREFILL_KEYS and k != "mlx-metal:a_fq"})
+        print(f"mlx-metal        pp: a_fq {mlx_theta['mlx-metal:a_fq']:.3f} from {len(xpre)} mlx_lm prompt rows "
+              f"(Metal's llama.cpp constant: {metal_theta.get('metal:a_fq', 0.0):.3f})")
+    xr = [sum(v * mlx_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(xdec, xdec_t, strict=True)]
+    xq = statistics.quantiles(xr, n=10)
+    mlx_bands = {"tg": (round(min(xq[0], 0.6), 3), round(max(xq[-1], 1.4), 3)), "pp": (0.5, 2.0)}  # one chip
+    print(f"mlx-metal        tg: n={len(xr):3d} median ratio {statistics.median(xr):.3f} p10 {xq[0]:.3f} "
+          f"p90 {xq[-1]:.3f} (devices: {', '.join(sorted(mlx_devices))})")
+    theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
     apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
     for be in ("rocm", "vulkan"):
         th_apu, b_apu, l_apu = fit_apu(be)
@@ -423,7 +486,8 @@ def main(argv: list[str]) -> int:
     theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
-    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands, **apu_bands}
+    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands,
+                                                        "mlx-metal": mlx_bands, **apu_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
                for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
     if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
@@ -438,7 +502,7 @@ def main(argv: list[str]) -> int:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
-            if ratios and c not in ("metal", "vllm-cuda", "rocm-apu", "vulkan-apu"):
+            if ratios and c not in ("metal", "vllm-cuda", "mlx-metal", "rocm-apu", "vulkan-apu"):
                 q = statistics.quantiles(ratios, n=10)
                 held = loo[name].get(c, [])
                 ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]

@@ -104,3 +104,38 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
                 cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama") else "",
                 users=users))
     return out
+
+
+_REQUEST = re.compile(r"avgTotalMs ([\d.]+), avgOutputTokens ([\d.]+)")
+REQUEST_PROMPT_TOKENS = 45  # llmfit bench: "short built-in prompts (one of 4, about 10-80 tokens)"
+
+
+def load_request_rows(path: Path = CSV) -> list[ModernRow]:
+    """The llmfit community runs that time whole requests (completion tokens / wall time of one non-streaming
+    request: prefill of a short prompt, decode and HTTP included) as ``metric="req"`` rows: ``measured`` is that
+    request rate and ``gen`` the mean completion length, so they are scored against the predicted time of the
+    same request (time to first token + gen decode steps), not against a decode rate."""
+    out = []
+    with path.open() as f:
+        for r in csv.DictReader(f):
+            eng = ENGINES.get(r["engine"])
+            m = _REQUEST.search(r["notes"])
+            if eng is None or eng == "ollama" or r["metric"] != "decode_tok_s" or m is None or \
+                    not r["source"].startswith("llmfit community"):
+                continue  # Ollama's community rows are its eval_count / eval_duration: a pure decode rate
+            total_s, gen = float(m.group(1)) / 1000, float(m.group(2))
+            model, quant = r["model"].removesuffix(".gguf"), r["quant"]
+            bits = re.search(r"-(\d)bit$", model)
+            if eng == "mlx" and bits:  # mlx-community names carry the MLX format: Qwen2.5-7B-Instruct-4bit
+                model, quant = model[:bits.start()], f"MLX-{bits.group(1)}BIT"
+            hw = r["hardware"]
+            mem = _int(r["unified_memory_gb"] or "")
+            if mem and "GB" not in hw.upper():
+                hw = f"{hw} {mem}GB"
+            dev = re.search(r"device: ([^;]+)", r["notes"])
+            out.append(ModernRow(
+                engine=eng, backend=r["backend"], hardware=hw, device=dev.group(1).strip() if dev else hw,
+                model=model, quant=quant, metric="req", prompt=REQUEST_PROMPT_TOKENS, gen=max(1, round(gen)),
+                depth=0, flash_attention=None, kv_type=None, gpu_layers=None, n_cpu_moe=None, bench=False,
+                measured=gen / total_s, is_moe=r["is_moe"].lower() in ("true", "1", "yes")))
+    return out

@@ -138,12 +138,12 @@ def test_moe_decode_reads_the_active_experts() -> None:
 
 
 @pytest.mark.parametrize(("engine", "quant", "hardware"), [
-    ("vllm", "AWQ", "Radeon RX 7900 XTX"), ("mlx", "MLX-4BIT", "M4 Max 40-core 128GB"),
-    ("transformers", "BF16", "RTX 4090"), ("exllamav2", "EXL2-4.0", "RTX 4090"),
+    ("vllm", "AWQ", "Radeon RX 7900 XTX"), ("transformers", "BF16", "RTX 4090"), ("exllamav2", "EXL2-4.0", "RTX 4090"),
 ])
 def test_engines_without_their_own_speed_fit_say_so(engine: str, quant: str, hardware: str) -> None:
-    """The speed constants are fitted on llama.cpp runs, and vLLM's decode on CUDA (Engine.speed_class): other
-    engines and backends get the note and at least the unfitted band (0.6-1.6 x decode)."""
+    """The speed constants are fitted on llama.cpp runs, vLLM's decode on CUDA and MLX on Apple GPUs
+    (Engine.speed_class): other engines and backends get the note and at least the unfitted band (0.6-1.6 x
+    decode)."""
     r = rigfit.fit("Llama-3.1-8B-Instruct", engine=engine, quant=quant, context_tokens=8192, hardware=[hardware])
     assert r.speed is not None
     assert any("no speed constants fitted on its own runs" in n for n in r.speed.notes)
@@ -151,6 +151,16 @@ def test_engines_without_their_own_speed_fit_say_so(engine: str, quant: str, har
     assert lo <= 0.6 * r.speed.decode_tokens_per_s and hi >= 1.6 * r.speed.decode_tokens_per_s
     own = rigfit.fit("Llama-3.1-8B-Instruct", quant="Q4_K_M", context_tokens=8192, hardware=["RTX 4090"]).speed
     assert own is not None and not any("no speed constants" in n for n in own.notes)
+
+
+def test_mlx_has_its_own_constants_fitted_on_its_runs() -> None:
+    """mlx_lm on an M4 Pro 24 GB (throughput_modern.csv, llmfit community, llmfit 1.1.8): Qwen2.5-7B-Instruct-4bit
+    answered 214 tokens at 51.57 tok/s over the whole request (a short prompt, decode and HTTP)."""
+    r = rigfit.fit("Qwen2.5-7B-Instruct", engine="mlx", quant="MLX-4BIT", hardware=["Apple M4 Pro 24GB"],
+                   prompt_tokens=45, gen_tokens=214)
+    assert r.speed is not None and r.speed.classes == ("mlx-metal",) and r.speed.total_time_s
+    assert not any("no speed constants" in n for n in r.speed.notes)
+    assert 214 / r.speed.total_time_s == pytest.approx(51.57, rel=0.15)
 
 
 def test_the_systems_pcie_link_carries_ram_resident_weights() -> None:

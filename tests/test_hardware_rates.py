@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rigfit.hardware.catalog import default_hardware
-from rigfit.hardware.rates import chip_family, datacenter_silicon, fp16_tensor_only, unit_rate
+from rigfit.hardware.rates import apple_serial_dequant, chip_family, datacenter_silicon, fp16_tensor_only, unit_rate
 from rigfit.hardware.resolve import parse_hardware_spec
 from rigfit.hardware.spec import Device
 from rigfit.speedclass import hardware_class
@@ -153,3 +153,12 @@ def test_submission_spellings_resolve(typed: str, name: str, cls: str) -> None:
 
     dev = resolve_hardware([typed]).devices[0].device
     assert dev.name == name and hardware_class(dev, "cuda") == cls
+
+
+@pytest.mark.parametrize(("vendor", "arch", "serial"), [
+    (Vendor.APPLE, "M1", True), (Vendor.APPLE, "M1 Max", True), (Vendor.APPLE, "M2 Ultra", True),
+    (Vendor.APPLE, "M3", False), (Vendor.APPLE, "M4 Pro", False), (Vendor.APPLE, "M5 Max", False),
+    (Vendor.NVIDIA, "Ada Lovelace", False), (Vendor.APPLE, "", False),
+])
+def test_apple_generations_that_pay_for_unpacking_weights(vendor: Vendor, arch: str, serial: bool) -> None:
+    assert apple_serial_dequant(vendor, arch) is serial

@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from .engines import KV_ELEMENT_BYTES, get_engine
-from .hardware.rates import fp16_tensor_only
+from .hardware.rates import apple_serial_dequant, fp16_tensor_only
 from .hardware.spec import Device
 from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
@@ -172,6 +172,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             bw = dev.bandwidth_gb_s if dev else None
             tf = (dev.fp16_tflops or dev.fp32_tflops) if dev else None
             alu = (dev.fp32_tflops or dev.fp16_tflops) if dev else None
+            if dev is not None and dev.vendor == "apple" and not apple_serial_dequant(dev.vendor, dev.arch):
+                alu = None  # M3 and later overlap the unpacking with the stream (rates.apple_serial_dequant)
             if dev is not None and dev.vendor == "nvidia" and tf and "geforce" in dev.name.lower():
                 # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
@@ -245,8 +247,8 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1)
     kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position))
     # a_w prices every byte read; a_kv is the extra cost of attention over the cache (>= 0: the KV read is
     # never cheaper than a weight read; without flash attention the f32 scores add to it); a_dq the ALU work of
-    # unpacking quantized weights, which on GPUs with few FLOPs per byte of bandwidth (Apple M1 Max: 26) is
-    # not hidden behind the memory stream (F16 weights decode near the bandwidth there, Q4_K ones do not)
+    # unpacking quantized weights where it is not hidden behind the memory stream (CPUs; Apple M1 and M2 GPUs,
+    # hardware.rates.apple_serial_dequant: F16 weights decode near the bandwidth there, Q4_K ones do not)
     dq = work.dequant_elements / (work.alu_tflops * 1e12) if work.alu_tflops else 0.0
     return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": float(work.n_layers),
             "a_dq": dq}
