@@ -145,6 +145,14 @@ def speed_table(show_rows: bool) -> int:
 
 
 
+def _signed_table(title: str, errs: dict[str, list[float]]) -> None:
+    """A Markdown table of absolute (median, p90) and signed (median) % errors per group."""
+    print(f"\n| {title} | rows | median | p90 | median signed |\n|---|---:|---:|---:|---:|")
+    for k in sorted(errs):
+        med, p90 = _pct(errs[k])
+        print(f"| {k} | {len(errs[k])} | {med:.1f} | {p90:.1f} | {statistics.median(errs[k]):+.1f} |")
+
+
 def concurrent_table(show_rows: bool) -> None:
     """The throughput_modern.csv runs with several users at once (llama-server -np N): aggregate decode over all
     of them against ``speed.aggregate_decode_tokens_per_s``."""
@@ -171,10 +179,7 @@ def concurrent_table(show_rows: bool) -> None:
         if show_rows:
             print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} users={r.users:<3d} "
                   f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
-    print("\n| several users: aggregate decode | rows | median | p90 | median signed |\n|---|---:|---:|---:|---:|")
-    for k in sorted(errs):
-        med, p90 = _pct(errs[k])
-        print(f"| {k} | {len(errs[k])} | {med:.1f} | {p90:.1f} | {statistics.median(errs[k]):+.1f} |")
+    _signed_table("several users: aggregate decode", errs)
 
 
 def request_table(show_rows: bool) -> None:
@@ -199,10 +204,7 @@ def request_table(show_rows: bool) -> None:
         if show_rows:
             print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} req gen={r.gen:<4d} "
                   f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
-    print("\n| whole requests (llmfit community) | rows | median | p90 | median signed |\n|---|---:|---:|---:|---:|")
-    for k in sorted(errs):
-        med, p90 = _pct(errs[k])
-        print(f"| {k} | {len(errs[k])} | {med:.1f} | {p90:.1f} | {statistics.median(errs[k]):+.1f} |")
+    _signed_table("whole requests (llmfit community)", errs)
 
 
 def modern_table(show_rows: bool) -> int:
