@@ -315,6 +315,41 @@ def request_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp",)) -> tuple[
     return forms, times, devices
 
 
+def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Ollama on Apple GPUs from its 2025-2026 runs (M1 Max and M5 Max, eval_count / eval_duration): its own
+    runner decodes below llama.cpp's rate on the same chips (the Metal constants stood in 21 % off, +19 % signed),
+    so decode a_w and t_layer are fitted, the KV and dequantization terms and prefill kept at Metal's.  Tags
+    ending in -mlx run Ollama's MLX engine and are left out.  The band is the wider of the in-sample and the
+    leave-one-device-out spread (two chips), at least +-30 %."""
+    cls = "ollama-metal"
+    dec, dec_t, _, _, devices = modern_forms(cls, engines=("ollama",))
+    keep = [i for i, (row, _) in enumerate(dec) if not getattr(row, "model", "").endswith("-mlx")]
+    dec, dec_t = [dec[i] for i in keep], [dec_t[i] for i in keep]
+    fixed = {f"{cls}:a_kv": metal["metal:a_kv"], f"{cls}:a_dq": metal["metal:a_dq"]}
+    th = robust_solve(dec, dec_t, fixed=fixed)
+    th |= {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in PREFILL_KEYS}
+
+    def ratios(consts: dict[str, float], forms: list[tuple[object, dict[str, float]]], meas: list[float]
+               ) -> list[float]:
+        return [sum(v * consts.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(forms, meas, strict=True)]
+
+    held: list[float] = []
+    for device in sorted(devices):
+        train = [i for i, (row, _) in enumerate(dec) if getattr(row, "device", "") != device]
+        test = [i for i, (row, _) in enumerate(dec) if getattr(row, "device", "") == device]
+        if len(train) >= 8 and test:
+            th_h = robust_solve([dec[i] for i in train], [dec_t[i] for i in train], fixed=fixed)
+            held += ratios(th_h, [dec[i] for i in test], [dec_t[i] for i in test])
+    inside = ratios(th, dec, dec_t)
+    q, ql = statistics.quantiles(inside, n=10), statistics.quantiles(held, n=10)
+    err_in = statistics.median(abs(1 / r - 1) for r in inside)
+    err_loo = statistics.median(abs(1 / r - 1) for r in held)
+    print(f"{cls:16s} tg: n={len(inside):3d} median error in-sample {100 * err_in:.1f} % leave-one-device-out "
+          f"{100 * err_loo:.1f} % (devices: {', '.join(sorted(devices))})")
+    band = (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3))
+    return {k: v for k, v in th.items() if k.startswith(cls + ":")}, {"tg": band, "pp": (0.5, 2.0)}
+
+
 def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
     """``a_bd`` of ``cls`` from the throughput_modern.csv runs with several users (llama-server -np N, the
     aggregate decode rate): the step time is max(the weights and every user's cache read once, a_bd x the
@@ -476,6 +511,8 @@ def main(argv: list[str]) -> int:
     print(f"mlx-metal        tg: n={len(xr):3d} median ratio {statistics.median(xr):.3f} p10 {xq[0]:.3f} "
           f"p90 {xq[-1]:.3f} (devices: {', '.join(sorted(mlx_devices))})")
     theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
+    ollama_theta, ollama_bands = fit_ollama_metal(metal_theta)
+    theta |= ollama_theta
     apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
     for be in ("rocm", "vulkan"):
         th_apu, b_apu, l_apu = fit_apu(be)
@@ -487,7 +524,8 @@ def main(argv: list[str]) -> int:
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
     bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands,
-                                                        "mlx-metal": mlx_bands, **apu_bands}
+                                                        "mlx-metal": mlx_bands, "ollama-metal": ollama_bands,
+                                                        **apu_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
                for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
     if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
@@ -502,7 +540,7 @@ def main(argv: list[str]) -> int:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
-            if ratios and c not in ("metal", "vllm-cuda", "mlx-metal", "rocm-apu", "vulkan-apu"):
+            if ratios and c not in ("metal", "vllm-cuda", "mlx-metal", "ollama-metal", "rocm-apu", "vulkan-apu"):
                 q = statistics.quantiles(ratios, n=10)
                 held = loo[name].get(c, [])
                 ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]

@@ -188,3 +188,22 @@ def test_vllm_on_cuda_has_its_own_decode_fit() -> None:
     assert not any("no speed constants" in n for n in r.speed.notes)
     lo, hi = r.speed.decode_band
     assert lo <= 0.6 * r.speed.decode_tokens_per_s and hi >= 1.4 * r.speed.decode_tokens_per_s
+
+
+@pytest.mark.parametrize(("model", "quant", "hardware", "prompt", "measured"), [
+    # throughput_modern.csv, Ollama eval_count / eval_duration: localmaxxing (SgtPooki, 2026-07-22) on an M1 Max
+    # 64 GB; llmfit community (llmfit 1.1.9) on an M5 Max 48 GB
+    ("Qwen/Qwen3-30B-A3B", "Q4_K_M", "Apple M1 Max 64GB", 30, 62.6),
+    ("Qwen/Qwen3-14B", "Q4_K_M", "Apple M1 Max 64GB", 32, 24.8),
+    ("llama3.1:8b", None, "Apple M5 Max 48GB", 45, 89.26),
+])
+def test_ollama_on_apple_gpus_has_its_own_decode_constants(model: str, quant: str | None, hardware: str,
+                                                           prompt: int, measured: float) -> None:
+    """Ollama's runner decodes below llama.cpp's rate on the same Macs: its own class, fitted on its Metal runs
+    (fit_speed.fit_ollama_metal: in-sample 9 %, leave-one-device-out 15 % median error)."""
+    r = rigfit.fit(model, quant=quant, engine="ollama", hardware=[hardware], prompt_tokens=prompt, gen_tokens=256)
+    assert r.speed is not None and r.speed.classes == ("ollama-metal",)
+    assert not any("no speed constants" in n for n in r.speed.notes)
+    assert r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.2)
+    lo, hi = r.speed.decode_band
+    assert lo <= measured <= hi

@@ -177,6 +177,7 @@ class SpeedClass(StrEnum):
     """Which fitted speed model an engine's kernels follow."""
 
     LLAMA_CPP = "llama.cpp"
+    OLLAMA = "ollama"
     VLLM = "vllm"
     MLX = "mlx"
     TRANSFORMERS = "transformers"

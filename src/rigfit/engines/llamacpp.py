@@ -425,7 +425,7 @@ OLLAMA = Ollama(
     default_n_batch=512, default_port=11434, quant_from_name=True,
     source="ollama runs llama-server (PR #16031); num_ctx 4096 below 23 GiB VRAM (server/routes.go); "
     "OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0; num_batch 512 (api/types.go)",
-    **{**_COMMON, "placement": OLLAMA_SPLIT},  # type: ignore[arg-type]
+    **{**_COMMON, "placement": OLLAMA_SPLIT, "speed_class": SpeedClass.OLLAMA},  # type: ignore[arg-type]
 )
 LM_STUDIO = LMStudio(
     name="lmstudio", title="LM Studio", aliases=("lm-studio", "lms", "lm studio"), kv_types=LLAMA_KV_TYPES,
