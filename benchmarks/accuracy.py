@@ -141,7 +141,26 @@ def speed_table(show_rows: bool) -> int:
         med, p90 = _pct(model[key])
         nv = f"{_pct(naive[key])[0]:13.1f} {_pct(naive[key])[1]:7.1f}" if key in naive else f"{'-':>13s} {'-':>7s}"
         print(f"{key[0]:6s} {key[1]:18s} {len(model[key]):4d} {med:7.1f} {p90:7.1f} {nv}")
+    held_out_table()
     return 0
+
+
+def held_out_table() -> None:
+    """Per fitted class: the rows it was fitted on, and the median error in-sample beside leave-one-device-out
+    (each device predicted by constants fitted without its rows; "one device" where a class has no other)."""
+    import contextlib
+    import io
+    import math
+
+    import fit_speed
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        fit_speed.main(["--check"])
+    print("\n| rows | class | metric | n | in-sample median | leave-one-device-out median |")
+    print("|---|---|---|---:|---:|---:|")
+    for rows, cls, metric, n, err_in, err_loo in fit_speed.SUMMARY:
+        held = "one device" if math.isnan(err_loo) else f"{err_loo:.1f}"  # no other device to fit on
+        print(f"| {rows} | {cls} | {metric} | {n} | {err_in:.1f} | {held} |")
 
 
 

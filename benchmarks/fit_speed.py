@@ -42,6 +42,15 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
 
 
 STRIX = Path(__file__).parent / "data" / "strix_halo.csv"
+# (rows, class, metric, n, in-sample median % error, leave-one-device-out median % error or nan: one device);
+# main() fills it, benchmarks/accuracy.py speed prints it
+SUMMARY: list[tuple[str, str, str, int, float, float]] = []
+NAN = float("nan")
+
+
+def _err(ratios: list[float]) -> float:
+    """Median absolute % error of predicted rates from measured / predicted time ratios."""
+    return 100 * statistics.median(abs(1 / x - 1) for x in ratios) if ratios else NAN
 APU_MACHINE = "GMKtec EVO-X2"
 # decode at 65k tokens of context against depth 0 on a Strix Halo (gpt-oss-120b), as issue 16 quotes the community
 # curves: what the APU classes' KV-read term is set from (the llama-bench rows start from an empty cache)
@@ -110,6 +119,7 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
         # one chip: the band is at least +-40 % for other APUs, power limits and builds
         bands[name] = (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3))
         err = statistics.median(abs(1 / x - 1) for x in ratios)
+        SUMMARY.append(("Strix Halo (benchmarks/data)", cls, name, len(ratios), 100 * err, NAN))
         lines.append(f"{cls:16s} {name}: n={len(ratios):3d} median error in-sample {100 * err:.1f} % "
                      f"(band {bands[name][0]:.3f}-{bands[name][1]:.3f}; one chip)")
     lines.append(f"{cls:16s} MoE prompt reads: a_x {theta[f'{cls}:a_x']:.2f} from {len(moe)} rows")
@@ -344,6 +354,7 @@ def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[st
     q, ql = statistics.quantiles(inside, n=10), statistics.quantiles(held, n=10)
     err_in = statistics.median(abs(1 / r - 1) for r in inside)
     err_loo = statistics.median(abs(1 / r - 1) for r in held)
+    SUMMARY.append(("2025-2026", cls, "tg", len(inside), 100 * err_in, 100 * err_loo))
     print(f"{cls:16s} tg: n={len(inside):3d} median error in-sample {100 * err_in:.1f} % leave-one-device-out "
           f"{100 * err_loo:.1f} % (devices: {', '.join(sorted(devices))})")
     band = (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3))
@@ -401,6 +412,7 @@ def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]
 
 def main(argv: list[str]) -> int:
     exit_if_missing(CSV, MODERN_CSV)
+    SUMMARY.clear()
     rows = [r for r in load_rows() if not r.caution]
     prepared = prepare(rows)
     dec, pre = linear_forms(prepared)
@@ -435,6 +447,7 @@ def main(argv: list[str]) -> int:
         q = statistics.quantiles(ratios, n=10)
         # one CPU in the rows: the band is widened to at least +-40 % for other CPUs and thread counts
         cpu_bands[name] = (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3))
+        SUMMARY.append(("2025-2026", "cpu", name, len(ratios), _err(ratios), NAN))
         print(f"cpu              {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
               f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(cpu_devices))})")
     # current Metal builds from the 2025-2026 Metal rows (llama.cpp and Ollama on M1 Max / M4 Pro / M5 Max);
@@ -473,6 +486,8 @@ def main(argv: list[str]) -> int:
             q = statistics.quantiles(ratios, n=10)
             lo, hi = (min(q[0], lq[0]), max(q[-1], lq[-1])) if name == "tg" and len(loo_metal) >= 2 else (q[0], q[-1])
             metal_bands[name] = (round(min(lo, 0.7), 3), round(max(hi, 1.3), 3))
+            SUMMARY.append(("2025-2026", "metal", name, len(ratios), _err(ratios),
+                            _err(loo_metal) if name == "tg" and len(loo_metal) >= 2 else NAN))
             print(f"metal (2025-26)  {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
                   f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(metal_devices))})")
     # vLLM on CUDA from its 2025-2026 rows (all on an RTX 5090): CUDA graphs take most of llama.cpp's
@@ -489,6 +504,7 @@ def main(argv: list[str]) -> int:
     vq = statistics.quantiles(vr, n=10)
     # one device in the rows: at least +-40 %
     vllm_bands = {"tg": (round(min(vq[0], 0.6), 3), round(max(vq[-1], 1.4), 3)), "pp": (0.5, 2.0)}
+    SUMMARY.append(("2025-2026", "vllm-cuda", "tg", len(vr), _err(vr), NAN))
     print(f"vllm-cuda        tg: n={len(vr):3d} median ratio {statistics.median(vr):.3f} p10 {vq[0]:.3f} "
           f"p90 {vq[-1]:.3f} (devices: {', '.join(sorted(vllm_devices))})")
     theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
@@ -508,6 +524,7 @@ def main(argv: list[str]) -> int:
     xr = [sum(v * mlx_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(xdec, xdec_t, strict=True)]
     xq = statistics.quantiles(xr, n=10)
     mlx_bands = {"tg": (round(min(xq[0], 0.6), 3), round(max(xq[-1], 1.4), 3)), "pp": (0.5, 2.0)}  # one chip
+    SUMMARY.append(("2025-2026", "mlx-metal", "tg", len(xr), _err(xr), NAN))
     print(f"mlx-metal        tg: n={len(xr):3d} median ratio {statistics.median(xr):.3f} p10 {xq[0]:.3f} "
           f"p90 {xq[-1]:.3f} (devices: {', '.join(sorted(mlx_devices))})")
     theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
@@ -548,6 +565,7 @@ def main(argv: list[str]) -> int:
                 bands.setdefault(c, {})[name] = (round(min(q[0], ql[0]), 3), round(max(q[-1], ql[-1]), 3))
                 err_in = statistics.median(abs(1 / r - 1) for r in ratios)
                 err_loo = statistics.median(abs(1 / r - 1) for r in held) if held else float("nan")  # nan: one device
+                SUMMARY.append(("2023-2024", c, name, len(ratios), 100 * err_in, 100 * err_loo))
                 print(f"{c:16s} {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
                       f"p10 {q[0]:.3f} p90 {q[-1]:.3f} | median error in-sample {100 * err_in:.1f} % "
                       f"leave-one-device-out {100 * err_loo:.1f} % (band {ql[0]:.3f}-{ql[-1]:.3f})")
