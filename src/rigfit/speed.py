@@ -331,7 +331,7 @@ def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, bu
     """The matmul floor of one decode step for ``batch`` sequences: 2 x active parameters x batch FLOPs per
     device at its quantized-matmul rate and fitted prefill efficiency, times ``a_bd``: how much slower a
     batch of single-token rows runs than a prompt's micro-batch (fitted on llama-server runs with 2-64 users
-    on a CPU, 2.5: the vector-dot path, not the prompt's tiled GEMM; 1 where no batched runs exist).
+    on a CPU, about 3: the vector-dot path, not the prompt's tiled GEMM; 1 where no batched runs exist).
     Decode is bandwidth-bound until this wins."""
     total = 0.0
     for w in works:
