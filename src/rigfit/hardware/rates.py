@@ -106,10 +106,12 @@ def datacenter_silicon(vendor: Vendor, chip: str) -> bool:
 def apple_serial_dequant(vendor: Vendor, arch: str) -> bool:
     """Apple GPUs of the M1 and M2 generations issue integer and floating-point instructions one stream at a
     time, so unpacking quantized weights in a decode GEMV adds to the memory stream instead of hiding behind
-    it; from M3 on (Apple family 9) the shader core issues FP32, FP16 and integer work in parallel (Apple tech
-    talk "Explore GPU advancements in M3 and A17 Pro", 2023).  Measured: an M1 Max 32-core decodes Llama 3 8B
-    F16 at 18.75 tok/s and Q4_K_M at 35.73 (1.9x for 3.3x fewer bytes), an M3 Max 40-core on the same 400 GB/s
-    48.97 at Q4_K_M (XiongjieDai/GPU-Benchmarks-on-LLM-Inference @aa72e0e); llama.cpp on an M4 Pro 16-core
-    reaches the full-bandwidth rate at Q4_K_M (throughput_modern.csv, 30 llmfit community runs)."""
+    it; from M3 on (Apple family 9) the shader core's ALU pipelines run FP32, FP16 and integer work in parallel
+    (Apple tech talk "Explore GPU advancements in M3 and A17 Pro", 2023; summarized at appleinsider.com/
+    articles/23/11/10/what-apples-three-gpu-enhancements-in-a17-pro-and-m3-actually-do).  Measured: an M1 Max
+    32-core decodes Llama 3 8B F16 at 18.75 tok/s and Q4_K_M at 35.73 (1.9x for 3.3x fewer bytes), an M3 Max
+    40-core on the same 400 GB/s 48.97 at Q4_K_M (XiongjieDai/GPU-Benchmarks-on-LLM-Inference @aa72e0e);
+    llama.cpp on an M4 Pro 16-core reaches the full-bandwidth rate at Q4_K_M (throughput_modern.csv, 29
+    llmfit community whole-request runs)."""
     m = re.match(r"M(\d+)\b", arch.strip())
     return vendor == Vendor.APPLE and m is not None and int(m.group(1)) <= 2
