@@ -168,7 +168,8 @@ def test_quantized_decode_pays_for_dequantization_on_m1_and_m2_gpus() -> None:
     assert q4 / f16 < 0.85 * f16_bytes / q4_bytes  # less of the bandwidth reached with quantized weights
     assert decode("Q4_K_M", "M3 Max 40-core 64GB")[0] > 1.2 * q4  # the same bandwidth, overlapped unpacking
     (m4_q4, m4_q4_bytes), (m4_f16, m4_f16_bytes) = decode("Q4_K_M", "M4 Pro 48GB"), decode("F16", "M4 Pro 48GB")
-    assert m4_q4 / m4_f16 > 0.85 * m4_f16_bytes / m4_q4_bytes  # no such penalty from M3 on
+    # no such penalty from M3 on: the M4 Pro keeps more of the byte ratio than the M1 Max does
+    assert (m4_q4 / m4_f16) / (m4_f16_bytes / m4_q4_bytes) > 1.1 * (q4 / f16) / (f16_bytes / q4_bytes)
     assert decode("Q4_K_M", "M1 Max 64GB", "Qwen/Qwen2.5-7B-Instruct")[0] == pytest.approx(48.7, rel=0.15)
 
 
@@ -277,3 +278,22 @@ def test_partial_offload_prefill_runs_cpu_layers_at_gpu_rate() -> None:
     assert full.speed is not None and part.speed is not None
     assert full.speed.prefill_tokens_per_s is not None and part.speed.prefill_tokens_per_s is not None
     assert part.speed.prefill_tokens_per_s >= 0.85 * full.speed.prefill_tokens_per_s
+
+
+# ---- hybrid models: recurrent state and half-layers --------------------------------------------------------
+@pytest.mark.parametrize(("model", "quant", "hw", "backend", "prompt", "kv", "measured"), [
+    # throughput_modern.csv (localmaxxing, llama-bench): Falcon-H1 0.5B (Mamba-2 beside attention in every
+    # layer) on a Ryzen 7 7840HS's CPU; Nemotron 3 Nano 30B-A3B (separate Mamba-2, MoE and attention blocks) on an
+    # RTX 5090 (llama-server, q8_0 KV, 83-token prompt)
+    ("tiiuae/Falcon-H1-0.5B-Instruct", "Q4_K_M", "AMD Ryzen 7 7840HS", "cpu", 512, None, 110.4),
+    ("nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "UD-Q4_K_XL", "RTX 5090", None, 83, "q8_0", 313.1),
+])
+def test_hybrid_decode(model: str, quant: str, hw: str, backend: str | None, prompt: int, kv: str | None,
+                       measured: float) -> None:
+    """Each decode step reads a sequence's recurrent state and writes it back (Falcon-H1 0.5B: 2 x 36 layers of
+    state beside 0.3 GB of weights, +42 % before it was counted); a Nemotron-H block holds a token mixer or a
+    feed-forward block, not both, so it carries half a layer's fixed cost (-45 % before)."""
+    r = fit(model, quant=quant, hardware=[hw], backend=backend, kv_cache_type=kv, prompt_tokens=prompt,
+            gen_tokens=128 if backend else 512)
+    assert r.speed is not None
+    assert r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.2)

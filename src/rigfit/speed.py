@@ -60,6 +60,9 @@ class DeviceWork:
     bandwidth_gb_s: float
     tflops: float | None
     n_layers: int
+    # the layers' fixed per-token work in transformer layers: a layer with a token mixer and a feed-forward
+    # block is 1; a block with only one of them (Nemotron-H's separate Mamba, MoE and attention blocks) is 1/2
+    n_blocks: float
     weights_read_bytes: float  # per decode token
     kv_bytes_per_pos: float  # full-attention KV bytes read per token of context
     swa_bytes_per_pos: float  # sliding-window KV bytes per token of context (capped at window)
@@ -79,6 +82,9 @@ class DeviceWork:
     # (0 for F16 / BF16 weights, which the GEMV reads as they are)
     alu_tflops: float | None = None
     dequant_elements: float = 0.0
+    # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
+    # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
+    state_bytes: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +137,13 @@ def _kv_read_layout(engine_name: str, spec: ModelSpec) -> tuple[tuple[LayerKind,
 
 
 @functools.lru_cache(maxsize=1024)
+def _block_units(spec: ModelSpec) -> tuple[float, ...]:
+    """Per layer: half a transformer layer for its token mixer (attention, recurrent or both) and half for its
+    feed-forward block; kernel launches and norms come with each (the per-layer costs t_layer and t_ub)."""
+    return tuple(0.5 * (spec.layer_kind(il) != LayerKind.NONE) + 0.5 * spec.has_ffn(il) for il in range(spec.n_layers))
+
+
+@functools.lru_cache(maxsize=1024)
 def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
     """Per layer: query heads x head size where the layer attends, else 0 (pure in the structure)."""
     return tuple(spec.n_heads * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
@@ -144,6 +157,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     gives the links (the first GPU's PCIe link carries RAM-resident weights); without it, the catalog's."""
     layout = _kv_read_layout(mem.run.engine, spec.structure)
     attention = _attention_widths(spec.structure)
+    units = _block_units(spec.structure)
     engine = get_engine(mem.run.engine)
     elem = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
@@ -194,6 +208,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         # experts kept in RAM (--n-cpu-moe on a GPU, the CPU's own expert layers) are not held on a GPU
         moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
         resident = resident_x = 0.0
+        state = 0.0
         for il in d.layers:
             lay = mem.layers[il]
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
@@ -201,6 +216,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             resident += lay.weights_bytes - (lay.expert_bytes if in_ram else 0)
             resident_x += 0 if in_ram else lay.expert_bytes
             kind, k, v = layout[il]
+            if kind == LayerKind.RECURRENT or (spec.parallel_mixer and kind != LayerKind.NONE):
+                state += spec.recurrent_state_bytes  # one sequence's (the cache holds n_seq of them)
             per = (k + v) * elem
             if kind == LayerKind.SLIDING:
                 swa_pos += per
@@ -230,13 +247,15 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                              + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
                              + (mem.output_layer_bytes if d.has_output else 0))
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
+                              n_blocks=sum(units[il] for il in d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
                               attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
                               streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
                               resident_elements=resident * 8 / bpw / shard,
                               resident_expert_elements=resident_x * 8 / bpw / shard, expert_ratio=active,
-                              alu_tflops=alu, dequant_elements=w * 8 / bpw / shard if quantized else 0.0))
+                              alu_tflops=alu, dequant_elements=w * 8 / bpw / shard if quantized else 0.0,
+                              state_bytes=2.0 * state / shard))
     return out
 
 
@@ -244,13 +263,14 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1)
     """Linear coefficients of one device's decode time at context position ``position``: one step that makes a
     token for each of ``batch`` sequences reads the weights once and every sequence's cache."""
     bw = work.bandwidth_gb_s * 1e9
-    kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position))
+    kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position)
+                  + work.state_bytes)
     # a_w prices every byte read; a_kv is the extra cost of attention over the cache (>= 0: the KV read is
     # never cheaper than a weight read; without flash attention the f32 scores add to it); a_dq the ALU work of
     # unpacking quantized weights where it is not hidden behind the memory stream (CPUs; Apple M1 and M2 GPUs,
     # hardware.rates.apple_serial_dequant: F16 weights decode near the bandwidth there, Q4_K ones do not)
     dq = work.dequant_elements / (work.alu_tflops * 1e12) if work.alu_tflops else 0.0
-    return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": float(work.n_layers),
+    return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": work.n_blocks,
             "a_dq": dq}
 
 
@@ -269,7 +289,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     n_ub = math.ceil(prompt / ubatch)
     terms = {"a_fq": 0.0 if f16 else flops_w / tq, "a_ff": (flops_w if f16 else 0.0) / tf + flops_attn / tf,
              "a_sc": 0.0 if flash_attention else 16.0 * work.n_heads_layers * pairs / (work.bandwidth_gb_s * 1e9),
-             "t_ub": float(n_ub * work.n_layers)}
+             "t_ub": n_ub * work.n_blocks}
     return terms
 
 
