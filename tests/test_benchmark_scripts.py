@@ -30,3 +30,39 @@ def test_a_missing_calibration_set_is_one_line(tmp_path: Path, args: list[str], 
     assert len(lines) == 1, p.stderr
     assert lines[0].startswith(f"calibration file not found: {tmp_path / missing}")
     assert "RIGFIT_CALIBRATION_DIR" in lines[0]
+
+
+HEADER = ("source,source_ref,engine,engine_version,backend,hardware,n_gpus,unified_memory_gb,vram_gb,cpu,os,model,"
+          "params_b,active_params_b,is_moe,quant,file_size_gib,prompt_tokens,gen_tokens,depth,concurrency,flash_attn,"
+          "kv_type,gpu_layers,tensor_parallel,spec_decoding,metric,value,notes")
+REQUEST = ("completion_tokens / wall time of one non-streaming OpenAI-API request; 3 runs, avgTps {tps}, "
+           "avgTotalMs {ms}, avgOutputTokens {gen}; device: {dev}")
+
+
+def test_whole_request_rows_are_read_as_request_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """modern_rows.load_request_rows: the llmfit community runs that time whole requests become metric "req"
+    rows (completion tokens / wall time), MLX names carry their format, Ollama's pure decode rates stay out."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.setenv("RIGFIT_CALIBRATION_DIR", str(tmp_path))
+    from modern_rows import load_request_rows
+
+    rows = [
+        ("llama.cpp", "", "AMD Radeon RX 7900 XT", "", "Qwen3-8B-Q4_K_M.gguf", "Q4_K_M",
+         REQUEST.format(tps=80.0, ms=2500.0, gen=200.0, dev="RX 7900 XT")),
+        ("MLX", "metal", "Apple M4 Pro", "24", "Qwen2.5-7B-Instruct-4bit", "",
+         REQUEST.format(tps=51.6, ms=4000.0, gen=214.0, dev="Apple M4 Pro")),
+        ("Ollama", "", "Apple M5 Max", "48", "llama3.1:8b", "",
+         REQUEST.format(tps=89.3, ms=3400.0, gen=300.0, dev="Apple M5 Max")),
+    ]
+    lines = [HEADER] + [f'llmfit community (llmfit-core/data/community),ref,{eng},,{be},{hw},1,{mem},,,,{model},,,0,'
+                        f'{quant},,,,0,1,,,,,,decode_tok_s,1.0,"{notes}"'
+                        for eng, be, hw, mem, model, quant, notes in rows]
+    path = tmp_path / "throughput_modern.csv"
+    path.write_text("\n".join(lines) + "\n")
+    got = load_request_rows(path)
+    assert [(r.engine, r.model, r.quant, r.hardware, r.metric, r.gen) for r in got] == [
+        ("llama.cpp", "Qwen3-8B-Q4_K_M", "Q4_K_M", "AMD Radeon RX 7900 XT", "req", 200),
+        ("mlx", "Qwen2.5-7B-Instruct", "MLX-4BIT", "Apple M4 Pro 24GB", "req", 214),
+    ]
+    assert got[0].measured == pytest.approx(200 / 2.5) and got[1].measured == pytest.approx(214 / 4.0)
+    assert got[0].prompt == 45 and got[1].device == "Apple M4 Pro"
