@@ -463,6 +463,14 @@ def main(argv: list[str]) -> int:
     else:
         metal_theta |= {f"metal:{k}": theta.get(f"metal@2024-05:{k}", FIXED.get(f"metal:{k}", 0.0))
                         for k in PREFILL_KEYS}
+        quantized = [i for i, (_, f) in enumerate(mpre) if f.get("metal:a_fq")]
+        if len(quantized) >= 4:
+            # current builds' quantized prompt kernels from the 2025-2026 prompt rows with quantized weights
+            # (the May 2024 rate made them 26-51 % slow); F16 prompts and the rest keep the 2024 constants
+            fixed = {f"metal:{k}": metal_theta[f"metal:{k}"] for k in PREFILL_KEYS if k != "a_fq"}
+            metal_theta |= robust_solve([mpre[i] for i in quantized], [mpre_t[i] for i in quantized], fixed=fixed)
+            print(f"metal (2025-26)  pp: a_fq {metal_theta['metal:a_fq']:.3f} from {len(quantized)} quantized prompt "
+                  f"rows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f})")
     # leave-one-device-out on the modern Metal decode rows (three chips): each chip predicted by constants fitted
     # on the other two; the band is the wider of that and the in-sample one
     loo_metal: list[float] = []

@@ -123,13 +123,18 @@ def test_16gb_laptop_gpu_cannot_hold_the_32b_stack() -> None:
         assert r.placement is not None and r.placement.verdict == "partial_offload"
 
 
-def test_laptop_pick_is_a_max_macbook() -> None:
-    # Seed 000: buy a MacBook Pro M3/M4 Max with at least 64 GB. Computed: the cheapest laptop that runs the
-    # stack well (chat) is an M4 Max MacBook Pro with 36 GB: 64 GB is not needed for the 32B stack at 8k.
+def test_laptop_pick_is_a_macbook_pro_under_64_gb() -> None:
+    # Seed 000: buy a MacBook Pro M3/M4 Max with at least 64 GB. Computed: 64 GB is not needed for the 32B stack
+    # at 8k; the cheapest laptop that runs it well (chat: >= 10 tok/s, first token <= 5 s) is a MacBook Pro 16
+    # with an M4 Pro 20-core and 48 GB (12.7 tok/s, 4.6 s: current Metal builds' prompt rate, fitted on the
+    # 2025-2026 rows), and an M4 Max with 36 GB follows within $100 with 45 % faster decode.
     rec = recommend(Request(models=STACK, form="laptop"))
-    top = rec.builds[0].build
-    assert top.kind == "mac" and "M4 Max" in top.name
-    assert top.device.memory_bytes < 64 * GIB
+    top = rec.builds[0]
+    assert top.build.kind == "mac" and "MacBook Pro" in top.build.name
+    assert top.build.device.memory_bytes < 64 * GIB
+    max_pick = next(b for b in rec.builds[:3] if "M4 Max" in b.build.name)
+    assert max_pick.build.device.memory_bytes < 64 * GIB
+    assert max_pick.slowest_decode_tokens_per_s > 1.3 * top.slowest_decode_tokens_per_s
 
 
 def test_pc_decodes_faster_than_mac() -> None:
