@@ -233,3 +233,11 @@ def test_scaled_measurement_matches_the_whole_model(tmp_path: Path) -> None:
     w, s = whole.runs[0], scaled.runs[0]
     assert s.decode_tokens_per_s == pytest.approx(w.decode_tokens_per_s, rel=0.35)
     assert s.prefill_tokens_per_s == pytest.approx(w.prefill_tokens_per_s, rel=0.35)
+
+
+def test_the_module_entry_point_does_not_run_when_a_spawned_child_imports_it() -> None:
+    """multiprocessing's spawn re-imports ``__main__`` as ``__mp_main__`` in the timing child of
+    ``python -m rigfit bench``: the CLI must not run there."""
+    import runpy
+
+    runpy.run_module("rigfit.__main__", run_name="__mp_main__")  # no SystemExit: nothing ran
