@@ -7,6 +7,7 @@ all of those experts crossing PCIe per micro-batch, not by the active share that
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -82,6 +83,8 @@ def test_no_op_offload_on_the_command_line(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run_cli(capsys, "fit", "gpt-oss-120b", "-H", "RTX 3090", "--no-op-offload", "--command",
                            "llama.cpp")
     assert code == 0 and " --n-cpu-moe " in out and " --no-op-offload " in out
+    code, out, _ = run_cli(capsys, "fit", "gpt-oss-120b", "-H", "RTX 3090", "--no-op-offload", "--json")
+    assert code == 0 and json.loads(out)["settings"]["op_offload"] is False
     code, _, err = run_cli(capsys, "fit", "gpt-oss-120b", "-e", "ollama", "-H", "RTX 3090", "--no-op-offload")
     assert code == 2 and err == ("rigfit: error: Ollama has no setting for op offload (prompt matmuls of weights "
                                  "kept in RAM run on the GPU) (--no-op-offload, --engine)\n")

@@ -55,7 +55,7 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
         "settings": {
             "backend": run.backend, "context_tokens": run.context_tokens, "kv_cache_type": run.kv_cache_type,
             "flash_attention": run.flash_attention, "n_batch": run.n_batch, "n_ubatch": run.n_ubatch,
-            "n_seq": run.n_seq, "headroom_bytes": r.request.headroom_bytes,
+            "n_seq": run.n_seq, "op_offload": run.op_offload, "headroom_bytes": r.request.headroom_bytes,
         },
         "memory": memory_dict(r.memory),
         "hardware": hardware_dict(r) if r.system is not None else None,
