@@ -23,6 +23,7 @@ import csv
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from calibration import calibration_file, missing_calibration
@@ -164,6 +165,14 @@ def held_out_table() -> None:
 
 
 
+def _record(errs: dict[str, list[float]], key: str, r: Any, pred: float, tag: str, show_rows: bool) -> None:
+    """One row's signed % error under ``key``, and its line with --rows."""
+    errs.setdefault(key, []).append(100 * (pred / r.measured - 1))
+    if show_rows:
+        print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} {tag} "
+              f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
+
+
 def _signed_table(title: str, errs: dict[str, list[float]]) -> None:
     """A Markdown table of absolute (median, p90) and signed (median) % errors per group."""
     print(f"\n| {title} | rows | median | p90 | median signed |\n|---|---:|---:|---:|---:|")
@@ -175,29 +184,15 @@ def _signed_table(title: str, errs: dict[str, list[float]]) -> None:
 def concurrent_table(show_rows: bool) -> None:
     """The throughput_modern.csv runs with several users at once (llama-server -np N): aggregate decode over all
     of them against ``speed.aggregate_decode_tokens_per_s``."""
-    from modern_rows import load_modern_rows
-    from rigfit.errors import RigfitError
+    from modern_rows import fit_whole_run, load_modern_rows
 
     errs: dict[str, list[float]] = {}
     for r in load_modern_rows(concurrent=True):
-        if r.metric != "tg":
+        f = fit_whole_run(r) if r.metric == "tg" else None
+        if f is None or f.speed is None:
             continue
-        kw: dict[str, object] = {"backend": r.backend} if r.backend else {}
-        if r.kv_type:
-            kw["kv_cache_type"] = r.kv_type
-        try:
-            f = fit(r.model, quant=r.quant or None, hardware=r.machine, engine=r.engine, headroom_bytes=0,
-                    prompt_tokens=max(r.prompt, 1), gen_tokens=r.gen, n_seq=r.users,
-                    context_tokens=r.users * max(r.prompt + r.gen + 16, 512), **kw)
-        except RigfitError:
-            continue
-        if f.speed is None:
-            continue
-        pred = f.speed.aggregate_decode_tokens_per_s
-        errs.setdefault(f"{r.engine} {f.speed.classes[0]}", []).append(100 * (pred / r.measured - 1))
-        if show_rows:
-            print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} users={r.users:<3d} "
-                  f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
+        _record(errs, f"{r.engine} {f.speed.classes[0]}", r, f.speed.aggregate_decode_tokens_per_s,
+                f"users={r.users:<3d}", show_rows)
     _signed_table("several users: aggregate decode", errs)
 
 
@@ -205,24 +200,15 @@ def request_table(show_rows: bool) -> None:
     """The llmfit community runs that time whole requests (modern_rows.load_request_rows): completion tokens
     over the wall time of one request against rigfit's time for the same request (first token, then the
     completion's decode steps)."""
-    from modern_rows import load_request_rows
-    from rigfit.errors import RigfitError
+    from modern_rows import fit_whole_run, load_request_rows
 
     errs: dict[str, list[float]] = {}
     for r in load_request_rows():
-        kw: dict[str, object] = {"backend": r.backend} if r.backend else {}
-        try:
-            f = fit(r.model, quant=r.quant or None, hardware=r.machine, engine=r.engine, headroom_bytes=0,
-                    prompt_tokens=r.prompt, gen_tokens=r.gen, context_tokens=4096, **kw)
-        except RigfitError:
+        f = fit_whole_run(r)
+        if f is None or f.speed is None or not f.speed.total_time_s:
             continue
-        if f.speed is None or not f.speed.total_time_s:
-            continue
-        pred = r.gen / f.speed.total_time_s
-        errs.setdefault(f"{r.engine} {f.speed.classes[0]} {r.device}", []).append(100 * (pred / r.measured - 1))
-        if show_rows:
-            print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} req gen={r.gen:<4d} "
-                  f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
+        _record(errs, f"{r.engine} {f.speed.classes[0]} {r.device}", r, r.gen / f.speed.total_time_s,
+                f"req gen={r.gen:<4d}", show_rows)
     _signed_table("whole requests (llmfit community)", errs)
 
 

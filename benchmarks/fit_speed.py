@@ -295,9 +295,7 @@ def request_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp",)) -> tuple[
     devices of class ``cls``: each request's decode seconds per token are its wall time less the predicted
     first token (a 45-token prompt and the engine's request latency: a few percent of a 150-300 token answer),
     over its completion tokens; the form is decode at the answer's middle position."""
-    import rigfit
-    from modern_rows import load_request_rows
-    from rigfit.errors import RigfitError
+    from modern_rows import fit_whole_run, load_request_rows
 
     forms: list[tuple[object, dict[str, float]]] = []
     times: list[float] = []
@@ -305,13 +303,8 @@ def request_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp",)) -> tuple[
     for row in load_request_rows():
         if row.engine not in engines:
             continue
-        kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
-        try:
-            r = rigfit.fit(row.model, quant=row.quant or None, hardware=row.machine, engine=row.engine,
-                           headroom_bytes=0, prompt_tokens=row.prompt, gen_tokens=row.gen, context_tokens=4096, **kw)
-        except RigfitError:
-            continue
-        if r.placement is None or r.speed is None or r.speed.time_to_first_token_s is None:
+        r = fit_whole_run(row)
+        if r is None or r.placement is None or r.speed is None or r.speed.time_to_first_token_s is None:
             continue
         works = device_work(r.spec, r.memory, r.placement, system=r.system)
         if not isinstance(works, list) or any(w.cls != cls for w in works):
@@ -368,9 +361,7 @@ def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]
     absolute log error over a grid (community rows: one odd run must not steer it)."""
     import math
 
-    import rigfit
-    from modern_rows import load_modern_rows
-    from rigfit.errors import RigfitError
+    from modern_rows import fit_whole_run, load_modern_rows
 
     params = SpeedParams(classes={cls: {**{k.split(":")[1]: v for k, v in constants.items()}, "a_bd": 1.0}},
                          globals_={}, bands={}, fitted={}, source="")
@@ -378,16 +369,8 @@ def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]
     for row in load_modern_rows(concurrent=True):
         if row.metric != "tg" or (cls == "cpu") != (row.backend == "cpu"):
             continue
-        kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
-        if row.kv_type:
-            kw["kv_cache_type"] = row.kv_type
-        try:
-            r = rigfit.fit(row.model, quant=row.quant or None, hardware=row.machine, engine=row.engine,
-                           headroom_bytes=0, prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, n_seq=row.users,
-                           context_tokens=row.users * max(row.prompt + row.gen + 16, 512), **kw)
-        except RigfitError:
-            continue
-        if r.placement is None:
+        r = fit_whole_run(row)
+        if r is None or r.placement is None:
             continue
         works = device_work(r.spec, r.memory, r.placement, system=r.system)
         if not isinstance(works, list) or any(w.cls != cls for w in works):

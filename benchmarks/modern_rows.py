@@ -14,6 +14,7 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from calibration import calibration_file
 
@@ -139,3 +140,26 @@ def load_request_rows(path: Path = CSV) -> list[ModernRow]:
                 depth=0, flash_attention=None, kv_type=None, gpu_layers=None, n_cpu_moe=None, bench=False,
                 measured=gen / total_s, is_moe=r["is_moe"].lower() in ("true", "1", "yes")))
     return out
+
+
+def fit_whole_run(row: ModernRow) -> Any:
+    """The plan for a whole-request row (``metric="req"``: a short prompt then the answer, 4k context) or a
+    row with several users (each a sequence with its own prompt and answer), as the runs were made: the
+    row's engine, backend and KV type, no safety headroom.  None where rigfit cannot plan it (a model,
+    quant or device it does not know)."""
+    import rigfit
+    from rigfit.errors import RigfitError
+
+    kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
+    if row.kv_type:
+        kw["kv_cache_type"] = row.kv_type
+    if row.metric == "req":
+        kw |= {"prompt_tokens": row.prompt, "context_tokens": 4096}
+    else:
+        kw |= {"prompt_tokens": max(row.prompt, 1), "n_seq": row.users,
+               "context_tokens": row.users * max(row.prompt + row.gen + 16, 512)}
+    try:
+        return rigfit.fit(row.model, quant=row.quant or None, hardware=row.machine, engine=row.engine,
+                          headroom_bytes=0, gen_tokens=row.gen, **kw)
+    except RigfitError:
+        return None
