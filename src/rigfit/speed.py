@@ -216,7 +216,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             resident += lay.weights_bytes - (lay.expert_bytes if in_ram else 0)
             resident_x += 0 if in_ram else lay.expert_bytes
             kind, k, v = layout[il]
-            if kind == LayerKind.RECURRENT or (spec.parallel_mixer and kind != LayerKind.NONE):
+            if spec.has_state(il):
                 state += spec.recurrent_state_bytes  # one sequence's (the cache holds n_seq of them)
             per = (k + v) * elem
             if kind == LayerKind.SLIDING:

@@ -51,8 +51,10 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
             classes[name]["a_dq"] = float(rec["a_dq"]) if isinstance(rec.get("a_dq"), int | float) else 0.0
             # batched decode's matmuls against the prefill rate (speed.batch_compute_s): fitted where runs
             # with several users exist, else 1 (a prior: batched decode runs the prompt's kernels)
-            classes[name]["a_bd"] = float(rec["a_bd"]) if isinstance(rec.get("a_bd"), int | float) else 1.0
-            if isinstance(rec.get("a_bd"), int | float):
+            bd = rec.get("a_bd")
+            classes[name]["a_bd"] = 1.0
+            if isinstance(bd, int | float):
+                classes[name]["a_bd"] = float(bd)
                 batched.add(name)
         if isinstance(rec.get("a_x"), int | float):
             classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert work (moe_ubatch_elements)
