@@ -12,8 +12,11 @@ rest refitted.  Residuals (measured / predicted) give each class's 10th-90th per
 
 from __future__ import annotations
 
+import itertools
+import math
 import statistics
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,17 @@ from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
-from rigfit.speed import DeviceWork, batch_compute_s, decode_linear, decode_time_s, device_work, prefill_linear
-from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, SpeedParams
+from rigfit.speed import (
+    DeviceWork,
+    batch_compute_s,
+    batched_step_s,
+    decode_linear,
+    decode_time_s,
+    device_work,
+    prefill_linear,
+    prefill_time_s,
+)
+from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, SpeedParams, load_speed_params
 from speed_rows import CSV, Row, fit_row, load_rows
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "rigfit" / "data" / "speed_fit.toml"
@@ -242,6 +254,58 @@ def loo_ratios(forms: list[tuple[Row, dict[str, float]]], meas: list[float], the
     return out
 
 
+@dataclass(frozen=True)
+class PrefillRun:
+    """What speed.prefill_time_s needs to time one prompt row (kept by modern_forms for the MoE fit)."""
+
+    works: list[DeviceWork]
+    plan: Any
+    prompt: int
+    n_batch: int
+    n_ubatch: int
+    flash_attention: bool
+    f16: bool
+    start: int
+
+    def seconds(self, params: SpeedParams) -> float:
+        return prefill_time_s(self.works, self.plan, self.prompt, self.n_batch, self.n_ubatch, self.flash_attention,
+                              self.f16, params, start=self.start)
+
+
+PP_RUNS: dict[object, PrefillRun] = {}  # modern_forms' prompt rows -> their run
+
+
+def with_constants(params: SpeedParams, cls: str, **values: float) -> SpeedParams:
+    """``params`` with some of ``cls``'s constants replaced."""
+    classes = dict(params.classes)
+    classes[cls] = {**classes[cls], **values}
+    return replace(params, classes=classes)
+
+
+def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
+                         grids: dict[str, list[float]]) -> tuple[dict[str, float], float, float]:
+    """Prompt constants of ``cls`` named in ``grids`` (``a_xt``: speed.moe_expert_overhead_s, which no linear
+    form holds) from prompt rows (row, measured seconds), the other constants as in ``params``: the grid point
+    with the least mean absolute log error.  Returns (constants, median % error at the file's constants,
+    median % error at the fitted ones)."""
+    def errors(p: SpeedParams) -> list[float]:
+        return [abs(math.log(PP_RUNS[row].seconds(p) / t)) for row, t in rows]
+
+    names = list(grids)
+    best: tuple[float, tuple[float, ...]] | None = None
+    for point in itertools.product(*(grids[n] for n in names)):
+        e = sum(errors(with_constants(params, cls, **dict(zip(names, point, strict=True)))))
+        if best is None or e < best[0]:
+            best = (e, point)
+    assert best is not None
+    fitted = dict(zip(names, best[1], strict=True))
+    return (fitted, 100 * (math.exp(statistics.median(errors(params))) - 1),
+            100 * (math.exp(statistics.median(errors(with_constants(params, cls, **fitted)))) - 1))
+
+
+XT_GRID = [0.5 * i for i in range(0, 161)]  # a_xt: 0-80 tokens' worth per touched expert per micro-batch
+
+
 def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -> tuple[
         list[tuple[object, dict[str, float]]], list[float],
                                    list[tuple[object, dict[str, float]]], list[float], set[str]]:
@@ -286,6 +350,8 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
             pre.append((row, prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch,
                                             run.flash_attention, f16, start=depth)))
             pre_t.append(row.prompt / row.measured)
+            PP_RUNS[row] = PrefillRun(works, r.placement, row.prompt, run.n_batch, run.n_ubatch, run.flash_attention,
+                                      f16, depth)
     return dec, dec_t, pre, pre_t, devices
 
 
@@ -330,7 +396,7 @@ def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[st
     dec, dec_t = [dec[i] for i in keep], [dec_t[i] for i in keep]
     fixed = {f"{cls}:a_kv": metal["metal:a_kv"], f"{cls}:a_dq": metal["metal:a_dq"]}
     th = robust_solve(dec, dec_t, fixed=fixed)
-    th |= {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in PREFILL_KEYS}
+    th |= {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in (*PREFILL_KEYS, "a_ss", "a_xt")}
 
     def ratios(consts: dict[str, float], forms: list[tuple[object, dict[str, float]]], meas: list[float]
                ) -> list[float]:
@@ -356,16 +422,16 @@ def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[st
 
 def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
     """``a_bd`` of ``cls`` from the throughput_modern.csv runs with several users (llama-server -np N, the
-    aggregate decode rate): the step time is max(the weights and every user's cache read once, a_bd x the
-    batch's matmuls at the prefill rate) (speed.decode_time_s / batch_compute_s); a_bd minimizes the summed
-    absolute log error over a grid (community rows: one odd run must not steer it)."""
+    aggregate decode rate): the step time combines the weights and every user's cache read once with a_bd x the
+    batch's matmuls at the prefill rate (speed.batched_step_s: their sum on a CPU, the larger elsewhere); a_bd
+    minimizes the summed absolute log error over a grid (community rows: one odd run must not steer it)."""
     import math
 
     from modern_rows import fit_whole_run, load_modern_rows
 
     params = SpeedParams(classes={cls: {**{k.split(":")[1]: v for k, v in constants.items()}, "a_bd": 1.0}},
                          globals_={}, bands={}, fitted={}, source="")
-    parts: list[tuple[object, float, float]] = []  # (row, memory-bound step s, matmul step s at a_bd = 1)
+    parts: list[tuple[object, list[DeviceWork], float, float]] = []  # (row, works, memory s, matmul s at a_bd = 1)
     for row in load_modern_rows(concurrent=True):
         if row.metric != "tg" or (cls == "cpu") != (row.backend == "cpu"):
             continue
@@ -377,19 +443,19 @@ def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]
             continue
         pos = row.prompt + (row.gen - 1) / 2
         t_mem = decode_time_s(works, r.placement, pos, r.spec.sliding_window, params, batch=row.users)[0]
-        parts.append((row, t_mem, batch_compute_s(works, row.users, params)))
+        parts.append((row, works, t_mem, batch_compute_s(works, row.users, params)))
     if not parts:
         return 1.0, [f"{cls:16s} batched: no runs with several users (a_bd 1, a prior)"]
 
     def loss(a: float) -> float:
-        return sum(abs(math.log(row.users / max(tm, a * tc) / row.measured))  # type: ignore[attr-defined]
-                   for row, tm, tc in parts)
+        return sum(abs(math.log(row.users / batched_step_s(w, tm, a * tc) / row.measured))  # type: ignore[attr-defined]
+                   for row, w, tm, tc in parts)
 
-    best = min((1 + i / 100 for i in range(701)), key=loss)
-    errs = sorted(abs(row.users / max(tm, best * tc) / row.measured - 1)  # type: ignore[attr-defined]
-                  for row, tm, tc in parts)
+    best = min((0.5 + i / 100 for i in range(751)), key=loss)
+    errs = sorted(abs(row.users / batched_step_s(w, tm, best * tc) / row.measured - 1)  # type: ignore[attr-defined]
+                  for row, w, tm, tc in parts)
     return best, [f"{cls:16s} batched: a_bd {best:.2f} from {len(parts)} runs with 2-"
-                  f"{max(row.users for row, _, _ in parts)} users (median aggregate error "  # type: ignore[attr-defined]
+                  f"{max(row.users for row, _, _, _ in parts)} users (median aggregate error "  # type: ignore[attr-defined]
                   f"{100 * statistics.median(errs):.1f} %)"]
 
 
@@ -415,6 +481,17 @@ def main(argv: list[str]) -> int:
     _, rho, th, pre = best
     theta |= th
     theta["global:pipe_overlap"] = rho
+    # MoE prompts: the touched experts' fixed cost per micro-batch (speed.moe_expert_overhead_s a_xt) from the
+    # 2025-2026 CUDA prompt rows of MoE models (the 2024 rows hold none), the other constants as in the file
+    # (to_fixed_point makes the two agree)
+    _, _, gpre, gpre_t, _ = modern_forms("cuda")
+    moe = [(row, t) for (row, f), t in zip(gpre, gpre_t, strict=True)
+           if PP_RUNS[row].works[0].resident_expert_elements and PP_RUNS[row].works[0].expert_ratio < 1]
+    if len(moe) >= 8:
+        got, e0, e1 = fit_prompt_constants("cuda", moe, load_speed_params(), {"a_xt": XT_GRID})
+        theta["cuda:a_xt"] = got["a_xt"]
+        print(f"cuda             pp MoE: a_xt {theta['cuda:a_xt']:.1f} from {len(moe)} prompt rows of "
+              f"{len({getattr(r, 'model', '') for r, _ in moe})} models (median error {e0:.1f} -> {e1:.1f} %)")
     # the CPU class from the 2025-2026 CPU-only llama.cpp rows (robust: community submissions)
     cdec, cdec_t, cpre, cpre_t, cpu_devices = modern_forms("cpu")
     # every CPU row starts from an empty cache, so they cannot tell the KV read's efficiency from the weights':
@@ -450,10 +527,19 @@ def main(argv: list[str]) -> int:
         if len(quantized) >= 4:
             # current builds' quantized prompt kernels from the 2025-2026 prompt rows with quantized weights
             # (the May 2024 rate made them 26-51 % slow); F16 prompts and the rest keep the 2024 constants
-            fixed = {f"metal:{k}": metal_theta[f"metal:{k}"] for k in PREFILL_KEYS if k != "a_fq"}
-            metal_theta |= robust_solve([mpre[i] for i in quantized], [mpre_t[i] for i in quantized], fixed=fixed)
+            # three of the rows are MoE models: a_fq and their experts' fixed cost a_xt fitted together (no
+            # linear form holds a_xt), the other prompt constants at the 2024 fit's; the recurrent scan is not
+            # fitted here (three of the five rows are hybrid models, too few to tell it from the matmuls)
+            rows = [(mpre[i][0], mpre_t[i]) for i in quantized]
+            held = with_constants(load_speed_params(), "metal", a_ss=0.0,
+                                  **{k: metal_theta[f"metal:{k}"] for k in PREFILL_KEYS if k != "a_fq"})
+            got, e0, e1 = fit_prompt_constants("metal", rows, held, {"a_fq": [0.02 * i for i in range(25, 101)],
+                                                                     "a_xt": XT_GRID})
+            metal_theta |= {f"metal:{k}": v for k, v in got.items()} | {"metal:a_ss": 0.0}
+            moe = [row for row, _ in rows if PP_RUNS[row].works[0].expert_ratio < 1]
             print(f"metal (2025-26)  pp: a_fq {metal_theta['metal:a_fq']:.3f} from {len(quantized)} quantized prompt "
-                  f"rows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f})")
+                  f"rows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f}), MoE a_xt "
+                  f"{metal_theta['metal:a_xt']:.1f} ({len(moe)} of them MoE; median error {e0:.1f} -> {e1:.1f} %)")
     # leave-one-device-out on the modern Metal decode rows (three chips): each chip predicted by constants fitted
     # on the other two; the band is the wider of that and the in-sample one
     loo_metal: list[float] = []
@@ -509,7 +595,8 @@ def main(argv: list[str]) -> int:
     mlx_theta |= {f"mlx-metal:{k}": metal_theta.get(f"metal:{k}", 0.0) for k in PREFILL_KEYS}
     if len(xpre) >= 3:  # the quantized-matmul rate from mlx_lm's prompt rows; the other prefill terms at Metal's
         mlx_theta |= robust_solve(xpre, xpre_t, fixed={k: v for k, v in mlx_theta.items()
-                                                        if k.split(":")[1] in PREFILL_KEYS and k != "mlx-metal:a_fq"})
+                                                        if k.split(":")[1] in PREFILL_KEYS and k != "mlx-metal:a_fq"}
+                                  | {"mlx-metal:a_ss": 0.0, "mlx-metal:a_xt": 0.0})
         print(f"mlx-metal        pp: a_fq {mlx_theta['mlx-metal:a_fq']:.3f} from {len(xpre)} mlx_lm prompt rows "
               f"(Metal's llama.cpp constant: {metal_theta.get('metal:a_fq', 0.0):.3f})")
     xr = [sum(v * mlx_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(xdec, xdec_t, strict=True)]
@@ -564,8 +651,9 @@ def main(argv: list[str]) -> int:
              f"# {CSV.name} ({len(rows)} rows: llama.cpp May 2024 and Dec 2023 builds, FA off, f16 KV).",
              "# a_* are 1/efficiency (a_w weights read, a_kv KV read, a_fq / a_ff FLOPs with quantized / F16 weights,",
              "# a_sc FA-off score traffic, a_dq decode's unpacking of quantized weights at the FP32 ALU rate, a_bd",
-             "# batched decode's matmuls against the prompt's); t_layer / t_ub seconds per layer per token / per",
-             "# layer per micro-batch.",
+             "# batched decode's matmuls against the prompt's, a_ss a prompt's recurrent scan, a_xt a MoE",
+             "# micro-batch's cost per touched expert in tokens' worth, a_x MoE prompt elements over bandwidth);",
+             "# t_layer / t_ub seconds per layer per token / per layer per micro-batch.  Missing a_ss / a_xt: 0.",
              "# *_q10 / *_q90: 10th / 90th percentile of measured / predicted rate in the fit (the band).",
              "# Classes marked fitted = false are priors from engine-facts.md 3.1-3.2 (no rows to fit).",
              "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
@@ -580,6 +668,9 @@ def main(argv: list[str]) -> int:
         lines += ["", f'[classes."{c}"]', "fitted = true"]
         for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)):
             lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
+        for k in ("a_ss", "a_xt"):
+            if f"{c}:{k}" in theta:
+                lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
         if f"{c}:a_x" in theta:
             lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work (speed.moe_ubatch_elements)")
         for m, (lo, hi) in bands.get(c, {}).items():
@@ -587,6 +678,9 @@ def main(argv: list[str]) -> int:
     lines += ["", "[classes.cpu]  # throughput_modern.csv CPU-only llama.cpp rows: " + ", ".join(sorted(cpu_devices)),
               "fitted = true"]
     lines += [f"{k} = {cpu_theta.get(f'cpu:{k}', 0.0):.6g}" for k in (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)]
+    lines.append(f"a_ss = {cpu_theta.get('cpu:a_ss', 0.0):.6g}  # a prompt's recurrent scan (speed.prefill_terms)")
+    if "cpu:a_xt" in cpu_theta:
+        lines.append(f"a_xt = {cpu_theta['cpu:a_xt']:.6g}  # a MoE micro-batch's touched experts (speed.prefill_terms)")
     lines.append(f"a_bd = {cpu_theta['cpu:a_bd']:.4g}  # batched decode matmuls vs prefill (fit_batched)")
     for m, (lo, hi) in cpu_bands.items():
         lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
@@ -604,5 +698,20 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def to_fixed_point(argv: list[str], passes: int = 5) -> int:
+    """``main`` until the file it writes stops changing: the whole-request rows (request_forms) subtract a first
+    token priced with the constants in the file, so one pass is not enough when those constants move."""
+    from rigfit.speedclass import load_speed_params
+
+    for _ in range(passes):
+        before = OUT.read_text()
+        rc = main(argv)
+        if rc or "--check" in argv or OUT.read_text() == before:
+            return rc
+        load_speed_params.cache_clear()  # the next pass prices with what was just written
+    print(f"the constants still moved after {passes} passes", file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(to_fixed_point(sys.argv[1:]))

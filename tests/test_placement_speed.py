@@ -297,3 +297,98 @@ def test_hybrid_decode(model: str, quant: str, hw: str, backend: str | None, pro
             gen_tokens=128 if backend else 512)
     assert r.speed is not None
     assert r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.2)
+
+
+# ---- prompts: the output head, hybrid scans and MoE experts --------------------------------------------------
+def _works(model: str, quant: str, hw: str, **kw: object) -> list[object]:
+    from rigfit.speed import device_work
+
+    r = fit(model, quant=quant, hardware=[hw], **kw)  # type: ignore[arg-type]
+    assert r.placement is not None
+    works = device_work(r.spec, r.memory, r.placement, system=r.system)
+    assert isinstance(works, list)
+    return works
+
+
+def test_prompt_runs_the_output_head_for_its_last_token_only() -> None:
+    """llama.cpp computes logits only for the tokens a batch asks for (src/llama-graph.cpp inp_out_ids; a batch
+    that names none gets the last token's, src/llama-batch.cpp), so a prompt's matmuls leave the head out but for
+    one token; --logits-all puts it back for every token.  Llama 3.2 1B (config.json): 16 layers, vocab 128,256 x
+    hidden 2,048 = 262,668,288 head elements (tied to the embedding) of 1,235,814,400 parameters."""
+    from rigfit.speed import prefill_terms
+
+    (w,) = _works("Llama-3.2-1B-Instruct", "Q4_K_M", "RTX 4090")
+    head = 128_256 * 2_048
+    assert w.output_elements == head + 2_048  # the tied embedding as the head, and the output norm
+    # every block's weight elements and the head with its norm: all the parameters (the tied embedding is the head;
+    # the lookup itself is a row gather, no matmul)
+    assert w.params == 1_235_814_400
+    t = prefill_terms(w, 512, 512, True, False)
+    assert t["a_fq"] * (w.quant_tops * 1e12) == pytest.approx(2 * (w.params - w.output_elements) * 512
+                                                               + 2 * w.output_elements)
+    (wa,) = _works("Llama-3.2-1B-Instruct", "Q4_K_M", "RTX 4090", logits_all=True)
+    assert wa.output_elements == 0 and wa.params == w.params
+    fast = fit("Llama-3.2-1B-Instruct", quant="Q4_K_M", hardware=["RTX 4090"]).speed
+    slow = fit("Llama-3.2-1B-Instruct", quant="Q4_K_M", hardware=["RTX 4090"], logits_all=True).speed
+    assert fast is not None and slow is not None and fast.prefill_tokens_per_s and slow.prefill_tokens_per_s
+    assert slow.prefill_tokens_per_s < 0.9 * fast.prefill_tokens_per_s  # the head is a fifth of the FLOPs
+
+
+@pytest.mark.parametrize("quant", ["Q2_K", "Q4_K_M", "Q8_0"])
+def test_prompt_flops_do_not_depend_on_the_file_mix(quant: str) -> None:
+    """Weight elements come from the tensor table, not from bytes over the file's mean bits per weight: a Q2_K
+    file keeps its head at Q6_K and its blocks near 2.6 bits, which made its blocks' elements 30 % too few."""
+    (w,) = _works("LFM2-350M", quant, "AMD Ryzen 7 7840HS", backend="cpu")
+    (ref,) = _works("LFM2-350M", "F16", "AMD Ryzen 7 7840HS", backend="cpu")
+    assert w.params == pytest.approx(ref.params, rel=1e-9)
+
+
+@pytest.mark.parametrize(("model", "quant", "hw", "backend", "measured", "tol"), [
+    # throughput_modern.csv (localmaxxing, llama-bench pp512): a Mamba-2 hybrid on a CPU, MoE models on an
+    # RTX 3060 (32 experts, 4 per token) and on an M1 Max (128 experts, 8 per token, b9535)
+    ("tiiuae/Falcon-H1-0.5B-Instruct", "Q4_K_M", "AMD Ryzen 7 7840HS", "cpu", 800.6, 0.15),
+    ("LiquidAI/LFM2-8B-A1B", "Q4_K_M", "RTX 3060", None, 4793.0, 0.15),
+    ("google/gemma-4-26B-A4B-it", "Q8_0", "Apple M1 Max 64GB", None, 634.7, 0.15),
+])
+def test_prompt_speed_of_hybrid_and_moe_models(model: str, quant: str, hw: str, backend: str | None,
+                                               measured: float, tol: float) -> None:
+    r = fit(model, quant=quant, hardware=[hw], backend=backend, prompt_tokens=512, context_tokens=4096)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=tol)
+
+
+def test_moe_expert_overhead_is_capped_by_the_routed_flops() -> None:
+    """A micro-batch pays a fixed cost per expert it touches (speed.moe_expert_overhead_s): a 512-token
+    micro-batch touches nearly all of Qwen3-30B-A3B's 128 experts (8 per token) and pays a_xt tokens' worth of
+    each; a 16-token prompt gives each touched expert a token or two and pays at most its routed FLOPs again;
+    a 538-token prompt is a full micro-batch and a 26-token one.  Dense models pay none."""
+    from rigfit.speed import moe_expert_overhead_s
+
+    (dense,) = _works("Llama-3.2-1B-Instruct", "Q4_K_M", "RTX 4090")
+    assert moe_expert_overhead_s(dense, 512, 512, 50.0, 6.0) == 0.0
+    (moe,) = _works("Qwen3-30B-A3B", "Q4_K_M", "RTX 4090")
+    tq, x = moe.quant_tops * 1e12, moe.resident_expert_elements
+
+    def expect(n: int) -> float:
+        return min(50.0 * 2 * x * (1 - (1 - 8 / 128) ** n) / tq, 6.0 * 2 * x * (8 / 128) * n / tq)
+
+    assert moe_expert_overhead_s(moe, 512, 512, 50.0, 6.0) == pytest.approx(expect(512))
+    assert expect(512) == pytest.approx(50.0 * 2 * x / tq, rel=1e-9)  # every expert touched, below the cap
+    assert moe_expert_overhead_s(moe, 16, 512, 50.0, 6.0) == pytest.approx(6.0 * 2 * x * (8 / 128) * 16 / tq)
+    assert moe_expert_overhead_s(moe, 538, 512, 50.0, 6.0) == pytest.approx(expect(512) + expect(26))
+    assert moe_expert_overhead_s(moe, 512, 512, 0.0, 6.0) == 0.0
+
+
+def test_recurrent_scan_slows_a_hybrid_prompt_where_fitted() -> None:
+    """The CPU class prices a prompt's recurrent scan (a_ss: the state read and written per token at the RAM's
+    bandwidth, times a fitted share); a class without the fit (a_ss 0) prices the hybrid as its matmuls."""
+    params = load_speed_params()
+    assert params.classes["cpu"]["a_ss"] > 0
+    assert params.classes["cuda-datacenter"]["a_ss"] == 0.0
+    from rigfit.speed import prefill_terms
+
+    (w,) = _works("tiiuae/Falcon-H1-0.5B-Instruct", "Q4_K_M", "AMD Ryzen 7 7840HS", backend="cpu")
+    t = prefill_terms(w, 512, 512, True, False)
+    assert t["a_ss"] == pytest.approx(512 * w.state_bytes / (w.bandwidth_gb_s * 1e9))
+    (d,) = _works("Llama-3.2-1B-Instruct", "Q4_K_M", "AMD Ryzen 7 7840HS", backend="cpu")
+    assert "a_ss" not in prefill_terms(d, 512, 512, True, False)

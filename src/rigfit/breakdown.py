@@ -73,6 +73,9 @@ class MemoryBreakdown:
     pool_warning: str = ""
     output_layer_bytes: int = 0  # output head (+ its norm, or the tied-embedding copy): llama.cpp "layer n_layer"
     token_embd_bytes: int = 0
+    # weight elements (not bytes) of the repeating blocks and of the output layer: what a matmul multiplies
+    layer_elements: int = 0
+    output_elements: int = 0
 
     @property
     def warnings(self) -> tuple[str, ...]:

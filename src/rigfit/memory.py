@@ -175,6 +175,9 @@ class _WeightSummary:
     total: int
     n_tensors: int
     exact: bool
+    layer_elements: int = 0  # weight elements of the repeating blocks (routed experts included)
+    output_elements: int = 0  # weight elements of the output layer (head and output norm)
+    token_embd_elements: int = 0  # elements of token_embd.weight (the head of a model with tied embeddings)
 
 
 # the files a weight summary is computed by: the disk cache's fingerprint
@@ -196,7 +199,10 @@ def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                                   per_layer=tuple(hit["per_layer"]), per_layer_experts=tuple(hit["per_layer_experts"]),
                                   output_layer=hit["output_layer"], token_embd=hit["token_embd"],
                                   n_params=hit["n_params"], total=hit["total"],
-                                  n_tensors=hit["n_tensors"], exact=hit["exact"])
+                                  n_tensors=hit["n_tensors"], exact=hit["exact"],
+                                  layer_elements=int(hit["layer_elements"]),
+                                  output_elements=int(hit["output_elements"]),
+                                  token_embd_elements=int(hit["token_embd_elements"]))
         except (KeyError, TypeError, ValueError):
             pass  # a damaged entry: computed again below
     summary = _summarize(spec, quant)
@@ -204,6 +210,8 @@ def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                              "per_layer_experts": summary.per_layer_experts, "output_layer": summary.output_layer,
                              "token_embd": summary.token_embd,
                              "n_params": summary.n_params, "total": summary.total, "n_tensors": summary.n_tensors,
+                             "layer_elements": summary.layer_elements, "output_elements": summary.output_elements,
+                             "token_embd_elements": summary.token_embd_elements,
                              "exact": summary.exact})
     return summary
 
@@ -213,22 +221,26 @@ def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
     groups: dict[str, int] = {}
     per_layer_w = [0] * spec.n_layers
     per_layer_x = [0] * spec.n_layers
-    output_layer = token_embd = 0
+    output_layer = token_embd = layer_el = output_el = embd_el = 0
     for t, b in zip(tensors, sizes, strict=True):
         grp = t.group
         if t.name == "token_embd.weight":
             token_embd = b
+            embd_el = t.n_elements
         groups[grp] = groups.get(grp, 0) + b
         if t.layer is not None and t.layer < spec.n_layers:
             per_layer_w[t.layer] += b
+            layer_el += t.n_elements
             if grp == "experts":
                 per_layer_x[t.layer] += b
         elif t.name.startswith("output"):
             output_layer += b
+            output_el += t.n_elements
     return _WeightSummary(groups=tuple(groups.items()), per_layer=tuple(per_layer_w),
                           per_layer_experts=tuple(per_layer_x), output_layer=output_layer, token_embd=token_embd,
                           n_params=sum(t.n_elements for t in tensors), total=sum(sizes), n_tensors=len(tensors),
-                          exact=exact)
+                          exact=exact, layer_elements=layer_el, output_elements=output_el,
+                          token_embd_elements=embd_el)
 
 
 def weights_total_bytes(spec: ModelSpec, quant: QuantScheme) -> int:
@@ -283,8 +295,10 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         items.append(MemoryItem(component=Component.WEIGHTS, name="output head (copy of tied embeddings)",
                                 n_bytes=w.token_embd, location=Location.DEVICE,
                                 note="llama.cpp duplicates tied embeddings onto the GPU"))
+    output_el = w.output_elements
     if "output" not in groups:
         output_layer += w.token_embd  # the tied embedding serves as the output head
+        output_el += w.token_embd_elements
     n_params = w.n_params
     file_bytes = w.total + (gguf_metadata_bytes(spec, w.n_tensors) if gguf else 0)
     if exact and spec.gguf is not None:
@@ -357,6 +371,7 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         model=spec.name, quant=quant.name, run=run, items=tuple(items), layers=layers, model_file_bytes=file_bytes,
         kv_bytes_per_token=per_tok, bits_per_weight=bpw, exact_weights=exact, run_warnings=warnings,
         pool_warning=pool_warning, output_layer_bytes=output_layer, token_embd_bytes=groups.get("token_embd", 0),
+        layer_elements=w.layer_elements, output_elements=output_el,
     )
 
 

@@ -85,6 +85,12 @@ class DeviceWork:
     # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
     # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
     state_bytes: float = 0.0
+    # the output head's weight elements held here, which a prompt multiplies only for the tokens whose logits
+    # are returned: the last one (llama.cpp keeps the rows of inp_out_ids before the final norm and the head,
+    # src/llama-graph.cpp build_inp_out_ids, since PR #6122; a batch that names no outputs returns the last
+    # token's, src/llama-batch.cpp llama_batch_allocr::init: llama-bench; llama-server asks for the last one);
+    # 0 when every token's logits are computed (--logits-all: the head is then in ``params`` for each token)
+    output_elements: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,6 +168,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     elem = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
     bpw = mem.bits_per_weight or 16.0
+    # elements per byte of the blocks' weights (exact from the tensor table: the file's mean bits per weight
+    # mixes in the embedding and the head, which K-quant mixes keep at other types than the blocks)
+    layer_bytes = sum(lay.weights_bytes for lay in mem.layers)
+    el_per_byte = mem.layer_elements / layer_bytes if mem.layer_elements and layer_bytes else 8 / bpw
     quantized = mem.quant.upper() not in F16_QUANTS
     gpus = [d for d in plan.devices if d.role != Role.CPU and (d.layers or d.has_output)]
     first = gpus[0].device if gpus else None
@@ -231,8 +241,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
         elif plan.n_cpu_moe:
             w -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
+        elements = w * el_per_byte  # the blocks' weight elements used per token
         if d.has_output:
             w += mem.output_layer_bytes
+            elements += mem.output_elements or mem.output_layer_bytes * 8 / bpw
         shard = max(1, d.shard)
         role_cls = "cpu" if d.role == Role.CPU else hardware_class(dev, mem.run.backend)
         if engine.speed_class != SpeedClass.LLAMA_CPP and role_cls != "cpu":
@@ -250,12 +262,14 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               n_blocks=sum(units[il] for il in d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
-                              attn_dim_layers=adim // shard, params=w * 8 / bpw / shard, quant_tops=qt,
+                              attn_dim_layers=adim // shard, params=elements / shard, quant_tops=qt,
                               streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
-                              resident_elements=resident * 8 / bpw / shard,
-                              resident_expert_elements=resident_x * 8 / bpw / shard, expert_ratio=active,
-                              alu_tflops=alu, dequant_elements=w * 8 / bpw / shard if quantized else 0.0,
-                              state_bytes=2.0 * state / shard))
+                              resident_elements=resident * el_per_byte / shard,
+                              resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
+                              alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
+                              state_bytes=2.0 * state / shard,
+                              output_elements=0.0 if mem.run.logits_all or not d.has_output
+                              else (mem.output_elements or mem.output_layer_bytes * 8 / bpw) / shard))
     return out
 
 
@@ -280,7 +294,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     # causal query-key pairs: each prompt token attends to the cache and the prompt before it (incl. ubatch
     # padding); sliding-window layers are priced as full ones here (an overestimate at depth)
     pairs = prompt * start + prompt * prompt / 2 + prompt * min(ubatch, prompt) / 2
-    flops_w = 2.0 * work.params * prompt
+    flops_w = 2.0 * (work.params - work.output_elements) * prompt + 2.0 * work.output_elements
     flops_attn = 4.0 * work.attn_dim_layers * pairs
     if work.tflops is None:
         return {}
@@ -290,6 +304,11 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     terms = {"a_fq": 0.0 if f16 else flops_w / tq, "a_ff": (flops_w if f16 else 0.0) / tf + flops_attn / tf,
              "a_sc": 0.0 if flash_attention else 16.0 * work.n_heads_layers * pairs / (work.bandwidth_gb_s * 1e9),
              "t_ub": n_ub * work.n_blocks}
+    if work.state_bytes:
+        # the recurrent mixers' scan over the prompt (Mamba-2 ggml_ssm_scan, the gated delta rule): priced as each
+        # token reading and writing the sequence's state at the device's bandwidth; ``a_ss`` (0 where not
+        # fitted) is the share of that the kernels pay, which keep most of the state on chip
+        terms["a_ss"] = prompt * work.state_bytes / (work.bandwidth_gb_s * 1e9)
     return terms
 
 
@@ -347,12 +366,22 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
     return sum(v * value(params, k) for k, v in lin.items()), per
 
 
+def batched_step_s(works: list[DeviceWork], memory_s: float, compute_s: float) -> float:
+    """One decode step for several sequences from its memory-bound time (weights once, every sequence's cache)
+    and its matmul time (batch_compute_s).  A GPU overlaps the two (the step is the slower); on a CPU the threads
+    that stream the weights also do the arithmetic (ggml-cpu: each thread unpacks and multiplies its rows), so
+    the step pays both: on the CPU runs with 2-64 users in throughput_modern.csv the sum fits with a median error
+    of 20 % where the larger of the two fits with 32 %."""
+    if works and all(w.cls == "cpu" for w in works):
+        return memory_s + compute_s
+    return max(memory_s, compute_s)
+
+
 def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, build: str = "current") -> float:
     """The matmul floor of one decode step for ``batch`` sequences: 2 x active parameters x batch FLOPs per
     device at its quantized-matmul rate and fitted prefill efficiency, times ``a_bd``: how much slower a
     batch of single-token rows runs than a prompt's micro-batch (fitted on llama-server runs with 2-64 users
-    on a CPU, about 3: the vector-dot path, not the prompt's tiled GEMM; 1 where no batched runs exist).
-    Decode is bandwidth-bound until this wins."""
+    on a CPU, about 2: the vector-dot path, not the prompt's tiled GEMM; 1 where no batched runs exist)."""
     total = 0.0
     for w in works:
         tq = (w.quant_tops or w.tflops or 0.0) * 1e12
@@ -363,7 +392,10 @@ def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, bu
 
 
 def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, flash_attention: bool,
-                         f16: bool, build: str = "current", start: int = 0) -> list[tuple[str, dict[str, float]]]:
+                         f16: bool, build: str = "current", start: int = 0
+                         ) -> list[tuple[str, dict[str, float], DeviceWork]]:
+    """Per device: the class whose constants price its prompt work, the linear terms, and the work as it runs
+    (a CPU's layers whose weights are streamed to the GPU run at the GPU's rates)."""
     n_ub = math.ceil(prompt / n_ubatch)
     out = []
     gpu = next((w for w in works if w.cls != "cpu"), None)
@@ -374,10 +406,13 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
             # over PCIe (ggml-cuda offload_op for batches >= 32; the PCIe floor is in prefill_time_s)
             on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
                          bandwidth_gb_s=gpu.bandwidth_gb_s)
+        if build == "2023-12":
+            # builds before llama.cpp PR #6122 (March 2024) ran the output head over every prompt token
+            on = replace(on, output_elements=0.0)
         terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start)
         cls = on.cls
         cls = era_class(cls, build)  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
-        out.append((cls, {k: v / n_ub for k, v in terms.items()}))
+        out.append((cls, {k: v / n_ub for k, v in terms.items()}, on))
     return out
 
 
@@ -392,7 +427,7 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     acc: dict[str, float] = {}
     n_acc = len([w for w in works if w.cls != "cpu"])
     if mode == "row" and n_acc > 1:
-        for cls, t in stages:
+        for cls, t, _ in stages:
             _add(acc, cls, t, n_ub / n_acc)
         acc["global:row_pp_a"] = float(plan.n_layers * prompt)
         acc["global:row_pp_b"] = float(plan.n_layers * prompt * n_acc)
@@ -406,9 +441,31 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             m = min(per_batch, left)
             scale += overlap * (1 + (m - 1) / g) + (1 - overlap) * m
             left -= m
-    for cls, t in stages:
+    for cls, t, _ in stages:
         _add(acc, cls, t, scale)
     return acc
+
+
+def moe_expert_overhead_s(w: DeviceWork, prompt: int, ubatch: int, a_xt: float, a_f: float) -> float:
+    """The fixed cost a MoE prompt pays per expert it touches, beyond its active FLOPs, in seconds.  A micro-batch
+    splits its tokens over the experts they route to (ggml mul_mat_id), and each touched expert runs a matmul of
+    about tokens x k / E columns; the matrix kernels work in column tiles (Metal kernel_mul_mm_id: 32 columns;
+    CUDA MMQ: 8-128) and load the expert's weights once, a cost the active FLOPs do not see.  Priced as ``a_xt``
+    tokens' worth of each touched expert's matmul per micro-batch at the quantized rate (touched: 1 - (1 - k/E)^n
+    of them for n tokens), but never more than the micro-batch's routed FLOPs again (``a_f``: the class's matmul
+    efficiency): a short micro-batch gives each touched expert a token or two, and its cost stays near theirs.
+    0 for a dense model."""
+    tq = (w.quant_tops or w.tflops or 0.0) * 1e12
+    if not (w.resident_expert_elements and w.expert_ratio < 1 and tq and a_xt):
+        return 0.0
+    total = 0.0
+    for n, count in ((ubatch, prompt // ubatch), (prompt % ubatch, 1)):
+        if n and count:
+            touched = 1.0 - (1.0 - w.expert_ratio) ** n
+            per = a_xt * 2.0 * w.resident_expert_elements * touched / tq
+            cap = a_f * 2.0 * w.resident_expert_elements * w.expert_ratio * n / tq
+            total += count * min(per, cap)
+    return total
 
 
 def moe_ubatch_elements(w: DeviceWork, tokens: int) -> float:
@@ -428,9 +485,12 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
     stage = []
-    for (cls, t), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start),
-                           works, strict=True):
-        s = _apply(t, class_params(params, cls))
+    for (cls, t, on), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start),
+                               works, strict=True):
+        cp = class_params(params, cls)
+        s = _apply(t, cp)
+        # the stage is one micro-batch's time (the prompt's over n_ub)
+        s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fq"]) / n_ub
         if w.streamed_bytes and w.pcie_gb_s:
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
@@ -488,13 +548,13 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
                                build, allreduce_s=ar)
     t_after += net_s
     # run.n_seq users answering at once (llama-server -np N slots, each after its prompt): one step reads
-    # the weights once and every user's cache, unless the batch's matmuls take longer
+    # the weights once and every user's cache, and runs the batch's matmuls (batched_step_s)
     users = max(1, run.n_seq)
     t_step = t_after
     if users > 1:
-        t_step = max(decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode,
-                                   nvlink, build, batch=users, allreduce_s=ar)[0] + net_s,
-                     batch_compute_s(works, users, params, build))
+        t_step = batched_step_s(works, decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params,
+                                                     split_mode, nvlink, build, batch=users, allreduce_s=ar)[0] + net_s,
+                                batch_compute_s(works, users, params, build))
     f16 = mem.quant.upper() in F16_QUANTS
     notes: list[str] = []
     if any(w.tflops is None for w in works):

@@ -56,6 +56,11 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
             if isinstance(bd, int | float):
                 classes[name]["a_bd"] = float(bd)
                 batched.add(name)
+        for key in ("a_ss", "a_xt"):  # a prompt's recurrent scan, its MoE experts' fixed cost (speed.prefill_terms)
+            if isinstance(rec.get(key), int | float):
+                classes[name][key] = float(rec[key])
+            elif "@" not in name:
+                classes[name][key] = 0.0  # not fitted: priced as the active FLOPs alone
         if isinstance(rec.get("a_x"), int | float):
             classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert work (moe_ubatch_elements)
         bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
