@@ -99,3 +99,18 @@ def test_cpu_class_on_its_rows(model: str, quant: str, measured_tg: float, measu
                    gen_tokens=256)
     assert r.speed is not None and r.speed.classes == ("cpu",)
     assert r.speed.decode_tokens_per_s == pytest.approx(measured_tg, rel=0.15)
+
+
+@settings(max_examples=25, deadline=None)
+@given(model=st.sampled_from(["Qwen3-30B-A3B", "gpt-oss-20b", "LFM2-8B-A1B", "Llama-3.1-8B-Instruct"]),
+       hardware=st.sampled_from(["RTX 4090", "Apple M4 Max 40-core 128GB"]),
+       prompt=st.integers(min_value=1, max_value=3000))
+def test_a_longer_prompt_never_takes_less_time(model: str, hardware: str, prompt: int) -> None:
+    """Law: one more prompt token never shortens the first token, MoE micro-batch costs included (a
+    remainder micro-batch pays at most its own routed FLOPs again: speed.moe_expert_overhead_s)."""
+    def ttft(n: int) -> float:
+        r = rigfit.fit(model, quant="Q4_K_M", hardware=[hardware], prompt_tokens=n, context_tokens=4096)
+        assert r.speed is not None and r.speed.time_to_first_token_s is not None
+        return r.speed.time_to_first_token_s
+
+    assert ttft(prompt + 1) >= ttft(prompt) * (1 - 1e-9)
