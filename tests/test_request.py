@@ -111,3 +111,15 @@ def test_search_requests_run_through_fit() -> None:
     longest = rigfit.fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["RTX 3090"],
                          search=Search.MAX_CONTEXT)
     assert longest.memory.run.context_tokens % 256 == 0 and longest.memory.run.context_tokens > 8192
+
+
+def test_vulkan_on_an_nvidia_card_is_priced_as_a_prior() -> None:
+    """llama.cpp's Vulkan backend runs ggml-vulkan's shaders, not the CUDA kernels the cuda class was fitted on:
+    an RTX 4090 driven by Vulkan gets the Vulkan class, its wider band and the note that it is a prior."""
+    cuda = fit(make_request("Llama-3.1-8B-Instruct", quant="Q4_K_M", hardware=["RTX 4090"]))
+    vk = fit(make_request("Llama-3.1-8B-Instruct", quant="Q4_K_M", hardware=["RTX 4090"], backend="vulkan"))
+    assert cuda.speed is not None and vk.speed is not None
+    assert cuda.speed.classes == ("cuda",) and vk.speed.classes == ("vulkan",)
+    assert any(n.startswith("vulkan: efficiencies are priors") for n in vk.speed.notes)
+    lo, hi = vk.speed.decode_band
+    assert hi / lo > 2.0 and not any("priors" in n for n in cuda.speed.notes)

@@ -78,6 +78,10 @@ def hardware_class(device: Device | None, backend: str) -> str:
         # an Ultra is two Max dies joined by UltraFusion: its decode reaches a different share of its bandwidth
         # (fitted on the M1/M2 Ultra rows of throughput_llamacpp.csv); base, Pro and Max chips share a class
         return "metal-ultra" if device.arch.split()[-1:] == ["Ultra"] else "metal"
+    if device.vendor == "nvidia" and backend == "vulkan":
+        # llama.cpp's Vulkan backend runs its own shaders (ggml-vulkan), not the CUDA kernels the cuda classes
+        # were fitted on; no Vulkan-on-NVIDIA runs in the calibration files: the Vulkan prior, and it says so
+        return "vulkan"
     if device.vendor == "nvidia":
         # the class follows the silicon: L4/L40/A40/T4 share the GeForce/RTX dies; A100/H100/B200 are HBM
         # compute dies.  A user's card without a chip name falls back to its form.
