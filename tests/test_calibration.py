@@ -243,3 +243,24 @@ def test_models_listing_applies_the_calibration(capsys: pytest.CaptureFixture[st
     code, out, _ = run_cli(capsys, *args, "--no-calibration")
     rows = json.loads(out)["models"]
     assert all(r["calibrated_runs"] == 0 for r in rows)
+
+
+def test_a_run_with_experts_in_ram_is_predicted_with_its_split() -> None:
+    """A llama-bench run made with --n-cpu-moe N (its JSON's n_cpu_moe) is predicted with that split, not with
+    the fewest layers' experts that fit: calibration compares like with like."""
+    from rigfit import fit
+    from rigfit.calibrate import predict_run
+    from rigfit.measured import MeasuredRun
+    from rigfit.request import make_request
+
+    req = make_request("gpt-oss-120b", quant="Q4_K_M", hardware=["RTX 3090"])
+    assert req.system is not None
+    run = MeasuredRun(engine="llama.cpp", model="gpt-oss-120b", quant="Q4_K_M", prompt_tokens=512, gen_tokens=128,
+                      decode_tokens_per_s=30.0, n_gpu_layers=99, n_cpu_moe=30)
+    sp, _, _, _ = predict_run(run, req.model, req.system, "Q4_K_M")
+    want = fit("gpt-oss-120b", quant="Q4_K_M", hardware=["RTX 3090"], n_cpu_moe=30, headroom_bytes=0,
+               context_tokens=656).speed
+    auto = fit("gpt-oss-120b", quant="Q4_K_M", hardware=["RTX 3090"], headroom_bytes=0, context_tokens=656).speed
+    assert sp is not None and want is not None and auto is not None
+    assert sp.decode_tokens_per_s == pytest.approx(want.decode_tokens_per_s, rel=1e-9)
+    assert sp.decode_tokens_per_s < auto.decode_tokens_per_s

@@ -114,3 +114,61 @@ def test_a_longer_prompt_never_takes_less_time(model: str, hardware: str, prompt
         return r.speed.time_to_first_token_s
 
     assert ttft(prompt + 1) >= ttft(prompt) * (1 - 1e-9)
+
+
+# ---- --n-cpu-moe N as the user sets it -------------------------------------------------------------------
+def test_n_cpu_moe_is_placed_as_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    """llama.cpp --n-cpu-moe N keeps the experts of the first N layers in RAM: rigfit plans that split (the
+    planner alone keeps as few as fit: 23 of gpt-oss-120b's 36 on a 24 GB card), the launch command carries it,
+    and more experts in RAM read more from RAM per token and cross PCIe in every prompt micro-batch."""
+    from tests.conftest import run_cli
+
+    auto = json.loads(run_cli(capsys, "fit", "gpt-oss-120b", "-q", "Q4_K_M", "-H", "RTX 3090", "--json")[1])
+    code, out, _ = run_cli(capsys, "fit", "gpt-oss-120b", "-q", "Q4_K_M", "-H", "RTX 3090", "--n-cpu-moe", "30",
+                           "--json")
+    doc = json.loads(out)
+    assert code == 0 and auto["placement"]["n_cpu_moe"] == 23 and doc["placement"]["n_cpu_moe"] == 30
+    assert doc["placement"]["verdict"] == "partial_offload"
+    assert doc["speed"]["decode_tokens_per_s"] < auto["speed"]["decode_tokens_per_s"]
+    assert doc["speed"]["prefill_tokens_per_s"] < auto["speed"]["prefill_tokens_per_s"]
+    code, out, _ = run_cli(capsys, "fit", "gpt-oss-120b", "-q", "Q4_K_M", "-H", "RTX 3090", "--n-cpu-moe", "30",
+                           "--command", "llama.cpp")
+    assert code == 0 and " -ngl 37 --n-cpu-moe 30 " in out
+    # too few layers' experts in RAM for 24 GB: placed as asked, and it does not fit
+    code, out, _ = run_cli(capsys, "fit", "gpt-oss-120b", "-q", "Q4_K_M", "-H", "RTX 3090", "--n-cpu-moe", "5",
+                           "--json")
+    assert code == 0 and json.loads(out)["placement"]["verdict"] == "does_not_fit"
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["llama3.1:8b", "-H", "3090", "--n-cpu-moe", "3"],
+     "Llama-3.1-8B-Instruct has no routed experts to keep in RAM (not a mixture-of-experts model) (--n-cpu-moe, "
+     "MODEL)"),
+    (["gpt-oss-120b", "--n-cpu-moe", "3"], "keeping experts in RAM is a placement: it needs hardware (--n-cpu-moe, "
+     "--hardware)"),
+    (["gpt-oss-120b", "-H", "3090", "--n-cpu-moe", "99"],
+     "the layers whose experts stay in RAM must be between 0 and 36 (the model's layers), got 99 (--n-cpu-moe)"),
+    (["gpt-oss-120b", "-H", "3090", "-e", "ollama", "--n-cpu-moe", "3"],
+     "Ollama has no setting for a count of layers whose MoE experts stay in RAM (--n-cpu-moe, --engine)"),
+    (["gpt-oss-120b", "-H", "M4 Max 40-core 128GB", "--n-cpu-moe", "3"],
+     "experts kept in RAM apply to discrete GPUs; on unified memory the GPU reads the same RAM (--n-cpu-moe, "
+     "--hardware)"),
+])
+def test_n_cpu_moe_it_cannot_honour_is_one_line(capsys: pytest.CaptureFixture[str], args: list[str],
+                                               line: str) -> None:
+    from tests.conftest import run_cli
+
+    code, out, err = run_cli(capsys, "fit", *args)
+    assert (code, out, err) == (2, "", f"rigfit: error: {line}\n")
+
+
+@settings(max_examples=15, deadline=None)
+@given(k=st.integers(min_value=23, max_value=35))
+def test_more_experts_in_ram_are_never_faster(k: int) -> None:
+    """Law: one more layer's experts in RAM never speeds decode or prefill up (more bytes from RAM per token,
+    more weights across PCIe per prompt micro-batch)."""
+    a = rigfit.fit("gpt-oss-120b", quant="Q4_K_M", hardware=["RTX 3090"], n_cpu_moe=k).speed
+    b = rigfit.fit("gpt-oss-120b", quant="Q4_K_M", hardware=["RTX 3090"], n_cpu_moe=k + 1).speed
+    assert a is not None and b is not None
+    assert b.decode_tokens_per_s <= a.decode_tokens_per_s * (1 + 1e-9)
+    assert (b.prefill_tokens_per_s or 0) <= (a.prefill_tokens_per_s or 0) * (1 + 1e-9)

@@ -314,3 +314,15 @@ def test_op_offload_on_the_web(client: TestClient) -> None:
                                          "op_offload": "false"})
     assert bad.status_code == 422
     assert bad.json()["detail"].startswith("Ollama has no setting for op offload")
+
+
+def test_n_cpu_moe_on_the_web(client: TestClient) -> None:
+    """n_cpu_moe is llama.cpp's --n-cpu-moe: placed as asked; a dense model or an out-of-range count is a 422
+    naming the parameter."""
+    ok = client.get("/api/fit", params={"model": "gpt-oss-120b", "quant": "Q4_K_M", "hardware": "RTX 3090",
+                                        "n_cpu_moe": "30"})
+    assert ok.status_code == 200 and ok.json()["placement"]["n_cpu_moe"] == 30
+    bad = client.get("/api/fit", params={"model": "gpt-oss-120b", "hardware": "RTX 3090", "n_cpu_moe": "99"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("the layers whose experts stay in RAM")
+    dense = client.get("/api/fit", params={"model": "llama3.1:8b", "hardware": "RTX 3090", "n_cpu_moe": "3"})
+    assert dense.status_code == 422 and "not a mixture-of-experts model" in dense.json()["detail"]

@@ -41,7 +41,7 @@ def fit(model: str | ModelSpec, **options: Any) -> FitResult:
     ``kv_cache_type``, ``flash_attention``, ``n_batch``, ``n_ubatch``, ``n_seq``, ``backend``,
     ``gpu_memory_bytes``, ``gpu_memory_utilization``, ``hardware`` (catalog names such as ``"2x RTX 3090"``)
     or ``system`` (a System), ``ram_bytes``, ``prompt_tokens``, ``gen_tokens``, ``split_mode``,
-    ``tensor_split``, ``tensor_parallel``, ``pipeline_parallel``, ``gpu_layers``, ``cpu_moe``,
+    ``tensor_split``, ``tensor_parallel``, ``pipeline_parallel``, ``gpu_layers``, ``cpu_moe``, ``n_cpu_moe``,
     ``cpu_bandwidth_gb_s``, ``llamacpp_build``, and ``search`` (``Search.BEST_QUANT`` or
     ``Search.MAX_CONTEXT``).  Bad values raise a RigfitError naming them.
 

@@ -108,7 +108,7 @@ def _plan(req: FitRequest) -> FitResult:
                   for sd in system.accelerators for _ in range(sd.count)]
         placement = plan(spec, mem, accels, ram_bytes=system.ram_bytes, tensor_split=req.tensor_split,
                          tensor_parallel=req.tensor_parallel, pipeline_parallel=req.pipeline_parallel,
-                         cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers)
+                         cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers, n_cpu_moe=req.n_cpu_moe)
     if req.split_mode == SplitMode.ROW:
         placement = replace(placement, split_mode=Split.ROW)
     if system.notes:

@@ -122,6 +122,9 @@ def predict_run(run: MeasuredRun, spec: ModelSpec, system: System, quant: str | 
     if (run.n_gpu_layers is not None and system.accelerators and not unified and eng.placement.gpu_layers
             and 0 <= run.n_gpu_layers <= spec.n_layers):  # -1 and 99 mean every layer
         kw["gpu_layers"] = run.n_gpu_layers
+    if (run.n_cpu_moe and "n_cpu_moe" in eng.settings and spec.is_moe and system.accelerators and not unified
+            and run.n_cpu_moe <= spec.n_layers):  # llama-bench -ncmoe / --n-cpu-moe: the split the run used
+        kw["n_cpu_moe"] = run.n_cpu_moe
     prompt = run.prompt_tokens or 512
     gen = run.gen_tokens or 128
     req = make_request(spec, quant=quant or run.quant, engine=eng, system=system, headroom_bytes=0,

@@ -72,6 +72,8 @@ _fit_options = [
                  help="Tokens already in the KV cache when the prompt and the answer start (llama-bench -d)."),
     click.option("--split-mode", type=click.Choice(["layer", "row"]), help="llama.cpp multi-GPU split mode."),
     click.option("--gpu-layers", "-ngl", type=int, help="llama.cpp -ngl (default: as many as fit)."),
+    click.option("--n-cpu-moe", type=int, help="llama.cpp --n-cpu-moe: keep the MoE experts of the first N layers "
+                 "in RAM (default: as few as fit)."),
     click.option("--tensor-split", help="llama.cpp --tensor-split proportions, e.g. 3,1."),
     click.option("--tensor-parallel", "-tp", type=int, help="vLLM --tensor-parallel-size."),
     click.option("--pipeline-parallel", "-pp", type=int, help="vLLM --pipeline-parallel-size."),
@@ -113,7 +115,8 @@ def _options(o: dict[str, Any]) -> Any:
         gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],
         prompt_tokens=o["prompt_tokens"], gen_tokens=o["gen_tokens"], depth_tokens=o["depth_tokens"],
         split_mode=o["split_mode"],
-        gpu_layers=o["gpu_layers"], tensor_split=o["tensor_split"], tensor_parallel=o["tensor_parallel"],
+        gpu_layers=o["gpu_layers"], n_cpu_moe=o.get("n_cpu_moe"), tensor_split=o["tensor_split"],
+        tensor_parallel=o["tensor_parallel"],
         pipeline_parallel=o["pipeline_parallel"], command=o.get("command"), headroom=o.get("headroom"),
         os=o.get("os_name"), display=bool(o.get("display")), kwh_price=o.get("kwh_price"),
         calibration=_calibration(bool(o.get("no_calibration"))), nodes=tuple(o.get("nodes") or ()),

@@ -103,6 +103,7 @@ class FitOptions:
     depth_tokens: int = 0
     split_mode: str | None = None
     gpu_layers: int | None = None
+    n_cpu_moe: int | None = None  # llama.cpp --n-cpu-moe
     tensor_split: str | None = None
     tensor_parallel: int | None = None
     pipeline_parallel: int | None = None
@@ -203,6 +204,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         system=system, ram_bytes=_size_of(o.ram, "ram_bytes"), prompt_tokens=o.prompt_tokens, gen_tokens=o.gen_tokens,
         depth_tokens=o.depth_tokens, split_mode=o.split_mode, tensor_split=parse_split(o.tensor_split),
         tensor_parallel=o.tensor_parallel, pipeline_parallel=o.pipeline_parallel, gpu_layers=o.gpu_layers,
+        n_cpu_moe=o.n_cpu_moe,
         os_name=(o.os or "linux").strip().lower(), display=o.display, kwh_price_usd=o.kwh_price,
         headroom_bytes=_size_of(o.headroom, "headroom_bytes"), calibration=o.calibration, nodes=nodes,
         link=link, cluster_mode=o.cluster_mode)

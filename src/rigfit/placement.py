@@ -173,8 +173,11 @@ def _fixed_per_gpu(mem: MemoryBreakdown) -> tuple[int, int, int]:
 
 def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int, engine: str,
                      tensor_split: tuple[float, ...] | None = None, allow_cpu: bool = True,
-                     allow_cpu_moe: bool = True, gpu_layers: int | None = None) -> Placement:
-    """llama.cpp-style placement on discrete GPUs: full offload, --n-cpu-moe, then partial layer offload."""
+                     allow_cpu_moe: bool = True, gpu_layers: int | None = None,
+                     n_cpu_moe: int | None = None) -> Placement:
+    """llama.cpp-style placement on discrete GPUs: full offload, --n-cpu-moe, then partial layer offload.
+    ``gpu_layers`` / ``n_cpu_moe``: the user's -ngl / --n-cpu-moe, placed as asked (does_not_fit when the
+    GPUs cannot hold the rest)."""
     n = len(mem.layers)
     costs = _layer_costs(mem)
     compute, overhead, other = _fixed_per_gpu(mem)
@@ -230,16 +233,25 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
                          n_cpu_moe=cpu_moe, tensor_parallel=1, pipeline_parallel=1,
                          devices=(*devs, host), tensor_split=ts, ram_bytes=ram_bytes, notes=tuple(notes))
 
-    if gpu_layers is not None:  # the user's -ngl: layers n_layer + 1 - ngl .. n_layer on the GPUs
-        if not 0 <= gpu_layers <= n + 1:
+    if gpu_layers is not None or n_cpu_moe is not None:
+        # the user's -ngl (layers n_layer + 1 - ngl .. n_layer on the GPUs) and --n-cpu-moe (the experts of
+        # layers 0 .. k - 1 in RAM), placed as asked
+        if gpu_layers is not None and not 0 <= gpu_layers <= n + 1:
             raise InvalidInput(f"GPU layers must be between 0 and {n + 1} (the output layer counts), got {gpu_layers}")
-        first = n + 1 - gpu_layers
-        got = _assign_layers(costs, out_cost, [10**18] * len(avail), fr, first)
+        k = min(n, n_cpu_moe or 0)
+        first = n + 1 - gpu_layers if gpu_layers is not None else 0
+        kc = [c - (mem.layers[i].expert_bytes if i < k else 0) for i, c in enumerate(costs)]
+        if gpu_layers is None:  # every layer on the GPUs, split as they fit
+            got = _assign_layers(kc, out_cost, avail, fr, 0) or _assign_layers(kc, out_cost, [10**18] * len(avail),
+                                                                              fr, 0)
+        else:
+            got = _assign_layers(kc, out_cost, [10**18] * len(avail), fr, first)
         assert got is not None
-        p = build(first, 0, got)
+        p = build(first, k, got)
         if any(not d.fits for d in p.accelerators):
-            p = replace(p, verdict=Verdict.DOES_NOT_FIT,
-                        notes=(*p.notes, f"{gpu_layers} layers do not fit in GPU memory"))
+            what = f"{gpu_layers} layers" if gpu_layers is not None else "the layers"
+            what += f" with the experts of {k} in RAM" if n_cpu_moe is not None else ""
+            p = replace(p, verdict=Verdict.DOES_NOT_FIT, notes=(*p.notes, f"{what} do not fit in GPU memory"))
         return p
     full = _assign_layers(costs, out_cost, avail, fr, 0)
     if full is not None:
@@ -398,7 +410,8 @@ def plan_vllm(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], 
 
 def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ram_bytes: int | None = None,
          tensor_split: tuple[float, ...] | None = None, tensor_parallel: int | None = None,
-         pipeline_parallel: int | None = None, cpu_moe: bool = True, gpu_layers: int | None = None) -> Placement:
+         pipeline_parallel: int | None = None, cpu_moe: bool = True, gpu_layers: int | None = None,
+         n_cpu_moe: int | None = None) -> Placement:
     """Place the model for ``mem.run.engine`` on ``accels`` (empty: CPU only), by the engine's placement
     rules."""
     eng = get_engine(mem.run.engine)
@@ -426,7 +439,7 @@ def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ra
                                options=("tensor_parallel", "engine"))
         p = plan_layer_split(mem, accels, ram_bytes=ram, engine=engine, tensor_split=tensor_split,
                              allow_cpu=rules.cpu_offload, allow_cpu_moe=cpu_moe and rules.expert_offload,
-                             gpu_layers=gpu_layers)
+                             gpu_layers=gpu_layers, n_cpu_moe=n_cpu_moe)
         if spec.is_moe and not rules.expert_offload and p.verdict == Verdict.PARTIAL_OFFLOAD:
             p = replace(p, notes=(*p.notes, f"{eng.title} cannot keep only the experts in RAM (it has no "
                                   "--n-cpu-moe setting), so whole layers run on the CPU; llama.cpp and LM Studio "

@@ -66,6 +66,7 @@ _ENGINE_SETTINGS: tuple[tuple[str, str], ...] = (
     ("gpu_memory_utilization", "the GPU memory fraction"), ("swa_full", "a full-size sliding-window cache"),
     ("logits_all", "logits for a whole micro-batch"), ("mmproj", "a separate vision projector file"),
     ("op_offload", "op offload (prompt matmuls of weights kept in RAM run on the GPU)"),
+    ("n_cpu_moe", "a count of layers whose MoE experts stay in RAM"),
 )
 
 
@@ -101,6 +102,7 @@ class FitRequest:
     pipeline_parallel: int | None = None
     gpu_layers: int | None = None
     cpu_moe: bool = True
+    n_cpu_moe: int | None = None  # llama.cpp --n-cpu-moe: experts of the first N layers in RAM (None: as few as fit)
     # calibration to apply: the CPU memory bandwidth (else the platform's or an assumed one) and which
     # llama.cpp build's kernels the speed constants describe
     cpu_bandwidth_gb_s: float | None = None
@@ -160,6 +162,7 @@ def make_request(
     pipeline_parallel: int | None = None,
     gpu_layers: int | None = None,
     cpu_moe: bool = True,
+    n_cpu_moe: int | None = None,
     cpu_bandwidth_gb_s: float | None = None,
     llamacpp_build: str = "current",
     calibration: Calibration | None = None,
@@ -239,7 +242,7 @@ def make_request(
         depth_tokens=depth_tokens,
         gen_tokens=gen_tokens, split_mode=SplitMode(split_mode) if split_mode else None,
         tensor_split=tensor_split, tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
-        gpu_layers=gpu_layers, cpu_moe=cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,
+        gpu_layers=gpu_layers, cpu_moe=cpu_moe, n_cpu_moe=n_cpu_moe, cpu_bandwidth_gb_s=cpu_bandwidth_gb_s,
         llamacpp_build=llamacpp_build, headroom_bytes=headroom if system is not None else 0,
         kwh_price_usd=DEFAULT_KWH_PRICE_USD if kwh_price_usd is None else kwh_price_usd,
         calibration=calibration, cluster_mode=_cluster_mode(cluster_mode))
@@ -365,6 +368,19 @@ def check_request(req: FitRequest) -> None:
         if unified:
             raise InvalidInput("a GPU-layer count applies to discrete GPUs; on unified memory rigfit plans the "
                                "layers by the OS's GPU memory limit", options=("gpu_layers", "hardware"))
+    if req.n_cpu_moe is not None:
+        if req.system is None:
+            raise InvalidInput("keeping experts in RAM is a placement: it needs hardware",
+                               options=("n_cpu_moe", "hardware"))
+        if not req.model.is_moe:
+            raise InvalidInput(f"{req.model.name} has no routed experts to keep in RAM (not a mixture-of-experts "
+                               "model)", options=("n_cpu_moe", "model"))
+        if unified:
+            raise InvalidInput("experts kept in RAM apply to discrete GPUs; on unified memory the GPU reads the "
+                               "same RAM", options=("n_cpu_moe", "hardware"))
+        if not 0 <= req.n_cpu_moe <= req.model.n_layers:
+            raise InvalidInput(f"the layers whose experts stay in RAM must be between 0 and {req.model.n_layers} "
+                               f"(the model's layers), got {req.n_cpu_moe}", options=("n_cpu_moe",))
     if req.tensor_split is not None:
         if not rules.tensor_split:
             raise InvalidInput(f"{eng.title} takes no tensor split", options=("tensor_split", "engine"))
@@ -402,7 +418,7 @@ def _check_cluster(req: FitRequest) -> None:
     if any(not n.devices or all(sd.device.kind == "cpu" for sd in n.devices) for n in system.nodes):
         raise InvalidInput("every machine of a cluster needs an accelerator (a GPU or a unified-memory chip)",
                            options=("nodes",))
-    for name in ("gpu_layers", "tensor_split", "tensor_parallel", "pipeline_parallel"):
+    for name in ("gpu_layers", "n_cpu_moe", "tensor_split", "tensor_parallel", "pipeline_parallel"):
         if getattr(req, name) not in (None, 1):
             raise InvalidInput(f"a plan across machines sets {name.replace('_', ' ')} itself "
                                f"({rules.how})", options=(name, "nodes"))

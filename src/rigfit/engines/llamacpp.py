@@ -418,7 +418,8 @@ LLAMA_CPP = LlamaCpp(
     source="ggml-org/llama.cpp src/llama-context.cpp, src/llama-kv-cache.cpp (n_ctx padded to 256)",
     # llama-server --no-op-offload (common/arg.cpp; llama_context_params.op_offload); Ollama and LM Studio
     # expose no such setting
-    **{**_COMMON, "settings": _COMMON["settings"] | {"op_offload"}},  # type: ignore[operator]
+    # --n-cpu-moe N (common/arg.cpp: the experts of the first N layers stay in RAM)
+    **{**_COMMON, "settings": _COMMON["settings"] | {"op_offload", "n_cpu_moe"}},  # type: ignore[operator]
 )
 OLLAMA = Ollama(
     name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
@@ -431,5 +432,6 @@ LM_STUDIO = LMStudio(
     name="lmstudio", title="LM Studio", aliases=("lm-studio", "lms", "lm studio"), kv_types=LLAMA_KV_TYPES,
     default_ctx=4096, default_port=1234,
     source="LM Studio's llama.cpp runtime (default context length 4096 in its load settings)",
-    **_COMMON,  # type: ignore[arg-type]
+    # its load setting "Number of layers for which to force MoE weights onto CPU" is --n-cpu-moe
+    **{**_COMMON, "settings": _COMMON["settings"] | {"n_cpu_moe"}},  # type: ignore[operator]
 )

@@ -210,7 +210,10 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
         this_machine: bool = False, gpu_memory: Str = None, gpu_memory_utilization: float | None = None,
         ram: Str = None, prompt_tokens: int = 512, gen_tokens: int = 128, depth_tokens: int = 0, split_mode: Str = None,
-        gpu_layers: int | None = None, tensor_split: Str = None, tensor_parallel: int | None = None,
+        gpu_layers: int | None = None,
+        n_cpu_moe: Annotated[int | None, Query(description="llama.cpp --n-cpu-moe: layers whose experts stay in RAM")]
+        = None,
+        tensor_split: Str = None, tensor_parallel: int | None = None,
         pipeline_parallel: int | None = None,
         command: Annotated[str | None, Query(max_length=20, description="llama.cpp, ollama, lmstudio, vllm, mlx")]
         = None,
@@ -239,6 +242,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
                        ubatch=ubatch, n_seq=parallel, users=users, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
                        gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
+                       n_cpu_moe=n_cpu_moe,
                        tensor_split=tensor_split, tensor_parallel=tensor_parallel,
                        pipeline_parallel=pipeline_parallel, command=command, headroom=headroom, os=os,
                        display=display, kwh_price=kwh_price, calibration=user_calibration(not calibration),
