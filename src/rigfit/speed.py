@@ -9,10 +9,12 @@ a row gather and is not read), ``Bkv_d(p)`` = the KV cache read at context posit
 the window), ``L_d`` = layers on d (kernel launches, norms, sampling scale with layers).  Tensor parallel: the
 slowest shard plus two all-reduces per layer (Megatron-LM, Shoeybi et al. 2019).
 
-Prefill (engine-facts.md 3.2): ``2 N P`` FLOPs for the weights (Kaplan et al. 2020) plus ``4 L d_attn`` per
-query-key pair for attention, at the device's dense FP16 tensor rate with fitted efficiency (quantized weights
-and F16 weights use different kernels: MMQ vs cuBLAS), plus, without flash attention, the f32 score matrices
-written and read per layer (``L n_head`` floats per pair), plus a fixed cost per micro-batch and layer.  Layer
+Prefill (engine-facts.md 3.2): ``2 N P`` FLOPs for the weights (Kaplan et al. 2020; N the blocks' weight
+elements from the tensor table, the output head for the last token only) plus ``4 L d_attn`` per query-key pair
+for attention, at the device's dense FP16 tensor rate with fitted efficiency (quantized weights and F16 weights
+use different kernels: MMQ vs cuBLAS), plus, without flash attention, the f32 score matrices written and read
+per layer (``L n_head`` floats per pair), plus a fixed cost per micro-batch and layer, plus a hybrid model's
+recurrent scan (``a_ss``) and a MoE micro-batch's cost per expert it touches (``moe_expert_overhead_s``).  Layer
 split pipelines the micro-batches of one batch over the GPUs (llama.cpp PR #6017, ``docs/multi-gpu.md``);
 CPU-resident weights are streamed to the GPU over PCIe for each micro-batch (ggml-cuda offload, batch >= 32),
 unless op offload is off (``--no-op-offload``): then the CPU computes them at its own rate.
