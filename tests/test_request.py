@@ -123,3 +123,14 @@ def test_vulkan_on_an_nvidia_card_is_priced_as_a_prior() -> None:
     assert any(n.startswith("vulkan: efficiencies are priors") for n in vk.speed.notes)
     lo, hi = vk.speed.decode_band
     assert hi / lo > 2.0 and not any("priors" in n for n in cuda.speed.notes)
+
+
+def test_vulkan_prior_on_an_rtx_4090_against_a_published_run() -> None:
+    """geerlingguy/ai-benchmarks issue #43 (2025-12-09, llama.cpp build 7340, Vulkan, ngl 99): Llama 3.2 3B
+    Instruct Q4_K_M pp512 20,323 tok/s on an RTX 4090.  The Vulkan prior on the card's INT8 rate lands within its
+    own band (+-50 % for priors); on the FP16 rate it would be 63 % low."""
+    r = fit(make_request("Llama-3.2-3B-Instruct", quant="Q4_K_M", hardware=["RTX 4090"], backend="vulkan",
+                         prompt_tokens=512))
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None and r.speed.prefill_band is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(20_323, rel=0.25)
+    assert r.speed.prefill_band[0] <= 20_323 <= r.speed.prefill_band[1]
