@@ -170,8 +170,10 @@ def prepare(rows: list[Row]) -> Prepared:
 
 
 # Classes whose 2024 builds get constants of their own ("metal@2024-05"): the 2025-2026 rows show Metal
-# decode and prefill well above what the May 2024 builds reached; for CUDA the two eras agree (the modern
-# rows' median error is -2 % with the 2024 constants), so CUDA keeps one set for both
+# decode and prefill well above what the May 2024 builds reached; for CUDA the two eras agree on the median
+# (the modern rows' median prefill error is -2 % with the 2024 constants), and prompt constants fitted on the
+# 2025-2026 CUDA rows alone predicted each held-out card worse (leave-one-device-out 35-45 % against 20 %: the
+# RTX 3060's mostly sub-2B models and the other cards' 7-27B ones pull apart), so CUDA keeps one set for both
 ERA_SPLIT = ("metal",)
 
 
