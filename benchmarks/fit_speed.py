@@ -308,6 +308,20 @@ def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: Spe
 XT_GRID = [0.5 * i for i in range(0, 161)]  # a_xt: 0-80 tokens' worth per touched expert per micro-batch
 
 
+def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
+                    grids: dict[str, list[float]]) -> list[float]:
+    """Predicted / measured prompt time of each device's rows under ``fit_prompt_constants`` fitted without
+    that device's rows (empty when the rows come from one device)."""
+    out: list[float] = []
+    devices = sorted({getattr(row, "device", "") for row, _ in rows})
+    for device in devices if len(devices) > 1 else []:
+        train = [(row, t) for row, t in rows if getattr(row, "device", "") != device]
+        other, _, _ = fit_prompt_constants(cls, train, params, grids)
+        p = with_constants(params, cls, **other)
+        out += [PP_RUNS[row].seconds(p) / t for row, t in rows if getattr(row, "device", "") == device]
+    return out
+
+
 def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -> tuple[
         list[tuple[object, dict[str, float]]], list[float],
                                    list[tuple[object, dict[str, float]]], list[float], set[str]]:
@@ -492,6 +506,9 @@ def main(argv: list[str]) -> int:
     if len(moe) >= 8:
         got, e0, e1 = fit_prompt_constants("cuda", moe, load_speed_params(), {"a_xt": XT_GRID})
         theta["cuda:a_xt"] = got["a_xt"]
+        held_xt = prompt_held_out("cuda", moe, load_speed_params(), {"a_xt": XT_GRID})
+        SUMMARY.append(("2025-2026", "cuda (MoE prompts)", "pp", len(moe), e1,
+                        _err(held_xt) if len(held_xt) >= 2 else NAN))
         print(f"cuda             pp MoE: a_xt {theta['cuda:a_xt']:.1f} from {len(moe)} prompt rows of "
               f"{len({getattr(r, 'model', '') for r, _ in moe})} models (median error {e0:.1f} -> {e1:.1f} %)")
     # the CPU class from the 2025-2026 CPU-only llama.cpp rows (robust: community submissions)
@@ -542,6 +559,14 @@ def main(argv: list[str]) -> int:
             print(f"metal (2025-26)  pp: a_fq {metal_theta['metal:a_fq']:.3f} from {len(quantized)} quantized prompt "
                   f"rows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f}), MoE a_xt "
                   f"{metal_theta['metal:a_xt']:.1f} ({len(moe)} of them MoE; median error {e0:.1f} -> {e1:.1f} %)")
+            # the same two constants fitted without each chip's rows, that chip's rows predicted with them
+            grids = {"a_fq": [0.02 * i for i in range(25, 101)], "a_xt": XT_GRID}
+            ins = [PP_RUNS[row].seconds(with_constants(held, "metal", **got)) / t for row, t in rows]
+            loo = prompt_held_out("metal", rows, held, grids)
+            SUMMARY.append(("2025-2026", "metal (quantized)", "pp", len(ins), _err(ins),
+                            _err(loo) if len(loo) >= 2 else NAN))
+            print(f"metal (2025-26)  pp quantized: median error in-sample {_err(ins):.1f} %, leave-one-device-out "
+                  f"{_err(loo) if len(loo) >= 2 else NAN:.1f} %")
     # leave-one-device-out on the modern Metal decode rows (three chips): each chip predicted by constants fitted
     # on the other two; the band is the wider of that and the in-sample one
     loo_metal: list[float] = []
