@@ -441,8 +441,6 @@ def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]
     aggregate decode rate): the step time combines the weights and every user's cache read once with a_bd x the
     batch's matmuls at the prefill rate (speed.batched_step_s: their sum on a CPU, the larger elsewhere); a_bd
     minimizes the summed absolute log error over a grid (community rows: one odd run must not steer it)."""
-    import math
-
     from modern_rows import fit_whole_run, load_modern_rows
 
     params = SpeedParams(classes={cls: {**{k.split(":")[1]: v for k, v in constants.items()}, "a_bd": 1.0}},
@@ -561,7 +559,8 @@ def main(argv: list[str]) -> int:
                   f"{metal_theta['metal:a_xt']:.1f} ({len(moe)} of them MoE; median error {e0:.1f} -> {e1:.1f} %)")
             # the same two constants fitted without each chip's rows, that chip's rows predicted with them
             grids = {"a_fq": [0.02 * i for i in range(25, 101)], "a_xt": XT_GRID}
-            ins = [PP_RUNS[row].seconds(with_constants(held, "metal", **got)) / t for row, t in rows]
+            fitted = with_constants(held, "metal", **got)
+            ins = [PP_RUNS[row].seconds(fitted) / t for row, t in rows]
             loo = prompt_held_out("metal", rows, held, grids)
             SUMMARY.append(("2025-2026", "metal (quantized)", "pp", len(ins), _err(ins),
                             _err(loo) if len(loo) >= 2 else NAN))

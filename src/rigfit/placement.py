@@ -233,6 +233,10 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
                          n_cpu_moe=cpu_moe, tensor_parallel=1, pipeline_parallel=1,
                          devices=(*devs, host), tensor_split=ts, ram_bytes=ram_bytes, notes=tuple(notes))
 
+    def experts_in_ram(k: int) -> list[int]:
+        """Each layer's GPU cost when the routed experts of layers 0 .. k - 1 stay in RAM (--n-cpu-moe k)."""
+        return [c - (mem.layers[i].expert_bytes if i < k else 0) for i, c in enumerate(costs)]
+
     if gpu_layers is not None or n_cpu_moe is not None:
         # the user's -ngl (layers n_layer + 1 - ngl .. n_layer on the GPUs) and --n-cpu-moe (the experts of
         # layers 0 .. k - 1 in RAM), placed as asked
@@ -240,7 +244,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
             raise InvalidInput(f"GPU layers must be between 0 and {n + 1} (the output layer counts), got {gpu_layers}")
         k = min(n, n_cpu_moe or 0)
         first = n + 1 - gpu_layers if gpu_layers is not None else 0
-        kc = [c - (mem.layers[i].expert_bytes if i < k else 0) for i, c in enumerate(costs)]
+        kc = experts_in_ram(k)
         if gpu_layers is None:  # every layer on the GPUs, split as they fit
             got = _assign_layers(kc, out_cost, avail, fr, 0) or _assign_layers(kc, out_cost, [10**18] * len(avail),
                                                                               fr, 0)
@@ -259,8 +263,7 @@ def plan_layer_split(mem: MemoryBreakdown, accels: list[Accelerator], *, ram_byt
     if allow_cpu and allow_cpu_moe and any(lay.expert_bytes for lay in mem.layers):
         # --n-cpu-moe k: experts of layers 0..k-1 stay in RAM, everything else on the GPUs
         def with_k(k: int) -> list[list[int]] | None:
-            kc = [c - (mem.layers[i].expert_bytes if i < k else 0) for i, c in enumerate(costs)]
-            return _assign_layers(kc, out_cost, avail, fr, 0)
+            return _assign_layers(experts_in_ram(k), out_cost, avail, fr, 0)
 
         # more layers' experts in RAM only frees GPU memory, so the fewest that fit is found by bisection
         k = _fewest(1, n, lambda k: with_k(k) is not None)

@@ -244,9 +244,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         elif plan.n_cpu_moe:
             w -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
         elements = w * el_per_byte  # the blocks' weight elements used per token
+        head = 0.0
         if d.has_output:
             w += mem.output_layer_bytes
-            elements += mem.output_elements or mem.output_layer_bytes * 8 / bpw
+            head = mem.output_elements or mem.output_layer_bytes * 8 / bpw
+            elements += head
         shard = max(1, d.shard)
         role_cls = "cpu" if d.role == Role.CPU else hardware_class(dev, mem.run.backend)
         if engine.speed_class != SpeedClass.LLAMA_CPP and role_cls != "cpu":
@@ -270,8 +272,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               state_bytes=2.0 * state / shard,
-                              output_elements=0.0 if mem.run.logits_all or not d.has_output
-                              else (mem.output_elements or mem.output_layer_bytes * 8 / bpw) / shard))
+                              output_elements=0.0 if mem.run.logits_all else head / shard))
     return out
 
 
@@ -463,11 +464,15 @@ def moe_expert_overhead_s(w: DeviceWork, prompt: int, ubatch: int, a_xt: float, 
     total = 0.0
     for n, count in ((ubatch, prompt // ubatch), (prompt % ubatch, 1)):
         if n and count:
-            touched = 1.0 - (1.0 - w.expert_ratio) ** n
-            per = a_xt * 2.0 * w.resident_expert_elements * touched / tq
+            per = a_xt * 2.0 * w.resident_expert_elements * touched_share(w, n) / tq
             cap = a_f * 2.0 * w.resident_expert_elements * w.expert_ratio * n / tq
             total += count * min(per, cap)
     return total
+
+
+def touched_share(w: DeviceWork, tokens: int) -> float:
+    """The share of ``w``'s routed experts that ``tokens`` tokens route to (each picks k of E: 1 - (1 - k/E)^n)."""
+    return 1.0 - (1.0 - w.expert_ratio) ** tokens
 
 
 def moe_ubatch_elements(w: DeviceWork, tokens: int) -> float:
@@ -477,8 +482,7 @@ def moe_ubatch_elements(w: DeviceWork, tokens: int) -> float:
     ``elements x a_x / bandwidth`` over the active-FLOPs price when it is slower.  Elements, not bytes: there a
     Q8_0 file of Qwen3-30B-A3B prefills at the speed of its Q4_K_M file (601 vs 608 tok/s on ROCm, 823-910 vs
     1,142 on Vulkan, public llama-bench tables), so the small per-expert matmuls, not their bytes, set the time."""
-    touched = 1.0 - (1.0 - w.expert_ratio) ** tokens
-    return w.resident_elements - w.resident_expert_elements * (1.0 - touched)
+    return w.resident_elements - w.resident_expert_elements * (1.0 - touched_share(w, tokens))
 
 
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
@@ -497,7 +501,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
-        a_x = class_params(params, cls).get("a_x", 0.0)
+        a_x = cp.get("a_x", 0.0)
         if a_x and w.resident_expert_elements and w.cls != "cpu":
             s = max(s, moe_ubatch_elements(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
