@@ -25,17 +25,9 @@ from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
-from rigfit.speed import (
-    DeviceWork,
-    batch_compute_s,
-    batched_step_s,
-    decode_linear,
-    decode_time_s,
-    device_work,
-    prefill_linear,
-    prefill_time_s,
-)
+from rigfit.speed import batch_compute_s, batched_step_s, decode_linear, decode_time_s, prefill_linear, prefill_time_s
 from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, SpeedParams, load_speed_params
+from rigfit.speedwork import DeviceWork, device_work
 from speed_rows import CSV, Row, fit_row, load_rows
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "rigfit" / "data" / "speed_fit.toml"

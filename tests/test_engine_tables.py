@@ -17,7 +17,7 @@ from rigfit.hardware.resolve import resolve_device
 from rigfit.hardware.usable import usable_memory
 from rigfit.launch import launch
 from rigfit.request import make_request
-from rigfit.speed import device_work
+from rigfit.speedwork import device_work
 from rigfit.system import make_system
 from rigfit.training import FineTune, training_memory
 from rigfit.units import GIB

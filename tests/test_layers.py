@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("memory",),
     ("placement", "training"),
     ("network", "speedclass"),
+    ("speedwork",),
     ("speed",),
     ("api",),
     ("launch",),

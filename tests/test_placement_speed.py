@@ -301,7 +301,7 @@ def test_hybrid_decode(model: str, quant: str, hw: str, backend: str | None, pro
 
 # ---- prompts: the output head, hybrid scans and MoE experts --------------------------------------------------
 def _works(model: str, quant: str, hw: str, **kw: object) -> list[object]:
-    from rigfit.speed import device_work
+    from rigfit.speedwork import device_work
 
     r = fit(model, quant=quant, hardware=[hw], **kw)  # type: ignore[arg-type]
     assert r.placement is not None

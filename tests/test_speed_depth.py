@@ -76,7 +76,7 @@ def test_layers_that_share_a_kv_cache_still_read_it() -> None:
     full layers 2 x 512."""
     from rigfit.memory import kv_layout
     from rigfit.models.resolve import resolve_model
-    from rigfit.speed import _kv_read_layout
+    from rigfit.speedwork import _kv_read_layout
 
     s = resolve_model("gemma-4-E4B-it")
     stored = kv_layout("llama.cpp", s.structure)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rigfit
-from rigfit.speed import DEFAULT_CPU_BANDWIDTH_GB_S
+from rigfit.speedwork import DEFAULT_CPU_BANDWIDTH_GB_S
 
 
 def test_gpt_oss_120b_with_experts_in_ram_on_a_3090() -> None:

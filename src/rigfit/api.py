@@ -91,7 +91,8 @@ def _plan(req: FitRequest) -> FitResult:
     if system is None:
         return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req)
     from .placement import Accelerator, plan
-    from .speed import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedUnknown, estimate_speed
+    from .speed import estimate_speed
+    from .speedwork import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedUnknown
 
     cpu_dev = system.cpu_device
     cpu_bw = req.cpu_bandwidth_gb_s or (cpu_dev.bandwidth_gb_s if cpu_dev and cpu_dev.bandwidth_gb_s else None)

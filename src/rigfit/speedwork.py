@@ -1,0 +1,228 @@
+"""Speed model, first stage: what each device of a plan does per token and per prompt, before efficiencies.
+
+``device_work`` turns a placement into one ``DeviceWork`` per device: the bytes decode reads (weights, with a MoE
+model's active share; the KV cache per position; a hybrid model's recurrent state), the weight elements a prompt
+multiplies (from the tensor table; the output head only for the tokens whose logits are returned), the rates the
+device runs them at (bandwidth, tensor and quantized-matmul rates; NVIDIA MMQ on INT8 tensor cores), the weights
+a prompt streams over PCIe from RAM, and the speed class whose fitted constants price it (``speedclass``).
+``speed`` prices that work with the constants.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from .engines import KV_ELEMENT_BYTES, get_engine
+from .hardware.rates import apple_serial_dequant, fp16_tensor_only
+from .hardware.spec import Device
+from .memory import MemoryBreakdown, kv_layout
+from .models.spec import ModelSpec
+from .placement import Placement
+from .speedclass import hardware_class
+from .system import System, pcie_link
+from .vocab import LayerKind, Role, SpeedClass, Split
+
+DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
+DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
+F16_QUANTS = ("F16", "BF16", "F32", "FP16", "FP32")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceWork:
+    """What one device does per token (decode) and per prompt (prefill), before efficiencies."""
+
+    name: str
+    cls: str
+    bandwidth_gb_s: float
+    tflops: float | None
+    n_layers: int
+    # the layers' fixed per-token work in transformer layers: a layer with a token mixer and a feed-forward
+    # block is 1; a block with only one of them (Nemotron-H's separate Mamba, MoE and attention blocks) is 1/2
+    n_blocks: float
+    weights_read_bytes: float  # per decode token
+    kv_bytes_per_pos: float  # full-attention KV bytes read per token of context
+    swa_bytes_per_pos: float  # sliding-window KV bytes per token of context (capped at window)
+    n_heads_layers: int  # sum over layers of attention heads (score matrices without FA)
+    attn_dim_layers: int  # sum over layers of n_heads * head_dim (attention FLOPs)
+    params: float  # weight elements used per token (for 2NP FLOPs)
+    quant_tops: float | None = None  # rate the quantized-weight kernels run at (NVIDIA MMQ: INT8 tensor cores)
+    streamed_bytes: float = 0.0  # weights in RAM that the GPU streams over PCIe per micro-batch
+    pcie_gb_s: float = 0.0
+    shard: int = 1
+    # the weight elements held here (every expert, not the active share) and the routed experts' part of them:
+    # a prompt micro-batch routes to nearly every expert, so the classes that fit ``a_x`` work through them all
+    resident_elements: float = 0.0
+    resident_expert_elements: float = 0.0
+    expert_ratio: float = 1.0  # experts used per token / experts
+    # decode's dequantization work: quantized weight elements unpacked per token at the device's FP32 ALU rate
+    # (0 for F16 / BF16 weights, which the GEMV reads as they are)
+    alu_tflops: float | None = None
+    dequant_elements: float = 0.0
+    # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
+    # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
+    state_bytes: float = 0.0
+    # the output head's weight elements held here, which a prompt multiplies only for the tokens whose logits
+    # are returned: the last one (llama.cpp keeps the rows of inp_out_ids before the final norm and the head,
+    # src/llama-graph.cpp build_inp_out_ids, since PR #6122; a batch that names no outputs returns the last
+    # token's, src/llama-batch.cpp llama_batch_allocr::init: llama-bench; llama-server asks for the last one);
+    # 0 when every token's logits are computed (--logits-all: the head is then in ``params`` for each token)
+    output_elements: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeedUnknown:
+    """Why no speed can be estimated for a plan (it does not fit; a device's bandwidth is unknown)."""
+
+    reason: str
+
+
+def _kv_elem(mem: MemoryBreakdown) -> float:
+    return float(KV_ELEMENT_BYTES.get(mem.run.kv_cache_type, KV_ELEMENT_BYTES["f16"]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _kv_read_layout(engine_name: str, spec: ModelSpec) -> tuple[tuple[LayerKind, int, int], ...]:
+    """Per layer: its kind and the K and V elements it *reads* per cached token.  A layer that shares an
+    earlier layer's cache (Gemma 3n / Gemma 4 E models reuse the last layer of the same kind) stores nothing
+    but still attends over that cache (llama.cpp llama-graph.cpp build_attn with a reused KV layer)."""
+    out: list[tuple[LayerKind, int, int]] = []
+    last: dict[LayerKind, tuple[LayerKind, int, int]] = {}  # the last layer of each kind with its own cache
+    for il, (kind, k, v) in enumerate(kv_layout(engine_name, spec)):
+        if (k or v) and spec.has_kv(il):
+            last[kind] = (kind, k, v)
+        shared = not k and not v and spec.has_attention(il) and not spec.has_kv(il)
+        out.append(last.get(kind, (kind, k, v)) if shared else (kind, k, v))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _block_units(spec: ModelSpec) -> tuple[float, ...]:
+    """Per layer: half a transformer layer for its token mixer (attention, recurrent or both) and half for its
+    feed-forward block; kernel launches and norms come with each (the per-layer costs t_layer and t_ub)."""
+    return tuple(0.5 * (spec.layer_kind(il) != LayerKind.NONE) + 0.5 * spec.has_ffn(il) for il in range(spec.n_layers))
+
+
+@functools.lru_cache(maxsize=1024)
+def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
+    """Per layer: query heads x head size where the layer attends, else 0 (pure in the structure)."""
+    return tuple(spec.n_heads * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
+
+
+def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
+                cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
+                cpu_tflops: float = DEFAULT_CPU_TFLOPS,
+                system: System | None = None) -> list[DeviceWork] | SpeedUnknown:
+    """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth).  ``system``
+    gives the links (the first GPU's PCIe link carries RAM-resident weights); without it, the catalog's."""
+    layout = _kv_read_layout(mem.run.engine, spec.structure)
+    attention = _attention_widths(spec.structure)
+    units = _block_units(spec.structure)
+    engine = get_engine(mem.run.engine)
+    elem = _kv_elem(mem)
+    active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
+    bpw = mem.bits_per_weight or 16.0
+    # elements per byte of the blocks' weights (exact from the tensor table: the file's mean bits per weight
+    # mixes in the embedding and the head, which K-quant mixes keep at other types than the blocks)
+    layer_bytes = sum(lay.weights_bytes for lay in mem.layers)
+    el_per_byte = mem.layer_elements / layer_bytes if mem.layer_elements and layer_bytes else 8 / bpw
+    quantized = mem.quant.upper() not in F16_QUANTS
+    gpus = [d for d in plan.devices if d.role != Role.CPU and (d.layers or d.has_output)]
+    first = gpus[0].device if gpus else None
+    pcie = 0.0
+    if first is not None:
+        pcie = (system.host_link_gb_s(first.name) if system is not None else pcie_link(first).gb_s) or 0.0
+    out: list[DeviceWork] = []
+    for d in plan.devices:
+        if not (d.layers or d.has_output or d.expert_layers):
+            continue
+        dev: Device | None = d.device
+        if d.role == Role.CPU:
+            bw: float | None = (d.device.bandwidth_gb_s if d.device else None) or (
+                plan.accelerators[0].device.bandwidth_gb_s if plan.split_mode == Split.UNIFIED
+                and plan.accelerators[0].device else cpu_bandwidth_gb_s)
+            tf: float | None = cpu_tflops
+            alu: float | None = cpu_tflops
+        elif mem.run.backend == "cpu":  # the CPU backend on an APU / SoC: its RAM, the CPU's arithmetic
+            bw = dev.bandwidth_gb_s if dev else None
+            tf = alu = cpu_tflops
+        else:
+            bw = dev.bandwidth_gb_s if dev else None
+            tf = (dev.fp16_tflops or dev.fp32_tflops) if dev else None
+            alu = (dev.fp32_tflops or dev.fp16_tflops) if dev else None
+            if dev is not None and dev.vendor == "apple" and not apple_serial_dequant(dev.vendor, dev.arch):
+                alu = None  # M3 and later overlap the unpacking with the stream (rates.apple_serial_dequant)
+            if dev is not None and dev.vendor == "nvidia" and tf and "geforce" in dev.name.lower():
+                # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
+                # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
+                tf *= 2
+        qt = tf
+        if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
+                and mem.run.backend != "cpu"
+                and not fp16_tensor_only(dev.vendor, dev.chip)):
+            # quantized matmuls: MMQ on INT8 tensor cores (Turing+) or DP4A (Pascal); Volta dequantizes prompt
+            # batches to FP16 for its tensor cores (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq)
+            qt = dev.int8_tops
+        if not bw:
+            return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
+        w = 0.0
+        kv_pos = swa_pos = 0.0
+        heads = adim = 0
+        # every expert held here, for the classes that cost MoE prompts by the experts they touch: routed
+        # experts kept in RAM (--n-cpu-moe on a GPU, the CPU's own expert layers) are not held on a GPU
+        moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
+        resident = resident_x = 0.0
+        state = 0.0
+        for il in d.layers:
+            lay = mem.layers[il]
+            w += lay.weights_bytes - lay.expert_bytes * (1 - active)
+            in_ram = il in moe_ram
+            resident += lay.weights_bytes - (lay.expert_bytes if in_ram else 0)
+            resident_x += 0 if in_ram else lay.expert_bytes
+            kind, k, v = layout[il]
+            if spec.has_state(il):
+                state += spec.recurrent_state_bytes  # one sequence's (the cache holds n_seq of them)
+            per = (k + v) * elem
+            if kind == LayerKind.SLIDING:
+                swa_pos += per
+            elif kind == LayerKind.FULL:
+                kv_pos += per
+            if attention[il]:
+                heads += spec.n_heads
+                adim += attention[il]
+        if d.role == Role.CPU:
+            # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
+            w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
+        elif plan.n_cpu_moe:
+            w -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
+        elements = w * el_per_byte  # the blocks' weight elements used per token
+        head = 0.0
+        if d.has_output:
+            w += mem.output_layer_bytes
+            head = mem.output_elements or mem.output_layer_bytes * 8 / bpw
+            elements += head
+        shard = max(1, d.shard)
+        role_cls = "cpu" if d.role == Role.CPU else hardware_class(dev, mem.run.backend)
+        if engine.speed_class != SpeedClass.LLAMA_CPP and role_cls != "cpu":
+            # another engine's kernels: its own constants where fitted ("vllm-cuda"), else llama.cpp's stand in
+            role_cls = f"{engine.speed_class}-{role_cls}"
+        streamed = 0.0
+        if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm") and mem.run.op_offload:
+            # a prompt micro-batch is computed on the GPU with the RAM-resident weights copied over (ggml-cuda
+            # offload_op: matmuls of >= 32 rows); its tokens route to nearly every expert (1 - (1 - k/E)^512
+            # of them), so all of a layer's experts cross the link, not the active share decode reads
+            streamed = float(sum(mem.layers[il].weights_bytes for il in d.layers)
+                             + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
+                             + (mem.output_layer_bytes if d.has_output else 0))
+        out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
+                              n_blocks=sum(units[il] for il in d.layers),
+                              weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
+                              swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
+                              attn_dim_layers=adim // shard, params=elements / shard, quant_tops=qt,
+                              streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
+                              resident_elements=resident * el_per_byte / shard,
+                              resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
+                              alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
+                              state_bytes=2.0 * state / shard,
+                              output_elements=0.0 if mem.run.logits_all else head / shard))
+    return out
