@@ -218,7 +218,7 @@ def modern_table(show_rows: bool) -> int:
     engine, metric and hardware class, by dense/MoE and placement, and by depth."""
     sys.path.insert(0, str(Path(__file__).parent))
     from modern_rows import CSV as MODERN_CSV
-    from modern_rows import load_modern_rows
+    from modern_rows import fit_single_run, load_modern_rows
     from rigfit.errors import RigfitError
 
     missing = missing_calibration(MODERN_CSV)
@@ -234,22 +234,8 @@ def modern_table(show_rows: bool) -> int:
             continue
         if r.metric == "ttft" and r.prompt == 0:
             continue  # prompt length not recorded: nothing to time
-        depth = r.depth if (r.bench or r.metric == "pp") else r.depth + r.prompt  # a server decodes after it
-        # the measured runs set their own layers (llama-bench has no --fit): no safety headroom
-        kw: dict[str, object] = dict(engine=r.engine, quant=r.quant or None, hardware=r.machine, headroom_bytes=0,
-                                     prompt_tokens=max(r.prompt, 1), gen_tokens=max(r.gen, 1), depth_tokens=depth,
-                                     context_tokens=max(r.prompt + r.depth + r.gen + 16, 512))
-        if r.backend:
-            kw["backend"] = r.backend
-        if r.engine in ("llama.cpp", "ollama"):
-            if r.flash_attention is not None:
-                kw["flash_attention"] = r.flash_attention
-            if r.kv_type:
-                kw["kv_cache_type"] = r.kv_type
-        if r.gpu_layers is not None and r.gpu_layers < 90:
-            kw["gpu_layers"] = r.gpu_layers
         try:
-            f = fit(r.model, **kw)
+            f = fit_single_run(r)
         except RigfitError:
             continue
         s = f.speed

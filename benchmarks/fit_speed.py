@@ -320,8 +320,7 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
     """Decode and prefill forms of the throughput_modern.csv rows (llama.cpp and Ollama, one request, no
     speculative decoding) whose every device is of class ``cls``; a server's prefill only from prompts of
     128 tokens or more (shorter ones time its fixed costs, not the prompt; llama-bench times the prompt)."""
-    import rigfit
-    from modern_rows import load_modern_rows
+    from modern_rows import decode_depth, fit_single_run, load_modern_rows
     from rigfit.errors import RigfitError
 
     dec: list[tuple[object, dict[str, float]]] = []
@@ -334,12 +333,9 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
             continue
         if row.metric == "pp" and row.prompt < 128 and not row.bench:
             continue
-        depth = row.depth if (row.bench or row.metric == "pp") else row.depth + row.prompt
-        kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
+        depth = decode_depth(row)
         try:
-            r = rigfit.fit(row.model, quant=row.quant or None, hardware=row.machine, engine=row.engine,
-                           headroom_bytes=0, prompt_tokens=max(row.prompt, 1), gen_tokens=row.gen, depth_tokens=depth,
-                           context_tokens=max(row.prompt + row.depth + row.gen + 16, 512), **kw)
+            r = fit_single_run(row)
         except RigfitError:
             continue
         if r.placement is None or r.speed is None:

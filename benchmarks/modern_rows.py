@@ -142,6 +142,35 @@ def load_request_rows(path: Path = CSV) -> list[ModernRow]:
     return out
 
 
+def decode_depth(row: ModernRow) -> int:
+    """The tokens in the cache when the row's measured work starts: llama-bench runs each test from its ``-d``
+    depth; a server decodes after the row's own prompt (and prefills from its depth)."""
+    return row.depth if (row.bench or row.metric == "pp") else row.depth + row.prompt
+
+
+def fit_single_run(row: ModernRow) -> Any:
+    """The plan for a one-request row as it was run: the row's engine, backend, quant, prompt, answer, depth,
+    and, for llama.cpp and Ollama, its flash attention, KV type, -ngl and --n-cpu-moe; no safety headroom (the
+    measured runs set their own layers).  The accuracy harness and the fit (fit_speed.modern_forms) both plan
+    rows here, so that a constant is fitted on the configuration it is scored on.  Raises RigfitError where
+    rigfit cannot plan it."""
+    import rigfit
+
+    kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
+    if row.engine in ("llama.cpp", "ollama"):
+        if row.flash_attention is not None:
+            kw["flash_attention"] = row.flash_attention
+        if row.kv_type:
+            kw["kv_cache_type"] = row.kv_type
+        if row.n_cpu_moe is not None:
+            kw["n_cpu_moe"] = row.n_cpu_moe
+    if row.gpu_layers is not None and row.gpu_layers < 90 and row.n_cpu_moe is None:
+        kw["gpu_layers"] = row.gpu_layers  # -ngl 99 and up: every layer (the planner's own choice when it fits)
+    return rigfit.fit(row.model, engine=row.engine, quant=row.quant or None, hardware=row.machine, headroom_bytes=0,
+                      prompt_tokens=max(row.prompt, 1), gen_tokens=max(row.gen, 1), depth_tokens=decode_depth(row),
+                      context_tokens=max(row.prompt + row.depth + row.gen + 16, 512), **kw)
+
+
 def fit_whole_run(row: ModernRow) -> Any:
     """The plan for a whole-request row (``metric="req"``: a short prompt then the answer, 4k context) or a
     row with several users (each a sequence with its own prompt and answer), as the runs were made: the
