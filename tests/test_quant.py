@@ -100,3 +100,44 @@ def test_unknown_quant_lists_options() -> None:
 def test_exl2_out_of_range() -> None:
     with pytest.raises(InvalidInput, match="9"):
         resolve_quant("exl2-9")
+
+
+# gpt-oss ships its routed experts in MXFP4 (OCP MX: E2M1 values, an E8M0 scale per 32 -> 4.25 bits/weight), the
+# rest in BF16.  The gpt-oss model card (OpenAI, August 2025, arXiv 2508.10925, Table 1) lists the checkpoints at
+# 60.8 GiB (gpt-oss-120b) and 12.8 GiB (gpt-oss-20b): vLLM serves them as published.  Tolerance: the card's
+# rounding (0.05 GiB) plus 0.5 %.
+@pytest.mark.parametrize(("model", "checkpoint_gib"), [("openai/gpt-oss-20b", 12.8), ("openai/gpt-oss-120b", 60.8)])
+def test_vllm_serves_gpt_oss_as_published(capsys: pytest.CaptureFixture[str], model: str,
+                                          checkpoint_gib: float) -> None:
+    import json
+
+    from .conftest import run_cli
+
+    assert TENSOR_FORMATS["MXFP4"].experts is not None
+    assert TENSOR_FORMATS["MXFP4"].experts.bits_per_weight == Fraction("4.25")
+    code, out, _ = run_cli(capsys, "fit", model, "-e", "vllm", "-H", "H100 SXM", "-c", "32k", "--json")
+    assert code == 0
+    got = json.loads(out)
+    assert got["quant"] == "MXFP4"
+    weights = sum(i["bytes"] for i in got["memory"]["items"] if i["component"] == "weights") / 2**30
+    assert weights == pytest.approx(checkpoint_gib, abs=0.05 + 0.005 * checkpoint_gib)
+    code, out, _ = run_cli(capsys, "fit", model, "-e", "vllm", "-H", "H100 SXM", "-c", "32k", "--command", "vllm")
+    assert code == 0
+    serve = next(line for line in out.splitlines() if line.startswith("vllm serve"))
+    assert serve.split()[2] == model and "--quantization" not in serve and "--dtype" not in serve
+
+
+@pytest.mark.parametrize(("engine", "name"), [("ollama", "MXFP4_MOE"), ("llama.cpp", "MXFP4_MOE"), ("vllm", "MXFP4")])
+def test_mxfp4_names_the_format_each_engine_loads(engine: str, name: str) -> None:
+    # Ollama's `ollama show` calls gpt-oss's file type MXFP4; llama.cpp's name for it is MXFP4_MOE
+    from rigfit import fit
+
+    assert fit("openai/gpt-oss-20b", quant="MXFP4", engine=engine).quant.name == name
+
+
+def test_mxfp4_on_a_model_not_published_in_it_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import run_cli
+
+    code, out, err = run_cli(capsys, "fit", "Qwen3-30B-A3B", "-q", "MXFP4", "-e", "vllm")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "MXFP4" in err and "Qwen3-30B-A3B" in err

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from .calibration import Calibration
 from .cost import RunningCost, running_cost
 from .engines import Engine
-from .errors import InvalidInput
+from .errors import InvalidInput, UnknownQuant
 from .hardware.spec import Device
 from .memory import MemoryBreakdown, estimate_memory, make_run_config, weights_total_bytes
 from .models.spec import ModelSpec, first_layers
 from .quality import near_lossless, relative_loss
-from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resolve_quant
+from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, TensorFormat, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .system import OS, System, SystemDevice, make_system, with_usable
 from .vocab import ClusterMode, DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
@@ -53,14 +53,33 @@ class FitResult:
         return self.system.devices if self.system is not None else ()
 
 
+def native_quant(spec: ModelSpec, engine: Engine) -> QuantScheme | None:
+    """The format the model is published in as ``engine`` loads it (gpt-oss's MXFP4 experts: llama.cpp's
+    MXFP4_MOE file type, vLLM's MXFP4 checkpoint); None where the model names none or the engine loads
+    neither."""
+    if not spec.native_quant:
+        return None
+    try:
+        q = resolve_quant(spec.native_quant, prefer=engine.weights.value)
+    except UnknownQuant:
+        return None
+    return q if engine.loads(q) else None
+
+
 def pick_quant(spec: ModelSpec, engine: Engine, quant: str | None) -> QuantScheme:
     prefer = engine.weights.value
+    native = native_quant(spec, engine)
     if quant:
-        return resolve_quant(quant, prefer=prefer)
+        q = resolve_quant(quant, prefer=prefer)
+        if isinstance(q, TensorFormat) and q.checkpoint_only and q != native and engine.loads(q):
+            raise InvalidInput(f"{engine.title} loads {q.name} weights only from a checkpoint published in them "
+                               f"(gpt-oss); {spec.name} is not: pick another quantization",
+                               options=("quant", "model"))
+        return q
     if spec.gguf is not None and engine.weights == WeightFormat.GGUF and spec.gguf.file_type in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[spec.gguf.file_type]  # a GGUF file is sized as it is
-    if spec.native_quant in GGUF_FILE_TYPES and engine.weights == WeightFormat.GGUF:
-        return GGUF_FILE_TYPES[spec.native_quant]  # the format the model ships in (gpt-oss: MXFP4 experts)
+    if native is not None:
+        return native  # the format the model ships in (gpt-oss: MXFP4 experts)
     return resolve_quant(engine.default_quant, prefer=prefer)
 
 
@@ -204,9 +223,9 @@ def _best_quant(req: FitRequest) -> FitResult:
         return p.verdict.rank if p else 0
 
     last = len(ladder) - 1
-    native = req.model.native_quant
-    if native and native in GGUF_FILE_TYPES and req.engine.weights == WeightFormat.GGUF:
-        r = _plan(replace(req, quant=native, search=Search.NONE))
+    native = native_quant(req.model, req.engine)
+    if native is not None:
+        r = _plan(replace(req, quant=native.name, search=Search.NONE))
         if r.placement is not None and r.placement.verdict == Verdict.GPU:
             return r  # the format the model is published in (gpt-oss: MXFP4) runs on the GPU: no search
     near = next((i for i, q in enumerate(ladder) if near_lossless(q) and relative_loss(q)), None)
@@ -572,6 +591,6 @@ def compare(results: Sequence[FitResult]) -> list[Compared]:
 
 
 __all__ = ["DEFAULT_STACK", "Compared", "FitRequest", "FitResult", "Room", "Search", "SystemDevice", "compare",
-           "curve_request", "fit",
-           "fit_model", "make_request", "pick_quant", "quant_ladder", "rank_runs", "resolve_hardware", "room",
+           "curve_request", "fit", "fit_model", "make_request", "native_quant", "pick_quant", "quant_ladder",
+           "rank_runs", "resolve_hardware", "room",
            "system_from_detected", "this_machine", "what_runs"]

@@ -442,6 +442,7 @@ class TensorFormat:
     head: GroupGeometry = BF16
     embeddings_on_host: bool = False  # exllamav2 keeps the embedding table in system RAM
     experts: GroupGeometry | None = None  # routed experts in their own geometry (None: as ``linear``)
+    checkpoint_only: bool = False  # engines load it from a checkpoint published in it; none quantizes to it
     source: str = ""
 
     @property
@@ -468,10 +469,20 @@ _MOE_INT4 = TensorFormat(name="MLX-4BIT-MOE", linear=BF16, experts=GroupGeometry
                          source="Kimi K2 Thinking native INT4: routed experts 4-bit (group 32), the rest BF16 "
                          "(moonshotai model card; mlx-community/Kimi-K2-Thinking)")
 
+# gpt-oss's published format (openai/gpt-oss-20b and -120b model cards: the MoE weights in MXFP4, 90 % of the
+# parameters, every other tensor in BF16).  MXFP4 is the OCP Microscaling format (OCP MX specification v1.0,
+# 2023): blocks of 32 FP4 (E2M1) elements sharing one 8-bit power-of-two (E8M0) scale, 4.25 bits/weight; the
+# checkpoint stores them as the *_blocks and *_scales tensors vLLM's Mxfp4 method loads
+# (vllm/model_executor/layers/quantization/mxfp4.py).  vLLM does not quantize a 16-bit model to it.
+_MXFP4_EXPERTS = TensorFormat(name="MXFP4", linear=BF16, experts=GroupGeometry(bits=4, group_size=32, scale_bits=8),
+                              checkpoint_only=True,
+                              source="OCP MX v1.0 MXFP4 (E2M1, an E8M0 scale per 32) on the routed experts, the "
+                              "rest BF16: gpt-oss's published checkpoint (openai/gpt-oss model cards)")
+
 TENSOR_FORMATS: dict[str, TensorFormat] = {
     f.name: f
     for f in (
-        _MOE_INT4,
+        _MOE_INT4, _MXFP4_EXPERTS,
         _fmt("FP32", F32, "torch float32", embedding=F32, head=F32),
         _fmt("FP16", GroupGeometry(bits=16), "torch float16"),
         _fmt("BF16", BF16, "torch bfloat16 (the usual checkpoint dtype)"),
@@ -506,7 +517,7 @@ _TENSOR_ALIASES = {
     "BNB-4BIT": "NF4-DQ", "QLORA": "NF4-DQ", "BNB-INT8": "INT8", "LLM.INT8": "INT8", "MLX-4": "MLX-4BIT",
     "MLX-8": "MLX-8BIT", "MLX4": "MLX-4BIT", "MLX8": "MLX-8BIT", "FP8-E4M3": "FP8", "W8A8": "INT8",
     "W8A8-INT8": "INT8", "W4A16": "INT4", "INT4-W4A16": "INT4", "GPTQ4": "GPTQ", "AWQ-INT4": "AWQ",
-    "NVFP4-W4A4": "NVFP4",
+    "NVFP4-W4A4": "NVFP4", "MXFP4_MOE": "MXFP4",
 }
 
 EXL2_HEAD_BITS = 6  # exllamav2 convert.py default -hb 6
@@ -532,6 +543,9 @@ def quant_names() -> list[str]:
     return [*GGUF_FILE_TYPES, *TENSOR_FORMATS, "EXL2-<bpw>"]
 
 
+# llama.cpp names the gpt-oss file type MXFP4_MOE (LLAMA_FTYPE_MOSTLY_MXFP4_MOE, src/llama-model-loader.cpp);
+# Ollama's `ollama show` and the Hub's file names call it MXFP4
+_GGUF_ALIASES = {"MXFP4": "MXFP4_MOE"}
 _FLOAT_TO_TENSOR = {"F16": "FP16", "BF16": "BF16", "F32": "FP32", "FP16": "FP16", "FP32": "FP32"}
 _FLOAT_TO_GGUF = {"FP16": "F16", "FP32": "F32"}
 
@@ -548,7 +562,7 @@ def split_gguf_name(name: str) -> tuple[str, str] | None:
     if not m:
         return None
     quant = m.group("quant").upper().replace("UD_", "UD-")
-    return m.group("model"), "MXFP4_MOE" if quant == "MXFP4" else quant
+    return m.group("model"), _GGUF_ALIASES.get(quant, quant)
 
 
 def tag_quant(tag: str) -> str | None:
@@ -576,7 +590,7 @@ def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
         return TENSOR_FORMATS[_FLOAT_TO_TENSOR[key]]
     if prefer == "tensor" and _TENSOR_ALIASES.get(key, key) in TENSOR_FORMATS:
         return TENSOR_FORMATS[_TENSOR_ALIASES.get(key, key)]  # NVFP4: the checkpoint format, not the GGUF type
-    key = _FLOAT_TO_GGUF.get(key, key) if prefer == "gguf" else key
+    key = (_GGUF_ALIASES | _FLOAT_TO_GGUF).get(key, key) if prefer == "gguf" else key
     if key in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[key]
     key = _TENSOR_ALIASES.get(key, key)

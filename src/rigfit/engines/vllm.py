@@ -147,7 +147,8 @@ class VLLM(TensorEngine):
 
 VLLM_ENGINE = VLLM(
     name="vllm", title="vLLM", aliases=("vllm-serve",), weights=WeightFormat.TENSOR,
-    formats=("BF16", "FP16", "FP32", "FP8", "AWQ", "GPTQ", "GPTQ-8BIT", "NF4", "NF4-DQ", "INT8", "INT4", "NVFP4"),
+    formats=("BF16", "FP16", "FP32", "FP8", "AWQ", "GPTQ", "GPTQ-8BIT", "NF4", "NF4-DQ", "INT8", "INT4", "NVFP4",
+             "MXFP4"),
     default_quant="BF16", quant_ladder=("BF16", "FP8", "AWQ", "GPTQ"),
     kv_types=("auto", "bf16", "f16", "fp8"), kv_type_names={"auto": "bf16"},
     default_kv="auto", default_ctx=None, backends=(Backend.CUDA, Backend.ROCM, Backend.CPU),
