@@ -58,6 +58,25 @@ def test_options_the_engine_cannot_honour(kw: dict[str, object], message: str, o
     assert info.value.options == options
 
 
+@pytest.mark.parametrize("backend", ["cpu", None])
+def test_no_gpu_layers_on_an_apu(backend: str | None) -> None:
+    """-ngl 0 with llama.cpp's CPU backend on an APU is the CPU run it asks for (the localmaxxing CPU-only
+    llama-bench runs on a Ryzen 7 7840HS pass it): planned as the run without it; with the GPU backend it is
+    still an error (rigfit plans an APU's layers by the OS's GPU memory limit)."""
+    kw = {"backend": backend} if backend else {}
+    req = dict(hardware=["AMD Ryzen 7 7840HS"], quant="Q4_K_M", **kw)
+    if backend is None:
+        with pytest.raises(InvalidInput, match="applies to discrete GPUs"):
+            make_request("Qwen/Qwen3-8B", gpu_layers=0, **req)
+        return
+    with_ngl = fit(make_request("Qwen/Qwen3-8B", gpu_layers=0, **req))
+    without = fit(make_request("Qwen/Qwen3-8B", **req))
+    assert with_ngl.speed is not None and without.speed is not None
+    assert with_ngl.speed.decode_tokens_per_s == without.speed.decode_tokens_per_s
+    with pytest.raises(InvalidInput, match="applies to discrete GPUs"):
+        make_request("Qwen/Qwen3-8B", gpu_layers=4, **req)
+
+
 def test_vulkan_drives_a_mixed_pair() -> None:
     req = make_request("Llama-3.1-8B-Instruct", hardware=["RTX 3090", "7900 XTX"], backend="vulkan")
     assert req.system is not None

@@ -357,6 +357,7 @@ def check_request(req: FitRequest) -> None:
             raise InvalidInput(f"{eng.title} has no setting for {label}", options=(name, "engine"))
     n_gpus = sum(sd.count for sd in req.system.accelerators) if req.system else 0
     unified = req.system is not None and any(sd.device.unified for sd in req.system.accelerators)
+    on_cpu = req.system is not None and all(sd.backend == Backend.CPU for sd in req.system.accelerators)
     if (req.tensor_parallel not in (None, 1) or req.pipeline_parallel not in (None, 1)) and \
             rules.style != PlacementStyle.TENSOR_PARALLEL:
         raise InvalidInput(f"{eng.title} has no tensor or pipeline parallelism (vLLM has)",
@@ -365,7 +366,7 @@ def check_request(req: FitRequest) -> None:
         if not rules.gpu_layers:
             raise InvalidInput(f"{eng.title} takes no GPU-layer count: it places every layer itself",
                                options=("gpu_layers", "engine"))
-        if unified:
+        if unified and not (on_cpu and req.gpu_layers == 0):  # -ngl 0 with the CPU backend: what it runs anyway
             raise InvalidInput("a GPU-layer count applies to discrete GPUs; on unified memory rigfit plans the "
                                "layers by the OS's GPU memory limit", options=("gpu_layers", "hardware"))
     if req.n_cpu_moe is not None:
