@@ -151,6 +151,9 @@ def test_ram_flag_is_gib(capsys: pytest.CaptureFixture[str]) -> None:
     ("M4 Max", "Apple M4 Max (32-core GPU) 36GB", "32/40-core GPU, 36/48/64/128 GB"),
     ("M2 Ultra", "Apple M2 Ultra (60-core GPU) 64GB", "60/76-core GPU, 64/128/192 GB"),
     ("M2 Ultra 192GB", "Apple M2 Ultra (60-core GPU) 192GB", "60/76-core GPU, 192 GB"),
+    # the base chips: "M4" was ambiguous with the A100 SXM4 whose letters hold it, "M1" found no M1 at all
+    ("M4", "Apple M4 (8-core GPU) 16GB", "8/10-core GPU, 16/24/32 GB"),
+    ("M1", "Apple M1 (7-core GPU) 8GB", "7/8-core GPU, 8/16 GB"),
 ])
 def test_a_bare_apple_chip_is_its_base_configuration(text: str, base: str, sizes: str) -> None:
     """Issue 14 item 2 (part): a chip name plans on the base configuration and says so, naming the others."""

@@ -129,7 +129,10 @@ def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
             exact.append(d)
         elif key and any(_within(key, k) for k in keys):
             partial.append(d)
-    hits = exact or partial
+    chip = [d for d in pool if d.arch and _key(d.arch) == key]
+    # a chip's own name picks that chip: "M4" is Apple's M4, not the M4 Pro or Max, nor the A100 SXM4 its letters
+    # are in (and "M1" finds the M1, whose keys run on into a core count: "applem17c")
+    hits = exact or chip or partial
     if mem_gb is not None:
         sized = [d for d in hits if round(d.memory_bytes / GIB) == mem_gb]
         if hits and not sized:
