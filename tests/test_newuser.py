@@ -444,6 +444,14 @@ def test_have_this_machine_reads_the_detected_cpu_and_ram(monkeypatch: pytest.Mo
     ("Ryzen 7 7800X3D", "AMD AM5 desktop"), ("13th Gen Intel Core i7-13700K (alderlake)",
                                               "Intel LGA1700 desktop (12th-14th gen Core)"),
     ("Intel Core Ultra 9 285K", "Intel LGA1851 desktop (Core Ultra 200S)"), ("Ryzen 7 3700X", "AMD AM4 desktop"),
+    # workstation and server names (the CPUs of throughput_modern.csv's used-server RTX 3060 runs among them)
+    ("Intel(R) Xeon(R) Gold 6138 CPU @ 2.00GHz",
+     "Intel Xeon Scalable 1st/2nd gen (Skylake-SP / Cascade Lake, LGA3647)"),
+    ("Intel(R) Xeon(R) Platinum 8480+", "Intel Xeon Scalable 4th gen (Sapphire Rapids)"),
+    ("Xeon Platinum 8592+", "Intel Xeon Scalable 5th gen (Emerald Rapids)"),
+    ("Intel(R) Xeon(R) 6980P", "Intel Xeon 6 6900P (Granite Rapids-AP)"),
+    ("Intel(R) Xeon(R) w7-3465X", "Intel Xeon W-3400 (W790)"), ("Xeon w5-2455X", "Intel Xeon W-2400 (W790)"),
+    ("AMD EPYC 9654 96-Core Processor", "AMD EPYC 9004 (Genoa, SP5)"), ("EPYC 9755", "AMD EPYC 9005 (Turin, SP5)"),
 ])
 def test_a_desktop_cpu_name_plans_on_its_platform(name: str, platform: str) -> None:
     from rigfit.hardware.resolve import resolve_device_noted
@@ -451,6 +459,17 @@ def test_a_desktop_cpu_name_plans_on_its_platform(name: str, platform: str) -> N
     dev, note = resolve_device_noted(name)
     assert dev.name == platform and dev.kind == "cpu"
     assert note.startswith(f"{name!r} is planned as its platform, {platform} (")
+
+
+@pytest.mark.parametrize(("name", "platform"), [
+    ("AMD Ryzen Threadripper PRO 7995WX 96-Cores", "AMD Threadripper PRO 7000WX (WRX90)"),  # 8 channels, not TRX50's 4
+    ("AMD Ryzen Threadripper 7980X 64-Cores", "AMD Threadripper 7000 (TRX50)"),
+])
+def test_a_cpu_column_names_its_platform(name: str, platform: str) -> None:
+    from rigfit.hardware.catalog import default_hardware
+
+    model = default_hardware().cpu_model(name)
+    assert model is not None and model.platform == platform
 
 
 @pytest.mark.parametrize("name", ["Ryzen 9 5900HX", "Core i7-1185G7", "Pentium 4"])
