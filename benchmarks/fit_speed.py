@@ -26,7 +26,7 @@ from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
 from rigfit.speed import batch_compute_s, batched_step_s, decode_linear, decode_time_s, prefill_linear, prefill_time_s
-from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, SpeedParams, load_speed_params
+from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, PROMPT_FAMILIES, SpeedParams, load_speed_params
 from rigfit.speedwork import DeviceWork, device_work
 from speed_rows import CSV, Row, fit_row, load_rows
 
@@ -388,6 +388,21 @@ def request_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp",)) -> tuple[
     return forms, times, devices
 
 
+def held_out_by_model(forms: list[tuple[object, dict[str, float]]], times: list[float],
+                      theta: dict[str, float]) -> float:
+    """Median % error of each model's prompt rows under constants fitted without that model's rows, the fixed
+    per-micro-batch cost and the recurrent scan held at ``theta``'s (a few models alone identify those): how
+    the weight-type constants carry to a model the fit has not seen, where the rows come from one CPU."""
+    fixed = {k: theta[k] for k in ("cpu:t_ub", "cpu:a_ss") if k in theta}
+    errs: list[float] = []
+    for model in sorted({getattr(r, "model", "") for r, _ in forms}):
+        train = [(x, t) for x, t in zip(forms, times, strict=True) if getattr(x[0], "model", "") != model]
+        th = robust_solve([x for x, _ in train], [t for _, t in train], fixed=fixed)
+        errs += [abs(t / sum(v * th.get(k, theta.get(k, 0.0)) for k, v in f.items()) - 1)
+                 for (r, f), t in zip(forms, times, strict=True) if getattr(r, "model", "") == model]
+    return 100 * statistics.median(errs)
+
+
 def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Ollama on Apple GPUs from its 2025-2026 runs (M1 Max and M5 Max, eval_count / eval_duration): its own
     runner decodes below llama.cpp's rate on the same chips (the Metal constants stood in 21 % off, +19 % signed),
@@ -503,6 +518,9 @@ def main(argv: list[str]) -> int:
     # the KV cache is read like the weights (both stream from RAM), so a_kv is held at a_w's value
     cpu_w = robust_solve(cdec, cdec_t)
     cpu_theta = robust_solve(cdec, cdec_t, fixed={"cpu:a_kv": cpu_w["cpu:a_w"]}) | robust_solve(cpre, cpre_t)
+    rel = " / ".join(f"{cpu_theta.get(f'cpu:a_fq_{f}', 0) / cpu_theta['cpu:a_fq']:.2f}" for f in PROMPT_FAMILIES)
+    print(f"cpu              pp by weight type: leave-one-model-out median "
+          f"{held_out_by_model(cpre, cpre_t, cpu_theta):.1f} % (a_fq_lo / q8 / r over a_fq: {rel})")
     cpu_theta["cpu:a_bd"], bd_lines = fit_batched("cpu", {k: v for k, v in cpu_theta.items() if k.startswith("cpu:")})
     for line in bd_lines:
         print(line)
@@ -692,6 +710,10 @@ def main(argv: list[str]) -> int:
     lines += ["", "[classes.cpu]  # throughput_modern.csv CPU-only llama.cpp rows: " + ", ".join(sorted(cpu_devices)),
               "fitted = true"]
     lines += [f"{k} = {cpu_theta.get(f'cpu:{k}', 0.0):.6g}" for k in (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)]
+    for fam in PROMPT_FAMILIES:
+        if f"cpu:a_fq_{fam}" in cpu_theta:
+            lines.append(f"a_fq_{fam} = {cpu_theta[f'cpu:a_fq_{fam}']:.6g}  # the {fam} weight types' prompt kernels "
+                         "(speed.prefill_terms)")
     lines.append(f"a_ss = {cpu_theta.get('cpu:a_ss', 0.0):.6g}  # a prompt's recurrent scan (speed.prefill_terms)")
     if "cpu:a_xt" in cpu_theta:
         lines.append(f"a_xt = {cpu_theta['cpu:a_xt']:.6g}  # a MoE micro-batch's touched experts (speed.prefill_terms)")

@@ -392,3 +392,35 @@ def test_recurrent_scan_slows_a_hybrid_prompt_where_fitted() -> None:
     assert t["a_ss"] == pytest.approx(512 * w.state_bytes / (w.bandwidth_gb_s * 1e9))
     (d,) = _works("Llama-3.2-1B-Instruct", "Q4_K_M", "AMD Ryzen 7 7840HS", backend="cpu")
     assert "a_ss" not in prefill_terms(d, 512, 512, True, False)
+
+
+# throughput_modern.csv (localmaxxing, llama-bench pp512, CPU backend on a Ryzen 7 7840HS, llama.cpp commit
+# 6b4dc21): one model in several quants.  The CPU's prompt kernels run by weight type (speedwork.
+# CPU_PROMPT_FAMILY): Q2_K files prefill at about 0.63-0.65 of Q4_K_M's rate, Q8_0 at about 0.89, which one
+# constant for every quantized type priced at 1.0.  Tolerance 10 % (the rows' spread between repeats is 2-5 %).
+@pytest.mark.parametrize(("model", "quant", "measured"), [
+    ("Qwen/Qwen3-0.6B", "Q2_K", 536.4), ("Qwen/Qwen3-0.6B", "Q4_K_M", 854.4), ("Qwen/Qwen3-0.6B", "Q8_0", 756.5),
+    ("meta-llama/Llama-3.2-1B-Instruct", "Q2_K", 319.7), ("meta-llama/Llama-3.2-1B-Instruct", "Q4_K_M", 493.8),
+    ("allenai/OLMo-2-0425-1B-Instruct", "Q2_K", 278.8), ("allenai/OLMo-2-0425-1B-Instruct", "Q4_K_M", 442.9),
+])
+def test_cpu_prompt_rate_follows_the_weight_type(model: str, quant: str, measured: float) -> None:
+    r = fit(model, quant=quant, hardware=["AMD Ryzen 7 7840HS"], backend="cpu", prompt_tokens=512)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=0.10)
+
+
+def test_weight_type_families_price_cpu_prompts_only() -> None:
+    """A Q2_K file's blocks are Q2_K and Q3_K (the "lo" family) and pay a_fq_lo on a CPU; a GPU class prices
+    every quantized type at a_fq (its rows show no split), so the same file's prompt terms carry no family."""
+    from rigfit.speed import prefill_terms
+
+    (cpu,) = _works("Qwen/Qwen3-0.6B", "Q2_K", "AMD Ryzen 7 7840HS", backend="cpu")
+    assert dict(cpu.family_shares)["lo"] > 0.9
+    t = prefill_terms(cpu, 512, 512, True, False)
+    whole = 2.0 * (cpu.params - cpu.output_elements) * 512 + 2.0 * cpu.output_elements
+    assert t["a_fq"] + t["a_fq_lo"] == pytest.approx(whole / (cpu.quant_tops or cpu.tflops or 0) / 1e12)
+    params = load_speed_params()
+    assert params.classes["cpu"]["a_fq_lo"] > 1.3 * params.classes["cpu"]["a_fq"]
+    assert params.classes["cuda"]["a_fq_lo"] == params.classes["cuda"]["a_fq"]  # not fitted: a_fq's
+    (gpu,) = _works("Qwen/Qwen3-0.6B", "Q2_K", "RTX 4090")
+    assert not any(k.startswith("a_fq_") for k in prefill_terms(gpu, 512, 512, True, False))

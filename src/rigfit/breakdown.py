@@ -76,6 +76,7 @@ class MemoryBreakdown:
     # weight elements (not bytes) of the repeating blocks and of the output layer: what a matmul multiplies
     layer_elements: int = 0
     output_elements: int = 0
+    layer_type_elements: tuple[tuple[str, int], ...] = ()  # the blocks' matrix elements by ggml type (GGUF)
 
     @property
     def warnings(self) -> tuple[str, ...]:

@@ -148,20 +148,22 @@ def _cached_unless_gguf(maxsize: int) -> Callable[[_SpecFn[_T]], _SpecFn[_T]]:
 
 def weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], list[int], bool]:
     """Per-tensor bytes: exact from a GGUF file of the same type, else by the format's rules."""
-    tensors, sizes, exact = _weight_bytes(spec, quant)
+    tensors, sizes, exact, _ = _weight_bytes(spec, quant)
     return tensors, list(sizes), exact
 
 
 @_cached_unless_gguf(maxsize=256)  # per-tensor tuples are large: a catalog listing's worth
-def _weight_bytes(spec: ModelSpec, quant: QuantScheme) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool]:
+def _weight_bytes(spec: ModelSpec, quant: QuantScheme
+                  ) -> tuple[tuple[Tensor, ...], tuple[int, ...], bool, tuple[str | None, ...]]:
+    """The tensors, their bytes, whether those are a real file's, and each one's ggml type (None outside GGUF)."""
     g = spec.gguf
     if g is not None and isinstance(quant, GGUFFileType) and quant.name == g.file_type:
-        return g.tensors, tuple(t.n_bytes or 0 for t in g.tensors), True
+        return g.tensors, tuple(t.n_bytes or 0 for t in g.tensors), True, tuple(t.ggml_type for t in g.tensors)
     tensors = g.tensors if g is not None else build_tensors(spec)
     if isinstance(quant, GGUFFileType):
         types = ggml_types_for(tensors, quant, mixture_context(spec))
-        return tensors, tuple(tensor_bytes_gguf(tensors, types)), False
-    return tensors, tuple(tensor_bytes_format(tensors, quant)), False
+        return tensors, tuple(tensor_bytes_gguf(tensors, types)), False, tuple(types)
+    return tensors, tuple(tensor_bytes_format(tensors, quant)), False, (None,) * len(tensors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,8 @@ class _WeightSummary:
     layer_elements: int = 0  # weight elements of the repeating blocks (routed experts included)
     output_elements: int = 0  # weight elements of the output layer (head and output norm)
     token_embd_elements: int = 0  # elements of token_embd.weight (the head of a model with tied embeddings)
+    # the blocks' matrix elements by ggml type (GGUF only): what a CPU prompt's kernels depend on (speed.py)
+    layer_type_elements: tuple[tuple[str, int], ...] = ()
 
 
 # the files a weight summary is computed by: the disk cache's fingerprint
@@ -202,7 +206,8 @@ def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                                   n_tensors=hit["n_tensors"], exact=hit["exact"],
                                   layer_elements=int(hit["layer_elements"]),
                                   output_elements=int(hit["output_elements"]),
-                                  token_embd_elements=int(hit["token_embd_elements"]))
+                                  token_embd_elements=int(hit["token_embd_elements"]),
+                                  layer_type_elements=tuple((str(t), int(n)) for t, n in hit["layer_type_elements"]))
         except (KeyError, TypeError, ValueError):
             pass  # a damaged entry: computed again below
     summary = _summarize(spec, quant)
@@ -212,17 +217,19 @@ def _weight_summary(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                              "n_params": summary.n_params, "total": summary.total, "n_tensors": summary.n_tensors,
                              "layer_elements": summary.layer_elements, "output_elements": summary.output_elements,
                              "token_embd_elements": summary.token_embd_elements,
+                             "layer_type_elements": summary.layer_type_elements,
                              "exact": summary.exact})
     return summary
 
 
 def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
-    tensors, sizes, exact = _weight_bytes(spec, quant)
+    tensors, sizes, exact, types = _weight_bytes(spec, quant)
     groups: dict[str, int] = {}
+    by_type: dict[str, int] = {}
     per_layer_w = [0] * spec.n_layers
     per_layer_x = [0] * spec.n_layers
     output_layer = token_embd = layer_el = output_el = embd_el = 0
-    for t, b in zip(tensors, sizes, strict=True):
+    for t, b, ty in zip(tensors, sizes, types, strict=True):
         grp = t.group
         if t.name == "token_embd.weight":
             token_embd = b
@@ -231,6 +238,8 @@ def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
         if t.layer is not None and t.layer < spec.n_layers:
             per_layer_w[t.layer] += b
             layer_el += t.n_elements
+            if ty is not None and len(t.shape) >= 2:
+                by_type[ty] = by_type.get(ty, 0) + t.n_elements
             if grp == "experts":
                 per_layer_x[t.layer] += b
         elif t.name.startswith("output"):
@@ -240,7 +249,7 @@ def _summarize(spec: ModelSpec, quant: QuantScheme) -> _WeightSummary:
                           per_layer_experts=tuple(per_layer_x), output_layer=output_layer, token_embd=token_embd,
                           n_params=sum(t.n_elements for t in tensors), total=sum(sizes), n_tensors=len(tensors),
                           exact=exact, layer_elements=layer_el, output_elements=output_el,
-                          token_embd_elements=embd_el)
+                          token_embd_elements=embd_el, layer_type_elements=tuple(sorted(by_type.items())))
 
 
 def weights_total_bytes(spec: ModelSpec, quant: QuantScheme) -> int:
@@ -371,7 +380,7 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         model=spec.name, quant=quant.name, run=run, items=tuple(items), layers=layers, model_file_bytes=file_bytes,
         kv_bytes_per_token=per_tok, bits_per_weight=bpw, exact_weights=exact, run_warnings=warnings,
         pool_warning=pool_warning, output_layer_bytes=output_layer, token_embd_bytes=groups.get("token_embd", 0),
-        layer_elements=w.layer_elements, output_elements=output_el,
+        layer_elements=w.layer_elements, output_elements=output_el, layer_type_elements=w.layer_type_elements,
     )
 
 

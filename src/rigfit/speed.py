@@ -52,6 +52,7 @@ from .vocab import Verdict
 # the measurements quoted in issue 16 (gpt-oss-120b with --n-cpu-moe on an RTX 3090, PCIe 4.0 x16: prefill
 # 120-250 tok/s at 512-token micro-batches); pageable host-to-device copies run at about half of pinned ones.
 PCIE_STREAM_EFF = 0.4
+TYPE_SPLIT_CLASSES = ("cpu",)  # classes whose prompt constants differ by weight type (prefill_terms)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +109,14 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     terms = {"a_fq": 0.0 if f16 else flops_w / tq, "a_ff": (flops_w if f16 else 0.0) / tf + flops_attn / tf,
              "a_sc": 0.0 if flash_attention else 16.0 * work.n_heads_layers * pairs / (work.bandwidth_gb_s * 1e9),
              "t_ub": n_ub * work.n_blocks}
+    if not f16 and work.cls in TYPE_SPLIT_CLASSES:
+        # the CPU's prompt kernels differ by weight type (speedwork.CPU_PROMPT_FAMILY): the blocks' FLOPs of each
+        # family at its own constant a_fq_<family>; the GPU classes' rows show no such split (CUDA MMQ: the
+        # 2025-2026 rows fitted per family predicted held-out models no better)
+        blocks = 2.0 * (work.params - work.output_elements) * prompt / tq
+        for fam, share in work.family_shares:
+            terms[f"a_fq_{fam}"] = blocks * share
+            terms["a_fq"] -= blocks * share
     if work.state_bytes:
         # the recurrent mixers' scan over the prompt (Mamba-2 ggml_ssm_scan, the gated delta rule): priced as each
         # token reading and writing the sequence's state at the device's bandwidth; ``a_ss`` (0 where not

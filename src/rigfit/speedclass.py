@@ -14,6 +14,8 @@ from .vocab import SpeedClass
 
 DECODE_KEYS = ("a_w", "a_kv", "t_layer")
 PREFILL_KEYS = ("a_fq", "a_ff", "a_sc", "t_ub")
+# weight-type families of the CPU's prompt kernels (speedwork.CPU_PROMPT_FAMILY), each with its own a_fq_<family>
+PROMPT_FAMILIES = ("lo", "q8", "r")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +65,9 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
                 classes[name][key] = 0.0  # not fitted: priced as the active FLOPs alone
         if isinstance(rec.get("a_x"), int | float):
             classes[name]["a_x"] = float(rec["a_x"])  # MoE micro-batch expert work (moe_ubatch_elements)
+        for fam in PROMPT_FAMILIES:  # a weight-type family's prompt constant (speed.prefill_terms), else a_fq's
+            key = f"a_fq_{fam}"
+            classes[name][key] = float(rec[key]) if isinstance(rec.get(key), int | float) else classes[name]["a_fq"]
         bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
         fitted[name] = bool(rec.get("fitted", False))
     return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},

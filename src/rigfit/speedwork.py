@@ -68,6 +68,33 @@ class DeviceWork:
     # token's, src/llama-batch.cpp llama_batch_allocr::init: llama-bench; llama-server asks for the last one);
     # 0 when every token's logits are computed (--logits-all: the head is then in ``params`` for each token)
     output_elements: float = 0.0
+    # the blocks' matrix elements by CPU prompt-kernel family (CPU_PROMPT_FAMILY), as shares of the blocks' total;
+    # the rest run as the reference K-quants (Q4_K / Q5_K / Q6_K) do
+    family_shares: tuple[tuple[str, float], ...] = ()
+
+
+# ggml-cpu's prompt matmuls by weight type, in the families whose rates the throughput_modern.csv CPU rows tell
+# apart (same model, several quants, Ryzen 7 7840HS): the low-bit K and i-quants unpack more per element
+# ("lo": Q2_K about 1.6x the Q4_K_M time), Q8_0 runs the int8 dot product on unpacked bytes ("q8"), and Q4_0 /
+# IQ4_NL are the types ggml-cpu repacks into interleaved blocks for its GEMM on AVX2 / AVX-512 / NEON ("r":
+# ggml/src/ggml-cpu/repack.cpp, block_q4_0x8 / block_iq4_nlx4).  Other types price as the reference family.
+CPU_PROMPT_FAMILY = {
+    "Q2_K": "lo", "Q3_K": "lo", "IQ1_S": "lo", "IQ1_M": "lo", "IQ2_XXS": "lo", "IQ2_XS": "lo", "IQ2_S": "lo",
+    "IQ3_XXS": "lo", "IQ3_S": "lo", "TQ1_0": "lo", "TQ2_0": "lo",
+    "Q8_0": "q8",
+    "Q4_0": "r", "IQ4_NL": "r",
+}
+
+
+def family_shares(type_elements: tuple[tuple[str, int], ...]) -> tuple[tuple[str, float], ...]:
+    """Shares of the blocks' matrix elements in each CPU prompt-kernel family (the reference family left out)."""
+    total = sum(n for _, n in type_elements)
+    acc: dict[str, float] = {}
+    for ty, n in type_elements:
+        fam = CPU_PROMPT_FAMILY.get(ty)
+        if fam and total:
+            acc[fam] = acc.get(fam, 0.0) + n / total
+    return tuple(sorted(acc.items()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +154,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     layer_bytes = sum(lay.weights_bytes for lay in mem.layers)
     el_per_byte = mem.layer_elements / layer_bytes if mem.layer_elements and layer_bytes else 8 / bpw
     quantized = mem.quant.upper() not in F16_QUANTS
+    shares = family_shares(mem.layer_type_elements)
     gpus = [d for d in plan.devices if d.role != Role.CPU and (d.layers or d.has_output)]
     first = gpus[0].device if gpus else None
     pcie = 0.0
@@ -224,5 +252,6 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               state_bytes=2.0 * state / shard,
-                              output_elements=0.0 if mem.run.logits_all else head / shard))
+                              output_elements=0.0 if mem.run.logits_all else head / shard,
+                              family_shares=shares))
     return out
