@@ -79,6 +79,22 @@ def test_gemma4_layers_differ() -> None:
     assert "per_layer_token_embd.weight" in names and "blk.0.per_layer_proj.weight" in names
 
 
+def test_gemma4_12b_unified_is_sized_as_gemma4() -> None:
+    """Gemma 4 12B ships as gemma4_unified (no encoder towers; the text model is Gemma 4's): 48 layers, 5 sliding
+    (8 KV heads x 256, window 1024) to 1 global (1 KV head x 512, V = K); the model card gives 11.95B
+    parameters (the text model here, tolerance 1 %: the card counts the image and audio projections too)."""
+    from rigfit.models.resolve import resolve_model
+
+    spec = resolve_model("gemma4:12b", online=False)
+    assert spec.name == "gemma-4-12B-it" and spec.arch == "gemma4"
+    assert spec.params_total == pytest.approx(11.95e9, rel=0.01)
+    assert (spec.kv_heads(0), spec.head_dim_of(0), spec.kv_heads(5), spec.head_dim_of(5)) == (8, 256, 1, 512)
+    r = rigfit.fit(spec, quant="Q4_K_M", context_tokens=32768)
+    kv = {i.name: i.n_bytes for i in r.memory.items if i.component == "kv_cache"}
+    assert kv["KV cache, full-attention layers"] == 8 * 2 * 1 * 512 * 2 * 32768
+    assert kv["KV cache, sliding-window layers"] == 40 * 2 * 8 * 256 * 2 * (1024 + 512)
+
+
 def test_gated_deltanet_layers_keep_a_state_not_a_kv_cache() -> None:
     """Qwen3-Next-80B-A3B: 48 layers, every 4th full attention; linear layers with 16 key heads x 128 and
     32 value heads x 128, conv kernel 4.  llama.cpp: n_embd_r = 3 x (4096 + 2 x 16 x 128) = 20,480;

@@ -32,6 +32,50 @@ def test_a_fine_tune_resolves_to_its_base(typed: str, base: str) -> None:
     assert spec.name == base and spec.resolved_from == typed
 
 
+# the catalog's [[derivatives]]: published models whose names do not contain their base's, each with the source
+# that names the base (throughput_modern.csv runs them: BTL-4-Compact 75 rows, Qwythos 35, Ornith 59)
+@pytest.mark.parametrize(("typed", "base"), [
+    ("badtheorylabs/BTL-4-Compact", "Qwen3.5-35B-A3B"),  # BTL-4 <- Ornith 1.0 35B <- Qwen3.5-35B-A3B
+    ("bartowski/badtheorylabs_BTL-4-GGUF", "Qwen3.5-35B-A3B"),
+    ("empero-ai/Qwythos-9B-Claude-Mythos-5-1M-GGUF", "Qwen3.5-9B"),
+    ("Qwythos-9B-Claude-Mythos-5-1M", "Qwen3.5-9B"),  # the repo's name without its organisation
+    ("cyankiwi/Ornith-1.0-35B-AWQ-INT4", "Qwen3.5-35B-A3B"),
+    ("agentica-org/DeepCoder-14B-Preview", "DeepSeek-R1-Distill-Qwen-14B"),
+    ("Jackrong/Qwopus3.6-27B-v2-MTP-GGUF", "Qwen3.6-27B"),
+])
+def test_a_listed_derivative_resolves_to_its_base(typed: str, base: str) -> None:
+    spec = resolve_model(typed, online=False)
+    assert spec.name == base and spec.resolved_from == typed and spec.resolved_via.startswith("the model it is built")
+
+
+def test_the_plan_says_which_base_a_derivative_runs_as(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "fit", "agentica-org/DeepCoder-14B-Preview", "-q", "Q4_K_M", "-H", "RTX 3080",
+                           "--json")
+    assert code == 0
+    notes = json.loads(out)["placement"]["notes"]
+    assert notes[0] == ("'agentica-org/DeepCoder-14B-Preview' is planned as DeepSeek-R1-Distill-Qwen-14B, the model "
+                        "it is built on (a fine-tune of deepseek-ai/DeepSeek-R1-Distill-Qwen-14B (baseModel; its model "
+                        "card's base_model)) (same architecture and size)")
+
+
+@pytest.mark.parametrize(("table", "problem"), [
+    ({"repo": "a/b", "base": "No-Such-Model", "source": "x", "as_of": "2026-12-02", "notes": "n"},
+     r"derivatives\[0\]\.base"),
+    ({"repo": "Qwen/Qwen3-8B", "base": "Qwen3-8B", "source": "x", "as_of": "2026-12-02", "notes": "n"},
+     r"derivatives\[0\]\.repo"),
+    ({"repo": "a/b", "base": "Qwen3-8B", "source": "x", "as_of": "someday", "notes": "n"}, r"derivatives\[0\]\.as_of"),
+])
+def test_a_bad_derivative_is_named(table: dict[str, str], problem: str) -> None:
+    from rigfit.catalogdata import embedded
+    from rigfit.errors import CatalogError
+    from rigfit.models.catalog import parse_catalog
+
+    data = dict(embedded("models"))
+    data["derivatives"] = [table]
+    with pytest.raises(CatalogError, match=problem):
+        parse_catalog(data, "test", lazy=True)
+
+
 @pytest.mark.parametrize("typed", ["Qwythos GGUF", "qwen9.9", "my-model-7b"])
 def test_a_name_without_a_base_and_size_stays_unknown(typed: str) -> None:
     with pytest.raises(UnknownModel):

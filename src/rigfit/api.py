@@ -134,9 +134,9 @@ def _plan(req: FitRequest) -> FitResult:
     if system.notes:
         placement = replace(placement, notes=(*system.notes, *placement.notes))
     if spec.resolved_from:
-        placement = replace(placement, notes=(f"{spec.resolved_from!r} is planned as {spec.name}, the catalog "
-                                              "model its name contains (same architecture and size)",
-                                              *placement.notes))
+        why = spec.resolved_via or "the catalog model its name contains"
+        placement = replace(placement, notes=(f"{spec.resolved_from!r} is planned as {spec.name}, {why} (same "
+                                              "architecture and size)", *placement.notes))
     if placement.tensor_parallel * placement.pipeline_parallel > 1 and mem.pool_warning:
         # the memory model's startup check is for one GPU; the parallel plan checks each GPU's share itself
         mem = replace(mem, pool_warning="")

@@ -102,9 +102,12 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="gemma3", hf_types=("gemma3", "gemma3_text"),
          hf_classes=("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"), post_norms=True, qk_norm=True,
          tied=True, swa_pattern=6),
-    Arch(name="gemma4", hf_types=("gemma4", "gemma4_text"),
-         hf_classes=("Gemma4ForConditionalGeneration", "Gemma4ForCausalLM"), post_norms=True, qk_norm=True,
-         tied=True, swa_pattern=6),
+    # Gemma 4 12B ships as gemma4_unified (images and audio projected into the text model without an encoder
+    # tower); its text model is Gemma 4's (transformers models/gemma4_unified, Gemma4UnifiedTextConfig: the same
+    # keys, global_head_dim, num_global_key_value_heads, attention_k_eq_v, layer_types)
+    Arch(name="gemma4", hf_types=("gemma4", "gemma4_text", "gemma4_unified", "gemma4_unified_text"),
+         hf_classes=("Gemma4ForConditionalGeneration", "Gemma4ForCausalLM", "Gemma4UnifiedForConditionalGeneration"),
+         post_norms=True, qk_norm=True, tied=True, swa_pattern=6),
     # Gemma 3n (2025): Gemma 3's attention with per-layer embeddings, KV sharing (only layers 0-19 own a
     # cache: llama.cpp hparams.n_layer_kv_from_start = 20), 4 AltUp streams and a rank-64 LAuReL block per
     # layer (src/llama-hparams.h n_altup, laurel_rank; src/llama-model.cpp load_tensors LLM_ARCH_GEMMA3N)

@@ -53,11 +53,13 @@ class ModelCatalog:
     sized through the registry when first looked up, so a lookup does not pay for the whole catalog."""
 
     def __init__(self, records: list[dict[str, Any]], specs: list[ModelSpec | None], index: dict[str, int],
-                 path: str) -> None:
+                 path: str, derivatives: dict[str, tuple[int, str]] | None = None) -> None:
         self._records = records
         self._specs = specs
         self.index = index
         self.path = path
+        # fine-tunes and repackagings whose names do not contain their base's: key -> (base position, how)
+        self.derivatives = derivatives or {}
 
     def _spec(self, i: int) -> ModelSpec:
         spec = self._specs[i]
@@ -83,11 +85,16 @@ class ModelCatalog:
         return None if hit is None else self._spec(hit)
 
     def base_of(self, name: str) -> ModelSpec | None:
-        """The catalog model a fine-tune, merge or repackaging is built on, when its name contains the base's
-        name or alias with its size ("bekoozkan/godot-gemma-4-e4b-it-GGUF" -> gemma-4-E4B-it,
+        """The catalog model a fine-tune, merge or repackaging is built on: one the catalog's ``[[derivatives]]``
+        list (with the source that names its base), else one whose name contains the base's name or alias with
+        its size ("bekoozkan/godot-gemma-4-e4b-it-GGUF" -> gemma-4-E4B-it,
         "sakamakismile/Huihui-Qwen3.6-27B-abliterated-NVFP4-MTP" -> Qwen3.6-27B): the longest such name wins.
         Packaging words (GGUF, MLX, AWQ, GPTQ, NVFP4, FP8, int4, bnb-4bit, i1, QAT, MTP, ...) and an
         organisation are ignored; a name without a size (a bare family) never matches."""
+        key = normalize(name)
+        known = self.derivatives.get(key) or (self.derivatives.get(key.rsplit("/", 1)[1]) if "/" in key else None)
+        if known is not None:  # listed under [[derivatives]]: its model card names the base
+            return replace(self._spec(known[0]), resolved_via=known[1])
         text = _base_key(name)
         exact = self.index.get(text)  # the base's own name once packaging words are dropped, size or not
         if exact is not None:  # ("unsloth/Phi-4-mini-reasoning-GGUF" -> Phi-4-mini-reasoning)
@@ -228,8 +235,42 @@ def parse_catalog(data: dict[str, Any], where: str, *, lazy: bool = False) -> Mo
             if other is not None and other != pos:
                 problems.add(f"{key}.aliases", f"{k!r} already names {kept[other]['name']}")
             index[k] = pos
+    derivatives = _derivatives(data.get("derivatives", []), kept, index, problems)
     problems.raise_if_any()
-    return ModelCatalog(kept, specs, index, where)
+    return ModelCatalog(kept, specs, index, where, derivatives)
+
+
+DERIVATIVE_SCHEMA: dict[str, Field] = {
+    "repo": Field("str", True), "base": Field("str", True), "source": Field("str", True),
+    "as_of": Field("date", True), "notes": Field("str", True),
+}
+
+
+def _derivatives(records: Any, kept: list[dict[str, Any]], index: dict[str, int],
+                 problems: Problems) -> dict[str, tuple[int, str]]:
+    """The ``[[derivatives]]`` tables: a published model (``repo``) whose architecture and size are its base
+    catalog model's (``base``), with the ``source`` that says so and a short ``notes`` line the plan quotes."""
+    out: dict[str, tuple[int, str]] = {}
+    if not isinstance(records, list):
+        problems.add("derivatives", "expected an array of tables")
+        return out
+    for i, rec in enumerate(records):
+        key = f"derivatives[{i}]"
+        if not check_record(rec, DERIVATIVE_SCHEMA, key, problems):
+            continue
+        pos = index.get(normalize(rec["base"]))
+        if pos is None:
+            problems.add(f"{key}.base", f"{rec['base']!r} is not a catalog model")
+            continue
+        repo = normalize(rec["repo"])
+        for k in (repo, repo.rsplit("/", 1)[-1]):
+            if k in index:
+                problems.add(f"{key}.repo", f"{k!r} already names {kept[index[k]]['name']}")
+            elif k in out and out[k][0] != pos:
+                problems.add(f"{key}.repo", f"{k!r} is listed twice with different bases")
+            else:
+                out[k] = (pos, f"the model it is built on ({rec['notes']})")
+    return out
 
 
 def load_catalog_file(path: str | Path) -> ModelCatalog:

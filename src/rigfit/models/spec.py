@@ -95,6 +95,7 @@ class ModelSpec:
     notes: str = ""
     origin: str = "catalog"  # catalog | config.json | gguf | hub
     resolved_from: str = ""  # what was typed, when it named a fine-tune or repackaging of this model
+    resolved_via: str = ""  # how that name leads here when it does not contain this model's (the catalog's derivatives)
     gguf: GGUFWeights | None = field(default=None, compare=False)
 
     # --- derived facts -----------------------------------------------------------------------
@@ -102,13 +103,14 @@ class ModelSpec:
     def structure(self) -> ModelSpec:
         """This spec with only the facts that shape its tensors and caches: models of one architecture and
         size (GLM-4.5/4.6/4.7, a model and its fine-tunes) share it, and so share cached sizes."""
-        if not (self.name or self.aliases or self.source or self.notes or self.hf_repo or self.resolved_from):
+        if not (self.name or self.aliases or self.source or self.notes or self.hf_repo or self.resolved_from
+                or self.resolved_via):
             return self
         got = _STRUCTURES.get(id(self))
         if got is not None and got[0] is self:  # memoized: a listing asks for it a dozen times per model
             return got[1]
         structure = replace(self, name="", aliases=(), hf_repo="", license="", released="", source="", as_of="",
-                            notes="", params_total=None, params_active=None, resolved_from="")
+                            notes="", params_total=None, params_active=None, resolved_from="", resolved_via="")
         if len(_STRUCTURES) > 4096:
             _STRUCTURES.clear()
         _STRUCTURES[id(self)] = (self, structure)  # the spec is kept alive, so its id is not reused
