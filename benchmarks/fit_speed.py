@@ -297,7 +297,7 @@ def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: Spe
             100 * (math.exp(statistics.median(errors(with_constants(params, cls, **fitted)))) - 1))
 
 
-XT_GRID = [0.5 * i for i in range(0, 161)]  # a_xt: 0-80 tokens' worth per touched expert per micro-batch
+XT_GRID = [0.5 * i for i in range(0, 321)]  # a_xt: 0-160 tokens' worth per touched expert per micro-batch
 
 
 def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
