@@ -520,7 +520,7 @@ def main(argv: list[str]) -> int:
     cpu_theta = robust_solve(cdec, cdec_t, fixed={"cpu:a_kv": cpu_w["cpu:a_w"]}) | robust_solve(cpre, cpre_t)
     rel = " / ".join(f"{cpu_theta.get(f'cpu:a_fq_{f}', 0) / cpu_theta['cpu:a_fq']:.2f}" for f in PROMPT_FAMILIES)
     print(f"cpu              pp by weight type: leave-one-model-out median "
-          f"{held_out_by_model(cpre, cpre_t, cpu_theta):.1f} % (a_fq_lo / q8 / r over a_fq: {rel})")
+          f"{held_out_by_model(cpre, cpre_t, cpu_theta):.1f} % (a_fq_lo / q8 / q4 over a_fq: {rel})")
     cpu_theta["cpu:a_bd"], bd_lines = fit_batched("cpu", {k: v for k, v in cpu_theta.items() if k.startswith("cpu:")})
     for line in bd_lines:
         print(line)

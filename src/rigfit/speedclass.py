@@ -15,7 +15,7 @@ from .vocab import SpeedClass
 DECODE_KEYS = ("a_w", "a_kv", "t_layer")
 PREFILL_KEYS = ("a_fq", "a_ff", "a_sc", "t_ub")
 # weight-type families of the CPU's prompt kernels (speedwork.CPU_PROMPT_FAMILY), each with its own a_fq_<family>
-PROMPT_FAMILIES = ("lo", "q8", "r")
+PROMPT_FAMILIES = ("lo", "q8", "q4")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

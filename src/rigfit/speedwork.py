@@ -74,15 +74,17 @@ class DeviceWork:
 
 
 # ggml-cpu's prompt matmuls by weight type, in the families whose rates the throughput_modern.csv CPU rows tell
-# apart (same model, several quants, Ryzen 7 7840HS): the low-bit K and i-quants unpack more per element
-# ("lo": Q2_K about 1.6x the Q4_K_M time), Q8_0 runs the int8 dot product on unpacked bytes ("q8"), and Q4_0 /
-# IQ4_NL are the types ggml-cpu repacks into interleaved blocks for its GEMM on AVX2 / AVX-512 / NEON ("r":
-# ggml/src/ggml-cpu/repack.cpp, block_q4_0x8 / block_iq4_nlx4).  Other types price as the reference family.
+# apart (one model in several quants on a Ryzen 7 7840HS, six models): the low-bit K and i-quants ("lo": Q2_K
+# files about 1.6x the Q4_K_M time), Q8_0 ("q8": about 1.1x) and the 4-bit legacy types Q4_0 / IQ4_NL ("q4":
+# about 0.93x).  ggml-cpu runs each type with its own dot kernels and repacks some of them into interleaved
+# blocks for its GEMM (ggml/src/ggml-cpu/repack.cpp: block_q4_0x8, block_iq4_nlx8, block_q4_Kx8, block_q8_0x4,
+# block_q2_Kx8, ...), which ones depending on the build and the ISA; the families are fitted, not derived.
+# Other types price as the reference family (Q4_K / Q5_K / Q6_K).
 CPU_PROMPT_FAMILY = {
     "Q2_K": "lo", "Q3_K": "lo", "IQ1_S": "lo", "IQ1_M": "lo", "IQ2_XXS": "lo", "IQ2_XS": "lo", "IQ2_S": "lo",
     "IQ3_XXS": "lo", "IQ3_S": "lo", "TQ1_0": "lo", "TQ2_0": "lo",
     "Q8_0": "q8",
-    "Q4_0": "r", "IQ4_NL": "r",
+    "Q4_0": "q4", "IQ4_NL": "q4",
 }
 
 
