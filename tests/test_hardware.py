@@ -43,6 +43,18 @@ def test_forgiving_names(text: str, name: str) -> None:
     assert resolve_device(text, CAT.devices).name == name
 
 
+# CPU names as operating systems print them, trademark marks and all (throughput_modern.csv spells them so)
+@pytest.mark.parametrize(("text", "name"), [
+    ("Intel(R) Core(TM) Ultra 7 155H", "Intel Core Ultra 7 155H (Meteor Lake) 32GB"),
+    ("Intel R Core TM Ultra 7 155H", "Intel Core Ultra 7 155H (Meteor Lake) 32GB"),
+    ("Core Ultra 9 185H 64GB", "Intel Core Ultra 7 155H (Meteor Lake) 64GB"),
+])
+def test_os_spelled_cpu_names(text: str, name: str) -> None:
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    assert resolve_device_noted(text)[0].name == name
+
+
 @pytest.mark.parametrize(("text", "listed"), [("4090", ["RTX 4090", "RTX 4090 Laptop"]),
                                               ("3080", ["RTX 3080", "RTX 3080 12GB"])])
 def test_ambiguous_names_list_candidates(text: str, listed: list[str]) -> None:

@@ -449,7 +449,7 @@ def test_have_this_machine_reads_the_detected_cpu_and_ram(monkeypatch: pytest.Mo
      "Intel Xeon Scalable 1st/2nd gen (Skylake-SP / Cascade Lake, LGA3647)"),
     ("Intel(R) Xeon(R) Platinum 8480+", "Intel Xeon Scalable 4th gen (Sapphire Rapids)"),
     ("Xeon Platinum 8592+", "Intel Xeon Scalable 5th gen (Emerald Rapids)"),
-    ("Intel(R) Xeon(R) 6980P", "Intel Xeon 6 6900P (Granite Rapids-AP)"),
+    ("Intel(R) Xeon(R) 6972P", "Intel Xeon 6 6900P (Granite Rapids-AP)"),
     ("Intel(R) Xeon(R) w7-3465X", "Intel Xeon W-3400 (W790)"), ("Xeon w5-2455X", "Intel Xeon W-2400 (W790)"),
     ("AMD EPYC 9654 96-Core Processor", "AMD EPYC 9004 (Genoa, SP5)"), ("EPYC 9755", "AMD EPYC 9005 (Turin, SP5)"),
 ])

@@ -17,7 +17,9 @@ from ..vocab import DeviceKind
 from .catalog import default_hardware
 from .spec import Device
 
-_NOISE = re.compile(r"\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edition|founders)\b")
+# vendor words, and the trademark marks operating systems print in CPU names ("Intel(R) Core(TM) Ultra 7 155H";
+# "Intel R Core TM ..." once the brackets are stripped)
+_NOISE = re.compile(r"\((?:r|tm)\)|\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edition|founders|r|tm)\b")
 _MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\b")
 # "2x 3090", "2 x 3090", "2×3090", "2*3090"; but "7900 xtx" is a name (the x must not start a word)
 _COUNT = re.compile(r"^\s*(\d+)\s*(?:[×*]|x(?![a-z]))\s*(.+)$", re.IGNORECASE)
