@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "rigfit"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "vocab"),
     ("units", "_validate", "safeio", "catalogdata", "diskcache", "lsq", "measured"),
+    ("tensorformats",),
     ("quant", "breakdown"),
     ("quality",),
     ("models", "hardware"),

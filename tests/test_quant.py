@@ -10,7 +10,8 @@ import pytest
 
 from rigfit.errors import InvalidInput, UnknownQuant
 from rigfit.memory import weight_bytes
-from rigfit.quant import GGML_TYPES, GGUF_FILE_TYPES, TENSOR_FORMATS, resolve_quant
+from rigfit.quant import GGML_TYPES, GGUF_FILE_TYPES, resolve_quant
+from rigfit.tensorformats import TENSOR_FORMATS
 
 from .conftest import spec
 

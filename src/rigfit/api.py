@@ -20,9 +20,10 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown, estimate_memory, make_run_config, weights_total_bytes
 from .models.spec import ModelSpec, first_layers
 from .quality import near_lossless, relative_loss
-from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, TensorFormat, resolve_quant
+from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .system import OS, System, SystemDevice, make_system, with_usable
+from .tensorformats import TensorFormat
 from .vocab import ClusterMode, DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
 
 if TYPE_CHECKING:  # placement and speed load when a plan has hardware: a memory-only fit starts faster
@@ -487,7 +488,7 @@ def dense_equivalent_params(spec: ModelSpec) -> float:
     active = float(spec.params_active or 0)
     if not active and spec.n_experts:
         from .memory import weight_bytes
-        from .quant import TENSOR_FORMATS
+        from .tensorformats import TENSOR_FORMATS
 
         tensors, _, _ = weight_bytes(spec, TENSOR_FORMATS["BF16"])
         experts = sum(t.n_elements for t in tensors if "_exps" in t.name)

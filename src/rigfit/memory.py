@@ -21,17 +21,8 @@ from .errors import InvalidInput
 from .models.spec import ModelSpec
 from .models.tensor import Tensor
 from .models.tensors import build_tensors
-from .quant import (
-    BF16,
-    F32,
-    GGML_TYPES,
-    GGUFFileType,
-    GroupGeometry,
-    QuantScheme,
-    TensorFormat,
-    ggml_types_for,
-    mixture_context,
-)
+from .quant import GGML_TYPES, GGUFFileType, QuantScheme, ggml_types_for, mixture_context
+from .tensorformats import BF16, F32, GroupGeometry, TensorFormat
 from .units import GIB
 from .vocab import Backend, Component, LayerKind, Location, WeightFormat
 
@@ -185,8 +176,8 @@ class _WeightSummary:
 
 
 # the files a weight summary is computed by: the disk cache's fingerprint
-_SUMMARY_CACHE = DiskCache("weights", ("memory.py", "quant.py", "models/tensors.py", "models/tensor.py",
-                                       "models/arch.py", "models/spec.py"))
+_SUMMARY_CACHE = DiskCache("weights", ("memory.py", "quant.py", "tensorformats.py", "models/tensors.py",
+                                       "models/tensor.py", "models/arch.py", "models/spec.py"))
 
 
 @_cached_unless_gguf(maxsize=8192)  # summaries are small

@@ -6,8 +6,8 @@
 * llama.cpp file types ("Q4_K_M", ...) are *mixtures*: a default tensor type plus per-tensor rules.
   ``ggml_types_for`` follows ``llama_tensor_get_type_impl`` / ``tensor_type_fallback`` in
   ``src/llama-quant.cpp`` (ggml-org/llama.cpp @007dbbf, 2026).
-* Other engines' formats (AWQ, GPTQ, bitsandbytes, MLX, EXL2, FP8, plain dtypes) are group-quantization
-  geometries applied to linear layers, with embeddings and output heads as each engine stores them.
+* Other engines' formats (AWQ, GPTQ, bitsandbytes, MLX, EXL2, FP8, plain dtypes) live in ``tensorformats``;
+  ``resolve_quant`` turns a name into either kind.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .errors import InvalidInput, UnknownQuant
+from .tensorformats import TENSOR_ALIASES, TENSOR_FORMATS, TensorFormat, exl2_format
 
 if TYPE_CHECKING:
     from .models.spec import ModelSpec
@@ -389,153 +390,6 @@ def _attn_output_rule(base: str, new: str, ctx: MixtureContext) -> str:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Other engines' weight formats
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GroupGeometry:
-    """Integer weights in groups along the input dimension, with per-group scale (and zero) metadata.
-
-    bytes(out, in) = out*in*bits/8 + out*ceil(in/group)*(scale_bits+zero_bits)/8
-                     + out*row_bits/8 + in*col_bits/8 + tensor_bytes
-    """
-
-    bits: int
-    group_size: int = 0  # 0: no groups (a plain dtype)
-    scale_bits: int = 0
-    zero_bits: int = 0
-    row_bits: int = 0  # per output row (LLM.int8 row scales, FP8 per-channel)
-    col_bits: int = 0  # per input column (GPTQ g_idx)
-    tensor_bytes: int = 0  # per tensor (FP8 per-tensor scale)
-    extra_bits_per_weight: Fraction = Fraction(0)  # second-level metadata (bitsandbytes double quant)
-
-    def matrix_bytes(self, rows: int, cols: int) -> int:
-        bits = Fraction(rows * cols * self.bits) + self.extra_bits_per_weight * rows * cols
-        if self.group_size:
-            groups = -(-cols // self.group_size)
-            bits += rows * groups * (self.scale_bits + self.zero_bits)
-        bits += rows * self.row_bits + cols * self.col_bits
-        return -(-bits.numerator // (8 * bits.denominator)) + self.tensor_bytes
-
-    @property
-    def bits_per_weight(self) -> Fraction:
-        """Per weight for a large matrix (row/column/tensor terms vanish)."""
-        b = Fraction(self.bits) + self.extra_bits_per_weight
-        if self.group_size:
-            b += Fraction(self.scale_bits + self.zero_bits, self.group_size)
-        return b
-
-
-BF16 = GroupGeometry(bits=16)
-F32 = GroupGeometry(bits=32)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TensorFormat:
-    """A non-GGUF weight format: geometry for linear layers, embeddings and the output head."""
-
-    name: str
-    linear: GroupGeometry
-    embedding: GroupGeometry = BF16
-    head: GroupGeometry = BF16
-    embeddings_on_host: bool = False  # exllamav2 keeps the embedding table in system RAM
-    experts: GroupGeometry | None = None  # routed experts in their own geometry (None: as ``linear``)
-    checkpoint_only: bool = False  # engines load it from a checkpoint published in it; none quantizes to it
-    source: str = ""
-
-    @property
-    def kind(self) -> str:
-        return "tensor"
-
-
-def _fmt(name: str, linear: GroupGeometry, source: str, **kw: object) -> TensorFormat:
-    return TensorFormat(name=name, linear=linear, source=source, **kw)  # type: ignore[arg-type]
-
-
-def _mlx(bits: int) -> TensorFormat:
-    g = GroupGeometry(bits=bits, group_size=64, scale_bits=16, zero_bits=16)
-    return _fmt(f"MLX-{bits}BIT", g, "mlx.core.quantize docs: affine, group 64, fp16 scale and bias; "
-                "mlx_lm quantizes Linear and Embedding layers", embedding=g, head=g)
-
-
-# Kimi K2 Thinking's native format as MLX runs it (mlx-community/Kimi-K2-Thinking): the routed experts in
-# INT4 (quantization-aware trained, weight-only, group 32 with 16-bit scale and bias), every other weight in
-# BF16 (moonshotai/Kimi-K2-Thinking model card: "INT4 weight-only quantization to the MoE components");
-# exo's model card lists 706.5 GB for it (resources/inference_model_cards/mlx-community--Kimi-K2-Thinking.toml)
-_MOE_INT4 = TensorFormat(name="MLX-4BIT-MOE", linear=BF16, experts=GroupGeometry(bits=4, group_size=32, scale_bits=16,
-                                                                                 zero_bits=16),
-                         source="Kimi K2 Thinking native INT4: routed experts 4-bit (group 32), the rest BF16 "
-                         "(moonshotai model card; mlx-community/Kimi-K2-Thinking)")
-
-# gpt-oss's published format (openai/gpt-oss-20b and -120b model cards: the MoE weights in MXFP4, 90 % of the
-# parameters, every other tensor in BF16).  MXFP4 is the OCP Microscaling format (OCP MX specification v1.0,
-# 2023): blocks of 32 FP4 (E2M1) elements sharing one 8-bit power-of-two (E8M0) scale, 4.25 bits/weight; the
-# checkpoint stores them as the *_blocks and *_scales tensors vLLM's Mxfp4 method loads
-# (vllm/model_executor/layers/quantization/mxfp4.py).  vLLM does not quantize a 16-bit model to it.
-_MXFP4_EXPERTS = TensorFormat(name="MXFP4", linear=BF16, experts=GroupGeometry(bits=4, group_size=32, scale_bits=8),
-                              checkpoint_only=True,
-                              source="OCP MX v1.0 MXFP4 (E2M1, an E8M0 scale per 32) on the routed experts, the "
-                              "rest BF16: gpt-oss's published checkpoint (openai/gpt-oss model cards)")
-
-TENSOR_FORMATS: dict[str, TensorFormat] = {
-    f.name: f
-    for f in (
-        _MOE_INT4, _MXFP4_EXPERTS,
-        _fmt("FP32", F32, "torch float32", embedding=F32, head=F32),
-        _fmt("FP16", GroupGeometry(bits=16), "torch float16"),
-        _fmt("BF16", BF16, "torch bfloat16 (the usual checkpoint dtype)"),
-        _fmt("FP8", GroupGeometry(bits=8, row_bits=32), "vLLM fp8 (e4m3) with per-channel fp32 scales; "
-             "embeddings and lm_head stay 16-bit (vllm/model_executor/layers/quantization/fp8.py)"),
-        _fmt("AWQ", GroupGeometry(bits=4, group_size=128, scale_bits=16, zero_bits=4),
-             "AutoAWQ GEMM: 4-bit, group 128, fp16 scales, packed 4-bit zeros (qzeros)"),
-        _fmt("GPTQ", GroupGeometry(bits=4, group_size=128, scale_bits=16, zero_bits=4, col_bits=32),
-             "AutoGPTQ/GPTQModel: qweight 4-bit, qzeros 4-bit and fp16 scales per group 128, int32 g_idx"),
-        _fmt("GPTQ-8BIT", GroupGeometry(bits=8, group_size=128, scale_bits=16, zero_bits=8, col_bits=32),
-             "GPTQ 8-bit, group 128"),
-        _fmt("NF4", GroupGeometry(bits=4, group_size=64, scale_bits=32),
-             "bitsandbytes quantize_4bit: blocksize 64, fp32 absmax (4.5 bits/weight); only nn.Linear"),
-        _fmt("NF4-DQ", GroupGeometry(bits=4, group_size=64, scale_bits=8,
-                                     extra_bits_per_weight=Fraction(32, 64 * 256)),
-             "bitsandbytes double quant: 8-bit absmax per 64, fp32 per 256 absmax blocks (QLoRA, 4.127 bits)"),
-        _fmt("INT8", GroupGeometry(bits=8, row_bits=32),
-             "int8 weights + an fp32 scale per output row: bitsandbytes LLM.int8() (SCB) and compressed-tensors "
-             "W8A8 channel-wise checkpoints alike; lm_head kept 16-bit"),
-        _fmt("INT4", GroupGeometry(bits=4, group_size=128, scale_bits=16),
-             "compressed-tensors W4A16 (llm-compressor's usual scheme): symmetric int4 packed in int32, "
-             "a bf16 scale per group of 128, no zero point; lm_head kept 16-bit"),
-        _fmt("NVFP4", GroupGeometry(bits=4, group_size=16, scale_bits=8, tensor_bytes=8),
-             "NVIDIA ModelOpt / compressed-tensors NVFP4: E2M1 values, an FP8 (E4M3) scale per 16 and two fp32 "
-             "global scales per tensor (4.5 bits/weight); embeddings and lm_head kept 16-bit"),
-        _mlx(3), _mlx(4), _mlx(6), _mlx(8),
-    )
-}
-_TENSOR_ALIASES = {
-    "FLOAT16": "FP16", "HALF": "FP16", "BFLOAT16": "BF16", "FLOAT32": "FP32", "AWQ-4BIT": "AWQ",
-    "GPTQ-4BIT": "GPTQ", "GPTQ-INT4": "GPTQ", "GPTQ-INT8": "GPTQ-8BIT", "BNB-NF4": "NF4",
-    "BNB-4BIT": "NF4-DQ", "QLORA": "NF4-DQ", "BNB-INT8": "INT8", "LLM.INT8": "INT8", "MLX-4": "MLX-4BIT",
-    "MLX-8": "MLX-8BIT", "MLX4": "MLX-4BIT", "MLX8": "MLX-8BIT", "FP8-E4M3": "FP8", "W8A8": "INT8",
-    "W8A8-INT8": "INT8", "W4A16": "INT4", "INT4-W4A16": "INT4", "GPTQ4": "GPTQ", "AWQ-INT4": "AWQ",
-    "NVFP4-W4A4": "NVFP4", "MXFP4_MOE": "MXFP4",
-}
-
-EXL2_HEAD_BITS = 6  # exllamav2 convert.py default -hb 6
-
-
-def exl2_format(bpw: float) -> TensorFormat:
-    """EXL2 at ``bpw`` average bits (the target already includes its scales, exllamav2 convert.py)."""
-    if not 2.0 <= bpw <= 8.0:
-        raise InvalidInput(f"EXL2 bits per weight {bpw} is outside exllamav2's range 2.0-8.0")
-    frac = Fraction(bpw).limit_denominator(100)
-    lin = GroupGeometry(bits=0, extra_bits_per_weight=frac)
-    return TensorFormat(
-        name=f"EXL2-{bpw:g}", linear=lin, embedding=BF16, head=GroupGeometry(bits=EXL2_HEAD_BITS),
-        embeddings_on_host=True, source="exllamav2: mixed-bit rows averaging the target bpw; 6-bit head; "
-        "embedding table in system RAM (exllamav2/embedding.py)",
-    )
-
-
 QuantScheme = GGUFFileType | TensorFormat
 
 
@@ -588,12 +442,12 @@ def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
         raise InvalidInput("empty quantization name")
     if prefer == "tensor" and key in _FLOAT_TO_TENSOR:
         return TENSOR_FORMATS[_FLOAT_TO_TENSOR[key]]
-    if prefer == "tensor" and _TENSOR_ALIASES.get(key, key) in TENSOR_FORMATS:
-        return TENSOR_FORMATS[_TENSOR_ALIASES.get(key, key)]  # NVFP4: the checkpoint format, not the GGUF type
+    if prefer == "tensor" and TENSOR_ALIASES.get(key, key) in TENSOR_FORMATS:
+        return TENSOR_FORMATS[TENSOR_ALIASES.get(key, key)]  # NVFP4: the checkpoint format, not the GGUF type
     key = (_GGUF_ALIASES | _FLOAT_TO_GGUF).get(key, key) if prefer == "gguf" else key
     if key in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[key]
-    key = _TENSOR_ALIASES.get(key, key)
+    key = TENSOR_ALIASES.get(key, key)
     if key in TENSOR_FORMATS:
         return TENSOR_FORMATS[key]
     if key.startswith("EXL2"):

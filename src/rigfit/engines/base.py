@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput, UnknownName
-from ..quant import GGUFFileType, QuantScheme, TensorFormat
+from ..quant import GGUFFileType, QuantScheme
+from ..tensorformats import TensorFormat
 from ..vocab import Backend, ClusterMode, Component, PlacementStyle, SpeedClass, WeightFormat
 
 if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
