@@ -402,6 +402,7 @@ def quant_names() -> list[str]:
 _GGUF_ALIASES = {"MXFP4": "MXFP4_MOE"}
 _FLOAT_TO_TENSOR = {"F16": "FP16", "BF16": "BF16", "F32": "FP32", "FP16": "FP16", "FP32": "FP32"}
 _FLOAT_TO_GGUF = {"FP16": "F16", "FP32": "F32"}
+_TO_GGUF = _GGUF_ALIASES | _FLOAT_TO_GGUF  # the names resolve_quant maps to a GGUF file type's
 
 
 _GGUF_NAME = re.compile(
@@ -444,7 +445,7 @@ def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
         return TENSOR_FORMATS[_FLOAT_TO_TENSOR[key]]
     if prefer == "tensor" and TENSOR_ALIASES.get(key, key) in TENSOR_FORMATS:
         return TENSOR_FORMATS[TENSOR_ALIASES.get(key, key)]  # NVFP4: the checkpoint format, not the GGUF type
-    key = (_GGUF_ALIASES | _FLOAT_TO_GGUF).get(key, key) if prefer == "gguf" else key
+    key = _TO_GGUF.get(key, key) if prefer == "gguf" else key
     if key in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[key]
     key = TENSOR_ALIASES.get(key, key)

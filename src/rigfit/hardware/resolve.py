@@ -122,18 +122,20 @@ def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
     exact: list[Device] = []
     partial: list[Device] = []
     named: list[Device] = []  # the typed text is a device's own name or alias, memory included
+    # a chip's own name picks that chip: "M4" is Apple's M4, not the M4 Pro or Max, nor the A100 SXM4 its letters
+    # are in (and "M1" finds the M1, whose keys run on into a core count: "applem17c")
+    chip: list[Device] = []
     for d in pool:
         names = (d.name, *d.aliases)
         if full_key in {_key(n) for n in names}:
             named.append(d)
+        if d.arch and _key(d.arch) == key:
+            chip.append(d)
         keys = {_key(_split_memory(n)[0]) for n in names}
         if key in keys:
             exact.append(d)
         elif key and any(_within(key, k) for k in keys):
             partial.append(d)
-    chip = [d for d in pool if d.arch and _key(d.arch) == key]
-    # a chip's own name picks that chip: "M4" is Apple's M4, not the M4 Pro or Max, nor the A100 SXM4 its letters
-    # are in (and "M1" finds the M1, whose keys run on into a core count: "applem17c")
     hits = exact or chip or partial
     if mem_gb is not None:
         sized = [d for d in hits if round(d.memory_bytes / GIB) == mem_gb]

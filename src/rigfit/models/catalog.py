@@ -7,7 +7,7 @@ import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .._validate import Field, Problems, check_record
 from ..errors import CatalogError, RigfitError, UnknownModel
@@ -48,6 +48,18 @@ def normalize(name: str) -> str:
     return re.sub(r"[\s_]+", "-", key)
 
 
+_V = TypeVar("_V")
+
+
+def _by_repo(table: dict[str, _V], key: str) -> _V | None:
+    """The entry under a normalized name, or for an HF repo id, under its name after the organisation (an entry
+    known by its base name)."""
+    hit = table.get(key)
+    if hit is None and "/" in key:
+        hit = table.get(key.rsplit("/", 1)[1])
+    return hit
+
+
 class ModelCatalog:
     """The catalog's entries, indexed by name, alias and repo.  Imported entries (a config per model) are
     sized through the registry when first looked up, so a lookup does not pay for the whole catalog."""
@@ -78,10 +90,7 @@ class ModelCatalog:
         return [*self.names(), *(a for r in self._records for a in r.get("aliases", ()))]
 
     def get(self, name: str) -> ModelSpec | None:
-        key = normalize(name)
-        hit = self.index.get(key)
-        if hit is None and "/" in key:  # an HF repo id of an entry we know by its base name
-            hit = self.index.get(key.rsplit("/", 1)[1])
+        hit = _by_repo(self.index, normalize(name))
         return None if hit is None else self._spec(hit)
 
     def base_of(self, name: str) -> ModelSpec | None:
@@ -91,8 +100,7 @@ class ModelCatalog:
         "sakamakismile/Huihui-Qwen3.6-27B-abliterated-NVFP4-MTP" -> Qwen3.6-27B): the longest such name wins.
         Packaging words (GGUF, MLX, AWQ, GPTQ, NVFP4, FP8, int4, bnb-4bit, i1, QAT, MTP, ...) and an
         organisation are ignored; a name without a size (a bare family) never matches."""
-        key = normalize(name)
-        known = self.derivatives.get(key) or (self.derivatives.get(key.rsplit("/", 1)[1]) if "/" in key else None)
+        known = _by_repo(self.derivatives, normalize(name))
         if known is not None:  # listed under [[derivatives]]: its model card names the base
             return replace(self._spec(known[0]), resolved_via=known[1])
         text = _base_key(name)
