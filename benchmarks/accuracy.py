@@ -212,6 +212,31 @@ def request_table(show_rows: bool) -> None:
     _signed_table("whole requests (llmfit community)", errs)
 
 
+def localscore_table(show_rows: bool) -> None:
+    """The LocalScore rows (llamafile 0.9): each a mean over LocalScore's nine tests, predicted as the mean of
+    rigfit's nine plans (modern_rows.localscore_mean)."""
+    from modern_rows import fit_localscore_tests, load_localscore_rows, localscore_mean
+    from rigfit.errors import RigfitError
+
+    rows = load_localscore_rows()
+    plans: dict[tuple[str, ...], Any] = {}
+    errs: dict[str, list[float]] = {}
+    for r in rows:
+        key = (r.model, r.quant, r.hardware, r.backend, r.cpu)
+        if key not in plans:
+            try:
+                plans[key] = fit_localscore_tests(r)
+            except RigfitError:
+                plans[key] = None
+        fits = plans[key]
+        pred = localscore_mean(r, fits) if fits else None
+        if pred is None:
+            continue
+        _record(errs, f"{r.metric} {fits[0].speed.classes[0]}", r, pred, "LocalScore", show_rows)
+    n = sum(len(v) for v in errs.values())
+    _signed_table(f"LocalScore means of 9 tests ({n} of {len(rows)} rows)", errs)
+
+
 def modern_table(show_rows: bool) -> int:
     """The 2025-2026 rows rigfit can score (modern_rows.py): each through ``rigfit.fit`` with the row's
     engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
@@ -261,6 +286,7 @@ def modern_table(show_rows: bool) -> int:
             print(f"| {' '.join(k)} | {len(groups[k])} | {med:.1f} | {p90:.1f} | {statistics.median(groups[k]):+.1f} |")
 
     table("engine metric class", lambda r, c, v: (r.engine, r.metric, c))
+    localscore_table(show_rows)
     concurrent_table(show_rows)
     request_table(show_rows)
     table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))

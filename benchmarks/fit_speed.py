@@ -439,6 +439,152 @@ def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[st
     return {k: v for k, v in th.items() if k.startswith(cls + ":")}, {"tg": band, "pp": (0.5, 2.0)}
 
 
+@dataclass(frozen=True)
+class LocalScoreRun:
+    """One LocalScore row as the fit sees it: per test, decode seconds per token as a linear form (the middle of
+    its answer, after its prompt), prompt seconds per prompt token as a linear form, and one decode step's form
+    (the prompt's floor: speed.prefill_time_s never lets a micro-batch beat a decode step)."""
+
+    row: Any
+    dec: tuple[dict[str, float], ...]
+    pre: tuple[dict[str, float], ...]
+    step: tuple[dict[str, float], ...]
+
+
+def localscore_runs(cls: str) -> list[LocalScoreRun]:
+    """The LocalScore decode and prompt rows (modern_rows.load_localscore_rows) whose every device runs in class
+    ``cls`` in all nine tests."""
+    from modern_rows import LOCALSCORE_TESTS, fit_localscore_tests, load_localscore_rows
+    from rigfit.errors import RigfitError
+
+    plans: dict[tuple[str, ...], Any] = {}
+    out = []
+    for row in load_localscore_rows():
+        if row.metric not in ("tg", "pp"):
+            continue
+        key = (row.model, row.quant, row.hardware, row.backend, row.cpu)
+        if key not in plans:
+            try:
+                fits = fit_localscore_tests(row)
+            except RigfitError:
+                fits = None
+            works: list[tuple[Any, list[DeviceWork]]] = []
+            for f in fits or []:
+                w = device_work(f.spec, f.memory, f.placement, system=f.system) if f.placement else None
+                if not isinstance(w, list) or f.speed is None or any(x.cls != cls for x in w):
+                    works = []
+                    break
+                works.append((f, w))
+            plans[key] = works
+        if not plans[key]:
+            continue
+        dec, pre, step = [], [], []
+        for (p, g), (f, w) in zip(LOCALSCORE_TESTS, plans[key], strict=True):
+            run = f.memory.run
+            window = f.spec.sliding_window
+            dec.append({k: v for k, v in decode_linear(w, f.placement, p + (g - 1) / 2, window).items() if v})
+            lin = prefill_linear(w, f.placement, p, run.n_batch, run.n_ubatch, run.flash_attention,
+                                 f.quant.name.upper() in ("F16", "BF16"))
+            pre.append({k: v / p for k, v in lin.items() if v})
+            step.append({k: v / p for k, v in decode_linear(w, f.placement, 0, window).items() if v})
+        out.append(LocalScoreRun(row, tuple(dec), tuple(pre), tuple(step)))
+    return out
+
+
+def _dot(form: dict[str, float], theta: dict[str, float]) -> float:
+    return sum(v * theta.get(k, 0.0) for k, v in form.items())
+
+
+def localscore_rate(run: LocalScoreRun, theta: dict[str, float]) -> float:
+    """The row's mean rate under ``theta``, as LocalScore averages its nine tests."""
+    if run.row.metric == "tg":
+        return statistics.fmean(1 / _dot(x, theta) for x in run.dec)
+    return statistics.fmean(1 / max(_dot(y, theta), _dot(d, theta)) for y, d in zip(run.pre, run.step, strict=True))
+
+
+def solve_mean_rates(runs: list[LocalScoreRun], fixed: dict[str, float], theta0: dict[str, float]
+                     ) -> dict[str, float]:
+    """Constants whose mean-of-nine-rates predictions match the rows' measured means (robust).  A mean of rates
+    is not linear in the constants: each row is solved as one linear form, the mean of its tests' forms, with a
+    target scaled by how far the mean of the rates sits from the rate of the mean form (Jensen), recomputed
+    with each solution until it settles; prompt tests held at their decode-step floor leave the form."""
+    theta = dict(theta0)
+    for _ in range(6):
+        forms: list[tuple[object, dict[str, float]]] = []
+        times: list[float] = []
+        for run in runs:
+            tests = run.dec if run.row.metric == "tg" else run.pre
+            floors = [0.0] * len(tests) if run.row.metric == "tg" else [_dot(d, theta) for d in run.step]
+            free = [i for i, t in enumerate(tests) if _dot(t, theta) >= floors[i] or not theta]
+            rate_free = len(tests) * run.row.measured - sum(1 / floors[i] for i in range(len(tests)) if i not in free)
+            if not free or rate_free <= 0:
+                continue
+            mean: dict[str, float] = {}
+            for i in free:
+                for k, v in tests[i].items():
+                    mean[k] = mean.get(k, 0.0) + v / len(free)
+            jensen = statistics.fmean(1 / _dot(tests[i], theta) for i in free) * _dot(mean, theta) if theta else 1.0
+            forms.append((run.row, mean))
+            times.append(jensen * len(free) / rate_free)
+        theta = robust_solve(forms, times, fixed=fixed)
+    return theta
+
+
+# decode: the share of bandwidth and the per-layer cost; prompt: the quantized matmul rate and the per-micro-batch
+# cost (with a_sc instead of t_ub the leave-one-device-out error was 16.2 / 14.6 / 18.5 % on cuda / metal / rocm
+# against 12.2 / 13.7 / 20.9 %; a_fq alone 14.8 / 15.6 / 21.5 %)
+LOCALSCORE_FITTED = {"tg": ("a_w", "t_layer"), "pp": ("a_fq", "t_ub")}
+
+
+def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str, dict[str, tuple[float, float]]],
+                                                       list[str]]:
+    """llamafile's classes from its LocalScore rows (llamafile 0.9, March-July 2025: its own tinyBLAS kernels):
+    per GPU class with rows on three devices or more, decode a_w and t_layer and prompt a_fq and t_ub fitted on
+    the mean rates LocalScore reports, the other constants at the llama.cpp class's (``consts``).  Bands from
+    the in-sample and leave-one-device-out ratios, at least +-30 %."""
+    theta: dict[str, float] = {}
+    bands: dict[str, dict[str, tuple[float, float]]] = {}
+    lines: list[str] = []
+    for base in ("cuda", "cuda-datacenter", "cuda-legacy", "metal", "metal-ultra", "rocm"):
+        cls = f"llamafile-{base}"
+        runs = localscore_runs(cls)
+        devices = {r.row.device for r in runs}
+        if len(devices) < 3 or len({r.row.device for r in runs if r.row.metric == "pp"}) < 3:
+            lines.append(f"{cls:16s} {len(runs)} LocalScore rows on {len(devices)} devices: too few, "
+                         f"llama.cpp's {base} constants stand in")
+            continue
+        keys = (*DECODE_KEYS, "a_dq", *PREFILL_KEYS, "a_ss", "a_xt")
+        start = {f"{cls}:{k}": consts.get(f"{base}:{k}", FIXED.get(f"{base}:{k}", 0.0)) for k in keys}
+        got = dict(start)
+        for metric in ("tg", "pp"):
+            part = [r for r in runs if r.row.metric == metric]
+            fixed = {k: v for k, v in got.items() if k.split(":")[1] not in LOCALSCORE_FITTED[metric]}
+            got = solve_mean_rates(part, fixed, got)
+            got = {k: v for k, v in got.items() if k.startswith(cls + ":")}
+        theta |= got
+        bands[cls] = {}
+        for metric in ("tg", "pp"):
+            part = [r for r in runs if r.row.metric == metric]
+            ins = [r.row.measured / localscore_rate(r, got) for r in part]
+            held: list[float] = []
+            for device in sorted({r.row.device for r in part}):
+                train = [r for r in runs if r.row.device != device]
+                th = dict(start)
+                for m in ("tg", "pp"):
+                    fixed = {k: v for k, v in th.items() if k.split(":")[1] not in LOCALSCORE_FITTED[m]}
+                    th = solve_mean_rates([r for r in train if r.row.metric == m], fixed, th)
+                held += [r.row.measured / localscore_rate(r, th) for r in part if r.row.device == device]
+            q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
+            bands[cls][metric] = (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3))
+            err_in = 100 * statistics.median(abs(1 / x - 1) for x in ins)
+            err_loo = 100 * statistics.median(abs(1 / x - 1) for x in held)
+            SUMMARY.append(("LocalScore", cls, metric, len(ins), err_in, err_loo))
+            lines.append(f"{cls:16s} {metric}: n={len(ins):3d} on {len(devices)} devices, median error in-sample "
+                         f"{err_in:.1f} % leave-one-device-out {err_loo:.1f} % ("
+                         + ", ".join(f"{k} {got[f'{cls}:{k}']:.3g}" for k in LOCALSCORE_FITTED[metric]) + ")")
+    return theta, bands, lines
+
+
 def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
     """``a_bd`` of ``cls`` from the throughput_modern.csv runs with several users (llama-server -np N, the
     aggregate decode rate): the step time combines the weights and every user's cache read once with a_bd x the
@@ -649,10 +795,16 @@ def main(argv: list[str]) -> int:
             print(line)
     theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
+    # llamafile's classes from its LocalScore runs, the llama.cpp classes' constants where they are not fitted
+    lf_theta, lf_bands, lf_lines = fit_llamafile(
+        theta | {f"{c}:{k}": v for c, pri in PRIORS.items() for k, v in pri.items()})
+    theta |= lf_theta
+    for line in lf_lines:
+        print(line)
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
     bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands,
                                                         "mlx-metal": mlx_bands, "ollama-metal": ollama_bands,
-                                                        **apu_bands}
+                                                        **apu_bands, **lf_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
                for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
     if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
@@ -689,6 +841,7 @@ def main(argv: list[str]) -> int:
              "# *_q10 / *_q90: 10th / 90th percentile of measured / predicted rate in the fit (the band).",
              "# Classes marked fitted = false are priors from engine-facts.md 3.1-3.2 (no rows to fit).",
              "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
+             "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",
              'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]
     for k in sorted(theta):
         if k.startswith("global:"):

@@ -192,3 +192,63 @@ def fit_whole_run(row: ModernRow) -> Any:
                           headroom_bytes=0, gen_tokens=row.gen, **kw)
     except RigfitError:
         return None
+
+
+# LocalScore's nine tests (prompt tokens, generated tokens), each from an empty cache with n_ctx = prompt + gen;
+# its summary numbers are the arithmetic means of the nine tests' prompt rate, generation rate and time to first
+# token (Mozilla-Ocho/llamafile localscore/localscore.cpp get_baseline_test_configs, getResultsSummary;
+# localscore/benchmark.cpp: prompt in n_batch chunks, then n_gen single-token decodes, ttft = prompt time + the
+# first decode)
+LOCALSCORE_TESTS = ((1024, 16), (4096, 256), (2048, 256), (2048, 768), (1024, 1024), (1280, 3072), (384, 1152),
+                    (64, 1024), (16, 1536))
+
+
+def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
+    """The LocalScore rows (llamafile 0.9, one GPU or the CPU): ``measured`` is the mean over LOCALSCORE_TESTS of
+    the prompt rate (``pp``), the generation rate (``tg``) or the time to first token in seconds (``ttft``);
+    ``prompt`` and ``gen`` are unused.  The GPU rows carry their CPU platform where rigfit knows it."""
+    out = []
+    with path.open() as f:
+        for r in csv.DictReader(f):
+            if r["engine"] != "llamafile" or r["metric"] not in METRICS:
+                continue
+            metric = METRICS[r["metric"]]
+            notes = r["notes"]
+            dev = re.search(r"device: ([^;]+)", notes)
+            hw = r["hardware"]
+            mem = _int(r["unified_memory_gb"] or "")
+            if mem and "GB" not in hw.upper():
+                hw = f"{hw} {mem}GB"
+            out.append(ModernRow(
+                engine="llamafile", backend=r["backend"], hardware=hw, device=dev.group(1).strip() if dev else hw,
+                model=r["model"], quant=r["quant"].split(" ")[0], metric=metric, prompt=0, gen=0, depth=0,
+                flash_attention=False, kv_type=None, gpu_layers=None, n_cpu_moe=None, bench=True,
+                measured=float(r["value"]) / (1000 if metric == "ttft" else 1),
+                is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
+                cpu=_cpu_platform(r["cpu"]) if r["backend"] != "cpu" and not mem else ""))
+    return out
+
+
+def fit_localscore_tests(row: ModernRow) -> list[Any]:
+    """The plans of LocalScore's nine tests for the row's model, quant and device, as LocalScore runs them
+    (localscore/cmd.cpp: -ngl 9999 on the one GPU, flash attention off, f16 KV, n_batch 2048, n_ubatch 512).
+    Raises RigfitError where rigfit cannot plan them."""
+    import rigfit
+
+    kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
+    return [rigfit.fit(row.model, engine="llamafile", quant=row.quant or None, hardware=row.machine,
+                       headroom_bytes=0, prompt_tokens=p, gen_tokens=g, context_tokens=p + g, flash_attention=False,
+                       **kw) for p, g in LOCALSCORE_TESTS]
+
+
+def localscore_mean(row: ModernRow, fits: list[Any]) -> float | None:
+    """The row's metric as LocalScore reports it, from the nine plans: mean prompt rate, mean generation rate
+    (each test decodes after its prompt), or mean time to first token (the prompt, then one decode step)."""
+    vals: list[float] = []
+    for (p, _), f in zip(LOCALSCORE_TESTS, fits, strict=True):
+        s = f.speed
+        if s is None or not s.prefill_tokens_per_s:
+            return None
+        vals.append({"pp": s.prefill_tokens_per_s, "tg": s.decode_after_prompt_tokens_per_s,
+                     "ttft": p / s.prefill_tokens_per_s + 1 / s.decode_after_prompt_tokens_per_s}[row.metric])
+    return float(sum(vals) / len(vals))

@@ -96,6 +96,34 @@ def test_llama_server_flags_realize_the_placement(model: str, quant: str, hw: li
         assert a.tensor_split == ""
 
 
+LLAMAFILE_CASES = [
+    # model, quant, hardware, backend, context, the --gpu mode llamafile takes (docs/cli_arguments.md)
+    ("Qwen2.5-Coder-32B-Instruct", "Q4_K_M", ["RTX 3090"], None, 16384, "nvidia"),
+    ("Qwen3-30B-A3B", "Q8_0", ["RTX 3060"], None, 32768, "nvidia"),
+    ("Llama-3.1-8B-Instruct", "Q4_K_M", ["RX 7900 XTX"], None, 8192, "amd"),
+    ("Llama-3.1-8B-Instruct", "Q4_K_M", ["RX 7900 XTX"], "vulkan", 8192, "vulkan"),
+    ("Llama-3.1-70B-Instruct", "Q4_K_M", ["M4 Pro 20-core 48GB"], None, 8192, "apple"),
+    ("Llama-3.1-8B-Instruct", "Q4_K_M", ["AMD AM5 desktop"], None, 8192, "disable"),
+]
+
+
+@pytest.mark.parametrize(("model", "quant", "hw", "backend", "ctx", "gpu"), LLAMAFILE_CASES)
+def test_llamafile_server_realizes_the_placement(model: str, quant: str, hw: list[str], backend: str | None,
+                                                 ctx: int, gpu: str) -> None:
+    """llamafile --server takes llama-server's flags after its own --server and --gpu MODE."""
+    r = fit(model, quant=quant, hardware=hw, context_tokens=ctx, engine="llamafile",
+            **({"backend": backend} if backend else {}))
+    p = r.placement
+    assert p is not None and p.verdict != "does_not_fit"
+    lc = launch(r, "llamafile")
+    assert lc.runnable and lc.argv[:4] == ("llamafile", "--server", "--gpu", gpu)
+    assert lc.commands == (shlex.join(lc.argv),)
+    a = _llama_server_parser().parse_args(list(lc.argv[4:]))
+    assert a.c == ctx and a.ngl == p.gpu_layers and a.n_cpu_moe == p.n_cpu_moe
+    assert a.fa == ("on" if r.memory.run.flash_attention else "off")
+    assert ("GPU backend (--gpu)", gpu) in lc.settings
+
+
 def test_moe_case_really_keeps_experts_in_ram() -> None:
     r = fit("Qwen3-30B-A3B", quant="Q8_0", hardware=["RTX 3060"], context_tokens=32768)
     assert r.placement is not None and r.placement.n_cpu_moe > 0
@@ -217,9 +245,10 @@ def test_plan_that_does_not_fit_gets_no_command() -> None:
 
 
 @pytest.mark.parametrize(("command", "exc", "message"), [
-    ("foo", UnknownName, "unknown launch command engine 'foo'; valid: llama.cpp, ollama, lmstudio, vllm, mlx, exo"),
+    ("foo", UnknownName, "unknown launch command engine 'foo'; valid: llama.cpp, ollama, lmstudio, llamafile, "
+                             "vllm, mlx, exo"),
     ("exllamav2", InvalidInput, "no launch command for exllamav2; rigfit writes commands for llama.cpp, ollama, "
-                                "lmstudio, vllm, mlx, exo"),
+                                "lmstudio, llamafile, vllm, mlx, exo"),
     ("ollama", InvalidInput, "the ollama command needs a plan for ollama, but this fit was planned for llama.cpp"),
 ])
 def test_bad_command_names(command: str, exc: type[Exception], message: str) -> None:
@@ -259,7 +288,7 @@ def test_cli_command_picks_the_engine_and_json(capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--command", "tabby"], "rigfit: error: unknown launch command engine 'tabby'; valid: llama.cpp, ollama, "
-                             "lmstudio, vllm, mlx, exo\n"),
+                             "lmstudio, llamafile, vllm, mlx, exo\n"),
     (["--engine", "vllm", "--command", "ollama"],
      "rigfit: error: the ollama command needs a plan for ollama, but this fit was planned for vllm "
      "(--command, --engine)\n"),

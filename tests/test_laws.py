@@ -129,6 +129,20 @@ def test_longer_context_never_faster_decode(model: str, gpu: str, a: int, b: int
     assert long.decode_tokens_per_s <= short.decode_tokens_per_s * (1 + 1e-12)
 
 
+@given(st.sampled_from(SPEED_MODELS), st.sampled_from(GPUS), st.integers(1, 600), st.integers(0, 16384),
+       st.sampled_from(["llama.cpp", "llamafile", "ollama"]))
+def test_a_prompt_is_never_faster_than_one_decode_step(model: str, gpu: str, prompt: int, depth: int,
+                                                       engine: str) -> None:
+    """A prompt micro-batch reads the weights at least once: its time never undercuts one decode step from the
+    same depth (speed.prefill_time_s), however short the prompt."""
+    r = fit(model, quant="Q4_K_M", context_tokens=prompt + depth + 2, prompt_tokens=prompt, gen_tokens=1,
+            depth_tokens=depth, hardware=[gpu], engine=engine)
+    s = r.speed
+    if s is None or not s.prefill_tokens_per_s:  # did not fit
+        return
+    assert s.prefill_tokens_per_s <= prompt * s.decode_tokens_per_s * (1 + 1e-9)
+
+
 @given(st.sampled_from(MODELS), st.sampled_from(GPUS), st.integers(256, 131072), st.sampled_from(LADDER))
 def test_verdict_gpu_iff_total_fits_usable(model: str, gpu: str, ctx: int, quant: str) -> None:
     r = fit(model, quant=quant, context_tokens=ctx, hardware=[gpu], ram_bytes=1 << 40)

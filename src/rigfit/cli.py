@@ -30,7 +30,7 @@ _fit_options = [
     click.option("--ctx", "-c", help="Context length in tokens per sequence (8192, 32k, or max with --hardware)."),
     click.option("--kv-cache", help="KV-cache type: f16, q8_0, q4_0 (llama.cpp); fp8 (vLLM); q8/q4 (MLX, EXL2)."),
     click.option("--engine", "-e",
-                 help="llama.cpp (default), ollama, lmstudio, vllm, mlx, transformers, exllamav2."),
+                 help="llama.cpp (default), ollama, lmstudio, llamafile, vllm, mlx, transformers, exllamav2."),
     click.option("--flash-attn", type=click.Choice(["on", "off", "auto"]), default=None,
                  help="Flash attention (default: the engine's choice)."),
     click.option("--swa-full", is_flag=True, default=None,
@@ -161,7 +161,7 @@ def main_group(ctx: click.Context) -> None:
 @click.argument("model")
 @fit_options
 @click.option("--command", "command",
-              help="Print the launch command for this plan: llama.cpp, ollama, lmstudio, vllm or mlx "
+              help="Print the launch command for this plan: llama.cpp, ollama, lmstudio, llamafile, vllm or mlx "
                    "(plans for that engine unless --engine says otherwise).")
 @click.option("--this-machine", is_flag=True, help="Plan for the detected GPUs and RAM of this machine.")
 @click.option("--curve", is_flag=True, help="Also the same plan at contexts from 1k to the model's maximum.")

@@ -307,6 +307,10 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         s = _apply(t, cp)
         # the stage is one micro-batch's time (the prompt's over n_ub)
         s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fq"]) / n_ub
+        if on is w:
+            # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
+            # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)
+            s = max(s, _apply(decode_terms(w, start, 0), cp))
         if w.streamed_bytes and w.pcie_gb_s:
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)

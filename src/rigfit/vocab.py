@@ -178,6 +178,7 @@ class SpeedClass(StrEnum):
 
     LLAMA_CPP = "llama.cpp"
     OLLAMA = "ollama"
+    LLAMAFILE = "llamafile"
     VLLM = "vllm"
     MLX = "mlx"
     TRANSFORMERS = "transformers"

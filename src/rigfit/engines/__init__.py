@@ -11,12 +11,14 @@ from .base import KV_ELEMENT_BYTES, ClusterRules, Engine, PlacementRules
 from .exllamav2 import EXLLAMAV2
 from .exo import EXO_ENGINE
 from .llamacpp import LLAMA_CPP, LM_STUDIO, OLLAMA
+from .llamafile import LLAMAFILE
 from .mlx import MLX_ENGINE
 from .transformers import TRANSFORMERS
 from .vllm import VLLM_ENGINE
 
 ENGINES: dict[str, Engine] = {
-    e.name: e for e in (LLAMA_CPP, OLLAMA, LM_STUDIO, VLLM_ENGINE, MLX_ENGINE, EXO_ENGINE, TRANSFORMERS, EXLLAMAV2)
+    e.name: e for e in (LLAMA_CPP, OLLAMA, LM_STUDIO, LLAMAFILE, VLLM_ENGINE, MLX_ENGINE, EXO_ENGINE, TRANSFORMERS,
+                         EXLLAMAV2)
 }
 _ENGINE_INDEX = {a: e for e in ENGINES.values() for a in (e.name, *e.aliases)}
 LAUNCH_ENGINES = tuple(e.name for e in ENGINES.values() if e.default_port is not None)
