@@ -3,6 +3,7 @@ checked in test_hardware_catalog.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,11 +49,41 @@ def test_forgiving_names(text: str, name: str) -> None:
     ("Intel(R) Core(TM) Ultra 7 155H", "Intel Core Ultra 7 155H (Meteor Lake) 32GB"),
     ("Intel R Core TM Ultra 7 155H", "Intel Core Ultra 7 155H (Meteor Lake) 32GB"),
     ("Core Ultra 9 185H 64GB", "Intel Core Ultra 7 155H (Meteor Lake) 64GB"),
+    # llamafile's spelling (LocalScore): the clock, "N-Core Processor", the iGPU and the compiler's march name
+    ("Intel Core Ultra 7 155H (alderlake)", "Intel Core Ultra 7 155H (Meteor Lake) 32GB"),
+    ("AMD Ryzen AI 9 HX 370 w/ Radeon 890M", "AMD Radeon 890M (Ryzen AI 9 HX 370, LPDDR5X-7500) 32GB"),
+    ("AMD Ryzen 7 7840HS w/ Radeon 780M Graphics (znver4)", "AMD Radeon 780M (Ryzen 7 7840U / 8840U, DDR5-5600) 32GB"),
+    ("Intel Xeon CPU E5-2697 v2 @ 2.70GHz (ivybridge)", "Intel Xeon E5 v2 (Ivy Bridge-EP, LGA2011)"),
+    ("Intel Xeon CPU E5-2667 v4 @ 3.20GHz (broadwell)", "Intel Xeon E5 v4 (Broadwell-EP, LGA2011-3)"),
+    ("Intel Xeon Platinum 8259CL CPU @ 2.50GHz (skylake-avx512)",
+     "Intel Xeon Scalable 1st/2nd gen (Skylake-SP / Cascade Lake, LGA3647)"),
+    ("Intel Core i5-8600 CPU @ 3.10GHz (skylake)", "Intel LGA1151 desktop (8th/9th gen Core)"),
+    ("AMD Ryzen 5 4600G with Radeon Graphics (znver2)", "AMD AM4 desktop"),
+    ("AMD Ryzen Threadripper PRO 3955WX 16-Cores (znver2)", "AMD Threadripper PRO 3000WX/5000WX (WRX80)"),
+    ("11th Gen Intel Core i7-11700K @ 3.60GHz (rocketlake)", "Intel LGA1200 desktop (10th/11th gen Core)"),
 ])
 def test_os_spelled_cpu_names(text: str, name: str) -> None:
     from rigfit.hardware.resolve import resolve_device_noted
 
     assert resolve_device_noted(text)[0].name == name
+
+
+@pytest.mark.parametrize("text", ["Intel Core i5-6200U CPU @ 2.30GHz (skylake)", "Intel Core i7-6700HQ CPU @ 2.60GHz",
+                                  "11th Gen Intel Core i5-11400H @ 2.70GHz (tigerlake)"])
+def test_laptop_cpus_are_not_planned_as_desktop_platforms(text: str) -> None:
+    """A laptop part's memory is the laptop's, not a desktop socket's: no platform, one clear error."""
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    with pytest.raises(UnknownName, match=re.escape(f"unknown hardware {text!r}")):
+        resolve_device_noted(text)
+
+
+def test_a_cpu_model_number_is_not_a_memory_size() -> None:
+    """The G of a Ryzen APU's number is not gigabytes ("4600G" once read as 4,600 GB)."""
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    assert resolve_device_noted("Ryzen 5 4600G")[0].name == "AMD AM4 desktop"
+    assert resolve_device_noted("M4 Pro 48 g")[0].memory_bytes == 48 << 30
 
 
 @pytest.mark.parametrize(("text", "listed"), [("4090", ["RTX 4090", "RTX 4090 Laptop"]),

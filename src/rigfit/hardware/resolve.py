@@ -20,11 +20,19 @@ from .spec import Device
 # vendor words, and the trademark marks operating systems print in CPU names ("Intel(R) Core(TM) Ultra 7 155H";
 # "Intel R Core TM ..." once the brackets are stripped)
 _NOISE = re.compile(r"\((?:r|tm)\)|\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edition|founders|r|tm)\b")
-_MEM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\b")
+# "48GB", "48 GiB", "48 g"; not the G of a CPU's model number ("Ryzen 5 4600G")
+_MEM = re.compile(r"(\d+(?:\.\d+)?)(?:\s*(?:gb|gib)|\s+g)\b")
 # "2x 3090", "2 x 3090", "2×3090", "2*3090"; but "7900 xtx" is a name (the x must not start a word)
 _COUNT = re.compile(r"^\s*(\d+)\s*(?:[×*]|x(?![a-z]))\s*(.+)$", re.IGNORECASE)
 _COUNT_AFTER = re.compile(r"^\s*(.*\S)\s+[x×*]\s*(\d+)\s*$", re.IGNORECASE)  # "3090 x2", "RTX 4090 ×4"
 MAX_DEVICES = 64
+# what operating systems and benchmark tools print around a CPU's model number: "11th Gen Intel(R) Core(TM)
+# i7-1185G7 @ 3.00GHz", "AMD Ryzen 9 5900X 12-Core Processor", "AMD Ryzen 7 7840HS w/ Radeon 780M Graphics", and
+# the compiler's microarchitecture name llamafile appends ("(tigerlake)", "(znver4)": llamafile_describe_cpu)
+_CPU_DECOR = re.compile(
+    r"\((?:[a-z]+lake(?:-[a-z0-9]+)?|[a-z]+rapids|broadwell|haswell|ivybridge|sandybridge|westmere|nehalem|"
+    r"znver\d|bdver\d|btver\d|amdfam\d+)\)|@\s*[\d.]+\s*ghz|\s(?:w/|with)\s+radeon\b.*$|"
+    r"\b\d+-core processor\b|\b\d+-cores\b|\bprocessor\b|\bcpu\b")
 
 
 # Apple's core-count spelling in benchmark listings: "M4 Pro 10P+4E+20GPU" = the 20-core GPU bin, "16P+8E"
@@ -117,6 +125,8 @@ _BIN = re.compile(r"\((\d+)-core GPU\)")
 def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
     if not text.strip():
         raise InvalidInput("empty hardware name")
+    typed = text
+    text = _CPU_DECOR.sub(" ", text.lower()).strip() or text
     base, mem_gb = _split_memory(text)
     key, full_key = _key(base), _key(text)
     exact: list[Device] = []
@@ -148,17 +158,17 @@ def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
     if len(hits) == 1:
         return hits[0], ""
     if len(hits) > 1:
-        chosen = _base_configuration(text, hits)
+        chosen = _base_configuration(typed, hits)
         if chosen is not None:
             return chosen
-        raise AmbiguousHardware(text, [f"{d.name} ({round(d.memory_bytes / GIB)} GB {d.form})" for d in hits])
+        raise AmbiguousHardware(typed, [f"{d.name} ({round(d.memory_bytes / GIB)} GB {d.form})" for d in hits])
     model = default_hardware().cpu_model(text) if mem_gb is None else None
     platform = next((d for d in pool if model is not None and d.name == model.platform), None)
     if platform is not None:
         # a desktop CPU's name: its platform, whose memory channels and speed feed offloaded layers
-        return platform, (f"{text.strip()!r} is planned as its platform, {platform.name} "
+        return platform, (f"{typed.strip()!r} is planned as its platform, {platform.name} "
                           f"({platform.bandwidth_gb_s or 0:.1f} GB/s of system memory bandwidth)")
-    raise UnknownName("hardware", text, [d.name for d in pool] + [a for d in pool for a in d.aliases])
+    raise UnknownName("hardware", typed, [d.name for d in pool] + [a for d in pool for a in d.aliases])
 
 
 def resolve_system(specs: Sequence[str]) -> tuple[tuple[Device, int], ...]:
