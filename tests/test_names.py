@@ -8,9 +8,9 @@ import json
 import pytest
 
 import rigfit
-from rigfit.errors import UnknownModel
+from rigfit.errors import UnknownModel, UnknownQuant
 from rigfit.models.resolve import resolve_model
-from rigfit.quant import GGUF_FILE_TYPES, split_gguf_name
+from rigfit.quant import GGUF_FILE_TYPES, GGUFFileType, resolve_quant, split_gguf_name
 from rigfit.request import Search
 from tests.conftest import run_cli
 
@@ -125,6 +125,21 @@ def test_unsloth_dynamic_names() -> None:
     ud = rigfit.fit("Qwen3-32B", quant="UD-Q4_K_XL").memory.model_file_bytes
     km = rigfit.fit("Qwen3-32B", quant="Q4_K_M").memory.model_file_bytes
     assert 1.0 < ud / km < 1.05  # unsloth's Qwen3-32B: UD-Q4_K_XL 20.0 GB, Q4_K_M 19.8 GB
+
+
+@pytest.mark.parametrize(("name", "base"), [("UD-Q6_K", "Q6_K"), ("UD-Q3_K_M", "Q3_K_M"), ("UD-IQ4_NL", "IQ4_NL"),
+                                           ("ud-iq4_xs", "IQ4_XS"), ("UD-Q4_K_XL-QAT", "Q4_K_M"),
+                                           ("Q4_0-QAT", "Q4_0")])
+def test_unsloth_plain_names_and_qat_files(name: str, base: str) -> None:
+    """unsloth tags plain-typed files of its dynamic method UD- too (throughput_modern.csv: UD-Q6_K, UD-Q3_K_M,
+    UD-IQ4_NL); a -QAT file (Gemma's quantization-aware checkpoints) has its type's layout."""
+    q = resolve_quant(name)
+    assert isinstance(q, GGUFFileType) and q.base == base
+
+
+def test_ud_is_not_a_16_bit_prefix() -> None:
+    with pytest.raises(UnknownQuant, match="unknown quantization 'UD-F16'"):
+        resolve_quant("UD-F16")
 
 
 def test_best_quant_skips_16_bit_for_q8_0() -> None:

@@ -154,6 +154,13 @@ for _name, _base, _hi in (("UD-Q8_K_XL", "Q8_0", "BF16"), ("UD-Q6_K_XL", "Q6_K",
         name=_name, ftype_id=_b.ftype_id, default=_b.default, base=_base, output_type=_hi,
         token_embd_type=_hi, imatrix=True, note=f"unsloth dynamic: {_base} with {_hi} output and embeddings",
     )
+# unsloth also tags plain-named files of its dynamic method "UD-" (UD-Q6_K, UD-Q3_K_M, UD-IQ4_NL, ...): the same
+# model, the base type with Q8_0 output and embeddings
+for _name, _i, _d in _FTYPES:
+    if f"UD-{_name}" not in GGUF_FILE_TYPES and _d not in ("F32", "F16", "BF16"):
+        GGUF_FILE_TYPES[f"UD-{_name}"] = GGUFFileType(
+            name=f"UD-{_name}", ftype_id=_i, default=_d, base=_name, output_type="Q8_0", token_embd_type="Q8_0",
+            imatrix=True, note=f"unsloth dynamic: {_name} with Q8_0 output and embeddings")
 for _short in ("Q8_K_XL", "Q6_K_XL", "Q5_K_XL", "Q4_K_XL", "Q2_K_XL"):  # unsloth's names without "UD-"
     GGUF_FILE_TYPES[_short] = GGUF_FILE_TYPES[f"UD-{_short}"]
 for _name in ("Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8"):
@@ -436,7 +443,8 @@ def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
     """``"q4_k_m"`` -> Q4_K_M mixture, ``"awq"`` -> AWQ, ``"exl2-4.65"`` -> EXL2 at 4.65 bpw, ...
 
     Plain float names (F16, BF16, FP32) exist in both worlds: ``prefer="tensor"`` (engines that load
-    safetensors) gives the torch dtype, ``"gguf"`` the llama.cpp file type.
+    safetensors) gives the torch dtype, ``"gguf"`` the llama.cpp file type.  A GGUF name with a "-QAT" tail (a
+    file of a quantization-aware-trained checkpoint) is its type.
     """
     key = name.strip().upper().replace(" ", "")
     if not key:
@@ -446,6 +454,8 @@ def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
     if prefer == "tensor" and TENSOR_ALIASES.get(key, key) in TENSOR_FORMATS:
         return TENSOR_FORMATS[TENSOR_ALIASES.get(key, key)]  # NVFP4: the checkpoint format, not the GGUF type
     key = _TO_GGUF.get(key, key) if prefer == "gguf" else key
+    if key.endswith("-QAT") and key[:-4] in GGUF_FILE_TYPES:
+        key = key[:-4]  # a quantization-aware-trained checkpoint's file ("UD-Q4_K_XL-QAT"): the same layout
     if key in GGUF_FILE_TYPES:
         return GGUF_FILE_TYPES[key]
     key = TENSOR_ALIASES.get(key, key)
