@@ -219,6 +219,8 @@ def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
             mem = _int(r["unified_memory_gb"] or "")
             if mem and "GB" not in hw.upper():
                 hw = f"{hw} {mem}GB"
+            elif r["vram_gb"] and "GB" not in hw.upper():
+                hw = _sized(hw, _int(r["vram_gb"]) or 0)
             out.append(ModernRow(
                 engine="llamafile", backend=r["backend"], hardware=hw, device=dev.group(1).strip() if dev else hw,
                 model=r["model"], quant=r["quant"].split(" ")[0], metric=metric, prompt=0, gen=0, depth=0,
@@ -227,6 +229,22 @@ def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
                 cpu=_cpu_platform(r["cpu"]) if r["backend"] != "cpu" and not mem else ""))
     return out
+
+
+def _sized(hw: str, vram_gb: int) -> str:
+    """The card's name with the memory LocalScore read from it, where that picks a variant ("RTX 4060 Ti" with
+    16 GB is the 16 GB card, not the 8 GB one a bare name plans on); drivers report a GB or so below the
+    marketed size (15 for 16, 31 for 32), so the next size up is tried too; the bare name where neither is one."""
+    from rigfit.errors import RigfitError
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    for gb in (vram_gb, vram_gb + 1):
+        try:
+            resolve_device_noted(f"{hw} {gb}GB")
+        except RigfitError:
+            continue
+        return f"{hw} {gb}GB"
+    return hw
 
 
 def fit_localscore_tests(row: ModernRow) -> list[Any]:
