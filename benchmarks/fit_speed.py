@@ -784,6 +784,24 @@ def main(argv: list[str]) -> int:
     print(f"mlx-metal        tg: n={len(xr):3d} median ratio {statistics.median(xr):.3f} p10 {xq[0]:.3f} "
           f"p90 {xq[-1]:.3f} (devices: {', '.join(sorted(mlx_devices))})")
     theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
+    # llama.cpp on discrete Radeons (ROCm) from the only such runs in the files: the llmfit community's whole
+    # requests on an RX 7900 XT (July-August 2026), where the prior decoded 22-33 % slow on every model; decode
+    # a_w and t_layer fitted, the KV term at the prior (the requests start near an empty cache), no dequantization
+    # term; prefill keeps the prior (the requests' 45-token prompts time no prompt rate)
+    adec, adec_t, amd_devices = request_forms("rocm")
+    rocm_bands: dict[str, tuple[float, float]] = {}
+    if len(adec) >= 12:
+        rocm_theta = robust_solve(adec, adec_t, fixed={"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0})
+        rocm_theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
+        ar = [sum(v * rocm_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(adec, adec_t, strict=True)]
+        aq = statistics.quantiles(ar, n=10)
+        # one device in the rows: at least +-40 %; the prompt constants stay priors (x0.5-2)
+        rocm_bands = {"tg": (round(min(aq[0], 0.6), 3), round(max(aq[-1], 1.4), 3)), "pp": (0.5, 2.0)}
+        SUMMARY.append(("2025-2026", "rocm (decode)", "tg", len(ar), _err(ar), NAN))
+        print(f"rocm             tg: n={len(ar):3d} median ratio {statistics.median(ar):.3f} p10 {aq[0]:.3f} "
+              f"p90 {aq[-1]:.3f}, a_w {rocm_theta['rocm:a_w']:.3f} t_layer {rocm_theta['rocm:t_layer'] * 1e6:.0f} us "
+              f"(devices: {', '.join(sorted(amd_devices))}; prior a_w {PRIORS['rocm']['a_w']:.3f})")
+        theta |= {k: v for k, v in rocm_theta.items() if k.startswith("rocm:")}
     ollama_theta, ollama_bands = fit_ollama_metal(metal_theta)
     theta |= ollama_theta
     apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
@@ -804,6 +822,7 @@ def main(argv: list[str]) -> int:
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
     bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands,
                                                         "mlx-metal": mlx_bands, "ollama-metal": ollama_bands,
+                                                        **({"rocm": rocm_bands} if rocm_bands else {}),
                                                         **apu_bands, **lf_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
                for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
@@ -819,7 +838,8 @@ def main(argv: list[str]) -> int:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
-            if ratios and c not in ("metal", "vllm-cuda", "mlx-metal", "ollama-metal", "rocm-apu", "vulkan-apu"):
+            if ratios and c not in ("metal", "vllm-cuda", "mlx-metal", "ollama-metal", "rocm-apu", "vulkan-apu",
+                                    "rocm"):
                 q = statistics.quantiles(ratios, n=10)
                 held = loo[name].get(c, [])
                 ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]
@@ -874,6 +894,8 @@ def main(argv: list[str]) -> int:
     for m, (lo, hi) in cpu_bands.items():
         lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
     for c, pri in PRIORS.items():
+        if c in classes:
+            continue  # fitted on rows after all (rocm's decode)
         lines += ["", f"[classes.{c}]", "fitted = false"]
         lines += [f"{k} = {v:.6g}" for k, v in pri.items()]
     for k in sorted(theta):
