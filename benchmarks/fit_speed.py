@@ -545,6 +545,9 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
     theta: dict[str, float] = {}
     bands: dict[str, dict[str, tuple[float, float]]] = {}
     lines: list[str] = []
+    # not the CPU: fitted the same way on LocalScore's 127 CPU rows (49 CPUs, every one priced at the same compute
+    # rate) the constants did worse than llama.cpp's CPU class standing in (prompt 100.6 against 72.0 %, decode
+    # 22.9 against 19.8 % in-sample): CPU prompts need a compute rate per CPU first
     for base in ("cuda", "cuda-datacenter", "cuda-legacy", "metal", "metal-ultra", "rocm"):
         cls = f"llamafile-{base}"
         runs = localscore_runs(cls)
@@ -813,9 +816,10 @@ def main(argv: list[str]) -> int:
             print(line)
     theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
-    # llamafile's classes from its LocalScore runs, the llama.cpp classes' constants where they are not fitted
+    # llamafile's classes from its LocalScore runs, the llama.cpp classes' constants (fitted, else the priors)
+    # where they are not fitted
     lf_theta, lf_bands, lf_lines = fit_llamafile(
-        theta | {f"{c}:{k}": v for c, pri in PRIORS.items() for k, v in pri.items()})
+        {f"{c}:{k}": v for c, pri in PRIORS.items() for k, v in pri.items()} | theta | cpu_theta)
     theta |= lf_theta
     for line in lf_lines:
         print(line)

@@ -75,6 +75,18 @@ def test_unfitted_llamafile_class_says_llama_cpp_stands_in() -> None:
     assert s.decode_band[0] <= 0.6 * s.decode_tokens_per_s
 
 
+def test_llamafile_cpu_work_is_its_own_class() -> None:
+    """llamafile's CPU matmuls are its own (tinyBLAS): its CPU work runs in class llamafile-cpu, which llama.cpp's
+    CPU constants price until it is fitted, and the plan says so; llama.cpp's own CPU plan stays in class cpu."""
+    kw = dict(quant="Q4_K_M", hardware=["Ryzen 9 7950X"], context_tokens=4096)
+    lf = fit("Llama-3.1-8B-Instruct", engine="llamafile", **kw).speed  # type: ignore[arg-type]
+    lc = fit("Llama-3.1-8B-Instruct", engine="llama.cpp", **kw).speed  # type: ignore[arg-type]
+    assert lf is not None and lc is not None
+    assert lf.classes == ("llamafile-cpu",) and lc.classes == ("cpu",)
+    assert lf.decode_tokens_per_s == pytest.approx(lc.decode_tokens_per_s, rel=1e-9)
+    assert any("llamafile: no speed constants fitted on its own runs yet" in n for n in lf.notes)
+
+
 def test_llamafile_has_no_sycl_build() -> None:
     with pytest.raises(InvalidInput, match="llamafile does not run on backend 'sycl'; it runs on cuda, rocm, "
                                            "metal, vulkan, cpu"):

@@ -144,7 +144,7 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
     form the fit (benchmarks/fit_speed.py) solves for."""
     mode = split_mode or plan.split_mode
     acc: dict[str, float] = {}
-    n_acc = len([w for w in works if w.cls != "cpu"])
+    n_acc = len([w for w in works if not w.on_cpu])
     if mode == "row" and n_acc > 1:
         # row split (llama.cpp default before b1875, Jan 2024): every matmul is split over the GPUs and the
         # results gathered on the main GPU, so bytes divide but each layer pays a synchronisation cost
@@ -185,7 +185,7 @@ def batched_step_s(works: list[DeviceWork], memory_s: float, compute_s: float) -
     that stream the weights also do the arithmetic (ggml-cpu: each thread unpacks and multiplies its rows), so
     the step pays both: on the CPU runs with 2-64 users in throughput_modern.csv the sum fits with a median error
     of 20 % where the larger of the two fits with 32 %."""
-    if works and all(w.cls == "cpu" for w in works):
+    if works and all(w.on_cpu for w in works):
         return memory_s + compute_s
     return max(memory_s, compute_s)
 
@@ -211,14 +211,14 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
     (a CPU's layers whose weights are streamed to the GPU run at the GPU's rates)."""
     n_ub = math.ceil(prompt / n_ubatch)
     out = []
-    gpu = next((w for w in works if w.cls != "cpu"), None)
+    gpu = next((w for w in works if not w.on_cpu), None)
     for w in works:
         on = w
-        if w.cls == "cpu" and w.streamed_bytes and gpu is not None:
+        if w.on_cpu and w.streamed_bytes and gpu is not None:
             # CPU-resident layers of a prompt batch run on the GPU at the GPU's rates, their weights streamed
             # over PCIe (ggml-cuda offload_op for batches >= 32; the PCIe floor is in prefill_time_s)
             on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
-                         bandwidth_gb_s=gpu.bandwidth_gb_s)
+                         bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False)
         if build == "2023-12":
             # builds before llama.cpp PR #6122 (March 2024) ran the output head over every prompt token
             on = replace(on, output_elements=0.0)
@@ -238,7 +238,7 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     n_ub = math.ceil(prompt / n_ubatch)
     stages = _prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start)
     acc: dict[str, float] = {}
-    n_acc = len([w for w in works if w.cls != "cpu"])
+    n_acc = len([w for w in works if not w.on_cpu])
     if mode == "row" and n_acc > 1:
         for cls, t, _ in stages:
             _add(acc, cls, t, n_ub / n_acc)
@@ -316,7 +316,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
             s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
         a_x = cp.get("a_x", 0.0)
-        if a_x and w.resident_expert_elements and w.cls != "cpu":
+        if a_x and w.resident_expert_elements and not w.on_cpu:
             s = max(s, moe_ubatch_elements(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
     if plan.tensor_parallel > 1:
@@ -331,7 +331,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             total += rho * (sum(stage) + (m - 1) * max(stage)) + (1 - rho) * m * sum(stage)
             left -= m
         return total
-    if mode == "row" and len([w for w in works if w.cls != "cpu"]) > 1:
+    if mode == "row" and len([w for w in works if not w.on_cpu]) > 1:
         lin = prefill_linear(works, plan, prompt, n_batch, n_ubatch, flash_attention, f16, mode, build=build,
                              start=start)
         return sum(v * value(params, k) for k, v in lin.items())
@@ -411,7 +411,7 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append(note)
         tg_band = (min(tg_band[0], 0.6), max(tg_band[1], 1.6))
         pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.0))
-    if any(w.cls == "cpu" for w in works) and cpu_bandwidth_gb_s == DEFAULT_CPU_BANDWIDTH_GB_S and \
+    if any(w.on_cpu for w in works) and cpu_bandwidth_gb_s == DEFAULT_CPU_BANDWIDTH_GB_S and \
             plan.split_mode != "unified":
         notes.append(f"system RAM bandwidth assumed {DEFAULT_CPU_BANDWIDTH_GB_S:g} GB/s (2-channel DDR5-5600)")
     roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)

@@ -132,4 +132,4 @@ def value(params: SpeedParams, key: str) -> float:
 def era_class(cls: str, build: str) -> str:
     """The constants' class for a llama.cpp build era: ``cls@build`` for an older build (its own constants
     where they were fitted, else the class's), the class itself for current builds and for the CPU."""
-    return cls if build == "current" or cls == "cpu" else f"{cls}@{build}"
+    return cls if build == "current" or cls == "cpu" or cls.endswith("-cpu") else f"{cls}@{build}"

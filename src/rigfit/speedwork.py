@@ -71,6 +71,9 @@ class DeviceWork:
     # the blocks' matrix elements by CPU prompt-kernel family (CPU_PROMPT_FAMILY), as shares of the blocks' total;
     # the rest run as the reference K-quants (Q4_K / Q5_K / Q6_K) do
     family_shares: tuple[tuple[str, float], ...] = ()
+    # the work runs on the host CPU's cores (offloaded layers, or the CPU backend on an APU / SoC): what the speed
+    # model asks instead of reading a class name, since an engine with CPU kernels of its own has its own class
+    on_cpu: bool = False
 
 
 # ggml-cpu's prompt matmuls by weight type, in the families whose rates the throughput_modern.csv CPU rows tell
@@ -233,8 +236,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             elements += head
         shard = max(1, d.shard)
         role_cls = "cpu" if d.role == Role.CPU else hardware_class(dev, mem.run.backend)
-        if engine.speed_class != SpeedClass.LLAMA_CPP and role_cls != "cpu":
+        on_cpu = role_cls == "cpu"
+        if engine.speed_class != SpeedClass.LLAMA_CPP and (not on_cpu or engine.own_cpu_kernels):
             # another engine's kernels: its own constants where fitted ("vllm-cuda"), else llama.cpp's stand in
+            # (on the CPU too where it brings CPU kernels of its own: "llamafile-cpu")
             role_cls = f"{engine.speed_class}-{role_cls}"
         streamed = 0.0
         if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm") and mem.run.op_offload:
@@ -255,5 +260,5 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
-                              family_shares=shares))
+                              family_shares=shares, on_cpu=on_cpu))
     return out

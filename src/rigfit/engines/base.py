@@ -115,6 +115,9 @@ class Engine(ABC):
     placement: PlacementRules
     settings: frozenset[str] = frozenset()  # the optional FitRequest engine settings it honours
     speed_class: SpeedClass
+    # the engine's CPU matmuls are its own (llamafile's tinyBLAS), not ggml-cpu's as llama.cpp runs them: its CPU
+    # work then has a class of its own ("llamafile-cpu"), else the CPU class prices it for every engine
+    own_cpu_kernels: bool = False
     cluster: ClusterRules | None = None  # None: the engine plans one machine only
     default_port: int | None = None  # None: rigfit writes no launch command for this engine
     source: str = ""

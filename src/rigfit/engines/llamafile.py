@@ -2,8 +2,8 @@
 machine at first run).  Memory, KV cache, compute buffers and placement are llama.cpp's: it bundles llama.cpp and
 passes its flags through (-ngl, -c, -fa, -ctk / -ctv, -sm / -ts, --n-cpu-moe, --no-op-offload, -np, -b / -ub).  Its
 own parts: the launch command (``llamafile --server --gpu MODE``), the GPU backends it builds (no SYCL), and its
-speed class: llamafile 0.9 ran its own matmul kernels (tinyBLAS), so its constants are fitted on its LocalScore runs
-(throughput_modern.csv, March-July 2025), llama.cpp's standing in where a backend has none.
+speed class: llamafile 0.9 ran its own matmul kernels (tinyBLAS), on the CPU too, so its constants are fitted on its
+LocalScore runs (throughput_modern.csv, March-July 2025), llama.cpp's standing in where a class has none (the CPU's).
 
 Sources: mozilla-ai/llamafile ``docs/cli_arguments.md`` (wrapper flags ``--server``, ``--gpu
 auto|nvidia|amd|apple|vulkan|disable``; llama.cpp flags passed through, v0.10.4), ``docs/running_llamafile.md``
@@ -61,6 +61,6 @@ LLAMAFILE = Llamafile(
     source="mozilla-ai/llamafile docs/cli_arguments.md (v0.10.4: llama.cpp flags passed through), "
            "docs/gpu-support.md; Mozilla-Ocho/llamafile localscore/cmd.cpp (LocalScore's settings)",
     **{**_COMMON, "settings": _COMMON["settings"] | {"op_offload", "n_cpu_moe"},  # type: ignore[operator]
-       "speed_class": SpeedClass.LLAMAFILE,
+       "speed_class": SpeedClass.LLAMAFILE, "own_cpu_kernels": True,
        "runtime_overhead_bytes": {b: n for b, n in LLAMA_OVERHEAD.items() if b in GPU_MODE}},
 )
