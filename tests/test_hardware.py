@@ -78,6 +78,16 @@ def test_laptop_cpus_are_not_planned_as_desktop_platforms(text: str) -> None:
         resolve_device_noted(text)
 
 
+def test_a_device_named_with_cpu_words_resolves_by_its_own_name() -> None:
+    """The OS-style words dropped from CPU names ("CPU", "@ 3.00GHz", "Processor") are dropped only when the name
+    as typed matches nothing: a custom device may carry them in its own name."""
+    from dataclasses import replace
+
+    gpu = CAT.devices[0]
+    custom = replace(gpu, name="Acme CPU Processor @ 2GHz", aliases=())
+    assert resolve_device("Acme CPU Processor @ 2GHz", [custom, *CAT.devices]) is custom
+
+
 def test_a_cpu_model_number_is_not_a_memory_size() -> None:
     """The G of a Ryzen APU's number is not gigabytes ("4600G" once read as 4,600 GB)."""
     from rigfit.hardware.resolve import resolve_device_noted

@@ -125,8 +125,17 @@ _BIN = re.compile(r"\((\d+)-core GPU\)")
 def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
     if not text.strip():
         raise InvalidInput("empty hardware name")
-    typed = text
-    text = _CPU_DECOR.sub(" ", text.lower()).strip() or text
+    bare = _CPU_DECOR.sub(" ", text.lower()).strip()
+    if not bare or bare == text.lower().strip():
+        return _resolve_name(text, text, pool)
+    try:  # the name as typed first: a device may carry "CPU" or a clock in its own name (a custom .toml)
+        return _resolve_name(text, text, pool)
+    except UnknownName:
+        return _resolve_name(bare, text, pool)
+
+
+def _resolve_name(text: str, typed: str, pool: Sequence[Device]) -> tuple[Device, str]:
+    """The device ``text`` names in ``pool``; messages quote ``typed``, the name as the user gave it."""
     base, mem_gb = _split_memory(text)
     key, full_key = _key(base), _key(text)
     exact: list[Device] = []
