@@ -188,7 +188,7 @@ class LlamaCpp(Engine):
 
         from .recipe import Launch, plan_summary
 
-        args, settings, notes = _llama_args(r)
+        args, settings, notes = llama_server_args(r)
         commands: list[str] = []
         system = r.system
         if system is not None and system.is_cluster:
@@ -203,7 +203,7 @@ class LlamaCpp(Engine):
             commands.append("# on node 1 (the main host):")
             notes.append("node2, node3, ...: the workers' addresses; build llama.cpp with -DGGML_RPC=ON on every "
                          "machine; rpc-server has no authentication, so keep it on a private network")
-        argv = ("llama-server", "-m", _gguf_path(r), *args, "--host", host, "--port", str(port))
+        argv = ("llama-server", "-m", gguf_path(r), *args, "--host", host, "--port", str(port))
         commands.append(shlex.join(argv))
         if r.spec.gguf is None:
             notes.append(f"-m: the path of your {r.quant.name} GGUF file of {r.spec.name}")
@@ -296,7 +296,8 @@ class LMStudio(LlamaCpp):
 # ---------------------------------------------------------------------------------------------
 
 
-def _gguf_path(r: FitResult) -> str:
+def gguf_path(r: FitResult) -> str:
+    """The GGUF file the command loads: the one the plan was read from, else a name for the user's own file."""
     if r.spec.gguf is not None:
         return r.spec.gguf.path
     return f"{r.spec.name}-{r.quant.name}.gguf"
@@ -323,7 +324,9 @@ def _layer_counts(r: FitResult) -> list[int]:
     return [len(d.layers) + (1 if d.has_output else 0) for d in gpus]
 
 
-def _llama_args(r: FitResult) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+def llama_server_args(r: FitResult) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """llama-server's flags for the plan (every llama.cpp-family server takes them), the settings they set, and
+    notes."""
     run, p = r.memory.run, r.placement
     ngl, notes = _gpu_layers(r)
     args = ["-c", str(run.context_tokens * run.n_seq)]
@@ -369,7 +372,7 @@ def _ollama_from(r: FitResult) -> tuple[str, list[str]]:
     tags = [a for a in r.spec.aliases if ":" in a and "/" not in a]
     if r.spec.gguf is None and tags and r.quant.name == "Q4_K_M":
         return tags[0], [f"FROM {tags[0]}: Ollama library tags without a quant suffix are Q4_K_M"]
-    path = _gguf_path(r)
+    path = gguf_path(r)
     return (path if path.startswith(("/", ".")) else f"./{path}"), \
         [f"FROM: the path of your {r.quant.name} GGUF file of {r.spec.name}"]
 
@@ -384,10 +387,12 @@ RPC_PORT = 50052  # rpc-server's default port (tools/rpc/README.md)
 RPC_ROUND_TRIPS_PER_HOP = 10.3  # link round trips per stage boundary per token (RPC commands)
 RPC_REMOTE_OVERHEAD_S = 2.2e-3  # once per token when any stage is remote (remote graphs sent and rebuilt)
 
-_COMMON = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
-               runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
-               placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP,
-               settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all", "mmproj"}))
+# the data every engine that runs llama.cpp shares (llama.cpp, Ollama, LM Studio, llamafile)
+LLAMA_FAMILY = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
+                    runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
+                    placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP,
+                    settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all",
+                                        "mmproj"}))
 
 # The RPC backend (tools/rpc/README.md @038514c): rpc-server on each worker; the client treats every remote
 # device as one more device and splits the layers over all of them by memory (a pipeline that one token walks
@@ -419,19 +424,19 @@ LLAMA_CPP = LlamaCpp(
     # llama-server --no-op-offload (common/arg.cpp; llama_context_params.op_offload); Ollama and LM Studio
     # expose no such setting
     # --n-cpu-moe N (common/arg.cpp: the experts of the first N layers stay in RAM)
-    **{**_COMMON, "settings": _COMMON["settings"] | {"op_offload", "n_cpu_moe"}},  # type: ignore[operator]
+    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe"}},  # type: ignore[operator]
 )
 OLLAMA = Ollama(
     name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
     default_n_batch=512, default_port=11434, quant_from_name=True,
     source="ollama runs llama-server (PR #16031); num_ctx 4096 below 23 GiB VRAM (server/routes.go); "
     "OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0; num_batch 512 (api/types.go)",
-    **{**_COMMON, "placement": OLLAMA_SPLIT, "speed_class": SpeedClass.OLLAMA},  # type: ignore[arg-type]
+    **{**LLAMA_FAMILY, "placement": OLLAMA_SPLIT, "speed_class": SpeedClass.OLLAMA},  # type: ignore[arg-type]
 )
 LM_STUDIO = LMStudio(
     name="lmstudio", title="LM Studio", aliases=("lm-studio", "lms", "lm studio"), kv_types=LLAMA_KV_TYPES,
     default_ctx=4096, default_port=1234,
     source="LM Studio's llama.cpp runtime (default context length 4096 in its load settings)",
     # its load setting "Number of layers for which to force MoE weights onto CPU" is --n-cpu-moe
-    **{**_COMMON, "settings": _COMMON["settings"] | {"n_cpu_moe"}},  # type: ignore[operator]
+    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"n_cpu_moe"}},  # type: ignore[operator]
 )

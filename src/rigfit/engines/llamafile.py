@@ -18,7 +18,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from ..vocab import Backend, SpeedClass
-from .llamacpp import _COMMON, LLAMA_KV_TYPES, LLAMA_OVERHEAD, LlamaCpp, _gguf_path, _llama_args
+from .llamacpp import LLAMA_FAMILY, LLAMA_KV_TYPES, LLAMA_OVERHEAD, LlamaCpp, gguf_path, llama_server_args
 
 if TYPE_CHECKING:
     from ..api import FitResult
@@ -35,10 +35,10 @@ class Llamafile(LlamaCpp):
     def launch(self, r: FitResult, host: str, port: int) -> Launch:
         from .recipe import Launch, plan_summary
 
-        args, settings, notes = _llama_args(r)
+        args, settings, notes = llama_server_args(r)
         backend = r.memory.run.backend
         mode = GPU_MODE[backend]
-        argv = ("llamafile", "--server", "--gpu", mode, "-m", _gguf_path(r), *args, "--host", host, "--port",
+        argv = ("llamafile", "--server", "--gpu", mode, "-m", gguf_path(r), *args, "--host", host, "--port",
                 str(port))
         settings = [("GPU backend (--gpu)", mode), *settings]
         if r.spec.gguf is None:
@@ -60,7 +60,7 @@ LLAMAFILE = Llamafile(
         "llama-server request latency, as llama.cpp's (llamafile --server runs llama.cpp's server)"),
     source="mozilla-ai/llamafile docs/cli_arguments.md (v0.10.4: llama.cpp flags passed through), "
            "docs/gpu-support.md; Mozilla-Ocho/llamafile localscore/cmd.cpp (LocalScore's settings)",
-    **{**_COMMON, "settings": _COMMON["settings"] | {"op_offload", "n_cpu_moe"},  # type: ignore[operator]
+    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe"},  # type: ignore[operator]
        "speed_class": SpeedClass.LLAMAFILE, "own_cpu_kernels": True,
        "runtime_overhead_bytes": {b: n for b, n in LLAMA_OVERHEAD.items() if b in GPU_MODE}},
 )
