@@ -215,20 +215,12 @@ def request_table(show_rows: bool) -> None:
 def localscore_table(show_rows: bool) -> None:
     """The LocalScore rows (llamafile 0.9): each a mean over LocalScore's nine tests, predicted as the mean of
     rigfit's nine plans (modern_rows.localscore_mean)."""
-    from modern_rows import fit_localscore_tests, load_localscore_rows, localscore_mean
-    from rigfit.errors import RigfitError
+    from modern_rows import load_localscore_rows, localscore_mean, localscore_plans
 
     rows = load_localscore_rows()
-    plans: dict[tuple[str, ...], Any] = {}
     errs: dict[str, list[float]] = {}
     for r in rows:
-        key = (r.model, r.quant, r.hardware, r.backend, r.cpu)
-        if key not in plans:
-            try:
-                plans[key] = fit_localscore_tests(r)
-            except RigfitError:
-                plans[key] = None
-        fits = plans[key]
+        fits = localscore_plans(r)
         pred = localscore_mean(r, fits) if fits else None
         if pred is None:
             continue

@@ -454,32 +454,23 @@ class LocalScoreRun:
 def localscore_runs(cls: str) -> list[LocalScoreRun]:
     """The LocalScore decode and prompt rows (modern_rows.load_localscore_rows) whose every device runs in class
     ``cls`` in all nine tests."""
-    from modern_rows import LOCALSCORE_TESTS, fit_localscore_tests, load_localscore_rows
-    from rigfit.errors import RigfitError
+    from modern_rows import LOCALSCORE_TESTS, load_localscore_rows, localscore_plans
 
-    plans: dict[tuple[str, ...], Any] = {}
     out = []
     for row in load_localscore_rows():
         if row.metric not in ("tg", "pp"):
             continue
-        key = (row.model, row.quant, row.hardware, row.backend, row.cpu)
-        if key not in plans:
-            try:
-                fits = fit_localscore_tests(row)
-            except RigfitError:
-                fits = None
-            works: list[tuple[Any, list[DeviceWork]]] = []
-            for f in fits or []:
-                w = device_work(f.spec, f.memory, f.placement, system=f.system) if f.placement else None
-                if not isinstance(w, list) or f.speed is None or any(x.cls != cls for x in w):
-                    works = []
-                    break
-                works.append((f, w))
-            plans[key] = works
-        if not plans[key]:
+        works: list[tuple[Any, list[DeviceWork]]] = []
+        for f in localscore_plans(row) or ():
+            w = device_work(f.spec, f.memory, f.placement, system=f.system) if f.placement else None
+            if not isinstance(w, list) or f.speed is None or any(x.cls != cls for x in w):
+                works = []
+                break
+            works.append((f, w))
+        if not works:
             continue
         dec, pre, step = [], [], []
-        for (p, g), (f, w) in zip(LOCALSCORE_TESTS, plans[key], strict=True):
+        for (p, g), (f, w) in zip(LOCALSCORE_TESTS, works, strict=True):
             run = f.memory.run
             window = f.spec.sliding_window
             dec.append({k: v for k, v in decode_linear(w, f.placement, p + (g - 1) / 2, window).items() if v})
@@ -558,25 +549,26 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
             continue
         keys = (*DECODE_KEYS, "a_dq", *PREFILL_KEYS, "a_ss", "a_xt")
         start = {f"{cls}:{k}": consts.get(f"{base}:{k}", FIXED.get(f"{base}:{k}", 0.0)) for k in keys}
-        got = dict(start)
-        for metric in ("tg", "pp"):
-            part = [r for r in runs if r.row.metric == metric]
-            fixed = {k: v for k, v in got.items() if k.split(":")[1] not in LOCALSCORE_FITTED[metric]}
-            got = solve_mean_rates(part, fixed, got)
-            got = {k: v for k, v in got.items() if k.startswith(cls + ":")}
+
+        def fit_both(rows: list[LocalScoreRun], start: dict[str, float] = start, cls: str = cls) -> dict[str, float]:
+            """Decode's constants, then the prompt's, each with the rest held at ``start`` or the decode fit."""
+            got = dict(start)
+            for metric in ("tg", "pp"):
+                fixed = {k: v for k, v in got.items() if k.split(":")[1] not in LOCALSCORE_FITTED[metric]}
+                got = solve_mean_rates([r for r in rows if r.row.metric == metric], fixed, got)
+                got = {k: v for k, v in got.items() if k.startswith(cls + ":")}
+            return got
+
+        got = fit_both(runs)
         theta |= got
+        # each device's rows under constants fitted without them (one fit per device serves both metrics)
+        held_out = {device: fit_both([r for r in runs if r.row.device != device])
+                    for device in sorted({r.row.device for r in runs})}
         bands[cls] = {}
         for metric in ("tg", "pp"):
             part = [r for r in runs if r.row.metric == metric]
             ins = [r.row.measured / localscore_rate(r, got) for r in part]
-            held: list[float] = []
-            for device in sorted({r.row.device for r in part}):
-                train = [r for r in runs if r.row.device != device]
-                th = dict(start)
-                for m in ("tg", "pp"):
-                    fixed = {k: v for k, v in th.items() if k.split(":")[1] not in LOCALSCORE_FITTED[m]}
-                    th = solve_mean_rates([r for r in train if r.row.metric == m], fixed, th)
-                held += [r.row.measured / localscore_rate(r, th) for r in part if r.row.device == device]
+            held = [r.row.measured / localscore_rate(r, held_out[r.row.device]) for r in part]
             q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
             bands[cls][metric] = (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3))
             err_in = 100 * statistics.median(abs(1 / x - 1) for x in ins)
@@ -586,6 +578,21 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
                          f"{err_in:.1f} % leave-one-device-out {err_loo:.1f} % ("
                          + ", ".join(f"{k} {got[f'{cls}:{k}']:.3g}" for k in LOCALSCORE_FITTED[metric]) + ")")
     return theta, bands, lines
+
+
+def one_device_decode_band(label: str, forms: list[tuple[object, dict[str, float]]], meas: list[float],
+                           consts: dict[str, float], devices: set[str],
+                           extra: str = "") -> dict[str, tuple[float, float]]:
+    """The band of a class whose decode was fitted on one device's rows (vLLM, MLX, discrete ROCm): the in-sample
+    10th-90th percentile of measured / predicted, widened to at least +-40 % (no other device to hold out), and
+    prompts at x0.5-2 (their constants stand in from another class or a prior).  Records the class's line in
+    SUMMARY and prints it."""
+    ratios = [sum(v * consts.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(forms, meas, strict=True)]
+    q = statistics.quantiles(ratios, n=10)
+    SUMMARY.append(("2025-2026", label, "tg", len(ratios), _err(ratios), NAN))
+    print(f"{label:16s} tg: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} p10 {q[0]:.3f} "
+          f"p90 {q[-1]:.3f}{extra} (devices: {', '.join(sorted(devices))})")
+    return {"tg": (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3)), "pp": (0.5, 2.0)}
 
 
 def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
@@ -758,13 +765,7 @@ def main(argv: list[str]) -> int:
                                                    "vllm-cuda:a_dq": theta["cuda:a_dq"],
                                                    "vllm-cuda:a_w": theta["cuda:a_w"]})
     vllm_theta |= {f"vllm-cuda:{k}": theta.get(f"cuda:{k}", FIXED.get(f"cuda:{k}", 0.0)) for k in PREFILL_KEYS}
-    vr = [sum(v * vllm_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(vdec, vdec_t, strict=True)]
-    vq = statistics.quantiles(vr, n=10)
-    # one device in the rows: at least +-40 %
-    vllm_bands = {"tg": (round(min(vq[0], 0.6), 3), round(max(vq[-1], 1.4), 3)), "pp": (0.5, 2.0)}
-    SUMMARY.append(("2025-2026", "vllm-cuda", "tg", len(vr), _err(vr), NAN))
-    print(f"vllm-cuda        tg: n={len(vr):3d} median ratio {statistics.median(vr):.3f} p10 {vq[0]:.3f} "
-          f"p90 {vq[-1]:.3f} (devices: {', '.join(sorted(vllm_devices))})")
+    vllm_bands = one_device_decode_band("vllm-cuda", vdec, vdec_t, vllm_theta, vllm_devices)
     theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
     # MLX (mlx_lm.server) on Apple GPUs from its 2025-2026 runs: the whole-request runs on an M4 Pro and the
     # mlx_lm decode rows; decode a_w and t_layer fitted, the KV term at Metal's (the runs start near an empty
@@ -780,12 +781,7 @@ def main(argv: list[str]) -> int:
                                   | {"mlx-metal:a_ss": 0.0, "mlx-metal:a_xt": 0.0})
         print(f"mlx-metal        pp: a_fq {mlx_theta['mlx-metal:a_fq']:.3f} from {len(xpre)} mlx_lm prompt rows "
               f"(Metal's llama.cpp constant: {metal_theta.get('metal:a_fq', 0.0):.3f})")
-    xr = [sum(v * mlx_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(xdec, xdec_t, strict=True)]
-    xq = statistics.quantiles(xr, n=10)
-    mlx_bands = {"tg": (round(min(xq[0], 0.6), 3), round(max(xq[-1], 1.4), 3)), "pp": (0.5, 2.0)}  # one chip
-    SUMMARY.append(("2025-2026", "mlx-metal", "tg", len(xr), _err(xr), NAN))
-    print(f"mlx-metal        tg: n={len(xr):3d} median ratio {statistics.median(xr):.3f} p10 {xq[0]:.3f} "
-          f"p90 {xq[-1]:.3f} (devices: {', '.join(sorted(mlx_devices))})")
+    mlx_bands = one_device_decode_band("mlx-metal", xdec, xdec_t, mlx_theta, mlx_devices)
     theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
     # llama.cpp on discrete Radeons (ROCm) from the only such runs in the files: the llmfit community's whole
     # requests on an RX 7900 XT (July-August 2026), where the prior decoded 22-33 % slow on every model; decode
@@ -796,14 +792,10 @@ def main(argv: list[str]) -> int:
     if len(adec) >= 12:
         rocm_theta = robust_solve(adec, adec_t, fixed={"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0})
         rocm_theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
-        ar = [sum(v * rocm_theta.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(adec, adec_t, strict=True)]
-        aq = statistics.quantiles(ar, n=10)
-        # one device in the rows: at least +-40 %; the prompt constants stay priors (x0.5-2)
-        rocm_bands = {"tg": (round(min(aq[0], 0.6), 3), round(max(aq[-1], 1.4), 3)), "pp": (0.5, 2.0)}
-        SUMMARY.append(("2025-2026", "rocm (decode)", "tg", len(ar), _err(ar), NAN))
-        print(f"rocm             tg: n={len(ar):3d} median ratio {statistics.median(ar):.3f} p10 {aq[0]:.3f} "
-              f"p90 {aq[-1]:.3f}, a_w {rocm_theta['rocm:a_w']:.3f} t_layer {rocm_theta['rocm:t_layer'] * 1e6:.0f} us "
-              f"(devices: {', '.join(sorted(amd_devices))}; prior a_w {PRIORS['rocm']['a_w']:.3f})")
+        rocm_bands = one_device_decode_band(
+            "rocm (decode)", adec, adec_t, rocm_theta, amd_devices,
+            f", a_w {rocm_theta['rocm:a_w']:.3f} (prior {PRIORS['rocm']['a_w']:.3f}) t_layer "
+            f"{rocm_theta['rocm:t_layer'] * 1e6:.0f} us")
         theta |= {k: v for k, v in rocm_theta.items() if k.startswith("rocm:")}
     ollama_theta, ollama_bands = fit_ollama_metal(metal_theta)
     theta |= ollama_theta

@@ -11,6 +11,7 @@ HTTP included, calibration README), so their decode is a lower bound and is skip
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,7 +260,27 @@ def fit_localscore_tests(row: ModernRow) -> list[Any]:
                        **kw) for p, g in LOCALSCORE_TESTS]
 
 
-def localscore_mean(row: ModernRow, fits: list[Any]) -> float | None:
+@functools.cache
+def _localscore_plans(model: str, quant: str, hardware: str, backend: str, cpu: str) -> tuple[Any, ...] | None:
+    from rigfit.errors import RigfitError
+
+    row = ModernRow(engine="llamafile", backend=backend, hardware=hardware, device="", model=model, quant=quant,
+                    metric="tg", prompt=0, gen=0, depth=0, flash_attention=False, kv_type=None, gpu_layers=None,
+                    n_cpu_moe=None, bench=True, measured=0.0, is_moe=False, cpu=cpu)
+    try:
+        return tuple(fit_localscore_tests(row))
+    except RigfitError:
+        return None
+
+
+def localscore_plans(row: ModernRow) -> tuple[Any, ...] | None:
+    """``fit_localscore_tests`` for the row, planned once per model, quant and machine in a process (a result's
+    three metrics share them; the fit reads their placements, not their speeds), or None where rigfit cannot
+    plan them."""
+    return _localscore_plans(row.model, row.quant, row.hardware, row.backend, row.cpu)
+
+
+def localscore_mean(row: ModernRow, fits: tuple[Any, ...]) -> float | None:
     """The row's metric as LocalScore reports it, from the nine plans: mean prompt rate, mean generation rate
     (each test decodes after its prompt), or mean time to first token (the prompt, then one decode step)."""
     vals: list[float] = []
