@@ -129,6 +129,21 @@ def test_longer_context_never_faster_decode(model: str, gpu: str, a: int, b: int
     assert long.decode_tokens_per_s <= short.decode_tokens_per_s * (1 + 1e-12)
 
 
+@given(st.sampled_from(SPEED_MODELS), st.integers(1, 128), st.integers(1, 128),
+       st.sampled_from(["avx", "avx2", "avx512"]), st.sampled_from(["llama.cpp", "llamafile"]))
+def test_more_cpu_cores_never_slower_prefill(model: str, a: int, b: int, isa: str, engine: str) -> None:
+    """On the CPU, more cores of the same SIMD width never prefill slower (hardware.rates.cpu_prompt_tflops)."""
+    cpu = resolve_device("AMD AM5 desktop")
+    lo, hi = sorted((a, b))
+    rates = []
+    for cores in (lo, hi):
+        system = make_system([(replace(cpu, units=cores, isa=isa), 1)])
+        s = fit(model, quant="Q4_K_M", context_tokens=4096, prompt_tokens=512, engine=engine, system=system).speed
+        assert s is not None and s.prefill_tokens_per_s
+        rates.append(s.prefill_tokens_per_s)
+    assert rates[1] >= rates[0] * (1 - 1e-12)
+
+
 @given(st.sampled_from(SPEED_MODELS), st.sampled_from(GPUS), st.integers(1, 600), st.integers(0, 16384),
        st.sampled_from(["llama.cpp", "llamafile", "ollama"]))
 def test_a_prompt_is_never_faster_than_one_decode_step(model: str, gpu: str, prompt: int, depth: int,

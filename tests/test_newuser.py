@@ -461,6 +461,38 @@ def test_a_desktop_cpu_name_plans_on_its_platform(name: str, platform: str) -> N
     assert note.startswith(f"{name!r} is planned as its platform, {platform} (")
 
 
+# a CPU's cores and widest integer SIMD price its prompt arithmetic (vendor specifications: AMD's processor
+# specifications, Intel ARK; the P-cores of Intel's hybrid parts)
+@pytest.mark.parametrize(("name", "cores", "isa", "own"), [
+    ("Ryzen 9 7950X", 16, "avx512", True), ("AMD Ryzen 5 3600 6-Core Processor (znver2)", 6, "avx2", True),
+    ("13th Gen Intel Core i9-13900KS (alderlake)", 8, "avx2", True), ("Intel Core i5-6600K", 4, "avx2", True),
+    ("Intel(R) Xeon(R) CPU E5-2697 v2 @ 2.70GHz", 12, "avx", True), ("Core i7-10700K", 8, "avx2", True),
+    ("11th Gen Intel Core i5-11400 @ 2.60GHz (rocketlake)", 6, "avx512", True),
+    ("AMD Ryzen Threadripper PRO 7995WX 96-Cores", 96, "avx512", True),
+    ("Xeon Gold 6134", 20, "avx512", False),  # not in the core table: its platform's example CPU's 20
+])
+def test_a_cpu_name_brings_its_cores_and_simd(name: str, cores: int, isa: str, own: bool) -> None:
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    dev, note = resolve_device_noted(name)
+    assert (dev.units, dev.isa) == (cores, isa)
+    assert f"; {cores} cores, {isa.upper()}" in note
+    assert ("its example CPU's" in note) is not own
+
+
+def test_a_cpu_name_and_its_platform_name_differ_in_prompt_rate_only_by_cores() -> None:
+    """A 16-core Ryzen 9 7950X prefills faster on the CPU than its platform's example, an 8-core Ryzen 7 7700;
+    decode reads the same RAM at the same rate."""
+    from rigfit import fit
+
+    kw = dict(quant="Q4_K_M", context_tokens=4096, prompt_tokens=1024)
+    big = fit("Llama-3.1-8B-Instruct", hardware=["Ryzen 9 7950X"], **kw).speed  # type: ignore[arg-type]
+    base = fit("Llama-3.1-8B-Instruct", hardware=["AMD AM5 desktop"], **kw).speed  # type: ignore[arg-type]
+    assert big is not None and base is not None
+    assert big.decode_tokens_per_s == pytest.approx(base.decode_tokens_per_s, rel=1e-9)
+    assert (big.prefill_tokens_per_s or 0) > 1.5 * (base.prefill_tokens_per_s or 0)
+
+
 @pytest.mark.parametrize(("name", "platform"), [
     ("AMD Ryzen Threadripper PRO 7995WX 96-Cores", "AMD Threadripper PRO 7000WX (WRX90)"),  # 8 channels, not TRX50's 4
     ("AMD Ryzen Threadripper 7980X 64-Cores", "AMD Threadripper 7000 (TRX50)"),

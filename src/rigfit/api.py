@@ -112,10 +112,8 @@ def _plan(req: FitRequest) -> FitResult:
         return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req)
     from .placement import Accelerator, plan
     from .speed import estimate_speed
-    from .speedwork import DEFAULT_CPU_BANDWIDTH_GB_S, SpeedUnknown
+    from .speedwork import SpeedUnknown
 
-    cpu_dev = system.cpu_device
-    cpu_bw = req.cpu_bandwidth_gb_s or (cpu_dev.bandwidth_gb_s if cpu_dev and cpu_dev.bandwidth_gb_s else None)
     if system.is_cluster:
         from .placement import plan_cluster
 
@@ -143,7 +141,7 @@ def _plan(req: FitRequest) -> FitResult:
         mem = replace(mem, pool_warning="")
     sp = estimate_speed(spec, mem, placement, prompt_tokens=req.prompt_tokens, gen_tokens=req.gen_tokens,
                         depth_tokens=req.depth_tokens,
-                        cpu_bandwidth_gb_s=cpu_bw or DEFAULT_CPU_BANDWIDTH_GB_S, build=req.llamacpp_build,
+                        cpu_bandwidth_gb_s=req.cpu_bandwidth_gb_s, build=req.llamacpp_build,
                         system=system)
     speed = None if isinstance(sp, SpeedUnknown) else sp
     if speed is not None and req.calibration is not None:

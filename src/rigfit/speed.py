@@ -39,11 +39,11 @@ from .placement import Placement
 from .speedclass import SpeedParams, class_params, era_class, load_speed_params, value
 from .speedwork import (
     DEFAULT_CPU_BANDWIDTH_GB_S,
-    DEFAULT_CPU_TFLOPS,
     F16_QUANTS,
     DeviceWork,
     SpeedUnknown,
     device_work,
+    host_cpu,
 )
 from .system import System
 from .vocab import Verdict
@@ -339,8 +339,8 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
 
 
 def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, prompt_tokens: int = 512,
-                   gen_tokens: int = 128, depth_tokens: int = 0, cpu_bandwidth_gb_s: float = DEFAULT_CPU_BANDWIDTH_GB_S,
-                   cpu_tflops: float = DEFAULT_CPU_TFLOPS, params: SpeedParams | None = None,
+                   gen_tokens: int = 128, depth_tokens: int = 0, cpu_bandwidth_gb_s: float | None = None,
+                   cpu_tflops: float | None = None, params: SpeedParams | None = None,
                    split_mode: str | None = None, build: str = "current",
                    system: System | None = None) -> SpeedEstimate | SpeedUnknown:
     """Prefill rate over a ``prompt_tokens`` prompt and decode rate over ``gen_tokens``, each from
@@ -411,8 +411,7 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append(note)
         tg_band = (min(tg_band[0], 0.6), max(tg_band[1], 1.6))
         pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.0))
-    if any(w.on_cpu for w in works) and cpu_bandwidth_gb_s == DEFAULT_CPU_BANDWIDTH_GB_S and \
-            plan.split_mode != "unified":
+    if any(w.on_cpu for w in works) and host_cpu(system, cpu_bandwidth_gb_s)[2] and plan.split_mode != "unified":
         notes.append(f"system RAM bandwidth assumed {DEFAULT_CPU_BANDWIDTH_GB_S:g} GB/s (2-channel DDR5-5600)")
     roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)
     lin = decode_linear(works, plan, depth_tokens + mid, window, split_mode, build)

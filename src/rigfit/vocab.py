@@ -173,6 +173,15 @@ class PlacementStyle(StrEnum):
     UNIFIED_ONLY = "unified_only"  # one unified-memory device (MLX on Apple silicon)
 
 
+class CpuIsa(StrEnum):
+    """A CPU's widest integer SIMD, which sets how many int8 products a core's quantized dot-product kernels do
+    per clock (ggml-cpu's Q4/Q8 x Q8 dot products: 128-bit SSSE3/AVX, 256-bit AVX2, 512-bit AVX-512)."""
+
+    AVX = "avx"  # Sandy Bridge / Ivy Bridge: 256-bit floating point, 128-bit integer
+    AVX2 = "avx2"  # Haswell to Raptor Lake, Zen 1-3: 256-bit integer
+    AVX512 = "avx512"  # Skylake-SP and later Xeons, Rocket Lake, Zen 4-5: 512-bit integer
+
+
 class SpeedClass(StrEnum):
     """Which fitted speed model an engine's kernels follow."""
 
@@ -185,5 +194,5 @@ class SpeedClass(StrEnum):
     EXLLAMAV2 = "exllamav2"
 
 
-__all__ = ["Backend", "Component", "DeviceKind", "Form", "LayerKind", "Location", "PlacementStyle", "Role",
+__all__ = ["Backend", "Component", "CpuIsa", "DeviceKind", "Form", "LayerKind", "Location", "PlacementStyle", "Role",
            "SpeedClass", "Split", "Target", "Vendor", "Verdict", "WeightFormat", "WorkloadKind"]

@@ -17,7 +17,7 @@ from .._validate import Field, Problems, check_record, from_record, schema_of, s
 from ..errors import CatalogError
 from ..safeio import clean_text, read_regular_file
 from ..units import GIB
-from ..vocab import DeviceKind, Form, Vendor
+from ..vocab import CpuIsa, DeviceKind, Form, Vendor
 from .spec import Device
 
 _COMMON = {
@@ -90,6 +90,10 @@ class CpuPlatform:
     gpu_slots_max: int = spec("int", default=1)
     price_cpu_usd: float | None = spec("pos_num")
     price_date: str = spec("date", default="")
+    # the platform's CPUs' widest integer SIMD (vocab.CpuIsa) and the cores of its first example CPU: what a
+    # CPU on it is planned with when its own model entry does not say
+    isa: str = spec("str", default="", choices=tuple(CpuIsa))
+    cores: int | None = spec("pos_int")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +107,19 @@ class CpuModel:
     source: str = spec("str", True)
     as_of: str = spec("date", True)
     notes: str = spec("str", default="")
+    isa: str = spec("str", default="", choices=tuple(CpuIsa))  # where it differs from the platform's
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpuCores:
+    """How many cores the CPUs whose names match a pattern have: the cores llama.cpp's default thread count uses
+    (physical cores; on Intel's hybrid parts the P-cores, common/common.cpp cpu_get_num_math)."""
+
+    pattern: str = spec("str", True)
+    cores: int = spec("pos_int", True)
+    source: str = spec("str", True)
+    as_of: str = spec("date", True)
+    notes: str = spec("str", default="")
 
 
 def cpu_model_key(text: str) -> str:
@@ -112,6 +129,7 @@ def cpu_model_key(text: str) -> str:
 
 APPLE_PRODUCT_SCHEMA: dict[str, Field] = schema_of(AppleProduct)
 CPU_MODEL_SCHEMA: dict[str, Field] = schema_of(CpuModel)
+CPU_CORES_SCHEMA: dict[str, Field] = schema_of(CpuCores)
 CPU_SCHEMA: dict[str, Field] = schema_of(CpuPlatform)
 SOC_SCHEMA: dict[str, Field] = {
     **_COMMON, "vendor": Field("str", True, tuple(Vendor)), "memory_gib": Field("pos_num", True),
@@ -133,11 +151,17 @@ class HardwareCatalog:
     cpu_platforms: tuple[CpuPlatform, ...]
     memory_kinds: tuple[dict[str, Any], ...]
     cpu_models: tuple[CpuModel, ...] = ()
+    cpu_cores: tuple[CpuCores, ...] = ()
 
     def cpu_model(self, text: str) -> CpuModel | None:
         """The CPU model entry whose pattern ``text`` matches ("Ryzen 7 5800X" -> AMD AM4 desktop)."""
         key = cpu_model_key(text)
         return next((m for m in self.cpu_models if re.search(m.pattern, key)), None)
+
+    def cpu_core_count(self, text: str) -> int | None:
+        """The cores of the CPU named ``text`` (the first cpu_cores pattern it matches), or None."""
+        key = cpu_model_key(text)
+        return next((c.cores for c in self.cpu_cores if re.search(c.pattern, key)), None)
 
     def select(self, kind: str | None = None, min_memory_bytes: int = 0) -> tuple[Device, ...]:
         """Devices of one kind (gpu | apple | soc | cpu; None: all) with at least this much memory."""
@@ -257,12 +281,23 @@ def _soc(rec: dict[str, Any]) -> list[Device]:
     return out
 
 
+def _pattern_ok(pattern: str, where: str, problems: Problems) -> bool:
+    """Whether a CPU-name pattern compiles; a problem recorded where it does not."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        problems.add(where, f"not a regular expression ({exc})")
+        return False
+    return True
+
+
 def _cpu(p: CpuPlatform) -> Device:
     # Peak DRAM bandwidth = channels x MT/s x 8 bytes per 64-bit channel (JEDEC DDR4/DDR5 channel width).
+    # A CPU device's units are its cores (speedwork.cpu_prompt_tflops prices them with its SIMD width).
     return Device(
         name=p.name, kind=DeviceKind.CPU, vendor=Vendor.of(p.name), form=Form(p.kind),
         memory_bytes=p.max_ram_gib * GIB, bandwidth_gb_s=p.channels * p.max_mt_s * 8 / 1000,
-        pcie_gen=p.pcie_gen, pcie_lanes=p.cpu_pcie_lanes, unified=True,
+        pcie_gen=p.pcie_gen, pcie_lanes=p.cpu_pcie_lanes, unified=True, units=p.cores, isa=p.isa,
         memory_type=p.memory_type, msrp_usd=_num(p.price_cpu_usd), msrp_date=p.price_date,
         aliases=tuple(a.lower() for a in p.aliases), source=p.source, as_of=p.as_of, notes=p.notes,
     )
@@ -345,13 +380,11 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
         if check_record(rec, CPU_MODEL_SCHEMA, f"cpu_models[{i}]", problems):
             if rec["platform"] not in {p.name for p in cpu_platforms}:
                 problems.add(f"cpu_models[{i}].platform", f"names no cpu_platforms entry, got {rec['platform']!r}")
-                continue
-            try:
-                re.compile(rec["pattern"])
-            except re.error as exc:
-                problems.add(f"cpu_models[{i}].pattern", f"not a regular expression ({exc})")
-                continue
-            cpu_models.append(from_record(CpuModel, rec))
+            elif _pattern_ok(rec["pattern"], f"cpu_models[{i}].pattern", problems):
+                cpu_models.append(from_record(CpuModel, rec))
+    cpu_cores = [from_record(CpuCores, rec) for i, rec in enumerate(platforms.get("cpu_cores", []))
+                 if check_record(rec, CPU_CORES_SCHEMA, f"cpu_cores[{i}]", problems)
+                 and _pattern_ok(rec["pattern"], f"cpu_cores[{i}].pattern", problems)]
     for i, rec in enumerate(platforms.get("memory", [])):
         for key in ("name", "source", "as_of"):
             if not isinstance(rec, dict) or not rec.get(key):
@@ -366,7 +399,8 @@ def parse_hardware(gpus: dict[str, Any], apple: dict[str, Any], platforms: dict[
     problems.raise_if_any()
     return HardwareCatalog(devices=tuple(devices), apple_products=tuple(products),
                            cpu_platforms=tuple(cpu_platforms),
-                           memory_kinds=tuple(platforms.get("memory", [])), cpu_models=tuple(cpu_models))
+                           memory_kinds=tuple(platforms.get("memory", [])), cpu_models=tuple(cpu_models),
+                           cpu_cores=tuple(cpu_cores))
 
 
 @functools.cache

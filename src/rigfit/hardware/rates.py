@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..vocab import Vendor
+from ..vocab import CpuIsa, Vendor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,3 +115,23 @@ def apple_serial_dequant(vendor: Vendor, arch: str) -> bool:
     llmfit community whole-request runs)."""
     m = re.match(r"M(\d+)\b", arch.strip())
     return vendor == Vendor.APPLE and m is not None and int(m.group(1)) <= 2
+
+
+# A CPU core's quantized dot products by its widest integer SIMD, relative to AVX2: ggml-cpu's Q4/Q8 x Q8 kernels
+# multiply int8 lanes (ggml-cpu/arch/x86/quants.c: SSSE3 _mm_maddubs_epi16 on 128-bit registers under AVX,
+# _mm256_maddubs_epi16 under AVX2, 512-bit forms under AVX-512), so the lanes per instruction are 16, 32 and 64
+# (Intel 64 and IA-32 Architectures Software Developer's Manual vol. 1, ch. 14-15: AVX keeps integer SIMD at
+# 128 bits, AVX2 widens it to 256, AVX-512 to 512).  Zen 4 runs 512-bit work as two 256-bit halves; the
+# width is kept as nominal (the LocalScore CPU rows fit no better with a per-ISA constant, fit_speed.py).
+CPU_SIMD_WIDTH = {CpuIsa.AVX: 0.5, CpuIsa.AVX2: 1.0, CpuIsa.AVX512: 2.0}
+# TFLOPS per core per unit of width: scaled so an 8-core AVX-512 CPU (the Ryzen 7 7840HS the llama.cpp cpu
+# class is fitted on) is the 1.0 TFLOPS every CPU was priced at before cores and widths were known
+CPU_TFLOPS_PER_CORE_WIDTH = 1 / 16
+
+
+def cpu_prompt_tflops(cores: int | None, isa: str) -> float | None:
+    """A CPU's quantized matmul rate, cores x SIMD width (nominal, the cpu class's constants carry the
+    efficiency), or None where the catalog gives neither."""
+    if not cores or isa not in CPU_SIMD_WIDTH:
+        return None
+    return cores * CPU_SIMD_WIDTH[CpuIsa(isa)] * CPU_TFLOPS_PER_CORE_WIDTH

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..errors import AmbiguousHardware, InvalidInput, UnknownName
 from ..safeio import check_name, is_existing_path
@@ -173,10 +174,15 @@ def _resolve_name(text: str, typed: str, pool: Sequence[Device]) -> tuple[Device
         raise AmbiguousHardware(typed, [f"{d.name} ({round(d.memory_bytes / GIB)} GB {d.form})" for d in hits])
     model = default_hardware().cpu_model(text) if mem_gb is None else None
     platform = next((d for d in pool if model is not None and d.name == model.platform), None)
-    if platform is not None:
-        # a desktop CPU's name: its platform, whose memory channels and speed feed offloaded layers
-        return platform, (f"{typed.strip()!r} is planned as its platform, {platform.name} "
-                          f"({platform.bandwidth_gb_s or 0:.1f} GB/s of system memory bandwidth)")
+    if platform is not None and model is not None:
+        # a desktop CPU's name: its platform, whose memory channels and speed feed offloaded layers, with the
+        # CPU's own cores and SIMD width where its model entry gives them (they price its prompt arithmetic)
+        own = default_hardware().cpu_core_count(text)
+        cpu = replace(platform, units=own or platform.units, isa=model.isa or platform.isa)
+        cores = (f"; {cpu.units} cores, {cpu.isa.upper()}" if cpu.units and cpu.isa else "") + (
+            ", its example CPU's: the catalog has no core count for this one" if cpu.units and not own else "")
+        return cpu, (f"{typed.strip()!r} is planned as its platform, {platform.name} "
+                     f"({platform.bandwidth_gb_s or 0:.1f} GB/s of system memory bandwidth{cores})")
     raise UnknownName("hardware", typed, [d.name for d in pool] + [a for d in pool for a in d.aliases])
 
 

@@ -26,7 +26,8 @@ class Device:
     unified: bool = False  # memory shared with the CPU (Apple, Strix Halo, DGX Spark, Jetson)
     arch: str = ""
     chip: str = ""  # die name (AD102, GB202, Navi 31): decides the speed class and the per-unit tensor rate
-    units: int | None = None  # SMs (NVIDIA), CUs (AMD), Xe cores (Intel)
+    units: int | None = None  # SMs (NVIDIA), CUs (AMD), Xe cores (Intel); a CPU's cores
+    isa: str = ""  # a CPU's widest integer SIMD (vocab.CpuIsa); "" where unknown
     boost_mhz: int | None = None  # the clock the tensor rates are quoted at
     memory_type: str = ""
     released: str = ""
