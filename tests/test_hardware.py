@@ -3,7 +3,6 @@ checked in test_hardware_catalog.py)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -71,11 +70,12 @@ def test_os_spelled_cpu_names(text: str, name: str) -> None:
 @pytest.mark.parametrize("text", ["Intel Core i5-6200U CPU @ 2.30GHz (skylake)", "Intel Core i7-6700HQ CPU @ 2.60GHz",
                                   "11th Gen Intel Core i5-11400H @ 2.70GHz (tigerlake)"])
 def test_laptop_cpus_are_not_planned_as_desktop_platforms(text: str) -> None:
-    """A laptop part's memory is the laptop's, not a desktop socket's: no platform, one clear error."""
+    """A laptop part's memory is the laptop's, not a desktop socket's: a laptop platform."""
     from rigfit.hardware.resolve import resolve_device_noted
 
-    with pytest.raises(UnknownName, match=re.escape(f"unknown hardware {text!r}")):
-        resolve_device_noted(text)
+    device, note = resolve_device_noted(text)
+    assert device.form == "laptop" and device.name.startswith("Intel laptop Core ")
+    assert note.startswith(f"{text!r} is planned as its platform, {device.name} (")
 
 
 def test_a_device_named_with_cpu_words_resolves_by_its_own_name() -> None:

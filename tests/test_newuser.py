@@ -504,13 +504,39 @@ def test_a_cpu_column_names_its_platform(name: str, platform: str) -> None:
     assert model is not None and model.platform == platform
 
 
-@pytest.mark.parametrize("name", ["Ryzen 9 5900HX", "Core i7-1185G7", "Pentium 4"])
-def test_laptop_and_unknown_cpus_are_not_desktop_platforms(name: str) -> None:
+def test_an_unknown_cpu_is_not_a_platform() -> None:
     from rigfit.errors import UnknownName
     from rigfit.hardware.resolve import resolve_device
 
     with pytest.raises(UnknownName):
-        resolve_device(name)
+        resolve_device("Pentium 4")
+
+
+RAPTOR_LAPTOP = "Intel laptop Core 12th to 14th gen (Alder Lake / Raptor Lake mobile)"
+
+
+# laptop CPUs as LocalScore and operating systems name them: a laptop platform (two channels at the generation's
+# official memory speed) with the CPU's own cores (P-cores on Intel's hybrid parts) and SIMD width
+@pytest.mark.parametrize(("name", "platform", "gb_s", "cores", "isa"), [
+    ("11th Gen Intel Core i7-1185G7 @ 3.00GHz (tigerlake)", "Intel laptop Core 10th and 11th gen (Ice Lake / "
+     "Tiger Lake mobile)", 51.2, 4, "avx512"),
+    ("Intel Core i7-10710U CPU @ 1.10GHz (skylake)", "Intel laptop Core 6th to 10th gen (Skylake to Comet Lake mobile)",
+     38.4, 6, "avx2"),
+    ("Intel Core i5-4200M CPU @ 2.50GHz (haswell)", "Intel laptop Core 4th and 5th gen (Haswell / Broadwell mobile)",
+     25.6, 2, "avx2"),
+    ("13th Gen Intel Core i5-1335U (alderlake)", RAPTOR_LAPTOP, 76.8, 2, "avx2"),
+    ("13th Gen Intel Core i9-13980HX (alderlake)", RAPTOR_LAPTOP, 76.8, 8, "avx2"),
+    ("Ryzen 9 5900HX", "AMD laptop Ryzen 4000/5000/7030 (Zen 2 / Zen 3 mobile)", 51.2, 8, "avx2"),
+    ("AMD Ryzen 5 7430U with Radeon Graphics (znver3)", "AMD laptop Ryzen 4000/5000/7030 (Zen 2 / Zen 3 mobile)", 51.2,
+     6, "avx2"),
+    ("AMD Ryzen 9 7945HX with Radeon Graphics (znver4)", "AMD laptop Ryzen 7045HX (Dragon Range)", 83.2, 16, "avx512"),
+])
+def test_a_laptop_cpu_plans_on_its_laptop_platform(name: str, platform: str, gb_s: float, cores: int,
+                                                   isa: str) -> None:
+    from rigfit.hardware.resolve import resolve_device
+
+    d = resolve_device(name)
+    assert (d.name, d.form, d.bandwidth_gb_s, d.units, d.isa) == (platform, "laptop", pytest.approx(gb_s), cores, isa)
 
 
 def test_the_cpu_beside_a_gpu_sets_the_offload_bandwidth(capsys: pytest.CaptureFixture[str]) -> None:

@@ -69,7 +69,7 @@ class AppleProduct:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CpuPlatform:
-    """A desktop / HEDT / workstation / server CPU platform: memory channels and speed, capacity, PCIe lanes,
+    """A desktop / laptop / HEDT / workstation / server CPU platform: memory channels and speed, capacity, PCIe lanes,
     GPU slots."""
 
     name: str = spec("str", True)
@@ -78,7 +78,7 @@ class CpuPlatform:
     as_of: str = spec("date", True)
     notes: str = spec("str", default="")
     released: str = spec("date", default="")
-    kind: str = spec("str", True, ("desktop", "hedt", "workstation", "server"))
+    kind: str = spec("str", True, ("desktop", "laptop", "hedt", "workstation", "server"))
     example_cpus: tuple[str, ...] = spec("str_list")
     memory_type: str = spec("str", True)
     channels: int = spec("pos_int", True)
