@@ -13,6 +13,7 @@ rest refitted.  Residuals (measured / predicted) give each class's 10th-90th per
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import statistics
 import sys
@@ -137,7 +138,7 @@ FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches 
     # NVIDIA cards have 35-80 FP32 FLOPs per byte of bandwidth: unpacking quantized weights hides behind the
     # byte stream (a free a_dq fitted 1.7 on the 2024 CUDA rows and made the 2025-2026 CUDA rows worse:
     # decode median 14.1 -> 15.6 %); Apple GPUs have 26-41 and show it (M1 Max Q4_K_M decode +20 % without it)
-    f"{c}:a_dq": 0.0 for c in ("cuda", "cuda-datacenter")
+    f"{c}:a_dq": 0.0 for c in ("cuda", "cuda@2024-05", "cuda-datacenter")
 } | {
     # the Ultra rows (M1 / M2 Ultra) fit as well without it (in-sample 6.1 vs 5.5 %); held at 0 so that the
     # class's per-layer cost stays the one that carries M3 Ultra machines (no dequantization term from M3 on:
@@ -162,20 +163,23 @@ def prepare(rows: list[Row]) -> Prepared:
 
 
 # Classes whose 2024 builds get constants of their own ("metal@2024-05"): the 2025-2026 rows show Metal
-# decode and prefill well above what the May 2024 builds reached; for CUDA the two eras agree on the median
-# (the modern rows' median prefill error is -2 % with the 2024 constants), and prompt constants fitted on the
-# 2025-2026 CUDA rows alone predicted each held-out card worse (leave-one-device-out 35-45 % against 20 %: the
-# RTX 3060's mostly sub-2B models and the other cards' 7-27B ones pull apart), so CUDA keeps one set for both
+# decode and prefill well above what the May 2024 builds reached; for CUDA prompts the two eras agree on the
+# median (the modern rows' median prefill error is -2 % with the 2024 constants), and prompt constants fitted on
+# the 2025-2026 CUDA rows alone predicted each held-out card worse (leave-one-device-out 35-45 % against 20 %:
+# the RTX 3060's mostly sub-2B models and the other cards' 7-27B ones pull apart), so CUDA prompts keep one set.
+# CUDA decode splits (fit_cuda_decode): current builds read the KV cache and hand off between devices at
+# other costs than the May 2024 ones (the 2024 constants: 12.7 % median on the 2025-2026 rows, 9.5 % refitted)
 ERA_SPLIT = ("metal",)
+DECODE_ERA_SPLIT = ("metal", "cuda")
 
 
-def _era(lin: dict[str, float]) -> dict[str, float]:
-    """A 2024 row's form: "X@2024-05" keys kept for the classes in ERA_SPLIT, else folded into "X"."""
+def _era(lin: dict[str, float], split: tuple[str, ...] = ERA_SPLIT) -> dict[str, float]:
+    """A 2024 row's form: "X@2024-05" keys kept for the classes in ``split``, else folded into "X"."""
     out: dict[str, float] = {}
     for k, v in lin.items():
         cls, _, name = k.partition(":")
         base, _, era = cls.partition("@")
-        key = k if era != "2024-05" or base in ERA_SPLIT else f"{base}:{name}"
+        key = k if era != "2024-05" or base in split else f"{base}:{name}"
         out[key] = out.get(key, 0.0) + v
     return out
 
@@ -188,7 +192,8 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
         run = r.memory.run
         if row.metric == "tg":
             pos = row.start + (row.gen - 1) / 2
-            dec.append((row, _era(decode_linear(works, r.placement, pos, r.spec.sliding_window, build="2024-05"))))
+            dec.append((row, _era(decode_linear(works, r.placement, pos, r.spec.sliding_window, build="2024-05"),
+                                  DECODE_ERA_SPLIT)))
         else:
             f16 = row.quant.upper() == "F16"
             lin = prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch, False, f16,
@@ -314,12 +319,13 @@ def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedPar
     return out
 
 
-def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -> tuple[
+def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama"), with_cpu: bool = False) -> tuple[
         list[tuple[object, dict[str, float]]], list[float],
                                    list[tuple[object, dict[str, float]]], list[float], set[str]]:
     """Decode and prefill forms of the throughput_modern.csv rows (llama.cpp and Ollama, one request, no
-    speculative decoding) whose every device is of class ``cls``; a server's prefill only from prompts of
-    128 tokens or more (shorter ones time its fixed costs, not the prompt; llama-bench times the prompt)."""
+    speculative decoding) whose every device is of class ``cls`` (``with_cpu``: or the host CPU's llama.cpp
+    class, layers or experts offloaded to system RAM); a server's prefill only from prompts of 128 tokens or more
+    (shorter ones time its fixed costs, not the prompt; llama-bench times the prompt)."""
     from modern_rows import decode_depth, fit_single_run, load_modern_rows
     from rigfit.errors import RigfitError
 
@@ -341,7 +347,8 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama")) -
         if r.placement is None or r.speed is None:
             continue
         works = device_work(r.spec, r.memory, r.placement, system=r.system)
-        if not isinstance(works, list) or any(w.cls != cls for w in works):
+        if not isinstance(works, list) or any(w.cls != cls and not (with_cpu and w.cls == "cpu") for w in works) \
+                or all(w.cls != cls for w in works):
             continue
         devices.add(row.device)
         if row.metric == "tg":
@@ -580,6 +587,46 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
     return theta, bands, lines
 
 
+def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
+    """llama.cpp's Vulkan backend on discrete cards: no runs in the calibration files.  Each constant the Strix
+    Halo fits give for both backends (benchmarks/data/strix_halo.csv: one chip, llama-bench on ROCm and on
+    Vulkan) carries over as a ratio: the discrete ROCm class's constant times vulkan-apu's over rocm-apu's.  The
+    rest keep the engine-facts priors.  Still a prior (no Vulkan card was measured): the file says so."""
+    out = dict(PRIORS["vulkan"])
+    for k in ("a_w", "a_kv", "t_layer", "a_fq"):
+        vk, rc = theta.get(f"vulkan-apu:{k}"), theta.get(f"rocm-apu:{k}")
+        if vk and rc:
+            out[k] = theta.get(f"rocm:{k}", PRIORS["rocm"][k]) * vk / rc
+    return out
+
+
+def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[float, float], list[str]]:
+    """Current llama.cpp builds' CUDA decode (a_w, a_kv, t_layer and the hand-off between devices, global t_hop)
+    from the 2025-2026 llama.cpp rows on GeForce cards: whole-GPU, layer-split and partly offloaded runs (the
+    CPU's layers priced with the CPU class ``cpu``, held), up to 184k tokens deep.  Least absolute relative
+    error (community submissions disagree up to 2x on one card and model).  The band is the wider of the
+    in-sample and the leave-one-device-out 10th-90th percentile.  Returns the constants, the band and the
+    lines to print."""
+    dec, dec_t, _, _, devices = modern_forms("cuda", engines=("llama.cpp",), with_cpu=True)
+    fixed = {"cuda:a_dq": 0.0} | {k: v for k, v in cpu.items() if k.startswith("cpu:")}
+    theta = robust_solve(dec, dec_t, fixed=fixed)
+    ins = [_dot(f, theta) / t for (_, f), t in zip(dec, dec_t, strict=True)]
+    held: list[float] = []
+    for device in sorted(devices):
+        keep = [i for i, (row, _) in enumerate(dec) if getattr(row, "device", "") != device]
+        th = robust_solve([dec[i] for i in keep], [dec_t[i] for i in keep], fixed=fixed)
+        held += [_dot(f, th) / t for (row, f), t in zip(dec, dec_t, strict=True)
+                 if getattr(row, "device", "") == device]
+    q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
+    SUMMARY.append(("2025-2026", "cuda", "tg", len(ins), _err(ins), _err(held)))
+    out = {k: v for k, v in theta.items() if k.startswith("cuda:") or k == "global:t_hop"}
+    lines = [f"cuda (2025-26)   tg: n={len(ins):3d} ({len(devices)} cards) a_w {out['cuda:a_w']:.3f} a_kv "
+             f"{out['cuda:a_kv']:.3f} t_layer {out['cuda:t_layer'] * 1e6:.0f} us "
+             f"t_hop {out['global:t_hop'] * 1e6:.0f} us"
+             f" | median error in-sample {_err(ins):.1f} % leave-one-device-out {_err(held):.1f} %"]
+    return out, (round(min(q[0], ql[0]), 3), round(max(q[-1], ql[-1]), 3)), lines
+
+
 def one_device_decode_band(label: str, forms: list[tuple[object, dict[str, float]]], meas: list[float],
                            consts: dict[str, float], devices: set[str],
                            extra: str = "") -> dict[str, tuple[float, float]]:
@@ -689,6 +736,12 @@ def main(argv: list[str]) -> int:
         SUMMARY.append(("2025-2026", "cpu", name, len(ratios), _err(ratios), NAN))
         print(f"cpu              {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
               f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(cpu_devices))})")
+    # current CUDA builds' decode from the 2025-2026 CUDA rows; the 2024 rows keep theirs as cuda@2024-05
+    cuda_dec, cuda_tg_band, cuda_lines = fit_cuda_decode(cpu_theta)
+    theta |= cuda_dec
+    theta |= {f"cuda@2024-05:{k}": theta[f"cuda:{k}"] for k in PREFILL_KEYS}  # one prompt set for both eras
+    for line in cuda_lines:
+        print(line)
     # current Metal builds from the 2025-2026 Metal rows (llama.cpp and Ollama on M1 Max / M4 Pro / M5 Max);
     # prefill keeps the 2024 constants where the new rows are too few to fit them
     mdec, mdec_t, mpre, mpre_t, metal_devices = modern_forms("metal")
@@ -829,6 +882,7 @@ def main(argv: list[str]) -> int:
     # band speaks for hardware the fit has not seen (never narrower than the in-sample one)
     loo = {"tg": loo_ratios(dec, dec_t, theta, _solve_decode),
            "pp": loo_ratios(pre, pre_t, theta, solve)}
+    bands.setdefault("cuda", {})["tg"] = cuda_tg_band
     for name, forms, meas in (("tg", dec, dec_t), ("pp", pre, pre_t)):
         for c in classes:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
@@ -858,10 +912,13 @@ def main(argv: list[str]) -> int:
              "# Classes marked fitted = false are priors from engine-facts.md 3.1-3.2 (no rows to fit).",
              "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
              "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",
+             "# cuda decode and t_hop: current builds, throughput_modern.csv (fit_cuda_decode); cuda@2024-05 and",
+             "# t_hop@2024-05: the May 2024 builds' decode.",
              'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]
     for k in sorted(theta):
         if k.startswith("global:"):
-            lines.append(f"{k.split(':')[1]} = {theta[k]:.6g}")
+            name = k.split(":")[1]
+            lines.append(f"{json.dumps(name) if '@' in name else name} = {theta[k]:.6g}")
     lines += ["t_allreduce_nvlink = 1e-05  # prior: a few us per small all-reduce over NVLink (engine-facts 3.3)",
               "t_allreduce_pcie = 3e-05  # prior: tens of us over PCIe",
               "pcie_stream_eff = 0.4  # prior: RAM-resident weights copied per prompt micro-batch (speed.py)"]
@@ -893,7 +950,11 @@ def main(argv: list[str]) -> int:
         if c in classes:
             continue  # fitted on rows after all (rocm's decode)
         lines += ["", f"[classes.{c}]", "fitted = false"]
-        lines += [f"{k} = {v:.6g}" for k, v in pri.items()]
+        consts = pri
+        if c == "vulkan":
+            consts = vulkan_prior(theta)
+            lines[-2] += "  # a_w a_kv t_layer a_fq: discrete ROCm's x Vulkan / ROCm on Strix Halo (vulkan_prior)"
+        lines += [f"{k} = {v:.6g}" for k, v in consts.items()]
     for k in sorted(theta):
         print(f"  {k:24s} {theta[k]:.5g}")
     if "--check" not in argv:

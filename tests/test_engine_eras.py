@@ -9,7 +9,16 @@ import pytest
 
 from rigfit.api import resolve_hardware
 from rigfit.quant import tag_quant
-from rigfit.speedclass import era_class, hardware_class, load_speed_params
+from rigfit.speedclass import (
+    DECODE_KEYS,
+    PREFILL_KEYS,
+    class_params,
+    era_class,
+    hardware_class,
+    hop_key,
+    load_speed_params,
+    value,
+)
 from tests.conftest import run_cli
 
 
@@ -43,11 +52,26 @@ def test_apple_core_spellings(text: str, name: str) -> None:
 
 def test_metal_classes_by_tier_and_era() -> None:
     """The Ultra (two dies) has its own constants; the May 2024 Metal builds theirs (slower than 2025-2026
-    builds on the same chips: fit_speed.py ERA_SPLIT); CUDA keeps one set for both eras."""
+    builds on the same chips: fit_speed.py ERA_SPLIT); CUDA keeps one set of prompt constants for both eras."""
     ultra = resolve_hardware(["M2 Ultra 192GB"]).devices[0].device
     mx = resolve_hardware(["M4 Max 128GB"]).devices[0].device
     assert hardware_class(ultra, "metal") == "metal-ultra" and hardware_class(mx, "metal") == "metal"
     p = load_speed_params()
-    assert {"metal", "metal-ultra", "metal@2024-05"} <= set(p.classes) and "cuda@2024-05" not in p.classes
+    assert {"metal", "metal-ultra", "metal@2024-05", "cuda@2024-05"} <= set(p.classes)
+    assert all(p.classes["cuda@2024-05"][k] == p.classes["cuda"][k] for k in PREFILL_KEYS)
     assert p.classes["metal@2024-05"]["a_w"] > p.classes["metal"]["a_w"]  # 2024 builds read less of the bandwidth
     assert era_class("metal", "2024-05") == "metal@2024-05" and era_class("cpu", "2024-05") == "cpu"
+
+
+def test_cuda_decode_by_build_era() -> None:
+    """Current builds' CUDA decode was fitted on the 2025-2026 rows (fit_speed.fit_cuda_decode), the May 2024
+    builds' on theirs; the Dec 2023 builds have prompt constants of their own and decode as May 2024's, hand-offs
+    between devices included."""
+    p = load_speed_params()
+    now, may = class_params(p, "cuda"), class_params(p, "cuda@2024-05")
+    assert any(now[k] != may[k] for k in DECODE_KEYS)
+    dec = class_params(p, "cuda@2023-12")
+    assert all(dec[k] == may[k] for k in DECODE_KEYS)
+    assert dec["a_fq"] == p.classes["cuda@2023-12"]["a_fq"] != may["a_fq"]
+    assert value(p, f"global:{hop_key('2023-12')}") == value(p, "global:t_hop@2024-05") == p.globals_["t_hop@2024-05"]
+    assert value(p, f"global:{hop_key('current')}") == p.globals_["t_hop"]

@@ -36,7 +36,7 @@ from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .network import network_terms
 from .placement import Placement
-from .speedclass import SpeedParams, class_params, era_class, load_speed_params, value
+from .speedclass import SpeedParams, class_params, era_class, hop_key, load_speed_params, value
 from .speedwork import (
     DEFAULT_CPU_BANDWIDTH_GB_S,
     F16_QUANTS,
@@ -155,7 +155,7 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
         return acc
     for w in works:
         _add(acc, era_class(w.cls, build), decode_terms(w, position, window))
-    acc["global:t_hop"] = float(max(0, len(works) - 1))
+    acc[f"global:{hop_key(build)}"] = float(max(0, len(works) - 1))
     return acc
 
 
@@ -171,10 +171,10 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
         link = "t_allreduce_nvlink" if (_nvlink(plan) if nvlink is None else nvlink) else "t_allreduce_pcie"
         # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
         ar = allreduce_s if allreduce_s is not None else g.get(link, 30e-6)  # a cluster's: over its network
-        t = max(per) * stages + 2 * plan.n_layers * ar + (stages - 1) * g.get("t_hop", 0.0)
+        t = max(per) * stages + 2 * plan.n_layers * ar + (stages - 1) * value(params, f"global:{hop_key(build)}")
         return t, per
     if batch > 1:  # the layers run in order, each device's step as above (layer split: the stages add up)
-        return sum(per) + params.globals_.get("t_hop", 0.0) * max(0, len(works) - 1), per
+        return sum(per) + value(params, f"global:{hop_key(build)}") * max(0, len(works) - 1), per
     lin = decode_linear(works, plan, position, window, split_mode, build)
     return sum(v * value(params, k) for k, v in lin.items()), per
 

@@ -114,18 +114,29 @@ def stand_in(cls: str) -> str:
 
 
 def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
-    base = cls.split("@", maxsplit=1)[0]
-    if cls in p.classes:
-        return p.classes[cls] if cls == base else p.classes[base] | p.classes[cls]
-    if base in p.classes:
-        return p.classes[base]
-    return p.classes.get(stand_in(base)) or p.classes["cuda"]
+    """A class's constants; for an older build era (``cls@era``) the era's own over the class's.  The Dec 2023
+    builds' classes hold prefill only: their decode is the May 2024 builds' where that era has its own."""
+    base, _, era = cls.partition("@")
+    if base not in p.classes:
+        return p.classes.get(stand_in(base)) or p.classes["cuda"]
+    out = p.classes[base]
+    for name in ([f"{base}@2024-05"] if era == "2023-12" else []) + ([cls] if era else []):
+        if name in p.classes:
+            out = out | p.classes[name]
+    return out
+
+
+def hop_key(build: str) -> str:
+    """The global constant of one hand-off between devices (layer split, or the CPU's layers and a GPU's) for a
+    llama.cpp build era: current builds have their own; the 2023 and 2024 builds share the May 2024 fit's."""
+    return "t_hop" if build == "current" else "t_hop@2024-05"
 
 
 def value(params: SpeedParams, key: str) -> float:
     cls, _, name = key.partition(":")
     if cls == "global":
-        return params.globals_.get(name, 0.0)
+        # an era's constant where the file has one, else the current builds'
+        return params.globals_.get(name, params.globals_.get(name.split("@", maxsplit=1)[0], 0.0))
     return class_params(params, cls)[name]
 
 
