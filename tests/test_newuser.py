@@ -48,6 +48,41 @@ def test_this_machine_without_a_gpu_plans_every_model_on_the_cpu(
     assert text.splitlines()[0] == "What runs on 1x CPU (AMD Ryzen 7 5800X 8-Core Processor, 8 threads)"
 
 
+def _with_gpu(cpu_model: str) -> DetectedSystem:
+    from dataclasses import replace
+
+    from rigfit.hardware.detect import DetectedDevice
+    from rigfit.hardware.resolve import resolve_device
+
+    card = DetectedDevice(name="NVIDIA GeForce RTX 4060", vendor="nvidia", memory_total_bytes=8 * GIB,
+                          memory_free_bytes=7 * GIB, matched=resolve_device("RTX 4060"), how="test")
+    return replace(CPU_ONLY, cpu_model=cpu_model, devices=(card,), notes=())
+
+
+# the detected CPU's platform (AM4: DDR4-3200 x 2 = 51.2 GB/s, AMD's Ryzen 5000 specifications) feeds layers in
+# RAM on this machine as it does for -H "Ryzen 7 5800X"; an unknown CPU name says what was assumed instead
+def test_this_machine_offloads_at_the_detected_cpus_platform_bandwidth() -> None:
+    from rigfit import fit
+    from rigfit.api import this_machine
+
+    cpu_only, _ = this_machine(CPU_ONLY)
+    (only,) = cpu_only.nodes[0].devices
+    assert only.device.name == "CPU (AMD Ryzen 7 5800X 8-Core Processor, 8 threads)"
+    assert (only.device.bandwidth_gb_s, only.device.units, only.device.isa) == (51.2, 8, "avx2")
+    system, notes = this_machine(_with_gpu("AMD Ryzen 7 5800X 8-Core Processor"))
+    node = system.nodes[0]
+    assert node.cpu is not None and node.cpu.bandwidth_gb_s == 51.2 and notes == []
+    unknown, notes = this_machine(_with_gpu("Quantum Abacus 9000"))
+    assert notes == ["Quantum Abacus 9000: no catalog CPU platform matches this name, system RAM bandwidth assumed"]
+    # the same card and free memory: the layers in RAM read at 51.2 GB/s, not the assumed 89.6 GB/s
+    r, assumed = (fit("qwen2.5:32b", quant="Q4_K_M", system=s, context_tokens=4096) for s in (system, unknown))
+    assert r.placement is not None and r.placement.verdict == "partial_offload"
+    assert r.speed is not None and assumed.speed is not None
+    assert r.speed.decode_tokens_per_s < assumed.speed.decode_tokens_per_s
+    assert not any("bandwidth assumed" in n for n in r.speed.notes)
+    assert any("bandwidth assumed 89.6 GB/s" in n for n in assumed.speed.notes)
+
+
 # 4. 80 columns: names cut to "Qwen2.5-…", wrapped lines without their indentation, --help examples
 #    broken mid-command (the help examples: tests/test_cli.py::test_every_command_has_help_with_example)
 def _names_in_table(text: str, first: str) -> list[str]:
