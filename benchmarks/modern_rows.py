@@ -149,6 +149,17 @@ def decode_depth(row: ModernRow) -> int:
     return row.depth if (row.bench or row.metric == "pp") else row.depth + row.prompt
 
 
+def kv_settings(kv_type: str | None) -> dict[str, object]:
+    """A row's kv_type as fit() settings: one type ("q8_0"), or the K and V caches' apart ("k=q8_0,v=f16",
+    llama.cpp -ctk / -ctv)."""
+    if not kv_type:
+        return {}
+    parts = dict(p.split("=", 1) for p in kv_type.split(",") if "=" in p)
+    if "k" in parts and "v" in parts:
+        return {"kv_cache_type": parts["k"], "kv_cache_type_v": parts["v"]}
+    return {"kv_cache_type": kv_type}
+
+
 def fit_single_run(row: ModernRow) -> Any:
     """The plan for a one-request row as it was run: the row's engine, backend, quant, prompt, answer, depth,
     and, for llama.cpp and Ollama, its flash attention, KV type, -ngl and --n-cpu-moe; no safety headroom (the
@@ -161,8 +172,7 @@ def fit_single_run(row: ModernRow) -> Any:
     if row.engine in ("llama.cpp", "ollama"):
         if row.flash_attention is not None:
             kw["flash_attention"] = row.flash_attention
-        if row.kv_type:
-            kw["kv_cache_type"] = row.kv_type
+        kw |= kv_settings(row.kv_type)
         if row.n_cpu_moe is not None:
             kw["n_cpu_moe"] = row.n_cpu_moe
     if row.gpu_layers is not None and row.gpu_layers < 90 and row.n_cpu_moe is None:
@@ -181,8 +191,7 @@ def fit_whole_run(row: ModernRow) -> Any:
     from rigfit.errors import RigfitError
 
     kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
-    if row.kv_type:
-        kw["kv_cache_type"] = row.kv_type
+    kw |= kv_settings(row.kv_type)
     if row.metric == "req":
         kw |= {"prompt_tokens": row.prompt, "context_tokens": 4096}
     else:

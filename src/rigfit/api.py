@@ -103,6 +103,7 @@ def _plan(req: FitRequest) -> FitResult:
         gpu_memory_bytes = system.devices[0].device.memory_bytes  # the engine sizes its memory pool from it
     q = pick_quant(spec, eng, req.quant)
     run, warnings = make_run_config(spec, eng, context_tokens=req.context_tokens, kv_cache_type=req.kv_cache_type,
+                                 kv_cache_type_v=req.kv_cache_type_v,
                                     flash_attention=req.flash_attention, n_batch=req.n_batch, n_ubatch=req.n_ubatch,
                                     n_seq=req.n_seq, backend=req.run_backend, gpu_memory_bytes=gpu_memory_bytes,
                                     gpu_memory_utilization=req.gpu_memory_utilization, swa_full=req.swa_full,
@@ -572,7 +573,8 @@ def room(r: FitResult) -> Room | None:
     extra = fits = None
     if nxt is not None:
         bigger = _plan(with_plan(r.request, quant=r.quant.name, search=Search.NONE, context_tokens=nxt,
-                                 kv_cache_type=r.memory.run.kv_cache_type))
+                                 kv_cache_type=r.memory.run.kv_cache_type,
+                                 kv_cache_type_v=r.request.kv_cache_type_v))
         assert bigger.placement is not None
         extra = bigger.memory.device_bytes - r.memory.device_bytes
         fits = bigger.placement.verdict == p.verdict and all(d.fits for d in bigger.placement.devices)
@@ -612,7 +614,7 @@ def compare(results: Sequence[FitResult]) -> list[Compared]:
     for r in results:
         assert r.system is not None and r.placement is not None
         top = fit(with_plan(r.request, quant=r.quant.name, search=Search.MAX_CONTEXT,
-                            kv_cache_type=r.memory.run.kv_cache_type))
+                            kv_cache_type=r.memory.run.kv_cache_type, kv_cache_type_v=r.request.kv_cache_type_v))
         fits = top.placement is not None and top.placement.verdict != Verdict.DOES_NOT_FIT
         price, basis = _price(r.system.accelerators)
         out.append(Compared(result=r, max_context_tokens=top.memory.run.context_tokens if fits else None,

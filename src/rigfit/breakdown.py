@@ -18,7 +18,9 @@ class RunConfig:
     engine: str = "llama.cpp"
     backend: Backend = Backend.CUDA
     context_tokens: int = 8192
-    kv_cache_type: str = "f16"
+    kv_cache_type: str = "f16"  # the K cache's, and the V cache's unless kv_cache_type_v says otherwise
+    # llama.cpp -ctv where it differs from -ctk (common/arg.cpp --cache-type-v); "": the K cache's type
+    kv_cache_type_v: str = ""
     flash_attention: bool = True
     n_batch: int = 2048  # llama.cpp common/common.h defaults
     n_ubatch: int = 512
@@ -35,6 +37,17 @@ class RunConfig:
     max_num_batched_tokens: int = 8192
     gpu_memory_bytes: int = 0  # the device's total memory when known (vLLM sizes its KV pool from it)
     gpu_memory_utilization: float = 0.92  # vllm/config/cache.py default (0.9 before 2025)
+
+    @property
+    def kv_type_v(self) -> str:
+        """The V cache's element type."""
+        return self.kv_cache_type_v or self.kv_cache_type
+
+    @property
+    def kv_label(self) -> str:
+        """The cache type as printed: one type, or K's and V's where they differ."""
+        return self.kv_cache_type if self.kv_type_v == self.kv_cache_type else \
+            f"K {self.kv_cache_type} / V {self.kv_type_v}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

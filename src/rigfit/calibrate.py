@@ -116,6 +116,8 @@ def predict_run(run: MeasuredRun, spec: ModelSpec, system: System, quant: str | 
         kw["n_batch"] = run.n_batch
     if run.kv_cache_type and run.kv_cache_type in eng.kv_types:
         kw["kv_cache_type"] = run.kv_cache_type
+    if run.kv_cache_type_v and run.kv_cache_type_v in eng.kv_types and "kv_cache_type_v" in eng.settings:
+        kw["kv_cache_type_v"] = run.kv_cache_type_v
     if run.backend and run.backend in eng.backends:
         kw["backend"] = run.backend
     unified = any(sd.device.unified for sd in system.accelerators)

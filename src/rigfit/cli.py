@@ -29,6 +29,8 @@ _fit_options = [
         help="Quantization: Q4_K_M, Q8_0, IQ4_XS, AWQ, GPTQ, NF4, MLX-4BIT, EXL2-4.5, FP8, BF16."),
     click.option("--ctx", "-c", help="Context length in tokens per sequence (8192, 32k, or max with --hardware)."),
     click.option("--kv-cache", help="KV-cache type: f16, q8_0, q4_0 (llama.cpp); fp8 (vLLM); q8/q4 (MLX, EXL2)."),
+    click.option("--kv-cache-v", help="The V cache's type where it differs from --kv-cache's, which then sets the K "
+                 "cache's (llama.cpp -ctk / -ctv, LM Studio)."),
     click.option("--engine", "-e",
                  help="llama.cpp (default), ollama, lmstudio, llamafile, vllm, mlx, transformers, exllamav2."),
     click.option("--flash-attn", type=click.Choice(["on", "off", "auto"]), default=None,
@@ -107,7 +109,8 @@ def _options(o: dict[str, Any]) -> Any:
     from .options import FitOptions
 
     return FitOptions(
-        quant=o["quant"], ctx=o["ctx"], kv_cache=o["kv_cache"], engine=o["engine"], flash_attn=o["flash_attn"],
+        quant=o["quant"], ctx=o["ctx"], kv_cache=o["kv_cache"], kv_cache_v=o.get("kv_cache_v"), engine=o["engine"],
+        flash_attn=o["flash_attn"],
         swa_full=o.get("swa_full") or None, logits_all=o.get("logits_all") or None,
         mmproj=o.get("mmproj") or None, op_offload=False if o.get("no_op_offload") else None,
         batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], users=o.get("users"), backend=o["backend"],
@@ -215,8 +218,7 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
         from .report.launch_out import launch_text
 
         click.echo(launch_text(lc), nl=False)
-        for w in r.memory.warnings:
-            click.echo(f"warning: {w}", err=True)
+        _warn(r.memory.warnings)
         return
     from .report.terminal import fit_table
 
@@ -225,8 +227,15 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
         from .report.terminal import curve_table
 
         _print(curve_table(points))
-    for w in r.memory.warnings:
-        click.echo(f"warning: {w}", err=True)
+    _warn(r.memory.warnings)
+
+
+def _warn(warnings: tuple[str, ...]) -> None:
+    """A plan's warnings on stderr, folded at 80 columns."""
+    import textwrap
+
+    for w in warnings:
+        click.echo(textwrap.fill(f"warning: {w}", 80, subsequent_indent="  ", break_on_hyphens=False), err=True)
 
 
 @main_group.command("compare")

@@ -7,6 +7,7 @@ from .errors import RigfitError
 
 # request field -> CLI flag
 FLAGS = {"model": "MODEL", "quant": "--quant", "context_tokens": "--ctx", "kv_cache_type": "--kv-cache",
+         "kv_cache_type_v": "--kv-cache-v",
          "engine": "--engine", "flash_attention": "--flash-attn", "n_batch": "--batch", "n_ubatch": "--ubatch",
          "n_seq": "--parallel", "backend": "--backend", "hardware": "--hardware", "gpu_memory_bytes": "--gpu-memory",
          "gpu_memory_utilization": "--gpu-memory-utilization", "ram_bytes": "--ram", "split_mode": "--split-mode",
@@ -20,7 +21,8 @@ FLAGS = {"model": "MODEL", "quant": "--quant", "context_tokens": "--ctx", "kv_ca
          "for_hardware": "--for", "layers": "--layers", "repeats": "--repeats", "nodes": "--node",
          "link": "--link", "cluster_mode": "--cluster-mode", "cluster": "--cluster"}
 # request field -> /api/fit query parameter, where the two differ
-PARAMS = {"context_tokens": "ctx", "kv_cache_type": "kv_cache", "flash_attention": "flash_attn", "n_batch": "batch",
+PARAMS = {"context_tokens": "ctx", "kv_cache_type": "kv_cache", "kv_cache_type_v": "kv_cache_v",
+          "flash_attention": "flash_attn", "n_batch": "batch",
           "n_ubatch": "ubatch", "n_seq": "parallel", "gpu_memory_bytes": "gpu_memory", "ram_bytes": "ram",
           "os_name": "os", "headroom_bytes": "headroom", "kwh_price_usd": "kwh_price"}
 

@@ -83,6 +83,7 @@ class MeasuredRun:
     n_cpu_moe: int | None = None
     flash_attention: bool | None = None
     kv_cache_type: str | None = None
+    kv_cache_type_v: str | None = None  # llama-bench type_v where it differs from type_k
     n_batch: int | None = None
     n_ubatch: int | None = None
     n_threads: int | None = None
@@ -155,6 +156,12 @@ def _float(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _v_type(k: object, v: object) -> str | None:
+    """llama-bench's type_v where it differs from type_k (-ctk / -ctv), else None."""
+    kv, vv = (str(x or "").strip().lower() for x in (k, v))
+    return vv if vv and vv != kv else None
+
+
 def _bool(v: Any) -> bool | None:
     if isinstance(v, bool):
         return v
@@ -189,7 +196,8 @@ def _bench_row(d: dict[str, Any], source: str, fmt: RunFormat = RunFormat.LLAMA_
         prefill_tokens_per_s=ts if n_prompt else None, decode_tokens_per_s=ts if n_gen else None,
         hardware=gpu or (str(d.get("cpu_info") or "").strip() or None),
         backend=_backend(backends), n_gpu_layers=_int(d.get("n_gpu_layers")), n_cpu_moe=_int(d.get("n_cpu_moe")),
-        flash_attention=_bool(d.get("flash_attn")), kv_cache_type=kv, n_batch=_int(d.get("n_batch")),
+        flash_attention=_bool(d.get("flash_attn")), kv_cache_type=kv, kv_cache_type_v=_v_type(kv, d.get("type_v")),
+        n_batch=_int(d.get("n_batch")),
         n_ubatch=_int(d.get("n_ubatch")), n_threads=_int(d.get("n_threads")),
         build=(f"{d.get('build_commit')} ({d.get('build_number')})" if d.get("build_commit") else None),
         source=source)
@@ -275,7 +283,8 @@ def parse_llama_bench_md(text: str, name: str = "") -> list[MeasuredRun]:
             decode_tokens_per_s=rate if test.group(1) == "tg" else None,
             backend=_backend(row.get("backend", "")), n_gpu_layers=_int(row.get("ngl")),
             flash_attention=_bool(fa) if fa is not None else None,
-            kv_cache_type=(row.get("type_k") or None), n_ubatch=_int(row.get("n_ubatch")),
+            kv_cache_type=(row.get("type_k") or None), kv_cache_type_v=_v_type(row.get("type_k"), row.get("type_v")),
+            n_ubatch=_int(row.get("n_ubatch")),
             n_batch=_int(row.get("n_batch")), n_threads=_int(row.get("threads")), build=build,
             source=f"{name}:table row {k + 1}"))
     if not out:

@@ -44,6 +44,7 @@ def make_run_config(
     *,
     context_tokens: int | None = None,
     kv_cache_type: str | None = None,
+    kv_cache_type_v: str | None = None,
     flash_attention: bool | None = None,
     n_batch: int | None = None,
     n_ubatch: int | None = None,
@@ -68,6 +69,7 @@ def make_run_config(
     if n_seq <= 0 or n_seq > 4096:
         raise InvalidInput(f"parallel sequences must be between 1 and 4096, got {n_seq}")
     kv = engine.kv_key(kv_cache_type or engine.default_kv)
+    kv_v = engine.kv_key(kv_cache_type_v) if kv_cache_type_v else kv
     be = (backend or engine.default_backend).lower()
     if be not in engine.backends:
         raise InvalidInput(f"{engine.name} does not run on backend {be!r}; it runs on {', '.join(engine.backends)}")
@@ -87,12 +89,13 @@ def make_run_config(
     # vLLM scheduler defaults (engine/arg_utils.py get_batch_defaults): GPUs of 70 GiB or more get
     # max_num_seqs 1024 (the API server keeps max_num_batched_tokens 8192).
     seqs = 1024 if mem >= 70 * GIB else 256
-    run = RunConfig(engine=engine.name, backend=Backend(be), context_tokens=ctx, kv_cache_type=kv, flash_attention=fa,
+    run = RunConfig(engine=engine.name, backend=Backend(be), context_tokens=ctx, kv_cache_type=kv,
+                    kv_cache_type_v="" if kv_v == kv else kv_v, flash_attention=fa,
                     n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
                     max_num_seqs=seqs, swa_full=bool(swa_full), logits_all=bool(logits_all),
                     mmproj=bool(mmproj), op_offload=op_offload is not False)
     engine.check_run(run)
-    return run, tuple(warnings)
+    return run, (*warnings, *engine.run_warnings(run))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,12 +322,13 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
         elif spec.compress_ratios:
             cells = compressed_cells(spec, il, engine.kv_cells(spec, il, run), run)
             laid_out = engine.compressed_layer_bytes(spec, il, run)
-            b = engine.kv_layer_bytes(k, v, cells, run.kv_cache_type) if laid_out is None else laid_out
+            b = engine.kv_layer_bytes(k, v, cells, run.kv_cache_type, run.kv_type_v) if laid_out is None else laid_out
         else:
             got = seen.get((kind, k, v))
             if got is None:
                 cells = engine.kv_cells(spec, il, run)
-                got = seen[(kind, k, v)] = (cells, engine.kv_layer_bytes(k, v, cells, run.kv_cache_type))
+                got = seen[(kind, k, v)] = (cells, engine.kv_layer_bytes(k, v, cells, run.kv_cache_type,
+                                                                         run.kv_type_v))
             cells, b = got
         n, _, tot = kv_groups.get(kind, (0, cells, 0))
         kv_groups[kind] = (n + 1, cells, tot + b)
@@ -337,13 +341,14 @@ def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
     kv_names = {LayerKind.FULL: "full-attention layers", LayerKind.SLIDING: "sliding-window layers",
                 LayerKind.RECURRENT: "recurrent state"}
     for kind, (n, cells, tot) in kv_groups.items():
-        note = f"{n} layers x {cells:,} cells, {run.kv_cache_type}" if kind != LayerKind.RECURRENT else f"{n} layers"
+        note = f"{n} layers x {cells:,} cells, {run.kv_label}" if kind != LayerKind.RECURRENT else f"{n} layers"
         if spec.compress_ratios and kind != LayerKind.RECURRENT:
-            note = f"{n} layers: a sliding window plus compressed memory (compress_ratios), {run.kv_cache_type}"
+            note = f"{n} layers: a sliding window plus compressed memory (compress_ratios), {run.kv_label}"
         items.append(MemoryItem(component=Component.KV_CACHE, name=f"KV cache, {kv_names[kind]}", n_bytes=tot,
                                 location=Location.HOST if host_all else Location.DEVICE, note=note))
-    per_tok = Fraction(sum(k + v for kind, k, v in layout if kind == LayerKind.FULL)) * \
-        KV_ELEMENT_BYTES[run.kv_cache_type]
+    full = [(k, v) for kind, k, v in layout if kind == LayerKind.FULL]
+    per_tok = Fraction(sum(k for k, _ in full)) * KV_ELEMENT_BYTES[run.kv_cache_type] \
+        + Fraction(sum(v for _, v in full)) * KV_ELEMENT_BYTES[run.kv_type_v]
 
     if run.mmproj:
         if not spec.vision_params:

@@ -83,6 +83,7 @@ class FitOptions:
     quant: str | None = None
     ctx: str | None = None  # "8192", "32k" or "max"
     kv_cache: str | None = None
+    kv_cache_v: str | None = None  # llama.cpp -ctv: the V cache's type where it differs from the K cache's
     engine: str | None = None  # default llama.cpp, or the --command engine
     flash_attn: str | None = None  # on | off | auto
     swa_full: bool | None = None  # llama.cpp --swa-full
@@ -196,7 +197,8 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         Search.BEST_QUANT if has_hw and not quant and not is_file else Search.NONE
     return make_request(
         model, quant=quant, engine=engine_of(o), search=search, context_tokens=None if max_ctx else parse_ctx(o.ctx),
-        kv_cache_type=o.kv_cache, flash_attention=parse_flash(o.flash_attn), n_batch=o.batch, n_ubatch=o.ubatch,
+        kv_cache_type=o.kv_cache, kv_cache_type_v=o.kv_cache_v, flash_attention=parse_flash(o.flash_attn),
+        n_batch=o.batch, n_ubatch=o.ubatch,
         swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, op_offload=o.op_offload, n_seq=n_seq,
         backend=o.backend,
         gpu_memory_bytes=_size_of(o.gpu_memory, "gpu_memory_bytes"),

@@ -67,6 +67,7 @@ _ENGINE_SETTINGS: tuple[tuple[str, str], ...] = (
     ("logits_all", "logits for a whole micro-batch"), ("mmproj", "a separate vision projector file"),
     ("op_offload", "op offload (prompt matmuls of weights kept in RAM run on the GPU)"),
     ("n_cpu_moe", "a count of layers whose MoE experts stay in RAM"),
+    ("kv_cache_type_v", "a V-cache type apart from the K cache's"),
 )
 
 
@@ -81,6 +82,7 @@ class FitRequest:
     search: Search = Search.NONE
     context_tokens: int | None = None
     kv_cache_type: str | None = None
+    kv_cache_type_v: str | None = None  # llama.cpp -ctv where it differs from -ctk (None: the K cache's type)
     flash_attention: bool | None = None
     n_batch: int | None = None
     n_ubatch: int | None = None
@@ -135,6 +137,7 @@ def make_request(
     search: Search = Search.NONE,
     context_tokens: int | None = None,
     kv_cache_type: str | None = None,
+    kv_cache_type_v: str | None = None,
     flash_attention: bool | None = None,
     n_batch: int | None = None,
     n_ubatch: int | None = None,
@@ -235,8 +238,9 @@ def make_request(
         system = with_headroom(system, headroom, rule)
     req = FitRequest(
         model=spec, engine=eng, quant=quant, search=search, context_tokens=context_tokens,
-        kv_cache_type=kv_cache_type, flash_attention=flash_attention, n_batch=n_batch, n_ubatch=n_ubatch,
-        n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, op_offload=op_offload, backend=be,
+        kv_cache_type=kv_cache_type, kv_cache_type_v=kv_cache_type_v, flash_attention=flash_attention,
+        n_batch=n_batch, n_ubatch=n_ubatch, n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, mmproj=mmproj,
+        op_offload=op_offload, backend=be,
         gpu_memory_bytes=gpu_memory_bytes,
         gpu_memory_utilization=gpu_memory_utilization, system=system, prompt_tokens=prompt_tokens,
         depth_tokens=depth_tokens,

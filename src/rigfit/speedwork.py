@@ -109,8 +109,11 @@ class SpeedUnknown:
     reason: str
 
 
-def _kv_elem(mem: MemoryBreakdown) -> float:
-    return float(KV_ELEMENT_BYTES.get(mem.run.kv_cache_type, KV_ELEMENT_BYTES["f16"]))
+def _kv_elem(mem: MemoryBreakdown) -> tuple[float, float]:
+    """Bytes per cached element of the K cache and of the V cache."""
+    f16 = KV_ELEMENT_BYTES["f16"]
+    return (float(KV_ELEMENT_BYTES.get(mem.run.kv_cache_type, f16)),
+            float(KV_ELEMENT_BYTES.get(mem.run.kv_type_v, f16)))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -169,7 +172,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     attention = _attention_widths(spec.structure)
     units = _block_units(spec.structure)
     engine = get_engine(mem.run.engine)
-    elem = _kv_elem(mem)
+    elem_k, elem_v = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
     bpw = mem.bits_per_weight or 16.0
     # elements per byte of the blocks' weights (exact from the tensor table: the file's mean bits per weight
@@ -236,7 +239,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             kind, k, v = layout[il]
             if spec.has_state(il):
                 state += spec.recurrent_state_bytes  # one sequence's (the cache holds n_seq of them)
-            per = (k + v) * elem
+            per = k * elem_k + v * elem_v
             if kind == LayerKind.SLIDING:
                 swa_pos += per
             elif kind == LayerKind.FULL:

@@ -137,6 +137,10 @@ class Engine(ABC):
     def check_run(self, run: RunConfig) -> None:
         """Raise InvalidInput for a combination of settings the engine refuses."""
 
+    def run_warnings(self, run: RunConfig) -> tuple[str, ...]:
+        """Settings the engine takes but runs far from the estimate in its usual build (none by default)."""
+        return ()
+
     # -- weights ---------------------------------------------------------------------------------------
     @abstractmethod
     def loads(self, quant: QuantScheme) -> bool:
@@ -170,8 +174,8 @@ class Engine(ABC):
         memory.py asks once per kind and head shape."""
 
     @abstractmethod
-    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
-        """Bytes of one layer's K and V caches of ``cells`` token slots."""
+    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str, kv_type_v: str) -> int:
+        """Bytes of one layer's K and V caches of ``cells`` token slots (K at ``kv_type``, V at ``kv_type_v``)."""
 
     def compressed_layer_bytes(self, spec: ModelSpec, il: int, run: RunConfig) -> int | None:
         """Cache bytes of a layer with compressed memory (DeepSeek V4's ``compress_ratios``, all sequences)
@@ -215,8 +219,10 @@ class TensorEngine(Engine, ABC):
     def duplicates_tied_output(self, run: RunConfig) -> bool:
         return False
 
-    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
-        return math.ceil((k + v) * cells * KV_ELEMENT_BYTES[kv_type])
+    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str, kv_type_v: str) -> int:
+        if kv_type == kv_type_v:
+            return math.ceil((k + v) * cells * KV_ELEMENT_BYTES[kv_type])
+        return math.ceil((k * KV_ELEMENT_BYTES[kv_type] + v * KV_ELEMENT_BYTES[kv_type_v]) * cells)
 
 
 # ---------------------------------------------------------------------------------------------

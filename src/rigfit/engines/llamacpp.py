@@ -112,9 +112,24 @@ class LlamaCpp(Engine):
     """llama-server itself."""
 
     def check_run(self, run: RunConfig) -> None:
-        if run.kv_cache_type not in UNQUANTIZED_KV and not run.flash_attention:
-            raise InvalidInput(f"KV-cache type {run.kv_cache_type} needs flash attention in {self.name} "
+        # llama-context.cpp: a quantized V cache needs flash attention; a quantized K cache alone does not
+        if run.kv_type_v not in UNQUANTIZED_KV and not run.flash_attention:
+            what = "KV-cache" if run.kv_type_v == run.kv_cache_type else "V-cache"
+            raise InvalidInput(f"{what} type {run.kv_type_v} needs flash attention in {self.name} "
                                "(llama-context.cpp: quantized V cache requires Flash Attention)")
+
+    def run_warnings(self, run: RunConfig) -> tuple[str, ...]:
+        # ggml-cuda/fattn.cu (ggml_cuda_get_best_fattn_kernel, ggml_cuda_fattn_kv_type_supported): stock CUDA
+        # builds have flash-attention kernels for K and V of one type among f16, bf16, q8_0 and q4_0 only; other
+        # pairs need a GGML_CUDA_FA_ALL_QUANTS build, else the scheduler runs attention on the CPU
+        if run.backend != Backend.CUDA or not run.flash_attention:
+            return ()
+        stock = ("f16", "bf16", "q8_0", "q4_0")
+        if run.kv_type_v == run.kv_cache_type and run.kv_cache_type in stock:
+            return ()
+        return (f"KV cache {run.kv_label}: stock CUDA builds of llama.cpp have no flash-attention kernel for it "
+                "(ggml-cuda/fattn.cu) and run attention on the CPU, far slower than this estimate; build with "
+                "GGML_CUDA_FA_ALL_QUANTS=ON, or give K and V one type of f16, bf16, q8_0, q4_0",)
 
     def loads(self, quant: QuantScheme) -> bool:
         return isinstance(quant, GGUFFileType)
@@ -144,9 +159,9 @@ class LlamaCpp(Engine):
             per_seq = min(per_seq, pad(w + run.n_ubatch, 256))
         return per_seq * run.n_seq
 
-    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str) -> int:
-        t = GGML_TYPES[kv_type.upper()]
-        return (t.row_bytes(k) if k else 0) * cells + (t.row_bytes(v) if v else 0) * cells
+    def kv_layer_bytes(self, k: int, v: int, cells: int, kv_type: str, kv_type_v: str) -> int:
+        tk, tv = GGML_TYPES[kv_type.upper()], GGML_TYPES[kv_type_v.upper()]  # -ctk, -ctv (llama-kv-cache.cpp)
+        return (tk.row_bytes(k) if k else 0) * cells + (tv.row_bytes(v) if v else 0) * cells
 
     def compressed_layer_bytes(self, spec: ModelSpec, il: int, run: RunConfig) -> int | None:
         # DeepSeek V4 in llama.cpp (src/llama-kv-cache-dsv4.cpp, b11434), one stream per sequence: every layer
@@ -272,9 +287,9 @@ class LMStudio(LlamaCpp):
         argv = ("lms", "load", key, "--gpu", gpu, "--context-length", str(run.context_tokens), "--identifier", key)
         settings: list[tuple[str, str]] = [("Context Length", str(run.context_tokens)), ("GPU Offload", offload),
                                            ("Flash Attention", "on" if run.flash_attention else "off")]
-        if run.kv_cache_type != "f16":
+        if run.kv_cache_type != "f16" or run.kv_type_v != "f16":
             settings += [("K Cache Quantization Type", run.kv_cache_type),
-                         ("V Cache Quantization Type", run.kv_cache_type)]
+                         ("V Cache Quantization Type", run.kv_type_v)]
         if p is not None and p.n_cpu_moe:
             settings.append(("Number of layers for which to force MoE weights onto CPU", str(p.n_cpu_moe)))
         if run.n_seq > 1:
@@ -350,9 +365,9 @@ def llama_server_args(r: FitResult) -> tuple[list[str], list[tuple[str, str]], l
     if not run.op_offload:
         args.append("--no-op-offload")
         settings.append(("op offload", "off: prompts run RAM-resident weights on the CPU"))
-    if run.kv_cache_type != "f16":
-        args += ["-ctk", run.kv_cache_type, "-ctv", run.kv_cache_type]
-    settings.append(("KV cache type", run.kv_cache_type))
+    if run.kv_cache_type != "f16" or run.kv_type_v != "f16":
+        args += ["-ctk", run.kv_cache_type, "-ctv", run.kv_type_v]
+    settings.append(("KV cache type", run.kv_label))
     if run.n_batch != 2048:
         args += ["-b", str(run.n_batch)]
     if run.n_ubatch != 512:
@@ -423,8 +438,11 @@ LLAMA_CPP = LlamaCpp(
     source="ggml-org/llama.cpp src/llama-context.cpp, src/llama-kv-cache.cpp (n_ctx padded to 256)",
     # llama-server --no-op-offload (common/arg.cpp; llama_context_params.op_offload); Ollama and LM Studio
     # expose no such setting
-    # --n-cpu-moe N (common/arg.cpp: the experts of the first N layers stay in RAM)
-    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe"}},  # type: ignore[operator]
+    # --n-cpu-moe N (common/arg.cpp: the experts of the first N layers stay in RAM); -ctk / -ctv set the K and V
+    # caches' types apart (common/arg.cpp --cache-type-k, --cache-type-v); Ollama sets one type for both
+    # (OLLAMA_KV_CACHE_TYPE)
+    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe",  # type: ignore[operator]
+                                                               "kv_cache_type_v"}},
 )
 OLLAMA = Ollama(
     name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
@@ -437,6 +455,7 @@ LM_STUDIO = LMStudio(
     name="lmstudio", title="LM Studio", aliases=("lm-studio", "lms", "lm studio"), kv_types=LLAMA_KV_TYPES,
     default_ctx=4096, default_port=1234,
     source="LM Studio's llama.cpp runtime (default context length 4096 in its load settings)",
-    # its load setting "Number of layers for which to force MoE weights onto CPU" is --n-cpu-moe
-    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"n_cpu_moe"}},  # type: ignore[operator]
+    # its load setting "Number of layers for which to force MoE weights onto CPU" is --n-cpu-moe; it sets the K
+    # and V cache quantization types apart
+    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"n_cpu_moe", "kv_cache_type_v"}},  # type: ignore[operator]
 )

@@ -60,7 +60,7 @@ LLAMAFILE = Llamafile(
         "llama-server request latency, as llama.cpp's (llamafile --server runs llama.cpp's server)"),
     source="mozilla-ai/llamafile docs/cli_arguments.md (v0.10.4: llama.cpp flags passed through), "
            "docs/gpu-support.md; Mozilla-Ocho/llamafile localscore/cmd.cpp (LocalScore's settings)",
-    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe"},  # type: ignore[operator]
+    **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe", "kv_cache_type_v"},  # type: ignore[operator]
        "speed_class": SpeedClass.LLAMAFILE, "own_cpu_kernels": True,
        "runtime_overhead_bytes": {b: n for b, n in LLAMA_OVERHEAD.items() if b in GPU_MODE}},
 )

@@ -54,6 +54,7 @@ def fit_dict(r: FitResult) -> dict[str, Any]:
         "engine": r.engine.name,
         "settings": {
             "backend": run.backend, "context_tokens": run.context_tokens, "kv_cache_type": run.kv_cache_type,
+            "kv_cache_type_v": run.kv_type_v,
             "flash_attention": run.flash_attention, "n_batch": run.n_batch, "n_ubatch": run.n_ubatch,
             "n_seq": run.n_seq, "op_offload": run.op_offload, "headroom_bytes": r.request.headroom_bytes,
         },

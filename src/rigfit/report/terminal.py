@@ -22,7 +22,7 @@ def fit_table(r: FitResult) -> Any:
     bd, run = r.memory, r.memory.run
     title = (f"{r.spec.name} · {r.quant.name} · {r.engine.name} ({run.backend}) · "
              f"context {run.context_tokens:,}" + (f" × {run.n_seq} seqs" if run.n_seq > 1 else "")
-             + f" · KV {run.kv_cache_type} · flash-attn {'on' if run.flash_attention else 'off'}")
+             + f" · KV {run.kv_label} · flash-attn {'on' if run.flash_attention else 'off'}")
     t = Table()
     t.add_column("component")
     t.add_column("item")

@@ -198,7 +198,10 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
     async def api_fit(
         model: Annotated[str, Query(max_length=200, description="catalog name or alias (Ollama tag, HF repo id)")],
         quant: Str = None, ctx: Annotated[str | None, Query(max_length=20, description="8192, 32k or max")] = None,
-        kv_cache: Str = None, engine: Str = None,
+        kv_cache: Str = None,
+        kv_cache_v: Annotated[str | None, Query(max_length=20, description="llama.cpp -ctv: the V cache's type "
+                                                "where it differs from kv_cache's")] = None,
+        engine: Str = None,
         flash_attn: Annotated[str | None, Query(max_length=10, description="on, off or auto")] = None,
         swa_full: Annotated[bool | None, Query(description="llama.cpp --swa-full")] = None,
         logits_all: Annotated[bool | None, Query(description="size the compute buffer as the bindings do")] = None,
@@ -237,7 +240,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         if len(node) > MAX_WEB_NODES:
             raise InvalidInput(f"at most {MAX_WEB_NODES} nodes, got {len(node)}", options=("nodes",))
         system = _system(hardware, this_machine, (os or "linux").strip().lower(), display)
-        o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, engine=engine, flash_attn=flash_attn,
+        o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, kv_cache_v=kv_cache_v, engine=engine,
+                       flash_attn=flash_attn,
                        swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, op_offload=op_offload, batch=batch,
                        ubatch=ubatch, n_seq=parallel, users=users, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
@@ -396,6 +400,7 @@ def _options_doc() -> dict[str, Any]:
     return {
         "engines": [{"name": e.name, "quants": list(quant_ladder(e.name)), "default_quant": e.default_quant,
                      "kv_types": list(e.kv_types), "default_kv": e.default_kv, "default_ctx": e.default_ctx,
+                     "kv_split": "kv_cache_type_v" in e.settings,
                      "launch": e.name in LAUNCH_ENGINES} for e in ENGINES.values()],
         "workloads": [{"name": w.name, "kind": w.kind, "description": w.description}
                       for w in default_workloads()],

@@ -68,6 +68,8 @@ function onEngineChange() {
   const e = engineInfo($("fit-engine").value);
   fillSelect($("fit-quant"), e.quants, "", ["", "best that fits"]);
   fillSelect($("fit-kv"), e.kv_types, e.default_kv);
+  fillSelect($("fit-kv-v"), e.kv_split ? e.kv_types : [], "", ["", e.kv_split ? "same as K" : "one type for K and V"]);
+  $("fit-kv-v").disabled = !e.kv_split;
   const launchable = OPTIONS.engines.filter((x) => x.launch).map((x) => x.name);
   fillSelect($("fit-command"), e.launch ? [e.name] : [], e.name, e.launch ? null : ["", "no launch command for " + e.name]);
   $("fit-command").disabled = !e.launch;
@@ -94,6 +96,7 @@ function fitParams(withCurve) {
   const params = [["model", $("fit-model").value.trim()], ["engine", $("fit-engine").value],
     ["quant", $("fit-quant").value], ["ctx", $("fit-ctx").value.trim()], ["kv_cache", $("fit-kv").value],
     ["ram", $("fit-ram").value.trim()], ["headroom", $("fit-headroom").value.trim()]];
+  if ($("fit-kv-v").value) params.push(["kv_cache_v", $("fit-kv-v").value]);
   if ($("fit-os").value !== "linux") params.push(["os", $("fit-os").value]);
   if ($("fit-display").checked) params.push(["display", "true"]);
   const nodes = Math.max(1, Math.min(8, parseInt($("fit-nodes").value, 10) || 1));
@@ -129,7 +132,7 @@ async function runFit(ev) {
 // ---------------------------------------------------------------- shareable links: every input in the query
 
 const FIT_FIELDS = { model: "fit-model", engine: "fit-engine", quant: "fit-quant", ctx: "fit-ctx", kv_cache: "fit-kv",
-  ram: "fit-ram", headroom: "fit-headroom", os: "fit-os" };
+  kv_cache_v: "fit-kv-v", ram: "fit-ram", headroom: "fit-headroom", os: "fit-os" };
 
 function shareLink() {
   const q = new URLSearchParams();
