@@ -47,6 +47,7 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
 
 
 STRIX = Path(__file__).parent / "data" / "strix_halo.csv"
+XTX = Path(__file__).parent / "data" / "rx7900xtx_rocm.csv"
 # (rows, class, metric, n, in-sample median % error, leave-one-device-out median % error or nan: one device);
 # main() fills it, benchmarks/accuracy.py speed prints it
 SUMMARY: list[tuple[str, str, str, int, float, float]] = []
@@ -215,10 +216,10 @@ def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) ->
 
 
 def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[float],
-                 fixed: dict[str, float] | None = None) -> dict[str, float]:
+                 fixed: dict[str, float] | None = None, row_weights: list[float] | None = None) -> dict[str, float]:
     """Least absolute relative error: community rows carry outliers that a squared loss chases.  ``fixed``
-    constants are held (the rows cannot tell them apart)."""
-    return _pinned_lstsq(forms, measured_s, fixed or {}, robust=True)
+    constants are held (the rows cannot tell them apart); ``row_weights`` scale each row's say."""
+    return pinned_lstsq([f for _, f in forms], measured_s, fixed or {}, robust=True, row_weights=row_weights)
 
 
 def _solve_decode(dec: list[tuple[Row, dict[str, float]]], dec_t: list[float]) -> dict[str, float]:
@@ -587,6 +588,84 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
     return theta, bands, lines
 
 
+@dataclass(frozen=True)
+class BenchRow:
+    """One llama-bench result of benchmarks/data/rx7900xtx_rocm.csv."""
+
+    device: str
+    model: str
+    test: str
+    depth: int
+    measured: float
+
+
+def xtx_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], list[tuple[object, float]]]:
+    """The RX 7900 XTX llama-bench rows (benchmarks/data/rx7900xtx_rocm.csv): decode forms and their seconds per
+    token, and the prompt rows (row, seconds) with their runs in PP_RUNS."""
+    import csv
+
+    import rigfit
+
+    dec: list[tuple[object, dict[str, float]]] = []
+    dec_t: list[float] = []
+    pre: list[tuple[object, float]] = []
+    for r in csv.DictReader(line for line in XTX.read_text().splitlines() if not line.startswith("#")):
+        kind, n = r["test"][:2], int(r["test"][2:])
+        depth, rate = int(r["depth"]), float(r["tokens_per_s"])
+        f = rigfit.fit(r["model"], quant=r["quant"], hardware=["RX 7900 XTX"], backend="rocm", headroom_bytes=0,
+                       context_tokens=depth + n + 256, prompt_tokens=n if kind == "pp" else 512,
+                       gen_tokens=n if kind == "tg" else 128, depth_tokens=depth, n_ubatch=int(r["ubatch"]))
+        assert f.placement is not None
+        works = device_work(f.spec, f.memory, f.placement, system=f.system)
+        assert isinstance(works, list) and all(w.cls == "rocm" for w in works), (r, works)
+        row = BenchRow(device="RX 7900 XTX", model=r["model"], test=r["test"], depth=depth, measured=rate)
+        if kind == "tg":
+            dec.append((row, decode_linear(works, f.placement, depth + (n - 1) / 2, f.spec.sliding_window)))
+            dec_t.append(1 / rate)
+        else:
+            run = f.memory.run
+            PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention, False,
+                                      depth)
+            pre.append((row, n / rate))
+    return dec, dec_t, pre
+
+
+def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+    """Discrete Radeons on ROCm: decode a_w and t_layer from the RX 7900 XT whole requests (llmfit community) and
+    the RX 7900 XTX llama-bench rows, each card with the same say (the requests outnumber the bench rows 55 to
+    7), the KV term at the prior (both start near an empty cache), no dequantization term; the band is the wider
+    of the in-sample and the leave-one-card-out spread, at least +-30 %.  Prompts keep the prior's constants
+    (they predict the XTX's dense prompts within 12 %) but for a MoE micro-batch's cost per touched expert,
+    a_xt, from the XTX's LFM2-8B-A1B prompts (one model: thin)."""
+    adec, adec_t, _ = request_forms("rocm")
+    xdec, xdec_t, xpre = xtx_forms()
+    forms, meas = adec + xdec, adec_t + xdec_t
+    cards = [getattr(row, "device", "") for row, _ in forms]
+    counts = {c: cards.count(c) for c in set(cards)}
+    fixed = {"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0}
+    theta = robust_solve(forms, meas, fixed=fixed, row_weights=[1 / counts[c] for c in cards])
+    ins = [_dot(f, theta) / t for (_, f), t in zip(forms, meas, strict=True)]
+    held: list[float] = []
+    for card in sorted(counts):
+        keep = [i for i, c in enumerate(cards) if c != card]
+        th = robust_solve([forms[i] for i in keep], [meas[i] for i in keep], fixed=fixed)
+        held += [_dot(f, th) / t for ((_, f), t, c) in zip(forms, meas, cards, strict=True) if c == card]
+    q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
+    SUMMARY.append(("2025-2026", "rocm (decode)", "tg", len(ins), _err(ins), _err(held)))
+    theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
+    moe = [(row, t) for row, t in xpre if PP_RUNS[row].works[0].expert_ratio < 1]
+    params = with_constants(load_speed_params(), "rocm", **{k: PRIORS["rocm"][k] for k in PREFILL_KEYS})
+    got, e0, e1 = fit_prompt_constants("rocm", moe, params, {"a_xt": XT_GRID})
+    theta["rocm:a_xt"] = got["a_xt"]
+    lines = [f"rocm (decode)    tg: n={len(ins):3d} on {len(counts)} cards, a_w {theta['rocm:a_w']:.3f} t_layer "
+             f"{theta['rocm:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % leave-one-card-out "
+             f"{_err(held):.1f} % ({', '.join(f'{c}: {n} rows' for c, n in sorted(counts.items()))})",
+             f"rocm             pp MoE: a_xt {got['a_xt']:.1f} from {len(moe)} RX 7900 XTX prompt rows (median error "
+             f"{e0:.1f} -> {e1:.1f} %)"]
+    bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.5, 2.0)}
+    return {k: v for k, v in theta.items() if k.startswith("rocm:")}, bands, lines
+
+
 def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
     """llama.cpp's Vulkan backend on discrete cards: no runs in the calibration files.  Each constant the Strix
     Halo fits give for both backends (benchmarks/data/strix_halo.csv: one chip, llama-bench on ROCm and on
@@ -597,6 +676,7 @@ def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
         vk, rc = theta.get(f"vulkan-apu:{k}"), theta.get(f"rocm-apu:{k}")
         if vk and rc:
             out[k] = theta.get(f"rocm:{k}", PRIORS["rocm"][k]) * vk / rc
+    out["a_w"] = max(out["a_w"], 1.0)  # never more than the card's bandwidth
     return out
 
 
@@ -836,20 +916,12 @@ def main(argv: list[str]) -> int:
               f"(Metal's llama.cpp constant: {metal_theta.get('metal:a_fq', 0.0):.3f})")
     mlx_bands = one_device_decode_band("mlx-metal", xdec, xdec_t, mlx_theta, mlx_devices)
     theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
-    # llama.cpp on discrete Radeons (ROCm) from the only such runs in the files: the llmfit community's whole
-    # requests on an RX 7900 XT (July-August 2026), where the prior decoded 22-33 % slow on every model; decode
-    # a_w and t_layer fitted, the KV term at the prior (the requests start near an empty cache), no dequantization
-    # term; prefill keeps the prior (the requests' 45-token prompts time no prompt rate)
-    adec, adec_t, amd_devices = request_forms("rocm")
-    rocm_bands: dict[str, tuple[float, float]] = {}
-    if len(adec) >= 12:
-        rocm_theta = robust_solve(adec, adec_t, fixed={"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0})
-        rocm_theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
-        rocm_bands = one_device_decode_band(
-            "rocm (decode)", adec, adec_t, rocm_theta, amd_devices,
-            f", a_w {rocm_theta['rocm:a_w']:.3f} (prior {PRIORS['rocm']['a_w']:.3f}) t_layer "
-            f"{rocm_theta['rocm:t_layer'] * 1e6:.0f} us")
-        theta |= {k: v for k, v in rocm_theta.items() if k.startswith("rocm:")}
+    # llama.cpp on discrete Radeons (ROCm): the llmfit community's whole requests on an RX 7900 XT (July-August
+    # 2026, where the prior decoded 22-33 % slow) and llama.cpp PR #26284's RX 7900 XTX llama-bench rows (fit_rocm)
+    rocm_theta, rocm_bands, rocm_lines = fit_rocm()
+    theta |= rocm_theta
+    for line in rocm_lines:
+        print(line)
     ollama_theta, ollama_bands = fit_ollama_metal(metal_theta)
     theta |= ollama_theta
     apu_bands: dict[str, dict[str, tuple[float, float]]] = {}

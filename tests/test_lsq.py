@@ -46,3 +46,16 @@ def test_lstsq_agrees_with_lapack(m: int, n: int, seed: int) -> None:
     want = np.linalg.lstsq(a, b, rcond=None)[0]
     got = lstsq(a.tolist(), b.tolist())
     assert got == pytest.approx(want.tolist(), rel=1e-6, abs=1e-9 * float(np.abs(want).max() + 1))
+
+
+@pytest.mark.parametrize("robust", [True, False])
+def test_row_weights_act_as_repeated_rows(robust: bool) -> None:
+    """A row weighted 3 counts as the same row given three times (least squares and the robust fit alike); a
+    group of rows weighted by 1 / its size has one say however many rows it holds."""
+    forms = [{"a": 1.0, "b": 1.0}, {"a": 2.0, "b": 1.0}, {"a": 4.0, "b": 1.0}, {"a": 3.0, "b": 2.0}]
+    times = [2.2, 3.1, 5.6, 5.3]
+    weighted = pinned_lstsq(forms, times, {}, robust=robust, row_weights=[1.0, 1.0, 1.0, 3.0])
+    repeated = pinned_lstsq([*forms, forms[3], forms[3]], [*times, times[3], times[3]], {}, robust=robust)
+    assert weighted == pytest.approx(repeated, rel=1e-6)
+    assert pinned_lstsq(forms, times, {}, robust=robust, row_weights=[1.0] * 4) == \
+        pytest.approx(pinned_lstsq(forms, times, {}, robust=robust), rel=1e-12)

@@ -187,8 +187,9 @@ def test_speed_fit_file_has_fitted_classes_and_bands() -> None:
         lo, hi = p.bands[cls]["tg"]
         assert 0.3 < lo < 1.0 < hi < 2.0
     assert not p.fitted["sycl"] and not p.fitted["vulkan"]
-    # discrete ROCm: decode fitted on one card's runs, so its band stays at least +-40 % and prompts at x0.5-2
-    assert p.fitted["rocm"] and p.bands["rocm"]["tg"][0] <= 0.6 and p.bands["rocm"]["tg"][1] >= 1.4
+    # discrete ROCm: decode fitted on two cards' runs, its band the wider of the in-sample and the leave-one-card-out
+    # spread and at least +-30 %; prompts at x0.5-2 (prior constants)
+    assert p.fitted["rocm"] and p.bands["rocm"]["tg"][0] <= 0.7 and p.bands["rocm"]["tg"][1] >= 1.3
     assert p.bands["rocm"]["pp"] == (0.5, 2.0)
 
 
@@ -205,11 +206,33 @@ def test_unfitted_class_says_so_with_a_wider_band() -> None:
 @pytest.mark.parametrize(("model", "gen", "total_ms"), [("Llama-3.2-1B-Instruct", 185.33, 469.44),
                                                         ("Mistral-7B-Instruct-v0.3", 210.67, 1672.15)])
 def test_rx_7900_xt_whole_requests(model: str, gen: float, total_ms: float) -> None:
-    """Within 12 %: the ROCm decode constants are fitted on these runs and 54 others (in-sample 3.3 %)."""
+    """Within 25 %: the ROCm decode constants are fitted on these runs and 53 others and on the RX 7900 XTX's
+    llama-bench rows below, each card with one say; the two cards disagree by about 15 % (these requests come out
+    8 % slow at the median, the XTX's Llama rows 6-10 % fast)."""
     r = fit(model, quant="Q4_K_M", hardware=["RX 7900 XT"], headroom_bytes=0, prompt_tokens=45,
             gen_tokens=round(gen), context_tokens=4096)
     assert r.speed is not None and r.speed.total_time_s and r.speed.classes == ("rocm",)
-    assert round(gen) / r.speed.total_time_s == pytest.approx(gen / (total_ms / 1000), rel=0.12)
+    assert round(gen) / r.speed.total_time_s == pytest.approx(gen / (total_ms / 1000), rel=0.25)
+
+
+# RX 7900 XTX, llama.cpp ROCm llama-bench, July 2026: ggml-org/llama.cpp pull request #26284 ("HIP: tune rdna 3 mmq
+# configs"), its "t/s master" column (benchmarks/data/rx7900xtx_rocm.csv)
+@pytest.mark.parametrize(("model", "quant", "test", "depth", "measured", "rel"), [
+    # decode: fitted on these and the RX 7900 XT requests above, the two cards with one say each
+    ("Llama-3.1-8B-Instruct", "Q4_K_M", "tg64", 0, 105.75, 0.12),
+    ("Llama-3.1-8B-Instruct", "Q4_K_M", "tg64", 4096, 98.67, 0.12),
+    ("LFM2-8B-A1B", "Q4_0", "tg64", 0, 253.22, 0.05),
+    ("Llama-3.1-8B-Instruct", "Q4_K_M", "pp2048", 0, 3189.36, 0.15),  # the prompt constants are priors
+    ("LFM2-8B-A1B", "Q4_K_M", "pp2048", 0, 8380.44, 0.05),  # its experts' fixed cost a_xt fitted on it
+])
+def test_rx_7900_xtx_llama_bench(model: str, quant: str, test: str, depth: int, measured: float, rel: float) -> None:
+    n = int(test[2:])
+    r = fit(model, quant=quant, hardware=["RX 7900 XTX"], backend="rocm", headroom_bytes=0,
+            context_tokens=depth + n + 256, prompt_tokens=n if test.startswith("pp") else 512,
+            gen_tokens=n if test.startswith("tg") else 128, depth_tokens=depth)
+    assert r.speed is not None and r.speed.classes == ("rocm",)
+    got = r.speed.decode_tokens_per_s if test.startswith("tg") else r.speed.prefill_tokens_per_s
+    assert got == pytest.approx(measured, rel=rel)
 
 
 # ---- CLI / JSON ----------------------------------------------------------------------------------

@@ -95,29 +95,32 @@ def lstsq(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
 
 
 def pinned_lstsq(forms: Sequence[Mapping[str, float]], measured_s: Sequence[float], fixed: Mapping[str, float], *,
-                 robust: bool) -> dict[str, float]:
+                 robust: bool, row_weights: Sequence[float] | None = None) -> dict[str, float]:
     """Fit constants ``theta`` so that ``sum(form[k] * theta[k])`` predicts each ``measured_s``: least squares on
     the relative time error, reweighted toward relative error in the rate (6 rounds, weights kept across
     pinning) or, ``robust``, toward the least absolute error (IRLS, 30 rounds, weights reset).  A constant
-    that comes out negative is pinned to zero and the rest refitted; ``fixed`` ones are held."""
+    that comes out negative is pinned to zero and the rest refitted; ``fixed`` ones are held.  ``row_weights``
+    count each row as that many copies of it (one device's many rows against another's few); default 1 each."""
     keys = sorted({k for f in forms for k in f} - set(fixed))
     active = list(keys)
     rhs = [1.0 - sum(f.get(k, 0.0) * v for k, v in fixed.items()) / t
            for f, t in zip(forms, measured_s, strict=True)]
-    weight = [1.0] * len(forms)
+    # rows are scaled by the square root: a row's squared error then counts row_weight times, as that many copies
+    base = [math.sqrt(w) for w in row_weights] if row_weights is not None else [1.0] * len(forms)
+    weight = list(base)
     while True:
         x = [[f.get(k, 0.0) / t for k in active] for f, t in zip(forms, measured_s, strict=True)]
         if robust:
-            weight = [1.0] * len(forms)
+            weight = list(base)
         sol = [0.0] * len(active)
         for _ in range(30 if robust else 6):
             sol = lstsq([[v * w for v in row] for row, w in zip(x, weight, strict=True)],
                         [b * w for b, w in zip(rhs, weight, strict=True)])
             fit = [sum(c * s for c, s in zip(row, sol, strict=True)) for row in x]
             if robust:
-                weight = [1 / math.sqrt(max(abs(f - b), 0.03)) for f, b in zip(fit, rhs, strict=True)]
+                weight = [w0 / math.sqrt(max(abs(f - b), 0.03)) for f, b, w0 in zip(fit, rhs, base, strict=True)]
             else:  # t_meas / t_pred - 1 in the rate, not the time
-                weight = [1 / max(f + (1 - b), 0.05) for f, b in zip(fit, rhs, strict=True)]
+                weight = [w0 / max(f + (1 - b), 0.05) for f, b, w0 in zip(fit, rhs, base, strict=True)]
         neg = [k for k, v in zip(active, sol, strict=True) if v < 0]
         if not neg:
             out = dict.fromkeys(keys, 0.0) | dict(fixed)
