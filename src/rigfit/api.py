@@ -259,7 +259,8 @@ def _best_quant(req: FitRequest) -> FitResult:
         # a 16-bit file is chosen only when nothing smaller reaches the verdict: Q8_0 reads the same
         # (+0.0026 perplexity at Llama-3-8B, llama.cpp's quantize table) at half the bytes and twice the speed
         lo = next((i for i in range(lo + 1, last + 1) if near_lossless(ladder[i]) and rank(i) <= target), lo)
-    if (req.kv_cache_type is None and "q8_0" in req.engine.kv_types and default in ladder
+    if (req.kv_cache_type is None and req.kv_cache_type_v is None and "q8_0" in req.engine.kv_types
+            and default in ladder
             and lo > ladder.index(default)):
         # a q8_0 KV cache (near-lossless, half of f16's bytes) before a weight quant below the engine's usual one
         q8 = replace(req, kv_cache_type="q8_0", search=Search.NONE)
