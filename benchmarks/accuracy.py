@@ -230,6 +230,23 @@ def localscore_table(show_rows: bool) -> None:
     _signed_table(f"LocalScore means of 9 tests ({n} of {len(rows)} rows)", errs)
 
 
+def _beats_peak_arithmetic(f: Any, r: Any) -> bool:
+    """A prompt row timed at under half of 2 x active parameters x prompt tokens at the devices' summed peak dense
+    rate (FP16, INT8 or FP8, the fastest): no engine computes a prompt twice as fast as its hardware's peak (the
+    margin covers a chip configuration or parameter count a little off), so the engine reused a cached prefix
+    (Ollama and llama-server keep the last prompt's KV cells) and the row times only the tail."""
+    if f.system is None or not f.system.accelerators:
+        return False
+    # the fastest arithmetic each device has (quantized prompts run llama.cpp's MMQ on the INT8 tensor cores)
+    peak = sum(max(sd.device.fp16_tflops or 0.0, sd.device.int8_tops or 0.0, sd.device.fp8_tflops or 0.0) * sd.count
+               for sd in f.system.accelerators) * 1e12
+    active = f.spec.params_active if f.spec.is_moe else f.spec.params_total  # a MoE without its count: no check
+    if not peak or not active or not r.prompt:
+        return False
+    seconds = r.measured if r.metric == "ttft" else r.prompt / r.measured
+    return seconds < 0.5 * 2.0 * active * r.prompt / peak
+
+
 def modern_table(show_rows: bool) -> int:
     """The 2025-2026 rows rigfit can score (modern_rows.py): each through ``rigfit.fit`` with the row's
     engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
@@ -245,7 +262,7 @@ def modern_table(show_rows: bool) -> int:
         return 2
     rows = load_modern_rows() + load_modern_rows(metrics=("ttft_ms",))
     scored: list[tuple[object, float, str, str]] = []
-    short = 0
+    short = cached = 0
     for r in rows:
         if r.metric == "pp" and r.prompt < 128 and not r.bench:
             short += 1  # a server's "prefill rate" over a 5-80 token prompt is request latency (as fit_speed.py)
@@ -255,6 +272,9 @@ def modern_table(show_rows: bool) -> int:
         try:
             f = fit_single_run(r)
         except RigfitError:
+            continue
+        if r.metric in ("pp", "ttft") and _beats_peak_arithmetic(f, r):
+            cached += 1
             continue
         s = f.speed
         pred = ({"tg": s.decode_tokens_per_s, "pp": s.prefill_tokens_per_s,
@@ -267,7 +287,9 @@ def modern_table(show_rows: bool) -> int:
             print(f"{r.engine:9s} {r.hardware[:16]:16s} {r.model[-32:]:32s} {r.quant:10s} {r.metric} d={r.depth:<6d} "
                   f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
     print(f"scored {len(scored)} of {len(rows)} rows ({short} server prefill rows under 128 prompt tokens left out: "
-          "request latency, not a rate; the rest: models, quants or devices rigfit does not know)")
+          f"request latency, not a rate; {cached} prompt rows over twice as fast as the devices' peak arithmetic "
+          "allows: prompts the engine served from its cache; the rest: models, quants or devices rigfit does not "
+          "know)")
 
     def table(title: str, key: object) -> None:
         groups: dict[tuple[str, ...], list[float]] = {}

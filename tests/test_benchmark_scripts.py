@@ -66,3 +66,26 @@ def test_whole_request_rows_are_read_as_request_rates(tmp_path: Path, monkeypatc
     ]
     assert got[0].measured == pytest.approx(200 / 2.5) and got[1].measured == pytest.approx(214 / 4.0)
     assert got[0].prompt == 45 and got[1].device == "Apple M4 Pro"
+
+
+@pytest.mark.parametrize(("model", "prompt", "ttft_s", "cached"), [
+    # throughput_modern.csv, Ollama on an M1 Max (localmaxxing, 2026-07-22): Mistral Small 3.2 24B, 530 tokens in
+    # 88 ms, is 25 TFLOP in 0.09 s on a 7.9 TFLOPS chip: a cached prompt
+    ("mistral-small3.2:24b", 530, 0.088, True),
+    # gpt-oss-20b, 88 tokens in 171.5 ms: 0.7 TFLOP, within the chip's reach
+    ("gpt-oss:20b", 88, 0.1715, False),
+])
+def test_prompts_beyond_the_peak_arithmetic_are_cache_hits(monkeypatch: pytest.MonkeyPatch, model: str, prompt: int,
+                                                           ttft_s: float, cached: bool) -> None:
+    """accuracy._beats_peak_arithmetic: a prompt timed at under half of 2 x active parameters x tokens at the
+    chip's peak is a prefix the engine reused, not a prefill rate, and is left out of the scores."""
+    from types import SimpleNamespace
+
+    import rigfit
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from accuracy import _beats_peak_arithmetic
+
+    f = rigfit.fit(model, engine="ollama", hardware=["M1 Max 64GB"])
+    row = SimpleNamespace(metric="ttft", prompt=prompt, measured=ttft_s)
+    assert _beats_peak_arithmetic(f, row) is cached
