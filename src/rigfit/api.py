@@ -103,7 +103,7 @@ def _plan(req: FitRequest) -> FitResult:
         gpu_memory_bytes = system.devices[0].device.memory_bytes  # the engine sizes its memory pool from it
     q = pick_quant(spec, eng, req.quant)
     run, warnings = make_run_config(spec, eng, context_tokens=req.context_tokens, kv_cache_type=req.kv_cache_type,
-                                 kv_cache_type_v=req.kv_cache_type_v,
+                                    kv_cache_type_v=req.kv_cache_type_v,
                                     flash_attention=req.flash_attention, n_batch=req.n_batch, n_ubatch=req.n_ubatch,
                                     n_seq=req.n_seq, backend=req.run_backend, gpu_memory_bytes=gpu_memory_bytes,
                                     gpu_memory_utilization=req.gpu_memory_utilization, swa_full=req.swa_full,
