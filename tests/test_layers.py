@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("quality",),
     ("models", "hardware"),
     ("system", "cost"),
-    ("calibration",),
+    ("calibration", "thismachine"),
     ("engines",),
     ("request", "calstore"),
     ("memory",),

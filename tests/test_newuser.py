@@ -63,7 +63,7 @@ def _with_gpu(cpu_model: str) -> DetectedSystem:
 # RAM on this machine as it does for -H "Ryzen 7 5800X"; an unknown CPU name says what was assumed instead
 def test_this_machine_offloads_at_the_detected_cpus_platform_bandwidth() -> None:
     from rigfit import fit
-    from rigfit.api import this_machine
+    from rigfit.thismachine import this_machine
 
     cpu_only, _ = this_machine(CPU_ONLY)
     (only,) = cpu_only.nodes[0].devices

@@ -16,15 +16,14 @@ from .calibration import Calibration
 from .cost import RunningCost, running_cost
 from .engines import Engine
 from .errors import InvalidInput, UnknownQuant
-from .hardware.spec import Device
 from .memory import MemoryBreakdown, estimate_memory, make_run_config, weights_total_bytes
 from .models.spec import ModelSpec, first_layers
 from .quality import near_lossless, relative_loss
 from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resolve_quant
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
-from .system import OS, System, SystemDevice, make_system, with_usable
+from .system import System, SystemDevice, make_system
 from .tensorformats import TensorFormat
-from .vocab import ClusterMode, DeviceKind, Form, Split, Vendor, Verdict, WeightFormat
+from .vocab import ClusterMode, Split, Verdict, WeightFormat
 
 if TYPE_CHECKING:  # placement and speed load when a plan has hardware: a memory-only fit starts faster
     from .placement import Placement
@@ -406,81 +405,6 @@ def resolve_hardware(specs: Sequence[str], *, os_name: str = "linux", ram_bytes:
     return make_system(resolve_system(specs), os_name=os_name, ram_bytes=ram_bytes, display=display)
 
 
-def _cpu_label(det: Any) -> str:
-    return f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)"
-
-
-def detected_cpu(det: Any) -> tuple[Device | None, str]:
-    """The catalog's CPU platform for the detected CPU's name (as the OS prints it), under the detected name:
-    its memory bandwidth feeds layers and experts in RAM, its cores and SIMD width the CPU's prompt rate.
-    (None, why) when the name is not a CPU the catalog knows (an Apple chip is planned as its GPU)."""
-    from .errors import RigfitError
-    from .hardware.resolve import resolve_device_noted
-
-    if not det.cpu_model:
-        return None, "CPU model not detected: system RAM bandwidth assumed"
-    try:
-        dev, _ = resolve_device_noted(det.cpu_model)
-    except RigfitError:
-        dev = None
-    if dev is None or dev.kind != DeviceKind.CPU:
-        return None, f"{det.cpu_model}: no catalog CPU platform matches this name, system RAM bandwidth assumed"
-    return replace(dev, name=_cpu_label(det), memory_bytes=det.ram_total_bytes or dev.memory_bytes), ""
-
-
-def system_from_detected(det: Any) -> tuple[System | None, list[str]]:
-    """This machine as fit() sees it: catalog matches of the detected GPUs (measured memory when the device is
-    unknown), usable memory under this OS (Metal's working-set limit, the memory free now), the detected RAM
-    and the CPU's platform where the catalog knows it (``detected_cpu``); None when no GPU was found."""
-    from .hardware.usable import usable_memory
-
-    os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
-    os_name = os_name if os_name in tuple(OS) else "linux"
-    found: list[tuple[Device, int]] = []
-    usable = []
-    notes: list[str] = []
-    for d in det.devices:
-        dev = d.matched or Device(name=d.name, kind=DeviceKind.GPU, vendor=Vendor.of(d.vendor), form=Form.DESKTOP,
-                                  memory_bytes=d.memory_total_bytes, bandwidth_gb_s=None, source="detected")
-        if dev.kind == "apple" and det.gpu_working_set_bytes:
-            u = usable_memory(dev, os_name=os_name)
-            u = replace(u, usable_bytes=det.gpu_working_set_bytes, rules=("Metal recommendedMaxWorkingSetSize",))
-        else:
-            u = usable_memory(dev, os_name=os_name, free_bytes=d.memory_free_bytes)
-        found.append((dev, 1))
-        usable.append(u)
-        if d.matched is None:
-            notes.append(f"{d.name}: not in the catalog, bandwidth unknown")
-    if not found:
-        return None, notes
-    if not any(d.kind in (DeviceKind.APPLE, DeviceKind.SOC) for d, _ in found):  # unified memory: no host CPU
-        cpu, why = detected_cpu(det)
-        if cpu is not None:
-            found.append((cpu, 1))
-            usable.append(usable_memory(cpu, os_name=os_name))
-        else:
-            notes.append(why)
-    system = make_system(found, os_name=os_name, ram_bytes=det.ram_total_bytes or None, name="this machine")
-    return with_usable(system, usable), notes
-
-
-def this_machine(det: Any) -> tuple[System, list[str]]:
-    """``system_from_detected``, with the CPU and its RAM standing in when no GPU was found (models then run
-    on the CPU from system RAM)."""
-    system, notes = system_from_detected(det)
-    if system is None:
-        cpu, why = detected_cpu(det)
-        if cpu is None:
-            notes = [*notes, why]
-            cpu = Device(name=_cpu_label(det), kind=DeviceKind.CPU, vendor=Vendor.of(det.cpu_model or ""),
-                         form=Form.DESKTOP, memory_bytes=det.ram_total_bytes, bandwidth_gb_s=None, source="detected")
-        os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
-        system = make_system([(cpu, 1)], os_name=os_name if os_name in tuple(OS) else "linux",
-                             ram_bytes=det.ram_total_bytes or None, name="this machine")
-        notes = [*notes, "no GPU: models run on the CPU from system RAM"]
-    return system, notes
-
-
 def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None, engine: str = "llama.cpp",
               context_tokens: int | None = None, ram_bytes: int | None = None, task: str | None = None,
               min_params: int | None = None, headroom_bytes: int | None = None,
@@ -625,5 +549,4 @@ def compare(results: Sequence[FitResult]) -> list[Compared]:
 
 __all__ = ["DEFAULT_STACK", "Compared", "FitRequest", "FitResult", "Room", "Search", "SystemDevice", "compare",
            "curve_request", "fit", "fit_model", "make_request", "native_quant", "pick_quant", "quant_ladder",
-           "rank_runs", "resolve_hardware", "room",
-           "system_from_detected", "this_machine", "what_runs"]
+           "rank_runs", "resolve_hardware", "room", "what_runs"]

@@ -186,8 +186,8 @@ def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any)
     if this_machine:
         if opts["hardware"]:
             raise InvalidInput("give --hardware or --this-machine, not both")
-        from .api import this_machine as detected_system
         from .hardware.detect import detect
+        from .thismachine import this_machine as detected_system
 
         system, _ = detected_system(detect())
     from .api import fit as run_pipeline
@@ -321,7 +321,7 @@ def models(click_ctx: click.Context, hardware: tuple[str, ...], this_machine: bo
 
     if hardware or this_machine:
         from .api import resolve_hardware, what_runs
-        from .api import this_machine as detected_system
+        from .thismachine import this_machine as detected_system
 
         if this_machine:
             from .hardware.detect import detect

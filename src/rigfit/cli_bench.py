@@ -17,7 +17,8 @@ MAX_RUN_FILE_BYTES = 32 << 20
 
 
 def _this_machine(for_hardware: tuple[str, ...]) -> Any:
-    from .api import resolve_hardware, this_machine
+    from .api import resolve_hardware
+    from .thismachine import this_machine
 
     if for_hardware:
         return resolve_hardware(for_hardware)
@@ -86,7 +87,7 @@ def bench(model: str, quants: tuple[str, ...], engine: str, depths: tuple[int, .
     if threads is not None and not 1 <= threads <= 1024:
         raise InvalidInput(f"threads must be between 1 and 1024, got {threads}", options=("threads",))
     det = detect()
-    from .api import this_machine
+    from .thismachine import this_machine
 
     system = this_machine(det)[0]
     cal = user_calibration(no_calibration)

@@ -32,7 +32,8 @@ def machine_report(det: Any, *, models: Sequence[str] | None = None, workload: s
                    calibration: Calibration | None = None) -> MachineReport:
     """How the detected machine runs ``models`` (default: the guides' stack) for ``workload`` (with its
     ``calibration`` where one matches), and the cheapest build that runs all of them well."""
-    from ..api import DEFAULT_STACK, this_machine
+    from ..api import DEFAULT_STACK
+    from ..thismachine import this_machine
 
     names = tuple(models or DEFAULT_STACK)
     wl = get_workload(workload)

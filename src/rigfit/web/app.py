@@ -90,8 +90,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 @functools.cache
 def _this_machine() -> tuple[Any, tuple[str, ...]]:
     """The machine the server runs on, detected once (the page's "this machine")."""
-    from ..api import this_machine
     from ..hardware.detect import detect
+    from ..thismachine import this_machine
 
     system, notes = this_machine(detect())
     return system, tuple(notes)
