@@ -205,10 +205,10 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
 
 
 def _pinned_lstsq(forms: list[tuple[Any, dict[str, float]]], measured_s: list[float], fixed: dict[str, float], *,
-                  robust: bool) -> dict[str, float]:
+                  robust: bool, row_weights: list[float] | None = None) -> dict[str, float]:
     """rigfit.lsq.pinned_lstsq over the rows' linear forms (the solver lives in the library: per-machine
     calibration uses it too)."""
-    return pinned_lstsq([f for _, f in forms], measured_s, fixed, robust=robust)
+    return pinned_lstsq([f for _, f in forms], measured_s, fixed, robust=robust, row_weights=row_weights)
 
 
 def solve(forms: list[tuple[Row, dict[str, float]]], measured_s: list[float]) -> dict[str, float]:
@@ -219,7 +219,23 @@ def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[
                  fixed: dict[str, float] | None = None, row_weights: list[float] | None = None) -> dict[str, float]:
     """Least absolute relative error: community rows carry outliers that a squared loss chases.  ``fixed``
     constants are held (the rows cannot tell them apart); ``row_weights`` scale each row's say."""
-    return pinned_lstsq([f for _, f in forms], measured_s, fixed or {}, robust=True, row_weights=row_weights)
+    return _pinned_lstsq(forms, measured_s, fixed or {}, robust=True, row_weights=row_weights)
+
+
+def fit_held_out(forms: list[tuple[object, dict[str, float]]], measured_s: list[float], fixed: dict[str, float],
+                 row_weights: list[float] | None = None) -> tuple[dict[str, float], list[float], list[float]]:
+    """``robust_solve`` on every row, and each device's rows (the rows' ``device``) under constants fitted
+    without them: (constants, in-sample predicted / measured time per row, held-out ones per row)."""
+    theta = robust_solve(forms, measured_s, fixed=fixed, row_weights=row_weights)
+    ins = [_dot(f, theta) / t for (_, f), t in zip(forms, measured_s, strict=True)]
+    cards = [getattr(row, "device", "") for row, _ in forms]
+    held: list[float] = []
+    for card in sorted(set(cards)):
+        keep = [i for i, c in enumerate(cards) if c != card]
+        th = robust_solve([forms[i] for i in keep], [measured_s[i] for i in keep], fixed=fixed,
+                          row_weights=[row_weights[i] for i in keep] if row_weights else None)
+        held += [_dot(f, th) / t for (_, f), t, c in zip(forms, measured_s, cards, strict=True) if c == card]
+    return theta, ins, held
 
 
 def _solve_decode(dec: list[tuple[Row, dict[str, float]]], dec_t: list[float]) -> dict[str, float]:
@@ -348,8 +364,8 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama"), w
         if r.placement is None or r.speed is None:
             continue
         works = device_work(r.spec, r.memory, r.placement, system=r.system)
-        if not isinstance(works, list) or any(w.cls != cls and not (with_cpu and w.cls == "cpu") for w in works) \
-                or all(w.cls != cls for w in works):
+        classes = {w.cls for w in works} if isinstance(works, list) else set()
+        if (cls not in classes or not classes <= {cls, "cpu"}) if with_cpu else classes != {cls}:
             continue
         devices.add(row.device)
         if row.metric == "tg":
@@ -643,13 +659,7 @@ def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[s
     cards = [getattr(row, "device", "") for row, _ in forms]
     counts = {c: cards.count(c) for c in set(cards)}
     fixed = {"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0}
-    theta = robust_solve(forms, meas, fixed=fixed, row_weights=[1 / counts[c] for c in cards])
-    ins = [_dot(f, theta) / t for (_, f), t in zip(forms, meas, strict=True)]
-    held: list[float] = []
-    for card in sorted(counts):
-        keep = [i for i, c in enumerate(cards) if c != card]
-        th = robust_solve([forms[i] for i in keep], [meas[i] for i in keep], fixed=fixed)
-        held += [_dot(f, th) / t for ((_, f), t, c) in zip(forms, meas, cards, strict=True) if c == card]
+    theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     SUMMARY.append(("2025-2026", "rocm (decode)", "tg", len(ins), _err(ins), _err(held)))
     theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
@@ -689,14 +699,7 @@ def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[floa
     lines to print."""
     dec, dec_t, _, _, devices = modern_forms("cuda", engines=("llama.cpp",), with_cpu=True)
     fixed = {"cuda:a_dq": 0.0} | {k: v for k, v in cpu.items() if k.startswith("cpu:")}
-    theta = robust_solve(dec, dec_t, fixed=fixed)
-    ins = [_dot(f, theta) / t for (_, f), t in zip(dec, dec_t, strict=True)]
-    held: list[float] = []
-    for device in sorted(devices):
-        keep = [i for i, (row, _) in enumerate(dec) if getattr(row, "device", "") != device]
-        th = robust_solve([dec[i] for i in keep], [dec_t[i] for i in keep], fixed=fixed)
-        held += [_dot(f, th) / t for (row, f), t in zip(dec, dec_t, strict=True)
-                 if getattr(row, "device", "") == device]
+    theta, ins, held = fit_held_out(dec, dec_t, fixed)
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     SUMMARY.append(("2025-2026", "cuda", "tg", len(ins), _err(ins), _err(held)))
     out = {k: v for k, v in theta.items() if k.startswith("cuda:") or k == "global:t_hop"}
