@@ -133,7 +133,8 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
 
 
 FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches per layer and micro-batch)
-    f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda-datacenter", "metal@2024-05", "metal-ultra", "cuda@2023-12",
+    f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda@2024-05", "cuda-datacenter", "metal@2024-05", "metal-ultra",
+                                "cuda@2023-12",
                                 "cuda-datacenter@2023-12", "metal-ultra@2023-12")
 } | {
     # NVIDIA cards have 35-80 FP32 FLOPs per byte of bandwidth: unpacking quantized weights hides behind the
@@ -170,7 +171,10 @@ def prepare(rows: list[Row]) -> Prepared:
 # the RTX 3060's mostly sub-2B models and the other cards' 7-27B ones pull apart), so CUDA prompts keep one set.
 # CUDA decode splits (fit_cuda_decode): current builds read the KV cache and hand off between devices at
 # other costs than the May 2024 ones (the 2024 constants: 12.7 % median on the 2025-2026 rows, 9.5 % refitted)
-ERA_SPLIT = ("metal",)
+# CUDA prompts split too (fit_cuda_prompt): the May 2024 builds ran quantized prompts through cuBLAS on weights
+# dequantized to FP16; current ones run MMQ on the INT8 tensor cores by default (llama.cpp PRs #7676 and #8075,
+# June 2024), which the 2025-2026 rows of 2-7B models price at 1.6x the May 2024 rate
+ERA_SPLIT = ("metal", "cuda")
 DECODE_ERA_SPLIT = ("metal", "cuda")
 
 
@@ -320,6 +324,22 @@ def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: Spe
 
 
 XT_GRID = [0.5 * i for i in range(0, 321)]  # a_xt: 0-160 tokens' worth per touched expert per micro-batch
+FX_GRID = [round(1.04**i, 4) for i in range(0, 90)]  # a_fx: 1 to 34 (3 % to 100 % of the INT8 peak)
+
+
+def fit_prompt_turns(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
+                     grids: dict[str, list[float]], rounds: int = 3) -> tuple[dict[str, float], float, float]:
+    """``fit_prompt_constants`` one constant at a time, the others held, ``rounds`` times over: the product of
+    two long grids would price every row tens of thousands of times."""
+    got = {k: params.classes[cls].get(k, grid[0]) for k, grid in grids.items()}
+    e0 = e1 = NAN
+    for i in range(rounds):
+        for j, (k, grid) in enumerate(grids.items()):
+            one, first, e1 = fit_prompt_constants(cls, rows, with_constants(params, cls, **got), {k: grid})
+            got |= one
+            if i == j == 0:
+                e0 = first
+    return got, e0, e1
 
 
 def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
@@ -710,6 +730,96 @@ def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[floa
     return out, (round(min(q[0], ql[0]), 3), round(max(q[-1], ql[-1]), 3)), lines
 
 
+def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dict[str, float], tuple[float, float],
+                                                                            list[str]]:
+    """Current llama.cpp builds' CUDA prompt constants from the 2025-2026 llama.cpp prompt rows on GeForce cards,
+    least absolute relative error, in three steps that each fit what their rows tell apart:
+
+    1. the quantized matmuls (a_fq), their activations' traffic (a_ac) and a hybrid model's recurrent scan (a_ss)
+       from dense models' prompts at depth 0 (at most one layer in RAM);
+    2. flash attention's FLOPs (a_fa) from dense models' prompts 4k-131k tokens deep, all on the GPU;
+    3. a MoE micro-batch's cost per touched expert (a_xt) from the MoE models' prompts on the GPU.
+
+    Steps 1 and 2 go round twice (each holds the other's constants).  F16 matmuls and the FA-off score traffic keep
+    the May 2024 fit's (a_ff, a_sc: few current rows run without flash attention), t_ub its prior.  Returns the
+    constants, the prompt band (10th-90th percentile of measured / predicted over every row, widened by the
+    leave-one-device-out ratios where a device can be held out) and the lines to print."""
+    _, _, pre, pre_t, devices = modern_forms("cuda", engines=("llama.cpp",), with_cpu=True)
+    consts = {"cuda:a_ff": theta["cuda@2024-05:a_ff"], "cuda:a_sc": theta["cuda@2024-05:a_sc"],
+              "cuda:t_ub": FIXED["cuda:t_ub"], "cuda:a_fa": theta["cuda@2024-05:a_ff"]}
+    held = {k: v for k, v in cpu.items() if k.startswith("cpu:")}
+
+    def moe(row: object) -> bool:
+        return any(w.expert_ratio < 1 for w in PP_RUNS[row].works)
+
+    def in_ram(row: object) -> int:
+        return sum(w.n_layers for w in PP_RUNS[row].works if w.on_cpu)
+
+    def steps(keep: set[str] | None) -> dict[str, float]:
+        """Steps 1 and 2 on the rows of the devices in ``keep`` (None: all)."""
+        out = dict(consts)
+        rows = [(x, t) for x, t in zip(pre, pre_t, strict=True) if keep is None or x[0].device in keep]
+        first = [(x, t) for x, t in rows if not moe(x[0]) and x[0].depth == 0 and in_ram(x[0]) <= 1]
+        deep = [(x, t) for x, t in rows if not moe(x[0]) and x[0].depth > 0 and not in_ram(x[0])]
+        for _ in range(2):
+            fixed = held | {k: out[k] for k in ("cuda:a_ff", "cuda:a_sc", "cuda:t_ub", "cuda:a_fa")}
+            got = robust_solve([x for x, _ in first], [t for _, t in first], fixed=fixed)
+            out |= {k: got[k] for k in ("cuda:a_fq", "cuda:a_ac", "cuda:a_ss")}
+            if len(deep) >= 8:
+                fixed = held | {k: v for k, v in out.items() if k != "cuda:a_fa"}
+                out["cuda:a_fa"] = robust_solve([x for x, _ in deep], [t for _, t in deep], fixed=fixed)["cuda:a_fa"]
+        return out
+
+    def ratios(c: dict[str, float], device: str | None = None) -> list[float]:
+        """Predicted / measured prompt time (measured / predicted rate) of every row, or one device's."""
+        p = with_constants(load_speed_params(), "cuda", **{k.split(":")[1]: v for k, v in c.items()})
+        return [PP_RUNS[row].seconds(p) / t for (row, _), t in zip(pre, pre_t, strict=True)
+                if device is None or row.device == device]
+
+    out = steps(None)
+    n_first = sum(1 for (row, _) in pre if not moe(row) and row.depth == 0 and in_ram(row) <= 1)
+    loo: list[float] = []
+    held_out = []
+    for device in sorted(devices):
+        rest = devices - {device}
+        left = sum(1 for (row, _) in pre if row.device in rest and not moe(row) and row.depth == 0
+                   and in_ram(row) <= 1)
+        if left >= 8 and any(row.device == device for row, _ in pre):  # else step 1 has too few rows to refit
+            loo += ratios(steps(rest), device)
+            held_out.append(device)
+    # the MoE prompts' fixed cost per touched expert on the GPU (llama.cpp and Ollama rows), the rest as above
+    _, _, gpre, gpre_t, _ = modern_forms("cuda")
+    moe_rows = [(row, t) for (row, f), t in zip(gpre, gpre_t, strict=True)
+                if PP_RUNS[row].works[0].resident_expert_elements and PP_RUNS[row].works[0].expert_ratio < 1]
+    base = with_constants(load_speed_params(), "cuda", **{k.split(":")[1]: v for k, v in out.items()})
+    lines = []
+    if len(moe_rows) >= 8:
+        # the routed experts' FLOPs (a_fx) and their fixed cost per touched expert (a_xt), in turns
+        got, e0, e1 = fit_prompt_turns("cuda", moe_rows, base, {"a_fx": FX_GRID, "a_xt": XT_GRID})
+        out |= {f"cuda:{k}": v for k, v in got.items()}
+        held_xt: list[float] = []
+        devices_moe = sorted({getattr(row, "device", "") for row, _ in moe_rows})
+        for device in devices_moe if len(devices_moe) > 1 else []:
+            other, _, _ = fit_prompt_turns("cuda", [(r, t) for r, t in moe_rows if getattr(r, "device", "") != device],
+                                           base, {"a_fx": FX_GRID, "a_xt": XT_GRID})
+            p = with_constants(base, "cuda", **other)
+            held_xt += [PP_RUNS[r].seconds(p) / t for r, t in moe_rows if getattr(r, "device", "") == device]
+        SUMMARY.append(("2025-2026", "cuda (MoE prompts)", "pp", len(moe_rows), e1,
+                        _err(held_xt) if len(held_xt) >= 2 else NAN))
+        lines.append(f"cuda (2025-26)   pp MoE: a_fx {got['a_fx']:.3f} a_xt {got['a_xt']:.1f} from {len(moe_rows)} "
+                     f"prompt rows of {len({getattr(r, 'model', '') for r, _ in moe_rows})} models (median error "
+                     f"{e0:.1f} -> {e1:.1f} %; leave-one-device-out {_err(held_xt) if held_xt else NAN:.1f} %)")
+    ins = ratios(out)
+    SUMMARY.append(("2025-2026", "cuda", "pp", len(ins), _err(ins), _err(loo) if loo else NAN))
+    q = statistics.quantiles(ins, n=10)
+    ql = statistics.quantiles(loo, n=10) if len(loo) >= 2 else q
+    lines.insert(0, f"cuda (2025-26)   pp: n={len(ins):3d} ({n_first} dense at depth 0) a_fq {out['cuda:a_fq']:.3f} "
+                    f"a_ac {out['cuda:a_ac']:.3f} a_ss {out['cuda:a_ss']:.3f} a_fa {out['cuda:a_fa']:.3f} | median "
+                    f"error in-sample {_err(ins):.1f} % leave-one-device-out {_err(loo) if loo else NAN:.1f} % "
+                    f"({', '.join(held_out) or 'no device'} held out; the others leave step 1 too few rows)")
+    return out, (round(min(q[0], ql[0]), 3), round(max(q[-1], ql[-1]), 3)), lines
+
+
 def one_device_decode_band(label: str, forms: list[tuple[object, dict[str, float]]], meas: list[float],
                            consts: dict[str, float], devices: set[str],
                            extra: str = "") -> dict[str, tuple[float, float]]:
@@ -784,20 +894,6 @@ def main(argv: list[str]) -> int:
     _, rho, th, pre = best
     theta |= th
     theta["global:pipe_overlap"] = rho
-    # MoE prompts: the touched experts' fixed cost per micro-batch (speed.moe_expert_overhead_s a_xt) from the
-    # 2025-2026 CUDA prompt rows of MoE models (the 2024 rows hold none), the other constants as in the file
-    # (to_fixed_point makes the two agree)
-    _, _, gpre, gpre_t, _ = modern_forms("cuda")
-    moe = [(row, t) for (row, f), t in zip(gpre, gpre_t, strict=True)
-           if PP_RUNS[row].works[0].resident_expert_elements and PP_RUNS[row].works[0].expert_ratio < 1]
-    if len(moe) >= 8:
-        got, e0, e1 = fit_prompt_constants("cuda", moe, load_speed_params(), {"a_xt": XT_GRID})
-        theta["cuda:a_xt"] = got["a_xt"]
-        held_xt = prompt_held_out("cuda", moe, load_speed_params(), {"a_xt": XT_GRID})
-        SUMMARY.append(("2025-2026", "cuda (MoE prompts)", "pp", len(moe), e1,
-                        _err(held_xt) if len(held_xt) >= 2 else NAN))
-        print(f"cuda             pp MoE: a_xt {theta['cuda:a_xt']:.1f} from {len(moe)} prompt rows of "
-              f"{len({getattr(r, 'model', '') for r, _ in moe})} models (median error {e0:.1f} -> {e1:.1f} %)")
     # the CPU class from the 2025-2026 CPU-only llama.cpp rows (robust: community submissions)
     cdec, cdec_t, cpre, cpre_t, cpu_devices = modern_forms("cpu")
     # every CPU row starts from an empty cache, so they cannot tell the KV read's efficiency from the weights':
@@ -822,8 +918,10 @@ def main(argv: list[str]) -> int:
     # current CUDA builds' decode from the 2025-2026 CUDA rows; the 2024 rows keep theirs as cuda@2024-05
     cuda_dec, cuda_tg_band, cuda_lines = fit_cuda_decode(cpu_theta)
     theta |= cuda_dec
-    theta |= {f"cuda@2024-05:{k}": theta[f"cuda:{k}"] for k in PREFILL_KEYS}  # one prompt set for both eras
-    for line in cuda_lines:
+    # and their prompts (the May 2024 builds' prompt constants are cuda@2024-05's, fitted above)
+    cuda_pp, cuda_pp_band, cuda_lines_pp = fit_cuda_prompt(theta, cpu_theta)
+    theta |= cuda_pp
+    for line in cuda_lines + cuda_lines_pp:
         print(line)
     # current Metal builds from the 2025-2026 Metal rows (llama.cpp and Ollama on M1 Max / M4 Pro / M5 Max);
     # prefill keeps the 2024 constants where the new rows are too few to fit them
@@ -895,12 +993,15 @@ def main(argv: list[str]) -> int:
     # per-layer cost away, so t_layer is fitted; the share of bandwidth its GEMVs reach differs by model and
     # format in these rows (dense NVFP4 slower, MoE and Mamba hybrids faster), so a_w is held at llama.cpp's
     # rather than fitted to their mix.  Decode only: its prefill rows are request-level timings of short
-    # prompts; prefill keeps llama.cpp's constants
+    # prompts
     vdec, vdec_t, _, _, vllm_devices = modern_forms("vllm-cuda", engines=("vllm",))
     vllm_theta = robust_solve(vdec, vdec_t, fixed={"vllm-cuda:a_kv": theta["cuda:a_kv"],
                                                    "vllm-cuda:a_dq": theta["cuda:a_dq"],
                                                    "vllm-cuda:a_w": theta["cuda:a_w"]})
-    vllm_theta |= {f"vllm-cuda:{k}": theta.get(f"cuda:{k}", FIXED.get(f"cuda:{k}", 0.0)) for k in PREFILL_KEYS}
+    # its prompt GEMMs run on FP16 tensor cores (Marlin and the other weight-only kernels unpack in the GEMM): the
+    # May 2024 llama.cpp constants, fitted when llama.cpp too ran prompts through FP16 GEMMs, stand in
+    vllm_theta |= {f"vllm-cuda:{k}": theta.get(f"cuda@2024-05:{k}", FIXED.get(f"cuda:{k}", 0.0))
+                   for k in PREFILL_KEYS}
     vllm_bands = one_device_decode_band("vllm-cuda", vdec, vdec_t, vllm_theta, vllm_devices)
     theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
     # MLX (mlx_lm.server) on Apple GPUs from its 2025-2026 runs: the whole-request runs on an M4 Pro and the
@@ -958,13 +1059,14 @@ def main(argv: list[str]) -> int:
     loo = {"tg": loo_ratios(dec, dec_t, theta, _solve_decode),
            "pp": loo_ratios(pre, pre_t, theta, solve)}
     bands.setdefault("cuda", {})["tg"] = cuda_tg_band
+    bands["cuda"]["pp"] = cuda_pp_band
     for name, forms, meas in (("tg", dec, dec_t), ("pp", pre, pre_t)):
         for c in classes:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
             if ratios and c not in ("metal", "vllm-cuda", "mlx-metal", "ollama-metal", "rocm-apu", "vulkan-apu",
-                                    "rocm"):
+                                    "rocm") and not (c == "cuda" and name == "pp"):
                 q = statistics.quantiles(ratios, n=10)
                 held = loo[name].get(c, [])
                 ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]
@@ -988,7 +1090,9 @@ def main(argv: list[str]) -> int:
              "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
              "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",
              "# cuda decode and t_hop: current builds, throughput_modern.csv (fit_cuda_decode); cuda@2024-05 and",
-             "# t_hop@2024-05: the May 2024 builds' decode.",
+             "# t_hop@2024-05: the May 2024 builds' decode.  cuda prompts: current builds from throughput_modern.csv",
+             "# (fit_cuda_prompt: a_fq, a_ac activation traffic, a_ss, a_fa flash attention, a_fx / a_xt MoE experts);",
+             "# cuda@2024-05's prompt constants are the May 2024 builds'.",
              'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]
     for k in sorted(theta):
         if k.startswith("global:"):
@@ -1004,6 +1108,12 @@ def main(argv: list[str]) -> int:
         for k in ("a_ss", "a_xt"):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
+        if f"{c}:a_fa" in theta:
+            lines.append(f"a_fa = {theta[f'{c}:a_fa']:.6g}  # flash attention's FLOPs (speed.prefill_terms)")
+        if f"{c}:a_ac" in theta:
+            lines.append(f"a_ac = {theta[f'{c}:a_ac']:.6g}  # the matmuls' activation traffic (speed.prefill_terms)")
+        if f"{c}:a_fx" in theta:
+            lines.append(f"a_fx = {theta[f'{c}:a_fx']:.6g}  # a MoE's routed experts' FLOPs (speed.prefill_terms)")
         if f"{c}:a_x" in theta:
             lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work (speed.moe_ubatch_elements)")
         for m, (lo, hi) in bands.get(c, {}).items():

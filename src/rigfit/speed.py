@@ -16,7 +16,10 @@ elements from the tensor table, the output head for the last token only) plus ``
 for attention, at the device's dense FP16 tensor rate with fitted efficiency (quantized weights and F16 weights
 use different kernels: MMQ vs cuBLAS), plus, without flash attention, the f32 score matrices written and read
 per layer (``L n_head`` floats per pair), plus a fixed cost per micro-batch and layer, plus a hybrid model's
-recurrent scan (``a_ss``) and a MoE micro-batch's cost per expert it touches (``moe_expert_overhead_s``).  Layer
+recurrent scan (``a_ss``) and a MoE micro-batch's cost per expert it touches (``moe_expert_overhead_s``).  Current
+CUDA builds (CURRENT_PROMPT_CLASSES) price three more things apart: flash attention's FLOPs (``a_fa``), a MoE's
+routed experts' FLOPs (``a_fx``) and the matmuls' outputs crossing memory (``a_ac``); sliding-window layers
+attend their window (llama.cpp keeps window + micro-batch cells for them).  Layer
 split pipelines the micro-batches of one batch over the GPUs (llama.cpp PR #6017, ``docs/multi-gpu.md``);
 CPU-resident weights are streamed to the GPU over PCIe for each micro-batch (ggml-cuda offload, batch >= 32),
 unless op offload is off (``--no-op-offload``): then the CPU computes them at its own rate.
@@ -53,6 +56,12 @@ from .vocab import Verdict
 # 120-250 tok/s at 512-token micro-batches); pageable host-to-device copies run at about half of pinned ones.
 PCIE_STREAM_EFF = 0.4
 TYPE_SPLIT_CLASSES = ("cpu",)  # classes whose prompt constants differ by weight type (prefill_terms)
+# classes whose current builds' prompt constants were fitted on the 2025-2026 rows (fit_speed.fit_cuda_prompt) with
+# two terms apart (prefill_terms): flash attention's FLOPs (``a_fa``; most of those rows ran with it, up to 131k
+# tokens deep) and the activations the matmuls write and the next kernels read (``a_ac``).  Ollama runs
+# llama.cpp's CUDA kernels.
+CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda")
+ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel, read by the next
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,22 +102,52 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1)
             "a_dq": dq}
 
 
+def matmul_outputs(work: DeviceWork) -> float:
+    """The values the blocks' matmuls write per token: their weight elements over the model's width (each matmul's
+    output size where its inner dimension is the width; exact for Q, K, V, gate and up, an overcount for the
+    output and down projections, whose inner dimension is wider)."""
+    return (work.params - work.output_elements) / work.hidden_size if work.hidden_size else 0.0
+
+
 def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: bool, f16: bool,
-                  start: int = 0) -> dict[str, float]:
-    """Linear coefficients of one device's time for a ``prompt``-token prefill after ``start`` cached tokens."""
+                  start: int = 0, current: bool = False) -> dict[str, float]:
+    """Linear coefficients of one device's time for a ``prompt``-token prefill after ``start`` cached tokens.
+    ``current``: a current build of a class in CURRENT_PROMPT_CLASSES (flash attention and activations apart)."""
     # causal query-key pairs: each prompt token attends to the cache and the prompt before it (incl. ubatch
-    # padding); sliding-window layers are priced as full ones here (an overestimate at depth)
+    # padding); in a sliding-window layer to at most the window and its micro-batch (the cells that layer keeps)
     pairs = prompt * start + prompt * prompt / 2 + prompt * min(ubatch, prompt) / 2
+    swa_pairs = min(pairs, prompt * (work.window + min(ubatch, prompt) / 2)) if work.window else pairs
     flops_w = 2.0 * (work.params - work.output_elements) * prompt + 2.0 * work.output_elements
-    flops_attn = 4.0 * work.attn_dim_layers * pairs
+    flops_attn = 4.0 * ((work.attn_dim_layers - work.swa_attn_dim_layers) * pairs
+                        + work.swa_attn_dim_layers * swa_pairs)
     if work.tflops is None:
         return {}
     tf = work.tflops * 1e12
     tq = (work.quant_tops or work.tflops) * 1e12
+    # flash attention's FLOPs at their own constant in the classes fitted so, else with the F16 matmuls' (the
+    # rows the other classes were fitted on ran without flash attention)
+    apart = current and work.cls in CURRENT_PROMPT_CLASSES
+    fa_apart = flash_attention and apart
     n_ub = math.ceil(prompt / ubatch)
-    terms = {"a_fq": 0.0 if f16 else flops_w / tq, "a_ff": (flops_w if f16 else 0.0) / tf + flops_attn / tf,
-             "a_sc": 0.0 if flash_attention else 16.0 * work.n_heads_layers * pairs / (work.bandwidth_gb_s * 1e9),
+    terms = {"a_fq": 0.0 if f16 else flops_w / tq,
+             "a_ff": (flops_w if f16 else 0.0) / tf + (0.0 if fa_apart else flops_attn / tf),
+             "a_sc": 0.0 if flash_attention else 16.0 * ((work.n_heads_layers - work.swa_heads_layers) * pairs
+                                                         + work.swa_heads_layers * swa_pairs)
+             / (work.bandwidth_gb_s * 1e9),
              "t_ub": n_ub * work.n_blocks}
+    if fa_apart:
+        terms["a_fa"] = flops_attn / tf
+    if apart and not f16 and work.routed_elements:
+        # a MoE model's routed experts run as one small matmul per expert (ggml mul_mat_id, a few dozen tokens
+        # each): their FLOPs at their own constant, the dense matmuls' at a_fq
+        terms["a_fx"] = 2.0 * work.routed_elements * prompt / tq
+        terms["a_fq"] -= terms["a_fx"]
+    if apart:
+        # the matmuls' outputs cross memory: each written in F32 and read by the next kernel (norms, RoPE, the
+        # gated activation, the quantization of activations for MMQ), at the device's bandwidth.  Per FLOP it
+        # weighs 1 / width: what makes a 0.5B model's prompt run at a third of a 3B one's matmul rate on the
+        # same card (throughput_modern.csv RTX 3060 rows)
+        terms["a_ac"] = ACTIVATION_BYTES * matmul_outputs(work) * prompt / (work.bandwidth_gb_s * 1e9)
     if not f16 and work.cls in TYPE_SPLIT_CLASSES:
         # the CPU's prompt kernels differ by weight type (speedwork.CPU_PROMPT_FAMILY): the blocks' FLOPs of each
         # family at its own constant a_fq_<family>; the GPU classes' rows show no such split (CUDA MMQ: the
@@ -197,10 +236,14 @@ def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, bu
     on a CPU, about 2: the vector-dot path, not the prompt's tiled GEMM; 1 where no batched runs exist)."""
     total = 0.0
     for w in works:
-        tq = (w.quant_tops or w.tflops or 0.0) * 1e12
+        tq = (w.quant_tops or w.tflops or 0.0) * 1e12 * (
+            w.mmq_share if build == "current" and w.cls in CURRENT_PROMPT_CLASSES else 1.0)
         if tq:
             cp = class_params(params, era_class(w.cls, build))
-            total += 2.0 * w.params * batch / tq * cp.get("a_fq", 1.0) * cp.get("a_bd", 1.0)
+            # the prompt kernels' price of one step's matmuls: their FLOPs, and their outputs' traffic where the
+            # class prices it (a_ac, prefill_terms)
+            act = cp.get("a_ac", 0.0) * ACTIVATION_BYTES * matmul_outputs(w) * batch / (w.bandwidth_gb_s * 1e9)
+            total += (2.0 * w.params * batch / tq * cp.get("a_fq", 1.0) + act) * cp.get("a_bd", 1.0)
     return total
 
 
@@ -219,10 +262,13 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
             # over PCIe (ggml-cuda offload_op for batches >= 32; the PCIe floor is in prefill_time_s)
             on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
                          bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False)
+        if build == "current" and on.cls in CURRENT_PROMPT_CLASSES and on.quant_tops and on.mmq_share != 1.0:
+            # current MMQ's reach on this chip against the cards the constants were fitted on (Turing: half)
+            on = replace(on, quant_tops=on.quant_tops * on.mmq_share, mmq_share=1.0)
         if build == "2023-12":
             # builds before llama.cpp PR #6122 (March 2024) ran the output head over every prompt token
             on = replace(on, output_elements=0.0)
-        terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start)
+        terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start, current=build == "current")
         cls = on.cls
         cls = era_class(cls, build)  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
         out.append((cls, {k: v / n_ub for k, v in terms.items()}, on))
@@ -306,7 +352,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         cp = class_params(params, cls)
         s = _apply(t, cp)
         # the stage is one micro-batch's time (the prompt's over n_ub)
-        s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fq"]) / n_ub
+        s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fx"]) / n_ub
         if on is w:
             # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)

@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 
 from .engines import KV_ELEMENT_BYTES, get_engine
-from .hardware.rates import apple_serial_dequant, cpu_prompt_tflops, fp16_tensor_only
+from .hardware.rates import apple_serial_dequant, cpu_prompt_tflops, fp16_tensor_only, mmq_int8_share
 from .hardware.spec import Device
 from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
@@ -45,8 +45,17 @@ class DeviceWork:
     swa_bytes_per_pos: float  # sliding-window KV bytes per token of context (capped at window)
     n_heads_layers: int  # sum over layers of attention heads (score matrices without FA)
     attn_dim_layers: int  # sum over layers of n_heads * head_dim (attention FLOPs)
+    # of attn_dim_layers, the sliding-window layers' part, and their window: a prompt token attends to at most
+    # the window there (llama.cpp keeps window + micro-batch cells for those layers, llama-kv-cache-iswa.cpp)
+    swa_attn_dim_layers: int = 0
+    swa_heads_layers: int = 0
+    window: int = 0
+    hidden_size: int = 0  # the model's width: the inner dimension of most of its matmuls
     params: float  # weight elements used per token (for 2NP FLOPs)
     quant_tops: float | None = None  # rate the quantized-weight kernels run at (NVIDIA MMQ: INT8 tensor cores)
+    # of quant_tops, the share current llama.cpp MMQ reaches here against the cards its constants were fitted on
+    # (hardware.rates.mmq_int8_share: Turing 0.5); speed applies it to current builds' prompts
+    mmq_share: float = 1.0
     streamed_bytes: float = 0.0  # weights in RAM that the GPU streams over PCIe per micro-batch
     pcie_gb_s: float = 0.0
     shard: int = 1
@@ -55,6 +64,7 @@ class DeviceWork:
     resident_elements: float = 0.0
     resident_expert_elements: float = 0.0
     expert_ratio: float = 1.0  # experts used per token / experts
+    routed_elements: float = 0.0  # of ``params``, the routed experts' elements a token uses (MoE)
     # decode's dequantization work: quantized weight elements unpacked per token at the device's FP32 ALU rate
     # (0 for F16 / BF16 weights, which the GEMV reads as they are)
     alu_tflops: float | None = None
@@ -214,25 +224,29 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
                 tf *= 2
         qt = tf
+        mmq = 1.0
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
                 and mem.run.backend != "cpu"
                 and not fp16_tensor_only(dev.vendor, dev.chip)):
             # quantized matmuls: MMQ on INT8 tensor cores (Turing+) or DP4A (Pascal); Volta dequantizes prompt
             # batches to FP16 for its tensor cores (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq)
             qt = dev.int8_tops
+            mmq = mmq_int8_share(dev.vendor, dev.chip)
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
         kv_pos = swa_pos = 0.0
-        heads = adim = 0
+        heads = adim = swa_adim = swa_heads = 0
         # every expert held here, for the classes that cost MoE prompts by the experts they touch: routed
         # experts kept in RAM (--n-cpu-moe on a GPU, the CPU's own expert layers) are not held on a GPU
         moe_ram = set(d.expert_layers) if d.role == Role.CPU else {il for il in d.layers if il < plan.n_cpu_moe}
         resident = resident_x = 0.0
+        routed = 0.0  # the routed experts' bytes a token uses here (their share of w)
         state = 0.0
         for il in d.layers:
             lay = mem.layers[il]
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
+            routed += lay.expert_bytes * active
             in_ram = il in moe_ram
             resident += lay.weights_bytes - (lay.expert_bytes if in_ram else 0)
             resident_x += 0 if in_ram else lay.expert_bytes
@@ -247,11 +261,16 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             if attention[il]:
                 heads += spec.n_heads
                 adim += attention[il]
+                if kind == LayerKind.SLIDING and spec.sliding_window:
+                    swa_adim += attention[il]
+                    swa_heads += spec.n_heads
         if d.role == Role.CPU:
             # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
             w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
+            routed += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
         elif plan.n_cpu_moe:
             w -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
+            routed -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
         elements = w * el_per_byte  # the blocks' weight elements used per token
         head = 0.0
         if d.has_output:
@@ -277,10 +296,14 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               n_blocks=sum(units[il] for il in d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
-                              attn_dim_layers=adim // shard, params=elements / shard, quant_tops=qt,
+                              attn_dim_layers=adim // shard, swa_attn_dim_layers=swa_adim // shard,
+                              swa_heads_layers=swa_heads // shard,
+                              window=spec.sliding_window, hidden_size=spec.hidden_size,
+                              params=elements / shard, quant_tops=qt, mmq_share=mmq,
                               streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
                               resident_elements=resident * el_per_byte / shard,
                               resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
+                              routed_elements=routed * el_per_byte / shard,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,

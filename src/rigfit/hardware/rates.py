@@ -94,6 +94,21 @@ def fp16_tensor_only(vendor: Vendor, chip: str) -> bool:
     return r is not None and r.int8_ops is None
 
 
+# The share of a chip's INT8 tensor peak that llama.cpp's current MMQ kernels see, against the Ampere-and-later
+# cards the CUDA prompt constants were fitted on.  Turing has no m16n8k16 INT8 MMA (ggml-cuda/mma.cuh issues two
+# m8n8k16 instructions for each tile) and no asynchronous copies to shared memory (cp.async is sm_80+): an RTX
+# 2080 Ti prefills llama-2-13B Q4_K_M at 1,494 tok/s (pp512, flash attention, build 7474,
+# github.com/geerlingguy/ai-benchmarks issue 46), 0.6 x what its INT8 peak gives at the Ampere-Ada constants.
+TURING_MMQ_SHARE = 0.5
+
+
+def mmq_int8_share(vendor: Vendor, chip: str) -> float:
+    """How much of the INT8 tensor peak llama.cpp's MMQ reaches on this chip relative to Ampere and later: 0.5
+    on Turing (TURING_MMQ_SHARE), 1 elsewhere and for an unknown chip."""
+    family = chip_family(chip) if chip else ""
+    return TURING_MMQ_SHARE if vendor == Vendor.NVIDIA and family in ("TU10", "TU11") else 1.0
+
+
 def datacenter_silicon(vendor: Vendor, chip: str) -> bool:
     """HBM compute dies (NVIDIA GP100/GV100/GA100/GH100/GB100/GB110, AMD CDNA) as opposed to the graphics dies
     that GeForce, RTX workstation and L4/L40/A40/T4 boards share: the speed model fits them as separate classes
