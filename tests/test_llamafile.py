@@ -112,3 +112,24 @@ def test_llamafile_has_no_sycl_build() -> None:
     with pytest.raises(InvalidInput, match="llamafile does not run on backend 'sycl'; it runs on cuda, rocm, "
                                            "metal, vulkan, cpu"):
         fit("Llama-3.1-8B-Instruct", engine="llamafile", hardware=["Arc A770"], backend="sycl")
+
+
+@pytest.mark.parametrize(("model", "cpu", "test_num", "pp"), [
+    # Tiger Lake (4 cores, AVX-512 with VNNI, 28 W): the 2x AVX-512 width priced it at 225 tok/s
+    ("Llama-3.2-1B-Instruct", "11th Gen Intel Core i7-1185G7 @ 3.00GHz (tigerlake)", 354, 113),
+    ("Llama-3.1-8B-Instruct", "11th Gen Intel Core i7-1185G7 @ 3.00GHz (tigerlake)", 360, 18),
+    # Zen 4 (8 cores, AVX-512): the full width holds
+    ("Llama-3.1-8B-Instruct", "AMD Ryzen 7 7800X3D 8-Core Processor (znver4)", 313, 66),
+])
+def test_localscore_cpu_prompt_by_simd(model: str, cpu: str, test_num: int, pp: float) -> None:
+    """An Intel AVX-512 core prefills at AVX2's width (hardware.rates.INTEL_AVX512_WIDTH), an AMD Zen 4 one at
+    twice it: LocalScore CPU results (by test_num), within 20 % (the same 7800X3D ran 66 and 93 tok/s in two
+    results, test_num 313 and 350)."""
+    from rigfit.hardware.rates import cpu_prompt_tflops
+    from rigfit.vocab import Vendor
+
+    assert cpu_prompt_tflops(8, "avx512", Vendor.INTEL) == cpu_prompt_tflops(8, "avx2", Vendor.INTEL)
+    assert cpu_prompt_tflops(8, "avx512", Vendor.AMD) == 2 * (cpu_prompt_tflops(8, "avx2", Vendor.AMD) or 0.0)
+    _, got_pp, _, classes = localscore(model, cpu)
+    assert classes == ("llamafile-cpu",)
+    assert got_pp == pytest.approx(pp, rel=0.20)

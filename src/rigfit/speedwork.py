@@ -156,7 +156,7 @@ def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
 
 def _cpu_rate(dev: Device | None, assumed_tflops: float) -> float:
     """A CPU's arithmetic rate from its cores and SIMD width where the catalog gives them, else the assumed one."""
-    return (cpu_prompt_tflops(dev.units, dev.isa) if dev is not None else None) or assumed_tflops
+    return (cpu_prompt_tflops(dev.units, dev.isa, dev.vendor) if dev is not None else None) or assumed_tflops
 
 
 def host_cpu(system: System | None, cpu_bandwidth_gb_s: float | None = None,

@@ -139,14 +139,25 @@ def apple_serial_dequant(vendor: Vendor, arch: str) -> bool:
 # 128 bits, AVX2 widens it to 256, AVX-512 to 512).  Zen 4 runs 512-bit work as two 256-bit halves; the
 # width is kept as nominal (the LocalScore CPU rows fit no better with a per-ISA constant, fit_speed.py).
 CPU_SIMD_WIDTH = {CpuIsa.AVX: 0.5, CpuIsa.AVX2: 1.0, CpuIsa.AVX512: 2.0}
+# Intel cores with AVX-512 gain no integer lanes per clock over AVX2: 512-bit integer work issues on ports 0 and 1
+# fused (client Ice / Tiger / Rocket Lake and one-FMA Xeons; Intel 64 and IA-32 Architectures Optimization
+# Reference Manual, "Intel AVX-512" execution ports), and two-FMA Xeons drop to their AVX-512 clocks.
+# Measured: LocalScore's prompt rates on Intel AVX-512 CPUs (Tiger Lake laptops, Skylake-SP / Cascade Lake
+# Xeons, Rocket Lake, Skylake-W) ran 1.6-4x below the 2x width, where Zen 4 / Zen 5 (AVX-512 with VNNI) met it;
+# at AVX2's width the llamafile CPU prompt rows' median error is 24.9 % against 31.4 %.
+INTEL_AVX512_WIDTH = 1.0
 # TFLOPS per core per unit of width: scaled so an 8-core AVX-512 CPU (the Ryzen 7 7840HS the llama.cpp cpu
 # class is fitted on) is the 1.0 TFLOPS every CPU was priced at before cores and widths were known
 CPU_TFLOPS_PER_CORE_WIDTH = 1 / 16
 
 
-def cpu_prompt_tflops(cores: int | None, isa: str) -> float | None:
+def cpu_prompt_tflops(cores: int | None, isa: str, vendor: Vendor | None = None) -> float | None:
     """A CPU's quantized matmul rate, cores x SIMD width (nominal, the cpu class's constants carry the
-    efficiency), or None where the catalog gives neither."""
+    efficiency; an Intel AVX-512 core at AVX2's width, INTEL_AVX512_WIDTH), or None where the catalog gives
+    neither."""
     if not cores or isa not in CPU_SIMD_WIDTH:
         return None
-    return cores * CPU_SIMD_WIDTH[CpuIsa(isa)] * CPU_TFLOPS_PER_CORE_WIDTH
+    width = CPU_SIMD_WIDTH[CpuIsa(isa)]
+    if vendor == Vendor.INTEL and CpuIsa(isa) == CpuIsa.AVX512:
+        width = INTEL_AVX512_WIDTH
+    return cores * width * CPU_TFLOPS_PER_CORE_WIDTH
