@@ -755,11 +755,15 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
     def in_ram(row: object) -> int:
         return sum(w.n_layers for w in PP_RUNS[row].works if w.on_cpu)
 
+    def step_one(row: Any) -> bool:
+        """A dense model's prompt at depth 0 with at most one layer in RAM (step 1's rows)."""
+        return not moe(row) and row.depth == 0 and in_ram(row) <= 1
+
     def steps(keep: set[str] | None) -> dict[str, float]:
         """Steps 1 and 2 on the rows of the devices in ``keep`` (None: all)."""
         out = dict(consts)
         rows = [(x, t) for x, t in zip(pre, pre_t, strict=True) if keep is None or x[0].device in keep]
-        first = [(x, t) for x, t in rows if not moe(x[0]) and x[0].depth == 0 and in_ram(x[0]) <= 1]
+        first = [(x, t) for x, t in rows if step_one(x[0])]
         deep = [(x, t) for x, t in rows if not moe(x[0]) and x[0].depth > 0 and not in_ram(x[0])]
         for _ in range(2):
             fixed = held | {k: out[k] for k in ("cuda:a_ff", "cuda:a_sc", "cuda:t_ub", "cuda:a_fa")}
@@ -777,13 +781,12 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
                 if device is None or row.device == device]
 
     out = steps(None)
-    n_first = sum(1 for (row, _) in pre if not moe(row) and row.depth == 0 and in_ram(row) <= 1)
+    n_first = sum(1 for (row, _) in pre if step_one(row))
     loo: list[float] = []
     held_out = []
     for device in sorted(devices):
         rest = devices - {device}
-        left = sum(1 for (row, _) in pre if row.device in rest and not moe(row) and row.depth == 0
-                   and in_ram(row) <= 1)
+        left = sum(1 for (row, _) in pre if row.device in rest and step_one(row))
         if left >= 8 and any(row.device == device for row, _ in pre):  # else step 1 has too few rows to refit
             loo += ratios(steps(rest), device)
             held_out.append(device)

@@ -102,6 +102,15 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1)
             "a_dq": dq}
 
 
+def current_mmq(work: DeviceWork, build: str) -> DeviceWork:
+    """``work`` with its quantized-matmul rate at what current llama.cpp MMQ reaches on its chip against the cards
+    the constants were fitted on (DeviceWork.mmq_share, Turing: half), for a current build of a class in
+    CURRENT_PROMPT_CLASSES; else as it is."""
+    if build == "current" and work.cls in CURRENT_PROMPT_CLASSES and work.quant_tops and work.mmq_share != 1.0:
+        return replace(work, quant_tops=work.quant_tops * work.mmq_share, mmq_share=1.0)
+    return work
+
+
 def matmul_outputs(work: DeviceWork) -> float:
     """The values the blocks' matmuls write per token: their weight elements over the model's width (each matmul's
     output size where its inner dimension is the width; exact for Q, K, V, gate and up, an overcount for the
@@ -235,9 +244,8 @@ def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, bu
     batch of single-token rows runs than a prompt's micro-batch (fitted on llama-server runs with 2-64 users
     on a CPU, about 2: the vector-dot path, not the prompt's tiled GEMM; 1 where no batched runs exist)."""
     total = 0.0
-    for w in works:
-        tq = (w.quant_tops or w.tflops or 0.0) * 1e12 * (
-            w.mmq_share if build == "current" and w.cls in CURRENT_PROMPT_CLASSES else 1.0)
+    for w in (current_mmq(x, build) for x in works):
+        tq = (w.quant_tops or w.tflops or 0.0) * 1e12
         if tq:
             cp = class_params(params, era_class(w.cls, build))
             # the prompt kernels' price of one step's matmuls: their FLOPs, and their outputs' traffic where the
@@ -262,9 +270,7 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
             # over PCIe (ggml-cuda offload_op for batches >= 32; the PCIe floor is in prefill_time_s)
             on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
                          bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False)
-        if build == "current" and on.cls in CURRENT_PROMPT_CLASSES and on.quant_tops and on.mmq_share != 1.0:
-            # current MMQ's reach on this chip against the cards the constants were fitted on (Turing: half)
-            on = replace(on, quant_tops=on.quant_tops * on.mmq_share, mmq_share=1.0)
+        on = current_mmq(on, build)
         if build == "2023-12":
             # builds before llama.cpp PR #6122 (March 2024) ran the output head over every prompt token
             on = replace(on, output_elements=0.0)

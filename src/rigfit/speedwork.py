@@ -264,13 +264,14 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 if kind == LayerKind.SLIDING and spec.sliding_window:
                     swa_adim += attention[il]
                     swa_heads += spec.n_heads
+        # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe): read by the CPU
+        moved = 0.0
         if d.role == Role.CPU:
-            # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe)
-            w += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
-            routed += sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
+            moved = sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
         elif plan.n_cpu_moe:
-            w -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
-            routed -= sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
+            moved = -sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
+        w += moved
+        routed += moved
         elements = w * el_per_byte  # the blocks' weight elements used per token
         head = 0.0
         if d.has_output:
