@@ -172,3 +172,37 @@ def test_more_experts_in_ram_are_never_faster(k: int) -> None:
     assert a is not None and b is not None
     assert b.decode_tokens_per_s <= a.decode_tokens_per_s * (1 + 1e-9)
     assert (b.prefill_tokens_per_s or 0) <= (a.prefill_tokens_per_s or 0) * (1 + 1e-9)
+
+
+def test_ram_layers_kv_cache_crosses_pcie_each_micro_batch() -> None:
+    """With op offload the RAM layers' matmuls run on the GPU, and so does their attention: the scheduler spreads
+    the GPU's assignment up to the attention op (ggml-backend.cpp, pass 2 "expand gpu up"), whose KV cache views
+    live in RAM and are copied in for each micro-batch.  The RAM layers' stage of a 512-token micro-batch is then
+    their weights and the cells it attends crossing the link (24 of Qwen2.5-Coder-32B's 64 layers in RAM on a
+    24 GB card, where that floor binds): 32k tokens deeper, 32k more cells of those layers' cache."""
+    from rigfit.speed import prefill_time_s
+    from rigfit.speedclass import load_speed_params
+    from rigfit.speedwork import device_work
+
+    r = rigfit.fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=["RTX 3090"], ram_bytes=64 << 30,
+                   context_tokens=40960, gpu_layers=41)
+    assert r.placement is not None and r.placement.verdict == "partial_offload"
+    works = device_work(r.spec, r.memory, r.placement, system=r.system)
+    assert isinstance(works, list)
+    gpu, ram = (next(w for w in works if w.on_cpu == cpu) for cpu in (False, True))
+    assert ram.streamed_bytes > 0 and ram.kv_bytes_per_pos > 0 and not ram.swa_bytes_per_pos
+    params = load_speed_params()
+    link = ram.pcie_gb_s * 1e9 * params.globals_["pcie_stream_eff"]
+    run = r.memory.run
+
+    def ram_stage_s(depth: int) -> float:
+        def t(ws: list[object]) -> float:
+            return prefill_time_s(ws, r.placement, 512, run.n_batch, run.n_ubatch,  # type: ignore[arg-type]
+                                  run.flash_attention, False, params, start=depth)
+        return t(works) - t([gpu])
+
+    for depth in (0, 32768):
+        cells = depth + (512 + 512) / 2
+        assert ram_stage_s(depth) == pytest.approx((ram.streamed_bytes + ram.kv_bytes_per_pos * cells) / link,
+                                                   rel=1e-9)
+    assert ram_stage_s(32768) - ram_stage_s(0) == pytest.approx(ram.kv_bytes_per_pos * 32768 / link, rel=1e-9)

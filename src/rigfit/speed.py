@@ -364,9 +364,14 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)
             s = max(s, _apply(decode_terms(w, start, 0), cp))
         if w.streamed_bytes and w.pcie_gb_s:
-            # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link
+            # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link;
+            # so does the KV cache the RAM layers' attention reads, which the scheduler runs on the GPU beside
+            # their offloaded matmuls (ggml-backend.cpp: the GPU's assignment spreads up to the attention op, whose
+            # cache views are then copied in): the cells a micro-batch attends, on average over the prompt's
             eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
-            s = max(s, w.streamed_bytes / (w.pcie_gb_s * 1e9 * eff))
+            cells = start + (prompt + min(prompt, n_ubatch)) / 2
+            kv = w.kv_bytes_per_pos * cells + w.swa_bytes_per_pos * min(cells, (w.window or cells) + n_ubatch)
+            s = max(s, (w.streamed_bytes + kv) / (w.pcie_gb_s * 1e9 * eff))
         a_x = cp.get("a_x", 0.0)
         if a_x and w.resident_expert_elements and not w.on_cpu:
             s = max(s, moe_ubatch_elements(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
