@@ -165,10 +165,10 @@ def prepare(rows: list[Row]) -> Prepared:
 
 
 # Classes whose 2024 builds get constants of their own ("metal@2024-05"): the 2025-2026 rows show Metal
-# decode and prefill well above what the May 2024 builds reached; for CUDA prompts the two eras agree on the
-# median (the modern rows' median prefill error is -2 % with the 2024 constants), and prompt constants fitted on
-# the 2025-2026 CUDA rows alone predicted each held-out card worse (leave-one-device-out 35-45 % against 20 %:
-# the RTX 3060's mostly sub-2B models and the other cards' 7-27B ones pull apart), so CUDA prompts keep one set.
+# decode and prefill well above what the May 2024 builds reached.  For CUDA prompts the two eras agreed on the
+# median (-2 %) only because one constant had to price both a 0.5B and a 7B model's matmuls: a plain a_fq refit
+# on the 2025-2026 rows held out worse (35-45 % against 20 %), the split pays once the matmuls' activation
+# traffic and flash attention are priced apart (fit_cuda_prompt: 19.9 -> 8.8 % in-sample, 15.7 % held out).
 # CUDA decode splits (fit_cuda_decode): current builds read the KV cache and hand off between devices at
 # other costs than the May 2024 ones (the 2024 constants: 12.7 % median on the 2025-2026 rows, 9.5 % refitted)
 # CUDA prompts split too (fit_cuda_prompt): the May 2024 builds ran quantized prompts through cuBLAS on weights
@@ -343,14 +343,14 @@ def fit_prompt_turns(cls: str, rows: list[tuple[object, float]], params: SpeedPa
 
 
 def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
-                    grids: dict[str, list[float]]) -> list[float]:
-    """Predicted / measured prompt time of each device's rows under ``fit_prompt_constants`` fitted without
-    that device's rows (empty when the rows come from one device)."""
+                    grids: dict[str, list[float]], fit: Any = None) -> list[float]:
+    """Predicted / measured prompt time of each device's rows under constants fitted without that device's rows
+    by ``fit`` (``fit_prompt_constants`` unless given; empty when the rows come from one device)."""
     out: list[float] = []
     devices = sorted({getattr(row, "device", "") for row, _ in rows})
     for device in devices if len(devices) > 1 else []:
         train = [(row, t) for row, t in rows if getattr(row, "device", "") != device]
-        other, _, _ = fit_prompt_constants(cls, train, params, grids)
+        other, _, _ = (fit or fit_prompt_constants)(cls, train, params, grids)
         p = with_constants(params, cls, **other)
         out += [PP_RUNS[row].seconds(p) / t for row, t in rows if getattr(row, "device", "") == device]
     return out
@@ -738,7 +738,8 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
     1. the quantized matmuls (a_fq), their activations' traffic (a_ac) and a hybrid model's recurrent scan (a_ss)
        from dense models' prompts at depth 0 (at most one layer in RAM);
     2. flash attention's FLOPs (a_fa) from dense models' prompts 4k-131k tokens deep, all on the GPU;
-    3. a MoE micro-batch's cost per touched expert (a_xt) from the MoE models' prompts on the GPU.
+    3. a MoE's routed experts' FLOPs (a_fx) and its micro-batch's cost per touched expert (a_xt), in turns, from
+       the MoE models' prompts on the GPU (llama.cpp and Ollama rows).
 
     Steps 1 and 2 go round twice (each holds the other's constants).  F16 matmuls and the FA-off score traffic keep
     the May 2024 fit's (a_ff, a_sc: few current rows run without flash attention), t_ub its prior.  Returns the
@@ -790,7 +791,7 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
         if left >= 8 and any(row.device == device for row, _ in pre):  # else step 1 has too few rows to refit
             loo += ratios(steps(rest), device)
             held_out.append(device)
-    # the MoE prompts' fixed cost per touched expert on the GPU (llama.cpp and Ollama rows), the rest as above
+    # step 3: the MoE prompts on the GPU (llama.cpp and Ollama rows), the rest as above
     _, _, gpre, gpre_t, _ = modern_forms("cuda")
     moe_rows = [(row, t) for (row, f), t in zip(gpre, gpre_t, strict=True)
                 if PP_RUNS[row].works[0].resident_expert_elements and PP_RUNS[row].works[0].expert_ratio < 1]
@@ -798,15 +799,10 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
     lines = []
     if len(moe_rows) >= 8:
         # the routed experts' FLOPs (a_fx) and their fixed cost per touched expert (a_xt), in turns
-        got, e0, e1 = fit_prompt_turns("cuda", moe_rows, base, {"a_fx": FX_GRID, "a_xt": XT_GRID})
+        grids = {"a_fx": FX_GRID, "a_xt": XT_GRID}
+        got, e0, e1 = fit_prompt_turns("cuda", moe_rows, base, grids)
         out |= {f"cuda:{k}": v for k, v in got.items()}
-        held_xt: list[float] = []
-        devices_moe = sorted({getattr(row, "device", "") for row, _ in moe_rows})
-        for device in devices_moe if len(devices_moe) > 1 else []:
-            other, _, _ = fit_prompt_turns("cuda", [(r, t) for r, t in moe_rows if getattr(r, "device", "") != device],
-                                           base, {"a_fx": FX_GRID, "a_xt": XT_GRID})
-            p = with_constants(base, "cuda", **other)
-            held_xt += [PP_RUNS[r].seconds(p) / t for r, t in moe_rows if getattr(r, "device", "") == device]
+        held_xt = prompt_held_out("cuda", moe_rows, base, grids, fit=fit_prompt_turns)
         SUMMARY.append(("2025-2026", "cuda (MoE prompts)", "pp", len(moe_rows), e1,
                         _err(held_xt) if len(held_xt) >= 2 else NAN))
         lines.append(f"cuda (2025-26)   pp MoE: a_fx {got['a_fx']:.3f} a_xt {got['a_xt']:.1f} from {len(moe_rows)} "
@@ -1111,12 +1107,10 @@ def main(argv: list[str]) -> int:
         for k in ("a_ss", "a_xt"):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
-        if f"{c}:a_fa" in theta:
-            lines.append(f"a_fa = {theta[f'{c}:a_fa']:.6g}  # flash attention's FLOPs (speed.prefill_terms)")
-        if f"{c}:a_ac" in theta:
-            lines.append(f"a_ac = {theta[f'{c}:a_ac']:.6g}  # the matmuls' activation traffic (speed.prefill_terms)")
-        if f"{c}:a_fx" in theta:
-            lines.append(f"a_fx = {theta[f'{c}:a_fx']:.6g}  # a MoE's routed experts' FLOPs (speed.prefill_terms)")
+        for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),
+                        ("a_fx", "a MoE's routed experts' FLOPs")):
+            if f"{c}:{k}" in theta:
+                lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.prefill_terms)")
         if f"{c}:a_x" in theta:
             lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work (speed.moe_ubatch_elements)")
         for m, (lo, hi) in bands.get(c, {}).items():
