@@ -247,6 +247,13 @@ def _beats_peak_arithmetic(f: Any, r: Any) -> bool:
     return seconds < 0.5 * 2.0 * active * r.prompt / peak
 
 
+def _beats_bandwidth(f: Any, r: Any) -> bool:
+    """A decode row faster than reading the plan's weights and cache once per token at the devices' full
+    bandwidth (the roofline, no efficiency): not a plain decode of that model, quant and placement (a draft model
+    or MTP the row does not declare, another file than the tag names)."""
+    return f.speed is not None and r.measured > f.speed.roofline_tokens_per_s
+
+
 def modern_table(show_rows: bool) -> int:
     """The 2025-2026 rows rigfit can score (modern_rows.py): each through ``rigfit.fit`` with the row's
     engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
@@ -262,7 +269,7 @@ def modern_table(show_rows: bool) -> int:
         return 2
     rows = load_modern_rows() + load_modern_rows(metrics=("ttft_ms",))
     scored: list[tuple[object, float, str, str]] = []
-    short = cached = 0
+    short = cached = beyond = 0
     for r in rows:
         if r.metric == "pp" and r.prompt < 128 and not r.bench:
             short += 1  # a server's "prefill rate" over a 5-80 token prompt is request latency (as fit_speed.py)
@@ -276,6 +283,9 @@ def modern_table(show_rows: bool) -> int:
         if r.metric in ("pp", "ttft") and _beats_peak_arithmetic(f, r):
             cached += 1
             continue
+        if r.metric == "tg" and _beats_bandwidth(f, r):
+            beyond += 1
+            continue
         s = f.speed
         pred = ({"tg": s.decode_tokens_per_s, "pp": s.prefill_tokens_per_s,
                  "ttft": s.time_to_first_token_s}[r.metric]) if s else None
@@ -288,7 +298,8 @@ def modern_table(show_rows: bool) -> int:
                   f"{r.measured:9.1f} {pred:9.1f} {100 * (pred / r.measured - 1):+7.1f}")
     print(f"scored {len(scored)} of {len(rows)} rows ({short} server prefill rows under 128 prompt tokens left out: "
           f"request latency, not a rate; {cached} prompt rows over twice as fast as the devices' peak arithmetic "
-          "allows: prompts the engine served from its cache; the rest: models, quants or devices rigfit does not "
+          f"allows: prompts the engine served from its cache; {beyond} decode rows faster than the devices' "
+          "bandwidth allows for that model, quant and placement; the rest: models, quants or devices rigfit does not "
           "know)")
 
     def table(title: str, key: object) -> None:

@@ -89,3 +89,24 @@ def test_prompts_beyond_the_peak_arithmetic_are_cache_hits(monkeypatch: pytest.M
     f = rigfit.fit(model, engine="ollama", hardware=["M1 Max 64GB"])
     row = SimpleNamespace(metric="ttft", prompt=prompt, measured=ttft_s)
     assert _beats_peak_arithmetic(f, row) is cached
+
+
+@pytest.mark.parametrize(("model", "measured", "beyond"), [
+    # throughput_modern.csv, Ollama on an M5 Max 48 GB (localmaxxing): gemma4:31b-mlx at 47.2 tok/s, above the
+    # 33 tok/s that reading a 4-bit 31B model once per token at 614 GB/s allows; devstral:24b at 31.4, below it
+    ("gemma4:31b-mlx", 47.2, True),
+    ("devstral:24b", 31.4, False),
+])
+def test_decode_beyond_the_bandwidth_is_not_scored(monkeypatch: pytest.MonkeyPatch, model: str, measured: float,
+                                                   beyond: bool) -> None:
+    """accuracy._beats_bandwidth: a decode rate above the plan's bandwidth roofline is not a plain decode of that
+    model and file, and is left out of the scores."""
+    from types import SimpleNamespace
+
+    import rigfit
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from accuracy import _beats_bandwidth
+
+    f = rigfit.fit(model, engine="ollama", hardware=["Apple M5 Max 48GB"])
+    assert _beats_bandwidth(f, SimpleNamespace(metric="tg", measured=measured)) is beyond
