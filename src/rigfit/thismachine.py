@@ -16,6 +16,12 @@ def _cpu_label(det: Any) -> str:
     return f"CPU ({det.cpu_model or 'unknown'}, {det.cpu_cores} threads)"
 
 
+def _os_name(det: Any) -> str:
+    """The detected OS as rigfit names it (darwin: macos; an OS it does not know plans as linux)."""
+    name = {"darwin": "macos"}.get(det.os_name, det.os_name)
+    return name if name in tuple(OS) else "linux"
+
+
 def detected_cpu(det: Any) -> tuple[Device | None, str]:
     """The catalog's CPU platform for the detected CPU's name (as the OS prints it), under the detected name:
     its memory bandwidth feeds layers and experts in RAM, its cores and SIMD width the CPU's prompt rate.
@@ -40,8 +46,7 @@ def system_from_detected(det: Any) -> tuple[System | None, list[str]]:
     and the CPU's platform where the catalog knows it (``detected_cpu``); None when no GPU was found."""
     from .hardware.usable import usable_memory
 
-    os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
-    os_name = os_name if os_name in tuple(OS) else "linux"
+    os_name = _os_name(det)
     found: list[tuple[Device, int]] = []
     usable = []
     notes: list[str] = []
@@ -80,9 +85,8 @@ def this_machine(det: Any) -> tuple[System, list[str]]:
             notes = [*notes, why]
             cpu = Device(name=_cpu_label(det), kind=DeviceKind.CPU, vendor=Vendor.of(det.cpu_model or ""),
                          form=Form.DESKTOP, memory_bytes=det.ram_total_bytes, bandwidth_gb_s=None, source="detected")
-        os_name = {"darwin": "macos"}.get(det.os_name, det.os_name)
-        system = make_system([(cpu, 1)], os_name=os_name if os_name in tuple(OS) else "linux",
-                             ram_bytes=det.ram_total_bytes or None, name="this machine")
+        system = make_system([(cpu, 1)], os_name=_os_name(det), ram_bytes=det.ram_total_bytes or None,
+                             name="this machine")
         notes = [*notes, "no GPU: models run on the CPU from system RAM"]
     return system, notes
 
