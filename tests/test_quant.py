@@ -142,3 +142,29 @@ def test_mxfp4_on_a_model_not_published_in_it_is_one_line(capsys: pytest.Capture
     code, out, err = run_cli(capsys, "fit", "Qwen3-30B-A3B", "-q", "MXFP4", "-e", "vllm")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "MXFP4" in err and "Qwen3-30B-A3B" in err
+
+
+# NVIDIA's NVFP4 checkpoints of the Gated DeltaNet hybrids follow Model Optimizer's recipe
+# huggingface/qwen3_5/ptq/w4a16_nvfp4-fp8_attn-kv_fp8_cast (NVIDIA/Model-Optimizer modelopt_recipes README):
+# NVFP4 on the MLP projections and lm_head, FP8 on self-attention q/k/v/o and the linear-attention in_proj_qkv,
+# in_proj_z and out_proj, BF16 for the rest.  A 27B checkpoint quantized with it (64 layers: 48 Gated DeltaNet,
+# 16 full attention) counts 193 NVFP4 tensors and 208 FP8 ones (a published model card's tensor census, code
+# index id 60824586980).  Exact counts, and every other linear tensor of that model in BF16.
+def test_nvfp4_on_a_delta_net_hybrid_is_nvidias_layout() -> None:
+    from rigfit.memory import _format_geometry
+    from rigfit.tensorformats import BF16
+
+    s = spec("Qwen3.6-27B")
+    fmt = TENSOR_FORMATS["NVFP4"].delta_net
+    assert s.delta_net and fmt is not None and fmt.attention is not None
+    tensors, _, _ = weight_bytes(s, resolve_quant("NVFP4", prefer="tensor"))
+    geos = [_format_geometry(fmt, t) for t in tensors if t.is_linear or t.group == "output"]
+    assert sum(g == fmt.linear for g in geos) == 193
+    assert sum(g == fmt.attention for g in geos) == 208
+    assert all(g in (fmt.linear, fmt.attention, BF16) for g in geos)
+    # a model without Gated DeltaNet layers keeps the plain NVFP4 layout: lm_head 16-bit, attention 4-bit
+    dense = spec("Qwen3-8B")
+    assert not dense.delta_net
+    head = next(b for t, b in zip(*weight_bytes(dense, resolve_quant("NVFP4", prefer="tensor"))[:2], strict=True)
+                if t.group == "output")
+    assert head == 151936 * 4096 * 2

@@ -118,8 +118,16 @@ def _format_geometry(fmt: TensorFormat, t: Tensor) -> GroupGeometry:
     if t.group == "output":
         return fmt.head
     if t.is_linear:
-        return fmt.experts if fmt.experts is not None and "_exps" in t.name else fmt.linear
+        if fmt.experts is not None and "_exps" in t.name:
+            return fmt.experts
+        if fmt.attention is not None and t.group == "attention":
+            # a Gated DeltaNet's small projections (beta, alpha) and its convolution stay BF16
+            return BF16 if t.name.endswith(_SMALL_MIXER_TENSORS) else fmt.attention
+        return fmt.linear
     return F32 if fmt.name == "FP32" else BF16
+
+
+_SMALL_MIXER_TENSORS = ("ssm_alpha.weight", "ssm_beta.weight", "ssm_ba.weight", "ssm_conv1d.weight")
 
 
 def tensor_bytes_format(tensors: tuple[Tensor, ...], fmt: TensorFormat) -> list[int]:
@@ -157,7 +165,8 @@ def _weight_bytes(spec: ModelSpec, quant: QuantScheme
     if isinstance(quant, GGUFFileType):
         types = ggml_types_for(tensors, quant, mixture_context(spec))
         return tensors, tuple(tensor_bytes_gguf(tensors, types)), False, tuple(types)
-    return tensors, tuple(tensor_bytes_format(tensors, quant)), False, (None,) * len(tensors)
+    fmt = quant.delta_net if quant.delta_net is not None and spec.delta_net else quant
+    return tensors, tuple(tensor_bytes_format(tensors, fmt)), False, (None,) * len(tensors)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,8 @@ class TensorFormat:
     embeddings_on_host: bool = False  # exllamav2 keeps the embedding table in system RAM
     experts: GroupGeometry | None = None  # routed experts in their own geometry (None: as ``linear``)
     checkpoint_only: bool = False  # engines load it from a checkpoint published in it; none quantizes to it
+    attention: GroupGeometry | None = None  # attention / token-mixer matrices in their own geometry
+    delta_net: TensorFormat | None = None  # the layout its Gated DeltaNet hybrids' checkpoints use instead
     source: str = ""
 
     @property
@@ -95,6 +97,19 @@ _MXFP4_EXPERTS = TensorFormat(name="MXFP4", linear=BF16, experts=GroupGeometry(b
                               source="OCP MX v1.0 MXFP4 (E2M1, an E8M0 scale per 32) on the routed experts, the "
                               "rest BF16: gpt-oss's published checkpoint (openai/gpt-oss model cards)")
 
+# NVFP4 as NVIDIA publishes the Gated DeltaNet hybrids (nvidia/Qwen3.6-35B-A3B-NVFP4, nvidia/Qwen3.6-27B-NVFP4):
+# Model Optimizer's recipe huggingface/qwen3_5/ptq/w4a16_nvfp4-fp8_attn-kv_fp8_cast (and its qwen3_5_moe twin)
+# puts NVFP4 on the MLP / expert projections and lm_head, FP8 with per-tensor scales on self-attention q/k/v/o
+# and the linear-attention in_proj_qkv / in_proj_z / out_proj, and leaves in_proj_a / in_proj_b, conv1d, the
+# routers and the embeddings in BF16 (NVIDIA/Model-Optimizer modelopt_recipes README, "Architecture-aware
+# quant_cfg"; a ModelOpt 0.46 re-quantization's census: 193 NVFP4, 208 FP8, 257 BF16 tensors for a 27B)
+_NVFP4 = GroupGeometry(bits=4, group_size=16, scale_bits=8, tensor_bytes=8)
+_NVFP4_DELTA_NET = TensorFormat(name="NVFP4", linear=_NVFP4, head=_NVFP4,
+                                attention=GroupGeometry(bits=8, tensor_bytes=8),
+                                source="NVIDIA Model Optimizer recipe w4a16_nvfp4-fp8_attn-kv_fp8_cast "
+                                "(Qwen3.5 / 3.6): NVFP4 MLPs, experts and lm_head; FP8 attention and "
+                                "linear-attention projections; BF16 embeddings, routers, in_proj_a/b, conv1d")
+
 TENSOR_FORMATS: dict[str, TensorFormat] = {
     f.name: f
     for f in (
@@ -121,9 +136,10 @@ TENSOR_FORMATS: dict[str, TensorFormat] = {
         _fmt("INT4", GroupGeometry(bits=4, group_size=128, scale_bits=16),
              "compressed-tensors W4A16 (llm-compressor's usual scheme): symmetric int4 packed in int32, "
              "a bf16 scale per group of 128, no zero point; lm_head kept 16-bit"),
-        _fmt("NVFP4", GroupGeometry(bits=4, group_size=16, scale_bits=8, tensor_bytes=8),
+        _fmt("NVFP4", _NVFP4,
              "NVIDIA ModelOpt / compressed-tensors NVFP4: E2M1 values, an FP8 (E4M3) scale per 16 and two fp32 "
-             "global scales per tensor (4.5 bits/weight); embeddings and lm_head kept 16-bit"),
+             "global scales per tensor (4.5 bits/weight); embeddings and lm_head kept 16-bit; Qwen3.5 / 3.6 "
+             "hybrids in NVIDIA's own layout (delta_net)", delta_net=_NVFP4_DELTA_NET),
         _mlx(3), _mlx(4), _mlx(6), _mlx(8),
     )
 }

@@ -157,6 +157,11 @@ class ModelSpec:
         return self.parallel_mixer and self.has_attention(il)
 
     @property
+    def delta_net(self) -> bool:
+        """A hybrid whose recurrent layers are Gated DeltaNets (Qwen3-Next, Qwen3.5 / 3.6 linear attention)."""
+        return bool(self.layer_types) and _delta_net(self.arch)
+
+    @property
     def parallel_mixer(self) -> bool:
         """Attention layers also run a recurrent mixer and keep its state (Falcon-H1)."""
         return bool(self.recurrent_state_bytes) and _parallel_mixer(self.arch)
@@ -191,6 +196,13 @@ def _parallel_mixer(arch: str) -> bool:
 
     a = BY_NAME.get(arch)
     return a is not None and a.parallel_mixer
+
+
+def _delta_net(arch: str) -> bool:
+    from .arch import BY_NAME, Mixer
+
+    a = BY_NAME.get(arch)
+    return a is not None and a.mixer == Mixer.GATED_DELTANET
 
 
 PER_LAYER_FIELDS = ("layer_types", "n_kv_heads_per_layer", "layer_ffn", "head_dim_per_layer", "ffn_size_per_layer",
