@@ -341,3 +341,49 @@ def test_new_architectures_read_back_from_their_gguf(tmp_path: Path, name: str) 
     assert sorted(t.shape for t in build_tensors(spec)) == sorted(t.shape for t in back.gguf.tensors)
     kv = {i.name: i.n_bytes for i in _memory(spec, 8_192).items if i.component == "kv_cache"}
     assert kv == {i.name: i.n_bytes for i in _memory(back, 8_192).items if i.component == "kv_cache"}
+
+
+# --- 2026 architectures: AFMoE, Laguna, Cohere2MoE, Hy3 (llama.cpp LLM_ARCH_AFMOE / LAGUNA / COHERE2MOE /
+# HY_V3, src/models/*.cpp) and MobileLLM on the llama layers ------------------------------------------------
+
+# Against the counts their makers publish (model cards: Trinity-Mini 26B, Laguna-XS-2.1 33B, Laguna-S-2.1 118B
+# on its Hugging Face page, North-Mini-Code-1.0 30B (docs.cohere.com), Hy3 295B (Tencent-Hunyuan/Hy3 README,
+# without its 3.8B MTP layer); MobileLLM 124.6M and 345.3M (model card table)): the names' counts are rounded,
+# so within 1.5 % (MobileLLM: 0.1 %).
+@pytest.mark.parametrize(("name", "published", "rel"), [
+    ("Trinity-Mini", 26e9, 0.015), ("Laguna-XS-2.1", 33e9, 0.015), ("Laguna-S-2.1", 118e9, 0.015),
+    ("North-Mini-Code-1.0", 30e9, 0.02), ("Hy3", 295e9, 0.015),
+    ("MobileLLM-125M", 124.6e6, 0.001), ("MobileLLM-350M", 345.3e6, 0.001),
+])
+def test_2026_architectures_match_published_counts(name: str, published: float, rel: float) -> None:
+    assert count_params(build_tensors(resolve_model(name, online=False))) == pytest.approx(published, rel=rel)
+
+
+def test_laguna_query_heads_and_gates_follow_each_layer() -> None:
+    """Laguna-XS-2.1: 48 query heads on the full-attention layers and 64 on the sliding ones, 8 KV heads of
+    128 on every layer, a per-head output gate (one value per head), a dense layer 0, then MoE."""
+    spec = resolve_model("Laguna-XS-2.1", online=False)
+    shapes = {t.name: t.shape for t in build_tensors(spec)}
+    assert shapes["blk.0.attn_q.weight"] == (2048, 48 * 128) and shapes["blk.1.attn_q.weight"] == (2048, 64 * 128)
+    assert shapes["blk.1.attn_output.weight"] == (64 * 128, 2048)
+    assert shapes["blk.0.attn_gate.weight"] == (2048, 48) and shapes["blk.1.attn_gate.weight"] == (2048, 64)
+    assert shapes["blk.1.attn_k.weight"] == shapes["blk.0.attn_k.weight"] == (2048, 8 * 128)
+    assert "blk.0.ffn_up.weight" in shapes and "blk.1.ffn_up_exps.weight" in shapes
+    assert shapes["blk.1.ffn_up_shexp.weight"] == (2048, 512) and "blk.1.exp_probs_b.bias" in shapes
+    assert [spec.layer_kind(il) for il in range(5)] == [LayerKind.FULL] + [LayerKind.SLIDING] * 3 + [LayerKind.FULL]
+    assert spec.sliding_window == 512
+
+
+def test_afmoe_cohere2moe_and_hy3_layers() -> None:
+    trinity = {t.name: t.shape for t in build_tensors(resolve_model("Trinity-Mini", online=False))}
+    assert trinity["blk.0.attn_gate.weight"] == (2048, 32 * 128)  # a gate as wide as Q
+    assert "blk.1.ffn_up.weight" in trinity and "blk.2.ffn_up_exps.weight" in trinity  # 2 dense layers
+    assert trinity["blk.2.ffn_up_shexp.weight"] == (2048, 1024) and "blk.2.post_ffw_norm.weight" in trinity
+    north = resolve_model("North-Mini-Code-1.0", online=False)
+    shapes = {t.name: t.shape for t in build_tensors(north)}
+    assert shapes["blk.0.ffn_up.weight"] == (2048, 3072)  # prefix_dense_intermediate_size
+    assert shapes["blk.1.ffn_up_exps.weight"] == (2048, 768, 128)  # intermediate_size: the experts'
+    assert "blk.1.ffn_norm.weight" not in shapes and "output.weight" not in shapes  # parallel block, tied head
+    hy3 = resolve_model("Hy3", online=False)
+    assert hy3.sliding_window == 0 and all(hy3.has_kv(il) for il in range(hy3.n_layers))
+    assert {t.name: t.shape for t in build_tensors(hy3)}["blk.1.ffn_up_shexp.weight"] == (4096, 1536)

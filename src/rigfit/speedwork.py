@@ -151,7 +151,7 @@ def _block_units(spec: ModelSpec) -> tuple[float, ...]:
 @functools.lru_cache(maxsize=1024)
 def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
     """Per layer: query heads x head size where the layer attends, else 0 (pure in the structure)."""
-    return tuple(spec.n_heads * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
+    return tuple(spec.heads(il) * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
 
 
 def _cpu_rate(dev: Device | None, assumed_tflops: float) -> float:
@@ -259,11 +259,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             elif kind == LayerKind.FULL:
                 kv_pos += per
             if attention[il]:
-                heads += spec.n_heads
+                heads += spec.heads(il)
                 adim += attention[il]
                 if kind == LayerKind.SLIDING and spec.sliding_window:
                     swa_adim += attention[il]
-                    swa_heads += spec.n_heads
+                    swa_heads += spec.heads(il)
         # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe): read by the CPU
         moved = 0.0
         if d.role == Role.CPU:

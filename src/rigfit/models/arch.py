@@ -49,6 +49,7 @@ class Arch:
     gated_ffn: bool = True  # SwiGLU gate + up + down; False: up + down only (Nemotron-H squared ReLU)
     post_norms: bool = False  # post-attention and post-FFN norms (Gemma 2/3)
     attn_sinks: bool = False  # per-head attention sink logits (gpt-oss)
+    attn_gate: bool = False  # a separate output-gate projection beside Q (attn_gate: AFMoE, Laguna)
     attn_out_bias: bool = False
     expert_bias: bool = False  # biases on the router and expert matrices (gpt-oss)
     expert_probs_bias: bool = False  # routing score correction bias (DeepSeek V3, GLM-4.5)
@@ -70,8 +71,10 @@ class Arch:
 _LLAMA_CPP = "llama.cpp src/llama-model.cpp load_tensors"
 
 REGISTRY: tuple[Arch, ...] = (
-    Arch(name="llama", hf_types=("llama", "mistral", "mixtral"),
-         hf_classes=("LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM")),
+    # MobileLLM (Meta, 2024): Llama's layers under its own model_type, the head shared with the embedding
+    # (share_embedding); llama.cpp loads it as a llama (output falls back to token_embd)
+    Arch(name="llama", hf_types=("llama", "mistral", "mixtral", "mobilellm"),
+         hf_classes=("LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM", "MobileLLMForCausalLM")),
     # Xiaomi MiMo: Qwen2's layers (Q/K/V biases) plus MTP heads
     Arch(name="qwen2", hf_types=("qwen2", "mimo"), hf_classes=("Qwen2ForCausalLM", "MiMoForCausalLM"),
          attn_bias=True),
@@ -177,6 +180,28 @@ REGISTRY: tuple[Arch, ...] = (
     Arch(name="olmoe", hf_types=("olmoe",), hf_classes=("OlmoeForCausalLM",), qk_norm=True, qk_norm_full=True),
     # Arcee AFM: a llama with an ungated ReLU^2 MLP (llama.cpp LLM_ARCH_ARCEE: ffn_up and ffn_down only)
     Arch(name="arcee", hf_types=("arcee",), hf_classes=("ArceeForCausalLM",), gated_ffn=False),
+    # Arcee Trinity (AFMoE, 2025): GQA with per-head Q/K norms and a sigmoid output gate as wide as Q
+    # (attn_gate), sandwich norms around attention and FFN, num_dense_layers dense layers then MoE with
+    # num_shared_experts shared experts and a routing bias; sliding window on 3 of 4 layers (llama.cpp
+    # LLM_ARCH_AFMOE, src/models/afmoe.cpp; conversion/afmoe.py)
+    Arch(name="afmoe", hf_types=("afmoe",), hf_classes=("AfmoeForCausalLM",), qk_norm=True, post_norms=True,
+         attn_gate=True, expert_probs_bias=True),
+    # poolside Laguna (2026): query heads per layer (num_attention_heads_per_layer), 8 KV heads, per-head Q/K
+    # norms and a softplus output gate (one per head when gating is per-head, else head_dim per head); a
+    # dense first layer, then MoE with one ungated shared expert and a routing bias; sliding window 512
+    # (llama.cpp LLM_ARCH_LAGUNA, PR #25165, src/models/laguna.cpp)
+    Arch(name="laguna", hf_types=("laguna",), hf_classes=("LagunaForCausalLM",), qk_norm=True, attn_gate=True,
+         expert_probs_bias=True),
+    # Cohere North (Cohere2MoE, 2026): Cohere 2's parallel block (one norm, attention and FFN side by side),
+    # tied head, sliding window on 3 of 4 layers; first_k_dense_replace dense layers prefix_dense_intermediate_size
+    # wide, then routed experts of intermediate_size with sigmoid routing (llama.cpp LLM_ARCH_COHERE2MOE,
+    # PR #24260, src/models/cohere2moe.cpp)
+    Arch(name="cohere2moe", hf_types=("cohere2_moe",), hf_classes=("Cohere2MoeForCausalLM",), tied=True,
+         ffn_norm=False, swa_pattern=4),
+    # Tencent Hy3 (2026): GQA with per-head Q/K norms on every layer, a dense first layer, then 192 routed
+    # experts (sigmoid routing with an expert bias) plus num_shared_experts shared experts (llama.cpp
+    # LLM_ARCH_HY_V3, src/models/hy-v3.cpp)
+    Arch(name="hy_v3", hf_types=("hy_v3",), hf_classes=("HYV3ForCausalLM",), qk_norm=True, expert_probs_bias=True),
 )
 BY_NAME: dict[str, Arch] = {a.name: a for a in REGISTRY}
 _BY_HF: dict[str, Arch] = {k: a for a in REGISTRY for k in (*a.hf_types, *a.hf_classes)}

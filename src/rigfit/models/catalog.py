@@ -133,7 +133,7 @@ class ModelCatalog:
 _SIZE = re.compile(r"(?:^|[-:])(?:\d+(?:\.\d+)?[bm]|e\d+b|\d+x\d+b|a\d+(?:\.\d+)?b)(?:$|[-:])")
 _PACKAGING = re.compile(
     r"-(?:gguf|ggml|mlx|awq|gptq|exl2|exl3|nvfp4|mxfp4|fp8|fp4|int4|int8|w4a16|w8a8|bnb|4bit|8bit|6bit|3bit|"
-    r"5bit|i1|imatrix|qat|mtp|autoround|dflash|text|xs|q\d[\w]*|iq\d[\w]*|bf16|f16|dwq|hf|dynamic|ud)"
+    r"5bit|i1|imatrix|qat|mtp|autoround|dflash|text|i?q\d\w*(?:-(?:xxs|xs|s|m|l|xl|nl|k))*|bf16|f16|dwq|hf|dynamic|ud)"
     r"(?=$|-)")
 _VARIANT = re.compile(r"-(?:instruct|it|chat|base|pt|hf)(?=$|-)")
 

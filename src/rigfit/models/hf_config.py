@@ -115,14 +115,17 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     layer_types = hybrid.pop("layer_types", layer_types)
     if LayerKind.SLIDING not in layer_types:
         window = None
-    tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", registered.tied))
-    shared = _opt(c, where, "n_shared_experts", "moe_num_shared_experts", "num_shared_expert") or (
+    tied = c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", registered.tied)) or \
+        c.get("share_embedding") is True  # MobileLLM names its tied head so
+    shared = _opt(c, where, "n_shared_experts", "moe_num_shared_experts", "num_shared_expert",
+                  "num_shared_experts") or (
         1 if c.get("shared_expert_intermediate_size") or c.get("shared_intermediate_size") else 0)
     dtype = str(c.get("torch_dtype") or c.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
     qc = cfg.get("quantization_config")
     native = "MXFP4_MOE" if isinstance(qc, dict) and qc.get("quant_method") == "mxfp4" else ""
     spec = ModelSpec(
-        name=clean_text(name), arch=clean_text(arch), n_layers=n_layers, hidden_size=hidden, n_heads=heads,
+        name=clean_text(name), arch=clean_text(arch), n_layers=n_layers, hidden_size=hidden,
+        n_heads=hybrid.pop("n_heads", heads),
         n_kv_heads=kv, head_dim=head_dim, ffn_size=hybrid.pop("ffn_size", 0) or ff or expert_ff, vocab_size=vocab,
         max_context=_opt(c, where, "max_position_embeddings") or 4096, tied_embeddings=bool(tied),
         attn_bias=bool(c.get("attention_bias", registered.attn_bias)), qk_norm=registered.qk_norm,
@@ -135,7 +138,8 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         shared_expert_ffn_size=hybrid.pop("shared_expert_ffn_size", _opt(
             c, where, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
             "shared_intermediate_size")),
-        n_dense_layers=_opt(c, where, "first_k_dense_replace", "num_dense_layers", "moe_layer_start_index"),
+        n_dense_layers=hybrid.pop("n_dense_layers", _opt(c, where, "first_k_dense_replace", "num_dense_layers",
+                                                         "moe_layer_start_index")),
         moe_latent_size=_opt(c, where, "moe_latent_size"),
         q_lora_rank=_opt(c, where, "q_lora_rank"), kv_lora_rank=_opt(c, where, "kv_lora_rank"),
         qk_rope_head_dim=_opt(c, where, "qk_rope_head_dim"), qk_nope_head_dim=_opt(c, where, "qk_nope_head_dim"),
@@ -145,6 +149,30 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         has_vision=isinstance(cfg.get("vision_config"), dict), vision_params=vision_params(cfg, hidden),
     )
     return checked(spec, where)
+
+
+def _laguna(c: dict[str, Any], where: str, n_layers: int, heads: int, kv: int) -> dict[str, Any]:
+    """Laguna's per-layer query heads, its dense prefix (mlp_layer_types) and its gate width (one value per
+    head when gating is per-head, else head_dim per head: llama.cpp src/models/laguna.cpp)."""
+    out: dict[str, Any] = {}
+    per = c.get("num_attention_heads_per_layer")
+    if per is not None:
+        if not isinstance(per, list) or len(per) != n_layers or any(
+                count_value(h) in (None, 0) or count_value(h) % max(kv, 1) for h in per):  # type: ignore[operator]
+            raise BadModelFile(f"{where}: num_attention_heads_per_layer must list {n_layers} multiples of the "
+                               f"{kv} KV heads")
+        out["n_heads_per_layer"] = tuple(int(h) for h in per)
+        out["n_heads"] = max(out["n_heads_per_layer"])
+    kinds = c.get("mlp_layer_types")
+    if isinstance(kinds, list) and len(kinds) == n_layers:
+        ffn = tuple("dense" if k == "dense" else "moe" for k in kinds)
+        out["n_dense_layers"] = next((i for i, f in enumerate(ffn) if f == "moe"), n_layers)
+        if "dense" in ffn[out["n_dense_layers"]:]:
+            out["layer_ffn"] = ffn
+    gating = c.get("gating_types") or [c.get("gating")] * n_layers
+    per_head = all(str(g).replace("_", "-") == "per-head" for g in gating)
+    out["attn_gate_dim"] = 1 if per_head else (_int(c, "head_dim", where, 0) or c.get("hidden_size", 0) // heads)
+    return out
 
 
 # Keys that some configs give per layer (Hunyuan A13B: moe_intermediate_size, moe_topk, num_shared_expert;
@@ -185,6 +213,12 @@ def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_ty
                    indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
     if arch == "hunyuan-moe":  # the shared expert is intermediate_size wide (HunYuanMoEV1: use_mixed_mlp_moe)
         out["shared_expert_ffn_size"] = ff
+    if arch == "afmoe":  # the sigmoid output gate is as wide as Q
+        out["attn_gate_dim"] = _int(c, "head_dim", where, 0) or c.get("hidden_size", 0) // max(heads, 1)
+    if arch == "cohere2moe":  # intermediate_size is the experts' width; the dense prefix has its own
+        out["ffn_size"] = _int(c, "prefix_dense_intermediate_size", where)
+    if arch == "laguna":
+        out.update(_laguna(c, where, n_layers, heads, kv))
     if arch == "deepseek32":
         out.update(indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
     if arch == "gemma3n":  # GGUF token tables hold the tokenizer's rows, not the soft audio/vision tokens

@@ -46,6 +46,8 @@ class ModelSpec:
     sliding_window: int = 0
     layer_types: tuple[LayerKind, ...] = ()  # per layer; () = all full
     n_kv_heads_per_layer: tuple[int, ...] = ()  # when KV heads vary by layer; () = n_kv_heads
+    n_heads_per_layer: tuple[int, ...] = ()  # when query heads vary by layer (Laguna); () = n_heads (the most)
+    attn_gate_dim: int = 0  # an attention output gate tensor: outputs per query head (head_dim, or 1 per head)
     n_experts: int = 0
     n_experts_active: int = 0
     expert_ffn_size: int = 0
@@ -131,6 +133,9 @@ class ModelSpec:
     def layer_kind(self, il: int) -> LayerKind:
         return self.layer_types[il] if self.layer_types else LayerKind.FULL
 
+    def heads(self, il: int) -> int:
+        return self.n_heads_per_layer[il] if self.n_heads_per_layer else self.n_heads
+
     def kv_heads(self, il: int) -> int:
         return self.n_kv_heads_per_layer[il] if self.n_kv_heads_per_layer else self.n_kv_heads
 
@@ -205,8 +210,8 @@ def _delta_net(arch: str) -> bool:
     return a is not None and a.mixer == Mixer.GATED_DELTANET
 
 
-PER_LAYER_FIELDS = ("layer_types", "n_kv_heads_per_layer", "layer_ffn", "head_dim_per_layer", "ffn_size_per_layer",
-                    "compress_ratios")
+PER_LAYER_FIELDS = ("layer_types", "n_kv_heads_per_layer", "n_heads_per_layer", "layer_ffn", "head_dim_per_layer",
+                    "ffn_size_per_layer", "compress_ratios")
 
 
 def first_layers(spec: ModelSpec, k: int, *, n_dense_layers: int, kv_shared_from: int) -> ModelSpec:
@@ -233,7 +238,7 @@ SPEC_RANGES: dict[str, tuple[int, int]] = {
     "n_experts_active": (0, 4096), "expert_ffn_size": (0, 1 << 20), "n_shared_experts": (0, 64),
     "shared_expert_ffn_size": (0, 1 << 20), "n_dense_layers": (0, 1024), "q_lora_rank": (0, 1 << 16),
     "kv_lora_rank": (0, 1 << 16), "qk_rope_head_dim": (0, 8192), "qk_nope_head_dim": (0, 8192),
-    "v_head_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40), "ssm_d_conv": (0, 64),
+    "v_head_dim": (0, 8192), "attn_gate_dim": (0, 8192), "recurrent_state_bytes": (0, 1 << 40), "ssm_d_conv": (0, 64),
     "ssm_d_inner": (0, 1 << 18), "ssm_d_state": (0, 1 << 12), "ssm_n_group": (0, 1 << 10), "ssm_dt_rank": (0, 1 << 12),
     "shortconv_l_cache": (0, 64), "nextn_layers": (0, 16), "kv_shared_from": (0, 1024),
     "per_layer_input_size": (0, 1 << 14), "per_layer_vocab_size": (0, 1 << 22), "indexer_heads": (0, 4096),
@@ -267,13 +272,13 @@ def spec_problems(spec: ModelSpec) -> list[str]:
         out.append(f"n_experts_active = {spec.n_experts_active} (more than the {spec.n_experts} experts)")
     if any(f not in ("dense", "moe", "none") for f in spec.layer_ffn):
         out.append("layer_ffn has a value other than dense, moe, none")
-    for name in ("layer_types", "n_kv_heads_per_layer", "layer_ffn", "head_dim_per_layer", "ffn_size_per_layer",
-                 "compress_ratios"):
+    for name in PER_LAYER_FIELDS:
         v = getattr(spec, name)
         if v and len(v) != spec.n_layers:
             out.append(f"{name} has {len(v)} entries for {spec.n_layers} layers")
-    if any(isinstance(h, bool) or not isinstance(h, int) or not 0 <= h <= 4096 for h in spec.n_kv_heads_per_layer):
-        out.append("n_kv_heads_per_layer has a value outside 0..4,096")
+    for name in ("n_kv_heads_per_layer", "n_heads_per_layer"):
+        if any(isinstance(h, bool) or not isinstance(h, int) or not 0 <= h <= 4096 for h in getattr(spec, name)):
+            out.append(f"{name} has a value outside 0..4,096")
     for name in ("params_total", "params_active"):
         v = getattr(spec, name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1 << 47):

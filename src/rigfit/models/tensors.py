@@ -91,7 +91,7 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
 
 def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
     e, hd = spec.hidden_size, spec.head_dim_of(il)
-    nh, nkv = spec.n_heads, spec.kv_heads(il)
+    nh, nkv = spec.heads(il), spec.kv_heads(il)
     if arch.attention == Attention.MLA:
         qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
         ts = [_t(il, "attn_q_a.weight", e, spec.q_lora_rank), _t(il, "attn_q_a_norm.weight", spec.q_lora_rank),
@@ -137,6 +137,8 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
                _t(il, "attn_k_norm.weight", nkv * hd if full else hd)]
     if arch.attn_sinks:
         ts.append(_t(il, "attn_sinks.weight", nh))
+    if spec.attn_gate_dim:
+        ts.append(_t(il, "attn_gate.weight", e, nh * spec.attn_gate_dim))
     return ts
 
 
