@@ -93,7 +93,7 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
             ncm = re.search(r"(?:--n-cpu-moe|-ncmoe)[ =](\d+)", cmd)
             mem = _int(r["unified_memory_gb"] or "")
             if mem and "GB" not in hw.upper():
-                hw = f"{hw} {mem}GB"  # the machine's memory picks the chip's configuration (M5 Max 48GB: 40-core)
+                hw = _sized(hw, mem)  # the machine's memory picks the chip's configuration (M5 Max 48GB: 40-core)
             out.append(ModernRow(
                 engine=eng, backend=r["backend"], hardware=f"{n}x {hw}" if n > 1 else hw,
                 device=dev.group(1).strip() if dev else hw, model=r["model"], quant=r["quant"], metric=metric,
@@ -133,7 +133,7 @@ def load_request_rows(path: Path = CSV) -> list[ModernRow]:
             hw = r["hardware"]
             mem = _int(r["unified_memory_gb"] or "")
             if mem and "GB" not in hw.upper():
-                hw = f"{hw} {mem}GB"
+                hw = _sized(hw, mem)
             dev = re.search(r"device: ([^;]+)", r["notes"])
             out.append(ModernRow(
                 engine=eng, backend=r["backend"], hardware=hw, device=dev.group(1).strip() if dev else hw,
@@ -228,7 +228,7 @@ def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
             hw = r["hardware"]
             mem = _int(r["unified_memory_gb"] or "")
             if mem and "GB" not in hw.upper():
-                hw = f"{hw} {mem}GB"
+                hw = _sized(hw, mem)
             elif r["vram_gb"] and "GB" not in hw.upper():
                 hw = _sized(hw, _int(r["vram_gb"]) or 0)
             out.append(ModernRow(
@@ -244,11 +244,12 @@ def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
 def _sized(hw: str, vram_gb: int) -> str:
     """The card's name with the memory LocalScore read from it, where that picks a variant ("RTX 4060 Ti" with
     16 GB is the 16 GB card, not the 8 GB one a bare name plans on); drivers report a GB or so below the
-    marketed size (15 for 16, 31 for 32), so the next size up is tried too; the bare name where neither is one."""
+    marketed size (15 for 16, 31 for 32; an operating system's RAM total as much as 2 below: 30 for 32), so the
+    next two sizes up are tried too; the bare name where none is one."""
     from rigfit.errors import RigfitError
     from rigfit.hardware.resolve import resolve_device_noted
 
-    for gb in (vram_gb, vram_gb + 1):
+    for gb in (vram_gb, vram_gb + 1, vram_gb + 2):
         try:
             resolve_device_noted(f"{hw} {gb}GB")
         except RigfitError:

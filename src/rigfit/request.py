@@ -334,8 +334,11 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
             raise InvalidInput(f"{eng.title} needs a GPU; it runs on {', '.join(eng.backends)}",
                                options=("engine", "hardware"))
         elif d.kind != "cpu":
+            both = [b for b in device_backends(d) if b in eng.backends and b != Backend.CPU]
+            hint = f"; a backend both take: {', '.join(both)}" if both else ""
             raise InvalidInput(f"{eng.title} does not run on {d.name} ({own}); it runs on "
-                               f"{', '.join(eng.backends)}", options=("engine", "hardware"))
+                               f"{', '.join(eng.backends)}{hint}",
+                               options=("engine", "hardware", *(("backend",) if both else ())))
     drives = {chosen[sd.device.name] for sd in system.accelerators}
     if len(drives) > 1 and not (system.is_cluster and eng.cluster is not None and eng.cluster.mixed_backends):
         # one backend per process, unless the engine runs one process per machine with its own (llama.cpp RPC)

@@ -444,12 +444,16 @@ LLAMA_CPP = LlamaCpp(
     **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe",  # type: ignore[operator]
                                                                "kv_cache_type_v"}},
 )
+OLLAMA_BACKENDS = (Backend.CUDA, Backend.ROCM, Backend.METAL, Backend.VULKAN, Backend.CPU)
 OLLAMA = Ollama(
     name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
     default_n_batch=512, default_port=11434, quant_from_name=True,
     source="ollama runs llama-server (PR #16031); num_ctx 4096 below 23 GiB VRAM (server/routes.go); "
     "OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0; num_batch 512 (api/types.go)",
-    **{**LLAMA_FAMILY, "placement": OLLAMA_SPLIT, "speed_class": SpeedClass.OLLAMA},  # type: ignore[arg-type]
+    # no SYCL build: Intel GPUs run through Vulkan, opt-in with OLLAMA_VULKAN=1 since late 2025
+    # (ollama/ollama#12889, #13265); otherwise Ollama computes on the CPU
+    **{**LLAMA_FAMILY, "placement": OLLAMA_SPLIT, "speed_class": SpeedClass.OLLAMA,  # type: ignore[arg-type]
+       "backends": OLLAMA_BACKENDS, "runtime_overhead_bytes": {b: LLAMA_OVERHEAD[b] for b in OLLAMA_BACKENDS}},
 )
 LM_STUDIO = LMStudio(
     name="lmstudio", title="LM Studio", aliases=("lm-studio", "lms", "lm studio"), kv_types=LLAMA_KV_TYPES,
