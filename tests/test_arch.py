@@ -354,6 +354,8 @@ def test_new_architectures_read_back_from_their_gguf(tmp_path: Path, name: str) 
     ("Trinity-Mini", 26e9, 0.015), ("Laguna-XS-2.1", 33e9, 0.015), ("Laguna-S-2.1", 118e9, 0.015),
     ("North-Mini-Code-1.0", 30e9, 0.02), ("Hy3", 295e9, 0.015),
     ("MobileLLM-125M", 124.6e6, 0.001), ("MobileLLM-350M", 345.3e6, 0.001),
+    # Ling-mini-2.0 16.26B (inclusionAI model card), Step-3.5-Flash 196B (StepFun), MiMo-V2-Flash 309B (Xiaomi)
+    ("Ling-mini-2.0", 16.26e9, 0.002), ("Step-3.5-Flash", 196e9, 0.015), ("MiMo-V2-Flash", 309e9, 0.015),
 ])
 def test_2026_architectures_match_published_counts(name: str, published: float, rel: float) -> None:
     assert count_params(build_tensors(resolve_model(name, online=False))) == pytest.approx(published, rel=rel)
@@ -387,3 +389,26 @@ def test_afmoe_cohere2moe_and_hy3_layers() -> None:
     hy3 = resolve_model("Hy3", online=False)
     assert hy3.sliding_window == 0 and all(hy3.has_kv(il) for il in range(hy3.n_layers))
     assert {t.name: t.shape for t in build_tensors(hy3)}["blk.1.ffn_up_shexp.weight"] == (4096, 1536)
+
+
+def test_mimo2_and_step35_attention_layouts() -> None:
+    """MiMo-V2-Flash (llama.cpp LLM_ARCH_MIMO2): keys 192 and values 128 wide, 4 KV heads on the 9 full layers
+    and 8 on the sliding ones, sinks on the sliding layers only; its KV cache per token and layer is K 768 +
+    V 512 (full) and K 1536 + V 1024 (sliding).  Step-3.5-Flash (LLM_ARCH_STEP35): 64 query heads on full
+    layers, 96 on sliding ones, a per-head gate, 3 dense layers."""
+    from rigfit.engines.base import head_kv_dims
+
+    mimo = resolve_model("MiMo-V2-Flash", online=False)
+    shapes = {t.name: t.shape for t in build_tensors(mimo)}
+    assert mimo.layer_kind(0) == LayerKind.FULL and mimo.layer_kind(1) == LayerKind.SLIDING
+    assert shapes["blk.0.attn_k.weight"] == (4096, 4 * 192) and shapes["blk.0.attn_v.weight"] == (4096, 4 * 128)
+    assert shapes["blk.1.attn_v.weight"] == (4096, 8 * 128) and shapes["blk.1.attn_output.weight"] == (64 * 128, 4096)
+    assert "blk.1.attn_sinks.weight" in shapes and "blk.0.attn_sinks.weight" not in shapes
+    assert head_kv_dims(mimo, 0, decompress_mla=False) == (768, 512)
+    assert head_kv_dims(mimo, 1, decompress_mla=False) == (1536, 1024)
+    assert sum(mimo.layer_kind(il) == LayerKind.FULL for il in range(mimo.n_layers)) == 9
+    step = resolve_model("Step-3.5-Flash", online=False)
+    shapes = {t.name: t.shape for t in build_tensors(step)}
+    assert shapes["blk.0.attn_q.weight"] == (4096, 64 * 128) and shapes["blk.1.attn_q.weight"] == (4096, 96 * 128)
+    assert shapes["blk.1.attn_gate.weight"] == (4096, 96) and shapes["blk.1.attn_k.weight"] == (4096, 8 * 128)
+    assert "blk.2.ffn_up.weight" in shapes and shapes["blk.3.ffn_up_exps.weight"] == (4096, 1280, 288)

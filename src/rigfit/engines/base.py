@@ -246,6 +246,8 @@ def head_kv_dims(spec: ModelSpec, il: int, *, decompress_mla: bool) -> tuple[int
             return nh * (spec.qk_nope_head_dim + spec.qk_rope_head_dim), nh * spec.v_head_dim
         return spec.kv_lora_rank + spec.qk_rope_head_dim + spec.indexer_head_dim, 0  # + V3.2's indexer key
     n = spec.kv_heads(il) * spec.head_dim_of(il)
+    if spec.v_head_dim:  # value heads narrower than the key heads (MiMo-V2: 192 / 128)
+        return n, spec.kv_heads(il) * spec.v_head_dim
     if spec.compress_ratios:  # DeepSeek V4: one entry serves as key and value; indexer keys on ratio-4 layers
         return n + (spec.indexer_head_dim if spec.compress_ratios[il] == 4 else 0), 0
     return n, n

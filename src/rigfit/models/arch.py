@@ -50,6 +50,7 @@ class Arch:
     post_norms: bool = False  # post-attention and post-FFN norms (Gemma 2/3)
     attn_sinks: bool = False  # per-head attention sink logits (gpt-oss)
     attn_gate: bool = False  # a separate output-gate projection beside Q (attn_gate: AFMoE, Laguna)
+    sinks_sliding_only: bool = False  # attention sinks on the sliding-window layers only (MiMo-V2)
     attn_out_bias: bool = False
     expert_bias: bool = False  # biases on the router and expert matrices (gpt-oss)
     expert_probs_bias: bool = False  # routing score correction bias (DeepSeek V3, GLM-4.5)
@@ -202,6 +203,21 @@ REGISTRY: tuple[Arch, ...] = (
     # experts (sigmoid routing with an expert bias) plus num_shared_experts shared experts (llama.cpp
     # LLM_ARCH_HY_V3, src/models/hy-v3.cpp)
     Arch(name="hy_v3", hf_types=("hy_v3",), hf_classes=("HYV3ForCausalLM",), qk_norm=True, expert_probs_bias=True),
+    # inclusionAI Ling 2.0 / Ring 2.0 (BailingMoeV2; its config says model_type bailing_moe, as version 1's, so
+    # the class decides): fused QKV with per-head Q/K norms, dense first layers, then MoE with shared experts
+    # and a routing bias (llama.cpp LLM_ARCH_BAILINGMOE2, src/models/bailingmoe2.cpp)
+    Arch(name="bailingmoe2", hf_types=("bailing_moe_v2",), hf_classes=("BailingMoeV2ForCausalLM",),
+         attention=Attention.FUSED_QKV, qk_norm=True, expert_probs_bias=True),
+    # StepFun Step 3.5 / 3.7 Flash: 64 query heads on full-attention layers and 96 on the 512-token sliding
+    # ones (attention_other_setting), 8 KV heads, per-head Q/K norms and a per-head output gate, 3 dense
+    # layers, then 288 experts with a shared one and a routing bias (llama.cpp LLM_ARCH_STEP35, PR #19283)
+    Arch(name="step35", hf_types=("step3p5",), hf_classes=("Step3p5ForCausalLM",), qk_norm=True, attn_gate=True,
+         expert_probs_bias=True),
+    # Xiaomi MiMo-V2-Flash: 9 full-attention layers (4 KV heads) among 39 sliding-window ones (8 KV heads,
+    # window 128, attention sinks), keys 192 wide and values 128, a dense first layer, then 256 experts with a
+    # routing bias (llama.cpp LLM_ARCH_MIMO2, PR #18328)
+    Arch(name="mimo2", hf_types=("mimo_v2_flash",), hf_classes=("MiMoV2FlashForCausalLM",), attn_sinks=True,
+         sinks_sliding_only=True, expert_probs_bias=True),
 )
 BY_NAME: dict[str, Arch] = {a.name: a for a in REGISTRY}
 _BY_HF: dict[str, Arch] = {k: a for a in REGISTRY for k in (*a.hf_types, *a.hf_classes)}

@@ -324,6 +324,7 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
                            f"tensors (at most {max_layers:,} blocks)")
     kv_raw = m.get(f"{raw_arch}.attention.head_count_kv", n_head)
     kv_layers = _per_layer(kv_raw, n_layers)
+    head_layers = _per_layer(m.get(f"{raw_arch}.attention.head_count", n_head), n_layers)
     n_kv = key("attention.head_count_kv") or n_head
     by_name = {t.name: t for t in header.tensors}
     embd = by_name.get("token_embd.weight")
@@ -384,6 +385,7 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
         attn_bias="blk.0.attn_q.bias" in by_name, qk_norm="blk.0.attn_q_norm.weight" in by_name,
         sliding_window=int(window) if layer_types else 0, layer_types=layer_types,
         n_kv_heads_per_layer=kv_layers if len(set(kv_layers)) > 1 else (),
+        n_heads_per_layer=head_layers if len(set(head_layers)) > 1 else (),
         n_experts=int(n_expert), n_experts_active=int(key("expert_used_count") or 0),
         expert_ffn_size=int(key("expert_feed_forward_length") or 0),
         n_shared_experts=int(key("expert_shared_count") or 0), n_dense_layers=int(n_dense),
@@ -391,7 +393,9 @@ def spec_from_gguf(header: GGUFHeader) -> ModelSpec:
         qk_rope_head_dim=int(key("rope.dimension_count") or 0) if kv_lora else 0,
         qk_nope_head_dim=int((key("attention.key_length_mla") or head_dim) - (key("rope.dimension_count") or 0))
         if kv_lora else 0,
-        v_head_dim=int(key("attention.value_length_mla") or key("attention.value_length") or 0) if kv_lora else 0,
+        v_head_dim=int(key("attention.value_length_mla") or key("attention.value_length") or 0) if kv_lora else
+        # MiMo-V2: value heads narrower than the key heads (192 / 128)
+        int(key("attention.value_length") or 0) if key("attention.value_length") not in (0, head_dim) else 0,
         params_total=total, dtype="bf16", source=p, origin="gguf", gguf=weights,
         layer_ffn=ffn if "none" in ffn or (n_expert and any(f == "dense" for f in ffn[n_dense:])) else (),
         recurrent_state_bytes=state, nextn_layers=key("nextn_predict_layers"), head_dim_per_layer=head_dims,

@@ -82,7 +82,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         raise BadModelFile(f"{where}: num_hidden_layers, hidden_size and num_attention_heads must be positive")
     if n_layers > SPEC_RANGES["n_layers"][1]:  # before anything loops over the layers
         raise BadModelFile(f"{where}: num_hidden_layers = {n_layers:,} (expected 1..{SPEC_RANGES['n_layers'][1]:,})")
-    kv = _int(c, "num_key_value_heads", where, heads) or heads
+    kv = _opt(c, where, "num_key_value_heads", "num_attention_groups") or heads  # Step 3.5: attention groups
     head_dim = _int(c, "head_dim", where, hidden // heads)
     vocab = _int(c, "vocab_size", where)
     n_experts = _opt(c, where, "num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
@@ -96,6 +96,8 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     layer_types: tuple[LayerKind, ...] = ()
     window = _opt(c, where, "sliding_window") if c.get("use_sliding_window", True) else None
     lt = c.get("layer_types")
+    if isinstance(lt, list) and len(lt) == n_layers + _opt(c, where, "num_nextn_predict_layers"):
+        lt = lt[:n_layers]  # the multi-token-prediction layers' entries follow the trunk's (Step 3.5)
     if isinstance(lt, list) and len(lt) == n_layers:
         kinds = {"sliding_attention": LayerKind.SLIDING, "full_attention": LayerKind.FULL,
                  "linear_attention": LayerKind.RECURRENT, "chunked_attention": LayerKind.SLIDING,
@@ -119,7 +121,8 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         c.get("share_embedding") is True  # MobileLLM names its tied head so
     shared = _opt(c, where, "n_shared_experts", "moe_num_shared_experts", "num_shared_expert",
                   "num_shared_experts") or (
-        1 if c.get("shared_expert_intermediate_size") or c.get("shared_intermediate_size") else 0)
+        1 if c.get("shared_expert_intermediate_size") or c.get("shared_intermediate_size") or
+        c.get("share_expert_dim") else 0)
     dtype = str(c.get("torch_dtype") or c.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
     qc = cfg.get("quantization_config")
     native = "MXFP4_MOE" if isinstance(qc, dict) and qc.get("quant_method") == "mxfp4" else ""
@@ -131,13 +134,14 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         attn_bias=bool(c.get("attention_bias", registered.attn_bias)), qk_norm=registered.qk_norm,
         sliding_window=hybrid.pop("sliding_window", int(window or 0)), layer_types=layer_types,
         n_experts=hybrid.pop("n_experts", n_experts),
-        n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok", "moe_k", "moe_topk")
+        n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok", "moe_k", "moe_topk",
+                                                             "moe_top_k")
                                     if n_experts else 0),
         expert_ffn_size=hybrid.pop("expert_ffn_size", expert_ff if n_experts else 0),
         n_shared_experts=hybrid.pop("n_shared_experts", shared),
         shared_expert_ffn_size=hybrid.pop("shared_expert_ffn_size", _opt(
             c, where, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
-            "shared_intermediate_size")),
+            "shared_intermediate_size", "share_expert_dim")),
         n_dense_layers=hybrid.pop("n_dense_layers", _opt(c, where, "first_k_dense_replace", "num_dense_layers",
                                                          "moe_layer_start_index")),
         moe_latent_size=_opt(c, where, "moe_latent_size"),
@@ -172,6 +176,45 @@ def _laguna(c: dict[str, Any], where: str, n_layers: int, heads: int, kv: int) -
     gating = c.get("gating_types") or [c.get("gating")] * n_layers
     per_head = all(str(g).replace("_", "-") == "per-head" for g in gating)
     out["attn_gate_dim"] = 1 if per_head else (_int(c, "head_dim", where, 0) or c.get("hidden_size", 0) // heads)
+    return out
+
+
+def _step35(c: dict[str, Any], where: str, n_layers: int, layer_types: tuple[LayerKind, ...],
+            heads: int) -> dict[str, Any]:
+    """Step 3.5: the sliding layers' query heads (attention_other_setting), a per-head output gate
+    (use_head_wise_attn_gate) and the MoE layers listed in moe_layers_enum (the rest dense)."""
+    out: dict[str, Any] = {}
+    other = c.get("attention_other_setting")
+    if isinstance(other, dict) and layer_types:
+        swa = _opt(other, where, "num_attention_heads") or heads
+        out["n_heads_per_layer"] = tuple(swa if k == LayerKind.SLIDING else heads for k in layer_types)
+        out["n_heads"] = max(heads, swa)
+    if c.get("use_head_wise_attn_gate"):
+        out["attn_gate_dim"] = 1
+    moe = c.get("moe_layers_enum")
+    if isinstance(moe, str) and moe.strip():
+        ids = [count_value(int(x)) if x.strip().isdigit() else None for x in moe.split(",")]
+        if any(i is None for i in ids):
+            raise BadModelFile(f"{where}: moe_layers_enum must list layer numbers, got {_shown(moe)}")
+        out["n_dense_layers"] = min(i for i in ids if i is not None)
+    return out
+
+
+def _mimo2(c: dict[str, Any], where: str, n_layers: int, kv: int) -> dict[str, Any]:
+    """MiMo-V2: hybrid_layer_pattern (1 = sliding window) with the sliding layers' own KV heads, value heads
+    narrower than key heads (v_head_dim), moe_layer_freq (0 = dense)."""
+    out: dict[str, Any] = {}
+    pattern = c.get("hybrid_layer_pattern")
+    if isinstance(pattern, list) and len(pattern) == n_layers:
+        sliding = [p == 1 for p in pattern]
+        out["layer_types"] = tuple(LayerKind.SLIDING if s else LayerKind.FULL for s in sliding)
+        out["sliding_window"] = _opt(c, where, "sliding_window", "sliding_window_size")
+        swa_kv = _opt(c, where, "swa_num_key_value_heads") or kv
+        if swa_kv != kv:
+            out["n_kv_heads_per_layer"] = tuple(swa_kv if s else kv for s in sliding)
+    freq = c.get("moe_layer_freq")
+    if isinstance(freq, list) and len(freq) == n_layers:
+        out["n_dense_layers"] = next((i for i, f in enumerate(freq) if f), n_layers)
     return out
 
 
@@ -219,6 +262,10 @@ def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_ty
         out["ffn_size"] = _int(c, "prefix_dense_intermediate_size", where)
     if arch == "laguna":
         out.update(_laguna(c, where, n_layers, heads, kv))
+    if arch == "step35":
+        out.update(_step35(c, where, n_layers, layer_types, heads))
+    if arch == "mimo2":
+        out.update(_mimo2(c, where, n_layers, kv))
     if arch == "deepseek32":
         out.update(indexer_heads=_int(c, "index_n_heads", where), indexer_head_dim=_int(c, "index_head_dim", where))
     if arch == "gemma3n":  # GGUF token tables hold the tokenizer's rows, not the soft audio/vision tokens

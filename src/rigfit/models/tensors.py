@@ -120,12 +120,14 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
             ts += [_t(il, "indexer.attn_q_b.weight", q, ih * ihd), _t(il, "indexer.attn_k.weight", e, 2 * ihd),
                    _t(il, "indexer.k_norm.weight", ihd), _t(il, "indexer.proj.weight", e, ih)]
         return ts
+    vd = spec.v_head_dim or hd  # value heads may be narrower than key heads (MiMo-V2)
     if arch.attention == Attention.FUSED_QKV:
-        return [_t(il, "attn_qkv.weight", e, nh * hd + 2 * nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
-    q_rows = 2 * nh * hd if arch.attention == Attention.GATED_Q else nh * hd  # query and its output gate
-    ts = [_t(il, "attn_q.weight", e, q_rows), _t(il, "attn_k.weight", e, nkv * hd),
-          _t(il, "attn_v.weight", e, nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
-    if spec.k_eq_v and spec.layer_kind(il) == LayerKind.FULL:
+        ts = [_t(il, "attn_qkv.weight", e, nh * hd + 2 * nkv * hd), _t(il, "attn_output.weight", nh * hd, e)]
+    else:
+        q_rows = 2 * nh * hd if arch.attention == Attention.GATED_Q else nh * hd  # query and its output gate
+        ts = [_t(il, "attn_q.weight", e, q_rows), _t(il, "attn_k.weight", e, nkv * hd),
+              _t(il, "attn_v.weight", e, nkv * vd), _t(il, "attn_output.weight", nh * vd, e)]
+    if spec.k_eq_v and spec.layer_kind(il) == LayerKind.FULL and arch.attention != Attention.FUSED_QKV:
         del ts[2]  # V is the K projection
     if spec.attn_bias:
         ts += [_t(il, "attn_q.bias", nh * hd), _t(il, "attn_k.bias", nkv * hd), _t(il, "attn_v.bias", nkv * hd)]
@@ -135,7 +137,7 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
         full = arch.qk_norm_full
         ts += [_t(il, "attn_q_norm.weight", nh * hd if full else hd),
                _t(il, "attn_k_norm.weight", nkv * hd if full else hd)]
-    if arch.attn_sinks:
+    if arch.attn_sinks and (not arch.sinks_sliding_only or spec.layer_kind(il) == LayerKind.SLIDING):
         ts.append(_t(il, "attn_sinks.weight", nh))
     if spec.attn_gate_dim:
         ts.append(_t(il, "attn_gate.weight", e, nh * spec.attn_gate_dim))
