@@ -356,6 +356,9 @@ def test_new_architectures_read_back_from_their_gguf(tmp_path: Path, name: str) 
     ("MobileLLM-125M", 124.6e6, 0.001), ("MobileLLM-350M", 345.3e6, 0.001),
     # Ling-mini-2.0 16.26B (inclusionAI model card), Step-3.5-Flash 196B (StepFun), MiMo-V2-Flash 309B (Xiaomi)
     ("Ling-mini-2.0", 16.26e9, 0.002), ("Step-3.5-Flash", 196e9, 0.015), ("MiMo-V2-Flash", 309e9, 0.015),
+    # exact Hugging Face / GGUF counts (AlexsJones/llmfit hf_models.json; unsloth's granite-4.0-h-small GGUF)
+    ("LFM2-24B-A2B", 23_843_661_440, 0.0), ("granite-4.0-h-small", 32_207_337_984, 0.0),
+    ("granite-4.0-h-micro", 3_191_396_096, 0.0), ("Nanbeige4.1-3B", 3_933_637_120, 0.0),
 ])
 def test_2026_architectures_match_published_counts(name: str, published: float, rel: float) -> None:
     assert count_params(build_tensors(resolve_model(name, online=False))) == pytest.approx(published, rel=rel)
