@@ -216,6 +216,9 @@ def test_text_only_configs_have_no_vision_tower() -> None:
     ("gemma-3-4b-it", 4_300_079_472 - 3_880_099_328 - 64 * 2560),
     ("gemma-3-27b-it", 27_432_406_640 - 27_009_002_240 - 64 * 5376),
     ("Llama-4-Scout-17B-16E-Instruct", 871_932_416),
+    # GLM-4.6V and GLM-4.6V-Flash publish 107,710,933,120 and 10,292,777,472 safetensors parameters: the text
+    # model (GLM-4.5-Air's and GLM-4 9B's layers) plus the tower
+    ("GLM-4.6V", 107_710_933_120 - 106_852_251_264), ("GLM-4.6V-Flash", 10_292_777_472 - 9_400_279_040),
 ])
 def test_catalog_vision_towers(name: str, vision: int) -> None:
     spec = resolve_model(name, online=False)

@@ -237,3 +237,16 @@ def test_a_pull_name_plans_its_own_file(capsys: pytest.CaptureFixture[str], engi
     code, out, _ = run_cli(capsys, "fit", "hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M", "-e", engine, "-H", "RTX 4090",
                            "--json")
     assert code == 0 and json.loads(out)["quant"] == "Q4_K_M"
+
+
+# Ollama's MLX tags (qwen3.6:27b-mlx, north-mini-code-1.0:mlx-mxfp8) are MLX weights its MLX runner serves on
+# Apple silicon, not GGUF files for llama.cpp: planning them as Ollama's llama.cpp would price the wrong engine
+# and file, so it is one line naming the mlx engine (exit 2); the same model with a GGUF tag plans as usual.
+@pytest.mark.parametrize("tag", ["qwen3.6:27b-mlx", "north-mini-code-1.0:mlx-mxfp8", "gemma4:e4b-mlx"])
+def test_an_ollama_mlx_tag_names_the_mlx_engine(capsys: pytest.CaptureFixture[str], tag: str) -> None:
+    code, out, err = run_cli(capsys, "fit", tag, "-e", "ollama", "-H", "M4 Pro 48GB")
+    assert code == 2 and out == ""
+    assert err.strip() == (f"rigfit: error: {tag} is an MLX model, which Ollama runs with its MLX runner, not "
+                           "llama.cpp: plan it with the mlx engine (--engine)")
+    code, _, _ = run_cli(capsys, "fit", "qwen3.6:27b", "-e", "ollama", "-H", "M4 Pro 48GB", "--json")
+    assert code == 0

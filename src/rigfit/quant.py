@@ -427,6 +427,14 @@ def split_gguf_name(name: str) -> tuple[str, str] | None:
     return m.group("model"), _GGUF_ALIASES.get(quant, quant)
 
 
+def tag_is_mlx(tag: str) -> bool:
+    """An Ollama tag of MLX weights ("qwen3.6:27b-mlx", "north-mini-code-1.0:mlx-mxfp8"), which Ollama runs with
+    its MLX runner on Apple silicon rather than with llama.cpp."""
+    if ":" not in tag or "/" in tag:
+        return False
+    return any(part.lower() == "mlx" for part in tag.split(":", 1)[1].split("-"))
+
+
 def tag_quant(tag: str) -> str | None:
     """The GGUF file type an Ollama tag names ("qwen2.5:7b-instruct-q8_0" -> Q8_0, "llama3.1:8b-fp16" -> F16);
     None for a tag without one ("llama3.1:8b": the library's default file, Q4_K_M for most models)."""

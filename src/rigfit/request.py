@@ -180,6 +180,13 @@ def make_request(
     from .models.resolve import resolve_model
     from .models.spec import checked
 
+    eng = get_engine(engine) if isinstance(engine, str) else engine
+    if eng.quant_from_name and isinstance(model, str):
+        from .quant import tag_is_mlx
+
+        if tag_is_mlx(model):  # Ollama's MLX runner serves these on Apple silicon, not its llama.cpp
+            raise InvalidInput(f"{model} is an MLX model, which {eng.title} runs with its MLX runner, not "
+                               "llama.cpp: plan it with the mlx engine", options=("engine",))
     # a spec a script built itself is checked like one read from a file (catalog and file specs already are)
     spec = resolve_model(model) if isinstance(model, str) else checked(model, f"model {model.name!r}")
     if quant is None and search == Search.NONE and isinstance(model, str) and spec.resolved_from:
@@ -190,7 +197,6 @@ def make_request(
         pulled = hf_pull_name(model)
         # "...-UD-Q4_K_XL.gguf" and "hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M" name their quant
         quant = named[1] if named else (pulled[1].upper() if pulled and pulled[1] else None)
-    eng = get_engine(engine) if isinstance(engine, str) else engine
     if not 1 <= prompt_tokens <= MAX_TOKENS:
         raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}",
                            options=("prompt_tokens",))

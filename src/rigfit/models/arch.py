@@ -135,8 +135,12 @@ REGISTRY: tuple[Arch, ...] = (
          hf_classes=("Llama4ForConditionalGeneration", "Llama4ForCausalLM"), swa_pattern=4),
     Arch(name="mistral3", hf_types=("mistral3", "ministral3"),
          hf_classes=("Mistral3ForConditionalGeneration", "Ministral3ForCausalLM")),
-    Arch(name="glm4", hf_types=("glm4",), hf_classes=("Glm4ForCausalLM",), attn_bias=True, post_norms=True),
-    Arch(name="glm4moe", hf_types=("glm4_moe",), hf_classes=("Glm4MoeForCausalLM",), attn_bias=True,
+    # GLM-4.6V-Flash / GLM-4.1V (glm4v) and GLM-4.6V / 4.5V (glm4v_moe): GLM-4 9B's and GLM-4.5-Air's text
+    # layers under a vision model's config (llama.cpp conversion/glm.py writes them as glm4 / glm4moe)
+    Arch(name="glm4", hf_types=("glm4", "glm4v"), hf_classes=("Glm4ForCausalLM", "Glm4vForConditionalGeneration"),
+         attn_bias=True, post_norms=True),
+    Arch(name="glm4moe", hf_types=("glm4_moe", "glm4v_moe"),
+         hf_classes=("Glm4MoeForCausalLM", "Glm4vMoeForConditionalGeneration"), attn_bias=True,
          expert_probs_bias=True),
     Arch(name="minimax-m2", hf_types=("minimax_m2",), hf_classes=("MiniMaxM2ForCausalLM",), qk_norm=True,
          qk_norm_full=True, expert_probs_bias=True),

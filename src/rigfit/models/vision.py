@@ -6,8 +6,8 @@ tower), a patch embedding (channels x patch^2 x temporal patches x h), learned p
 has them, and the projector into the language model: Qwen's patch merger ((h m^2)^2 + h m^2 x out, one more
 per DeepStack level), Llama 4's pixel-shuffle adapter, or a linear map h -> text hidden size.  Checked
 against published parameter counts (total minus text model): Qwen3.5-27B 460.7M, Qwen3-VL-8B 576.4M,
-Qwen2.5-VL-7B 676.6M, Gemma 4 31B 569.6M, Gemma 3 4B/27B 419.8M/423.1M, Llama 4 Scout 871.9M
-(tests/test_arch.py).
+Qwen2.5-VL-7B 676.6M, Gemma 4 31B 569.6M, Gemma 3 4B/27B 419.8M/423.1M, Llama 4 Scout 871.9M,
+GLM-4.6V 858.7M, GLM-4.6V-Flash 892.5M (tests/test_arch.py).
 """
 
 from __future__ import annotations
@@ -53,6 +53,13 @@ def vision_params(cfg: dict[str, Any], text_hidden: int) -> int:
         pos = (side * side + 2) * h  # positions (+1 for the class token) and the class embedding
         return blocks + patch_embed + pos + shuffled * p_in + p_in * p_out + \
             (_n(v, "vision_output_dim") or p_out) * text_hidden
+    if str(v.get("model_type", "")).startswith("glm4v"):
+        # GLM-4.1V / 4.5V / 4.6V: the blocks' SwiGLU MLP is out_hidden_size wide; a 2x2 convolution merges
+        # patches into the text width, then a linear map and a SwiGLU of intermediate_size (transformers
+        # models/glm4v/modeling_glm4v.py Glm4vVisionModel: downsample, Glm4vVisionPatchMerger)
+        blocks = depth * (4 * h * h + 3 * h * out)
+        pos = (_n(v, "image_size") // p) ** 2 * h if p else 0
+        return blocks + patch_embed + pos + h * out * m * m + out * out + 3 * out * ffn
     if m:  # Qwen's patch merger, once per DeepStack level too
         levels = 1 + len(v.get("deepstack_visual_indexes") or [])
         proj = levels * ((h * m * m) ** 2 + h * m * m * out)
