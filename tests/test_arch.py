@@ -362,6 +362,10 @@ def test_new_architectures_read_back_from_their_gguf(tmp_path: Path, name: str) 
     # exact Hugging Face / GGUF counts (AlexsJones/llmfit hf_models.json; unsloth's granite-4.0-h-small GGUF)
     ("LFM2-24B-A2B", 23_843_661_440, 0.0), ("granite-4.0-h-small", 32_207_337_984, 0.0),
     ("granite-4.0-h-micro", 3_191_396_096, 0.0), ("Nanbeige4.1-3B", 3_933_637_120, 0.0),
+    # Mistral Small 4 119B (Mistral's card; MLA + MoE under a Mistral 3 wrapper), EXAONE 4.0 32B (LG's card:
+    # 32.0B), its 1.2B's 1.07B without the tied embedding (102,400 x 2,048)
+    ("Mistral-Small-4-119B-2603", 119e9, 0.005), ("EXAONE-4.0-32B", 32.0e9, 0.002),
+    ("EXAONE-4.0-1.2B", 1.07e9 + 102_400 * 2_048, 0.002),
 ])
 def test_2026_architectures_match_published_counts(name: str, published: float, rel: float) -> None:
     assert count_params(build_tensors(resolve_model(name, online=False))) == pytest.approx(published, rel=rel)
@@ -418,3 +422,22 @@ def test_mimo2_and_step35_attention_layouts() -> None:
     assert shapes["blk.0.attn_q.weight"] == (4096, 64 * 128) and shapes["blk.1.attn_q.weight"] == (4096, 96 * 128)
     assert shapes["blk.1.attn_gate.weight"] == (4096, 96) and shapes["blk.1.attn_k.weight"] == (4096, 8 * 128)
     assert "blk.2.ffn_up.weight" in shapes and shapes["blk.3.ffn_up_exps.weight"] == (4096, 1280, 288)
+
+
+def test_mistral4_exaone4_and_hunyuan_dense_layers() -> None:
+    """Mistral Small 4: a Mistral3ForConditionalGeneration whose text model is MLA (llama.cpp LLM_ARCH_MISTRAL4:
+    deepseek2's tensors), K-only cache of kv_lora_rank + rope dims = 320 per layer, no routing bias; EXAONE 4:
+    post-norms only, global attention on every 4th layer of the 32B; Hunyuan dense: Q/K norms, tied head."""
+    from rigfit.engines.base import head_kv_dims
+
+    m4 = resolve_model("Mistral-Small-4-119B-2603", online=False)
+    assert m4.arch == "mistral4" and m4.uses_mla and head_kv_dims(m4, 0, decompress_mla=False) == (320, 0)
+    names = {t.name for t in build_tensors(m4)}
+    assert "blk.0.attn_q_a.weight" in names and "blk.0.exp_probs_b.bias" not in names
+    ex = resolve_model("EXAONE-4.0-32B", online=False)
+    shapes = {t.name: t.shape for t in build_tensors(ex)}
+    assert "blk.0.attn_norm.weight" not in shapes and "blk.0.ffn_norm.weight" not in shapes
+    assert shapes["blk.0.post_attention_norm.weight"] == (5120,) and shapes["blk.0.attn_q_norm.weight"] == (128,)
+    assert [ex.layer_kind(il) for il in range(4)] == [LayerKind.SLIDING] * 3 + [LayerKind.FULL]
+    hy = resolve_model("Hunyuan-7B-Instruct", online=False)
+    assert hy.tied_embeddings and "blk.0.attn_k_norm.weight" in {t.name for t in build_tensors(hy)}

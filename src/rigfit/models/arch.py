@@ -48,6 +48,7 @@ class Arch:
     fused_up_gate: bool = False  # one ffn_up holding gate and up (Phi-3)
     gated_ffn: bool = True  # SwiGLU gate + up + down; False: up + down only (Nemotron-H squared ReLU)
     post_norms: bool = False  # post-attention and post-FFN norms (Gemma 2/3)
+    pre_norms: bool = True  # norms before attention and FFN (EXAONE 4 has only the post norms)
     attn_sinks: bool = False  # per-head attention sink logits (gpt-oss)
     attn_gate: bool = False  # a separate output-gate projection beside Q (attn_gate: AFMoE, Laguna)
     sinks_sliding_only: bool = False  # attention sinks on the sliding-window layers only (MiMo-V2)
@@ -220,6 +221,20 @@ REGISTRY: tuple[Arch, ...] = (
     # Xiaomi MiMo-V2-Flash: 9 full-attention layers (4 KV heads) among 39 sliding-window ones (8 KV heads,
     # window 128, attention sinks), keys 192 wide and values 128, a dense first layer, then 256 experts with a
     # routing bias (llama.cpp LLM_ARCH_MIMO2, PR #18328)
+    # Mistral Small 4 (2026): DeepSeek V2's MLA and MoE (q LoRA, 128 experts with a shared one, every layer
+    # MoE, softmax routing without a correction bias) under a Mistral3ForConditionalGeneration wrapper whose
+    # text_config says mistral4 (llama.cpp LLM_ARCH_MISTRAL4, PR #20649: deepseek2's tensors and graph)
+    Arch(name="mistral4", hf_types=("mistral4",), attention=Attention.MLA),
+    # LG EXAONE 4.0 / 4.5: Q/K norms and only post-attention and post-FFN norms, no pre-norms; the 32B
+    # interleaves 3 sliding-window layers (4096) with a global one (llama.cpp LLM_ARCH_EXAONE4, PR #14630;
+    # EXAONE 4.5's text model converts to it, its vision tower to an mmproj)
+    Arch(name="exaone4", hf_types=("exaone4", "exaone4_5", "exaone4_5_text"),
+         hf_classes=("Exaone4ForCausalLM", "Exaone4_5_ForConditionalGeneration"), qk_norm=True, post_norms=True,
+         pre_norms=False, swa_pattern=4),
+    # Tencent Hunyuan dense 0.5B-7B: qwen3's layers (Q/K norms after RoPE), tied head (llama.cpp
+    # LLM_ARCH_HUNYUAN_DENSE, PR #14878)
+    Arch(name="hunyuan-dense", hf_types=("hunyuan_v1_dense",), hf_classes=("HunYuanDenseV1ForCausalLM",),
+         qk_norm=True, tied=True),
     Arch(name="mimo2", hf_types=("mimo_v2_flash",), hf_classes=("MiMoV2FlashForCausalLM",), attn_sinks=True,
          sinks_sliding_only=True, expert_probs_bias=True),
 )
@@ -237,6 +252,11 @@ def get_arch(name: str) -> Arch:
     if arch is None:
         raise UnknownArchitecture(name)
     return arch
+
+
+def arch_of_type(model_type: str) -> Arch | None:
+    """The architecture a config's ``model_type`` names, or None."""
+    return _BY_HF.get(model_type) or BY_NAME.get(model_type)
 
 
 def arch_for_config(model_type: str, hf_class: str = "") -> Arch:

@@ -16,12 +16,12 @@ from typing import Any
 from ..errors import BadModelFile
 from ..safeio import clean_text, read_regular_file
 from ..vocab import LayerKind
-from .arch import Arch, Mixer, arch_for_config, recurrent_state_bytes
+from .arch import Arch, Attention, Mixer, arch_for_config, arch_of_type, recurrent_state_bytes
 from .spec import SPEC_RANGES, ModelSpec, checked, count_value, swa_layer_types
 from .vision import vision_params
 
 # Sliding-window periods where a config gives a window but no layer pattern (transformers' defaults).
-_SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gemma3n": 5, "gpt-oss": 2, "llama4": 4, "cohere2": 4}
+_SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gemma3n": 5, "gpt-oss": 2, "llama4": 4, "cohere2": 4, "exaone4": 4}
 
 
 MAX_CONFIG_BYTES = 16 << 20  # real config.json files are a few KB
@@ -74,6 +74,10 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     if not cls and not model_type:
         raise BadModelFile(f"{where}: no architectures or model_type")
     registered = arch_for_config(clean_text(model_type, 60), clean_text(cls, 80))
+    text_type = str(text.get("model_type") or "") if isinstance(text, dict) else ""
+    inner = arch_of_type(text_type) if text_type else None
+    if inner is not None and inner.attention == Attention.MLA:
+        registered = inner  # an MLA text model in a dense model's wrapper (Mistral Small 4)
     arch = registered.name
     n_layers = _int(c, "num_hidden_layers", where)
     hidden = _int(c, "hidden_size", where)
@@ -107,7 +111,9 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
             raise BadModelFile(f"{where}: layer_types holds {_shown(unknown[0])}, which rigfit does not know")
         layer_types = tuple(kinds[str(x)] for x in lt)
     elif window and arch in _SWA_PATTERN:
-        pattern = _opt(c, where, "sliding_window_pattern") or _SWA_PATTERN[arch]
+        given = c.get("sliding_window_pattern")
+        pattern = len(given) if isinstance(given, str) and 0 < len(given) <= 64 else (  # "LLLG": every 4th global
+            _opt(c, where, "sliding_window_pattern") or _SWA_PATTERN[arch])
         layer_types = swa_layer_types(n_layers, pattern)
     if arch == "llama4" and c.get("attention_chunk_size"):
         window = _int(c, "attention_chunk_size", where)

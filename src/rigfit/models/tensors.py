@@ -62,7 +62,7 @@ def _t(il: int, name: str, *shape: int) -> Tensor:
 def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
     arch = get_arch(spec.arch)
     e = spec.hidden_size
-    ts = [_t(il, "attn_norm.weight", e)]
+    ts = [_t(il, "attn_norm.weight", e)] if arch.pre_norms else []
     kind = spec.layer_kind(il)
     if kind == LayerKind.RECURRENT:
         ts += _mixer_tensors(spec, arch.mixer, il)
@@ -79,7 +79,7 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
     if arch.post_norms:
         ts += [_t(il, "post_attention_norm.weight", e), _t(il, "post_ffw_norm.weight", e)]
     if spec.has_ffn(il):
-        if arch.ffn_norm:
+        if arch.ffn_norm and arch.pre_norms:
             ts.append(_t(il, f"{arch.ffn_norm_name}.weight", e))
         ts += _ffn_tensors(spec, arch, il)
     if spec.per_layer_input_size:
