@@ -441,3 +441,19 @@ def test_mistral4_exaone4_and_hunyuan_dense_layers() -> None:
     assert [ex.layer_kind(il) for il in range(4)] == [LayerKind.SLIDING] * 3 + [LayerKind.FULL]
     hy = resolve_model("Hunyuan-7B-Instruct", online=False)
     assert hy.tied_embeddings and "blk.0.attn_k_norm.weight" in {t.name for t in build_tensors(hy)}
+
+
+def test_kimi_linear_delta_attention_and_mla_layers() -> None:
+    """Kimi Linear 48B-A3B (llama.cpp LLM_ARCH_KIMI_LINEAR): its tensors sum to the 49,122,681,728 elements a
+    published Q4_K_M GGUF's header lists (pmains/kimi-linear-48b-ssd-streaming@1cf673da, bartowski's file, 610
+    tensors); 20 KDA layers keep a state of 3 x (4 - 1) x 4,096 conv values and 32 heads x 128 x 128 f32
+    values (llama-hparams.cpp n_embd_r / n_embd_s: 2,244,608 bytes per sequence), 7 MLA layers a K-only cache
+    of 512 + 64 per token (the config's 1-based full_attn_layers 4, 8, ..., 24, 27)."""
+    from rigfit.engines.base import head_kv_dims
+
+    spec = resolve_model("kimi-linear", online=False)
+    assert count_params(build_tensors(spec)) == 49_122_681_728
+    full = [il for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL]
+    assert full == [3, 7, 11, 15, 19, 23, 26]
+    assert spec.recurrent_state_bytes == 2_244_608 and spec.has_state(0) and not spec.has_state(3)
+    assert head_kv_dims(spec, 3, decompress_mla=False) == (576, 0)

@@ -36,6 +36,7 @@ class Mixer(StrEnum):
     MAMBA1 = "mamba1"  # Jamba's selective-scan layers (Mamba-1: x_proj, dt_proj, A per channel)
     MAMBA2 = "mamba2"  # Nemotron-H, Granite 4.0-H, Falcon-H1, Mamba-2
     SHORTCONV = "shortconv"  # LFM2 gated short convolutions
+    KIMI_DELTA = "kimi_delta"  # Kimi Delta Attention (Kimi Linear): per-channel-decay gated delta rule
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,6 +236,11 @@ REGISTRY: tuple[Arch, ...] = (
     # LLM_ARCH_HUNYUAN_DENSE, PR #14878)
     Arch(name="hunyuan-dense", hf_types=("hunyuan_v1_dense",), hf_classes=("HunYuanDenseV1ForCausalLM",),
          qk_norm=True, tied=True),
+    # Moonshot Kimi Linear (2025): Kimi Delta Attention layers (q, k, v with short convolutions, low-rank decay
+    # and output gates) and, every 4th layer or so, MLA without a query LoRA; a dense first layer, then MoE with
+    # a shared expert and a routing bias (llama.cpp LLM_ARCH_KIMI_LINEAR, PR #18755; src/models/kimi-linear.cpp)
+    Arch(name="kimi-linear", hf_types=("kimi_linear",), hf_classes=("KimiLinearForCausalLM",),
+         attention=Attention.MLA, mixer=Mixer.KIMI_DELTA, expert_probs_bias=True),
     Arch(name="mimo2", hf_types=("mimo_v2_flash",), hf_classes=("MiMoV2FlashForCausalLM",), attn_sinks=True,
          sinks_sliding_only=True, expert_probs_bias=True),
 )

@@ -141,7 +141,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         sliding_window=hybrid.pop("sliding_window", int(window or 0)), layer_types=layer_types,
         n_experts=hybrid.pop("n_experts", n_experts),
         n_experts_active=hybrid.pop("n_experts_active", _opt(c, where, "num_experts_per_tok", "moe_k", "moe_topk",
-                                                             "moe_top_k")
+                                                             "moe_top_k", "num_experts_per_token")
                                     if n_experts else 0),
         expert_ffn_size=hybrid.pop("expert_ffn_size", expert_ff if n_experts else 0),
         n_shared_experts=hybrid.pop("n_shared_experts", shared),
@@ -338,6 +338,16 @@ def _hybrid(arch: Arch, c: dict[str, Any], where: str, n_layers: int, layer_type
             layer_types = layer_types or (LayerKind.FULL,) * n_layers
         elif not layer_types and d_inner:
             raise BadModelFile(f"{where}: a {arch.name} config needs hybrid_override_pattern or layer_types")
+    elif arch.mixer == Mixer.KIMI_DELTA:  # KimiLinearConfig.linear_attn_config (full_attn_layers: 1-based)
+        la = c.get("linear_attn_config")
+        if not isinstance(la, dict):
+            raise BadModelFile(f"{where}: a Kimi Linear config needs linear_attn_config")
+        listed = {count_value(i) for i in la.get("full_attn_layers") or []}
+        layer_types = tuple(LayerKind.FULL if il + 1 in listed else LayerKind.RECURRENT for il in range(n_layers))
+        heads, hd = _int(la, "num_heads", where), _int(la, "head_dim", where)
+        # the state as llama.cpp sizes it: conv rows for q, k and v, a head_dim x head_dim matrix per head
+        out.update(ssm_d_conv=_int(la, "short_conv_kernel_size", where, 4), ssm_d_state=hd, ssm_n_group=heads,
+                   ssm_d_inner=heads * hd, ssm_dt_rank=heads)
     elif arch.mixer == Mixer.MAMBA1:  # transformers JambaConfig: layer roles from periods and offsets
         if not layer_types:
             period, offset = _int(c, "attn_layer_period", where), _int(c, "attn_layer_offset", where)

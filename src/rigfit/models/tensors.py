@@ -162,6 +162,14 @@ def _mixer_tensors(spec: ModelSpec, mixer: Mixer | None, il: int) -> list[Tensor
                 *ba, _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, conv),
                 _t(il, "ssm_dt.bias", nh), _t(il, "ssm_a", nh), _t(il, "ssm_norm.weight", d_inner // max(nh, 1)),
                 _t(il, "ssm_out.weight", d_inner, e)]
+    if mixer == Mixer.KIMI_DELTA:  # llama.cpp load_tensors LLM_ARCH_KIMI_LINEAR (KDA layers: n_head_kv == 0)
+        r = d_state  # the decay and output gates' low rank: one head's width
+        return [*(_t(il, f"attn_{x}.weight", e, d_inner) for x in "qkv"),
+                *(_t(il, f"ssm_conv1d_{x}.weight", spec.ssm_d_conv, 1, d_inner) for x in "qkv"),
+                _t(il, "ssm_f_a.weight", e, r), _t(il, "ssm_f_b.weight", r, d_inner), _t(il, "ssm_beta.weight", e, nh),
+                _t(il, "ssm_a", 1, nh), _t(il, "ssm_dt.bias", d_inner), _t(il, "ssm_g_a.weight", e, r),
+                _t(il, "ssm_g_b.weight", r, d_inner), _t(il, "ssm_norm.weight", d_state),
+                _t(il, "attn_output.weight", d_inner, e)]
     if mixer == Mixer.MAMBA1:  # llama.cpp load_tensors LLM_ARCH_JAMBA (Mamba layers: n_head_kv == 0)
         r = spec.ssm_dt_rank
         return [_t(il, "ssm_in.weight", e, 2 * d_inner), _t(il, "ssm_conv1d.weight", spec.ssm_d_conv, d_inner),
