@@ -26,7 +26,15 @@ from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
-from rigfit.speed import batch_compute_s, batched_step_s, decode_linear, decode_time_s, prefill_linear, prefill_time_s
+from rigfit.speed import (
+    TINY_MODEL_BYTES,
+    batch_compute_s,
+    batched_step_s,
+    decode_linear,
+    decode_time_s,
+    prefill_linear,
+    prefill_time_s,
+)
 from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, PROMPT_FAMILIES, SpeedParams, load_speed_params
 from rigfit.speedwork import DeviceWork, device_work
 from speed_rows import CSV, Row, fit_row, load_rows
@@ -381,7 +389,7 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama"), w
             r = fit_single_run(row)
         except RigfitError:
             continue
-        if r.placement is None or r.speed is None:
+        if r.placement is None or r.speed is None or r.memory.weights_bytes < TINY_MODEL_BYTES:  # speed.py says why
             continue
         works = device_work(r.spec, r.memory, r.placement, system=r.system)
         classes = {w.cls for w in works} if isinstance(works, list) else set()

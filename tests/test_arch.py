@@ -457,3 +457,17 @@ def test_kimi_linear_delta_attention_and_mla_layers() -> None:
     assert full == [3, 7, 11, 15, 19, 23, 26]
     assert spec.recurrent_state_bytes == 2_244_608 and spec.has_state(0) and not spec.has_state(3)
     assert head_kv_dims(spec, 3, decompress_mla=False) == (576, 0)
+
+
+def test_gpt2_learned_positions_and_biases() -> None:
+    """GPT-2 small (openai-community/gpt2's config): 124,439,808 parameters as published (the head tied to the
+    token table), plus the copy of that table llama.cpp's converter writes as output.weight (50,257 x 768);
+    the TinyStories GPT-2 replica's GGUF holds 101 tensors (llama.cpp LLM_ARCH_GPT2: position_embd, biased
+    LayerNorms, fused QKV and MLP with biases)."""
+    spec = _spec("openai-community__gpt2")
+    tensors = build_tensors(spec)
+    assert count_params(tensors) == 124_439_808 + 50_257 * 768
+    shapes = {t.name: t.shape for t in tensors}
+    assert shapes["position_embd.weight"] == (768, 1024) and shapes["blk.0.attn_qkv.bias"] == (3 * 768,)
+    assert shapes["blk.0.ffn_up.weight"] == (768, 4 * 768) and "blk.0.ffn_gate.weight" not in shapes
+    assert len(build_tensors(resolve_model("Tinystories-gpt-0.1-3m", online=False))) == 101

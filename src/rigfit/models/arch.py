@@ -53,6 +53,8 @@ class Arch:
     attn_sinks: bool = False  # per-head attention sink logits (gpt-oss)
     attn_gate: bool = False  # a separate output-gate projection beside Q (attn_gate: AFMoE, Laguna)
     sinks_sliding_only: bool = False  # attention sinks on the sliding-window layers only (MiMo-V2)
+    learned_positions: bool = False  # a position embedding table (position_embd: GPT-2)
+    biases: bool = False  # biases on the norms and the FFN as well (GPT-2's LayerNorms and MLP)
     attn_out_bias: bool = False
     expert_bias: bool = False  # biases on the router and expert matrices (gpt-oss)
     expert_probs_bias: bool = False  # routing score correction bias (DeepSeek V3, GLM-4.5)
@@ -241,6 +243,11 @@ REGISTRY: tuple[Arch, ...] = (
     # a shared expert and a routing bias (llama.cpp LLM_ARCH_KIMI_LINEAR, PR #18755; src/models/kimi-linear.cpp)
     Arch(name="kimi-linear", hf_types=("kimi_linear",), hf_classes=("KimiLinearForCausalLM",),
          attention=Attention.MLA, mixer=Mixer.KIMI_DELTA, expert_probs_bias=True),
+    # GPT-2 (and small replicas such as the TinyStories GPT-2s): learned positions, LayerNorms with biases,
+    # fused QKV and every projection with a bias, an ungated GELU MLP 4 x n_embd wide (llama.cpp
+    # LLM_ARCH_GPT2, src/models/gpt2.cpp; conversion writes the head as output.weight although GPT-2 ties it)
+    Arch(name="gpt2", hf_types=("gpt2",), hf_classes=("GPT2LMHeadModel",), attention=Attention.FUSED_QKV,
+         gated_ffn=False, attn_bias=True, attn_out_bias=True, learned_positions=True, biases=True),
     Arch(name="mimo2", hf_types=("mimo_v2_flash",), hf_classes=("MiMoV2FlashForCausalLM",), attn_sinks=True,
          sinks_sliding_only=True, expert_probs_bias=True),
 )

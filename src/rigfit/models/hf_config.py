@@ -70,6 +70,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
             c = {**c, "hybrid_override_pattern": "".join(letters[b] for b in blocks)}
             c.setdefault("num_hidden_layers", len(blocks))
     c = _uniform_lists(c, where)
+    c = {**{k: c[old] for old, k in _GPT2_KEYS.items() if old in c and k not in c}, **c}
     model_type = str(cfg.get("model_type") or c.get("model_type") or "")
     if not cls and not model_type:
         raise BadModelFile(f"{where}: no architectures or model_type")
@@ -90,7 +91,8 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     head_dim = _int(c, "head_dim", where, hidden // heads)
     vocab = _int(c, "vocab_size", where)
     n_experts = _opt(c, where, "num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
-    ff = _int(c, "intermediate_size", where, 0) or _opt(c, where, "block_ff_dim")
+    ff = _int(c, "intermediate_size", where, 0) or _opt(c, where, "block_ff_dim") or (
+        4 * hidden if registered.learned_positions else 0)  # GPT-2: llama.cpp writes 4 x n_embd (n_inner unread)
     expert_ff = _opt(c, where, "moe_intermediate_size") or (ff if n_experts else 0)
     if arch == "llama4":
         ff = _opt(c, where, "intermediate_size_mlp") or ff
@@ -222,6 +224,11 @@ def _mimo2(c: dict[str, Any], where: str, n_layers: int, kv: int) -> dict[str, A
     if isinstance(freq, list) and len(freq) == n_layers:
         out["n_dense_layers"] = next((i for i, f in enumerate(freq) if f), n_layers)
     return out
+
+
+# GPT-2's config names (transformers GPT2Config) for the keys the others use
+_GPT2_KEYS = {"n_embd": "hidden_size", "n_layer": "num_hidden_layers", "n_head": "num_attention_heads",
+              "n_positions": "max_position_embeddings"}
 
 
 # Keys that some configs give per layer (Hunyuan A13B: moe_intermediate_size, moe_topk, num_shared_expert;

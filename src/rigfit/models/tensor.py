@@ -38,7 +38,8 @@ class Tensor:
 
 @functools.lru_cache(maxsize=1024)
 def _group(local: str, n_dims: int) -> str:
-    return tensor_group(local if local.startswith(("token_embd", "per_layer_token_embd", "output")) else
+    return tensor_group(local if local.startswith(("token_embd", "per_layer_token_embd", "position_embd", "output"))
+                        else
                         "." + local, n_dims)
 
 
@@ -69,7 +70,7 @@ def quant_kind(name: str, n_dims: int) -> str:
 
 
 def tensor_group(name: str, n_dims: int) -> str:
-    if name.startswith(("token_embd", "per_layer_token_embd")):
+    if name.startswith(("token_embd", "per_layer_token_embd", "position_embd")):
         return "token_embd"
     if name.startswith(("output.", "output_norm")) and n_dims >= 2:
         return "output"

@@ -47,9 +47,13 @@ def _build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
         # proportional RoPE frequencies of the full-attention layers (llama.cpp src/models/gemma4.cpp)
         full = next(spec.head_dim_of(il) for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL)
         out.append(Tensor(name="rope_freqs.weight", shape=(full // 2,)))
+    if arch_of(spec).learned_positions:
+        out.append(Tensor(name="position_embd.weight", shape=(e, spec.max_context)))
     for il in range(spec.n_layers):
         out.extend(_layer_tensors(spec, il))
     out.append(Tensor(name="output_norm.weight", shape=(e,)))
+    if arch_of(spec).biases:
+        out.append(Tensor(name="output_norm.bias", shape=(e,)))
     if not spec.tied_embeddings:
         out.append(Tensor(name="output.weight", shape=(e, spec.embedding_rows)))
     return tuple(out)
@@ -63,6 +67,8 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
     arch = get_arch(spec.arch)
     e = spec.hidden_size
     ts = [_t(il, "attn_norm.weight", e)] if arch.pre_norms else []
+    if arch.biases:
+        ts.append(_t(il, "attn_norm.bias", e))
     kind = spec.layer_kind(il)
     if kind == LayerKind.RECURRENT:
         ts += _mixer_tensors(spec, arch.mixer, il)
@@ -81,6 +87,8 @@ def _layer_tensors(spec: ModelSpec, il: int) -> list[Tensor]:
     if spec.has_ffn(il):
         if arch.ffn_norm and arch.pre_norms:
             ts.append(_t(il, f"{arch.ffn_norm_name}.weight", e))
+            if arch.biases:
+                ts.append(_t(il, f"{arch.ffn_norm_name}.bias", e))
         ts += _ffn_tensors(spec, arch, il)
     if spec.per_layer_input_size:
         p = spec.per_layer_input_size
@@ -129,7 +137,11 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
               _t(il, "attn_v.weight", e, nkv * vd), _t(il, "attn_output.weight", nh * vd, e)]
     if spec.k_eq_v and spec.layer_kind(il) == LayerKind.FULL and arch.attention != Attention.FUSED_QKV:
         del ts[2]  # V is the K projection
-    if spec.attn_bias:
+    if spec.attn_bias and arch.attention == Attention.FUSED_QKV:
+        ts.append(_t(il, "attn_qkv.bias", nh * hd + 2 * nkv * hd))
+        if arch.attn_out_bias:
+            ts.append(_t(il, "attn_output.bias", e))
+    elif spec.attn_bias:
         ts += [_t(il, "attn_q.bias", nh * hd), _t(il, "attn_k.bias", nkv * hd), _t(il, "attn_v.bias", nkv * hd)]
         if arch.attn_out_bias:
             ts.append(_t(il, "attn_output.bias", e))
@@ -220,6 +232,8 @@ def _ffn_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
         return [_t(il, "ffn_up.weight", e, 2 * spec.ffn_size), _t(il, "ffn_down.weight", spec.ffn_size, e)]
     ff = spec.ffn_size_of(il)
     ts = [_t(il, "ffn_up.weight", e, ff), _t(il, "ffn_down.weight", ff, e)]
+    if arch.biases:
+        ts += [_t(il, "ffn_up.bias", ff), _t(il, "ffn_down.bias", e)]
     return [_t(il, "ffn_gate.weight", e, ff), *ts] if arch.gated_ffn else ts
 
 
