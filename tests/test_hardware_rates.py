@@ -162,3 +162,22 @@ def test_submission_spellings_resolve(typed: str, name: str, cls: str) -> None:
 ])
 def test_apple_generations_that_pay_for_unpacking_weights(vendor: Vendor, arch: str, serial: bool) -> None:
     assert apple_serial_dequant(vendor, arch) is serial
+
+
+# Intel's hybrid laptop SoCs run llama.cpp's CPU backend on their P-cores only (common.cpp cpu_get_num_math leaves
+# the E-cores out): Lunar Lake 4 and Meteor Lake H 6, AVX2.  LocalScore (llamafile) measured Llama 3.2 1B Q4_K_M
+# prompts at 66 and 101 tok/s on a Core Ultra 7 258V and 90 on a 155H (throughput_modern.csv), where pricing
+# their CPUs as the cpu class's reference (an 8-core AVX-512 Ryzen 7 7840) gave 440.  Exact: the rate is cores x
+# width, so Lunar Lake's is a quarter of that reference; a SoC without these facts keeps the reference rate.
+@pytest.mark.parametrize(("name", "cores", "share"), [("Core Ultra 7 258V", 4, 0.25), ("Core Ultra 7 155H", 6, 0.375)])
+def test_intel_laptop_socs_price_their_p_cores(name: str, cores: int, share: float) -> None:
+    from rigfit.hardware.rates import cpu_prompt_tflops
+    from rigfit.speedwork import DEFAULT_CPU_TFLOPS, _cpu_rate
+    from rigfit.vocab import CpuIsa
+
+    dev = parse_hardware_spec(name)[0]
+    assert (dev.units, dev.isa) == (cores, "avx2")
+    assert _cpu_rate(dev, DEFAULT_CPU_TFLOPS) == pytest.approx(share * cpu_prompt_tflops(8, CpuIsa.AVX512), rel=1e-9)
+    assert default_hardware().cpu_core_count(f"Intel Core Ultra 7 {name[-4:]}") is None  # not the 200S desktop parts
+    other = parse_hardware_spec("Radeon 780M")[0]
+    assert other.units is None and _cpu_rate(other, DEFAULT_CPU_TFLOPS) == DEFAULT_CPU_TFLOPS

@@ -137,7 +137,7 @@ SOC_SCHEMA: dict[str, Field] = {
     "gpu_memory_max_gib": Field("pos_num"), "price_usd": Field("pos_num"), "price_date": Field("date"),
     "form": Field("str", True, tuple(Form)), "memory_options_gib": Field("int_list"),
     "street_usd": Field("pos_num"), "street_date": Field("date"), "street_source": Field("str"),
-    "street_notes": Field("str"),
+    "street_notes": Field("str"), "cpu_cores": Field("pos_int"), "cpu_isa": Field("str", False, tuple(CpuIsa)),
 }
 
 
@@ -277,6 +277,9 @@ def _soc(rec: dict[str, Any]) -> list[Device]:
             base_config=several and mem == rec["memory_gib"],
             aliases=tuple(f"{a.lower()} {mem}gb" if several else a.lower() for a in rec.get("aliases", ())),
             source=rec["source"], as_of=rec["as_of"], notes=rec.get("notes", ""),
+            # the CPU's cores llama.cpp threads over and their SIMD width, where given: the CPU backend's prompt
+            # rate (speedwork._cpu_rate); without them a SoC's CPU is priced as the cpu class's reference CPU
+            units=rec.get("cpu_cores"), isa=rec.get("cpu_isa", ""),
         ))
     return out
 
