@@ -121,7 +121,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         window = _int(c, "attention_chunk_size", where)
         layer_types = layer_types or swa_layer_types(n_layers, 4)
     hybrid = _hybrid(registered, c, where, n_layers, layer_types, hidden)
-    hybrid.update(_per_layer(arch, c, where, n_layers, layer_types, ff, heads, kv))
+    hybrid.update(_per_layer(arch, c, where, n_layers, layer_types, ff, heads, kv, head_dim))
     layer_types = hybrid.pop("layer_types", layer_types)
     if LayerKind.SLIDING not in layer_types:
         window = None
@@ -163,7 +163,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     return checked(spec, where)
 
 
-def _laguna(c: dict[str, Any], where: str, n_layers: int, heads: int, kv: int) -> dict[str, Any]:
+def _laguna(c: dict[str, Any], where: str, n_layers: int, kv: int, head_dim: int) -> dict[str, Any]:
     """Laguna's per-layer query heads, its dense prefix (mlp_layer_types) and its gate width (one value per
     head when gating is per-head, else head_dim per head: llama.cpp src/models/laguna.cpp)."""
     out: dict[str, Any] = {}
@@ -183,7 +183,7 @@ def _laguna(c: dict[str, Any], where: str, n_layers: int, heads: int, kv: int) -
             out["layer_ffn"] = ffn
     gating = c.get("gating_types") or [c.get("gating")] * n_layers
     per_head = all(str(g).replace("_", "-") == "per-head" for g in gating)
-    out["attn_gate_dim"] = 1 if per_head else (_int(c, "head_dim", where, 0) or c.get("hidden_size", 0) // heads)
+    out["attn_gate_dim"] = 1 if per_head else head_dim
     return out
 
 
@@ -248,7 +248,7 @@ def _uniform_lists(c: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_types: tuple[LayerKind, ...],
-               ff: int, heads: int, kv: int) -> dict[str, Any]:
+               ff: int, heads: int, kv: int, head_dim: int) -> dict[str, Any]:
     """Layers that differ from each other: Gemma 4 (transformers Gemma4TextConfig: global_head_dim and
     num_global_key_value_heads on full-attention layers, num_kv_shared_layers, use_double_wide_mlp,
     hidden_size_per_layer_input, enable_moe_block beside the dense MLP) and Llama 4's interleaved MoE
@@ -270,11 +270,11 @@ def _per_layer(arch: str, c: dict[str, Any], where: str, n_layers: int, layer_ty
     if arch == "hunyuan-moe":  # the shared expert is intermediate_size wide (HunYuanMoEV1: use_mixed_mlp_moe)
         out["shared_expert_ffn_size"] = ff
     if arch == "afmoe":  # the sigmoid output gate is as wide as Q
-        out["attn_gate_dim"] = _int(c, "head_dim", where, 0) or c.get("hidden_size", 0) // max(heads, 1)
+        out["attn_gate_dim"] = head_dim
     if arch == "cohere2moe":  # intermediate_size is the experts' width; the dense prefix has its own
         out["ffn_size"] = _int(c, "prefix_dense_intermediate_size", where)
     if arch == "laguna":
-        out.update(_laguna(c, where, n_layers, heads, kv))
+        out.update(_laguna(c, where, n_layers, kv, head_dim))
     if arch == "step35":
         out.update(_step35(c, where, n_layers, layer_types, heads))
     if arch == "mimo2":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..vocab import LayerKind
+from .arch import BY_NAME, Arch, Mixer
 from .tensor import Tensor
 
 
@@ -164,12 +165,14 @@ class ModelSpec:
     @property
     def delta_net(self) -> bool:
         """A hybrid whose recurrent layers are Gated DeltaNets (Qwen3-Next, Qwen3.5 / 3.6 linear attention)."""
-        return bool(self.layer_types) and _delta_net(self.arch)
+        a = _registered(self.arch)
+        return bool(self.layer_types) and a is not None and a.mixer == Mixer.GATED_DELTANET
 
     @property
     def parallel_mixer(self) -> bool:
         """Attention layers also run a recurrent mixer and keep its state (Falcon-H1)."""
-        return bool(self.recurrent_state_bytes) and _parallel_mixer(self.arch)
+        a = _registered(self.arch)
+        return bool(self.recurrent_state_bytes) and a is not None and a.parallel_mixer
 
     def head_dim_of(self, il: int) -> int:
         return self.head_dim_per_layer[il] if self.head_dim_per_layer else self.head_dim
@@ -196,18 +199,9 @@ class ModelSpec:
         return cls(**kw)
 
 
-def _parallel_mixer(arch: str) -> bool:
-    from .arch import BY_NAME
-
-    a = BY_NAME.get(arch)
-    return a is not None and a.parallel_mixer
-
-
-def _delta_net(arch: str) -> bool:
-    from .arch import BY_NAME, Mixer
-
-    a = BY_NAME.get(arch)
-    return a is not None and a.mixer == Mixer.GATED_DELTANET
+def _registered(arch: str) -> Arch | None:
+    """The registry's entry for ``arch``, or None (a spec may name an architecture the registry lacks)."""
+    return BY_NAME.get(arch)
 
 
 PER_LAYER_FIELDS = ("layer_types", "n_kv_heads_per_layer", "n_heads_per_layer", "layer_ffn", "head_dim_per_layer",

@@ -38,9 +38,8 @@ class Tensor:
 
 @functools.lru_cache(maxsize=1024)
 def _group(local: str, n_dims: int) -> str:
-    return tensor_group(local if local.startswith(("token_embd", "per_layer_token_embd", "position_embd", "output"))
-                        else
-                        "." + local, n_dims)
+    top = local.startswith(("token_embd", "per_layer_token_embd", "position_embd", "output"))
+    return tensor_group(local if top else "." + local, n_dims)
 
 
 @functools.lru_cache(maxsize=1024)
