@@ -88,12 +88,15 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
             if metric == "tg" and r["source"].startswith("llmfit community") and eng in ("llama.cpp", "vllm", "mlx"):
                 continue  # completion tokens / whole-request wall time: not a decode rate
             n = _int(r["n_gpus"]) or 0
-            hw = r["hardware"]
+            hw = _machine(r)
             dev = re.search(r"device: ([^;]+)", notes)
             ncm = re.search(r"(?:--n-cpu-moe|-ncmoe)[ =](\d+)", cmd)
+            # a llama-bench row without -fa is planned with the engine's default flash attention (auto: on where
+            # the backend has the kernels), as 2026 llama-bench sources default it (cmd_params_defaults flash_attn
+            # LLAMA_FLASH_ATTN_TYPE_AUTO, n_gpu_layers -1; 2025 ones: false, 99).  Taken as off, the 98k-token
+            # rows on 12 GB cards could not have fitted (their scores alone need gigabytes), and CUDA prompts
+            # scored 10.6 % median where auto scores 9.2
             mem = _int(r["unified_memory_gb"] or "")
-            if mem and "GB" not in hw.upper():
-                hw = _sized(hw, mem)  # the machine's memory picks the chip's configuration (M5 Max 48GB: 40-core)
             out.append(ModernRow(
                 engine=eng, backend=r["backend"], hardware=f"{n}x {hw}" if n > 1 else hw,
                 device=dev.group(1).strip() if dev else hw, model=r["model"], quant=r["quant"], metric=metric,
@@ -130,10 +133,7 @@ def load_request_rows(path: Path = CSV) -> list[ModernRow]:
             bits = re.search(r"-(\d)bit$", model)
             if eng == "mlx" and bits:  # mlx-community names carry the MLX format: Qwen2.5-7B-Instruct-4bit
                 model, quant = model[:bits.start()], f"MLX-{bits.group(1)}BIT"
-            hw = r["hardware"]
-            mem = _int(r["unified_memory_gb"] or "")
-            if mem and "GB" not in hw.upper():
-                hw = _sized(hw, mem)
+            hw = _machine(r)
             dev = re.search(r"device: ([^;]+)", r["notes"])
             out.append(ModernRow(
                 engine=eng, backend=r["backend"], hardware=hw, device=dev.group(1).strip() if dev else hw,
@@ -225,12 +225,8 @@ def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
             metric = METRICS[r["metric"]]
             notes = r["notes"]
             dev = re.search(r"device: ([^;]+)", notes)
-            hw = r["hardware"]
+            hw = _machine(r, by_vram=True)
             mem = _int(r["unified_memory_gb"] or "")
-            if mem and "GB" not in hw.upper():
-                hw = _sized(hw, mem)
-            elif r["vram_gb"] and "GB" not in hw.upper():
-                hw = _sized(hw, _int(r["vram_gb"]) or 0)
             out.append(ModernRow(
                 engine="llamafile", backend=r["backend"], hardware=hw, device=dev.group(1).strip() if dev else hw,
                 model=r["model"], quant=r["quant"].split(" ")[0], metric=metric, prompt=0, gen=0, depth=0,
@@ -239,6 +235,16 @@ def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
                 cpu=_cpu_platform(r["cpu"]) if r["backend"] != "cpu" and not mem else ""))
     return out
+
+
+def _machine(r: dict[str, str], by_vram: bool = False) -> str:
+    """A row's device name with its memory where that picks the configuration: a unified-memory machine's
+    (M5 Max 48GB: the 40-core chip) and, ``by_vram``, a card's (LocalScore reads it from the driver)."""
+    hw = r["hardware"]
+    if "GB" in hw.upper():
+        return hw
+    gb = _int(r["unified_memory_gb"] or "") or (_int(r["vram_gb"] or "") if by_vram else None)
+    return _sized(hw, gb) if gb else hw
 
 
 def _sized(hw: str, vram_gb: int) -> str:
