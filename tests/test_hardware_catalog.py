@@ -97,6 +97,8 @@ def test_custom_hardware_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> N
     ("[[gpus]]\nname = 'x'\nvendor = 'nvidia'\nmemory_gib = -1\n", "gpus[0].memory_gib: expected a positive number"),
     ("[[gpus]]\nname = 'x'\nvendor = 'nvidia'\nmemory_gib = 8\nbandwdith_gb_s = 1\n",
      "gpus[0].bandwdith_gb_s: unknown key"),
+    ("[[gpus]]\nname = 'x'\nvendor = 'amd'\nmemory_gib = 8\nbackends = ['glide']\n",
+     "gpus[0].backends: expected a list of cuda, rocm, metal, vulkan, sycl"),
     ("[[gpus]\n", "not valid TOML"), ("title = 'no gpus'\n", "expected at least one [[gpus]] table")])
 def test_bad_custom_file(tmp_path, capsys: pytest.CaptureFixture[str], text: str, message: str) -> None:  # type: ignore[no-untyped-def]
     from rigfit.cli import main
@@ -106,6 +108,33 @@ def test_bad_custom_file(tmp_path, capsys: pytest.CaptureFixture[str], text: str
     assert main(["fit", "llama3.1:8b", "--hardware", str(p)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+POLARIS = """
+[[gpus]]
+name = "My Polaris 8GB"
+vendor = "amd"
+memory_gib = 8
+bandwidth_gb_s = 256
+fp16_tflops = 6.2
+backends = ["vulkan"]
+"""
+
+
+def test_a_card_its_vendors_backend_dropped_plans_on_its_own_list(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """A card whose catalog entry lists its backends (ROCm dropped Polaris) plans on the first of them, and a
+    backend it does not take is one error line naming the ones it does."""
+    import json
+
+    from rigfit.cli import main
+
+    p = tmp_path / "polaris.toml"
+    p.write_text(POLARIS)
+    assert main(["fit", "llama3.1:8b", "--hardware", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["backend"] == "vulkan"
+    assert main(["fit", "llama3.1:8b", "--hardware", str(p), "--backend", "rocm"]) == 2
+    assert capsys.readouterr().err == ("rigfit: error: the rocm backend cannot drive My Polaris 8GB; it runs on "
+                                       "vulkan, cpu (--backend, --hardware)\n")
 
 
 def test_unknown_hardware_on_fit(capsys: pytest.CaptureFixture[str]) -> None:

@@ -85,8 +85,8 @@ def _check_value(v: Any, spec: Field) -> str:
         return "expected a list of non-negative integers"
     if k == "table" and not (isinstance(v, dict) and v):
         return "expected a table"
-    if spec.choices and v not in spec.choices:
-        return "expected one of " + ", ".join(spec.choices)
+    if spec.choices and (any(x not in spec.choices for x in v) if k == "str_list" else v not in spec.choices):
+        return ("expected a list of " if k == "str_list" else "expected one of ") + ", ".join(spec.choices)
     return ""
 
 

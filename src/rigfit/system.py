@@ -122,7 +122,10 @@ class System:
 
 
 def default_backend(device: Device) -> Backend:
-    """The backend an engine uses on ``device`` unless told otherwise (llama.cpp: CUDA, ROCm, Metal, SYCL)."""
+    """The backend an engine uses on ``device`` unless told otherwise (llama.cpp: CUDA, ROCm, Metal, SYCL; the
+    first of the device's own list where the catalog gives one)."""
+    if device.backends and device.kind != "cpu":
+        return Backend(device.backends[0])
     return {"nvidia": Backend.CUDA, "amd": Backend.ROCM, "apple": Backend.METAL,
             "intel": Backend.SYCL}.get(device.vendor, Backend.CPU) if device.kind != "cpu" else Backend.CPU
 
@@ -132,6 +135,8 @@ def device_backends(device: Device) -> tuple[Backend, ...]:
     and the CPU, which ignores the GPU)."""
     if device.kind == "cpu":
         return (Backend.CPU,)
+    if device.backends:
+        return (*(Backend(b) for b in device.backends), Backend.CPU)
     own = default_backend(device)
     if own == Backend.METAL:
         return (Backend.METAL, Backend.CPU)

@@ -17,7 +17,7 @@ from .._validate import Field, Problems, check_record, from_record, schema_of, s
 from ..errors import CatalogError
 from ..safeio import clean_text, read_regular_file
 from ..units import GIB
-from ..vocab import CpuIsa, DeviceKind, Form, Vendor
+from ..vocab import Backend, CpuIsa, DeviceKind, Form, Vendor
 from .spec import Device
 
 _COMMON = {
@@ -31,7 +31,9 @@ GPU_SCHEMA: dict[str, Field] = {
     "memory_gib": Field("pos_num", True), "memory_type": Field("str"), "bandwidth_gb_s": Field("pos_num", True),
     "fp16_tflops": Field("pos_num", True), "int8_tops": Field("pos_num"), "fp8_tflops": Field("pos_num"),
     "fp32_tflops": Field("pos_num"), "tdp_w": Field("pos_int", True), "pcie_gen": Field("pos_int"),
-    "pcie_lanes": Field("pos_int"), "nvlink": Field("bool"), "msrp_usd": Field("pos_num"), "msrp_date": Field("date"),
+    "pcie_lanes": Field("pos_int"), "nvlink": Field("bool"),
+    "backends": Field("str_list", False, tuple(b.value for b in Backend if b != Backend.CPU)),
+    "msrp_usd": Field("pos_num"), "msrp_date": Field("date"),
     "used_usd": Field("pos_num"), "used_date": Field("date"), "used_source": Field("str"), "used_notes": Field("str"),
     "street_usd": Field("pos_num"), "street_date": Field("date"), "street_source": Field("str"),
     "street_notes": Field("str"),
@@ -185,6 +187,7 @@ def _gpu(rec: dict[str, Any]) -> Device:
         fp8_tflops=_num(rec.get("fp8_tflops")), fp32_tflops=_num(rec.get("fp32_tflops")), tdp_w=rec.get("tdp_w"),
         unified=rec.get("unified", False),
         pcie_gen=rec.get("pcie_gen"), pcie_lanes=rec.get("pcie_lanes"), nvlink=rec.get("nvlink", False),
+        backends=tuple(rec.get("backends", ())),
         arch=rec.get("arch", ""), chip=rec.get("chip", ""), units=rec.get("units"), boost_mhz=rec.get("boost_mhz"),
         memory_type=rec.get("memory_type", ""), released=rec.get("released", ""),
         msrp_usd=_num(rec.get("msrp_usd")), msrp_date=rec.get("msrp_date", ""), used_usd=_num(rec.get("used_usd")),
