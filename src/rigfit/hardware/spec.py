@@ -24,8 +24,8 @@ class Device:
     pcie_lanes: int | None = None
     nvlink: bool = False
     unified: bool = False  # memory shared with the CPU (Apple, Strix Halo, DGX Spark, Jetson)
-    # the GPU backends that drive it, where its vendor's own does not (ROCm has dropped Polaris, never took RDNA 1):
-    # the first is its default; () for every backend of its vendor
+    # the GPU backends that drive it where its vendor's own does not (ROCm has dropped Polaris and does not list
+    # RDNA 1): the first is its default; () for every backend of its vendor
     backends: tuple[str, ...] = ()
     arch: str = ""
     chip: str = ""  # die name (AD102, GB202, Navi 31): decides the speed class and the per-unit tensor rate
