@@ -103,9 +103,10 @@ def test_runs_of_other_hardware_are_refused() -> None:
 def test_a_model_named_only_by_type_and_size_resolves() -> None:
     _, runs = parse_runs((RUNS / "llama_bench_depth.md").read_text(), "depth.md")
     rep = calibrate_runs(runs, resolve_hardware(["RTX 4080"]))
-    # "qwen2 7B" with 7.62 B parameters: a Qwen2.5 7B (the base and the Coder share the shape, so either)
+    # "qwen2 7B" with 7.62 B parameters: a Qwen2 or Qwen2.5 7B (llama.cpp's qwen2 type; Qwen2-7B, Qwen2.5-7B and
+    # the Coder share the shape, so any of them)
     assert len(rep.checks) == 4 and len({c.model for c in rep.checks}) == 1
-    assert rep.checks[0].model.startswith("Qwen2.5-") and "7B" in rep.checks[0].model
+    assert rep.checks[0].model.startswith(("Qwen2-", "Qwen2.5-")) and "7B" in rep.checks[0].model
 
 
 def test_outputs_without_a_model_need_one() -> None:
