@@ -599,7 +599,7 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
             lines.append(f"{cls:16s} {len(runs)} LocalScore rows on {len(devices)} devices: too few, "
                          f"llama.cpp's {base} constants stand in")
             continue
-        keys = (*DECODE_KEYS, "a_dq", *PREFILL_KEYS, "a_ss", "a_xt")
+        keys = (*DECODE_KEYS, "a_dq", "a_at", *PREFILL_KEYS, "a_ss", "a_xt")  # a_at: CUDA's (speed.decode_terms)
         start = {f"{cls}:{k}": consts.get(f"{base}:{k}", FIXED.get(f"{base}:{k}", 0.0)) for k in keys}
 
         def fit_both(rows: list[LocalScoreRun], start: dict[str, float] = start, cls: str = cls) -> dict[str, float]:
@@ -732,7 +732,7 @@ def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[floa
     SUMMARY.append(("2025-2026", "cuda", "tg", len(ins), _err(ins), _err(held)))
     out = {k: v for k, v in theta.items() if k.startswith("cuda:") or k == "global:t_hop"}
     lines = [f"cuda (2025-26)   tg: n={len(ins):3d} ({len(devices)} cards) a_w {out['cuda:a_w']:.3f} a_kv "
-             f"{out['cuda:a_kv']:.3f} t_layer {out['cuda:t_layer'] * 1e6:.0f} us "
+             f"{out['cuda:a_kv']:.3f} a_at {out.get('cuda:a_at', 0.0):.2f} t_layer {out['cuda:t_layer'] * 1e6:.0f} us "
              f"t_hop {out['global:t_hop'] * 1e6:.0f} us"
              f" | median error in-sample {_err(ins):.1f} % leave-one-device-out {_err(held):.1f} %"]
     return out, (round(min(q[0], ql[0]), 3), round(max(q[-1], ql[-1]), 3)), lines
@@ -1004,6 +1004,7 @@ def main(argv: list[str]) -> int:
     vdec, vdec_t, _, _, vllm_devices = modern_forms("vllm-cuda", engines=("vllm",))
     vllm_theta = robust_solve(vdec, vdec_t, fixed={"vllm-cuda:a_kv": theta["cuda:a_kv"],
                                                    "vllm-cuda:a_dq": theta["cuda:a_dq"],
+                                                   "vllm-cuda:a_at": theta.get("cuda:a_at", 0.0),
                                                    "vllm-cuda:a_w": theta["cuda:a_w"]})
     # its prompt GEMMs run on FP16 tensor cores (Marlin and the other weight-only kernels unpack in the GEMM): the
     # May 2024 llama.cpp constants, fitted when llama.cpp too ran prompts through FP16 GEMMs, stand in
@@ -1115,6 +1116,8 @@ def main(argv: list[str]) -> int:
         for k in ("a_ss", "a_xt"):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
+        if theta.get(f"{c}:a_at"):
+            lines.append(f"a_at = {theta[f'{c}:a_at']:.6g}  # decode's attention FLOPs (speed.decode_terms)")
         for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),
                         ("a_fx", "a MoE's routed experts' FLOPs")):
             if f"{c}:{k}" in theta:

@@ -292,7 +292,9 @@ def test_near_misses_for_a_70b_at_20_tokens_per_s(capsys: pytest.CaptureFixture[
     assert misses and all(n["price_usd"] < cheapest for n in misses)
     for n in misses:
         assert n["target"] == "decode_speed" and 15 <= n["got"] < 20 and n["want"] == 20
-        assert n["fix"] == f"a speed target of {int(n['got'] * 10) / 10:g} tokens/s"
+        # the fix floors the rate to a tenth; "got" is printed to two decimals (18.4996 prints 18.5, asks 18.4)
+        target = float(n["fix"].removeprefix("a speed target of ").removesuffix(" tokens/s"))
+        assert target <= n["got"] + 0.005 and n["got"] - target < 0.1 + 0.005
     assert any(n["name"] == "2x NVIDIA GeForce RTX 3090" for n in misses)
 
 

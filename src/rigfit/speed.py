@@ -66,6 +66,12 @@ TINY_MODEL_BYTES = 50_000_000
 # llama.cpp's CUDA kernels.
 CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda")
 ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel, read by the next
+# classes whose current builds price decode's attention arithmetic apart from its KV bytes (``a_at``: 4 x query
+# heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
+# tokens deep on models with 1 to 12 query heads per KV head, tell the two apart (the KV read then fits at the
+# weights' rate: it is the query heads sharing each KV head, not the bytes, that make a deep cache slow).  Ollama
+# and llamafile run llama.cpp's CUDA attention; vLLM's holds llama.cpp's constant (no deep vLLM rows).
+DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,9 +97,11 @@ class SpeedEstimate:
     calibrated_runs: int = 0  # runs of this machine the estimate was corrected with (rigfit.calibration)
 
 
-def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1) -> dict[str, float]:
+def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
+                 current: bool = True) -> dict[str, float]:
     """Linear coefficients of one device's decode time at context position ``position``: one step that makes a
-    token for each of ``batch`` sequences reads the weights once and every sequence's cache."""
+    token for each of ``batch`` sequences reads the weights once and every sequence's cache.  ``current``: a
+    current build (a class in DECODE_ATTENTION_CLASSES prices its attention arithmetic apart)."""
     bw = work.bandwidth_gb_s * 1e9
     kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position)
                   + work.state_bytes)
@@ -102,8 +110,15 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1)
     # unpacking quantized weights where it is not hidden behind the memory stream (CPUs; Apple M1 and M2 GPUs,
     # hardware.rates.apple_serial_dequant: F16 weights decode near the bandwidth there, Q4_K ones do not)
     dq = work.dequant_elements / (work.alu_tflops * 1e12) if work.alu_tflops else 0.0
-    return {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": work.n_blocks,
-            "a_dq": dq}
+    terms = {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": work.n_blocks, "a_dq": dq}
+    if current and work.cls in DECODE_ATTENTION_CLASSES and work.alu_tflops:
+        # each query head's scores and weighted sum over the cache (flash attention's decode kernels run them on
+        # the FP32 / half2 ALUs, not the tensor cores): 4 x heads x head_dim per cached token, a window's worth in
+        # a sliding-window layer
+        full = work.attn_dim_layers - work.swa_attn_dim_layers
+        flops = 4.0 * batch * (full * position + work.swa_attn_dim_layers * min(position, window or position))
+        terms["a_at"] = flops / (work.alu_tflops * 1e12)
+    return terms
 
 
 def current_mmq(work: DeviceWork, build: str) -> DeviceWork:
@@ -201,12 +216,13 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
         # row split (llama.cpp default before b1875, Jan 2024): every matmul is split over the GPUs and the
         # results gathered on the main GPU, so bytes divide but each layer pays a synchronisation cost
         for w in works:
-            _add(acc, era_class(w.cls, build), decode_terms(w, position, window), 1.0 / n_acc)
+            _add(acc, era_class(w.cls, build), decode_terms(w, position, window, current=build == "current"),
+                 1.0 / n_acc)
         acc["global:row_dec_a"] = float(plan.n_layers)
         acc["global:row_dec_b"] = float(plan.n_layers * n_acc)
         return acc
     for w in works:
-        _add(acc, era_class(w.cls, build), decode_terms(w, position, window))
+        _add(acc, era_class(w.cls, build), decode_terms(w, position, window, current=build == "current"))
     acc[f"global:{hop_key(build)}"] = float(max(0, len(works) - 1))
     return acc
 
@@ -215,7 +231,8 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
                   params: SpeedParams, split_mode: str | None = None,
                   nvlink: bool | None = None, build: str = "current", batch: int = 1,
                   allreduce_s: float | None = None) -> tuple[float, list[float]]:
-    per = [_apply(decode_terms(w, position, window, batch), class_params(params, era_class(w.cls, build)))
+    per = [_apply(decode_terms(w, position, window, batch, current=build == "current"),
+                  class_params(params, era_class(w.cls, build)))
            for w in works]
     if plan.tensor_parallel > 1:
         g = params.globals_
@@ -366,7 +383,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         if on is w:
             # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)
-            s = max(s, _apply(decode_terms(w, start, 0), cp))
+            s = max(s, _apply(decode_terms(w, start, 0, current=build == "current"), cp))
         if w.streamed_bytes and w.pcie_gb_s:
             # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link;
             # so does the KV cache the RAM layers' attention reads, which the scheduler runs on the GPU beside
