@@ -56,6 +56,8 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
 
 STRIX = Path(__file__).parent / "data" / "strix_halo.csv"
 XTX = Path(__file__).parent / "data" / "rx7900xtx_rocm.csv"
+VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
+PROMPT_PRIOR_CLASSES = ("rocm", "vulkan")  # classes whose decode is fitted and whose prompt constants are priors
 # (rows, class, metric, n, in-sample median % error, leave-one-device-out median % error or nan: one device);
 # main() fills it, benchmarks/accuracy.py speed prints it
 SUMMARY: list[tuple[str, str, str, int, float, float]] = []
@@ -718,6 +720,67 @@ def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def vulkan_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], list[tuple[object, float]]]:
+    """The discrete cards' Vulkan llama-bench rows (benchmarks/data/vulkan_discrete.csv), each planned on its card
+    with the backend, depth and flash attention it ran: decode forms and their seconds per token, and the prompt
+    rows (row, seconds) with their runs in PP_RUNS."""
+    import csv
+
+    import rigfit
+
+    dec: list[tuple[object, dict[str, float]]] = []
+    dec_t: list[float] = []
+    pre: list[tuple[object, float]] = []
+    for r in csv.DictReader(line for line in VULKAN.read_text().splitlines() if not line.startswith("#")):
+        kind, n = r["test"][:2], int(r["test"][2:])
+        depth, rate = int(r["depth"]), float(r["tokens_per_s"])
+        fa = {"flash_attention": r["fa"] == "1"} if r["fa"] in ("0", "1") else {}
+        f = rigfit.fit(r["model"], quant=r["quant"], hardware=[r["gpu"]], backend="vulkan", headroom_bytes=0,
+                       context_tokens=depth + n + 256, prompt_tokens=n if kind == "pp" else 512,
+                       gen_tokens=n if kind == "tg" else 128, depth_tokens=depth, **fa)
+        assert f.placement is not None and str(f.placement.verdict) == "gpu", r
+        works = device_work(f.spec, f.memory, f.placement, system=f.system)
+        assert isinstance(works, list) and all(w.cls == "vulkan" for w in works), (r, works)
+        row = BenchRow(device=r["gpu"], model=r["model"], test=r["test"], depth=depth, measured=rate)
+        if kind == "tg":
+            dec.append((row, decode_linear(works, f.placement, depth + (n - 1) / 2, f.spec.sliding_window)))
+            dec_t.append(1 / rate)
+        else:
+            run = f.memory.run
+            PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
+                                      f.quant.name.upper() in ("F16", "BF16"), depth)
+            pre.append((row, n / rate))
+    return dec, dec_t, pre
+
+
+def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+    """Discrete cards (AMD, NVIDIA, Intel) on llama.cpp's Vulkan backend from the published llama-bench rows of
+    benchmarks/data/vulkan_discrete.csv (20 cards, May 2025 to September 2026 builds).  Decode: the weights and
+    cache stream at the full bandwidth (a_w held at 1), the shaders' unpacking of quantized weights costs its
+    FP32 ALU time on top (a_dq, fitted: ggml-vulkan's mat-vec shaders dequantize in registers, so a card with few
+    FLOPs per byte of bandwidth, an RX 5700 XT or a Radeon Pro VII, pays it where an RTX 4090 hides most of it;
+    a_w fitted free went below 1 and held out worse), t_layer fitted, a_kv at the prior (two rows start deep).
+    Prompts keep the prior (``prior``): the rows' prompt rates follow whether the driver exposes the matrix cores
+    to Vulkan (RDNA 3 / 4 and recent NVIDIA drivers do, Intel Alchemist and Turing in these runs did not), which
+    the catalog does not record.  Band: the wider of the in-sample and the leave-one-card-out spread, at least
+    +-30 %; prompts +-50 / 100 %.  Returns the constants, bands and lines to print."""
+    dec, dec_t, pre = vulkan_forms()
+    fixed = {"vulkan:a_w": 1.0, "vulkan:a_kv": prior["a_kv"]}
+    theta, ins, held = fit_held_out(dec, dec_t, fixed)
+    out = {f"vulkan:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items() if k.startswith("vulkan:")}
+    q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
+    n_cards = len({getattr(row, "device", "") for row, _ in dec})
+    SUMMARY.append(("2025-2026", "vulkan (discrete)", "tg", len(ins), _err(ins), _err(held)))
+    params = with_constants(load_speed_params(), "vulkan", **{k.split(":")[1]: v for k, v in out.items()})
+    pp = [PP_RUNS[row].seconds(params) / t for row, t in pre]
+    lines = [f"vulkan (discrete) tg: n={len(ins):3d} on {n_cards} cards, a_dq {out['vulkan:a_dq']:.2f} t_layer "
+             f"{out['vulkan:t_layer'] * 1e6:.0f} us (a_w 1) | median error in-sample {_err(ins):.1f} % "
+             f"leave-one-card-out {_err(held):.1f} %",
+             f"vulkan (discrete) pp: n={len(pp):3d} at the prior's constants, median error {_err(pp):.1f} %"]
+    bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.5, 2.0)}
+    return out, bands, lines
+
+
 def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[float, float], list[str]]:
     """Current llama.cpp builds' CUDA decode (a_w, a_kv, t_layer and the hand-off between devices, global t_hop)
     from the 2025-2026 llama.cpp rows on GeForce cards: whole-GPU, layer-split and partly offloaded runs (the
@@ -1043,6 +1106,13 @@ def main(argv: list[str]) -> int:
         apu_bands[f"{be}-apu"] = b_apu
         for line in l_apu:
             print(line)
+    # discrete cards on Vulkan: decode fitted on published llama-bench rows, prompts at the prior carried over
+    # from ROCm and the Strix Halo's Vulkan / ROCm ratio (vulkan_prior)
+    vk_theta, vk_bands, vk_lines = fit_vulkan(vulkan_prior(theta))
+    theta |= vk_theta
+    apu_bands["vulkan"] = vk_bands
+    for line in vk_lines:
+        print(line)
     theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
     # llamafile's classes from its LocalScore runs, the llama.cpp classes' constants (fitted, else the priors)
@@ -1096,6 +1166,8 @@ def main(argv: list[str]) -> int:
              "# *_q10 / *_q90: 10th / 90th percentile of measured / predicted rate in the fit (the band).",
              "# Classes marked fitted = false are priors from engine-facts.md 3.1-3.2 (no rows to fit).",
              "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
+             "# vulkan (discrete cards): decode from benchmarks/data/vulkan_discrete.csv (fit_vulkan), prompts the",
+             "# prior carried from ROCm by the Strix Halo's Vulkan / ROCm ratio (vulkan_prior).",
              "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",
              "# cuda decode and t_hop: current builds, throughput_modern.csv (fit_cuda_decode); cuda@2024-05 and",
              "# t_hop@2024-05: the May 2024 builds' decode.  cuda prompts: current builds from throughput_modern.csv",
@@ -1126,6 +1198,8 @@ def main(argv: list[str]) -> int:
             lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work (speed.moe_ubatch_elements)")
         for m, (lo, hi) in bands.get(c, {}).items():
             lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
+        if c in PROMPT_PRIOR_CLASSES:
+            lines.append("pp_prior = true  # decode fitted, prompt constants priors (fit_rocm, fit_vulkan)")
     lines += ["", "[classes.cpu]  # throughput_modern.csv CPU-only llama.cpp rows: " + ", ".join(sorted(cpu_devices)),
               "fitted = true"]
     lines += [f"{k} = {cpu_theta.get(f'cpu:{k}', 0.0):.6g}" for k in (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)]

@@ -471,6 +471,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     engine = get_engine(run.engine)
     unfitted = [f"{c}: efficiencies are priors, not fitted on measurements (wider band)"
                 for c in classes if c in params.classes and not params.fitted.get(c, False)]
+    unfitted += [f"{c}: prompt efficiencies are priors, not fitted on measurements (wider prefill band)"
+                 for c in classes if c in params.prompt_prior and params.fitted.get(c, False)]
     if mem.weights_bytes < TINY_MODEL_BYTES:
         unfitted.append(f"a model under {TINY_MODEL_BYTES // 1_000_000} MB runs at the engine's fixed cost per "
                         "operation, which the constants do not describe: a prior (wider band)")

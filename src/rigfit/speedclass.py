@@ -26,6 +26,7 @@ class SpeedParams:
     fitted: dict[str, bool]  # class -> fitted on data (False: prior)
     source: str
     batched_fitted: frozenset[str] = frozenset()  # classes whose a_bd was fitted on runs with several users
+    prompt_prior: frozenset[str] = frozenset()  # fitted classes whose prompt constants are still priors
 
 
 @functools.cache
@@ -41,6 +42,7 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
 
     classes, bands, fitted = {}, {}, {}
     batched: set[str] = set()
+    prompt_prior: set[str] = set()
     for name, rec in raw.get("classes", {}).items():
         # class@2023-12: prefill only (decode shared with the May 2024 builds); other eras carry both
         keys = PREFILL_KEYS if name.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)
@@ -77,9 +79,11 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
             classes[name][key] = float(rec[key]) if isinstance(rec.get(key), int | float) else classes[name]["a_fq"]
         bands[name] = {m: (float(rec.get(f"{m}_q10", 0.7)), float(rec.get(f"{m}_q90", 1.3))) for m in ("tg", "pp")}
         fitted[name] = bool(rec.get("fitted", False))
+        if rec.get("pp_prior") is True:
+            prompt_prior.add(name)
     return SpeedParams(classes=classes, globals_={k: float(v) for k, v in raw.get("globals", {}).items()},
                        bands=bands, fitted=fitted, source=str(raw.get("source", "")),
-                       batched_fitted=frozenset(batched))
+                       batched_fitted=frozenset(batched), prompt_prior=frozenset(prompt_prior))
 
 
 def hardware_class(device: Device | None, backend: str) -> str:
@@ -107,7 +111,8 @@ def hardware_class(device: Device | None, backend: str) -> str:
         base = "rocm" if backend != "vulkan" else "vulkan"
         return f"{base}-apu" if device.unified else base
     if device.vendor == "intel":
-        return "sycl"
+        # SYCL (oneAPI) is Intel's own backend; Vulkan runs ggml-vulkan's shaders as on any other card
+        return "vulkan" if backend == "vulkan" else "sycl"
     return "vulkan"
 
 
