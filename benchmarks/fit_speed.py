@@ -645,9 +645,12 @@ class BenchRow:
     measured: float
 
 
-def xtx_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], list[tuple[object, float]]]:
-    """The RX 7900 XTX llama-bench rows (benchmarks/data/rx7900xtx_rocm.csv): decode forms and their seconds per
-    token, and the prompt rows (row, seconds) with their runs in PP_RUNS."""
+def bench_forms(path: Path, backend: str, card: str | None = None) -> tuple[
+        list[tuple[object, dict[str, float]]], list[float], list[tuple[object, float]]]:
+    """A file of llama-bench rows (model, quant, test ppN / tgN, depth, tokens_per_s; the card from ``card`` or a
+    ``gpu`` column; optional ``ubatch`` and ``fa`` columns), each planned whole on its card with ``backend`` and
+    the depth, micro-batch and flash attention it ran: decode forms and their seconds per token, and the prompt
+    rows (row, seconds) with their runs in PP_RUNS."""
     import csv
 
     import rigfit
@@ -655,23 +658,27 @@ def xtx_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], lis
     dec: list[tuple[object, dict[str, float]]] = []
     dec_t: list[float] = []
     pre: list[tuple[object, float]] = []
-    for r in csv.DictReader(line for line in XTX.read_text().splitlines() if not line.startswith("#")):
+    for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
         kind, n = r["test"][:2], int(r["test"][2:])
         depth, rate = int(r["depth"]), float(r["tokens_per_s"])
-        f = rigfit.fit(r["model"], quant=r["quant"], hardware=["RX 7900 XTX"], backend="rocm", headroom_bytes=0,
+        gpu = card or r["gpu"]
+        kw: dict[str, Any] = {"n_ubatch": int(r["ubatch"])} if r.get("ubatch") else {}
+        if r.get("fa") in ("0", "1"):
+            kw["flash_attention"] = r["fa"] == "1"
+        f = rigfit.fit(r["model"], quant=r["quant"], hardware=[gpu], backend=backend, headroom_bytes=0,
                        context_tokens=depth + n + 256, prompt_tokens=n if kind == "pp" else 512,
-                       gen_tokens=n if kind == "tg" else 128, depth_tokens=depth, n_ubatch=int(r["ubatch"]))
-        assert f.placement is not None
+                       gen_tokens=n if kind == "tg" else 128, depth_tokens=depth, **kw)
+        assert f.placement is not None and str(f.placement.verdict) == "gpu", r
         works = device_work(f.spec, f.memory, f.placement, system=f.system)
-        assert isinstance(works, list) and all(w.cls == "rocm" for w in works), (r, works)
-        row = BenchRow(device="RX 7900 XTX", model=r["model"], test=r["test"], depth=depth, measured=rate)
+        assert isinstance(works, list) and all(w.cls == backend for w in works), (r, works)
+        row = BenchRow(device=gpu, model=r["model"], test=r["test"], depth=depth, measured=rate)
         if kind == "tg":
             dec.append((row, decode_linear(works, f.placement, depth + (n - 1) / 2, f.spec.sliding_window)))
             dec_t.append(1 / rate)
         else:
             run = f.memory.run
-            PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention, False,
-                                      depth)
+            PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
+                                      f.quant.name.upper() in ("F16", "BF16"), depth)
             pre.append((row, n / rate))
     return dec, dec_t, pre
 
@@ -684,7 +691,7 @@ def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[s
     (they predict the XTX's dense prompts within 12 %) but for a MoE micro-batch's cost per touched expert,
     a_xt, from the XTX's LFM2-8B-A1B prompts (one model: thin)."""
     adec, adec_t, _ = request_forms("rocm")
-    xdec, xdec_t, xpre = xtx_forms()
+    xdec, xdec_t, xpre = bench_forms(XTX, "rocm", card="RX 7900 XTX")
     forms, meas = adec + xdec, adec_t + xdec_t
     cards = [getattr(row, "device", "") for row, _ in forms]
     counts = {c: cards.count(c) for c in set(cards)}
@@ -720,39 +727,6 @@ def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def vulkan_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], list[tuple[object, float]]]:
-    """The discrete cards' Vulkan llama-bench rows (benchmarks/data/vulkan_discrete.csv), each planned on its card
-    with the backend, depth and flash attention it ran: decode forms and their seconds per token, and the prompt
-    rows (row, seconds) with their runs in PP_RUNS."""
-    import csv
-
-    import rigfit
-
-    dec: list[tuple[object, dict[str, float]]] = []
-    dec_t: list[float] = []
-    pre: list[tuple[object, float]] = []
-    for r in csv.DictReader(line for line in VULKAN.read_text().splitlines() if not line.startswith("#")):
-        kind, n = r["test"][:2], int(r["test"][2:])
-        depth, rate = int(r["depth"]), float(r["tokens_per_s"])
-        fa = {"flash_attention": r["fa"] == "1"} if r["fa"] in ("0", "1") else {}
-        f = rigfit.fit(r["model"], quant=r["quant"], hardware=[r["gpu"]], backend="vulkan", headroom_bytes=0,
-                       context_tokens=depth + n + 256, prompt_tokens=n if kind == "pp" else 512,
-                       gen_tokens=n if kind == "tg" else 128, depth_tokens=depth, **fa)
-        assert f.placement is not None and str(f.placement.verdict) == "gpu", r
-        works = device_work(f.spec, f.memory, f.placement, system=f.system)
-        assert isinstance(works, list) and all(w.cls == "vulkan" for w in works), (r, works)
-        row = BenchRow(device=r["gpu"], model=r["model"], test=r["test"], depth=depth, measured=rate)
-        if kind == "tg":
-            dec.append((row, decode_linear(works, f.placement, depth + (n - 1) / 2, f.spec.sliding_window)))
-            dec_t.append(1 / rate)
-        else:
-            run = f.memory.run
-            PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
-                                      f.quant.name.upper() in ("F16", "BF16"), depth)
-            pre.append((row, n / rate))
-    return dec, dec_t, pre
-
-
 def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
     """Discrete cards (AMD, NVIDIA, Intel) on llama.cpp's Vulkan backend from the published llama-bench rows of
     benchmarks/data/vulkan_discrete.csv (20 cards, May 2025 to September 2026 builds).  Decode: the weights and
@@ -764,7 +738,7 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     to Vulkan (RDNA 3 / 4 and recent NVIDIA drivers do, Intel Alchemist and Turing in these runs did not), which
     the catalog does not record.  Band: the wider of the in-sample and the leave-one-card-out spread, at least
     +-30 %; prompts +-50 / 100 %.  Returns the constants, bands and lines to print."""
-    dec, dec_t, pre = vulkan_forms()
+    dec, dec_t, pre = bench_forms(VULKAN, "vulkan")
     fixed = {"vulkan:a_w": 1.0, "vulkan:a_kv": prior["a_kv"]}
     theta, ins, held = fit_held_out(dec, dec_t, fixed)
     out = {f"vulkan:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items() if k.startswith("vulkan:")}
