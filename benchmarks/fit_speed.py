@@ -17,6 +17,7 @@ import json
 import math
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -457,17 +458,50 @@ def held_out_by_model(forms: list[tuple[object, dict[str, float]]], times: list[
     return 100 * statistics.median(errs)
 
 
-def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+METAL_KERNEL_KEYS = ("a_dq", "t_x")  # ggml-metal's own costs, shared by llama.cpp and Ollama on Apple GPUs
+
+
+def ollama_metal_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], set[str]]:
+    """Ollama's decode rows on Apple GPUs (modern_forms), its MLX-engine tags (-mlx) left out."""
+    dec, dec_t, _, _, devices = modern_forms("ollama-metal", engines=("ollama",))
+    keep = [i for i, (row, _) in enumerate(dec) if not getattr(row, "model", "").endswith("-mlx")]
+    return [dec[i] for i in keep], [dec_t[i] for i in keep], devices
+
+
+def metal_kernel_constants(mdec: list[tuple[object, dict[str, float]]], mdec_t: list[float], a_kv: float,
+                           without: str = "") -> dict[str, float]:
+    """The Metal kernels' unpacking and per-expert costs (METAL_KERNEL_KEYS) from llama.cpp's and Ollama's Apple
+    decode rows together (device ``without`` left out), each engine with its own a_w and t_layer: Ollama runs
+    ggml-metal's kernels behind its own runner, and its M1 Max rows, mostly K-quants of dense models, tell the
+    unpacking cost that llama.cpp's M1 Max rows (mostly Q8_0 MoE models) leave to the per-expert term."""
+    odec, odec_t, _ = ollama_metal_forms()
+    shared = []
+    for row, f in odec:
+        g: dict[str, float] = {}
+        for k, v in f.items():
+            c, _, n = k.partition(":")
+            key = f"metal:{n}" if c == "ollama-metal" and n in METAL_KERNEL_KEYS else k
+            g[key] = g.get(key, 0.0) + v
+        shared.append((row, g))
+    rows = [(x, t) for x, t in zip(mdec + shared, mdec_t + odec_t, strict=True)
+            if getattr(x[0], "device", "") != without]
+    th = robust_solve([x for x, _ in rows], [t for _, t in rows],
+                      fixed={"metal:a_kv": a_kv, "ollama-metal:a_kv": a_kv})
+    return {f"metal:{k}": th.get(f"metal:{k}", 0.0) for k in METAL_KERNEL_KEYS}
+
+
+def fit_ollama_metal(metal: dict[str, float], kernel_without: Callable[[str], dict[str, float]]
+                     ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Ollama on Apple GPUs from its 2025-2026 runs (M1 Max and M5 Max, eval_count / eval_duration): its own
     runner decodes below llama.cpp's rate on the same chips (the Metal constants stood in 21 % off, +19 % signed),
     so decode a_w and t_layer are fitted, the KV and dequantization terms and prefill kept at Metal's.  Tags
     ending in -mlx run Ollama's MLX engine and are left out.  The band is the wider of the in-sample and the
-    leave-one-device-out spread (two chips), at least +-30 %."""
+    leave-one-device-out spread (two chips), at least +-30 %.  The kernels' own costs (METAL_KERNEL_KEYS) are
+    Metal's, fitted on both engines' rows (metal_kernel_constants; ``kernel_without(device)``: fitted without
+    that device's rows, for its held-out prediction)."""
     cls = "ollama-metal"
-    dec, dec_t, _, _, devices = modern_forms(cls, engines=("ollama",))
-    keep = [i for i, (row, _) in enumerate(dec) if not getattr(row, "model", "").endswith("-mlx")]
-    dec, dec_t = [dec[i] for i in keep], [dec_t[i] for i in keep]
-    fixed = {f"{cls}:a_kv": metal["metal:a_kv"], f"{cls}:a_dq": metal["metal:a_dq"]}
+    dec, dec_t, devices = ollama_metal_forms()
+    fixed = {f"{cls}:a_kv": metal["metal:a_kv"]} | {f"{cls}:{k}": metal[f"metal:{k}"] for k in METAL_KERNEL_KEYS}
     th = robust_solve(dec, dec_t, fixed=fixed)
     th |= {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in (*PREFILL_KEYS, "a_ss", "a_xt")}
 
@@ -480,7 +514,8 @@ def fit_ollama_metal(metal: dict[str, float]) -> tuple[dict[str, float], dict[st
         train = [i for i, (row, _) in enumerate(dec) if getattr(row, "device", "") != device]
         test = [i for i, (row, _) in enumerate(dec) if getattr(row, "device", "") == device]
         if len(train) >= 8 and test:
-            th_h = robust_solve([dec[i] for i in train], [dec_t[i] for i in train], fixed=fixed)
+            fixed_h = fixed | {f"{cls}:{k.split(':')[1]}": v for k, v in kernel_without(device).items()}
+            th_h = robust_solve([dec[i] for i in train], [dec_t[i] for i in train], fixed=fixed_h)
             held += ratios(th_h, [dec[i] for i in test], [dec_t[i] for i in test])
     inside = ratios(th, dec, dec_t)
     q, ql = statistics.quantiles(inside, n=10), statistics.quantiles(held, n=10)
@@ -733,7 +768,8 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     cache stream at the full bandwidth (a_w held at 1), the shaders' unpacking of quantized weights costs its
     FP32 ALU time on top (a_dq, fitted: ggml-vulkan's mat-vec shaders dequantize in registers, so a card with few
     FLOPs per byte of bandwidth, an RX 5700 XT or a Radeon Pro VII, pays it where an RTX 4090 hides most of it;
-    a_w fitted free went below 1 and held out worse), t_layer fitted, a_kv at the prior (two rows start deep).
+    a_w fitted free went below 1 and held out worse), t_layer and the cost per routed-expert matmul (t_x,
+    speed.DECODE_EXPERT_CLASSES) fitted, a_kv at the prior (two rows start deep).
     Prompts keep the prior (``prior``): the rows' prompt rates follow whether the driver exposes the matrix cores
     to Vulkan (RDNA 3 / 4 and recent NVIDIA drivers do, Intel Alchemist and Turing in these runs did not), which
     the catalog does not record.  Band: the wider of the in-sample and the leave-one-card-out spread, at least
@@ -748,7 +784,8 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     params = with_constants(load_speed_params(), "vulkan", **{k.split(":")[1]: v for k, v in out.items()})
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre]
     lines = [f"vulkan (discrete) tg: n={len(ins):3d} on {n_cards} cards, a_dq {out['vulkan:a_dq']:.2f} t_layer "
-             f"{out['vulkan:t_layer'] * 1e6:.0f} us (a_w 1) | median error in-sample {_err(ins):.1f} % "
+             f"{out['vulkan:t_layer'] * 1e6:.0f} us t_x {out.get('vulkan:t_x', 0.0) * 1e6:.1f} us (a_w 1) | median "
+             f"error in-sample {_err(ins):.1f} % "
              f"leave-one-card-out {_err(held):.1f} %",
              f"vulkan (discrete) pp: n={len(pp):3d} at the prior's constants, median error {_err(pp):.1f} %"]
     bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.5, 2.0)}
@@ -974,7 +1011,9 @@ def main(argv: list[str]) -> int:
     rdec, rdec_t, rdev = request_forms("metal")
     mdec, mdec_t, metal_devices = mdec + rdec, mdec_t + rdec_t, metal_devices | rdev
     # the rows start near an empty cache: the KV term is held at its 2024 value (the 2024 rows reach 8k)
-    metal_theta = robust_solve(mdec, mdec_t, fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]})
+    # ggml-metal's unpacking and per-expert costs from llama.cpp's and Ollama's rows together, then the rest
+    kernel = metal_kernel_constants(mdec, mdec_t, theta["metal@2024-05:a_kv"])
+    metal_theta = robust_solve(mdec, mdec_t, fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]} | kernel)
     if len(mpre) >= 12:
         metal_theta |= robust_solve(mpre, mpre_t)
     else:
@@ -1013,8 +1052,9 @@ def main(argv: list[str]) -> int:
         keep = [(i, rf) for i, rf in enumerate(mdec) if getattr(rf[0], "device", "") != held]
         if len(keep) < 8:
             continue
+        kernel_h = metal_kernel_constants(mdec, mdec_t, theta["metal@2024-05:a_kv"], without=held)
         th_h = robust_solve([rf for _, rf in keep], [mdec_t[i] for i, _ in keep],
-                            fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]})
+                            fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]} | kernel_h)
         loo_metal += [sum(v * th_h.get(k, 0.0) for k, v in f.items()) / t
                       for (row, f), t in zip(mdec, mdec_t, strict=True) if getattr(row, "device", "") == held]
     if len(loo_metal) >= 2:
@@ -1071,7 +1111,8 @@ def main(argv: list[str]) -> int:
     theta |= rocm_theta
     for line in rocm_lines:
         print(line)
-    ollama_theta, ollama_bands = fit_ollama_metal(metal_theta)
+    ollama_theta, ollama_bands = fit_ollama_metal(
+        metal_theta, lambda d: metal_kernel_constants(mdec, mdec_t, theta["metal@2024-05:a_kv"], without=d))
     theta |= ollama_theta
     apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
     for be in ("rocm", "vulkan"):
@@ -1164,6 +1205,8 @@ def main(argv: list[str]) -> int:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
         if theta.get(f"{c}:a_at"):
             lines.append(f"a_at = {theta[f'{c}:a_at']:.6g}  # decode's attention FLOPs (speed.decode_terms)")
+        if theta.get(f"{c}:t_x"):
+            lines.append(f"t_x = {theta[f'{c}:t_x']:.6g}  # decode's cost per routed-expert matmul (speed.py)")
         for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),
                         ("a_fx", "a MoE's routed experts' FLOPs")):
             if f"{c}:{k}" in theta:

@@ -72,6 +72,12 @@ ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel,
 # weights' rate: it is the query heads sharing each KV head, not the bytes, that make a deep cache slow).  Ollama
 # and llamafile run llama.cpp's CUDA attention; vLLM's holds llama.cpp's constant (no deep vLLM rows).
 DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda")
+# classes whose current builds pay a fixed cost per routed-expert matmul in decode (``t_x``, seconds per expert a
+# token uses per MoE layer): Metal's and Vulkan's mul_mat_id run each selected expert's small mat-vec on its own,
+# so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;
+# fitted on the 2025-2026 Metal rows and the Vulkan llama-bench rows (CUDA's and HIP's fused expert kernels show
+# little of it: fitted there, it held out worse or no better)
+DECODE_EXPERT_CLASSES = ("metal", "ollama-metal", "vulkan")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +124,8 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
         full = work.attn_dim_layers - work.swa_attn_dim_layers
         flops = 4.0 * batch * (full * position + work.swa_attn_dim_layers * min(position, window or position))
         terms["a_at"] = flops / (work.alu_tflops * 1e12)
+    if current and work.cls in DECODE_EXPERT_CLASSES and work.expert_calls:
+        terms["t_x"] = work.expert_calls
     return terms
 
 

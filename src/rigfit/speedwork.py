@@ -84,6 +84,8 @@ class DeviceWork:
     # the work runs on the host CPU's cores (offloaded layers, or the CPU backend on an APU / SoC): what the speed
     # model asks instead of reading a class name, since an engine with CPU kernels of its own has its own class
     on_cpu: bool = False
+    # routed-expert matmuls a decode step runs here: its MoE layers whose experts it holds x the experts a token uses
+    expert_calls: float = 0.0
 
 
 # ggml-cpu's prompt matmuls by weight type, in the families whose rates the throughput_modern.csv CPU rows tell
@@ -243,8 +245,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         resident = resident_x = 0.0
         routed = 0.0  # the routed experts' bytes a token uses here (their share of w)
         state = 0.0
+        calls = 0.0
         for il in d.layers:
             lay = mem.layers[il]
+            if lay.expert_bytes and il not in moe_ram:
+                calls += spec.n_experts_active
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
             routed += lay.expert_bytes * active
             in_ram = il in moe_ram
@@ -268,6 +273,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         moved = 0.0
         if d.role == Role.CPU:
             moved = sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
+            calls += len(d.expert_layers) * spec.n_experts_active
         elif plan.n_cpu_moe:
             moved = -sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
         w += moved
@@ -308,5 +314,5 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
-                              family_shares=shares, on_cpu=on_cpu))
+                              family_shares=shares, on_cpu=on_cpu, expert_calls=calls))
     return out
