@@ -6,8 +6,11 @@ Decode (one sequence, llama.cpp; engine-facts.md 3.1): the layers run in order, 
 
 ``Bw_d`` = weights read per token on device d (MoE: shared part + n_used / n_expert of the experts; token_embd is
 a row gather and is not read), ``Bkv_d(p)`` = the KV cache read at context position p (sliding layers capped at
-the window), ``L_d`` = layers on d (kernel launches, norms, sampling scale with layers).  Tensor parallel: the
-slowest shard plus two all-reduces per layer (Megatron-LM, Shoeybi et al. 2019).
+the window), ``L_d`` = layers on d (kernel launches, norms, sampling scale with layers).  Where the rows tell
+them apart, current builds add the unpacking of quantized weights at the ALU rate (``a_dq``: CPUs, M1 / M2 GPUs,
+Vulkan), attention's arithmetic over the cache (``a_at``: 4 x query heads x head_dim per cached token and layer,
+DECODE_ATTENTION_CLASSES) and a fixed cost per routed-expert matmul (``t_x``, DECODE_EXPERT_CLASSES).  Tensor
+parallel: the slowest shard plus two all-reduces per layer (Megatron-LM, Shoeybi et al. 2019).
 
 ``speedwork.device_work`` counts each device's work (bytes, elements, rates); this module prices it.
 
@@ -107,7 +110,8 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
                  current: bool = True) -> dict[str, float]:
     """Linear coefficients of one device's decode time at context position ``position``: one step that makes a
     token for each of ``batch`` sequences reads the weights once and every sequence's cache.  ``current``: a
-    current build (a class in DECODE_ATTENTION_CLASSES prices its attention arithmetic apart)."""
+    current build (a class in DECODE_ATTENTION_CLASSES prices its attention arithmetic apart, one in
+    DECODE_EXPERT_CLASSES its routed-expert matmuls)."""
     bw = work.bandwidth_gb_s * 1e9
     kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position)
                   + work.state_bytes)
@@ -125,6 +129,7 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
         flops = 4.0 * batch * (full * position + work.swa_attn_dim_layers * min(position, window or position))
         terms["a_at"] = flops / (work.alu_tflops * 1e12)
     if current and work.cls in DECODE_EXPERT_CLASSES and work.expert_calls:
+        # one sequence's experts: several sequences touch more of them, so for a batch this is a lower bound
         terms["t_x"] = work.expert_calls
     return terms
 

@@ -248,11 +248,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         calls = 0.0
         for il in d.layers:
             lay = mem.layers[il]
-            if lay.expert_bytes and il not in moe_ram:
-                calls += spec.n_experts_active
             w += lay.weights_bytes - lay.expert_bytes * (1 - active)
             routed += lay.expert_bytes * active
             in_ram = il in moe_ram
+            if lay.expert_bytes and not in_ram:
+                calls += spec.n_experts_active
             resident += lay.weights_bytes - (lay.expert_bytes if in_ram else 0)
             resident_x += 0 if in_ram else lay.expert_bytes
             kind, k, v = layout[il]
