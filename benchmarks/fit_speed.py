@@ -785,8 +785,7 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre]
     lines = [f"vulkan (discrete) tg: n={len(ins):3d} on {n_cards} cards, a_dq {out['vulkan:a_dq']:.2f} t_layer "
              f"{out['vulkan:t_layer'] * 1e6:.0f} us t_x {out.get('vulkan:t_x', 0.0) * 1e6:.1f} us (a_w 1) | median "
-             f"error in-sample {_err(ins):.1f} % "
-             f"leave-one-card-out {_err(held):.1f} %",
+             f"error in-sample {_err(ins):.1f} % leave-one-card-out {_err(held):.1f} %",
              f"vulkan (discrete) pp: n={len(pp):3d} at the prior's constants, median error {_err(pp):.1f} %"]
     bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.5, 2.0)}
     return out, bands, lines
@@ -1234,11 +1233,7 @@ def main(argv: list[str]) -> int:
         if c in classes:
             continue  # fitted on rows after all (rocm's decode)
         lines += ["", f"[classes.{c}]", "fitted = false"]
-        consts = pri
-        if c == "vulkan":
-            consts = vulkan_prior(theta)
-            lines[-2] += "  # a_w a_kv t_layer a_fq: discrete ROCm's x Vulkan / ROCm on Strix Halo (vulkan_prior)"
-        lines += [f"{k} = {v:.6g}" for k, v in consts.items()]
+        lines += [f"{k} = {v:.6g}" for k, v in pri.items()]
     for k in sorted(theta):
         print(f"  {k:24s} {theta[k]:.5g}")
     if "--check" not in argv:

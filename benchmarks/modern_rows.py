@@ -92,10 +92,10 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
             dev = re.search(r"device: ([^;]+)", notes)
             ncm = re.search(r"(?:--n-cpu-moe|-ncmoe)[ =](\d+)", cmd)
             # a llama-bench row without -fa is planned with the engine's default flash attention (auto: on where
-            # the backend has the kernels), as 2026 llama-bench sources default it (cmd_params_defaults flash_attn
-            # LLAMA_FLASH_ATTN_TYPE_AUTO, n_gpu_layers -1; 2025 ones: false, 99).  Taken as off, the 98k-token
-            # rows on 12 GB cards could not have fitted (their scores alone need gigabytes), and CUDA prompts
-            # scored 10.6 % median where auto scores 9.2
+            # the backend has the kernels), as the 2026 llama-bench source found defaults it (cmd_params_defaults
+            # flash_attn LLAMA_FLASH_ATTN_TYPE_AUTO, n_gpu_layers -1; one of 2025: false, 99).  Taken as off, the
+            # 98k-token rows on 12 GB cards could not have fitted (their scores alone need gigabytes), and CUDA
+            # prompts scored 10.6 % median where auto scores 9.2
             mem = _int(r["unified_memory_gb"] or "")
             out.append(ModernRow(
                 engine=eng, backend=r["backend"], hardware=f"{n}x {hw}" if n > 1 else hw,
