@@ -12,6 +12,7 @@ rest refitted.  Residuals (measured / predicted) give each class's 10th-90th per
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -461,8 +462,10 @@ def held_out_by_model(forms: list[tuple[object, dict[str, float]]], times: list[
 METAL_KERNEL_KEYS = ("a_dq", "t_x")  # ggml-metal's own costs, shared by llama.cpp and Ollama on Apple GPUs
 
 
+@functools.cache
 def ollama_metal_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], set[str]]:
-    """Ollama's decode rows on Apple GPUs (modern_forms), its MLX-engine tags (-mlx) left out."""
+    """Ollama's decode rows on Apple GPUs (modern_forms), its MLX-engine tags (-mlx) left out; planned once per
+    process (the Metal kernel fit and each held-out chip's refit read them; callers do not change them)."""
     dec, dec_t, _, _, devices = modern_forms("ollama-metal", engines=("ollama",))
     keep = [i for i, (row, _) in enumerate(dec) if not getattr(row, "model", "").endswith("-mlx")]
     return [dec[i] for i in keep], [dec_t[i] for i in keep], devices
@@ -1202,10 +1205,9 @@ def main(argv: list[str]) -> int:
         for k in ("a_ss", "a_xt"):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
-        if theta.get(f"{c}:a_at"):
-            lines.append(f"a_at = {theta[f'{c}:a_at']:.6g}  # decode's attention FLOPs (speed.decode_terms)")
-        if theta.get(f"{c}:t_x"):
-            lines.append(f"t_x = {theta[f'{c}:t_x']:.6g}  # decode's cost per routed-expert matmul (speed.py)")
+        for k, what in (("a_at", "decode's attention FLOPs"), ("t_x", "decode's cost per routed-expert matmul")):
+            if theta.get(f"{c}:{k}"):  # 0 where the class does not price it (speed.decode_terms)
+                lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.decode_terms)")
         for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),
                         ("a_fx", "a MoE's routed experts' FLOPs")):
             if f"{c}:{k}" in theta:

@@ -51,12 +51,11 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
             raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")
         classes[name] = {k: float(rec[k]) for k in keys}
         if not name.endswith("@2023-12"):
-            # decode's dequantization cost (speed.decode_terms): fitted where the rows tell it apart, else 0
-            classes[name]["a_dq"] = float(rec["a_dq"]) if isinstance(rec.get("a_dq"), int | float) else 0.0
-            # decode's attention arithmetic (speed.decode_terms, DECODE_ATTENTION_CLASSES), else 0
-            classes[name]["a_at"] = float(rec["a_at"]) if isinstance(rec.get("a_at"), int | float) else 0.0
-            # decode's fixed cost per routed-expert matmul (speed.decode_terms, DECODE_EXPERT_CLASSES), else 0
-            classes[name]["t_x"] = float(rec["t_x"]) if isinstance(rec.get("t_x"), int | float) else 0.0
+            # decode's terms priced where the rows tell them apart, else 0 (speed.decode_terms): the unpacking of
+            # quantized weights, attention's arithmetic (DECODE_ATTENTION_CLASSES), the cost per routed-expert
+            # matmul (DECODE_EXPERT_CLASSES)
+            for key in ("a_dq", "a_at", "t_x"):
+                classes[name][key] = float(rec[key]) if isinstance(rec.get(key), int | float) else 0.0
             # batched decode's matmuls against the prefill rate (speed.batch_compute_s): fitted where runs
             # with several users exist, else 1 (a prior: batched decode runs the prompt's kernels)
             bd = rec.get("a_bd")

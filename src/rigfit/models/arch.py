@@ -274,7 +274,7 @@ def arch_of_type(model_type: str) -> Arch | None:
 
 def arch_for_config(model_type: str, hf_class: str = "") -> Arch:
     """The architecture a config.json names by its ``architectures`` class or ``model_type``."""
-    arch = _BY_HF.get(hf_class) or _BY_HF.get(model_type) or BY_NAME.get(model_type)
+    arch = _BY_HF.get(hf_class) or arch_of_type(model_type)
     if arch is None:
         raise UnknownArchitecture(model_type or hf_class)
     return arch

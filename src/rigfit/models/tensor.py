@@ -36,9 +36,13 @@ class Tensor:
             and "ffn_gate_inp" not in self.name and "_norm" not in self.name
 
 
+# the embedding tables, which sit outside the blocks and count as token_embd
+_EMBEDDINGS = ("token_embd", "per_layer_token_embd", "position_embd")
+
+
 @functools.lru_cache(maxsize=1024)
 def _group(local: str, n_dims: int) -> str:
-    top = local.startswith(("token_embd", "per_layer_token_embd", "position_embd", "output"))
+    top = local.startswith((*_EMBEDDINGS, "output"))
     return tensor_group(local if top else "." + local, n_dims)
 
 
@@ -69,7 +73,7 @@ def quant_kind(name: str, n_dims: int) -> str:
 
 
 def tensor_group(name: str, n_dims: int) -> str:
-    if name.startswith(("token_embd", "per_layer_token_embd", "position_embd")):
+    if name.startswith(_EMBEDDINGS):
         return "token_embd"
     if name.startswith(("output.", "output_norm")) and n_dims >= 2:
         return "output"

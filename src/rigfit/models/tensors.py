@@ -34,25 +34,26 @@ def build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
 @functools.lru_cache(maxsize=512)  # pure in the (frozen) structure; every quant a search tries starts from it
 def _build_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     e = spec.hidden_size
+    arch = arch_of(spec)
     out: list[Tensor] = [Tensor(name="token_embd.weight", shape=(e, spec.embedding_rows))]
     if spec.per_layer_input_size:  # per-layer embeddings: a second token table and its projection
         ple = spec.n_layers * spec.per_layer_input_size
         out += [Tensor(name="per_layer_token_embd.weight", shape=(ple, spec.per_layer_vocab_size or spec.vocab_size)),
                 Tensor(name="per_layer_model_proj.weight", shape=(e, ple)),
                 Tensor(name="per_layer_proj_norm.weight", shape=(spec.per_layer_input_size,))]
-    if arch_of(spec).altup:  # the extra AltUp streams' projections in and out (n_altup - 1 of each)
+    if arch.altup:  # the extra AltUp streams' projections in and out (n_altup - 1 of each)
         out += [Tensor(name="altup_proj.weight", shape=(e, e, ALTUP_STREAMS - 1)),
                 Tensor(name="altup_unembd_proj.weight", shape=(e, e, ALTUP_STREAMS - 1))]
     if spec.arch == "gemma4" and LayerKind.FULL in spec.layer_types:
         # proportional RoPE frequencies of the full-attention layers (llama.cpp src/models/gemma4.cpp)
         full = next(spec.head_dim_of(il) for il in range(spec.n_layers) if spec.layer_kind(il) == LayerKind.FULL)
         out.append(Tensor(name="rope_freqs.weight", shape=(full // 2,)))
-    if arch_of(spec).learned_positions:
+    if arch.learned_positions:
         out.append(Tensor(name="position_embd.weight", shape=(e, spec.max_context)))
     for il in range(spec.n_layers):
         out.extend(_layer_tensors(spec, il))
     out.append(Tensor(name="output_norm.weight", shape=(e,)))
-    if arch_of(spec).biases:
+    if arch.biases:
         out.append(Tensor(name="output_norm.bias", shape=(e,)))
     if not spec.tied_embeddings:
         out.append(Tensor(name="output.weight", shape=(e, spec.embedding_rows)))
@@ -137,12 +138,11 @@ def _attention_tensors(spec: ModelSpec, arch: Arch, il: int) -> list[Tensor]:
               _t(il, "attn_v.weight", e, nkv * vd), _t(il, "attn_output.weight", nh * vd, e)]
     if spec.k_eq_v and spec.layer_kind(il) == LayerKind.FULL and arch.attention != Attention.FUSED_QKV:
         del ts[2]  # V is the K projection
-    if spec.attn_bias and arch.attention == Attention.FUSED_QKV:
-        ts.append(_t(il, "attn_qkv.bias", nh * hd + 2 * nkv * hd))
-        if arch.attn_out_bias:
-            ts.append(_t(il, "attn_output.bias", e))
-    elif spec.attn_bias:
-        ts += [_t(il, "attn_q.bias", nh * hd), _t(il, "attn_k.bias", nkv * hd), _t(il, "attn_v.bias", nkv * hd)]
+    if spec.attn_bias:
+        if arch.attention == Attention.FUSED_QKV:
+            ts.append(_t(il, "attn_qkv.bias", nh * hd + 2 * nkv * hd))
+        else:
+            ts += [_t(il, "attn_q.bias", nh * hd), _t(il, "attn_k.bias", nkv * hd), _t(il, "attn_v.bias", nkv * hd)]
         if arch.attn_out_bias:
             ts.append(_t(il, "attn_output.bias", e))
     if spec.qk_norm:
