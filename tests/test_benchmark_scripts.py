@@ -93,8 +93,8 @@ def test_prompts_beyond_the_peak_arithmetic_are_cache_hits(monkeypatch: pytest.M
 
 @pytest.mark.parametrize(("model", "measured", "beyond"), [
     # throughput_modern.csv, Ollama on an M5 Max 48 GB (localmaxxing): gemma4:31b-mlx at 47.2 tok/s (an MLX tag,
-    # which rigfit now refuses to plan as llama.cpp; its GGUF tag at that rate), above the 33 tok/s that reading a
-    # 4-bit 31B model once per token at 614 GB/s allows; devstral:24b at 31.4, below it
+    # likely drafting ahead with a multi-token-prediction head; its GGUF tag at that rate), above the 33 tok/s
+    # that reading a 4-bit 31B model once per token at 614 GB/s allows; devstral:24b at 31.4, below it
     ("gemma4:31b", 47.2, True),
     ("devstral:24b", 31.4, False),
 ])

@@ -55,7 +55,7 @@ def test_engine_data_agrees(name: str) -> None:
 
 
 def test_launch_engines() -> None:
-    assert LAUNCH_ENGINES == ("llama.cpp", "ollama", "lmstudio", "llamafile", "vllm", "mlx", "exo")
+    assert LAUNCH_ENGINES == ("llama.cpp", "ollama", "ollama-mlx", "lmstudio", "llamafile", "vllm", "mlx", "exo")
 
 
 def test_unknown_engine_names_the_close_ones() -> None:

@@ -245,10 +245,10 @@ def test_plan_that_does_not_fit_gets_no_command() -> None:
 
 
 @pytest.mark.parametrize(("command", "exc", "message"), [
-    ("foo", UnknownName, "unknown launch command engine 'foo'; valid: llama.cpp, ollama, lmstudio, llamafile, "
-                             "vllm, mlx, exo"),
+    ("foo", UnknownName, "unknown launch command engine 'foo'; valid: llama.cpp, ollama, ollama-mlx, lmstudio, "
+                             "llamafile, vllm, mlx, exo"),
     ("exllamav2", InvalidInput, "no launch command for exllamav2; rigfit writes commands for llama.cpp, ollama, "
-                                "lmstudio, llamafile, vllm, mlx, exo"),
+                                "ollama-mlx, lmstudio, llamafile, vllm, mlx, exo"),
     ("ollama", InvalidInput, "the ollama command needs a plan for ollama, but this fit was planned for llama.cpp"),
 ])
 def test_bad_command_names(command: str, exc: type[Exception], message: str) -> None:
@@ -288,7 +288,7 @@ def test_cli_command_picks_the_engine_and_json(capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--command", "tabby"], "rigfit: error: unknown launch command engine 'tabby'; valid: llama.cpp, ollama, "
-                             "lmstudio, llamafile, vllm, mlx, exo\n"),
+                             "ollama-mlx, lmstudio, llamafile, vllm, mlx, exo\n"),
     (["--engine", "vllm", "--command", "ollama"],
      "rigfit: error: the ollama command needs a plan for ollama, but this fit was planned for vllm "
      "(--command, --engine)\n"),

@@ -239,14 +239,22 @@ def test_a_pull_name_plans_its_own_file(capsys: pytest.CaptureFixture[str], engi
     assert code == 0 and json.loads(out)["quant"] == "Q4_K_M"
 
 
-# Ollama's MLX tags (qwen3.6:27b-mlx, north-mini-code-1.0:mlx-mxfp8) are MLX weights its MLX runner serves on
-# Apple silicon, not GGUF files for llama.cpp: planning them as Ollama's llama.cpp would price the wrong engine
-# and file, so it is one line naming the mlx engine (exit 2); the same model with a GGUF tag plans as usual.
-@pytest.mark.parametrize("tag", ["qwen3.6:27b-mlx", "north-mini-code-1.0:mlx-mxfp8", "gemma4:e4b-mlx"])
-def test_an_ollama_mlx_tag_names_the_mlx_engine(capsys: pytest.CaptureFixture[str], tag: str) -> None:
-    code, out, err = run_cli(capsys, "fit", tag, "-e", "ollama", "-H", "M4 Pro 48GB")
+# Ollama's MLX tags (qwen3.6:27b-mlx, north-mini-code-1.0:mlx-mxfp8, gemma4:12b-nvfp4) are safetensors models its
+# MLX runner serves on Apple silicon (Ollama 0.19 and later), not GGUF files for its llama.cpp: they plan on that
+# runner (engine "ollama-mlx") in the mode the tag names, a plain -mlx tag in NVFP4; a tag of format words only
+# is the model's one size; the same model's GGUF tag stays on llama.cpp; on a GPU the runner does not serve it is
+# one line (exit 2).
+@pytest.mark.parametrize(("tag", "quant"), [
+    ("qwen3.6:27b-mlx", "OLLAMA-NVFP4"), ("north-mini-code-1.0:mlx-mxfp8", "OLLAMA-MXFP8"),
+    ("gemma4:e4b-mlx", "OLLAMA-NVFP4"), ("laguna-xs-2.1:nvfp4", "OLLAMA-NVFP4"), ("qwen3.6:27b-int4", "OLLAMA-INT4"),
+])
+def test_an_ollama_mlx_tag_plans_on_its_mlx_runner(capsys: pytest.CaptureFixture[str], tag: str, quant: str) -> None:
+    code, out, _ = run_cli(capsys, "fit", tag, "-e", "ollama", "-H", "M4 Pro 48GB", "--json")
+    d = json.loads(out)
+    assert code == 0 and (d["engine"], d["quant"]) == ("ollama-mlx", quant)
+    code, out, err = run_cli(capsys, "fit", tag, "-e", "ollama", "-H", "RTX 4090")
     assert code == 2 and out == ""
-    assert err.strip() == (f"rigfit: error: {tag} is an MLX model, which Ollama runs with its MLX runner, not "
-                           "llama.cpp: plan it with the mlx engine (--engine)")
-    code, _, _ = run_cli(capsys, "fit", "qwen3.6:27b", "-e", "ollama", "-H", "M4 Pro 48GB", "--json")
-    assert code == 0
+    assert err.strip() == ("rigfit: error: Ollama (MLX runner) does not run on NVIDIA GeForce RTX 4090 (cuda); it "
+                           "runs on metal (--engine, --hardware)")
+    code, out, _ = run_cli(capsys, "fit", "qwen3.6:27b", "-e", "ollama", "-H", "M4 Pro 48GB", "--json")
+    assert code == 0 and (json.loads(out)["engine"], json.loads(out)["quant"]) == ("ollama", "Q4_K_M")

@@ -70,7 +70,7 @@ def pick_quant(spec: ModelSpec, engine: Engine, quant: str | None) -> QuantSchem
     prefer = engine.weights.value
     native = native_quant(spec, engine)
     if quant:
-        q = resolve_quant(quant, prefer=prefer)
+        q = resolve_quant(engine.quant_name(quant), prefer=prefer)
         if isinstance(q, TensorFormat) and q.checkpoint_only and q != native and engine.loads(q):
             raise InvalidInput(f"{engine.title} loads {q.name} weights only from a checkpoint published in them "
                                f"(gpt-oss); {spec.name} is not: pick another quantization",

@@ -164,8 +164,8 @@ def main_group(ctx: click.Context) -> None:
 @click.argument("model")
 @fit_options
 @click.option("--command", "command",
-              help="Print the launch command for this plan: llama.cpp, ollama, lmstudio, llamafile, vllm or mlx "
-                   "(plans for that engine unless --engine says otherwise).")
+              help="Print the launch command for this plan: llama.cpp, ollama, ollama-mlx, lmstudio, llamafile, vllm "
+                   "or mlx (plans for that engine unless --engine says otherwise).")
 @click.option("--this-machine", is_flag=True, help="Plan for the detected GPUs and RAM of this machine.")
 @click.option("--curve", is_flag=True, help="Also the same plan at contexts from 1k to the model's maximum.")
 def fit(model: str, as_json: bool, this_machine: bool, curve: bool, **opts: Any) -> None:

@@ -8,7 +8,7 @@ their sources); this module checks that the plan can run and picks the engine.
 from __future__ import annotations
 
 from .api import FitResult
-from .engines import LAUNCH_ENGINES, get_engine
+from .engines import LAUNCH_ENGINES, engine_for, get_engine
 from .engines.recipe import Launch, LaunchFile, plan_summary
 from .errors import InvalidInput, UnknownName
 from .vocab import Verdict
@@ -29,6 +29,8 @@ def check_command(name: str) -> str:
 def launch(r: FitResult, command: str | None = None, *, host: str = "127.0.0.1", port: int | None = None) -> Launch:
     """The launch recipe for ``r`` (planned for ``r.engine``); ``command`` must name that engine."""
     engine = check_command(command or r.engine.name)
+    if engine != r.engine.name and engine_for(get_engine(engine), r.spec.resolved_from).name == r.engine.name:
+        engine = r.engine.name  # "--command ollama" for an MLX tag: Ollama's MLX runner serves it
     if engine != r.engine.name:
         raise InvalidInput(f"the {engine} command needs a plan for {engine}, but this fit was planned for "
                            f"{r.engine.name}", options=("command", "engine"))

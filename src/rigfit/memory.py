@@ -118,6 +118,11 @@ def _format_geometry(fmt: TensorFormat, t: Tensor) -> GroupGeometry:
     if t.group == "output":
         return fmt.head
     if t.is_linear:
+        if t.name.endswith(fmt.kept_tensors):
+            return BF16
+        if fmt.promoted is not None and t.name.endswith(fmt.promoted_tensors) and \
+                (fmt.promoted_layers is None or t.layer in fmt.promoted_layers):
+            return fmt.promoted
         if fmt.experts is not None and "_exps" in t.name:
             return fmt.experts
         if fmt.attention is not None and t.group == "attention":
@@ -165,7 +170,8 @@ def _weight_bytes(spec: ModelSpec, quant: QuantScheme
     if isinstance(quant, GGUFFileType):
         types = ggml_types_for(tensors, quant, mixture_context(spec))
         return tensors, tuple(tensor_bytes_gguf(tensors, types)), False, tuple(types)
-    fmt = quant.delta_net if quant.delta_net is not None and spec.delta_net else quant
+    fmt = (quant.delta_net if quant.delta_net is not None and spec.delta_net else quant).for_arch(spec.arch,
+                                                                                                   spec.n_layers)
     return tensors, tuple(tensor_bytes_format(tensors, fmt)), False, (None,) * len(tensors)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from .api import MAX_USERS, FitResult, curve_request, fit
+from .api import MAX_USERS, FitResult, curve_request, fit, native_quant
 from .calibration import Calibration
 from .errors import InvalidInput, UnknownName
 from .hardware.links import LinkSpec
@@ -20,6 +21,9 @@ from .models.spec import ModelSpec
 from .request import FitRequest, Search, make_request
 from .system import System, make_system
 from .vocab import Verdict
+
+if TYPE_CHECKING:
+    from .engines import Engine
 
 
 def parse_ctx(text: str | None) -> int | None:
@@ -149,16 +153,17 @@ def _users(o: FitOptions) -> tuple[int, bool]:
     return int(text), False
 
 
-def _native_of(model: str | ModelSpec) -> str | None:
-    if isinstance(model, ModelSpec):
-        return model.native_quant or None
+def _native_of(model: str | ModelSpec, engine: Engine) -> str | None:
+    """The format ``model`` is published in, where ``engine`` loads it (gpt-oss's MXFP4 experts)."""
     from .errors import RigfitError
     from .models.resolve import resolve_model
 
     try:
-        return resolve_model(model).native_quant or None
+        spec = model if isinstance(model, ModelSpec) else resolve_model(model)
     except RigfitError:
         return None  # make_request names the bad model
+    q = native_quant(spec, engine)
+    return q.name if q is not None else None
 
 
 def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: System | None = None) -> FitRequest:
@@ -179,20 +184,19 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     max_ctx = (o.ctx or "").strip().lower() == "max"
     n_seq, max_users = _users(o)
     quant = o.quant
-    from .engines import get_engine
+    from .engines import engine_for, get_engine
     from .models.resolve import hf_pull_name
 
     pulled = hf_pull_name(model) if isinstance(model, str) else None
     if not quant and pulled and pulled[1]:
         quant = pulled[1].upper()  # hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M is that one file: nothing to search
 
-    if not quant and not is_file and get_engine(engine_of(o)).quant_from_name:
+    eng = engine_for(get_engine(engine_of(o)), model)  # Ollama's MLX tags: its MLX runner
+    if not quant and not is_file and eng.quant_from_name:
         # Ollama pulls one file per tag: the quant the tag names, else the model's native format (gpt-oss:
         # MXFP4), else the library's default; nothing to search for
-        from .quant import tag_quant
-
-        quant = (tag_quant(model) if isinstance(model, str) else None) or _native_of(model) \
-            or get_engine(engine_of(o)).default_quant
+        quant = (eng.quant_of_name(model) if isinstance(model, str) else None) or _native_of(model, eng) \
+            or eng.default_quant
     search = Search.MAX_CONTEXT if max_ctx else Search.MAX_USERS if max_users else \
         Search.BEST_QUANT if has_hw and not quant and not is_file else Search.NONE
     return make_request(

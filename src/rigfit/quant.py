@@ -427,22 +427,24 @@ def split_gguf_name(name: str) -> tuple[str, str] | None:
     return m.group("model"), _GGUF_ALIASES.get(quant, quant)
 
 
-def _tag_parts(tag: str) -> list[str]:
+def tag_parts(tag: str) -> list[str]:
     """The dash-separated parts of an Ollama tag after its colon ("qwen3.6:27b-mlx" -> 27b, mlx); none for a name
     that is not a library tag (no colon, or a path / repo)."""
     return tag.split(":", 1)[1].split("-") if ":" in tag and "/" not in tag else []
 
 
 def tag_is_mlx(tag: str) -> bool:
-    """An Ollama tag of MLX weights ("qwen3.6:27b-mlx", "north-mini-code-1.0:mlx-mxfp8"), which Ollama runs with
-    its MLX runner on Apple silicon rather than with llama.cpp."""
-    return any(part.lower() == "mlx" for part in _tag_parts(tag))
+    """An Ollama tag of MLX weights ("qwen3.6:27b-mlx", "north-mini-code-1.0:mlx-mxfp8", "gemma4:12b-nvfp4"),
+    which Ollama runs with its MLX runner on Apple silicon rather than with llama.cpp: its NVFP4, MXFP8 and
+    int4 / int8 models came with that runner (ollama.com/blog/mlx, March 2026; GGUF tags name K-quants and Q8_0).
+    MXFP4 alone is not one: gpt-oss's GGUF experts are MXFP4."""
+    return any(part.lower() in ("mlx", "nvfp4", "mxfp8", "int4", "int8") for part in tag_parts(tag))
 
 
 def tag_quant(tag: str) -> str | None:
     """The GGUF file type an Ollama tag names ("qwen2.5:7b-instruct-q8_0" -> Q8_0, "llama3.1:8b-fp16" -> F16);
     None for a tag without one ("llama3.1:8b": the library's default file, Q4_K_M for most models)."""
-    for part in reversed(_tag_parts(tag)):
+    for part in reversed(tag_parts(tag)):
         key = _FLOAT_TO_GGUF.get(part.upper(), part.upper())
         if key in GGUF_FILE_TYPES:
             return key

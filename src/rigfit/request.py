@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from .calibration import Calibration
 from .cost import DEFAULT_KWH_PRICE_USD, check_kwh_price
-from .engines import Engine, get_engine
+from .engines import Engine, engine_for, get_engine
 from .errors import InvalidInput
 from .hardware.links import LinkSpec
 from .models.spec import ModelSpec
@@ -180,13 +180,10 @@ def make_request(
     from .models.resolve import resolve_model
     from .models.spec import checked
 
-    eng = get_engine(engine) if isinstance(engine, str) else engine
-    if eng.quant_from_name and isinstance(model, str):
-        from .quant import tag_is_mlx
-
-        if tag_is_mlx(model):  # Ollama's MLX runner serves these on Apple silicon, not its llama.cpp
-            raise InvalidInput(f"{model} is an MLX model, which {eng.title} runs with its MLX runner, not "
-                               "llama.cpp: plan it with the mlx engine", options=("engine",))
+    # Ollama's MLX tags run on its MLX runner, not its llama.cpp
+    eng = engine_for(get_engine(engine) if isinstance(engine, str) else engine, model)
+    if quant is None and search == Search.NONE and isinstance(model, str):
+        quant = eng.quant_of_name(model)  # an Ollama tag names its file's quant ("...:8b-instruct-q8_0")
     # a spec a script built itself is checked like one read from a file (catalog and file specs already are)
     spec = resolve_model(model) if isinstance(model, str) else checked(model, f"model {model.name!r}")
     if quant is None and search == Search.NONE and isinstance(model, str) and spec.resolved_from:

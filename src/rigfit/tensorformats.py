@@ -4,7 +4,7 @@ them.  ``quant`` resolves names to these or to llama.cpp's file types."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from .errors import InvalidInput
@@ -61,11 +61,34 @@ class TensorFormat:
     checkpoint_only: bool = False  # engines load it from a checkpoint published in it; none quantizes to it
     attention: GroupGeometry | None = None  # attention / token-mixer matrices in their own geometry
     delta_net: TensorFormat | None = None  # the layout its Gated DeltaNet hybrids' checkpoints use instead
+    promoted: GroupGeometry | None = None  # the wider type quantization-sensitive projections are raised to
+    promoted_tensors: tuple[str, ...] = ()  # those projections' name endings (checked before ``experts``)
+    promoted_layers: frozenset[int] | None = None  # the layers whose projections are raised (None: every layer)
+    kept_tensors: tuple[str, ...] = ()  # linear weights left at source precision (BF16)
+    # architectures its quantizer treats apart: token embeddings at the head's type, and the projections raised
+    # in some layers only (Ollama's per-model policies); ``for_arch`` applies them
+    arch_embedding: tuple[str, ...] = ()
+    arch_layered: tuple[str, ...] = ()
     source: str = ""
 
     @property
     def kind(self) -> str:
         return "tensor"
+
+    def for_arch(self, arch: str, n_layers: int) -> TensorFormat:
+        """The format as its quantizer applies it to one architecture (itself for most)."""
+        if arch not in self.arch_embedding:
+            return self
+        layers = frozenset(i for i in range(n_layers) if more_bits_layer(i, n_layers)) \
+            if arch in self.arch_layered else None
+        return replace(self, embedding=self.head, promoted_layers=layers, arch_embedding=(), arch_layered=())
+
+
+def more_bits_layer(i: int, n_layers: int) -> bool:
+    """Ollama's useMoreBits (x/create/quantpolicy.go): the first and last eighth of the layers and every third
+    layer between keep their sensitive projections at 8 bits."""
+    first, last = n_layers // 8, 7 * n_layers // 8
+    return i < first or i >= last or (i - first) % 3 == 2
 
 
 def _fmt(name: str, linear: GroupGeometry, source: str, **kw: object) -> TensorFormat:
@@ -110,6 +133,43 @@ _NVFP4_DELTA_NET = TensorFormat(name="NVFP4", linear=_NVFP4, head=_NVFP4,
                                 "(Qwen3.5 / 3.6): NVFP4 MLPs, experts and lm_head; FP8 attention and "
                                 "linear-attention projections; BF16 embeddings, routers, in_proj_a/b, conv1d")
 
+# Ollama's MLX runner (Ollama 0.19+ on Apple silicon) loads safetensors models that ``ollama create --quantize``
+# wrote in one of five MLX modes (ollama/ollama x/quant/quant.go at fb30760, 2026-08-21): nvfp4 (E2M1, an FP8
+# E4M3 scale per 16), mxfp4 (an E8M0 scale per 32), mxfp8 (8-bit, an E8M0 scale per 32), int4 and int8 (affine,
+# a bf16 scale and bias per 64).  Its policy (x/create/create.go GetTensorQuantization, ShouldQuantize;
+# x/create/qwen35.go): embeddings, norms, biases, routers and tensors under 1,024 elements stay BF16; lm_head
+# takes the family's 8-bit type (int8 for int4 / int8, mxfp8 for the FP modes); with int4 (every projection)
+# and nvfp4 / mxfp4 (outside the routed experts, "their kernels take a single mode") the k, v and down
+# projections are raised to that 8-bit type; Qwen3.5's low-rank linear-attention projections (in_proj_a / b)
+# stay at source precision.  Gemma 4, Laguna, Cohere2-MoE and Nemotron-H store their token embeddings at 8 bits
+# (x/create/gemma4.go, laguna.go, cohere2moe.go, nemotron_h.go); Gemma 4, Cohere2-MoE and Nemotron-H raise their
+# sensitive projections in the useMoreBits layers only (TensorFormat.for_arch; the finer cases, Gemma 4's k
+# projections kept at the base type and Laguna's attention and expert rules, are priced as the general policy).
+_OLLAMA_SOURCE = "Ollama MLX runner: ollama/ollama x/quant/quant.go, x/create/create.go (fb30760, 2026-08-21)"
+_OLLAMA_KEPT = ("ssm_alpha.weight", "ssm_beta.weight", "ssm_ba.weight", "ssm_conv1d.weight")
+_OLLAMA_RAISED = ("attn_k.weight", "attn_v.weight", "ffn_down.weight", "ffn_down_shexp.weight")
+_MX8 = GroupGeometry(bits=8, group_size=32, scale_bits=8)
+_AFFINE8 = GroupGeometry(bits=8, group_size=64, scale_bits=16, zero_bits=16)
+
+
+def _ollama(mode: str, linear: GroupGeometry, eight: GroupGeometry, raised: tuple[str, ...]) -> TensorFormat:
+    return TensorFormat(name=f"OLLAMA-{mode}", linear=linear, head=eight, promoted=eight if raised else None,
+                        promoted_tensors=raised, kept_tensors=_OLLAMA_KEPT,
+                        arch_embedding=("gemma4", "laguna", "cohere2moe", "nemotron_h"),
+                        arch_layered=("gemma4", "cohere2moe", "nemotron_h"),
+                        source=f"{_OLLAMA_SOURCE}: {mode.lower()}, lm_head {'int8' if eight is _AFFINE8 else 'mxfp8'}"
+                        + (", k / v / down projections at 8 bits" if raised else ""))
+
+
+OLLAMA_MLX_FORMATS = (
+    _ollama("NVFP4", GroupGeometry(bits=4, group_size=16, scale_bits=8), _MX8, _OLLAMA_RAISED),
+    _ollama("MXFP4", GroupGeometry(bits=4, group_size=32, scale_bits=8), _MX8, _OLLAMA_RAISED),
+    _ollama("MXFP8", _MX8, _MX8, ()),
+    _ollama("INT4", GroupGeometry(bits=4, group_size=64, scale_bits=16, zero_bits=16), _AFFINE8,
+            (*_OLLAMA_RAISED, "ffn_down_exps.weight")),
+    _ollama("INT8", _AFFINE8, _AFFINE8, ()),
+)
+
 TENSOR_FORMATS: dict[str, TensorFormat] = {
     f.name: f
     for f in (
@@ -140,7 +200,7 @@ TENSOR_FORMATS: dict[str, TensorFormat] = {
              "NVIDIA ModelOpt / compressed-tensors NVFP4: E2M1 values, an FP8 (E4M3) scale per 16 and two fp32 "
              "global scales per tensor (4.5 bits/weight); embeddings and lm_head kept 16-bit; Qwen3.5 / 3.6 "
              "hybrids in NVIDIA's own layout (delta_net)", delta_net=_NVFP4_DELTA_NET),
-        _mlx(3), _mlx(4), _mlx(6), _mlx(8),
+        _mlx(3), _mlx(4), _mlx(6), _mlx(8), *OLLAMA_MLX_FORMATS,
     )
 }
 TENSOR_ALIASES = {

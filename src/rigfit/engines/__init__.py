@@ -13,12 +13,13 @@ from .exo import EXO_ENGINE
 from .llamacpp import LLAMA_CPP, LM_STUDIO, OLLAMA
 from .llamafile import LLAMAFILE
 from .mlx import MLX_ENGINE
+from .ollama_mlx import OLLAMA_MLX
 from .transformers import TRANSFORMERS
 from .vllm import VLLM_ENGINE
 
 ENGINES: dict[str, Engine] = {
-    e.name: e for e in (LLAMA_CPP, OLLAMA, LM_STUDIO, LLAMAFILE, VLLM_ENGINE, MLX_ENGINE, EXO_ENGINE, TRANSFORMERS,
-                         EXLLAMAV2)
+    e.name: e for e in (LLAMA_CPP, OLLAMA, OLLAMA_MLX, LM_STUDIO, LLAMAFILE, VLLM_ENGINE, MLX_ENGINE, EXO_ENGINE,
+                         TRANSFORMERS, EXLLAMAV2)
 }
 _ENGINE_INDEX = {a: e for e in ENGINES.values() for a in (e.name, *e.aliases)}
 LAUNCH_ENGINES = tuple(e.name for e in ENGINES.values() if e.default_port is not None)
@@ -31,5 +32,16 @@ def get_engine(name: str) -> Engine:
     return e
 
 
+def engine_for(engine: Engine, model: object) -> Engine:
+    """The engine that runs ``model`` when ``engine`` is asked to: the one serving its MLX tags where the name
+    is such a tag ("qwen3.6:27b-mlx" under Ollama runs on Ollama's MLX runner), else ``engine`` itself."""
+    if engine.mlx_tags_engine is not None and isinstance(model, str):
+        from ..quant import tag_is_mlx
+
+        if tag_is_mlx(model):
+            return get_engine(engine.mlx_tags_engine)
+    return engine
+
+
 __all__ = ["ENGINES", "KV_ELEMENT_BYTES", "LAUNCH_ENGINES", "ClusterRules", "Engine", "PlacementRules",
-           "get_engine"]
+           "engine_for", "get_engine"]

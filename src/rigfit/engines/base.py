@@ -94,6 +94,8 @@ class Engine(ABC):
     # the model name fixes the file (Ollama: a tag is one GGUF, its quant in the tag or the library default),
     # so there is no quant to search for
     quant_from_name: bool = False
+    # the engine that serves the MLX tags of this one's names (Ollama's MLX runner); None: no such tags
+    mlx_tags_engine: str | None = None
     kv_types: tuple[str, ...]
     kv_type_names: dict[str, str] = field(default_factory=dict)  # engine spelling -> KV_ELEMENT_BYTES key
     default_kv: str = "f16"
@@ -142,6 +144,17 @@ class Engine(ABC):
         return ()
 
     # -- weights ---------------------------------------------------------------------------------------
+    def quant_of_name(self, name: str) -> str | None:
+        """The quant a model name fixes for an engine whose names fix it (``quant_from_name``: an Ollama tag's
+        GGUF file type, "qwen2.5:7b-instruct-q8_0" -> Q8_0); None where the name names none."""
+        from ..quant import tag_quant
+
+        return tag_quant(name) if self.quant_from_name else None
+
+    def quant_name(self, name: str) -> str:
+        """A quant as typed, in the engine's own spelling where it has one ("nvfp4" on Ollama's MLX runner)."""
+        return name
+
     @abstractmethod
     def loads(self, quant: QuantScheme) -> bool:
         """Whether the engine loads weights in this format."""

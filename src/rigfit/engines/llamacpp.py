@@ -447,7 +447,7 @@ LLAMA_CPP = LlamaCpp(
 OLLAMA_BACKENDS = (Backend.CUDA, Backend.ROCM, Backend.METAL, Backend.VULKAN, Backend.CPU)
 OLLAMA = Ollama(
     name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
-    default_n_batch=512, default_port=11434, quant_from_name=True,
+    default_n_batch=512, default_port=11434, quant_from_name=True, mlx_tags_engine="ollama-mlx",
     source="ollama runs llama-server (PR #16031); num_ctx 4096 below 23 GiB VRAM (server/routes.go); "
     "OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0; num_batch 512 (api/types.go)",
     # no SYCL build: Intel GPUs run through Vulkan, opt-in with OLLAMA_VULKAN=1 since late 2025

@@ -22,6 +22,9 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # model on Hugging Face Hub")
 _HF_PULL = re.compile(r"^(?:https?://)?(?:hf\.co|huggingface\.co)/([A-Za-z0-9][\w.-]*/[\w.-]+?)(?::([\w.-]+))?/?$")
 _TAG_SIZE = re.compile(r"^(\d+(?:\.\d+)?)b\b", re.IGNORECASE)
+# a tag of format words only, the model's one size implied ("north-mini-code-1.0:mlx-nvfp4", "laguna-xs-2.1:mxfp8")
+_FORMAT_TAG = re.compile(r"^(?:(?:mlx|nvfp4|mxfp4|mxfp8|int4|int8|bf16|fp16|q\d(?:_[0-9a-z]+)*)(?:-|$))+$",
+                         re.IGNORECASE)
 
 
 def hf_pull_name(text: str) -> tuple[str, str | None] | None:
@@ -60,6 +63,8 @@ def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
         return spec
     name, _, tag = text.partition(":")
     size = _TAG_SIZE.match(tag) if tag else None
+    if tag and not size and _FORMAT_TAG.match(tag) and cat.get(name) is not None:
+        return replace(cat.lookup(name), resolved_from=text)  # a tag that names only a format: "...:mlx-nvfp4"
     known = cat.get(name) if size else None
     if known is not None and size is not None and known.params_total and \
             abs(known.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:

@@ -218,8 +218,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         = None,
         tensor_split: Str = None, tensor_parallel: int | None = None,
         pipeline_parallel: int | None = None,
-        command: Annotated[str | None, Query(max_length=20,
-                                             description="llama.cpp, ollama, lmstudio, llamafile, vllm, mlx")] = None,
+        command: Annotated[str | None, Query(
+            max_length=20, description="llama.cpp, ollama, ollama-mlx, lmstudio, llamafile, vllm, mlx")] = None,
         curve: Annotated[bool, Query(description="add tokens/s and memory vs context")] = False,
         headroom: Annotated[str | None, Query(max_length=20, description="memory kept free per GPU, e.g. 1GB")]
         = None,
