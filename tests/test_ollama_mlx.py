@@ -89,7 +89,7 @@ def test_mlx_tags_decode_at_mlx_speed(tag: str, measured: float) -> None:
 def test_the_ollama_command_serves_an_mlx_tag(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "fit", "qwen3.6:27b-mlx", "-H", "M4 Pro 48GB", "--command", "ollama")
     assert code == 0 and err == ""
-    assert out.splitlines()[1:3] == ["env OLLAMA_HOST=127.0.0.1:11434 OLLAMA_CONTEXT_LENGTH=4096 ollama serve",
+    assert out.splitlines()[1:3] == ["env OLLAMA_HOST=127.0.0.1:11434 OLLAMA_CONTEXT_LENGTH=32768 ollama serve",
                                     "ollama run qwen3.6:27b-mlx"]
 
 

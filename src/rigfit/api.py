@@ -92,7 +92,36 @@ def fit(request: FitRequest) -> FitResult:
         return _max_context(request)
     if request.search == Search.MAX_USERS:
         return _max_users(request)
+    if request.context_tokens is None and request.system is not None and not request.system.is_cluster:
+        return _engine_context(request)
     return _plan(request)
+
+
+def _engine_context(req: FitRequest) -> FitResult:
+    """The plan at the context (and batch) the engine picks itself for this machine when none is asked for:
+    Ollama's default context follows the GPUs' memory and steps down when the model does not load, its batch
+    follows the context (Engine.context_choices, Engine.batch_for); one plan at the engine's default else."""
+    eng, system = req.engine, req.system
+    assert system is not None
+    gpu_bytes = sum((sd.usable.usable_bytes + sd.usable.headroom_bytes) * sd.count for sd in system.accelerators)
+    choices = eng.context_choices(req.model, gpu_bytes)
+    if len(choices) == 1 and not choices[0][1]:
+        return _plan(req)  # the engine's one default context and batch
+    r: FitResult | None = None
+    for ctx, why in choices:  # each sequence's context; the cache holds one per sequence
+        total = ctx * req.n_seq
+        r = _plan(replace(req, context_tokens=total))
+        if req.n_batch is None:
+            run = r.memory.run
+            nb = eng.batch_for(total, r.memory.total_bytes, gpu_bytes, run)
+            if nb != run.n_batch:
+                r = _plan(replace(req, context_tokens=total, n_batch=nb))
+        if why and r.placement is not None:
+            r = replace(r, placement=replace(r.placement, notes=(f"context {ctx:,}: {why}", *r.placement.notes)))
+        if r.placement is None or r.placement.verdict != Verdict.DOES_NOT_FIT:
+            break
+    assert r is not None
+    return r
 
 
 def _plan(req: FitRequest) -> FitResult:

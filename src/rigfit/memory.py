@@ -64,10 +64,11 @@ def make_run_config(
         raise InvalidInput(f"context length must be a positive number of tokens, got {ctx}")
     if ctx > MAX_CONTEXT_TOKENS:
         raise InvalidInput(f"context length {ctx:,} tokens is beyond any model (max {MAX_CONTEXT_TOKENS:,})")
-    if ctx > spec.max_context:
-        warnings.append(f"context {ctx:,} exceeds {spec.name}'s trained maximum of {spec.max_context:,} tokens")
     if n_seq <= 0 or n_seq > 4096:
         raise InvalidInput(f"parallel sequences must be between 1 and 4096, got {n_seq}")
+    if ctx // n_seq > spec.max_context:  # each sequence's share of the cache against the trained context
+        per = f" ({ctx // n_seq:,} per sequence)" if n_seq > 1 else ""
+        warnings.append(f"context {ctx:,}{per} exceeds {spec.name}'s trained maximum of {spec.max_context:,} tokens")
     kv = engine.kv_key(kv_cache_type or engine.default_kv)
     kv_v = engine.kv_key(kv_cache_type_v) if kv_cache_type_v else kv
     be = (backend or engine.default_backend).lower()
@@ -75,7 +76,7 @@ def make_run_config(
         raise InvalidInput(f"{engine.name} does not run on backend {be!r}; it runs on {', '.join(engine.backends)}")
     fa = engine.flash_attention_default if flash_attention is None else flash_attention
     nb = engine.default_n_batch if n_batch is None else n_batch
-    nub = engine.default_n_ubatch if n_ubatch is None else n_ubatch
+    nub = (nb if engine.ubatch_is_batch else engine.default_n_ubatch) if n_ubatch is None else n_ubatch
     for label, v in (("batch size", nb), ("micro-batch size", nub)):
         if not 1 <= v <= MAX_BATCH_TOKENS:
             raise InvalidInput(f"{label} must be between 1 and {MAX_BATCH_TOKENS:,}, got {v}")

@@ -102,6 +102,7 @@ class Engine(ABC):
     default_ctx: int | None = 8192  # None: the model's own maximum (vLLM's max_model_len default)
     default_n_batch: int = 2048
     default_n_ubatch: int = 512
+    ubatch_is_batch: bool = False  # the engine passes its batch as the micro-batch too (Ollama: -b N -ub N)
     backends: tuple[Backend, ...] = ALL_BACKENDS
     default_backend: Backend = Backend.CUDA
     flash_attention_default: bool = True
@@ -142,6 +143,18 @@ class Engine(ABC):
     def run_warnings(self, run: RunConfig) -> tuple[str, ...]:
         """Settings the engine takes but runs far from the estimate in its usual build (none by default)."""
         return ()
+
+    # -- defaults that follow the machine -------------------------------------------------------------
+    def context_choices(self, spec: ModelSpec, gpu_bytes: int) -> tuple[tuple[int, str], ...]:
+        """The contexts the engine picks itself when none is asked for, in the order it tries them (the next
+        when the model does not load), each with the rule that gives it; ``gpu_bytes``: the accelerators' total
+        memory.  One choice by default: the engine's default context, else the model's maximum."""
+        return ((self.default_ctx or spec.max_context, ""),)
+
+    def batch_for(self, context_tokens: int, predicted_bytes: int, gpu_bytes: int, run: RunConfig) -> int:
+        """The batch the engine picks itself for a context (all sequences' tokens) when none is asked for;
+        ``predicted_bytes``: the plan's memory at its default batch (default: the engine's default batch)."""
+        return self.default_n_batch
 
     # -- weights ---------------------------------------------------------------------------------------
     def quant_of_name(self, name: str) -> str | None:

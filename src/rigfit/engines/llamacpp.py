@@ -4,8 +4,9 @@ and compute graph, layer split with CPU and MoE-expert offload, and each one's l
 Sources: ggml-org/llama.cpp ``src/llama-context.cpp`` (sched_reserve, output_reserve), ``src/llama-kv-cache.cpp``
 and ``src/llama-kv-cache-iswa.cpp`` (n_ctx padded to 256, SWA cells), ``src/llama-model.cpp`` load_tensors
 (output layer offloaded first), ``common/arg.cpp`` (flags, builds from late 2025 on); Ollama ``ml/device.go``
-(457 MiB per CUDA/ROCm GPU, 512 MiB on Metal), ``api/types.go`` (num_batch 512), ``server/routes.go``
-(num_ctx 4096 below 23 GiB VRAM), ``docs/modelfile.md``, ``llm/llama_server.go``; LM Studio
+(457 MiB per CUDA/ROCm GPU, 512 MiB on Metal), ``server/routes.go`` (default num_ctx by GPU memory: 4096,
+32768 from 23 GiB, 262144 from 47), ``server/sched.go`` (num_batch by context, the next lower context when a
+load runs out of memory), ``docs/modelfile.md``, ``llm/llama_server.go`` (-b and -ub both num_batch); LM Studio
 lmstudio.ai/docs/cli/load (``lms load --gpu max|off|0-1 --context-length N``) and its load panel.
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
-from ..units import MIB
+from ..units import GIB, MIB
 from ..vocab import (
     Backend,
     ClusterMode,
@@ -229,6 +230,26 @@ class LlamaCpp(Engine):
 class Ollama(LlamaCpp):
     """Ollama: llama.cpp's server behind a Modelfile and environment settings."""
 
+    def context_choices(self, spec: ModelSpec, gpu_bytes: int) -> tuple[tuple[int, str], ...]:
+        return ollama_context_choices(spec, gpu_bytes)
+
+    def batch_for(self, context_tokens: int, predicted_bytes: int, gpu_bytes: int, run: RunConfig) -> int:
+        # server/sched.go automaticGenerationBatch: num_batch (passed as -b and -ub) 512 up to 4,096 tokens of
+        # context, 1,024 to 32,768, 2,048 above, lowered while the predicted load leaves too little room (over
+        # 80 % of the memory, over 75 % at 1,024 or 60 % at 2,048, or no room for its 768 MiB / 2 GiB surcharge);
+        # 512 on CUDA without flash attention (256 there on a card of 8 GiB or less above 4,096 tokens)
+        if not run.flash_attention and run.backend == Backend.CUDA:
+            return 256 if context_tokens > 4096 and 0 < gpu_bytes <= 8 * GIB else 512
+        batch = 2048 if context_tokens > 32768 else 1024 if context_tokens > 4096 else 512
+        threshold = gpu_bytes * 80 // 100
+        while batch > 512:
+            share, surcharge = (60, 2 * GIB) if batch >= 2048 else (75, 768 * MIB)
+            if predicted_bytes <= threshold and predicted_bytes <= gpu_bytes * share // 100 \
+                    and surcharge <= threshold - predicted_bytes:
+                break
+            batch //= 2
+        return batch
+
     def launch(self, r: FitResult, host: str, port: int) -> Launch:
         import shlex
 
@@ -237,7 +258,9 @@ class Ollama(LlamaCpp):
         run = r.memory.run
         ngl, notes = _gpu_layers(r)
         src, from_notes = _ollama_from(r)
-        params = [("num_ctx", str(run.context_tokens)), ("num_gpu", str(ngl))]
+        # num_ctx is each sequence's: Ollama starts llama-server with -c num_ctx x OLLAMA_NUM_PARALLEL
+        # (server/sched.go effectiveLlamaServerContext)
+        params = [("num_ctx", str(run.context_tokens // max(run.n_seq, 1))), ("num_gpu", str(ngl))]
         if run.n_batch != self.default_n_batch:
             params.append(("num_batch", str(run.n_batch)))
         modelfile = "\n".join([f"FROM {src}", *(f"PARAMETER {k} {v}" for k, v in params)]) + "\n"
@@ -246,7 +269,7 @@ class Ollama(LlamaCpp):
             env.append(f"OLLAMA_KV_CACHE_TYPE={run.kv_cache_type}")
         if run.n_seq > 1:
             env.append(f"OLLAMA_NUM_PARALLEL={run.n_seq}")
-        name = f"{r.spec.name.lower()}-{r.quant.name.lower()}-{_ctx_label(run.context_tokens)}"
+        name = f"{r.spec.name.lower()}-{r.quant.name.lower()}-{_ctx_label(run.context_tokens // max(run.n_seq, 1))}"
         argv = ("env", *env, "ollama", "serve")
         commands = (shlex.join(argv), f"ollama create {shlex.quote(name)} -f Modelfile",
                     f"ollama run {shlex.quote(name)}")
@@ -263,6 +286,21 @@ class Ollama(LlamaCpp):
         return Launch(engine=self.name, runnable=True, summary=plan_summary(r, layer_counts=True), argv=argv,
                       commands=commands, files=(LaunchFile(name="Modelfile", content=modelfile),),
                       settings=tuple(settings), notes=tuple(notes))
+
+
+def ollama_context_choices(spec: ModelSpec, gpu_bytes: int) -> tuple[tuple[int, str], ...]:
+    """Ollama's default num_ctx (server/routes.go, ollama/ollama fb30760, 2026-08-21): by the GPUs' total memory,
+    262,144 from 47 GiB, 32,768 from 23 GiB, else 4,096; at most the model's trained context; a load that runs
+    out of memory retries at the next lower tier (server/sched.go nextLowerAutoNumCtx)."""
+    tier = next(ctx for floor, ctx in OLLAMA_CONTEXT_TIERS if gpu_bytes >= floor)
+    why = (f"Ollama's default context for {gpu_bytes / GIB:.0f} GiB of GPU memory (4,096 below 23 GiB, 32,768 "
+           "from 23, 262,144 from 47: server/routes.go)")
+    out = [(min(tier, spec.max_context), why)]
+    for _, ctx in OLLAMA_CONTEXT_TIERS:
+        if ctx < out[-1][0]:
+            out.append((ctx, f"Ollama's next lower default context: the model does not load at {out[-1][0]:,} "
+                             "(server/sched.go nextLowerAutoNumCtx)"))
+    return tuple(out)
 
 
 class LMStudio(LlamaCpp):
@@ -445,11 +483,15 @@ LLAMA_CPP = LlamaCpp(
                                                                "kv_cache_type_v"}},
 )
 OLLAMA_BACKENDS = (Backend.CUDA, Backend.ROCM, Backend.METAL, Backend.VULKAN, Backend.CPU)
+# (GPU memory from, default num_ctx): server/routes.go, "vram-based default context" (ollama/ollama 0334ffa, 2026-01)
+OLLAMA_CONTEXT_TIERS = ((47 * GIB, 262144), (23 * GIB, 32768), (0, 4096))
 OLLAMA = Ollama(
     name="ollama", title="Ollama", aliases=("ollama-server",), kv_types=("f16", "q8_0", "q4_0"), default_ctx=4096,
     default_n_batch=512, default_port=11434, quant_from_name=True, mlx_tags_engine="ollama-mlx",
-    source="ollama runs llama-server (PR #16031); num_ctx 4096 below 23 GiB VRAM (server/routes.go); "
-    "OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0; num_batch 512 (api/types.go)",
+    ubatch_is_batch=True,
+    source="ollama runs llama-server (PR #16031) with -b and -ub both num_batch (llm/llama_server.go); num_ctx "
+    "4096 below 23 GiB of GPU memory, 32768 from 23, 262144 from 47 (server/routes.go); num_batch 512 / 1024 / "
+    "2048 by context (server/sched.go); OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0",
     # no SYCL build: Intel GPUs run through Vulkan, opt-in with OLLAMA_VULKAN=1 since late 2025
     # (ollama/ollama#12889, #13265); otherwise Ollama computes on the CPU
     **{**LLAMA_FAMILY, "placement": OLLAMA_SPLIT, "speed_class": SpeedClass.OLLAMA,  # type: ignore[arg-type]

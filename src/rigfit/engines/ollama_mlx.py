@@ -25,6 +25,7 @@ from ..tensorformats import OLLAMA_MLX_FORMATS
 from ..units import MIB
 from ..vocab import Backend, PlacementStyle, SpeedClass, WeightFormat
 from .base import PlacementRules, chunk_activations
+from .llamacpp import ollama_context_choices
 from .mlx import MLX
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ class OllamaMLX(MLX):
             if mode is not None:
                 return mode
         return None
+
+    def context_choices(self, spec: ModelSpec, gpu_bytes: int) -> tuple[tuple[int, str], ...]:
+        return ollama_context_choices(spec, gpu_bytes)  # the server's num_ctx default, the runner's soft limit
 
     def quant_name(self, name: str) -> str:
         return _TAG_MODES.get(name.strip().lower(), name)
