@@ -21,6 +21,7 @@ RATE_EXCEPTIONS = {
     "NVIDIA H20": "export-limited GH100: NVIDIA lists 148 FP16 TFLOPS and no SM count",
     "NVIDIA GeForce RTX 5090 D": "export-limited GB202: NVIDIA rates it 2375 AI TOPS against the RTX 5090's 3352",
     "NVIDIA L20": "export-limited AD102: 119.5 FP16 / 239 INT8 dense, FP32 accumulate at half rate as on the L40",
+    "NVIDIA A10G": "AWS's GA102 variant: 70 BF16 / 140 INT8 dense as Baseten lists it, tensor rate below the A10's",
 }
 
 

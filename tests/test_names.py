@@ -221,6 +221,10 @@ def test_a_model_published_in_mxfp4_plans_at_it() -> None:
     ("huggingface.co/unsloth/gemma-3-27b-it-GGUF:Q8_0", "gemma-3-27b-it"),
     ("hf.co/bartowski/Llama-3.2-3B-Instruct-GGUF", "Llama-3.2-3B-Instruct"),
     ("mistral-small3.2:24b", "Mistral-Small-3.2-24B-Instruct-2506"),  # a known name with its size as the tag
+    ("olmo-3:32b", "Olmo-3-1125-32B"),  # a family and its size: the catalog model of that family at that size
+    ("olmo-3.1:32b", "Olmo-3.1-32B-Instruct"),
+    ("north-mini-code-1.0:mlx-nvfp4", "North-Mini-Code-1.0"),  # a tag of format words only: the model's one size
+    ("laguna-xs-2.1:mxfp8", "Laguna-XS-2.1"),
 ])
 def test_pull_names_and_sized_tags(typed: str, base: str) -> None:
     spec = resolve_model(typed, online=False)
@@ -230,6 +234,8 @@ def test_pull_names_and_sized_tags(typed: str, base: str) -> None:
 def test_a_tag_of_another_size_stays_unknown() -> None:
     with pytest.raises(UnknownModel):
         resolve_model("mistral-small3.2:7b", online=False)  # no 7B Mistral Small 3.2
+    with pytest.raises(UnknownModel):
+        resolve_model("olmo-3:70b", online=False)  # no 70B Olmo 3
 
 
 @pytest.mark.parametrize("engine", ["llama.cpp", "ollama"])

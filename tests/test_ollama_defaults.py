@@ -13,6 +13,7 @@ from rigfit import fit
 from rigfit.breakdown import RunConfig
 from rigfit.engines import get_engine
 from rigfit.models.catalog import default_catalog
+from rigfit.request import Search
 from rigfit.units import GIB, MIB
 from rigfit.vocab import Backend
 
@@ -78,9 +79,22 @@ def test_more_gpu_memory_never_gives_a_smaller_default(a_gib: int, b_gib: int) -
     assert OLLAMA.context_choices(spec, lo * GIB)[0][0] <= OLLAMA.context_choices(spec, hi * GIB)[0][0]
 
 
-def test_num_ctx_is_each_users(capsys: pytest.CaptureFixture[str]) -> None:
-    # Ollama starts llama-server with -c num_ctx x OLLAMA_NUM_PARALLEL (server/sched.go effectiveLlamaServerContext)
-    code, out, _ = run_cli(capsys, "fit", "qwen3:8b", "-e", "ollama", "-H", "RTX 4090", "--users", "2", "--ctx",
-                           "16k", "--command", "ollama")
+def test_each_user_gets_the_default_context(capsys: pytest.CaptureFixture[str]) -> None:
+    # num_ctx is each sequence's: Ollama starts llama-server with -c num_ctx x OLLAMA_NUM_PARALLEL
+    # (server/sched.go effectiveLlamaServerContext), and picks num_batch for that total (65,536 tokens: 2,048, the
+    # load within 60 % of the memory)
+    code, out, _ = run_cli(capsys, "fit", "qwen3:8b", "-e", "ollama", "-H", "RTX 4090", "--users", "2",
+                           "--command", "ollama")
     assert code == 0
-    assert "PARAMETER num_ctx 8192" in out.splitlines()
+    lines = out.splitlines()
+    assert "PARAMETER num_ctx 32768" in lines and "PARAMETER num_batch 2048" in lines
+    r = fit("Qwen3-8B", engine="ollama", hardware=["RTX 4090"], n_seq=2)
+    assert (r.memory.run.context_tokens, r.memory.run.n_seq) == (32768, 2)
+
+
+@pytest.mark.parametrize("search", [Search.BEST_QUANT, Search.MAX_USERS])
+def test_the_searches_start_from_ollamas_context(search: Search) -> None:
+    r = fit("Qwen3-8B", engine="ollama", hardware=["RTX 4090"], search=search)
+    assert r.memory.run.context_tokens == 32768  # each user's, on 24 GiB
+    r = fit("Qwen3-8B", engine="llama.cpp", hardware=["RTX 4090"], search=search)
+    assert r.memory.run.context_tokens == 8192

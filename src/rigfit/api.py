@@ -103,19 +103,18 @@ def _engine_context(req: FitRequest) -> FitResult:
     follows the context (Engine.context_choices, Engine.batch_for); one plan at the engine's default else."""
     eng, system = req.engine, req.system
     assert system is not None
-    gpu_bytes = sum((sd.usable.usable_bytes + sd.usable.headroom_bytes) * sd.count for sd in system.accelerators)
+    gpu_bytes = _gpu_bytes(system)
     choices = eng.context_choices(req.model, gpu_bytes)
     if len(choices) == 1 and not choices[0][1]:
         return _plan(req)  # the engine's one default context and batch
     r: FitResult | None = None
-    for ctx, why in choices:  # each sequence's context; the cache holds one per sequence
-        total = ctx * req.n_seq
-        r = _plan(replace(req, context_tokens=total))
+    for ctx, why in choices:  # each sequence's context (RunConfig.context_tokens)
+        r = _plan(replace(req, context_tokens=ctx))
         if req.n_batch is None:
             run = r.memory.run
-            nb = eng.batch_for(total, r.memory.total_bytes, gpu_bytes, run)
+            nb = eng.batch_for(ctx * run.n_seq, r.memory.total_bytes, gpu_bytes, run)
             if nb != run.n_batch:
-                r = _plan(replace(req, context_tokens=total, n_batch=nb))
+                r = _plan(replace(req, context_tokens=ctx, n_batch=nb))
         if why and r.placement is not None:
             r = replace(r, placement=replace(r.placement, notes=(f"context {ctx:,}: {why}", *r.placement.notes)))
         if r.placement is None or r.placement.verdict != Verdict.DOES_NOT_FIT:
@@ -229,6 +228,7 @@ def _best_quant(req: FitRequest) -> FitResult:
     before cpu) at the requested context; when only offload is reachable, the engine's usual quant if it
     gets there (higher ones are slower still); when nothing fits, the smallest.  Verdicts only improve as
     bits fall, so the ladder is searched by bisection."""
+    req = _engine_first_context(req)
     prefer = req.engine.weights.value
     # best quality first: GGUF types by llama.cpp's published perplexity increase (quality.py); other formats
     # by the bytes computed for this model (vLLM's GPTQ checkpoints are larger than its AWQ ones), sized on
@@ -408,9 +408,28 @@ def _largest(at: Callable[[int], FitResult], lo: int, hi: int, want: int, best: 
 MAX_USERS = 1024  # the search's ceiling: llama-server slots / vLLM sequences
 
 
+def _gpu_bytes(system: System) -> int:
+    """The accelerators' memory as the engine sees it (before the plan's safety headroom): what engines that
+    pick their own defaults by GPU memory (Ollama's context) read."""
+    return sum((sd.usable.usable_bytes + sd.usable.headroom_bytes) * sd.count for sd in system.accelerators)
+
+
+def _engine_first_context(req: FitRequest) -> FitRequest:
+    """``req`` at the context the engine first picks for its machine where it picks one by the machine and none
+    is asked for (Ollama's by GPU memory), for the searches; else as it is."""
+    if req.context_tokens is None and req.system is not None and not req.system.is_cluster:
+        ctx, why = req.engine.context_choices(req.model, _gpu_bytes(req.system))[0]
+        if why:
+            return replace(req, context_tokens=ctx)
+    return req
+
+
 def _max_users(req: FitRequest) -> FitResult:
-    """The most parallel sequences (users, each with the request's context) that keep the verdict one user
-    gets; memory only grows with each user, so the answer is found by bisection."""
+    """The most parallel sequences (users, each with the request's context, else the engine's own first choice
+    for the machine) that keep the verdict one user gets; memory only grows with each user, so the answer is
+    found by bisection."""
+    req = _engine_first_context(req)
+
     def at(n: int) -> FitResult:
         return _plan(replace(req, n_seq=n, search=Search.NONE))
 

@@ -64,11 +64,10 @@ def make_run_config(
         raise InvalidInput(f"context length must be a positive number of tokens, got {ctx}")
     if ctx > MAX_CONTEXT_TOKENS:
         raise InvalidInput(f"context length {ctx:,} tokens is beyond any model (max {MAX_CONTEXT_TOKENS:,})")
+    if ctx > spec.max_context:
+        warnings.append(f"context {ctx:,} exceeds {spec.name}'s trained maximum of {spec.max_context:,} tokens")
     if n_seq <= 0 or n_seq > 4096:
         raise InvalidInput(f"parallel sequences must be between 1 and 4096, got {n_seq}")
-    if ctx // n_seq > spec.max_context:  # each sequence's share of the cache against the trained context
-        per = f" ({ctx // n_seq:,} per sequence)" if n_seq > 1 else ""
-        warnings.append(f"context {ctx:,}{per} exceeds {spec.name}'s trained maximum of {spec.max_context:,} tokens")
     kv = engine.kv_key(kv_cache_type or engine.default_kv)
     kv_v = engine.kv_key(kv_cache_type_v) if kv_cache_type_v else kv
     be = (backend or engine.default_backend).lower()

@@ -258,9 +258,9 @@ class Ollama(LlamaCpp):
         run = r.memory.run
         ngl, notes = _gpu_layers(r)
         src, from_notes = _ollama_from(r)
-        # num_ctx is each sequence's: Ollama starts llama-server with -c num_ctx x OLLAMA_NUM_PARALLEL
-        # (server/sched.go effectiveLlamaServerContext)
-        params = [("num_ctx", str(run.context_tokens // max(run.n_seq, 1))), ("num_gpu", str(ngl))]
+        # num_ctx is each sequence's, as the plan's context is: Ollama starts llama-server with -c num_ctx x
+        # OLLAMA_NUM_PARALLEL (server/sched.go effectiveLlamaServerContext)
+        params = [("num_ctx", str(run.context_tokens)), ("num_gpu", str(ngl))]
         if run.n_batch != self.default_n_batch:
             params.append(("num_batch", str(run.n_batch)))
         modelfile = "\n".join([f"FROM {src}", *(f"PARAMETER {k} {v}" for k, v in params)]) + "\n"
@@ -269,7 +269,7 @@ class Ollama(LlamaCpp):
             env.append(f"OLLAMA_KV_CACHE_TYPE={run.kv_cache_type}")
         if run.n_seq > 1:
             env.append(f"OLLAMA_NUM_PARALLEL={run.n_seq}")
-        name = f"{r.spec.name.lower()}-{r.quant.name.lower()}-{_ctx_label(run.context_tokens // max(run.n_seq, 1))}"
+        name = f"{r.spec.name.lower()}-{r.quant.name.lower()}-{_ctx_label(run.context_tokens)}"
         argv = ("env", *env, "ollama", "serve")
         commands = (shlex.join(argv), f"ollama create {shlex.quote(name)} -f Modelfile",
                     f"ollama run {shlex.quote(name)}")

@@ -69,6 +69,11 @@ def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
     if known is not None and size is not None and known.params_total and \
             abs(known.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:
         return replace(known, resolved_from=text)  # an Ollama tag of a known name at its size: "mistral-small3.2:24b"
+    if size is not None:  # a family tag at its size: "olmo-3:32b" -> Olmo-3-1125-32B
+        sized = cat.base_of(f"{name}-{size.group(0)}")
+        if sized is not None and sized.params_total and \
+                abs(sized.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:
+            return replace(sized, resolved_from=text)
     online = online if online is not None else os.environ.get("RIGFIT_ONLINE") == "1"
     if _REPO_RE.match(text) and online:
         return _from_hub(text, online=online)
