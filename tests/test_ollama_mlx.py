@@ -117,3 +117,19 @@ def test_library_callers_get_the_runner_too() -> None:
     assert (r.engine.name, r.quant.name, r.spec.name) == ("ollama-mlx", "OLLAMA-MXFP8", "North-Mini-Code-1.0")
     with pytest.raises(InvalidInput, match="does not run on NVIDIA GeForce RTX 4090"):
         fit("qwen3.6:27b-mlx", engine="ollama", hardware=["RTX 4090"])
+
+
+@pytest.mark.parametrize(("hardware", "status", "engine"),
+                         [("M4 Pro 48GB", 200, "ollama-mlx"), ("RTX 4090", 422, None)])
+def test_the_page_routes_mlx_tags_too(hardware: str, status: int, engine: str | None) -> None:
+    from fastapi.testclient import TestClient
+
+    from rigfit.web.app import create_app
+
+    client = TestClient(create_app(), base_url="http://127.0.0.1:8765")
+    r = client.get("/api/fit", params={"model": "qwen3.6:27b-mlx", "engine": "ollama", "hardware": hardware})
+    assert r.status_code == status
+    if engine:
+        assert (r.json()["engine"], r.json()["quant"]) == (engine, "OLLAMA-NVFP4")
+    else:
+        assert r.json()["parameters"] == ["engine", "hardware"]

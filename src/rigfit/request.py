@@ -182,8 +182,8 @@ def make_request(
 
     # Ollama's MLX tags run on its MLX runner, not its llama.cpp
     eng = engine_for(get_engine(engine) if isinstance(engine, str) else engine, model)
-    if quant is None and search == Search.NONE and isinstance(model, str):
-        quant = eng.quant_of_name(model)  # an Ollama tag names its file's quant ("...:8b-instruct-q8_0")
+    if quant is None and search == Search.NONE:  # an Ollama tag names its file's quant ("...:8b-instruct-q8_0")
+        quant = eng.quant_of_name(model if isinstance(model, str) else model.resolved_from)
     # a spec a script built itself is checked like one read from a file (catalog and file specs already are)
     spec = resolve_model(model) if isinstance(model, str) else checked(model, f"model {model.name!r}")
     if quant is None and search == Search.NONE and isinstance(model, str) and spec.resolved_from:

@@ -33,12 +33,14 @@ def get_engine(name: str) -> Engine:
 
 
 def engine_for(engine: Engine, model: object) -> Engine:
-    """The engine that runs ``model`` when ``engine`` is asked to: the one serving its MLX tags where the name
-    is such a tag ("qwen3.6:27b-mlx" under Ollama runs on Ollama's MLX runner), else ``engine`` itself."""
-    if engine.mlx_tags_engine is not None and isinstance(model, str):
+    """The engine that runs ``model`` (a name, or a ModelSpec resolved from one) when ``engine`` is asked to: the
+    one serving its MLX tags where the name is such a tag ("qwen3.6:27b-mlx" under Ollama runs on Ollama's MLX
+    runner), else ``engine`` itself."""
+    name = model if isinstance(model, str) else getattr(model, "resolved_from", "")
+    if engine.mlx_tags_engine is not None and isinstance(name, str):
         from ..quant import tag_is_mlx
 
-        if tag_is_mlx(model):
+        if tag_is_mlx(name):
             return get_engine(engine.mlx_tags_engine)
     return engine
 
