@@ -161,7 +161,8 @@ def test_ollama_modelfile_and_environment(quant: str, hw: list[str], ctx: int, k
     assert r.placement is not None
     lc = launch(r, "ollama")
     mf = _modelfile(lc)
-    assert mf == {"FROM": want_from, "num_ctx": str(ctx), "num_gpu": str(r.placement.gpu_layers)}
+    # num_gpu left unset: Ollama passes no -ngl and llama-server fits the layers, as the plan does
+    assert mf == {"FROM": want_from, "num_ctx": str(ctx)}
     env = dict(x.split("=", 1) for x in lc.argv if "=" in x)
     assert env["OLLAMA_FLASH_ATTENTION"] == "1"
     assert env.get("OLLAMA_KV_CACHE_TYPE", "f16") == r.memory.run.kv_cache_type
@@ -282,8 +283,7 @@ def test_cli_command_picks_the_engine_and_json(capsys: pytest.CaptureFixture[str
     assert doc["engine"] == "ollama"
     launch_doc = doc["launch"]
     assert launch_doc["engine"] == "ollama" and launch_doc["runnable"] is True
-    assert launch_doc["files"][0]["content"].splitlines()[1:] == [
-        "PARAMETER num_ctx 8192", f"PARAMETER num_gpu {doc['placement']['gpu_layers']}"]
+    assert launch_doc["files"][0]["content"].splitlines()[1:] == ["PARAMETER num_ctx 8192"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -443,10 +443,6 @@ def plan(spec: ModelSpec, mem: MemoryBreakdown, accels: list[Accelerator], *, ra
         p = plan_layer_split(mem, accels, ram_bytes=ram, engine=engine, tensor_split=tensor_split,
                              allow_cpu=rules.cpu_offload, allow_cpu_moe=cpu_moe and rules.expert_offload,
                              gpu_layers=gpu_layers, n_cpu_moe=n_cpu_moe)
-        if spec.is_moe and not rules.expert_offload and p.verdict == Verdict.PARTIAL_OFFLOAD:
-            p = replace(p, notes=(*p.notes, f"{eng.title} cannot keep only the experts in RAM (it has no "
-                                  "--n-cpu-moe setting), so whole layers run on the CPU; llama.cpp and LM Studio "
-                                  "can, and are faster here (plan with that engine to compare)"))
     if assumed:
         p = replace(p, ram_assumed=True,
                     notes=(*p.notes, f"system RAM assumed {DEFAULT_RAM_BYTES // GIB} GiB (not given)"))

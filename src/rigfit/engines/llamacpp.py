@@ -47,9 +47,12 @@ LLAMA_OVERHEAD = {Backend.CUDA: 457 * MIB, Backend.ROCM: 457 * MIB, Backend.VULK
 LLAMA_OVERHEAD_SOURCE = "CUDA context etc.: Ollama reserves 457 MiB (512 on Metal), ml/device.go"
 LAYER_SPLIT = PlacementRules(style=PlacementStyle.LAYER_SPLIT, cpu_offload=True, expert_offload=True,
                              gpu_layers=True, tensor_split=True, row_split=True)
-# Ollama sets only how many layers go to the GPUs (Modelfile num_gpu, api/types.go Runner.NumGPU): no
-# expert offload (--n-cpu-moe / --override-tensor), no tensor split, no row split (ollama@fb30760, 2026-08)
-OLLAMA_SPLIT = PlacementRules(style=PlacementStyle.LAYER_SPLIT, cpu_offload=True, expert_offload=False,
+# Ollama's only placement setting is how many layers go to the GPUs (Modelfile num_gpu, api/types.go
+# Runner.NumGPU): no --n-cpu-moe, tensor split or row split of its own.  Left unset (the default), it passes no
+# -ngl and llama-server fits the model itself, keeping MoE experts in RAM where the model does not fit
+# (llm/llama_server.go since ollama/ollama#16031, 2026-05-29; llama_params_fit, ggml-org/llama.cpp#16653): the
+# plan llama.cpp's own fit gives
+OLLAMA_SPLIT = PlacementRules(style=PlacementStyle.LAYER_SPLIT, cpu_offload=True, expert_offload=True,
                               gpu_layers=True, tensor_split=False, row_split=False)
 
 
@@ -260,7 +263,14 @@ class Ollama(LlamaCpp):
         src, from_notes = _ollama_from(r)
         # num_ctx is each sequence's, as the plan's context is: Ollama starts llama-server with -c num_ctx x
         # OLLAMA_NUM_PARALLEL (server/sched.go effectiveLlamaServerContext)
-        params = [("num_ctx", str(run.context_tokens)), ("num_gpu", str(ngl))]
+        params = [("num_ctx", str(run.context_tokens))]
+        p = r.placement
+        if r.request.gpu_layers is not None or p is None:
+            params.append(("num_gpu", str(ngl)))  # layers asked for: -ngl, and llama-server fits no further
+        elif p.verdict == Verdict.PARTIAL_OFFLOAD:
+            kept = f", keeping the experts of {p.n_cpu_moe} layers in RAM" if p.n_cpu_moe else ""
+            notes.append(f"num_gpu unset: Ollama passes no -ngl and llama-server fits the model to the GPUs itself "
+                         f"({ngl} of {p.n_layers + 1} layers on them{kept}), as planned")
         if run.n_batch != self.default_n_batch:
             params.append(("num_batch", str(run.n_batch)))
         modelfile = "\n".join([f"FROM {src}", *(f"PARAMETER {k} {v}" for k, v in params)]) + "\n"
@@ -274,10 +284,6 @@ class Ollama(LlamaCpp):
         commands = (shlex.join(argv), f"ollama create {shlex.quote(name)} -f Modelfile",
                     f"ollama run {shlex.quote(name)}")
         notes += from_notes
-        p = r.placement
-        if p is not None and r.spec.is_moe and p.verdict == Verdict.PARTIAL_OFFLOAD:
-            notes.append(f"num_gpu {ngl}: Ollama has no expert offload (no --n-cpu-moe), so {p.n_layers + 1 - ngl} "
-                         "whole layers run on the CPU; llama.cpp or LM Studio would keep only their experts in RAM")
         counts = _layer_counts(r)
         if counts:
             notes.append("Ollama splits layers over the GPUs itself (no tensor-split setting); "
