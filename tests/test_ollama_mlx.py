@@ -133,3 +133,13 @@ def test_the_page_routes_mlx_tags_too(hardware: str, status: int, engine: str | 
         assert (r.json()["engine"], r.json()["quant"]) == (engine, "OLLAMA-NVFP4")
     else:
         assert r.json()["parameters"] == ["engine", "hardware"]
+
+
+def test_the_runner_says_whose_constants_stand_in() -> None:
+    mine = fit("qwen3.6:35b-mlx", engine="ollama", hardware=["M5 Max 48GB"])
+    theirs = fit("Qwen3.6-35B-A3B", engine="mlx", quant="MLX-4BIT", hardware=["M5 Max 48GB"])
+    assert mine.speed is not None and theirs.speed is not None
+    assert any(n.startswith("Ollama's MLX runner: mlx_lm's fitted constants stand in") for n in mine.speed.notes)
+    assert not any("stand in" in n for n in theirs.speed.notes)
+    lo, hi = mine.speed.decode_band
+    assert lo <= 0.6 * mine.speed.decode_tokens_per_s and hi >= 1.6 * mine.speed.decode_tokens_per_s  # widened

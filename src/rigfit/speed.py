@@ -489,6 +489,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     if mem.weights_bytes < TINY_MODEL_BYTES:
         unfitted.append(f"a model under {TINY_MODEL_BYTES // 1_000_000} MB runs at the engine's fixed cost per "
                         "operation, which the constants do not describe: a prior (wider band)")
+    if engine.speed_stand_in:
+        unfitted.append(engine.speed_stand_in)
     if any(c not in params.classes for c in classes):
         # no constants fitted on this engine's own runs: its kernels are priced as llama.cpp's
         unfitted.append(f"{engine.title}: no speed constants fitted on its own runs yet; llama.cpp's stand in "

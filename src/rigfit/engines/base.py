@@ -118,6 +118,9 @@ class Engine(ABC):
     placement: PlacementRules
     settings: frozenset[str] = frozenset()  # the optional FitRequest engine settings it honours
     speed_class: SpeedClass
+    # where the speed class is another engine's, fitted on that engine's runs: the note that says so (the plan's
+    # band then widens as for a prior); "" where the constants were fitted on this engine's own runs
+    speed_stand_in: str = ""
     # the engine's CPU matmuls are its own (llamafile's tinyBLAS), not ggml-cpu's as llama.cpp runs them: its CPU
     # work then has a class of its own ("llamafile-cpu"), else the CPU class prices it for every engine
     own_cpu_kernels: bool = False
