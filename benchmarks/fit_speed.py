@@ -464,11 +464,11 @@ METAL_KERNEL_KEYS = ("a_dq", "t_x")  # ggml-metal's own costs, shared by llama.c
 
 @functools.cache
 def ollama_metal_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], set[str]]:
-    """Ollama's decode rows on Apple GPUs (modern_forms), its MLX-engine tags (-mlx) left out; planned once per
-    process (the Metal kernel fit and each held-out chip's refit read them; callers do not change them)."""
+    """Ollama's decode rows on Apple GPUs (modern_forms; its MLX tags plan on its MLX runner, class mlx-metal, so
+    they are not among them); planned once per process (the Metal kernel fit and each held-out chip's refit read
+    them; callers do not change them)."""
     dec, dec_t, _, _, devices = modern_forms("ollama-metal", engines=("ollama",))
-    keep = [i for i, (row, _) in enumerate(dec) if not getattr(row, "model", "").endswith("-mlx")]
-    return [dec[i] for i in keep], [dec_t[i] for i in keep], devices
+    return dec, dec_t, devices
 
 
 def metal_kernel_constants(mdec: list[tuple[object, dict[str, float]]], mdec_t: list[float], a_kv: float,
@@ -498,7 +498,7 @@ def fit_ollama_metal(metal: dict[str, float], kernel_without: Callable[[str], di
     """Ollama on Apple GPUs from its 2025-2026 runs (M1 Max and M5 Max, eval_count / eval_duration): its own
     runner decodes below llama.cpp's rate on the same chips (the Metal constants stood in 21 % off, +19 % signed),
     so decode a_w and t_layer are fitted, the KV and dequantization terms and prefill kept at Metal's.  Tags
-    ending in -mlx run Ollama's MLX engine and are left out.  The band is the wider of the in-sample and the
+    of Ollama's MLX runner are another class (mlx-metal).  The band is the wider of the in-sample and the
     leave-one-device-out spread (two chips), at least +-30 %.  The kernels' own costs (METAL_KERNEL_KEYS) are
     Metal's, fitted on both engines' rows (metal_kernel_constants; ``kernel_without(device)``: fitted without
     that device's rows, for its held-out prediction)."""

@@ -184,7 +184,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     max_ctx = (o.ctx or "").strip().lower() == "max"
     n_seq, max_users = _users(o)
     quant = o.quant
-    from .engines import engine_for, get_engine
+    from .engines import engine_for, get_engine, typed_name
     from .models.resolve import hf_pull_name
 
     pulled = hf_pull_name(model) if isinstance(model, str) else None
@@ -195,8 +195,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
     if not quant and not is_file and eng.quant_from_name:
         # Ollama pulls one file per tag: the quant the tag names, else the model's native format (gpt-oss:
         # MXFP4), else the library's default; nothing to search for
-        quant = eng.quant_of_name(model if isinstance(model, str) else model.resolved_from) or _native_of(model, eng) \
-            or eng.default_quant
+        quant = eng.quant_of_name(typed_name(model)) or _native_of(model, eng) or eng.default_quant
     search = Search.MAX_CONTEXT if max_ctx else Search.MAX_USERS if max_users else \
         Search.BEST_QUANT if has_hw and not quant and not is_file else Search.NONE
     return make_request(

@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from .calibration import Calibration
 from .cost import DEFAULT_KWH_PRICE_USD, check_kwh_price
-from .engines import Engine, engine_for, get_engine
+from .engines import Engine, engine_for, get_engine, typed_name
 from .errors import InvalidInput
 from .hardware.links import LinkSpec
 from .models.spec import ModelSpec
@@ -183,7 +183,7 @@ def make_request(
     # Ollama's MLX tags run on its MLX runner, not its llama.cpp
     eng = engine_for(get_engine(engine) if isinstance(engine, str) else engine, model)
     if quant is None and search == Search.NONE:  # an Ollama tag names its file's quant ("...:8b-instruct-q8_0")
-        quant = eng.quant_of_name(model if isinstance(model, str) else model.resolved_from)
+        quant = eng.quant_of_name(typed_name(model))
     # a spec a script built itself is checked like one read from a file (catalog and file specs already are)
     spec = resolve_model(model) if isinstance(model, str) else checked(model, f"model {model.name!r}")
     if quant is None and search == Search.NONE and isinstance(model, str) and spec.resolved_from:

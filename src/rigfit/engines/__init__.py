@@ -32,18 +32,23 @@ def get_engine(name: str) -> Engine:
     return e
 
 
+def typed_name(model: object) -> str:
+    """What the user typed for ``model``: the name itself, or the name a ModelSpec was resolved from."""
+    name = model if isinstance(model, str) else getattr(model, "resolved_from", "")
+    return name if isinstance(name, str) else ""
+
+
 def engine_for(engine: Engine, model: object) -> Engine:
     """The engine that runs ``model`` (a name, or a ModelSpec resolved from one) when ``engine`` is asked to: the
     one serving its MLX tags where the name is such a tag ("qwen3.6:27b-mlx" under Ollama runs on Ollama's MLX
     runner), else ``engine`` itself."""
-    name = model if isinstance(model, str) else getattr(model, "resolved_from", "")
-    if engine.mlx_tags_engine is not None and isinstance(name, str):
+    if engine.mlx_tags_engine is not None:
         from ..quant import tag_is_mlx
 
-        if tag_is_mlx(name):
+        if tag_is_mlx(typed_name(model)):
             return get_engine(engine.mlx_tags_engine)
     return engine
 
 
 __all__ = ["ENGINES", "KV_ELEMENT_BYTES", "LAUNCH_ENGINES", "ClusterRules", "Engine", "PlacementRules",
-           "engine_for", "get_engine"]
+           "engine_for", "get_engine", "typed_name"]

@@ -63,16 +63,19 @@ def resolve_model(text: str, *, online: bool | None = None) -> ModelSpec:
         return spec
     name, _, tag = text.partition(":")
     size = _TAG_SIZE.match(tag) if tag else None
-    if tag and not size and _FORMAT_TAG.match(tag) and cat.get(name) is not None:
-        return replace(cat.lookup(name), resolved_from=text)  # a tag that names only a format: "...:mlx-nvfp4"
-    known = cat.get(name) if size else None
-    if known is not None and size is not None and known.params_total and \
-            abs(known.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:
-        return replace(known, resolved_from=text)  # an Ollama tag of a known name at its size: "mistral-small3.2:24b"
-    if size is not None:  # a family tag at its size: "olmo-3:32b" -> Olmo-3-1125-32B
-        sized = cat.base_of(f"{name}-{size.group(0)}")
-        if sized is not None and sized.params_total and \
-                abs(sized.params_total / 1e9 / float(size.group(1)) - 1) < 0.25:
+    if tag and not size and _FORMAT_TAG.match(tag) and (plain := cat.get(name)) is not None:
+        return replace(plain, resolved_from=text)  # a tag that names only a format: "...:mlx-nvfp4"
+    if size is not None:
+        billions = float(size.group(1))
+
+        def at_size(found: ModelSpec) -> bool:
+            return bool(found.params_total) and abs((found.params_total or 0) / 1e9 / billions - 1) < 0.25
+
+        known = cat.get(name)
+        if known is not None and at_size(known):  # an Ollama tag of a known name at its size: "mistral-small3.2:24b"
+            return replace(known, resolved_from=text)
+        sized = cat.base_of(f"{name}-{size.group(0)}")  # a family tag at its size: "olmo-3:32b" -> Olmo-3-1125-32B
+        if sized is not None and at_size(sized):
             return replace(sized, resolved_from=text)
     online = online if online is not None else os.environ.get("RIGFIT_ONLINE") == "1"
     if _REPO_RE.match(text) and online:
