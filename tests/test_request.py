@@ -84,6 +84,16 @@ def test_vulkan_drives_a_mixed_pair() -> None:
     assert fit(req).memory.run.backend == Backend.VULKAN
 
 
+@pytest.mark.parametrize(("engine", "backend"), [("ollama", Backend.VULKAN), ("llama.cpp", Backend.SYCL)])
+def test_ollama_drives_an_intel_gpu_with_its_bundled_vulkan(engine: str, backend: Backend) -> None:
+    """Ollama has no SYCL build; since ollama/ollama#16031 its Vulkan backend is on by default (docs/gpu.mdx),
+    so an Intel GPU runs through Vulkan without being asked.  llama.cpp keeps the device's own SYCL build."""
+    req = make_request("llama3.2:1b", engine=engine, hardware=["Arc B580"])
+    assert req.system is not None
+    assert [sd.backend for sd in req.system.devices] == [backend]
+    assert fit(req).memory.run.backend == backend
+
+
 @pytest.mark.parametrize(("args", "line"), [
     (["-H", "2x 3090", "-tp", "2"], "rigfit: error: llama.cpp has no tensor or pipeline parallelism (vLLM has) "
                                     "(--tensor-parallel, --pipeline-parallel, --engine)\n"),

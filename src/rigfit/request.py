@@ -333,6 +333,8 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
         own = default_backend(d)
         if own in eng.backends:
             chosen[d.name] = own
+        elif d.kind != "cpu" and eng.fallback_backend in device_backends(d):
+            chosen[d.name] = eng.fallback_backend
         elif d.kind == "cpu" and not system.accelerators:
             raise InvalidInput(f"{eng.title} needs a GPU; it runs on {', '.join(eng.backends)}",
                                options=("engine", "hardware"))

@@ -105,6 +105,9 @@ class Engine(ABC):
     ubatch_is_batch: bool = False  # the engine passes its batch as the micro-batch too (Ollama: -b N -ub N)
     backends: tuple[Backend, ...] = ALL_BACKENDS
     default_backend: Backend = Backend.CUDA
+    # the backend the engine's own install drives a GPU with when it lacks that GPU's native one (Ollama's bundled
+    # Vulkan for Intel GPUs); None: such a GPU is an error that names the backends both take
+    fallback_backend: Backend | None = None
     flash_attention_default: bool = True
     runtime_overhead_bytes: dict[Backend, int] = field(default_factory=dict)
     overhead_source: str = ""
