@@ -109,6 +109,19 @@ def test_parallel_sequences_in_ollama_and_mlx() -> None:
     assert mx.argv[mx.argv.index("--decode-concurrency") + 1] == "3"
 
 
+@pytest.mark.parametrize(("engine", "typed", "quant"), [("mlx", "nvfp4", "MLX-NVFP4"), ("mlx", "MXFP4", "MLX-MXFP4"),
+                                                       ("mlx", "mxfp8", "MLX-MXFP8"),
+                                                       ("ollama-mlx", "nvfp4", "OLLAMA-NVFP4")])
+def test_mlx_floating_point_modes(engine: str, typed: str, quant: str) -> None:
+    """mlx-lm's --q-mode mxfp4 / nvfp4 / mxfp8 (mlx_lm/convert.py) as typed; Ollama's MLX runner keeps its own
+    policy for the same words."""
+    r = rigfit.fit("Qwen3-8B", engine=engine, quant=typed, hardware=["M4 Max 40-core 128GB"])
+    assert r.quant.name == quant
+    if engine == "mlx":
+        assert launch(r).commands[0] == (f"mlx_lm.convert --hf-path Qwen/Qwen3-8B --mlx-path Qwen3-8B-{typed.lower()} "
+                                         f"-q --q-mode {typed.lower()}")
+
+
 def test_tensor_parallel_all_reduce_cost() -> None:
     """Two all-reduces per layer per token (Megatron-LM): over PCIe 30 us, over NVLink 10 us
     (data/speed_fit.toml priors), so the token time differs by 2 x 32 x 20 us on the same two GPUs."""

@@ -83,7 +83,10 @@ def test_resolve_quant_names(text: str, name: str) -> None:
 
 
 @pytest.mark.parametrize(("fmt", "bpw"), [("NF4", "4.5"), ("MLX-4BIT", "4.5"), ("MLX-8BIT", "8.5"),
-                                          ("AWQ", "4.15625")])
+                                          ("AWQ", "4.15625"),
+                                          # OCP MX v1.0: 32 elements share an 8-bit E8M0 scale; NVFP4: 16 share
+                                          # an E4M3 scale (mlx-lm --q-mode group sizes 32 / 16 / 32)
+                                          ("MLX-MXFP4", "4.25"), ("MLX-NVFP4", "4.5"), ("MLX-MXFP8", "8.25")])
 def test_tensor_format_bits(fmt: str, bpw: str) -> None:
     assert TENSOR_FORMATS[fmt].linear.bits_per_weight == Fraction(bpw)
 

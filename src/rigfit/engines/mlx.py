@@ -1,10 +1,10 @@
-"""MLX (mlx-lm) on Apple silicon: MLX affine-quantized weights, a KV cache that grows in 256-token steps
-(rotating caches for sliding-window layers), 2,048-token prefill chunks, ``mlx_lm.server``.
+"""MLX (mlx-lm) on Apple silicon: MLX affine- or FP-quantized weights, a KV cache that grows in 256-token
+steps (rotating caches for sliding-window layers), 2,048-token prefill chunks, ``mlx_lm.server``.
 
 Sources: ml-explore/mlx-lm ``mlx_lm/models/cache.py`` (KVCache.step = 256, RotatingKVCache(max_size=window)),
 ``mlx_lm/generate.py`` (--kv-bits, prefill_step_size 2048), ``mlx_lm/convert.py`` (-q --q-bits
---q-group-size), ``mlx_lm/server.py`` (--max-kv-size, --kv-bits, --decode-concurrency; the two KV flags
-cannot be combined there).
+--q-group-size, --q-mode affine / mxfp4 / nvfp4 / mxfp8), ``mlx_lm/server.py`` (--max-kv-size, --kv-bits,
+--decode-concurrency; the two KV flags cannot be combined there).
 """
 
 from __future__ import annotations
@@ -32,11 +32,16 @@ PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
 # per MLX all-reduce beyond the link's round trips: fitted by benchmarks/fit_cluster.py --fit on the exo
 # Tensor + RDMA runs of 4 x M3 Ultra (engines/exo.py)
 MLX_ALLREDUCE_S = 6.8e-6
+# the floating-point modes as typed ("--quant nvfp4") -> their formats (mlx_lm/convert.py --q-mode)
+FP_MODES = {"mxfp4": "MLX-MXFP4", "nvfp4": "MLX-NVFP4", "mxfp8": "MLX-MXFP8"}
 
 
 class MLX(TensorEngine):
     def check_run(self, run: RunConfig) -> None:
         return None  # quantized KV works with any attention path in mlx-lm
+
+    def quant_name(self, name: str) -> str:
+        return FP_MODES.get(name.strip().lower(), name)
 
     def kv_dims(self, spec: ModelSpec, il: int) -> tuple[int, int]:
         return head_kv_dims(spec, il, decompress_mla=True)  # mlx-lm's deepseek models cache per-head K and V
@@ -72,6 +77,13 @@ class MLX(TensorEngine):
             commands.append(shlex.join(conv))
             model = local
             settings.append(("weights", f"{bits}-bit affine, group size 64"))
+        elif q in FP_MODES.values():
+            mode = q.removeprefix("MLX-").lower()
+            local = f"{r.spec.name}-{mode}"
+            commands.append(shlex.join(["mlx_lm.convert", "--hf-path", repo, "--mlx-path", local, "-q",
+                                        "--q-mode", mode]))
+            model = local
+            settings.append(("weights", f"{mode}, the mode's own group size"))
         else:
             model = repo
             settings.append(("weights", q))
@@ -110,7 +122,8 @@ class MLX(TensorEngine):
 
 MLX_ENGINE = MLX(
     name="mlx", title="MLX", aliases=("mlx-lm", "mlx_lm"), weights=WeightFormat.TENSOR,
-    formats=("MLX-4BIT", "MLX-3BIT", "MLX-6BIT", "MLX-8BIT", "MLX-4BIT-MOE", "BF16", "FP16"),
+    formats=("MLX-4BIT", "MLX-3BIT", "MLX-6BIT", "MLX-8BIT", "MLX-MXFP4", "MLX-NVFP4", "MLX-MXFP8", "MLX-4BIT-MOE",
+             "BF16", "FP16"),
     default_quant="MLX-4BIT",
     quant_ladder=("BF16", "MLX-8BIT", "MLX-6BIT", "MLX-4BIT", "MLX-3BIT"),
     kv_types=("bf16", "f16", "q8", "q4"), kv_type_names={"q8": "mlx-q8", "q4": "mlx-q4"},
