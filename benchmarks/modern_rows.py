@@ -177,7 +177,13 @@ def fit_single_run(row: ModernRow) -> Any:
             kw["n_cpu_moe"] = row.n_cpu_moe
     if row.gpu_layers is not None and row.gpu_layers < 90 and row.n_cpu_moe is None:
         kw["gpu_layers"] = row.gpu_layers  # -ngl 99 and up: every layer (the planner's own choice when it fits)
-    return rigfit.fit(row.model, engine=row.engine, quant=row.quant or None, hardware=row.machine, headroom_bytes=0,
+    quant = row.quant or None
+    if quant is None or quant.lower() in ("fp16", "bf16", "auto"):
+        from rigfit.quant import checkpoint_quant
+
+        # vLLM rows give the activation dtype; a quantized checkpoint's name gives its weights (...-int4-AutoRound)
+        quant = checkpoint_quant(row.model) or quant
+    return rigfit.fit(row.model, engine=row.engine, quant=quant, hardware=row.machine, headroom_bytes=0,
                       prompt_tokens=max(row.prompt, 1), gen_tokens=max(row.gen, 1), depth_tokens=decode_depth(row),
                       context_tokens=max(row.prompt + row.depth + row.gen + 16, 512), **kw)
 

@@ -10,10 +10,10 @@ import pytest
 
 from rigfit.errors import InvalidInput, UnknownQuant
 from rigfit.memory import weight_bytes
-from rigfit.quant import GGML_TYPES, GGUF_FILE_TYPES, resolve_quant
+from rigfit.quant import GGML_TYPES, GGUF_FILE_TYPES, checkpoint_quant, resolve_quant
 from rigfit.tensorformats import TENSOR_FORMATS
 
-from .conftest import spec
+from .conftest import run_cli, spec
 
 
 def test_block_geometry_matches_gguf_package() -> None:
@@ -171,3 +171,47 @@ def test_nvfp4_on_a_delta_net_hybrid_is_nvidias_layout() -> None:
     head = next(b for t, b in zip(*weight_bytes(dense, resolve_quant("NVFP4", prefer="tensor"))[:2], strict=True)
                 if t.group == "output")
     assert head == 151936 * 4096 * 2
+
+
+@pytest.mark.parametrize(("name", "quant"), [
+    ("Qwen/Qwen3-8B-AWQ", "AWQ"), ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int8", "GPTQ-8BIT"),
+    ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4", "GPTQ"), ("Qwen/Qwen3-8B-FP8", "FP8"),
+    ("RedHatAI/Qwen3-8B-FP8-dynamic", "FP8"), ("RedHatAI/Qwen3-8B-quantized.w4a16", "INT4"),
+    ("RedHatAI/Qwen3-8B-quantized.w8a8", "INT8"), ("nvidia/Qwen3.6-27B-NVFP4", "nvfp4"),
+    ("Intel/gemma-4-31B-it-int4-AutoRound", "GPTQ"), ("Lorbus/Qwen3.6-27B-int4-AutoRound", "GPTQ"),
+    ("unsloth/Qwen3-8B-bnb-4bit", "BNB-4BIT"), ("mlx-community/Qwen3-8B-4bit", "MLX-4BIT"),
+    ("mlx-community/Qwen3-8B-8bit", "MLX-8BIT"), ("mlx-community/gpt-oss-20b-MXFP4-Q8", "mxfp4"),
+    # names that give no format: a GGUF repository holds one file per quant; a plain model; an Ollama tag
+    ("unsloth/Qwen3-8B-GGUF", None), ("Qwen/Qwen3-8B", None), ("qwen3:8b-fp16", None),
+    ("someone/Qwen3-8B-4bit", None),
+])
+def test_a_checkpoint_name_gives_its_format(name: str, quant: str | None) -> None:
+    assert checkpoint_quant(name) == quant
+
+
+def test_no_catalog_name_reads_as_a_checkpoint_format() -> None:
+    from rigfit.models.catalog import default_catalog
+
+    assert [k for k in default_catalog().all_keys() if checkpoint_quant(k)] == []
+
+
+@pytest.mark.parametrize(("engine", "name", "quant"), [
+    ("vllm", "Qwen/Qwen3-8B-AWQ", "AWQ"), ("vllm", "Lorbus/Qwen3.6-27B-int4-AutoRound", "GPTQ"),
+    ("vllm", "nvidia/Qwen3.6-27B-NVFP4", "NVFP4"), ("mlx", "mlx-community/Qwen3-8B-nvfp4", "MLX-NVFP4"),
+    ("mlx", "mlx-community/Qwen3-8B-4bit", "MLX-4BIT"),
+])
+def test_the_named_checkpoint_is_planned_not_a_searched_quant(capsys: pytest.CaptureFixture[str], engine: str,
+                                                              name: str, quant: str) -> None:
+    import json
+
+    hw = "RTX 4090" if engine == "vllm" else "M4 Max 40-core 128GB"
+    code, out, err = run_cli(capsys, "fit", name, "-e", engine, "-H", hw, "--json")
+    assert code == 0, err
+    assert json.loads(out)["quant"] == quant
+
+
+def test_an_engine_that_cannot_load_the_checkpoint_names_those_that_can(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "fit", "Qwen/Qwen3-8B-AWQ", "-H", "RTX 4090")
+    assert code == 2
+    assert err == ("rigfit: error: llama.cpp does not load AWQ weights; it takes Q8_0, Q6_K, Q5_K_M, Q4_K_M, IQ4_XS, "
+                   "Q3_K_M and the other GGUF types; engines that load AWQ: vllm, transformers (--quant, --engine)\n")

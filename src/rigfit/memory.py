@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from .breakdown import LayerMemory, MemoryBreakdown, MemoryItem, RunConfig, sum_items
 from .diskcache import DiskCache, key_of
-from .engines import KV_ELEMENT_BYTES, Engine, get_engine
+from .engines import KV_ELEMENT_BYTES, Engine, check_loads, get_engine
 from .errors import InvalidInput
 from .models.spec import ModelSpec
 from .models.tensor import Tensor
@@ -293,7 +293,7 @@ def estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
 def _estimate_memory(spec: ModelSpec, quant: QuantScheme, run: RunConfig,
                      warnings: tuple[str, ...] = ()) -> MemoryBreakdown:
     engine = get_engine(run.engine)
-    engine.check_quant(quant)
+    check_loads(engine, quant)
     w = _weight_summary(spec, quant)
     groups, exact = dict(w.groups), w.exact
     gguf = engine.weights == WeightFormat.GGUF

@@ -192,6 +192,10 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         quant = pulled[1].upper()  # hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M is that one file: nothing to search
 
     eng = engine_for(get_engine(engine_of(o)), model)  # Ollama's MLX tags: its MLX runner
+    if not quant and not is_file and isinstance(model, str):
+        from .quant import checkpoint_quant
+
+        quant = checkpoint_quant(typed_name(model))  # "Qwen/Qwen3-8B-AWQ" is that checkpoint: nothing to search
     if not quant and not is_file and eng.quant_from_name:
         # Ollama pulls one file per tag: the quant the tag names, else the model's native format (gpt-oss:
         # MXFP4), else the library's default; nothing to search for

@@ -451,6 +451,40 @@ def tag_quant(tag: str) -> str | None:
     return None
 
 
+# the words a quantized checkpoint's repository name carries, in precedence order ("Qwen/Qwen3-8B-AWQ",
+# "Qwen/Qwen3-8B-GPTQ-Int8", "RedHatAI/...-quantized.w4a16", "nvidia/Qwen3.6-27B-NVFP4", "mlx-community/...-4bit").
+# AutoRound's int4 checkpoints are packed as GPTQ (quantization_config packing_format "auto_round:auto_gptq",
+# bits 4, group 128, e.g. Intel/gemma-4-31B-it-int4-AutoRound), which vLLM loads through
+# vllm/model_executor/layers/quantization/auto_round.py
+_CHECKPOINT_WORDS = (("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("mxfp8", "mxfp8"), ("awq", "AWQ"), ("gptq", "GPTQ"),
+                     ("autoround", "GPTQ"), ("fp8", "FP8"), ("w4a16", "INT4"), ("w8a8", "INT8"))
+
+
+def checkpoint_quant(name: str) -> str | None:
+    """The format a quantized checkpoint's name gives it ("Qwen/Qwen3-8B-AWQ" -> AWQ, "mlx-community/Qwen3-8B-4bit"
+    -> MLX-4BIT, "Intel/gemma-4-31B-it-int4-AutoRound" -> GPTQ); the floating-point modes as typed ("nvfp4": each
+    engine spells them its own way); None for a name that gives none, an Ollama tag or a GGUF repository (many
+    files, one per quant)."""
+    if ":" in name and "/" not in name:
+        return None  # an Ollama tag (tag_quant reads those)
+    owner, _, repo = name.strip().rpartition("/")
+    words = [w for w in re.split(r"[-_.\s]+", repo.lower()) if w]
+    if "gguf" in words:
+        return None
+    for word, quant in _CHECKPOINT_WORDS:
+        if word in words:
+            if quant == "GPTQ" and ("int8" in words or "8bit" in words):
+                return "GPTQ-8BIT"
+            return quant
+    if "bnb" in words:
+        return "BNB-4BIT" if "4bit" in words else "BNB-INT8" if "8bit" in words else None
+    if owner.lower().endswith("mlx-community") or "mlx" in words:
+        for bits in ("3", "4", "6", "8"):
+            if f"{bits}bit" in words:
+                return f"MLX-{bits}BIT"
+    return None
+
+
 def resolve_quant(name: str, *, prefer: str = "gguf") -> QuantScheme:
     """``"q4_k_m"`` -> Q4_K_M mixture, ``"awq"`` -> AWQ, ``"exl2-4.65"`` -> EXL2 at 4.65 bpw, ...
 

@@ -188,12 +188,14 @@ def make_request(
     spec = resolve_model(model) if isinstance(model, str) else checked(model, f"model {model.name!r}")
     if quant is None and search == Search.NONE and isinstance(model, str) and spec.resolved_from:
         from .models.resolve import hf_pull_name
-        from .quant import split_gguf_name
+        from .quant import checkpoint_quant, split_gguf_name
 
         named = split_gguf_name(model)
         pulled = hf_pull_name(model)
-        # "...-UD-Q4_K_XL.gguf" and "hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M" name their quant
-        quant = named[1] if named else (pulled[1].upper() if pulled and pulled[1] else None)
+        # "...-UD-Q4_K_XL.gguf" and "hf.co/unsloth/Qwen3-8B-GGUF:Q4_K_M" name their quant, and a quantized
+        # checkpoint's repository its format ("Qwen/Qwen3-8B-AWQ")
+        quant = named[1] if named else (pulled[1].upper() if pulled and pulled[1] else
+                                        checkpoint_quant(typed_name(model)))
     if not 1 <= prompt_tokens <= MAX_TOKENS:
         raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}",
                            options=("prompt_tokens",))

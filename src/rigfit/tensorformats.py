@@ -225,6 +225,8 @@ TENSOR_ALIASES = {
     "MLX-8": "MLX-8BIT", "MLX4": "MLX-4BIT", "MLX8": "MLX-8BIT", "FP8-E4M3": "FP8", "W8A8": "INT8",
     "W8A8-INT8": "INT8", "W4A16": "INT4", "INT4-W4A16": "INT4", "GPTQ4": "GPTQ", "AWQ-INT4": "AWQ",
     "NVFP4-W4A4": "NVFP4", "MXFP4_MOE": "MXFP4",
+    # AutoRound int4 checkpoints are GPTQ-packed (quantization_config packing_format "auto_round:auto_gptq")
+    "AUTOROUND": "GPTQ", "AUTO-ROUND": "GPTQ", "INT4-AUTOROUND": "GPTQ",
 }
 
 EXL2_HEAD_BITS = 6  # exllamav2 convert.py default -hb 6

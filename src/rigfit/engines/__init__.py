@@ -6,7 +6,9 @@ alias.  Adding an engine: a module here with a subclass of ``Engine`` and its in
 
 from __future__ import annotations
 
-from ..errors import UnknownName
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidInput, UnknownName
 from .base import KV_ELEMENT_BYTES, ClusterRules, Engine, PlacementRules
 from .exllamav2 import EXLLAMAV2
 from .exo import EXO_ENGINE
@@ -16,6 +18,9 @@ from .mlx import MLX_ENGINE
 from .ollama_mlx import OLLAMA_MLX
 from .transformers import TRANSFORMERS
 from .vllm import VLLM_ENGINE
+
+if TYPE_CHECKING:
+    from ..quant import QuantScheme
 
 ENGINES: dict[str, Engine] = {
     e.name: e for e in (LLAMA_CPP, OLLAMA, OLLAMA_MLX, LM_STUDIO, LLAMAFILE, VLLM_ENGINE, MLX_ENGINE, EXO_ENGINE,
@@ -50,5 +55,18 @@ def engine_for(engine: Engine, model: object) -> Engine:
     return engine
 
 
+def check_loads(engine: Engine, quant: QuantScheme) -> None:
+    """A quant ``engine`` cannot load is an error that lists what it loads and names the engines that do load it
+    ("Qwen/Qwen3-8B-AWQ" under llama.cpp: vLLM and transformers load AWQ)."""
+    try:
+        engine.check_quant(quant)
+    except InvalidInput as e:
+        others = [o.name for o in ENGINES.values() if o.loads(quant)]
+        if not others:
+            raise
+        raise InvalidInput(f"{e}; engines that load {quant.name}: {', '.join(others)}",
+                           options=("quant", "engine")) from None
+
+
 __all__ = ["ENGINES", "KV_ELEMENT_BYTES", "LAUNCH_ENGINES", "ClusterRules", "Engine", "PlacementRules",
-           "engine_for", "get_engine", "typed_name"]
+           "check_loads", "engine_for", "get_engine", "typed_name"]
