@@ -89,3 +89,17 @@ def test_catalog_repo_id_needs_no_network() -> None:
 def test_unknown_model_suggests() -> None:
     with pytest.raises(UnknownModel, match="did you mean: qwen2.5-coder-32b"):
         resolve_model("qwen2.5-coder-32")
+
+
+@pytest.mark.parametrize(("name", "experts", "ffn"), [
+    # AI21 Jamba Reasoning 3B's config says num_experts 1: transformers builds a dense JambaMLP for it
+    ("jamba-reasoning-3b", (0, 0), ("dense", "dense", "dense")),
+    # Jamba 1.5 Mini: 16 experts, 2 a token, on every other layer (expert_layer_period 2, offset 1)
+    ("jamba-1.5-mini", (16, 2), ("dense", "moe", "dense")),
+])
+def test_one_expert_is_a_dense_ffn(name: str, experts: tuple[int, int], ffn: tuple[str, ...]) -> None:
+    from rigfit.models.catalog import default_catalog
+
+    s = default_catalog().lookup(name)
+    assert (s.n_experts, s.n_experts_active) == experts
+    assert s.layer_ffn[:3] == ffn

@@ -91,6 +91,8 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
     head_dim = _int(c, "head_dim", where, hidden // heads)
     vocab = _int(c, "vocab_size", where)
     n_experts = _opt(c, where, "num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
+    if n_experts == 1:
+        n_experts = 0  # one expert is a dense FFN (transformers JambaSparseMoeBlock only when num_experts > 1)
     ff = _int(c, "intermediate_size", where, 0) or _opt(c, where, "block_ff_dim") or (
         4 * hidden if registered.learned_positions else 0)  # GPT-2: llama.cpp writes 4 x n_embd (n_inner unread)
     expert_ff = _opt(c, where, "moe_intermediate_size") or (ff if n_experts else 0)
@@ -361,7 +363,9 @@ def _hybrid(arch: Arch, c: dict[str, Any], where: str, n_layers: int, layer_type
             layer_types = tuple(LayerKind.FULL if period and il % period == offset else LayerKind.RECURRENT
                                 for il in range(n_layers))
         period, offset = _int(c, "expert_layer_period", where, 1), _int(c, "expert_layer_offset", where, 0)
-        out["layer_ffn"] = tuple("moe" if period and il % period == offset else "dense" for il in range(n_layers))
+        moe = _int(c, "num_experts", where, 1) > 1  # Jamba Reasoning 3B: num_experts 1, a dense FFN everywhere
+        out["layer_ffn"] = tuple("moe" if moe and period and il % period == offset else "dense"
+                                 for il in range(n_layers))
         out.update(ssm_d_conv=_int(c, "mamba_d_conv", where, 4), ssm_d_state=_int(c, "mamba_d_state", where),
                    ssm_n_group=0, ssm_d_inner=_int(c, "mamba_expand", where, 2) * hidden,
                    ssm_dt_rank=_int(c, "mamba_dt_rank", where))
