@@ -87,11 +87,20 @@ def test_vulkan_drives_a_mixed_pair() -> None:
 @pytest.mark.parametrize(("engine", "backend"), [("ollama", Backend.VULKAN), ("llama.cpp", Backend.SYCL)])
 def test_ollama_drives_an_intel_gpu_with_its_bundled_vulkan(engine: str, backend: Backend) -> None:
     """Ollama has no SYCL build; since ollama/ollama#16031 its Vulkan backend is on by default (docs/gpu.mdx),
-    so an Intel GPU runs through Vulkan without being asked.  llama.cpp keeps the device's own SYCL build."""
-    req = make_request("llama3.2:1b", engine=engine, hardware=["Arc B580"])
+    so under Windows, whose GPU drivers bring the Vulkan runtime, an Intel GPU runs through Vulkan without being
+    asked.  llama.cpp keeps the device's own SYCL build."""
+    req = make_request("llama3.2:1b", engine=engine, hardware=["Arc B580"], os_name="windows")
     assert req.system is not None
     assert [sd.backend for sd in req.system.devices] == [backend]
     assert fit(req).memory.run.backend == backend
+
+
+def test_ollama_on_linux_asks_for_the_vulkan_backend_on_an_intel_gpu() -> None:
+    """Linux needs Vulkan components installed apart (docs/gpu.mdx): the backend is asked for, not assumed."""
+    with pytest.raises(InvalidInput, match=r"Ollama does not run on Intel Arc B580 \(sycl\).*a backend both take: "
+                                           "vulkan"):
+        make_request("llama3.2:1b", engine="ollama", hardware=["Arc B580"])
+    assert make_request("llama3.2:1b", engine="ollama", hardware=["Arc B580"], backend="vulkan").system is not None
 
 
 @pytest.mark.parametrize(("args", "line"), [

@@ -322,6 +322,7 @@ def _backend(backend: str | None, eng: Engine) -> Backend | None:
 def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
     """Each device with the backend the engine drives it with; an error when it cannot."""
     chosen: dict[str, Backend] = {}
+    os_of = {sd.device.name: n.os for n in system.nodes for sd in n.devices}
     for sd in system.devices:
         d = sd.device
         if d.kind == "cpu" and system.accelerators:
@@ -335,7 +336,7 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
         own = default_backend(d)
         if own in eng.backends:
             chosen[d.name] = own
-        elif d.kind != "cpu" and eng.fallback_backend in device_backends(d):
+        elif d.kind != "cpu" and eng.fallback_backend in device_backends(d) and os_of.get(d.name) in eng.fallback_os:
             chosen[d.name] = eng.fallback_backend
         elif d.kind == "cpu" and not system.accelerators:
             raise InvalidInput(f"{eng.title} needs a GPU; it runs on {', '.join(eng.backends)}",

@@ -106,8 +106,10 @@ class Engine(ABC):
     backends: tuple[Backend, ...] = ALL_BACKENDS
     default_backend: Backend = Backend.CUDA
     # the backend the engine's own install drives a GPU with when it lacks that GPU's native one (Ollama's bundled
-    # Vulkan for Intel GPUs); None: such a GPU is an error that names the backends both take
+    # Vulkan for Intel GPUs), on the OSes where its install brings that backend's runtime; None, or another OS:
+    # such a GPU is an error that names the backends both take
     fallback_backend: Backend | None = None
+    fallback_os: tuple[str, ...] = ()
     flash_attention_default: bool = True
     runtime_overhead_bytes: dict[Backend, int] = field(default_factory=dict)
     overhead_source: str = ""

@@ -499,8 +499,10 @@ OLLAMA = Ollama(
     "4096 below 23 GiB of GPU memory, 32768 from 23, 262144 from 47 (server/routes.go); num_batch 512 / 1024 / "
     "2048 by context (server/sched.go); OLLAMA_KV_CACHE_TYPE f16|q8_0|q4_0",
     # no SYCL build: Intel GPUs run through Vulkan (ollama/ollama#12889, #13265), on by default since #16031
-    # (2026-05-29: envconfig OLLAMA_VULKAN defaults to true; docs/gpu.mdx "Vulkan is enabled by default")
-    fallback_backend=Backend.VULKAN,
+    # (2026-05-29: envconfig OLLAMA_VULKAN defaults to true; docs/gpu.mdx "Vulkan is enabled by default").  On
+    # Windows the GPU drivers bring the Vulkan runtime; "most Linux distributions require installing additional
+    # components" (docs/gpu.mdx), and an Ultra 7 258V under Linux decoded at CPU speed in throughput_modern.csv
+    fallback_backend=Backend.VULKAN, fallback_os=("windows",),
     **{**LLAMA_FAMILY, "placement": OLLAMA_SPLIT, "speed_class": SpeedClass.OLLAMA,  # type: ignore[arg-type]
        "backends": OLLAMA_BACKENDS, "runtime_overhead_bytes": {b: LLAMA_OVERHEAD[b] for b in OLLAMA_BACKENDS}},
 )
