@@ -29,6 +29,7 @@ from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
 from rigfit.speed import (
+    EXPERT_PROMPT_CLASSES,
     TINY_MODEL_BYTES,
     batch_compute_s,
     batched_step_s,
@@ -58,6 +59,7 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
 
 STRIX = Path(__file__).parent / "data" / "strix_halo.csv"
 XTX = Path(__file__).parent / "data" / "rx7900xtx_rocm.csv"
+APPLE_MATRIX = Path(__file__).parent / "data" / "apple_matrix.csv"
 VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
 PROMPT_PRIOR_CLASSES = ("rocm", "vulkan")  # classes whose decode is fitted and whose prompt constants are priors
 # (rows, class, metric, n, in-sample median % error, leave-one-device-out median % error or nan: one device);
@@ -395,6 +397,8 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama"), w
             continue
         if r.placement is None or r.speed is None or r.memory.weights_bytes < TINY_MODEL_BYTES:  # speed.py says why
             continue
+        if row.metric == "tg" and row.measured > r.speed.roofline_tokens_per_s:
+            continue  # faster than the bandwidth allows: a draft model or MTP the row does not declare (accuracy.py)
         works = device_work(r.spec, r.memory, r.placement, system=r.system)
         classes = {w.cls for w in works} if isinstance(works, list) else set()
         if (cls not in classes or not classes <= {cls, "cpu"}) if with_cpu else classes != {cls}:
@@ -719,6 +723,101 @@ def bench_forms(path: Path, backend: str, card: str | None = None) -> tuple[
                                       f.quant.name.upper() in ("F16", "BF16"), depth)
             pre.append((row, n / rate))
     return dec, dec_t, pre
+
+
+@dataclass(frozen=True)
+class AppleRow:
+    """A prompt row of benchmarks/data/apple_matrix.csv."""
+
+    device: str
+    engine: str
+    model: str
+    prompt: int
+    measured: float
+
+
+def apple_matrix_rows() -> dict[str, list[tuple[object, float]]]:
+    """benchmarks/data/apple_matrix.csv's prompt rows, each planned whole on its Mac with its engine and prompt,
+    by class ("mlx-metal" on the M4 Pro, "mlx-metal-na" / "metal-na" on the M5s): (row, measured seconds), the
+    runs kept in PP_RUNS."""
+    import csv
+
+    import rigfit
+
+    out: dict[str, list[tuple[object, float]]] = {}
+    for r in csv.DictReader(line for line in APPLE_MATRIX.read_text().splitlines() if not line.startswith("#")):
+        n = int(r["prompt"])
+        f = rigfit.fit(r["model"], engine=r["engine"], quant=r["quant"], hardware=[r["hardware"]], headroom_bytes=0,
+                       context_tokens=n + 256, prompt_tokens=n, gen_tokens=128)
+        assert f.placement is not None and str(f.placement.verdict) == "gpu", r
+        works = device_work(f.spec, f.memory, f.placement, system=f.system)
+        assert isinstance(works, list) and len(works) == 1, r
+        run = f.memory.run
+        row = AppleRow(device=r["hardware"], engine=r["engine"], model=r["model"], prompt=n,
+                       measured=float(r["pp_tokens_per_s"]))
+        PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
+                                  f.quant.name.upper() in ("F16", "BF16"), 0)
+        out.setdefault(works[0].cls, []).append((row, n / row.measured))
+        MOE_ROWS[row] = f.spec.is_moe
+    return out
+
+
+MOE_ROWS: dict[object, bool] = {}
+
+
+def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float]]) -> tuple[
+        dict[str, float], dict[str, dict[str, tuple[float, float]]], list[str]]:
+    """Apple GPUs with matrix units (the M5 generation's Neural Accelerators, speedclass.apple_matrix_units):
+    classes of their own for llama.cpp ("metal-na") and MLX ("mlx-metal-na") whose decode is their family's (the
+    accelerators serve matmuls of many rows, not a token's GEMV) and whose prompt constants are fitted on
+    benchmarks/data/apple_matrix.csv: a_fq on the dense rows, a_xt on the MoE ones.  The file's M4 Pro MLX rows
+    with ``mlx_rows`` (mlx_lm's prompt rows of throughput_modern.csv, dense) refit mlx-metal's prompt a_fq and
+    a_xt the same way.  Returns (constants, bands, lines)."""
+    base = load_speed_params()
+    fams = {"metal-na": "metal", "mlx-metal-na": "mlx-metal", "mlx-metal": "mlx-metal"}
+    classes = dict(base.classes)
+    for c, fam in fams.items():
+        classes[c] = {**base.classes[fam], **{k.split(":")[1]: v for k, v in theta.items()
+                                              if k.startswith(f"{fam}:")}}
+    params = replace(base, classes=classes)
+    rows = apple_matrix_rows()
+    for row, _ in mlx_rows:
+        MOE_ROWS[row] = bool(PP_RUNS[row].works[0].routed_elements)
+    rows["mlx-metal"] = rows.get("mlx-metal", []) + mlx_rows
+    out: dict[str, float] = {}
+    bands: dict[str, dict[str, tuple[float, float]]] = {}
+    lines: list[str] = []
+    for c in ("mlx-metal", "mlx-metal-na", "metal-na"):
+        got: dict[str, float] = {}
+        dense = [(row, t) for row, t in rows.get(c, []) if not MOE_ROWS[row]]
+        moe = [(row, t) for row, t in rows.get(c, []) if MOE_ROWS[row]]
+        e0 = e1 = NAN
+        if dense:
+            g, e0, e1 = fit_prompt_constants(c, dense, params, {"a_fq": [0.02 * i for i in range(25, 301)]})
+            got |= g
+            params = with_constants(params, c, **g)
+        if moe:  # the routed experts' own rate where the class prices it apart (speed.EXPERT_PROMPT_CLASSES)
+            g, _, _ = fit_prompt_constants(c, moe, params, {"a_fx": FX_GRID} if c in EXPERT_PROMPT_CLASSES
+                                           else {"a_xt": XT_GRID})
+            got |= g
+            params = with_constants(params, c, **g)
+        ratios = [t / PP_RUNS[row].seconds(params) for row, t in rows.get(c, [])]  # measured rate / predicted
+        # the family's constants and the fitted ones; not the terms a class without them prices at its a_ff / a_fq
+        out |= {f"{c}:{k}": v for k, v in params.classes[c].items()
+                if k not in ("a_fa", "a_ac", "a_bd", *(() if c in EXPERT_PROMPT_CLASSES else ("a_fx",)))
+                and not k.startswith("a_fq_")} \
+            if c != "mlx-metal" else {f"{c}:{k}": v for k, v in got.items()}
+        if c != "mlx-metal":
+            lo, hi = min(ratios), max(ratios)
+            # one chip per engine (two for llama.cpp): at least +-40 %, as a class fitted on one device's rows
+            bands[c] = {"pp": (round(min(lo, 0.6), 3), round(max(hi, 1.4), 3))}
+        err = 100 * statistics.median(abs(1 / r - 1) for r in ratios)
+        SUMMARY.append(("Apple matrix (benchmarks/data)", c, "pp", len(ratios), err, NAN))
+        lines.append(f"{c:16s} pp: {', '.join(f'{k} {v:.3g}' for k, v in got.items())} from {len(dense)} dense and "
+                     f"{len(moe)} MoE prompt rows of benchmarks/data/apple_matrix.csv (median error "
+                     f"{err:.1f} %; dense a_fq alone: "
+                     f"{e0:.1f} -> {e1:.1f} %)")
+    return out, bands, lines
 
 
 def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
@@ -1076,10 +1175,9 @@ def main(argv: list[str]) -> int:
             print(f"metal (2025-26)  {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
                   f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(metal_devices))})")
     # vLLM on CUDA from its 2025-2026 rows (all on an RTX 5090): CUDA graphs take most of llama.cpp's
-    # per-layer cost away, so t_layer is fitted; the share of bandwidth its GEMVs reach differs by model and
-    # format in these rows (dense NVFP4 slower, MoE and Mamba hybrids faster), so a_w is held at llama.cpp's
-    # rather than fitted to their mix.  Decode only: its prefill rows are request-level timings of short
-    # prompts
+    # per-layer cost away, so t_layer is fitted; a_w is held at llama.cpp's (its GPTQ / AWQ Marlin rows read
+    # their bytes at that rate) and the NVFP4 rows' FP4 kernels get their own extra cost per byte (a_w4,
+    # speed.FP4_KERNEL_CLASSES).  Decode only: its prefill rows are request-level timings of short prompts
     vdec, vdec_t, _, _, vllm_devices = modern_forms("vllm-cuda", engines=("vllm",))
     vllm_theta = robust_solve(vdec, vdec_t, fixed={"vllm-cuda:a_kv": theta["cuda:a_kv"],
                                                    "vllm-cuda:a_dq": theta["cuda:a_dq"],
@@ -1107,6 +1205,12 @@ def main(argv: list[str]) -> int:
               f"(Metal's llama.cpp constant: {metal_theta.get('metal:a_fq', 0.0):.3f})")
     mlx_bands = one_device_decode_band("mlx-metal", xdec, xdec_t, mlx_theta, mlx_devices)
     theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
+    # the M5 generation's matrix units: prompt classes of their own (fit_apple_matrix)
+    na_theta, na_bands, na_lines = fit_apple_matrix(theta | metal_theta, [(row, t) for (row, _), t
+                                                                            in zip(xpre, xpre_t, strict=True)])
+    theta |= na_theta
+    for line in na_lines:
+        print(line)
     # llama.cpp on discrete Radeons (ROCm): the llmfit community's whole requests on an RX 7900 XT (July-August
     # 2026, where the prior decoded 22-33 % slow) and llama.cpp PR #26284's RX 7900 XTX llama-bench rows (fit_rocm)
     rocm_theta, rocm_bands, rocm_lines = fit_rocm()
@@ -1140,8 +1244,11 @@ def main(argv: list[str]) -> int:
     for line in lf_lines:
         print(line)
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
+    for c, b in na_bands.items():  # decode at the family's band
+        na_bands[c] = {"tg": {"metal-na": metal_bands, "mlx-metal-na": mlx_bands}[c].get("tg", (0.6, 1.4)), **b}
     bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands,
                                                         "mlx-metal": mlx_bands, "ollama-metal": ollama_bands,
+                                                        **na_bands,
                                                         **({"rocm": rocm_bands} if rocm_bands else {}),
                                                         **apu_bands, **lf_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
@@ -1205,7 +1312,8 @@ def main(argv: list[str]) -> int:
         for k in ("a_ss", "a_xt"):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
-        for k, what in (("a_at", "decode's attention FLOPs"), ("t_x", "decode's cost per routed-expert matmul")):
+        for k, what in (("a_at", "decode's attention FLOPs"), ("t_x", "decode's cost per routed-expert matmul"),
+                        ("a_w4", "an NVFP4 weight byte's extra cost")):
             if theta.get(f"{c}:{k}"):  # 0 where the class does not price it (speed.decode_terms)
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.decode_terms)")
         for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),

@@ -68,6 +68,11 @@ TINY_MODEL_BYTES = 50_000_000
 # tokens deep) and the activations the matmuls write and the next kernels read (``a_ac``).  Ollama runs
 # llama.cpp's CUDA kernels.
 CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda")
+# classes whose MoE prompts price the routed experts' FLOPs apart (a_fx) without the rest of the current CUDA
+# builds' split: Apple GPUs with matrix units, where MLX's expert matmuls (gather_qmm) stay far below the Neural
+# Accelerators' rate the dense matmuls reach (benchmarks/data/apple_matrix.csv: Qwen3.6-35B-A3B gains 4.3x from
+# an M4 Pro to an M5 Max, the dense models 6-8x)
+EXPERT_PROMPT_CLASSES = ("mlx-metal-na",)
 ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel, read by the next
 # classes whose current builds price decode's attention arithmetic apart from its KV bytes (``a_at``: 4 x query
 # heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
@@ -80,7 +85,11 @@ DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda"
 # so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;
 # fitted on the 2025-2026 Metal rows and the Vulkan llama-bench rows (CUDA's and HIP's fused expert kernels show
 # little of it: fitted there, it held out worse or no better)
-DECODE_EXPERT_CLASSES = ("metal", "ollama-metal", "vulkan")
+DECODE_EXPERT_CLASSES = ("metal", "metal-na", "ollama-metal", "vulkan")
+# classes whose NVFP4 weights decode through kernels of their own (vLLM's FP4 GEMMs quantize the activations
+# and pad one token's row to a tile: the RTX 5090 rows of a dense 27B decode at three quarters of the rate its
+# GPTQ / AWQ Marlin rows reach per byte): ``a_w4`` prices each NVFP4 byte's extra cost, fitted on vLLM's rows
+FP4_KERNEL_CLASSES = ("vllm-cuda",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +137,8 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
         full = work.attn_dim_layers - work.swa_attn_dim_layers
         flops = 4.0 * batch * (full * position + work.swa_attn_dim_layers * min(position, window or position))
         terms["a_at"] = flops / (work.alu_tflops * 1e12)
+    if work.cls in FP4_KERNEL_CLASSES and work.fp4_bytes:
+        terms["a_w4"] = work.fp4_bytes / bw
     if current and work.cls in DECODE_EXPERT_CLASSES and work.expert_calls:
         # one sequence's experts: several sequences touch more of them, so for a batch this is a lower bound
         terms["t_x"] = work.expert_calls
@@ -178,7 +189,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
              "t_ub": n_ub * work.n_blocks}
     if fa_apart:
         terms["a_fa"] = flops_attn / tf
-    if apart and not f16 and work.routed_elements:
+    if (apart or (current and work.cls in EXPERT_PROMPT_CLASSES)) and not f16 and work.routed_elements:
         # a MoE model's routed experts run as one small matmul per expert (ggml mul_mat_id, a few dozen tokens
         # each): their FLOPs at their own constant, the dense matmuls' at a_fq
         terms["a_fx"] = 2.0 * work.routed_elements * prompt / tq

@@ -54,7 +54,7 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
             # decode's terms priced where the rows tell them apart, else 0 (speed.decode_terms): the unpacking of
             # quantized weights, attention's arithmetic (DECODE_ATTENTION_CLASSES), the cost per routed-expert
             # matmul (DECODE_EXPERT_CLASSES)
-            for key in ("a_dq", "a_at", "t_x"):
+            for key in ("a_dq", "a_at", "t_x", "a_w4"):
                 classes[name][key] = float(rec[key]) if isinstance(rec.get(key), int | float) else 0.0
             # batched decode's matmuls against the prefill rate (speed.batch_compute_s): fitted where runs
             # with several users exist, else 1 (a prior: batched decode runs the prompt's kernels)
@@ -93,8 +93,12 @@ def hardware_class(device: Device | None, backend: str) -> str:
         return "cpu"  # llama.cpp's CPU backend, also on a machine whose iGPU shares the RAM
     if device.vendor == "apple":
         # an Ultra is two Max dies joined by UltraFusion: its decode reaches a different share of its bandwidth
-        # (fitted on the M1/M2 Ultra rows of throughput_llamacpp.csv); base, Pro and Max chips share a class
-        return "metal-ultra" if device.arch.split()[-1:] == ["Ultra"] else "metal"
+        # (fitted on the M1/M2 Ultra rows of throughput_llamacpp.csv); base, Pro and Max chips share a class,
+        # apart from the chips whose GPU cores carry matrix units (the M5 generation's Neural Accelerators:
+        # a matmul peak above the ALUs' FP32 rate), which only some kernels reach
+        if device.arch.split()[-1:] == ["Ultra"]:
+            return "metal-ultra"
+        return "metal-na" if apple_matrix_units(device) else "metal"
     if device.vendor == "nvidia" and backend == "vulkan":
         # llama.cpp's Vulkan backend runs its own shaders (ggml-vulkan), not the CUDA kernels the cuda classes
         # were fitted on; no Vulkan-on-NVIDIA runs in the calibration files: the Vulkan prior, and it says so
@@ -117,6 +121,23 @@ def hardware_class(device: Device | None, backend: str) -> str:
     return "vulkan"
 
 
+# the classes fitted on Apple GPUs with matrix units (benchmarks/data/apple_matrix.csv); another engine's class
+# on such a chip is its family's ("ollama-metal-na" -> "ollama-metal"): no runs tell them apart
+MATRIX_CLASSES = ("metal-na", "mlx-metal-na")
+
+
+def apple_matrix_units(device: Device) -> bool:
+    """An Apple GPU whose matmul peak exceeds its ALUs' FP32 rate (data/apple.toml: the M5 generation's GPU
+    Neural Accelerators, 4x the FP16 FLOPs per core per clock of M1-M4, whose fp16 equals their fp32)."""
+    fp32 = device.fp32_tflops
+    return bool(device.vendor == "apple" and fp32 and device.fp16_tflops and device.fp16_tflops > 1.5 * fp32)
+
+
+def family_class(cls: str) -> str:
+    """``cls`` where it was fitted, else the class of its family on chips without matrix units."""
+    return cls if cls in MATRIX_CLASSES else cls.removesuffix("-na")
+
+
 def stand_in(cls: str) -> str:
     """The llama.cpp class whose constants stand in for another engine's unfitted class ("mlx-metal" ->
     "metal")."""
@@ -131,7 +152,7 @@ def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
     builds' classes hold prefill only: their decode is the May 2024 builds' where that era has its own."""
     base, _, era = cls.partition("@")
     if base not in p.classes:
-        return p.classes.get(stand_in(base)) or p.classes["cuda"]
+        return p.classes.get(family_class(base)) or p.classes.get(stand_in(base)) or p.classes["cuda"]
     out = p.classes[base]
     for name in ([f"{base}@2024-05"] if era == "2023-12" else []) + ([cls] if era else []):
         if name in p.classes:

@@ -19,7 +19,7 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
 from .placement import Placement
-from .speedclass import hardware_class
+from .speedclass import family_class, hardware_class
 from .system import System, pcie_link
 from .vocab import LayerKind, Role, SpeedClass, Split
 
@@ -69,6 +69,7 @@ class DeviceWork:
     # (0 for F16 / BF16 weights, which the GEMV reads as they are)
     alu_tflops: float | None = None
     dequant_elements: float = 0.0
+    fp4_bytes: float = 0.0  # of weights_read_bytes, those in NVFP4 (speed.FP4_KERNEL_CLASSES price them apart)
     # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
     # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
     state_bytes: float = 0.0
@@ -291,6 +292,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             # another engine's kernels: its own constants where fitted ("vllm-cuda"), else llama.cpp's stand in
             # (on the CPU too where it brings CPU kernels of its own: "llamafile-cpu")
             role_cls = f"{engine.speed_class}-{role_cls}"
+        role_cls = family_class(role_cls)
         streamed = 0.0
         if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm") and mem.run.op_offload:
             # a prompt micro-batch is computed on the GPU with the RAM-resident weights copied over (ggml-cuda
@@ -312,6 +314,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
                               routed_elements=routed * el_per_byte / shard,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
+                              fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=shares, on_cpu=on_cpu, expert_calls=calls))

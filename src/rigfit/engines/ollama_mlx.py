@@ -104,7 +104,8 @@ OLLAMA_MLX = OllamaMLX(
     # figures are Qwen3.5-35B-A3B NVFP4 at 1,810 tok/s (ollama.com/blog/mlx) and qwen3.6:27b NVFP4 at 769
     # (ollama/ollama 2b4a993), where mlx_lm's constants give about 11,400 and 1,300
     speed_stand_in="Ollama's MLX runner: mlx_lm's fitted constants stand in (decode 14 % median error on 15 runs "
-                   "of its tags; prompts on M5 chips and MoE prompts priced too fast, up to 6x; wider band)",
+                   "of its tags; its prompts on an M5 Max ran 1.2-2.3x below mlx_lm's price, ollama.com/blog/mlx "
+                   "and ollama#17884; wider band)",
     source="Ollama's MLX runner (ollama/ollama x/mlxrunner, fb30760): MLX kernels, a bf16 KV cache grown in "
     "256-token steps, 2,048-token prefill chunks; Ollama's MLX quantization policy (x/create/create.go)",
 )

@@ -1,0 +1,67 @@
+"""Kernel families that reach their hardware differently: vLLM's NVFP4 GEMMs against its Marlin ones, and the
+M5 generation's GPU Neural Accelerators, which dense matmuls reach and MoE expert matmuls mostly do not.
+Measured numbers are cited row by row; the tolerances are the classes' fit errors."""
+
+from __future__ import annotations
+
+import pytest
+
+import rigfit
+from rigfit.hardware.resolve import resolve_device
+from rigfit.speedclass import apple_matrix_units, hardware_class
+
+
+@pytest.mark.parametrize(("chip", "cls"), [
+    ("M5 10-core 16GB", "metal-na"), ("M5 Max 40-core 128GB", "metal-na"), ("M4 Max 40-core 128GB", "metal"),
+    ("M1 Max 32-core 64GB", "metal"), ("M2 Ultra 76-core 192GB", "metal-ultra"),
+])
+def test_the_class_follows_the_chips_matrix_units(chip: str, cls: str) -> None:
+    d = resolve_device(chip)
+    assert apple_matrix_units(d) == (cls == "metal-na")
+    assert hardware_class(d, "metal") == cls
+
+
+@pytest.mark.parametrize(("model", "engine", "quant", "chip", "prompt", "measured", "tol"), [
+    # weklund-agent/mlx_transformers_benchmark @e306df2 (MLX 0.31.2, mlx-lm 0.31.3, 2026-06-17), in the fit
+    ("Qwen3.6-35B-A3B", "mlx", "MLX-4BIT", "M5 Max 40-core 128GB", 4096, 4153.2, 0.15),
+    ("Qwen3-14B", "mlx", "MLX-4BIT", "M5 Max 40-core 128GB", 4096, 1609.7, 0.15),
+    # jundot/omlx issue #2212 (2026-07-12): oMLX's reference figures for an M5 Pro, not in the fit
+    ("Qwen3.5-35B-A3B", "mlx", "MLX-4BIT", "M5 Pro 20-core 48GB", 4096, 2380.0, 0.25),
+    ("Qwen3.5-27B", "mlx", "MLX-4BIT", "M5 Pro 20-core 48GB", 4096, 478.0, 0.25),
+    # ggml-org/llama.cpp PR #16634 (Metal 4 tensor API), an M5, llama-bench pp512 of Mistral 7B Q4_0: 608.05
+    ("Mistral-7B-Instruct-v0.3", "llama.cpp", "Q4_0", "M5 10-core 16GB", 512, 608.05, 0.15),
+])
+def test_m5_prompts_against_published_runs(model: str, engine: str, quant: str, chip: str, prompt: int,
+                                           measured: float, tol: float) -> None:
+    r = rigfit.fit(model, engine=engine, quant=quant, hardware=[chip], prompt_tokens=prompt,
+                   context_tokens=prompt + 512)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=tol)
+
+
+def test_the_m5_max_runs_a_dense_prompt_faster_per_core_than_a_moe_one() -> None:
+    """From an M4 Pro to an M5 Max the dense 14B's MLX prompt gained 7.2x, the 35B-A3B MoE's 4.3x (same harness,
+    benchmarks/data/apple_matrix.csv): the experts' matmuls do not reach the accelerators' rate."""
+    def pp(model: str, chip: str) -> float:
+        r = rigfit.fit(model, engine="mlx", quant="MLX-4BIT", hardware=[chip], prompt_tokens=4096,
+                       context_tokens=4608)
+        assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+        return r.speed.prefill_tokens_per_s
+
+    dense = pp("Qwen3-14B", "M5 Max 40-core 128GB") / pp("Qwen3-14B", "M4 Pro 20-core 64GB")
+    moe = pp("Qwen3.6-35B-A3B", "M5 Max 40-core 128GB") / pp("Qwen3.6-35B-A3B", "M4 Pro 20-core 64GB")
+    assert dense == pytest.approx(7.2, rel=0.2)
+    assert moe == pytest.approx(4.3, rel=0.2)
+
+
+@pytest.mark.parametrize(("model", "measured"), [
+    # localmaxxing.com via llmfit benchmark_cache.json (throughput_modern.csv), vLLM 0.20.1 on an RTX 5090, one
+    # request: Qwen3.6-27B in NVFP4 55.4 tok/s; in GPTQ-Int4 (Marlin) the 35B-A3B MoE 291-305 tok/s
+    ("nvidia/Qwen3.6-27B-NVFP4", 55.4),
+    ("Qwen/Qwen3.6-35B-A3B-GPTQ-Int4", 298.0),
+])
+def test_vllm_nvfp4_decodes_below_its_marlin_rate(model: str, measured: float) -> None:
+    r = rigfit.fit(model, engine="vllm", hardware=["RTX 5090"], context_tokens=8192, prompt_tokens=128,
+                   gen_tokens=512)
+    assert r.speed is not None
+    assert r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.1)
