@@ -65,3 +65,15 @@ def test_vllm_nvfp4_decodes_below_its_marlin_rate(model: str, measured: float) -
                    gen_tokens=512)
     assert r.speed is not None
     assert r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.1)
+
+
+def test_an_engine_not_seen_on_the_accelerators_prices_prompts_at_the_alu_rate() -> None:
+    """ollama/ollama#17884 (2026-08-20): Ollama 0.32.9's GGUF runner on an M5 Max, qwen3.6:27b Q4_K_M, a prompt of
+    about 2,349 tokens at 331-343 tok/s, an M4-class rate (Ollama's bundled ggml had disabled the Metal tensor
+    API on M5 chips, ollama#15257): priced at the GPU's FP32 rate, and the plan says so."""
+    r = rigfit.fit("qwen3.6:27b", engine="ollama", hardware=["M5 Max 40-core 128GB"], prompt_tokens=2349,
+                   context_tokens=4096)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.classes == ("ollama-metal",)
+    assert r.speed.prefill_tokens_per_s == pytest.approx(337.0, rel=0.2)
+    assert any("Neural Accelerators" in n for n in r.speed.notes)

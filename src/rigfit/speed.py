@@ -502,6 +502,10 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
                         "operation, which the constants do not describe: a prior (wider band)")
     if engine.speed_stand_in:
         unfitted.append(engine.speed_stand_in)
+    if any(w.matrix_units_unused for w in works):
+        notes.append(f"{engine.title} on the M5's GPU Neural Accelerators: no runs show its kernels using them; "
+                     "prompts priced at the GPU's FP32 rate, a floor (wider prefill band)")
+        pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.5))
     if any(c not in params.classes for c in classes):
         # no constants fitted on this engine's own runs: its kernels are priced as llama.cpp's
         unfitted.append(f"{engine.title}: no speed constants fitted on its own runs yet; llama.cpp's stand in "

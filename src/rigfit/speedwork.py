@@ -70,6 +70,9 @@ class DeviceWork:
     alu_tflops: float | None = None
     dequant_elements: float = 0.0
     fp4_bytes: float = 0.0  # of weights_read_bytes, those in NVFP4 (speed.FP4_KERNEL_CLASSES price them apart)
+    # the device has matrix units (an M5's Neural Accelerators) that no run of this engine's kernels shows in use:
+    # its prompts are priced at the ALU rate (speed says so and widens the prefill band)
+    matrix_units_unused: bool = False
     # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
     # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
     state_bytes: float = 0.0
@@ -292,6 +295,12 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             # another engine's kernels: its own constants where fitted ("vllm-cuda"), else llama.cpp's stand in
             # (on the CPU too where it brings CPU kernels of its own: "llamafile-cpu")
             role_cls = f"{engine.speed_class}-{role_cls}"
+        unused = family_class(role_cls) != role_cls
+        if unused and dev is not None and dev.fp32_tflops:
+            # matrix units no run shows this engine's kernels using (Ollama's bundled ggml and LM Studio's runtime
+            # disabled llama.cpp's Metal tensor API on M5 chips for months: ollama#15257, lmstudio-bug-tracker
+            # #2040): its prompts at the GPU's ALU rate, with its family's constants
+            tf = qt = dev.fp32_tflops
         role_cls = family_class(role_cls)
         streamed = 0.0
         if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm") and mem.run.op_offload:
@@ -315,6 +324,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               routed_elements=routed * el_per_byte / shard,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
+                              matrix_units_unused=unused,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=shares, on_cpu=on_cpu, expert_calls=calls))
