@@ -77,3 +77,13 @@ def test_an_engine_not_seen_on_the_accelerators_prices_prompts_at_the_alu_rate()
     assert r.speed.classes == ("ollama-metal",)
     assert r.speed.prefill_tokens_per_s == pytest.approx(337.0, rel=0.2)
     assert any("Neural Accelerators" in n for n in r.speed.notes)
+
+
+def test_vulkan_prompts_on_intel_arc_run_on_the_shader_alus() -> None:
+    """ggml-org/llama.cpp PR #14001 (2025-06-04, Windows driver 32.0.101.6795): an Arc A770 16GB prefilled
+    gemma-2-2b-it Q4_K_M at 975-978 tok/s (pp512) on both builds; priced at its XMX peak the plan said 6-9x that.
+    At the FP32 ALU rate, within the Vulkan prompt prior's spread (25 % median on the published cards)."""
+    r = rigfit.fit("gemma-2-2b-it", quant="Q4_K_M", hardware=["Arc A770 16GB"], backend="vulkan", prompt_tokens=512,
+                   context_tokens=1024, headroom_bytes=0)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(976.0, rel=0.35)

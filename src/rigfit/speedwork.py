@@ -14,14 +14,20 @@ import functools
 from dataclasses import dataclass
 
 from .engines import KV_ELEMENT_BYTES, get_engine
-from .hardware.rates import apple_serial_dequant, cpu_prompt_tflops, fp16_tensor_only, mmq_int8_share
+from .hardware.rates import (
+    apple_serial_dequant,
+    cpu_prompt_tflops,
+    fp16_tensor_only,
+    mmq_int8_share,
+    vulkan_reaches_matrix_units,
+)
 from .hardware.spec import Device
 from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
 from .placement import Placement
 from .speedclass import family_class, hardware_class
 from .system import System, pcie_link
-from .vocab import LayerKind, Role, SpeedClass, Split
+from .vocab import LayerKind, Role, SpeedClass, Split, Vendor
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
@@ -229,6 +235,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
                 tf *= 2
+        if (dev is not None and d.role != Role.CPU and mem.run.backend == "vulkan" and dev.fp32_tflops
+                and not vulkan_reaches_matrix_units(Vendor.of(dev.vendor))):
+            tf = dev.fp32_tflops  # matrix units the Vulkan shaders do not reach (Intel Arc's XMX): the ALU rate
         qt = tf
         mmq = 1.0
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU

@@ -132,6 +132,15 @@ def apple_serial_dequant(vendor: Vendor, arch: str) -> bool:
     return vendor == Vendor.APPLE and m is not None and int(m.group(1)) <= 2
 
 
+def vulkan_reaches_matrix_units(vendor: Vendor) -> bool:
+    """Whether llama.cpp's Vulkan prompt shaders reach the card's matrix units: AMD RDNA 3 / 4 through
+    VK_KHR_cooperative_matrix, NVIDIA through its cooperative-matrix extensions and integer dot products; not
+    Intel Arc's XMX in the published runs (benchmarks/data/vulkan_discrete.csv: an Arc A770 prefilled Llama 2 7B
+    Q4_0 at 0.11 of its XMX peak priced as a Radeon's WMMA, a B580 at 0.06-0.21, where an RX 9070 XT met it), whose
+    prompts then run on the shader ALUs at the FP32 rate."""
+    return vendor != Vendor.INTEL
+
+
 # A CPU core's quantized dot products by its widest integer SIMD, relative to AVX2: ggml-cpu's Q4/Q8 x Q8 kernels
 # multiply int8 lanes (ggml-cpu/arch/x86/quants.c: SSSE3 _mm_maddubs_epi16 on 128-bit registers under AVX,
 # _mm256_maddubs_epi16 under AVX2, 512-bit forms under AVX-512), so the lanes per instruction are 16, 32 and 64
