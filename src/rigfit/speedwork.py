@@ -304,11 +304,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             # another engine's kernels: its own constants where fitted ("vllm-cuda"), else llama.cpp's stand in
             # (on the CPU too where it brings CPU kernels of its own: "llamafile-cpu")
             role_cls = f"{engine.speed_class}-{role_cls}"
-        unused = family_class(role_cls) != role_cls
-        if unused and dev is not None and dev.fp32_tflops:
-            # matrix units no run shows this engine's kernels using (Ollama's bundled ggml and LM Studio's runtime
-            # disabled llama.cpp's Metal tensor API on M5 chips for months: ollama#15257, lmstudio-bug-tracker
-            # #2040): its prompts at the GPU's ALU rate, with its family's constants
+        # matrix units no run shows this engine's kernels using (Ollama's bundled ggml and LM Studio's runtime
+        # disabled llama.cpp's Metal tensor API on M5 chips for months: ollama#15257, lmstudio-bug-tracker #2040):
+        # its prompts at the GPU's ALU rate, with its family's constants
+        unused = family_class(role_cls) != role_cls and dev is not None and bool(dev.fp32_tflops)
+        if unused and dev is not None:
             tf = qt = dev.fp32_tflops
         role_cls = family_class(role_cls)
         streamed = 0.0
