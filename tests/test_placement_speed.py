@@ -515,3 +515,17 @@ def test_metal_moe_decode_against_published_runs(model: str, quant: str, hw: str
             gen_tokens=128, flash_attention=True)
     assert r.speed is not None and r.speed.classes == ("metal",)
     assert r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.25)
+
+
+@pytest.mark.parametrize("soc", ["Raspberry Pi 5 8GB", "Snapdragon X Elite"])
+def test_a_soc_on_the_cpu_backend_is_a_cpu_plan_in_its_ram(soc: str) -> None:
+    """llama.cpp's CPU backend on an Arm SoC: the model sits in the one RAM beside the OS (min(4 GiB, a quarter)
+    kept, as on any CPU-only machine), no GPU working-set limit, no layer on a GPU."""
+    import rigfit
+    from rigfit.placement import ram_usable_bytes
+
+    r = rigfit.fit("gemma3:1b", quant="Q8_0", hardware=[soc])
+    assert r.memory.run.backend == "cpu" and r.placement is not None
+    assert str(r.placement.verdict) == "cpu" and r.placement.gpu_layers == 0
+    (d,) = r.placement.devices
+    assert d.usable_bytes == ram_usable_bytes(d.device.memory_bytes)  # type: ignore[union-attr]

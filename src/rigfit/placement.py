@@ -25,7 +25,7 @@ from .hardware.spec import Device
 from .memory import MemoryBreakdown
 from .models.spec import ModelSpec
 from .units import GIB
-from .vocab import ClusterMode, Component, Location, PlacementStyle, Role, Split, Verdict
+from .vocab import Backend, ClusterMode, Component, Location, PlacementStyle, Role, Split, Verdict
 
 VERDICTS = tuple(Verdict)
 DEFAULT_RAM_BYTES = 64 * GIB  # assumed for a described (not detected) PC when --ram is not given
@@ -312,6 +312,12 @@ def plan_unified(mem: MemoryBreakdown, accel: Accelerator, *, engine: str, allow
                      weights_bytes=mem.weights_bytes, kv_bytes=mem.kv_cache_bytes, compute_bytes=mem.compute_bytes,
                      overhead_bytes=mem.overhead_bytes, layers=tuple(range(n)), has_output=True)
     base = dict(engine=engine, n_layers=n, n_cpu_moe=0, tensor_parallel=1, pipeline_parallel=1, ram_bytes=ram)
+    if mem.run.backend == Backend.CPU:
+        # llama.cpp's CPU backend on the SoC (a Snapdragon, a Raspberry Pi): the model sits in the one RAM beside
+        # the OS, no GPU working-set limit applies, and no layer runs on the GPU
+        cpu = replace(gpu, usable_bytes=ram_usable_bytes(ram))
+        return Placement(verdict=Verdict.CPU if cpu.fits else Verdict.DOES_NOT_FIT, split_mode=Split.UNIFIED,
+                         gpu_layers=0, devices=(cpu,), **base)  # type: ignore[arg-type]
     if total <= accel.usable_bytes:
         return Placement(verdict=Verdict.GPU, split_mode=Split.UNIFIED, gpu_layers=n + 1, devices=(gpu,), **base)  # type: ignore[arg-type]
     os_left = ram - min(4 * GIB, ram // 4)
