@@ -10,7 +10,7 @@ from rigfit.hardware.rates import apple_serial_dequant, chip_family, datacenter_
 from rigfit.hardware.resolve import parse_hardware_spec
 from rigfit.hardware.spec import Device
 from rigfit.speedclass import hardware_class
-from rigfit.vocab import Vendor
+from rigfit.vocab import CpuIsa, Vendor
 
 GPUS = [d for d in default_hardware().devices if d.kind == "gpu"]
 TOLERANCE = 0.02  # the catalog rounds rates to 0.1 TFLOPS and clocks to 1 MHz
@@ -176,7 +176,6 @@ def test_apple_generations_that_pay_for_unpacking_weights(vendor: Vendor, arch: 
 def test_intel_laptop_socs_price_their_p_cores(name: str, cores: int, share: float) -> None:
     from rigfit.hardware.rates import cpu_prompt_tflops
     from rigfit.speedwork import DEFAULT_CPU_TFLOPS, _cpu_rate
-    from rigfit.vocab import CpuIsa
 
     dev = parse_hardware_spec(name)[0]
     assert (dev.units, dev.isa) == (cores, "avx2")
@@ -184,3 +183,31 @@ def test_intel_laptop_socs_price_their_p_cores(name: str, cores: int, share: flo
     assert default_hardware().cpu_core_count(f"Intel Core Ultra 7 {name[-4:]}") is None  # not the 200S desktop parts
     other = parse_hardware_spec("Radeon 780M")[0]
     assert other.units is None and _cpu_rate(other, DEFAULT_CPU_TFLOPS) == DEFAULT_CPU_TFLOPS
+
+
+@pytest.mark.parametrize(("isa", "int8_per_instruction"), [
+    # Arm A-profile reference manual: SMLAL widens 8 int8 lanes, SDOT makes 16 products, SMMLA 32; AVX2's
+    # vpmaddubsw 32 (the unit width)
+    (CpuIsa.NEON, 8), (CpuIsa.DOTPROD, 16), (CpuIsa.I8MM, 32), (CpuIsa.AVX2, 32),
+])
+def test_arm_simd_widths_count_int8_products(isa: CpuIsa, int8_per_instruction: int) -> None:
+    from rigfit.hardware.rates import cpu_prompt_tflops
+
+    avx2 = cpu_prompt_tflops(4, CpuIsa.AVX2)
+    assert avx2 is not None
+    assert cpu_prompt_tflops(4, isa) == pytest.approx(avx2 * int8_per_instruction / 32)
+
+
+@pytest.mark.parametrize(("board", "measured"), [
+    # potato-os/core docs/benchmarks/gemma4-pi-benchmark-2026-04-04.md, llama.cpp a1cfb64: gemma-4-E2B-it Q4_K_M
+    # pp512 on a Pi 5 8GB (NVMe) 31.86 tok/s, on a Pi 5 16GB (SD card) 28.02
+    ("Raspberry Pi 5 8GB", 31.86), ("Raspberry Pi 5 16GB", 28.02),
+])
+def test_a_raspberry_pi_5_prefills_at_its_four_a76_cores_dot_products(board: str, measured: float) -> None:
+    """Four Cortex-A76 cores with SDOT, not the 1 TFLOPS assumed for a CPU the catalog gives no ISA for (that
+    priced these prompts 7-9x too fast)."""
+    import rigfit
+
+    r = rigfit.fit("gemma-4-E2B-it", quant="Q4_K_M", hardware=[board], prompt_tokens=512, context_tokens=1024)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=0.15)

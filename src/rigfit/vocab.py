@@ -175,11 +175,15 @@ class PlacementStyle(StrEnum):
 
 class CpuIsa(StrEnum):
     """A CPU's widest integer SIMD, which sets how many int8 products a core's quantized dot-product kernels do
-    per clock (ggml-cpu's Q4/Q8 x Q8 dot products: 128-bit SSSE3/AVX, 256-bit AVX2, 512-bit AVX-512)."""
+    per clock (ggml-cpu's Q4/Q8 x Q8 dot products: 128-bit SSSE3/AVX, 256-bit AVX2, 512-bit AVX-512; on Arm,
+    128-bit NEON widening multiplies, the ARMv8.2 SDOT dot products, the ARMv8.6 SMMLA matrix multiplies)."""
 
     AVX = "avx"  # Sandy Bridge / Ivy Bridge: 256-bit floating point, 128-bit integer
     AVX2 = "avx2"  # Haswell to Raptor Lake, Zen 1-3: 256-bit integer
     AVX512 = "avx512"  # Skylake-SP and later Xeons, Rocket Lake, Zen 4-5: 512-bit integer
+    NEON = "neon"  # Armv8.0 cores without dot products (Cortex-A53 / A72: Raspberry Pi 3 / 4)
+    DOTPROD = "dotprod"  # Armv8.2 SDOT / UDOT (Cortex-A55 / A76 / A78, X1: Raspberry Pi 5, RK3588, Snapdragon 888)
+    I8MM = "i8mm"  # Armv8.6 / v9 SMMLA (Cortex-A710 / X2 and later, Oryon: Snapdragon 8 Gen 1 on)
 
 
 class SpeedClass(StrEnum):

@@ -147,7 +147,12 @@ def vulkan_reaches_matrix_units(vendor: Vendor) -> bool:
 # (Intel 64 and IA-32 Architectures Software Developer's Manual vol. 1, ch. 14-15: AVX keeps integer SIMD at
 # 128 bits, AVX2 widens it to 256, AVX-512 to 512).  Zen 4 runs 512-bit work as two 256-bit halves; the
 # width is kept as nominal (the LocalScore CPU rows fit no better with a per-ISA constant, fit_speed.py).
-CPU_SIMD_WIDTH = {CpuIsa.AVX: 0.5, CpuIsa.AVX2: 1.0, CpuIsa.AVX512: 2.0}
+CPU_SIMD_WIDTH = {CpuIsa.AVX: 0.5, CpuIsa.AVX2: 1.0, CpuIsa.AVX512: 2.0,
+                  # Arm, in the same int8 products per instruction (Arm A-profile architecture reference manual):
+                  # NEON's widening SMLAL multiplies 8 lanes, SDOT 16 (4 x 4-way dot products in 128 bits), SMMLA 32
+                  # (a 2 x 8 by 8 x 2 int8 block); ggml-cpu's Arm kernels use the widest the core has
+                  # (ggml-cpu/arch/arm/quants.c, repack.cpp)
+                  CpuIsa.NEON: 0.25, CpuIsa.DOTPROD: 0.5, CpuIsa.I8MM: 1.0}
 # Intel cores with AVX-512 gain no integer lanes per clock over AVX2: 512-bit integer work issues on ports 0 and 1
 # fused (client Ice / Tiger / Rocket Lake and one-FMA Xeons; Intel 64 and IA-32 Architectures Optimization
 # Reference Manual, "Intel AVX-512" execution ports), and two-FMA Xeons drop to their AVX-512 clocks.
