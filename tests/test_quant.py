@@ -180,6 +180,7 @@ def test_nvfp4_on_a_delta_net_hybrid_is_nvidias_layout() -> None:
     ("RedHatAI/Qwen3-8B-quantized.w8a8", "INT8"), ("nvidia/Qwen3.6-27B-NVFP4", "nvfp4"),
     ("Intel/gemma-4-31B-it-int4-AutoRound", "GPTQ"), ("Lorbus/Qwen3.6-27B-int4-AutoRound", "GPTQ"),
     ("unsloth/Qwen3-8B-bnb-4bit", "BNB-4BIT"), ("mlx-community/Qwen3-8B-4bit", "MLX-4BIT"),
+    ("/models/Qwen3-8B-AWQ/", "AWQ"),
     ("mlx-community/Qwen3-8B-8bit", "MLX-8BIT"), ("mlx-community/gpt-oss-20b-MXFP4-Q8", "mxfp4"),
     # names that give no format: a GGUF repository holds one file per quant; a plain model; an Ollama tag
     ("unsloth/Qwen3-8B-GGUF", None), ("Qwen/Qwen3-8B", None), ("qwen3:8b-fp16", None),

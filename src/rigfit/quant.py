@@ -467,7 +467,7 @@ def checkpoint_quant(name: str) -> str | None:
     files, one per quant)."""
     if ":" in name and "/" not in name:
         return None  # an Ollama tag (tag_quant reads those)
-    owner, _, repo = name.strip().rpartition("/")
+    owner, _, repo = name.strip().rstrip("/").rpartition("/")  # a repository id, or a local folder's path
     words = [w for w in re.split(r"[-_.\s]+", repo.lower()) if w]
     if "gguf" in words:
         return None
