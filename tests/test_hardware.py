@@ -317,3 +317,13 @@ def test_igpu_memory_is_the_system_ram_size_named(text: str, gib: int) -> None:
     device, note = resolve_device_noted(text)
     assert device.unified and device.memory_bytes == gib * GIB
     assert ("is sold with" in note) == (not text.endswith("GB"))
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # what nvidia-smi, rocm-smi and benchmark sites print
+    ("NVIDIA H100 80GB HBM3", "NVIDIA H100 SXM"), ("AMD Instinct MI300X VF", "AMD Instinct MI300X"),
+    ("Qualcomm Snapdragon 888 ARM64", "Qualcomm Snapdragon 888 8GB"), ("rpi5", "Raspberry Pi 5 8GB"),
+    ("arc b60", "Intel Arc Pro B60"),
+])
+def test_printed_device_names_resolve(text: str, name: str) -> None:
+    assert resolve_device(text).name == name
