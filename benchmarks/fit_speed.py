@@ -309,6 +309,11 @@ class PrefillRun:
 PP_RUNS: dict[object, PrefillRun] = {}  # modern_forms' prompt rows -> their run
 
 
+def moe_run(row: object) -> bool:
+    """Whether a prompt row's run (PP_RUNS) is a MoE model's: a device uses a share of its experts."""
+    return any(w.expert_ratio < 1 for w in PP_RUNS[row].works)
+
+
 def with_constants(params: SpeedParams, cls: str, **values: float) -> SpeedParams:
     """``params`` with some of ``cls``'s constants replaced."""
     classes = dict(params.classes)
@@ -758,11 +763,7 @@ def apple_matrix_rows() -> dict[str, list[tuple[object, float]]]:
         PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
                                   f.quant.name.upper() in ("F16", "BF16"), 0)
         out.setdefault(works[0].cls, []).append((row, n / row.measured))
-        MOE_ROWS[row] = f.spec.is_moe
     return out
-
-
-MOE_ROWS: dict[object, bool] = {}
 
 
 def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float]]) -> tuple[
@@ -781,16 +782,14 @@ def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float
                                               if k.startswith(f"{fam}:")}}
     params = replace(base, classes=classes)
     rows = apple_matrix_rows()
-    for row, _ in mlx_rows:
-        MOE_ROWS[row] = bool(PP_RUNS[row].works[0].routed_elements)
     rows["mlx-metal"] = rows.get("mlx-metal", []) + mlx_rows
     out: dict[str, float] = {}
     bands: dict[str, dict[str, tuple[float, float]]] = {}
     lines: list[str] = []
     for c in ("mlx-metal", "mlx-metal-na", "metal-na"):
         got: dict[str, float] = {}
-        dense = [(row, t) for row, t in rows.get(c, []) if not MOE_ROWS[row]]
-        moe = [(row, t) for row, t in rows.get(c, []) if MOE_ROWS[row]]
+        dense = [(row, t) for row, t in rows.get(c, []) if not moe_run(row)]
+        moe = [(row, t) for row, t in rows.get(c, []) if moe_run(row)]
         e0 = e1 = NAN
         if dense:
             g, e0, e1 = fit_prompt_constants(c, dense, params, {"a_fq": [0.02 * i for i in range(25, 301)]})
@@ -933,22 +932,19 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
               "cuda:t_ub": FIXED["cuda:t_ub"], "cuda:a_fa": theta["cuda@2024-05:a_ff"]}
     held = {k: v for k, v in cpu.items() if k.startswith("cpu:")}
 
-    def moe(row: object) -> bool:
-        return any(w.expert_ratio < 1 for w in PP_RUNS[row].works)
-
     def in_ram(row: object) -> int:
         return sum(w.n_layers for w in PP_RUNS[row].works if w.on_cpu)
 
     def step_one(row: Any) -> bool:
         """A dense model's prompt at depth 0 with at most one layer in RAM (step 1's rows)."""
-        return not moe(row) and row.depth == 0 and in_ram(row) <= 1
+        return not moe_run(row) and row.depth == 0 and in_ram(row) <= 1
 
     def steps(keep: set[str] | None) -> dict[str, float]:
         """Steps 1 and 2 on the rows of the devices in ``keep`` (None: all)."""
         out = dict(consts)
         rows = [(x, t) for x, t in zip(pre, pre_t, strict=True) if keep is None or x[0].device in keep]
         first = [(x, t) for x, t in rows if step_one(x[0])]
-        deep = [(x, t) for x, t in rows if not moe(x[0]) and x[0].depth > 0 and not in_ram(x[0])]
+        deep = [(x, t) for x, t in rows if not moe_run(x[0]) and x[0].depth > 0 and not in_ram(x[0])]
         for _ in range(2):
             fixed = held | {k: out[k] for k in ("cuda:a_ff", "cuda:a_sc", "cuda:t_ub", "cuda:a_fa")}
             got = robust_solve([x for x, _ in first], [t for _, t in first], fixed=fixed)

@@ -105,11 +105,11 @@ def _mlx(bits: int) -> TensorFormat:
 # quantize_model defaults_for_mode: mxfp4 group 32 / 4 bits, nvfp4 group 16 / 4 bits, mxfp8 group 32 / 8 bits;
 # ml-explore/mlx-lm d78bf58, 2026-08-22): E2M1 or E4M3 elements with one 8-bit scale per group (E8M0 for the MX
 # modes, E4M3 for nvfp4) and no bias, on every Linear and Embedding as the affine modes
-_MLX_FP_MODES = {"MXFP4": (4, 32), "NVFP4": (4, 16), "MXFP8": (8, 32)}
+MLX_FP_MODES = {"MXFP4": (4, 32), "NVFP4": (4, 16), "MXFP8": (8, 32)}
 
 
 def _mlx_fp(mode: str) -> TensorFormat:
-    bits, group = _MLX_FP_MODES[mode]
+    bits, group = MLX_FP_MODES[mode]
     g = GroupGeometry(bits=bits, group_size=group, scale_bits=8)
     return _fmt(f"MLX-{mode}", g, f"mlx-lm --q-mode {mode.lower()}: {bits}-bit floats, an 8-bit scale per "
                 f"{group}, no bias (mlx_lm/utils.py quantize_model, d78bf58); Linear and Embedding layers alike",
@@ -215,7 +215,7 @@ TENSOR_FORMATS: dict[str, TensorFormat] = {
              "NVIDIA ModelOpt / compressed-tensors NVFP4: E2M1 values, an FP8 (E4M3) scale per 16 and two fp32 "
              "global scales per tensor (4.5 bits/weight); embeddings and lm_head kept 16-bit; Qwen3.5 / 3.6 "
              "hybrids in NVIDIA's own layout (delta_net)", delta_net=_NVFP4_DELTA_NET),
-        _mlx(3), _mlx(4), _mlx(6), _mlx(8), *(_mlx_fp(m) for m in _MLX_FP_MODES), *OLLAMA_MLX_FORMATS,
+        _mlx(3), _mlx(4), _mlx(6), _mlx(8), *(_mlx_fp(m) for m in MLX_FP_MODES), *OLLAMA_MLX_FORMATS,
     )
 }
 TENSOR_ALIASES = {

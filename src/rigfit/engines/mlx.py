@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
+from ..tensorformats import MLX_FP_MODES
 from ..units import MIB
 from ..vocab import Backend, ClusterMode, LayerKind, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
@@ -33,7 +34,7 @@ PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
 # Tensor + RDMA runs of 4 x M3 Ultra (engines/exo.py)
 MLX_ALLREDUCE_S = 6.8e-6
 # the floating-point modes as typed ("--quant nvfp4") -> their formats (mlx_lm/convert.py --q-mode)
-FP_MODES = {"mxfp4": "MLX-MXFP4", "nvfp4": "MLX-NVFP4", "mxfp8": "MLX-MXFP8"}
+FP_MODES = {mode.lower(): f"MLX-{mode}" for mode in MLX_FP_MODES}
 
 
 class MLX(TensorEngine):
