@@ -29,6 +29,7 @@ from modern_rows import CSV as MODERN_CSV
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
 from rigfit.speed import (
+    A_PCIE,
     EXPERT_PROMPT_CLASSES,
     TINY_MODEL_BYTES,
     batch_compute_s,
@@ -225,7 +226,9 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
 def _pinned_lstsq(forms: list[tuple[Any, dict[str, float]]], measured_s: list[float], fixed: dict[str, float], *,
                   robust: bool, row_weights: list[float] | None = None) -> dict[str, float]:
     """rigfit.lsq.pinned_lstsq over the rows' linear forms (the solver lives in the library: per-machine
-    calibration uses it too)."""
+    calibration uses it too).  The PCIe copies' cost (``global:a_pcie``) is held at the file's value unless
+    ``fixed`` names it: fit_stream fits it, on the rows that tell it apart."""
+    fixed = {"global:a_pcie": load_speed_params().globals_.get("a_pcie", A_PCIE)} | fixed
     return pinned_lstsq([f for _, f in forms], measured_s, fixed, robust=robust, row_weights=row_weights)
 
 
@@ -373,6 +376,38 @@ def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedPar
         p = with_constants(params, cls, **other)
         out += [PP_RUNS[row].seconds(p) / t for row, t in rows if getattr(row, "device", "") == device]
     return out
+
+
+PCIE_GRID = [round(1.0 + 0.05 * i, 2) for i in range(0, 141)]  # a_pcie: the link's full rate down to 1/8 of it
+
+
+def with_globals(params: SpeedParams, **values: float) -> SpeedParams:
+    """``params`` with some global constants replaced."""
+    return replace(params, globals_={**params.globals_, **values})
+
+
+def fit_stream(rows: list[tuple[object, float]], params: SpeedParams) -> tuple[float, float, float, list[float]]:
+    """The PCIe copies' cost ``a_pcie`` (1 / the share of the link that weights streamed from RAM reach each
+    prompt micro-batch, speed.stream_s) from prompt rows (row, measured seconds) with weights in RAM, the class
+    constants as in ``params``: the grid point with the least mean absolute log error.  Returns (a_pcie, median %
+    error at the file's value, at the fitted one, predicted / measured time of each device's rows under the value
+    fitted without them)."""
+    def loss(rs: list[tuple[object, float]], a: float) -> list[float]:
+        p = with_globals(params, a_pcie=a)
+        return [abs(math.log(PP_RUNS[row].seconds(p) / t)) for row, t in rs]
+
+    def best(rs: list[tuple[object, float]]) -> float:
+        return min(PCIE_GRID, key=lambda a: sum(loss(rs, a)))
+
+    a = best(rows)
+    held: list[float] = []
+    devices = sorted({getattr(row, "device", "") for row, _ in rows})
+    for device in devices if len(devices) > 1 else []:
+        other = best([(row, t) for row, t in rows if getattr(row, "device", "") != device])
+        p = with_globals(params, a_pcie=other)
+        held += [PP_RUNS[row].seconds(p) / t for row, t in rows if getattr(row, "device", "") == device]
+    e0 = loss(rows, params.globals_.get("a_pcie", A_PCIE))
+    return a, 100 * (math.exp(statistics.median(e0)) - 1), 100 * (math.exp(statistics.median(loss(rows, a))) - 1), held
 
 
 def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama"), with_cpu: bool = False) -> tuple[
@@ -956,7 +991,9 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
 
     def ratios(c: dict[str, float], device: str | None = None) -> list[float]:
         """Predicted / measured prompt time (measured / predicted rate) of every row, or one device's."""
-        p = with_constants(load_speed_params(), "cuda", **{k.split(":")[1]: v for k, v in c.items()})
+        p = with_constants(load_speed_params(), "cuda", **{k.split(":")[1]: v for k, v in c.items()
+                                                            if k.startswith("cuda:")})
+        p = with_globals(p, **{k.split(":")[1]: v for k, v in c.items() if k.startswith("global:")})
         return [PP_RUNS[row].seconds(p) / t for (row, _), t in zip(pre, pre_t, strict=True)
                 if device is None or row.device == device]
 
@@ -987,6 +1024,21 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
         lines.append(f"cuda (2025-26)   pp MoE: a_fx {got['a_fx']:.3f} a_xt {got['a_xt']:.1f} from {len(moe_rows)} "
                      f"prompt rows of {len({getattr(r, 'model', '') for r, _ in moe_rows})} models (median error "
                      f"{e0:.1f} -> {e1:.1f} %; leave-one-device-out {_err(held_xt) if held_xt else NAN:.1f} %)")
+    # step 4: the PCIe copies' cost, from the prompt rows that stream a tenth or more of their time from RAM
+    _, _, spre, spre_t, _ = modern_forms("cuda", with_cpu=True)
+    base = with_constants(load_speed_params(), "cuda", **{k.split(":")[1]: v for k, v in out.items()})
+    a_now = base.globals_.get("a_pcie", A_PCIE)
+    streaming = [(row, t) for (row, f), t in zip(spre, spre_t, strict=True)
+                 if f.get("global:a_pcie", 0.0) * a_now >= 0.1 * PP_RUNS[row].seconds(base)]
+    if len(streaming) >= 8:
+        a_pcie, e0, e1, held_s = fit_stream(streaming, base)
+        out["global:a_pcie"] = a_pcie
+        SUMMARY.append(("2025-2026", "cuda (weights in RAM)", "pp", len(streaming), e1,
+                        _err(held_s) if len(held_s) >= 2 else NAN))
+        n_dev = len({getattr(r, "device", "") for r, _ in streaming})
+        lines.append(f"cuda (2025-26)   pp weights in RAM: a_pcie {a_pcie:.2f} (copies at {100 / a_pcie:.0f} % of the "
+                     f"link) from {len(streaming)} prompt rows of {n_dev} devices (median error {e0:.1f} -> {e1:.1f} "
+                     f"%; leave-one-device-out {_err(held_s) if held_s else NAN:.1f} %)")
     ins = ratios(out)
     SUMMARY.append(("2025-2026", "cuda", "pp", len(ins), _err(ins), _err(loo) if loo else NAN))
     q = statistics.quantiles(ins, n=10)
@@ -1292,15 +1344,15 @@ def main(argv: list[str]) -> int:
              "# cuda decode and t_hop: current builds, throughput_modern.csv (fit_cuda_decode); cuda@2024-05 and",
              "# t_hop@2024-05: the May 2024 builds' decode.  cuda prompts: current builds from throughput_modern.csv",
              "# (fit_cuda_prompt: a_fq, a_ac activation traffic, a_ss, a_fa flash attention, a_fx / a_xt MoE experts);",
-             "# cuda@2024-05's prompt constants are the May 2024 builds'.",
+             "# cuda@2024-05's prompt constants are the May 2024 builds'.  Global a_pcie: 1 / the share of a GPU's",
+             "# PCIe link that weights kept in RAM reach when a prompt micro-batch copies them over (fit_stream).",
              'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]
     for k in sorted(theta):
         if k.startswith("global:"):
             name = k.split(":")[1]
             lines.append(f"{json.dumps(name) if '@' in name else name} = {theta[k]:.6g}")
     lines += ["t_allreduce_nvlink = 1e-05  # prior: a few us per small all-reduce over NVLink (engine-facts 3.3)",
-              "t_allreduce_pcie = 3e-05  # prior: tens of us over PCIe",
-              "pcie_stream_eff = 0.4  # prior: RAM-resident weights copied per prompt micro-batch (speed.py)"]
+              "t_allreduce_pcie = 3e-05  # prior: tens of us over PCIe"]
     for c in classes:
         lines += ["", f'[classes."{c}"]', "fitted = true"]
         for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)):

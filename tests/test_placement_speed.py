@@ -315,7 +315,7 @@ def test_partial_offload_prefill_runs_cpu_layers_at_gpu_rate() -> None:
     """llama.cpp computes a prompt batch's CPU-resident layers on the GPU (ggml-cuda offload_op, batch >= 32),
     streaming their weights over PCIe: 7 of 65 layers in RAM must not drop prefill to CPU speed (it did: 23
     tok/s).  Bound: a 512-token micro-batch takes at most the full offload's time plus those layers' weights
-    crossing the link (pageable copies at pcie_stream_eff of it), +5 %."""
+    crossing the link (pageable copies at 1 / a_pcie of it), +5 %."""
     from rigfit import fit
     from rigfit.speedclass import load_speed_params
     from rigfit.speedwork import device_work
@@ -328,7 +328,7 @@ def test_partial_offload_prefill_runs_cpu_layers_at_gpu_rate() -> None:
     works = device_work(part.spec, part.memory, part.placement, system=part.system)
     assert isinstance(works, list)
     streamed = sum(w.streamed_bytes for w in works)
-    link = max(w.pcie_gb_s for w in works) * 1e9 * load_speed_params().globals_["pcie_stream_eff"]
+    link = max(w.pcie_gb_s for w in works) * 1e9 / load_speed_params().globals_["a_pcie"]
     assert streamed > 1e9
     assert 512 / part.speed.prefill_tokens_per_s <= 1.05 * (512 / full.speed.prefill_tokens_per_s + streamed / link)
     assert part.speed.prefill_tokens_per_s > 20 * 23

@@ -177,9 +177,12 @@ def test_more_experts_in_ram_are_never_faster(k: int) -> None:
 def test_ram_layers_kv_cache_crosses_pcie_each_micro_batch() -> None:
     """With op offload the RAM layers' matmuls run on the GPU, and so does their attention: the scheduler spreads
     the GPU's assignment up to the attention op (ggml-backend.cpp, pass 2 "expand gpu up"), whose KV cache views
-    live in RAM and are copied in for each micro-batch.  The RAM layers' stage of a 512-token micro-batch is then
-    their weights and the cells it attends crossing the link (24 of Qwen2.5-Coder-32B's 64 layers in RAM on a
-    24 GB card, where that floor binds): 32k tokens deeper, 32k more cells of those layers' cache."""
+    live in RAM and are copied in for each micro-batch.  The copies come before the GPU computes with them (one
+    stream), so their time adds to the micro-batch's: the RAM layers' weights and the cells it attends, at the
+    link's rate over a_pcie (24 of Qwen2.5-Coder-32B's 64 layers in RAM on a 24 GB card): 32k tokens deeper, 32k
+    more cells of those layers' cache cross."""
+    from dataclasses import replace
+
     from rigfit.speed import prefill_time_s
     from rigfit.speedclass import load_speed_params
     from rigfit.speedwork import device_work
@@ -189,20 +192,63 @@ def test_ram_layers_kv_cache_crosses_pcie_each_micro_batch() -> None:
     assert r.placement is not None and r.placement.verdict == "partial_offload"
     works = device_work(r.spec, r.memory, r.placement, system=r.system)
     assert isinstance(works, list)
-    gpu, ram = (next(w for w in works if w.on_cpu == cpu) for cpu in (False, True))
+    ram = next(w for w in works if w.on_cpu)
     assert ram.streamed_bytes > 0 and ram.kv_bytes_per_pos > 0 and not ram.swa_bytes_per_pos
     params = load_speed_params()
-    link = ram.pcie_gb_s * 1e9 * params.globals_["pcie_stream_eff"]
+    a_pcie = params.globals_["a_pcie"]
+    link = ram.pcie_gb_s * 1e9 / a_pcie
     run = r.memory.run
 
-    def ram_stage_s(depth: int) -> float:
-        def t(ws: list[object]) -> float:
-            return prefill_time_s(ws, r.placement, 512, run.n_batch, run.n_ubatch,  # type: ignore[arg-type]
-                                  run.flash_attention, False, params, start=depth)
-        return t(works) - t([gpu])
+    def copies_s(depth: int) -> float:
+        def t(a: float) -> float:
+            p = replace(params, globals_={**params.globals_, "a_pcie": a})
+            return prefill_time_s(works, r.placement, 512, run.n_batch, run.n_ubatch,  # type: ignore[arg-type]
+                                  run.flash_attention, False, p, start=depth)
+        return t(a_pcie) - t(0.0)
 
     for depth in (0, 32768):
         cells = depth + (512 + 512) / 2
-        assert ram_stage_s(depth) == pytest.approx((ram.streamed_bytes + ram.kv_bytes_per_pos * cells) / link,
-                                                   rel=1e-9)
-    assert ram_stage_s(32768) - ram_stage_s(0) == pytest.approx(ram.kv_bytes_per_pos * 32768 / link, rel=1e-9)
+        assert copies_s(depth) == pytest.approx((ram.streamed_bytes + ram.kv_bytes_per_pos * cells) / link, rel=1e-9)
+    assert copies_s(32768) - copies_s(0) == pytest.approx(ram.kv_bytes_per_pos * 32768 / link, rel=1e-9)
+
+
+@pytest.mark.parametrize(("hardware", "gpu_layers", "overlaps"), [
+    (["RTX 3090"], 40, False),  # one GPU and RAM: the layers it streams run on it too, after its own
+    (["2x RTX 3090"], None, True),  # two GPUs, every layer on them: micro-batches overlap across the cards
+    (["2x RTX 3060"], 63, True),  # two GPUs and one layer in RAM (the dual RTX 3060 llama-bench runs)
+])
+def test_prompt_micro_batches_overlap_only_across_gpus(hardware: list[str], gpu_layers: int | None,
+                                                        overlaps: bool) -> None:
+    """A 2,048-token prompt (four 512-token micro-batches) takes four times one micro-batch's stages where a single
+    GPU runs them, less where two GPUs pipeline (speed.pipelined; throughput_modern.csv: the dual RTX 3060
+    prefills a 2,048-token prompt at 1.4x a 512-token one's rate, one card flat)."""
+    from rigfit.speed import pipelined, prefill_time_s
+    from rigfit.speedclass import load_speed_params
+    from rigfit.speedwork import device_work
+
+    kw = {"gpu_layers": gpu_layers} if gpu_layers is not None else {}
+    r = rigfit.fit("Qwen2.5-Coder-32B-Instruct", quant="Q4_K_M", hardware=hardware, ram_bytes=64 << 30,
+                   context_tokens=4096, **kw)  # type: ignore[arg-type]
+    assert r.placement is not None
+    works = device_work(r.spec, r.memory, r.placement, system=r.system)
+    assert isinstance(works, list) and len(works) >= 2
+    assert pipelined(works) is overlaps
+    run, params = r.memory.run, load_speed_params()
+
+    def t(overlap: float) -> float:
+        return prefill_time_s(works, r.placement, 2048, 2048, 512, run.flash_attention, False,  # type: ignore[arg-type]
+                              params, overlap=overlap)
+
+    assert (t(1.0) < 0.9 * t(0.0)) is overlaps
+
+
+def test_hybrid_layers_in_ram_scan_their_state_on_the_cpu() -> None:
+    """Qwen3.6-27B (48 of 64 layers Gated DeltaNet) Q4_K_M on an RTX 4070 with a Ryzen 5 5600X, llama-bench pp512
+    @ d4096: 470 tok/s measured (throughput_modern.csv, localmaxxing h1st0ry3D, 2026-08-03; no -ngl: llama.cpp's own
+    fit).  The RAM layers' matmuls run on the GPU with their weights copied over, their recurrent scan on the CPU
+    beside the state those layers keep in RAM; rigfit said 726 before (copies overlapped, scan on the GPU).  15 %."""
+    r = rigfit.fit("unsloth/Qwen3.6-27B-GGUF", quant="Q4_K_M", hardware=["RTX 4070", "Ryzen 5 5600X"],
+                   prompt_tokens=512, depth_tokens=4096, context_tokens=4096 + 512 + 128 + 16, headroom_bytes=0)
+    assert r.placement is not None and r.placement.verdict == "partial_offload"
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(470.3, rel=0.15)

@@ -54,10 +54,11 @@ from .speedwork import (
 from .system import System
 from .vocab import Verdict
 
-# Share of a GPU's PCIe link that weights streamed from RAM for a prompt micro-batch reach.  A prior set from
-# the measurements quoted in issue 16 (gpt-oss-120b with --n-cpu-moe on an RTX 3090, PCIe 4.0 x16: prefill
-# 120-250 tok/s at 512-token micro-batches); pageable host-to-device copies run at about half of pinned ones.
-PCIE_STREAM_EFF = 0.4
+# 1 / the share of a GPU's PCIe link that weights streamed from RAM for a prompt micro-batch reach (the global
+# ``a_pcie``, fitted by benchmarks/fit_speed.fit_stream on the partly offloaded prompt rows; this prior where the file
+# has none): llama.cpp maps the model file (mmap), so the copies start from pageable host memory, which runs at
+# about half of a pinned copy's rate.
+A_PCIE = 2.5
 TYPE_SPLIT_CLASSES = ("cpu",)  # classes whose prompt constants differ by weight type (prefill_terms)
 # Below this much weights a model runs at the engine's fixed costs per operation, which the per-layer constants
 # (fitted on larger models; benchmarks/fit_speed.py leaves these out) do not describe: the TinyStories GPT-2s
@@ -147,7 +148,7 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
 
 def current_mmq(work: DeviceWork, build: str) -> DeviceWork:
     """``work`` with its quantized-matmul rate at what current llama.cpp MMQ reaches on its chip against the cards
-    the constants were fitted on (DeviceWork.mmq_share, Turing: half), for a current build of a class in
+    the constants were fitted on (DeviceWork.mmq_share: TURING_MMQ_SHARE on Turing), for a current build of a class in
     CURRENT_PROMPT_CLASSES; else as it is."""
     if build == "current" and work.cls in CURRENT_PROMPT_CLASSES and work.quant_tops and work.mmq_share != 1.0:
         return replace(work, quant_tops=work.quant_tops * work.mmq_share, mmq_share=1.0)
@@ -212,8 +213,14 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         # the recurrent mixers' scan over the prompt (Mamba-2 ggml_ssm_scan, the gated delta rule): priced as each
         # token reading and writing the sequence's state at the device's bandwidth; ``a_ss`` (0 where not
         # fitted) is the share of that the kernels pay, which keep most of the state on chip
-        terms["a_ss"] = prompt * work.state_bytes / (work.bandwidth_gb_s * 1e9)
+        terms["a_ss"] = scan_s(work, prompt)
     return terms
+
+
+def scan_s(work: DeviceWork, prompt: int) -> float:
+    """Seconds for ``prompt`` tokens each to read and write the recurrent state of ``work``'s layers at its
+    bandwidth (times ``a_ss`` in prefill_terms)."""
+    return prompt * work.state_bytes / (work.bandwidth_gb_s * 1e9)
 
 
 def _apply(terms: dict[str, float], params: dict[str, float]) -> float:
@@ -302,19 +309,27 @@ def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, bu
 
 def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, flash_attention: bool,
                          f16: bool, build: str = "current", start: int = 0
-                         ) -> list[tuple[str, dict[str, float], DeviceWork]]:
-    """Per device: the class whose constants price its prompt work, the linear terms, and the work as it runs
-    (a CPU's layers whose weights are streamed to the GPU run at the GPU's rates)."""
+                         ) -> list[tuple[str, dict[str, float], DeviceWork, dict[str, float]]]:
+    """Per device: the class whose constants price its prompt work, the linear terms, the work as it runs (a CPU's
+    layers whose weights are streamed to the GPU run at the GPU's rates) and the terms its own class prices at its
+    own rates (the recurrent scan of a hybrid's layers kept in RAM, below; else none)."""
     n_ub = math.ceil(prompt / n_ubatch)
     out = []
     gpu = next((w for w in works if not w.on_cpu), None)
     for w in works:
-        on = w
+        on, own = w, {}
         if w.on_cpu and w.streamed_bytes and gpu is not None:
             # CPU-resident layers of a prompt batch run on the GPU at the GPU's rates, their weights streamed
-            # over PCIe (ggml-cuda offload_op for batches >= 32; the PCIe floor is in prefill_time_s)
+            # over PCIe (ggml-cuda offload_op for batches >= 32; the copies' time is in prefill_time_s) - but for
+            # a hybrid model's recurrent scan, which reads and writes the state its layers keep in RAM (the
+            # recurrent cache is allocated on each layer's device): priced on the CPU.  The RTX 4070's
+            # Qwen3.6-27B prompts with 22 of 64 layers in RAM (48 of them Gated DeltaNet; throughput_modern.csv,
+            # llama-bench 512 @ 4k-131k) take 0.3-0.5 s more per micro-batch than the copies and the GPU's work,
+            # which the CPU's scan of those layers' state accounts for; the MoE and dense rows then agree on one
+            # PCIe copy rate (fit_speed.fit_stream)
             on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
-                         bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False)
+                         bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False, state_bytes=0.0)
+            own = {"a_ss": scan_s(w, prompt) / n_ub} if w.state_bytes else {}
         on = current_mmq(on, build)
         if build == "2023-12":
             # builds before llama.cpp PR #6122 (March 2024) ran the output head over every prompt token
@@ -322,7 +337,7 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
         terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start, current=build == "current")
         cls = on.cls
         cls = era_class(cls, build)  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
-        out.append((cls, {k: v / n_ub for k, v in terms.items()}, on))
+        out.append((cls, {k: v / n_ub for k, v in terms.items()}, on, own))
     return out
 
 
@@ -334,16 +349,19 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
     stages = _prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start)
-    acc: dict[str, float] = {}
+    streamed = sum(stream_s(w, prompt, n_ubatch, start) for w in works)
+    # weights kept in RAM cross the link each micro-batch, before the GPU computes with them (prefill_time_s)
+    acc: dict[str, float] = {"global:a_pcie": n_ub * streamed} if streamed else {}
     n_acc = len([w for w in works if not w.on_cpu])
     if mode == "row" and n_acc > 1:
-        for cls, t, _ in stages:
+        for (cls, t, _, own), w in zip(stages, works, strict=True):
             _add(acc, cls, t, n_ub / n_acc)
+            _add(acc, w.cls, own, n_ub)
         acc["global:row_pp_a"] = float(plan.n_layers * prompt)
         acc["global:row_pp_b"] = float(plan.n_layers * prompt * n_acc)
         return acc
     scale = float(n_ub)
-    if mode == "layer" and len(stages) > 1:
+    if mode == "layer" and len(stages) > 1 and pipelined(works):
         g = len(stages)
         per_batch = max(1, n_batch // n_ubatch)
         scale, left = 0.0, n_ub
@@ -351,8 +369,9 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             m = min(per_batch, left)
             scale += overlap * (1 + (m - 1) / g) + (1 - overlap) * m
             left -= m
-    for cls, t, _ in stages:
+    for (cls, t, _, own), w in zip(stages, works, strict=True):
         _add(acc, cls, t, scale)
+        _add(acc, w.cls, own, scale)
     return acc
 
 
@@ -392,31 +411,48 @@ def moe_ubatch_elements(w: DeviceWork, tokens: int) -> float:
     return w.resident_elements - w.resident_expert_elements * (1.0 - touched_share(w, tokens))
 
 
+def stream_s(w: DeviceWork, prompt: int, n_ubatch: int, start: int) -> float:
+    """Seconds one prompt micro-batch spends copying ``w``'s RAM-resident weights to the GPU at the link's full
+    rate (times ``a_pcie`` in the prompt's time): once per micro-batch, with the KV cache the RAM layers' attention
+    reads, which the scheduler runs on the GPU beside their offloaded matmuls (ggml-backend.cpp: the GPU's
+    assignment spreads up to the attention op, whose cache views are then copied in): the cells a micro-batch
+    attends, on average over the prompt's.  0 where nothing streams (a GPU's own layers, --no-op-offload)."""
+    if not (w.streamed_bytes and w.pcie_gb_s):
+        return 0.0
+    cells = start + (prompt + min(prompt, n_ubatch)) / 2
+    kv = w.kv_bytes_per_pos * cells + w.swa_bytes_per_pos * min(cells, (w.window or cells) + n_ubatch)
+    return (w.streamed_bytes + kv) / (w.pcie_gb_s * 1e9)
+
+
+def pipelined(works: list[DeviceWork]) -> bool:
+    """Whether a prompt's micro-batches overlap across the plan's stages: where two or more GPUs hold layers, one
+    GPU starts the next micro-batch while the next GPU works on this one (ggml-backend.cpp's scheduler copies,
+    src/llama-context.cpp pipeline_parallel).  The dual RTX 3060 llama-bench runs in throughput_modern.csv show it
+    even with -ngl at the layer count, one layer in RAM (a 2,048-token prompt at 1.4x a 512-token one's rate; the
+    same models on one card: flat).  A single GPU has nothing to overlap: the layers it streams from RAM run on it
+    too, after its own."""
+    return len([w for w in works if not w.on_cpu]) > 1
+
+
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, params: SpeedParams, split_mode: str | None = None,
                    build: str = "current", start: int = 0, overlap: float | None = None) -> float:
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
     stage = []
-    for (cls, t, on), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start),
-                               works, strict=True):
+    for (cls, t, on, own), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build,
+                                                         start), works, strict=True):
         cp = class_params(params, cls)
-        s = _apply(t, cp)
+        s = _apply(t, cp) + (_apply(own, class_params(params, w.cls)) if own else 0.0)
         # the stage is one micro-batch's time (the prompt's over n_ub)
         s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fx"]) / n_ub
         if on is w:
             # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)
             s = max(s, _apply(decode_terms(w, start, 0, current=build == "current"), cp))
-        if w.streamed_bytes and w.pcie_gb_s:
-            # weights cross PCIe once per micro-batch, from pageable (mmap-ed) host memory: well below the link;
-            # so does the KV cache the RAM layers' attention reads, which the scheduler runs on the GPU beside
-            # their offloaded matmuls (ggml-backend.cpp: the GPU's assignment spreads up to the attention op, whose
-            # cache views are then copied in): the cells a micro-batch attends, on average over the prompt's
-            eff = params.globals_.get("pcie_stream_eff", PCIE_STREAM_EFF)
-            cells = start + (prompt + min(prompt, n_ubatch)) / 2
-            kv = w.kv_bytes_per_pos * cells + w.swa_bytes_per_pos * min(cells, (w.window or cells) + n_ubatch)
-            s = max(s, (w.streamed_bytes + kv) / (w.pcie_gb_s * 1e9 * eff))
+        # the RAM-resident weights' copies come before the GPU computes with them (one stream, ggml-backend.cpp
+        # ggml_backend_sched_compute_splits copies a split's inputs, then runs it): their time adds
+        s += params.globals_.get("a_pcie", A_PCIE) * stream_s(w, prompt, n_ubatch, start)
         a_x = cp.get("a_x", 0.0)
         if a_x and w.resident_expert_elements and not w.on_cpu:
             s = max(s, moe_ubatch_elements(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
@@ -424,7 +460,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     if plan.tensor_parallel > 1:
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \
             params.globals_.get("t_allreduce_pcie", 30e-6)
-    if mode == "layer" and len(stage) > 1:
+    if mode == "layer" and len(stage) > 1 and pipelined(works):
         total, left = 0.0, n_ub
         per_batch = max(1, n_batch // n_ubatch)
         rho = params.globals_.get("pipe_overlap", 1.0) if overlap is None else overlap

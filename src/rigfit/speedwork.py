@@ -315,10 +315,13 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         if d.role == Role.CPU and gpus and mem.run.backend in ("cuda", "rocm") and mem.run.op_offload:
             # a prompt micro-batch is computed on the GPU with the RAM-resident weights copied over (ggml-cuda
             # offload_op: matmuls of >= 32 rows); its tokens route to nearly every expert (1 - (1 - k/E)^512
-            # of them), so all of a layer's experts cross the link, not the active share decode reads
+            # of them), so all of a layer's experts cross the link, not the active share decode reads.  The output
+            # head multiplies one row per sequence (llama.cpp gathers the rows it returns logits for first:
+            # inp_out_ids), under the 32-row threshold, so the CPU computes it in place; with logits for every
+            # token (--logits-all) it streams like the layers
             streamed = float(sum(mem.layers[il].weights_bytes for il in d.layers)
                              + sum(mem.layers[il].expert_bytes for il in d.expert_layers)
-                             + (mem.output_layer_bytes if d.has_output else 0))
+                             + (mem.output_layer_bytes if d.has_output and mem.run.logits_all else 0))
         out.append(DeviceWork(name=d.name, cls=role_cls, bandwidth_gb_s=bw, tflops=tf, n_layers=len(d.layers),
                               n_blocks=sum(units[il] for il in d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,

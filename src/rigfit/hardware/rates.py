@@ -98,8 +98,9 @@ def fp16_tensor_only(vendor: Vendor, chip: str) -> bool:
 # cards the CUDA prompt constants were fitted on.  Turing has no m16n8k16 INT8 MMA (ggml-cuda/mma.cuh issues two
 # m8n8k16 instructions for each tile) and no asynchronous copies to shared memory (cp.async is sm_80+): an RTX
 # 2080 Ti prefills llama-2-13B Q4_K_M at 1,494 tok/s (pp512, flash attention, build 7474,
-# github.com/geerlingguy/ai-benchmarks issue 46), 0.6 x what its INT8 peak gives at the Ampere-Ada constants.
-TURING_MMQ_SHARE = 0.5
+# github.com/geerlingguy/ai-benchmarks issue 46), 0.42 x what its INT8 peak gives at the Ampere-Ada constants
+# (re-derived from that run whenever the CUDA prompt constants are refitted).
+TURING_MMQ_SHARE = 0.42
 
 
 def mmq_int8_share(vendor: Vendor, chip: str) -> float:
