@@ -252,3 +252,40 @@ def test_hybrid_layers_in_ram_scan_their_state_on_the_cpu() -> None:
     assert r.placement is not None and r.placement.verdict == "partial_offload"
     assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
     assert r.speed.prefill_tokens_per_s == pytest.approx(470.3, rel=0.15)
+
+
+@pytest.mark.parametrize(("platform_gb_s", "cores", "isa", "drawn"), [
+    (76.8, 2, "avx2", 24.0),  # a 2-P-core laptop (Core i5-1335U): its cores, not its LPDDR5
+    (119.5, 6, "avx2", 72.0),  # Core Ultra 7 155H's 6 P-cores
+    (51.2, 6, "avx2", 51.2),  # a desktop Ryzen 5 5600X draws its dual-channel DDR4
+    (460.8, 84, "avx512", 460.8),  # a many-core EPYC: the channels bind
+    (17.0, 4, "dotprod", 17.0),  # Arm cores: no per-core figure, the platform's
+    (51.2, None, "avx2", 51.2),  # cores unknown: the platform's
+])
+def test_few_x86_cores_draw_less_than_their_platform(platform_gb_s: float, cores: int | None, isa: str,
+                                                      drawn: float) -> None:
+    from rigfit.hardware.rates import cpu_stream_gb_s
+
+    assert cpu_stream_gb_s(platform_gb_s, cores, isa) == pytest.approx(drawn)
+
+
+@given(cores=st.integers(1, 128), platform=st.floats(5.0, 1000.0))
+def test_more_cores_never_draw_less(cores: int, platform: float) -> None:
+    from rigfit.hardware.rates import cpu_stream_gb_s
+
+    assert cpu_stream_gb_s(platform, cores + 1, "avx2") >= cpu_stream_gb_s(platform, cores, "avx2")
+    assert cpu_stream_gb_s(platform, cores, "avx2") <= platform
+
+
+@pytest.mark.parametrize(("model", "measured"), [
+    # throughput_modern.csv, localmaxxing (dpenev98, 2026-05-07): llama-bench b9033 on a Core Ultra 7 155H's CPU,
+    # Q4_K_M, tg128 after pp256, -ctk q8_0: rigfit said 48.0 / 14.0 before its 6 cores' limit (LPDDR5x-7467's
+    # 119.5 GB/s, of which the cores draw ~72)
+    ("google/gemma-4-E2B-it", 27.61),
+    ("Qwen/Qwen3.5-9B", 8.45),
+])
+def test_core_ultra_155h_decodes_at_what_its_cores_draw(model: str, measured: float) -> None:
+    r = rigfit.fit(model, quant="Q4_K_M", hardware=["Intel Core Ultra 7 155H"], backend="cpu", prompt_tokens=256,
+                   gen_tokens=128, context_tokens=2048, kv_cache_type="q8_0", kv_cache_type_v="f16", headroom_bytes=0)
+    assert r.speed is not None and r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.15)
+    assert any("cores draw about 72 of its 119.5 GB/s" in n for n in r.speed.notes)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from .engines import KV_ELEMENT_BYTES, get_engine
 from .hardware.rates import (
+    CPU_CORE_STREAM_GB_S,
     apple_serial_dequant,
     cpu_prompt_tflops,
+    cpu_stream_gb_s,
     fp16_tensor_only,
     mmq_int8_share,
     vulkan_reaches_matrix_units,
@@ -174,12 +176,28 @@ def _cpu_rate(dev: Device | None, assumed_tflops: float) -> float:
 def host_cpu(system: System | None, cpu_bandwidth_gb_s: float | None = None,
              cpu_tflops: float | None = None) -> tuple[float, float, bool]:
     """The host CPU's RAM bandwidth and prompt arithmetic rate: as given, else the system's CPU platform's
-    (its channels x speed; its cores x SIMD width, ``cpu_prompt_tflops``), else the assumed defaults; and
-    whether the bandwidth is the assumed one."""
+    (its channels x speed, at most what its cores draw; its cores x SIMD width, ``cpu_prompt_tflops``), else the
+    assumed defaults; and whether the bandwidth is the assumed one."""
     cpu = system.cpu_device if system is not None else None
     bw = cpu_bandwidth_gb_s or (cpu.bandwidth_gb_s if cpu is not None else None)
     tf = cpu_tflops or _cpu_rate(cpu, DEFAULT_CPU_TFLOPS)
+    if bw and cpu is not None:
+        bw = cpu_stream_gb_s(bw, cpu.units, cpu.isa)  # what its cores draw of it (rates.CPU_CORE_STREAM_GB_S)
     return bw or DEFAULT_CPU_BANDWIDTH_GB_S, tf, not bw
+
+
+def core_limit_note(plan: Placement, system: System | None, backend: str) -> str:
+    """A note where the CPU that runs layers cannot draw its platform's bandwidth with its cores
+    (rates.cpu_stream_gb_s), else ''."""
+    cpus = [system.cpu_device if system is not None else None]
+    cpus += [d.device for d in plan.devices if d.role == Role.CPU or backend == "cpu"]
+    for cpu in cpus:
+        if cpu is not None and cpu.bandwidth_gb_s:
+            drawn = cpu_stream_gb_s(cpu.bandwidth_gb_s, cpu.units, cpu.isa)
+            if drawn < cpu.bandwidth_gb_s:
+                return (f"the CPU's {cpu.units} cores draw about {drawn:g} of its {cpu.bandwidth_gb_s:g} GB/s of "
+                        f"memory bandwidth ({CPU_CORE_STREAM_GB_S:g} GB/s per core)")
+    return ""
 
 
 def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
@@ -222,8 +240,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             # worse (tg median 21.1 vs 19.8 %)
             tf: float | None = _cpu_rate(dev, cpu_tflops)
             alu: float | None = DEFAULT_CPU_TFLOPS
+            if bw and dev is not None:
+                bw = cpu_stream_gb_s(bw, dev.units, dev.isa)  # what its cores draw of it (host_cpu: the same)
         elif mem.run.backend == "cpu":  # the CPU backend on an APU / SoC: its RAM, the CPU's arithmetic
-            bw = dev.bandwidth_gb_s if dev else None
+            bw = cpu_stream_gb_s(dev.bandwidth_gb_s, dev.units, dev.isa) if dev and dev.bandwidth_gb_s else None
             tf, alu = _cpu_rate(dev, cpu_tflops), DEFAULT_CPU_TFLOPS
         else:
             bw = dev.bandwidth_gb_s if dev else None

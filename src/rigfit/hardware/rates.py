@@ -176,3 +176,23 @@ def cpu_prompt_tflops(cores: int | None, isa: str, vendor: Vendor | None = None)
     if vendor == Vendor.INTEL and CpuIsa(isa) == CpuIsa.AVX512:
         width = INTEL_AVX512_WIDTH
     return cores * width * CPU_TFLOPS_PER_CORE_WIDTH
+
+
+# The RAM bandwidth one x86 core draws while it streams weights: Little's law, the line fills a core keeps in flight
+# x 64 bytes / DRAM latency (10-12 L1D fill buffers on Skylake-era cores, 16 on Golden Cove and Zen 4; 70-110 ns;
+# Intel 64 and IA-32 Architectures Optimization Reference Manual, "Fill buffers"), raised by the L2 streamer's
+# prefetches to some 10-15 GB/s.  A CPU with few cores cannot draw its platform's channels x speed: on LocalScore's
+# llamafile CPU decode rows (throughput_modern.csv) 2-core laptops decoded at 17-23 GB/s on 26-77 GB/s platforms,
+# the Core Ultra 7 155H's 6 P-cores at 47 of 120, Xeon Silver 4110 / 4210R (8 / 10 cores) at 61-68 of 128; over
+# 8-20 GB/s per core, 12 gives those rows' least median error (16.8 % against 17.7 % with no limit, p90 93 vs 199).
+CPU_CORE_STREAM_GB_S = 12.0
+_X86_ISAS = (CpuIsa.AVX, CpuIsa.AVX2, CpuIsa.AVX512)
+
+
+def cpu_stream_gb_s(platform_gb_s: float, cores: int | None, isa: str) -> float:
+    """The RAM bandwidth an x86 CPU's cores draw: its platform's, at most cores x CPU_CORE_STREAM_GB_S.  Arm cores
+    (and a CPU whose cores or ISA the catalog does not give) keep the platform's: one per-core figure does not
+    span a Cortex-A72 and an Oryon."""
+    if not cores or isa not in _X86_ISAS:
+        return platform_gb_s
+    return min(platform_gb_s, cores * CPU_CORE_STREAM_GB_S)
