@@ -511,6 +511,16 @@ def test_a_desktop_cpu_name_plans_on_its_platform(name: str, platform: str) -> N
     assert note.startswith(f"{name!r} is planned as its platform, {platform} (")
 
 
+def test_the_cpu_beside_a_gpu_is_listed_by_its_bandwidth_not_a_ram_size(capsys: pytest.CaptureFixture[str]) -> None:
+    """The RAM of a GPU plan is the node's (given or assumed, the placement lines say which); the named CPU's line
+    gives its platform's bandwidth and its most RAM, not '128 GiB each, 128 GiB usable' beside 'assumed 64 GiB'."""
+    out = " ".join(run_text(capsys, "fit", "llama3.1:8b", "-q", "Q4_K_M", "-H", "RTX 4070", "-H",
+                            "Ryzen 5 5600X").split())
+    assert ("AMD AM4 desktop: the host CPU, 51.2 GB/s of memory bandwidth (the platform takes up to 128.00 GiB of "
+            "RAM)") in out
+    assert "x AMD AM4 desktop" not in out
+
+
 # a CPU's cores and widest integer SIMD price its prompt arithmetic (vendor specifications: AMD's processor
 # specifications, Intel ARK; the P-cores of Intel's hybrid parts)
 @pytest.mark.parametrize(("name", "cores", "isa", "own"), [

@@ -48,8 +48,15 @@ def fit_table(r: FitResult) -> Any:
     system = r.system
     cluster = system is not None and system.is_cluster
     for node in (system.nodes if system is not None else ()):
+        hosted = any(d.device.kind != "cpu" for d in node.devices)
         for sd in node.devices:
             where = f"{node.name}: " if cluster else ""
+            if sd.device.kind == "cpu" and hosted:
+                # the CPU beside accelerators: its platform's bandwidth feeds layers kept in RAM; the RAM itself is
+                # the node's (given, or assumed: the placement lines say which), not the platform's most
+                lines.append(f"{where}{sd.device.name}: the host CPU, {sd.device.bandwidth_gb_s:g} GB/s of memory "
+                             f"bandwidth (the platform takes up to {fmt_gib(sd.device.memory_bytes)} of RAM)")
+                continue
             lines.append(f"{where}{sd.count} x {sd.device.name}: {fmt_gib(sd.device.memory_bytes)} each, "
                          f"{fmt_gib(sd.usable.usable_bytes)} usable ({'; '.join(sd.usable.rules) or 'no reserve'})")
     if cluster and system is not None and system.network_link is not None:
