@@ -183,8 +183,9 @@ def cpu_prompt_tflops(cores: int | None, isa: str, vendor: Vendor | None = None)
 # Intel 64 and IA-32 Architectures Optimization Reference Manual, "Fill buffers"), raised by the L2 streamer's
 # prefetches to some 10-15 GB/s.  A CPU with few cores cannot draw its platform's channels x speed: on LocalScore's
 # llamafile CPU decode rows (throughput_modern.csv) 2-core laptops decoded at 17-23 GB/s on 26-77 GB/s platforms,
-# the Core Ultra 7 155H's 6 P-cores at 47 of 120, Xeon Silver 4110 / 4210R (8 / 10 cores) at 61-68 of 128; over
-# 8-20 GB/s per core, 12 gives those rows' least median error (16.8 % against 17.7 % with no limit, p90 93 vs 199).
+# the Core Ultra 7 155H's 6 P-cores at 47 of 120, Xeon Silver 4110 / 4210R (8 / 10 cores) at 61-68 of 128.  A scan
+# of 8-20 GB/s per core put those rows' least median error at 11-12; with 12 and the classes refitted, the llamafile
+# CPU decode rows' median error went 17.7 -> 17.2 % (p90 174 -> 106 %), llama.cpp's CPU rows' p90 40 -> 10 %.
 CPU_CORE_STREAM_GB_S = 12.0
 _X86_ISAS = (CpuIsa.AVX, CpuIsa.AVX2, CpuIsa.AVX512)
 
