@@ -87,3 +87,34 @@ def test_vulkan_prompts_on_intel_arc_run_on_the_shader_alus() -> None:
                    context_tokens=1024, headroom_bytes=0)
     assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
     assert r.speed.prefill_tokens_per_s == pytest.approx(976.0, rel=0.35)
+
+
+@pytest.mark.parametrize(("vendor", "chip", "fp32", "alu"), [
+    ("amd", "Navi 32", 37.3, 18.65),  # RX 7800 XT: its listed FP32 counts dual issue (VOPD)
+    ("amd", "Navi 48", 48.7, 24.35),  # RDNA 4 likewise
+    ("amd", "Navi 21", 23.0, 23.0),  # RDNA 2 lists single-issue FP32
+    ("intel", "BMG-G21", 13.7, 13.7),  # Arc B580 (Vulkan without XMX)
+])
+def test_the_alu_rate_of_a_gpu_whose_matrix_units_go_unused(vendor: str, chip: str, fp32: float,
+                                                              alu: float) -> None:
+    from rigfit.hardware.rates import alu_prompt_tflops
+    from rigfit.vocab import Vendor
+
+    assert alu_prompt_tflops(Vendor(vendor), chip, fp32) == pytest.approx(alu)
+
+
+@pytest.mark.parametrize(("card", "llamafile_tflops", "llamacpp_tflops"), [
+    ("RX 7800 XT", 18.65, 74.6),  # RDNA 3: llamafile 0.9's MMQ on the ALUs, current llama.cpp on WMMA
+    ("RX 6900 XT", 46.1, 46.1),  # RDNA 2 has no matrix units: both at its packed FP16 rate
+])
+def test_llamafile_prompts_on_radeons_run_on_the_alus(card: str, llamafile_tflops: float,
+                                                      llamacpp_tflops: float) -> None:
+    """llamafile 0.9's ggml predates llama.cpp's WMMA quantized matmuls for RDNA 3 / 4 (PRs #17576, #17156):
+    LocalScore's RDNA 3 prompt rows ran 2.7x below the WMMA rate (throughput_modern.csv)."""
+    from rigfit.speedwork import device_work
+
+    for engine, tflops in (("llamafile", llamafile_tflops), ("llama.cpp", llamacpp_tflops)):
+        r = rigfit.fit("llama3.1:8b", quant="Q4_K_M", hardware=[card], engine=engine)
+        works = device_work(r.spec, r.memory, r.placement, system=r.system)  # type: ignore[arg-type]
+        assert isinstance(works, list)
+        assert works[0].tflops == pytest.approx(tflops, rel=0.01)

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from .engines import KV_ELEMENT_BYTES, get_engine
 from .hardware.rates import (
     CPU_CORE_STREAM_GB_S,
+    alu_prompt_tflops,
     apple_serial_dequant,
     cpu_prompt_tflops,
     cpu_stream_gb_s,
     fp16_tensor_only,
     mmq_int8_share,
+    unit_rate,
     vulkan_reaches_matrix_units,
 )
 from .hardware.spec import Device
@@ -257,7 +259,11 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 tf *= 2
         if (dev is not None and d.role != Role.CPU and mem.run.backend == "vulkan" and dev.fp32_tflops
                 and not vulkan_reaches_matrix_units(Vendor.of(dev.vendor))):
-            tf = dev.fp32_tflops  # matrix units the Vulkan shaders do not reach (Intel Arc's XMX): the ALU rate
+            # matrix units the Vulkan shaders do not reach (Intel Arc's XMX): the ALU rate
+            tf = alu_prompt_tflops(Vendor.of(dev.vendor), dev.chip, dev.fp32_tflops)
+        if (dev is not None and d.role != Role.CPU and dev.fp32_tflops and dev.chip
+                and Vendor.of(dev.vendor) in engine.alu_prompt_vendors and unit_rate(Vendor.of(dev.vendor), dev.chip)):
+            tf = alu_prompt_tflops(Vendor.of(dev.vendor), dev.chip, dev.fp32_tflops)  # Engine.alu_prompt_vendors
         qt = tf
         mmq = 1.0
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU

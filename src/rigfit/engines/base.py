@@ -19,7 +19,7 @@ from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput, UnknownName
 from ..quant import GGUFFileType, QuantScheme
 from ..tensorformats import TensorFormat
-from ..vocab import Backend, ClusterMode, Component, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import Backend, ClusterMode, Component, PlacementStyle, SpeedClass, Vendor, WeightFormat
 
 if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
     from ..api import FitResult
@@ -129,6 +129,9 @@ class Engine(ABC):
     # the engine's CPU matmuls are its own (llamafile's tinyBLAS), not ggml-cpu's as llama.cpp runs them: its CPU
     # work then has a class of its own ("llamafile-cpu"), else the CPU class prices it for every engine
     own_cpu_kernels: bool = False
+    # GPU vendors whose matrix units the engine's prompt kernels do not reach: on a chip that has them
+    # (hardware.rates.unit_rate) its prompts run on the shader ALUs, at the FP32 rate
+    alu_prompt_vendors: tuple[Vendor, ...] = ()
     cluster: ClusterRules | None = None  # None: the engine plans one machine only
     default_port: int | None = None  # None: rigfit writes no launch command for this engine
     source: str = ""

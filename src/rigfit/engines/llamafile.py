@@ -17,7 +17,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from ..vocab import Backend, SpeedClass
+from ..vocab import Backend, SpeedClass, Vendor
 from .llamacpp import LLAMA_FAMILY, LLAMA_KV_TYPES, LLAMA_OVERHEAD, LlamaCpp, gguf_path, llama_server_args
 
 if TYPE_CHECKING:
@@ -62,5 +62,9 @@ LLAMAFILE = Llamafile(
            "docs/gpu-support.md; Mozilla-Ocho/llamafile localscore/cmd.cpp (LocalScore's settings)",
     **{**LLAMA_FAMILY, "settings": LLAMA_FAMILY["settings"] | {"op_offload", "n_cpu_moe", "kv_cache_type_v"},  # type: ignore[operator]
        "speed_class": SpeedClass.LLAMAFILE, "own_cpu_kernels": True,
+       # llamafile 0.9's ggml predates llama.cpp's WMMA quantized matmuls for Radeons (PR #17156, RDNA 4, Nov 2025;
+       # PR #17576, RDNA 3): its ROCm prompts run MMQ on the ALUs.  LocalScore's RDNA 3 prompt rows (RX 7600 / 7800
+       # XT / 7900 XT, throughput_modern.csv) ran 2.7x below the WMMA rate the RDNA 2 rows' constants gave them
+       "alu_prompt_vendors": (Vendor.AMD,),
        "runtime_overhead_bytes": {b: n for b, n in LLAMA_OVERHEAD.items() if b in GPU_MODE}},
 )

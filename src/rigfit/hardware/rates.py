@@ -142,6 +142,19 @@ def vulkan_reaches_matrix_units(vendor: Vendor) -> bool:
     return vendor != Vendor.INTEL
 
 
+def alu_prompt_tflops(vendor: Vendor, chip: str, fp32_tflops: float) -> float:
+    """The rate a GPU's shader ALUs run quantized prompt matmuls at, where an engine's kernels do not reach its
+    matrix units: the FP32 rate the catalog lists, halved on AMD RDNA 3 and 4, whose listed FP32 rate counts
+    dual-issued instructions (VOPD, AMD "RDNA 3" instruction set architecture reference guide, 2023) that the
+    integer dot products of ggml's MMQ kernels do not pair into.  Measured: LocalScore's llamafile 0.9 prompts on
+    an RX 7600 XT / 7800 XT / 7900 XT (throughput_modern.csv) beside the RDNA 2 cards' (their listed packed-FP16
+    rate): at the listed FP32 rate the RX 7800 XT stayed 62 % too fast, at half of it -3 % (RX 7600 XT +25 %, one
+    RX 7900 XT row -41 %)."""
+    if vendor == Vendor.AMD and chip_family(chip) in ("Navi3", "Navi4"):
+        return fp32_tflops / 2
+    return fp32_tflops
+
+
 # A CPU core's quantized dot products by its widest integer SIMD, relative to AVX2: ggml-cpu's Q4/Q8 x Q8 kernels
 # multiply int8 lanes (ggml-cpu/arch/x86/quants.c: SSSE3 _mm_maddubs_epi16 on 128-bit registers under AVX,
 # _mm256_maddubs_epi16 under AVX2, 512-bit forms under AVX-512), so the lanes per instruction are 16, 32 and 64
