@@ -118,3 +118,24 @@ def test_llamafile_prompts_on_radeons_run_on_the_alus(card: str, llamafile_tflop
         works = device_work(r.spec, r.memory, r.placement, system=r.system)  # type: ignore[arg-type]
         assert isinstance(works, list)
         assert works[0].tflops == pytest.approx(tflops, rel=0.01)
+
+
+@pytest.mark.parametrize(("card", "quant_tflops"), [
+    ("GTX 1660", 10.1),  # TU116: MMQ's int8 MMA on its FP16 units, not its 20.1 DP4A TOPS
+    ("GTX 1650", None),  # TU117 likewise (its FP16 rate)
+    ("GTX 1070", 26.0),  # Pascal: DP4A, 4x its FP32 rate
+    ("RTX 2080 Ti", None),  # Turing with tensor cores: its INT8 tensor rate
+])
+def test_the_gtx_16_series_runs_quantized_prompts_at_its_fp16_rate(card: str, quant_tflops: float | None) -> None:
+    from rigfit.hardware.rates import mma_without_tensor_cores
+    from rigfit.speedwork import device_work
+    from rigfit.vocab import Vendor
+
+    dev = resolve_device(card)
+    assert mma_without_tensor_cores(Vendor.NVIDIA, dev.chip) == dev.chip.startswith(("TU116", "TU117"))
+    r = rigfit.fit("llama3.1:8b", quant="Q4_K_M", hardware=[card], context_tokens=2048)
+    works = device_work(r.spec, r.memory, r.placement, system=r.system)  # type: ignore[arg-type]
+    assert isinstance(works, list)
+    expected = quant_tflops or (dev.fp16_tflops if mma_without_tensor_cores(Vendor.NVIDIA, dev.chip)
+                                else dev.int8_tops)
+    assert works[0].quant_tops == pytest.approx(expected, rel=0.01)

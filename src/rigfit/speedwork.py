@@ -21,6 +21,7 @@ from .hardware.rates import (
     cpu_prompt_tflops,
     cpu_stream_gb_s,
     fp16_tensor_only,
+    mma_without_tensor_cores,
     mmq_int8_share,
     unit_rate,
     vulkan_reaches_matrix_units,
@@ -273,6 +274,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             # batches to FP16 for its tensor cores (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq)
             qt = dev.int8_tops
             mmq = mmq_int8_share(dev.vendor, dev.chip)
+            if mma_without_tensor_cores(Vendor.of(dev.vendor), dev.chip) and dev.fp16_tflops:
+                qt, mmq = dev.fp16_tflops, 1.0  # the GTX 16 series runs MMQ's int8 MMA on its FP16 units
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0

@@ -86,6 +86,16 @@ def has_matrix_units(vendor: Vendor, chip: str) -> bool:
     return not (vendor == Vendor.NVIDIA and re.match(r"G[PMK]\d|TU11[67]", chip.strip()) is not None)
 
 
+def mma_without_tensor_cores(vendor: Vendor, chip: str) -> bool:
+    """The GTX 16 series' Turing dies (TU116, TU117): no tensor cores, yet compute capability 7.5, so ggml's MMQ
+    takes its Turing path of int8 MMA instructions (ggml-cuda/common.cuh turing_mma_available: cc >= 7.5), which
+    these dies execute on their FP16 units: their quantized prompts run at the FP16 rate, not the DP4A integer
+    rate the Pascal cards' MMQ uses.  Measured: LocalScore's llamafile prompts on a GTX 1660, 1660 Ti and 1650 Ti
+    (throughput_modern.csv) ran 2.7-2.8x below the DP4A rate at the constants that fit a GTX 1070 and 1050 Ti
+    within 15 %."""
+    return vendor == Vendor.NVIDIA and re.match(r"TU11[67]", chip.strip()) is not None
+
+
 def fp16_tensor_only(vendor: Vendor, chip: str) -> bool:
     """Matrix units for FP16 but not INT8 (NVIDIA Volta): llama.cpp runs quantized prompt batches of 64+ tokens
     through dequantization to FP16 and cuBLAS there, not through its INT8 kernels (ggml-cuda/mmq.cu,
