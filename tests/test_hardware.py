@@ -324,6 +324,13 @@ def test_igpu_memory_is_the_system_ram_size_named(text: str, gib: int) -> None:
     ("NVIDIA H100 80GB HBM3", "NVIDIA H100 SXM"), ("AMD Instinct MI300X VF", "AMD Instinct MI300X"),
     ("Qualcomm Snapdragon 888 ARM64", "Qualcomm Snapdragon 888 8GB"), ("rpi5", "Raspberry Pi 5 8GB"),
     ("arc b60", "Intel Arc Pro B60"),
+    ("NVIDIA A100-SXM4-40GB", "NVIDIA A100 40GB SXM"), ("NVIDIA A100-SXM4-80GB", "NVIDIA A100 80GB SXM"),
+    # nvidia-smi names the first GH200 by its CPU's 480 GB: the alias wins over the size in it
+    ("NVIDIA GH200 480GB", "NVIDIA GH200 Grace Hopper Superchip (96GB)"),
+    ("Radeon RX 580 Series", "AMD Radeon RX 580"),  # Windows' spelling
+    ("AMD Radeon Graphics (gfx1151)", "AMD Ryzen AI Max+ 395 128GB"),  # ROCm's target name for Strix Halo
+    ("Snapdragon X Elite X1E-80-100", "Qualcomm Snapdragon X Elite 32GB"),
+    ("Intel(R) Graphics [0xe20b]", "Intel Arc B580"),  # SYCL / Level Zero on some drivers: the PCI device ID
 ])
 def test_printed_device_names_resolve(text: str, name: str) -> None:
     assert resolve_device(text).name == name

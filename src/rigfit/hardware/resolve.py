@@ -18,9 +18,11 @@ from ..vocab import DeviceKind
 from .catalog import default_hardware
 from .spec import Device
 
-# vendor words, and the trademark marks operating systems print in CPU names ("Intel(R) Core(TM) Ultra 7 155H";
-# "Intel R Core TM ..." once the brackets are stripped)
-_NOISE = re.compile(r"\((?:r|tm)\)|\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edition|founders|r|tm)\b")
+# vendor words, the trademark marks operating systems print in CPU names ("Intel(R) Core(TM) Ultra 7 155H";
+# "Intel R Core TM ..." once the brackets are stripped) and the "Series" Windows appends to some Radeons ("Radeon
+# RX 580 Series")
+_NOISE = re.compile(r"\((?:r|tm)\)|\b(nvidia|geforce|amd|radeon|intel|apple|graphics|gpu|edition|founders|series|r|"
+                    r"tm)\b")
 # "48GB", "48 GiB", "48 g"; not the G of a CPU's model number ("Ryzen 5 4600G")
 _MEM = re.compile(r"(\d+(?:\.\d+)?)(?:\s*(?:gb|gib)|\s+g)\b")
 # "2x 3090", "2 x 3090", "2×3090", "2*3090"; but "7900 xtx" is a name (the x must not start a word)
@@ -157,14 +159,16 @@ def _resolve_name(text: str, typed: str, pool: Sequence[Device]) -> tuple[Device
         elif key and any(_within(key, k) for k in keys):
             partial.append(d)
     hits = exact or chip or partial
+    if len(named) == 1:
+        # the text is one device's own name or alias, a size in it included, even one that is not the device's
+        # memory ("GH200 480GB", as nvidia-smi names the 96 GB part: its CPU's)
+        return named[0], ""
     if mem_gb is not None:
         sized = [d for d in hits if round(d.memory_bytes / GIB) == mem_gb]
         if hits and not sized:
             raise InvalidInput(f"no {hits[0].name} with {mem_gb} GB; it has "
                                + ", ".join(sorted({f"{round(d.memory_bytes / GIB)} GB" for d in hits})))
         hits = sized
-    elif len(named) == 1:
-        return named[0], ""
     if len(hits) == 1:
         return hits[0], ""
     if len(hits) > 1:
