@@ -130,7 +130,7 @@ class Engine(ABC):
     # work then has a class of its own ("llamafile-cpu"), else the CPU class prices it for every engine
     own_cpu_kernels: bool = False
     # GPU vendors whose matrix units the engine's prompt kernels do not reach: on a chip that has them
-    # (hardware.rates.unit_rate) its prompts run on the shader ALUs, at the FP32 rate
+    # (hardware.rates.unit_rate) its prompts run on the shader ALUs (hardware.rates.alu_prompt_tflops)
     alu_prompt_vendors: tuple[Vendor, ...] = ()
     cluster: ClusterRules | None = None  # None: the engine plans one machine only
     default_port: int | None = None  # None: rigfit writes no launch command for this engine
