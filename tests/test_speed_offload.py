@@ -215,7 +215,7 @@ def test_ram_layers_kv_cache_crosses_pcie_each_micro_batch() -> None:
 @pytest.mark.parametrize(("hardware", "gpu_layers", "overlaps"), [
     (["RTX 3090"], 40, False),  # one GPU and RAM: the layers it streams run on it too, after its own
     (["2x RTX 3090"], None, True),  # two GPUs, every layer on them: micro-batches overlap across the cards
-    (["2x RTX 3060"], 63, True),  # two GPUs and one layer in RAM (the dual RTX 3060 llama-bench runs)
+    (["2x RTX 3060"], 63, True),  # two GPUs and two layers in RAM (as the dual RTX 3060 llama-bench runs: one)
 ])
 def test_prompt_micro_batches_overlap_only_across_gpus(hardware: list[str], gpu_layers: int | None,
                                                         overlaps: bool) -> None:
