@@ -521,6 +521,25 @@ def test_the_cpu_beside_a_gpu_is_listed_by_its_bandwidth_not_a_ram_size(capsys: 
     assert "x AMD AM4 desktop" not in out
 
 
+def test_a_virtual_machine_plans_on_the_cores_it_was_given() -> None:
+    """A 4-vCPU cloud instance of a 24-core Xeon Platinum 8259CL: its matmuls run on 4 threads, which draw about
+    48 of the platform's 128 GB/s (rates.cpu_stream_gb_s); LocalScore's 8259CL instance with 15 GB of RAM decoded
+    a 7B Q3_K_M at 2.6 tok/s where the whole socket's bandwidth gave 20 (throughput_modern.csv)."""
+    from dataclasses import replace
+
+    from rigfit import fit
+    from rigfit.thismachine import this_machine
+
+    vm = replace(CPU_ONLY, cpu_model="Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz", cpu_cores=4,
+                 cpu_flags=("avx2", "avx512f"), ram_total_bytes=15 * GIB)
+    system, _ = this_machine(vm)
+    (only,) = system.nodes[0].devices
+    assert only.device.units == 4
+    r = fit("llama3.1:8b", quant="Q4_K_M", system=system, context_tokens=4096)
+    assert r.speed is not None
+    assert any(n.startswith("the CPU's 4 cores draw about 48 of its 128 GB/s") for n in r.speed.notes)
+
+
 # a CPU's cores and widest integer SIMD price its prompt arithmetic (vendor specifications: AMD's processor
 # specifications, Intel ARK; the P-cores of Intel's hybrid parts)
 @pytest.mark.parametrize(("name", "cores", "isa", "own"), [

@@ -198,7 +198,7 @@ def core_limit_note(plan: Placement, system: System | None, backend: str) -> str
         if cpu is not None and cpu.bandwidth_gb_s:
             drawn = cpu_stream_gb_s(cpu.bandwidth_gb_s, cpu.units, cpu.isa)
             if drawn < cpu.bandwidth_gb_s:
-                return (f"the CPU's {cpu.units} cores draw about {drawn:g} of its {cpu.bandwidth_gb_s:g} GB/s of "
+                return (f"the CPU's {cpu.units} cores draw about {drawn:.4g} of its {cpu.bandwidth_gb_s:.4g} GB/s of "
                         f"memory bandwidth ({CPU_CORE_STREAM_GB_S:g} GB/s per core)")
     return ""
 

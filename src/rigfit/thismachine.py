@@ -37,7 +37,10 @@ def detected_cpu(det: Any) -> tuple[Device | None, str]:
         dev = None
     if dev is None or dev.kind != DeviceKind.CPU:
         return None, f"{det.cpu_model}: no catalog CPU platform matches this name, system RAM bandwidth assumed"
-    return replace(dev, name=_cpu_label(det), memory_bytes=det.ram_total_bytes or dev.memory_bytes), ""
+    # a virtual machine shows a slice of its host's CPU: at most the threads detected run llama.cpp's matmuls and
+    # draw its memory (a 4-vCPU cloud instance of a 24-core Xeon: rates.cpu_stream_gb_s caps it at 4 cores)
+    units = min(dev.units, det.cpu_cores) if dev.units and det.cpu_cores else dev.units
+    return replace(dev, name=_cpu_label(det), memory_bytes=det.ram_total_bytes or dev.memory_bytes, units=units), ""
 
 
 def system_from_detected(det: Any) -> tuple[System | None, list[str]]:
