@@ -258,13 +258,13 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
                 tf *= 2
-        if (dev is not None and d.role != Role.CPU and mem.run.backend == "vulkan" and dev.fp32_tflops
-                and not vulkan_reaches_matrix_units(Vendor.of(dev.vendor))):
-            # matrix units the Vulkan shaders do not reach (Intel Arc's XMX): the ALU rate
-            tf = alu_prompt_tflops(Vendor.of(dev.vendor), dev.chip, dev.fp32_tflops)
-        if (dev is not None and d.role != Role.CPU and dev.fp32_tflops and dev.chip
-                and Vendor.of(dev.vendor) in engine.alu_prompt_vendors and unit_rate(Vendor.of(dev.vendor), dev.chip)):
-            tf = alu_prompt_tflops(Vendor.of(dev.vendor), dev.chip, dev.fp32_tflops)  # Engine.alu_prompt_vendors
+        if dev is not None and d.role != Role.CPU and dev.fp32_tflops:
+            # matrix units the prompt kernels do not reach: the Vulkan shaders on Intel Arc's XMX; an engine's on
+            # the chips of its Engine.alu_prompt_vendors that have them.  Prompts then run at the ALU rate
+            vendor = Vendor.of(dev.vendor)
+            if ((mem.run.backend == "vulkan" and not vulkan_reaches_matrix_units(vendor))
+                    or (vendor in engine.alu_prompt_vendors and dev.chip and unit_rate(vendor, dev.chip))):
+                tf = alu_prompt_tflops(vendor, dev.chip, dev.fp32_tflops)
         qt = tf
         mmq = 1.0
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU

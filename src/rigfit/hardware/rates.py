@@ -75,7 +75,7 @@ def chip_family(chip: str) -> str:
 
 
 def unit_rate(vendor: Vendor, chip: str) -> UnitRate | None:
-    if vendor == Vendor.NVIDIA and re.match(r"TU11[67]", chip.strip()):
+    if mma_without_tensor_cores(vendor, chip):
         return None  # Turing without tensor cores (GTX 16 series): no matrix rate to derive
     return RATES.get((vendor, chip_family(chip)))
 
@@ -83,7 +83,8 @@ def unit_rate(vendor: Vendor, chip: str) -> UnitRate | None:
 def has_matrix_units(vendor: Vendor, chip: str) -> bool:
     """NVIDIA chips from Volta on have tensor cores; Pascal (GP1xx), Maxwell (GM2xx) and the GTX 16 series'
     Turing dies (TU116, TU117) do not."""
-    return not (vendor == Vendor.NVIDIA and re.match(r"G[PMK]\d|TU11[67]", chip.strip()) is not None)
+    pre_volta = vendor == Vendor.NVIDIA and re.match(r"G[PMK]\d", chip.strip()) is not None
+    return not (pre_volta or mma_without_tensor_cores(vendor, chip))
 
 
 def mma_without_tensor_cores(vendor: Vendor, chip: str) -> bool:
