@@ -316,6 +316,17 @@ def test_op_offload_on_the_web(client: TestClient) -> None:
     assert bad.json()["detail"].startswith("Ollama has no setting for op offload")
 
 
+def test_threads_on_the_web(client: TestClient) -> None:
+    """threads is llama.cpp's -t: it reaches the launch settings; vLLM cannot honour it, 0 is out of range."""
+    ok = client.get("/api/fit", params={"model": "llama3.1:8b", "hardware": "Ryzen 7 7700", "threads": "4"})
+    assert ok.status_code == 200 and ok.json()["settings"]["n_threads"] == 4
+    bad = client.get("/api/fit", params={"model": "llama3.1:8b", "hardware": "RTX 4090", "engine": "vllm",
+                                         "threads": "4"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("vLLM has no setting for a CPU thread count")
+    zero = client.get("/api/fit", params={"model": "llama3.1:8b", "threads": "0"})
+    assert zero.status_code == 422 and "CPU threads must be between 1 and 1024" in zero.json()["detail"]
+
+
 def test_n_cpu_moe_on_the_web(client: TestClient) -> None:
     """n_cpu_moe is llama.cpp's --n-cpu-moe: placed as asked; a dense model or an out-of-range count is a 422
     naming the parameter."""

@@ -134,7 +134,8 @@ def _plan(req: FitRequest) -> FitResult:
                                     flash_attention=req.flash_attention, n_batch=req.n_batch, n_ubatch=req.n_ubatch,
                                     n_seq=req.n_seq, backend=req.run_backend, gpu_memory_bytes=gpu_memory_bytes,
                                     gpu_memory_utilization=req.gpu_memory_utilization, swa_full=req.swa_full,
-                                    logits_all=req.logits_all, mmproj=req.mmproj, op_offload=req.op_offload)
+                                    logits_all=req.logits_all, mmproj=req.mmproj, op_offload=req.op_offload,
+                                    n_threads=req.n_threads)
     mem = estimate_memory(spec, q, run, warnings)
     if system is None:
         return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req)

@@ -33,6 +33,9 @@ class RunConfig:
     # llama.cpp op offload (default on; --no-op-offload): a prompt micro-batch's matmuls over weights kept in
     # RAM run on the GPU with the weights copied over PCIe, instead of on the CPU where they are
     op_offload: bool = True
+    # llama.cpp -t (Ollama num_thread, LM Studio's CPU thread pool): the threads that run the CPU's share of
+    # the work; None: the engine's default, one per physical core (common/common.cpp cpu_get_num_math)
+    n_threads: int | None = None
     max_num_seqs: int = 256  # vLLM scheduler defaults below 70 GiB GPUs (arg_utils.get_batch_defaults)
     max_num_batched_tokens: int = 8192
     gpu_memory_bytes: int = 0  # the device's total memory when known (vLLM sizes its KV pool from it)

@@ -40,6 +40,9 @@ _fit_options = [
     click.option("--no-op-offload", "no_op_offload", is_flag=True, default=None,
                  help="llama.cpp --no-op-offload: prompts run the matmuls of weights kept in RAM on the CPU "
                  "instead of copying them to the GPU."),
+    click.option("--threads", "-t", "threads", type=int,
+                 help="CPU threads (llama.cpp -t, Ollama num_thread): the cores that run the layers kept in RAM "
+                 "(default: one per physical core)."),
     click.option("--mmproj", is_flag=True, default=None,
                  help="Load the vision projector (llama.cpp --mmproj) of a vision-language model."),
     click.option("--logits-all", is_flag=True, default=None,
@@ -113,6 +116,7 @@ def _options(o: dict[str, Any]) -> Any:
         flash_attn=o["flash_attn"],
         swa_full=o.get("swa_full") or None, logits_all=o.get("logits_all") or None,
         mmproj=o.get("mmproj") or None, op_offload=False if o.get("no_op_offload") else None,
+        threads=o.get("threads"),
         batch=o["batch"], ubatch=o["ubatch"], n_seq=o["n_seq"], users=o.get("users"), backend=o["backend"],
         hardware=tuple(o["hardware"]),
         gpu_memory=o["gpu_memory"], gpu_memory_utilization=o["gpu_memory_utilization"], ram=o["ram"],

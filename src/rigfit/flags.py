@@ -15,7 +15,7 @@ FLAGS = {"model": "MODEL", "quant": "--quant", "context_tokens": "--ctx", "kv_ca
          "tensor_parallel": "--tensor-parallel",
          "pipeline_parallel": "--pipeline-parallel", "command": "--command", "prompt_tokens": "--prompt-tokens",
          "depth_tokens": "--depth", "gen_tokens": "--gen-tokens", "users": "--users", "swa_full": "--swa-full",
-         "logits_all": "--logits-all", "mmproj": "--mmproj", "op_offload": "--no-op-offload",
+         "logits_all": "--logits-all", "mmproj": "--mmproj", "op_offload": "--no-op-offload", "n_threads": "--threads",
          "os_name": "--os", "headroom_bytes": "--headroom",
          "display": "--display", "kwh_price_usd": "--kwh-price", "have": "--have", "form": "--form",
          "for_hardware": "--for", "layers": "--layers", "repeats": "--repeats", "nodes": "--node",

@@ -56,6 +56,7 @@ def make_run_config(
     logits_all: bool | None = None,
     mmproj: bool | None = None,
     op_offload: bool | None = None,
+    n_threads: int | None = None,
 ) -> tuple[RunConfig, tuple[str, ...]]:
     """Fill engine defaults and check values; returns the config and warnings."""
     warnings: list[str] = []
@@ -93,7 +94,7 @@ def make_run_config(
                     kv_cache_type_v="" if kv_v == kv else kv_v, flash_attention=fa,
                     n_batch=nb, n_ubatch=nub, n_seq=n_seq, gpu_memory_bytes=mem, gpu_memory_utilization=util,
                     max_num_seqs=seqs, swa_full=bool(swa_full), logits_all=bool(logits_all),
-                    mmproj=bool(mmproj), op_offload=op_offload is not False)
+                    mmproj=bool(mmproj), op_offload=op_offload is not False, n_threads=n_threads)
     engine.check_run(run)
     return run, (*warnings, *engine.run_warnings(run))
 

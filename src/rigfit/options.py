@@ -94,6 +94,7 @@ class FitOptions:
     logits_all: bool | None = None  # llama.cpp bindings' micro-batch-wide logits
     mmproj: bool | None = None  # llama.cpp --mmproj
     op_offload: bool | None = None  # llama.cpp: False = --no-op-offload
+    threads: int | None = None  # llama.cpp -t
     batch: int | None = None
     ubatch: int | None = None
     n_seq: int = 1
@@ -207,6 +208,7 @@ def request_from_options(model: str | ModelSpec, o: FitOptions, *, system: Syste
         kv_cache_type=o.kv_cache, kv_cache_type_v=o.kv_cache_v, flash_attention=parse_flash(o.flash_attn),
         n_batch=o.batch, n_ubatch=o.ubatch,
         swa_full=o.swa_full, logits_all=o.logits_all, mmproj=o.mmproj, op_offload=o.op_offload, n_seq=n_seq,
+        n_threads=o.threads,
         backend=o.backend,
         gpu_memory_bytes=_size_of(o.gpu_memory, "gpu_memory_bytes"),
         gpu_memory_utilization=o.gpu_memory_utilization, hardware=() if system is not None else o.hardware,

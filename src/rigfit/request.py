@@ -43,6 +43,7 @@ from .vocab import Backend, ClusterMode, PlacementStyle
 MAX_TOKENS = 1 << 24
 MAX_RAM_BYTES = 64 << 40
 MAX_HEADROOM_BYTES = 64 << 30
+MAX_THREADS = 1024
 
 
 class Search(StrEnum):
@@ -68,6 +69,7 @@ _ENGINE_SETTINGS: tuple[tuple[str, str], ...] = (
     ("op_offload", "op offload (prompt matmuls of weights kept in RAM run on the GPU)"),
     ("n_cpu_moe", "a count of layers whose MoE experts stay in RAM"),
     ("kv_cache_type_v", "a V-cache type apart from the K cache's"),
+    ("n_threads", "a CPU thread count"),
 )
 
 
@@ -91,6 +93,7 @@ class FitRequest:
     logits_all: bool | None = None
     mmproj: bool | None = None
     op_offload: bool | None = None  # llama.cpp: False = --no-op-offload
+    n_threads: int | None = None  # llama.cpp -t: CPU threads (None: one per physical core)
     backend: Backend | None = None  # the user's choice for every accelerator
     gpu_memory_bytes: int | None = None
     gpu_memory_utilization: float | None = None
@@ -146,6 +149,7 @@ def make_request(
     logits_all: bool | None = None,
     mmproj: bool | None = None,
     op_offload: bool | None = None,
+    n_threads: int | None = None,
     backend: str | None = None,
     gpu_memory_bytes: int | None = None,
     gpu_memory_utilization: float | None = None,
@@ -215,6 +219,8 @@ def make_request(
                                  ("pipeline parallel size", pipeline_parallel, "pipeline_parallel")):
         if value is not None and not 1 <= value <= 64:
             raise InvalidInput(f"{label} must be between 1 and 64, got {value}", options=(field_,))
+    if n_threads is not None and not 1 <= n_threads <= MAX_THREADS:
+        raise InvalidInput(f"CPU threads must be between 1 and {MAX_THREADS}, got {n_threads}", options=("n_threads",))
     check_os(os_name)
     if kwh_price_usd is not None:
         check_kwh_price(kwh_price_usd, options=("kwh_price_usd",))
@@ -245,7 +251,7 @@ def make_request(
         model=spec, engine=eng, quant=quant, search=search, context_tokens=context_tokens,
         kv_cache_type=kv_cache_type, kv_cache_type_v=kv_cache_type_v, flash_attention=flash_attention,
         n_batch=n_batch, n_ubatch=n_ubatch, n_seq=n_seq, swa_full=swa_full, logits_all=logits_all, mmproj=mmproj,
-        op_offload=op_offload, backend=be,
+        op_offload=op_offload, n_threads=n_threads, backend=be,
         gpu_memory_bytes=gpu_memory_bytes,
         gpu_memory_utilization=gpu_memory_utilization, system=system, prompt_tokens=prompt_tokens,
         depth_tokens=depth_tokens,

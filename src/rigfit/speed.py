@@ -563,7 +563,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.0))
     if any(w.on_cpu for w in works) and host_cpu(system, cpu_bandwidth_gb_s)[2] and plan.split_mode != "unified":
         notes.append(f"system RAM bandwidth assumed {DEFAULT_CPU_BANDWIDTH_GB_S:g} GB/s (2-channel DDR5-5600)")
-    if any(w.on_cpu for w in works) and (limit := core_limit_note(plan, system, mem.run.backend)):
+    if any(w.on_cpu for w in works) and (limit := core_limit_note(plan, system, mem.run.backend,
+                                                                       mem.run.n_threads)):
         notes.append(limit)
     roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)
     lin = decode_linear(works, plan, depth_tokens + mid, window, split_mode, build)

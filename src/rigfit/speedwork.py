@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .engines import KV_ELEMENT_BYTES, get_engine
 from .hardware.rates import (
     CPU_CORE_STREAM_GB_S,
+    X86_ISAS,
     alu_prompt_tflops,
     apple_serial_dequant,
     cpu_prompt_tflops,
@@ -171,35 +172,51 @@ def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
     return tuple(spec.heads(il) * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
 
 
-def _cpu_rate(dev: Device | None, assumed_tflops: float) -> float:
-    """A CPU's arithmetic rate from its cores and SIMD width where the catalog gives them, else the assumed one."""
-    return (cpu_prompt_tflops(dev.units, dev.isa, dev.vendor) if dev is not None else None) or assumed_tflops
+def busy_cores(units: int | None, threads: int | None) -> int | None:
+    """The cores an engine keeps busy: one per thread up to the CPU's cores (llama.cpp -t; SMT threads beyond
+    the physical cores add no SIMD units or fill buffers), all of them by default (None)."""
+    if threads is None:
+        return units
+    return min(units, threads) if units else threads
+
+
+def _cpu_rate(dev: Device | None, assumed_tflops: float, threads: int | None = None) -> float:
+    """A CPU's arithmetic rate from its busy cores and SIMD width where the catalog gives them, else the assumed
+    one."""
+    rate = cpu_prompt_tflops(busy_cores(dev.units, threads), dev.isa, dev.vendor) if dev is not None else None
+    return rate or assumed_tflops
 
 
 def host_cpu(system: System | None, cpu_bandwidth_gb_s: float | None = None,
-             cpu_tflops: float | None = None) -> tuple[float, float, bool]:
+             cpu_tflops: float | None = None, threads: int | None = None) -> tuple[float, float, bool]:
     """The host CPU's RAM bandwidth and prompt arithmetic rate: as given, else the system's CPU platform's
-    (its channels x speed, at most what its cores draw; its cores x SIMD width, ``cpu_prompt_tflops``), else the
-    assumed defaults; and whether the bandwidth is the assumed one."""
+    (its channels x speed, at most what its busy cores draw; those cores x SIMD width, ``cpu_prompt_tflops``),
+    else the assumed defaults; and whether the bandwidth is the assumed one.  ``threads``: the engine's CPU
+    threads (``busy_cores``)."""
     cpu = system.cpu_device if system is not None else None
     bw = cpu_bandwidth_gb_s or (cpu.bandwidth_gb_s if cpu is not None else None)
-    tf = cpu_tflops or _cpu_rate(cpu, DEFAULT_CPU_TFLOPS)
-    if bw and cpu is not None:
-        bw = cpu_stream_gb_s(bw, cpu.units, cpu.isa)  # what its cores draw of it (rates.CPU_CORE_STREAM_GB_S)
+    tf = cpu_tflops or _cpu_rate(cpu, DEFAULT_CPU_TFLOPS, threads)
+    if bw and cpu is not None:  # what its cores draw of it (rates.CPU_CORE_STREAM_GB_S)
+        bw = cpu_stream_gb_s(bw, cpu.units, cpu.isa, threads)
     return bw or DEFAULT_CPU_BANDWIDTH_GB_S, tf, not bw
 
 
-def core_limit_note(plan: Placement, system: System | None, backend: str) -> str:
-    """A note where the CPU that runs layers cannot draw its platform's bandwidth with its cores
-    (rates.cpu_stream_gb_s), else ''."""
+def core_limit_note(plan: Placement, system: System | None, backend: str, threads: int | None = None) -> str:
+    """A note where the CPU that runs layers cannot draw its platform's bandwidth with the cores it keeps busy
+    (rates.cpu_stream_gb_s; ``threads`` as in ``host_cpu``), else ''."""
     cpus = [system.cpu_device if system is not None else None]
     cpus += [d.device for d in plan.devices if d.role == Role.CPU or backend == "cpu"]
     for cpu in cpus:
         if cpu is not None and cpu.bandwidth_gb_s:
-            drawn = cpu_stream_gb_s(cpu.bandwidth_gb_s, cpu.units, cpu.isa)
+            cores = busy_cores(cpu.units, threads)
+            drawn = cpu_stream_gb_s(cpu.bandwidth_gb_s, cpu.units, cpu.isa, threads)
             if drawn < cpu.bandwidth_gb_s:
-                return (f"the CPU's {cpu.units} cores draw about {drawn:.4g} of its {cpu.bandwidth_gb_s:.4g} GB/s of "
-                        f"memory bandwidth ({CPU_CORE_STREAM_GB_S:g} GB/s per core)")
+                who = (f"{cores} thread{'s draw' if cores != 1 else ' draws'}"
+                       if threads is not None and cores != cpu.units else f"{cores} cores draw")
+                rule = f"{CPU_CORE_STREAM_GB_S:g} GB/s per core" if cpu.isa in X86_ISAS else \
+                    f"their share of its {cpu.units} cores"
+                return (f"the CPU's {who} about {drawn:.4g} of its {cpu.bandwidth_gb_s:.4g} GB/s of "
+                        f"memory bandwidth ({rule})")
     return ""
 
 
@@ -210,7 +227,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     """Per-device work, or a reason speed cannot be predicted (a device with unknown bandwidth).  ``system``
     gives the links (the first GPU's PCIe link carries RAM-resident weights; without it, the catalog's) and the
     host CPU (``host_cpu``: RAM bandwidth and arithmetic for layers kept in RAM, unless given here)."""
-    cpu_bandwidth_gb_s, cpu_tflops, _ = host_cpu(system, cpu_bandwidth_gb_s, cpu_tflops)
+    threads = mem.run.n_threads
+    cpu_bandwidth_gb_s, cpu_tflops, _ = host_cpu(system, cpu_bandwidth_gb_s, cpu_tflops, threads)
     layout = _kv_read_layout(mem.run.engine, spec.structure)
     attention = _attention_widths(spec.structure)
     units = _block_units(spec.structure)
@@ -241,13 +259,14 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             # prompts at the CPU's cores x SIMD width; decode's unpacking at one assumed rate for every CPU:
             # it overlaps the weight stream, and tying it to the cores fitted the LocalScore CPU decode rows
             # worse (tg median 21.1 vs 19.8 %)
-            tf: float | None = _cpu_rate(dev, cpu_tflops)
+            tf: float | None = _cpu_rate(dev, cpu_tflops, threads)
             alu: float | None = DEFAULT_CPU_TFLOPS
-            if bw and dev is not None:
-                bw = cpu_stream_gb_s(bw, dev.units, dev.isa)  # what its cores draw of it (host_cpu: the same)
+            if bw and dev is not None:  # what its busy cores draw of it (host_cpu: the same)
+                bw = cpu_stream_gb_s(bw, dev.units, dev.isa, threads)
         elif mem.run.backend == "cpu":  # the CPU backend on an APU / SoC: its RAM, the CPU's arithmetic
-            bw = cpu_stream_gb_s(dev.bandwidth_gb_s, dev.units, dev.isa) if dev and dev.bandwidth_gb_s else None
-            tf, alu = _cpu_rate(dev, cpu_tflops), DEFAULT_CPU_TFLOPS
+            bw = cpu_stream_gb_s(dev.bandwidth_gb_s, dev.units, dev.isa, threads) \
+                if dev and dev.bandwidth_gb_s else None
+            tf, alu = _cpu_rate(dev, cpu_tflops, threads), DEFAULT_CPU_TFLOPS
         else:
             bw = dev.bandwidth_gb_s if dev else None
             tf = (dev.fp16_tflops or dev.fp32_tflops) if dev else None

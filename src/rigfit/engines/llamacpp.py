@@ -273,6 +273,8 @@ class Ollama(LlamaCpp):
                          f"({ngl} of {p.n_layers + 1} layers on them{kept}), as planned")
         if run.n_batch != self.default_n_batch:
             params.append(("num_batch", str(run.n_batch)))
+        if run.n_threads is not None:
+            params.append(("num_thread", str(run.n_threads)))
         modelfile = "\n".join([f"FROM {src}", *(f"PARAMETER {k} {v}" for k, v in params)]) + "\n"
         env = [f"OLLAMA_HOST={host}:{port}", f"OLLAMA_FLASH_ATTENTION={1 if run.flash_attention else 0}"]
         if run.kv_cache_type != "f16":
@@ -340,9 +342,11 @@ class LMStudio(LlamaCpp):
             settings.append(("Max Concurrent Predictions", str(run.n_seq)))
         if run.n_batch != self.default_n_batch:
             settings.append(("Evaluation Batch Size", str(run.n_batch)))
+        if run.n_threads is not None:
+            settings.append(("CPU Thread Pool Size", str(run.n_threads)))
         commands = (f"lms server start --port {port}", shlex.join(argv))
         notes.append(f"{key}: the model key `lms ls` shows for your {r.quant.name} download of {r.spec.name}")
-        notes.append("flash attention and KV-cache types are set in the model's load settings "
+        notes.append("flash attention, KV-cache types and the CPU thread pool are set in the model's load settings "
                      "(Developer tab or My Models), not by lms load")
         if host not in ("127.0.0.1", "localhost"):
             notes.append("serve on the network: enable 'Serve on Local Network' in LM Studio's server settings")
@@ -406,6 +410,9 @@ def llama_server_args(r: FitResult) -> tuple[list[str], list[tuple[str, str]], l
         settings.append(("tensor split (layers per GPU)", ",".join(str(c) for c in counts)))
     args += ["-fa", "on" if run.flash_attention else "off"]
     settings.append(("flash attention", "on" if run.flash_attention else "off"))
+    if run.n_threads is not None:
+        args += ["-t", str(run.n_threads)]
+        settings.append(("CPU threads", str(run.n_threads)))
     if not run.op_offload:
         args.append("--no-op-offload")
         settings.append(("op offload", "off: prompts run RAM-resident weights on the CPU"))
@@ -450,8 +457,10 @@ RPC_REMOTE_OVERHEAD_S = 2.2e-3  # once per token when any stage is remote (remot
 LLAMA_FAMILY = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
                     runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
                     placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP,
+                    # n_threads: llama-server -t (common/arg.cpp --threads; -tb follows it), Ollama's num_thread
+                    # (docs/modelfile.md), LM Studio's "CPU Thread Pool Size" load setting, llamafile -t
                     settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all",
-                                        "mmproj"}))
+                                        "mmproj", "n_threads"}))
 
 # The RPC backend (tools/rpc/README.md @038514c): rpc-server on each worker; the client treats every remote
 # device as one more device and splits the layers over all of them by memory (a pipeline that one token walks

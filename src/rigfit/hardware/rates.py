@@ -211,13 +211,17 @@ def cpu_prompt_tflops(cores: int | None, isa: str, vendor: Vendor | None = None)
 # of 8-20 GB/s per core put those rows' least median error at 11-12; with 12 and the classes refitted, the llamafile
 # CPU decode rows' median error went 17.7 -> 17.2 % (p90 174 -> 106 %), llama.cpp's CPU rows' p90 40 -> 10 %.
 CPU_CORE_STREAM_GB_S = 12.0
-_X86_ISAS = (CpuIsa.AVX, CpuIsa.AVX2, CpuIsa.AVX512)
+X86_ISAS = (CpuIsa.AVX, CpuIsa.AVX2, CpuIsa.AVX512)
 
 
-def cpu_stream_gb_s(platform_gb_s: float, cores: int | None, isa: str) -> float:
-    """The RAM bandwidth an x86 CPU's cores draw: its platform's, at most cores x CPU_CORE_STREAM_GB_S.  Arm cores
-    (and a CPU whose cores or ISA the catalog does not give) keep the platform's: one per-core figure does not
-    span a Cortex-A72 and an Oryon."""
-    if not cores or isa not in _X86_ISAS:
-        return platform_gb_s
-    return min(platform_gb_s, cores * CPU_CORE_STREAM_GB_S)
+def cpu_stream_gb_s(platform_gb_s: float, cores: int | None, isa: str, threads: int | None = None) -> float:
+    """The RAM bandwidth a CPU's busy cores draw (all ``cores``, or one per engine thread up to them: llama.cpp
+    -t): an x86 CPU's platform bandwidth, at most busy cores x CPU_CORE_STREAM_GB_S.  Arm cores keep the
+    platform's, or the busy cores' share of it where the threads are fewer than the cores (one per-core figure
+    does not span a Cortex-A72 and an Oryon); so does a CPU whose ISA the catalog does not give."""
+    busy = min(cores, threads) if cores and threads else (cores or threads)
+    if busy and isa in X86_ISAS:
+        return min(platform_gb_s, busy * CPU_CORE_STREAM_GB_S)
+    if cores and busy and busy < cores:
+        return platform_gb_s * busy / cores
+    return platform_gb_s

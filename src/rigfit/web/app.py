@@ -207,6 +207,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         logits_all: Annotated[bool | None, Query(description="size the compute buffer as the bindings do")] = None,
         mmproj: Annotated[bool | None, Query(description="load the vision projector (llama.cpp --mmproj)")] = None,
         op_offload: Annotated[bool | None, Query(description="false: llama.cpp --no-op-offload")] = None,
+        threads: Annotated[int | None, Query(description="CPU threads (llama.cpp -t)")] = None,
         batch: int | None = None, ubatch: int | None = None, parallel: int = 1,
         users: Annotated[str | None, Query(max_length=8, description="users at once, or max")] = None,
         backend: Str = None,
@@ -242,7 +243,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         system = _system(hardware, this_machine, (os or "linux").strip().lower(), display)
         o = FitOptions(quant=quant, ctx=ctx, kv_cache=kv_cache, kv_cache_v=kv_cache_v, engine=engine,
                        flash_attn=flash_attn,
-                       swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, op_offload=op_offload, batch=batch,
+                       swa_full=swa_full, logits_all=logits_all, mmproj=mmproj, op_offload=op_offload, threads=threads,
+                       batch=batch,
                        ubatch=ubatch, n_seq=parallel, users=users, backend=backend, gpu_memory=gpu_memory,
                        gpu_memory_utilization=gpu_memory_utilization, ram=ram, prompt_tokens=prompt_tokens,
                        gen_tokens=gen_tokens, depth_tokens=depth_tokens, split_mode=split_mode, gpu_layers=gpu_layers,
