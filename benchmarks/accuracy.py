@@ -254,6 +254,37 @@ def _beats_bandwidth(f: Any, r: Any) -> bool:
     return f.speed is not None and r.measured > f.speed.roofline_tokens_per_s
 
 
+def published_table(show_rows: bool) -> None:
+    """The published llama-bench runs of benchmarks/data (llama.cpp pull requests and issues on current builds:
+    cards the calibration files do not hold), by file, card and metric; whole model on the card, as they ran."""
+    from modern_rows import BENCH_FILES, fit_bench_row, load_bench_rows
+    from rigfit.errors import RigfitError
+
+    groups: dict[tuple[str, ...], list[float]] = {}
+    for path, backend, card in BENCH_FILES:
+        if not path.exists():
+            continue
+        for row in load_bench_rows(path, card):
+            try:
+                s = fit_bench_row(row, backend).speed
+            except RigfitError:
+                continue
+            pred = (s.prefill_tokens_per_s if row.metric == "pp" else s.decode_tokens_per_s) if s else None
+            if not pred:
+                continue
+            err = 100 * (pred / row.measured - 1)
+            for key in ((path.stem, row.metric, "all cards"), (path.stem, row.metric, row.device)):
+                groups.setdefault(key, []).append(err)
+            if show_rows:
+                print(f"{path.stem:16s} {row.device[:22]:22s} {row.model[-28:]:28s} {row.quant:10s} {row.test:8s} "
+                      f"d={row.depth:<6d} {row.measured:9.1f} {pred:9.1f} {err:+7.1f}")
+    print("\n| published llama-bench runs (benchmarks/data) | rows | median | p90 | median signed |")
+    print("|---|---:|---:|---:|---:|")
+    for k in sorted(groups, key=lambda k: (k[0], k[1], k[2] != "all cards", k[2])):
+        med, p90 = _pct(groups[k])
+        print(f"| {' '.join(k)} | {len(groups[k])} | {med:.1f} | {p90:.1f} | {statistics.median(groups[k]):+.1f} |")
+
+
 def modern_table(show_rows: bool) -> int:
     """The 2025-2026 rows rigfit can score (modern_rows.py): each through ``rigfit.fit`` with the row's
     engine, backend, quant, prompt, answer, depth, flash attention, KV type, -ngl and --n-cpu-moe; errors by
@@ -315,6 +346,7 @@ def modern_table(show_rows: bool) -> int:
     localscore_table(show_rows)
     concurrent_table(show_rows)
     request_table(show_rows)
+    published_table(show_rows)
     table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))
     table("metric depth", lambda r, c, v: (r.metric, "d=0" if r.depth == 0 else "d<=8k" if r.depth <= 8192 else "d>8k"))
     return 0

@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
+from modern_rows import fit_bench_row, load_bench_rows
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
 from rigfit.speed import (
@@ -716,52 +717,29 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
     return theta, bands, lines
 
 
-@dataclass(frozen=True)
-class BenchRow:
-    """One llama-bench result of benchmarks/data/rx7900xtx_rocm.csv."""
-
-    device: str
-    model: str
-    test: str
-    depth: int
-    measured: float
-
-
 def bench_forms(path: Path, backend: str, card: str | None = None) -> tuple[
         list[tuple[object, dict[str, float]]], list[float], list[tuple[object, float]]]:
-    """A file of llama-bench rows (model, quant, test ppN / tgN, depth, tokens_per_s; the card from ``card`` or a
-    ``gpu`` column; optional ``ubatch`` and ``fa`` columns), each planned whole on its card with ``backend`` and
-    the depth, micro-batch and flash attention it ran: decode forms and their seconds per token, and the prompt
-    rows (row, seconds) with their runs in PP_RUNS."""
-    import csv
-
-    import rigfit
-
+    """A file of llama-bench rows (modern_rows.load_bench_rows; the card from ``card`` or a ``gpu`` column), each
+    planned whole on its card with ``backend`` and the depth, micro-batch and flash attention it ran
+    (modern_rows.fit_bench_row): decode forms and their seconds per token, and the prompt rows (row, seconds)
+    with their runs in PP_RUNS."""
     dec: list[tuple[object, dict[str, float]]] = []
     dec_t: list[float] = []
     pre: list[tuple[object, float]] = []
-    for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
-        kind, n = r["test"][:2], int(r["test"][2:])
-        depth, rate = int(r["depth"]), float(r["tokens_per_s"])
-        gpu = card or r["gpu"]
-        kw: dict[str, Any] = {"n_ubatch": int(r["ubatch"])} if r.get("ubatch") else {}
-        if r.get("fa") in ("0", "1"):
-            kw["flash_attention"] = r["fa"] == "1"
-        f = rigfit.fit(r["model"], quant=r["quant"], hardware=[gpu], backend=backend, headroom_bytes=0,
-                       context_tokens=depth + n + 256, prompt_tokens=n if kind == "pp" else 512,
-                       gen_tokens=n if kind == "tg" else 128, depth_tokens=depth, **kw)
-        assert f.placement is not None and str(f.placement.verdict) == "gpu", r
+    for row in load_bench_rows(path, card):
+        f = fit_bench_row(row, backend)
+        assert f.placement is not None and str(f.placement.verdict) == "gpu", row
         works = device_work(f.spec, f.memory, f.placement, system=f.system)
-        assert isinstance(works, list) and all(w.cls == backend for w in works), (r, works)
-        row = BenchRow(device=gpu, model=r["model"], test=r["test"], depth=depth, measured=rate)
-        if kind == "tg":
-            dec.append((row, decode_linear(works, f.placement, depth + (n - 1) / 2, f.spec.sliding_window)))
-            dec_t.append(1 / rate)
+        assert isinstance(works, list) and all(w.cls.split("-")[0] == backend for w in works), (row, works)
+        n = row.tokens
+        if row.metric == "tg":
+            dec.append((row, decode_linear(works, f.placement, row.depth + (n - 1) / 2, f.spec.sliding_window)))
+            dec_t.append(1 / row.measured)
         else:
             run = f.memory.run
             PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
-                                      f.quant.name.upper() in ("F16", "BF16"), depth)
-            pre.append((row, n / rate))
+                                      f.quant.name.upper() in ("F16", "BF16"), row.depth)
+            pre.append((row, n / row.measured))
     return dec, dec_t, pre
 
 

@@ -313,3 +313,58 @@ def localscore_mean(row: ModernRow, fits: tuple[Any, ...]) -> float | None:
         vals.append({"pp": s.prefill_tokens_per_s, "tg": s.decode_after_prompt_tokens_per_s,
                      "ttft": p / s.prefill_tokens_per_s + 1 / s.decode_after_prompt_tokens_per_s}[row.metric])
     return float(sum(vals) / len(vals))
+
+
+DATA = Path(__file__).parent / "data"
+# Published llama-bench runs on current builds (llama.cpp pull requests and issues, "master" columns), one file
+# per backend: (file, backend, the card where the file has no gpu column)
+BENCH_FILES = ((DATA / "cuda_current.csv", "cuda", None), (DATA / "rocm_current.csv", "rocm", None),
+               (DATA / "rx7900xtx_rocm.csv", "rocm", "RX 7900 XTX"), (DATA / "metal_current.csv", "metal", None),
+               (DATA / "vulkan_discrete.csv", "vulkan", None))
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One llama-bench test of a benchmarks/data file: ``test`` ppN / tgN from ``depth`` cached tokens."""
+
+    device: str
+    model: str
+    quant: str
+    test: str
+    depth: int
+    measured: float
+    ubatch: int | None = None
+    flash_attention: bool | None = None
+
+    @property
+    def metric(self) -> str:
+        return self.test[:2]
+
+    @property
+    def tokens(self) -> int:
+        return int(self.test[2:])
+
+
+def load_bench_rows(path: Path, card: str | None = None) -> list[BenchRow]:
+    """A benchmarks/data llama-bench file's rows (``#`` lines are its header notes)."""
+    out = []
+    for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
+        out.append(BenchRow(device=card or r["gpu"], model=r["model"], quant=r["quant"], test=r["test"],
+                            depth=int(r["depth"] or 0), measured=float(r["tokens_per_s"]),
+                            ubatch=int(r["ubatch"]) if r.get("ubatch") else None,
+                            flash_attention=r["fa"] == "1" if r.get("fa") in ("0", "1") else None))
+    return out
+
+
+def fit_bench_row(row: BenchRow, backend: str) -> Any:
+    """The plan of one llama-bench test: the whole model on the card with ``backend``, no headroom (llama-bench
+    places every layer), the test's depth, micro-batch and flash attention."""
+    import rigfit
+
+    kw: dict[str, Any] = {"n_ubatch": row.ubatch} if row.ubatch else {}
+    if row.flash_attention is not None:
+        kw["flash_attention"] = row.flash_attention
+    n = row.tokens
+    return rigfit.fit(row.model, quant=row.quant, hardware=[row.device], backend=backend, headroom_bytes=0,
+                      context_tokens=row.depth + n + 256, prompt_tokens=n if row.metric == "pp" else 512,
+                      gen_tokens=n if row.metric == "tg" else 128, depth_tokens=row.depth, **kw)

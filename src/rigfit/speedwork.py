@@ -167,9 +167,22 @@ def _block_units(spec: ModelSpec) -> tuple[float, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _attention_widths(spec: ModelSpec) -> tuple[int, ...]:
-    """Per layer: query heads x head size where the layer attends, else 0 (pure in the structure)."""
-    return tuple(spec.heads(il) * spec.head_dim_of(il) if spec.has_attention(il) else 0 for il in range(spec.n_layers))
+def _attention_widths(engine_name: str, spec: ModelSpec) -> tuple[int, ...]:
+    """Per layer where it attends: query heads x the mean of the key and value head sizes (attention's FLOPs per
+    cached token are 4 x this), else 0.  An engine that caches MLA's latent (``kv_layout``: no separate V)
+    attends in it: each head's query is absorbed into the kv_lora_rank + rope key and its output is a
+    kv_lora_rank-wide value (llama.cpp src/models/deepseek2.cpp, build_attn with wv_b; vLLM's MLA decode), 4x the
+    work of 128-wide heads for DeepSeek V2 / V3."""
+    layout = kv_layout(engine_name, spec)
+    out = []
+    for il in range(spec.n_layers):
+        if not spec.has_attention(il):
+            out.append(0)
+        elif spec.uses_mla and layout[il][2] == 0:
+            out.append(spec.heads(il) * (2 * spec.kv_lora_rank + spec.qk_rope_head_dim) // 2)
+        else:
+            out.append(spec.heads(il) * spec.head_dim_of(il))
+    return tuple(out)
 
 
 def busy_cores(units: int | None, threads: int | None) -> int | None:
@@ -230,7 +243,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     threads = mem.run.n_threads
     cpu_bandwidth_gb_s, cpu_tflops, _ = host_cpu(system, cpu_bandwidth_gb_s, cpu_tflops, threads)
     layout = _kv_read_layout(mem.run.engine, spec.structure)
-    attention = _attention_widths(spec.structure)
+    attention = _attention_widths(mem.run.engine, spec.structure)
     units = _block_units(spec.structure)
     engine = get_engine(mem.run.engine)
     elem_k, elem_v = _kv_elem(mem)
