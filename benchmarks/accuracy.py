@@ -256,7 +256,8 @@ def _beats_bandwidth(f: Any, r: Any) -> bool:
 
 def published_table(show_rows: bool) -> None:
     """The published llama-bench runs of benchmarks/data (llama.cpp pull requests and issues on current builds:
-    cards the calibration files do not hold), by file, card and metric; whole model on the card, as they ran."""
+    cards the calibration files do not hold), by file and metric (and card, with ``show_rows``); whole model on
+    the card, as they ran."""
     from modern_rows import BENCH_FILES, fit_bench_row, load_bench_rows
     from rigfit.errors import RigfitError
 
@@ -273,7 +274,7 @@ def published_table(show_rows: bool) -> None:
             if not pred:
                 continue
             err = 100 * (pred / row.measured - 1)
-            for key in ((path.stem, row.metric, "all cards"), (path.stem, row.metric, row.device)):
+            for key in ((path.stem, row.metric, "all cards"), (path.stem, row.metric, row.device))[:1 + show_rows]:
                 groups.setdefault(key, []).append(err)
             if show_rows:
                 print(f"{path.stem:16s} {row.device[:22]:22s} {row.model[-28:]:28s} {row.quant:10s} {row.test:8s} "

@@ -31,6 +31,7 @@ from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
 from rigfit.speed import (
     A_PCIE,
+    DECODE_ATTENTION_CLASSES,
     EXPERT_PROMPT_CLASSES,
     TINY_MODEL_BYTES,
     batch_compute_s,
@@ -63,6 +64,7 @@ STRIX = Path(__file__).parent / "data" / "strix_halo.csv"
 XTX = Path(__file__).parent / "data" / "rx7900xtx_rocm.csv"
 APPLE_MATRIX = Path(__file__).parent / "data" / "apple_matrix.csv"
 VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
+METAL_CURRENT = Path(__file__).parent / "data" / "metal_current.csv"
 PROMPT_PRIOR_CLASSES = ("rocm", "vulkan")  # classes whose decode is fitted and whose prompt constants are priors
 # (rows, class, metric, n, in-sample median % error, leave-one-device-out median % error or nan: one device);
 # main() fills it, benchmarks/accuracy.py speed prints it
@@ -150,7 +152,7 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
 
 FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches per layer and micro-batch)
     f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda@2024-05", "cuda-datacenter", "metal@2024-05", "metal-ultra",
-                                "cuda@2023-12",
+                                "metal-ultra@2024-05", "cuda@2023-12",
                                 "cuda-datacenter@2023-12", "metal-ultra@2023-12")
 } | {
     # NVIDIA cards have 35-80 FP32 FLOPs per byte of bandwidth: unpacking quantized weights hides behind the
@@ -161,7 +163,7 @@ FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches 
     # the Ultra rows (M1 / M2 Ultra) fit as well without it (in-sample 6.1 vs 5.5 %); held at 0 so that the
     # class's per-layer cost stays the one that carries M3 Ultra machines (no dequantization term from M3 on:
     # the four-Mac exo anchors of benchmarks/fit_cluster.py, Kimi K2 Thinking +22 / +20 %, went to +27 % with it)
-    "metal-ultra:a_dq": 0.0,
+    "metal-ultra:a_dq": 0.0, "metal-ultra@2024-05:a_dq": 0.0,
 }
 
 
@@ -190,8 +192,10 @@ def prepare(rows: list[Row]) -> Prepared:
 # CUDA prompts split too (fit_cuda_prompt): the May 2024 builds ran quantized prompts through cuBLAS on weights
 # dequantized to FP16; current ones run MMQ on the INT8 tensor cores by default (llama.cpp PRs #7676 and #8075,
 # June 2024), which the 2025-2026 rows of 2-7B models price at 1.6x the May 2024 rate
-ERA_SPLIT = ("metal", "cuda")
-DECODE_ERA_SPLIT = ("metal", "cuda")
+# Ultra chips split too: the May 2024 builds' per-layer cost (200 us) is twice what the current builds' M1 / M2 /
+# M3 Ultra runs of benchmarks/data/metal_current.csv show (fit_metal_ultra)
+ERA_SPLIT = ("metal", "cuda", "metal-ultra")
+DECODE_ERA_SPLIT = ("metal", "cuda", "metal-ultra")
 
 
 def _era(lin: dict[str, float], split: tuple[str, ...] = ERA_SPLIT) -> dict[str, float]:
@@ -516,12 +520,13 @@ def ollama_metal_forms() -> tuple[list[tuple[object, dict[str, float]]], list[fl
     return dec, dec_t, devices
 
 
-def metal_kernel_constants(mdec: list[tuple[object, dict[str, float]]], mdec_t: list[float], a_kv: float,
-                           without: str = "") -> dict[str, float]:
+def metal_kernel_constants(mdec: list[tuple[object, dict[str, float]]], mdec_t: list[float],
+                           attn: dict[str, float], without: str = "") -> dict[str, float]:
     """The Metal kernels' unpacking and per-expert costs (METAL_KERNEL_KEYS) from llama.cpp's and Ollama's Apple
     decode rows together (device ``without`` left out), each engine with its own a_w and t_layer: Ollama runs
     ggml-metal's kernels behind its own runner, and its M1 Max rows, mostly K-quants of dense models, tell the
-    unpacking cost that llama.cpp's M1 Max rows (mostly Q8_0 MoE models) leave to the per-expert term."""
+    unpacking cost that llama.cpp's M1 Max rows (mostly Q8_0 MoE models) leave to the per-expert term.  ``attn``:
+    Metal's KV and attention constants, held for both engines."""
     odec, odec_t, _ = ollama_metal_forms()
     shared = []
     for row, f in odec:
@@ -534,7 +539,7 @@ def metal_kernel_constants(mdec: list[tuple[object, dict[str, float]]], mdec_t: 
     rows = [(x, t) for x, t in zip(mdec + shared, mdec_t + odec_t, strict=True)
             if getattr(x[0], "device", "") != without]
     th = robust_solve([x for x, _ in rows], [t for _, t in rows],
-                      fixed={"metal:a_kv": a_kv, "ollama-metal:a_kv": a_kv})
+                      fixed=attn | {k.replace("metal:", "ollama-metal:"): v for k, v in attn.items()})
     return {f"metal:{k}": th.get(f"metal:{k}", 0.0) for k in METAL_KERNEL_KEYS}
 
 
@@ -549,7 +554,7 @@ def fit_ollama_metal(metal: dict[str, float], kernel_without: Callable[[str], di
     that device's rows, for its held-out prediction)."""
     cls = "ollama-metal"
     dec, dec_t, devices = ollama_metal_forms()
-    fixed = {f"{cls}:a_kv": metal["metal:a_kv"]} | {f"{cls}:{k}": metal[f"metal:{k}"] for k in METAL_KERNEL_KEYS}
+    fixed = {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in ("a_kv", "a_at", *METAL_KERNEL_KEYS)}
     th = robust_solve(dec, dec_t, fixed=fixed)
     th |= {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in (*PREFILL_KEYS, "a_ss", "a_xt")}
 
@@ -905,6 +910,46 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     return out, bands, lines
 
 
+def fit_metal_ultra(theta: dict[str, float], t_x: float) -> tuple[dict[str, float], dict[str, tuple[float, float]],
+                                                                  list[str]]:
+    """Current builds on Ultra chips (two Max dies) from the llama-bench rows of benchmarks/data/metal_current.csv
+    (M1 / M2 / M3 Ultra, August 2025 to August 2026): decode a_w, t_layer, the KV term a_kv, the attention
+    arithmetic a_at (speed.DECODE_ATTENTION_CLASSES) fitted, the cost per routed-expert matmul ``t_x``
+    (speed.DECODE_EXPERT_CLASSES: DeepSeek-V2-Lite decoded 32 % below its bytes without it) held at the smaller
+    chips' (the same kernels; fitted free on these rows, 17 us, it priced the four-Ultra anchors of
+    benchmarks/fit_cluster.py's 235B-1T MoE models 15 % slow); the M2 Ultra's depth sweeps of a GQA model
+    (Qwen3-0.6B), a sliding-window one (gemma-3-1b) and an MLA one (DeepSeek-V2-Lite, 4x the FLOPs per cached
+    byte) tell the bytes from the arithmetic.  Prefill: the May 2024 fit's constants.  The band is the wider of
+    the in-sample and leave-one-chip-out spread, at least +-30 %.  Returns the constants, the bands and the lines
+    to print."""
+    dec, dec_t, pre = bench_forms(METAL_CURRENT, "metal")
+    ultra = [(x, t) for x, t in zip(dec, dec_t, strict=True)
+             if all(k.startswith(("metal-ultra:", "global:")) for k in x[1])]
+    forms, meas = [x for x, _ in ultra], [t for _, t in ultra]
+    fixed = {"metal-ultra:a_dq": 0.0, "metal-ultra:t_x": t_x}
+    got = robust_solve(forms, meas, fixed=fixed)
+    # each chip held out with the depth and expert constants of the whole fit (the sweeps are the M2 Ultra's)
+    depth = {k: got.get(k, 0.0) for k in ("metal-ultra:a_kv", "metal-ultra:a_at")}
+    _, ins, held = fit_held_out(forms, meas, fixed | depth)
+    out = {k: v for k, v in got.items() if k.startswith("metal-ultra:")}
+    out |= {f"metal-ultra:{k}": theta.get(f"metal-ultra@2024-05:{k}", FIXED.get(f"metal-ultra:{k}", 0.0))
+            for k in PREFILL_KEYS}
+    params = with_constants(load_speed_params(), "metal-ultra", **{k.split(":")[1]: v for k, v in out.items()})
+    pp = [PP_RUNS[row].seconds(params) / t for row, t in pre if PP_RUNS[row].works[0].cls == "metal-ultra"]
+    q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
+    chips = sorted({getattr(row, "device", "") for row, _ in forms})
+    SUMMARY.append(("published llama-bench (benchmarks/data)", "metal-ultra", "tg", len(ins), _err(ins), _err(held)))
+    lines = [f"metal-ultra (2025-26) tg: n={len(ins):3d} on {', '.join(chips)}: a_w {out['metal-ultra:a_w']:.3f} "
+             f"a_kv {out['metal-ultra:a_kv']:.3f} a_at {out.get('metal-ultra:a_at', 0.0):.2f} t_x "
+             f"{out.get('metal-ultra:t_x', 0.0) * 1e6:.1f} us t_layer "
+             f"{out['metal-ultra:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % "
+             f"leave-one-chip-out {_err(held):.1f} %",
+             f"metal-ultra (2025-26) pp: the May 2024 fit's constants, median error {_err(pp):.1f} % on {len(pp)} "
+             "current prompt rows (a refit of a_fq on its 8 dense ones made the rest worse)"]
+    bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.6, 1.5)}
+    return out, bands, lines
+
+
 def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[float, float], list[str]]:
     """Current llama.cpp builds' CUDA decode (a_w, a_kv, t_layer and the hand-off between devices, global t_hop)
     from the 2025-2026 llama.cpp rows on GeForce cards: whole-GPU, layer-split and partly offloaded runs (the
@@ -1137,10 +1182,16 @@ def main(argv: list[str]) -> int:
     # with the whole-request runs of llama.cpp on an M4 Pro (llmfit community: decode after a short prompt)
     rdec, rdec_t, rdev = request_forms("metal")
     mdec, mdec_t, metal_devices = mdec + rdec, mdec_t + rdec_t, metal_devices | rdev
-    # the rows start near an empty cache: the KV term is held at its 2024 value (the 2024 rows reach 8k)
     # ggml-metal's unpacking and per-expert costs from llama.cpp's and Ollama's rows together, then the rest
-    kernel = metal_kernel_constants(mdec, mdec_t, theta["metal@2024-05:a_kv"])
-    metal_theta = robust_solve(mdec, mdec_t, fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]} | kernel)
+    # the base / Pro / Max chips keep the 2024 KV term: their decode rows start near an empty cache, and the Ultra's
+    # attention rate (two dies' worth of FLOPs that one sequence's few heads do not fill) priced them 10-30 % fast
+    attn = {"metal:a_kv": theta["metal@2024-05:a_kv"]}
+    kernel = metal_kernel_constants(mdec, mdec_t, attn)
+    ultra_theta, ultra_bands, ultra_lines = fit_metal_ultra(theta, kernel["metal:t_x"])
+    theta |= ultra_theta
+    for line in ultra_lines:
+        print(line)
+    metal_theta = robust_solve(mdec, mdec_t, fixed=attn | kernel)
     if len(mpre) >= 12:
         metal_theta |= robust_solve(mpre, mpre_t)
     else:
@@ -1179,9 +1230,8 @@ def main(argv: list[str]) -> int:
         keep = [(i, rf) for i, rf in enumerate(mdec) if getattr(rf[0], "device", "") != held]
         if len(keep) < 8:
             continue
-        kernel_h = metal_kernel_constants(mdec, mdec_t, theta["metal@2024-05:a_kv"], without=held)
-        th_h = robust_solve([rf for _, rf in keep], [mdec_t[i] for i, _ in keep],
-                            fixed={"metal:a_kv": theta["metal@2024-05:a_kv"]} | kernel_h)
+        kernel_h = metal_kernel_constants(mdec, mdec_t, attn, without=held)
+        th_h = robust_solve([rf for _, rf in keep], [mdec_t[i] for i, _ in keep], fixed=attn | kernel_h)
         loo_metal += [sum(v * th_h.get(k, 0.0) for k, v in f.items()) / t
                       for (row, f), t in zip(mdec, mdec_t, strict=True) if getattr(row, "device", "") == held]
     if len(loo_metal) >= 2:
@@ -1244,7 +1294,7 @@ def main(argv: list[str]) -> int:
     for line in rocm_lines:
         print(line)
     ollama_theta, ollama_bands = fit_ollama_metal(
-        metal_theta, lambda d: metal_kernel_constants(mdec, mdec_t, theta["metal@2024-05:a_kv"], without=d))
+        metal_theta, lambda d: metal_kernel_constants(mdec, mdec_t, attn, without=d))
     theta |= ollama_theta
     apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
     for be in ("rocm", "vulkan"):
@@ -1272,7 +1322,8 @@ def main(argv: list[str]) -> int:
     classes = sorted({k.split(":")[0] for k in theta if not k.startswith("global")})
     for c, b in na_bands.items():  # decode at the family's band
         na_bands[c] = {"tg": {"metal-na": metal_bands, "mlx-metal-na": mlx_bands}[c].get("tg", (0.6, 1.4)), **b}
-    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "vllm-cuda": vllm_bands,
+    bands: dict[str, dict[str, tuple[float, float]]] = {"metal": metal_bands, "metal-ultra": ultra_bands,
+                                                        "vllm-cuda": vllm_bands,
                                                         "mlx-metal": mlx_bands, "ollama-metal": ollama_bands,
                                                         **na_bands,
                                                         **({"rocm": rocm_bands} if rocm_bands else {}),
@@ -1293,8 +1344,8 @@ def main(argv: list[str]) -> int:
             ratios = [t_pred / t_meas for (row, f), t_meas in zip(forms, meas, strict=True)
                       for t_pred in [sum(v * theta[k] for k, v in f.items())]
                       if all(k.startswith((c + ":", "global")) for k in f)]
-            if ratios and c not in ("metal", "vllm-cuda", "mlx-metal", "ollama-metal", "rocm-apu", "vulkan-apu",
-                                    "rocm") and not (c == "cuda" and name == "pp"):
+            if ratios and c not in ("metal", "metal-ultra", "vllm-cuda", "mlx-metal", "ollama-metal", "rocm-apu",
+                                    "vulkan-apu", "rocm") and not (c == "cuda" and name == "pp"):
                 q = statistics.quantiles(ratios, n=10)
                 held = loo[name].get(c, [])
                 ql = statistics.quantiles(held, n=10) if len(held) >= 2 else [min(q[0], 0.7), max(q[-1], 1.3)]
@@ -1324,6 +1375,8 @@ def main(argv: list[str]) -> int:
              "# (fit_cuda_prompt: a_fq, a_ac activation traffic, a_ss, a_fa flash attention, a_fx / a_xt MoE experts);",
              "# cuda@2024-05's prompt constants are the May 2024 builds'.  Global a_pcie: 1 / the share of a GPU's",
              "# PCIe link that weights kept in RAM reach when a prompt micro-batch copies them over (fit_stream).",
+             "# metal-ultra: current builds' decode from benchmarks/data/metal_current.csv (fit_metal_ultra: a_at the",
+             "# attention arithmetic, t_x Metal's per-expert cost); metal-ultra@2024-05: the May 2024 Ultra rows.",
              'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]
     for k in sorted(theta):
         if k.startswith("global:"):
@@ -1340,7 +1393,7 @@ def main(argv: list[str]) -> int:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
         for k, what in (("a_at", "decode's attention FLOPs"), ("t_x", "decode's cost per routed-expert matmul"),
                         ("a_w4", "an NVFP4 weight byte's extra cost")):
-            if theta.get(f"{c}:{k}"):  # 0 where the class does not price it (speed.decode_terms)
+            if theta.get(f"{c}:{k}") and (k != "a_at" or c in DECODE_ATTENTION_CLASSES):  # priced (decode_terms)
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.decode_terms)")
         for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),
                         ("a_fx", "a MoE's routed experts' FLOPs")):

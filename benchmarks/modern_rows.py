@@ -335,6 +335,7 @@ class BenchRow:
     measured: float
     ubatch: int | None = None
     flash_attention: bool | None = None
+    date: str = ""  # of the post (YYYY-MM-DD): the build's era
 
     @property
     def metric(self) -> str:
@@ -352,7 +353,8 @@ def load_bench_rows(path: Path, card: str | None = None) -> list[BenchRow]:
         out.append(BenchRow(device=card or r["gpu"], model=r["model"], quant=r["quant"], test=r["test"],
                             depth=int(r["depth"] or 0), measured=float(r["tokens_per_s"]),
                             ubatch=int(r["ubatch"]) if r.get("ubatch") else None,
-                            flash_attention=r["fa"] == "1" if r.get("fa") in ("0", "1") else None))
+                            flash_attention=r["fa"] == "1" if r.get("fa") in ("0", "1") else None,
+                            date=r.get("date") or ""))
     return out
 
 

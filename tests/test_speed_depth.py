@@ -143,3 +143,22 @@ def test_rtx_4070_decode_at_128k(model: str, quant: str, measured: tuple[float, 
                        prompt_tokens=512, gen_tokens=128, headroom_bytes=0)
         assert r.speed is not None
         assert r.speed.decode_tokens_per_s == pytest.approx(rate, rel=0.20)
+
+
+# ggerganov's M2 Ultra 76-core 192GB, llama-bench tgN @ dD, master columns of llama.cpp PRs #15566 (2025-08-25,
+# DeepSeek-V2-Lite-Chat Q4_K_M, flash attention on) and #26570 (2026-08-24, Qwen3-0.6B Q8_0); all of them are
+# benchmarks/data/metal_current.csv rows the metal-ultra class is fitted on: within 20 %
+@pytest.mark.parametrize(("model", "quant", "gen", "depth", "measured"), [
+    ("DeepSeek-V2-Lite-Chat", "Q4_K_M", 128, 0, 116.16),
+    ("DeepSeek-V2-Lite-Chat", "Q4_K_M", 128, 8192, 63.33),
+    ("DeepSeek-V2-Lite-Chat", "Q4_K_M", 128, 32768, 27.40),
+    ("Qwen3-0.6B", "Q8_0", 32, 0, 240.02),
+    ("Qwen3-0.6B", "Q8_0", 32, 32768, 64.97),
+])
+def test_m2_ultra_depth_sweeps(model: str, quant: str, gen: int, depth: int, measured: float) -> None:
+    """MLA attends in its 576-wide latent with all 16 heads (4x the arithmetic of 128-wide heads): 32k cached
+    tokens cost DeepSeek-V2-Lite three quarters of its rate, where its KV bytes alone would cost a tenth."""
+    s = rigfit.fit(model, quant=quant, hardware=["M2 Ultra 76-core 192GB"], headroom_bytes=0,
+                   context_tokens=depth + gen + 256, gen_tokens=gen, depth_tokens=depth).speed
+    assert s is not None and s.classes == ("metal-ultra",)
+    assert s.decode_tokens_per_s == pytest.approx(measured, rel=0.20)

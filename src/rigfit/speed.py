@@ -80,14 +80,18 @@ ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel,
 # heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
 # tokens deep on models with 1 to 12 query heads per KV head, tell the two apart (the KV read then fits at the
 # weights' rate: it is the query heads sharing each KV head, not the bytes, that make a deep cache slow).  Ollama
-# and llamafile run llama.cpp's CUDA attention; vLLM's holds llama.cpp's constant (no deep vLLM rows).
-DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda")
+# and llamafile run llama.cpp's CUDA attention; vLLM's holds llama.cpp's constant (no deep vLLM rows).  Metal
+# too: ggerganov's M2 Ultra depth sweeps (benchmarks/data/metal_current.csv) lose 28 ms per token at 32k cached
+# tokens of DeepSeek-V2-Lite (MLA: 16 heads share one 576-wide latent) where its KV bytes take 1.3 ms, and
+# Qwen3-0.6B (2 query heads per KV head) twice its KV read time: the arithmetic, not the bytes, is what grows.
+# The smaller chips keep a KV term from the May 2024 rows (no current depth sweeps on them)
+DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda", "metal-ultra")
 # classes whose current builds pay a fixed cost per routed-expert matmul in decode (``t_x``, seconds per expert a
 # token uses per MoE layer): Metal's and Vulkan's mul_mat_id run each selected expert's small mat-vec on its own,
 # so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;
 # fitted on the 2025-2026 Metal rows and the Vulkan llama-bench rows (CUDA's and HIP's fused expert kernels show
 # little of it: fitted there, it held out worse or no better)
-DECODE_EXPERT_CLASSES = ("metal", "metal-na", "ollama-metal", "vulkan")
+DECODE_EXPERT_CLASSES = ("metal", "metal-ultra", "metal-na", "ollama-metal", "vulkan")
 # classes whose NVFP4 weights decode through kernels of their own (vLLM's FP4 GEMMs quantize the activations
 # and pad one token's row to a tile: the RTX 5090 rows of a dense 27B decode at three quarters of the rate its
 # GPTQ / AWQ Marlin rows reach per byte): ``a_w4`` prices each NVFP4 byte's extra cost, fitted on vLLM's rows

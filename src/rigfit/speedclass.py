@@ -152,7 +152,13 @@ def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
     builds' classes hold prefill only: their decode is the May 2024 builds' where that era has its own."""
     base, _, era = cls.partition("@")
     if base not in p.classes:
-        return p.classes.get(family_class(base)) or p.classes.get(stand_in(base)) or p.classes["cuda"]
+        # llamafile on an Ultra: its own constants for the tier below before llama.cpp's for the tier (its older
+        # kernels cost 290 us per layer on the M1 Max / M3 Max / M4 Pro where current llama.cpp builds on an Ultra
+        # cost 146; LocalScore's M2 Ultra decode rows then come within 4 %, +30 % with llama.cpp's).  MLX and
+        # Ollama keep llama.cpp's Ultra constants (the exo anchors of four M3 Ultras, tests/test_cluster.py)
+        lower = base.removesuffix("-ultra") if base.startswith(f"{SpeedClass.LLAMAFILE}-") else base
+        return (p.classes.get(family_class(base)) or p.classes.get(lower) or p.classes.get(stand_in(base))
+                or p.classes["cuda"])
     out = p.classes[base]
     for name in ([f"{base}@2024-05"] if era == "2023-12" else []) + ([cls] if era else []):
         if name in p.classes:

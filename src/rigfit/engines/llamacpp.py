@@ -450,8 +450,8 @@ def _ctx_label(tokens: int) -> str:
 _GGUF = tuple(GGUF_FILE_TYPES)
 # fitted by benchmarks/fit_cluster.py --fit (least squares on the relative error of the Thunderbolt 5 runs)
 RPC_PORT = 50052  # rpc-server's default port (tools/rpc/README.md)
-RPC_ROUND_TRIPS_PER_HOP = 10.3  # link round trips per stage boundary per token (RPC commands)
-RPC_REMOTE_OVERHEAD_S = 2.2e-3  # once per token when any stage is remote (remote graphs sent and rebuilt)
+RPC_ROUND_TRIPS_PER_HOP = 11.16  # link round trips per stage boundary per token (RPC commands)
+RPC_REMOTE_OVERHEAD_S = 1.04e-3  # once per token when any stage is remote (remote graphs sent and rebuilt)
 
 # the data every engine that runs llama.cpp shares (llama.cpp, Ollama, LM Studio, llamafile)
 LLAMA_FAMILY = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
 # per MLX all-reduce beyond the link's round trips: fitted by benchmarks/fit_cluster.py --fit on the exo
 # Tensor + RDMA runs of 4 x M3 Ultra (engines/exo.py)
-MLX_ALLREDUCE_S = 6.8e-6
+MLX_ALLREDUCE_S = 3.52e-5
 # the floating-point modes as typed ("--quant nvfp4") -> their formats (mlx_lm/convert.py --q-mode)
 FP_MODES = {mode.lower(): f"MLX-{mode}" for mode in MLX_FP_MODES}
 
