@@ -65,6 +65,7 @@ XTX = Path(__file__).parent / "data" / "rx7900xtx_rocm.csv"
 APPLE_MATRIX = Path(__file__).parent / "data" / "apple_matrix.csv"
 VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
 METAL_CURRENT = Path(__file__).parent / "data" / "metal_current.csv"
+ROCM_CURRENT = Path(__file__).parent / "data" / "rocm_current.csv"
 PROMPT_PRIOR_CLASSES = ("rocm", "vulkan")  # classes whose decode is fitted and whose prompt constants are priors
 # (rows, class, metric, n, in-sample median % error, leave-one-device-out median % error or nan: one device);
 # main() fills it, benchmarks/accuracy.py speed prints it
@@ -838,18 +839,21 @@ def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float
 
 
 def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
-    """Discrete Radeons on ROCm: decode a_w and t_layer from the RX 7900 XT whole requests (llmfit community) and
-    the RX 7900 XTX llama-bench rows, each card with the same say (the requests outnumber the bench rows 55 to
-    7), the KV term at the prior (both start near an empty cache), no dequantization term; the band is the wider
-    of the in-sample and the leave-one-card-out spread, at least +-30 %.  Prompts keep the prior's constants
-    (they predict the XTX's dense prompts within 12 %) but for a MoE micro-batch's cost per touched expert,
-    a_xt, from the XTX's LFM2-8B-A1B prompts (one model: thin)."""
+    """Discrete Radeons on ROCm: decode t_layer from the RX 7900 XT whole requests (llmfit community), the RX 7900
+    XTX llama-bench rows and the published llama-bench rows of benchmarks/data/rocm_current.csv (RX 9060 XT /
+    9070 XT, Radeon AI PRO R9700, MI355X, ...), each card with the same say (the requests outnumber the rest),
+    the weights at the full bandwidth (a_w held at 1: fitted free it went to 0.89, faster than the memory, on
+    the 7900 XT's requests), the KV term at the prior (the rows start near an empty cache), no dequantization
+    term; the band is the wider of the in-sample and the leave-one-card-out spread, at least +-30 %.  Prompts
+    keep the prior's constants (they predict the XTX's dense prompts within 12 %) but for a MoE micro-batch's
+    cost per touched expert, a_xt, from the XTX's LFM2-8B-A1B prompts (one model: thin)."""
     adec, adec_t, _ = request_forms("rocm")
     xdec, xdec_t, xpre = bench_forms(XTX, "rocm", card="RX 7900 XTX")
-    forms, meas = adec + xdec, adec_t + xdec_t
+    cdec, cdec_t, _ = bench_forms(ROCM_CURRENT, "rocm")
+    forms, meas = adec + xdec + cdec, adec_t + xdec_t + cdec_t
     cards = [getattr(row, "device", "") for row, _ in forms]
     counts = {c: cards.count(c) for c in set(cards)}
-    fixed = {"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0}
+    fixed = {"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0, "rocm:a_w": 1.0}
     theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     SUMMARY.append(("2025-2026", "rocm (decode)", "tg", len(ins), _err(ins), _err(held)))
