@@ -351,6 +351,9 @@ def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: Spe
             100 * (math.exp(statistics.median(errors(with_constants(params, cls, **fitted)))) - 1))
 
 
+# each prompt micro-batch reads its weights from memory once at the full bandwidth (speed.ubatch_read_s): a prior,
+# not fitted (the rows run at llama-bench's default micro-batch, where it is a tenth of a dense prompt's time)
+A_RD = 1.0
 XT_GRID = [0.5 * i for i in range(0, 321)]  # a_xt: 0-160 tokens' worth per touched expert per micro-batch
 FX_GRID = [round(1.04**i, 4) for i in range(0, 90)]  # a_fx: 1 to 34 (3 % to 100 % of the INT8 peak)
 
@@ -991,7 +994,7 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
     leave-one-device-out ratios where a device can be held out) and the lines to print."""
     _, _, pre, pre_t, devices = modern_forms("cuda", engines=("llama.cpp",), with_cpu=True)
     consts = {"cuda:a_ff": theta["cuda@2024-05:a_ff"], "cuda:a_sc": theta["cuda@2024-05:a_sc"],
-              "cuda:t_ub": FIXED["cuda:t_ub"], "cuda:a_fa": theta["cuda@2024-05:a_ff"]}
+              "cuda:t_ub": FIXED["cuda:t_ub"], "cuda:a_fa": theta["cuda@2024-05:a_ff"], "cuda:a_rd": A_RD}
     held = {k: v for k, v in cpu.items() if k.startswith("cpu:")}
 
     def in_ram(row: object) -> int:
@@ -1008,7 +1011,7 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
         first = [(x, t) for x, t in rows if step_one(x[0])]
         deep = [(x, t) for x, t in rows if not moe_run(x[0]) and x[0].depth > 0 and not in_ram(x[0])]
         for _ in range(2):
-            fixed = held | {k: out[k] for k in ("cuda:a_ff", "cuda:a_sc", "cuda:t_ub", "cuda:a_fa")}
+            fixed = held | {k: out[k] for k in ("cuda:a_ff", "cuda:a_sc", "cuda:t_ub", "cuda:a_fa", "cuda:a_rd")}
             got = robust_solve([x for x, _ in first], [t for _, t in first], fixed=fixed)
             out |= {k: got[k] for k in ("cuda:a_fq", "cuda:a_ac", "cuda:a_ss")}
             if len(deep) >= 8:
@@ -1400,7 +1403,7 @@ def main(argv: list[str]) -> int:
             if theta.get(f"{c}:{k}") and (k != "a_at" or c in DECODE_ATTENTION_CLASSES):  # priced (decode_terms)
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.decode_terms)")
         for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),
-                        ("a_fx", "a MoE's routed experts' FLOPs")):
+                        ("a_fx", "a MoE's routed experts' FLOPs"), ("a_rd", "each micro-batch's weight read")):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.prefill_terms)")
         if f"{c}:a_x" in theta:

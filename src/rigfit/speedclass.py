@@ -66,7 +66,9 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
         # the terms a current build's class prices apart (speed.prefill_terms): flash attention's FLOPs, a MoE's
         # routed experts' FLOPs and the matmuls' activation traffic; where not fitted (every class but the current
         # CUDA one, and their build eras), at the F16 and quantized matmuls' constants and 0
-        for key, default in (("a_fa", classes[name]["a_ff"]), ("a_fx", classes[name]["a_fq"]), ("a_ac", 0.0)):
+        # and each micro-batch's read of its weights (a_rd)
+        for key, default in (("a_fa", classes[name]["a_ff"]), ("a_fx", classes[name]["a_fq"]), ("a_ac", 0.0),
+                             ("a_rd", 0.0)):
             classes[name][key] = float(rec[key]) if isinstance(rec.get(key), int | float) else default
         for key in ("a_ss", "a_xt"):  # a prompt's recurrent scan, its MoE experts' fixed cost (speed.prefill_terms)
             if isinstance(rec.get(key), int | float):
