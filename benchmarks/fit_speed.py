@@ -351,7 +351,7 @@ def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: Spe
             100 * (math.exp(statistics.median(errors(with_constants(params, cls, **fitted)))) - 1))
 
 
-# each prompt micro-batch reads its weights from memory once at the full bandwidth (speed.ubatch_read_s): a prior,
+# each prompt micro-batch reads its dense weights from memory once at the full bandwidth (speed.ubatch_read_s): a prior,
 # not fitted (the rows run at llama-bench's default micro-batch, where it is a tenth of a dense prompt's time)
 A_RD = 1.0
 XT_GRID = [0.5 * i for i in range(0, 321)]  # a_xt: 0-160 tokens' worth per touched expert per micro-batch

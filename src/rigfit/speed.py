@@ -201,9 +201,9 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         terms["a_fx"] = 2.0 * work.routed_elements * prompt / tq
         terms["a_fq"] -= terms["a_fx"]
     if apart:
-        # each micro-batch streams the weights it multiplies from memory again: every dense weight and the experts
-        # its tokens route to, at the bandwidth, beside its arithmetic (``a_rd``)
-        terms["a_rd"] = n_ub * ubatch_read_s(work, min(ubatch, prompt))
+        # each micro-batch streams its dense weights from memory again, at the bandwidth, beside its arithmetic
+        # (``a_rd``; the routed experts it touches are priced by moe_expert_overhead_s)
+        terms["a_rd"] = n_ub * ubatch_read_s(work)
         # the matmuls' outputs cross memory: each written in F32 and read by the next kernel (norms, RoPE, the
         # gated activation, the quantization of activations for MMQ), at the device's bandwidth.  Per FLOP it
         # weighs 1 / width: what makes a 0.5B model's prompt run at a third of a 3B one's matmul rate on the
@@ -409,7 +409,7 @@ def touched_share(w: DeviceWork, tokens: int) -> float:
     return 1.0 - (1.0 - w.expert_ratio) ** tokens
 
 
-def ubatch_read_s(w: DeviceWork, tokens: int) -> float:
+def ubatch_read_s(w: DeviceWork) -> float:
     """Seconds one prompt micro-batch takes to read its dense weights (every weight but the routed experts', at
     the bytes per element the device's decode reads) at the device's bandwidth.  A MoE's touched experts are
     priced apart (moe_expert_overhead_s): on the RTX 3060 and RTX 4070 rows their per-micro-batch cost follows
