@@ -155,7 +155,7 @@ def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
     base, _, era = cls.partition("@")
     if base not in p.classes:
         # llamafile on an Ultra: its own constants for the tier below before llama.cpp's for the tier (its older
-        # kernels cost 290 us per layer on the M1 Max / M3 Max / M4 Pro where current llama.cpp builds on an Ultra
+        # kernels cost about 250 us per layer on the M1 Max / M3 Max / M4 Pro where current llama.cpp builds on an Ultra
         # cost 146; LocalScore's M2 Ultra decode rows then come within 4 %, +30 % with llama.cpp's).  MLX and
         # Ollama keep llama.cpp's Ultra constants (the exo anchors of four M3 Ultras, tests/test_cluster.py)
         lower = base.removesuffix("-ultra") if base.startswith(f"{SpeedClass.LLAMAFILE}-") else base
