@@ -19,6 +19,7 @@ from .hardware.rates import (
     X86_ISAS,
     alu_prompt_tflops,
     apple_serial_dequant,
+    busy_cores,
     cpu_prompt_tflops,
     cpu_stream_gb_s,
     fp16_tensor_only,
@@ -183,14 +184,6 @@ def _attention_widths(engine_name: str, spec: ModelSpec) -> tuple[int, ...]:
         else:
             out.append(spec.heads(il) * spec.head_dim_of(il))
     return tuple(out)
-
-
-def busy_cores(units: int | None, threads: int | None) -> int | None:
-    """The cores an engine keeps busy: one per thread up to the CPU's cores (llama.cpp -t; SMT threads beyond
-    the physical cores add no SIMD units or fill buffers), all of them by default (None)."""
-    if threads is None:
-        return units
-    return min(units, threads) if units else threads
 
 
 def _cpu_rate(dev: Device | None, assumed_tflops: float, threads: int | None = None) -> float:

@@ -214,12 +214,20 @@ CPU_CORE_STREAM_GB_S = 12.0
 X86_ISAS = (CpuIsa.AVX, CpuIsa.AVX2, CpuIsa.AVX512)
 
 
+def busy_cores(cores: int | None, threads: int | None) -> int | None:
+    """The cores an engine keeps busy: one per thread up to the CPU's cores (llama.cpp -t; SMT threads beyond
+    the physical cores add no SIMD units or fill buffers), all of them by default (None)."""
+    if threads is None:
+        return cores
+    return min(cores, threads) if cores else threads
+
+
 def cpu_stream_gb_s(platform_gb_s: float, cores: int | None, isa: str, threads: int | None = None) -> float:
     """The RAM bandwidth a CPU's busy cores draw (all ``cores``, or one per engine thread up to them: llama.cpp
     -t): an x86 CPU's platform bandwidth, at most busy cores x CPU_CORE_STREAM_GB_S.  Arm cores keep the
     platform's, or the busy cores' share of it where the threads are fewer than the cores (one per-core figure
     does not span a Cortex-A72 and an Oryon); so does a CPU whose ISA the catalog does not give."""
-    busy = min(cores, threads) if cores and threads else (cores or threads)
+    busy = busy_cores(cores, threads)
     if busy and isa in X86_ISAS:
         return min(platform_gb_s, busy * CPU_CORE_STREAM_GB_S)
     if cores and busy and busy < cores:
