@@ -90,7 +90,7 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
     import csv
 
     import rigfit
-    from rigfit.speed import moe_ubatch_elements
+    from rigfit.microbatch import moe_ubatch_elements
 
     cls = f"{backend}-apu"
     prior = PRIORS[backend]
@@ -332,7 +332,7 @@ def with_constants(params: SpeedParams, cls: str, **values: float) -> SpeedParam
 
 def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
                          grids: dict[str, list[float]]) -> tuple[dict[str, float], float, float]:
-    """Prompt constants of ``cls`` named in ``grids`` (``a_xt``: speed.moe_expert_overhead_s, which no linear
+    """Prompt constants of ``cls`` named in ``grids`` (``a_xt``: microbatch.moe_expert_overhead_s, which no linear
     form holds) from prompt rows (row, measured seconds), the other constants as in ``params``: the grid point
     with the least mean absolute log error.  Returns (constants, median % error at the file's constants,
     median % error at the fitted ones)."""
@@ -351,8 +351,9 @@ def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: Spe
             100 * (math.exp(statistics.median(errors(with_constants(params, cls, **fitted)))) - 1))
 
 
-# each prompt micro-batch reads its dense weights from memory once at the full bandwidth (speed.ubatch_read_s): a prior,
-# not fitted (the rows run at llama-bench's default micro-batch, where it is a tenth of a dense prompt's time)
+# each prompt micro-batch reads its dense weights from memory once at the full bandwidth
+# (microbatch.ubatch_read_s): a prior, not fitted (the rows run at llama-bench's default micro-batch, where it is a
+# tenth of a dense prompt's time)
 A_RD = 1.0
 XT_GRID = [0.5 * i for i in range(0, 321)]  # a_xt: 0-160 tokens' worth per touched expert per micro-batch
 FX_GRID = [round(1.04**i, 4) for i in range(0, 90)]  # a_fx: 1 to 34 (3 % to 100 % of the INT8 peak)
@@ -397,7 +398,7 @@ def with_globals(params: SpeedParams, **values: float) -> SpeedParams:
 
 def fit_stream(rows: list[tuple[object, float]], params: SpeedParams) -> tuple[float, float, float, list[float]]:
     """The PCIe copies' cost ``a_pcie`` (1 / the share of the link that weights streamed from RAM reach each
-    prompt micro-batch, speed.stream_s) from prompt rows (row, measured seconds) with weights in RAM, the class
+    prompt micro-batch, microbatch.stream_s) from prompt rows (row, measured seconds) with weights in RAM, the class
     constants as in ``params``: the grid point with the least mean absolute log error.  Returns (a_pcie, median %
     error at the file's value, at the fitted one, predicted / measured time of each device's rows under the value
     fitted without them)."""
@@ -1407,7 +1408,8 @@ def main(argv: list[str]) -> int:
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.prefill_terms)")
         if f"{c}:a_x" in theta:
-            lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work (speed.moe_ubatch_elements)")
+            lines.append(f"a_x = {theta[f'{c}:a_x']:.6g}  # MoE prompt micro-batch work "
+                         "(microbatch.moe_ubatch_elements)")
         for m, (lo, hi) in bands.get(c, {}).items():
             lines += [f"{m}_q10 = {lo:.3f}", f"{m}_q90 = {hi:.3f}"]
         if c in PROMPT_PRIOR_CLASSES:

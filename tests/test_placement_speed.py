@@ -412,11 +412,11 @@ def test_prompt_speed_of_hybrid_and_moe_models(model: str, quant: str, hw: str, 
 
 
 def test_moe_expert_overhead_is_capped_by_the_routed_flops() -> None:
-    """A micro-batch pays a fixed cost per expert it touches (speed.moe_expert_overhead_s): a 512-token
+    """A micro-batch pays a fixed cost per expert it touches (microbatch.moe_expert_overhead_s): a 512-token
     micro-batch touches nearly all of Qwen3-30B-A3B's 128 experts (8 per token) and pays a_xt tokens' worth of
     each; a 16-token prompt gives each touched expert a token or two and pays at most its routed FLOPs again;
     a 538-token prompt is a full micro-batch and a 26-token one.  Dense models pay none."""
-    from rigfit.speed import moe_expert_overhead_s
+    from rigfit.microbatch import moe_expert_overhead_s
 
     (dense,) = _works("Llama-3.2-1B-Instruct", "Q4_K_M", "RTX 4090")
     assert moe_expert_overhead_s(dense, 512, 512, 50.0, 6.0) == 0.0

@@ -107,7 +107,7 @@ def test_cpu_class_on_its_rows(model: str, quant: str, measured_tg: float, measu
        prompt=st.integers(min_value=1, max_value=3000))
 def test_a_longer_prompt_never_takes_less_time(model: str, hardware: str, prompt: int) -> None:
     """Law: one more prompt token never shortens the first token, MoE micro-batch costs included (a
-    remainder micro-batch pays at most its own routed FLOPs again: speed.moe_expert_overhead_s)."""
+    remainder micro-batch pays at most its own routed FLOPs again: microbatch.moe_expert_overhead_s)."""
     def ttft(n: int) -> float:
         r = rigfit.fit(model, quant="Q4_K_M", hardware=[hardware], prompt_tokens=n, context_tokens=4096)
         assert r.speed is not None and r.speed.time_to_first_token_s is not None

@@ -129,7 +129,7 @@ def test_routed_experts_run_at_their_own_constant() -> None:
 
 
 def test_a_smaller_micro_batch_reads_the_weights_more_often() -> None:
-    """Each prompt micro-batch streams the dense weights again (speed.ubatch_read_s).  Measured (llama.cpp PR
+    """Each prompt micro-batch streams the dense weights again (microbatch.ubatch_read_s).  Measured (llama.cpp PR
     #24127, JohannesGaessler's 'master' column, 2026-06-04): an RTX 4090 prefills Meta-Llama-3-8B Q4_K_S pp512 at
     8,546 tok/s with -ub 128 and 12,394 with the default 512, a ratio of 0.69; rigfit's must fall below 0.85
     (it was 0.96 without the read), and the default's rate within 30 % of the measured one."""

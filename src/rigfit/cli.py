@@ -254,7 +254,7 @@ def compare_cmd(model: str, as_json: bool, **opts: Any) -> None:
       rigfit compare qwen3.6:35b-a3b -H 4090 -H "2x 3090" -H "M4 Max 128GB"
       rigfit compare llama3.3:70b -q Q4_K_M -H "DGX Spark" -H "Strix Halo 128GB"
     """
-    from .api import compare
+    from .compare import compare
 
     machines = tuple(opts["hardware"])
     if not 2 <= len(machines) <= 6:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..api import Compared, FitResult, Room, room
+from ..api import FitResult, Room, room
+from ..compare import Compared
 from ..cost import RunningCost
 from ..hardware.spec import Device
 from ..memory import MemoryBreakdown

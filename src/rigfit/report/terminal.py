@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..api import Compared, FitResult, room
+from ..api import FitResult, room
+from ..compare import Compared
 from ..hardware.spec import Device
 from ..models.spec import ModelSpec
 from ..units import GIB, fmt_bytes, fmt_gb, fmt_gib

@@ -350,7 +350,7 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         headroom: Annotated[str | None, Query(max_length=20)] = None,
         kwh_price: Annotated[float | None, Query(description="electricity price, USD per kWh")] = None,
     ) -> Response:
-        from ..api import compare
+        from ..compare import compare
         from ..options import FitOptions, catalog_model, request_from_options
         from ..report.json_out import compare_dict
 
