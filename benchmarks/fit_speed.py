@@ -66,7 +66,14 @@ APPLE_MATRIX = Path(__file__).parent / "data" / "apple_matrix.csv"
 VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
 METAL_CURRENT = Path(__file__).parent / "data" / "metal_current.csv"
 ROCM_CURRENT = Path(__file__).parent / "data" / "rocm_current.csv"
-PROMPT_PRIOR_CLASSES = ("rocm", "vulkan")  # classes whose decode is fitted and whose prompt constants are priors
+PROMPT_PRIOR_CLASSES = ("vulkan",)  # classes whose decode is fitted and whose prompt constants are priors
+# rocm_current.csv rows run on kernel paths current builds no longer take on their chip, left out of the prompt fit:
+# the Radeon Pro W7900's are the baseline of llama.cpp PR #17576, which moved RDNA 3's MMQ onto its WMMA units
+# (Dec 2025); the MI100's (CDNA 1) ran rocBLAS before PRs #14624 / #14949 brought it MFMA MMQ, and its later row
+# is a 1B model's prompt 32k tokens deep (its attention kernels, not the matmuls)
+ROCM_SUPERSEDED = ("Radeon Pro W7900", "MI100")
+FQ_GRID = [round(0.05 * i, 2) for i in range(20, 161)]  # a_fq: 1-8 (the ROCm prompts' matmul rate)
+FQ_MQ_GRID = [round(0.1 * i, 1) for i in range(10, 161)]  # a_fq_mq: 1-16
 # (rows, class, metric, n, in-sample median % error, leave-one-device-out median % error or nan: one device);
 # main() fills it, benchmarks/accuracy.py speed prints it
 SUMMARY: list[tuple[str, str, str, int, float, float]] = []
@@ -372,6 +379,41 @@ def fit_prompt_turns(cls: str, rows: list[tuple[object, float]], params: SpeedPa
             if i == j == 0:
                 e0 = first
     return got, e0, e1
+
+
+def fit_prompt_by_card(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
+                       grids: dict[str, list[float]]) -> tuple[dict[str, float], float, float]:
+    """As ``fit_prompt_constants``, each device's rows with the same say (the mean of its absolute log errors),
+    so a card measured in long -ub sweeps does not outvote the rest.  A coarse pass over every fourth grid point,
+    then the full grid within two coarse steps of its best; a family constant no row's weights use
+    (``a_fq_<family>``) follows ``a_fq``.  Returns (constants, median % error at ``params``, at the fitted ones)."""
+    def loss(p: SpeedParams) -> float:
+        by: dict[str, list[float]] = {}
+        for row, t in rows:
+            by.setdefault(getattr(row, "device", ""), []).append(abs(math.log(PP_RUNS[row].seconds(p) / t)))
+        return sum(statistics.mean(v) for v in by.values())
+
+    def median_err(p: SpeedParams) -> float:
+        return 100 * (math.exp(statistics.median(abs(math.log(PP_RUNS[row].seconds(p) / t)) for row, t in rows)) - 1)
+
+    used = {fam for row, _ in rows for w in PP_RUNS[row].works for fam, share in w.family_shares if share}
+    names = [n for n in grids if not n.startswith("a_fq_") or n[5:] in used]
+
+    def search(space: dict[str, list[float]]) -> tuple[float, ...]:
+        best: tuple[float, tuple[float, ...]] | None = None
+        for point in itertools.product(*(space[n] for n in names)):
+            e = loss(with_constants(params, cls, **dict(zip(names, point, strict=True))))
+            if best is None or e < best[0]:
+                best = (e, point)
+        assert best is not None
+        return best[1]
+
+    coarse = search({n: grids[n][::4] for n in names})
+    fine = search({n: [v for v in grids[n] if abs(grids[n].index(v) - grids[n].index(c)) <= 8]
+                   for n, c in zip(names, coarse, strict=True)})
+    fitted = dict(zip(names, fine, strict=True))
+    fitted |= {n: fitted["a_fq"] for n in grids if n not in fitted and n.startswith("a_fq_") and "a_fq" in fitted}
+    return fitted, median_err(params), median_err(with_constants(params, cls, **fitted))
 
 
 def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
@@ -848,9 +890,12 @@ def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[s
     9070 XT, Radeon AI PRO R9700, MI355X, ...), each card with the same say (the requests outnumber the rest),
     the weights at the full bandwidth (a_w held at 1: fitted free it went to 0.89, faster than the memory, on
     the 7900 XT's requests), the KV term at the prior (the rows start near an empty cache), no dequantization
-    term; the band is the wider of the in-sample and the leave-one-card-out spread, at least +-30 %.  Prompts
-    keep the prior's constants (they predict the XTX's dense prompts within 12 %) but for a MoE micro-batch's
-    cost per touched expert, a_xt, from the XTX's LFM2-8B-A1B prompts (one model: thin)."""
+    term; the band is the wider of the in-sample and the leave-one-card-out spread, at least +-30 %.  Prompts:
+    the matmul rate a_fq and the costly MMQ types' a_fq_mq (speedwork.GPU_PROMPT_FAMILY) fitted on the dense
+    prompts at an empty cache of the same files (six cards, each with the same say; ROCM_SUPERSEDED left out),
+    the band the wider of the in-sample and the leave-one-card-out spread and at least +-40 %; the rest of the
+    prompt constants at the priors; a MoE micro-batch's cost per touched expert, a_xt, from the XTX's LFM2-8B-A1B
+    prompts (one model: thin)."""
     adec, adec_t, _ = request_forms("rocm")
     xdec, xdec_t, xpre = bench_forms(XTX, "rocm", card="RX 7900 XTX")
     cdec, cdec_t, _ = bench_forms(ROCM_CURRENT, "rocm")
@@ -862,16 +907,34 @@ def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[s
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     SUMMARY.append(("2025-2026", "rocm (decode)", "tg", len(ins), _err(ins), _err(held)))
     theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
-    moe = [(row, t) for row, t in xpre if PP_RUNS[row].works[0].expert_ratio < 1]
+    # prompts: the matmul rate a_fq and the costly MMQ types' a_fq_mq (speedwork.GPU_PROMPT_FAMILY) from the dense
+    # prompts at an empty cache, each card with the same say; the rest at the priors
+    _, _, cpre = bench_forms(ROCM_CURRENT, "rocm")
+    dense = [(row, t) for row, t in cpre + xpre if PP_RUNS[row].works[0].expert_ratio == 1
+             and getattr(row, "depth", 0) == 0 and getattr(row, "device", "") not in ROCM_SUPERSEDED]
     params = with_constants(load_speed_params(), "rocm", **{k: PRIORS["rocm"][k] for k in PREFILL_KEYS})
-    got, e0, e1 = fit_prompt_constants("rocm", moe, params, {"a_xt": XT_GRID})
-    theta["rocm:a_xt"] = got["a_xt"]
+    grids = {"a_fq": FQ_GRID, "a_fq_mq": FQ_MQ_GRID}
+    got, e0, e1 = fit_prompt_by_card("rocm", dense, params, grids)
+    held_pp = prompt_held_out("rocm", dense, params, grids, fit=fit_prompt_by_card)
+    theta |= {f"rocm:{k}": v for k, v in got.items()}
+    ratios = [PP_RUNS[row].seconds(with_constants(params, "rocm", **got)) / t for row, t in dense]
+    SUMMARY.append(("2025-2026", "rocm (dense prompts)", "pp", len(dense), e1, _err(held_pp)))
+    # a MoE micro-batch's cost per touched expert from the XTX's MoE prompts, at the fitted matmul rate
+    moe = [(row, t) for row, t in xpre if PP_RUNS[row].works[0].expert_ratio < 1]
+    xt, x0, x1 = fit_prompt_constants("rocm", moe, with_constants(params, "rocm", **got), {"a_xt": XT_GRID})
+    theta["rocm:a_xt"] = xt["a_xt"]
+    n_cards = len({getattr(row, "device", "") for row, _ in dense})
     lines = [f"rocm (decode)    tg: n={len(ins):3d} on {len(counts)} cards, a_w {theta['rocm:a_w']:.3f} t_layer "
              f"{theta['rocm:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % leave-one-card-out "
              f"{_err(held):.1f} % ({', '.join(f'{c}: {n} rows' for c, n in sorted(counts.items()))})",
-             f"rocm             pp MoE: a_xt {got['a_xt']:.1f} from {len(moe)} RX 7900 XTX prompt rows (median error "
-             f"{e0:.1f} -> {e1:.1f} %)"]
-    bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.5, 2.0)}
+             f"rocm (prompts)   pp: n={len(dense):3d} dense on {n_cards} cards, a_fq {got['a_fq']:.2f} a_fq_mq "
+             f"{got['a_fq_mq']:.2f} | median error {e0:.1f} % at the prior -> {e1:.1f} % in-sample, "
+             f"leave-one-card-out {_err(held_pp):.1f} %",
+             f"rocm             pp MoE: a_xt {xt['a_xt']:.1f} from {len(moe)} RX 7900 XTX prompt rows (median error "
+             f"{x0:.1f} -> {x1:.1f} %)"]
+    qp, qpl = statistics.quantiles(ratios, n=10), statistics.quantiles(held_pp, n=10)
+    bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)),
+             "pp": (round(min(qp[0], qpl[0], 0.6), 3), round(max(qp[-1], qpl[-1], 1.4), 3))}
     return {k: v for k, v in theta.items() if k.startswith("rocm:")}, bands, lines
 
 
@@ -884,7 +947,10 @@ def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
     for k in ("a_w", "a_kv", "t_layer", "a_fq"):
         vk, rc = theta.get(f"vulkan-apu:{k}"), theta.get(f"rocm-apu:{k}")
         if vk and rc:
-            out[k] = theta.get(f"rocm:{k}", PRIORS["rocm"][k]) * vk / rc
+            # the prompt rate from ROCm's prior, not its fitted a_fq (2.75, with its costly MMQ types apart): the
+            # Vulkan shaders have no such split, and the published Vulkan prompts fit it worse (25.0 -> 29.2 %)
+            base = PRIORS["rocm"][k] if k == "a_fq" else theta.get(f"rocm:{k}", PRIORS["rocm"][k])
+            out[k] = base * vk / rc
     out["a_w"] = max(out["a_w"], 1.0)  # never more than the card's bandwidth
     return out
 
@@ -1375,6 +1441,8 @@ def main(argv: list[str]) -> int:
              "# *_q10 / *_q90: 10th / 90th percentile of measured / predicted rate in the fit (the band).",
              "# Classes marked fitted = false are priors from engine-facts.md 3.1-3.2 (no rows to fit).",
              "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
+             "# rocm (discrete Radeons): decode and prompts from benchmarks/data/rocm_current.csv, rx7900xtx_rocm.csv",
+             "# and the RX 7900 XT requests (fit_rocm; a_fq_mq the costly MMQ weight types, GPU_PROMPT_FAMILY).",
              "# vulkan (discrete cards): decode from benchmarks/data/vulkan_discrete.csv (fit_vulkan), prompts the",
              "# prior carried from ROCm by the Strix Halo's Vulkan / ROCm ratio (vulkan_prior).",
              "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",
@@ -1399,6 +1467,10 @@ def main(argv: list[str]) -> int:
         for k in ("a_ss", "a_xt"):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")
+        for fam in PROMPT_FAMILIES:
+            if f"{c}:a_fq_{fam}" in theta:
+                lines.append(f"a_fq_{fam} = {theta[f'{c}:a_fq_{fam}']:.6g}  # the {fam} weight types' prompt kernels "
+                             "(speed.prefill_terms)")
         for k, what in (("a_at", "decode's attention FLOPs"), ("t_x", "decode's cost per routed-expert matmul"),
                         ("a_w4", "an NVFP4 weight byte's extra cost")):
             if theta.get(f"{c}:{k}") and (k != "a_at" or c in DECODE_ATTENTION_CLASSES):  # priced (decode_terms)

@@ -190,12 +190,13 @@ def test_speed_fit_file_has_fitted_classes_and_bands() -> None:
         lo, hi = p.bands[cls]["tg"]
         assert 0.3 < lo < 1.0 < hi < 2.0
     assert not p.fitted["sycl"]
-    # discrete ROCm and Vulkan: decode fitted (ROCm on two cards' runs, Vulkan on 19 cards' llama-bench rows), each
-    # band the wider of the in-sample and the leave-one-card-out spread and at least +-30 %; prompts at x0.5-2
-    # (prior constants, and the file says so)
+    # discrete ROCm and Vulkan: decode fitted (ROCm on six cards' runs, Vulkan on 19 cards' llama-bench rows), each
+    # band the wider of the in-sample and the leave-one-card-out spread and at least +-30 %.  ROCm's prompts are
+    # fitted on six cards (fit_rocm: a band at least +-40 %); Vulkan's at x0.5-2 (prior constants: the file says so)
     for cls in ("rocm", "vulkan"):
         assert p.fitted[cls] and p.bands[cls]["tg"][0] <= 0.7 and p.bands[cls]["tg"][1] >= 1.3
-        assert p.bands[cls]["pp"] == (0.5, 2.0) and cls in p.prompt_prior
+    assert p.bands["vulkan"]["pp"] == (0.5, 2.0) and "vulkan" in p.prompt_prior
+    assert p.bands["rocm"]["pp"][0] <= 0.6 and p.bands["rocm"]["pp"][1] >= 1.4 and "rocm" not in p.prompt_prior
     assert "cuda" not in p.prompt_prior
 
 
@@ -228,7 +229,9 @@ def test_rx_7900_xt_whole_requests(model: str, gen: float, total_ms: float) -> N
     ("Llama-3.1-8B-Instruct", "Q4_K_M", "tg64", 0, 105.75, 0.12),
     ("Llama-3.1-8B-Instruct", "Q4_K_M", "tg64", 4096, 98.67, 0.12),
     ("LFM2-8B-A1B", "Q4_0", "tg64", 0, 253.22, 0.05),
-    ("Llama-3.1-8B-Instruct", "Q4_K_M", "pp2048", 0, 3189.36, 0.15),  # the prompt constants are priors
+    # prompts fitted on six cards with one say each (fit_rocm): the XTX's come out about 17 % slow, the R9700's
+    # 10-20 % fast (RDNA 3's WMMA MMQ reaches more of its FP16 peak than RDNA 4's), within the fit's 25 % spread
+    ("Llama-3.1-8B-Instruct", "Q4_K_M", "pp2048", 0, 3189.36, 0.25),
     ("LFM2-8B-A1B", "Q4_K_M", "pp2048", 0, 8380.44, 0.05),  # its experts' fixed cost a_xt fitted on it
 ])
 def test_rx_7900_xtx_llama_bench(model: str, quant: str, test: str, depth: int, measured: float, rel: float) -> None:

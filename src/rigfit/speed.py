@@ -61,7 +61,9 @@ from .vocab import Verdict
 # has none): llama.cpp maps the model file (mmap), so the copies start from pageable host memory, which runs at
 # about half of a pinned copy's rate.
 A_PCIE = 2.5
-TYPE_SPLIT_CLASSES = ("cpu",)  # classes whose prompt constants differ by weight type (prefill_terms)
+# classes whose prompt constants differ by weight type (prefill_terms): the CPU's kernels, and ROCm's MMQ
+# (speedwork.GPU_PROMPT_FAMILY; CUDA's rows fitted per family predicted held-out models no better)
+TYPE_SPLIT_CLASSES = ("cpu", "rocm")
 # Below this much weights a model runs at the engine's fixed costs per operation, which the per-layer constants
 # (fitted on larger models; benchmarks/fit_speed.py leaves these out) do not describe: the TinyStories GPT-2s
 # (a few MB) prefill at 7,700 tok/s on a Ryzen 7 7840HS where the constants give 100,000.
@@ -211,9 +213,8 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         # same card (throughput_modern.csv RTX 3060 rows)
         terms["a_ac"] = ACTIVATION_BYTES * matmul_outputs(work) * prompt / (work.bandwidth_gb_s * 1e9)
     if not f16 and work.cls in TYPE_SPLIT_CLASSES:
-        # the CPU's prompt kernels differ by weight type (speedwork.CPU_PROMPT_FAMILY): the blocks' FLOPs of each
-        # family at its own constant a_fq_<family>; the GPU classes' rows show no such split (CUDA MMQ: the
-        # 2025-2026 rows fitted per family predicted held-out models no better)
+        # the prompt kernels differ by weight type (speedwork.CPU_PROMPT_FAMILY, GPU_PROMPT_FAMILY): the blocks'
+        # FLOPs of each family at its own constant a_fq_<family>
         blocks = 2.0 * (work.params - work.output_elements) * prompt / tq
         for fam, share in work.family_shares:
             terms[f"a_fq_{fam}"] = blocks * share

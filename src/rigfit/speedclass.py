@@ -14,8 +14,9 @@ from .vocab import SpeedClass
 
 DECODE_KEYS = ("a_w", "a_kv", "t_layer")
 PREFILL_KEYS = ("a_fq", "a_ff", "a_sc", "t_ub")
-# weight-type families of the CPU's prompt kernels (speedwork.CPU_PROMPT_FAMILY), each with its own a_fq_<family>
-PROMPT_FAMILIES = ("lo", "q8", "q4")
+# weight-type families of the CPU's prompt kernels (speedwork.CPU_PROMPT_FAMILY: lo, q8, q4) and a GPU's
+# (speedwork.GPU_PROMPT_FAMILY: mq), each with its own a_fq_<family>
+PROMPT_FAMILIES = ("lo", "q8", "q4", "mq")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

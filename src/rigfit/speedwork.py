@@ -95,8 +95,8 @@ class DeviceWork:
     # token's, src/llama-batch.cpp llama_batch_allocr::init: llama-bench; llama-server asks for the last one);
     # 0 when every token's logits are computed (--logits-all: the head is then in ``params`` for each token)
     output_elements: float = 0.0
-    # the blocks' matrix elements by CPU prompt-kernel family (CPU_PROMPT_FAMILY), as shares of the blocks' total;
-    # the rest run as the reference K-quants (Q4_K / Q5_K / Q6_K) do
+    # the blocks' matrix elements by prompt-kernel family (CPU_PROMPT_FAMILY on the CPU, else GPU_PROMPT_FAMILY), as
+    # shares of the blocks' total; the rest run as the reference types do
     family_shares: tuple[tuple[str, float], ...] = ()
     # the work runs on the host CPU's cores (offloaded layers, or the CPU backend on an APU / SoC): what the speed
     # model asks instead of reading a class name, since an engine with CPU kernels of its own has its own class
@@ -120,12 +120,26 @@ CPU_PROMPT_FAMILY = {
 }
 
 
-def family_shares(type_elements: tuple[tuple[str, int], ...]) -> tuple[tuple[str, float], ...]:
-    """Shares of the blocks' matrix elements in each CPU prompt-kernel family (the reference family left out)."""
+# The GPU's quantized prompt matmuls (ggml-cuda's MMQ, which the HIP build shares) by weight type: the types whose
+# tiles cost the kernels most to unpack ("mq": Q2_K and Q6_K with their many sub-block scales, the 1-2 bit
+# i-quants with their grid lookups).  llama.cpp itself routes Q2_K, Q6_K and IQ2_XS / IQ2_S on RDNA 3 to
+# dequantization + hipBLAS at large batches because MMQ's peak for them is lower (ggml/src/ggml-cuda/mmq.cu,
+# ggml_cuda_should_use_mmq, 2026); benchmarks/data/rocm_current.csv shows it on RDNA 4 (Radeon AI PRO R9700: a
+# Q2_K_S file at about half the Q4_K rate, Q6_K at 0.7) and on the MI50's DP4A path (IQ1_S / IQ2_XXS at 0.6 of
+# IQ4_NL).  Fitted for the classes of speed.TYPE_SPLIT_CLASSES that run on a GPU.
+GPU_PROMPT_FAMILY = {
+    "Q2_K": "mq", "Q6_K": "mq", "IQ1_S": "mq", "IQ1_M": "mq", "IQ2_XXS": "mq", "IQ2_XS": "mq", "IQ2_S": "mq",
+}
+
+
+def family_shares(type_elements: tuple[tuple[str, int], ...], on_cpu: bool = True) -> tuple[tuple[str, float], ...]:
+    """Shares of the blocks' matrix elements in each prompt-kernel family of the CPU's kernels (CPU_PROMPT_FAMILY)
+    or, ``on_cpu`` false, a GPU's (GPU_PROMPT_FAMILY); the reference family left out."""
+    families = CPU_PROMPT_FAMILY if on_cpu else GPU_PROMPT_FAMILY
     total = sum(n for _, n in type_elements)
     acc: dict[str, float] = {}
     for ty, n in type_elements:
-        fam = CPU_PROMPT_FAMILY.get(ty)
+        fam = families.get(ty)
         if fam and total:
             acc[fam] = acc.get(fam, 0.0) + n / total
     return tuple(sorted(acc.items()))
@@ -247,7 +261,6 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     layer_bytes = sum(lay.weights_bytes for lay in mem.layers)
     el_per_byte = mem.layer_elements / layer_bytes if mem.layer_elements and layer_bytes else 8 / bpw
     quantized = mem.quant.upper() not in F16_QUANTS
-    shares = family_shares(mem.layer_type_elements)
     gpus = [d for d in plan.devices if d.role != Role.CPU and (d.layers or d.has_output)]
     first = gpus[0].device if gpus else None
     pcie = 0.0
@@ -393,5 +406,6 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               matrix_units_unused=unused,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
-                              family_shares=shares, on_cpu=on_cpu, expert_calls=calls))
+                              family_shares=family_shares(mem.layer_type_elements, on_cpu),
+                              on_cpu=on_cpu, expert_calls=calls))
     return out
