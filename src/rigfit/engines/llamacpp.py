@@ -44,7 +44,8 @@ _SHOWN = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M")
 # Ollama reserves MinimumMemory() = 457 MiB per CUDA/ROCm GPU and 512 MiB on Metal (ml/device.go).
 LLAMA_OVERHEAD = {Backend.CUDA: 457 * MIB, Backend.ROCM: 457 * MIB, Backend.VULKAN: 457 * MIB,
                   Backend.SYCL: 457 * MIB, Backend.METAL: 512 * MIB, Backend.CPU: 0}
-LLAMA_OVERHEAD_SOURCE = "CUDA context etc.: Ollama reserves 457 MiB (512 on Metal), ml/device.go"
+LLAMA_OVERHEAD_SOURCE = ("the GPU runtime's context and BLAS workspaces: 457 MiB per GPU (512 on Metal), as Ollama "
+                         "reserves (ml/device.go)")
 LAYER_SPLIT = PlacementRules(style=PlacementStyle.LAYER_SPLIT, cpu_offload=True, expert_offload=True,
                              gpu_layers=True, tensor_split=True, row_split=True)
 # Ollama's only placement setting is how many layers go to the GPUs (Modelfile num_gpu, api/types.go
