@@ -144,3 +144,34 @@ def test_a_smaller_micro_batch_reads_the_weights_more_often() -> None:
     w = _work("Meta-Llama-3-8B", "Q4_K_S", "RTX 4090")
     assert prefill_terms(w, 512, 128, True, False, current=True)["a_rd"] == \
         pytest.approx(4 * prefill_terms(w, 512, 512, True, False, current=True)["a_rd"])
+
+
+@pytest.mark.parametrize(("quant", "measured"), [
+    # llama.cpp PR #24127 (2026, 'master' column of its NVIDIA check): V100 PCIe 32GB, Meta-Llama-3-8B, pp512 at
+    # llama-bench's 512-token micro-batch
+    ("IQ4_NL", 2957.41),
+    ("Q5_0", 3331.28),
+])
+def test_volta_prefills_through_fp16_gemm(quant: str, measured: float) -> None:
+    """Volta has FP16 tensor cores and no INT8 ones: current llama.cpp runs its quantized prompt batches of 64 or
+    more tokens as F16 weights and cuBLAS (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq), each micro-batch converting
+    the weights first.  Priced at the class's F16 matmul constant plus that conversion: 14 and 24 % slow (the
+    quantized matmul constant, which the class's A100 / H100 rows give, had them 68 and 71 % slow); within 30 %."""
+    r = fit("meta-llama/Meta-Llama-3-8B", quant=quant, hardware=["V100 PCIe 32GB"], backend="cuda",
+            headroom_bytes=0, prompt_tokens=512, context_tokens=768)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=0.30)
+
+
+def test_volta_keeps_mmq_for_small_batches() -> None:
+    """Below MMQ_MAX_BATCH tokens a Volta micro-batch stays on MMQ (the quantized constant, no conversion); from it
+    on, the F16 GEMM and its conversion; an Ampere card never converts."""
+    volta = _work("meta-llama/Meta-Llama-3-8B", "Q4_K_M", "V100 PCIe 32GB")
+    ampere = _work("meta-llama/Meta-Llama-3-8B", "Q4_K_M", "RTX 3090")
+    assert volta.fp16_gemm_prompts and not ampere.fp16_gemm_prompts
+    small = prefill_terms(volta, 512, 32, True, False, current=True)
+    large = prefill_terms(volta, 512, 512, True, False, current=True)
+    assert small["a_fq"] > 0 and "a_cv" not in small
+    assert large["a_fq"] == 0 and large["a_cv"] > 0
+    assert "a_cv" not in prefill_terms(volta, 512, 512, True, False, current=False)  # older builds: their own fit
+    assert "a_cv" not in prefill_terms(ampere, 512, 512, True, False, current=True)

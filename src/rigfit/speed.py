@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 
 from .engines import get_engine
 from .memory import MemoryBreakdown
-from .microbatch import moe_expert_overhead_s, moe_ubatch_elements, scan_s, stream_s, ubatch_read_s
+from .microbatch import fp16_convert_s, moe_expert_overhead_s, moe_ubatch_elements, scan_s, stream_s, ubatch_read_s
 from .models.spec import ModelSpec
 from .network import network_terms
 from .placement import Placement
@@ -64,6 +64,9 @@ A_PCIE = 2.5
 # classes whose prompt constants differ by weight type (prefill_terms): the CPU's kernels, and ROCm's MMQ
 # (speedwork.GPU_PROMPT_FAMILY; CUDA's rows fitted per family predicted held-out models no better)
 TYPE_SPLIT_CLASSES = ("cpu", "rocm")
+# llama.cpp's MMQ_DP4A_MAX_BATCH_SIZE (ggml-cuda/mmq.cuh): the batch from which a chip with FP16 tensor cores and
+# no INT8 ones leaves MMQ for dequantization and cuBLAS
+MMQ_MAX_BATCH = 64
 # Below this much weights a model runs at the engine's fixed costs per operation, which the per-layer constants
 # (fitted on larger models; benchmarks/fit_speed.py leaves these out) do not describe: the TinyStories GPT-2s
 # (a few MB) prefill at 7,700 tok/s on a Ryzen 7 7840HS where the constants give 100,000.
@@ -185,19 +188,26 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         return {}
     tf = work.tflops * 1e12
     tq = (work.quant_tops or work.tflops) * 1e12
+    # chips with FP16 matrix units but no INT8 ones (Volta): llama.cpp's MMQ serves batches under MMQ_MAX_BATCH
+    # tokens, larger ones dequantize the weights to F16 for cuBLAS on the tensor cores (ggml-cuda/mmq.cu
+    # ggml_cuda_should_use_mmq: NVIDIA with FP16 MMA -> ne11 < MMQ_DP4A_MAX_BATCH_SIZE): their FLOPs at the F16
+    # matmuls' constant, and each micro-batch pays the conversion (microbatch.fp16_convert_s, a_cv)
+    gemm16 = not f16 and current and work.fp16_gemm_prompts and min(ubatch, prompt) >= MMQ_MAX_BATCH
     # flash attention's FLOPs at their own constant in the classes fitted so, else with the F16 matmuls' (the
     # rows the other classes were fitted on ran without flash attention)
     apart = current and work.cls in CURRENT_PROMPT_CLASSES
     fa_apart = flash_attention and apart
     n_ub = math.ceil(prompt / ubatch)
-    terms = {"a_fq": 0.0 if f16 else flops_w / tq,
-             "a_ff": (flops_w if f16 else 0.0) / tf + (0.0 if fa_apart else flops_attn / tf),
+    terms = {"a_fq": 0.0 if f16 or gemm16 else flops_w / tq,
+             "a_ff": (flops_w if f16 or gemm16 else 0.0) / tf + (0.0 if fa_apart else flops_attn / tf),
              "a_sc": 0.0 if flash_attention else 16.0 * ((work.n_heads_layers - work.swa_heads_layers) * pairs
                                                          + work.swa_heads_layers * swa_pairs)
              / (work.bandwidth_gb_s * 1e9),
              "t_ub": n_ub * work.n_blocks}
     if fa_apart:
         terms["a_fa"] = flops_attn / tf
+    if gemm16:
+        terms["a_cv"] = n_ub * fp16_convert_s(work)
     if (apart or (current and work.cls in EXPERT_PROMPT_CLASSES)) and not f16 and work.routed_elements:
         # a MoE model's routed experts run as one small matmul per expert (ggml mul_mat_id, a few dozen tokens
         # each): their FLOPs at their own constant, the dense matmuls' at a_fq

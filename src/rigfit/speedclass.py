@@ -68,8 +68,9 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
         # routed experts' FLOPs and the matmuls' activation traffic; where not fitted (every class but the current
         # CUDA one, and their build eras), at the F16 and quantized matmuls' constants and 0
         # and each micro-batch's read of its weights (a_rd)
+        # and the conversion of quantized weights to F16 for a cuBLAS GEMM (a_cv: 1, the full bandwidth; a prior)
         for key, default in (("a_fa", classes[name]["a_ff"]), ("a_fx", classes[name]["a_fq"]), ("a_ac", 0.0),
-                             ("a_rd", 0.0)):
+                             ("a_rd", 0.0), ("a_cv", 1.0)):
             classes[name][key] = float(rec[key]) if isinstance(rec.get(key), int | float) else default
         for key in ("a_ss", "a_xt"):  # a prompt's recurrent scan, its MoE experts' fixed cost (speed.prefill_terms)
             if isinstance(rec.get(key), int | float):

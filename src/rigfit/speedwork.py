@@ -86,6 +86,9 @@ class DeviceWork:
     # the device has matrix units (an M5's Neural Accelerators) that no run of this engine's kernels shows in use:
     # its prompts are priced at the ALU rate (speed says so and widens the prefill band)
     matrix_units_unused: bool = False
+    # quantized prompt batches of MMQ_MAX_BATCH tokens or more run as weights dequantized to F16 and a cuBLAS GEMM on
+    # the FP16 tensor cores (chips with FP16 matrix units but no INT8 ones: NVIDIA Volta), on current builds
+    fp16_gemm_prompts: bool = False
     # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
     # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
     state_bytes: float = 0.0
@@ -305,6 +308,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 tf = alu_prompt_tflops(vendor, dev.chip, dev.fp32_tflops)
         qt = tf
         mmq = 1.0
+        fp16_gemm = (dev is not None and d.role != Role.CPU and mem.run.backend == "cuda" and quantized
+                     and fp16_tensor_only(dev.vendor, dev.chip))
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
                 and mem.run.backend != "cpu"
                 and not fp16_tensor_only(dev.vendor, dev.chip)):
@@ -403,7 +408,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               routed_elements=routed * el_per_byte / shard,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
-                              matrix_units_unused=unused,
+                              matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=family_shares(mem.layer_type_elements, on_cpu),
