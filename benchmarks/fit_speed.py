@@ -603,7 +603,7 @@ def fit_ollama_metal(metal: dict[str, float], kernel_without: Callable[[str], di
     dec, dec_t, devices = ollama_metal_forms()
     fixed = {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in ("a_kv", "a_at", *METAL_KERNEL_KEYS)}
     th = robust_solve(dec, dec_t, fixed=fixed)
-    th |= {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in (*PREFILL_KEYS, "a_ss", "a_xt")}
+    th |= {f"{cls}:{k}": metal.get(f"metal:{k}", 0.0) for k in (*PREFILL_KEYS, "a_ss", "a_xt", "a_ac")}
 
     def ratios(consts: dict[str, float], forms: list[tuple[object, dict[str, float]]], meas: list[float]
                ) -> list[float]:
@@ -1008,6 +1008,7 @@ def fit_metal_ultra(theta: dict[str, float], t_x: float) -> tuple[dict[str, floa
     out = {k: v for k, v in got.items() if k.startswith("metal-ultra:")}
     out |= {f"metal-ultra:{k}": theta.get(f"metal-ultra@2024-05:{k}", FIXED.get(f"metal-ultra:{k}", 0.0))
             for k in PREFILL_KEYS}
+    out["metal-ultra:a_ac"] = theta["cuda:a_ac"]  # activation traffic at the CUDA fit's constant (ACTIVATION_CLASSES)
     params = with_constants(load_speed_params(), "metal-ultra", **{k.split(":")[1]: v for k, v in out.items()})
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre if PP_RUNS[row].works[0].cls == "metal-ultra"]
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
@@ -1018,8 +1019,9 @@ def fit_metal_ultra(theta: dict[str, float], t_x: float) -> tuple[dict[str, floa
              f"{out.get('metal-ultra:t_x', 0.0) * 1e6:.1f} us t_layer "
              f"{out['metal-ultra:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % "
              f"leave-one-chip-out {_err(held):.1f} %",
-             f"metal-ultra (2025-26) pp: the May 2024 fit's constants, median error {_err(pp):.1f} % on {len(pp)} "
-             "current prompt rows (a refit of a_fq on its 8 dense ones made the rest worse)"]
+             f"metal-ultra (2025-26) pp: the May 2024 fit's constants and the CUDA fit's activation traffic a_ac "
+             f"{theta['cuda:a_ac']:.2f}, median error {_err(pp):.1f} % on {len(pp)} current prompt rows (a refit of "
+             "a_fq on its 8 dense ones made the rest worse)"]
     bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.6, 1.5)}
     return out, bands, lines
 
@@ -1278,8 +1280,10 @@ def main(argv: list[str]) -> int:
             # three of the rows are MoE models: a_fq and their experts' fixed cost a_xt fitted together (no
             # linear form holds a_xt), the other prompt constants at the 2024 fit's; the recurrent scan is not
             # fitted here (three of the five rows are hybrid models, too few to tell it from the matmuls)
+            # the matmuls' activation traffic at the CUDA fit's constant (speed.ACTIVATION_CLASSES)
             rows = [(mpre[i][0], mpre_t[i]) for i in quantized]
-            held = with_constants(load_speed_params(), "metal", a_ss=0.0,
+            metal_theta["metal:a_ac"] = theta["cuda:a_ac"]
+            held = with_constants(load_speed_params(), "metal", a_ss=0.0, a_ac=theta["cuda:a_ac"],
                                   **{k: metal_theta[f"metal:{k}"] for k in PREFILL_KEYS if k != "a_fq"})
             got, e0, e1 = fit_prompt_constants("metal", rows, held, {"a_fq": [0.02 * i for i in range(25, 101)],
                                                                      "a_xt": XT_GRID})

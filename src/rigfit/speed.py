@@ -82,6 +82,12 @@ CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda")
 # an M4 Pro to an M5 Max, the dense models 6-8x)
 EXPERT_PROMPT_CLASSES = ("mlx-metal-na",)
 ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel, read by the next
+# classes outside CURRENT_PROMPT_CLASSES whose current builds' prompts pay that activation traffic too (``a_ac``, the
+# CUDA fit's constant: a count of ggml's F32 intermediate tensors per matmul output, not a property of the chip):
+# llama.cpp's Metal backend (and Ollama's, the same ggml).  Measured: benchmarks/data/metal_current.csv's M1 7-core
+# and M4 10-core prompts, 0.6B-12B models, 29.4 % fast at the median without it, 5.9 % with it (held out: no
+# Metal constant was fitted on them); the M1 / M2 / M3 Ultra prompts 19.0 -> 13.4 %
+ACTIVATION_CLASSES = ("metal", "metal-ultra", "ollama-metal")
 # classes whose current builds price decode's attention arithmetic apart from its KV bytes (``a_at``: 4 x query
 # heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
 # tokens deep on models with 1 to 12 query heads per KV head, tell the two apart (the KV read then fits at the
@@ -217,6 +223,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         # each micro-batch streams its dense weights from memory again, at the bandwidth, beside its arithmetic
         # (``a_rd``; the routed experts it touches are priced by moe_expert_overhead_s)
         terms["a_rd"] = n_ub * ubatch_read_s(work)
+    if apart or (current and work.cls in ACTIVATION_CLASSES):
         # the matmuls' outputs cross memory: each written in F32 and read by the next kernel (norms, RoPE, the
         # gated activation, the quantization of activations for MMQ), at the device's bandwidth.  Per FLOP it
         # weighs 1 / width: what makes a 0.5B model's prompt run at a third of a 3B one's matmul rate on the
