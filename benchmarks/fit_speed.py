@@ -884,7 +884,7 @@ def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float
     return out, bands, lines
 
 
-def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
     """Discrete Radeons on ROCm: decode t_layer from the RX 7900 XT whole requests (llmfit community), the RX 7900
     XTX llama-bench rows and the published llama-bench rows of benchmarks/data/rocm_current.csv (RX 9060 XT /
     9070 XT, Radeon AI PRO R9700, MI355X, ...), each card with the same say (the requests outnumber the rest),
@@ -895,7 +895,8 @@ def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[s
     prompts at an empty cache of the same files (six cards, each with the same say; ROCM_SUPERSEDED left out),
     the band the wider of the in-sample and the leave-one-card-out spread and at least +-40 %; the rest of the
     prompt constants at the priors; a MoE micro-batch's cost per touched expert, a_xt, from the XTX's LFM2-8B-A1B
-    prompts (one model: thin)."""
+    prompts (one model: thin).  The matmuls' activation traffic at ``a_ac``, the CUDA prompt fit's constant
+    (speed.ACTIVATION_CLASSES: the same ggml graph)."""
     adec, adec_t, _ = request_forms("rocm")
     xdec, xdec_t, xpre = bench_forms(XTX, "rocm", card="RX 7900 XTX")
     cdec, cdec_t, _ = bench_forms(ROCM_CURRENT, "rocm")
@@ -912,7 +913,8 @@ def fit_rocm() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[s
     _, _, cpre = bench_forms(ROCM_CURRENT, "rocm")
     dense = [(row, t) for row, t in cpre + xpre if PP_RUNS[row].works[0].expert_ratio == 1
              and getattr(row, "depth", 0) == 0 and getattr(row, "device", "") not in ROCM_SUPERSEDED]
-    params = with_constants(load_speed_params(), "rocm", **{k: PRIORS["rocm"][k] for k in PREFILL_KEYS})
+    params = with_constants(load_speed_params(), "rocm", a_ac=a_ac, **{k: PRIORS["rocm"][k] for k in PREFILL_KEYS})
+    theta["rocm:a_ac"] = a_ac
     grids = {"a_fq": FQ_GRID, "a_fq_mq": FQ_MQ_GRID}
     got, e0, e1 = fit_prompt_by_card("rocm", dense, params, grids)
     held_pp = prompt_held_out("rocm", dense, params, grids, fit=fit_prompt_by_card)
@@ -1367,7 +1369,7 @@ def main(argv: list[str]) -> int:
         print(line)
     # llama.cpp on discrete Radeons (ROCm): the llmfit community's whole requests on an RX 7900 XT (July-August
     # 2026, where the prior decoded 22-33 % slow) and llama.cpp PR #26284's RX 7900 XTX llama-bench rows (fit_rocm)
-    rocm_theta, rocm_bands, rocm_lines = fit_rocm()
+    rocm_theta, rocm_bands, rocm_lines = fit_rocm(theta["cuda:a_ac"])
     theta |= rocm_theta
     for line in rocm_lines:
         print(line)
