@@ -87,6 +87,10 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
             metric = METRICS[r["metric"]]
             if metric == "tg" and r["source"].startswith("llmfit community") and eng in ("llama.cpp", "vllm", "mlx"):
                 continue  # completion tokens / whole-request wall time: not a decode rate
+            if metric in ("pp", "ttft") and "--no-mmproj-offload" in cmd:
+                # a vision server with its image encoder on the CPU: the timed prompt held an image (the submitter's
+                # notes: "image prefill 38.09"), whose encoding rigfit does not price, at 37-41 tok/s on an RTX 4070
+                continue
             n = _int(r["n_gpus"]) or 0
             hw = _machine(r)
             dev = re.search(r"device: ([^;]+)", notes)
