@@ -977,11 +977,22 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     n_cards = len({getattr(row, "device", "") for row, _ in dec})
     SUMMARY.append(("2025-2026", "vulkan (discrete)", "tg", len(ins), _err(ins), _err(held)))
     params = with_constants(load_speed_params(), "vulkan", **{k.split(":")[1]: v for k, v in out.items()})
+    # MoE prompts where the shaders reach the matrix units: the routed experts' matmuls at their own rate a_fx
+    # (speed.EXPERT_PROMPT_CLASSES), each card with one say; on the ALUs (Intel Arc) they run at the dense rate
+    moe = [(row, t) for row, t in pre if moe_run(row) and not any(w.alu_prompts for w in PP_RUNS[row].works)]
+    fx, x0, x1 = fit_prompt_by_card("vulkan", moe, params, {"a_fx": FX_GRID})
+    held_fx = prompt_held_out("vulkan", moe, params, {"a_fx": FX_GRID}, fit=fit_prompt_by_card)
+    out["vulkan:a_fx"] = fx["a_fx"]
+    params = with_constants(params, "vulkan", **fx)
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre]
+    n_moe = len({getattr(row, "device", "") for row, _ in moe})
+    SUMMARY.append(("2025-2026", "vulkan (MoE prompts)", "pp", len(moe), x1, _err(held_fx) if held_fx else NAN))
     lines = [f"vulkan (discrete) tg: n={len(ins):3d} on {n_cards} cards, a_dq {out['vulkan:a_dq']:.2f} t_layer "
              f"{out['vulkan:t_layer'] * 1e6:.0f} us t_x {out.get('vulkan:t_x', 0.0) * 1e6:.1f} us (a_w 1) | median "
              f"error in-sample {_err(ins):.1f} % leave-one-card-out {_err(held):.1f} %",
-             f"vulkan (discrete) pp: n={len(pp):3d} at the prior's constants, median error {_err(pp):.1f} %"]
+             f"vulkan (discrete) pp MoE: a_fx {fx['a_fx']:.2f} from {len(moe)} rows on {n_moe} cards (median error "
+             f"{x0:.1f} -> {x1:.1f} %, leave-one-card-out {_err(held_fx) if held_fx else NAN:.1f} %)",
+             f"vulkan (discrete) pp: n={len(pp):3d} at the prior's dense constants, median error {_err(pp):.1f} %"]
     bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.5, 2.0)}
     return out, bands, lines
 

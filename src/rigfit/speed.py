@@ -79,8 +79,11 @@ CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda")
 # classes whose MoE prompts price the routed experts' FLOPs apart (a_fx) without the rest of the current CUDA
 # builds' split: Apple GPUs with matrix units, where MLX's expert matmuls (gather_qmm) stay far below the Neural
 # Accelerators' rate the dense matmuls reach (benchmarks/data/apple_matrix.csv: Qwen3.6-35B-A3B gains 4.3x from
-# an M4 Pro to an M5 Max, the dense models 6-8x)
-EXPERT_PROMPT_CLASSES = ("mlx-metal-na",)
+# an M4 Pro to an M5 Max, the dense models 6-8x); and llama.cpp's Vulkan shaders where they reach the matrix
+# units, whose MoE matmuls (mul_mm_id) ran 2-3x below the dense rate on an RTX 3090 / 5090
+# (benchmarks/data/vulkan_discrete.csv: gpt-oss-20b, Qwen3.6-35B-A3B, GLM-4.7-Flash); on the ALUs
+# (DeviceWork.alu_prompts) both run at one rate
+EXPERT_PROMPT_CLASSES = ("mlx-metal-na", "vulkan")
 ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel, read by the next
 # classes outside CURRENT_PROMPT_CLASSES whose current builds' prompts pay that activation traffic too (``a_ac``, the
 # CUDA fit's constant: a count of ggml's F32 intermediate tensors per matmul output, not a property of the chip):
@@ -215,7 +218,8 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         terms["a_fa"] = flops_attn / tf
     if gemm16:
         terms["a_cv"] = n_ub * fp16_convert_s(work)
-    if (apart or (current and work.cls in EXPERT_PROMPT_CLASSES)) and not f16 and work.routed_elements:
+    expert_apart = current and work.cls in EXPERT_PROMPT_CLASSES and not work.alu_prompts
+    if (apart or expert_apart) and not f16 and work.routed_elements:
         # a MoE model's routed experts run as one small matmul per expert (ggml mul_mat_id, a few dozen tokens
         # each): their FLOPs at their own constant, the dense matmuls' at a_fq
         terms["a_fx"] = 2.0 * work.routed_elements * prompt / tq

@@ -89,6 +89,9 @@ class DeviceWork:
     # quantized prompt batches of MMQ_MAX_BATCH tokens or more run as weights dequantized to F16 and a cuBLAS GEMM on
     # the FP16 tensor cores (chips with FP16 matrix units but no INT8 ones: NVIDIA Volta), on current builds
     fp16_gemm_prompts: bool = False
+    # the engine's prompt kernels do not reach the chip's matrix units (the Vulkan shaders on Intel Arc, an engine's
+    # Engine.alu_prompt_vendors): its prompt matmuls, dense and routed experts alike, run on the shader ALUs
+    alu_prompts: bool = False
     # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
     # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
     state_bytes: float = 0.0
@@ -299,6 +302,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
                 tf *= 2
+        alu_path = False
         if dev is not None and d.role != Role.CPU and dev.fp32_tflops:
             # matrix units the prompt kernels do not reach: the Vulkan shaders on Intel Arc's XMX; an engine's on
             # the chips of its Engine.alu_prompt_vendors that have them.  Prompts then run at the ALU rate
@@ -306,6 +310,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             if ((mem.run.backend == "vulkan" and not vulkan_reaches_matrix_units(vendor))
                     or (vendor in engine.alu_prompt_vendors and dev.chip and unit_rate(vendor, dev.chip))):
                 tf = alu_prompt_tflops(vendor, dev.chip, dev.fp32_tflops)
+                alu_path = True
         qt = tf
         mmq = 1.0
         fp16_gemm = (dev is not None and d.role != Role.CPU and mem.run.backend == "cuda" and quantized
@@ -408,7 +413,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               routed_elements=routed * el_per_byte / shard,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
-                              matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm,
+                              matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm, alu_prompts=alu_path,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=family_shares(mem.layer_type_elements, on_cpu),
