@@ -87,10 +87,10 @@ EXPERT_PROMPT_CLASSES = ("mlx-metal-na", "vulkan")
 ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel, read by the next
 # classes outside CURRENT_PROMPT_CLASSES whose current builds' prompts pay that activation traffic too (``a_ac``, the
 # CUDA fit's constant: a count of ggml's F32 intermediate tensors per matmul output, not a property of the chip):
-# llama.cpp's Metal backend (and Ollama's, the same ggml).  Measured: benchmarks/data/metal_current.csv's M1 7-core
-# and M4 10-core prompts, 0.6B-12B models, 29.4 % fast at the median without it, 5.9 % with it (held out: no
-# Metal constant was fitted on them); the M1 / M2 / M3 Ultra prompts 19.0 -> 13.4 %
-# ROCm's (discrete Radeons, fit_rocm): its dense prompts 20.9 -> 18.1 % in-sample, 21.5 -> 19.0 % leave-one-card-out
+# llama.cpp's Metal backend (and Ollama's, the same ggml) and its ROCm one.  Measured: benchmarks/data/
+# metal_current.csv's M1 7-core and M4 10-core prompts, 0.6B-12B models, 29.4 % fast at the median without it,
+# 5.9 % with it (held out: no Metal constant was fitted on them), the M1 / M2 / M3 Ultra prompts 19.0 -> 13.4 %;
+# the discrete Radeons' dense prompts (fit_rocm) 20.9 -> 18.1 % in-sample, 21.5 -> 19.0 % leave-one-card-out
 ACTIVATION_CLASSES = ("metal", "metal-ultra", "ollama-metal", "rocm")
 # classes whose current builds price decode's attention arithmetic apart from its KV bytes (``a_at``: 4 x query
 # heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
