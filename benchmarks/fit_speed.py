@@ -66,6 +66,7 @@ APPLE_MATRIX = Path(__file__).parent / "data" / "apple_matrix.csv"
 VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
 METAL_CURRENT = Path(__file__).parent / "data" / "metal_current.csv"
 ROCM_CURRENT = Path(__file__).parent / "data" / "rocm_current.csv"
+CUDA_CURRENT = Path(__file__).parent / "data" / "cuda_current.csv"
 PROMPT_PRIOR_CLASSES = ("vulkan",)  # classes whose decode is fitted and whose prompt constants are priors
 # rocm_current.csv rows run on kernel paths current builds no longer take on their chip, left out of the prompt fit:
 # the Radeon Pro W7900's are the baseline of llama.cpp PR #17576, which moved RDNA 3's MMQ onto its WMMA units
@@ -940,6 +941,46 @@ def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, floa
     return {k: v for k, v in theta.items() if k.startswith("rocm:")}, bands, lines
 
 
+def fit_cuda_legacy() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+    """NVIDIA cards without tensor cores (Pascal: DP4A MMQ and FP32 kernels) on current llama.cpp builds, from the
+    published llama-bench rows of benchmarks/data/cuda_current.csv (Tesla P40, GTX 1080, GTX 1060 6GB), each card
+    with one say: decode's weight-read efficiency a_w (t_layer held at the prior's 100 us, which three cards do not
+    tell apart from it; a_kv at the prior), the prompts' matmul rate a_fq from the dense prompts at an empty cache
+    (fit_prompt_by_card); the other constants at the priors.  Bands: the wider of the in-sample and the
+    leave-one-card-out spread, at least +-30 % (decode) and +-40 % (prompts).  Returns the constants, the bands and
+    the lines to print."""
+    dec, dec_t, pre = bench_forms(CUDA_CURRENT, "cuda")
+    rows = [(x, t) for x, t in zip(dec, dec_t, strict=True) if any(k.startswith("cuda-legacy:") for k in x[1])]
+    forms, meas = [x for x, _ in rows], [t for _, t in rows]
+    cards = [getattr(row, "device", "") for row, _ in forms]
+    counts = {c: cards.count(c) for c in set(cards)}
+    prior = PRIORS["cuda-legacy"]
+    fixed = {"cuda-legacy:a_kv": prior["a_kv"], "cuda-legacy:a_dq": 0.0, "cuda-legacy:t_layer": prior["t_layer"]}
+    theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
+    out = {f"cuda-legacy:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items()
+                                                              if k.startswith("cuda-legacy:")}
+    SUMMARY.append(("published llama-bench (benchmarks/data)", "cuda-legacy", "tg", len(ins), _err(ins), _err(held)))
+    params = with_constants(load_speed_params(), "cuda-legacy", **{k.split(":")[1]: v for k, v in out.items()})
+    dense = [(row, t) for row, t in pre if PP_RUNS[row].works[0].cls == "cuda-legacy" and not moe_run(row)
+             and getattr(row, "depth", 0) == 0]
+    got, e0, e1 = fit_prompt_by_card("cuda-legacy", dense, params, {"a_fq": FQ_GRID})
+    held_pp = prompt_held_out("cuda-legacy", dense, params, {"a_fq": FQ_GRID}, fit=fit_prompt_by_card)
+    out |= {f"cuda-legacy:{k}": v for k, v in got.items()}
+    ratios = [PP_RUNS[row].seconds(with_constants(params, "cuda-legacy", **got)) / t for row, t in dense]
+    SUMMARY.append(("published llama-bench (benchmarks/data)", "cuda-legacy (dense prompts)", "pp", len(dense), e1,
+                    _err(held_pp) if held_pp else NAN))
+    q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
+    qp = statistics.quantiles(ratios + held_pp, n=10)
+    bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)),
+             "pp": (round(min(qp[0], 0.6), 3), round(max(qp[-1], 1.4), 3))}
+    lines = [f"cuda-legacy      tg: n={len(ins):3d} on {len(counts)} cards, a_w {out['cuda-legacy:a_w']:.3f} (t_layer "
+             f"{out['cuda-legacy:t_layer'] * 1e6:.0f} us, the prior's) | median error in-sample {_err(ins):.1f} % "
+             f"leave-one-card-out {_err(held):.1f} %",
+             f"cuda-legacy      pp: n={len(dense):3d} dense, a_fq {got['a_fq']:.2f} | median error {e0:.1f} % at the "
+             f"prior -> {e1:.1f} % in-sample, leave-one-card-out {_err(held_pp) if held_pp else NAN:.1f} %"]
+    return out, bands, lines
+
+
 def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
     """llama.cpp's Vulkan backend on discrete cards: no runs in the calibration files.  Each constant the Strix
     Halo fits give for both backends (benchmarks/data/strix_halo.csv: one chip, llama-bench on ROCm and on
@@ -1384,6 +1425,11 @@ def main(argv: list[str]) -> int:
     theta |= rocm_theta
     for line in rocm_lines:
         print(line)
+    # llama.cpp on Pascal cards (no tensor cores) from the published runs of benchmarks/data/cuda_current.csv
+    legacy_theta, legacy_bands, legacy_lines = fit_cuda_legacy()
+    theta |= legacy_theta
+    for line in legacy_lines:
+        print(line)
     ollama_theta, ollama_bands = fit_ollama_metal(
         metal_theta, lambda d: metal_kernel_constants(mdec, mdec_t, attn, without=d))
     theta |= ollama_theta
@@ -1418,6 +1464,7 @@ def main(argv: list[str]) -> int:
                                                         "mlx-metal": mlx_bands, "ollama-metal": ollama_bands,
                                                         **na_bands,
                                                         **({"rocm": rocm_bands} if rocm_bands else {}),
+                                                        "cuda-legacy": legacy_bands,
                                                         **apu_bands, **lf_bands}
     pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
                for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
@@ -1460,6 +1507,8 @@ def main(argv: list[str]) -> int:
              "# rocm-apu / vulkan-apu (AMD unified-memory APUs): benchmarks/data/strix_halo.csv (one Strix Halo).",
              "# rocm (discrete Radeons): decode and prompts from benchmarks/data/rocm_current.csv, rx7900xtx_rocm.csv",
              "# and the RX 7900 XT requests (fit_rocm; a_fq_mq the costly MMQ weight types, GPU_PROMPT_FAMILY).",
+             "# cuda-legacy (no tensor cores: Pascal): decode a_w and prompts a_fq from the published runs of",
+             "# benchmarks/data/cuda_current.csv (fit_cuda_legacy: Tesla P40, GTX 1080, GTX 1060).",
              "# vulkan (discrete cards): decode from benchmarks/data/vulkan_discrete.csv (fit_vulkan), prompts the",
              "# prior carried from ROCm by the Strix Halo's Vulkan / ROCm ratio (vulkan_prior).",
              "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",

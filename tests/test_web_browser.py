@@ -273,11 +273,12 @@ def test_the_page_lists_near_misses_when_the_budget_excludes_every_build(base_ur
                                                           "budget": "1700"}, timeout=60).json()
     items = [li.text for li in d.find_elements(By.CSS_SELECTOR, "#rec-near li")]
     assert api["builds"] == [] and len(items) == len(api["near_misses"]) > 0
-    # a used 3090 meets every speed target of the code workload and costs just over $1,700
-    first = api["near_misses"][0]
-    assert first["name"].startswith("NVIDIA GeForce RTX 3090") and first["target"] == "budget"
+    # a used 3090 meets every speed target of the code workload and costs just over $1,700 (a cheaper pair of
+    # used Tesla P100s, listed first, misses the decode target instead)
+    i, first = next((i, n) for i, n in enumerate(api["near_misses"]) if n["target"] == "budget")
+    assert first["name"].startswith("NVIDIA GeForce RTX 3090")
     price = f"${first['price_usd']:,.0f}"
-    assert items[0].startswith(f"{first['name']} (used) — {price}: {price} vs the $1,700 budget; passes with")
+    assert items[i].startswith(f"{first['name']} (used) — {price}: {price} vs the $1,700 budget; passes with")
 
 
 def test_the_compare_view_shows_the_apis_machines(base_url: str, browser) -> None:  # type: ignore[no-untyped-def]
