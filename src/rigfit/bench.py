@@ -200,6 +200,13 @@ def _time_llama_cpp_python(path: Path, *, prompt: int, gen: int, depths: Sequenc
     tokens = [(7919 * i + 13) % (n_vocab - 300) + 256 for i in range(max(depths) + prompt + gen + 8)]
     out = []
     try:
+        # one untimed prompt and decode step first, as llama-bench's warmup run (tools/llama-bench/llama-bench.cpp:
+        # test_prompt then test_gen of one token unless --no-warmup): the first timed run would otherwise pay
+        # for faulting in the mapped weights and for building the graphs
+        progress("warmup")
+        llm.eval(tokens[:prompt])
+        llm.eval([tokens[prompt]])
+        llm.reset()
         for depth in depths:
             best_pp = best_tg = float("inf")
             for rep in range(repeats):
