@@ -990,8 +990,9 @@ def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
     for k in ("a_w", "a_kv", "t_layer", "a_fq"):
         vk, rc = theta.get(f"vulkan-apu:{k}"), theta.get(f"rocm-apu:{k}")
         if vk and rc:
-            # the prompt rate from ROCm's prior, not its fitted a_fq (2.75, with its costly MMQ types apart): the
-            # Vulkan shaders have no such split, and the published Vulkan prompts fit it worse (25.0 -> 29.2 %)
+            # the prompt rate from ROCm's prior, not its fitted a_fq, which prices the costly MMQ types and the
+            # activation traffic apart (the Vulkan prior has neither): with the first fitted value (2.75, before
+            # the activation term) the published Vulkan prompts went 25.0 -> 29.2 %
             base = PRIORS["rocm"][k] if k == "a_fq" else theta.get(f"rocm:{k}", PRIORS["rocm"][k])
             out[k] = base * vk / rc
     out["a_w"] = max(out["a_w"], 1.0)  # never more than the card's bandwidth
