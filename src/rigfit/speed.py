@@ -508,8 +508,9 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     engine = get_engine(run.engine)
     unfitted = [f"{c}: efficiencies are priors, not fitted on measurements (wider band)"
                 for c in classes if c in params.classes and not params.fitted.get(c, False)]
-    unfitted += [f"{c}: prompt efficiencies are priors, not fitted on measurements (wider prefill band)"
-                 for c in classes if c in params.prompt_prior and params.fitted.get(c, False)]
+    # (a prompt-prior class may still have its MoE experts' rate fitted: Vulkan's a_fx, fit_speed.fit_vulkan)
+    unfitted += [f"{c}: prompt efficiencies are priors for the dense matmuls, not fitted on measurements (wider "
+                 "prefill band)" for c in classes if c in params.prompt_prior and params.fitted.get(c, False)]
     if mem.weights_bytes < TINY_MODEL_BYTES:
         unfitted.append(f"a model under {TINY_MODEL_BYTES // 1_000_000} MB runs at the engine's fixed cost per "
                         "operation, which the constants do not describe: a prior (wider band)")
