@@ -344,19 +344,29 @@ def fit_prompt_constants(cls: str, rows: list[tuple[object, float]], params: Spe
     form holds) from prompt rows (row, measured seconds), the other constants as in ``params``: the grid point
     with the least mean absolute log error.  Returns (constants, median % error at the file's constants,
     median % error at the fitted ones)."""
-    def errors(p: SpeedParams) -> list[float]:
-        return [abs(math.log(PP_RUNS[row].seconds(p) / t)) for row, t in rows]
+    def loss(p: SpeedParams) -> float:
+        return sum(abs(math.log(PP_RUNS[row].seconds(p) / t)) for row, t in rows)
 
     names = list(grids)
+    fitted = dict(zip(names, _grid_search(cls, params, names, grids, loss), strict=True))
+    return fitted, _median_log_err(rows, params), _median_log_err(rows, with_constants(params, cls, **fitted))
+
+
+def _grid_search(cls: str, params: SpeedParams, names: list[str], space: dict[str, list[float]],
+                 loss: Callable[[SpeedParams], float]) -> tuple[float, ...]:
+    """The point of ``space`` (a grid per constant of ``cls`` in ``names``) with the least ``loss``."""
     best: tuple[float, tuple[float, ...]] | None = None
-    for point in itertools.product(*(grids[n] for n in names)):
-        e = sum(errors(with_constants(params, cls, **dict(zip(names, point, strict=True)))))
+    for point in itertools.product(*(space[n] for n in names)):
+        e = loss(with_constants(params, cls, **dict(zip(names, point, strict=True))))
         if best is None or e < best[0]:
             best = (e, point)
     assert best is not None
-    fitted = dict(zip(names, best[1], strict=True))
-    return (fitted, 100 * (math.exp(statistics.median(errors(params))) - 1),
-            100 * (math.exp(statistics.median(errors(with_constants(params, cls, **fitted)))) - 1))
+    return best[1]
+
+
+def _median_log_err(rows: list[tuple[object, float]], p: SpeedParams) -> float:
+    """The prompt rows' median absolute error under ``p``, in % (from the median absolute log ratio)."""
+    return 100 * (math.exp(statistics.median(abs(math.log(PP_RUNS[row].seconds(p) / t)) for row, t in rows)) - 1)
 
 
 # each prompt micro-batch reads its dense weights from memory once at the full bandwidth
@@ -394,27 +404,14 @@ def fit_prompt_by_card(cls: str, rows: list[tuple[object, float]], params: Speed
             by.setdefault(getattr(row, "device", ""), []).append(abs(math.log(PP_RUNS[row].seconds(p) / t)))
         return sum(statistics.mean(v) for v in by.values())
 
-    def median_err(p: SpeedParams) -> float:
-        return 100 * (math.exp(statistics.median(abs(math.log(PP_RUNS[row].seconds(p) / t)) for row, t in rows)) - 1)
-
     used = {fam for row, _ in rows for w in PP_RUNS[row].works for fam, share in w.family_shares if share}
     names = [n for n in grids if not n.startswith("a_fq_") or n[5:] in used]
-
-    def search(space: dict[str, list[float]]) -> tuple[float, ...]:
-        best: tuple[float, tuple[float, ...]] | None = None
-        for point in itertools.product(*(space[n] for n in names)):
-            e = loss(with_constants(params, cls, **dict(zip(names, point, strict=True))))
-            if best is None or e < best[0]:
-                best = (e, point)
-        assert best is not None
-        return best[1]
-
-    coarse = search({n: grids[n][::4] for n in names})
-    fine = search({n: [v for v in grids[n] if abs(grids[n].index(v) - grids[n].index(c)) <= 8]
-                   for n, c in zip(names, coarse, strict=True)})
+    coarse = _grid_search(cls, params, names, {n: grids[n][::4] for n in names}, loss)
+    fine = _grid_search(cls, params, names, {n: [v for v in grids[n] if abs(grids[n].index(v) - grids[n].index(c)) <= 8]
+                                             for n, c in zip(names, coarse, strict=True)}, loss)
     fitted = dict(zip(names, fine, strict=True))
     fitted |= {n: fitted["a_fq"] for n in grids if n not in fitted and n.startswith("a_fq_") and "a_fq" in fitted}
-    return fitted, median_err(params), median_err(with_constants(params, cls, **fitted))
+    return fitted, _median_log_err(rows, params), _median_log_err(rows, with_constants(params, cls, **fitted))
 
 
 def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedParams,

@@ -50,11 +50,11 @@ def fp16_convert_s(w: DeviceWork) -> float:
     """Seconds one prompt micro-batch spends turning ``w``'s dense quantized weights into F16 for a cuBLAS GEMM
     (DeviceWork.fp16_gemm_prompts), at the device's bandwidth: each matrix read at its own bytes per element,
     written as F16 to llama.cpp's pool and read back by the GEMM (ggml-cuda.cu ggml_cuda_op_mul_mat_cublas:
-    to_fp16_cuda on src0, then cublasGemmEx), 4 bytes per element on top of the quantized read."""
+    to_fp16_cuda on src0, then cublasGemmEx), 4 bytes per element on top of the quantized read (ubatch_read_s)."""
     if not (w.params and w.bandwidth_gb_s):
         return 0.0
     dense = w.resident_elements - w.resident_expert_elements
-    return dense * (w.weights_read_bytes / w.params + 4.0) / (w.bandwidth_gb_s * 1e9)
+    return ubatch_read_s(w) + dense * 4.0 / (w.bandwidth_gb_s * 1e9)
 
 
 def moe_ubatch_elements(w: DeviceWork, tokens: int) -> float:

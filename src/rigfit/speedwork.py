@@ -313,11 +313,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                 alu_path = True
         qt = tf
         mmq = 1.0
-        fp16_gemm = (dev is not None and d.role != Role.CPU and mem.run.backend == "cuda" and quantized
-                     and fp16_tensor_only(dev.vendor, dev.chip))
+        volta = dev is not None and fp16_tensor_only(dev.vendor, dev.chip)  # FP16 tensor cores, no INT8 ones
+        fp16_gemm = volta and d.role != Role.CPU and mem.run.backend == "cuda" and quantized
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
-                and mem.run.backend != "cpu"
-                and not fp16_tensor_only(dev.vendor, dev.chip)):
+                and mem.run.backend != "cpu" and not volta):
             # quantized matmuls: MMQ on INT8 tensor cores (Turing+) or DP4A (Pascal); Volta dequantizes prompt
             # batches to FP16 for its tensor cores (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq)
             qt = dev.int8_tops
