@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from .engines import get_engine
 from .models.spec import ModelSpec
 from .placement import Placement
-from .system import System
+from .system import PCIE_X16_GB_S, System, pcie_link
 from .vocab import ClusterMode
+
+# The share of a GPU's PCIe link (per direction) that a ring all-reduce's bus bandwidth reaches between GPUs of one
+# machine: 35 GB/s of PCIe 5.0 x16's 63 on four RTX 5090s (nccl-tests all_reduce_perf, NVIDIA/nccl#1639, 2025);
+# GeForce cards have no peer-to-peer copies, so NCCL stages through host memory.  With peer-to-peer (a patched
+# driver) four RTX 4090s reach 25.8 of PCIe 4.0's 31.5 (tinygrad/open-gpu-kernel-modules#36): 0.82, an upper end
+AR_PCIE_SHARE = 0.55
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,6 +29,29 @@ class NetworkTerms:
     note: str
     prior: bool
     overlapped: bool = True  # prompt micro-batches overlap across the machines' stages
+
+
+def tp_allreduce_token_s(spec: ModelSpec, plan: Placement, system: System | None) -> float:
+    """Seconds one in-machine tensor-parallel all-reduce adds per token it carries: the ring's 2 (N - 1) / N of
+    the token's activations (hidden size x the engine's activation bytes; Patarasuk & Yuan 2009) over the
+    slowest GPU's PCIe link at AR_PCIE_SHARE.  A prompt's micro-batch carries thousands of tokens, so over PCIe
+    this is most of a tensor-parallel prefill's cost on consumer cards; over NVLink (hundreds of GB/s per GPU)
+    the bytes are left out and the all-reduce's fixed cost (speed.decode_time_s) stands."""
+    n = plan.tensor_parallel
+    if n < 2 or (system.nvlink if system is not None else all(
+            d.device is not None and d.device.nvlink for d in plan.accelerators)):
+        return 0.0
+    rates = []
+    for d in plan.accelerators:
+        if d.device is None:
+            continue
+        rate = system.host_link_gb_s(d.device.name) if system is not None else None
+        rates.append(rate or pcie_link(d.device).gb_s or PCIE_X16_GB_S[4])
+    if not rates:
+        return 0.0
+    rules = get_engine(plan.engine).cluster
+    act = spec.hidden_size * (rules.activation_bytes if rules is not None else 2)
+    return 2 * (n - 1) / n * act / (min(rates) * AR_PCIE_SHARE * 1e9)
 
 
 def network_terms(spec: ModelSpec, plan: Placement, system: System, n_ubatch: int) -> NetworkTerms | None:

@@ -41,7 +41,7 @@ from .engines import get_engine
 from .memory import MemoryBreakdown
 from .microbatch import fp16_convert_s, moe_expert_overhead_s, moe_ubatch_elements, scan_s, stream_s, ubatch_read_s
 from .models.spec import ModelSpec
-from .network import network_terms
+from .network import network_terms, tp_allreduce_token_s
 from .placement import Placement
 from .speedclass import SpeedParams, class_params, era_class, hop_key, load_speed_params, value
 from .speedwork import (
@@ -287,7 +287,7 @@ def decode_linear(works: list[DeviceWork], plan: Placement, position: float, win
 def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, window: int,
                   params: SpeedParams, split_mode: str | None = None,
                   nvlink: bool | None = None, build: str = "current", batch: int = 1,
-                  allreduce_s: float | None = None) -> tuple[float, list[float]]:
+                  allreduce_s: float | None = None, allreduce_token_s: float = 0.0) -> tuple[float, list[float]]:
     per = [_apply(decode_terms(w, position, window, batch, current=build == "current"),
                   class_params(params, era_class(w.cls, build)))
            for w in works]
@@ -297,6 +297,7 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
         link = "t_allreduce_nvlink" if (_nvlink(plan) if nvlink is None else nvlink) else "t_allreduce_pcie"
         # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
         ar = allreduce_s if allreduce_s is not None else g.get(link, 30e-6)  # a cluster's: over its network
+        ar += batch * allreduce_token_s  # each sequence's activations over the link (network.tp_allreduce_token_s)
         t = max(per) * stages + 2 * plan.n_layers * ar + (stages - 1) * value(params, f"global:{hop_key(build)}")
         return t, per
     if batch > 1:  # the layers run in order, each device's step as above (layer split: the stages add up)
@@ -413,7 +414,8 @@ def pipelined(works: list[DeviceWork]) -> bool:
 
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, params: SpeedParams, split_mode: str | None = None,
-                   build: str = "current", start: int = 0, overlap: float | None = None) -> float:
+                   build: str = "current", start: int = 0, overlap: float | None = None,
+                   allreduce_token_s: float = 0.0) -> float:
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
     stage = []
@@ -435,8 +437,9 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
             s = max(s, moe_ubatch_elements(w, min(prompt, n_ubatch)) * a_x / (w.bandwidth_gb_s * 1e9))
         stage.append(s)
     if plan.tensor_parallel > 1:
-        return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * n_ub * \
-            params.globals_.get("t_allreduce_pcie", 30e-6)
+        # two all-reduces per layer and micro-batch: a fixed cost each, and every prompt token's activations
+        return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * (
+            n_ub * params.globals_.get("t_allreduce_pcie", 30e-6) + prompt * allreduce_token_s)
     if mode == "layer" and len(stage) > 1 and pipelined(works):
         total, left = 0.0, n_ub
         per_batch = max(1, n_batch // n_ubatch)
@@ -473,14 +476,15 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     mid = (gen_tokens - 1) / 2
     net = network_terms(spec, plan, system, run.n_ubatch) if system is not None and system.is_cluster else None
     ar = net.allreduce_s if net is not None else None
+    ar_tok = tp_allreduce_token_s(spec, plan, system) if net is None else 0.0
     net_s = net.decode_s if net is not None else 0.0
     t_mid, per = decode_time_s(works, plan, depth_tokens + mid, window, params, split_mode, nvlink, build,
-                               allreduce_s=ar)
+                               allreduce_s=ar, allreduce_token_s=ar_tok)
     t_mid += net_s
     decode = 1.0 / t_mid
     # after the prompt: decode positions depth + prompt .. depth + prompt + gen
     t_after, _ = decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params, split_mode, nvlink,
-                               build, allreduce_s=ar)
+                               build, allreduce_s=ar, allreduce_token_s=ar_tok)
     t_after += net_s
     # run.n_seq users answering at once (llama-server -np N slots, each after its prompt): one step reads
     # the weights once and every user's cache, and runs the batch's matmuls (batched_step_s)
@@ -488,7 +492,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     t_step = t_after
     if users > 1:
         t_step = batched_step_s(works, decode_time_s(works, plan, depth_tokens + prompt_tokens + mid, window, params,
-                                                     split_mode, nvlink, build, batch=users, allreduce_s=ar)[0] + net_s,
+                                                     split_mode, nvlink, build, batch=users, allreduce_s=ar,
+                                                     allreduce_token_s=ar_tok)[0] + net_s,
                                 batch_compute_s(works, users, params, build))
     f16 = mem.quant.upper() in F16_QUANTS
     notes: list[str] = []
@@ -498,7 +503,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     else:
         t_pp = prefill_time_s(works, plan, prompt_tokens, run.n_batch, run.n_ubatch, run.flash_attention, f16,
                               params, split_mode, build, depth_tokens,
-                              overlap=0.0 if net is not None and not net.overlapped else None)
+                              overlap=0.0 if net is not None and not net.overlapped else None,
+                              allreduce_token_s=ar_tok)
         if net is not None:
             t_pp += math.ceil(prompt_tokens / run.n_ubatch) * net.prefill_ubatch_s
     classes = tuple(dict.fromkeys(w.cls for w in works))

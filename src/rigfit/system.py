@@ -143,15 +143,18 @@ def device_backends(device: Device) -> tuple[Backend, ...]:
     return tuple(dict.fromkeys((own, Backend.VULKAN, Backend.CPU)))
 
 
-def pcie_link(device: Device) -> Link:
-    gen = device.pcie_gen
+def pcie_link(device: Device, host_gen: int | None = None) -> Link:
+    """A GPU's link to its host: its own PCIe generation and lanes, at the host platform's generation where that
+    is older (a PCIe 5.0 card in a PCIe 4.0 board trains at 4.0: the link runs at the lower of the two ends)."""
+    gen = min(device.pcie_gen, host_gen) if device.pcie_gen and host_gen else device.pcie_gen
     lanes = device.pcie_lanes or 16
     rate = PCIE_X16_GB_S.get(gen, 31.5) * lanes / 16 if gen else None
     return Link(kind=LinkKind.PCIE, ends=(device.name, "host"), gb_s=rate, pcie_gen=gen, lanes=lanes)
 
 
-def _links(devices: Sequence[SystemDevice]) -> tuple[Link, ...]:
-    out = [pcie_link(d.device) for d in devices if not d.device.unified and d.device.kind == "gpu"]
+def _links(devices: Sequence[SystemDevice], cpu: Device | None = None) -> tuple[Link, ...]:
+    host_gen = cpu.pcie_gen if cpu is not None else None
+    out = [pcie_link(d.device, host_gen) for d in devices if not d.device.unified and d.device.kind == "gpu"]
     gpus = [d for d in devices if d.device.kind == "gpu"]
     if sum(d.count for d in gpus) > 1 and all(d.device.nvlink for d in gpus):
         out.append(Link(kind=LinkKind.NVLINK, ends=(gpus[0].device.name, gpus[-1].device.name), gb_s=None))
@@ -175,7 +178,7 @@ def make_system(found: Sequence[tuple[Device, int]], *, os_name: str = "linux", 
     if ram_bytes is None and cpu is not None and not any(d.kind != "cpu" for d, _ in found):
         ram_bytes = cpu.memory_bytes
     return System(nodes=(Node(name=name, os=os_, devices=devs, ram_bytes=ram_bytes, cpu=cpu,
-                              links=_links(devs)),), notes=tuple(notes))
+                              links=_links(devs, cpu)),), notes=tuple(notes))
 
 
 def make_cluster(nodes: Sequence[System], *, link_name: str, gb_s: float, rtt_us: float, rdma: bool,
