@@ -350,7 +350,34 @@ def modern_table(show_rows: bool) -> int:
     published_table(show_rows)
     table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))
     table("metric depth", lambda r, c, v: (r.metric, "d=0" if r.depth == 0 else "d<=8k" if r.depth <= 8192 else "d>8k"))
+    repeats_table(scored)
     return 0
+
+
+# a run repeated with the same engine, machine, model, quant and settings whose measurements span more than this
+# factor contradicts itself (community submissions: one submitter's RTX 3080 decoding a 14B Q4_K_M at 10, 14 and
+# 74 tok/s): no model of the run can be right about all of them
+REPEAT_SPREAD = 1.5
+
+
+def repeats_table(scored: list[tuple[Any, float, str, str]]) -> None:
+    """The modern table's errors by metric over every scored row, and over the rows left when runs repeated with
+    identical settings that disagree among themselves by more than REPEAT_SPREAD are set aside."""
+    groups: dict[tuple[object, ...], list[float]] = {}
+    for r, _, _, _ in scored:
+        key = (r.engine, r.backend, r.hardware, r.cpu, r.model, r.quant, r.metric, r.prompt, r.gen, r.depth,
+               r.flash_attention, r.kv_type, r.gpu_layers, r.n_cpu_moe, r.users)
+        groups.setdefault(key, []).append(r.measured)
+    torn = {k for k, v in groups.items() if max(v) > REPEAT_SPREAD * min(v)}
+    print(f"\n| metric | rows | median | p90 | rows without self-contradicting repeats (over {REPEAT_SPREAD}x apart)"
+          " | median | p90 |\n|---|---:|---:|---:|---:|---:|---:|")
+    for metric in ("pp", "tg", "ttft"):
+        every = [(r, pred) for r, pred, _, _ in scored if r.metric == metric]
+        kept = [(r, pred) for r, pred in every
+                if (r.engine, r.backend, r.hardware, r.cpu, r.model, r.quant, r.metric, r.prompt, r.gen, r.depth,
+                    r.flash_attention, r.kv_type, r.gpu_layers, r.n_cpu_moe, r.users) not in torn]
+        a, b = _pct([100 * (p / r.measured - 1) for r, p in every]), _pct([100 * (p / r.measured - 1) for r, p in kept])
+        print(f"| {metric} | {len(every)} | {a[0]:.1f} | {a[1]:.1f} | {len(kept)} | {b[0]:.1f} | {b[1]:.1f} |")
 
 
 if __name__ == "__main__":

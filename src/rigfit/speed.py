@@ -507,6 +507,10 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
                               allreduce_token_s=ar_tok)
         if net is not None:
             t_pp += math.ceil(prompt_tokens / run.n_ubatch) * net.prefill_ubatch_s
+        if ar_tok and t_pp:
+            share = 100 * 2 * plan.n_layers * prompt_tokens * ar_tok / t_pp
+            notes.append(f"tensor parallel {plan.tensor_parallel} over PCIe: the prompt's all-reduces (two per "
+                         f"layer, every token's activations) take {share:.0f} % of its time")
     classes = tuple(dict.fromkeys(w.cls for w in works))
     worst = max(classes, key=lambda c: params.bands.get(c, {}).get("tg", (1, 1))[1])
     tg_band = params.bands.get(worst, {}).get("tg", (0.7, 1.3))
