@@ -1393,6 +1393,10 @@ def main(argv: list[str]) -> int:
     # May 2024 llama.cpp constants, fitted when llama.cpp too ran prompts through FP16 GEMMs, stand in
     vllm_theta |= {f"vllm-cuda:{k}": theta.get(f"cuda@2024-05:{k}", FIXED.get(f"cuda:{k}", 0.0))
                    for k in PREFILL_KEYS}
+    # each weight format's GEMMs run at their own tensor rate (engines.vllm.VLLM.prompt_rates_tflops: FP16 for
+    # the weight-only formats, FP8 / INT8 / FP4 for W8A8 and W4A4), so the quantized ones take the 16-bit GEMMs'
+    # efficiency, not ggml's MMQ's
+    vllm_theta["vllm-cuda:a_fq"] = vllm_theta["vllm-cuda:a_ff"]
     vllm_bands = one_device_decode_band("vllm-cuda", vdec, vdec_t, vllm_theta, vllm_devices)
     theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
     # MLX (mlx_lm.server) on Apple GPUs from its 2025-2026 runs: the whole-request runs on an M4 Pro and the

@@ -104,7 +104,11 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
             out.append(ModernRow(
                 engine=eng, backend=r["backend"], hardware=f"{n}x {hw}" if n > 1 else hw,
                 device=dev.group(1).strip() if dev else hw, model=r["model"], quant=r["quant"], metric=metric,
-                prompt=_int(r["prompt_tokens"]) or (512 if metric == "pp" else 0), gen=_int(r["gen_tokens"]) or 128,
+                # a llama-bench prompt row without a recorded length ran its default -p 512; a server's prompt rate
+                # without one is over an unknown prompt (request latency included): 0, which the short-prompt rule
+                # of fit_speed.py and accuracy.py then leaves out
+                prompt=_int(r["prompt_tokens"]) or (512 if metric == "pp" and bench else 0),
+                gen=_int(r["gen_tokens"]) or 128,
                 depth=_int(r["depth"]) or 0,
                 flash_attention={"1": True, "0": False}.get(r["flash_attn"]), kv_type=r["kv_type"] or None,
                 gpu_layers=_int(r["gpu_layers"]), n_cpu_moe=int(ncm.group(1)) if ncm else None, bench=bench,
@@ -322,7 +326,8 @@ def localscore_mean(row: ModernRow, fits: tuple[Any, ...]) -> float | None:
 DATA = Path(__file__).parent / "data"
 # Published llama-bench runs on current builds (llama.cpp pull requests and issues, "master" columns), one file
 # per backend: (file, backend, the card where the file has no gpu column)
-BENCH_FILES = ((DATA / "cuda_current.csv", "cuda", None), (DATA / "rocm_current.csv", "rocm", None),
+BENCH_FILES = ((DATA / "cuda_current.csv", "cuda", None), (DATA / "cuda_more.csv", "cuda", None),
+               (DATA / "rocm_current.csv", "rocm", None),
                (DATA / "rx7900xtx_rocm.csv", "rocm", "RX 7900 XTX"), (DATA / "metal_current.csv", "metal", None),
                (DATA / "vulkan_discrete.csv", "vulkan", None))
 

@@ -208,8 +208,10 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     apart = current and work.cls in CURRENT_PROMPT_CLASSES
     fa_apart = flash_attention and apart
     n_ub = math.ceil(prompt / ubatch)
-    terms = {"a_fq": 0.0 if f16 or gemm16 else flops_w / tq,
-             "a_ff": (flops_w if f16 or gemm16 else 0.0) / tf + (0.0 if fa_apart else flops_attn / tf),
+    own = work.gemm_prompts and not f16  # an engine's own quantized GEMMs: at their rate, a_ff's efficiency
+    terms = {"a_fq": 0.0 if f16 or gemm16 or own else flops_w / tq,
+             "a_ff": (flops_w / tq if own else (flops_w if f16 or gemm16 else 0.0) / tf)
+             + (0.0 if fa_apart else flops_attn / tf),
              "a_sc": 0.0 if flash_attention else 16.0 * ((work.n_heads_layers - work.swa_heads_layers) * pairs
                                                          + work.swa_heads_layers * swa_pairs)
              / (work.bandwidth_gb_s * 1e9),
@@ -221,9 +223,9 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     expert_apart = current and work.cls in EXPERT_PROMPT_CLASSES and not work.alu_prompts
     if (apart or expert_apart) and not f16 and work.routed_elements:
         # a MoE model's routed experts run as one small matmul per expert (ggml mul_mat_id, a few dozen tokens
-        # each): their FLOPs at their own constant, the dense matmuls' at a_fq
+        # each): their FLOPs at their own constant, the dense matmuls' at a_fq (an engine's own GEMMs: a_ff)
         terms["a_fx"] = 2.0 * work.routed_elements * prompt / tq
-        terms["a_fq"] -= terms["a_fx"]
+        terms["a_ff" if own else "a_fq"] -= terms["a_fx"]
     if apart:
         # each micro-batch streams its dense weights from memory again, at the bandwidth, beside its arithmetic
         # (``a_rd``; the routed experts it touches are priced by moe_expert_overhead_s)
@@ -234,7 +236,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         # weighs 1 / width: what makes a 0.5B model's prompt run at a third of a 3B one's matmul rate on the
         # same card (throughput_modern.csv RTX 3060 rows)
         terms["a_ac"] = ACTIVATION_BYTES * matmul_outputs(work) * prompt / (work.bandwidth_gb_s * 1e9)
-    if not f16 and work.cls in TYPE_SPLIT_CLASSES:
+    if not f16 and not own and work.cls in TYPE_SPLIT_CLASSES:
         # the prompt kernels differ by weight type (speedwork.CPU_PROMPT_FAMILY, GPU_PROMPT_FAMILY): the blocks'
         # FLOPs of each family at its own constant a_fq_<family>
         blocks = 2.0 * (work.params - work.output_elements) * prompt / tq

@@ -92,6 +92,9 @@ class DeviceWork:
     # the engine's prompt kernels do not reach the chip's matrix units (the Vulkan shaders on Intel Arc, an engine's
     # Engine.alu_prompt_vendors): its prompt matmuls, dense and routed experts alike, run on the shader ALUs
     alu_prompts: bool = False
+    # the engine's own prompt GEMMs (Engine.prompt_rates_tflops: vLLM's by weight format): every format's FLOPs at
+    # its own tensor rate (quant_tops) with the 16-bit GEMMs' constant a_ff, not ggml's MMQ constant a_fq
+    gemm_prompts: bool = False
     # a sequence's recurrent state in the layers held here (Mamba / Gated DeltaNet / short-conv mixers): each
     # decode step reads it and writes it back (llama.cpp ggml_ssm_scan / gated delta rule: f32 state in, out)
     state_bytes: float = 0.0
@@ -323,6 +326,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             mmq = mmq_int8_share(dev.vendor, dev.chip)
             if mma_without_tensor_cores(Vendor.of(dev.vendor), dev.chip) and dev.fp16_tflops:
                 qt, mmq = dev.fp16_tflops, 1.0  # the GTX 16 series runs MMQ's int8 MMA on its FP16 units
+        own = engine.prompt_rates_tflops(mem.quant, dev) if (
+            dev is not None and d.role != Role.CPU and mem.run.backend != "cpu") else None
+        if own is not None:  # the engine's own prompt kernels (vLLM's by weight format), not ggml's
+            (tf, qt), mmq, fp16_gemm, alu_path = own, 1.0, False, False
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
@@ -413,6 +420,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
                               matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm, alu_prompts=alu_path,
+                              gemm_prompts=own is not None,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=family_shares(mem.layer_type_elements, on_cpu),

@@ -23,6 +23,7 @@ from ..vocab import Backend, ClusterMode, Component, PlacementStyle, SpeedClass,
 
 if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
     from ..api import FitResult
+    from ..hardware.spec import Device
     from ..models.spec import ModelSpec
     from .recipe import Launch
 
@@ -228,6 +229,13 @@ class Engine(ABC):
     def allocate_pool(self, items: list[MemoryItem], run: RunConfig) -> tuple[list[MemoryItem], str]:
         """The items as the engine finally allocates them (vLLM preallocates a KV pool) and a startup
         warning for one device, or ``""``."""
+
+    # -- speed -----------------------------------------------------------------------------------------
+    def prompt_rates_tflops(self, quant: str, dev: Device) -> tuple[float, float] | None:
+        """The dense tensor rates (TFLOPS) the engine's prompt kernels run at on accelerator ``dev``: its
+        16-bit matmuls and attention, and its matmuls with ``quant`` weights; None: ggml's rules
+        (speedwork.device_work: MMQ on the INT8 tensor cores, F16 GEMMs with FP16 accumulation on GeForce)."""
+        return None
 
     # -- launch ----------------------------------------------------------------------------------------
     @abstractmethod

@@ -27,6 +27,7 @@ from .base import (
 
 if TYPE_CHECKING:
     from ..api import FitResult
+    from ..hardware.spec import Device
     from ..models.spec import ModelSpec
     from .recipe import Launch
 
@@ -38,7 +39,38 @@ SAMPLER_BYTES_PER_SEQ_VOCAB = 38.4
 _REPO_SUFFIX = {"AWQ": "-AWQ", "GPTQ": "-GPTQ-Int4", "GPTQ-8BIT": "-GPTQ-Int8"}
 
 
+# vLLM's prompt GEMMs by weight format.  16-bit weights, and the weight-only formats vLLM runs through Marlin
+# (AWQ, GPTQ, INT4: W4A16 / W8A16, vllm/model_executor/layers/quantization/utils/marlin_utils.py) or dequantizes
+# (bitsandbytes NF4), multiply in FP16/BF16 with FP32 accumulation; FP8 W8A8 runs on FP8 tensor cores where the
+# chip has them (Ada, Hopper, Blackwell, CDNA 3: cutlass_scaled_mm, quantization/fp8.py; Marlin W8A16 before
+# them); INT8 W8A8 on the INT8 tensor cores (compressed-tensors W8A8Int8); NVFP4 W4A4 on Blackwell's FP4 tensor
+# cores at twice the FP8 rate (quantization/modelopt.py, cutlass_scaled_fp4_mm for sm_100 and sm_120; Marlin
+# W4A16 elsewhere); MXFP4 (gpt-oss) as MXFP4 x MXFP8 at the FP8 rate on Blackwell (quantization/mxfp4.py), W4A16
+# elsewhere.  The catalog lists GeForce FP8 at FP16 accumulation; FP32 accumulation runs at half that on GeForce
+# (Ada and RTX Blackwell whitepapers), as it does for FP16.
+_W16_FORMATS = ("BF16", "FP16", "FP32", "AWQ", "GPTQ", "GPTQ-8BIT", "INT4", "NF4", "NF4-DQ")
+
+
 class VLLM(TensorEngine):
+    def prompt_rates_tflops(self, quant: str, dev: Device) -> tuple[float, float] | None:
+        f16 = dev.fp16_tflops
+        if not f16 or dev.kind != "gpu":
+            return None
+        fp8 = (dev.fp8_tflops or 0.0) / (2 if "geforce" in dev.name.lower() else 1)
+        blackwell = dev.arch == "Blackwell"
+        q = quant.upper()
+        if q in _W16_FORMATS:
+            return f16, f16
+        if q == "FP8":
+            return f16, fp8 or f16
+        if q == "INT8":
+            return f16, dev.int8_tops or f16
+        if q == "NVFP4":
+            return f16, 2 * (dev.fp8_tflops or 0.0) if blackwell and dev.fp8_tflops else f16
+        if q == "MXFP4":
+            return f16, fp8 if blackwell and fp8 else f16
+        return None
+
     def check_run(self, run: RunConfig) -> None:
         return None  # every KV dtype vLLM takes works with its attention backends
 
