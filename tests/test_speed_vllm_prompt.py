@@ -53,3 +53,14 @@ def test_formats_order_on_a_hopper() -> None:
                           context_tokens=8192).speed for q in ("BF16", "FP8", "AWQ")}
     pp = {q: s.prefill_tokens_per_s for q, s in rate.items() if s is not None}
     assert pp["FP8"] > 1.3 * pp["BF16"] and pp["AWQ"] <= pp["BF16"] * 1.01
+
+
+def test_vllm_on_a_datacenter_card_takes_its_own_constants() -> None:
+    """No vLLM runs on an H100 in the calibration files: vLLM's own constants (its CUDA graphs' per-layer cost, its
+    GEMMs' efficiency, fitted on its RTX 5090 runs) stand in, not llama.cpp's datacenter class (May 2024 builds,
+    124 us per layer), and the plan says which.  Qwen3-8B BF16 then decodes at 0.6-0.9 of the H100's roofline,
+    where llama.cpp's constants gave 0.4."""
+    s = rigfit.fit("Qwen3-8B", engine="vllm", quant="BF16", hardware=["H100 SXM"], context_tokens=8192).speed
+    assert s is not None and s.classes == ("vllm-cuda-datacenter",)
+    assert any("those of vllm-cuda stand in" in n for n in s.notes)
+    assert 0.6 < s.decode_tokens_per_s / s.roofline_tokens_per_s < 0.9

@@ -43,7 +43,7 @@ from .microbatch import fp16_convert_s, moe_expert_overhead_s, moe_ubatch_elemen
 from .models.spec import ModelSpec
 from .network import network_terms, tp_allreduce_token_s
 from .placement import Placement
-from .speedclass import SpeedParams, class_params, era_class, hop_key, load_speed_params, value
+from .speedclass import SpeedParams, class_params, era_class, hop_key, load_speed_params, stand_in_class, value
 from .speedwork import (
     DEFAULT_CPU_BANDWIDTH_GB_S,
     F16_QUANTS,
@@ -532,10 +532,12 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append(f"{engine.title} on the M5's GPU Neural Accelerators: no runs show its kernels using them; "
                      "prompts priced at the GPU's FP32 rate, a floor (wider prefill band)")
         pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.5))
-    if any(c not in params.classes for c in classes):
-        # no constants fitted on this engine's own runs: its kernels are priced as llama.cpp's
-        unfitted.append(f"{engine.title}: no speed constants fitted on its own runs yet; llama.cpp's stand in "
-                        "(wider band)")
+    missing = [c for c in classes if c not in params.classes]
+    if missing:
+        # no constants fitted on this engine's own runs on this hardware: another class's stand in
+        subs = sorted({stand_in_class(params, c) for c in missing})
+        unfitted.append(f"{engine.title}: no speed constants fitted on its own runs on this hardware yet; those of "
+                        f"{', '.join(subs)} stand in (wider band)")
     if net is not None:
         notes.append(net.note)
         if net.prior:

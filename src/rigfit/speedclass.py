@@ -151,6 +151,24 @@ def stand_in(cls: str) -> str:
     return cls
 
 
+# engines whose GPU kernels are their own, not ggml's: on a tier of the same backend that their runs do not reach
+# (vLLM on an H100: "vllm-cuda-datacenter") their own constants for that backend stand in before llama.cpp's for
+# the tier, since the per-layer cost and the GEMMs' efficiency are the engine's (llama.cpp's datacenter class holds
+# its May 2024 builds' 124 us per layer; vLLM's CUDA graphs on an RTX 5090 cost 47)
+OWN_KERNEL_CLASSES = (SpeedClass.VLLM, SpeedClass.TRANSFORMERS, SpeedClass.EXLLAMAV2)
+
+
+def stand_in_class(p: SpeedParams, cls: str) -> str:
+    """The class whose constants price ``cls`` where ``cls`` has none of its own (class_params' order)."""
+    base = cls.partition("@")[0]
+    if base in p.classes:
+        return base
+    lower = base.removesuffix("-ultra") if base.startswith(f"{SpeedClass.LLAMAFILE}-") else base
+    if any(base.startswith(f"{sc}-") for sc in OWN_KERNEL_CLASSES):
+        lower = base.removesuffix("-datacenter")
+    return next((c for c in (family_class(base), lower, stand_in(base)) if c in p.classes), "cuda")
+
+
 def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
     """A class's constants; for an older build era (``cls@era``) the era's own over the class's.  The Dec 2023
     builds' classes hold prefill only: their decode is the May 2024 builds' where that era has its own."""
@@ -160,9 +178,7 @@ def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
         # kernels cost about 250 us per layer on the M1 Max / M3 Max / M4 Pro where current llama.cpp builds on an Ultra
         # cost 146; LocalScore's M2 Ultra decode rows then come within 4 %, +30 % with llama.cpp's).  MLX and
         # Ollama keep llama.cpp's Ultra constants (the exo anchors of four M3 Ultras, tests/test_cluster.py)
-        lower = base.removesuffix("-ultra") if base.startswith(f"{SpeedClass.LLAMAFILE}-") else base
-        return (p.classes.get(family_class(base)) or p.classes.get(lower) or p.classes.get(stand_in(base))
-                or p.classes["cuda"])
+        return p.classes[stand_in_class(p, base)]
     out = p.classes[base]
     for name in ([f"{base}@2024-05"] if era == "2023-12" else []) + ([cls] if era else []):
         if name in p.classes:
