@@ -64,3 +64,11 @@ def test_vllm_on_a_datacenter_card_takes_its_own_constants() -> None:
     assert s is not None and s.classes == ("vllm-cuda-datacenter",)
     assert any("those of vllm-cuda stand in" in n for n in s.notes)
     assert 0.6 < s.decode_tokens_per_s / s.roofline_tokens_per_s < 0.9
+
+
+@pytest.mark.parametrize(("card", "quant", "tflops"), [("V100 PCIe 32GB", "INT8", 112.0), ("DGX Spark", "AWQ", 125.0)])
+def test_no_format_runs_below_the_16_bit_rate(card: str, quant: str, tflops: float) -> None:
+    """Volta's INT8 is DP4A, below its FP16 tensor cores: W8A8 never prices below the 16-bit rate; a unified
+    GB10 takes the same rules as a discrete card."""
+    rates = get_engine("vllm").prompt_rates_tflops(quant, resolve_device(card))
+    assert rates is not None and rates[1] == pytest.approx(tflops)

@@ -54,7 +54,7 @@ _W16_FORMATS = ("BF16", "FP16", "FP32", "AWQ", "GPTQ", "GPTQ-8BIT", "INT4", "NF4
 class VLLM(TensorEngine):
     def prompt_rates_tflops(self, quant: str, dev: Device) -> tuple[float, float] | None:
         f16 = dev.fp16_tflops
-        if not f16 or dev.kind != "gpu":
+        if not f16 or dev.kind == "cpu":
             return None
         fp8 = (dev.fp8_tflops or 0.0) / (2 if "geforce" in dev.name.lower() else 1)
         blackwell = dev.arch == "Blackwell"
@@ -63,8 +63,8 @@ class VLLM(TensorEngine):
             return f16, f16
         if q == "FP8":
             return f16, fp8 or f16
-        if q == "INT8":
-            return f16, dev.int8_tops or f16
+        if q == "INT8":  # INT8 tensor cores from Turing on (DP4A on Volta and Pascal stays below FP16)
+            return f16, max(dev.int8_tops or 0.0, f16)
         if q == "NVFP4":
             return f16, 2 * (dev.fp8_tflops or 0.0) if blackwell and dev.fp8_tflops else f16
         if q == "MXFP4":
