@@ -327,7 +327,8 @@ DATA = Path(__file__).parent / "data"
 # Published llama-bench runs on current builds (llama.cpp pull requests and issues, "master" columns), one file
 # per backend: (file, backend, the card where the file has no gpu column)
 BENCH_FILES = ((DATA / "cuda_current.csv", "cuda", None), (DATA / "cuda_more.csv", "cuda", None),
-               (DATA / "rocm_current.csv", "rocm", None),
+               (DATA / "rocm_current.csv", "rocm", None), (DATA / "rocm_more.csv", "rocm", None),
+               (DATA / "metal_more.csv", "metal", None), (DATA / "vulkan_more.csv", "vulkan", None),
                (DATA / "rx7900xtx_rocm.csv", "rocm", "RX 7900 XTX"), (DATA / "metal_current.csv", "metal", None),
                (DATA / "vulkan_discrete.csv", "vulkan", None))
 
