@@ -5,9 +5,12 @@ formats (AWQ, GPTQ) at the 16-bit rate."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rigfit
 from rigfit.engines import get_engine
+from rigfit.hardware.catalog import default_hardware
 from rigfit.hardware.resolve import resolve_device
 
 # (card, format, the rate of the format's GEMMs in TFLOPS): the catalog's dense rates; GeForce FP8 at FP32
@@ -72,3 +75,21 @@ def test_no_format_runs_below_the_16_bit_rate(card: str, quant: str, tflops: flo
     GB10 takes the same rules as a discrete card."""
     rates = get_engine("vllm").prompt_rates_tflops(quant, resolve_device(card))
     assert rates is not None and rates[1] == pytest.approx(tflops)
+
+
+_FP8_CARDS = sorted(d.name for d in default_hardware().select(kind="gpu") if d.vendor == "nvidia" and d.fp8_tflops
+                    and d.memory_bytes >= 16 * 2**30)
+
+
+@settings(max_examples=12, deadline=None)
+@given(card=st.sampled_from(_FP8_CARDS))
+def test_fp8_never_prefills_slower_than_bf16(card: str) -> None:
+    """Law: on a card with FP8 tensor cores, vLLM's FP8 W8A8 prompt never runs slower than the same model's BF16
+    one, and AWQ (W4A16) never faster than BF16."""
+    pp = {}
+    for q in ("BF16", "FP8", "AWQ"):
+        s = rigfit.fit("Qwen3-4B", engine="vllm", quant=q, hardware=[card], prompt_tokens=4096,
+                       context_tokens=8192).speed
+        assert s is not None and s.prefill_tokens_per_s is not None
+        pp[q] = s.prefill_tokens_per_s
+    assert pp["FP8"] >= pp["BF16"] >= pp["AWQ"] * 0.99

@@ -14,8 +14,19 @@ import math
 from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig, sum_items
+from ..hardware.rates import geforce_halves_fp32_accumulate
 from ..units import GIB, MIB
-from ..vocab import Backend, ClusterMode, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
+from ..vocab import (
+    Backend,
+    ClusterMode,
+    Component,
+    LayerKind,
+    Location,
+    PlacementStyle,
+    SpeedClass,
+    Vendor,
+    WeightFormat,
+)
 from .base import (
     ClusterRules,
     PlacementRules,
@@ -56,7 +67,8 @@ class VLLM(TensorEngine):
         f16 = dev.fp16_tflops
         if not f16 or dev.kind == "cpu":
             return None
-        fp8 = (dev.fp8_tflops or 0.0) / (2 if "geforce" in dev.name.lower() else 1)
+        halved = geforce_halves_fp32_accumulate(Vendor.of(dev.vendor), dev.chip, dev.name)
+        fp8 = (dev.fp8_tflops or 0.0) / (2 if halved else 1)
         blackwell = dev.arch == "Blackwell"
         q = quant.upper()
         if q in _W16_FORMATS:
