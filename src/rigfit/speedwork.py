@@ -302,7 +302,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             alu = (dev.fp32_tflops or dev.fp16_tflops) if dev else None
             if dev is not None and dev.vendor == "apple" and not apple_serial_dequant(dev.vendor, dev.arch):
                 alu = None  # M3 and later overlap the unpacking with the stream (rates.apple_serial_dequant)
-            if dev is not None and tf and geforce_halves_fp32_accumulate(Vendor.of(dev.vendor), dev.chip, dev.name):
+            if dev is not None and tf and geforce_halves_fp32_accumulate(dev.vendor, dev.chip, dev.name):
                 # ggml-cuda runs F16 GEMMs with FP16 accumulation (cublasGemmEx CUBLAS_COMPUTE_16F), which
                 # GeForce parts do at twice the FP32-accumulate rate the catalog lists (Ada/Ampere whitepapers)
                 tf *= 2

@@ -16,17 +16,7 @@ from typing import TYPE_CHECKING
 from ..breakdown import MemoryItem, RunConfig, sum_items
 from ..hardware.rates import geforce_halves_fp32_accumulate
 from ..units import GIB, MIB
-from ..vocab import (
-    Backend,
-    ClusterMode,
-    Component,
-    LayerKind,
-    Location,
-    PlacementStyle,
-    SpeedClass,
-    Vendor,
-    WeightFormat,
-)
+from ..vocab import Backend, ClusterMode, Component, LayerKind, Location, PlacementStyle, SpeedClass, WeightFormat
 from .base import (
     ClusterRules,
     PlacementRules,
@@ -67,7 +57,7 @@ class VLLM(TensorEngine):
         f16 = dev.fp16_tflops
         if not f16 or dev.kind == "cpu":
             return None
-        halved = geforce_halves_fp32_accumulate(Vendor.of(dev.vendor), dev.chip, dev.name)
+        halved = geforce_halves_fp32_accumulate(dev.vendor, dev.chip, dev.name)
         fp8 = (dev.fp8_tflops or 0.0) / (2 if halved else 1)
         blackwell = dev.arch == "Blackwell"
         q = quant.upper()

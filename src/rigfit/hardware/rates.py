@@ -80,12 +80,13 @@ def unit_rate(vendor: Vendor, chip: str) -> UnitRate | None:
     return RATES.get((vendor, chip_family(chip)))
 
 
-def geforce_halves_fp32_accumulate(vendor: Vendor, chip: str, name: str) -> bool:
+def geforce_halves_fp32_accumulate(vendor: Vendor | str, chip: str, name: str) -> bool:
     """A GeForce card, whose architecture runs FP16 (and FP8) matmuls with FP32 accumulation at half the rate of
     FP16 accumulation (``geforce_half``; the catalog lists FP16 at FP32 accumulation, FP8 at FP16 accumulation).
     The product line is in the name: GeForce and RTX workstation boards share the dies."""
-    rate = unit_rate(vendor, chip) if chip else None
-    return vendor == Vendor.NVIDIA and "geforce" in name.lower() and (rate is None or rate.geforce_half)
+    v = Vendor.of(vendor)
+    rate = unit_rate(v, chip) if chip else None
+    return v == Vendor.NVIDIA and "geforce" in name.lower() and (rate is None or rate.geforce_half)
 
 
 def has_matrix_units(vendor: Vendor, chip: str) -> bool:
