@@ -363,19 +363,19 @@ REPEAT_SPREAD = 1.5
 def repeats_table(scored: list[tuple[Any, float, str, str]]) -> None:
     """The modern table's errors by metric over every scored row, and over the rows left when runs repeated with
     identical settings that disagree among themselves by more than REPEAT_SPREAD are set aside."""
+    def settings(r: Any) -> tuple[object, ...]:
+        return (r.engine, r.backend, r.hardware, r.cpu, r.model, r.quant, r.metric, r.prompt, r.gen, r.depth,
+                r.flash_attention, r.kv_type, r.gpu_layers, r.n_cpu_moe, r.users)
+
     groups: dict[tuple[object, ...], list[float]] = {}
     for r, _, _, _ in scored:
-        key = (r.engine, r.backend, r.hardware, r.cpu, r.model, r.quant, r.metric, r.prompt, r.gen, r.depth,
-               r.flash_attention, r.kv_type, r.gpu_layers, r.n_cpu_moe, r.users)
-        groups.setdefault(key, []).append(r.measured)
+        groups.setdefault(settings(r), []).append(r.measured)
     torn = {k for k, v in groups.items() if max(v) > REPEAT_SPREAD * min(v)}
     print(f"\n| metric | rows | median | p90 | rows without self-contradicting repeats (over {REPEAT_SPREAD}x apart)"
           " | median | p90 |\n|---|---:|---:|---:|---:|---:|---:|")
     for metric in ("pp", "tg", "ttft"):
         every = [(r, pred) for r, pred, _, _ in scored if r.metric == metric]
-        kept = [(r, pred) for r, pred in every
-                if (r.engine, r.backend, r.hardware, r.cpu, r.model, r.quant, r.metric, r.prompt, r.gen, r.depth,
-                    r.flash_attention, r.kv_type, r.gpu_layers, r.n_cpu_moe, r.users) not in torn]
+        kept = [(r, pred) for r, pred in every if settings(r) not in torn]
         a, b = _pct([100 * (p / r.measured - 1) for r, p in every]), _pct([100 * (p / r.measured - 1) for r, p in kept])
         print(f"| {metric} | {len(every)} | {a[0]:.1f} | {a[1]:.1f} | {len(kept)} | {b[0]:.1f} | {b[1]:.1f} |")
 
