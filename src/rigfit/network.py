@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .engines import get_engine
 from .models.spec import ModelSpec
 from .placement import Placement
-from .system import PCIE_X16_GB_S, System, pcie_link
+from .system import PCIE_X16_GB_S, System, gpu_host_gb_s
 from .vocab import ClusterMode
 
 # The share of a GPU's PCIe link (per direction) that a ring all-reduce's bus bandwidth reaches between GPUs of one
@@ -31,6 +31,11 @@ class NetworkTerms:
     overlapped: bool = True  # prompt micro-batches overlap across the machines' stages
 
 
+def plan_nvlink(plan: Placement) -> bool:
+    """Every accelerator of the plan has NVLink (the catalog's flag, where no System says how they are joined)."""
+    return all(d.device is not None and d.device.nvlink for d in plan.accelerators)
+
+
 def tp_allreduce_token_s(spec: ModelSpec, plan: Placement, system: System | None) -> float:
     """Seconds one in-machine tensor-parallel all-reduce adds per token it carries: the ring's 2 (N - 1) / N of
     the token's activations (hidden size x the engine's activation bytes; Patarasuk & Yuan 2009) over the
@@ -38,15 +43,9 @@ def tp_allreduce_token_s(spec: ModelSpec, plan: Placement, system: System | None
     this is most of a tensor-parallel prefill's cost on consumer cards; over NVLink (hundreds of GB/s per GPU)
     the bytes are left out and the all-reduce's fixed cost (speed.decode_time_s) stands."""
     n = plan.tensor_parallel
-    if n < 2 or (system.nvlink if system is not None else all(
-            d.device is not None and d.device.nvlink for d in plan.accelerators)):
+    if n < 2 or (system.nvlink if system is not None else plan_nvlink(plan)):
         return 0.0
-    rates = []
-    for d in plan.accelerators:
-        if d.device is None:
-            continue
-        rate = system.host_link_gb_s(d.device.name) if system is not None else None
-        rates.append(rate or pcie_link(d.device).gb_s or PCIE_X16_GB_S[4])
+    rates = [gpu_host_gb_s(system, d.device) or PCIE_X16_GB_S[4] for d in plan.accelerators if d.device is not None]
     if not rates:
         return 0.0
     rules = get_engine(plan.engine).cluster

@@ -41,7 +41,7 @@ from .engines import get_engine
 from .memory import MemoryBreakdown
 from .microbatch import fp16_convert_s, moe_expert_overhead_s, moe_ubatch_elements, scan_s, stream_s, ubatch_read_s
 from .models.spec import ModelSpec
-from .network import network_terms, tp_allreduce_token_s
+from .network import network_terms, plan_nvlink, tp_allreduce_token_s
 from .placement import Placement
 from .speedclass import SpeedParams, class_params, era_class, hop_key, load_speed_params, stand_in_class, value
 from .speedwork import (
@@ -255,10 +255,6 @@ def _apply(terms: dict[str, float], params: dict[str, float]) -> float:
     return sum(v * params[k] for k, v in terms.items())
 
 
-def _nvlink(plan: Placement) -> bool:
-    return all(d.device is not None and d.device.nvlink for d in plan.accelerators)
-
-
 def _add(acc: dict[str, float], cls: str, terms: dict[str, float], scale: float = 1.0) -> None:
     for k, v in terms.items():
         acc[f"{cls}:{k}"] = acc.get(f"{cls}:{k}", 0.0) + v * scale
@@ -296,7 +292,7 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
     if plan.tensor_parallel > 1:
         g = params.globals_
         stages = max(1, plan.pipeline_parallel)
-        link = "t_allreduce_nvlink" if (_nvlink(plan) if nvlink is None else nvlink) else "t_allreduce_pcie"
+        link = "t_allreduce_nvlink" if (plan_nvlink(plan) if nvlink is None else nvlink) else "t_allreduce_pcie"
         # the shards of a stage run together: the slowest shard, plus two all-reduces per layer
         ar = allreduce_s if allreduce_s is not None else g.get(link, 30e-6)  # a cluster's: over its network
         ar += batch * allreduce_token_s  # each sequence's activations over the link (network.tp_allreduce_token_s)

@@ -34,7 +34,7 @@ from .memory import MemoryBreakdown, kv_layout
 from .models.spec import ModelSpec
 from .placement import Placement
 from .speedclass import family_class, hardware_class
-from .system import System, pcie_link
+from .system import System, gpu_host_gb_s
 from .vocab import LayerKind, Role, SpeedClass, Split, Vendor
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
@@ -275,7 +275,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     first = gpus[0].device if gpus else None
     pcie = 0.0
     if first is not None:
-        pcie = (system.host_link_gb_s(first.name) if system is not None else pcie_link(first).gb_s) or 0.0
+        pcie = gpu_host_gb_s(system, first) or 0.0
     out: list[DeviceWork] = []
     for d in plan.devices:
         if not (d.layers or d.has_output or d.expert_layers):

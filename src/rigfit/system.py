@@ -152,6 +152,12 @@ def pcie_link(device: Device, host_gen: int | None = None) -> Link:
     return Link(kind=LinkKind.PCIE, ends=(device.name, "host"), gb_s=rate, pcie_gen=gen, lanes=lanes)
 
 
+def gpu_host_gb_s(system: System | None, device: Device) -> float | None:
+    """A GPU's PCIe rate to its host, per direction: the system's link (at the board's generation where the CPU is
+    named), else the card's own; None where the generation is unknown."""
+    return system.host_link_gb_s(device.name) if system is not None else pcie_link(device).gb_s
+
+
 def _links(devices: Sequence[SystemDevice], cpu: Device | None = None) -> tuple[Link, ...]:
     host_gen = cpu.pcie_gen if cpu is not None else None
     out = [pcie_link(d.device, host_gen) for d in devices if not d.device.unified and d.device.kind == "gpu"]
