@@ -163,6 +163,26 @@ def held_out_table() -> None:
     for rows, cls, metric, n, err_in, err_loo in fit_speed.SUMMARY:
         held = "not held out" if math.isnan(err_loo) else f"{err_loo:.1f}"  # no other device to fit on
         print(f"| {rows} | {cls} | {metric} | {n} | {err_in:.1f} | {held} |")
+    pooled_table(fit_speed.POOL)
+
+
+def pooled_table(pool: list[tuple[str, str, list[float], list[float]]]) -> None:
+    """The rows of every fitted class pooled, as issue 16's targets read (decode median <= 10 %, p90 <= 25 %;
+    prefill median <= 15 %, p90 <= 35 %, leave-one-device-out): absolute % error in-sample over all of them, and
+    leave-one-device-out over the rows of the classes that have another device to fit on."""
+    print("\n| pooled rows | metric | n | in-sample median | p90 | n held out | leave-one-device-out median | p90 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    sources = tuple(dict.fromkeys(r for r, _, _, _ in pool))
+    groups = [(r, (r,)) for r in sources] + [("all but LocalScore", tuple(r for r in sources if r != "LocalScore")),
+                                             ("all", sources)]
+    for label, keep in groups:
+        for metric in ("tg", "pp"):
+            ins = [abs(1 / x - 1) * 100 for r, m, xs, _ in pool if r in keep and m == metric for x in xs]
+            held = [abs(1 / x - 1) * 100 for r, m, _, hs in pool if r in keep and m == metric for x in hs]
+            if not ins:
+                continue
+            loo = f"{len(held)} | {_pct(held)[0]:.1f} | {_pct(held)[1]:.1f}" if len(held) >= 2 else "0 | - | -"
+            print(f"| {label} | {metric} | {len(ins)} | {_pct(ins)[0]:.1f} | {_pct(ins)[1]:.1f} | {loo} |")
 
 
 

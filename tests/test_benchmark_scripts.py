@@ -111,3 +111,22 @@ def test_decode_beyond_the_bandwidth_is_not_scored(monkeypatch: pytest.MonkeyPat
 
     f = rigfit.fit(model, engine="ollama", hardware=["Apple M5 Max 48GB"])
     assert _beats_bandwidth(f, SimpleNamespace(metric="tg", measured=measured)) is beyond
+
+
+def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    """accuracy.pooled_table: predicted / measured time ratios pooled per source and over all of them; a class
+    without held-out ratios adds to the in-sample figures only (ratio 0.8 is a rate 25 % high, 1.25 one 20 % low)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from accuracy import pooled_table
+
+    pool = [("2025-2026", "tg", [0.8, 1.0, 1.25], [0.8, 1.25, 1.25]),
+            ("2025-2026", "tg", [1.0], []),
+            ("LocalScore", "tg", [0.5], [0.5])]
+    pooled_table(pool)
+    lines = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line
+             for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
+    assert lines[("2025-2026", "tg")] == "| 2025-2026 | tg | 4 | 10.0 | 25.0 | 3 | 20.0 | 25.0 |"
+    assert lines[("all but LocalScore", "tg")] == lines[("2025-2026", "tg")].replace("2025-2026", "all but LocalScore")
+    assert lines[("all", "tg")] == "| all | tg | 5 | 20.0 | 100.0 | 4 | 22.5 | 100.0 |"
+    assert ("2025-2026", "pp") not in lines
