@@ -62,6 +62,7 @@ PRIORS = {  # engine-facts.md 3.1/3.2 starting priors, for classes with no calib
 
 STRIX = Path(__file__).parent / "data" / "strix_halo.csv"
 XTX = Path(__file__).parent / "data" / "rx7900xtx_rocm.csv"
+JETSON = Path(__file__).parent / "data" / "jetson_orin.csv"
 APPLE_MATRIX = Path(__file__).parent / "data" / "apple_matrix.csv"
 VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
 METAL_CURRENT = Path(__file__).parent / "data" / "metal_current.csv"
@@ -339,7 +340,7 @@ def moe_run(row: object) -> bool:
 def with_constants(params: SpeedParams, cls: str, **values: float) -> SpeedParams:
     """``params`` with some of ``cls``'s constants replaced."""
     classes = dict(params.classes)
-    classes[cls] = {**classes[cls], **values}
+    classes[cls] = {**classes.get(cls, {}), **values}
     return replace(params, classes=classes)
 
 
@@ -890,6 +891,57 @@ def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float
     return out, bands, lines
 
 
+def fit_orin(theta: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+    """Jetson Orin's iGPU, the "cuda-orin" class (speedclass.SHARED_BUS_CHIPS), on the cited llama.cpp runs of
+    benchmarks/data/jetson_orin.csv from 2025 on (older builds' per-layer launches are not today's): the CUDA fit's
+    constants (the same kernels) with decode's a_w and t_layer fitted (robust, each module with the same say), and
+    the quantized matmuls' a_fq fitted on the dense prompts (each module with the same say); a MoE's routed experts
+    (a_fx, a_xt) keep the CUDA fit's ratio to a_fq, since the same MMQ kernels run them.  Bands: the wider of the
+    in-sample and the leave-one-module-out spread, at least +-40 % (few runs, two modules, power modes)."""
+    cls = "cuda-orin"
+    out = {f"{cls}:{k.split(':')[1]}": v for k, v in theta.items() if k.startswith("cuda:")}
+    dec, dec_t, pre = bench_forms(JETSON, "cuda")
+    keep = [i for i, (row, _) in enumerate(dec) if getattr(row, "date", "") >= "2025-01-01"]
+    dec, dec_t = [dec[i] for i in keep], [dec_t[i] for i in keep]
+    cards = [getattr(row, "device", "") for row, _ in dec]
+    counts = {c: cards.count(c) for c in set(cards)}
+    fixed = {k: v for k, v in out.items() if k.split(":")[1] not in ("a_w", "t_layer")}
+    got, ins, held = fit_held_out(dec, dec_t, fixed, row_weights=[1 / counts[c] for c in cards])
+    out |= {k: v for k, v in got.items() if k in (f"{cls}:a_w", f"{cls}:t_layer")}
+    base = with_constants(load_speed_params(), cls, **{k.split(":")[1]: v for k, v in out.items()})
+    grid = {"a_fq": [round(1 + 0.1 * i, 1) for i in range(0, 141)]}
+    dense = [(row, t) for row, t in pre if PP_RUNS[row].works[0].expert_ratio == 1]
+
+    def experts_too(a_fq: float) -> dict[str, float]:
+        r = a_fq / out[f"{cls}:a_fq"]
+        return {"a_fq": a_fq, "a_fx": out[f"{cls}:a_fx"] * r, "a_xt": out[f"{cls}:a_xt"] * r}
+
+    got_pp, e0, _ = fit_prompt_by_card(cls, dense, base, grid)
+    pp_consts = experts_too(got_pp["a_fq"])
+    out |= {f"{cls}:{k}": v for k, v in pp_consts.items()}
+    pp = [PP_RUNS[row].seconds(with_constants(base, cls, **pp_consts)) / t for row, t in pre]
+    pp_held: list[float] = []
+    for module in sorted({getattr(row, "device", "") for row, _ in pre}):
+        other, _, _ = fit_prompt_by_card(cls, [(r, t) for r, t in dense if getattr(r, "device", "") != module], base,
+                                         grid)
+        p = with_constants(base, cls, **experts_too(other["a_fq"]))
+        pp_held += [PP_RUNS[row].seconds(p) / t for row, t in pre if getattr(row, "device", "") == module]
+    bands = {}
+    for m, a, b in (("tg", ins, held), ("pp", pp, pp_held)):
+        q, ql = statistics.quantiles(a, n=10), statistics.quantiles(b, n=10)
+        bands[m] = (round(min(q[0], ql[0], 0.6), 3), round(max(q[-1], ql[-1], 1.4), 3))
+    for m, a, b in (("tg", ins, held), ("pp", pp, pp_held)):
+        SUMMARY.append(("Jetson Orin (benchmarks/data)", cls, m, len(a), _err(a), _err(b)))
+        POOL.append(("Jetson Orin (benchmarks/data)", m, a, b))
+    lines = [f"{cls:16s} tg: n={len(ins):3d} on {len(counts)} modules, a_w {out[f'{cls}:a_w']:.3f} t_layer "
+             f"{out[f'{cls}:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % leave-one-module-out "
+             f"{_err(held):.1f} % ({', '.join(f'{c}: {n}' for c, n in sorted(counts.items()))})",
+             f"{cls:16s} pp: n={len(pp):3d} ({len(dense)} dense), a_fq {pp_consts['a_fq']:.2f} (experts a_fx "
+             f"{pp_consts['a_fx']:.2f}, a_xt {pp_consts['a_xt']:.0f}) | median error {e0:.1f} % at the CUDA "
+             f"constants -> {_err(pp):.1f} % in-sample, leave-one-module-out {_err(pp_held):.1f} %"]
+    return out, bands, lines
+
+
 def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
     """Discrete Radeons on ROCm: decode t_layer from the RX 7900 XT whole requests (llmfit community), the RX 7900
     XTX llama-bench rows and the published llama-bench rows of benchmarks/data/rocm_current.csv (RX 9060 XT /
@@ -1353,22 +1405,22 @@ def main(argv: list[str]) -> int:
             # linear form holds a_xt), the other prompt constants at the 2024 fit's; the recurrent scan is not
             # fitted here (three of the five rows are hybrid models, too few to tell it from the matmuls)
             # the matmuls' activation traffic at the CUDA fit's constant (speed.ACTIVATION_CLASSES)
-            rows = [(mpre[i][0], mpre_t[i]) for i in quantized]
+            qrows = [(mpre[i][0], mpre_t[i]) for i in quantized]
             metal_theta["metal:a_ac"] = theta["cuda:a_ac"]
             held = with_constants(load_speed_params(), "metal", a_ss=0.0, a_ac=theta["cuda:a_ac"],
                                   **{k: metal_theta[f"metal:{k}"] for k in PREFILL_KEYS if k != "a_fq"})
-            got, e0, e1 = fit_prompt_constants("metal", rows, held, {"a_fq": [0.02 * i for i in range(25, 101)],
+            got, e0, e1 = fit_prompt_constants("metal", qrows, held, {"a_fq": [0.02 * i for i in range(25, 101)],
                                                                      "a_xt": XT_GRID})
             metal_theta |= {f"metal:{k}": v for k, v in got.items()} | {"metal:a_ss": 0.0}
-            moe = [row for row, _ in rows if PP_RUNS[row].works[0].expert_ratio < 1]
+            moe = [row for row, _ in qrows if PP_RUNS[row].works[0].expert_ratio < 1]
             print(f"metal (2025-26)  pp: a_fq {metal_theta['metal:a_fq']:.3f} from {len(quantized)} quantized prompt "
-                  f"rows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f}), MoE a_xt "
+                  f"qrows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f}), MoE a_xt "
                   f"{metal_theta['metal:a_xt']:.1f} ({len(moe)} of them MoE; median error {e0:.1f} -> {e1:.1f} %)")
-            # the same two constants fitted without each chip's rows, that chip's rows predicted with them
+            # the same two constants fitted without each chip's qrows, that chip's qrows predicted with them
             grids = {"a_fq": [0.02 * i for i in range(25, 101)], "a_xt": XT_GRID}
             fitted = with_constants(held, "metal", **got)
-            ins = [PP_RUNS[row].seconds(fitted) / t for row, t in rows]
-            loo = prompt_held_out("metal", rows, held, grids)
+            ins = [PP_RUNS[row].seconds(fitted) / t for row, t in qrows]
+            loo = prompt_held_out("metal", qrows, held, grids)
             SUMMARY.append(("2025-2026", "metal (quantized)", "pp", len(ins), _err(ins),
                             _err(loo) if len(loo) >= 2 else NAN))
             POOL.append(("2025-2026", "pp", ins, loo))
@@ -1471,6 +1523,12 @@ def main(argv: list[str]) -> int:
     apu_bands["vulkan"] = vk_bands
     for line in vk_lines:
         print(line)
+    # Jetson Orin's iGPU: the CUDA constants with its own decode a_w and t_layer (fit_orin)
+    if JETSON.exists():
+        orin_theta, apu_bands["cuda-orin"], orin_lines = fit_orin(theta)
+        theta |= orin_theta
+        for line in orin_lines:
+            print(line)
     theta = {k: v for k, v in theta.items() if not k.startswith("metal:")} | \
         {k: v for k, v in metal_theta.items() if k.startswith("metal:")}  # not the globals the rows cannot see
     # llamafile's classes from its LocalScore runs, the llama.cpp classes' constants (fitted, else the priors)
@@ -1534,6 +1592,8 @@ def main(argv: list[str]) -> int:
              "# and the RX 7900 XT requests (fit_rocm; a_fq_mq the costly MMQ weight types, GPU_PROMPT_FAMILY).",
              "# cuda-legacy (no tensor cores: Pascal): decode a_w and prompts a_fq from the published runs of",
              "# benchmarks/data/cuda_current.csv (fit_cuda_legacy: Tesla P40, GTX 1080, GTX 1060).",
+             "# cuda-orin (Jetson Orin's iGPU): the cuda constants with decode a_w, t_layer and prompts' a_fq fitted",
+             "# on the cited runs of benchmarks/data/jetson_orin.csv (fit_orin; AGX Orin and Orin Nano Super).",
              "# vulkan (discrete cards): decode from benchmarks/data/vulkan_discrete.csv (fit_vulkan), prompts the",
              "# prior carried from ROCm by the Strix Halo's Vulkan / ROCm ratio (vulkan_prior).",
              "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",

@@ -75,7 +75,7 @@ TINY_MODEL_BYTES = 50_000_000
 # two terms apart (prefill_terms): flash attention's FLOPs (``a_fa``; most of those rows ran with it, up to 131k
 # tokens deep) and the activations the matmuls write and the next kernels read (``a_ac``).  Ollama runs
 # llama.cpp's CUDA kernels.
-CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda")
+CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda", "cuda-orin", "ollama-cuda-orin")
 # classes whose MoE prompts price the routed experts' FLOPs apart (a_fx) without the rest of the current CUDA
 # builds' split: Apple GPUs with matrix units, where MLX's expert matmuls (gather_qmm) stay far below the Neural
 # Accelerators' rate the dense matmuls reach (benchmarks/data/apple_matrix.csv: Qwen3.6-35B-A3B gains 4.3x from
@@ -101,7 +101,8 @@ ACTIVATION_CLASSES = ("metal", "metal-ultra", "ollama-metal", "rocm")
 # tokens of DeepSeek-V2-Lite (MLA: 16 heads share one 576-wide latent) where its KV bytes take 1.3 ms, and
 # Qwen3-0.6B (2 query heads per KV head) twice its KV read time: the arithmetic, not the bytes, is what grows.
 # The smaller chips keep a KV term from the May 2024 rows (no current depth sweeps on them)
-DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda", "metal-ultra")
+DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda", "metal-ultra", "cuda-orin",
+                            "ollama-cuda-orin", "vllm-cuda-orin", "llamafile-cuda-orin")
 # classes whose current builds pay a fixed cost per routed-expert matmul in decode (``t_x``, seconds per expert a
 # token uses per MoE layer): Metal's and Vulkan's mul_mat_id run each selected expert's small mat-vec on its own,
 # so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;

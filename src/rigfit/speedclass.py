@@ -91,6 +91,11 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
                        batched_fitted=frozenset(batched), prompt_prior=frozenset(prompt_prior))
 
 
+# NVIDIA SoC GPUs on a bus shared with the rest of the chip that the cards' class prices too fast (Jetson Orin's
+# GA10B): the "cuda-orin" class
+SHARED_BUS_CHIPS = ("GA10B",)
+
+
 def hardware_class(device: Device | None, backend: str) -> str:
     """Fitted per backend and hardware class, not per card."""
     if device is None or device.kind == "cpu" or backend == "cpu":
@@ -107,6 +112,12 @@ def hardware_class(device: Device | None, backend: str) -> str:
         # llama.cpp's Vulkan backend runs its own shaders (ggml-vulkan), not the CUDA kernels the cuda classes
         # were fitted on; no Vulkan-on-NVIDIA runs in the calibration files: the Vulkan prior, and it says so
         return "vulkan"
+    if device.vendor == "nvidia" and device.unified and device.chip in SHARED_BUS_CHIPS:
+        # Jetson Orin's Ampere iGPU shares the SoC's LPDDR5 bus with its CPU cores and accelerators: its decode
+        # reaches a smaller share of the listed bandwidth than a card's GDDR does, and a slower host CPU drives
+        # its kernels; fitted as a class of its own on cited runs (benchmarks/data/jetson_orin.csv).  GB10 (DGX
+        # Spark) decodes at the cards' class (benchmarks/data/cuda_current.csv)
+        return "cuda-orin"
     if device.vendor == "nvidia":
         # the class follows the silicon: L4/L40/A40/T4 share the GeForce/RTX dies; A100/H100/B200 are HBM
         # compute dies.  A user's card without a chip name falls back to its form.

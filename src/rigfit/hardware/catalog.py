@@ -141,6 +141,7 @@ SOC_SCHEMA: dict[str, Field] = {
     "form": Field("str", True, tuple(Form)), "memory_options_gib": Field("int_list"),
     "street_usd": Field("pos_num"), "street_date": Field("date"), "street_source": Field("str"),
     "street_notes": Field("str"), "cpu_cores": Field("pos_int"), "cpu_isa": Field("str", False, tuple(CpuIsa)),
+    "chip": Field("str"),
 }
 
 
@@ -279,6 +280,7 @@ def _soc(rec: dict[str, Any]) -> list[Device]:
             street_usd=_num(rec.get("street_usd")), street_date=rec.get("street_date", ""),
             street_source=rec.get("street_source", ""),
             gpu_memory_max_bytes=round(share * GIB) if share else None, arch=rec["name"] if several else "",
+            chip=rec.get("chip", ""),
             base_config=several and mem == rec["memory_gib"],
             aliases=tuple(f"{a.lower()} {mem}gb" if several else a.lower() for a in rec.get("aliases", ())),
             source=rec["source"], as_of=rec["as_of"], notes=rec.get("notes", ""),
