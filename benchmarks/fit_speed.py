@@ -891,17 +891,16 @@ def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float
     return out, bands, lines
 
 
-def fit_orin(theta: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
-    """Jetson Orin's iGPU, the "cuda-orin" class (speedclass.SHARED_BUS_CHIPS), on the cited llama.cpp runs of
-    benchmarks/data/jetson_orin.csv from 2025 on (older builds' per-layer launches are not today's): the CUDA fit's
-    constants (the same kernels) with decode's a_w and t_layer fitted (robust, each module with the same say), and
-    the quantized matmuls' a_fq fitted on the dense prompts (each module with the same say); a MoE's routed experts
-    (a_fx, a_xt) keep the CUDA fit's ratio to a_fq, since the same MMQ kernels run them.  Bands: the wider of the
-    in-sample and the leave-one-module-out spread, at least +-40 % (few runs, two modules, power modes)."""
-    cls = "cuda-orin"
-    out = {f"{cls}:{k.split(':')[1]}": v for k, v in theta.items() if k.startswith("cuda:")}
-    dec, dec_t, pre = bench_forms(JETSON, "cuda")
-    keep = [i for i, (row, _) in enumerate(dec) if getattr(row, "date", "") >= "2025-01-01"]
+def fit_file_class(cls: str, path: Path, backend: str, start: dict[str, float], label: str, since: str = ""
+                   ) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+    """A class fitted on one benchmarks/data file of cited llama-bench runs (rows dated ``since`` or later), from
+    the constants ``start`` ("class:key"): decode's a_w and t_layer fitted (robust, each device with the same
+    say), then the quantized matmuls' a_fq on the dense prompts at an empty cache (each device with the same
+    say); a MoE's routed experts (a_fx, a_xt, where ``start`` has them) keep their ratio to a_fq, since the same
+    kernels run them.  Bands: the wider of the in-sample and the leave-one-device-out spread, at least +-40 %."""
+    out = dict(start)
+    dec, dec_t, pre = bench_forms(path, backend)
+    keep = [i for i, (row, _) in enumerate(dec) if getattr(row, "date", "") >= since]
     dec, dec_t = [dec[i] for i in keep], [dec_t[i] for i in keep]
     cards = [getattr(row, "device", "") for row, _ in dec]
     counts = {c: cards.count(c) for c in set(cards)}
@@ -910,36 +909,46 @@ def fit_orin(theta: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple
     out |= {k: v for k, v in got.items() if k in (f"{cls}:a_w", f"{cls}:t_layer")}
     base = with_constants(load_speed_params(), cls, **{k.split(":")[1]: v for k, v in out.items()})
     grid = {"a_fq": [round(1 + 0.1 * i, 1) for i in range(0, 141)]}
-    dense = [(row, t) for row, t in pre if PP_RUNS[row].works[0].expert_ratio == 1]
+    pre = [(row, t) for row, t in pre if getattr(row, "date", "") >= since]
+    dense = [(row, t) for row, t in pre if PP_RUNS[row].works[0].expert_ratio == 1 and getattr(row, "depth", 0) == 0]
 
     def experts_too(a_fq: float) -> dict[str, float]:
         r = a_fq / out[f"{cls}:a_fq"]
-        return {"a_fq": a_fq, "a_fx": out[f"{cls}:a_fx"] * r, "a_xt": out[f"{cls}:a_xt"] * r}
+        return {"a_fq": a_fq} | {k: out[f"{cls}:{k}"] * r for k in ("a_fx", "a_xt") if f"{cls}:{k}" in out}
 
     got_pp, e0, _ = fit_prompt_by_card(cls, dense, base, grid)
     pp_consts = experts_too(got_pp["a_fq"])
     out |= {f"{cls}:{k}": v for k, v in pp_consts.items()}
     pp = [PP_RUNS[row].seconds(with_constants(base, cls, **pp_consts)) / t for row, t in pre]
     pp_held: list[float] = []
-    for module in sorted({getattr(row, "device", "") for row, _ in pre}):
-        other, _, _ = fit_prompt_by_card(cls, [(r, t) for r, t in dense if getattr(r, "device", "") != module], base,
-                                         grid)
-        p = with_constants(base, cls, **experts_too(other["a_fq"]))
-        pp_held += [PP_RUNS[row].seconds(p) / t for row, t in pre if getattr(row, "device", "") == module]
+    for device in sorted({getattr(row, "device", "") for row, _ in pre}):
+        rest = [(r, t) for r, t in dense if getattr(r, "device", "") != device]
+        if rest:
+            other, _, _ = fit_prompt_by_card(cls, rest, base, grid)
+            p = with_constants(base, cls, **experts_too(other["a_fq"]))
+            pp_held += [PP_RUNS[row].seconds(p) / t for row, t in pre if getattr(row, "device", "") == device]
     bands = {}
     for m, a, b in (("tg", ins, held), ("pp", pp, pp_held)):
-        q, ql = statistics.quantiles(a, n=10), statistics.quantiles(b, n=10)
+        q = statistics.quantiles(a, n=10)
+        ql = statistics.quantiles(b, n=10) if len(b) >= 2 else q
         bands[m] = (round(min(q[0], ql[0], 0.6), 3), round(max(q[-1], ql[-1], 1.4), 3))
-    for m, a, b in (("tg", ins, held), ("pp", pp, pp_held)):
-        SUMMARY.append(("Jetson Orin (benchmarks/data)", cls, m, len(a), _err(a), _err(b)))
-        POOL.append(("Jetson Orin (benchmarks/data)", m, a, b))
-    lines = [f"{cls:16s} tg: n={len(ins):3d} on {len(counts)} modules, a_w {out[f'{cls}:a_w']:.3f} t_layer "
-             f"{out[f'{cls}:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % leave-one-module-out "
+        SUMMARY.append((label, cls, m, len(a), _err(a), _err(b) if len(b) >= 2 else NAN))
+        POOL.append((label, m, a, b))
+    lines = [f"{cls:16s} tg: n={len(ins):3d} on {len(counts)} devices, a_w {out[f'{cls}:a_w']:.3f} t_layer "
+             f"{out[f'{cls}:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % leave-one-device-out "
              f"{_err(held):.1f} % ({', '.join(f'{c}: {n}' for c, n in sorted(counts.items()))})",
-             f"{cls:16s} pp: n={len(pp):3d} ({len(dense)} dense), a_fq {pp_consts['a_fq']:.2f} (experts a_fx "
-             f"{pp_consts['a_fx']:.2f}, a_xt {pp_consts['a_xt']:.0f}) | median error {e0:.1f} % at the CUDA "
-             f"constants -> {_err(pp):.1f} % in-sample, leave-one-module-out {_err(pp_held):.1f} %"]
+             f"{cls:16s} pp: n={len(pp):3d} ({len(dense)} dense), a_fq {pp_consts['a_fq']:.2f} | median error "
+             f"{e0:.1f} % at the starting constants -> {_err(pp):.1f} % in-sample, leave-one-device-out "
+             f"{_err(pp_held) if len(pp_held) >= 2 else NAN:.1f} %"]
     return out, bands, lines
+
+
+def fit_orin(theta: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
+    """Jetson Orin's iGPU, the "cuda-orin" class (speedclass.SHARED_BUS_CHIPS), on the cited llama.cpp runs of
+    benchmarks/data/jetson_orin.csv from 2025 on (older builds' per-layer launches are not today's), starting from
+    the CUDA fit's constants (the same kernels): fit_file_class."""
+    start = {f"cuda-orin:{k.split(':')[1]}": v for k, v in theta.items() if k.startswith("cuda:")}
+    return fit_file_class("cuda-orin", JETSON, "cuda", start, "Jetson Orin (benchmarks/data)", since="2025-01-01")
 
 
 def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:

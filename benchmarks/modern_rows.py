@@ -330,7 +330,8 @@ BENCH_FILES = ((DATA / "cuda_current.csv", "cuda", None), (DATA / "cuda_more.csv
                (DATA / "rocm_current.csv", "rocm", None), (DATA / "rocm_more.csv", "rocm", None),
                (DATA / "metal_more.csv", "metal", None), (DATA / "vulkan_more.csv", "vulkan", None),
                (DATA / "rx7900xtx_rocm.csv", "rocm", "RX 7900 XTX"), (DATA / "metal_current.csv", "metal", None),
-               (DATA / "vulkan_discrete.csv", "vulkan", None), (DATA / "jetson_orin.csv", "cuda", None))
+               (DATA / "vulkan_discrete.csv", "vulkan", None), (DATA / "jetson_orin.csv", "cuda", None),
+               (DATA / "sycl_intel.csv", "sycl", None))
 
 
 @dataclass(frozen=True)
