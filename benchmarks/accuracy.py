@@ -287,14 +287,15 @@ def published_table(show_rows: bool) -> None:
             continue
         for row in load_bench_rows(path, card):
             try:
-                s = fit_bench_row(row, backend).speed
+                s = fit_bench_row(row, row.backend or backend).speed
             except RigfitError:
                 continue
             pred = (s.prefill_tokens_per_s if row.metric == "pp" else s.decode_tokens_per_s) if s else None
             if not pred:
                 continue
             err = 100 * (pred / row.measured - 1)
-            for key in ((path.stem, row.metric, "all cards"), (path.stem, row.metric, row.device))[:1 + show_rows]:
+            stem = f"{path.stem} {row.backend}" if row.backend else path.stem
+            for key in ((stem, row.metric, "all cards"), (stem, row.metric, row.device))[:1 + show_rows]:
                 groups.setdefault(key, []).append(err)
             if show_rows:
                 print(f"{path.stem:16s} {row.device[:22]:22s} {row.model[-28:]:28s} {row.quant:10s} {row.test:8s} "

@@ -325,13 +325,13 @@ def localscore_mean(row: ModernRow, fits: tuple[Any, ...]) -> float | None:
 
 DATA = Path(__file__).parent / "data"
 # Published llama-bench runs on current builds (llama.cpp pull requests and issues, "master" columns), one file
-# per backend: (file, backend, the card where the file has no gpu column)
+# per backend: (file, backend where the rows name none, the card where the file has no gpu column)
 BENCH_FILES = ((DATA / "cuda_current.csv", "cuda", None), (DATA / "cuda_more.csv", "cuda", None),
                (DATA / "rocm_current.csv", "rocm", None), (DATA / "rocm_more.csv", "rocm", None),
                (DATA / "metal_more.csv", "metal", None), (DATA / "vulkan_more.csv", "vulkan", None),
                (DATA / "rx7900xtx_rocm.csv", "rocm", "RX 7900 XTX"), (DATA / "metal_current.csv", "metal", None),
                (DATA / "vulkan_discrete.csv", "vulkan", None), (DATA / "jetson_orin.csv", "cuda", None),
-               (DATA / "sycl_intel.csv", "sycl", None))
+               (DATA / "sycl_intel.csv", "sycl", None), (DATA / "amd_igpu.csv", "vulkan", None))
 
 
 @dataclass(frozen=True)
@@ -347,6 +347,7 @@ class BenchRow:
     ubatch: int | None = None
     flash_attention: bool | None = None
     date: str = ""  # of the post (YYYY-MM-DD): the build's era
+    backend: str = ""  # the row's own backend, where its file mixes them (a "backend" column); else the file's
 
     @property
     def metric(self) -> str:
@@ -365,7 +366,7 @@ def load_bench_rows(path: Path, card: str | None = None) -> list[BenchRow]:
                             depth=int(r["depth"] or 0), measured=float(r["tokens_per_s"]),
                             ubatch=int(r["ubatch"]) if r.get("ubatch") else None,
                             flash_attention=r["fa"] == "1" if r.get("fa") in ("0", "1") else None,
-                            date=r.get("date") or ""))
+                            date=r.get("date") or "", backend=r.get("backend") or ""))
     return out
 
 

@@ -130,3 +130,17 @@ def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, caps
     assert lines[("all but LocalScore", "tg")] == lines[("2025-2026", "tg")].replace("2025-2026", "all but LocalScore")
     assert lines[("all", "tg")] == "| all | tg | 5 | 20.0 | 100.0 | 4 | 22.5 | 100.0 |"
     assert ("2025-2026", "pp") not in lines
+
+
+def test_a_file_of_mixed_backends_names_each_rows_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/data/amd_igpu.csv mixes Vulkan and ROCm runs: each row carries its backend, which the published
+    table plans it with (BenchRow.backend), and every row's iGPU resolves to an AMD unified-memory entry."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from modern_rows import DATA, load_bench_rows
+    from rigfit.hardware.resolve import resolve_device
+
+    rows = load_bench_rows(DATA / "amd_igpu.csv")
+    assert rows and {r.backend for r in rows} == {"vulkan", "rocm"}
+    devices = {resolve_device(r.device) for r in rows}
+    assert all(d.vendor == "amd" and d.unified for d in devices)
+    assert {d.bandwidth_gb_s for d in devices} == {89.6, 120.0}  # DDR5-5600 SO-DIMMs and LPDDR5X-7500
