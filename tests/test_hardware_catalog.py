@@ -183,7 +183,7 @@ def test_new_cards_are_priced_at_their_street_price() -> None:
     assert d.msrp_usd == 1999 and _gpu_prices(d, "new") == [("new", 3775, "2026-06", d.street_source)]
     old = resolve_device("RTX 2060")
     assert _gpu_prices(old, "new") == [("new", 349, "2019-01", old.source)]
-    assert prices_checked() == "2026-12-03"
+    assert prices_checked() == "2026-12-05"
     assert stale_price("2019-01") and stale_price("2025-11") and not stale_price("2025-12")
     assert not stale_price("")
 
@@ -195,7 +195,7 @@ def test_an_old_launch_price_is_flagged_in_the_advice() -> None:
     b = next(r for r in rec.builds if r.build.name == "NVIDIA GeForce RTX 3050 8GB")
     assert "NVIDIA GeForce RTX 3050 8GB: launch price from 2022-01, no street price on file; may no longer be " \
            "sold new" in b.build.caveats
-    assert any(c.startswith("prices over 12 months older than the catalog check (2026-12-03): NVIDIA GeForce "
+    assert any(c.startswith("prices over 12 months older than the catalog check (2026-12-05): NVIDIA GeForce "
                             "RTX 3050 8GB (2022-01)") for c in b.build.caveats)
     fresh = next(r for r in rec.builds if r.build.name == "NVIDIA GeForce RTX 5060")  # street price, 2026-02
     assert not any("NVIDIA GeForce RTX 5060 (" in c for c in fresh.build.caveats)
