@@ -274,6 +274,45 @@ def _beats_bandwidth(f: Any, r: Any) -> bool:
     return f.speed is not None and r.measured > f.speed.roofline_tokens_per_s
 
 
+def mlx_table(show_rows: bool) -> None:
+    """The published mlx-lm runs of benchmarks/data/mlx_macs.csv (Macs other than the calibration's M4 Pro: M4 / M5
+    Max, M1 Ultra and single rows of others), scored, not fitted: the decode after the run's prompt (a short chat
+    prompt where none is given) and the prompt rate, by metric, dense / MoE and chip."""
+    import rigfit
+    from rigfit.errors import RigfitError
+
+    path = Path(__file__).parent / "data" / "mlx_macs.csv"
+    if not path.exists():
+        return
+    groups: dict[tuple[str, ...], list[float]] = {}
+    for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
+        prompt, gen = int(r["prompt_tokens"] or 0), int(r["gen_tokens"] or 0) or 128
+        try:
+            f = rigfit.fit(r["model"], quant=r["quant"], engine="mlx", hardware=[r["mac"]],
+                           context_tokens=(prompt or 64) + gen + 256, prompt_tokens=prompt or 64, gen_tokens=gen)
+        except RigfitError:
+            continue
+        s = f.speed
+        if s is None:
+            continue
+        pred = s.prefill_tokens_per_s if r["metric"] == "pp" else s.decode_after_prompt_tokens_per_s
+        if not pred:
+            continue
+        measured = float(r["tokens_per_s"])
+        err = 100 * (pred / measured - 1)
+        kind = "MoE" if f.spec.is_moe else "dense"
+        for key in ((r["metric"], "all"), (r["metric"], kind), (r["metric"], r["mac"])):
+            groups.setdefault(key, []).append(err)
+        if show_rows:
+            print(f"mlx_macs  {r['mac'][:22]:22s} {r['model'][-28:]:28s} {r['quant']:9s} {r['metric']} "
+                  f"p={prompt:<6d} {measured:9.1f} {pred:9.1f} {err:+7.1f}")
+    print("\n| published mlx-lm runs (benchmarks/data/mlx_macs.csv) | rows | median | p90 | median signed |")
+    print("|---|---:|---:|---:|---:|")
+    for k in sorted(groups, key=lambda k: (k[0], k[1] not in ("all", "dense", "MoE"), k[1])):
+        med, p90 = _pct(groups[k])
+        print(f"| {' '.join(k)} | {len(groups[k])} | {med:.1f} | {p90:.1f} | {statistics.median(groups[k]):+.1f} |")
+
+
 def published_table(show_rows: bool) -> None:
     """The published llama-bench runs of benchmarks/data (llama.cpp pull requests and issues on current builds:
     cards the calibration files do not hold), by file and metric (and card, with ``show_rows``); whole model on
@@ -369,6 +408,7 @@ def modern_table(show_rows: bool) -> int:
     concurrent_table(show_rows)
     request_table(show_rows)
     published_table(show_rows)
+    mlx_table(show_rows)
     table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))
     table("metric depth", lambda r, c, v: (r.metric, "d=0" if r.depth == 0 else "d<=8k" if r.depth <= 8192 else "d>8k"))
     repeats_table(scored)
