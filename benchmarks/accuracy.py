@@ -284,7 +284,7 @@ def mlx_table(show_rows: bool) -> None:
     path = Path(__file__).parent / "data" / "mlx_macs.csv"
     if not path.exists():
         return
-    groups: dict[tuple[str, ...], list[float]] = {}
+    groups: dict[str, list[float]] = {}
     for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
         prompt, gen = int(r["prompt_tokens"] or 0), int(r["gen_tokens"] or 0) or 128
         try:
@@ -301,16 +301,12 @@ def mlx_table(show_rows: bool) -> None:
         measured = float(r["tokens_per_s"])
         err = 100 * (pred / measured - 1)
         kind = "MoE" if f.spec.is_moe else "dense"
-        for key in ((r["metric"], "all"), (r["metric"], kind), (r["metric"], r["mac"])):
+        for key in (f"{r['metric']} all", f"{r['metric']} {kind}", f"{r['metric']} {r['mac']}"):
             groups.setdefault(key, []).append(err)
         if show_rows:
             print(f"mlx_macs  {r['mac'][:22]:22s} {r['model'][-28:]:28s} {r['quant']:9s} {r['metric']} "
                   f"p={prompt:<6d} {measured:9.1f} {pred:9.1f} {err:+7.1f}")
-    print("\n| published mlx-lm runs (benchmarks/data/mlx_macs.csv) | rows | median | p90 | median signed |")
-    print("|---|---:|---:|---:|---:|")
-    for k in sorted(groups, key=lambda k: (k[0], k[1] not in ("all", "dense", "MoE"), k[1])):
-        med, p90 = _pct(groups[k])
-        print(f"| {' '.join(k)} | {len(groups[k])} | {med:.1f} | {p90:.1f} | {statistics.median(groups[k]):+.1f} |")
+    _signed_table("published mlx-lm runs (benchmarks/data/mlx_macs.csv)", groups)
 
 
 def published_table(show_rows: bool) -> None:
