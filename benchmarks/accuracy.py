@@ -181,8 +181,12 @@ def pooled_table(pool: list[tuple[str, str, list[float], list[float]]]) -> None:
             held = [abs(1 / x - 1) * 100 for r, m, _, hs in pool if r in keep and m == metric for x in hs]
             if not ins:
                 continue
-            loo = f"{len(held)} | {_pct(held)[0]:.1f} | {_pct(held)[1]:.1f}" if len(held) >= 2 else "0 | - | -"
-            print(f"| {label} | {metric} | {len(ins)} | {_pct(ins)[0]:.1f} | {_pct(ins)[1]:.1f} | {loo} |")
+            med, p90 = _pct(ins)
+            loo = "0 | - | -"
+            if len(held) >= 2:
+                hmed, hp90 = _pct(held)
+                loo = f"{len(held)} | {hmed:.1f} | {hp90:.1f}"
+            print(f"| {label} | {metric} | {len(ins)} | {med:.1f} | {p90:.1f} | {loo} |")
 
 
 

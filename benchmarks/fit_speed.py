@@ -86,6 +86,15 @@ POOL: list[tuple[str, str, list[float], list[float]]] = []
 NAN = float("nan")
 
 
+def record(rows: str, cls: str, metric: str, ins: list[float], held: list[float], err_in: float | None = None
+           ) -> None:
+    """A fitted class's line in SUMMARY (median % error in-sample, unless the fit reported its own ``err_in``, and
+    leave-one-device-out, nan where no device was held out) and its rows in POOL."""
+    SUMMARY.append((rows, cls, metric, len(ins), _err(ins) if err_in is None else err_in,
+                    _err(held) if held else NAN))
+    POOL.append((rows, metric, ins, held))
+
+
 def _err(ratios: list[float]) -> float:
     """Median absolute % error of predicted rates from measured / predicted time ratios."""
     return 100 * statistics.median(abs(1 / x - 1) for x in ratios) if ratios else NAN
@@ -157,8 +166,7 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
         # one chip: the band is at least +-40 % for other APUs, power limits and builds
         bands[name] = (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3))
         err = statistics.median(abs(1 / x - 1) for x in ratios)
-        SUMMARY.append(("Strix Halo (benchmarks/data)", cls, name, len(ratios), 100 * err, NAN))
-        POOL.append(("Strix Halo (benchmarks/data)", name, ratios, []))
+        record("Strix Halo (benchmarks/data)", cls, name, ratios, [])
         lines.append(f"{cls:16s} {name}: n={len(ratios):3d} median error in-sample {100 * err:.1f} % "
                      f"(band {bands[name][0]:.3f}-{bands[name][1]:.3f}; one chip)")
     lines.append(f"{cls:16s} MoE prompt reads: a_x {theta[f'{cls}:a_x']:.2f} from {len(moe)} rows")
@@ -625,8 +633,7 @@ def fit_ollama_metal(metal: dict[str, float], kernel_without: Callable[[str], di
     q, ql = statistics.quantiles(inside, n=10), statistics.quantiles(held, n=10)
     err_in = statistics.median(abs(1 / r - 1) for r in inside)
     err_loo = statistics.median(abs(1 / r - 1) for r in held)
-    SUMMARY.append(("2025-2026", cls, "tg", len(inside), 100 * err_in, 100 * err_loo))
-    POOL.append(("2025-2026", "tg", inside, held))
+    record("2025-2026", cls, "tg", inside, held)
     print(f"{cls:16s} tg: n={len(inside):3d} median error in-sample {100 * err_in:.1f} % leave-one-device-out "
           f"{100 * err_loo:.1f} % (devices: {', '.join(sorted(devices))})")
     band = (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3))
@@ -767,8 +774,7 @@ def fit_llamafile(consts: dict[str, float]) -> tuple[dict[str, float], dict[str,
             bands[cls][metric] = (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3))
             err_in = 100 * statistics.median(abs(1 / x - 1) for x in ins)
             err_loo = 100 * statistics.median(abs(1 / x - 1) for x in held)
-            SUMMARY.append(("LocalScore", cls, metric, len(ins), err_in, err_loo))
-            POOL.append(("LocalScore", metric, ins, held))
+            record("LocalScore", cls, metric, ins, held)
             lines.append(f"{cls:16s} {metric}: n={len(ins):3d} on {len(devices)} devices, median error in-sample "
                          f"{err_in:.1f} % leave-one-device-out {err_loo:.1f} % ("
                          + ", ".join(f"{k} {got[f'{cls}:{k}']:.3g}" for k in LOCALSCORE_FITTED[metric]) + ")")
@@ -882,8 +888,7 @@ def fit_apple_matrix(theta: dict[str, float], mlx_rows: list[tuple[object, float
             # one chip per engine (two for llama.cpp): at least +-40 %, as a class fitted on one device's rows
             bands[c] = {"pp": (round(min(lo, 0.6), 3), round(max(hi, 1.4), 3))}
         err = 100 * statistics.median(abs(1 / r - 1) for r in ratios)
-        SUMMARY.append(("Apple matrix (benchmarks/data)", c, "pp", len(ratios), err, NAN))
-        POOL.append(("Apple matrix (benchmarks/data)", "pp", ratios, []))
+        record("Apple matrix (benchmarks/data)", c, "pp", ratios, [])
         lines.append(f"{c:16s} pp: {', '.join(f'{k} {v:.3g}' for k, v in got.items())} from {len(dense)} dense and "
                      f"{len(moe)} MoE prompt rows of benchmarks/data/apple_matrix.csv (median error "
                      f"{err:.1f} %; dense a_fq alone: "
@@ -932,8 +937,7 @@ def fit_file_class(cls: str, path: Path, backend: str, start: dict[str, float], 
         q = statistics.quantiles(a, n=10)
         ql = statistics.quantiles(b, n=10) if len(b) >= 2 else q
         bands[m] = (round(min(q[0], ql[0], 0.6), 3), round(max(q[-1], ql[-1], 1.4), 3))
-        SUMMARY.append((label, cls, m, len(a), _err(a), _err(b) if len(b) >= 2 else NAN))
-        POOL.append((label, m, a, b))
+        record(label, cls, m, a, b)
     lines = [f"{cls:16s} tg: n={len(ins):3d} on {len(counts)} devices, a_w {out[f'{cls}:a_w']:.3f} t_layer "
              f"{out[f'{cls}:t_layer'] * 1e6:.0f} us | median error in-sample {_err(ins):.1f} % leave-one-device-out "
              f"{_err(held):.1f} % ({', '.join(f'{c}: {n}' for c, n in sorted(counts.items()))})",
@@ -973,8 +977,7 @@ def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, floa
     fixed = {"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0, "rocm:a_w": 1.0}
     theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
-    SUMMARY.append(("2025-2026", "rocm (decode)", "tg", len(ins), _err(ins), _err(held)))
-    POOL.append(("2025-2026", "tg", ins, held))
+    record("2025-2026", "rocm (decode)", "tg", ins, held)
     theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
     # prompts: the matmul rate a_fq and the costly MMQ types' a_fq_mq (speedwork.GPU_PROMPT_FAMILY) from the dense
     # prompts at an empty cache, each card with the same say; the rest at the priors
@@ -988,8 +991,7 @@ def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, floa
     held_pp = prompt_held_out("rocm", dense, params, grids, fit=fit_prompt_by_card)
     theta |= {f"rocm:{k}": v for k, v in got.items()}
     ratios = [PP_RUNS[row].seconds(with_constants(params, "rocm", **got)) / t for row, t in dense]
-    SUMMARY.append(("2025-2026", "rocm (dense prompts)", "pp", len(dense), e1, _err(held_pp)))
-    POOL.append(("2025-2026", "pp", ratios, held_pp))
+    record("2025-2026", "rocm (dense prompts)", "pp", ratios, held_pp, err_in=e1)
     # a MoE micro-batch's cost per touched expert from the XTX's MoE prompts, at the fitted matmul rate
     moe = [(row, t) for row, t in xpre if PP_RUNS[row].works[0].expert_ratio < 1]
     xt, x0, x1 = fit_prompt_constants("rocm", moe, with_constants(params, "rocm", **got), {"a_xt": XT_GRID})
@@ -1027,8 +1029,7 @@ def fit_cuda_legacy() -> tuple[dict[str, float], dict[str, tuple[float, float]],
     theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
     out = {f"cuda-legacy:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items()
                                                               if k.startswith("cuda-legacy:")}
-    SUMMARY.append(("published llama-bench (benchmarks/data)", "cuda-legacy", "tg", len(ins), _err(ins), _err(held)))
-    POOL.append(("published llama-bench (benchmarks/data)", "tg", ins, held))
+    record("published llama-bench (benchmarks/data)", "cuda-legacy", "tg", ins, held)
     params = with_constants(load_speed_params(), "cuda-legacy", **{k.split(":")[1]: v for k, v in out.items()})
     dense = [(row, t) for row, t in pre if PP_RUNS[row].works[0].cls == "cuda-legacy" and not moe_run(row)
              and getattr(row, "depth", 0) == 0]
@@ -1036,9 +1037,7 @@ def fit_cuda_legacy() -> tuple[dict[str, float], dict[str, tuple[float, float]],
     held_pp = prompt_held_out("cuda-legacy", dense, params, {"a_fq": FQ_GRID}, fit=fit_prompt_by_card)
     out |= {f"cuda-legacy:{k}": v for k, v in got.items()}
     ratios = [PP_RUNS[row].seconds(with_constants(params, "cuda-legacy", **got)) / t for row, t in dense]
-    SUMMARY.append(("published llama-bench (benchmarks/data)", "cuda-legacy (dense prompts)", "pp", len(dense), e1,
-                    _err(held_pp) if held_pp else NAN))
-    POOL.append(("published llama-bench (benchmarks/data)", "pp", ratios, held_pp))
+    record("published llama-bench (benchmarks/data)", "cuda-legacy (dense prompts)", "pp", ratios, held_pp, err_in=e1)
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     qp = statistics.quantiles(ratios + held_pp, n=10)
     bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)),
@@ -1087,8 +1086,7 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     out = {f"vulkan:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items() if k.startswith("vulkan:")}
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     n_cards = len({getattr(row, "device", "") for row, _ in dec})
-    SUMMARY.append(("2025-2026", "vulkan (discrete)", "tg", len(ins), _err(ins), _err(held)))
-    POOL.append(("2025-2026", "tg", ins, held))
+    record("2025-2026", "vulkan (discrete)", "tg", ins, held)
     params = with_constants(load_speed_params(), "vulkan", **{k.split(":")[1]: v for k, v in out.items()})
     # MoE prompts where the shaders reach the matrix units: the routed experts' matmuls at their own rate a_fx
     # (speed.EXPERT_PROMPT_CLASSES), each card with one say; on the ALUs (Intel Arc) they run at the dense rate
@@ -1099,8 +1097,8 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     params = with_constants(params, "vulkan", **fx)
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre]
     n_moe = len({getattr(row, "device", "") for row, _ in moe})
-    SUMMARY.append(("2025-2026", "vulkan (MoE prompts)", "pp", len(moe), x1, _err(held_fx) if held_fx else NAN))
-    POOL.append(("2025-2026", "pp", [PP_RUNS[row].seconds(params) / t for row, t in moe], held_fx))
+    record("2025-2026", "vulkan (MoE prompts)", "pp", [PP_RUNS[row].seconds(params) / t for row, t in moe], held_fx,
+           err_in=x1)
     lines = [f"vulkan (discrete) tg: n={len(ins):3d} on {n_cards} cards, a_dq {out['vulkan:a_dq']:.2f} t_layer "
              f"{out['vulkan:t_layer'] * 1e6:.0f} us t_x {out.get('vulkan:t_x', 0.0) * 1e6:.1f} us (a_w 1) | median "
              f"error in-sample {_err(ins):.1f} % leave-one-card-out {_err(held):.1f} %",
@@ -1140,8 +1138,7 @@ def fit_metal_ultra(theta: dict[str, float], t_x: float) -> tuple[dict[str, floa
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre if PP_RUNS[row].works[0].cls == "metal-ultra"]
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     chips = sorted({getattr(row, "device", "") for row, _ in forms})
-    SUMMARY.append(("published llama-bench (benchmarks/data)", "metal-ultra", "tg", len(ins), _err(ins), _err(held)))
-    POOL.append(("published llama-bench (benchmarks/data)", "tg", ins, held))
+    record("published llama-bench (benchmarks/data)", "metal-ultra", "tg", ins, held)
     lines = [f"metal-ultra (2025-26) tg: n={len(ins):3d} on {', '.join(chips)}: a_w {out['metal-ultra:a_w']:.3f} "
              f"a_kv {out['metal-ultra:a_kv']:.3f} a_at {out.get('metal-ultra:a_at', 0.0):.2f} t_x "
              f"{out.get('metal-ultra:t_x', 0.0) * 1e6:.1f} us t_layer "
@@ -1165,8 +1162,7 @@ def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[floa
     fixed = {"cuda:a_dq": 0.0} | {k: v for k, v in cpu.items() if k.startswith("cpu:")}
     theta, ins, held = fit_held_out(dec, dec_t, fixed)
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
-    SUMMARY.append(("2025-2026", "cuda", "tg", len(ins), _err(ins), _err(held)))
-    POOL.append(("2025-2026", "tg", ins, held))
+    record("2025-2026", "cuda", "tg", ins, held)
     out = {k: v for k, v in theta.items() if k.startswith("cuda:") or k == "global:t_hop"}
     lines = [f"cuda (2025-26)   tg: n={len(ins):3d} ({len(devices)} cards) a_w {out['cuda:a_w']:.3f} a_kv "
              f"{out['cuda:a_kv']:.3f} a_at {out.get('cuda:a_at', 0.0):.2f} t_layer {out['cuda:t_layer'] * 1e6:.0f} us "
@@ -1268,8 +1264,7 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
                      f"link) from {len(streaming)} prompt rows of {n_dev} devices (median error {e0:.1f} -> {e1:.1f} "
                      f"%; leave-one-device-out {_err(held_s) if held_s else NAN:.1f} %)")
     ins = ratios(out)
-    SUMMARY.append(("2025-2026", "cuda", "pp", len(ins), _err(ins), _err(loo) if loo else NAN))
-    POOL.append(("2025-2026", "pp", ins, loo))
+    record("2025-2026", "cuda", "pp", ins, loo)
     q = statistics.quantiles(ins, n=10)
     ql = statistics.quantiles(loo, n=10) if len(loo) >= 2 else q
     lines.insert(0, f"cuda (2025-26)   pp: n={len(ins):3d} ({n_first} dense at depth 0) a_fq {out['cuda:a_fq']:.3f} "
@@ -1288,8 +1283,7 @@ def one_device_decode_band(label: str, forms: list[tuple[object, dict[str, float
     SUMMARY and prints it."""
     ratios = [sum(v * consts.get(k, 0.0) for k, v in f.items()) / t for (_, f), t in zip(forms, meas, strict=True)]
     q = statistics.quantiles(ratios, n=10)
-    SUMMARY.append(("2025-2026", label, "tg", len(ratios), _err(ratios), NAN))
-    POOL.append(("2025-2026", "tg", ratios, []))
+    record("2025-2026", label, "tg", ratios, [])
     print(f"{label:16s} tg: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} p10 {q[0]:.3f} "
           f"p90 {q[-1]:.3f}{extra} (devices: {', '.join(sorted(devices))})")
     return {"tg": (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3)), "pp": (0.5, 2.0)}
@@ -1373,8 +1367,7 @@ def main(argv: list[str]) -> int:
         q = statistics.quantiles(ratios, n=10)
         # one CPU in the rows: the band is widened to at least +-40 % for other CPUs and thread counts
         cpu_bands[name] = (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3))
-        SUMMARY.append(("2025-2026", "cpu", name, len(ratios), _err(ratios), NAN))
-        POOL.append(("2025-2026", name, ratios, []))
+        record("2025-2026", "cpu", name, ratios, [])
         print(f"cpu              {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
               f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(cpu_devices))})")
     # current CUDA builds' decode from the 2025-2026 CUDA rows; the 2024 rows keep theirs as cuda@2024-05
@@ -1423,16 +1416,14 @@ def main(argv: list[str]) -> int:
             metal_theta |= {f"metal:{k}": v for k, v in got.items()} | {"metal:a_ss": 0.0}
             moe = [row for row, _ in qrows if PP_RUNS[row].works[0].expert_ratio < 1]
             print(f"metal (2025-26)  pp: a_fq {metal_theta['metal:a_fq']:.3f} from {len(quantized)} quantized prompt "
-                  f"qrows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f}), MoE a_xt "
+                  f"rows (May 2024 builds: {theta.get('metal@2024-05:a_fq', 0.0):.3f}), MoE a_xt "
                   f"{metal_theta['metal:a_xt']:.1f} ({len(moe)} of them MoE; median error {e0:.1f} -> {e1:.1f} %)")
-            # the same two constants fitted without each chip's qrows, that chip's qrows predicted with them
+            # the same two constants fitted without each chip's rows, that chip's rows predicted with them
             grids = {"a_fq": [0.02 * i for i in range(25, 101)], "a_xt": XT_GRID}
             fitted = with_constants(held, "metal", **got)
             ins = [PP_RUNS[row].seconds(fitted) / t for row, t in qrows]
             loo = prompt_held_out("metal", qrows, held, grids)
-            SUMMARY.append(("2025-2026", "metal (quantized)", "pp", len(ins), _err(ins),
-                            _err(loo) if len(loo) >= 2 else NAN))
-            POOL.append(("2025-2026", "pp", ins, loo))
+            record("2025-2026", "metal (quantized)", "pp", ins, loo)
             print(f"metal (2025-26)  pp quantized: median error in-sample {_err(ins):.1f} %, leave-one-device-out "
                   f"{_err(loo) if len(loo) >= 2 else NAN:.1f} %")
     # leave-one-device-out on the modern Metal decode rows (three chips): each chip predicted by constants fitted
@@ -1458,9 +1449,7 @@ def main(argv: list[str]) -> int:
             q = statistics.quantiles(ratios, n=10)
             lo, hi = (min(q[0], lq[0]), max(q[-1], lq[-1])) if name == "tg" and len(loo_metal) >= 2 else (q[0], q[-1])
             metal_bands[name] = (round(min(lo, 0.7), 3), round(max(hi, 1.3), 3))
-            SUMMARY.append(("2025-2026", "metal", name, len(ratios), _err(ratios),
-                            _err(loo_metal) if name == "tg" and len(loo_metal) >= 2 else NAN))
-            POOL.append(("2025-2026", name, ratios, loo_metal if name == "tg" else []))
+            record("2025-2026", "metal", name, ratios, loo_metal if name == "tg" else [])
             print(f"metal (2025-26)  {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
                   f"p10 {q[0]:.3f} p90 {q[-1]:.3f} (devices: {', '.join(sorted(metal_devices))})")
     # vLLM on CUDA from its 2025-2026 rows (all on an RTX 5090): CUDA graphs take most of llama.cpp's
@@ -1532,7 +1521,7 @@ def main(argv: list[str]) -> int:
     apu_bands["vulkan"] = vk_bands
     for line in vk_lines:
         print(line)
-    # Jetson Orin's iGPU: the CUDA constants with its own decode a_w and t_layer (fit_orin)
+    # Jetson Orin's iGPU: the CUDA constants with its own decode a_w and t_layer and prompts' a_fq (fit_orin)
     if JETSON.exists():
         orin_theta, apu_bands["cuda-orin"], orin_lines = fit_orin(theta)
         theta |= orin_theta
@@ -1582,8 +1571,7 @@ def main(argv: list[str]) -> int:
                 bands.setdefault(c, {})[name] = (round(min(q[0], ql[0]), 3), round(max(q[-1], ql[-1]), 3))
                 err_in = statistics.median(abs(1 / r - 1) for r in ratios)
                 err_loo = statistics.median(abs(1 / r - 1) for r in held) if held else float("nan")  # nan: one device
-                SUMMARY.append(("2023-2024", c, name, len(ratios), 100 * err_in, 100 * err_loo))
-                POOL.append(("2023-2024", name, ratios, held))
+                record("2023-2024", c, name, ratios, held)
                 print(f"{c:16s} {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
                       f"p10 {q[0]:.3f} p90 {q[-1]:.3f} | median error in-sample {100 * err_in:.1f} % "
                       f"leave-one-device-out {100 * err_loo:.1f} % (band {ql[0]:.3f}-{ql[-1]:.3f})")
