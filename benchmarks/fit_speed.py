@@ -174,7 +174,8 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
 
 
 FIXED = {  # not identifiable from these rows: kept at a prior (kernel launches per layer and micro-batch)
-    f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda@2024-05", "cuda-datacenter", "metal@2024-05", "metal-ultra",
+    f"{c}:t_ub": 3e-5 for c in ("cuda", "cuda@2024-05", "cuda-datacenter", "cuda-datacenter@2024-05",
+                                "metal@2024-05", "metal-ultra",
                                 "metal-ultra@2024-05", "cuda@2023-12",
                                 "cuda-datacenter@2023-12", "metal-ultra@2023-12")
 } | {
@@ -217,7 +218,10 @@ def prepare(rows: list[Row]) -> Prepared:
 # June 2024), which the 2025-2026 rows of 2-7B models price at 1.6x the May 2024 rate
 # Ultra chips split too: the May 2024 builds' per-layer cost (200 us) is twice what the current builds' M1 / M2 /
 # M3 Ultra runs of benchmarks/data/metal_current.csv show (fit_metal_ultra)
-ERA_SPLIT = ("metal", "cuda", "metal-ultra")
+# The A100 / H100 class's prompts split too: its May 2024 rows ran cuBLAS with their own F16 conversion cost (a_cv),
+# which current builds' conversions (Volta's, DeviceWork.fp16_gemm_prompts) do not share: a V100's pp512 in a 2026
+# build (llama.cpp PR #24127) comes 14-24 % slow at the prior, 31 % slow at the May 2024 value
+ERA_SPLIT = ("metal", "cuda", "metal-ultra", "cuda-datacenter")
 DECODE_ERA_SPLIT = ("metal", "cuda", "metal-ultra")
 
 
@@ -229,7 +233,7 @@ def _era(lin: dict[str, float], split: tuple[str, ...] = ERA_SPLIT) -> dict[str,
         base, _, era = cls.partition("@")
         key = k if era != "2024-05" or base in split else f"{base}:{name}"
         out[key] = out.get(key, 0.0) + v
-    return out
+    return {k: v for k, v in out.items() if v}  # a term the row does not pay is no column of its form
 
 
 def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[Row, dict[str, float]]],
@@ -249,6 +253,26 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
                                  build="2023-12" if row.old_build else "2024-05")
             pre.append((row, _era(lin)))
     return dec, pre
+
+
+def datacenter_mmq(prepared: Prepared, theta: dict[str, float]) -> tuple[float, str]:
+    """The A100 / H100 class's quantized prompt constant for current builds (MMQ on the INT8 tensor cores), which
+    no row measures: its May 2024 rows ran cuBLAS (DeviceWork.cublas_era_prompts).  Fitted on those rows priced
+    as current builds price them, the other prompt constants held: their rate as a floor (MMQ beat FP16 cuBLAS
+    by 1.1-1.8x on the cards when it became the default, llama.cpp PRs #8062 / #7860 tables)."""
+    forms, times = [], []
+    for row, r, works in prepared:
+        if row.metric != "pp" or row.old_build or row.quant.upper() == "F16" or row.hw_class != "NVIDIA datacenter":
+            continue
+        assert r.placement is not None
+        lin = prefill_linear(works, r.placement, row.prompt, r.memory.run.n_batch, r.memory.run.n_ubatch, False,
+                             False, split_mode=r.placement.split_mode)
+        forms.append((row, {k: v for k, v in lin.items() if v}))
+        times.append(row.prompt / row.measured)
+    held = {k: theta[k] for _, f in forms for k in f if k != "cuda-datacenter:a_fq" and k in theta}
+    a_fq = robust_solve(forms, times, fixed=held)["cuda-datacenter:a_fq"]
+    return a_fq, (f"cuda-datacenter  pp: a_fq {a_fq:.3f} for current builds, from {len(forms)} May 2024 quantized "
+                  "prompt rows priced as MMQ (they ran cuBLAS: a floor)")
 
 
 def _pinned_lstsq(forms: list[tuple[Any, dict[str, float]]], measured_s: list[float], fixed: dict[str, float], *,
@@ -1347,6 +1371,9 @@ def main(argv: list[str]) -> int:
             best = (err, rho, th, pre_rho)
     assert best is not None
     _, rho, th, pre = best
+    # a constant no row's form holds is not solved for (_era): the pre-June-2024 builds ran quantized prompts
+    # through cuBLAS on tensor-core chips (speedwork.DeviceWork.cublas_era_prompts), so no 2024 row holds an
+    # a_fq term, and an era class's missing constant is its class's (speedclass.parse_speed_params)
     theta |= th
     theta["global:pipe_overlap"] = rho
     # the CPU class from the 2025-2026 CPU-only llama.cpp rows (robust: community submissions)
@@ -1376,6 +1403,12 @@ def main(argv: list[str]) -> int:
     # and their prompts (the May 2024 builds' prompt constants are cuda@2024-05's, fitted above)
     cuda_pp, cuda_pp_band, cuda_lines_pp = fit_cuda_prompt(theta, cpu_theta)
     theta |= cuda_pp
+    # current builds on the datacenter dies (no rows): the F16 GEMMs' constants are the May 2024 ones (the same
+    # cuBLAS path), the quantized one datacenter_mmq's floor, the conversion at its prior
+    for k in ("a_ff", "a_sc"):
+        theta[f"cuda-datacenter:{k}"] = theta[f"cuda-datacenter@2024-05:{k}"]
+    theta["cuda-datacenter:a_fq"], line = datacenter_mmq(prepared, theta)
+    cuda_lines_pp.append(line)
     for line in cuda_lines + cuda_lines_pp:
         print(line)
     # current Metal builds from the 2025-2026 Metal rows (llama.cpp and Ollama on M1 Max / M4 Pro / M5 Max);
@@ -1575,6 +1608,8 @@ def main(argv: list[str]) -> int:
                 print(f"{c:16s} {name}: n={len(ratios):3d} median ratio {statistics.median(ratios):.3f} "
                       f"p10 {q[0]:.3f} p90 {q[-1]:.3f} | median error in-sample {100 * err_in:.1f} % "
                       f"leave-one-device-out {100 * err_loo:.1f} % (band {ql[0]:.3f}-{ql[-1]:.3f})")
+    # the datacenter class's current prompts carry its May 2024 rows' band (no current rows to hold out)
+    bands.setdefault("cuda-datacenter", {})["pp"] = bands["cuda-datacenter@2024-05"]["pp"]
     lines = ["# Speed-model constants fitted by benchmarks/fit_speed.py on",
              f"# {CSV.name} ({len(rows)} rows: llama.cpp May 2024 and Dec 2023 builds, FA off, f16 KV).",
              "# a_* are 1/efficiency (a_w weights read, a_kv KV read, a_fq / a_ff FLOPs with quantized / F16 weights,",
@@ -1611,7 +1646,11 @@ def main(argv: list[str]) -> int:
     for c in classes:
         lines += ["", f'[classes."{c}"]', "fitted = true"]
         for k in (PREFILL_KEYS if c.endswith("@2023-12") else (*DECODE_KEYS, "a_dq", *PREFILL_KEYS)):
+            if "@" in c and f"{c}:{k}" not in theta and f"{c}:{k}" not in FIXED:
+                continue  # not the era's rows' to set: the class's stands in (speedclass.parse_speed_params)
             lines.append(f"{k} = {theta.get(f'{c}:{k}', FIXED.get(f'{c}:{k}', 0.0)):.6g}")
+        if f"{c}:a_cv" in theta:
+            lines.append(f"a_cv = {theta[f'{c}:a_cv']:.6g}  # F16 conversion for cuBLAS prompts (speed.prefill_terms)")
         for k in ("a_ss", "a_xt"):
             if f"{c}:{k}" in theta:
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}")

@@ -51,18 +51,42 @@ def test_apple_core_spellings(text: str, name: str) -> None:
 
 def test_metal_classes_by_tier_and_era() -> None:
     """The Ultra (two dies) has its own constants; the May 2024 Metal builds theirs (slower than 2025-2026
-    builds on the same chips: fit_speed.py ERA_SPLIT); so do CUDA's prompts: the May 2024 builds ran quantized
-    prompts through cuBLAS on dequantized weights, current ones MMQ on the INT8 tensor cores (llama.cpp PR #7676:
-    RTX 4090 llama 8B Q4_0 pp512 7,776 -> 10,359 tok/s), which the current constants price faster."""
+    builds on the same chips: fit_speed.py ERA_SPLIT); so do CUDA's prompts, whose May 2024 constants hold no
+    quantized-matmul rate of their own (those builds ran cuBLAS: test_cuda_may_2024_quantized_prompts_ran_cublas)."""
     ultra = resolve_hardware(["M2 Ultra 192GB"]).devices[0].device
     mx = resolve_hardware(["M4 Max 128GB"]).devices[0].device
     assert hardware_class(ultra, "metal") == "metal-ultra" and hardware_class(mx, "metal") == "metal"
     p = load_speed_params()
     assert {"metal", "metal-ultra", "metal@2024-05", "cuda@2024-05"} <= set(p.classes)
-    assert p.classes["cuda@2024-05"]["a_fq"] > p.classes["cuda"]["a_fq"]
+    assert p.classes["cuda@2024-05"]["a_fq"] == p.classes["cuda"]["a_fq"]  # not the era's rows' to set
+    assert p.classes["cuda@2024-05"]["a_cv"] != 1.0  # their F16 conversion is (1.0 is the prior)
     assert p.classes["cuda"]["a_ac"] > 0 and p.classes["cuda@2024-05"].get("a_ac", 0.0) == 0.0
     assert p.classes["metal@2024-05"]["a_w"] > p.classes["metal"]["a_w"]  # 2024 builds read less of the bandwidth
     assert era_class("metal", "2024-05") == "metal@2024-05" and era_class("cpu", "2024-05") == "cpu"
+
+
+# XiongjieDai/GPU-Benchmarks-on-LLM-Inference @aa72e0e (llama.cpp 4426e298, May 2024), RTX 4090, Llama 3 8B
+# pp512 with flash attention off: F16 9,382 tok/s, Q4_K_M 7,139 tok/s
+@pytest.mark.parametrize(("quant", "measured"), [("F16", 9382.0), ("Q4_K_M", 7139.0)])
+def test_cuda_may_2024_quantized_prompts_ran_cublas(quant: str, measured: float) -> None:
+    """Builds before llama.cpp PR #8075 (June 2024) ran quantized prompt batches over 32 tokens as weights
+    dequantized to F16 and a cuBLAS GEMM on every chip with tensor cores (CUDA_USE_TENSOR_CORES capped MMQ at 32
+    tokens): a Q4_K_M prompt costs the F16 GEMM plus the conversion, so it runs below the F16 one, as measured.
+    Current builds run MMQ on the INT8 tensor cores, which the current constants price above the May 2024
+    rate (PR #7860's tables: RTX 3090 llama 8B Q6_K pp2048 2,002 -> 3,491 tok/s over FP16 cuBLAS).  Within 20 %
+    (the May 2024 CUDA prompt rows: 12.5 % median in-sample)."""
+    from rigfit import fit
+
+    def pp(q: str, build: str) -> float:
+        r = fit("Meta-Llama-3-8B", quant=q, hardware=["1x RTX 4090"], context_tokens=528, prompt_tokens=512,
+                gen_tokens=1, flash_attention=False, kv_cache_type="f16", n_batch=2048, n_ubatch=512,
+                ram_bytes=256 << 30, headroom_bytes=0, llamacpp_build=build)
+        assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+        return r.speed.prefill_tokens_per_s
+
+    assert pp(quant, "2024-05") == pytest.approx(measured, rel=0.20)
+    assert pp("Q4_K_M", "2024-05") < pp("F16", "2024-05")
+    assert pp("Q4_K_M", "current") > pp("Q4_K_M", "2024-05")
 
 
 def test_cuda_decode_by_build_era() -> None:
@@ -74,7 +98,7 @@ def test_cuda_decode_by_build_era() -> None:
     assert any(now[k] != may[k] for k in DECODE_KEYS)
     dec = class_params(p, "cuda@2023-12")
     assert all(dec[k] == may[k] for k in DECODE_KEYS)
-    assert dec["a_fq"] == p.classes["cuda@2023-12"]["a_fq"] != may["a_fq"]
+    assert dec["a_sc"] == p.classes["cuda@2023-12"]["a_sc"] != may["a_sc"]
     assert value(p, f"global:{hop_key('2023-12')}") == value(p, "global:t_hop@2024-05") == p.globals_["t_hop@2024-05"]
     assert value(p, f"global:{hop_key('current')}") == p.globals_["t_hop"]
 

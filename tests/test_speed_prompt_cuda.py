@@ -12,7 +12,7 @@ import pytest
 
 from rigfit import fit
 from rigfit.hardware.rates import TURING_MMQ_SHARE, mmq_int8_share
-from rigfit.speed import ACTIVATION_BYTES, prefill_terms
+from rigfit.speed import ACTIVATION_BYTES, OLD_MMQ_MAX_BATCH, prefill_terms
 from rigfit.speedclass import load_speed_params
 from rigfit.speedwork import DeviceWork, device_work
 from rigfit.vocab import Vendor
@@ -165,7 +165,8 @@ def test_volta_prefills_through_fp16_gemm(quant: str, measured: float) -> None:
 
 def test_volta_keeps_mmq_for_small_batches() -> None:
     """Below MMQ_MAX_BATCH tokens a Volta micro-batch stays on MMQ (the quantized constant, no conversion); from it
-    on, the F16 GEMM and its conversion; an Ampere card never converts."""
+    on, the F16 GEMM and its conversion; an Ampere card never converts in current builds.  Builds before llama.cpp
+    PR #8075 (June 2024) converted above OLD_MMQ_MAX_BATCH tokens on every chip with tensor cores."""
     volta = _work("meta-llama/Meta-Llama-3-8B", "Q4_K_M", "V100 PCIe 32GB")
     ampere = _work("meta-llama/Meta-Llama-3-8B", "Q4_K_M", "RTX 3090")
     assert volta.fp16_gemm_prompts and not ampere.fp16_gemm_prompts
@@ -173,5 +174,8 @@ def test_volta_keeps_mmq_for_small_batches() -> None:
     large = prefill_terms(volta, 512, 512, True, False, current=True)
     assert small["a_fq"] > 0 and "a_cv" not in small
     assert large["a_fq"] == 0 and large["a_cv"] > 0
-    assert "a_cv" not in prefill_terms(volta, 512, 512, True, False, current=False)  # older builds: their own fit
     assert "a_cv" not in prefill_terms(ampere, 512, 512, True, False, current=True)
+    assert ampere.cublas_era_prompts  # the flag _prefill_stage_terms turns into F16 GEMMs for older builds
+    old = replace(ampere, fp16_gemm_prompts=True)
+    assert "a_cv" not in prefill_terms(old, 512, OLD_MMQ_MAX_BATCH, True, False, current=False)
+    assert prefill_terms(old, 512, OLD_MMQ_MAX_BATCH + 1, True, False, current=False)["a_cv"] > 0

@@ -67,6 +67,9 @@ TYPE_SPLIT_CLASSES = ("cpu", "rocm")
 # llama.cpp's MMQ_DP4A_MAX_BATCH_SIZE (ggml-cuda/mmq.cuh): the batch from which a chip with FP16 tensor cores and
 # no INT8 ones leaves MMQ for dequantization and cuBLAS
 MMQ_MAX_BATCH = 64
+# the same threshold in llama.cpp builds before PR #8075 (June 2024): ggml-cuda's MMQ_MAX_BATCH_SIZE, above which
+# a chip with tensor cores took cuBLAS under CUDA_USE_TENSOR_CORES (speedwork.DeviceWork.cublas_era_prompts)
+OLD_MMQ_MAX_BATCH = 32
 # Below this much weights a model runs at the engine's fixed costs per operation, which the per-layer constants
 # (fitted on larger models; benchmarks/fit_speed.py leaves these out) do not describe: the TinyStories GPT-2s
 # (a few MB) prefill at 7,700 tok/s on a Ryzen 7 7840HS where the constants give 100,000.
@@ -203,7 +206,8 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     # tokens, larger ones dequantize the weights to F16 for cuBLAS on the tensor cores (ggml-cuda/mmq.cu
     # ggml_cuda_should_use_mmq: NVIDIA with FP16 MMA -> ne11 < MMQ_DP4A_MAX_BATCH_SIZE): their FLOPs at the F16
     # matmuls' constant, and each micro-batch pays the conversion (microbatch.fp16_convert_s, a_cv)
-    gemm16 = not f16 and current and work.fp16_gemm_prompts and min(ubatch, prompt) >= MMQ_MAX_BATCH
+    gemm16 = not f16 and work.fp16_gemm_prompts and (min(ubatch, prompt) >= MMQ_MAX_BATCH if current
+                                                      else min(ubatch, prompt) > OLD_MMQ_MAX_BATCH)
     # flash attention's FLOPs at their own constant in the classes fitted so, else with the F16 matmuls' (the
     # rows the other classes were fitted on ran without flash attention)
     apart = current and work.cls in CURRENT_PROMPT_CLASSES
@@ -357,6 +361,8 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
                          bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False, state_bytes=0.0)
             own = {"a_ss": scan_s(w, prompt) / n_ub} if w.state_bytes else {}
         on = current_mmq(on, build)
+        if build != "current" and on.cublas_era_prompts:
+            on = replace(on, fp16_gemm_prompts=True)
         if build == "2023-12":
             # builds before llama.cpp PR #6122 (March 2024) ran the output head over every prompt token
             on = replace(on, output_elements=0.0)

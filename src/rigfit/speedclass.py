@@ -44,9 +44,16 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
     classes, bands, fitted = {}, {}, {}
     batched: set[str] = set()
     prompt_prior: set[str] = set()
-    for name, rec in raw.get("classes", {}).items():
-        # class@2023-12: prefill only (decode shared with the May 2024 builds); other eras carry both
+    records = raw.get("classes", {})
+    for name, own in records.items():
+        # class@2023-12: prefill only (decode shared with the May 2024 builds); other eras carry both.  An era
+        # class holds what its rows set; a constant they could not (no 2024 row on a tensor-core chip ran ggml's
+        # quantized matmuls: speedwork.DeviceWork.cublas_era_prompts) is the class's own
         keys = PREFILL_KEYS if name.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)
+        base, _, era = name.partition("@")
+        rec = dict(own)
+        for parent in (([f"{base}@2024-05"] if era == "2023-12" else []) + [base]) if era else []:
+            rec = {k: v for k, v in records.get(parent, {}).items() if k in keys} | rec
         missing = [k for k in keys if not isinstance(rec.get(k), int | float)]
         if missing:
             raise CatalogError(f"speed_fit.toml: classes.{name}.{missing[0]}: expected a number")

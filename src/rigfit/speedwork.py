@@ -24,6 +24,7 @@ from .hardware.rates import (
     cpu_stream_gb_s,
     fp16_tensor_only,
     geforce_halves_fp32_accumulate,
+    has_matrix_units,
     mma_without_tensor_cores,
     mmq_int8_share,
     unit_rate,
@@ -90,6 +91,10 @@ class DeviceWork:
     # quantized prompt batches of MMQ_MAX_BATCH tokens or more run as weights dequantized to F16 and a cuBLAS GEMM on
     # the FP16 tensor cores (chips with FP16 matrix units but no INT8 ones: NVIDIA Volta), on current builds
     fp16_gemm_prompts: bool = False
+    # quantized prompt batches of more than OLD_MMQ_MAX_BATCH tokens ran as that dequantization and cuBLAS GEMM on
+    # every chip with FP16 tensor cores (Volta and later) in llama.cpp builds before PR #8075 (June 2024), the
+    # 2023-12 and 2024-05 build eras: CUDA_USE_TENSOR_CORES, on by default, capped MMQ at MMQ_MAX_BATCH_SIZE (32)
+    cublas_era_prompts: bool = False
     # the engine's prompt kernels do not reach the chip's matrix units (the Vulkan shaders on Intel Arc, an engine's
     # Engine.alu_prompt_vendors): its prompt matmuls, dense and routed experts alike, run on the shader ALUs
     alu_prompts: bool = False
@@ -319,6 +324,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         mmq = 1.0
         volta = dev is not None and fp16_tensor_only(dev.vendor, dev.chip)  # FP16 tensor cores, no INT8 ones
         fp16_gemm = volta and d.role != Role.CPU and mem.run.backend == "cuda" and quantized
+        cublas_era = (dev is not None and dev.vendor == "nvidia" and d.role != Role.CPU and quantized
+                      and mem.run.backend == "cuda" and bool(dev.chip)
+                      and has_matrix_units(Vendor.of(dev.vendor), dev.chip or ""))
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
                 and mem.run.backend != "cpu" and not volta):
             # quantized matmuls: MMQ on INT8 tensor cores (Turing+) or DP4A (Pascal); Volta dequantizes prompt
@@ -330,7 +338,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         own = engine.prompt_rates_tflops(mem.quant, dev) if (
             dev is not None and d.role != Role.CPU and mem.run.backend != "cpu") else None
         if own is not None:  # the engine's own prompt kernels (vLLM's by weight format), not ggml's
-            (tf, qt), mmq, fp16_gemm, alu_path = own, 1.0, False, False
+            (tf, qt), mmq, fp16_gemm, alu_path, cublas_era = own, 1.0, False, False, False
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
@@ -421,6 +429,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
                               matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm, alu_prompts=alu_path,
+                              cublas_era_prompts=cublas_era,
                               gemm_prompts=own is not None,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
