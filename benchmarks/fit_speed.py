@@ -1403,9 +1403,10 @@ def main(argv: list[str]) -> int:
     # and their prompts (the May 2024 builds' prompt constants are cuda@2024-05's, fitted above)
     cuda_pp, cuda_pp_band, cuda_lines_pp = fit_cuda_prompt(theta, cpu_theta)
     theta |= cuda_pp
-    # current builds on the datacenter dies (no rows): the F16 GEMMs' constants are the May 2024 ones (the same
-    # cuBLAS path), the quantized one datacenter_mmq's floor, the conversion at its prior
-    for k in ("a_ff", "a_sc"):
+    # current builds on the datacenter dies (no rows): the F16 GEMMs' constants and the activation traffic are the
+    # May 2024 ones (the same cuBLAS path and intermediates), the quantized one datacenter_mmq's floor, the
+    # conversion at its prior
+    for k in ("a_ff", "a_sc", "a_ac"):
         theta[f"cuda-datacenter:{k}"] = theta[f"cuda-datacenter@2024-05:{k}"]
     theta["cuda-datacenter:a_fq"], line = datacenter_mmq(prepared, theta)
     cuda_lines_pp.append(line)

@@ -95,6 +95,10 @@ ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel,
 # 5.9 % with it (held out: no Metal constant was fitted on them), the M1 / M2 / M3 Ultra prompts 19.0 -> 13.4 %;
 # the discrete Radeons' dense prompts (fit_rocm) 20.9 -> 18.1 % in-sample, 21.5 -> 19.0 % leave-one-card-out
 ACTIVATION_CLASSES = ("metal", "metal-ultra", "ollama-metal", "rocm")
+# classes whose older builds' rows pay it too, at their own constant: the A100 / H100 dies, whose May 2024 prompts
+# ran 1.27x apart (H100 PCIe over A100 PCIe, F16 and Q4_K_M alike) where their FP16 tensor rates differ 2.4x and
+# their bandwidths 3 %: priced so, the class predicts each from the other 32.9 -> 23.0 % off (fit_speed.py)
+ACTIVATION_EVERY_BUILD = ("cuda-datacenter",)
 # classes whose current builds price decode's attention arithmetic apart from its KV bytes (``a_at``: 4 x query
 # heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
 # tokens deep on models with 1 to 12 query heads per KV head, tell the two apart (the KV read then fits at the
@@ -235,7 +239,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         # each micro-batch streams its dense weights from memory again, at the bandwidth, beside its arithmetic
         # (``a_rd``; the routed experts it touches are priced by moe_expert_overhead_s)
         terms["a_rd"] = n_ub * ubatch_read_s(work)
-    if apart or (current and work.cls in ACTIVATION_CLASSES):
+    if apart or (current and work.cls in ACTIVATION_CLASSES) or work.cls in ACTIVATION_EVERY_BUILD:
         # the matmuls' outputs cross memory: each written in F32 and read by the next kernel (norms, RoPE, the
         # gated activation, the quantization of activations for MMQ), at the device's bandwidth.  Per FLOP it
         # weighs 1 / width: what makes a 0.5B model's prompt run at a third of a 3B one's matmul rate on the
