@@ -539,6 +539,10 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append(f"{engine.title} on the M5's GPU Neural Accelerators: no runs show its kernels using them; "
                      "prompts priced at the GPU's FP32 rate, a floor (wider prefill band)")
         pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.5))
+    limited = sorted({(w.name, w.power_share) for w in works if w.power_share < 1.0})
+    if limited:
+        notes.append("; ".join(f"{name}: prompt matmuls at {share:.0%} of its listed tensor rate (its power limit "
+                               "holds a lower clock through them)" for name, share in limited))
     missing = [c for c in classes if c not in params.classes]
     if missing:
         # no constants fitted on this engine's own runs on this hardware: another class's stand in

@@ -27,6 +27,7 @@ from .hardware.rates import (
     has_matrix_units,
     mma_without_tensor_cores,
     mmq_int8_share,
+    power_limited_share,
     unit_rate,
     vulkan_reaches_matrix_units,
 )
@@ -95,6 +96,9 @@ class DeviceWork:
     # every chip with FP16 tensor cores (Volta and later) in llama.cpp builds before PR #8075 (June 2024), the
     # 2023-12 and 2024-05 build eras: CUDA_USE_TENSOR_CORES, on by default, capped MMQ at MMQ_MAX_BATCH_SIZE (32)
     cublas_era_prompts: bool = False
+    # the share of the listed tensor rates the board's power limit lets its matrix units sustain (already applied to
+    # tflops and quant_tops; rates.power_limited_share), for the estimate's note
+    power_share: float = 1.0
     # the engine's prompt kernels do not reach the chip's matrix units (the Vulkan shaders on Intel Arc, an engine's
     # Engine.alu_prompt_vendors): its prompt matmuls, dense and routed experts alike, run on the shader ALUs
     alu_prompts: bool = False
@@ -339,6 +343,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             dev is not None and d.role != Role.CPU and mem.run.backend != "cpu") else None
         if own is not None:  # the engine's own prompt kernels (vLLM's by weight format), not ggml's
             (tf, qt), mmq, fp16_gemm, alu_path, cublas_era = own, 1.0, False, False, False
+        power = power_limited_share(dev.vendor, dev.chip, dev.units, dev.boost_mhz, dev.tdp_w) if (
+            dev is not None and d.role != Role.CPU and not alu_path) else 1.0
+        if power < 1.0 and tf:  # the matrix units at the clock the board's power limit holds (rates.py)
+            tf, qt = tf * power, (qt * power if qt else qt)
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
@@ -429,7 +437,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
                               matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm, alu_prompts=alu_path,
-                              cublas_era_prompts=cublas_era,
+                              cublas_era_prompts=cublas_era, power_share=power,
                               gemm_prompts=own is not None,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,

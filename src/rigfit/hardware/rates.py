@@ -130,6 +130,26 @@ def mmq_int8_share(vendor: Vendor, chip: str) -> float:
     return TURING_MMQ_SHARE if vendor == Vendor.NVIDIA and family in ("TU10", "TU11") else 1.0
 
 
+# Watts an SM draws per GHz of its clock running tensor-core GEMMs, per die family: a board whose power limit is
+# below SMs x boost clock x this cannot hold its boost clock through a prompt's matmuls and runs them at the share
+# of its listed tensor rate that its TDP allows.  Ada (AD10x): 1.3, fitted in-sample on the May 2024 calibration
+# prompts (benchmarks/fit_speed.py --power-grid; 2023-2024 prompts 10.5 -> 8.7 % in-sample, 19.6 -> 14.5 % held
+# out by device): the RTX 6000 Ada (300 W for 142 SMs at 2.5 GHz: 0.65) and the L40S (350 W: 0.75) prefilled at
+# 0.71-0.85x an RTX 4090's rate (450 W for 128 SMs: no limit) where their listed tensor rates are 1.1x it.  Other
+# families: no evidence in the rows (the Ampere workstation cards prefill no slower than the GeForce ones), no limit.
+TENSOR_W_PER_SM_GHZ = {"AD10": 1.3}
+
+
+def power_limited_share(vendor: Vendor | str, chip: str | None, units: int | None, boost_mhz: int | None,
+                        tdp_w: int | None) -> float:
+    """The share of its listed tensor rate a board sustains through compute-bound matmuls under its power limit
+    (TENSOR_W_PER_SM_GHZ); 1 where the family has no figure or the board's facts are missing."""
+    w = TENSOR_W_PER_SM_GHZ.get(chip_family(chip)) if chip and Vendor.of(vendor) == Vendor.NVIDIA else None
+    if not (w and units and boost_mhz and tdp_w):
+        return 1.0
+    return min(1.0, tdp_w / (w * units * boost_mhz / 1000.0))
+
+
 def datacenter_silicon(vendor: Vendor, chip: str) -> bool:
     """HBM compute dies (NVIDIA GP100/GV100/GA100/GH100/GB100/GB110, AMD CDNA) as opposed to the graphics dies
     that GeForce, RTX workstation and L4/L40/A40/T4 boards share: the speed model fits them as separate classes
