@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from rigfit.api import fit, resolve_hardware
 from rigfit.calibrate import calibrate_runs
-from rigfit.calibration import PRIOR_RUNS, Calibration, CalPoint, Correction, fit_correction, machine_key
+from rigfit.calibration import MIN_BAND, PRIOR_RUNS, Calibration, CalPoint, Correction, fit_correction, machine_key
 from rigfit.calstore import dumps, read_calibration, write_calibration
 from rigfit.errors import InvalidInput
 from rigfit.measured import parse_runs
@@ -73,6 +73,25 @@ def test_calibration_never_makes_its_own_runs_worse_on_the_median(rows: list[tup
     c = fit_correction(pts, machine="m", engine="e", backend="cpu")
     assert c.decode_error_after_pct is not None and c.decode_error_before_pct is not None
     assert c.decode_error_after_pct <= c.decode_error_before_pct + 1e-9
+
+
+@given(st.lists(st.tuples(st.floats(0.05, 20.0), st.floats(0.001, 1.0)), min_size=1, max_size=12))
+def test_bands_stay_within_the_runs_ratios(rows: list[tuple[float, float]]) -> None:
+    """Law: a band's ends are positive and no wider than the runs' own ratios after the correction (at least
+    +-MIN_BAND around 1): four runs, one of them 5x off, once gave a negative low end (an extrapolated percentile),
+    which the calibration file then refused."""
+    pts = [CalPoint(decode=False, measured_s=p * r, predicted_s=p) for r, p in rows]
+    c = fit_correction(pts, machine="m", engine="e", backend="cpu")
+    after = [c.prefill_scale * p / (p * r) for r, p in rows]
+    lo, hi = c.prefill_band
+    assert 0 < lo <= 1 <= hi
+    assert lo >= min(*after, 1 - MIN_BAND) - 1e-3 and hi <= max(*after, 1 + MIN_BAND) + 1e-3
+
+
+def test_a_noisy_run_keeps_the_band_positive() -> None:
+    c = fit_correction([CalPoint(decode=False, measured_s=m, predicted_s=1.0) for m in (5.0, 1.0, 0.9, 0.77)],
+                       machine="m", engine="e", backend="cpu")
+    assert c.prefill_band[0] > 0
 
 
 # ---- the user file -----------------------------------------------------------------------------------

@@ -111,8 +111,11 @@ def machine_key(system: System) -> str:
 
 
 def _band(ratios: Sequence[float]) -> tuple[float, float]:
+    """The 10th-90th percentile of the runs' ratios, at least +-MIN_BAND.  Interpolated within the runs
+    (``inclusive``): the default method extrapolates past the extremes of a few runs, and a noisy one had put a
+    negative low end into a machine's calibration file, which reading it back then refused."""
     if len(ratios) >= 4:
-        q = statistics.quantiles(ratios, n=10)
+        q = statistics.quantiles(ratios, n=10, method="inclusive")
         lo, hi = q[0], q[-1]
     else:
         lo, hi = min(ratios), max(ratios)
