@@ -96,8 +96,9 @@ ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel,
 # the discrete Radeons' dense prompts (fit_rocm) 20.9 -> 18.1 % in-sample, 21.5 -> 19.0 % leave-one-card-out
 ACTIVATION_CLASSES = ("metal", "metal-ultra", "ollama-metal", "rocm")
 # classes whose older builds' rows pay it too, at their own constant: the A100 / H100 dies, whose May 2024 prompts
-# ran 1.27x apart (H100 PCIe over A100 PCIe, F16 and Q4_K_M alike) where their FP16 tensor rates differ 2.4x and
-# their bandwidths 3 %: priced so, the class predicts each from the other 32.9 -> 23.0 % off (fit_speed.py)
+# ran 1.28-1.40x apart (H100 PCIe over A100 PCIe, 512- to 8192-token prompts, F16 and Q4_K_M alike) where their
+# FP16 tensor rates differ 2.4x and their bandwidths 3 %: priced so, the class predicts each from the other
+# 32.9 -> 23.0 % off (fit_speed.py)
 ACTIVATION_EVERY_BUILD = ("cuda-datacenter",)
 # classes whose current builds price decode's attention arithmetic apart from its KV bytes (``a_at``: 4 x query
 # heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
@@ -541,8 +542,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         pp_band = (min(pp_band[0], 0.5), max(pp_band[1], 2.5))
     limited = sorted({(w.name, w.power_share) for w in works if w.power_share < 1.0})
     if limited:
-        notes.append("; ".join(f"{name}: prompt matmuls at {share:.0%} of its listed tensor rate (its power limit "
-                               "holds a lower clock through them)" for name, share in limited))
+        notes.append("; ".join(f"{name}: prompt matmuls at {100 * share:.0f} % of its listed tensor rate (its "
+                               "power limit holds a lower clock through them)" for name, share in limited))
     missing = [c for c in classes if c not in params.classes]
     if missing:
         # no constants fitted on this engine's own runs on this hardware: another class's stand in
