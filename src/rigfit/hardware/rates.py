@@ -135,8 +135,11 @@ def mmq_int8_share(vendor: Vendor, chip: str) -> float:
 # of its listed tensor rate that its TDP allows.  Ada (AD10x): 1.3, fitted in-sample on the May 2024 calibration
 # prompts (benchmarks/fit_speed.py --power-grid; 2023-2024 prompts 10.5 -> 8.7 % in-sample, 19.6 -> 14.5 % held
 # out by device): the RTX 6000 Ada (300 W for 142 SMs at 2.5 GHz: 0.65) and the L40S (350 W: 0.75) prefilled at
-# 0.71-0.85x an RTX 4090's rate (450 W for 128 SMs: no limit) where their listed tensor rates are 1.1x it.  Other
-# families: no evidence in the rows (the Ampere workstation cards prefill no slower than the GeForce ones), no limit.
+# 0.71-0.85x an RTX 4090's rate (450 W for 128 SMs: no limit) where their listed tensor rates are 1.1x it (the
+# rows' author found the RTX 6000 Ada below the 4090 too: XiongjieDai/GPU-Benchmarks-on-LLM-Inference issue #2;
+# power-cap sweeps show the SM clock falling with the cap, e.g. an RTX 3090 at 1.40-1.47 GHz under 210-220 W:
+# noonghunna/club-3090 issue #103).  Other families: no evidence in the rows (the Ampere workstation cards prefill
+# no slower than the GeForce ones), no limit.
 TENSOR_W_PER_SM_GHZ = {"AD10": 1.3}
 
 
