@@ -268,7 +268,7 @@ def datacenter_mmq(prepared: Prepared, theta: dict[str, float]) -> tuple[float, 
         assert r.placement is not None
         lin = prefill_linear(works, r.placement, row.prompt, r.memory.run.n_batch, r.memory.run.n_ubatch, False,
                              False, split_mode=r.placement.split_mode)
-        forms.append((row, {k: v for k, v in lin.items() if v}))
+        forms.append((row, _era(lin)))
         times.append(row.prompt / row.measured)
     held = {k: theta[k] for _, f in forms for k in f if k != "cuda-datacenter:a_fq" and k in theta}
     a_fq = robust_solve(forms, times, fixed=held)["cuda-datacenter:a_fq"]

@@ -50,9 +50,8 @@ def parse_speed_params(raw: dict[str, Any]) -> SpeedParams:
         # class holds what its rows set; a constant they could not (no 2024 row on a tensor-core chip ran ggml's
         # quantized matmuls: speedwork.DeviceWork.cublas_era_prompts) is the class's own
         keys = PREFILL_KEYS if name.endswith("@2023-12") else (*DECODE_KEYS, *PREFILL_KEYS)
-        base, _, era = name.partition("@")
         rec = dict(own)
-        for parent in (([f"{base}@2024-05"] if era == "2023-12" else []) + [base]) if era else []:
+        for parent in era_parents(name):
             rec = {k: v for k, v in records.get(parent, {}).items() if k in keys} | rec
         missing = [k for k in keys if not isinstance(rec.get(k), int | float)]
         if missing:
@@ -187,10 +186,17 @@ def stand_in_class(p: SpeedParams, cls: str) -> str:
     return next((c for c in (family_class(base), lower, stand_in(base)) if c in p.classes), "cuda")
 
 
+def era_parents(cls: str) -> list[str]:
+    """The classes an older build era's class (``cls@era``) takes what it does not hold from, nearest first: a Dec
+    2023 class its May 2024 one, then the class itself; none for a current class."""
+    base, _, era = cls.partition("@")
+    return (([f"{base}@2024-05"] if era == "2023-12" else []) + [base]) if era else []
+
+
 def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
     """A class's constants; for an older build era (``cls@era``) the era's own over the class's.  The Dec 2023
     builds' classes hold prefill only: their decode is the May 2024 builds' where that era has its own."""
-    base, _, era = cls.partition("@")
+    base = cls.partition("@")[0]
     if base not in p.classes:
         # llamafile on an Ultra: its own constants for the tier below before llama.cpp's for the tier (its older
         # kernels cost about 250 us per layer on the M1 Max / M3 Max / M4 Pro where current llama.cpp builds on an Ultra
@@ -198,7 +204,7 @@ def class_params(p: SpeedParams, cls: str) -> dict[str, float]:
         # Ollama keep llama.cpp's Ultra constants (the exo anchors of four M3 Ultras, tests/test_cluster.py)
         return p.classes[stand_in_class(p, base)]
     out = p.classes[base]
-    for name in ([f"{base}@2024-05"] if era == "2023-12" else []) + ([cls] if era else []):
+    for name in [*reversed(era_parents(cls)[:-1]), cls] if cls != base else []:  # the farthest first, then its own
         if name in p.classes:
             out = out | p.classes[name]
     return out

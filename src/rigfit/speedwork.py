@@ -327,10 +327,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         qt = tf
         mmq = 1.0
         volta = dev is not None and fp16_tensor_only(dev.vendor, dev.chip)  # FP16 tensor cores, no INT8 ones
-        fp16_gemm = volta and d.role != Role.CPU and mem.run.backend == "cuda" and quantized
-        cublas_era = (dev is not None and dev.vendor == "nvidia" and d.role != Role.CPU and quantized
-                      and mem.run.backend == "cuda" and bool(dev.chip)
-                      and has_matrix_units(Vendor.of(dev.vendor), dev.chip or ""))
+        cublas_era = bool(dev is not None and dev.vendor == "nvidia" and d.role != Role.CPU and quantized
+                          and mem.run.backend == "cuda" and dev.chip
+                          and has_matrix_units(Vendor.of(dev.vendor), dev.chip))
         if (dev is not None and dev.vendor == "nvidia" and dev.int8_tops and d.role != Role.CPU
                 and mem.run.backend != "cpu" and not volta):
             # quantized matmuls: MMQ on INT8 tensor cores (Turing+) or DP4A (Pascal); Volta dequantizes prompt
@@ -342,7 +341,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
         own = engine.prompt_rates_tflops(mem.quant, dev) if (
             dev is not None and d.role != Role.CPU and mem.run.backend != "cpu") else None
         if own is not None:  # the engine's own prompt kernels (vLLM's by weight format), not ggml's
-            (tf, qt), mmq, fp16_gemm, alu_path, cublas_era = own, 1.0, False, False, False
+            (tf, qt), mmq, alu_path, cublas_era = own, 1.0, False, False
+        fp16_gemm = cublas_era and volta  # Volta keeps that path in current builds (DeviceWork.fp16_gemm_prompts)
         power = power_limited_share(dev.vendor, dev.chip, dev.units, dev.boost_mhz, dev.tdp_w) if (
             dev is not None and d.role != Role.CPU and not alu_path) else 1.0
         if power < 1.0 and tf:  # the matrix units at the clock the board's power limit holds (rates.py)
