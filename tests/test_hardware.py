@@ -235,6 +235,29 @@ def test_a_bare_unified_memory_chip_plans_on_its_usual_size(text: str, name: str
                     "size for another, e.g. 'AMD Ryzen AI Max+ 395 32GB'") if noted else note == ""
 
 
+@pytest.mark.parametrize(("text", "name", "note"), [
+    ("RTX 5060 Ti", "NVIDIA GeForce RTX 5060 Ti 8GB", "'RTX 5060 Ti' is sold with 8/16 GB: planned on 8 GB (NVIDIA "
+     "GeForce RTX 5060 Ti 8GB); name a size for another, e.g. 'RTX 5060 Ti 16GB'"),
+    ("rtx 3060", "NVIDIA GeForce RTX 3060 12GB", "'rtx 3060' is sold with 8/12 GB: planned on 12 GB (NVIDIA GeForce "
+     "RTX 3060 12GB); name a size for another, e.g. 'rtx 3060 8GB'"),
+    # "Tesla V100 32GB" finds no 32 GB part under the bare name's alias: the example is one that does
+    ("Tesla V100", "NVIDIA Tesla V100 PCIe 16 GB", "'Tesla V100' is sold with 16/32 GB: planned on 16 GB (NVIDIA "
+     "Tesla V100 PCIe 16 GB); name a size for another, e.g. 'v100 32gb'"),
+    ("RTX 5060 Ti 16GB", "NVIDIA GeForce RTX 5060 Ti 16GB", ""), ("RTX 4090", "NVIDIA GeForce RTX 4090", ""),
+])
+def test_a_bare_card_name_sold_in_several_sizes_says_which(text: str, name: str, note: str) -> None:
+    """A card's bare name is an alias of one memory size: the plan turns on it, so the note names it and the
+    others, with a name that picks another (which the note's example must resolve to)."""
+    from rigfit.hardware.resolve import resolve_device_noted
+
+    device, got = resolve_device_noted(text)
+    assert (device.name, got) == (name, note)
+    if note:
+        example = note.rsplit("e.g. ", 1)[1].strip("'")
+        other = resolve_device_noted(example)[0]
+        assert other.name != name and other.memory_bytes != device.memory_bytes
+
+
 def test_the_chip_note_reaches_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 

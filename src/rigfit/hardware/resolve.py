@@ -125,6 +125,30 @@ def _base_configuration(text: str, hits: Sequence[Device]) -> tuple[Device, str]
 _BIN = re.compile(r"\((\d+)-core GPU\)")
 
 
+def _other_sizes(typed: str, device: Device, pool: Sequence[Device]) -> str:
+    """A card sold in several memory sizes whose bare name ("RTX 5060 Ti") is an alias of one of them: a note
+    naming the size planned on and the others, since the plan turns on it; "" where no other size exists."""
+    base = _key(_split_memory(device.name)[0])
+    if base == _key(device.name):
+        return ""  # the entry's own name carries no size
+    others = sorted((d for d in pool if d is not device and _key(_split_memory(d.name)[0]) == base
+                     and d.memory_bytes != device.memory_bytes), key=lambda d: d.memory_bytes)
+    if not others:
+        return ""
+    sizes = "/".join(str(round(d.memory_bytes / GIB)) for d in sorted([device, *others], key=lambda d: d.memory_bytes))
+    other = others[-1]
+    example = other.name
+    for text in (f"{typed.strip()} {round(other.memory_bytes / GIB)}GB", *other.aliases):  # the shortest that works
+        try:
+            if _resolve_name(text, text, pool)[0] is other:
+                example = text
+                break
+        except (AmbiguousHardware, InvalidInput, UnknownName):
+            continue
+    return (f"{typed.strip()!r} is sold with {sizes} GB: planned on {round(device.memory_bytes / GIB)} GB "
+            f"({device.name}); name a size for another, e.g. {example!r}")
+
+
 def _resolve(text: str, pool: Sequence[Device]) -> tuple[Device, str]:
     if not text.strip():
         raise InvalidInput("empty hardware name")
@@ -162,7 +186,7 @@ def _resolve_name(text: str, typed: str, pool: Sequence[Device]) -> tuple[Device
     if len(named) == 1:
         # the text is one device's own name or alias, a size in it included, even one that is not the device's
         # memory ("GH200 480GB", as nvidia-smi names the 96 GB part: its CPU's)
-        return named[0], ""
+        return named[0], _other_sizes(typed, named[0], pool) if mem_gb is None else ""
     if mem_gb is not None:
         sized = [d for d in hits if round(d.memory_bytes / GIB) == mem_gb]
         if hits and not sized:
