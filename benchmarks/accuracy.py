@@ -166,6 +166,10 @@ def held_out_table() -> None:
     pooled_table(fit_speed.POOL)
 
 
+# SUMMARY / POOL's names of the calibration files' rows (fit_speed.record)
+CALIBRATION_SOURCES = ("2023-2024", "2025-2026")
+
+
 def pooled_table(pool: list[tuple[str, str, list[float], list[float]]]) -> None:
     """The rows of every fitted class pooled, as issue 16's targets read (decode median <= 10 %, p90 <= 25 %;
     prefill median <= 15 %, p90 <= 35 %, leave-one-device-out): absolute % error in-sample over all of them, and
@@ -173,7 +177,11 @@ def pooled_table(pool: list[tuple[str, str, list[float], list[float]]]) -> None:
     print("\n| pooled rows | metric | n | in-sample median | p90 | n held out | leave-one-device-out median | p90 |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     sources = tuple(dict.fromkeys(r for r, _, _, _ in pool))
-    groups = [(r, (r,)) for r in sources] + [("all but LocalScore", tuple(r for r in sources if r != "LocalScore")),
+    # the calibration files' own rows (throughput_llamacpp.csv, throughput_modern.csv), which the targets name:
+    # without the public llama-bench runs gathered into benchmarks/data and the classes fitted on both
+    calibration = tuple(r for r in sources if r in CALIBRATION_SOURCES)
+    groups = [(r, (r,)) for r in sources] + [("calibration files", calibration),
+                                             ("all but LocalScore", tuple(r for r in sources if r != "LocalScore")),
                                              ("all", sources)]
     for label, keep in groups:
         for metric in ("tg", "pp"):

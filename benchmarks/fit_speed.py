@@ -84,6 +84,11 @@ SUMMARY: list[tuple[str, str, str, int, float, float]] = []
 # (rows, metric, in-sample predicted / measured time ratios, leave-one-device-out ones, empty where the class has no
 # other device), pooled by benchmarks/accuracy.py against issue 16's targets
 POOL: list[tuple[str, str, list[float], list[float]]] = []
+# the sources a class's rows come from, as SUMMARY and POOL name them: the calibration files' rows are "2023-2024"
+# (throughput_llamacpp.csv) and "2025-2026" (throughput_modern.csv); the llama-bench runs gathered from public
+# posts into benchmarks/data are PUBLISHED; MIXED, a class fitted on both (the ROCm decode rows)
+PUBLISHED = "published llama-bench (benchmarks/data)"
+MIXED = "2025-2026 and published llama-bench"
 NAN = float("nan")
 
 
@@ -342,6 +347,22 @@ def loo_ratios(forms: list[tuple[Row, dict[str, float]]], meas: list[float], the
                 pred = sum(v * held[k] if k in held else v * theta.get(k, 0.0) for k, v in f.items())
                 out.setdefault(cls, []).append(pred / t)
     return out
+
+
+def published_prompt_forms(path: Path, cls: str) -> tuple[list[tuple[Any, dict[str, float]]], list[float]]:
+    """The prompt rows of a benchmarks/data llama-bench file (bench_forms) whose every device is of class ``cls``,
+    as linear forms and measured seconds, like modern_forms' (their runs in PP_RUNS)."""
+    _, _, rows = bench_forms(path, cls.split("-", maxsplit=1)[0])
+    forms: list[tuple[Any, dict[str, float]]] = []
+    seconds: list[float] = []
+    for row, t in rows:
+        run = PP_RUNS[row]
+        if {w.cls for w in run.works} != {cls}:
+            continue
+        forms.append((row, prefill_linear(run.works, run.plan, run.prompt, run.n_batch, run.n_ubatch,
+                                          run.flash_attention, run.f16, start=run.start)))
+        seconds.append(t)
+    return forms, seconds
 
 
 @dataclass(frozen=True)
@@ -1002,7 +1023,7 @@ def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, floa
     fixed = {"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0, "rocm:a_w": 1.0}
     theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
-    record("2025-2026", "rocm (decode)", "tg", ins, held)
+    record(MIXED, "rocm (decode)", "tg", ins, held)
     theta |= {f"rocm:{k}": PRIORS["rocm"][k] for k in PREFILL_KEYS}
     # prompts: the matmul rate a_fq and the costly MMQ types' a_fq_mq (speedwork.GPU_PROMPT_FAMILY) from the dense
     # prompts at an empty cache, each card with the same say; the rest at the priors
@@ -1016,7 +1037,7 @@ def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, floa
     held_pp = prompt_held_out("rocm", dense, params, grids, fit=fit_prompt_by_card)
     theta |= {f"rocm:{k}": v for k, v in got.items()}
     ratios = [PP_RUNS[row].seconds(with_constants(params, "rocm", **got)) / t for row, t in dense]
-    record("2025-2026", "rocm (dense prompts)", "pp", ratios, held_pp, err_in=e1)
+    record(PUBLISHED, "rocm (dense prompts)", "pp", ratios, held_pp, err_in=e1)
     # a MoE micro-batch's cost per touched expert from the XTX's MoE prompts, at the fitted matmul rate
     moe = [(row, t) for row, t in xpre if PP_RUNS[row].works[0].expert_ratio < 1]
     xt, x0, x1 = fit_prompt_constants("rocm", moe, with_constants(params, "rocm", **got), {"a_xt": XT_GRID})
@@ -1054,7 +1075,7 @@ def fit_cuda_legacy() -> tuple[dict[str, float], dict[str, tuple[float, float]],
     theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
     out = {f"cuda-legacy:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items()
                                                               if k.startswith("cuda-legacy:")}
-    record("published llama-bench (benchmarks/data)", "cuda-legacy", "tg", ins, held)
+    record(PUBLISHED, "cuda-legacy", "tg", ins, held)
     params = with_constants(load_speed_params(), "cuda-legacy", **{k.split(":")[1]: v for k, v in out.items()})
     dense = [(row, t) for row, t in pre if PP_RUNS[row].works[0].cls == "cuda-legacy" and not moe_run(row)
              and getattr(row, "depth", 0) == 0]
@@ -1062,7 +1083,7 @@ def fit_cuda_legacy() -> tuple[dict[str, float], dict[str, tuple[float, float]],
     held_pp = prompt_held_out("cuda-legacy", dense, params, {"a_fq": FQ_GRID}, fit=fit_prompt_by_card)
     out |= {f"cuda-legacy:{k}": v for k, v in got.items()}
     ratios = [PP_RUNS[row].seconds(with_constants(params, "cuda-legacy", **got)) / t for row, t in dense]
-    record("published llama-bench (benchmarks/data)", "cuda-legacy (dense prompts)", "pp", ratios, held_pp, err_in=e1)
+    record(PUBLISHED, "cuda-legacy (dense prompts)", "pp", ratios, held_pp, err_in=e1)
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     qp = statistics.quantiles(ratios + held_pp, n=10)
     bands = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)),
@@ -1111,7 +1132,7 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     out = {f"vulkan:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items() if k.startswith("vulkan:")}
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     n_cards = len({getattr(row, "device", "") for row, _ in dec})
-    record("2025-2026", "vulkan (discrete)", "tg", ins, held)
+    record(PUBLISHED, "vulkan (discrete)", "tg", ins, held)
     params = with_constants(load_speed_params(), "vulkan", **{k.split(":")[1]: v for k, v in out.items()})
     # MoE prompts where the shaders reach the matrix units: the routed experts' matmuls at their own rate a_fx
     # (speed.EXPERT_PROMPT_CLASSES), each card with one say; on the ALUs (Intel Arc) they run at the dense rate
@@ -1122,7 +1143,7 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     params = with_constants(params, "vulkan", **fx)
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre]
     n_moe = len({getattr(row, "device", "") for row, _ in moe})
-    record("2025-2026", "vulkan (MoE prompts)", "pp", [PP_RUNS[row].seconds(params) / t for row, t in moe], held_fx,
+    record(PUBLISHED, "vulkan (MoE prompts)", "pp", [PP_RUNS[row].seconds(params) / t for row, t in moe], held_fx,
            err_in=x1)
     lines = [f"vulkan (discrete) tg: n={len(ins):3d} on {n_cards} cards, a_dq {out['vulkan:a_dq']:.2f} t_layer "
              f"{out['vulkan:t_layer'] * 1e6:.0f} us t_x {out.get('vulkan:t_x', 0.0) * 1e6:.1f} us (a_w 1) | median "
@@ -1163,7 +1184,7 @@ def fit_metal_ultra(theta: dict[str, float], t_x: float) -> tuple[dict[str, floa
     pp = [PP_RUNS[row].seconds(params) / t for row, t in pre if PP_RUNS[row].works[0].cls == "metal-ultra"]
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     chips = sorted({getattr(row, "device", "") for row, _ in forms})
-    record("published llama-bench (benchmarks/data)", "metal-ultra", "tg", ins, held)
+    record(PUBLISHED, "metal-ultra", "tg", ins, held)
     lines = [f"metal-ultra (2025-26) tg: n={len(ins):3d} on {', '.join(chips)}: a_w {out['metal-ultra:a_w']:.3f} "
              f"a_kv {out['metal-ultra:a_kv']:.3f} a_at {out.get('metal-ultra:a_at', 0.0):.2f} t_x "
              f"{out.get('metal-ultra:t_x', 0.0) * 1e6:.1f} us t_layer "
@@ -1198,8 +1219,9 @@ def fit_cuda_decode(cpu: dict[str, float]) -> tuple[dict[str, float], tuple[floa
 
 def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dict[str, float], tuple[float, float],
                                                                             list[str]]:
-    """Current llama.cpp builds' CUDA prompt constants from the 2025-2026 llama.cpp prompt rows on GeForce cards,
-    least absolute relative error, in three steps that each fit what their rows tell apart:
+    """Current llama.cpp builds' CUDA prompt constants from the 2025-2026 llama.cpp prompt rows on GeForce cards
+    (steps 1 and 2 with the published llama-bench prompts of benchmarks/data/cuda_current.csv on class-"cuda"
+    cards), least absolute relative error, in three steps that each fit what their rows tell apart:
 
     1. the quantized matmuls (a_fq), their activations' traffic (a_ac) and a hybrid model's recurrent scan (a_ss)
        from dense models' prompts at depth 0 (at most one layer in RAM);
@@ -1209,9 +1231,16 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
 
     Steps 1 and 2 go round twice (each holds the other's constants).  F16 matmuls and the FA-off score traffic keep
     the May 2024 fit's (a_ff, a_sc: few current rows run without flash attention), t_ub its prior.  Returns the
-    constants, the prompt band (10th-90th percentile of measured / predicted over every row, widened by the
-    leave-one-device-out ratios where a device can be held out) and the lines to print."""
-    _, _, pre, pre_t, devices = modern_forms("cuda", engines=("llama.cpp",), with_cpu=True)
+    constants, the prompt band (10th-90th percentile of measured / predicted over every calibration row, widened by
+    the leave-one-device-out ratios where a device can be held out) and the lines to print."""
+    _, _, modern, pre_t, _ = modern_forms("cuda", engines=("llama.cpp",), with_cpu=True)
+    pre: list[tuple[Any, dict[str, float]]] = list(modern)
+    # with the published current-build llama-bench prompts on CUDA cards (benchmarks/data/cuda_current.csv: RTX
+    # 2080 Ti to 5090, DGX Spark): six more cards for steps 1 and 2 (the only deep prompts besides the RTX 4070's),
+    # fitted on but not scored in the class's line (its ratios are the calibration rows')
+    n_modern = len(pre)
+    bpre, bpre_t = published_prompt_forms(CUDA_CURRENT, "cuda")
+    pre, pre_t = pre + bpre, pre_t + bpre_t
     consts = {"cuda:a_ff": theta["cuda@2024-05:a_ff"], "cuda:a_sc": theta["cuda@2024-05:a_sc"],
               "cuda:t_ub": FIXED["cuda:t_ub"], "cuda:a_fa": theta["cuda@2024-05:a_ff"], "cuda:a_rd": A_RD}
     held = {k: v for k, v in cpu.items() if k.startswith("cpu:")}
@@ -1239,21 +1268,23 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
         return out
 
     def ratios(c: dict[str, float], device: str | None = None) -> list[float]:
-        """Predicted / measured prompt time (measured / predicted rate) of every row, or one device's."""
+        """Predicted / measured prompt time (measured / predicted rate) of every calibration row, or one
+        device's."""
         p = with_constants(load_speed_params(), "cuda", **{k.split(":")[1]: v for k, v in c.items()
                                                             if k.startswith("cuda:")})
         p = with_globals(p, **{k.split(":")[1]: v for k, v in c.items() if k.startswith("global:")})
-        return [PP_RUNS[row].seconds(p) / t for (row, _), t in zip(pre, pre_t, strict=True)
+        return [PP_RUNS[row].seconds(p) / t for (row, _), t in zip(pre[:n_modern], pre_t[:n_modern], strict=True)
                 if device is None or row.device == device]
 
     out = steps(None)
     n_first = sum(1 for (row, _) in pre if step_one(row))
     loo: list[float] = []
     held_out = []
-    for device in sorted(devices):
-        rest = devices - {device}
+    every = {row.device for row, _ in pre}
+    for device in sorted(every):
+        rest = every - {device}
         left = sum(1 for (row, _) in pre if row.device in rest and step_one(row))
-        if left >= 8 and any(row.device == device for row, _ in pre):  # else step 1 has too few rows to refit
+        if left >= 8 and any(row.device == device for row, _ in pre[:n_modern]):  # else too few rows to refit
             loo += ratios(steps(rest), device)
             held_out.append(device)
     # step 3: the MoE prompts on the GPU (llama.cpp and Ollama rows), the rest as above

@@ -122,14 +122,16 @@ def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, caps
 
     pool = [("2025-2026", "tg", [0.8, 1.0, 1.25], [0.8, 1.25, 1.25]),
             ("2025-2026", "tg", [1.0], []),
-            ("LocalScore", "tg", [0.5], [0.5])]
+            ("LocalScore", "tg", [0.5], [0.5]), ("published llama-bench (benchmarks/data)", "pp", [1.0], [])]
     pooled_table(pool)
     lines = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line
              for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
     assert lines[("2025-2026", "tg")] == "| 2025-2026 | tg | 4 | 10.0 | 25.0 | 3 | 20.0 | 25.0 |"
     assert lines[("all but LocalScore", "tg")] == lines[("2025-2026", "tg")].replace("2025-2026", "all but LocalScore")
+    assert lines[("calibration files", "tg")] == lines[("2025-2026", "tg")].replace("2025-2026", "calibration files")
     assert lines[("all", "tg")] == "| all | tg | 5 | 20.0 | 100.0 | 4 | 22.5 | 100.0 |"
-    assert ("2025-2026", "pp") not in lines
+    assert ("2025-2026", "pp") not in lines and ("calibration files", "pp") not in lines
+    assert lines[("all but LocalScore", "pp")] == "| all but LocalScore | pp | 1 | 0.0 | 0.0 | 0 | - | - |"
 
 
 def test_a_file_of_mixed_backends_names_each_rows_backend(monkeypatch: pytest.MonkeyPatch) -> None:
