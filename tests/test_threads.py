@@ -108,3 +108,23 @@ def test_bad_threads_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str],
 def test_threads_out_of_range_in_the_library() -> None:
     with pytest.raises(InvalidInput, match="CPU threads must be between 1 and 1024"):
         rigfit.fit(MODEL, n_threads=-1)
+
+
+@pytest.mark.parametrize(("cpu", "ram_gb", "threads", "noted"), [
+    ("Xeon Platinum 8259CL", 16, None, True),  # LocalScore's runs: 15.2 GB on a 24-core socket, an AWS instance
+    ("AMD EPYC 9634", 8, None, True),
+    ("Xeon Platinum 8259CL", 16, 4, False),  # the VM's threads given: planned on them, nothing to say
+    ("Xeon Platinum 8259CL", 256, None, False),  # a server's own RAM
+    ("Xeon Platinum 8259CL", 24, None, False),  # 1 GiB per core: the least a server board holds (the threshold)
+    ("Ryzen 9 5900X", 8, None, False),  # a desktop with little RAM is still a desktop
+])
+def test_a_server_cpu_with_a_vm_s_ram_says_so(cpu: str, ram_gb: int, threads: int | None, noted: bool) -> None:
+    """A server CPU with less RAM than any server of it holds (system.VM_SHARE_RAM_PER_CORE_BYTES per core) is
+    likely a cloud VM's slice of the socket: the plan says so and asks for the VM's threads."""
+    r = rigfit.fit("qwen3-4b", hardware=[cpu], ram_bytes=ram_gb << 30, n_threads=threads)
+    assert r.system is not None
+    said = [n for n in r.system.notes if "cloud VM" in n]
+    assert bool(said) is noted
+    if noted:
+        cores = r.system.node.cpu.units if r.system.node.cpu else 0
+        assert said[0].startswith(f"{cores} cores with {ram_gb:.1f} GiB of RAM")

@@ -34,6 +34,7 @@ from .system import (
     device_backends,
     make_cluster,
     make_system,
+    vm_share_note,
     with_backends,
     with_headroom,
     with_ram,
@@ -244,7 +245,7 @@ def make_request(
         system = make_system(found, os_name=os_name, display=display, notes=notes)
     headroom = eng.headroom_bytes if headroom_bytes is None else headroom_bytes
     if system is not None:
-        system = _drive(with_ram(system, ram_bytes), eng, be)
+        system = vm_share_note(_drive(with_ram(system, ram_bytes), eng, be), n_threads)
         rule = eng.headroom_source if headroom_bytes is None else f"{headroom / 1024**3:.2f} GiB kept free (headroom)"
         system = with_headroom(system, headroom, rule)
     req = FitRequest(

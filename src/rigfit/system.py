@@ -213,6 +213,28 @@ def with_ram(system: System, ram_bytes: int | None) -> System:
     return replace(system, nodes=(replace(system.node, ram_bytes=ram_bytes), *system.nodes[1:]))
 
 
+# below this much RAM per core a server CPU is not a machine of its own: a server board's least memory population
+# (one DIMM per channel, 6-12 channels of 8-16 GB) holds 2 GiB or more per core, while cloud instances sell a VM
+# 2-8 GiB per vCPU (AWS m5 / c5 / r5, GCP n2-standard, Azure Dv5), a small slice of the socket's cores
+# (LocalScore's "Xeon Platinum 8259CL" runs with 15 GB decoded at an eighth of the 24-core socket's rate)
+VM_SHARE_RAM_PER_CORE_BYTES = 1 << 30
+
+
+def vm_share_note(system: System, threads: int | None) -> System:
+    """A plan whose CPU is a server part with less RAM than any server of it holds (VM_SHARE_RAM_PER_CORE_BYTES
+    per core) and no thread count given: a note that it is likely a cloud VM's share of the socket, which the
+    plan still runs on every core of."""
+    node = system.node
+    cpu = node.cpu
+    if (threads is not None or cpu is None or cpu.form != "server" or not cpu.units or node.ram_bytes is None
+            or node.ram_bytes >= cpu.units * VM_SHARE_RAM_PER_CORE_BYTES):
+        return system
+    note = (f"{cpu.units} cores with {node.ram_bytes / (1 << 30):.1f} GiB of RAM: likely a cloud VM's share of the "
+            f"socket (instances sell 2-8 GiB per vCPU); planned on all {cpu.units} cores: give the VM's thread "
+            "count (its vCPUs) for its own share")
+    return replace(system, notes=(*system.notes, note))
+
+
 def with_headroom(system: System, headroom_bytes: int, rule: str) -> System:
     """The same system with ``headroom_bytes`` more kept free on every accelerator."""
     nodes = tuple(replace(n, devices=tuple(
@@ -229,4 +251,4 @@ def with_usable(system: System, usable: Sequence[UsableMemory]) -> System:
 
 
 __all__ = ["OS", "Link", "LinkKind", "Node", "System", "SystemDevice", "default_backend", "device_backends",
-           "make_cluster", "make_system", "pcie_link", "with_backends", "with_ram", "with_usable"]
+           "make_cluster", "make_system", "pcie_link", "vm_share_note", "with_backends", "with_ram", "with_usable"]
