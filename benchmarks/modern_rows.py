@@ -44,6 +44,7 @@ class ModernRow:
     is_moe: bool
     cpu: str = ""  # the row's CPU as a rigfit CPU platform (its memory bandwidth feeds offloaded layers), or ""
     users: int = 1  # concurrent requests (llama-server -np slots): decode is then the aggregate over all of them
+    ram_bytes: int | None = None  # the machine's system RAM where the row states it (LocalScore reads it from the OS)
 
     @property
     def machine(self) -> list[str]:
@@ -247,8 +248,16 @@ def load_localscore_rows(path: Path = CSV) -> list[ModernRow]:
                 flash_attention=False, kv_type=None, gpu_layers=None, n_cpu_moe=None, bench=True,
                 measured=float(r["value"]) / (1000 if metric == "ttft" else 1),
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
-                cpu=_cpu_platform(r["cpu"]) if r["backend"] != "cpu" and not mem else ""))
+                cpu=_cpu_platform(r["cpu"]) if r["backend"] != "cpu" and not mem else "",
+                ram_bytes=_ram_bytes(notes) if not mem else None))
     return out
+
+
+def _ram_bytes(notes: str) -> int | None:
+    """The system RAM a LocalScore row's notes state ("system RAM 15.2 GB": the OS's total, in GiB as operating
+    systems count it), or None."""
+    m = re.search(r"system RAM ([0-9.]+) GB", notes)
+    return int(float(m.group(1)) * (1 << 30)) if m else None
 
 
 def _machine(r: dict[str, str], by_vram: bool = False) -> str:
@@ -285,18 +294,21 @@ def fit_localscore_tests(row: ModernRow) -> list[Any]:
     import rigfit
 
     kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
+    if row.ram_bytes:
+        kw["ram_bytes"] = row.ram_bytes
     return [rigfit.fit(row.model, engine="llamafile", quant=row.quant or None, hardware=row.machine,
                        headroom_bytes=0, prompt_tokens=p, gen_tokens=g, context_tokens=p + g, flash_attention=False,
                        **kw) for p, g in LOCALSCORE_TESTS]
 
 
 @functools.cache
-def _localscore_plans(model: str, quant: str, hardware: str, backend: str, cpu: str) -> tuple[Any, ...] | None:
+def _localscore_plans(model: str, quant: str, hardware: str, backend: str, cpu: str, ram_bytes: int | None
+                      ) -> tuple[Any, ...] | None:
     from rigfit.errors import RigfitError
 
     row = ModernRow(engine="llamafile", backend=backend, hardware=hardware, device="", model=model, quant=quant,
                     metric="tg", prompt=0, gen=0, depth=0, flash_attention=False, kv_type=None, gpu_layers=None,
-                    n_cpu_moe=None, bench=True, measured=0.0, is_moe=False, cpu=cpu)
+                    n_cpu_moe=None, bench=True, measured=0.0, is_moe=False, cpu=cpu, ram_bytes=ram_bytes)
     try:
         return tuple(fit_localscore_tests(row))
     except RigfitError:
@@ -307,7 +319,7 @@ def localscore_plans(row: ModernRow) -> tuple[Any, ...] | None:
     """``fit_localscore_tests`` for the row, planned once per model, quant and machine in a process (a result's
     three metrics share them; the fit reads their placements, not their speeds), or None where rigfit cannot
     plan them."""
-    return _localscore_plans(row.model, row.quant, row.hardware, row.backend, row.cpu)
+    return _localscore_plans(row.model, row.quant, row.hardware, row.backend, row.cpu, row.ram_bytes)
 
 
 def localscore_mean(row: ModernRow, fits: tuple[Any, ...]) -> float | None:
