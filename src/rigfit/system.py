@@ -20,7 +20,8 @@ from itertools import pairwise
 from .hardware.spec import Device
 from .hardware.usable import UsableMemory, usable_memory
 from .hardware.usable import with_headroom as _usable_with_headroom
-from .vocab import Backend
+from .units import GIB
+from .vocab import Backend, Form
 
 PCIE_X16_GB_S = {3: 15.75, 4: 31.5, 5: 63.0}  # per direction, PCI-SIG
 
@@ -217,7 +218,7 @@ def with_ram(system: System, ram_bytes: int | None) -> System:
 # (one DIMM per channel, 6-12 channels of 8-16 GB) holds 2 GiB or more per core, while cloud instances sell a VM
 # 2-8 GiB per vCPU (AWS m5 / c5 / r5, GCP n2-standard, Azure Dv5), a small slice of the socket's cores
 # (LocalScore's "Xeon Platinum 8259CL" runs with 15 GB decoded at an eighth of the 24-core socket's rate)
-VM_SHARE_RAM_PER_CORE_BYTES = 1 << 30
+VM_SHARE_RAM_PER_CORE_BYTES = GIB
 
 
 def vm_share_note(system: System, threads: int | None) -> System:
@@ -226,10 +227,10 @@ def vm_share_note(system: System, threads: int | None) -> System:
     plan still runs on every core of."""
     node = system.node
     cpu = node.cpu
-    if (threads is not None or cpu is None or cpu.form != "server" or not cpu.units or node.ram_bytes is None
+    if (threads is not None or cpu is None or cpu.form != Form.SERVER or not cpu.units or node.ram_bytes is None
             or node.ram_bytes >= cpu.units * VM_SHARE_RAM_PER_CORE_BYTES):
         return system
-    note = (f"{cpu.units} cores with {node.ram_bytes / (1 << 30):.1f} GiB of RAM: likely a cloud VM's share of the "
+    note = (f"{cpu.units} cores with {node.ram_bytes / GIB:.1f} GiB of RAM: likely a cloud VM's share of the "
             f"socket (instances sell 2-8 GiB per vCPU); planned on all {cpu.units} cores: give the VM's thread "
             "count (its vCPUs) for its own share")
     return replace(system, notes=(*system.notes, note))
