@@ -1236,8 +1236,8 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
     _, _, modern, pre_t, _ = modern_forms("cuda", engines=("llama.cpp",), with_cpu=True)
     pre: list[tuple[Any, dict[str, float]]] = list(modern)
     # with the published current-build llama-bench prompts on CUDA cards (benchmarks/data/cuda_current.csv: RTX
-    # 2080 Ti to 5090, DGX Spark): six more cards for steps 1 and 2 (the only deep prompts besides the RTX 4070's),
-    # fitted on but not scored in the class's line (its ratios are the calibration rows')
+    # 2080 Ti to 5090, DGX Spark): six cards, five of them new, for steps 1 and 2 (the only deep prompts besides
+    # the RTX 4070's), fitted on but not scored in the class's line (its ratios are the calibration rows')
     n_modern = len(pre)
     bpre, bpre_t = published_prompt_forms(CUDA_CURRENT, "cuda")
     pre, pre_t = pre + bpre, pre_t + bpre_t
