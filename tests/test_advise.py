@@ -229,12 +229,21 @@ def test_training_workload() -> None:
     (Request(models=STACK, platform="beos"), "unknown platform 'beos'"),
     (Request(models=STACK, budget_usd=-5), "budget must be between"),
     (Request(models=STACK, platform="macos", condition="used"), "without the condition constraint: Mac"),
-    (Request(models=("DeepSeek-R1",), form="laptop"), "without the form factor constraint"),
+    (Request(models=("Qwen3-235B-A22B",), form="laptop", vendor="nvidia"), "without the form factor constraint"),
 ], ids=["budget", "macos-nvidia", "apple-linux", "workload", "platform", "negative-budget", "used-mac",
-        "671b-laptop"])
+        "235b-nvidia-laptop"])
 def test_bad_requests_say_what_fails(req: Request, message: str) -> None:
     with pytest.raises((NoBuild, InvalidInput, UnknownName), match=message):
         recommend(req)
+
+
+def test_a_671b_moe_on_laptops_is_a_cluster_of_macs() -> None:
+    """No laptop holds DeepSeek-R1 (671B); four 128 GB MacBook Pros do under exo, whose MLX model code caches
+    MLA's latent (70 KB per token at 8k, not the 5 MB of per-head keys and values: engines/mlx.py)."""
+    rec = recommend(Request(models=("DeepSeek-R1",), form="laptop"))
+    assert not rec.builds
+    best = rec.clusters[0]
+    assert best.meets and best.nodes == 4 and best.engine == "exo" and best.machine.form == "laptop"
 
 
 # ---- CLI -----------------------------------------------------------------------------------------------

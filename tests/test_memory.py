@@ -153,6 +153,20 @@ def test_mlx_4bit_size_matches_model_card() -> None:
     assert r.memory.run.backend == "metal"
 
 
+@pytest.mark.parametrize(("model", "per_token_bytes"), [
+    # glm4_moe_lite / deepseek_v3 modules: the latent (kv_lora_rank 512) and the rope key (64), bf16, per layer
+    ("GLM-4.7-Flash", 47 * (512 + 64) * 2),
+    ("DeepSeek-V3", 61 * (512 + 64) * 2),
+    # deepseek_v2 module: 16 heads' keys (128 + 64) and values (128) out of kv_b_proj
+    ("DeepSeek-V2-Lite-Chat", 27 * 16 * (128 + 64 + 128) * 2),
+])
+def test_mlx_caches_mla_as_its_module_does(model: str, per_token_bytes: int) -> None:
+    """mlx-lm's deepseek_v3 module caches MLA's latent since PR #839 (v0.30.6), as do the modules built on it;
+    deepseek_v2's still caches per-head keys and values (engines/mlx.py PER_HEAD_MLA_TYPES)."""
+    r = fit(model, engine="mlx", quant="MLX-4BIT", context_tokens=4096)
+    assert r.memory.kv_bytes_per_token == per_token_bytes
+
+
 def test_llama_server_reserves_logits_for_one_token_per_sequence() -> None:
     """llama-server (llama.cpp PR #23861, June 2026) reserves its graph for n_outputs_max = n_seq outputs;
     the bindings (llama-cpp-python) for every token of the micro-batch.  Llama-3.1-8B, 8k, FA on, ubatch 512:

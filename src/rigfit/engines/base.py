@@ -282,7 +282,7 @@ def pad(n: int, multiple: int) -> int:
 def head_kv_dims(spec: ModelSpec, il: int, *, decompress_mla: bool) -> tuple[int, int]:
     """K and V elements per token: KV heads x head_dim, nothing for recurrent layers; MLA either as the
     compressed latent (kv_lora_rank + rope dims, no separate V: llama.cpp deepseek2, vLLM MLAAttentionSpec)
-    or decompressed per head (transformers DeepseekV3Attention, mlx-lm)."""
+    or decompressed per head (transformers DeepseekV3Attention, mlx-lm's deepseek_v2 module)."""
     if not spec.has_kv(il):
         return 0, 0
     if spec.uses_mla:

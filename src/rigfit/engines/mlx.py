@@ -33,6 +33,12 @@ PREFILL_STEP_TOKENS = 2048  # mlx_lm/generate.py prefill_step_size
 # per MLX all-reduce beyond the link's round trips: fitted by benchmarks/fit_cluster.py --fit on the exo
 # Tensor + RDMA runs of 4 x M3 Ultra (engines/exo.py)
 MLX_ALLREDUCE_S = 3.52e-5
+# the model types whose mlx-lm module caches MLA per head (keys and values out of kv_b_proj: mlx_lm/models/
+# deepseek_v2.py, minicpm3.py, youtu_llm.py); every other MLA module caches the latent and the rope key and
+# attends in the latent when decoding (deepseek_v3.py since ml-explore/mlx-lm PR #839, v0.30.6, Feb 2026; the
+# modules built on it: glm4_moe_lite, deepseek_v32 with its indexer keys, glm_moe_dsa, kimi_k25, kimi_linear,
+# longcat_flash; kimi_k2 is mapped to deepseek_v3 by mlx_lm/utils.py MODEL_REMAPPING), checked at mlx-lm 0.32.0
+PER_HEAD_MLA_TYPES = ("deepseek_v2", "minicpm3", "youtu_llm")
 # the floating-point modes as typed ("--quant nvfp4") -> their formats (mlx_lm/convert.py --q-mode)
 FP_MODES = {mode.lower(): f"MLX-{mode}" for mode in MLX_FP_MODES}
 
@@ -45,7 +51,7 @@ class MLX(TensorEngine):
         return FP_MODES.get(name.strip().lower(), name)
 
     def kv_dims(self, spec: ModelSpec, il: int) -> tuple[int, int]:
-        return head_kv_dims(spec, il, decompress_mla=True)  # mlx-lm's deepseek models cache per-head K and V
+        return head_kv_dims(spec, il, decompress_mla=spec.model_type in PER_HEAD_MLA_TYPES)
 
     def kv_cells(self, spec: ModelSpec, il: int, run: RunConfig) -> int:
         per = pad(run.context_tokens, 256)  # KVCache.step = 256

@@ -159,7 +159,7 @@ def spec_from_config(cfg: Any, *, name: str, where: str, params_total: int | Non
         qk_rope_head_dim=_opt(c, where, "qk_rope_head_dim"), qk_nope_head_dim=_opt(c, where, "qk_nope_head_dim"),
         v_head_dim=_opt(c, where, "v_head_dim"), params_total=params_total, **hybrid,
         dtype={"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(dtype, "bf16"),
-        hf_repo=hf_repo, source=where, origin=origin, native_quant=native,
+        hf_repo=hf_repo, source=where, origin=origin, native_quant=native, model_type=clean_text(model_type, 60),
         has_vision=isinstance(cfg.get("vision_config"), dict), vision_params=vision_params(cfg, hidden),
     )
     return checked(spec, where)

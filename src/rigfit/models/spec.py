@@ -89,6 +89,9 @@ class ModelSpec:
     has_vision: bool = False  # the checkpoint carries a vision tower (its config's vision_config)
     vision_params: int = 0  # its parameters (models/vision.py), what a --mmproj file holds
     native_quant: str = ""  # the GGUF file type the model ships in where it is not 16-bit (gpt-oss: MXFP4_MOE)
+    # config.json's top-level model_type ("" from a GGUF): what engines that pick their model code by it read
+    # (mlx-lm's module per type caches MLA as the latent or per head: engines/mlx.py)
+    model_type: str = ""
     hf_repo: str = ""
     aliases: tuple[str, ...] = ()
     license: str = ""
