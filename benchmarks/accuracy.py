@@ -288,36 +288,33 @@ def _beats_bandwidth(f: Any, r: Any) -> bool:
 
 def mlx_table(show_rows: bool) -> None:
     """The published mlx-lm runs of benchmarks/data/mlx_macs.csv (Macs other than the calibration's M4 Pro: M4 / M5
-    Max, M1 Ultra and single rows of others), scored, not fitted: the decode after the run's prompt (a short chat
-    prompt where none is given) and the prompt rate, by metric, dense / MoE and chip."""
-    import rigfit
+    Max, M1 Ultra and single rows of others; the base, Pro and Max chips' decode rows are fitted with the M4
+    Pro's, fit_speed.fit_mlx_decode): the decode after the run's prompt (a short chat prompt where none is given)
+    and the prompt rate, by metric, dense / MoE and chip."""
+    from modern_rows import MLX_MACS, fit_mlx_row, load_mlx_rows
     from rigfit.errors import RigfitError
 
-    path = Path(__file__).parent / "data" / "mlx_macs.csv"
-    if not path.exists():
+    if not MLX_MACS.exists():
         return
     groups: dict[str, list[float]] = {}
-    for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
-        prompt, gen = int(r["prompt_tokens"] or 0), int(r["gen_tokens"] or 0) or 128
+    for r in load_mlx_rows():
         try:
-            f = rigfit.fit(r["model"], quant=r["quant"], engine="mlx", hardware=[r["mac"]],
-                           context_tokens=(prompt or 64) + gen + 256, prompt_tokens=prompt or 64, gen_tokens=gen)
+            f = fit_mlx_row(r)
         except RigfitError:
             continue
         s = f.speed
         if s is None:
             continue
-        pred = s.prefill_tokens_per_s if r["metric"] == "pp" else s.decode_after_prompt_tokens_per_s
+        pred = s.prefill_tokens_per_s if r.metric == "pp" else s.decode_after_prompt_tokens_per_s
         if not pred:
             continue
-        measured = float(r["tokens_per_s"])
-        err = 100 * (pred / measured - 1)
+        err = 100 * (pred / r.measured - 1)
         kind = "MoE" if f.spec.is_moe else "dense"
-        for key in (f"{r['metric']} all", f"{r['metric']} {kind}", f"{r['metric']} {r['mac']}"):
+        for key in (f"{r.metric} all", f"{r.metric} {kind}", f"{r.metric} {r.device}"):
             groups.setdefault(key, []).append(err)
         if show_rows:
-            print(f"mlx_macs  {r['mac'][:22]:22s} {r['model'][-28:]:28s} {r['quant']:9s} {r['metric']} "
-                  f"p={prompt:<6d} {measured:9.1f} {pred:9.1f} {err:+7.1f}")
+            print(f"mlx_macs  {r.device[:22]:22s} {r.model[-28:]:28s} {r.quant:9s} {r.metric} "
+                  f"p={r.prompt:<6d} {r.measured:9.1f} {pred:9.1f} {err:+7.1f}")
     _signed_table("published mlx-lm runs (benchmarks/data/mlx_macs.csv)", groups)
 
 

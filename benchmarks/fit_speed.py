@@ -86,9 +86,11 @@ SUMMARY: list[tuple[str, str, str, int, float, float]] = []
 POOL: list[tuple[str, str, list[float], list[float]]] = []
 # the sources a class's rows come from, as SUMMARY and POOL name them: the calibration files' rows are "2023-2024"
 # (throughput_llamacpp.csv) and "2025-2026" (throughput_modern.csv); the llama-bench runs gathered from public
-# posts into benchmarks/data are PUBLISHED; MIXED, a class fitted on both (the ROCm decode rows)
+# posts into benchmarks/data are PUBLISHED; MIXED, a class fitted on both (the ROCm decode rows); the mlx-lm runs
+# of benchmarks/data/mlx_macs.csv, PUBLISHED_MLX
 PUBLISHED = "published llama-bench (benchmarks/data)"
 MIXED = "2025-2026 and published llama-bench"
+PUBLISHED_MLX = "published mlx-lm (benchmarks/data)"
 NAN = float("nan")
 
 
@@ -1351,6 +1353,74 @@ def one_device_decode_band(label: str, forms: list[tuple[object, dict[str, float
     return {"tg": (round(min(q[0], 0.6), 3), round(max(q[-1], 1.4), 3)), "pp": (0.5, 2.0)}
 
 
+def mlx_decode_forms() -> tuple[list[tuple[object, dict[str, float]]], list[float], set[str]]:
+    """Decode forms of the published mlx-lm runs (benchmarks/data/mlx_macs.csv) on base, Pro and Max chips (the
+    Ultras' MLX runs are priced by the Ultra class, speedclass.stand_in_class): the decode after each run's prompt,
+    at its answer's middle position.  An M5's class (mlx-metal-na, matrix units) decodes as its family's, so
+    its terms are mlx-metal's."""
+    from modern_rows import MLX_MACS, MLX_SHORT_PROMPT, fit_mlx_row, load_mlx_rows
+    from rigfit.errors import RigfitError
+
+    forms: list[tuple[object, dict[str, float]]] = []
+    times: list[float] = []
+    devices: set[str] = set()
+    if not MLX_MACS.exists():
+        return forms, times, devices
+    for row in load_mlx_rows():
+        if row.metric != "tg":
+            continue
+        try:
+            r = fit_mlx_row(row)
+        except RigfitError:
+            continue
+        if r.placement is None or r.speed is None or row.measured > r.speed.roofline_tokens_per_s:
+            continue
+        works = device_work(r.spec, r.memory, r.placement, system=r.system)
+        if not isinstance(works, list) or any(w.cls.removesuffix("-na") != "mlx-metal" for w in works):
+            continue
+        form: dict[str, float] = {}
+        for k, v in decode_linear(works, r.placement, (row.prompt or MLX_SHORT_PROMPT) + (row.gen - 1) / 2,
+                                  r.spec.sliding_window).items():
+            key = f"mlx-metal:{k.partition(':')[2]}" if k.startswith("mlx-metal") else k
+            form[key] = form.get(key, 0.0) + v
+        devices.add(row.device)
+        forms.append((row, form))
+        times.append(1 / row.measured)
+    return forms, times, devices
+
+
+def fit_mlx_decode() -> tuple[dict[str, float], dict[str, tuple[float, float]], list[tuple[object, dict[str, float]]],
+                              list[float]]:
+    """MLX decode (a_w, a_kv, t_layer, the cost per routed-expert mat-vec t_x and the mxfp4 bytes' a_w4; no
+    unpacking term a_dq: the rows are M3 and later) from the 2025-2026 runs (mlx_lm on an M4 Pro, llmfit's whole
+    requests) and the published mlx-lm runs on M3 Pro, M4 Max and M5 Max chips (mlx_decode_forms), least absolute
+    relative error; the band the wider of the in-sample and the leave-one-device-out 10th-90th percentile, at
+    least +-30 %.  The published runs decode after prompts of 2-22k tokens, which the calibration's (a 45-token
+    prompt) cannot show: a_kv, held at Metal's 2024 value before (6.3: 18.8 tok/s predicted for Qwen3-8B after 21k
+    tokens on an M4 Max that ran 51.9), is fitted.  Returns the constants, the band, and the calibration's mlx_lm
+    prompt forms (the caller fits a_fq on them)."""
+    xdec, xdec_t, xpre, xpre_t, _ = modern_forms("mlx-metal", engines=("mlx",))
+    qdec, qdec_t, _ = request_forms("mlx-metal", engines=("mlx",))
+    pdec, pdec_t, pdev = mlx_decode_forms()
+    cal, cal_t = xdec + qdec, xdec_t + qdec_t
+    forms, meas = cal + pdec, cal_t + pdec_t
+    theta, ins, held = fit_held_out(forms, meas, {"mlx-metal:a_dq": 0.0})
+    n = len(cal)
+    cards = [getattr(row, "device", "") for row, _ in forms]
+    order = [i for c in sorted(set(cards)) for i, x in enumerate(cards) if x == c]  # fit_held_out's order
+    held_by_row = dict(zip(order, held, strict=True))
+    record("2025-2026", "mlx-metal", "tg", ins[:n], [held_by_row[i] for i in range(n)])
+    record(PUBLISHED_MLX, "mlx-metal", "tg", ins[n:], [held_by_row[i] for i in range(n, len(forms))])
+    q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
+    out = {k: v for k, v in theta.items() if k.startswith("mlx-metal:")}
+    print(f"mlx-metal        tg: n={len(ins):3d} ({n} 2025-2026, {len(pdec)} published on {len(pdev)} Macs) a_w "
+          f"{out['mlx-metal:a_w']:.3f} a_kv {out['mlx-metal:a_kv']:.3f} t_layer {out['mlx-metal:t_layer'] * 1e6:.0f} us"
+          f" t_x {out.get('mlx-metal:t_x', 0.0) * 1e6:.1f} us a_w4 {out.get('mlx-metal:a_w4', 0.0):.2f}"
+          f" | median error in-sample {_err(ins):.1f} % leave-one-device-out {_err(held):.1f} %")
+    band = {"tg": (round(min(q[0], ql[0], 0.7), 3), round(max(q[-1], ql[-1], 1.3), 3)), "pp": (0.5, 2.0)}
+    return out, band, xpre, xpre_t
+
+
 def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
     """``a_bd`` of ``cls`` from the throughput_modern.csv runs with several users (llama-server -np N, the
     aggregate decode rate): the step time combines the weights and every user's cache read once with a_bd x the
@@ -1543,13 +1613,9 @@ def main(argv: list[str]) -> int:
     vllm_theta["vllm-cuda:a_fq"] = vllm_theta["vllm-cuda:a_ff"]
     vllm_bands = one_device_decode_band("vllm-cuda", vdec, vdec_t, vllm_theta, vllm_devices)
     theta |= {k: v for k, v in vllm_theta.items() if k.startswith("vllm-cuda:")}
-    # MLX (mlx_lm.server) on Apple GPUs from its 2025-2026 runs: the whole-request runs on an M4 Pro and the
-    # mlx_lm decode rows; decode a_w and t_layer fitted, the KV term at Metal's (the runs start near an empty
-    # cache), no dequantization term (M3 and later); prefill keeps Metal's constants (no MLX prompt rows to fit)
-    xdec, xdec_t, xpre, xpre_t, mlx_devices = modern_forms("mlx-metal", engines=("mlx",))
-    qdec, qdec_t, qdev = request_forms("mlx-metal", engines=("mlx",))
-    xdec, xdec_t, mlx_devices = xdec + qdec, xdec_t + qdec_t, mlx_devices | qdev
-    mlx_theta = robust_solve(xdec, xdec_t, fixed={"mlx-metal:a_kv": metal_theta["metal:a_kv"], "mlx-metal:a_dq": 0.0})
+    # MLX (mlx-lm) on Apple GPUs: decode from its 2025-2026 runs and the published ones (fit_mlx_decode); prefill
+    # keeps Metal's constants but the quantized-matmul rate, fitted on mlx_lm's prompt rows below
+    mlx_theta, mlx_bands, xpre, xpre_t = fit_mlx_decode()
     mlx_theta |= {f"mlx-metal:{k}": metal_theta.get(f"metal:{k}", 0.0) for k in PREFILL_KEYS}
     if len(xpre) >= 3:  # the quantized-matmul rate from mlx_lm's prompt rows; the other prefill terms at Metal's
         mlx_theta |= robust_solve(xpre, xpre_t, fixed={k: v for k, v in mlx_theta.items()
@@ -1557,7 +1623,6 @@ def main(argv: list[str]) -> int:
                                   | {"mlx-metal:a_ss": 0.0, "mlx-metal:a_xt": 0.0})
         print(f"mlx-metal        pp: a_fq {mlx_theta['mlx-metal:a_fq']:.3f} from {len(xpre)} mlx_lm prompt rows "
               f"(Metal's llama.cpp constant: {metal_theta.get('metal:a_fq', 0.0):.3f})")
-    mlx_bands = one_device_decode_band("mlx-metal", xdec, xdec_t, mlx_theta, mlx_devices)
     theta |= {k: v for k, v in mlx_theta.items() if k.startswith("mlx-metal:")}
     # the M5 generation's matrix units: prompt classes of their own (fit_apple_matrix)
     na_theta, na_bands, na_lines = fit_apple_matrix(theta | metal_theta, [(row, t) for (row, _), t
@@ -1698,7 +1763,7 @@ def main(argv: list[str]) -> int:
                 lines.append(f"a_fq_{fam} = {theta[f'{c}:a_fq_{fam}']:.6g}  # the {fam} weight types' prompt kernels "
                              "(speed.prefill_terms)")
         for k, what in (("a_at", "decode's attention FLOPs"), ("t_x", "decode's cost per routed-expert matmul"),
-                        ("a_w4", "an NVFP4 weight byte's extra cost")):
+                        ("a_w4", "an FP4 weight byte's extra cost")):
             if theta.get(f"{c}:{k}") and (k != "a_at" or c in DECODE_ATTENTION_CLASSES):  # priced (decode_terms)
                 lines.append(f"{k} = {theta[f'{c}:{k}']:.6g}  # {what} (speed.decode_terms)")
         for k, what in (("a_fa", "flash attention's FLOPs"), ("a_ac", "the matmuls' activation traffic"),

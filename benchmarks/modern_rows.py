@@ -394,3 +394,40 @@ def fit_bench_row(row: BenchRow, backend: str) -> Any:
     return rigfit.fit(row.model, quant=row.quant, hardware=[row.device], backend=backend, headroom_bytes=0,
                       context_tokens=row.depth + n + 256, prompt_tokens=n if row.metric == "pp" else 512,
                       gen_tokens=n if row.metric == "tg" else 128, depth_tokens=row.depth, **kw)
+
+
+MLX_MACS = DATA / "mlx_macs.csv"
+
+
+@dataclass(frozen=True)
+class MlxRow:
+    """One published mlx-lm run of benchmarks/data/mlx_macs.csv: the decode after ``prompt`` tokens (a short
+    chat prompt where the source gives none) or the prompt rate."""
+
+    device: str
+    model: str
+    quant: str
+    metric: str  # "tg" | "pp"
+    prompt: int  # 0: not stated
+    gen: int
+    measured: float
+
+
+def load_mlx_rows(path: Path = MLX_MACS) -> list[MlxRow]:
+    """The file's rows (``#`` lines are its header notes)."""
+    return [MlxRow(device=r["mac"], model=r["model"], quant=r["quant"], metric=r["metric"],
+                   prompt=int(r["prompt_tokens"] or 0), gen=int(r["gen_tokens"] or 0) or 128,
+                   measured=float(r["tokens_per_s"]))
+            for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#"))]
+
+
+MLX_SHORT_PROMPT = 64  # the prompt planned where a row states none (mlxcel's short chat prompts, <= 100 tokens)
+
+
+def fit_mlx_row(row: MlxRow) -> Any:
+    """The plan of one mlx-lm run: the model on the Mac's GPU, the run's prompt, then its answer."""
+    import rigfit
+
+    prompt = row.prompt or MLX_SHORT_PROMPT
+    return rigfit.fit(row.model, quant=row.quant, engine="mlx", hardware=[row.device],
+                      context_tokens=prompt + row.gen + 256, prompt_tokens=prompt, gen_tokens=row.gen)

@@ -178,6 +178,28 @@ def test_mlx_has_its_own_constants_fitted_on_its_runs() -> None:
     assert 214 / r.speed.total_time_s == pytest.approx(51.57, rel=0.15)
 
 
+@pytest.mark.parametrize(("model", "quant", "mac", "prompt", "gen", "measured"), [
+    # itsmostafa/inference-speed-tests @3664dbf (mlx-lm 0.31.1, M4 Max 40-core 128GB): the decode after a short
+    # prompt and after a ~21k-token one; with Metal's 2024 KV term the second came out 18.8 tok/s
+    ("Qwen3-8B", "MLX-4BIT", "M4 Max 40-core 128GB", 16, 512, 95.9),
+    ("Qwen3-8B", "MLX-4BIT", "M4 Max 40-core 128GB", 21000, 512, 51.91),
+    # ml-explore/mlx-lm BENCHMARKS.md @a4c6470 (M4 Max 64GB, mlx_lm.benchmark -p 2048 -g 128)
+    ("Qwen3-4B-Instruct-2507", "MLX-4BIT", "M4 Max 40-core 64GB", 2048, 128, 134.52),
+    # lablup/mlxcel model_tests_m5max.md (mlx-lm baseline column, a short chat prompt): gpt-oss-120b's MXFP4 experts
+    # decode below its affine 4-bit copy though they are fewer bytes
+    ("gpt-oss-120b", "MXFP4", "M5 Max 40-core 128GB", 73, 128, 92.95),
+    ("gpt-oss-120b", "MLX-4BIT", "M5 Max 40-core 128GB", 64, 128, 110.35),
+])
+def test_mlx_decode_after_long_prompts_and_in_mxfp4(model: str, quant: str, mac: str, prompt: int, gen: int,
+                                                    measured: float) -> None:
+    """MLX decode fitted on mlx_lm runs of four Macs (fit_speed.fit_mlx_decode): the cache read at depth, the mxfp4
+    kernels' cost per byte (a_w4), the routed experts' mat-vecs (t_x); within 15 % of each published run."""
+    r = rigfit.fit(model, engine="mlx", quant=quant, hardware=[mac], context_tokens=prompt + gen + 256,
+                   prompt_tokens=prompt, gen_tokens=gen)
+    assert r.speed is not None and r.speed.decode_after_prompt_tokens_per_s is not None
+    assert r.speed.decode_after_prompt_tokens_per_s == pytest.approx(measured, rel=0.15)
+
+
 def test_the_systems_pcie_link_carries_ram_resident_weights() -> None:
     """Prefill with layers in RAM is floored by the PCIe link in the System (PCI-SIG: gen 3 x16 15.75 GB/s,
     gen 4 x16 31.5 GB/s): the same plan on a gen 3 link prefills no faster than on gen 4."""

@@ -115,12 +115,16 @@ DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda"
 # token uses per MoE layer): Metal's and Vulkan's mul_mat_id run each selected expert's small mat-vec on its own,
 # so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;
 # fitted on the 2025-2026 Metal rows and the Vulkan llama-bench rows (CUDA's and HIP's fused expert kernels show
-# little of it: fitted there, it held out worse or no better)
-DECODE_EXPERT_CLASSES = ("metal", "metal-ultra", "metal-na", "ollama-metal", "vulkan")
-# classes whose NVFP4 weights decode through kernels of their own (vLLM's FP4 GEMMs quantize the activations
-# and pad one token's row to a tile: the RTX 5090 rows of a dense 27B decode at three quarters of the rate its
-# GPTQ / AWQ Marlin rows reach per byte): ``a_w4`` prices each NVFP4 byte's extra cost, fitted on vLLM's rows
-FP4_KERNEL_CLASSES = ("vllm-cuda",)
+# little of it: fitted there, it held out worse or no better); MLX's too (mlx-lm's SwitchGLU gathers each
+# selected expert's quantized mat-vec, gather_qmm: 5.8 us each on the mlx_lm runs of four Macs, where the
+# per-layer cost alone priced a 0.6B dense model's decode at half its M5 Max rate and GLM-4.7-Flash's 40 % fast)
+DECODE_EXPERT_CLASSES = ("metal", "metal-ultra", "metal-na", "ollama-metal", "vulkan", "mlx-metal", "mlx-metal-na")
+# classes whose FP4 weights (Engine.fp4_formats) decode through kernels of their own: ``a_w4`` prices each FP4
+# byte's extra cost.  vLLM's NVFP4 GEMMs quantize the activations and pad one token's row to a tile (the RTX 5090
+# rows of a dense 27B decode at three quarters of the rate its GPTQ / AWQ Marlin rows reach per byte); mlx-lm's
+# mxfp4 matrix-vector kernel decodes each E2M1 element through a table and scales it per group of 32 (gpt-oss's
+# MXFP4 runs on M4 Pro / M4 Max / M5 Max chips decode 30-45 % below the affine 4-bit rate per byte)
+FP4_KERNEL_CLASSES = ("vllm-cuda", "mlx-metal", "mlx-metal-na")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -85,7 +85,7 @@ class DeviceWork:
     # (0 for F16 / BF16 weights, which the GEMV reads as they are)
     alu_tflops: float | None = None
     dequant_elements: float = 0.0
-    fp4_bytes: float = 0.0  # of weights_read_bytes, those in NVFP4 (speed.FP4_KERNEL_CLASSES price them apart)
+    fp4_bytes: float = 0.0  # of weights_read_bytes, those in the engine's FP4 formats (speed.FP4_KERNEL_CLASSES)
     # the device has matrix units (an M5's Neural Accelerators) that no run of this engine's kernels shows in use:
     # its prompts are priced at the ALU rate (speed says so and widens the prefill band)
     matrix_units_unused: bool = False
@@ -435,7 +435,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
                               routed_elements=routed * el_per_byte / shard,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
-                              fp4_bytes=w / shard if mem.quant.upper() == "NVFP4" else 0.0,
+                              fp4_bytes=w / shard if mem.quant.upper() in engine.fp4_formats else 0.0,
                               matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm, alu_prompts=alu_path,
                               cublas_era_prompts=cublas_era, power_share=power,
                               gemm_prompts=own is not None,

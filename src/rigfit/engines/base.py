@@ -133,6 +133,9 @@ class Engine(ABC):
     # GPU vendors whose matrix units the engine's prompt kernels do not reach: on a chip that has them
     # (hardware.rates.unit_rate) its prompts run on the shader ALUs (hardware.rates.alu_prompt_tflops)
     alu_prompt_vendors: tuple[Vendor, ...] = ()
+    # weight formats whose 4-bit floating-point matmuls run through kernels of the engine's own, priced apart per
+    # byte where its class is fitted on them (speed.FP4_KERNEL_CLASSES: a_w4)
+    fp4_formats: tuple[str, ...] = ()
     cluster: ClusterRules | None = None  # None: the engine plans one machine only
     default_port: int | None = None  # None: rigfit writes no launch command for this engine
     source: str = ""

@@ -133,6 +133,10 @@ MLX_ENGINE = MLX(
              "BF16", "FP16"),
     default_quant="MLX-4BIT",
     quant_ladder=("BF16", "MLX-8BIT", "MLX-6BIT", "MLX-4BIT", "MLX-3BIT"),
+    # mxfp4 decodes below the affine modes' rate per byte (gpt-oss-20b / 120b MXFP4 against MLX-4BIT on an M5 Max,
+    # benchmarks/data/mlx_macs.csv); no mlx_lm nvfp4 run is measured, and Ollama's MLX runner's nvfp4 tags decode
+    # on an M5 Max at the affine rate or above (throughput_modern.csv), so only mxfp4 is priced apart
+    fp4_formats=("MLX-MXFP4",),
     kv_types=("bf16", "f16", "q8", "q4"), kv_type_names={"q8": "mlx-q8", "q4": "mlx-q4"},
     default_kv="bf16", backends=(Backend.METAL,), default_backend=Backend.METAL,
     runtime_overhead_bytes={Backend.METAL: 256 * MIB},

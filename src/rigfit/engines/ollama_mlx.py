@@ -100,10 +100,10 @@ OLLAMA_MLX = OllamaMLX(
     placement=PlacementRules(style=PlacementStyle.UNIFIED_ONLY, cpu_offload=False, expert_offload=False,
                              gpu_layers=False, tensor_split=False, row_split=False),
     speed_class=SpeedClass.MLX, default_port=11434,
-    # decode: 14 % median error on the 15 measured runs of its tags (M4 Pro, M5 Max); prompts: Ollama's own M5 Max
+    # decode: 12 % median error on the 15 measured runs of its tags (M4 Pro, M5 Max); prompts: Ollama's own M5 Max
     # figures are Qwen3.5-35B-A3B NVFP4 at 1,810 tok/s (ollama.com/blog/mlx) and qwen3.6:27b NVFP4 at 769
     # (ollama/ollama 2b4a993), where mlx_lm's constants give about 11,400 and 1,300
-    speed_stand_in="Ollama's MLX runner: mlx_lm's fitted constants stand in (decode 14 % median error on 15 runs "
+    speed_stand_in="Ollama's MLX runner: mlx_lm's fitted constants stand in (decode 12 % median error on 15 runs "
                    "of its tags; its prompts on an M5 Max ran 1.2-2.3x below mlx_lm's price, ollama.com/blog/mlx "
                    "and ollama#17884; wider band)",
     source="Ollama's MLX runner (ollama/ollama x/mlxrunner, fb30760): MLX kernels, a bf16 KV cache grown in "

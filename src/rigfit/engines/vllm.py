@@ -183,7 +183,7 @@ VLLM_ENGINE = VLLM(
     name="vllm", title="vLLM", aliases=("vllm-serve",), weights=WeightFormat.TENSOR,
     formats=("BF16", "FP16", "FP32", "FP8", "AWQ", "GPTQ", "GPTQ-8BIT", "NF4", "NF4-DQ", "INT8", "INT4", "NVFP4",
              "MXFP4"),
-    default_quant="BF16", quant_ladder=("BF16", "FP8", "AWQ", "GPTQ"),
+    default_quant="BF16", quant_ladder=("BF16", "FP8", "AWQ", "GPTQ"), fp4_formats=("NVFP4",),
     kv_types=("auto", "bf16", "f16", "fp8"), kv_type_names={"auto": "bf16"},
     default_kv="auto", default_ctx=None, backends=(Backend.CUDA, Backend.ROCM, Backend.CPU),
     runtime_overhead_bytes={Backend.CUDA: 1024 * MIB, Backend.ROCM: 1024 * MIB, Backend.CPU: 0},
