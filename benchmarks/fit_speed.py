@@ -69,6 +69,7 @@ VULKAN = Path(__file__).parent / "data" / "vulkan_discrete.csv"
 METAL_CURRENT = Path(__file__).parent / "data" / "metal_current.csv"
 ROCM_CURRENT = Path(__file__).parent / "data" / "rocm_current.csv"
 CUDA_CURRENT = Path(__file__).parent / "data" / "cuda_current.csv"
+CUDA_MORE = Path(__file__).parent / "data" / "cuda_more.csv"
 PROMPT_PRIOR_CLASSES = ("vulkan",)  # classes whose decode is fitted and whose prompt constants are priors
 # rocm_current.csv rows run on kernel paths current builds no longer take on their chip, left out of the prompt fit:
 # the Radeon Pro W7900's are the baseline of llama.cpp PR #17576, which moved RDNA 3's MMQ onto its WMMA units
@@ -437,6 +438,7 @@ def _median_log_err(rows: list[tuple[object, float]], p: SpeedParams) -> float:
 A_RD = 1.0
 XT_GRID = [0.5 * i for i in range(0, 321)]  # a_xt: 0-160 tokens' worth per touched expert per micro-batch
 FX_GRID = [round(1.04**i, 4) for i in range(0, 90)]  # a_fx: 1 to 34 (3 % to 100 % of the INT8 peak)
+UNITS_GRID = [0.0, *range(30, 201, 5)]  # moe_prompt_units: none, or 30 to 200 SMs
 
 
 def fit_prompt_turns(cls: str, rows: list[tuple[object, float]], params: SpeedParams,
@@ -491,6 +493,28 @@ def prompt_held_out(cls: str, rows: list[tuple[object, float]], params: SpeedPar
 
 
 PCIE_GRID = [round(1.0 + 0.05 * i, 2) for i in range(0, 141)]  # a_pcie: the link's full rate down to 1/8 of it
+
+
+def fit_moe_units(rows: list[tuple[object, float]], params: SpeedParams) -> tuple[float, float, float, list[float]]:
+    """The multiprocessors a MoE prompt's routed-expert matmuls fill in current CUDA builds (global
+    ``moe_prompt_units``, speed.expert_rate_share) from published MoE prompt rows (grid search, median log
+    error), and each card's rows' predicted / measured time under the value fitted without them: (units, median %
+    error before, after, held-out ratios)."""
+    def best(keep: list[tuple[object, float]]) -> float:
+        return min(UNITS_GRID, key=lambda u: _median_log_err(keep, with_globals(params, moe_prompt_units=u)))
+
+    units = best(rows)
+    e0 = 100 * statistics.median(abs(PP_RUNS[r].seconds(with_globals(params, moe_prompt_units=0.0)) / t - 1)
+                                 for r, t in rows)
+    e1 = 100 * statistics.median(abs(PP_RUNS[r].seconds(with_globals(params, moe_prompt_units=units)) / t - 1)
+                                 for r, t in rows)
+    held: list[float] = []
+    cards = sorted({getattr(r, "device", "") for r, _ in rows})
+    for card in cards:
+        u = best([(r, t) for r, t in rows if getattr(r, "device", "") != card])
+        p = with_globals(params, moe_prompt_units=u)
+        held += [PP_RUNS[r].seconds(p) / t for r, t in rows if getattr(r, "device", "") == card]
+    return float(units), e0, e1, held
 
 
 def with_globals(params: SpeedParams, **values: float) -> SpeedParams:
@@ -1301,10 +1325,24 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
     base = with_constants(load_speed_params(), "cuda", **{k.split(":")[1]: v for k, v in out.items()})
     lines = []
     if len(moe_rows) >= 8:
-        # the routed experts' FLOPs (a_fx) and their fixed cost per touched expert (a_xt), in turns
+        # the routed experts' FLOPs (a_fx) and their fixed cost per touched expert (a_xt), in turns; then the
+        # multiprocessors their kernels fill (moe_prompt_units) from the published MoE prompts of ten cards of 22-188
+        # SMs (the calibration's are of 28-46 SMs but one RTX 5090 row), and a_fx / a_xt again at that value
         grids = {"a_fx": FX_GRID, "a_xt": XT_GRID}
         got, e0, e1 = fit_prompt_turns("cuda", moe_rows, base, grids)
-        out |= {f"cuda:{k}": v for k, v in got.items()}
+        published = [(row, t) for path in (CUDA_CURRENT, CUDA_MORE)
+                     for (row, _), t in zip(*published_prompt_forms(path, "cuda"), strict=True) if moe_run(row)]
+        units, u0, u1, held_u = fit_moe_units(published, with_constants(base, "cuda", **got))
+        base = with_globals(base, moe_prompt_units=units)
+        got, _, e1 = fit_prompt_turns("cuda", moe_rows, base, grids)
+        out |= {f"cuda:{k}": v for k, v in got.items()} | {"global:moe_prompt_units": units}
+        p_units = with_constants(base, "cuda", **got)
+        record(PUBLISHED, "cuda (MoE prompts)", "pp", [PP_RUNS[r].seconds(p_units) / t for r, t in published],
+               held_u)
+        n_cards = len({getattr(r, "device", "") for r, _ in published})
+        lines.append(f"cuda (2025-26)   pp MoE: the expert matmuls fill {units:.0f} SMs, from {len(published)} "
+                     f"published prompt rows on {n_cards} cards (median error {u0:.1f} -> {u1:.1f} %; "
+                     f"leave-one-card-out {_err(held_u):.1f} %)")
         held_xt = prompt_held_out("cuda", moe_rows, base, grids, fit=fit_prompt_turns)
         SUMMARY.append(("2025-2026", "cuda (MoE prompts)", "pp", len(moe_rows), e1,
                         _err(held_xt) if len(held_xt) >= 2 else NAN))
@@ -1738,6 +1776,9 @@ def main(argv: list[str]) -> int:
              "# (fit_cuda_prompt: a_fq, a_ac activation traffic, a_ss, a_fa flash attention, a_fx / a_xt MoE experts);",
              "# cuda@2024-05's prompt constants are the May 2024 builds'.  Global a_pcie: 1 / the share of a GPU's",
              "# PCIe link that weights kept in RAM reach when a prompt micro-batch copies them over (fit_stream).",
+             "# Global moe_prompt_units: the SMs a MoE prompt's routed-expert matmuls fill in current CUDA builds",
+             "# (fit_moe_units on the published MoE prompts of benchmarks/data/cuda_current.csv and cuda_more.csv).",
+             "# mlx-metal decode: throughput_modern.csv's mlx_lm rows, benchmarks/data/mlx_macs.csv (fit_mlx_decode).",
              "# metal-ultra: current builds' decode from benchmarks/data/metal_current.csv (fit_metal_ultra: a_at the",
              "# attention arithmetic, t_x Metal's per-expert cost); metal-ultra@2024-05: the May 2024 Ultra rows.",
              'source = "benchmarks/fit_speed.py on calibration/throughput_llamacpp.csv"', "", "[globals]"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from .speedwork import DeviceWork
 
 
-def moe_expert_overhead_s(w: DeviceWork, prompt: int, ubatch: int, a_xt: float, a_f: float) -> float:
+def moe_expert_overhead_s(w: DeviceWork, prompt: int, ubatch: int, a_xt: float, a_f: float,
+                          share: float = 1.0) -> float:
     """The fixed cost a MoE prompt pays per expert it touches, beyond its active FLOPs, in seconds.  A micro-batch
     splits its tokens over the experts they route to (ggml mul_mat_id), and each touched expert runs a matmul of
     about tokens x k / E columns; the matrix kernels work in column tiles (Metal kernel_mul_mm_id: 32 columns;
@@ -16,8 +17,9 @@ def moe_expert_overhead_s(w: DeviceWork, prompt: int, ubatch: int, a_xt: float, 
     tokens' worth of each touched expert's matmul per micro-batch at the quantized rate (touched: 1 - (1 - k/E)^n
     of them for n tokens), but never more than the micro-batch's routed FLOPs again (``a_f``: the class's matmul
     efficiency): a short micro-batch gives each touched expert a token or two, and its cost stays near theirs.
-    0 for a dense model."""
-    tq = (w.quant_tops or w.tflops or 0.0) * 1e12
+    ``share``: of the quantized rate, what the expert kernels reach on this GPU (speed.expert_rate_share).  0 for a
+    dense model."""
+    tq = (w.quant_tops or w.tflops or 0.0) * 1e12 * share
     if not (w.resident_expert_elements and w.expert_ratio < 1 and tq and a_xt):
         return 0.0
     total = 0.0

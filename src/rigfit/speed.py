@@ -196,10 +196,23 @@ def matmul_outputs(work: DeviceWork) -> float:
     return (work.params - work.output_elements) / work.hidden_size if work.hidden_size else 0.0
 
 
+def expert_rate_share(work: DeviceWork, expert_units: float) -> float:
+    """The share of a GPU's matmul rate a MoE prompt's routed-expert kernels reach in the current CUDA builds
+    (CURRENT_PROMPT_CLASSES): ``expert_units`` multiprocessors' worth (the global ``moe_prompt_units``, fitted by
+    fit_speed.fit_cuda_prompt on the published gpt-oss prompts of ten cards: from about 60 SMs on, more SMs bring
+    the expert matmuls no faster: an RTX 4080 SUPER, RTX 4090 and RTX 5080 all run gpt-oss-20b's 2,048-token
+    prompts at 7,500-8,100 tok/s, an RTX 5090 at 9,800, where their tensor rates run 1 : 2 : 1.1 : 2.5); 1 on a
+    smaller GPU, another class or an unknown SM count."""
+    if not (expert_units and work.units > expert_units) or work.cls not in CURRENT_PROMPT_CLASSES:
+        return 1.0
+    return expert_units / work.units
+
+
 def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: bool, f16: bool,
-                  start: int = 0, current: bool = False) -> dict[str, float]:
+                  start: int = 0, current: bool = False, expert_units: float = 0.0) -> dict[str, float]:
     """Linear coefficients of one device's time for a ``prompt``-token prefill after ``start`` cached tokens.
-    ``current``: a current build of a class in CURRENT_PROMPT_CLASSES (flash attention and activations apart)."""
+    ``current``: a current build of a class in CURRENT_PROMPT_CLASSES (flash attention and activations apart);
+    ``expert_units``: the multiprocessors a MoE's routed-expert matmuls fill (expert_rate_share)."""
     # causal query-key pairs: each prompt token attends to the cache and the prompt before it (incl. ubatch
     # padding); in a sliding-window layer to at most the window and its micro-batch (the cells that layer keeps)
     pairs = prompt * start + prompt * prompt / 2 + prompt * min(ubatch, prompt) / 2
@@ -238,8 +251,9 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     if (apart or expert_apart) and not f16 and work.routed_elements:
         # a MoE model's routed experts run as one small matmul per expert (ggml mul_mat_id, a few dozen tokens
         # each): their FLOPs at their own constant, the dense matmuls' at a_fq (an engine's own GEMMs: a_ff)
-        terms["a_fx"] = 2.0 * work.routed_elements * prompt / tq
-        terms["a_ff" if own else "a_fq"] -= terms["a_fx"]
+        routed = 2.0 * work.routed_elements * prompt / tq
+        terms["a_ff" if own else "a_fq"] -= routed
+        terms["a_fx"] = routed / expert_rate_share(work, expert_units)
     if apart:
         # each micro-batch streams its dense weights from memory again, at the bandwidth, beside its arithmetic
         # (``a_rd``; the routed experts it touches are priced by moe_expert_overhead_s)
@@ -347,7 +361,7 @@ def batch_compute_s(works: list[DeviceWork], batch: int, params: SpeedParams, bu
 
 
 def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, flash_attention: bool,
-                         f16: bool, build: str = "current", start: int = 0
+                         f16: bool, build: str = "current", start: int = 0, expert_units: float = 0.0
                          ) -> list[tuple[str, dict[str, float], DeviceWork, dict[str, float]]]:
     """Per device: the class whose constants price its prompt work, the linear terms, the work as it runs (a CPU's
     layers whose weights are streamed to the GPU run at the GPU's rates) and the terms its own class prices at its
@@ -367,7 +381,7 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
             # which the CPU's scan of those layers' state accounts for; the MoE and dense rows then agree on one
             # PCIe copy rate (fit_speed.fit_stream)
             on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
-                         bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False, state_bytes=0.0)
+                         bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False, state_bytes=0.0, units=gpu.units)
             own = {"a_ss": scan_s(w, prompt) / n_ub} if w.state_bytes else {}
         on = current_mmq(on, build)
         if build != "current" and on.cublas_era_prompts:
@@ -375,7 +389,8 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
         if build == "2023-12":
             # builds before llama.cpp PR #6122 (March 2024) ran the output head over every prompt token
             on = replace(on, output_elements=0.0)
-        terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start, current=build == "current")
+        terms = prefill_terms(on, prompt, n_ubatch, flash_attention, f16, start, current=build == "current",
+                              expert_units=expert_units)
         cls = on.cls
         cls = era_class(cls, build)  # prefill kernels changed a lot between llama.cpp builds (MMQ rewrites, 2024)
         out.append((cls, {k: v / n_ub for k, v in terms.items()}, on, own))
@@ -384,12 +399,15 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
 
 def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, split_mode: str | None = None,
-                   overlap: float = 1.0, build: str = "current", start: int = 0) -> dict[str, float]:
+                   overlap: float = 1.0, build: str = "current", start: int = 0,
+                   expert_units: float | None = None) -> dict[str, float]:
     """Prefill seconds as a linear form (pipelined stages taken as equal: exact for identical GPUs).
-    ``overlap``: the fraction of the ideal pipeline overlap the engine achieves (fitted)."""
+    ``overlap``: the fraction of the ideal pipeline overlap the engine achieves (fitted); ``expert_units``: the
+    multiprocessors a MoE's expert matmuls fill (expert_rate_share; None: the fitted file's)."""
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
-    stages = _prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start)
+    units = load_speed_params().globals_.get("moe_prompt_units", 0.0) if expert_units is None else expert_units
+    stages = _prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build, start, units)
     streamed = sum(stream_s(w, prompt, n_ubatch, start) for w in works)
     # weights kept in RAM cross the link each micro-batch, before the GPU computes with them (prefill_time_s)
     acc: dict[str, float] = {"global:a_pcie": n_ub * streamed} if streamed else {}
@@ -432,13 +450,15 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
                    allreduce_token_s: float = 0.0) -> float:
     mode = split_mode or plan.split_mode
     n_ub = math.ceil(prompt / n_ubatch)
+    units = params.globals_.get("moe_prompt_units", 0.0)
     stage = []
     for (cls, t, on, own), w in zip(_prefill_stage_terms(works, prompt, n_ubatch, flash_attention, f16, build,
-                                                         start), works, strict=True):
+                                                         start, units), works, strict=True):
         cp = class_params(params, cls)
         s = _apply(t, cp) + (_apply(own, class_params(params, w.cls)) if own else 0.0)
         # the stage is one micro-batch's time (the prompt's over n_ub)
-        s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fx"]) / n_ub
+        s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fx"],
+                                   expert_rate_share(on, units)) / n_ub
         if on is w:
             # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)

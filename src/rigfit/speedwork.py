@@ -122,6 +122,9 @@ class DeviceWork:
     on_cpu: bool = False
     # routed-expert matmuls a decode step runs here: its MoE layers whose experts it holds x the experts a token uses
     expert_calls: float = 0.0
+    # the GPU's streaming multiprocessors / compute units (0: not known, or a CPU): what a MoE prompt's expert
+    # kernels fill (speed.expert_rate_share)
+    units: int = 0
 
 
 # ggml-cpu's prompt matmuls by weight type, in the families whose rates the throughput_modern.csv CPU rows tell
@@ -442,5 +445,6 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               state_bytes=2.0 * state / shard,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=family_shares(mem.layer_type_elements, on_cpu),
-                              on_cpu=on_cpu, expert_calls=calls))
+                              on_cpu=on_cpu, expert_calls=calls,
+                              units=dev.units or 0 if dev is not None and not on_cpu else 0))
     return out
