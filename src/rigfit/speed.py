@@ -199,10 +199,10 @@ def matmul_outputs(work: DeviceWork) -> float:
 def expert_rate_share(work: DeviceWork, expert_units: float) -> float:
     """The share of a GPU's matmul rate a MoE prompt's routed-expert kernels reach in the current CUDA builds
     (CURRENT_PROMPT_CLASSES): ``expert_units`` multiprocessors' worth (the global ``moe_prompt_units``, fitted by
-    fit_speed.fit_cuda_prompt on the published gpt-oss prompts of ten cards: from about 60 SMs on, more SMs bring
-    the expert matmuls no faster: an RTX 4080 SUPER, RTX 4090 and RTX 5080 all run gpt-oss-20b's 2,048-token
-    prompts at 7,500-8,100 tok/s, an RTX 5090 at 9,800, where their tensor rates run 1 : 2 : 1.1 : 2.5); 1 on a
-    smaller GPU, another class or an unknown SM count."""
+    fit_speed.fit_moe_units on the published MoE prompts of twelve cards, 65: past that many SMs, more bring the
+    expert matmuls no faster: an RTX 4080 SUPER, RTX 4090 and RTX 5080 all run gpt-oss-20b's 2,048-token prompts
+    at 7,500-8,100 tok/s, an RTX 5090 at 9,800, where their tensor rates run 1 : 2 : 1.1 : 2.5); 1 on a smaller
+    GPU, another class or an unknown SM count."""
     if not (expert_units and work.units > expert_units) or work.cls not in CURRENT_PROMPT_CLASSES:
         return 1.0
     return expert_units / work.units
@@ -458,7 +458,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         s = _apply(t, cp) + (_apply(own, class_params(params, w.cls)) if own else 0.0)
         # the stage is one micro-batch's time (the prompt's over n_ub)
         s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fx"],
-                                   expert_rate_share(on, units)) / n_ub
+                                   expert_rate_share(on, units) if build == "current" else 1.0) / n_ub
         if on is w:
             # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)
