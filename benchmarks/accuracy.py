@@ -318,6 +318,34 @@ def mlx_table(show_rows: bool) -> None:
     _signed_table("published mlx-lm runs (benchmarks/data/mlx_macs.csv)", groups)
 
 
+def cpu_table(show_rows: bool) -> None:
+    """The published CPU-only llama-bench runs of benchmarks/data/cpu_current.csv (CPUs the calibration's CPU rows do
+    not hold), scored, not fitted: by metric, dense / MoE and CPU."""
+    from modern_rows import CPU_BENCH, fit_cpu_row, load_cpu_rows
+    from rigfit.errors import RigfitError
+
+    if not CPU_BENCH.exists():
+        return
+    groups: dict[str, list[float]] = {}
+    for r in load_cpu_rows():
+        try:
+            f = fit_cpu_row(r)
+        except RigfitError:
+            continue
+        s = f.speed
+        pred = None if s is None else s.prefill_tokens_per_s if r.metric == "pp" else s.decode_tokens_per_s
+        if not pred:
+            continue
+        err = 100 * (pred / r.measured - 1)
+        kind = "MoE" if f.spec.is_moe else "dense"
+        for key in (f"{r.metric} {kind}", f"{r.metric} {r.device}"):
+            groups.setdefault(key, []).append(err)
+        if show_rows:
+            print(f"cpu_bench {r.device[:22]:22s} {r.model[-28:]:28s} {r.quant:9s} {r.test:7s} d={r.depth:<6d} "
+                  f"{r.measured:9.1f} {pred:9.1f} {err:+7.1f}")
+    _signed_table("published CPU llama-bench runs (benchmarks/data/cpu_current.csv)", groups)
+
+
 def published_table(show_rows: bool) -> None:
     """The published llama-bench runs of benchmarks/data (llama.cpp pull requests and issues on current builds:
     cards the calibration files do not hold), by file and metric (and card, with ``show_rows``); whole model on
@@ -414,6 +442,7 @@ def modern_table(show_rows: bool) -> int:
     request_table(show_rows)
     published_table(show_rows)
     mlx_table(show_rows)
+    cpu_table(show_rows)
     table("metric dense/MoE placement", lambda r, c, v: (r.metric, "MoE" if r.is_moe else "dense", v))
     table("metric depth", lambda r, c, v: (r.metric, "d=0" if r.depth == 0 else "d<=8k" if r.depth <= 8192 else "d>8k"))
     repeats_table(scored)

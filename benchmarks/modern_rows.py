@@ -431,3 +431,45 @@ def fit_mlx_row(row: MlxRow) -> Any:
     prompt = row.prompt or MLX_SHORT_PROMPT
     return rigfit.fit(row.model, quant=row.quant, engine="mlx", hardware=[row.device],
                       context_tokens=prompt + row.gen + 256, prompt_tokens=prompt, gen_tokens=row.gen)
+
+
+CPU_BENCH = DATA / "cpu_current.csv"
+
+
+@dataclass(frozen=True)
+class CpuRow:
+    """One llama-bench test of benchmarks/data/cpu_current.csv: ``test`` ppN / tgN on the CPU alone."""
+
+    device: str
+    threads: int | None
+    model: str
+    quant: str
+    test: str
+    depth: int
+    measured: float
+
+    @property
+    def metric(self) -> str:
+        return self.test[:2]
+
+    @property
+    def tokens(self) -> int:
+        return int(self.test[2:])
+
+
+def load_cpu_rows(path: Path = CPU_BENCH) -> list[CpuRow]:
+    """The file's rows (``#`` lines are its header notes)."""
+    return [CpuRow(device=r["cpu"], threads=int(r["threads"]) if r["threads"] else None, model=r["model"],
+                   quant=r["quant"], test=r["test"], depth=int(r["depth"] or 0), measured=float(r["tokens_per_s"]))
+            for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#"))]
+
+
+def fit_cpu_row(row: CpuRow) -> Any:
+    """The plan of one CPU llama-bench test: llama.cpp's CPU backend with the run's threads and depth, the CPU
+    platform's memory (the rows rarely state theirs)."""
+    import rigfit
+
+    n = row.tokens
+    return rigfit.fit(row.model, quant=row.quant, hardware=[row.device], backend="cpu", n_threads=row.threads,
+                      context_tokens=row.depth + n + 256, prompt_tokens=n if row.metric == "pp" else 512,
+                      gen_tokens=n if row.metric == "tg" else 128, depth_tokens=row.depth)
