@@ -146,3 +146,20 @@ def test_a_file_of_mixed_backends_names_each_rows_backend(monkeypatch: pytest.Mo
     devices = {resolve_device(r.device) for r in rows}
     assert all(d.vendor == "amd" and d.unified for d in devices)
     assert {d.bandwidth_gb_s for d in devices} == {89.6, 120.0}  # DDR5-5600 SO-DIMMs and LPDDR5X-7500
+
+
+def test_the_published_cpu_and_mlx_rows_plan_as_they_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/data/cpu_current.csv plans on llama.cpp's CPU class with each run's threads, and the decode rows of
+    mlx_macs.csv that fit_speed.fit_mlx_decode fits on are MLX's base / Pro / Max classes (Ultras stand apart)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from modern_rows import fit_cpu_row, fit_mlx_row, load_cpu_rows, load_mlx_rows
+
+    cpu = load_cpu_rows()
+    assert len(cpu) >= 10 and {r.metric for r in cpu} == {"pp", "tg"}
+    for r in cpu:
+        f = fit_cpu_row(r)
+        assert f.speed is not None and f.speed.classes == ("cpu",), r
+        assert f.memory.run.n_threads == r.threads
+    mlx = [r for r in load_mlx_rows() if r.metric == "tg"]
+    classes = {fit_mlx_row(r).speed.classes[0] for r in mlx[:12]}
+    assert classes <= {"mlx-metal", "mlx-metal-na", "mlx-metal-ultra"} and "mlx-metal" in classes
