@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
-from modern_rows import fit_bench_row, load_bench_rows
+from modern_rows import data_rows, fit_bench_row, load_bench_rows
 from rigfit.api import FitResult
 from rigfit.lsq import pinned_lstsq
 from rigfit.speed import (
@@ -118,15 +118,12 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
     (benchmarks/data/strix_halo.csv): decode a_w and t_layer (robust), a_kv from the depth drop above; dense
     prefill a_fq with the other prefill terms at the backend's prior; ``a_x`` for MoE prompts, the median of
     measured micro-batch time over (weight elements a micro-batch works through / bandwidth)."""
-    import csv
-
     import rigfit
     from rigfit.microbatch import moe_ubatch_elements
 
     cls = f"{backend}-apu"
     prior = PRIORS[backend]
-    rows = [r for r in csv.DictReader(line for line in STRIX.read_text().splitlines() if not line.startswith("#"))
-            if r["backend"] == backend]
+    rows = [r for r in data_rows(STRIX) if r["backend"] == backend]
     dec: list[tuple[object, dict[str, float]]] = []
     dec_t: list[float] = []
     pre: list[tuple[object, dict[str, float]]] = []
@@ -497,7 +494,7 @@ PCIE_GRID = [round(1.0 + 0.05 * i, 2) for i in range(0, 141)]  # a_pcie: the lin
 
 def fit_moe_units(rows: list[tuple[object, float]], params: SpeedParams) -> tuple[float, float, float, list[float]]:
     """The multiprocessors a MoE prompt's routed-expert matmuls fill in current CUDA builds (global
-    ``moe_prompt_units``, speed.expert_rate_share) from published MoE prompt rows (grid search, median log
+    ``moe_prompt_units``, microbatch.expert_rate_share) from published MoE prompt rows (grid search, median log
     error), and each card's rows' predicted / measured time under the value fitted without them: (units, median %
     error before, after, held-out ratios)."""
     def best(keep: list[tuple[object, float]]) -> float:
@@ -894,12 +891,10 @@ def apple_matrix_rows() -> dict[str, list[tuple[object, float]]]:
     """benchmarks/data/apple_matrix.csv's prompt rows, each planned whole on its Mac with its engine and prompt,
     by class ("mlx-metal" on the M4 Pro, "mlx-metal-na" / "metal-na" on the M5s): (row, measured seconds), the
     runs kept in PP_RUNS."""
-    import csv
-
     import rigfit
 
     out: dict[str, list[tuple[object, float]]] = {}
-    for r in csv.DictReader(line for line in APPLE_MATRIX.read_text().splitlines() if not line.startswith("#")):
+    for r in data_rows(APPLE_MATRIX):
         n = int(r["prompt"])
         f = rigfit.fit(r["model"], engine=r["engine"], quant=r["quant"], hardware=[r["hardware"]], headroom_bytes=0,
                        context_tokens=n + 256, prompt_tokens=n, gen_tokens=128)

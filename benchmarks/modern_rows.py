@@ -370,10 +370,15 @@ class BenchRow:
         return int(self.test[2:])
 
 
+def data_rows(path: Path) -> csv.DictReader[str]:
+    """A benchmarks/data CSV's rows as dicts (its ``#`` lines are header notes)."""
+    return csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#"))
+
+
 def load_bench_rows(path: Path, card: str | None = None) -> list[BenchRow]:
     """A benchmarks/data llama-bench file's rows (``#`` lines are its header notes)."""
     out = []
-    for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
+    for r in data_rows(path):
         out.append(BenchRow(device=card or r["gpu"], model=r["model"], quant=r["quant"], test=r["test"],
                             depth=int(r["depth"] or 0), measured=float(r["tokens_per_s"]),
                             ubatch=int(r["ubatch"]) if r.get("ubatch") else None,
@@ -418,7 +423,7 @@ def load_mlx_rows(path: Path = MLX_MACS) -> list[MlxRow]:
     return [MlxRow(device=r["mac"], model=r["model"], quant=r["quant"], metric=r["metric"],
                    prompt=int(r["prompt_tokens"] or 0), gen=int(r["gen_tokens"] or 0) or 128,
                    measured=float(r["tokens_per_s"]))
-            for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#"))]
+            for r in data_rows(path)]
 
 
 MLX_SHORT_PROMPT = 64  # the prompt planned where a row states none (mlxcel's short chat prompts, <= 100 tokens)
@@ -437,31 +442,18 @@ CPU_BENCH = DATA / "cpu_current.csv"
 
 
 @dataclass(frozen=True)
-class CpuRow:
-    """One llama-bench test of benchmarks/data/cpu_current.csv: ``test`` ppN / tgN on the CPU alone."""
+class CpuRow(BenchRow):
+    """One llama-bench test of benchmarks/data/cpu_current.csv: ``test`` ppN / tgN on the CPU alone, with the
+    run's thread count (-t)."""
 
-    device: str
-    threads: int | None
-    model: str
-    quant: str
-    test: str
-    depth: int
-    measured: float
-
-    @property
-    def metric(self) -> str:
-        return self.test[:2]
-
-    @property
-    def tokens(self) -> int:
-        return int(self.test[2:])
+    threads: int | None = None
 
 
 def load_cpu_rows(path: Path = CPU_BENCH) -> list[CpuRow]:
     """The file's rows (``#`` lines are its header notes)."""
     return [CpuRow(device=r["cpu"], threads=int(r["threads"]) if r["threads"] else None, model=r["model"],
                    quant=r["quant"], test=r["test"], depth=int(r["depth"] or 0), measured=float(r["tokens_per_s"]))
-            for r in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#"))]
+            for r in data_rows(path)]
 
 
 def fit_cpu_row(row: CpuRow) -> Any:

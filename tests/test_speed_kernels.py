@@ -149,7 +149,7 @@ def test_the_gtx_16_series_runs_quantized_prompts_at_its_fp16_rate(card: str, qu
     ("RTX 5090", 9848.38),
 ])
 def test_moe_prompts_stop_scaling_past_the_expert_kernels_units(card: str, measured: float) -> None:
-    """A MoE prompt's routed-expert matmuls fill about 65 SMs in current CUDA builds (speed.expert_rate_share):
+    """A MoE prompt's routed-expert matmuls fill about 65 SMs in current CUDA builds (microbatch.expert_rate_share):
     the RTX 5090 (170 SMs) runs gpt-oss-20b's prompts 1.2x an RTX 4090's (128), not the 1.5x of their tensor
     rates, and the 5060 Ti (36) at its full rate.  Within 15 % of each run; priced at the full rate the 5090
     came out 61 % fast."""

@@ -17,7 +17,7 @@ def moe_expert_overhead_s(w: DeviceWork, prompt: int, ubatch: int, a_xt: float, 
     tokens' worth of each touched expert's matmul per micro-batch at the quantized rate (touched: 1 - (1 - k/E)^n
     of them for n tokens), but never more than the micro-batch's routed FLOPs again (``a_f``: the class's matmul
     efficiency): a short micro-batch gives each touched expert a token or two, and its cost stays near theirs.
-    ``share``: of the quantized rate, what the expert kernels reach on this GPU (speed.expert_rate_share).  0 for a
+    ``share``: of the quantized rate, what the expert kernels reach on this GPU (expert_rate_share).  0 for a
     dense model."""
     tq = (w.quant_tops or w.tflops or 0.0) * 1e12 * share
     if not (w.resident_expert_elements and w.expert_ratio < 1 and tq and a_xt):
@@ -29,6 +29,23 @@ def moe_expert_overhead_s(w: DeviceWork, prompt: int, ubatch: int, a_xt: float, 
             cap = a_f * 2.0 * w.resident_expert_elements * w.expert_ratio * n / tq
             total += count * min(per, cap)
     return total
+
+
+def expert_rate_share(w: DeviceWork, expert_units: float) -> float:
+    """The share of a GPU's matmul rate a MoE prompt's routed-expert kernels reach in the current CUDA builds (the
+    caller asks only for those: speed.CURRENT_PROMPT_CLASSES): ``expert_units`` multiprocessors' worth (the global
+    ``moe_prompt_units``, which fit_speed.fit_moe_units sets from the published MoE prompts of twelve cards, 65:
+    past that many SMs, more bring the expert matmuls no faster: an RTX 4080 SUPER, RTX 4090 and RTX 5080 all run
+    gpt-oss-20b's 2,048-token prompts at 7,500-8,100 tok/s, an RTX 5090 at 9,800, where their tensor rates run
+    1 : 2 : 1.1 : 2.5); 1 on a smaller GPU or one whose SM count the catalog does not give."""
+    return expert_units / w.units if expert_units and w.units > expert_units else 1.0
+
+
+def matmul_outputs(work: DeviceWork) -> float:
+    """The values the blocks' matmuls write per token: their weight elements over the model's width (each matmul's
+    output size where its inner dimension is the width; exact for Q, K, V, gate and up, an overcount for the
+    output and down projections, whose inner dimension is wider)."""
+    return (work.params - work.output_elements) / work.hidden_size if work.hidden_size else 0.0
 
 
 def touched_share(w: DeviceWork, tokens: int) -> float:

@@ -39,7 +39,16 @@ from dataclasses import dataclass, field, replace
 
 from .engines import get_engine
 from .memory import MemoryBreakdown
-from .microbatch import fp16_convert_s, moe_expert_overhead_s, moe_ubatch_elements, scan_s, stream_s, ubatch_read_s
+from .microbatch import (
+    expert_rate_share,
+    fp16_convert_s,
+    matmul_outputs,
+    moe_expert_overhead_s,
+    moe_ubatch_elements,
+    scan_s,
+    stream_s,
+    ubatch_read_s,
+)
 from .models.spec import ModelSpec
 from .network import network_terms, plan_nvlink, tp_allreduce_token_s
 from .placement import Placement
@@ -115,15 +124,12 @@ DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda"
 # token uses per MoE layer): Metal's and Vulkan's mul_mat_id run each selected expert's small mat-vec on its own,
 # so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;
 # fitted on the 2025-2026 Metal rows and the Vulkan llama-bench rows (CUDA's and HIP's fused expert kernels show
-# little of it: fitted there, it held out worse or no better); MLX's too (mlx-lm's SwitchGLU gathers each
-# selected expert's quantized mat-vec, gather_qmm: 5.8 us each on the mlx_lm runs of four Macs, where the
-# per-layer cost alone priced a 0.6B dense model's decode at half its M5 Max rate and GLM-4.7-Flash's 40 % fast)
+# little of it: fitted there, it held out worse or no better); MLX's too (mlx-lm's SwitchGLU gathers each chosen
+# expert's quantized mat-vec: 5.8 us each on the mlx_lm runs of four Macs, fit_speed.fit_mlx_decode)
 DECODE_EXPERT_CLASSES = ("metal", "metal-ultra", "metal-na", "ollama-metal", "vulkan", "mlx-metal", "mlx-metal-na")
-# classes whose FP4 weights (Engine.fp4_formats) decode through kernels of their own: ``a_w4`` prices each FP4
-# byte's extra cost.  vLLM's NVFP4 GEMMs quantize the activations and pad one token's row to a tile (the RTX 5090
-# rows of a dense 27B decode at three quarters of the rate its GPTQ / AWQ Marlin rows reach per byte); mlx-lm's
-# mxfp4 matrix-vector kernel decodes each E2M1 element through a table and scales it per group of 32 (gpt-oss's
-# MXFP4 runs on M4 Pro / M4 Max / M5 Max chips decode 30-45 % below the affine 4-bit rate per byte)
+# classes whose FP4 weights (Engine.fp4_formats) decode through kernels of their own, ``a_w4`` per byte: vLLM's NVFP4
+# GEMMs (a dense 27B on an RTX 5090 at three quarters of its GPTQ / AWQ Marlin rate per byte) and mlx-lm's mxfp4
+# mat-vec (gpt-oss MXFP4 on M4 Pro / M4 Max / M5 Max 30-45 % below the affine 4-bit rate per byte)
 FP4_KERNEL_CLASSES = ("vllm-cuda", "mlx-metal", "mlx-metal-na")
 
 
@@ -189,25 +195,6 @@ def current_mmq(work: DeviceWork, build: str) -> DeviceWork:
     return work
 
 
-def matmul_outputs(work: DeviceWork) -> float:
-    """The values the blocks' matmuls write per token: their weight elements over the model's width (each matmul's
-    output size where its inner dimension is the width; exact for Q, K, V, gate and up, an overcount for the
-    output and down projections, whose inner dimension is wider)."""
-    return (work.params - work.output_elements) / work.hidden_size if work.hidden_size else 0.0
-
-
-def expert_rate_share(work: DeviceWork, expert_units: float) -> float:
-    """The share of a GPU's matmul rate a MoE prompt's routed-expert kernels reach in the current CUDA builds
-    (CURRENT_PROMPT_CLASSES): ``expert_units`` multiprocessors' worth (the global ``moe_prompt_units``, fitted by
-    fit_speed.fit_moe_units on the published MoE prompts of twelve cards, 65: past that many SMs, more bring the
-    expert matmuls no faster: an RTX 4080 SUPER, RTX 4090 and RTX 5080 all run gpt-oss-20b's 2,048-token prompts
-    at 7,500-8,100 tok/s, an RTX 5090 at 9,800, where their tensor rates run 1 : 2 : 1.1 : 2.5); 1 on a smaller
-    GPU, another class or an unknown SM count."""
-    if not (expert_units and work.units > expert_units) or work.cls not in CURRENT_PROMPT_CLASSES:
-        return 1.0
-    return expert_units / work.units
-
-
 def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: bool, f16: bool,
                   start: int = 0, current: bool = False, expert_units: float = 0.0) -> dict[str, float]:
     """Linear coefficients of one device's time for a ``prompt``-token prefill after ``start`` cached tokens.
@@ -253,7 +240,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
         # each): their FLOPs at their own constant, the dense matmuls' at a_fq (an engine's own GEMMs: a_ff)
         routed = 2.0 * work.routed_elements * prompt / tq
         terms["a_ff" if own else "a_fq"] -= routed
-        terms["a_fx"] = routed / expert_rate_share(work, expert_units)
+        terms["a_fx"] = routed / (expert_rate_share(work, expert_units) if apart else 1.0)
     if apart:
         # each micro-batch streams its dense weights from memory again, at the bandwidth, beside its arithmetic
         # (``a_rd``; the routed experts it touches are priced by moe_expert_overhead_s)
@@ -458,7 +445,8 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         s = _apply(t, cp) + (_apply(own, class_params(params, w.cls)) if own else 0.0)
         # the stage is one micro-batch's time (the prompt's over n_ub)
         s += moe_expert_overhead_s(on, prompt, n_ubatch, cp.get("a_xt", 0.0), cp["a_ff" if f16 else "a_fx"],
-                                   expert_rate_share(on, units) if build == "current" else 1.0) / n_ub
+                                   expert_rate_share(on, units)
+                                   if build == "current" and on.cls in CURRENT_PROMPT_CLASSES else 1.0) / n_ub
         if on is w:
             # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)

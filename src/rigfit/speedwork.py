@@ -123,7 +123,7 @@ class DeviceWork:
     # routed-expert matmuls a decode step runs here: its MoE layers whose experts it holds x the experts a token uses
     expert_calls: float = 0.0
     # the GPU's streaming multiprocessors / compute units (0: not known, or a CPU): what a MoE prompt's expert
-    # kernels fill (speed.expert_rate_share)
+    # kernels fill (microbatch.expert_rate_share)
     units: int = 0
 
 
