@@ -304,16 +304,19 @@ def robust_solve(forms: list[tuple[object, dict[str, float]]], measured_s: list[
 def fit_held_out(forms: list[tuple[object, dict[str, float]]], measured_s: list[float], fixed: dict[str, float],
                  row_weights: list[float] | None = None) -> tuple[dict[str, float], list[float], list[float]]:
     """``robust_solve`` on every row, and each device's rows (the rows' ``device``) under constants fitted
-    without them: (constants, in-sample predicted / measured time per row, held-out ones per row)."""
+    without them: (constants, in-sample predicted / measured time per row, held-out ones per row, in the rows'
+    order)."""
     theta = robust_solve(forms, measured_s, fixed=fixed, row_weights=row_weights)
     ins = [_dot(f, theta) / t for (_, f), t in zip(forms, measured_s, strict=True)]
     cards = [getattr(row, "device", "") for row, _ in forms]
-    held: list[float] = []
+    held = [NAN] * len(forms)
     for card in sorted(set(cards)):
         keep = [i for i, c in enumerate(cards) if c != card]
         th = robust_solve([forms[i] for i in keep], [measured_s[i] for i in keep], fixed=fixed,
                           row_weights=[row_weights[i] for i in keep] if row_weights else None)
-        held += [_dot(f, th) / t for (_, f), t, c in zip(forms, measured_s, cards, strict=True) if c == card]
+        for i, c in enumerate(cards):
+            if c == card:
+                held[i] = _dot(forms[i][1], th) / measured_s[i]
     return theta, ins, held
 
 
@@ -1439,11 +1442,8 @@ def fit_mlx_decode() -> tuple[dict[str, float], dict[str, tuple[float, float]], 
     forms, meas = cal + pdec, cal_t + pdec_t
     theta, ins, held = fit_held_out(forms, meas, {"mlx-metal:a_dq": 0.0})
     n = len(cal)
-    cards = [getattr(row, "device", "") for row, _ in forms]
-    order = [i for c in sorted(set(cards)) for i, x in enumerate(cards) if x == c]  # fit_held_out's order
-    held_by_row = dict(zip(order, held, strict=True))
-    record("2025-2026", "mlx-metal", "tg", ins[:n], [held_by_row[i] for i in range(n)])
-    record(PUBLISHED_MLX, "mlx-metal", "tg", ins[n:], [held_by_row[i] for i in range(n, len(forms))])
+    record("2025-2026", "mlx-metal", "tg", ins[:n], held[:n])
+    record(PUBLISHED_MLX, "mlx-metal", "tg", ins[n:], held[n:])
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     out = {k: v for k, v in theta.items() if k.startswith("mlx-metal:")}
     print(f"mlx-metal        tg: n={len(ins):3d} ({n} 2025-2026, {len(pdec)} published on {len(pdev)} Macs) a_w "
