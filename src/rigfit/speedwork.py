@@ -446,5 +446,5 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=family_shares(mem.layer_type_elements, on_cpu),
                               on_cpu=on_cpu, expert_calls=calls,
-                              units=dev.units or 0 if dev is not None and not on_cpu else 0))
+                              units=(dev.units or 0) if dev is not None and not on_cpu else 0))
     return out
