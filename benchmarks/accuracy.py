@@ -286,35 +286,47 @@ def _beats_bandwidth(f: Any, r: Any) -> bool:
     return f.speed is not None and r.measured > f.speed.roofline_tokens_per_s
 
 
+def _score_rows(rows: Any, plan: Any, keys: Any, line: Any, show_rows: bool, groups: dict[Any, list[float]],
+                after_prompt: bool = False) -> None:
+    """Published runs against their plans: each row planned by ``plan`` (a row rigfit cannot plan is skipped), its
+    predicted rate (the prompt's for a ppN row, else decode's: after the row's prompt with ``after_prompt``) against
+    the measured one, the % error filed under each of ``keys(row, fit)`` and, with ``show_rows``, printed by
+    ``line(row, predicted, error)``."""
+    from rigfit.errors import RigfitError
+
+    for r in rows:
+        try:
+            f = plan(r)
+        except RigfitError:
+            continue
+        s = f.speed
+        pred = None if s is None else s.prefill_tokens_per_s if r.metric == "pp" else (
+            s.decode_after_prompt_tokens_per_s if after_prompt else s.decode_tokens_per_s)
+        if not pred:
+            continue
+        err = 100 * (pred / r.measured - 1)
+        for key in keys(r, f):
+            groups.setdefault(key, []).append(err)
+        if show_rows:
+            print(line(r, pred, err))
+
+
 def mlx_table(show_rows: bool) -> None:
     """The published mlx-lm runs of benchmarks/data/mlx_macs.csv (Macs other than the calibration's M4 Pro: M4 / M5
     Max, M1 Ultra and single rows of others; the base, Pro and Max chips' decode rows are fitted with the M4
     Pro's, fit_speed.fit_mlx_decode): the decode after the run's prompt (a short chat prompt where none is given)
     and the prompt rate, by metric, dense / MoE and chip."""
     from modern_rows import MLX_MACS, fit_mlx_row, load_mlx_rows
-    from rigfit.errors import RigfitError
 
     if not MLX_MACS.exists():
         return
     groups: dict[str, list[float]] = {}
-    for r in load_mlx_rows():
-        try:
-            f = fit_mlx_row(r)
-        except RigfitError:
-            continue
-        s = f.speed
-        if s is None:
-            continue
-        pred = s.prefill_tokens_per_s if r.metric == "pp" else s.decode_after_prompt_tokens_per_s
-        if not pred:
-            continue
-        err = 100 * (pred / r.measured - 1)
-        kind = "MoE" if f.spec.is_moe else "dense"
-        for key in (f"{r.metric} all", f"{r.metric} {kind}", f"{r.metric} {r.device}"):
-            groups.setdefault(key, []).append(err)
-        if show_rows:
-            print(f"mlx_macs  {r.device[:22]:22s} {r.model[-28:]:28s} {r.quant:9s} {r.metric} "
-                  f"p={r.prompt:<6d} {r.measured:9.1f} {pred:9.1f} {err:+7.1f}")
+    _score_rows(load_mlx_rows(), fit_mlx_row,
+                lambda r, f: (f"{r.metric} all", f"{r.metric} {'MoE' if f.spec.is_moe else 'dense'}",
+                              f"{r.metric} {r.device}"),
+                lambda r, pred, err: (f"mlx_macs  {r.device[:22]:22s} {r.model[-28:]:28s} {r.quant:9s} {r.metric} "
+                                      f"p={r.prompt:<6d} {r.measured:9.1f} {pred:9.1f} {err:+7.1f}"),
+                show_rows, groups, after_prompt=True)
     _signed_table("published mlx-lm runs (benchmarks/data/mlx_macs.csv)", groups)
 
 
@@ -322,27 +334,15 @@ def cpu_table(show_rows: bool) -> None:
     """The published CPU-only llama-bench runs of benchmarks/data/cpu_current.csv (CPUs the calibration's CPU rows do
     not hold), scored, not fitted: by metric, dense / MoE and CPU."""
     from modern_rows import CPU_BENCH, fit_cpu_row, load_cpu_rows
-    from rigfit.errors import RigfitError
 
     if not CPU_BENCH.exists():
         return
     groups: dict[str, list[float]] = {}
-    for r in load_cpu_rows():
-        try:
-            f = fit_cpu_row(r)
-        except RigfitError:
-            continue
-        s = f.speed
-        pred = None if s is None else s.prefill_tokens_per_s if r.metric == "pp" else s.decode_tokens_per_s
-        if not pred:
-            continue
-        err = 100 * (pred / r.measured - 1)
-        kind = "MoE" if f.spec.is_moe else "dense"
-        for key in (f"{r.metric} {kind}", f"{r.metric} {r.device}"):
-            groups.setdefault(key, []).append(err)
-        if show_rows:
-            print(f"cpu_bench {r.device[:22]:22s} {r.model[-28:]:28s} {r.quant:9s} {r.test:7s} d={r.depth:<6d} "
-                  f"{r.measured:9.1f} {pred:9.1f} {err:+7.1f}")
+    _score_rows(load_cpu_rows(), fit_cpu_row,
+                lambda r, f: (f"{r.metric} {'MoE' if f.spec.is_moe else 'dense'}", f"{r.metric} {r.device}"),
+                lambda r, pred, err: (f"cpu_bench {r.device[:22]:22s} {r.model[-28:]:28s} {r.quant:9s} {r.test:7s} "
+                                      f"d={r.depth:<6d} {r.measured:9.1f} {pred:9.1f} {err:+7.1f}"),
+                show_rows, groups)
     _signed_table("published CPU llama-bench runs (benchmarks/data/cpu_current.csv)", groups)
 
 
@@ -351,27 +351,20 @@ def published_table(show_rows: bool) -> None:
     cards the calibration files do not hold), by file and metric (and card, with ``show_rows``); whole model on
     the card, as they ran."""
     from modern_rows import BENCH_FILES, fit_bench_row, load_bench_rows
-    from rigfit.errors import RigfitError
 
     groups: dict[tuple[str, ...], list[float]] = {}
     for path, backend, card in BENCH_FILES:
         if not path.exists():
             continue
-        for row in load_bench_rows(path, card):
-            try:
-                s = fit_bench_row(row, row.backend or backend).speed
-            except RigfitError:
-                continue
-            pred = (s.prefill_tokens_per_s if row.metric == "pp" else s.decode_tokens_per_s) if s else None
-            if not pred:
-                continue
-            err = 100 * (pred / row.measured - 1)
-            stem = f"{path.stem} {row.backend}" if row.backend else path.stem
-            for key in ((stem, row.metric, "all cards"), (stem, row.metric, row.device))[:1 + show_rows]:
-                groups.setdefault(key, []).append(err)
-            if show_rows:
-                print(f"{path.stem:16s} {row.device[:22]:22s} {row.model[-28:]:28s} {row.quant:10s} {row.test:8s} "
-                      f"d={row.depth:<6d} {row.measured:9.1f} {pred:9.1f} {err:+7.1f}")
+        stem = path.stem
+        _score_rows(load_bench_rows(path, card), lambda r, b=backend: fit_bench_row(r, r.backend or b),
+                    lambda r, f, p=stem: (((f"{p} {r.backend}" if r.backend else p), r.metric, "all cards"),
+                                          ((f"{p} {r.backend}" if r.backend else p), r.metric, r.device))
+                    [:1 + show_rows],
+                    lambda r, pred, err, p=stem: (f"{p:16s} {r.device[:22]:22s} {r.model[-28:]:28s} {r.quant:10s} "
+                                                  f"{r.test:8s} d={r.depth:<6d} {r.measured:9.1f} {pred:9.1f} "
+                                                  f"{err:+7.1f}"),
+                    show_rows, groups)
     print("\n| published llama-bench runs (benchmarks/data) | rows | median | p90 | median signed |")
     print("|---|---:|---:|---:|---:|")
     for k in sorted(groups, key=lambda k: (k[0], k[1], k[2] != "all cards", k[2])):
