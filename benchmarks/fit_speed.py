@@ -1454,6 +1454,38 @@ def fit_mlx_decode() -> tuple[dict[str, float], dict[str, tuple[float, float]], 
     return out, band, xpre, xpre_t
 
 
+def fit_cpu_moe_prompts(cpre: list[tuple[Any, dict[str, float]]], cpre_t: list[float],
+                        constants: dict[str, float]) -> tuple[float, str]:
+    """A MoE prompt's cost per touched expert on llama.cpp's CPU backend (``cpu:a_xt``,
+    microbatch.moe_expert_overhead_s: ggml-cpu's mul_mat_id runs each expert's rows as a matmul of its own, a few
+    dozen rows each) from the calibration's CPU MoE prompt rows and the published ones of
+    benchmarks/data/cpu_current.csv (a Core Ultra 7 155H and a Ryzen 9 7950X: at the active FLOPs' price their
+    Qwen3.6-35B-A3B, Qwen3-30B-A3B and gpt-oss-20b prompts came 38-86 % fast), the class's other constants held.
+    Returns the value and the line to print (with each CPU predicted from the other's rows)."""
+    from modern_rows import CPU_BENCH, fit_cpu_row, load_cpu_rows
+
+    rows = [(row, t) for (row, _), t in zip(cpre, cpre_t, strict=True) if moe_run(row)]
+    for row in load_cpu_rows() if CPU_BENCH.exists() else []:
+        if row.metric != "pp":
+            continue
+        f = fit_cpu_row(row)
+        if not f.spec.is_moe:
+            continue
+        run = f.memory.run
+        PP_RUNS[row] = PrefillRun(device_work(f.spec, f.memory, f.placement, system=f.system), f.placement,
+                                  row.tokens, run.n_batch, run.n_ubatch, run.flash_attention, False, row.depth)
+        rows.append((row, row.tokens / row.measured))
+    params = with_constants(load_speed_params(), "cpu", **{k.split(":")[1]: v for k, v in constants.items()
+                                                          if k.startswith("cpu:")})
+    grids = {"a_xt": XT_GRID}
+    got, e0, e1 = fit_prompt_constants("cpu", rows, params, grids)
+    held = prompt_held_out("cpu", rows, params, grids)
+    n_dev = len({getattr(row, "device", "") for row, _ in rows})
+    loo = _err(held) if held else NAN
+    return got["a_xt"], (f"cpu              pp MoE: a_xt {got['a_xt']:.1f} from {len(rows)} prompt rows on {n_dev} "
+                         f"CPUs (median error {e0:.1f} -> {e1:.1f} %, leave-one-CPU-out {loo:.1f} %)")
+
+
 def fit_batched(cls: str, constants: dict[str, float]) -> tuple[float, list[str]]:
     """``a_bd`` of ``cls`` from the throughput_modern.csv runs with several users (llama-server -np N, the
     aggregate decode rate): the step time combines the weights and every user's cache read once with a_bd x the
@@ -1526,6 +1558,8 @@ def main(argv: list[str]) -> int:
     rel = " / ".join(f"{cpu_theta.get(f'cpu:a_fq_{f}', 0) / cpu_theta['cpu:a_fq']:.2f}" for f in PROMPT_FAMILIES)
     print(f"cpu              pp by weight type: leave-one-model-out median "
           f"{held_out_by_model(cpre, cpre_t, cpu_theta):.1f} % (a_fq_lo / q8 / q4 over a_fq: {rel})")
+    cpu_theta["cpu:a_xt"], xt_line = fit_cpu_moe_prompts(cpre, cpre_t, cpu_theta)
+    print(xt_line)
     cpu_theta["cpu:a_bd"], bd_lines = fit_batched("cpu", {k: v for k, v in cpu_theta.items() if k.startswith("cpu:")})
     for line in bd_lines:
         print(line)

@@ -157,3 +157,18 @@ def test_moe_prompts_stop_scaling_past_the_expert_kernels_units(card: str, measu
                    context_tokens=2048 + 256, prompt_tokens=2048, n_ubatch=2048, flash_attention=True)
     assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
     assert r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=0.15)
+
+
+@pytest.mark.parametrize(("model", "quant", "measured"), [
+    # ikawrakow/ik_llama.cpp issue 1075 (2025-12-19): mainline llama.cpp on a Ryzen 9 7950X, 16 threads, pp512
+    ("Qwen3-30B-A3B", "Q4_K_M", 210.37),
+    ("gpt-oss-20b", "MXFP4", 148.73),
+])
+def test_cpu_moe_prompts_pay_per_touched_expert(model: str, quant: str, measured: float) -> None:
+    """ggml-cpu's mul_mat_id runs each routed expert's rows as a matmul of its own: at the active FLOPs' price these
+    prompts came 46 % and 86 % fast; the CPU class's cost per touched expert (a_xt, fit_speed.fit_cpu_moe_prompts)
+    brings them within 20 %."""
+    r = rigfit.fit(model, quant=quant, hardware=["Ryzen 9 7950X"], backend="cpu", n_threads=16,
+                   context_tokens=512 + 256, prompt_tokens=512)
+    assert r.speed is not None and r.speed.prefill_tokens_per_s is not None
+    assert r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=0.2)
