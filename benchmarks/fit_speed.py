@@ -503,11 +503,11 @@ def fit_moe_units(rows: list[tuple[object, float]], params: SpeedParams) -> tupl
     def best(keep: list[tuple[object, float]]) -> float:
         return min(UNITS_GRID, key=lambda u: _median_log_err(keep, with_globals(params, moe_prompt_units=u)))
 
+    def ratios(u: float) -> list[float]:
+        return [PP_RUNS[r].seconds(with_globals(params, moe_prompt_units=u)) / t for r, t in rows]
+
     units = best(rows)
-    e0 = 100 * statistics.median(abs(PP_RUNS[r].seconds(with_globals(params, moe_prompt_units=0.0)) / t - 1)
-                                 for r, t in rows)
-    e1 = 100 * statistics.median(abs(PP_RUNS[r].seconds(with_globals(params, moe_prompt_units=units)) / t - 1)
-                                 for r, t in rows)
+    e0, e1 = _err(ratios(0.0)), _err(ratios(units))
     held: list[float] = []
     cards = sorted({getattr(r, "device", "") for r, _ in rows})
     for card in cards:
@@ -1324,7 +1324,7 @@ def fit_cuda_prompt(theta: dict[str, float], cpu: dict[str, float]) -> tuple[dic
     lines = []
     if len(moe_rows) >= 8:
         # the routed experts' FLOPs (a_fx) and their fixed cost per touched expert (a_xt), in turns; then the
-        # multiprocessors their kernels fill (moe_prompt_units) from the published MoE prompts of ten cards of 22-188
+        # multiprocessors their kernels fill (moe_prompt_units) from the published MoE prompts of twelve cards of 22-188
         # SMs (the calibration's are of 28-46 SMs but one RTX 5090 row), and a_fx / a_xt again at that value
         grids = {"a_fx": FX_GRID, "a_xt": XT_GRID}
         got, e0, e1 = fit_prompt_turns("cuda", moe_rows, base, grids)
