@@ -1179,6 +1179,117 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     return out, bands, lines
 
 
+# prompts after a filled cache (llama-bench -d) and long prompts on AMD GPUs (ROCm, Vulkan) and on NVIDIA's under
+# Vulkan, each sweep with its empty-cache baseline: what the flash-attention constant a_fa of ALU_ATTENTION_FIT is
+# fitted on (fit_alu_attention), besides the long-prompt rows of the other ROCm / Vulkan files
+AMD_DEPTH = Path(__file__).parent / "data" / "amd_depth.csv"
+VULKAN_DEPTH = Path(__file__).parent / "data" / "vulkan_depth.csv"
+ROCM_MORE = Path(__file__).parent / "data" / "rocm_more.csv"
+VULKAN_MORE = Path(__file__).parent / "data" / "vulkan_more.csv"
+# the classes whose prompts price flash attention's FLOPs at one constant against the units the kernels run on
+# (speed.ATTENTION_PROMPT_CLASSES, speedwork.DeviceWork.attention_tflops)
+ALU_ATTENTION_FIT = ("rocm", "rocm-apu", "vulkan", "vulkan-apu")
+FA_GRID = [round(0.25 * i, 2) for i in range(4, 161)]  # a_fa: 1-40
+DEEP_DEPTH, LONG_PROMPT = 4096, 8192
+# llama.cpp's HIP build runs RDNA's prompt attention on WMMA (Engine.attention_on_alus) in the 2026 runs: an R9700's
+# Llama 3.1 8B prompt 4k tokens deep slows 1.14-1.22x (rocm_current.csv, July 2026), where its December 2025 builds
+# and the RX 7900 XT / GRE's of 2025 slowed as the tile kernel does (amd_depth.csv, rocm_current.csv): the earlier
+# runs of models it now routes to WMMA are left out of the fit
+WMMA_ATTENTION_FROM = "2026-01-01"  # a sweep's rows that tell attention apart: this deep, or this long
+
+
+def attention_sweeps() -> list[tuple[object, float, object, float]]:
+    """The flash-attention prompt rows of the ROCm and Vulkan llama-bench files that start at least DEEP_DEPTH
+    tokens deep or run at least LONG_PROMPT tokens, each with the shorter empty-cache baseline of its run (same
+    card, backend, model, quant and date; the same prompt and micro-batch where the run has one): (row, measured
+    seconds, baseline row, its seconds), the runs in PP_RUNS."""
+    rows: list[tuple[Any, float]] = []
+    for path, backend, card in ((ROCM_CURRENT, "rocm", None), (ROCM_MORE, "rocm", None), (XTX, "rocm", "RX 7900 XTX"),
+                                (VULKAN, "vulkan", None), (VULKAN_MORE, "vulkan", None), (AMD_DEPTH, "rocm", None),
+                                (VULKAN_DEPTH, "vulkan", None)):
+        for row in load_bench_rows(path, card):
+            if row.metric != "pp":
+                continue
+            f = fit_bench_row(row, row.backend or backend)
+            works = device_work(f.spec, f.memory, f.placement, system=f.system)
+            run = f.memory.run
+            if (str(f.placement.verdict) != "gpu" or not isinstance(works, list) or not run.flash_attention
+                    or works[0].cls not in ALU_ATTENTION_FIT):
+                continue
+            if (row.backend or backend) == "rocm" and row.date < WMMA_ATTENTION_FROM \
+                    and works[0].attention_tflops == works[0].tflops:
+                continue  # the HIP build's WMMA attention kernel came later: these ran the tile kernel
+            PP_RUNS[row] = PrefillRun(works, f.placement, row.tokens, run.n_batch, run.n_ubatch, True,
+                                      f.quant.name.upper() in ("F16", "BF16"), row.depth)
+            rows.append((row, row.tokens / row.measured))
+    runs: dict[tuple[object, ...], list[tuple[Any, float]]] = {}
+    for row, t in rows:
+        runs.setdefault((row.device, row.backend, row.model, row.quant, row.date), []).append((row, t))
+    out = []
+    for run_rows in runs.values():
+        base = [(r, t) for r, t in run_rows if r.depth == 0 and r.tokens < LONG_PROMPT]
+        for row, t in run_rows:
+            if base and (row.depth >= DEEP_DEPTH or row.tokens >= LONG_PROMPT):
+                same = [(r, bt) for r, bt in base if r.tokens == row.tokens and r.ubatch == row.ubatch] or base
+                b, bt = min(same, key=lambda x: x[0].tokens)
+                out.append((row, t, b, bt))
+    return out
+
+
+def fit_alu_attention(theta: dict[str, float]) -> tuple[float, list[str]]:
+    """Flash attention's prompt FLOPs on AMD GPUs (ROCm's tile kernel, Vulkan's cooperative-matrix-1 and scalar
+    shaders: at the ALU rate) and on NVIDIA's under Vulkan (cooperative-matrix-2: the matrix rate): one constant
+    a_fa for the classes of ALU_ATTENTION_FIT, fitted on the slowdown of each sweep of attention_sweeps against its
+    own baseline (predicted / measured time ratio, so the rows' matmul and expert errors cancel), each card with one
+    say, and each card predicted by the value fitted without it.  At the prior (a_fa = a_ff at the matrix rate) a
+    Radeon 8060S prefilled gpt-oss-20b after 65k cached tokens 3-4x faster than it did.  Returns a_fa and the lines
+    to print."""
+    sweeps = attention_sweeps()
+    params = load_speed_params()
+    for c in ALU_ATTENTION_FIT:
+        params = with_constants(params, c, **{k.split(":")[1]: v for k, v in theta.items() if k.startswith(c + ":")})
+
+    def log_err(sw: tuple[Any, float, Any, float], p: SpeedParams) -> float:
+        row, t, b, bt = sw
+        return math.log(PP_RUNS[row].seconds(p) / PP_RUNS[b].seconds(p) / (t / bt))
+
+    def at(a: float) -> SpeedParams:
+        p = params
+        for c in ALU_ATTENTION_FIT:
+            p = with_constants(p, c, a_fa=a)
+        return p
+
+    def best(keep: list[tuple[Any, float, Any, float]]) -> float:
+        def loss(a: float) -> float:
+            by: dict[str, list[float]] = {}
+            p = at(a)
+            for sw in keep:
+                by.setdefault(sw[0].device, []).append(abs(log_err(sw, p)))
+            return sum(statistics.mean(v) for v in by.values())
+        return min(FA_GRID, key=loss)
+
+    a_fa = best(sweeps)
+    cards = sorted({sw[0].device for sw in sweeps})
+    ins = [PP_RUNS[row].seconds(at(a_fa)) / t for row, t, _, _ in sweeps]
+    held: list[float] = []
+    slope_held: list[float] = []
+    for card in cards:
+        p = at(best([sw for sw in sweeps if sw[0].device != card]))
+        held += [PP_RUNS[row].seconds(p) / t for row, t, _, _ in sweeps if row.device == card]
+        slope_held += [math.exp(log_err(sw, p)) for sw in sweeps if sw[0].device == card]
+    base = params  # the attention FLOPs at the F16 matmuls' constant, the class's a_fa where none is fitted
+    for c in ALU_ATTENTION_FIT:
+        base = with_constants(base, c, a_fa=base.classes[c]["a_ff"])
+    before = [math.exp(log_err(sw, base)) for sw in sweeps]
+    after = [math.exp(log_err(sw, at(a_fa))) for sw in sweeps]
+    record(PUBLISHED, "rocm / vulkan (prompts at depth)", "pp", ins, held)
+    return a_fa, [f"rocm / vulkan    pp at depth: a_fa {a_fa:.2f} (flash attention at the ALU rate on AMD, the matrix "
+                  f"rate on NVIDIA) from {len(sweeps)} rows on {len(cards)} cards | slowdown against the run's "
+                  f"baseline: median error {_err(before):.1f} % at a_ff -> {_err(after):.1f} % in-sample, "
+                  f"leave-one-card-out {_err(slope_held):.1f} %; the rows themselves {_err(ins):.1f} % in-sample, "
+                  f"{_err(held):.1f} % leave-one-card-out"]
+
+
 def fit_metal_ultra(theta: dict[str, float], t_x: float) -> tuple[dict[str, float], dict[str, tuple[float, float]],
                                                                   list[str]]:
     """Current builds on Ultra chips (two Max dies) from the llama-bench rows of benchmarks/data/metal_current.csv
@@ -1725,6 +1836,12 @@ def main(argv: list[str]) -> int:
     apu_bands["vulkan"] = vk_bands
     for line in vk_lines:
         print(line)
+    # flash attention's prompt FLOPs on AMD GPUs (ROCm, Vulkan) and NVIDIA's under Vulkan: one a_fa, fitted on the
+    # slowdown of prompts after a filled cache (fit_alu_attention)
+    a_fa, fa_lines = fit_alu_attention(theta)
+    theta |= {f"{c}:a_fa": a_fa for c in ALU_ATTENTION_FIT}
+    for line in fa_lines:
+        print(line)
     # Jetson Orin's iGPU: the CUDA constants with its own decode a_w and t_layer and prompts' a_fq (fit_orin)
     if JETSON.exists():
         orin_theta, apu_bands["cuda-orin"], orin_lines = fit_orin(theta)
@@ -1799,6 +1916,9 @@ def main(argv: list[str]) -> int:
              "# on the cited runs of benchmarks/data/jetson_orin.csv (fit_orin; AGX Orin and Orin Nano Super).",
              "# vulkan (discrete cards): decode from benchmarks/data/vulkan_discrete.csv (fit_vulkan), prompts the",
              "# prior carried from ROCm by the Strix Halo's Vulkan / ROCm ratio (vulkan_prior).",
+             "# a_fa of rocm, rocm-apu, vulkan, vulkan-apu: one constant for flash attention's prompt FLOPs at the",
+             "# rate of the units its kernels run on (speedwork.DeviceWork.attention_tflops), fitted on the slowdown",
+             "# of prompts after a filled cache (fit_alu_attention: benchmarks/data/amd_depth.csv, vulkan_depth.csv).",
              "# llamafile-*: llamafile 0.9's LocalScore runs in throughput_modern.csv (fit_llamafile).",
              "# cuda decode and t_hop: current builds, throughput_modern.csv (fit_cuda_decode); cuda@2024-05 and",
              "# t_hop@2024-05: the May 2024 builds' decode.  cuda prompts: current builds from throughput_modern.csv",

@@ -343,7 +343,8 @@ BENCH_FILES = ((DATA / "cuda_current.csv", "cuda", None), (DATA / "cuda_more.csv
                (DATA / "metal_more.csv", "metal", None), (DATA / "vulkan_more.csv", "vulkan", None),
                (DATA / "rx7900xtx_rocm.csv", "rocm", "RX 7900 XTX"), (DATA / "metal_current.csv", "metal", None),
                (DATA / "vulkan_discrete.csv", "vulkan", None), (DATA / "jetson_orin.csv", "cuda", None),
-               (DATA / "sycl_intel.csv", "sycl", None), (DATA / "amd_igpu.csv", "vulkan", None))
+               (DATA / "sycl_intel.csv", "sycl", None), (DATA / "amd_igpu.csv", "vulkan", None),
+               (DATA / "amd_depth.csv", "rocm", None), (DATA / "vulkan_depth.csv", "vulkan", None))
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,9 @@ CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda", "cuda-orin", "ollama-cuda-orin"
 # (benchmarks/data/vulkan_discrete.csv: gpt-oss-20b, Qwen3.6-35B-A3B, GLM-4.7-Flash); on the ALUs
 # (DeviceWork.alu_prompts) both run at one rate
 EXPERT_PROMPT_CLASSES = ("mlx-metal-na", "vulkan")
+# classes whose current builds price flash attention's prompt FLOPs apart (a_fa) at the rate of the units its kernels
+# run on (DeviceWork.attention_tflops): AMD and Intel GPUs on ROCm / Vulkan, NVIDIA's on Vulkan (fit_alu_attention)
+ATTENTION_PROMPT_CLASSES = tuple(e + c for e in ("", "ollama-") for c in ("rocm", "rocm-apu", "vulkan", "vulkan-apu"))
 ACTIVATION_BYTES = 8.0  # per matmul output value: written in F32 by one kernel, read by the next
 # classes outside CURRENT_PROMPT_CLASSES whose current builds' prompts pay that activation traffic too (``a_ac``, the
 # CUDA fit's constant: a count of ggml's F32 intermediate tensors per matmul output, not a property of the chip):
@@ -217,10 +220,9 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
     # matmuls' constant, and each micro-batch pays the conversion (microbatch.fp16_convert_s, a_cv)
     gemm16 = not f16 and work.fp16_gemm_prompts and (min(ubatch, prompt) >= MMQ_MAX_BATCH if current
                                                       else min(ubatch, prompt) > OLD_MMQ_MAX_BATCH)
-    # flash attention's FLOPs at their own constant in the classes fitted so, else with the F16 matmuls' (the
-    # rows the other classes were fitted on ran without flash attention)
+    # flash attention's FLOPs at their own constant in the classes fitted so, else with the F16 matmuls'
     apart = current and work.cls in CURRENT_PROMPT_CLASSES
-    fa_apart = flash_attention and apart
+    fa_apart = flash_attention and (apart or (current and work.cls in ATTENTION_PROMPT_CLASSES))
     n_ub = math.ceil(prompt / ubatch)
     own = work.gemm_prompts and not f16  # an engine's own quantized GEMMs: at their rate, a_ff's efficiency
     terms = {"a_fq": 0.0 if f16 or gemm16 or own else flops_w / tq,
@@ -231,7 +233,7 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
              / (work.bandwidth_gb_s * 1e9),
              "t_ub": n_ub * work.n_blocks}
     if fa_apart:
-        terms["a_fa"] = flops_attn / tf
+        terms["a_fa"] = flops_attn / ((work.attention_tflops or work.tflops) * 1e12)
     if gemm16:
         terms["a_cv"] = n_ub * fp16_convert_s(work)
     expert_apart = current and work.cls in EXPERT_PROMPT_CLASSES and not work.alu_prompts
@@ -367,8 +369,8 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
             # llama-bench 512 @ 4k-131k) take 0.3-0.5 s more per micro-batch than the copies and the GPU's work,
             # which the CPU's scan of those layers' state accounts for; the MoE and dense rows then agree on one
             # PCIe copy rate (fit_speed.fit_stream)
-            on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops,
-                         bandwidth_gb_s=gpu.bandwidth_gb_s, on_cpu=False, state_bytes=0.0, units=gpu.units)
+            on = replace(w, cls=gpu.cls, tflops=gpu.tflops, quant_tops=gpu.quant_tops, units=gpu.units, on_cpu=False,
+                         attention_tflops=gpu.attention_tflops, bandwidth_gb_s=gpu.bandwidth_gb_s, state_bytes=0.0)
             own = {"a_ss": scan_s(w, prompt) / n_ub} if w.state_bytes else {}
         on = current_mmq(on, build)
         if build != "current" and on.cublas_era_prompts:

@@ -102,6 +102,9 @@ class DeviceWork:
     # the engine's prompt kernels do not reach the chip's matrix units (the Vulkan shaders on Intel Arc, an engine's
     # Engine.alu_prompt_vendors): its prompt matmuls, dense and routed experts alike, run on the shader ALUs
     alu_prompts: bool = False
+    # the rate a prompt's flash-attention FLOPs run at: the matrix rate (tflops), or the ALU rate where the engine's
+    # attention kernels for this backend and vendor do not reach the matrix units (Engine.alu_attention)
+    attention_tflops: float | None = None
     # the engine's own prompt GEMMs (Engine.prompt_rates_tflops: vLLM's by weight format): every format's FLOPs at
     # its own tensor rate (quant_tops) with the 16-bit GEMMs' constant a_ff, not ggml's MMQ constant a_fq
     gemm_prompts: bool = False
@@ -350,6 +353,13 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             dev is not None and d.role != Role.CPU and not alu_path) else 1.0
         if power < 1.0 and tf:  # the matrix units at the clock the board's power limit holds (rates.py)
             tf, qt = tf * power, (qt * power if qt else qt)
+        attn = tf  # flash attention's prompt FLOPs: on the matrix units, or the ALUs (Engine.attention_on_alus)
+        if dev is not None and d.role != Role.CPU and alu and any(
+                engine.attention_on_alus(mem.run.backend, Vendor.of(dev.vendor), dev.chip or "",
+                                         spec.kv_lora_rank + spec.qk_rope_head_dim if spec.uses_mla
+                                         else spec.head_dim_of(il), spec.heads(il) // max(1, spec.kv_heads(il)))
+                for il in d.layers if attention[il]):
+            attn = alu
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
@@ -440,6 +450,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() in engine.fp4_formats else 0.0,
                               matrix_units_unused=unused, fp16_gemm_prompts=fp16_gemm, alu_prompts=alu_path,
+                              attention_tflops=attn,
                               cublas_era_prompts=cublas_era, power_share=power,
                               gemm_prompts=own is not None,
                               state_bytes=2.0 * state / shard,

@@ -133,12 +133,21 @@ class Engine(ABC):
     # GPU vendors whose matrix units the engine's prompt kernels do not reach: on a chip that has them
     # (hardware.rates.unit_rate) its prompts run on the shader ALUs (hardware.rates.alu_prompt_tflops)
     alu_prompt_vendors: tuple[Vendor, ...] = ()
+    # (backend, GPU vendor) pairs whose flash-attention prompt kernels run on the shader ALUs, not the matrix units:
+    # a prompt's attention FLOPs are then priced at the ALU rate (speedwork.DeviceWork.attention_tflops)
+    alu_attention: tuple[tuple[Backend, Vendor], ...] = ()
     # weight formats whose 4-bit floating-point matmuls run through kernels of the engine's own, priced apart per
     # byte where its class is fitted on them (speed.FP4_KERNEL_CLASSES: a_w4)
     fp4_formats: tuple[str, ...] = ()
     cluster: ClusterRules | None = None  # None: the engine plans one machine only
     default_port: int | None = None  # None: rigfit writes no launch command for this engine
     source: str = ""
+
+    def attention_on_alus(self, backend: Backend, vendor: Vendor, chip: str, head_dim: int, gqa: int) -> bool:
+        """Whether the engine's flash-attention prompt kernel for one attention layer (query-key heads of
+        ``head_dim``, each key head shared by ``gqa`` query heads) runs on the GPU's shader ALUs rather than its
+        matrix units (``alu_attention``)."""
+        return (backend, vendor) in self.alu_attention
 
     # -- options ---------------------------------------------------------------------------------------
     def kv_key(self, kv_type: str) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput
+from ..hardware.rates import amd_mfma_chip, amd_wmma_chip
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
 from ..units import GIB, MIB
 from ..vocab import (
@@ -26,6 +27,7 @@ from ..vocab import (
     Location,
     PlacementStyle,
     SpeedClass,
+    Vendor,
     Verdict,
     WeightFormat,
 )
@@ -115,6 +117,20 @@ def llamacpp_compute_bytes(spec: ModelSpec, run: RunConfig, *, build: str = "cur
 
 class LlamaCpp(Engine):
     """llama-server itself."""
+
+    def attention_on_alus(self, backend: Backend, vendor: Vendor, chip: str, head_dim: int, gqa: int) -> bool:
+        # the HIP build picks its prompt kernel per layer (ggml-cuda/fattn.cu ggml_cuda_get_best_fattn_kernel,
+        # llama.cpp @00a2d60, late 2026): CDNA's MFMA for heads up to 256, RDNA 3 / 3.5 / 4's WMMA for heads up to
+        # 128 whose key heads serve two or more query heads (gqa_opt_applies); else the tile kernel on the ALUs
+        # (Qwen3.5 / 3.6's and Gemma's 256-wide heads, MLA's 576, Llama 2's one query head per key head).  Builds
+        # of 2025 ran the tile kernel on RDNA for every head size (benchmarks/data: an RX 7900 XT / GRE's
+        # gpt-oss-20b 32k prompts, Dec 2025 R9700 depth sweeps)
+        if backend == Backend.ROCM and vendor == Vendor.AMD and chip:
+            if amd_mfma_chip(chip):
+                return head_dim > 256
+            if amd_wmma_chip(chip):
+                return head_dim > 128 or gqa < 2
+        return super().attention_on_alus(backend, vendor, chip, head_dim, gqa)
 
     def check_run(self, run: RunConfig) -> None:
         # llama-context.cpp: a quantized V cache needs flash attention; a quantized K cache alone does not
@@ -458,6 +474,16 @@ RPC_REMOTE_OVERHEAD_S = 1.04e-3  # once per token when any stage is remote (remo
 LLAMA_FAMILY = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_K_M", quant_ladder=GGUF_LADDER,
                     runtime_overhead_bytes=LLAMA_OVERHEAD, overhead_source=LLAMA_OVERHEAD_SOURCE,
                     placement=LAYER_SPLIT, speed_class=SpeedClass.LLAMA_CPP,
+                    # flash attention's prompt kernels: ggml-cuda's on NVIDIA run on the tensor cores (fattn-mma);
+                    # ggml-vulkan's take VK_NV_cooperative_matrix2 where the driver has it (NVIDIA), else the
+                    # KHR_cooperative_matrix shader or the scalar one (ggml-vulkan.cpp ggml_vk_flash_attn: coopmat2 >
+                    # coopmat1_fa_support > FA_SCALAR), and the HIP build's on AMD its tile kernel
+                    # (ggml-cuda/fattn-tile.cu) on the vector ALUs.  Measured: prompts after 16-65k cached tokens on
+                    # a Radeon 8060S (ROCm and Vulkan), an R9700, RX 7900 XT / GRE, RX 9070 XT and Radeon Pro VII
+                    # slow down as attention at one share of the ALU rate does (benchmarks/fit_speed.py
+                    # fit_alu_attention), where their matrix rates differ 2-4x per ALU FLOP
+                    alu_attention=((Backend.ROCM, Vendor.AMD), (Backend.VULKAN, Vendor.AMD),
+                                   (Backend.VULKAN, Vendor.INTEL)),
                     # n_threads: llama-server -t (common/arg.cpp --threads; -tb follows it), Ollama's num_thread
                     # (docs/modelfile.md), LM Studio's "CPU Thread Pool Size" load setting, llamafile -t
                     settings=frozenset({"flash_attention", "n_batch", "n_ubatch", "swa_full", "logits_all",

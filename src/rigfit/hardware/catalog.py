@@ -136,7 +136,8 @@ CPU_SCHEMA: dict[str, Field] = schema_of(CpuPlatform)
 SOC_SCHEMA: dict[str, Field] = {
     **_COMMON, "vendor": Field("str", True, tuple(Vendor)), "memory_gib": Field("pos_num", True),
     "bandwidth_gb_s": Field("pos_num", True), "fp16_tflops": Field("pos_num"), "int8_tops": Field("pos_num"),
-    "fp8_tflops": Field("pos_num"), "tdp_w": Field("pos_num"), "gpu_memory_max_gib": Field("pos_num"),
+    "fp8_tflops": Field("pos_num"), "fp32_tflops": Field("pos_num"), "tdp_w": Field("pos_num"),
+    "gpu_memory_max_gib": Field("pos_num"),
     "price_usd": Field("pos_num"), "price_date": Field("date"),
     "form": Field("str", True, tuple(Form)), "memory_options_gib": Field("int_list"),
     "street_usd": Field("pos_num"), "street_date": Field("date"), "street_source": Field("str"),
@@ -274,6 +275,7 @@ def _soc(rec: dict[str, Any]) -> list[Device]:
             vendor=Vendor(rec["vendor"]), form=Form(rec["form"]), memory_bytes=round(mem * GIB),
             bandwidth_gb_s=float(rec["bandwidth_gb_s"]), fp16_tflops=_num(rec.get("fp16_tflops")),
             int8_tops=_num(rec.get("int8_tops")), fp8_tflops=_num(rec.get("fp8_tflops")),
+            fp32_tflops=_num(rec.get("fp32_tflops")),
             tdp_w=round(rec["tdp_w"]) if rec.get("tdp_w") else None, unified=True, released=rec.get("released", ""),
             msrp_usd=_num(rec.get("price_usd")) if not several else None,
             msrp_date=rec.get("price_date", "") if not several else "",

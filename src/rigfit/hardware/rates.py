@@ -162,6 +162,17 @@ def datacenter_silicon(vendor: Vendor, chip: str) -> bool:
     return vendor == Vendor.AMD and chip.strip() in ("Aqua Vanjaram", "Aldebaran", "Arcturus", "Vega 20")
 
 
+def amd_mfma_chip(chip: str) -> bool:
+    """AMD CDNA dies (Instinct MI100 and later), whose matrix cores ROCm reaches through MFMA instructions."""
+    return chip.strip() in ("Arcturus", "Aldebaran", "Aqua Vanjaram", "Galaxy")
+
+
+def amd_wmma_chip(chip: str) -> bool:
+    """AMD RDNA 3, 3.5 and 4 dies, which have WMMA matrix instructions (AMD RDNA 3 ISA guide, 2023; RDNA 4, 2025):
+    Navi 3x / 4x, or the LLVM targets gfx11xx / gfx12xx that ROCm prints for the integrated ones."""
+    return chip_family(chip) in ("Navi3", "Navi4") or re.fullmatch(r"gfx1[12]\d\d", chip.strip()) is not None
+
+
 def apple_serial_dequant(vendor: Vendor, arch: str) -> bool:
     """Apple GPUs of the M1 and M2 generations issue integer and floating-point instructions one stream at a
     time, so unpacking quantized weights in a decode GEMV adds to the memory stream instead of hiding behind
