@@ -109,8 +109,62 @@ def _err(ratios: list[float]) -> float:
     return 100 * statistics.median(abs(1 / x - 1) for x in ratios) if ratios else NAN
 APU_MACHINE = "GMKtec EVO-X2"
 # decode at 65k tokens of context against depth 0 on a Strix Halo (gpt-oss-120b), as issue 16 quotes the community
-# curves: what the APU classes' KV-read term is set from (the llama-bench rows start from an empty cache)
+# curves: printed beside what the fitted KV-read term gives (fit_apu fits it on benchmarks/data/amd_depth.csv)
 APU_DEPTH_DROPS = {"rocm": -0.42, "vulkan": -0.58}
+KV_GRID = [round(0.05 * i, 2) for i in range(0, 61)]  # a_kv: 0-3
+AT_GRID = [round(0.5 * i, 1) for i in range(0, 61)]  # a_at: 0-30
+Sweep = tuple[dict[str, float], float, dict[str, float], float, str]  # apu_depth_sweeps
+
+
+def apu_depth_sweeps(backend: str) -> list[Sweep]:
+    """The decode rows of benchmarks/data/amd_depth.csv on ``backend``'s APU class that start at least DEEP_DEPTH
+    tokens deep, each with its run's depth-0 row (same chip, model, quant and date): (linear form, measured
+    seconds per token, the baseline's form, its seconds, the model)."""
+    rows = [r for r in load_bench_rows(AMD_DEPTH) if r.metric == "tg" and r.backend == backend]
+    planned = []
+    for row in rows:
+        f = fit_bench_row(row, backend)
+        works = device_work(f.spec, f.memory, f.placement, system=f.system)
+        if (str(f.placement.verdict) != "gpu" or not isinstance(works, list) or works[0].cls != f"{backend}-apu"
+                or (f.spec.n_gqa == 1 and not f.spec.uses_mla)):
+            continue  # a query head per key head (Llama 2): see attention_sweeps
+        planned.append((row, decode_linear(works, f.placement, row.depth + (row.tokens - 1) / 2,
+                                           f.spec.sliding_window)))
+    out = []
+    for row, form in planned:
+        base = [(b, bf) for b, bf in planned if b.depth == 0 and (b.device, b.model, b.quant, b.date)
+                == (row.device, row.model, row.quant, row.date)]
+        if row.depth >= DEEP_DEPTH and base:
+            b, bf = base[0]
+            out.append((form, 1 / row.measured, bf, 1 / b.measured, row.model))
+    return out
+
+
+def fit_apu_depth(cls: str, theta: dict[str, float], sweeps: list[Sweep]) -> tuple[tuple[float, float], list[float],
+                                                                                   float]:
+    """The APU class's KV-read term a_kv and decode attention arithmetic a_at (speed.DECODE_ATTENTION_CLASSES) from
+    the decode slowdown of each depth sweep against its own depth-0 row (the stream and per-layer terms cancel),
+    each model with one say; GQA models tell the bytes, GLM-4.7-Flash's MLA (20 heads over one 576-wide latent) the
+    arithmetic: ((a_kv, a_at), each model's slowdown ratios under the values fitted without it, the median % error
+    in-sample)."""
+    def ratio(sw: Sweep, a: tuple[float, float]) -> float:
+        form, t, bform, bt, _ = sw
+        th = theta | {f"{cls}:a_kv": a[0], f"{cls}:a_at": a[1]}
+        pred = sum(v * th.get(k, 0.0) for k, v in form.items()) / sum(v * th.get(k, 0.0) for k, v in bform.items())
+        return pred / (t / bt)
+
+    def best(keep: list[Sweep]) -> tuple[float, float]:
+        def loss(a: tuple[float, float]) -> float:
+            by: dict[str, list[float]] = {}
+            for sw in keep:
+                by.setdefault(sw[4], []).append(abs(math.log(ratio(sw, a))))
+            return sum(statistics.mean(v) for v in by.values())
+        return min(itertools.product(KV_GRID, AT_GRID), key=loss)
+
+    a = best(sweeps)
+    held = [ratio(sw, best([x for x in sweeps if x[4] != m])) for m in sorted({x[4] for x in sweeps})
+            for sw in sweeps if sw[4] == m]
+    return a, held, _err([ratio(sw, a) for sw in sweeps])
 
 
 def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
@@ -146,22 +200,18 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
                                             r.quant.name.upper() in ("F16", "BF16"))))
             pre_t.append(512 / float(row["pp512"]))
     # one chip: its rows cannot tell dequantization from the byte stream (a_dq held at 0)
-    theta = robust_solve(dec, dec_t, fixed={f"{cls}:a_kv": 0.0, f"{cls}:a_dq": 0.0})
-    # a_kv: gpt-oss-120b at 65k on the Strix Halo decodes APU_DEPTH_DROPS below depth 0
+    theta = robust_solve(dec, dec_t, fixed={f"{cls}:a_kv": 0.0, f"{cls}:a_dq": 0.0, f"{cls}:a_at": 0.0})
+    # a_kv and a_at from the published depth sweeps (benchmarks/data/amd_depth.csv), the other terms fixed
+    sweeps = apu_depth_sweeps(backend)
+    (theta[f"{cls}:a_kv"], theta[f"{cls}:a_at"]), kv_held, kv_err = fit_apu_depth(cls, theta, sweeps)
     g = rigfit.fit("gpt-oss-120b", hardware=["Strix Halo 128GB"], backend=backend, context_tokens=70000,
                    headroom_bytes=0)
     assert g.placement is not None
     gw = device_work(g.spec, g.memory, g.placement, system=g.system)
     assert isinstance(gw, list)
-    lin0 = decode_linear(gw, g.placement, 63.5, g.spec.sliding_window)
-    lin65 = decode_linear(gw, g.placement, 65536 + 63.5, g.spec.sliding_window)
-
-    def base(lin: dict[str, float]) -> float:
-        return sum(v * theta.get(k, 0.0) for k, v in lin.items() if not k.endswith(":a_kv"))
-
-    d = APU_DEPTH_DROPS[backend]
-    c0, c65 = lin0.get(f"{cls}:a_kv", 0.0), lin65.get(f"{cls}:a_kv", 0.0)
-    theta[f"{cls}:a_kv"] = max(0.0, (base(lin0) / (1 + d) - base(lin65)) / (c65 - c0 / (1 + d)))
+    win = g.spec.sliding_window
+    drop = (sum(v * theta.get(k, 0.0) for k, v in decode_linear(gw, g.placement, 63.5, win).items())
+            / sum(v * theta.get(k, 0.0) for k, v in decode_linear(gw, g.placement, 65536 + 63.5, win).items()) - 1)
     fixed = {f"{cls}:{k}": prior[k] for k in ("a_ff", "a_sc", "t_ub")}
     theta |= robust_solve(pre, pre_t, fixed=fixed)
     theta[f"{cls}:a_x"] = statistics.median(moe) if moe else 0.0
@@ -176,6 +226,11 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
         lines.append(f"{cls:16s} {name}: n={len(ratios):3d} median error in-sample {100 * err:.1f} % "
                      f"(band {bands[name][0]:.3f}-{bands[name][1]:.3f}; one chip)")
     lines.append(f"{cls:16s} MoE prompt reads: a_x {theta[f'{cls}:a_x']:.2f} from {len(moe)} rows")
+    lines.append(f"{cls:16s} tg at depth: a_kv {theta[f'{cls}:a_kv']:.2f} a_at {theta[f'{cls}:a_at']:.1f} from "
+                 f"{len(sweeps)} rows of "
+                 f"{len({sw[4] for sw in sweeps})} models (slowdown against depth 0: {kv_err:.1f} % in-sample, "
+                 f"{_err(kv_held):.1f} % each model held out); gpt-oss-120b at 65k {100 * drop:+.0f} % "
+                 f"(issue 16 quoted {100 * APU_DEPTH_DROPS[backend]:+.0f} %)")
     return {k: v for k, v in theta.items() if k.startswith(cls + ":")}, bands, lines
 
 
@@ -1123,10 +1178,14 @@ def fit_cuda_legacy() -> tuple[dict[str, float], dict[str, tuple[float, float]],
 def vulkan_prior(theta: dict[str, float]) -> dict[str, float]:
     """llama.cpp's Vulkan backend on discrete cards: no runs in the calibration files.  Each constant the Strix
     Halo fits give for both backends (benchmarks/data/strix_halo.csv: one chip, llama-bench on ROCm and on
-    Vulkan) carries over as a ratio: the discrete ROCm class's constant times vulkan-apu's over rocm-apu's.  The
-    rest keep the engine-facts priors.  Still a prior (no Vulkan card was measured): the file says so."""
+    Vulkan) carries over as a ratio: the discrete ROCm class's constant times vulkan-apu's over rocm-apu's; decode's
+    attention terms (a_kv, a_at) are vulkan-apu's own.  The rest keep the engine-facts priors.  Still a prior (no
+    Vulkan card was measured): the file says so."""
     out = dict(PRIORS["vulkan"])
-    for k in ("a_w", "a_kv", "t_layer", "a_fq"):
+    # decode at depth: the shaders' attention as on the Strix Halo's Vulkan (fit_apu: the arithmetic at the ALU
+    # rate, no KV-byte term), the same constants against the card's own rates
+    out |= {k: theta[f"vulkan-apu:{k}"] for k in ("a_kv", "a_at") if f"vulkan-apu:{k}" in theta}
+    for k in ("a_w", "t_layer", "a_fq"):
         vk, rc = theta.get(f"vulkan-apu:{k}"), theta.get(f"rocm-apu:{k}")
         if vk and rc:
             # the prompt rate from ROCm's prior, not its fitted a_fq, which prices the costly MMQ types and the
@@ -1145,13 +1204,13 @@ def fit_vulkan(prior: dict[str, float]) -> tuple[dict[str, float], dict[str, tup
     FP32 ALU time on top (a_dq, fitted: ggml-vulkan's mat-vec shaders dequantize in registers, so a card with few
     FLOPs per byte of bandwidth, an RX 5700 XT or a Radeon Pro VII, pays it where an RTX 4090 hides most of it;
     a_w fitted free went below 1 and held out worse), t_layer and the cost per routed-expert matmul (t_x,
-    speed.DECODE_EXPERT_CLASSES) fitted, a_kv at the prior (two rows start deep).
+    speed.DECODE_EXPERT_CLASSES) fitted, the attention terms a_kv / a_at at the prior (two rows start deep).
     Prompts keep the prior (``prior``): the rows' prompt rates follow whether the driver exposes the matrix cores
     to Vulkan (RDNA 3 / 4 and recent NVIDIA drivers do, Intel Alchemist and Turing in these runs did not), which
     the catalog does not record.  Band: the wider of the in-sample and the leave-one-card-out spread, at least
     +-30 %; prompts +-50 / 100 %.  Returns the constants, bands and lines to print."""
     dec, dec_t, pre = bench_forms(VULKAN, "vulkan")
-    fixed = {"vulkan:a_w": 1.0, "vulkan:a_kv": prior["a_kv"]}
+    fixed = {"vulkan:a_w": 1.0, "vulkan:a_kv": prior["a_kv"], "vulkan:a_at": prior.get("a_at", 0.0)}
     theta, ins, held = fit_held_out(dec, dec_t, fixed)
     out = {f"vulkan:{k}": v for k, v in prior.items()} | {k: v for k, v in theta.items() if k.startswith("vulkan:")}
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
@@ -1200,9 +1259,10 @@ WMMA_ATTENTION_FROM = "2026-01-01"  # a sweep's rows that tell attention apart: 
 
 def attention_sweeps() -> list[tuple[object, float, object, float]]:
     """The flash-attention prompt rows of the ROCm and Vulkan llama-bench files that start at least DEEP_DEPTH
-    tokens deep or run at least LONG_PROMPT tokens, each with the shorter empty-cache baseline of its run (same
-    card, backend, model, quant and date; the same prompt and micro-batch where the run has one): (row, measured
-    seconds, baseline row, its seconds), the runs in PP_RUNS."""
+    tokens deep or run at least LONG_PROMPT tokens (not of models with a key head per query head, whose attention
+    kernels re-read the cache for each block of queries: Llama 2 slows 2-3x more than the FLOPs say), each with the
+    shorter empty-cache baseline of its run (same card, backend, model, quant and date; the same prompt and
+    micro-batch where the run has one): (row, measured seconds, baseline row, its seconds), the runs in PP_RUNS."""
     rows: list[tuple[Any, float]] = []
     for path, backend, card in ((ROCM_CURRENT, "rocm", None), (ROCM_MORE, "rocm", None), (XTX, "rocm", "RX 7900 XTX"),
                                 (VULKAN, "vulkan", None), (VULKAN_MORE, "vulkan", None), (AMD_DEPTH, "rocm", None),
@@ -1214,8 +1274,8 @@ def attention_sweeps() -> list[tuple[object, float, object, float]]:
             works = device_work(f.spec, f.memory, f.placement, system=f.system)
             run = f.memory.run
             if (str(f.placement.verdict) != "gpu" or not isinstance(works, list) or not run.flash_attention
-                    or works[0].cls not in ALU_ATTENTION_FIT):
-                continue
+                    or works[0].cls not in ALU_ATTENTION_FIT or (f.spec.n_gqa == 1 and not f.spec.uses_mla)):
+                continue  # a query head per key head (Llama 2) slows 2-3x more at depth than its FLOPs and bytes say
             if (row.backend or backend) == "rocm" and row.date < WMMA_ATTENTION_FROM \
                     and works[0].attention_tflops == works[0].tflops:
                 continue  # the HIP build's WMMA attention kernel came later: these ran the tile kernel

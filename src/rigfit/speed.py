@@ -20,10 +20,10 @@ for attention, at the device's dense FP16 tensor rate with fitted efficiency (qu
 use different kernels: MMQ vs cuBLAS), plus, without flash attention, the f32 score matrices written and read
 per layer (``L n_head`` floats per pair), plus a fixed cost per micro-batch and layer, plus a hybrid model's
 recurrent scan (``a_ss``) and a MoE micro-batch's cost per expert it touches (``moe_expert_overhead_s``).  Current
-CUDA builds (CURRENT_PROMPT_CLASSES) price three more things apart: flash attention's FLOPs (``a_fa``), a MoE's
-routed experts' FLOPs (``a_fx``) and the matmuls' outputs crossing memory (``a_ac``); sliding-window layers
-attend their window (llama.cpp keeps window + micro-batch cells for them).  Layer
-split pipelines the micro-batches of one batch over the GPUs (llama.cpp PR #6017, ``docs/multi-gpu.md``);
+CUDA builds (CURRENT_PROMPT_CLASSES) price three more things apart: flash attention's FLOPs (``a_fa``; ROCm's and
+Vulkan's too, ATTENTION_PROMPT_CLASSES), a MoE's routed experts' FLOPs (``a_fx``) and the matmuls' outputs crossing
+memory (``a_ac``); sliding-window layers attend their window (llama.cpp keeps window + micro-batch cells for them).
+Layer split pipelines the micro-batches of one batch over the GPUs (llama.cpp PR #6017, ``docs/multi-gpu.md``);
 CPU-resident weights are streamed to the GPU over PCIe for each micro-batch (ggml-cuda offload, batch >= 32),
 unless op offload is off (``--no-op-offload``): then the CPU computes them at its own rate.
 
@@ -85,8 +85,7 @@ OLD_MMQ_MAX_BATCH = 32
 TINY_MODEL_BYTES = 50_000_000
 # classes whose current builds' prompt constants were fitted on the 2025-2026 rows (fit_speed.fit_cuda_prompt) with
 # two terms apart (prefill_terms): flash attention's FLOPs (``a_fa``; most of those rows ran with it, up to 131k
-# tokens deep) and the activations the matmuls write and the next kernels read (``a_ac``).  Ollama runs
-# llama.cpp's CUDA kernels.
+# tokens deep) and the activations the matmuls write and the next kernels read (``a_ac``); Ollama's are llama.cpp's
 CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda", "cuda-orin", "ollama-cuda-orin")
 # classes whose MoE prompts price the routed experts' FLOPs apart (a_fx) without the rest of the current CUDA
 # builds' split: Apple GPUs with matrix units, where MLX's expert matmuls (gather_qmm) stay far below the Neural
@@ -120,9 +119,10 @@ ACTIVATION_EVERY_BUILD = ("cuda-datacenter",)
 # too: ggerganov's M2 Ultra depth sweeps (benchmarks/data/metal_current.csv) lose 28 ms per token at 32k cached
 # tokens of DeepSeek-V2-Lite (MLA: 16 heads share one 576-wide latent) where its KV bytes take 1.3 ms, and
 # Qwen3-0.6B (2 query heads per KV head) twice its KV read time: the arithmetic, not the bytes, is what grows.
-# The smaller chips keep a KV term from the May 2024 rows (no current depth sweeps on them)
-DECODE_ATTENTION_CLASSES = ("cuda", "ollama-cuda", "vllm-cuda", "llamafile-cuda", "metal-ultra", "cuda-orin",
-                            "ollama-cuda-orin", "vllm-cuda-orin", "llamafile-cuda-orin")
+# AMD's too (the Strix Halo's ROCm and Vulkan sweeps, benchmarks/data/amd_depth.csv; discrete cards on Vulkan take
+# its Vulkan constants).  The smaller Apple chips keep a KV term from the May 2024 rows (no current sweeps on them)
+DECODE_ATTENTION_CLASSES = tuple(e + c for e in ("", "ollama-", "vllm-", "llamafile-") for c in ("cuda", "cuda-orin")) \
+    + tuple(e + c for e in ("", "ollama-") for c in ("rocm-apu", "vulkan-apu", "vulkan")) + ("metal-ultra",)
 # classes whose current builds pay a fixed cost per routed-expert matmul in decode (``t_x``, seconds per expert a
 # token uses per MoE layer): Metal's and Vulkan's mul_mat_id run each selected expert's small mat-vec on its own,
 # so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;
