@@ -1080,26 +1080,27 @@ def fit_orin(theta: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple
     return fit_file_class("cuda-orin", JETSON, "cuda", start, "Jetson Orin (benchmarks/data)", since="2025-01-01")
 
 
-def fit_rocm(a_ac: float) -> tuple[dict[str, float], dict[str, tuple[float, float]], list[str]]:
-    """Discrete Radeons on ROCm: decode t_layer from the RX 7900 XT whole requests (llmfit community), the RX 7900
-    XTX llama-bench rows and the published llama-bench rows of benchmarks/data/rocm_current.csv (RX 9060 XT /
-    9070 XT, Radeon AI PRO R9700, MI355X, ...), each card with the same say (the requests outnumber the rest),
-    the weights at the full bandwidth (a_w held at 1: fitted free it went to 0.89, faster than the memory, on
-    the 7900 XT's requests), the KV term at the prior (the rows start near an empty cache), no dequantization
-    term; the band is the wider of the in-sample and the leave-one-card-out spread, at least +-30 %.  Prompts:
-    the matmul rate a_fq and the costly MMQ types' a_fq_mq (speedwork.GPU_PROMPT_FAMILY) fitted on the dense
-    prompts at an empty cache of the same files (six cards, each with the same say; ROCM_SUPERSEDED left out),
-    the band the wider of the in-sample and the leave-one-card-out spread and at least +-40 %; the rest of the
-    prompt constants at the priors; a MoE micro-batch's cost per touched expert, a_xt, from the XTX's LFM2-8B-A1B
-    prompts (one model: thin).  The matmuls' activation traffic at ``a_ac``, the CUDA prompt fit's constant
-    (speed.ACTIVATION_CLASSES: the same ggml graph)."""
+def fit_rocm(a_ac: float, a_kv: float, a_at: float) -> tuple[dict[str, float], dict[str, tuple[float, float]],
+                                                               list[str]]:
+    """Discrete Radeons on ROCm: decode t_layer from the RX 7900 XT whole requests (llmfit community), the RX 7900 XTX
+    llama-bench rows and the published llama-bench rows of benchmarks/data/rocm_current.csv (RX 9060 XT / 9070 XT,
+    Radeon AI PRO R9700, MI355X, ...), each card with the same say (the requests outnumber the rest), the weights at the
+    full bandwidth (a_w held at 1: fitted free it went to 0.89, faster than the memory, on the 7900 XT's requests), the
+    attention terms ``a_kv`` / ``a_at`` the Strix Halo's ROCm depth sweeps give (fit_apu; the same HIP kernels, the rows
+    start near an empty cache), no dequantization term; the band is the wider of the in-sample and the
+    leave-one-card-out spread, at least +-30 %.  Prompts: the matmul rate a_fq and the costly MMQ types' a_fq_mq
+    (speedwork.GPU_PROMPT_FAMILY) fitted on the dense prompts at an empty cache of the same files (six cards, each with
+    the same say; ROCM_SUPERSEDED left out), the band the wider of the in-sample and the leave-one-card-out spread and
+    at least +-40 %; the rest of the prompt constants at the priors; a MoE micro-batch's cost per touched expert, a_xt,
+    from the XTX's LFM2-8B-A1B prompts (one model: thin).  The matmuls' activation traffic at ``a_ac``, the CUDA prompt
+    fit's constant (speed.ACTIVATION_CLASSES: the same ggml graph)."""
     adec, adec_t, _ = request_forms("rocm")
     xdec, xdec_t, xpre = bench_forms(XTX, "rocm", card="RX 7900 XTX")
     cdec, cdec_t, _ = bench_forms(ROCM_CURRENT, "rocm")
     forms, meas = adec + xdec + cdec, adec_t + xdec_t + cdec_t
     cards = [getattr(row, "device", "") for row, _ in forms]
     counts = {c: cards.count(c) for c in set(cards)}
-    fixed = {"rocm:a_kv": PRIORS["rocm"]["a_kv"], "rocm:a_dq": 0.0, "rocm:a_w": 1.0}
+    fixed = {"rocm:a_kv": a_kv, "rocm:a_at": a_at, "rocm:a_dq": 0.0, "rocm:a_w": 1.0}
     theta, ins, held = fit_held_out(forms, meas, fixed, row_weights=[1 / counts[c] for c in cards])
     q, ql = statistics.quantiles(ins, n=10), statistics.quantiles(held, n=10)
     record(MIXED, "rocm (decode)", "tg", ins, held)
@@ -1868,9 +1869,17 @@ def main(argv: list[str]) -> int:
     theta |= na_theta
     for line in na_lines:
         print(line)
+    # AMD APUs (the Strix Halo's published runs): first, since the discrete cards take their decode attention terms
+    apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
+    for be in ("rocm", "vulkan"):
+        th_apu, b_apu, l_apu = fit_apu(be)
+        theta |= th_apu
+        apu_bands[f"{be}-apu"] = b_apu
+        for line in l_apu:
+            print(line)
     # llama.cpp on discrete Radeons (ROCm): the llmfit community's whole requests on an RX 7900 XT (July-August
     # 2026, where the prior decoded 22-33 % slow) and llama.cpp PR #26284's RX 7900 XTX llama-bench rows (fit_rocm)
-    rocm_theta, rocm_bands, rocm_lines = fit_rocm(theta["cuda:a_ac"])
+    rocm_theta, rocm_bands, rocm_lines = fit_rocm(theta["cuda:a_ac"], theta["rocm-apu:a_kv"], theta["rocm-apu:a_at"])
     theta |= rocm_theta
     for line in rocm_lines:
         print(line)
@@ -1882,13 +1891,6 @@ def main(argv: list[str]) -> int:
     ollama_theta, ollama_bands = fit_ollama_metal(
         metal_theta, lambda d: metal_kernel_constants(mdec, mdec_t, attn, without=d))
     theta |= ollama_theta
-    apu_bands: dict[str, dict[str, tuple[float, float]]] = {}
-    for be in ("rocm", "vulkan"):
-        th_apu, b_apu, l_apu = fit_apu(be)
-        theta |= th_apu
-        apu_bands[f"{be}-apu"] = b_apu
-        for line in l_apu:
-            print(line)
     # discrete cards on Vulkan: decode fitted on published llama-bench rows, prompts at the prior carried over
     # from ROCm and the Strix Halo's Vulkan / ROCm ratio (vulkan_prior)
     vk_theta, vk_bands, vk_lines = fit_vulkan(vulkan_prior(theta))

@@ -119,10 +119,10 @@ ACTIVATION_EVERY_BUILD = ("cuda-datacenter",)
 # too: ggerganov's M2 Ultra depth sweeps (benchmarks/data/metal_current.csv) lose 28 ms per token at 32k cached
 # tokens of DeepSeek-V2-Lite (MLA: 16 heads share one 576-wide latent) where its KV bytes take 1.3 ms, and
 # Qwen3-0.6B (2 query heads per KV head) twice its KV read time: the arithmetic, not the bytes, is what grows.
-# AMD's too (the Strix Halo's ROCm and Vulkan sweeps, benchmarks/data/amd_depth.csv; discrete cards on Vulkan take
-# its Vulkan constants).  The smaller Apple chips keep a KV term from the May 2024 rows (no current sweeps on them)
+# AMD's too (the Strix Halo's ROCm and Vulkan sweeps, benchmarks/data/amd_depth.csv; discrete cards take their
+# backend's).  The smaller Apple chips keep a KV term from the May 2024 rows (no current sweeps on them)
 DECODE_ATTENTION_CLASSES = tuple(e + c for e in ("", "ollama-", "vllm-", "llamafile-") for c in ("cuda", "cuda-orin")) \
-    + tuple(e + c for e in ("", "ollama-") for c in ("rocm-apu", "vulkan-apu", "vulkan")) + ("metal-ultra",)
+    + tuple(e + c for e in ("", "ollama-") for c in ("rocm-apu", "vulkan-apu", "vulkan", "rocm")) + ("metal-ultra",)
 # classes whose current builds pay a fixed cost per routed-expert matmul in decode (``t_x``, seconds per expert a
 # token uses per MoE layer): Metal's and Vulkan's mul_mat_id run each selected expert's small mat-vec on its own,
 # so a MoE of many small experts (Qwen3.6-35B-A3B, Laguna XS: 512-wide experts) decodes well below its bytes;
