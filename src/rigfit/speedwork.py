@@ -225,6 +225,17 @@ def _attention_widths(engine_name: str, spec: ModelSpec) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _attention_shapes(spec: ModelSpec, layers: tuple[int, ...] | list[int]) -> set[tuple[int, int]]:
+    """The (query-key head size, query heads per key head) pairs of the attention layers among ``layers``; MLA
+    attends in its kv_lora_rank + rope latent (llama.cpp's MQA form)."""
+    if spec.uses_mla:
+        return {(spec.kv_lora_rank + spec.qk_rope_head_dim, spec.n_heads)}
+    if not (spec.head_dim_per_layer or spec.n_heads_per_layer or spec.n_kv_heads_per_layer):
+        return {(spec.head_dim, spec.n_gqa)}
+    return {(spec.head_dim_of(il), spec.heads(il) // max(1, spec.kv_heads(il))) for il in layers
+            if spec.has_attention(il)}
+
+
 def _cpu_rate(dev: Device | None, assumed_tflops: float, threads: int | None = None) -> float:
     """A CPU's arithmetic rate from its busy cores and SIMD width where the catalog gives them, else the assumed
     one."""
@@ -355,10 +366,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             tf, qt = tf * power, (qt * power if qt else qt)
         attn = tf  # flash attention's prompt FLOPs: on the matrix units, or the ALUs (Engine.attention_on_alus)
         if dev is not None and d.role != Role.CPU and alu and any(
-                engine.attention_on_alus(mem.run.backend, Vendor.of(dev.vendor), dev.chip or "",
-                                         spec.kv_lora_rank + spec.qk_rope_head_dim if spec.uses_mla
-                                         else spec.head_dim_of(il), spec.heads(il) // max(1, spec.kv_heads(il)))
-                for il in d.layers if attention[il]):
+                engine.attention_on_alus(mem.run.backend, Vendor.of(dev.vendor), dev.chip or "", head, gqa)
+                for head, gqa in _attention_shapes(spec, d.layers)):
             attn = alu
         if not bw:
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
