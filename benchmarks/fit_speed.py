@@ -118,8 +118,8 @@ Sweep = tuple[dict[str, float], float, dict[str, float], float, str]  # apu_dept
 
 def apu_depth_sweeps(backend: str) -> list[Sweep]:
     """The decode rows of benchmarks/data/amd_depth.csv on ``backend``'s APU class that start at least DEEP_DEPTH
-    tokens deep, each with its run's depth-0 row (same chip, model, quant and date): (linear form, measured
-    seconds per token, the baseline's form, its seconds, the model)."""
+    tokens deep, each with its run's depth-0 row (with_baselines): (linear form, measured seconds per token, the
+    baseline's form, its seconds, the model)."""
     rows = [r for r in load_bench_rows(AMD_DEPTH) if r.metric == "tg" and r.backend == backend]
     planned = []
     for row in rows:
@@ -130,14 +130,8 @@ def apu_depth_sweeps(backend: str) -> list[Sweep]:
             continue  # a query head per key head (Llama 2): see attention_sweeps
         planned.append((row, decode_linear(works, f.placement, row.depth + (row.tokens - 1) / 2,
                                            f.spec.sliding_window)))
-    out = []
-    for row, form in planned:
-        base = [(b, bf) for b, bf in planned if b.depth == 0 and (b.device, b.model, b.quant, b.date)
-                == (row.device, row.model, row.quant, row.date)]
-        if row.depth >= DEEP_DEPTH and base:
-            b, bf = base[0]
-            out.append((form, 1 / row.measured, bf, 1 / b.measured, row.model))
-    return out
+    return [(form, 1 / row.measured, bform, 1 / b.measured, row.model) for row, form, b, bform
+            in with_baselines(planned, lambda r: r.depth >= DEEP_DEPTH, lambda r: r.depth == 0)]
 
 
 def fit_apu_depth(cls: str, theta: dict[str, float], sweeps: list[Sweep]) -> tuple[tuple[float, float], list[float],
@@ -1250,12 +1244,30 @@ VULKAN_MORE = Path(__file__).parent / "data" / "vulkan_more.csv"
 # (speed.ATTENTION_PROMPT_CLASSES, speedwork.DeviceWork.attention_tflops)
 ALU_ATTENTION_FIT = ("rocm", "rocm-apu", "vulkan", "vulkan-apu")
 FA_GRID = [round(0.25 * i, 2) for i in range(4, 161)]  # a_fa: 1-40
-DEEP_DEPTH, LONG_PROMPT = 4096, 8192
+DEEP_DEPTH, LONG_PROMPT = 4096, 8192  # a sweep's rows that tell attention apart: this deep, or this long
 # llama.cpp's HIP build runs RDNA's prompt attention on WMMA (Engine.attention_on_alus) in the 2026 runs: an R9700's
 # Llama 3.1 8B prompt 4k tokens deep slows 1.14-1.22x (rocm_current.csv, July 2026), where its December 2025 builds
 # and the RX 7900 XT / GRE's of 2025 slowed as the tile kernel does (amd_depth.csv, rocm_current.csv): the earlier
 # runs of models it now routes to WMMA are left out of the fit
-WMMA_ATTENTION_FROM = "2026-01-01"  # a sweep's rows that tell attention apart: this deep, or this long
+WMMA_ATTENTION_FROM = "2026-01-01"
+
+
+def with_baselines(rows: list[tuple[Any, Any]], deep: Any, baseline: Any) -> list[tuple[Any, Any, Any, Any]]:
+    """Each row of ``rows`` (llama-bench rows with what the caller keeps of each) for which ``deep`` holds, with a
+    row of its own run (same card, backend, model, quant and date) for which ``baseline`` holds: the one of the same
+    prompt and micro-batch where the run has it, else the shortest: (row, its value, baseline row, its value)."""
+    runs: dict[tuple[object, ...], list[tuple[Any, Any]]] = {}
+    for row, x in rows:
+        runs.setdefault((row.device, row.backend, row.model, row.quant, row.date), []).append((row, x))
+    out = []
+    for run_rows in runs.values():
+        base = [(r, x) for r, x in run_rows if baseline(r)]
+        for row, x in run_rows:
+            if base and deep(row):
+                same = [(r, bx) for r, bx in base if r.tokens == row.tokens and r.ubatch == row.ubatch] or base
+                b, bx = min(same, key=lambda y: y[0].tokens)
+                out.append((row, x, b, bx))
+    return out
 
 
 def attention_sweeps() -> list[tuple[object, float, object, float]]:
@@ -1283,18 +1295,8 @@ def attention_sweeps() -> list[tuple[object, float, object, float]]:
             PP_RUNS[row] = PrefillRun(works, f.placement, row.tokens, run.n_batch, run.n_ubatch, True,
                                       f.quant.name.upper() in ("F16", "BF16"), row.depth)
             rows.append((row, row.tokens / row.measured))
-    runs: dict[tuple[object, ...], list[tuple[Any, float]]] = {}
-    for row, t in rows:
-        runs.setdefault((row.device, row.backend, row.model, row.quant, row.date), []).append((row, t))
-    out = []
-    for run_rows in runs.values():
-        base = [(r, t) for r, t in run_rows if r.depth == 0 and r.tokens < LONG_PROMPT]
-        for row, t in run_rows:
-            if base and (row.depth >= DEEP_DEPTH or row.tokens >= LONG_PROMPT):
-                same = [(r, bt) for r, bt in base if r.tokens == row.tokens and r.ubatch == row.ubatch] or base
-                b, bt = min(same, key=lambda x: x[0].tokens)
-                out.append((row, t, b, bt))
-    return out
+    return with_baselines(rows, lambda r: r.depth >= DEEP_DEPTH or r.tokens >= LONG_PROMPT,
+                          lambda r: r.depth == 0 and r.tokens < LONG_PROMPT)
 
 
 def fit_alu_attention(theta: dict[str, float]) -> tuple[float, list[str]]:

@@ -478,7 +478,8 @@ LLAMA_FAMILY = dict(weights=WeightFormat.GGUF, formats=_GGUF, default_quant="Q4_
                     # ggml-vulkan's take VK_NV_cooperative_matrix2 where the driver has it (NVIDIA), else the
                     # KHR_cooperative_matrix shader or the scalar one (ggml-vulkan.cpp ggml_vk_flash_attn: coopmat2 >
                     # coopmat1_fa_support > FA_SCALAR), and the HIP build's on AMD its tile kernel
-                    # (ggml-cuda/fattn-tile.cu) on the vector ALUs.  Measured: prompts after 16-65k cached tokens on
+                    # (ggml-cuda/fattn-tile.cu) on the vector ALUs but for the layers LlamaCpp.attention_on_alus
+                    # routes to its MMA kernel.  Measured: prompts after 16-65k cached tokens on
                     # a Radeon 8060S (ROCm and Vulkan), an R9700, RX 7900 XT / GRE, RX 9070 XT and Radeon Pro VII
                     # slow down as attention at one share of the ALU rate does (benchmarks/fit_speed.py
                     # fit_alu_attention), where their matrix rates differ 2-4x per ALU FLOP
