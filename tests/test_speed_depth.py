@@ -31,6 +31,25 @@ def test_decode_never_faster_at_greater_depth(d1: int, d2: int) -> None:
     assert (b.prefill_tokens_per_s or 0) <= (a.prefill_tokens_per_s or 0)
 
 
+# flash attention on the ALUs (ROCm's tile kernel for 256-wide heads, Vulkan's coopmat1 / scalar shaders on AMD)
+# and on the matrix units (ROCm's WMMA kernel for 128-wide ones, CUDA), decode's attention arithmetic on AMD
+_PLANS = [("llama3.1:8b", "RTX 4090", "cuda"), ("llama3.1:8b", "Radeon AI PRO R9700", "rocm"),
+          ("Qwen3.6-27B", "Radeon AI PRO R9700", "rocm"), ("Qwen3.6-35B-A3B", "Strix Halo 128GB", "rocm"),
+          ("gpt-oss-20b", "Strix Halo 128GB", "vulkan"), ("llama3.1:8b", "RX 9070 XT", "vulkan")]
+
+
+@given(st.sampled_from(_PLANS), st.integers(0, 100_000), st.integers(0, 100_000))
+def test_decode_and_prompts_never_faster_at_greater_depth_on_any_backend(plan: tuple[str, str, str], d1: int,
+                                                                          d2: int) -> None:
+    model, hw, backend = plan
+    lo, hi = sorted((d1, d2))
+    a, b = (rigfit.fit(model, hardware=[hw], backend=backend, context_tokens=131072, depth_tokens=d).speed
+            for d in (lo, hi))
+    assert a is not None and b is not None
+    assert b.decode_tokens_per_s <= a.decode_tokens_per_s
+    assert (b.prefill_tokens_per_s or 0) <= (a.prefill_tokens_per_s or 0)
+
+
 @pytest.mark.parametrize(("model", "hw"), [("llama3.1:8b", "RTX 4090"), ("gemma-3-27b-it", "M4 Max 40-core 128GB"),
                                            ("qwen3:30b-a3b", "RTX 3090")])
 def test_depth_slows_decode(model: str, hw: str) -> None:
