@@ -19,7 +19,7 @@ import json
 import math
 import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -147,17 +147,9 @@ def fit_apu_depth(cls: str, theta: dict[str, float], sweeps: list[Sweep]) -> tup
         pred = sum(v * th.get(k, 0.0) for k, v in form.items()) / sum(v * th.get(k, 0.0) for k, v in bform.items())
         return pred / (t / bt)
 
-    def best(keep: list[Sweep]) -> tuple[float, float]:
-        def loss(a: tuple[float, float]) -> float:
-            by: dict[str, list[float]] = {}
-            for sw in keep:
-                by.setdefault(sw[4], []).append(abs(math.log(ratio(sw, a))))
-            return sum(statistics.mean(v) for v in by.values())
-        return min(itertools.product(KV_GRID, AT_GRID), key=loss)
-
-    a = best(sweeps)
-    held = [ratio(sw, best([x for x in sweeps if x[4] != m])) for m in sorted({x[4] for x in sweeps})
-            for sw in sweeps if sw[4] == m]
+    a, without = grid_by_group(itertools.product(KV_GRID, AT_GRID), sweeps, lambda sw: sw[4],
+                               lambda sw, x: math.log(ratio(sw, x)))
+    held = [ratio(sw, without[m]) for m in without for sw in sweeps if sw[4] == m]
     return a, held, _err([ratio(sw, a) for sw in sweeps])
 
 
@@ -474,6 +466,24 @@ def _grid_search(cls: str, params: SpeedParams, names: list[str], space: dict[st
             best = (e, point)
     assert best is not None
     return best[1]
+
+
+def grid_by_group(grid: Iterable[Any], items: list[Any], group: Callable[[Any], str],
+                  log_err: Callable[[Any, Any], float]) -> tuple[Any, dict[str, Any]]:
+    """The point of ``grid`` with the least sum over groups of each group's mean absolute ``log_err(item, point)``
+    (each group one say), and per group the point so fitted without its items (leave-one-group-out)."""
+    points = list(grid)
+
+    def best(keep: list[Any]) -> Any:
+        def loss(a: Any) -> float:
+            by: dict[str, list[float]] = {}
+            for it in keep:
+                by.setdefault(group(it), []).append(abs(log_err(it, a)))
+            return sum(statistics.mean(v) for v in by.values())
+        return min(points, key=loss)
+
+    groups = sorted({group(it) for it in items})
+    return best(items), {g: best([it for it in items if group(it) != g]) for g in groups}
 
 
 def _median_log_err(rows: list[tuple[object, float]], p: SpeedParams) -> float:
@@ -1316,28 +1326,20 @@ def fit_alu_attention(theta: dict[str, float]) -> tuple[float, list[str]]:
         row, t, b, bt = sw
         return math.log(PP_RUNS[row].seconds(p) / PP_RUNS[b].seconds(p) / (t / bt))
 
+    @functools.cache
     def at(a: float) -> SpeedParams:
         p = params
         for c in ALU_ATTENTION_FIT:
             p = with_constants(p, c, a_fa=a)
         return p
 
-    def best(keep: list[tuple[Any, float, Any, float]]) -> float:
-        def loss(a: float) -> float:
-            by: dict[str, list[float]] = {}
-            p = at(a)
-            for sw in keep:
-                by.setdefault(sw[0].device, []).append(abs(log_err(sw, p)))
-            return sum(statistics.mean(v) for v in by.values())
-        return min(FA_GRID, key=loss)
-
-    a_fa = best(sweeps)
-    cards = sorted({sw[0].device for sw in sweeps})
+    a_fa, without = grid_by_group(FA_GRID, sweeps, lambda sw: sw[0].device, lambda sw, a: log_err(sw, at(a)))
+    cards = sorted(without)
     ins = [PP_RUNS[row].seconds(at(a_fa)) / t for row, t, _, _ in sweeps]
     held: list[float] = []
     slope_held: list[float] = []
     for card in cards:
-        p = at(best([sw for sw in sweeps if sw[0].device != card]))
+        p = at(without[card])
         held += [PP_RUNS[row].seconds(p) / t for row, t, _, _ in sweeps if row.device == card]
         slope_held += [math.exp(log_err(sw, p)) for sw in sweeps if sw[0].device == card]
     base = params  # the attention FLOPs at the F16 matmuls' constant, the class's a_fa where none is fitted
