@@ -189,3 +189,73 @@ def test_m2_ultra_depth_sweeps(model: str, quant: str, gen: int, depth: int, mea
                    context_tokens=depth + gen + 256, gen_tokens=gen, depth_tokens=depth).speed
     assert s is not None and s.classes == ("metal-ultra",)
     assert s.decode_tokens_per_s == pytest.approx(measured, rel=0.20)
+
+
+@pytest.mark.parametrize(("backend", "vendor", "chip", "head", "kernel"), [
+    ("cuda", "nvidia", "AD104", 128, "vector"),
+    ("cuda", "nvidia", "AD104", 256, "vector"),
+    ("cuda", "nvidia", "AD104", 512, "matrix"),  # Gemma 4's full-attention layers
+    ("cuda", "nvidia", "GB202", 576, "matrix"),  # MLA's latent (DeepSeek, GLM-4.7-Flash)
+    ("cuda", "nvidia", "AD104", 96, "matrix"),  # not a multiple of 64: no vector kernel for it
+    ("cuda", "nvidia", "GP102", 512, "tile"),  # Pascal: no tensor cores
+    ("cuda", "nvidia", "GV100", 512, "tile"),  # Volta's FP16 MMA is not Turing's: the tile kernel
+    ("rocm", "amd", "Navi31", 512, "tile"),
+    ("rocm", "amd", "Navi31", 256, "vector"),
+    ("vulkan", "nvidia", "AD104", 512, "vector"),  # ggml-vulkan's shaders read the cache as stored
+])
+def test_the_decode_kernel_per_head_size(backend: str, vendor: str, chip: str, head: int, kernel: str) -> None:
+    """ggml-cuda's one-token attention (ggml-cuda/fattn.cu ggml_cuda_get_best_fattn_kernel @00a2d60) has a vector
+    kernel for heads of 64, 128 and 256 only; other heads run the MMA kernel (Turing on) or the tile kernel, which
+    read the cache as F16."""
+    from rigfit.engines import get_engine
+    from rigfit.vocab import Backend, DecodeKernel, Vendor
+
+    got = get_engine("llama.cpp").decode_kernel(Backend(backend), Vendor(vendor), chip, head)
+    assert got == DecodeKernel(kernel)
+
+
+def test_a_quantized_cache_is_copied_to_f16_only_where_the_kernel_needs_it() -> None:
+    """Gemma 4's 512-wide full-attention layers convert a q8_0 cache into an F16 copy at each decode step (written
+    and read back: 4 bytes per cached element); its 256-wide sliding layers read the q8_0 cache as it is; an f16
+    cache is read as it is everywhere."""
+    from rigfit.speedwork import device_work
+
+    def work(kv: str) -> object:
+        r = rigfit.fit("gemma-4-26B-A4B-it", quant="Q4_K_M", hardware=["RTX 4090"], kv_cache_type=kv,
+                       context_tokens=32768, headroom_bytes=0)
+        (w,) = device_work(r.spec, r.memory, r.placement, system=r.system)
+        return w
+
+    q8, f16 = work("q8_0"), work("f16")
+    assert q8.kv_copy_bytes_per_pos == pytest.approx(4 * f16.kv_bytes_per_pos / 2)  # K and V elements x 4 bytes
+    assert q8.swa_copy_bytes_per_pos == 0 and f16.kv_copy_bytes_per_pos == 0
+    # the MMA kernel's arithmetic runs on the tensor cores: out of the ALU term, sliding layers' not
+    assert f16.matrix_attn_dim_layers == f16.attn_dim_layers - f16.swa_attn_dim_layers
+    assert f16.matrix_swa_attn_dim_layers == 0
+
+
+@pytest.mark.parametrize(("depth", "measured"), [(4096, 69.55), (65536, 40.27), (131072, 27.98)])
+def test_gemma_4_decode_over_a_quantized_cache(depth: int, measured: float) -> None:
+    """localmaxxing community llama-bench runs on an RTX 4070 (llmfit benchmark_cache.json, throughput_modern.csv:
+    bekoozkan/godot-gemma-4-e4b-it-GGUF Q8_0, -ctk q8_0 -ctv q8_0 -fa 1, tg128 @ dD, submitter h1st0ry3D, August
+    2026): within 15 %.  Priced as a q8_0 read alone the 131k run came out 63 % fast."""
+    r = rigfit.fit("bekoozkan/godot-gemma-4-e4b-it-GGUF", quant="Q8_0", hardware=["RTX 4070"], kv_cache_type="q8_0",
+                   context_tokens=depth + 1024, depth_tokens=depth, prompt_tokens=512, gen_tokens=128,
+                   headroom_bytes=0)
+    assert r.speed is not None
+    assert r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.15)
+
+
+@pytest.mark.parametrize(("model", "card", "at_0", "at_32k"), [
+    ("gemma-4-26B-A4B-it", "RTX 3090", 189.63, 152.52),
+    ("gemma-4-31B-it", "RTX 5090", 80.22, 68.34),
+])
+def test_gemma_4_decode_slowdown_over_an_f16_cache(model: str, card: str, at_0: float, at_32k: float) -> None:
+    """llama.cpp PR #29152 (JohannesGaessler, 2026-09-19), master column: pp256 with -ub 1 (one token per step,
+    decode's kernels) from depth 0 and 32768, Q4_0.  The 512-wide layers' arithmetic runs on the tensor cores
+    (the MMA kernel), not at the ALU rate the vector kernel's does: the slowdown within 5 points (priced at the
+    ALU rate: 0.70 for the 3090's 0.80)."""
+    s0, s32 = (rigfit.fit(model, quant="Q4_0", hardware=[card], context_tokens=33792, depth_tokens=d,
+                          gen_tokens=256, headroom_bytes=0).speed for d in (0, 32768))
+    assert s0 is not None and s32 is not None
+    assert s32.decode_tokens_per_s / s0.decode_tokens_per_s == pytest.approx(at_32k / at_0, abs=0.05)

@@ -11,7 +11,6 @@ them apart, current builds add the unpacking of quantized weights at the ALU rat
 Vulkan), attention's arithmetic over the cache (``a_at``: 4 x query heads x head_dim per cached token and layer,
 DECODE_ATTENTION_CLASSES) and a fixed cost per routed-expert matmul (``t_x``, DECODE_EXPERT_CLASSES).  Tensor
 parallel: the slowest shard plus two all-reduces per layer (Megatron-LM, Shoeybi et al. 2019).
-
 ``speedwork.device_work`` counts each device's work (bytes, elements, rates); this module prices it.
 
 Prefill (engine-facts.md 3.2): ``2 N P`` FLOPs for the weights (Kaplan et al. 2020; N the blocks' weight
@@ -113,7 +112,7 @@ ACTIVATION_CLASSES = ("metal", "metal-ultra", "ollama-metal", "rocm")
 ACTIVATION_EVERY_BUILD = ("cuda-datacenter",)
 # classes whose current builds price decode's attention arithmetic apart from its KV bytes (``a_at``: 4 x query
 # heads x head_dim FLOPs per cached token and layer, at the device's FP32 rate): the 2025-2026 CUDA rows, 4k-188k
-# tokens deep on models with 1 to 12 query heads per KV head, tell the two apart (the KV read then fits at the
+# tokens deep on models with 1 to 12 query heads per KV head, tell the two apart (the KV read then fits near the
 # weights' rate: it is the query heads sharing each KV head, not the bytes, that make a deep cache slow).  Ollama
 # and llamafile run llama.cpp's CUDA attention; vLLM's holds llama.cpp's constant (no deep vLLM rows).  Metal
 # too: ggerganov's M2 Ultra depth sweeps (benchmarks/data/metal_current.csv) lose 28 ms per token at 32k cached
@@ -166,20 +165,21 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
     current build (a class in DECODE_ATTENTION_CLASSES prices its attention arithmetic apart, one in
     DECODE_EXPERT_CLASSES its routed-expert matmuls)."""
     bw = work.bandwidth_gb_s * 1e9
-    kv = batch * (work.kv_bytes_per_pos * position + work.swa_bytes_per_pos * min(position, window or position)
-                  + work.state_bytes)
-    # a_w prices every byte read; a_kv is the extra cost of attention over the cache (>= 0: the KV read is
-    # never cheaper than a weight read; without flash attention the f32 scores add to it); a_dq the ALU work of
-    # unpacking quantized weights where it is not hidden behind the memory stream (CPUs; Apple M1 and M2 GPUs,
-    # hardware.rates.apple_serial_dequant: F16 weights decode near the bandwidth there, Q4_K ones do not)
+    swa = min(position, window or position)
+    kv = batch * ((work.kv_bytes_per_pos + work.kv_copy_bytes_per_pos) * position + work.state_bytes
+                  + (work.swa_bytes_per_pos + work.swa_copy_bytes_per_pos) * swa)
+    # a_w prices every byte read (with the F16 copy a decode kernel makes of a quantized cache: DeviceWork
+    # .kv_copy_bytes_per_pos); a_kv the extra cost of attention over the cache (>= 0: never cheaper than a weight
+    # read; without flash attention the f32 scores add to it); a_dq the ALU work of unpacking quantized weights
+    # where it is not hidden behind the memory stream (CPUs; Apple M1 and M2 GPUs, rates.apple_serial_dequant)
     dq = work.dequant_elements / (work.alu_tflops * 1e12) if work.alu_tflops else 0.0
     terms = {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": work.n_blocks, "a_dq": dq}
     if current and work.cls in DECODE_ATTENTION_CLASSES and work.alu_tflops:
-        # each query head's scores and weighted sum over the cache (flash attention's decode kernels run them on
-        # the FP32 / half2 ALUs, not the tensor cores): 4 x heads x head_dim per cached token, a window's worth in
-        # a sliding-window layer
-        full = work.attn_dim_layers - work.swa_attn_dim_layers
-        flops = 4.0 * batch * (full * position + work.swa_attn_dim_layers * min(position, window or position))
+        # each query head's scores and weighted sum over the cache (the vector kernels run them on the FP32 / half2
+        # ALUs; the layers whose kernel runs on the matrix units apart, DeviceWork.matrix_attn_dim_layers): 4 x
+        # heads x head_dim per cached token, a window's worth in a sliding-window layer
+        full = work.attn_dim_layers - work.swa_attn_dim_layers - work.matrix_attn_dim_layers
+        flops = 4.0 * batch * (full * position + (work.swa_attn_dim_layers - work.matrix_swa_attn_dim_layers) * swa)
         terms["a_at"] = flops / (work.alu_tflops * 1e12)
     if work.cls in FP4_KERNEL_CLASSES and work.fp4_bytes:
         terms["a_w4"] = work.fp4_bytes / bw

@@ -37,7 +37,7 @@ from .models.spec import ModelSpec
 from .placement import Placement
 from .speedclass import family_class, hardware_class
 from .system import System, gpu_host_gb_s
-from .vocab import LayerKind, Role, SpeedClass, Split, Vendor
+from .vocab import DecodeKernel, LayerKind, Role, SpeedClass, Split, Vendor
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
@@ -59,12 +59,20 @@ class DeviceWork:
     weights_read_bytes: float  # per decode token
     kv_bytes_per_pos: float  # full-attention KV bytes read per token of context
     swa_bytes_per_pos: float  # sliding-window KV bytes per token of context (capped at window)
+    # of a quantized cache, the bytes per token of context that the engine's decode attention converts into an F16
+    # copy at each step and reads back (Engine.decode_attention_copies_cache): full-attention and sliding layers
+    kv_copy_bytes_per_pos: float = 0.0
+    swa_copy_bytes_per_pos: float = 0.0
     n_heads_layers: int  # sum over layers of attention heads (score matrices without FA)
     attn_dim_layers: int  # sum over layers of n_heads * head_dim (attention FLOPs)
     # of attn_dim_layers, the sliding-window layers' part, and their window: a prompt token attends to at most
     # the window there (llama.cpp keeps window + micro-batch cells for those layers, llama-kv-cache-iswa.cpp)
     swa_attn_dim_layers: int = 0
     swa_heads_layers: int = 0
+    # of attn_dim_layers and of its sliding part, the layers whose decode attention runs on the matrix units
+    # (Engine.decode_kernel MATRIX): speed.decode_terms leaves them out of the ALU arithmetic ``a_at``
+    matrix_attn_dim_layers: int = 0
+    matrix_swa_attn_dim_layers: int = 0
     window: int = 0
     hidden_size: int = 0  # the model's width: the inner dimension of most of its matmuls
     params: float  # weight elements used per token (for 2NP FLOPs)
@@ -236,6 +244,11 @@ def _attention_shapes(spec: ModelSpec, layers: tuple[int, ...] | list[int]) -> s
             if spec.has_attention(il)}
 
 
+def _qk_head(spec: ModelSpec, il: int) -> int:
+    """Layer ``il``'s query-key head size as its attention kernel sees it (MLA: the kv_lora_rank + rope latent)."""
+    return spec.kv_lora_rank + spec.qk_rope_head_dim if spec.uses_mla else spec.head_dim_of(il)
+
+
 def _cpu_rate(dev: Device | None, assumed_tflops: float, threads: int | None = None) -> float:
     """A CPU's arithmetic rate from its busy cores and SIMD width where the catalog gives them, else the assumed
     one."""
@@ -373,6 +386,13 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
         kv_pos = swa_pos = 0.0
+        copy_pos = swa_copy_pos = 0.0
+        matrix_adim = matrix_swa_adim = 0
+        # F16 bytes written and read back per cached element a decode kernel that reads F16 only converts (K and V
+        # apart); the kernel per head size, asked once each (the kernels named are flash attention's)
+        copy_k, copy_v = (4.0 * (t != "f16") for t in (mem.run.kv_cache_type, mem.run.kv_type_v))
+        kernels: dict[int, DecodeKernel] = {}
+        ask = dev is not None and d.role != Role.CPU and mem.run.flash_attention
         heads = adim = swa_adim = swa_heads = 0
         # every expert held here, for the classes that cost MoE prompts by the experts they touch: routed
         # experts kept in RAM (--n-cpu-moe on a GPU, the CPU's own expert layers) are not held on a GPU
@@ -394,16 +414,28 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             if spec.has_state(il):
                 state += spec.recurrent_state_bytes  # one sequence's (the cache holds n_seq of them)
             per = k * elem_k + v * elem_v
+            kernel = DecodeKernel.VECTOR
+            if ask and attention[il] and dev is not None:
+                qk = _qk_head(spec, il)
+                if qk not in kernels:
+                    kernels[qk] = engine.decode_kernel(mem.run.backend, Vendor.of(dev.vendor), dev.chip or "", qk)
+                kernel = kernels[qk]
+            copy = k * copy_k + v * copy_v if kernel != DecodeKernel.VECTOR else 0.0
             if kind == LayerKind.SLIDING:
                 swa_pos += per
+                swa_copy_pos += copy
             elif kind == LayerKind.FULL:
                 kv_pos += per
+                copy_pos += copy
             if attention[il]:
                 heads += spec.heads(il)
                 adim += attention[il]
                 if kind == LayerKind.SLIDING and spec.sliding_window:
                     swa_adim += attention[il]
                     swa_heads += spec.heads(il)
+                    matrix_swa_adim += attention[il] if kernel == DecodeKernel.MATRIX else 0
+                else:
+                    matrix_adim += attention[il] if kernel == DecodeKernel.MATRIX else 0
         # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe): read by the CPU
         moved = 0.0
         if d.role == Role.CPU:
@@ -448,6 +480,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               n_blocks=sum(units[il] for il in d.layers),
                               weights_read_bytes=w / shard, kv_bytes_per_pos=kv_pos / shard,
                               swa_bytes_per_pos=swa_pos / shard, n_heads_layers=heads // shard,
+                              kv_copy_bytes_per_pos=copy_pos / shard, swa_copy_bytes_per_pos=swa_copy_pos / shard,
+                              matrix_attn_dim_layers=matrix_adim // shard,
+                              matrix_swa_attn_dim_layers=matrix_swa_adim // shard,
                               attn_dim_layers=adim // shard, swa_attn_dim_layers=swa_adim // shard,
                               swa_heads_layers=swa_heads // shard,
                               window=spec.sliding_window, hidden_size=spec.hidden_size,

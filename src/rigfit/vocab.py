@@ -186,6 +186,14 @@ class CpuIsa(StrEnum):
     I8MM = "i8mm"  # Armv8.6 / v9 SMMLA (Cortex-A710 / X2 and later, Oryon: Snapdragon 8 Gen 1 on)
 
 
+class DecodeKernel(StrEnum):
+    """The kind of kernel an engine's one-token (decode) attention runs for a layer."""
+
+    VECTOR = "vector"  # reads the cache as stored; its arithmetic on the shader ALUs
+    MATRIX = "matrix"  # reads an F16 cache (another type converted into a copy each step); arithmetic on matrix units
+    TILE = "tile"  # reads an F16 cache as MATRIX does; its arithmetic on the shader ALUs
+
+
 class SpeedClass(StrEnum):
     """Which fitted speed model an engine's kernels follow."""
 
@@ -198,5 +206,6 @@ class SpeedClass(StrEnum):
     EXLLAMAV2 = "exllamav2"
 
 
-__all__ = ["Backend", "Component", "CpuIsa", "DeviceKind", "Form", "LayerKind", "Location", "PlacementStyle", "Role",
-           "SpeedClass", "Split", "Target", "Vendor", "Verdict", "WeightFormat", "WorkloadKind"]
+__all__ = ["Backend", "Component", "CpuIsa", "DecodeKernel", "DeviceKind", "Form", "LayerKind", "Location",
+           "PlacementStyle", "Role", "SpeedClass", "Split", "Target", "Vendor", "Verdict", "WeightFormat",
+           "WorkloadKind"]

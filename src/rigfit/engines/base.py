@@ -19,7 +19,7 @@ from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput, UnknownName
 from ..quant import GGUFFileType, QuantScheme
 from ..tensorformats import TensorFormat
-from ..vocab import Backend, ClusterMode, Component, PlacementStyle, SpeedClass, Vendor, WeightFormat
+from ..vocab import Backend, ClusterMode, Component, DecodeKernel, PlacementStyle, SpeedClass, Vendor, WeightFormat
 
 if TYPE_CHECKING:  # the launch step hands its FitResult down; engines never import the pipeline
     from ..api import FitResult
@@ -148,6 +148,13 @@ class Engine(ABC):
         ``head_dim``, each key head shared by ``gqa`` query heads) runs on the GPU's shader ALUs rather than its
         matrix units (``alu_attention``)."""
         return (backend, vendor) in self.alu_attention
+
+    def decode_kernel(self, backend: Backend, vendor: Vendor, chip: str, head_dim: int) -> DecodeKernel:
+        """The kernel the engine's one-token (decode) attention runs for a layer with query-key heads of
+        ``head_dim``: one that reads the cache as stored, or one that reads it as F16 only (a cache of another type
+        is then converted into an F16 copy at every step, written and read back: speedwork.DeviceWork
+        .kv_copy_bytes_per_pos), its arithmetic on the matrix units or the ALUs."""
+        return DecodeKernel.VECTOR
 
     # -- options ---------------------------------------------------------------------------------------
     def kv_key(self, kv_type: str) -> str:

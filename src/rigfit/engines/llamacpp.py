@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 
 from ..breakdown import MemoryItem, RunConfig
 from ..errors import InvalidInput
-from ..hardware.rates import amd_mfma_chip, amd_wmma_chip
+from ..hardware.rates import amd_mfma_chip, amd_wmma_chip, fp16_tensor_only, has_matrix_units
 from ..quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme
 from ..units import GIB, MIB
 from ..vocab import (
     Backend,
     ClusterMode,
     Component,
+    DecodeKernel,
     LayerKind,
     Location,
     PlacementStyle,
@@ -131,6 +132,21 @@ class LlamaCpp(Engine):
             if amd_wmma_chip(chip):
                 return head_dim > 128 or gqa < 2
         return super().attention_on_alus(backend, vendor, chip, head_dim, gqa)
+
+    def decode_kernel(self, backend: Backend, vendor: Vendor, chip: str, head_dim: int) -> DecodeKernel:
+        # ggml-cuda/fattn.cu (ggml_cuda_get_best_fattn_kernel, ggml_cuda_flash_attn_ext_get_alloc_size, llama.cpp
+        # @00a2d60): its vector kernel, which reads a q8_0 / q4_0 cache as it is, takes one-token batches for heads
+        # of 64, 128 and 256 only; other heads (Gemma 4's 512-wide full-attention layers since b8609, PR #20998;
+        # MLA's 576-wide latent; 192, 320, 80, 96) run the MMA kernel on Turing and later, else the tile kernel
+        # (Volta, Pascal, the HIP build's AMD GPUs), which need F16 K and V: ggml converts the layer's cache into
+        # an F16 buffer at every step.  Ada and later also take the MMA kernel for an F16 cache of 8192+ cells
+        # whose key heads serve more than 4 query heads (PR #15035): left as the vector kernel here, as that PR
+        # measured the two alike (Qwen2.5-3B on an RTX 4090, tg128 @ d4096-32768: 0.98-1.00x) and nothing is copied
+        if backend in (Backend.CUDA, Backend.ROCM) and not (head_dim <= 256 and head_dim % 64 == 0
+                                                            and head_dim != 192):
+            turing = vendor == Vendor.NVIDIA and has_matrix_units(vendor, chip) and not fp16_tensor_only(vendor, chip)
+            return DecodeKernel.MATRIX if turing else DecodeKernel.TILE
+        return super().decode_kernel(backend, vendor, chip, head_dim)
 
     def check_run(self, run: RunConfig) -> None:
         # llama-context.cpp: a quantized V cache needs flash attention; a quantized K cache alone does not
