@@ -69,8 +69,9 @@ class DeviceWork:
     # the window there (llama.cpp keeps window + micro-batch cells for those layers, llama-kv-cache-iswa.cpp)
     swa_attn_dim_layers: int = 0
     swa_heads_layers: int = 0
-    # of attn_dim_layers and of its sliding part, the layers whose decode attention runs on the matrix units
-    # (Engine.decode_kernel MATRIX): speed.decode_terms leaves them out of the ALU arithmetic ``a_at``
+    # of attn_dim_layers and of its sliding part, the layers whose heads only the matrix kernel takes (Engine
+    # .decode_kernel MATRIX): speed.decode_terms leaves them out of the arithmetic term ``a_at``, fitted on heads of
+    # 64-256 (Gemma 4's 512-wide layers slow with depth as their bytes say: tests/test_speed_depth.py, four sweeps)
     matrix_attn_dim_layers: int = 0
     matrix_swa_attn_dim_layers: int = 0
     window: int = 0

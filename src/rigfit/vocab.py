@@ -187,9 +187,9 @@ class CpuIsa(StrEnum):
 
 
 class DecodeKernel(StrEnum):
-    """The kind of kernel an engine's one-token (decode) attention runs for a layer."""
+    """The kind of kernel an engine's one-token (decode) attention runs for a layer, as the speed model prices it."""
 
-    VECTOR = "vector"  # reads the cache as stored; its arithmetic on the shader ALUs
+    VECTOR = "vector"  # reads the cache as stored; its arithmetic priced at the ALU rate (a_at)
     MATRIX = "matrix"  # reads an F16 cache (another type converted into a copy each step); arithmetic on matrix units
     TILE = "tile"  # reads an F16 cache as MATRIX does; its arithmetic on the shader ALUs
 

@@ -139,9 +139,10 @@ class LlamaCpp(Engine):
         # of 64, 128 and 256 only; other heads (Gemma 4's 512-wide full-attention layers since b8609, PR #20998;
         # MLA's 576-wide latent; 192, 320, 80, 96) run the MMA kernel on Turing and later, else the tile kernel
         # (Volta, Pascal, the HIP build's AMD GPUs), which need F16 K and V: ggml converts the layer's cache into
-        # an F16 buffer at every step.  Ada and later also take the MMA kernel for an F16 cache of 8192+ cells
-        # whose key heads serve more than 4 query heads (PR #15035): left as the vector kernel here, as that PR
-        # measured the two alike (Qwen2.5-3B on an RTX 4090, tg128 @ d4096-32768: 0.98-1.00x) and nothing is copied
+        # an F16 buffer at every step.  An F16 cache of 64- to 256-wide heads may take the MMA kernel too (Ampere
+        # for key heads shared by 2+ query heads; Ada and later past 8192 cells with more than 4, PR #15035): left
+        # as VECTOR, as nothing is copied and that PR measured the two kernels alike (Qwen2.5-3B, RTX 4090, tg128
+        # @ d4096-32768: 0.98-1.00x), so the fitted arithmetic term a_at covers both for those heads
         if backend in (Backend.CUDA, Backend.ROCM) and not (head_dim <= 256 and head_dim % 64 == 0
                                                             and head_dim != 192):
             turing = vendor == Vendor.NVIDIA and has_matrix_units(vendor, chip) and not fp16_tensor_only(vendor, chip)
