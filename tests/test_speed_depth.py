@@ -259,3 +259,18 @@ def test_gemma_4_decode_slowdown_over_an_f16_cache(model: str, card: str, at_0: 
                           gen_tokens=256, headroom_bytes=0).speed for d in (0, 32768))
     assert s0 is not None and s32 is not None
     assert s32.decode_tokens_per_s / s0.decode_tokens_per_s == pytest.approx(at_32k / at_0, abs=0.05)
+
+
+@pytest.mark.parametrize(("model", "kv", "noted"), [
+    ("gemma-4-E4B-it", "q8_0", True),  # 512-wide layers: their q8_0 cache converted each step
+    ("gemma-4-E4B-it", "f16", False),  # read as it is
+    ("llama3.1:8b", "q8_0", False),  # 128-wide heads: the vector kernel reads q8_0 as it is
+])
+def test_the_plan_says_when_a_quantized_cache_is_copied(model: str, kv: str, noted: bool) -> None:
+    s = rigfit.fit(model, quant="Q8_0", hardware=["RTX 4090"], kv_cache_type=kv, context_tokens=132000,
+                   depth_tokens=131072, headroom_bytes=0).speed
+    assert s is not None
+    copy = [n for n in s.notes if "F16 copy" in n]
+    assert bool(copy) == noted
+    if noted:
+        assert copy[0].startswith("KV cache q8_0:")

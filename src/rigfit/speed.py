@@ -60,27 +60,25 @@ from .speedwork import (
     core_limit_note,
     device_work,
     host_cpu,
+    kv_copy_note,
 )
 from .system import System
 from .vocab import Verdict
 
 # 1 / the share of a GPU's PCIe link that weights streamed from RAM for a prompt micro-batch reach (the global
-# ``a_pcie``, fitted by benchmarks/fit_speed.fit_stream on the partly offloaded prompt rows; this prior where the file
-# has none): llama.cpp maps the model file (mmap), so the copies start from pageable host memory, which runs at
-# about half of a pinned copy's rate.
+# ``a_pcie``, fitted by benchmarks/fit_speed.fit_stream; this prior where the file has none): llama.cpp maps the model
+# file (mmap), so the copies start from pageable host memory, at about half of a pinned copy's rate.
 A_PCIE = 2.5
 # classes whose prompt constants differ by weight type (prefill_terms): the CPU's kernels, and ROCm's MMQ
 # (speedwork.GPU_PROMPT_FAMILY; CUDA's rows fitted per family predicted held-out models no better)
 TYPE_SPLIT_CLASSES = ("cpu", "rocm")
-# llama.cpp's MMQ_DP4A_MAX_BATCH_SIZE (ggml-cuda/mmq.cuh): the batch from which a chip with FP16 tensor cores and
-# no INT8 ones leaves MMQ for dequantization and cuBLAS
+# ggml-cuda/mmq.cuh MMQ_DP4A_MAX_BATCH_SIZE: from this batch a chip with FP16 but no INT8 tensor cores uses cuBLAS
 MMQ_MAX_BATCH = 64
 # the same threshold in llama.cpp builds before PR #8075 (June 2024): ggml-cuda's MMQ_MAX_BATCH_SIZE, above which
 # a chip with tensor cores took cuBLAS under CUDA_USE_TENSOR_CORES (speedwork.DeviceWork.cublas_era_prompts)
 OLD_MMQ_MAX_BATCH = 32
-# Below this much weights a model runs at the engine's fixed costs per operation, which the per-layer constants
-# (fitted on larger models; benchmarks/fit_speed.py leaves these out) do not describe: the TinyStories GPT-2s
-# (a few MB) prefill at 7,700 tok/s on a Ryzen 7 7840HS where the constants give 100,000.
+# Below this much weights a model runs at the engine's fixed costs per operation, which the per-layer constants (fitted
+# on larger models) do not describe: the TinyStories GPT-2s prefill at 7,700 tok/s on a Ryzen 7 7840HS, not 100,000.
 TINY_MODEL_BYTES = 50_000_000
 # classes whose current builds' prompt constants were fitted on the 2025-2026 rows (fit_speed.fit_cuda_prompt) with
 # two terms apart (prefill_terms): flash attention's FLOPs (``a_fa``; most of those rows ran with it, up to 131k
@@ -583,6 +581,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
     if any(w.on_cpu for w in works) and (limit := core_limit_note(plan, system, mem.run.backend,
                                                                        mem.run.n_threads)):
         notes.append(limit)
+    if copy_note := kv_copy_note(works, depth_tokens + mid, run.kv_label):
+        notes.append(copy_note)
     roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)
     lin = decode_linear(works, plan, depth_tokens + mid, window, split_mode, build)
     layer_s = min(sum(v * value(params, k) for k, v in lin.items() if k.endswith(":t_layer")), t_mid)

@@ -271,6 +271,23 @@ def host_cpu(system: System | None, cpu_bandwidth_gb_s: float | None = None,
     return bw or DEFAULT_CPU_BANDWIDTH_GB_S, tf, not bw
 
 
+def kv_copy_note(works: list[DeviceWork], position: float, kv_label: str) -> str:
+    """A note where the F16 copy a decode kernel makes of a quantized cache (DeviceWork.kv_copy_bytes_per_pos) is a
+    tenth or more of the bytes a token reads at context position ``position``, else ''."""
+    def read(w: DeviceWork, copy: bool) -> float:
+        swa = min(position, w.window or position)
+        if copy:
+            return w.kv_copy_bytes_per_pos * position + w.swa_copy_bytes_per_pos * swa
+        return w.weights_read_bytes + w.kv_bytes_per_pos * position + w.swa_bytes_per_pos * swa + w.state_bytes
+    copied = sum(read(w, True) for w in works)
+    share = copied / (copied + sum(read(w, False) for w in works)) if copied else 0.0
+    if share < 0.1:
+        return ""
+    return (f"KV cache {kv_label}: the layers whose head size the decode kernel takes only in F16 convert it to an "
+            f"F16 copy at each step, {100 * share:.0f} % of the bytes a token reads here (an f16 cache is read as "
+            "it is)")
+
+
 def core_limit_note(plan: Placement, system: System | None, backend: str, threads: int | None = None) -> str:
     """A note where the CPU that runs layers cannot draw its platform's bandwidth with the cores it keeps busy
     (rates.cpu_stream_gb_s; ``threads`` as in ``host_cpu``), else ''."""
