@@ -232,7 +232,7 @@ def test_prompt_micro_batches_overlap_only_across_gpus(hardware: list[str], gpu_
     assert r.placement is not None
     works = device_work(r.spec, r.memory, r.placement, system=r.system)
     assert isinstance(works, list) and len(works) >= 2
-    assert pipelined(works) is overlaps
+    assert pipelined(works, r.placement) is overlaps
     run, params = r.memory.run, load_speed_params()
 
     def t(overlap: float) -> float:
@@ -289,3 +289,21 @@ def test_core_ultra_155h_decodes_at_what_its_cores_draw(model: str, measured: fl
                    gen_tokens=128, context_tokens=2048, kv_cache_type="q8_0", kv_cache_type_v="f16", headroom_bytes=0)
     assert r.speed is not None and r.speed.decode_tokens_per_s == pytest.approx(measured, rel=0.15)
     assert any("cores draw about 72 of its 119.5 GB/s" in n for n in r.speed.notes)
+
+
+def test_experts_in_ram_stop_the_gpus_pipelining_a_prompt() -> None:
+    """llama.cpp turns pipeline parallelism off when any tensor buffer override is set (src/llama-context.cpp
+    pipeline_parallel: !model.has_tensor_overrides()), and --n-cpu-moe is one: gpt-oss-120b on two RTX 3090s with
+    some layers' experts in RAM runs its prompt's micro-batches through the cards in turn."""
+    from rigfit.speed import pipelined
+    from rigfit.speedwork import device_work
+
+    r = rigfit.fit("gpt-oss-120b", hardware=["2x RTX 3090"], ram_bytes=128 << 30, context_tokens=8192)
+    assert r.placement is not None and r.placement.n_cpu_moe > 0
+    works = device_work(r.spec, r.memory, r.placement, system=r.system)
+    assert isinstance(works, list) and sum(not w.on_cpu for w in works) == 2
+    assert not pipelined(works, r.placement)
+    both = rigfit.fit("gpt-oss-20b", hardware=["2x RTX 3090"], context_tokens=8192, tensor_split=(0.5, 0.5))
+    assert both.placement is not None and both.placement.n_cpu_moe == 0
+    w2 = device_work(both.spec, both.memory, both.placement, system=both.system)
+    assert isinstance(w2, list) and pipelined(w2, both.placement)

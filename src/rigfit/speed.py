@@ -407,7 +407,7 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         acc["global:row_pp_b"] = float(plan.n_layers * prompt * n_acc)
         return acc
     scale = float(n_ub)
-    if mode == "layer" and len(stages) > 1 and pipelined(works):
+    if mode == "layer" and len(stages) > 1 and pipelined(works, plan):
         g = len(stages)
         per_batch = max(1, n_batch // n_ubatch)
         scale, left = 0.0, n_ub
@@ -421,14 +421,14 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
     return acc
 
 
-def pipelined(works: list[DeviceWork]) -> bool:
+def pipelined(works: list[DeviceWork], plan: Placement) -> bool:
     """Whether a prompt's micro-batches overlap across the plan's stages: where two or more GPUs hold layers, one
     GPU starts the next micro-batch while the next GPU works on this one (ggml-backend.cpp's scheduler copies,
-    src/llama-context.cpp pipeline_parallel).  The dual RTX 3060 llama-bench runs in throughput_modern.csv show it
-    even with -ngl at the layer count, one layer in RAM (a 2,048-token prompt at 1.4x a 512-token one's rate; the
-    same models on one card: flat).  A single GPU has nothing to overlap: the layers it streams from RAM run on it
-    too, after its own."""
-    return len([w for w in works if not w.on_cpu]) > 1
+    src/llama-context.cpp pipeline_parallel), unless the engine stops it (Engine.overlaps_prompt_stages: llama.cpp
+    with experts in RAM).  The dual RTX 3060 llama-bench runs in throughput_modern.csv show it even with -ngl at the
+    layer count, one layer in RAM (a 2,048-token prompt at 1.4x a 512-token one's rate; one card: flat).  A single
+    GPU has nothing to overlap: the layers it streams from RAM run on it too, after its own."""
+    return sum(not w.on_cpu for w in works) > 1 and get_engine(plan.engine).overlaps_prompt_stages(plan.n_cpu_moe > 0)
 
 
 def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
@@ -462,7 +462,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         # two all-reduces per layer and micro-batch: a fixed cost each, and every prompt token's activations
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * (
             n_ub * params.globals_.get("t_allreduce_pcie", 30e-6) + prompt * allreduce_token_s)
-    if mode == "layer" and len(stage) > 1 and pipelined(works):
+    if mode == "layer" and len(stage) > 1 and pipelined(works, plan):
         total, left = 0.0, n_ub
         per_batch = max(1, n_batch // n_ubatch)
         rho = params.globals_.get("pipe_overlap", 1.0) if overlap is None else overlap

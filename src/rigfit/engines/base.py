@@ -149,6 +149,11 @@ class Engine(ABC):
         matrix units (``alu_attention``)."""
         return (backend, vendor) in self.alu_attention
 
+    def overlaps_prompt_stages(self, experts_in_ram: bool) -> bool:
+        """Whether a prompt's micro-batches overlap across the GPUs of a layer split (one GPU starts the next
+        micro-batch while the next GPU works on this one), with or without routed experts kept in RAM."""
+        return True
+
     def decode_kernel(self, backend: Backend, vendor: Vendor, chip: str, head_dim: int) -> DecodeKernel:
         """The kernel the engine's one-token (decode) attention runs for a layer with query-key heads of
         ``head_dim``: one that reads the cache as stored, or one that reads it as F16 only (a cache of another type

@@ -133,6 +133,11 @@ class LlamaCpp(Engine):
                 return head_dim > 128 or gqa < 2
         return super().attention_on_alus(backend, vendor, chip, head_dim, gqa)
 
+    def overlaps_prompt_stages(self, experts_in_ram: bool) -> bool:
+        # src/llama-context.cpp: pipeline_parallel needs !model.has_tensor_overrides(), and --n-cpu-moe / --cpu-moe
+        # keep the experts in RAM as tensor buffer overrides (common/arg.cpp): the GPUs then take turns
+        return not experts_in_ram
+
     def decode_kernel(self, backend: Backend, vendor: Vendor, chip: str, head_dim: int) -> DecodeKernel:
         # ggml-cuda/fattn.cu (ggml_cuda_get_best_fattn_kernel, ggml_cuda_flash_attn_ext_get_alloc_size, llama.cpp
         # @00a2d60): its vector kernel, which reads a q8_0 / q4_0 cache as it is, takes one-token batches for heads
