@@ -37,7 +37,7 @@ from .models.spec import ModelSpec
 from .placement import Placement
 from .speedclass import family_class, hardware_class
 from .system import System, gpu_host_gb_s
-from .vocab import DecodeKernel, LayerKind, Role, SpeedClass, Split, Vendor
+from .vocab import Backend, DecodeKernel, LayerKind, Role, SpeedClass, Split, Vendor
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
@@ -245,9 +245,32 @@ def _attention_shapes(spec: ModelSpec, layers: tuple[int, ...] | list[int]) -> s
             if spec.has_attention(il)}
 
 
-def _qk_head(spec: ModelSpec, il: int) -> int:
-    """Layer ``il``'s query-key head size as its attention kernel sees it (MLA: the kv_lora_rank + rope latent)."""
-    return spec.kv_lora_rank + spec.qk_rope_head_dim if spec.uses_mla else spec.head_dim_of(il)
+_KERNELS: dict[tuple[str, int, str, str, str], tuple[ModelSpec, tuple[DecodeKernel, ...] | None]] = {}
+
+
+def _decode_kernels(engine_name: str, spec: ModelSpec, backend: Backend, vendor: str,
+                    chip: str) -> tuple[DecodeKernel, ...] | None:
+    """Per layer: the kernel the engine's decode attention runs (Engine.decode_kernel), asked once per query-key
+    head size (MLA: the kv_lora_rank + rope latent); VECTOR for a layer without attention.  None where every layer
+    runs the vector kernel (most models: nothing to add up).  Memoized by the spec's identity (``spec.structure``
+    is memoized so): hashing a whole spec per call cost the advisor's search more than the lookup saves."""
+    key = (engine_name, id(spec), str(backend), vendor, chip)
+    got = _KERNELS.get(key)
+    if got is not None and got[0] is spec:
+        return got[1]
+    engine = get_engine(engine_name)
+    by_head: dict[int, DecodeKernel] = {}
+    out = []
+    for il in range(spec.n_layers):
+        qk = spec.kv_lora_rank + spec.qk_rope_head_dim if spec.uses_mla else spec.head_dim_of(il)
+        if spec.has_attention(il) and qk not in by_head:
+            by_head[qk] = engine.decode_kernel(backend, Vendor.of(vendor), chip, qk)
+        out.append(by_head[qk] if spec.has_attention(il) else DecodeKernel.VECTOR)
+    result = tuple(out) if any(k != DecodeKernel.VECTOR for k in out) else None
+    if len(_KERNELS) > 4096:
+        _KERNELS.clear()
+    _KERNELS[key] = (spec, result)
+    return result
 
 
 def _cpu_rate(dev: Device | None, assumed_tflops: float, threads: int | None = None) -> float:
@@ -316,9 +339,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     host CPU (``host_cpu``: RAM bandwidth and arithmetic for layers kept in RAM, unless given here)."""
     threads = mem.run.n_threads
     cpu_bandwidth_gb_s, cpu_tflops, _ = host_cpu(system, cpu_bandwidth_gb_s, cpu_tflops, threads)
-    layout = _kv_read_layout(mem.run.engine, spec.structure)
-    attention = _attention_widths(mem.run.engine, spec.structure)
-    units = _block_units(spec.structure)
+    structure = spec.structure
+    layout = _kv_read_layout(mem.run.engine, structure)
+    attention = _attention_widths(mem.run.engine, structure)
+    units = _block_units(structure)
     engine = get_engine(mem.run.engine)
     elem_k, elem_v = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
@@ -404,13 +428,6 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             return SpeedUnknown(reason=f"bandwidth of {d.name} unknown: memory only, no speed")
         w = 0.0
         kv_pos = swa_pos = 0.0
-        copy_pos = swa_copy_pos = 0.0
-        matrix_adim = matrix_swa_adim = 0
-        # F16 bytes written and read back per cached element a decode kernel that reads F16 only converts (K and V
-        # apart); the kernel per head size, asked once each (the kernels named are flash attention's)
-        copy_k, copy_v = (4.0 * (t != "f16") for t in (mem.run.kv_cache_type, mem.run.kv_type_v))
-        kernels: dict[int, DecodeKernel] = {}
-        ask = dev is not None and d.role != Role.CPU and mem.run.flash_attention
         heads = adim = swa_adim = swa_heads = 0
         # every expert held here, for the classes that cost MoE prompts by the experts they touch: routed
         # experts kept in RAM (--n-cpu-moe on a GPU, the CPU's own expert layers) are not held on a GPU
@@ -432,28 +449,38 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             if spec.has_state(il):
                 state += spec.recurrent_state_bytes  # one sequence's (the cache holds n_seq of them)
             per = k * elem_k + v * elem_v
-            kernel = DecodeKernel.VECTOR
-            if ask and attention[il] and dev is not None:
-                qk = _qk_head(spec, il)
-                if qk not in kernels:
-                    kernels[qk] = engine.decode_kernel(mem.run.backend, Vendor.of(dev.vendor), dev.chip or "", qk)
-                kernel = kernels[qk]
-            copy = k * copy_k + v * copy_v if kernel != DecodeKernel.VECTOR else 0.0
             if kind == LayerKind.SLIDING:
                 swa_pos += per
-                swa_copy_pos += copy
             elif kind == LayerKind.FULL:
                 kv_pos += per
-                copy_pos += copy
             if attention[il]:
                 heads += spec.heads(il)
                 adim += attention[il]
                 if kind == LayerKind.SLIDING and spec.sliding_window:
                     swa_adim += attention[il]
                     swa_heads += spec.heads(il)
-                    matrix_swa_adim += attention[il] if kernel == DecodeKernel.MATRIX else 0
-                else:
-                    matrix_adim += attention[il] if kernel == DecodeKernel.MATRIX else 0
+        # the layers whose decode kernel reads F16 only (Engine.decode_kernel): the F16 copy of a quantized cache
+        # (4 bytes per converted element, written and read back; K and V apart), and the matrix kernel's layers
+        copy_pos = swa_copy_pos = 0.0
+        matrix_adim = matrix_swa_adim = 0
+        kernels = _decode_kernels(mem.run.engine, structure, mem.run.backend, dev.vendor, dev.chip or "") \
+            if dev is not None and d.role != Role.CPU and mem.run.flash_attention else None
+        if kernels:
+            copy_k, copy_v = (4.0 * (t != "f16") for t in (mem.run.kv_cache_type, mem.run.kv_type_v))
+            for il in d.layers:
+                if kernels[il] == DecodeKernel.VECTOR or not attention[il]:
+                    continue
+                kind, k, v = layout[il]
+                sliding = kind == LayerKind.SLIDING
+                if sliding:
+                    swa_copy_pos += k * copy_k + v * copy_v
+                elif kind == LayerKind.FULL:
+                    copy_pos += k * copy_k + v * copy_v
+                if kernels[il] == DecodeKernel.MATRIX:
+                    if sliding and spec.sliding_window:
+                        matrix_swa_adim += attention[il]
+                    else:
+                        matrix_adim += attention[il]
         # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe): read by the CPU
         moved = 0.0
         if d.role == Role.CPU:
