@@ -33,18 +33,20 @@ def test_decode_never_faster_at_greater_depth(d1: int, d2: int) -> None:
 
 # flash attention on the ALUs (ROCm's tile kernel for 256-wide heads, Vulkan's coopmat1 / scalar shaders on AMD)
 # and on the matrix units (ROCm's WMMA kernel for 128-wide ones, CUDA), decode's attention arithmetic on AMD
-_PLANS = [("llama3.1:8b", "RTX 4090", "cuda"), ("llama3.1:8b", "Radeon AI PRO R9700", "rocm"),
-          ("Qwen3.6-27B", "Radeon AI PRO R9700", "rocm"), ("Qwen3.6-35B-A3B", "Strix Halo 128GB", "rocm"),
-          ("gpt-oss-20b", "Strix Halo 128GB", "vulkan"), ("llama3.1:8b", "RX 9070 XT", "vulkan")]
+# and the MMA kernel's layers on CUDA (Gemma 4's 512-wide heads), their q8_0 cache read through an F16 copy
+_PLANS = [("llama3.1:8b", "RTX 4090", "cuda", "f16"), ("llama3.1:8b", "Radeon AI PRO R9700", "rocm", "f16"),
+          ("Qwen3.6-27B", "Radeon AI PRO R9700", "rocm", "f16"), ("Qwen3.6-35B-A3B", "Strix Halo 128GB", "rocm", "f16"),
+          ("gpt-oss-20b", "Strix Halo 128GB", "vulkan", "f16"), ("llama3.1:8b", "RX 9070 XT", "vulkan", "f16"),
+          ("gemma-4-E4B-it", "RTX 4070", "cuda", "q8_0"), ("gemma-4-31B-it", "RTX 5090", "cuda", "f16")]
 
 
 @given(st.sampled_from(_PLANS), st.integers(0, 100_000), st.integers(0, 100_000))
-def test_decode_and_prompts_never_faster_at_greater_depth_on_any_backend(plan: tuple[str, str, str], d1: int,
+def test_decode_and_prompts_never_faster_at_greater_depth_on_any_backend(plan: tuple[str, str, str, str], d1: int,
                                                                           d2: int) -> None:
-    model, hw, backend = plan
+    model, hw, backend, kv = plan
     lo, hi = sorted((d1, d2))
-    a, b = (rigfit.fit(model, hardware=[hw], backend=backend, context_tokens=131072, depth_tokens=d).speed
-            for d in (lo, hi))
+    a, b = (rigfit.fit(model, hardware=[hw], backend=backend, kv_cache_type=kv, context_tokens=131072,
+                       depth_tokens=d).speed for d in (lo, hi))
     assert a is not None and b is not None
     assert b.decode_tokens_per_s <= a.decode_tokens_per_s
     assert (b.prefill_tokens_per_s or 0) <= (a.prefill_tokens_per_s or 0)
