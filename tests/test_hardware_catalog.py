@@ -25,6 +25,14 @@ def test_every_entry_has_source_and_date(dev: Device) -> None:
     assert dev.bandwidth_gb_s is None or dev.bandwidth_gb_s > 0
 
 
+@pytest.mark.parametrize("dev", [d for d in DEVICES if d.fp16_tflops], ids=lambda d: d.name)
+def test_every_accelerator_with_a_matrix_rate_lists_its_alu_rate(dev: Device) -> None:
+    """Decode's attention arithmetic, a quantized weight's unpacking and the prompts of kernels that miss the matrix
+    units run at the FP32 ALU rate (speedwork.DeviceWork.alu_tflops): an entry without one had its FP16 tensor
+    rate stand in, 2-8x too fast (laptop GeForce cards, the DGX Spark, Jetson Orin, Intel and Qualcomm iGPUs)."""
+    assert dev.fp32_tflops and 0 < dev.fp32_tflops <= 2 * dev.fp16_tflops
+
+
 @pytest.mark.parametrize(("name", "gib", "gb_s"), [
     ("M1 Max 32-core 64GB", 64, 400),  # Apple M1 Max: 400 GB/s
     ("M4 Max 40-core 128GB", 128, 546),  # Apple M4 Max (40-core GPU): 546 GB/s

@@ -26,3 +26,17 @@ def test_dgx_spark_prompts(model: str, quant: str, measured: float) -> None:
                    context_tokens=4096, flash_attention=True, headroom_bytes=0).speed
     assert s is not None and s.prefill_tokens_per_s is not None
     assert s.prefill_tokens_per_s == pytest.approx(measured, rel=0.15)
+
+
+@pytest.mark.parametrize(("model", "at_4k", "at_32k"), [("gpt-oss-20b", 77.36, 59.85), ("gpt-oss-120b", 53.95, 41.35)])
+def test_dgx_spark_decode_at_depth(model: str, at_4k: float, at_32k: float) -> None:
+    """llama-bench tg32 @ d4096 and @ d32768 on a DGX Spark (ggerganov's benches/dgx-spark.md, build 6918,
+    benchmarks/data/cuda_current.csv): within 6 %.  Decode's attention arithmetic runs at the GPU's FP32 rate
+    (NVIDIA's ~31 TFLOPS for the GB10), not the FP16 tensor rate the entry stood in with before it had an FP32
+    figure: the 32k rows came 7-8 % fast then, the arithmetic priced at a quarter of its time."""
+    assert resolve_device("DGX Spark").fp32_tflops == 31.0
+    for depth, rate in ((4096, at_4k), (32768, at_32k)):
+        s = rigfit.fit(model, quant="MXFP4", hardware=["DGX Spark"], context_tokens=depth + 2048, depth_tokens=depth,
+                       gen_tokens=32, n_ubatch=2048, n_batch=2048, flash_attention=True, headroom_bytes=0).speed
+        assert s is not None
+        assert s.decode_tokens_per_s == pytest.approx(rate, rel=0.06)
