@@ -216,3 +216,17 @@ def test_every_estimated_part_price_states_its_basis() -> None:
     estimated = [e for rows in raw.values() if isinstance(rows, list) for e in rows
                  if isinstance(e, dict) and e.get("source") == "estimate"]
     assert estimated and all("Basis" in e.get("notes", "") for e in estimated)
+
+
+@pytest.mark.parametrize("name", ["H100 SXM", "H200 SXM", "H200 NVL", "H20", "A100 80GB PCIe"])
+def test_hopper_and_ampere_datacenter_boards_name_their_die(name: str) -> None:
+    """The speed model fits the HBM compute dies apart from the GeForce ones (rates.datacenter_silicon reads the
+    chip): an H200 SXM without its GH100 had been planned with the GeForce cards' constants."""
+    import rigfit
+    from rigfit.hardware.rates import datacenter_silicon
+    from rigfit.vocab import Vendor
+
+    dev = resolve_device(name)
+    assert dev.chip and datacenter_silicon(Vendor.NVIDIA, dev.chip)
+    s = rigfit.fit("llama3.1:8b", quant="Q4_K_M", hardware=[name]).speed
+    assert s is not None and s.classes == ("cuda-datacenter",)
