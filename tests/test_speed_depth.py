@@ -276,3 +276,18 @@ def test_the_plan_says_when_a_quantized_cache_is_copied(model: str, kv: str, not
     assert bool(copy) == noted
     if noted:
         assert copy[0].startswith("KV cache q8_0:")
+
+
+@pytest.mark.parametrize(("model", "card", "at_0", "at_32k"), [
+    ("gemma-4-26B-A4B-it", "RTX 3090", 331.55, 277.40),
+    ("gemma-4-31B-it", "RTX 5090", 154.50, 132.40),
+])
+def test_two_token_micro_batches_after_a_deep_cache(model: str, card: str, at_0: float, at_32k: float) -> None:
+    """llama.cpp PR #29152's master column (JohannesGaessler, 2026-09-19): pp256 at -ub 2 from depth 0 and 32768,
+    Q4_0.  A micro-batch this small is priced no faster than one decode step, and that step reads a sliding layer's
+    window, not the whole cache: with the window dropped the 3090's prompt after 32k tokens came out at 0.30 of
+    its depth-0 rate (0.84 measured).  The slowdown within 5 points."""
+    s0, s32 = (rigfit.fit(model, quant="Q4_0", hardware=[card], context_tokens=33792, depth_tokens=d,
+                          prompt_tokens=256, n_ubatch=2, n_batch=256, headroom_bytes=0).speed for d in (0, 32768))
+    assert s0 is not None and s32 is not None and s0.prefill_tokens_per_s and s32.prefill_tokens_per_s
+    assert s32.prefill_tokens_per_s / s0.prefill_tokens_per_s == pytest.approx(at_32k / at_0, abs=0.05)

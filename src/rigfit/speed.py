@@ -450,7 +450,7 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         if on is w:
             # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
             # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)
-            s = max(s, _apply(decode_terms(w, start, 0, current=build == "current"), cp))
+            s = max(s, _apply(decode_terms(w, start, w.window, current=build == "current"), cp))
         # the RAM-resident weights' copies come before the GPU computes with them (one stream, ggml-backend.cpp
         # ggml_backend_sched_compute_splits copies a split's inputs, then runs it): their time adds
         s += params.globals_.get("a_pcie", A_PCIE) * stream_s(w, prompt, n_ubatch, start)
