@@ -307,3 +307,27 @@ def test_experts_in_ram_stop_the_gpus_pipelining_a_prompt() -> None:
     assert both.placement is not None and both.placement.n_cpu_moe == 0
     w2 = device_work(both.spec, both.memory, both.placement, system=both.system)
     assert isinstance(w2, list) and pipelined(w2, both.placement)
+
+
+def test_several_users_read_the_experts_their_tokens_touch() -> None:
+    """One decode step for n sequences reads each routed expert any of their tokens picks once: 1 - (1 - k/E)^n of
+    a layer's experts (Qwen3-30B-A3B: 8 of 128), not one token's k (vLLM's fused MoE and llama.cpp's mul_mat_id
+    both run the step's tokens through each picked expert); a dense model's weights are read once either way."""
+    from rigfit.microbatch import step_work, touched_share
+    from rigfit.speedwork import device_work
+
+    r = rigfit.fit("qwen3:30b-a3b", quant="Q4_K_M", hardware=["RTX 4090"], context_tokens=8192)
+    (w,) = device_work(r.spec, r.memory, r.placement, system=r.system)
+    assert touched_share(w, 4) == pytest.approx(1 - (1 - 8 / 128) ** 4)
+    per_element = w.weights_read_bytes / w.params
+    extra = step_work(w, 4).weights_read_bytes - w.weights_read_bytes
+    assert extra == pytest.approx(w.resident_expert_elements * (touched_share(w, 4) - 8 / 128) * per_element)
+    assert step_work(w, 1) is w
+    dense = rigfit.fit("llama3.1:8b", quant="Q4_K_M", hardware=["RTX 4090"], context_tokens=8192)
+    (d,) = device_work(dense.spec, dense.memory, dense.placement, system=dense.system)
+    assert step_work(d, 8) is d
+    one, four = (rigfit.fit("qwen3:30b-a3b", quant="Q4_K_M", hardware=["RTX 4090"], context_tokens=8192,
+                            n_seq=n).speed for n in (1, 4))
+    assert one is not None and four is not None
+    agg1, agg4 = one.aggregate_decode_tokens_per_s, four.aggregate_decode_tokens_per_s
+    assert agg1 < agg4 < 4 * agg1

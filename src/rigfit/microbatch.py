@@ -5,6 +5,8 @@ constants)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .speedwork import DeviceWork
 
 
@@ -51,6 +53,15 @@ def matmul_outputs(work: DeviceWork) -> float:
 def touched_share(w: DeviceWork, tokens: int) -> float:
     """The share of ``w``'s routed experts that ``tokens`` tokens route to (each picks k of E: 1 - (1 - k/E)^n)."""
     return 1.0 - (1.0 - w.expert_ratio) ** tokens
+
+
+def step_work(w: DeviceWork, tokens: int) -> DeviceWork:
+    """``w`` as one step over ``tokens`` tokens reads it: a MoE's routed experts that any of them routes to
+    (touched_share), each read once, where one token reads its k; unchanged for one token or a dense model."""
+    if tokens <= 1 or not (w.resident_expert_elements and w.params):
+        return w
+    extra = w.resident_expert_elements * (touched_share(w, tokens) - w.expert_ratio)
+    return replace(w, weights_read_bytes=w.weights_read_bytes + max(0.0, extra) * w.weights_read_bytes / w.params)
 
 
 def ubatch_read_s(w: DeviceWork) -> float:

@@ -45,6 +45,7 @@ from .microbatch import (
     moe_expert_overhead_s,
     moe_ubatch_elements,
     scan_s,
+    step_work,
     stream_s,
     ubatch_read_s,
 )
@@ -74,8 +75,7 @@ A_PCIE = 2.5
 TYPE_SPLIT_CLASSES = ("cpu", "rocm")
 # ggml-cuda/mmq.cuh MMQ_DP4A_MAX_BATCH_SIZE: from this batch a chip with FP16 but no INT8 tensor cores uses cuBLAS
 MMQ_MAX_BATCH = 64
-# the same threshold in llama.cpp builds before PR #8075 (June 2024): ggml-cuda's MMQ_MAX_BATCH_SIZE, above which
-# a chip with tensor cores took cuBLAS under CUDA_USE_TENSOR_CORES (speedwork.DeviceWork.cublas_era_prompts)
+# before PR #8075 (June 2024), ggml-cuda's MMQ_MAX_BATCH_SIZE: above it tensor-core chips took cuBLAS instead
 OLD_MMQ_MAX_BATCH = 32
 # Below this much weights a model runs at the engine's fixed costs per operation, which the per-layer constants (fitted
 # on larger models) do not describe: the TinyStories GPT-2s prefill at 7,700 tok/s on a Ryzen 7 7840HS, not 100,000.
@@ -86,11 +86,10 @@ TINY_MODEL_BYTES = 50_000_000
 CURRENT_PROMPT_CLASSES = ("cuda", "ollama-cuda", "cuda-orin", "ollama-cuda-orin")
 # classes whose MoE prompts price the routed experts' FLOPs apart (a_fx) without the rest of the current CUDA
 # builds' split: Apple GPUs with matrix units, where MLX's expert matmuls (gather_qmm) stay far below the Neural
-# Accelerators' rate the dense matmuls reach (benchmarks/data/apple_matrix.csv: Qwen3.6-35B-A3B gains 4.3x from
-# an M4 Pro to an M5 Max, the dense models 6-8x); and llama.cpp's Vulkan shaders where they reach the matrix
-# units, whose MoE matmuls (mul_mm_id) ran 2-3x below the dense rate on an RTX 3090 / 5090
-# (benchmarks/data/vulkan_discrete.csv: gpt-oss-20b, Qwen3.6-35B-A3B, GLM-4.7-Flash); on the ALUs
-# (DeviceWork.alu_prompts) both run at one rate
+# Accelerators' rate the dense matmuls reach (benchmarks/data/apple_matrix.csv: Qwen3.6-35B-A3B gains 4.3x from an
+# M4 Pro to an M5 Max, the dense models 6-8x); and llama.cpp's Vulkan shaders where they reach the matrix units,
+# whose MoE matmuls (mul_mm_id) ran 2-3x below the dense rate on an RTX 3090 / 5090 (benchmarks/data/
+# vulkan_discrete.csv: gpt-oss-20b, Qwen3.6-35B-A3B, GLM-4.7-Flash); on the ALUs both run at one rate
 EXPERT_PROMPT_CLASSES = ("mlx-metal-na", "vulkan")
 # classes whose current builds price flash attention's prompt FLOPs apart (a_fa) at the rate of the units its kernels
 # run on (DeviceWork.attention_tflops): AMD and Intel GPUs on ROCm / Vulkan, NVIDIA's on Vulkan (fit_alu_attention)
@@ -301,7 +300,7 @@ def decode_time_s(works: list[DeviceWork], plan: Placement, position: float, win
                   params: SpeedParams, split_mode: str | None = None,
                   nvlink: bool | None = None, build: str = "current", batch: int = 1,
                   allreduce_s: float | None = None, allreduce_token_s: float = 0.0) -> tuple[float, list[float]]:
-    per = [_apply(decode_terms(w, position, window, batch, current=build == "current"),
+    per = [_apply(decode_terms(step_work(w, batch), position, window, batch, current=build == "current"),
                   class_params(params, era_class(w.cls, build)))
            for w in works]
     if plan.tensor_parallel > 1:
@@ -448,8 +447,9 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
                                    expert_rate_share(on, units)
                                    if build == "current" and on.cls in CURRENT_PROMPT_CLASSES else 1.0) / n_ub
         if on is w:
-            # a micro-batch reads the device's weights at least once: a prompt of a few tokens is memory-bound,
-            # never faster than one decode step (LocalScore's 16- and 64-token prompts, a chat's short turns)
+            # a micro-batch reads the device's weights at least once: a short prompt is memory-bound, never faster
+            # than one decode step (LocalScore's 16- and 64-token tests).  With one token's experts: the servers'
+            # short-prompt TTFT rows run faster than reading the experts n tokens touch (step_work) would allow
             s = max(s, _apply(decode_terms(w, start, w.window, current=build == "current"), cp))
         # the RAM-resident weights' copies come before the GPU computes with them (one stream, ggml-backend.cpp
         # ggml_backend_sched_compute_splits copies a split's inputs, then runs it): their time adds
