@@ -60,7 +60,7 @@ class DeviceWork:
     kv_bytes_per_pos: float  # full-attention KV bytes read per token of context
     swa_bytes_per_pos: float  # sliding-window KV bytes per token of context (capped at window)
     # of a quantized cache, the bytes per token of context that the engine's decode attention converts into an F16
-    # copy at each step and reads back (Engine.decode_attention_copies_cache): full-attention and sliding layers
+    # copy at each step and reads back (Engine.decode_kernel: not VECTOR): full-attention and sliding layers
     kv_copy_bytes_per_pos: float = 0.0
     swa_copy_bytes_per_pos: float = 0.0
     n_heads_layers: int  # sum over layers of attention heads (score matrices without FA)
