@@ -331,3 +331,26 @@ def test_several_users_read_the_experts_their_tokens_touch() -> None:
     assert one is not None and four is not None
     agg1, agg4 = one.aggregate_decode_tokens_per_s, four.aggregate_decode_tokens_per_s
     assert agg1 < agg4 < 4 * agg1
+
+
+def test_several_users_with_experts_in_ram_read_more_of_them_on_the_cpu() -> None:
+    """With --n-cpu-moe the CPU reads the RAM-resident experts of the GPU's layers, and a step for several users
+    reads each one any of their tokens picks (gpt-oss-120b: 4 of 128 per token; four users touch 12 % of a layer's
+    experts where one touches 3 %): the CPU's RAM, not the GPU, then sets the pace, and four users get little more
+    in total than one (before, each step read one token's experts and four users came out near 3x one)."""
+    from rigfit.microbatch import step_work
+    from rigfit.speedwork import device_work
+
+    fits = {n: rigfit.fit("gpt-oss-120b", hardware=["RTX 3090"], ram_bytes=128 << 30, context_tokens=8192, n_seq=n)
+            for n in (1, 4)}
+    r = fits[4]
+    assert r.placement is not None and r.placement.n_cpu_moe > 0
+    works = device_work(r.spec, r.memory, r.placement, system=r.system)
+    assert isinstance(works, list)
+    (cpu,) = [w for w in works if w.on_cpu]
+    assert cpu.ram_expert_bytes > 0
+    assert step_work(cpu, 4).weights_read_bytes > 2.5 * cpu.weights_read_bytes
+    one, four = (fits[n].speed for n in (1, 4))
+    assert one is not None and four is not None
+    agg1, agg4 = one.aggregate_decode_tokens_per_s, four.aggregate_decode_tokens_per_s
+    assert agg1 < agg4 < 1.5 * agg1

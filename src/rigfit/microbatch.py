@@ -57,11 +57,13 @@ def touched_share(w: DeviceWork, tokens: int) -> float:
 
 def step_work(w: DeviceWork, tokens: int) -> DeviceWork:
     """``w`` as one step over ``tokens`` tokens reads it: a MoE's routed experts that any of them routes to
-    (touched_share), each read once, where one token reads its k; unchanged for one token or a dense model."""
-    if tokens <= 1 or not (w.resident_expert_elements and w.params):
+    (touched_share), each read once, where one token reads its k (a GPU's own experts, and those a CPU keeps in RAM
+    for the GPU's layers); unchanged for one token or a dense model."""
+    if tokens <= 1 or not ((w.resident_expert_elements or w.ram_expert_bytes) and w.params):
         return w
-    extra = w.resident_expert_elements * (touched_share(w, tokens) - w.expert_ratio)
-    return replace(w, weights_read_bytes=w.weights_read_bytes + max(0.0, extra) * w.weights_read_bytes / w.params)
+    held = w.resident_expert_elements * w.weights_read_bytes / w.params + w.ram_expert_bytes  # bytes
+    extra = held * max(0.0, touched_share(w, tokens) - w.expert_ratio)
+    return replace(w, weights_read_bytes=w.weights_read_bytes + extra)
 
 
 def ubatch_read_s(w: DeviceWork) -> float:

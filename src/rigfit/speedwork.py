@@ -88,6 +88,8 @@ class DeviceWork:
     # a prompt micro-batch routes to nearly every expert, so the classes that fit ``a_x`` work through them all
     resident_elements: float = 0.0
     resident_expert_elements: float = 0.0
+    # the routed experts a CPU keeps in RAM for layers that run on a GPU (--n-cpu-moe), bytes: its decode reads them
+    ram_expert_bytes: float = 0.0
     expert_ratio: float = 1.0  # experts used per token / experts
     routed_elements: float = 0.0  # of ``params``, the routed experts' elements a token uses (MoE)
     # decode's dequantization work: quantized weight elements unpacked per token at the device's FP32 ALU rate
@@ -482,9 +484,10 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                     else:
                         matrix_adim += attention[il]
         # routed experts kept in RAM for layers that otherwise run on the GPU (--n-cpu-moe): read by the CPU
-        moved = 0.0
+        moved = ram_experts = 0.0
         if d.role == Role.CPU:
             moved = sum(mem.layers[il].expert_bytes * active for il in d.expert_layers)
+            ram_experts = float(sum(mem.layers[il].expert_bytes for il in d.expert_layers))
             calls += len(d.expert_layers) * spec.n_experts_active
         elif plan.n_cpu_moe:
             moved = -sum(mem.layers[il].expert_bytes * active for il in d.layers if il < plan.n_cpu_moe)
@@ -535,6 +538,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               streamed_bytes=streamed, pcie_gb_s=pcie, shard=shard,
                               resident_elements=resident * el_per_byte / shard,
                               resident_expert_elements=resident_x * el_per_byte / shard, expert_ratio=active,
+                              ram_expert_bytes=ram_experts / shard,
                               routed_elements=routed * el_per_byte / shard,
                               alu_tflops=alu, dequant_elements=elements / shard if quantized else 0.0,
                               fp4_bytes=w / shard if mem.quant.upper() in engine.fp4_formats else 0.0,
