@@ -236,11 +236,17 @@ def _attention_widths(engine_name: str, spec: ModelSpec) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _qk_head(spec: ModelSpec, il: int) -> int:
+    """Layer ``il``'s query-key head size as the attention kernels see it: MLA attends in its kv_lora_rank + rope
+    latent (llama.cpp's MQA form)."""
+    return spec.kv_lora_rank + spec.qk_rope_head_dim if spec.uses_mla else spec.head_dim_of(il)
+
+
 def _attention_shapes(spec: ModelSpec, layers: tuple[int, ...] | list[int]) -> set[tuple[int, int]]:
-    """The (query-key head size, query heads per key head) pairs of the attention layers among ``layers``; MLA
-    attends in its kv_lora_rank + rope latent (llama.cpp's MQA form)."""
+    """The (query-key head size, query heads per key head) pairs of the attention layers among ``layers``
+    (_qk_head)."""
     if spec.uses_mla:
-        return {(spec.kv_lora_rank + spec.qk_rope_head_dim, spec.n_heads)}
+        return {(_qk_head(spec, 0), spec.n_heads)}
     if not (spec.head_dim_per_layer or spec.n_heads_per_layer or spec.n_kv_heads_per_layer):
         return {(spec.head_dim, spec.n_gqa)}
     return {(spec.head_dim_of(il), spec.heads(il) // max(1, spec.kv_heads(il))) for il in layers
@@ -253,7 +259,7 @@ _KERNELS: dict[tuple[str, int, str, str, str], tuple[ModelSpec, tuple[DecodeKern
 def _decode_kernels(engine_name: str, spec: ModelSpec, backend: Backend, vendor: str,
                     chip: str) -> tuple[DecodeKernel, ...] | None:
     """Per layer: the kernel the engine's decode attention runs (Engine.decode_kernel), asked once per query-key
-    head size (MLA: the kv_lora_rank + rope latent); VECTOR for a layer without attention.  None where every layer
+    head size (_qk_head); VECTOR for a layer without attention.  None where every layer
     runs the vector kernel (most models: nothing to add up).  Memoized by the spec's identity (``spec.structure``
     is memoized so): hashing a whole spec per call cost the advisor's search more than the lookup saves."""
     key = (engine_name, id(spec), str(backend), vendor, chip)
@@ -264,7 +270,7 @@ def _decode_kernels(engine_name: str, spec: ModelSpec, backend: Backend, vendor:
     by_head: dict[int, DecodeKernel] = {}
     out = []
     for il in range(spec.n_layers):
-        qk = spec.kv_lora_rank + spec.qk_rope_head_dim if spec.uses_mla else spec.head_dim_of(il)
+        qk = _qk_head(spec, il)
         if spec.has_attention(il) and qk not in by_head:
             by_head[qk] = engine.decode_kernel(backend, Vendor.of(vendor), chip, qk)
         out.append(by_head[qk] if spec.has_attention(il) else DecodeKernel.VECTOR)
