@@ -182,7 +182,7 @@ def fit_apu(backend: str) -> tuple[dict[str, float], dict[str, tuple[float, floa
             (w,) = works
             moe.append((512 / float(row["pp512"])) / (moe_ubatch_elements(w, 512) / (w.bandwidth_gb_s * 1e9)))
         else:
-            pre.append((row, prefill_linear(works, r.placement, 512, run.n_batch, run.n_ubatch, run.flash_attention,
+            pre.append((row, prefill_linear(works, r.placement, 512, run.n_ubatch, run.flash_attention,
                                             r.quant.name.upper() in ("F16", "BF16"))))
             pre_t.append(512 / float(row["pp512"]))
     # one chip: its rows cannot tell dequantization from the byte stream (a_dq held at 0)
@@ -295,7 +295,7 @@ def linear_forms(prepared: Prepared, overlap: float = 1.0) -> tuple[list[tuple[R
                                   DECODE_ERA_SPLIT)))
         else:
             f16 = row.quant.upper() == "F16"
-            lin = prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch, False, f16,
+            lin = prefill_linear(works, r.placement, row.prompt, run.n_ubatch, False, f16,
                                  split_mode=r.placement.split_mode, overlap=overlap,
                                  build="2023-12" if row.old_build else "2024-05")
             pre.append((row, _era(lin)))
@@ -312,7 +312,7 @@ def datacenter_mmq(prepared: Prepared, theta: dict[str, float]) -> tuple[float, 
         if row.metric != "pp" or row.old_build or row.quant.upper() == "F16" or row.hw_class != "NVIDIA datacenter":
             continue
         assert r.placement is not None
-        lin = prefill_linear(works, r.placement, row.prompt, r.memory.run.n_batch, r.memory.run.n_ubatch, False,
+        lin = prefill_linear(works, r.placement, row.prompt, r.memory.run.n_ubatch, False,
                              False, split_mode=r.placement.split_mode)
         forms.append((row, _era(lin)))
         times.append(row.prompt / row.measured)
@@ -403,7 +403,7 @@ def published_prompt_forms(path: Path, cls: str) -> tuple[list[tuple[Any, dict[s
         run = PP_RUNS[row]
         if {w.cls for w in run.works} != {cls}:
             continue
-        forms.append((row, prefill_linear(run.works, run.plan, run.prompt, run.n_batch, run.n_ubatch,
+        forms.append((row, prefill_linear(run.works, run.plan, run.prompt, run.n_ubatch,
                                           run.flash_attention, run.f16, start=run.start)))
         seconds.append(t)
     return forms, seconds
@@ -416,14 +416,13 @@ class PrefillRun:
     works: list[DeviceWork]
     plan: Any
     prompt: int
-    n_batch: int
     n_ubatch: int
     flash_attention: bool
     f16: bool
     start: int
 
     def seconds(self, params: SpeedParams) -> float:
-        return prefill_time_s(self.works, self.plan, self.prompt, self.n_batch, self.n_ubatch, self.flash_attention,
+        return prefill_time_s(self.works, self.plan, self.prompt, self.n_ubatch, self.flash_attention,
                               self.f16, params, start=self.start)
 
 
@@ -646,10 +645,10 @@ def modern_forms(cls: str, engines: tuple[str, ...] = ("llama.cpp", "ollama"), w
         else:
             run = r.memory.run
             f16 = r.quant.name.upper() in ("F16", "BF16")
-            pre.append((row, prefill_linear(works, r.placement, row.prompt, run.n_batch, run.n_ubatch,
+            pre.append((row, prefill_linear(works, r.placement, row.prompt, run.n_ubatch,
                                             run.flash_attention, f16, start=depth)))
             pre_t.append(row.prompt / row.measured)
-            PP_RUNS[row] = PrefillRun(works, r.placement, row.prompt, run.n_batch, run.n_ubatch, run.flash_attention,
+            PP_RUNS[row] = PrefillRun(works, r.placement, row.prompt, run.n_ubatch, run.flash_attention,
                                       f16, depth)
     return dec, dec_t, pre, pre_t, devices
 
@@ -806,7 +805,7 @@ def localscore_runs(cls: str) -> list[LocalScoreRun]:
             run = f.memory.run
             window = f.spec.sliding_window
             dec.append({k: v for k, v in decode_linear(w, f.placement, p + (g - 1) / 2, window).items() if v})
-            lin = prefill_linear(w, f.placement, p, run.n_batch, run.n_ubatch, run.flash_attention,
+            lin = prefill_linear(w, f.placement, p, run.n_ubatch, run.flash_attention,
                                  f.quant.name.upper() in ("F16", "BF16"))
             pre.append({k: v / p for k, v in lin.items() if v})
             step.append({k: v / p for k, v in decode_linear(w, f.placement, 0, window).items() if v})
@@ -932,7 +931,7 @@ def bench_forms(path: Path, backend: str, card: str | None = None) -> tuple[
             dec_t.append(1 / row.measured)
         else:
             run = f.memory.run
-            PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
+            PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_ubatch, run.flash_attention,
                                       f.quant.name.upper() in ("F16", "BF16"), row.depth)
             pre.append((row, n / row.measured))
     return dec, dec_t, pre
@@ -966,7 +965,7 @@ def apple_matrix_rows() -> dict[str, list[tuple[object, float]]]:
         run = f.memory.run
         row = AppleRow(device=r["hardware"], engine=r["engine"], model=r["model"], prompt=n,
                        measured=float(r["pp_tokens_per_s"]))
-        PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_batch, run.n_ubatch, run.flash_attention,
+        PP_RUNS[row] = PrefillRun(works, f.placement, n, run.n_ubatch, run.flash_attention,
                                   f.quant.name.upper() in ("F16", "BF16"), 0)
         out.setdefault(works[0].cls, []).append((row, n / row.measured))
     return out
@@ -1302,7 +1301,7 @@ def attention_sweeps() -> list[tuple[object, float, object, float]]:
             if (row.backend or backend) == "rocm" and row.date < WMMA_ATTENTION_FROM \
                     and works[0].attention_tflops == works[0].tflops:
                 continue  # the HIP build's WMMA attention kernel came later: these ran the tile kernel
-            PP_RUNS[row] = PrefillRun(works, f.placement, row.tokens, run.n_batch, run.n_ubatch, True,
+            PP_RUNS[row] = PrefillRun(works, f.placement, row.tokens, run.n_ubatch, True,
                                       f.quant.name.upper() in ("F16", "BF16"), row.depth)
             rows.append((row, row.tokens / row.measured))
     return with_baselines(rows, lambda r: r.depth >= DEEP_DEPTH or r.tokens >= LONG_PROMPT,
@@ -1649,7 +1648,7 @@ def fit_cpu_moe_prompts(cpre: list[tuple[Any, dict[str, float]]], cpre_t: list[f
             continue
         run = f.memory.run
         PP_RUNS[row] = PrefillRun(device_work(f.spec, f.memory, f.placement, system=f.system), f.placement,
-                                  row.tokens, run.n_batch, run.n_ubatch, run.flash_attention, False, row.depth)
+                                  row.tokens, run.n_ubatch, run.flash_attention, False, row.depth)
         rows.append((row, row.tokens / row.measured))
     params = with_constants(load_speed_params(), "cpu", **{k.split(":")[1]: v for k, v in constants.items()
                                                           if k.startswith("cpu:")})

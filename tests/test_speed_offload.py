@@ -202,7 +202,7 @@ def test_ram_layers_kv_cache_crosses_pcie_each_micro_batch() -> None:
     def copies_s(depth: int) -> float:
         def t(a: float) -> float:
             p = replace(params, globals_={**params.globals_, "a_pcie": a})
-            return prefill_time_s(works, r.placement, 512, run.n_batch, run.n_ubatch,  # type: ignore[arg-type]
+            return prefill_time_s(works, r.placement, 512, run.n_ubatch,  # type: ignore[arg-type]
                                   run.flash_attention, False, p, start=depth)
         return t(a_pcie) - t(0.0)
 
@@ -236,7 +236,7 @@ def test_prompt_micro_batches_overlap_only_across_gpus(hardware: list[str], gpu_
     run, params = r.memory.run, load_speed_params()
 
     def t(overlap: float) -> float:
-        return prefill_time_s(works, r.placement, 2048, 2048, 512, run.flash_attention, False,  # type: ignore[arg-type]
+        return prefill_time_s(works, r.placement, 2048, 512, run.flash_attention, False,  # type: ignore[arg-type]
                               params, overlap=overlap)
 
     assert (t(1.0) < 0.9 * t(0.0)) is overlaps

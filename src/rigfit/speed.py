@@ -383,7 +383,7 @@ def _prefill_stage_terms(works: list[DeviceWork], prompt: int, n_ubatch: int, fl
     return out
 
 
-def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
+def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, split_mode: str | None = None,
                    overlap: float = 1.0, build: str = "current", start: int = 0,
                    expert_units: float | None = None) -> dict[str, float]:
@@ -407,13 +407,8 @@ def prefill_linear(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         return acc
     scale = float(n_ub)
     if mode == "layer" and len(stages) > 1 and pipelined(works, plan):
-        g = len(stages)
-        per_batch = max(1, n_batch // n_ubatch)
-        scale, left = 0.0, n_ub
-        while left > 0:  # a batch of m micro-batches through g stages: sum + (m - 1) x one stage
-            m = min(per_batch, left)
-            scale += overlap * (1 + (m - 1) / g) + (1 - overlap) * m
-            left -= m
+        # the prompt's n_ub micro-batches through g stages: their sum + (n_ub - 1) x one stage (pipelined)
+        scale = overlap * (1 + (n_ub - 1) / len(stages)) + (1 - overlap) * n_ub
     for (cls, t, _, own), w in zip(stages, works, strict=True):
         _add(acc, cls, t, scale)
         _add(acc, w.cls, own, scale)
@@ -426,11 +421,15 @@ def pipelined(works: list[DeviceWork], plan: Placement) -> bool:
     src/llama-context.cpp pipeline_parallel), unless the engine stops it (Engine.overlaps_prompt_stages: llama.cpp
     with experts in RAM).  The dual RTX 3060 llama-bench runs in throughput_modern.csv show it even with -ngl at the
     layer count, one layer in RAM (a 2,048-token prompt at 1.4x a 512-token one's rate; one card: flat).  A single
-    GPU has nothing to overlap: the layers it streams from RAM run on it too, after its own."""
+    GPU has nothing to overlap: the layers it streams from RAM run on it too, after its own.  The overlap runs over
+    the whole prompt, not one n_batch: llama_decode returns with the graph still running and llama-bench's
+    test_prompt synchronizes once after its last batch (tools/llama-bench/llama-bench.cpp); four RTX 4090s take
+    Llama-3-8B's 8,192-token prompt at 2.7x one card's rate (XiongjieDai's tables), past the 2.3x that four
+    micro-batches per 2,048-token batch would allow."""
     return sum(not w.on_cpu for w in works) > 1 and get_engine(plan.engine).overlaps_prompt_stages(plan.n_cpu_moe > 0)
 
 
-def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batch: int, n_ubatch: int,
+def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_ubatch: int,
                    flash_attention: bool, f16: bool, params: SpeedParams, split_mode: str | None = None,
                    build: str = "current", start: int = 0, overlap: float | None = None,
                    allreduce_token_s: float = 0.0) -> float:
@@ -463,16 +462,10 @@ def prefill_time_s(works: list[DeviceWork], plan: Placement, prompt: int, n_batc
         return n_ub * max(stage) * max(1, plan.pipeline_parallel) + 2 * plan.n_layers * (
             n_ub * params.globals_.get("t_allreduce_pcie", 30e-6) + prompt * allreduce_token_s)
     if mode == "layer" and len(stage) > 1 and pipelined(works, plan):
-        total, left = 0.0, n_ub
-        per_batch = max(1, n_batch // n_ubatch)
         rho = params.globals_.get("pipe_overlap", 1.0) if overlap is None else overlap
-        while left > 0:
-            m = min(per_batch, left)
-            total += rho * (sum(stage) + (m - 1) * max(stage)) + (1 - rho) * m * sum(stage)
-            left -= m
-        return total
+        return rho * (sum(stage) + (n_ub - 1) * max(stage)) + (1 - rho) * n_ub * sum(stage)
     if mode == "row" and len([w for w in works if not w.on_cpu]) > 1:
-        lin = prefill_linear(works, plan, prompt, n_batch, n_ubatch, flash_attention, f16, mode, build=build,
+        lin = prefill_linear(works, plan, prompt, n_ubatch, flash_attention, f16, mode, build=build,
                              start=start)
         return sum(v * value(params, k) for k, v in lin.items())
     return n_ub * sum(stage)
@@ -523,7 +516,7 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         t_pp = None
         notes.append("dense FP16 rate unknown for a device: no prefill estimate")
     else:
-        t_pp = prefill_time_s(works, plan, prompt_tokens, run.n_batch, run.n_ubatch, run.flash_attention, f16,
+        t_pp = prefill_time_s(works, plan, prompt_tokens, run.n_ubatch, run.flash_attention, f16,
                               params, split_mode, build, depth_tokens,
                               overlap=0.0 if net is not None and not net.overlapped else None,
                               allreduce_token_s=ar_tok)
