@@ -136,3 +136,23 @@ def test_metal_base_and_max_chips_on_current_builds(hardware: str, pp512: float,
     assert r.speed is not None and r.speed.classes == ("metal",) and r.speed.prefill_tokens_per_s is not None
     assert r.speed.decode_tokens_per_s == pytest.approx(tg128, rel=0.15)
     assert r.speed.prefill_tokens_per_s == pytest.approx(pp512, rel=0.15)
+
+
+# XiongjieDai/GPU-Benchmarks-on-LLM-Inference @eafac9d (Dec 2023): llama.cpp main, ~500-token prompts on 2-6 RTX 4090s
+@pytest.mark.parametrize(("n_gpus", "model", "quant", "measured"), [
+    (2, "Llama-2-7B", "F16", 1729.35), (6, "Llama-2-7B", "F16", 425.87),
+    (2, "LLaMA-1-65B", "Q4_0", 269.09), (6, "LLaMA-1-65B", "F16", 84.36),
+])
+def test_dec_2023_row_split_prompts_pay_a_copy_as_wide_as_the_model(n_gpus: int, model: str, quant: str,
+                                                                     measured: float) -> None:
+    """Before llama.cpp's layer split became the default (b1875, Jan 2024) several GPUs split every matmul by rows:
+    each one's input went to every GPU and the output rows came back, so a prompt pays per token, layer and GPU a
+    copy as wide as the model: ~1e-5 s for the 7B (width 4,096), 2.2-2.5e-5 s for the 65B (8,192).  A cost per
+    layer alone priced the 7B 42 % slow and the 65B up to 67 % fast.  Within 30 % (the class's rows: 9 % median
+    held out by device)."""
+    from rigfit import fit
+
+    r = fit(model, quant=quant, hardware=[f"{n_gpus}x RTX 4090"], context_tokens=1600, prompt_tokens=500,
+            gen_tokens=1024, flash_attention=False, kv_cache_type="f16", n_batch=512, n_ubatch=512,
+            ram_bytes=256 << 30, headroom_bytes=0, split_mode="row", llamacpp_build="2023-12")
+    assert r.speed is not None and r.speed.prefill_tokens_per_s == pytest.approx(measured, rel=0.30)
