@@ -52,6 +52,23 @@ def test_layer_split_two_gpus_and_tensor_split() -> None:
     assert skew is not None and len(skew.accelerators[0].layers) > 2 * len(skew.accelerators[1].layers)
 
 
+@pytest.mark.parametrize(("model", "hardware", "tensor_split", "counts"), [
+    ("Meta-Llama-3-70B", "4x RTX 4090", None, [21, 20, 20, 20]),  # 80 layers + output over 81 slots
+    ("Meta-Llama-3-8B", "4x RTX 4090", None, [9, 8, 8, 8]),  # 32 + output over 33
+    ("Meta-Llama-3-8B", "2x RTX 3090", (3.0, 1.0), [25, 8]),  # splits 0.75 / 1.0: slots k / 33 < 0.75 on the first
+])
+def test_layer_split_assigns_layers_by_count_as_llama_cpp(model: str, hardware: str,
+                                                         tensor_split: tuple[float, ...] | None,
+                                                         counts: list[int]) -> None:
+    """llama.cpp gives the k-th of the ngl offloaded slots (the output layer the last) to the first GPU whose
+    cumulative share of the split exceeds k / ngl (src/llama-model.cpp load_tensors, get_layer_buft_list), by count,
+    not by bytes: the last GPU holds as many slots as the others although the output layer is larger than a block."""
+    p = fit(model, quant="Q4_K_M", context_tokens=4096, hardware=[hardware], tensor_split=tensor_split).placement
+    assert p is not None and p.verdict == "gpu"
+    assert [len(d.layers) + d.has_output for d in p.accelerators] == counts
+    assert p.accelerators[-1].has_output
+
+
 def test_heterogeneous_cards() -> None:
     r = fit("Meta-Llama-3-70B", quant="Q4_K_M", context_tokens=4096, hardware=["4090", "3060 12GB"])
     p = r.placement

@@ -16,6 +16,8 @@ Pure functions of a memory breakdown and a list of devices.  The rules follow th
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -112,26 +114,23 @@ def _targets(avail: list[int], split: tuple[float, ...] | None) -> list[float]:
 
 def _assign_layers(costs: list[int], out_cost: int, avail: list[int], fractions: list[float],
                    first: int) -> list[list[int]] | None:
-    """Layers ``first..n_layer`` (n_layer = output) in order onto GPUs, proportional to ``fractions`` as
-    llama.cpp does (each GPU takes a contiguous run); None when some GPU would overflow."""
+    """Layers ``first..n_layer`` (n_layer = output) in order onto GPUs as llama.cpp assigns them: by count, not
+    bytes, the k-th of the ngl offloaded units to the first GPU whose cumulative share of ``fractions`` exceeds
+    k / ngl (src/llama-model.cpp load_tensors, get_layer_buft_list: upper_bound over the normalized prefix sums of
+    the split), so each GPU takes a contiguous run and the output layer counts as one unit; None when some GPU
+    would overflow."""
     n = len(costs)
     if len(avail) == 1:  # one GPU takes every unit or fails: both passes below come to that
         need = sum(costs[first:]) + (out_cost if first <= n else 0)
         return [list(range(first, n + 1))] if need <= avail[0] else None
     units = list(range(first, n + 1))
-    total = sum(costs[i] for i in units if i < n) + (out_cost if n in units else 0)
+    bounds = list(itertools.accumulate(fractions))
     out: list[list[int]] = [[] for _ in avail]
     used = [0] * len(avail)
-    cum, j = 0.0, 0
-    bound = fractions[0] * total
-    for u in units:
-        c = out_cost if u == n else costs[u]
-        while j < len(avail) - 1 and (cum + c / 2 > bound):
-            j += 1
-            bound += fractions[j] * total
+    for k, u in enumerate(units):
+        j = min(bisect.bisect_right(bounds, k / len(units)), len(avail) - 1)
         out[j].append(u)
-        used[j] += c
-        cum += c
+        used[j] += out_cost if u == n else costs[u]
     if all(u <= a for u, a in zip(used, avail, strict=True)):
         return out
     # proportional split overflowed one card: fill greedily in order instead (llama.cpp --fit does the same)
