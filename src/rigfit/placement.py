@@ -16,8 +16,8 @@ Pure functions of a memory breakdown and a list of devices.  The rules follow th
 
 from __future__ import annotations
 
-import bisect
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -124,13 +124,22 @@ def _assign_layers(costs: list[int], out_cost: int, avail: list[int], fractions:
         need = sum(costs[first:]) + (out_cost if first <= n else 0)
         return [list(range(first, n + 1))] if need <= avail[0] else None
     units = list(range(first, n + 1))
-    bounds = list(itertools.accumulate(fractions))
-    out: list[list[int]] = [[] for _ in avail]
-    used = [0] * len(avail)
-    for k, u in enumerate(units):
-        j = min(bisect.bisect_right(bounds, k / len(units)), len(avail) - 1)
-        out[j].append(u)
-        used[j] += out_cost if u == n else costs[u]
+    ngl = len(units)
+    out: list[list[int]] = []
+    start = 0
+    for j, bound in enumerate(itertools.accumulate(fractions)):
+        # the slots k with k / ngl < bound go to GPUs 0..j (the last GPU takes the rest)
+        end = ngl if j == len(avail) - 1 else min(ngl, max(start, math.ceil(bound * ngl)))
+        while end > start and (end - 1) / ngl >= bound and j < len(avail) - 1:
+            end -= 1
+        while end < ngl and end / ngl < bound and j < len(avail) - 1:
+            end += 1
+        out.append(units[start:end])
+        start = end
+    # each GPU's bytes from prefix sums over the units (the output layer's cost last)
+    acc = [0, *itertools.accumulate(costs[first:n] + ([out_cost] if first <= n else []))]
+    ends = [0, *itertools.accumulate(len(part) for part in out)]
+    used = [acc[b] - acc[a] for a, b in itertools.pairwise(ends)]
     if all(u <= a for u, a in zip(used, avail, strict=True)):
         return out
     # proportional split overflowed one card: fill greedily in order instead (llama.cpp --fit does the same)

@@ -218,6 +218,12 @@ def _block_units(spec: ModelSpec) -> tuple[float, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
+def _state_layers(spec: ModelSpec) -> tuple[bool, ...]:
+    """Per layer: whether it keeps a recurrent state (ModelSpec.has_state), asked once per model structure."""
+    return tuple(spec.has_state(il) for il in range(spec.n_layers))
+
+
+@functools.lru_cache(maxsize=1024)
 def _attention_widths(engine_name: str, spec: ModelSpec) -> tuple[int, ...]:
     """Per layer where it attends: query heads x the mean of the key and value head sizes (attention's FLOPs per
     cached token are 4 x this), else 0.  An engine that caches MLA's latent (``kv_layout``: no separate V)
@@ -351,6 +357,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
     layout = _kv_read_layout(mem.run.engine, structure)
     attention = _attention_widths(mem.run.engine, structure)
     units = _block_units(structure)
+    states = _state_layers(structure)
     engine = get_engine(mem.run.engine)
     elem_k, elem_v = _kv_elem(mem)
     active = spec.n_experts_active / spec.n_experts if spec.n_experts else 1.0
@@ -454,7 +461,7 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
             resident += lay.weights_bytes - (lay.expert_bytes if in_ram else 0)
             resident_x += 0 if in_ram else lay.expert_bytes
             kind, k, v = layout[il]
-            if spec.has_state(il):
+            if states[il]:
                 state += spec.recurrent_state_bytes  # one sequence's (the cache holds n_seq of them)
             per = k * elem_k + v * elem_v
             if kind == LayerKind.SLIDING:
