@@ -103,6 +103,35 @@ def test_ollama_on_linux_asks_for_the_vulkan_backend_on_an_intel_gpu() -> None:
     assert make_request("llama3.2:1b", engine="ollama", hardware=["Arc B580"], backend="vulkan").system is not None
 
 
+def test_ollama_on_linux_runs_an_integrated_intel_gpu_s_model_on_the_cpu() -> None:
+    """Ollama drives Intel GPUs through Vulkan, whose runtime a Linux install needs added (docs/gpu.mdx); without it
+    Ollama runs on the CPU, sees no GPU memory (num_ctx 4,096) and says so.  throughput_modern.csv, llmfit community
+    (llmfit 1.1.10): a Core Ultra 7 258V under Linux decodes deepseek-r1:7b at 6.70 tok/s (eval_count /
+    eval_duration, 3 runs).  Within 15 %."""
+    r = rigfit.fit("deepseek-r1:7b", engine="ollama", hardware=["Core Ultra 7 258V"])
+    assert r.placement is not None and r.placement.verdict == "cpu" and r.memory.run.backend == "cpu"
+    assert r.memory.run.context_tokens == 4096
+    assert any("through its vulkan backend" in n for n in r.placement.notes)
+    assert r.speed is not None and r.speed.decode_tokens_per_s == pytest.approx(6.70, rel=0.15)
+    on_windows = rigfit.fit("deepseek-r1:7b", engine="ollama", hardware=["Core Ultra 7 258V"], os_name="windows")
+    assert on_windows.memory.run.backend == "vulkan"
+
+
+def test_the_cpu_backend_leaves_a_discrete_gpu_empty() -> None:
+    """A CPU build (or -ngl 0) beside an RTX 4090 runs every layer from RAM: the plan, its speed and Ollama's
+    Modelfile (num_gpu 0) say so; the card's memory is not the engine's (Ollama's default context 4,096)."""
+    from rigfit.launch import launch
+
+    gpu = rigfit.fit("llama3.1:8b", quant="Q4_K_M", hardware=["RTX 4090"], ram_bytes=64 << 30)
+    r = rigfit.fit("llama3.1:8b", quant="Q4_K_M", hardware=["RTX 4090"], backend="cpu", ram_bytes=64 << 30)
+    assert r.placement is not None and r.placement.verdict == "cpu" and r.placement.gpu_layers == 0
+    assert r.speed is not None and gpu.speed is not None
+    assert r.speed.decode_tokens_per_s < gpu.speed.decode_tokens_per_s / 5
+    o = rigfit.fit("llama3.1:8b", quant="Q4_K_M", engine="ollama", hardware=["RTX 4090"], backend="cpu")
+    assert o.memory.run.context_tokens == 4096
+    assert "PARAMETER num_gpu 0" in launch(o, "ollama").files[0].content
+
+
 @pytest.mark.parametrize(("args", "line"), [
     (["-H", "2x 3090", "-tp", "2"], "rigfit: error: llama.cpp has no tensor or pipeline parallelism (vLLM has) "
                                     "(--tensor-parallel, --pipeline-parallel, --engine)\n"),

@@ -23,7 +23,7 @@ from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resol
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .system import System, SystemDevice, make_system
 from .tensorformats import TensorFormat
-from .vocab import ClusterMode, Split, Verdict, WeightFormat
+from .vocab import Backend, ClusterMode, Split, Verdict, WeightFormat
 
 if TYPE_CHECKING:  # placement and speed load when a plan has hardware: a memory-only fit starts faster
     from .placement import Placement
@@ -152,8 +152,11 @@ def _plan(req: FitRequest) -> FitResult:
         placement = plan_cluster(spec, mem, nodes, mode=req.cluster_mode or cluster_mode_for(spec, eng, system),
                                  ram_bytes=system.ram_bytes)
     else:
+        # a discrete GPU left to the CPU backend holds nothing (llama.cpp built or run without its GPU backend,
+        # -ngl 0; Ollama without the GPU's runtime): the plan is the CPU's; a unified pool stays (plan_unified)
         accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
-                  for sd in system.accelerators for _ in range(sd.count)]
+                  for sd in system.accelerators if sd.backend != Backend.CPU or sd.device.unified
+                  for _ in range(sd.count)]
         placement = plan(spec, mem, accels, ram_bytes=system.ram_bytes, tensor_split=req.tensor_split,
                          tensor_parallel=req.tensor_parallel, pipeline_parallel=req.pipeline_parallel,
                          cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers, n_cpu_moe=req.n_cpu_moe)
@@ -411,8 +414,9 @@ MAX_USERS = 1024  # the search's ceiling: llama-server slots / vLLM sequences
 
 def _gpu_bytes(system: System) -> int:
     """The accelerators' memory as the engine sees it (before the plan's safety headroom): what engines that
-    pick their own defaults by GPU memory (Ollama's context) read."""
-    return sum((sd.usable.usable_bytes + sd.usable.headroom_bytes) * sd.count for sd in system.accelerators)
+    pick their own defaults by GPU memory (Ollama's context) read.  A GPU left to the CPU backend is none."""
+    return sum((sd.usable.usable_bytes + sd.usable.headroom_bytes) * sd.count for sd in system.accelerators
+               if sd.backend != Backend.CPU)
 
 
 def _engine_first_context(req: FitRequest) -> FitRequest:

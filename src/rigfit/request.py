@@ -329,6 +329,7 @@ def _backend(backend: str | None, eng: Engine) -> Backend | None:
 def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
     """Each device with the backend the engine drives it with; an error when it cannot."""
     chosen: dict[str, Backend] = {}
+    notes: list[str] = []
     os_of = {sd.device.name: n.os for n in system.nodes for sd in n.devices}
     for sd in system.devices:
         d = sd.device
@@ -345,6 +346,16 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
             chosen[d.name] = own
         elif d.kind != "cpu" and eng.fallback_backend in device_backends(d) and os_of.get(d.name) in eng.fallback_os:
             chosen[d.name] = eng.fallback_backend
+        elif (d.kind != "cpu" and d.unified and eng.fallback_backend in device_backends(d)
+              and Backend.CPU in eng.backends):
+            # elsewhere the install finds no runtime for that backend unless one is added, and an integrated GPU's
+            # runs on the CPU (an Ultra 7 258V's Ollama runs under Linux in throughput_modern.csv decode at the
+            # CPU's rate); a discrete card's owner is asked which backend (below)
+            chosen[d.name] = Backend.CPU
+            notes.append(f"{eng.title} drives {d.name} through its {eng.fallback_backend} backend, whose runtime a "
+                         f"{os_of.get(d.name)} install needs added (most distributions do not ship it); planned on "
+                         f"the CPU, where {eng.title} runs without it; ask for the {eng.fallback_backend} backend "
+                         "to plan the GPU")
         elif d.kind == "cpu" and not system.accelerators:
             raise InvalidInput(f"{eng.title} needs a GPU; it runs on {', '.join(eng.backends)}",
                                options=("engine", "hardware"))
@@ -361,7 +372,8 @@ def _drive(system: System, eng: Engine, backend: Backend | None) -> System:
         raise InvalidInput(f"{', '.join(sd.device.name for sd in system.accelerators)} need different backends "
                            f"({', '.join(sorted(drives))}) and {eng.title} runs one per plan{hint}",
                            options=("hardware", "backend"))
-    return with_backends(system, chosen)
+    driven = with_backends(system, chosen)
+    return replace(driven, notes=(*driven.notes, *notes)) if notes else driven
 
 
 def check_request(req: FitRequest) -> None:

@@ -306,6 +306,8 @@ class Ollama(LlamaCpp):
         p = r.placement
         if r.request.gpu_layers is not None or p is None:
             params.append(("num_gpu", str(ngl)))  # layers asked for: -ngl, and llama-server fits no further
+        elif p.verdict == Verdict.CPU and r.system is not None and r.system.accelerators:
+            params.append(("num_gpu", "0"))  # planned on the CPU beside a GPU: no layer on it
         elif p.verdict == Verdict.PARTIAL_OFFLOAD:
             kept = f", keeping the experts of {p.n_cpu_moe} layers in RAM" if p.n_cpu_moe else ""
             notes.append(f"num_gpu unset: Ollama passes no -ngl and llama-server fits the model to the GPUs itself "
