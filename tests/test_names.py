@@ -42,6 +42,7 @@ def test_a_fine_tune_resolves_to_its_base(typed: str, base: str) -> None:
     ("cyankiwi/Ornith-1.0-35B-AWQ-INT4", "Qwen3.5-35B-A3B"),
     ("agentica-org/DeepCoder-14B-Preview", "DeepSeek-R1-Distill-Qwen-14B"),
     ("Jackrong/Qwopus3.6-27B-v2-MTP-GGUF", "Qwen3.6-27B"),
+    ("nemotron3:33b", "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"),  # Ollama's Nemotron 3 Nano Omni tag
 ])
 def test_a_listed_derivative_resolves_to_its_base(typed: str, base: str) -> None:
     spec = resolve_model(typed, online=False)
