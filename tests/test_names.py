@@ -265,3 +265,11 @@ def test_an_ollama_mlx_tag_plans_on_its_mlx_runner(capsys: pytest.CaptureFixture
                            "runs on metal (--engine, --hardware)")
     code, out, _ = run_cli(capsys, "fit", "qwen3.6:27b", "-e", "ollama", "-H", "M4 Pro 48GB", "--json")
     assert code == 0 and (json.loads(out)["engine"], json.loads(out)["quant"]) == ("ollama", "Q4_K_M")
+
+
+@pytest.mark.parametrize(("tag", "quant"), [("deepseek-r1:8b", "Q4_K_M"), ("deepseek-r1:8b-0528-qwen3-q8_0", "Q8_0")])
+def test_ollama_s_deepseek_r1_8b_is_the_qwen3_distill(tag: str, quant: str) -> None:
+    """Since May 2025 Ollama's deepseek-r1:8b is DeepSeek-R1-0528-Qwen3-8B (ollama.com/library/deepseek-r1), not the
+    Llama-8B distill it first named; its explicit tags carry the quant."""
+    r = rigfit.fit(tag, engine="ollama")
+    assert r.spec.name == "DeepSeek-R1-0528-Qwen3-8B" and r.quant.name == quant
