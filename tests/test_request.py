@@ -127,6 +127,7 @@ def test_the_cpu_backend_leaves_a_discrete_gpu_empty() -> None:
     assert r.placement is not None and r.placement.verdict == "cpu" and r.placement.gpu_layers == 0
     assert r.speed is not None and gpu.speed is not None
     assert r.speed.decode_tokens_per_s < gpu.speed.decode_tokens_per_s / 5
+    assert r.cost is None and "no accelerator" in r.cost_unknown  # the idle card's rated power is not the run's
     o = rigfit.fit("llama3.1:8b", quant="Q4_K_M", engine="ollama", hardware=["RTX 4090"], backend="cpu")
     assert o.memory.run.context_tokens == 4096
     assert "PARAMETER num_gpu 0" in launch(o, "ollama").files[0].content

@@ -152,11 +152,8 @@ def _plan(req: FitRequest) -> FitResult:
         placement = plan_cluster(spec, mem, nodes, mode=req.cluster_mode or cluster_mode_for(spec, eng, system),
                                  ram_bytes=system.ram_bytes)
     else:
-        # a discrete GPU left to the CPU backend holds nothing (llama.cpp built or run without its GPU backend,
-        # -ngl 0; Ollama without the GPU's runtime): the plan is the CPU's; a unified pool stays (plan_unified)
         accels = [Accelerator(device=sd.device, usable_bytes=sd.usable.usable_bytes)
-                  for sd in system.accelerators if sd.backend != Backend.CPU or sd.device.unified
-                  for _ in range(sd.count)]
+                  for sd in _engaged(system) for _ in range(sd.count)]
         placement = plan(spec, mem, accels, ram_bytes=system.ram_bytes, tensor_split=req.tensor_split,
                          tensor_parallel=req.tensor_parallel, pipeline_parallel=req.pipeline_parallel,
                          cpu_moe=req.cpu_moe, gpu_layers=req.gpu_layers, n_cpu_moe=req.n_cpu_moe)
@@ -188,7 +185,7 @@ def _plan(req: FitRequest) -> FitResult:
                         total_time_s=None if speed.total_time_s is None else speed.total_time_s + extra,
                         notes=(*speed.notes, f"first token includes {extra * 1000:.0f} ms of {eng.title}'s "
                                              f"request latency ({eng.request_overhead_source})"))
-    cost = running_cost([(sd.device, sd.count) for sd in system.accelerators],
+    cost = running_cost([(sd.device, sd.count) for sd in _engaged(system)],
                         speed.aggregate_decode_tokens_per_s if speed else None, req.kwh_price_usd)
     return FitResult(spec=spec, quant=q, engine=eng, memory=mem, request=req, system=system, placement=placement,
                      speed=speed, speed_unknown=sp.reason if isinstance(sp, SpeedUnknown) else "",
@@ -410,6 +407,12 @@ def _largest(at: Callable[[int], FitResult], lo: int, hi: int, want: int, best: 
 
 
 MAX_USERS = 1024  # the search's ceiling: llama-server slots / vLLM sequences
+
+
+def _engaged(system: System) -> list[SystemDevice]:
+    """The accelerators the plan runs on: a discrete GPU left to the CPU backend is not one (llama.cpp built or run
+    without its GPU backend, -ngl 0; Ollama without the GPU's runtime); a unified pool is (plan_unified)."""
+    return [sd for sd in system.accelerators if sd.backend != Backend.CPU or sd.device.unified]
 
 
 def _gpu_bytes(system: System) -> int:
