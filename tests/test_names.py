@@ -273,3 +273,11 @@ def test_ollama_s_deepseek_r1_8b_is_the_qwen3_distill(tag: str, quant: str) -> N
     Llama-8B distill it first named; its explicit tags carry the quant."""
     r = rigfit.fit(tag, engine="ollama")
     assert r.spec.name == "DeepSeek-R1-0528-Qwen3-8B" and r.quant.name == quant
+
+
+@pytest.mark.parametrize(("tag", "quant"), [("gemma3:27b-it-qat", "Q4_0"), ("gemma4:e4b-it-qat", "Q4_0"),
+                                            ("gemma3:27b", "Q4_K_M"), ("gemma3:4b-it-q8_0", "Q8_0")])
+def test_ollama_qat_tags_are_google_s_q4_0_files(tag: str, quant: str) -> None:
+    """Ollama's -qat tags carry Google's quantization-aware-trained Q4_0 GGUFs (gemma-3-27b-it-qat-q4_0-gguf run as
+    gemma3:27b-it-qat), not the library's Q4_K_M default; other tags keep their quant or the default."""
+    assert rigfit.fit(tag, engine="ollama").quant.name == quant

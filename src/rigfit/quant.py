@@ -444,11 +444,15 @@ def tag_is_mlx(tag: str) -> bool:
 def tag_quant(tag: str) -> str | None:
     """The GGUF file type an Ollama tag names ("qwen2.5:7b-instruct-q8_0" -> Q8_0, "llama3.1:8b-fp16" -> F16);
     None for a tag without one ("llama3.1:8b": the library's default file, Q4_K_M for most models)."""
-    for part in reversed(tag_parts(tag)):
+    parts = tag_parts(tag)
+    for part in reversed(parts):
         key = _FLOAT_TO_GGUF.get(part.upper(), part.upper())
         if key in GGUF_FILE_TYPES:
             return key
-    return None
+    # a quantization-aware-trained tag ("gemma3:27b-it-qat", "gemma4:e4b-it-qat") is Google's QAT Q4_0 file
+    # (gemma-3-27b-it-qat-q4_0-gguf; neobundy/CWK-Deep-Dive-Into-AI-Reboot guides/13-Gemma3-QAT-with-Ollama-Guide.md
+    # runs it as gemma3:27b-it-qat), not the library's Q4_K_M default
+    return "Q4_0" if any(part.lower() == "qat" for part in parts) else None
 
 
 # the words a quantized checkpoint's repository name carries, in precedence order ("Qwen/Qwen3-8B-AWQ",
