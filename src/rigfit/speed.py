@@ -58,6 +58,7 @@ from .speedwork import (
     F16_QUANTS,
     DeviceWork,
     SpeedUnknown,
+    cache_step_bytes,
     core_limit_note,
     device_work,
     host_cpu,
@@ -163,8 +164,7 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
     DECODE_EXPERT_CLASSES its routed-expert matmuls)."""
     bw = work.bandwidth_gb_s * 1e9
     swa = min(position, window or position)
-    kv = batch * ((work.kv_bytes_per_pos + work.kv_copy_bytes_per_pos) * position + work.state_bytes
-                  + (work.swa_bytes_per_pos + work.swa_copy_bytes_per_pos) * swa)
+    kv = batch * sum(cache_step_bytes(work, position, window))
     # a_w prices every byte read (with the F16 copy a decode kernel makes of a quantized cache: DeviceWork
     # .kv_copy_bytes_per_pos); a_kv the extra cost of attention over the cache (>= 0: never cheaper than a weight
     # read; without flash attention the f32 scores add to it); a_dq the ALU work of unpacking quantized weights

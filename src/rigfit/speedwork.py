@@ -308,16 +308,22 @@ def host_cpu(system: System | None, cpu_bandwidth_gb_s: float | None = None,
     return bw or DEFAULT_CPU_BANDWIDTH_GB_S, tf, not bw
 
 
+def cache_step_bytes(w: DeviceWork, position: float, window: int) -> tuple[float, float]:
+    """One sequence's cache bytes a decode step reads at context position ``position``: (the cache as stored and the
+    recurrent state, the F16 copy a decode kernel makes of a quantized cache: DeviceWork.kv_copy_bytes_per_pos); a
+    sliding-window layer's up to ``window`` cells."""
+    swa = min(position, window or position)
+    return (w.kv_bytes_per_pos * position + w.swa_bytes_per_pos * swa + w.state_bytes,
+            w.kv_copy_bytes_per_pos * position + w.swa_copy_bytes_per_pos * swa)
+
+
 def kv_copy_note(works: list[DeviceWork], position: float, kv_label: str) -> str:
     """A note where the F16 copy a decode kernel makes of a quantized cache (DeviceWork.kv_copy_bytes_per_pos) is a
     tenth or more of the bytes a token reads at context position ``position``, else ''."""
-    def read(w: DeviceWork, copy: bool) -> float:
-        swa = min(position, w.window or position)
-        if copy:
-            return w.kv_copy_bytes_per_pos * position + w.swa_copy_bytes_per_pos * swa
-        return w.weights_read_bytes + w.kv_bytes_per_pos * position + w.swa_bytes_per_pos * swa + w.state_bytes
-    copied = sum(read(w, True) for w in works)
-    share = copied / (copied + sum(read(w, False) for w in works)) if copied else 0.0
+    parts = [cache_step_bytes(w, position, w.window) for w in works]
+    copied = sum(copy for _, copy in parts)
+    read = sum(w.weights_read_bytes + stored for w, (stored, _) in zip(works, parts, strict=True))
+    share = copied / (copied + read) if copied else 0.0
     if share < 0.1:
         return ""
     return (f"KV cache {kv_label}: the layers whose head size the decode kernel takes only in F16 convert it to an "
