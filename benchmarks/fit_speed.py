@@ -43,7 +43,7 @@ from rigfit.speed import (
     prefill_time_s,
 )
 from rigfit.speedclass import DECODE_KEYS, PREFILL_KEYS, PROMPT_FAMILIES, SpeedParams, load_speed_params
-from rigfit.speedwork import DeviceWork, device_work
+from rigfit.speedwork import OLD_F16_GEMV_BYTES_PER_SM_CYCLE, DeviceWork, device_work
 from speed_rows import CSV, Row, fit_row, load_rows
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "rigfit" / "data" / "speed_fit.toml"
@@ -359,6 +359,30 @@ def fit_held_out(forms: list[tuple[object, dict[str, float]]], measured_s: list[
             if c == card:
                 held[i] = _dot(forms[i][1], th) / measured_s[i]
     return theta, ins, held
+
+
+def old_f16_gemv_grid(prepared: Prepared, grid: Iterable[float] = (0.0, 6.0, 8.0, 9.0, 10.0, 11.0, 12.0)) -> list[str]:
+    """The F16 matrix-vector ceiling of builds before llama.cpp PR #9816 (speedwork.OLD_F16_GEMV_BYTES_PER_SM_CYCLE):
+    the 2023-2024 decode rows' leave-one-device-out error on the A100 / H100 PCIe class at each value of the
+    ceiling (bytes per multiprocessor cycle; 0: none), the other constants refitted at each.  The library's value is
+    the grid's best; the lines say so, or that it no longer is."""
+    tg = [(row, r, works) for row, r, works in prepared if row.metric == "tg"]
+    meas = [1 / row.measured for row, _, _ in tg]
+    scores = []
+    for k in grid:
+        scale = k / OLD_F16_GEMV_BYTES_PER_SM_CYCLE
+        forms = [(row, _era(decode_linear([replace(w, f16_gemv_gb_s=w.f16_gemv_gb_s * scale) for w in works],
+                                          r.placement, row.start + (row.gen - 1) / 2, r.spec.sliding_window,
+                                          build="2024-05"), DECODE_ERA_SPLIT)) for row, r, works in tg]
+        held = loo_ratios(forms, meas, _solve_decode(forms, meas), _solve_decode).get("cuda-datacenter", [])
+        errs = [abs(1 / x - 1) * 100 for x in held]
+        scores.append((statistics.median(errs), statistics.quantiles(errs, n=10)[-1], k))
+    best = min(scores)[2]
+    cells = ", ".join(f"{k:g}: {m:.1f} / {p:.1f} %" for m, p, k in scores)
+    verdict = "the library's value" if best == OLD_F16_GEMV_BYTES_PER_SM_CYCLE else \
+        f"NOT the library's {OLD_F16_GEMV_BYTES_PER_SM_CYCLE:g}: update speedwork.OLD_F16_GEMV_BYTES_PER_SM_CYCLE"
+    return [f"old F16 GEMV ceiling (bytes per SM cycle: A100 / H100 PCIe decode held out, median / p90): {cells}; "
+            f"best {best:g}, {verdict}"]
 
 
 def _solve_decode(dec: list[tuple[Row, dict[str, float]]], dec_t: list[float]) -> dict[str, float]:
@@ -1708,6 +1732,8 @@ def main(argv: list[str]) -> int:
     dec_t = [1 / r.measured for r, _ in dec]
     pre_t = [r.prompt / r.measured for r, _ in pre]
     theta = _solve_decode(dec, dec_t)
+    for line in old_f16_gemv_grid(prepared):
+        print(line)
     best = None
     for step in range(11):  # pipeline overlap: grid search, least squares for the rest at each value
         rho = step / 10

@@ -171,6 +171,8 @@ def decode_terms(work: DeviceWork, position: float, window: int, batch: int = 1,
     # where it is not hidden behind the memory stream (CPUs; Apple M1 and M2 GPUs, rates.apple_serial_dequant)
     dq = work.dequant_elements / (work.alu_tflops * 1e12) if work.alu_tflops else 0.0
     terms = {"a_w": (work.weights_read_bytes + kv) / bw, "a_kv": kv / bw, "t_layer": work.n_blocks, "a_dq": dq}
+    if not current and 0 < work.f16_gemv_gb_s < work.bandwidth_gb_s:  # an older build's F16 GEMV ceiling (speedwork)
+        terms["a_w"] += work.f16_weight_bytes * (1 / (work.f16_gemv_gb_s * 1e9) - 1 / bw)
     if current and work.cls in DECODE_ATTENTION_CLASSES and work.alu_tflops:
         # each query head's scores and weighted sum over the cache (the vector kernels run them on the FP32 / half2
         # ALUs; the layers whose kernel runs on the matrix units apart, DeviceWork.matrix_attn_dim_layers): 4 x

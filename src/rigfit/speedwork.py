@@ -41,6 +41,13 @@ from .vocab import Backend, DecodeKernel, LayerKind, Role, SpeedClass, Split, Ve
 
 DEFAULT_CPU_BANDWIDTH_GB_S = 89.6  # 2 channels DDR5-5600 (platforms.toml AM5 desktop): assumed when not given
 DEFAULT_CPU_TFLOPS = 1.0  # a 16-core AVX-512 desktop CPU, FP32 FMA peak order of magnitude (assumed)
+# llama.cpp's F16 matrix-vector kernel before PR #9816 (October 2024; ggml-cuda dmmv.cu, which read F16 weights with
+# scalar loads) kept too few bytes in flight per multiprocessor to reach HBM bandwidth: the PR measured 1.27x on an
+# H100 SXM's Llama-3-8B F16 decode and 1.01x on GDDR cards.  The May 2024 runs show the ceiling: F16 decode on an
+# A100 PCIe reaches 880 GB/s of its 1,935 and on an H100 PCIe 1,090 of 2,039 (about their multiprocessor-clock
+# ratio, 1.31), where GDDR cards reach 85-90 % of theirs.  Bytes per multiprocessor cycle the old kernel reaches,
+# chosen on those runs held out device by device (benchmarks/fit_speed.py old_f16_gemv_grid)
+OLD_F16_GEMV_BYTES_PER_SM_CYCLE = 10.0
 F16_QUANTS = ("F16", "BF16", "F32", "FP16", "FP32")
 
 
@@ -139,6 +146,11 @@ class DeviceWork:
     # the GPU's streaming multiprocessors / compute units (0: not known, or a CPU): what a MoE prompt's expert
     # kernels fill (microbatch.expert_rate_share)
     units: int = 0
+    # of weights_read_bytes, the F16 / BF16 weights a GPU's matrix-vector kernels read per decode step, and the rate
+    # the F16 kernel of builds before llama.cpp PR #9816 reaches on this GPU (OLD_F16_GEMV_BYTES_PER_SM_CYCLE x its
+    # multiprocessors x boost clock; 0: not an NVIDIA GPU on CUDA, or its multiprocessors or clock unknown)
+    f16_weight_bytes: float = 0.0
+    f16_gemv_gb_s: float = 0.0
 
 
 # ggml-cpu's prompt matmuls by weight type, in the families whose rates the throughput_modern.csv CPU rows tell
@@ -569,5 +581,9 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               output_elements=0.0 if mem.run.logits_all else head / shard,
                               family_shares=family_shares(mem.layer_type_elements, on_cpu),
                               on_cpu=on_cpu, expert_calls=calls,
-                              units=(dev.units or 0) if dev is not None and not on_cpu else 0))
+                              units=(dev.units or 0) if dev is not None and not on_cpu else 0,
+                              f16_weight_bytes=0.0 if quantized or on_cpu else w / shard,
+                              f16_gemv_gb_s=OLD_F16_GEMV_BYTES_PER_SM_CYCLE * dev.units * dev.boost_mhz * 1e-3 if (
+                                  dev is not None and not on_cpu and dev.vendor == "nvidia"
+                                  and mem.run.backend == "cuda" and dev.units and dev.boost_mhz) else 0.0))
     return out
