@@ -154,8 +154,8 @@ def load_request_rows(path: Path = CSV) -> list[ModernRow]:
 
 def decode_depth(row: ModernRow) -> int:
     """The tokens in the cache when the row's measured work starts: llama-bench runs each test from its ``-d``
-    depth; a server decodes after the row's own prompt (and prefills from its depth)."""
-    return row.depth if (row.bench or row.metric == "pp") else row.depth + row.prompt
+    depth; a server decodes after the row's own prompt (and prefills, to its first token, from its depth)."""
+    return row.depth if (row.bench or row.metric in ("pp", "ttft")) else row.depth + row.prompt
 
 
 def kv_settings(kv_type: str | None) -> dict[str, object]:
@@ -192,8 +192,12 @@ def fit_single_run(row: ModernRow) -> Any:
 
         # vLLM rows give the activation dtype; a quantized checkpoint's name gives its weights (...-int4-AutoRound)
         quant = checkpoint_quant(row.model) or quant
+    # a server's decode follows the row's own prompt: decode_depth counts it in the depth, so the request's prompt
+    # is then a token (the context holds the depth, the prompt and the answer once)
+    depth = decode_depth(row)
+    prompt = 1 if depth > row.depth else max(row.prompt, 1)
     return rigfit.fit(row.model, engine=row.engine, quant=quant, hardware=row.machine, headroom_bytes=0,
-                      prompt_tokens=max(row.prompt, 1), gen_tokens=max(row.gen, 1), depth_tokens=decode_depth(row),
+                      prompt_tokens=prompt, gen_tokens=max(row.gen, 1), depth_tokens=depth,
                       context_tokens=max(row.prompt + row.depth + row.gen + 16, 512), **kw)
 
 
@@ -398,7 +402,7 @@ def fit_bench_row(row: BenchRow, backend: str) -> Any:
         kw["flash_attention"] = row.flash_attention
     n = row.tokens
     return rigfit.fit(row.model, quant=row.quant, hardware=[row.device], backend=backend, headroom_bytes=0,
-                      context_tokens=row.depth + n + 256, prompt_tokens=n if row.metric == "pp" else 512,
+                      context_tokens=row.depth + n + 256, prompt_tokens=n if row.metric == "pp" else 256,
                       gen_tokens=n if row.metric == "tg" else 128, depth_tokens=row.depth, **kw)
 
 
@@ -463,6 +467,7 @@ def fit_cpu_row(row: CpuRow) -> Any:
     import rigfit
 
     n = row.tokens
+    prompt, gen = (n, 128) if row.metric == "pp" else (512, n)
     return rigfit.fit(row.model, quant=row.quant, hardware=[row.device], backend="cpu", n_threads=row.threads,
-                      context_tokens=row.depth + n + 256, prompt_tokens=n if row.metric == "pp" else 512,
-                      gen_tokens=n if row.metric == "tg" else 128, depth_tokens=row.depth)
+                      context_tokens=row.depth + prompt + gen + 256, prompt_tokens=prompt, gen_tokens=gen,
+                      depth_tokens=row.depth)

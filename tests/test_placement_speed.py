@@ -254,7 +254,7 @@ def test_rx_7900_xt_whole_requests(model: str, gen: float, total_ms: float) -> N
 def test_rx_7900_xtx_llama_bench(model: str, quant: str, test: str, depth: int, measured: float, rel: float) -> None:
     n = int(test[2:])
     r = fit(model, quant=quant, hardware=["RX 7900 XTX"], backend="rocm", headroom_bytes=0,
-            context_tokens=depth + n + 256, prompt_tokens=n if test.startswith("pp") else 512,
+            context_tokens=depth + n + 128 + 256, prompt_tokens=n if test.startswith("pp") else 128,
             gen_tokens=n if test.startswith("tg") else 128, depth_tokens=depth)
     assert r.speed is not None and r.speed.classes == ("rocm",)
     got = r.speed.decode_tokens_per_s if test.startswith("tg") else r.speed.prefill_tokens_per_s

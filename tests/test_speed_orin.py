@@ -27,8 +27,8 @@ def test_the_class_follows_the_chip(name: str, cls: str) -> None:
 
 
 def _rate(model: str, quant: str, hardware: str, metric: str, tokens: int, depth: int = 0) -> float:
-    f = rigfit.fit(model, quant=quant, hardware=[hardware], headroom_bytes=0, context_tokens=depth + tokens + 256,
-                   prompt_tokens=tokens if metric == "pp" else 512, gen_tokens=tokens if metric == "tg" else 128,
+    f = rigfit.fit(model, quant=quant, hardware=[hardware], headroom_bytes=0, context_tokens=depth + tokens + 384,
+                   prompt_tokens=tokens if metric == "pp" else 128, gen_tokens=tokens if metric == "tg" else 128,
                    depth_tokens=depth)
     assert f.speed is not None and f.speed.classes == ("cuda-orin",)
     rate = f.speed.prefill_tokens_per_s if metric == "pp" else f.speed.decode_tokens_per_s

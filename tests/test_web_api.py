@@ -84,6 +84,10 @@ BAD = [
      ["fit", "llama3.1:8b", "-H", "3090", "-e", "vllm", "--command", "ollama"]),
     ([("model", "llama3.1:8b"), ("hardware", "3090"), ("tensor_split", "a,b")],
      ["fit", "llama3.1:8b", "-H", "3090", "--tensor-split", "a,b"]),
+    ([("model", "llama3.1:8b"), ("ctx", "4096"), ("prompt_tokens", "8000")],
+     ["fit", "llama3.1:8b", "--ctx", "4096", "--prompt-tokens", "8000"]),
+    ([("model", "llama3.1:8b"), ("ctx", "4096"), ("depth_tokens", "8000")],
+     ["fit", "llama3.1:8b", "--ctx", "4096", "--depth", "8000"]),
 ]
 
 

@@ -86,6 +86,33 @@ def pick_quant(spec: ModelSpec, engine: Engine, quant: str | None) -> QuantSchem
 def fit(request: FitRequest) -> FitResult:
     """The plan for ``request``: itemized memory, and with a system the placement and speed; for a search
     request, the plan the search settles on."""
+    request, raised = _context_holding(request)
+    r = _searched(request)
+    if raised and r.placement is not None:
+        need = request.depth_tokens + request.prompt_tokens + request.gen_tokens
+        why = (f"context {request.context_tokens:,}: holds the {need:,} tokens of depth, prompt and answer, above "
+               f"{raised:,}, the engine's default")
+        r = replace(r, placement=replace(r.placement, notes=(why, *r.placement.notes)))
+    return r
+
+
+def _context_holding(req: FitRequest) -> tuple[FitRequest, int]:
+    """``req`` with a context that holds its depth, prompt and answer where none is asked for and the engine's own
+    first choice for the machine is smaller (as llama-bench sizes its context: n_ctx = depth + prompt + answer,
+    tools/llama-bench/llama-bench.cpp), rounded up to 256 tokens, and the default it replaced; else ``req`` and 0.
+    An asked-for context too small for them is refused when the request is made (request.timed_tokens)."""
+    if req.context_tokens is not None or req.search == Search.MAX_CONTEXT:
+        return req, 0
+    need = req.depth_tokens + req.prompt_tokens + req.gen_tokens
+    gpu = _gpu_bytes(req.system) if req.system is not None and not req.system.is_cluster else 0
+    first = req.engine.context_choices(req.model, gpu)[0][0]
+    if need <= first:
+        return req, 0
+    return replace(req, context_tokens=-(-need // MAX_CONTEXT_STEP) * MAX_CONTEXT_STEP), first
+
+
+def _searched(request: FitRequest) -> FitResult:
+    """The plan for ``request`` as its search asks (none: the plan itself)."""
     if request.search == Search.BEST_QUANT:
         return _best_quant(request)
     if request.search == Search.MAX_CONTEXT:
@@ -376,19 +403,21 @@ def ordering_probe(spec: ModelSpec) -> ModelSpec:
 
 def _max_context(req: FitRequest) -> FitResult:
     """The largest context (a multiple of 256, up to the model's maximum) that keeps the best verdict this
-    model reaches at 256 tokens on this hardware."""
+    model reaches on this hardware at the smallest context that holds the request's depth, prompt and answer."""
     assert req.system is not None  # check_request: a largest-context search needs a system
     spec = req.model
 
     def at(ctx: int) -> FitResult:
         return _plan(replace(req, context_tokens=ctx, search=Search.NONE))
 
-    lo_fit = at(MAX_CONTEXT_STEP)
+    # from the smallest context that holds the request's depth, prompt and answer
+    lo = -(-(req.depth_tokens + req.prompt_tokens + req.gen_tokens) // MAX_CONTEXT_STEP)
+    lo_fit = at(lo * MAX_CONTEXT_STEP)
     assert lo_fit.placement is not None
     want = lo_fit.placement.verdict.rank
     if want == Verdict.DOES_NOT_FIT.rank:
         return lo_fit
-    return _largest(lambda k: at(k * MAX_CONTEXT_STEP), 1, max(1, spec.max_context // MAX_CONTEXT_STEP), want,
+    return _largest(lambda k: at(k * MAX_CONTEXT_STEP), lo, max(lo, spec.max_context // MAX_CONTEXT_STEP), want,
                     lo_fit)
 
 

@@ -131,7 +131,7 @@ def predict_run(run: MeasuredRun, spec: ModelSpec, system: System, quant: str | 
     gen = run.gen_tokens or 128
     req = make_request(spec, quant=quant or run.quant, engine=eng, system=system, headroom_bytes=0,
                        prompt_tokens=prompt, gen_tokens=gen, depth_tokens=run.depth_tokens,
-                       context_tokens=max(run.depth_tokens + run.prompt_tokens + run.gen_tokens + 16, 512),
+                       context_tokens=max(run.depth_tokens + prompt + gen + 16, 512),
                        **kw)  # type: ignore[arg-type]
     r = fit(req)
     return r.speed, r.quant.name, str(r.memory.run.backend), r.speed_unknown

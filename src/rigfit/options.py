@@ -104,8 +104,8 @@ class FitOptions:
     gpu_memory: str | None = None
     gpu_memory_utilization: float | None = None
     ram: str | None = None
-    prompt_tokens: int = 512
-    gen_tokens: int = 128
+    prompt_tokens: int | None = None  # None: request.DEFAULT_PROMPT_TOKENS, or what the context holds
+    gen_tokens: int | None = None
     depth_tokens: int = 0
     split_mode: str | None = None
     gpu_layers: int | None = None

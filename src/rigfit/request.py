@@ -45,6 +45,9 @@ MAX_TOKENS = 1 << 24
 MAX_RAM_BYTES = 64 << 40
 MAX_HEADROOM_BYTES = 64 << 30
 MAX_THREADS = 1024
+# the prompt and answer a plan's speed is timed over when none are given (shortened to what an asked-for context holds)
+DEFAULT_PROMPT_TOKENS = 512
+DEFAULT_GEN_TOKENS = 128
 
 
 class Search(StrEnum):
@@ -99,8 +102,8 @@ class FitRequest:
     gpu_memory_bytes: int | None = None
     gpu_memory_utilization: float | None = None
     system: System | None = None
-    prompt_tokens: int = 512
-    gen_tokens: int = 128
+    prompt_tokens: int = DEFAULT_PROMPT_TOKENS
+    gen_tokens: int = DEFAULT_GEN_TOKENS
     depth_tokens: int = 0  # tokens already in the KV cache when the prompt and the answer start (llama-bench -d)
     split_mode: SplitMode | None = None
     tensor_split: tuple[float, ...] | None = None
@@ -161,9 +164,9 @@ def make_request(
     display: bool = False,
     headroom_bytes: int | None = None,
     kwh_price_usd: float | None = None,
-    prompt_tokens: int = 512,
+    prompt_tokens: int | None = None,
     depth_tokens: int = 0,
-    gen_tokens: int = 128,
+    gen_tokens: int | None = None,
     split_mode: str | None = None,
     tensor_split: tuple[float, ...] | None = None,
     tensor_parallel: int | None = None,
@@ -201,15 +204,16 @@ def make_request(
         # checkpoint's repository its format ("Qwen/Qwen3-8B-AWQ")
         quant = named[1] if named else (pulled[1].upper() if pulled and pulled[1] else
                                         checkpoint_quant(typed_name(model)))
-    if not 1 <= prompt_tokens <= MAX_TOKENS:
+    if prompt_tokens is not None and not 1 <= prompt_tokens <= MAX_TOKENS:
         raise InvalidInput(f"prompt tokens must be between 1 and {MAX_TOKENS:,}, got {prompt_tokens}",
                            options=("prompt_tokens",))
     if not 0 <= depth_tokens <= MAX_TOKENS:
         raise InvalidInput(f"depth must be between 0 and {MAX_TOKENS:,} tokens, got {depth_tokens}",
                            options=("depth_tokens",))
-    if not 1 <= gen_tokens <= MAX_TOKENS:
+    if gen_tokens is not None and not 1 <= gen_tokens <= MAX_TOKENS:
         raise InvalidInput(f"generated tokens must be between 1 and {MAX_TOKENS:,}, got {gen_tokens}",
                            options=("gen_tokens",))
+    prompt_tokens, gen_tokens = timed_tokens(context_tokens, prompt_tokens, depth_tokens, gen_tokens)
     if ram_bytes is not None and not 0 < ram_bytes <= MAX_RAM_BYTES:
         raise InvalidInput(f"system RAM must be between 1 byte and 64 TiB, got {ram_bytes} bytes",
                            options=("ram_bytes",))
@@ -264,6 +268,39 @@ def make_request(
         calibration=calibration, cluster_mode=_cluster_mode(cluster_mode))
     check_request(req)
     return req
+
+
+def timed_tokens(context_tokens: int | None, prompt_tokens: int | None, depth_tokens: int,
+                 gen_tokens: int | None) -> tuple[int, int]:
+    """The prompt and answer a plan's speed is timed over: as given, else DEFAULT_PROMPT_TOKENS and
+    DEFAULT_GEN_TOKENS shortened to what a given context holds after the depth (a 256-token context: a 128-token
+    prompt and answer).  Given ones that overflow a given context with the depth are refused, as the engines refuse
+    such a request (llama-server: "the request exceeds the available context size"); with no context given, the
+    plan's context is sized to hold them (api.fit)."""
+    if context_tokens is None or context_tokens < 1:  # no context, or one make_run_config refuses with its own line
+        return prompt_tokens or DEFAULT_PROMPT_TOKENS, gen_tokens or DEFAULT_GEN_TOKENS
+    room = context_tokens - depth_tokens
+    if room < 2 and depth_tokens:
+        raise InvalidInput(f"the {depth_tokens:,} tokens already in the cache leave no room for a prompt and an "
+                           f"answer in the {context_tokens:,}-token context asked for",
+                           options=("context_tokens", "depth_tokens"))
+    if room < 2 and not (prompt_tokens or gen_tokens):
+        return 1, 1  # a context too small for any request: its memory is what is asked
+    gen = gen_tokens or min(DEFAULT_GEN_TOKENS, max(1, room - prompt_tokens if prompt_tokens else room // 2))
+    prompt = prompt_tokens or min(DEFAULT_PROMPT_TOKENS, max(1, room - gen))
+    if depth_tokens + prompt + gen > context_tokens:
+        parts = [f"the prompt ({prompt:,} tokens)" if prompt_tokens else "a prompt",
+                 f"the answer ({gen:,} tokens)" if gen_tokens else "an answer"]
+        if depth_tokens:
+            parts.insert(0, f"the {depth_tokens:,} tokens already in the cache")
+        given = [name for name, value in (("depth_tokens", depth_tokens), ("prompt_tokens", prompt_tokens),
+                                          ("gen_tokens", gen_tokens)) if value]
+        least = "" if prompt_tokens and gen_tokens else "at least "
+        need = depth_tokens + (prompt_tokens or 1) + (gen_tokens or 1)
+        raise InvalidInput(f"{', '.join(parts[:-1])} and {parts[-1]} need {least}{need:,} "
+                           f"tokens of context, more than the {context_tokens:,} asked for",
+                           options=("context_tokens", *given))
+    return prompt, gen
 
 
 MAX_NODES = 64

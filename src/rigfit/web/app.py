@@ -213,7 +213,8 @@ def create_app(*, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
         backend: Str = None,
         hardware: Names = [],  # noqa: B006 (FastAPI copies query defaults)
         this_machine: bool = False, gpu_memory: Str = None, gpu_memory_utilization: float | None = None,
-        ram: Str = None, prompt_tokens: int = 512, gen_tokens: int = 128, depth_tokens: int = 0, split_mode: Str = None,
+        ram: Str = None, prompt_tokens: int | None = None, gen_tokens: int | None = None, depth_tokens: int = 0,
+        split_mode: Str = None,
         gpu_layers: int | None = None,
         n_cpu_moe: Annotated[int | None, Query(description="llama.cpp --n-cpu-moe: layers whose experts stay in RAM")]
         = None,
