@@ -84,3 +84,10 @@ def test_a_plan_never_times_more_tokens_than_its_context_holds(ctx: int | None, 
     r = plan(req)
     need = req.depth_tokens + req.prompt_tokens + req.gen_tokens
     assert r.memory.run.context_tokens >= need or (ctx is not None and ctx < 2 and not (depth or prompt or gen))
+
+
+def test_a_micro_batch_above_the_batch_is_said() -> None:
+    """llama.cpp runs n_ubatch = min(n_batch, n_ubatch) (llama_context); rigfit plans the same and says so."""
+    r = fit("llama3.1:8b", hardware=["RTX 4090"], n_ubatch=100000)
+    assert r.memory.run.n_ubatch == r.memory.run.n_batch == 2048
+    assert any(w.startswith("micro-batch 100,000 is larger than the batch") for w in r.memory.warnings)

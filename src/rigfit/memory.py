@@ -80,6 +80,8 @@ def make_run_config(
     for label, v in (("batch size", nb), ("micro-batch size", nub)):
         if not 1 <= v <= MAX_BATCH_TOKENS:
             raise InvalidInput(f"{label} must be between 1 and {MAX_BATCH_TOKENS:,}, got {v}")
+    if n_ubatch is not None and nub > nb:
+        warnings.append(f"micro-batch {nub:,} is larger than the batch ({nb:,} tokens): the engine runs {nb:,}")
     nub = min(nub, nb)  # llama_context: n_ubatch = min(n_batch, n_ubatch)
     mem = gpu_memory_bytes or 0
     if mem < 0 or mem > 16 * 1024**4:
