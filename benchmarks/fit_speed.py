@@ -29,6 +29,7 @@ from calibration import exit_if_missing
 from modern_rows import CSV as MODERN_CSV
 from modern_rows import data_rows, fit_bench_row, load_bench_rows
 from rigfit.api import FitResult
+from rigfit.hardware.rates import APPLE_SERIAL_PROMPT_SHARE
 from rigfit.lsq import pinned_lstsq
 from rigfit.speed import (
     A_PCIE,
@@ -383,6 +384,36 @@ def old_f16_gemv_grid(prepared: Prepared, grid: Iterable[float] = (0.0, 6.0, 8.0
         f"NOT the library's {OLD_F16_GEMV_BYTES_PER_SM_CYCLE:g}: update speedwork.OLD_F16_GEMV_BYTES_PER_SM_CYCLE"
     return [f"old F16 GEMV ceiling (bytes per SM cycle: A100 / H100 PCIe decode held out, median / p90): {cells}; "
             f"best {best:g}, {verdict}"]
+
+
+def apple_serial_prompt_grid(prepared: Prepared, overlap: float,
+                             grid: Iterable[float] = (1.0, 0.9, 0.8, 0.75, 0.7, 0.65, 0.6)) -> list[str]:
+    """The M1 / M2 GPUs' share of an M3-or-later one's prompt rate in the May 2024 builds
+    (rates.APPLE_SERIAL_PROMPT_SHARE): the in-sample median error of the 2023-2024 Metal prompt rows at each value,
+    the other constants refitted at each, and the M1 Max / M3 Max class held out by device beside it.  The
+    library's value is the in-sample best; the lines say so, or that it no longer is."""
+    scores = []
+    for share in grid:
+        _, pre = linear_forms(_with_old_prompt_gain(prepared, 1 / share), overlap=overlap)
+        meas = [row.prompt / row.measured for row, _ in pre]
+        theta = solve(pre, meas)
+        ins = [abs(t / _dot(f, theta) - 1) * 100 for (_, f), t in zip(pre, meas, strict=True)
+               if any(k.startswith("metal") for k in f)]
+        held = [abs(1 / x - 1) * 100 for x in loo_ratios(pre, meas, theta, solve).get("metal@2024-05", [])]
+        scores.append((statistics.median(ins), statistics.median(held) if held else NAN, share))
+    best = min(scores)[2]
+    cells = ", ".join(f"{k:g}: {m:.1f} / {h:.1f} %" for m, h, k in scores)
+    verdict = "the library's value" if best == APPLE_SERIAL_PROMPT_SHARE else \
+        f"NOT the library's {APPLE_SERIAL_PROMPT_SHARE:g}: update rates.APPLE_SERIAL_PROMPT_SHARE"
+    return [f"M1 / M2 prompt share, May 2024 builds (Metal prompts in-sample / M1 Max, M3 Max held out, median): "
+            f"{cells}; best {best:g}, {verdict}"]
+
+
+def _with_old_prompt_gain(prepared: Prepared, gain: float) -> Prepared:
+    """``prepared`` with the M3-and-later Apple GPUs' prompt gain in the older builds (DeviceWork.old_prompt_share)
+    at ``gain`` (1: none)."""
+    return [(row, r, [replace(w, old_prompt_share=gain) if w.old_prompt_share != 1.0 else w for w in works])
+            for row, r, works in prepared]
 
 
 def _solve_decode(dec: list[tuple[Row, dict[str, float]]], dec_t: list[float]) -> dict[str, float]:
@@ -1745,6 +1776,12 @@ def main(argv: list[str]) -> int:
             best = (err, rho, th, pre_rho)
     assert best is not None
     _, rho, th, pre = best
+    for line in apple_serial_prompt_grid(prepared, rho):
+        print(line)
+    # current Metal builds show no M1 / M2 gap (rates.APPLE_SERIAL_PROMPT_SHARE): the May 2024 prompt constants they
+    # inherit are those fitted with every chip at its listed rate, per FLOP over both generations
+    pre_even = linear_forms(_with_old_prompt_gain(prepared, 1.0), overlap=rho)[1]
+    th_even = solve(pre_even, pre_t)
     # a constant no row's form holds is not solved for (_era): the pre-June-2024 builds ran quantized prompts
     # through cuBLAS on tensor-core chips (speedwork.DeviceWork.cublas_era_prompts), so no 2024 row holds an
     # a_fq term, and an era class's missing constant is its class's (speedclass.parse_speed_params)
@@ -1807,7 +1844,7 @@ def main(argv: list[str]) -> int:
     if len(mpre) >= 12:
         metal_theta |= robust_solve(mpre, mpre_t)
     else:
-        metal_theta |= {f"metal:{k}": theta.get(f"metal@2024-05:{k}", FIXED.get(f"metal:{k}", 0.0))
+        metal_theta |= {f"metal:{k}": th_even.get(f"metal@2024-05:{k}", FIXED.get(f"metal:{k}", 0.0))
                         for k in PREFILL_KEYS}
         quantized = [i for i, (_, f) in enumerate(mpre) if f.get("metal:a_fq")]
         if len(quantized) >= 4:
@@ -1958,9 +1995,9 @@ def main(argv: list[str]) -> int:
                                                         **({"rocm": rocm_bands} if rocm_bands else {}),
                                                         "cuda-legacy": legacy_bands,
                                                         **apu_bands, **lf_bands}
-    pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre, pre_t, strict=True)
-               for t_pred in [sum(v * theta[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
-    if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over: so is their band
+    pp_2024 = [t_pred / t_meas for (row, f), t_meas in zip(pre_even, pre_t, strict=True)
+               for t_pred in [sum(v * th_even[k] for k, v in f.items())] if all(k.startswith("metal@") for k in f)]
+    if "pp" not in metal_bands and len(pp_2024) >= 2:  # prefill constants carried over (th_even): so is their band
         q = statistics.quantiles(pp_2024, n=10)
         metal_bands["pp"] = (round(q[0], 3), round(q[-1], 3))
     # bands from leave-one-device-out: each device's rows predicted by constants fitted without it, so a

@@ -211,8 +211,8 @@ def prefill_terms(work: DeviceWork, prompt: int, ubatch: int, flash_attention: b
                         + work.swa_attn_dim_layers * swa_pairs)
     if work.tflops is None:
         return {}
-    tf = work.tflops * 1e12
-    tq = (work.quant_tops or work.tflops) * 1e12
+    tf = work.tflops * 1e12 * (1.0 if current else work.old_prompt_share)
+    tq = (work.quant_tops or work.tflops) * 1e12 * (1.0 if current else work.old_prompt_share)
     # chips with FP16 matrix units but no INT8 ones (Volta): llama.cpp's MMQ serves batches under MMQ_MAX_BATCH
     # tokens, larger ones dequantize the weights to F16 for cuBLAS on the tensor cores (ggml-cuda/mmq.cu
     # ggml_cuda_should_use_mmq: NVIDIA with FP16 MMA -> ne11 < MMQ_DP4A_MAX_BATCH_SIZE): their FLOPs at the F16

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .engines import KV_ELEMENT_BYTES, get_engine
 from .hardware.rates import (
+    APPLE_SERIAL_PROMPT_SHARE,
     CPU_CORE_STREAM_GB_S,
     X86_ISAS,
     alu_prompt_tflops,
@@ -152,6 +153,9 @@ class DeviceWork:
     # multiprocessors x boost clock; 0: not an NVIDIA GPU on CUDA, or its multiprocessors or clock unknown)
     f16_weight_bytes: float = 0.0
     f16_gemv_gb_s: float = 0.0
+    # the prompt kernels' rate here in builds of May 2024 and before against the chips their constants were fitted on:
+    # an M3-or-later Apple GPU's gain over the M1 / M2 ones (1 / rates.APPLE_SERIAL_PROMPT_SHARE), else 1
+    old_prompt_share: float = 1.0
 
 
 # ggml-cpu's prompt matmuls by weight type, in the families whose rates the throughput_modern.csv CPU rows tell
@@ -586,5 +590,8 @@ def device_work(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *,
                               f16_weight_bytes=0.0 if quantized or on_cpu else w / shard,
                               f16_gemv_gb_s=OLD_F16_GEMV_BYTES_PER_SM_CYCLE * dev.units * dev.boost_mhz * 1e-3 if (
                                   dev is not None and not on_cpu and dev.vendor == "nvidia"
-                                  and mem.run.backend == "cuda" and dev.units and dev.boost_mhz) else 0.0))
+                                  and mem.run.backend == "cuda" and dev.units and dev.boost_mhz) else 0.0,
+                              old_prompt_share=1 / APPLE_SERIAL_PROMPT_SHARE if (
+                                  dev is not None and not on_cpu and dev.vendor == "apple"
+                                  and not apple_serial_dequant(Vendor.of(dev.vendor), dev.arch)) else 1.0))
     return out

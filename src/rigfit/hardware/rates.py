@@ -187,6 +187,17 @@ def apple_serial_dequant(vendor: Vendor, arch: str) -> bool:
     return vendor == Vendor.APPLE and m is not None and int(m.group(1)) <= 2
 
 
+# The share of an M3-or-later GPU's prompt rate (per listed FLOP) an M1 or M2 GPU's prompt matmuls reached in llama.cpp
+# builds of May 2024 and before (apple_serial_dequant: one instruction stream at a time, so the kernels' integer and
+# conversion work added to their arithmetic).  The May 2024 rows: an M3 Max 40-core prefilled Llama 3 8B at 1.49x (F16)
+# and 1.70x (Q4_K_M) an M1 Max 32-core's rate, 70B Q4_K_M at 2.0x, where the listed rates are 1.37x apart
+# (XiongjieDai/GPU-Benchmarks-on-LLM-Inference @aa72e0e).  Fitted in-sample on the May 2024 Metal prompt rows
+# (benchmarks/fit_speed.py apple_serial_prompt_grid).  Priced as the newer chips' gain in those builds
+# (speedwork.DeviceWork.old_prompt_share), their constants fitted on M1 / M2 rates; current builds' M1 Max prompts
+# (throughput_modern.csv) show no such gap, so current builds have no share
+APPLE_SERIAL_PROMPT_SHARE = 0.7
+
+
 def vulkan_reaches_matrix_units(vendor: Vendor) -> bool:
     """Whether llama.cpp's Vulkan prompt shaders reach the card's matrix units: AMD RDNA 3 / 4 through
     VK_KHR_cooperative_matrix, NVIDIA through its cooperative-matrix extensions and integer dot products; not
