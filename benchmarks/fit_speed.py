@@ -378,12 +378,17 @@ def old_f16_gemv_grid(prepared: Prepared, grid: Iterable[float] = (0.0, 6.0, 8.0
         held = loo_ratios(forms, meas, _solve_decode(forms, meas), _solve_decode).get("cuda-datacenter", [])
         errs = [abs(1 / x - 1) * 100 for x in held]
         scores.append((statistics.median(errs), statistics.quantiles(errs, n=10)[-1], k))
+    return [_grid_line("old F16 GEMV ceiling (bytes per SM cycle: A100 / H100 PCIe decode held out, median / p90)",
+                       scores, OLD_F16_GEMV_BYTES_PER_SM_CYCLE, "speedwork.OLD_F16_GEMV_BYTES_PER_SM_CYCLE")]
+
+
+def _grid_line(title: str, scores: list[tuple[float, float, float]], value: float, name: str) -> str:
+    """One line of a constant's grid: (score, second figure, value) per point, the best (lowest score) and whether
+    it is the library's ``value`` (``name``: where it lives)."""
     best = min(scores)[2]
-    cells = ", ".join(f"{k:g}: {m:.1f} / {p:.1f} %" for m, p, k in scores)
-    verdict = "the library's value" if best == OLD_F16_GEMV_BYTES_PER_SM_CYCLE else \
-        f"NOT the library's {OLD_F16_GEMV_BYTES_PER_SM_CYCLE:g}: update speedwork.OLD_F16_GEMV_BYTES_PER_SM_CYCLE"
-    return [f"old F16 GEMV ceiling (bytes per SM cycle: A100 / H100 PCIe decode held out, median / p90): {cells}; "
-            f"best {best:g}, {verdict}"]
+    cells = ", ".join(f"{k:g}: {a:.1f} / {b:.1f} %" for a, b, k in scores)
+    verdict = "the library's value" if best == value else f"NOT the library's {value:g}: update {name}"
+    return f"{title}: {cells}; best {best:g}, {verdict}"
 
 
 def apple_serial_prompt_grid(prepared: Prepared, overlap: float,
@@ -401,12 +406,8 @@ def apple_serial_prompt_grid(prepared: Prepared, overlap: float,
                if any(k.startswith("metal") for k in f)]
         held = [abs(1 / x - 1) * 100 for x in loo_ratios(pre, meas, theta, solve).get("metal@2024-05", [])]
         scores.append((statistics.median(ins), statistics.median(held) if held else NAN, share))
-    best = min(scores)[2]
-    cells = ", ".join(f"{k:g}: {m:.1f} / {h:.1f} %" for m, h, k in scores)
-    verdict = "the library's value" if best == APPLE_SERIAL_PROMPT_SHARE else \
-        f"NOT the library's {APPLE_SERIAL_PROMPT_SHARE:g}: update rates.APPLE_SERIAL_PROMPT_SHARE"
-    return [f"M1 / M2 prompt share, May 2024 builds (Metal prompts in-sample / M1 Max, M3 Max held out, median): "
-            f"{cells}; best {best:g}, {verdict}"]
+    return [_grid_line("M1 / M2 prompt share, May 2024 builds (Metal prompts in-sample / M1 Max, M3 Max held out, "
+                       "median)", scores, APPLE_SERIAL_PROMPT_SHARE, "rates.APPLE_SERIAL_PROMPT_SHARE")]
 
 
 def _with_old_prompt_gain(prepared: Prepared, gain: float) -> Prepared:
