@@ -89,9 +89,8 @@ def fit(request: FitRequest) -> FitResult:
     request, raised = _context_holding(request)
     r = _searched(request)
     if raised and r.placement is not None:
-        need = request.depth_tokens + request.prompt_tokens + request.gen_tokens
-        why = (f"context {request.context_tokens:,}: holds the {need:,} tokens of depth, prompt and answer, above "
-               f"{raised:,}, the engine's default")
+        why = (f"context {request.context_tokens:,}: holds the {request.timed_context_tokens:,} tokens of depth, "
+               f"prompt and answer, above {raised:,}, the engine's default")
         r = replace(r, placement=replace(r.placement, notes=(why, *r.placement.notes)))
     return r
 
@@ -103,12 +102,16 @@ def _context_holding(req: FitRequest) -> tuple[FitRequest, int]:
     An asked-for context too small for them is refused when the request is made (request.timed_tokens)."""
     if req.context_tokens is not None or req.search == Search.MAX_CONTEXT:
         return req, 0
-    need = req.depth_tokens + req.prompt_tokens + req.gen_tokens
     gpu = _gpu_bytes(req.system) if req.system is not None and not req.system.is_cluster else 0
     first = req.engine.context_choices(req.model, gpu)[0][0]
-    if need <= first:
+    if req.timed_context_tokens <= first:
         return req, 0
-    return replace(req, context_tokens=-(-need // MAX_CONTEXT_STEP) * MAX_CONTEXT_STEP), first
+    return replace(req, context_tokens=_context_steps(req) * MAX_CONTEXT_STEP), first
+
+
+def _context_steps(req: FitRequest) -> int:
+    """The fewest MAX_CONTEXT_STEP-token steps of context that hold the request's depth, prompt and answer."""
+    return -(-req.timed_context_tokens // MAX_CONTEXT_STEP)
 
 
 def _searched(request: FitRequest) -> FitResult:
@@ -411,7 +414,7 @@ def _max_context(req: FitRequest) -> FitResult:
         return _plan(replace(req, context_tokens=ctx, search=Search.NONE))
 
     # from the smallest context that holds the request's depth, prompt and answer
-    lo = -(-(req.depth_tokens + req.prompt_tokens + req.gen_tokens) // MAX_CONTEXT_STEP)
+    lo = _context_steps(req)
     lo_fit = at(lo * MAX_CONTEXT_STEP)
     assert lo_fit.placement is not None
     want = lo_fit.placement.verdict.rank

@@ -18,7 +18,7 @@ from .calibration import Calibration, CalPoint, Correction, apply_correction, fi
 from .errors import InvalidInput, RigfitError
 from .measured import MeasuredRun
 from .models.spec import ModelSpec
-from .request import make_request
+from .request import DEFAULT_GEN_TOKENS, DEFAULT_PROMPT_TOKENS, make_request
 from .speed import SpeedEstimate
 from .system import System
 
@@ -127,8 +127,8 @@ def predict_run(run: MeasuredRun, spec: ModelSpec, system: System, quant: str | 
     if (run.n_cpu_moe and "n_cpu_moe" in eng.settings and spec.is_moe and system.accelerators and not unified
             and run.n_cpu_moe <= spec.n_layers):  # llama-bench -ncmoe / --n-cpu-moe: the split the run used
         kw["n_cpu_moe"] = run.n_cpu_moe
-    prompt = run.prompt_tokens or 512
-    gen = run.gen_tokens or 128
+    prompt = run.prompt_tokens or DEFAULT_PROMPT_TOKENS
+    gen = run.gen_tokens or DEFAULT_GEN_TOKENS
     req = make_request(spec, quant=quant or run.quant, engine=eng, system=system, headroom_bytes=0,
                        prompt_tokens=prompt, gen_tokens=gen, depth_tokens=run.depth_tokens,
                        context_tokens=max(run.depth_tokens + prompt + gen + 16, 512),

@@ -127,6 +127,11 @@ class FitRequest:
     cluster_mode: ClusterMode | None = None
 
     @property
+    def timed_context_tokens(self) -> int:
+        """The cells a plan's context must hold for what it times: the depth, the prompt and the answer."""
+        return self.depth_tokens + self.prompt_tokens + self.gen_tokens
+
+    @property
     def run_backend(self) -> Backend:
         """The backend the run uses: the user's, else the one driving the first device, else the engine's."""
         if self.backend is not None:
