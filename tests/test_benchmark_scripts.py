@@ -113,6 +113,25 @@ def test_decode_beyond_the_bandwidth_is_not_scored(monkeypatch: pytest.MonkeyPat
     assert _beats_bandwidth(f, SimpleNamespace(metric="tg", measured=measured)) is beyond
 
 
+def test_deep_decode_beyond_weights_and_cache_is_not_scored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """accuracy._beats_bandwidth counts the cache a token reads: throughput_modern.csv's llama-bench tg128 @
+    d131072 of Qwen3.6-27B IQ1_M on a 12 GB RTX 4070 with a Ryzen 5 5600X (h1st0ry3D, August 2026) measured 18.6
+    tok/s.  The weights (7 GiB) and an f16 cache of 131k tokens (8 GiB) cannot share 12 GB, and reading the part
+    in system RAM over dual-channel DDR4-3200 allows about 8 tok/s: not a plain decode of that plan, left out.
+    Counting the weights alone, the bound was 22 tok/s and the row was scored."""
+    from types import SimpleNamespace
+
+    import rigfit
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from accuracy import _beats_bandwidth
+
+    f = rigfit.fit("mradermacher/Qwen3.6-27B-i1-GGUF", quant="IQ1_M", hardware=["RTX 4070", "AMD AM4 desktop"],
+                   context_tokens=131072 + 640, depth_tokens=131072, prompt_tokens=512, gen_tokens=128)
+    assert f.placement is not None and f.placement.verdict == "partial_offload"
+    assert _beats_bandwidth(f, SimpleNamespace(metric="tg", measured=18.6))
+
+
 def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     """accuracy.pooled_table: predicted / measured time ratios pooled per source and over all of them; a class

@@ -149,7 +149,7 @@ class SpeedEstimate:
     decode_band: tuple[float, float]
     prefill_band: tuple[float, float] | None
     per_device_ms: tuple[tuple[str, float], ...]  # decode ms per token spent on each device (at the mid position)
-    roofline_tokens_per_s: float  # bandwidth / bytes, no efficiency: the naive estimate, for comparison
+    roofline_tokens_per_s: float  # bandwidth / (weights + cache a token reads), no efficiency: the naive estimate
     classes: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
     decode_layer_s: float = 0.0  # of the decode time per token, the fixed cost per layer (t_layer terms)
@@ -582,7 +582,8 @@ def estimate_speed(spec: ModelSpec, mem: MemoryBreakdown, plan: Placement, *, pr
         notes.append(limit)
     if copy_note := kv_copy_note(works, depth_tokens + mid, run.kv_label):
         notes.append(copy_note)
-    roof_s = sum(w.weights_read_bytes / (w.bandwidth_gb_s * 1e9) for w in works)
+    roof_s = sum((w.weights_read_bytes + cache_step_bytes(w, depth_tokens + mid, window)[0]) / (w.bandwidth_gb_s * 1e9)
+                 for w in works)
     lin = decode_linear(works, plan, depth_tokens + mid, window, split_mode, build)
     layer_s = min(sum(v * value(params, k) for k, v in lin.items() if k.endswith(":t_layer")), t_mid)
     return SpeedEstimate(
