@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -61,6 +62,22 @@ def test_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: 
     assert err.startswith(message)
     assert err.count("\n") == 1  # exactly one line
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("args", "kind", "name"), [
+    (["fit", "llama3.1:8b", "--hardware", "nosuchgpu"], "hardware", "nosuchgpu"),
+    (["fit", "zzzzqqq"], "model", "zzzzqqq"),
+    (["fit", "llama3.1:8b", "--quant", "ZZZ"], "quantization", "ZZZ"),
+])
+def test_unknown_name_without_close_match_says_so(capsys: pytest.CaptureFixture[str], args: list[str], kind: str,
+                                                  name: str) -> None:
+    """A name with no close match among hundreds says so, with the count and three examples, instead of a list cut
+    at twelve names that reads as the whole catalog."""
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert re.match(rf"rigfit: error: unknown {kind} '{name}'; no close match among [0-9,]+ known names \(such as "
+                    r"[^,]+, [^,]+, [^,)]+\)", err), err
+    assert "valid:" not in err and "..." not in err
 
 
 def test_bad_gguf_file(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]

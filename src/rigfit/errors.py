@@ -41,8 +41,10 @@ class UnknownName(RigfitError):
         pool = list(dict.fromkeys(candidates))
         if self.suggestions:
             msg += "; did you mean: " + ", ".join(self.suggestions)
+        elif len(pool) > 12:  # a list cut at twelve names would read as the whole of it
+            msg += f"; no close match among {len(pool):,} known names (such as {', '.join(pool[:3])})"
         elif pool:
-            msg += "; valid: " + ", ".join(pool[:12]) + (", ..." if len(pool) > 12 else "")
+            msg += "; valid: " + ", ".join(pool)
         if hint:
             msg += f" ({hint})"
         super().__init__(msg)
