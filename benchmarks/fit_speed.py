@@ -797,13 +797,13 @@ def fit_ollama_metal(metal: dict[str, float], kernel_without: Callable[[str], di
     """Ollama on Apple GPUs from its 2025-2026 runs (M1 Max and M5 Max, eval_count / eval_duration).  Its runner
     drives ggml-metal's own kernels, so its decode time is Metal's (llama.cpp's constants: weights, cache,
     per-layer and per-expert costs) times one factor, fitted as the median of measured / Metal-predicted time
-    (its runner decodes about 14 % below llama.cpp's rate on the same chips).  Two chips cannot tell apart a
+    (1.15: its tokens take about 15 % longer than llama.cpp's on the same chips).  Two chips cannot tell apart a
     weights constant from a per-layer one: fitted freely on one chip, a_w and t_layer predicted the other 15.7 %
-    off (median) where the one factor does 8-9 %.  Prefill stays at Metal's.  Tags of Ollama's MLX runner are
-    another class (mlx-metal).  The band is the wider of the in-sample and the leave-one-device-out spread (two
-    chips), at least +-30 %.  The kernels' own costs (METAL_KERNEL_KEYS) are Metal's, fitted on both engines' rows
-    (metal_kernel_constants; ``kernel_without(device)``: fitted without that device's rows, for its held-out
-    prediction)."""
+    off (median) where the one factor predicts it 12.1 % off.  Prefill stays at Metal's.  Tags of Ollama's MLX
+    runner are another class (mlx-metal).  The band is the wider of the in-sample and the leave-one-device-out
+    spread (two chips), at least +-30 %.  The kernels' own costs (METAL_KERNEL_KEYS) are Metal's, fitted on both
+    engines' rows (metal_kernel_constants; ``kernel_without(device)``: fitted without that device's rows, for its
+    held-out prediction)."""
     cls = "ollama-metal"
     dec, dec_t, devices = ollama_metal_forms()
 
