@@ -59,6 +59,19 @@ def _cpu_platform(text: str) -> str:
     return model.platform if model else ""
 
 
+def command_kv_type(cmd: str) -> str | None:
+    """The cache types a llama.cpp command line asks for (-ctk / --cache-type-k, -ctv / --cache-type-v; the one
+    not given is llama.cpp's f16), as ModernRow.kv_type: one type, or "k=...,v=..." where they differ; None where
+    the command names neither.  The command wins over the file's kv_type column, which keeps one type per row (a
+    run with -ctk q8_0 -ctv turbo4, a fork's cache type, is listed there as q8_0)."""
+    k = re.search(r"(?:-ctk|--cache-type-k)[ =]+([\w.]+)", cmd)
+    v = re.search(r"(?:-ctv|--cache-type-v)[ =|]+([\w.]+)", cmd)
+    if not (k or v):
+        return None
+    kt, vt = (k.group(1) if k else "f16"), (v.group(1) if v else "f16")
+    return kt if kt == vt else f"k={kt},v={vt}"
+
+
 def _int(text: str) -> int | None:
     try:
         return int(float(text))
@@ -111,7 +124,8 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
                 prompt=_int(r["prompt_tokens"]) or (512 if metric == "pp" and bench else 0),
                 gen=_int(r["gen_tokens"]) or 128,
                 depth=_int(r["depth"]) or 0,
-                flash_attention={"1": True, "0": False}.get(r["flash_attn"]), kv_type=r["kv_type"] or None,
+                flash_attention={"1": True, "0": False}.get(r["flash_attn"]),
+                kv_type=command_kv_type(cmd) or r["kv_type"] or None,
                 gpu_layers=_int(r["gpu_layers"]), n_cpu_moe=int(ncm.group(1)) if ncm else None, bench=bench,
                 measured=float(r["value"]) / (1000 if metric == "ttft" else 1),
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),

@@ -132,6 +132,31 @@ def test_deep_decode_beyond_weights_and_cache_is_not_scored(monkeypatch: pytest.
     assert _beats_bandwidth(f, SimpleNamespace(metric="tg", measured=18.6))
 
 
+@pytest.mark.parametrize(("cmd", "kv_type"), [
+    # throughput_modern.csv commands: the first as an RTX 4070 run's, the second as the RTX 5090 NVFP4 run's whose
+    # kv_type column says q8_0 (a TurboQuant fork's V cache, which rigfit and mainline llama.cpp do not have)
+    ("llama-bench -m m.gguf -p 512 -n 128 -d 4096 -o json -ctk q8_0 -ctv q8_0 -fa 1", "q8_0"),
+    ("llama-server -m m.gguf -ngl 999 -c 131072 -fa on -ctk q8_0 -ctv turbo4 --jinja", "k=q8_0,v=turbo4"),
+    ("llama-server -m m.gguf --cache-type-k q8_0 --cache-type-v | turbo4 -np 1", "k=q8_0,v=turbo4"),
+    ("llama-server -m m.gguf --cache-type-k=q4_0", "k=q4_0,v=f16"),  # the V cache keeps llama.cpp's f16
+    ("llama-bench -m m.gguf -p 512 -n 128", None),
+])
+def test_a_commands_cache_types_are_read_from_it(monkeypatch: pytest.MonkeyPatch, cmd: str, kv_type: str | None
+                                                 ) -> None:
+    """modern_rows.command_kv_type: the cache types a row's own command asks for win over the file's one-type
+    column; a fork's type then fails to plan (the row is not scored as mainline llama.cpp)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from modern_rows import command_kv_type, kv_settings
+
+    assert command_kv_type(cmd) == kv_type
+    if kv_type == "k=q8_0,v=turbo4":
+        import rigfit
+        from rigfit.errors import RigfitError
+
+        with pytest.raises(RigfitError, match="turbo4"):
+            rigfit.fit("llama3.1:8b", hardware=["RTX 5090"], **kv_settings(kv_type))  # type: ignore[arg-type]
+
+
 def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     """accuracy.pooled_table: predicted / measured time ratios pooled per source and over all of them; a class
