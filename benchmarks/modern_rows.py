@@ -45,6 +45,9 @@ class ModernRow:
     cpu: str = ""  # the row's CPU as a rigfit CPU platform (its memory bandwidth feeds offloaded layers), or ""
     users: int = 1  # concurrent requests (llama-server -np slots): decode is then the aggregate over all of them
     ram_bytes: int | None = None  # the machine's system RAM where the row states it (LocalScore reads it from the OS)
+    n_batch: int | None = None  # llama.cpp -b / -ub / -t as the row's command gives them (command_settings)
+    n_ubatch: int | None = None
+    n_threads: int | None = None
 
     @property
     def machine(self) -> list[str]:
@@ -70,6 +73,20 @@ def command_kv_type(cmd: str) -> str | None:
         return None
     kt, vt = (k.group(1) if k else "f16"), (v.group(1) if v else "f16")
     return kt if kt == vt else f"k={kt},v={vt}"
+
+
+def command_settings(cmd: str) -> dict[str, int]:
+    """The batch, micro-batch and CPU thread counts a llama.cpp command line sets (-b / --batch-size, -ub /
+    --ubatch-size, -t / --threads), as ModernRow fields; the ones it does not set are left to the plan's
+    defaults (llama.cpp's 2048 / 512, one thread per physical core)."""
+    out = {}
+    for key, pattern in (("n_batch", r"(?<![\w-])(?:-b|--batch-size)[ =]+(\d+)"),
+                         ("n_ubatch", r"(?<![\w-])(?:-ub|--ubatch-size)[ =]+(\d+)"),
+                         ("n_threads", r"(?<![\w-])(?:-t|--threads)[ =]+(\d+)")):
+        m = re.search(pattern, cmd)
+        if m:
+            out[key] = int(m.group(1))
+    return out
 
 
 def _int(text: str) -> int | None:
@@ -130,7 +147,7 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
                 measured=float(r["value"]) / (1000 if metric == "ttft" else 1),
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
                 cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama", "vllm") else "",
-                users=users))
+                users=users, **(command_settings(cmd) if eng == "llama.cpp" else {})))
     return out
 
 
@@ -198,6 +215,8 @@ def fit_single_run(row: ModernRow) -> Any:
         kw |= kv_settings(row.kv_type)
         if row.n_cpu_moe is not None:
             kw["n_cpu_moe"] = row.n_cpu_moe
+    kw |= {k: v for k, v in (("n_batch", row.n_batch), ("n_ubatch", row.n_ubatch), ("n_threads", row.n_threads))
+           if v is not None}
     if row.gpu_layers is not None and row.gpu_layers < 90 and row.n_cpu_moe is None:
         kw["gpu_layers"] = row.gpu_layers  # -ngl 99 and up: every layer (the planner's own choice when it fits)
     quant = row.quant or None

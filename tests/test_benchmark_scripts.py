@@ -157,6 +157,26 @@ def test_a_commands_cache_types_are_read_from_it(monkeypatch: pytest.MonkeyPatch
             rigfit.fit("llama3.1:8b", hardware=["RTX 5090"], **kv_settings(kv_type))  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("cmd", "settings"), [
+    # throughput_modern.csv commands: an RTX 3060 llama-bench sweep's, a server's long options, and one with
+    # -tb (prompt threads, which the plan has no setting for) beside -t
+    ("llama-bench -m m.gguf -p 512 -n 128 -b 4096 -ub 1024 -t 16 -ngl 99 -fa on -r 2 -o json",
+     {"n_batch": 4096, "n_ubatch": 1024, "n_threads": 16}),
+    ("llama-server -m m.gguf --batch-size 2048 --ubatch-size=512 --threads 8", {"n_batch": 2048, "n_ubatch": 512,
+                                                                                 "n_threads": 8}),
+    ("llama-bench -m m.gguf -t 8 -tb 4 -p 512", {"n_threads": 8}),
+    ("llama-bench -m m.gguf -p 512 -n 128", {}),
+])
+def test_a_commands_batch_and_threads_are_planned(monkeypatch: pytest.MonkeyPatch, cmd: str,
+                                                  settings: dict[str, int]) -> None:
+    """modern_rows.command_settings: -b / -ub / -t as the row ran them, so a prompt row with -ub 1024 is timed
+    with 1,024-token micro-batches, not llama.cpp's default 512."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from modern_rows import command_settings
+
+    assert command_settings(cmd) == settings
+
+
 def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     """accuracy.pooled_table: predicted / measured time ratios pooled per source and over all of them; a class
