@@ -215,6 +215,8 @@ def fit_single_run(row: ModernRow) -> Any:
         kw |= kv_settings(row.kv_type)
         if row.n_cpu_moe is not None:
             kw["n_cpu_moe"] = row.n_cpu_moe
+    elif row.engine == "vllm" and row.kv_type and row.kv_type.startswith("fp8"):
+        kw["kv_cache_type"] = row.kv_type  # --kv-cache-dtype fp8 (fp8_e4m3 / fp8_e5m2); "auto" is the model's dtype
     kw |= {k: v for k, v in (("n_batch", row.n_batch), ("n_ubatch", row.n_ubatch), ("n_threads", row.n_threads))
            if v is not None}
     if row.gpu_layers is not None and row.gpu_layers < 90 and row.n_cpu_moe is None:

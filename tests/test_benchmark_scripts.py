@@ -177,6 +177,19 @@ def test_a_commands_batch_and_threads_are_planned(monkeypatch: pytest.MonkeyPatc
     assert command_settings(cmd) == settings
 
 
+@pytest.mark.parametrize(("kv_type", "label"), [("fp8_e4m3", "fp8"), ("fp8", "fp8"), ("auto", "bf16"), (None, "bf16")])
+def test_a_vllm_rows_cache_dtype_is_planned(monkeypatch: pytest.MonkeyPatch, kv_type: str | None, label: str) -> None:
+    """modern_rows.fit_single_run plans a vLLM row with the --kv-cache-dtype it ran (throughput_modern.csv's
+    kv_type: fp8 or fp8_e4m3 on 65 vLLM rows); "auto" is the model's own dtype."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from modern_rows import ModernRow, fit_single_run
+
+    row = ModernRow(engine="vllm", backend="cuda", hardware="RTX 5090", device="RTX 5090", model="Qwen/Qwen3-8B",
+                    quant="FP8", metric="tg", prompt=512, gen=128, depth=0, flash_attention=None, kv_type=kv_type,
+                    gpu_layers=None, n_cpu_moe=None, bench=False, measured=100.0, is_moe=False)
+    assert fit_single_run(row).memory.run.kv_label == label
+
+
 def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     """accuracy.pooled_table: predicted / measured time ratios pooled per source and over all of them; a class
