@@ -240,3 +240,16 @@ def test_the_published_cpu_and_mlx_rows_plan_as_they_ran(monkeypatch: pytest.Mon
     mlx = [r for r in load_mlx_rows() if r.metric == "tg"]
     classes = {fit_mlx_row(r).speed.classes[0] for r in mlx[:12]}
     assert classes <= {"mlx-metal", "mlx-metal-na", "mlx-metal-ultra"} and "mlx-metal" in classes
+
+
+def test_current_builds_hand_off_is_held_at_its_prior(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fit_speed.fit_cuda_decode holds global t_hop (a hand-off between devices per token) at T_HOP_PRIOR_S, tens
+    of us: fitted, it was 0 on every row and 646 us in the leave-one-card-out fold without the RTX 3060, so the
+    shipped constant is the prior, not a fit."""
+    from rigfit.speedclass import load_speed_params
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from fit_speed import T_HOP_PRIOR_S
+
+    assert 1e-5 <= T_HOP_PRIOR_S <= 1e-4
+    assert load_speed_params().globals_["t_hop"] == pytest.approx(T_HOP_PRIOR_S, rel=1e-6)
