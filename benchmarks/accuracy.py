@@ -418,7 +418,7 @@ def modern_table(show_rows: bool) -> int:
           f"request latency, not a rate; {cached} prompt rows over twice as fast as the devices' peak arithmetic "
           f"allows: prompts the engine served from its cache; {beyond} decode rows faster than the devices' "
           "bandwidth allows for that model, quant and placement; the rest: models, quants or devices rigfit does not "
-          "know)")
+          "know, or options it does not plan)")
 
     def table(title: str, key: object) -> None:
         groups: dict[tuple[str, ...], list[float]] = {}

@@ -48,6 +48,7 @@ class ModernRow:
     n_batch: int | None = None  # llama.cpp -b / -ub / -t as the row's command gives them (command_settings)
     n_ubatch: int | None = None
     n_threads: int | None = None
+    unplanned: str = ""  # an option of the row's command that rigfit does not plan (UNPLANNED_OPTIONS), or ""
 
     @property
     def machine(self) -> list[str]:
@@ -97,6 +98,9 @@ def _int(text: str) -> int | None:
 
 
 METRICS = {"decode_tok_s": "tg", "prefill_tok_s": "pp", "ttft_ms": "ttft"}
+# llama.cpp options that move work where rigfit's plan would not put it: the KV cache (and a hybrid model's recurrent
+# state) kept in system RAM with attention on the CPU (--no-kv-offload), tensors placed by pattern (--override-tensor)
+UNPLANNED_OPTIONS = re.compile(r"(?<![\w-])(--no-kv-offload|-nkvo|--override-tensor|-ot)(?![\w-])")
 
 
 def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s", "prefill_tok_s"),
@@ -147,7 +151,8 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
                 measured=float(r["value"]) / (1000 if metric == "ttft" else 1),
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
                 cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama", "vllm") else "",
-                users=users, **(command_settings(cmd) if eng == "llama.cpp" else {})))
+                users=users, **(command_settings(cmd) if eng == "llama.cpp" else {}),
+                unplanned=m.group(1) if (m := UNPLANNED_OPTIONS.search(cmd)) else ""))
     return out
 
 
@@ -207,7 +212,10 @@ def fit_single_run(row: ModernRow) -> Any:
     rows here, so that a constant is fitted on the configuration it is scored on.  Raises RigfitError where
     rigfit cannot plan it."""
     import rigfit
+    from rigfit.errors import InvalidInput
 
+    if row.unplanned:
+        raise InvalidInput(f"the run used {row.unplanned}, which rigfit does not plan")
     kw: dict[str, object] = {"backend": row.backend} if row.backend else {}
     if row.engine in ("llama.cpp", "ollama"):
         if row.flash_attention is not None:

@@ -190,6 +190,37 @@ def test_a_vllm_rows_cache_dtype_is_planned(monkeypatch: pytest.MonkeyPatch, kv_
     assert fit_single_run(row).memory.run.kv_label == label
 
 
+@pytest.mark.parametrize(("cmd", "unplanned"), [
+    # throughput_modern.csv: an RTX 4070 server run of Qwen3.6-27B UD-IQ2_M with its cache in system RAM
+    ("llama-server -m m.gguf -ngl 99 -c 131072 --no-kv-offload -ctk q4_0 -ctv q4_0 -b 512 -ub 128 -t 6",
+     "--no-kv-offload"),
+    ("llama-bench -m m.gguf -nkvo 1 -p 512", "-nkvo"),
+    ("llama-server -m m.gguf -ot 'exps=CPU' -ngl 99", "-ot"),
+    ("llama-server -m m.gguf --kv-offload -ngl 99", ""),  # the default, said out loud
+    ("llama-server -m m.gguf --override-tensor-draft token_embd.weight=CUDA0", ""),  # a draft model's, not the run's
+])
+def test_a_run_with_an_option_rigfit_does_not_plan_is_not_scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 cmd: str, unplanned: str) -> None:
+    """modern_rows: a run whose command keeps the cache in system RAM (--no-kv-offload) or places tensors by pattern
+    (--override-tensor) is not planned as if it had not (fit_single_run refuses it, so neither the fit nor the
+    scores use it)."""
+    from rigfit.errors import RigfitError
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from modern_rows import UNPLANNED_OPTIONS, ModernRow, fit_single_run
+
+    m = UNPLANNED_OPTIONS.search(cmd)
+    assert (m.group(1) if m else "") == unplanned
+    row = ModernRow(engine="llama.cpp", backend="cuda", hardware="RTX 4070", device="RTX 4070", model="llama3.1:8b",
+                    quant="Q4_K_M", metric="tg", prompt=512, gen=128, depth=0, flash_attention=None, kv_type=None,
+                    gpu_layers=None, n_cpu_moe=None, bench=False, measured=50.0, is_moe=False, unplanned=unplanned)
+    if unplanned:
+        with pytest.raises(RigfitError, match=unplanned):
+            fit_single_run(row)
+    else:
+        assert fit_single_run(row).speed is not None
+
+
 def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     """accuracy.pooled_table: predicted / measured time ratios pooled per source and over all of them; a class
