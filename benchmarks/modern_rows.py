@@ -49,6 +49,7 @@ class ModernRow:
     n_ubatch: int | None = None
     n_threads: int | None = None
     unplanned: str = ""  # an option of the row's command that rigfit does not plan (UNPLANNED_OPTIONS), or ""
+    context: int | None = None  # a server's context as it ran (server_context), None for llama-bench
 
     @property
     def machine(self) -> list[str]:
@@ -88,6 +89,15 @@ def command_settings(cmd: str) -> dict[str, int]:
         if m:
             out[key] = int(m.group(1))
     return out
+
+
+def server_context(cmd: str, notes: str) -> int | None:
+    """The context a llama-server run allocated: its command's -c / --ctx-size, else the contextLength the
+    submission lists (localmaxxing's field, where no command is quoted); None where neither is given or it is 0
+    (the model's own)."""
+    m = re.search(r"(?<![\w-])(?:-c|--ctx-size)[ =]+(\d+)", cmd) or (None if cmd else
+                                                                       re.search(r"contextLength=(\d+)", notes))
+    return int(m.group(1)) or None if m else None
 
 
 def _int(text: str) -> int | None:
@@ -152,7 +162,8 @@ def load_modern_rows(path: Path = CSV, metrics: tuple[str, ...] = ("decode_tok_s
                 is_moe=r["is_moe"].lower() in ("true", "1", "yes"),
                 cpu=_cpu_platform(r["cpu"]) if n >= 1 and not mem and eng in ("llama.cpp", "ollama", "vllm") else "",
                 users=users, **(command_settings(cmd) if eng == "llama.cpp" else {}),
-                unplanned=m.group(1) if (m := UNPLANNED_OPTIONS.search(cmd)) else ""))
+                unplanned=m.group(1) if (m := UNPLANNED_OPTIONS.search(cmd)) else "",
+                context=None if bench or eng != "llama.cpp" else server_context(cmd, notes)))
     return out
 
 
@@ -241,7 +252,7 @@ def fit_single_run(row: ModernRow) -> Any:
     prompt = 1 if depth > row.depth else max(row.prompt, 1)
     return rigfit.fit(row.model, engine=row.engine, quant=quant, hardware=row.machine, headroom_bytes=0,
                       prompt_tokens=prompt, gen_tokens=max(row.gen, 1), depth_tokens=depth,
-                      context_tokens=max(row.prompt + row.depth + row.gen + 16, 512), **kw)
+                      context_tokens=max(row.prompt + row.depth + row.gen + 16, 512, row.context or 0), **kw)
 
 
 def fit_whole_run(row: ModernRow) -> Any:

@@ -221,6 +221,26 @@ def test_a_run_with_an_option_rigfit_does_not_plan_is_not_scored(tmp_path: Path,
         assert fit_single_run(row).speed is not None
 
 
+@pytest.mark.parametrize(("cmd", "notes", "context"), [
+    # throughput_modern.csv: an RTX 3080 Ti server run of Qwen3.5-9B Q8_0 (its command's context), a
+    # submission quoting no command (localmaxxing's contextLength), and a server sizing its context itself (-c 0)
+    ("llama-server -m Qwen3.5-9B-Q8_0.gguf -c 250000 -ngl 99", "contextLength=250000", 250000),
+    ("", "localmaxxing.com community submission; contextLength=131072; params/activeParams ...", 131072),
+    ("llama-server -m m.gguf --ctx-size=8192 -np 1", "contextLength=8192", 8192),
+    ("llama-server -m m.gguf -c 0 -np 2", "contextLength=0", None),
+    ("llama-server -m m.gguf -ngl 99", "contextLength=4096", None),  # the command is quoted and sets none
+])
+def test_a_servers_context_is_planned_as_it_ran(monkeypatch: pytest.MonkeyPatch, cmd: str, notes: str,
+                                                 context: int | None) -> None:
+    """modern_rows.server_context: a server run's plan holds the context the server allocated, which decides what
+    fits on the GPU.  The RTX 3080 Ti's 250k-token Qwen3.5-9B Q8_0 server decoded 15.4 tok/s: planned with the
+    request's few hundred tokens of context it was predicted 81 (+426 %), with its own 17 (+11 %)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from modern_rows import server_context
+
+    assert server_context(cmd, notes) == context
+
+
 def test_pooled_table_counts_each_row_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     """accuracy.pooled_table: predicted / measured time ratios pooled per source and over all of them; a class
@@ -284,3 +304,21 @@ def test_current_builds_hand_off_is_held_at_its_prior(monkeypatch: pytest.Monkey
 
     assert 1e-5 <= T_HOP_PRIOR_S <= 1e-4
     assert load_speed_params().globals_["t_hop"] == pytest.approx(T_HOP_PRIOR_S, rel=1e-6)
+
+
+def test_a_250k_context_server_on_a_12gb_card_is_planned_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """throughput_modern.csv: llama-server -c 250000 with Qwen3.5-9B Q8_0 on an RTX 3080 Ti (12 GB) decoded 15.4
+    tok/s.  Planned with the server's context, within 25 % (the weights and a 250k cache cannot share 12 GB);
+    planned with the request's own few hundred tokens, it would fit and decode about 5x faster."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from dataclasses import replace
+
+    from modern_rows import ModernRow, fit_single_run
+
+    row = ModernRow(engine="llama.cpp", backend="cuda", hardware="RTX 3080 Ti", device="RTX 3080 Ti",
+                    model="Qwen/Qwen3.5-9B", quant="Q8_0", metric="tg", prompt=0, gen=128, depth=0,
+                    flash_attention=None, kv_type=None, gpu_layers=None, n_cpu_moe=None, bench=False, measured=15.4,
+                    is_moe=False, context=250000)
+    as_run = fit_single_run(row).speed.decode_tokens_per_s
+    assert as_run == pytest.approx(15.4, rel=0.25)
+    assert fit_single_run(replace(row, context=None)).speed.decode_tokens_per_s > 4 * as_run
