@@ -95,9 +95,12 @@ def server_context(cmd: str, notes: str) -> int | None:
     """The context a llama-server run allocated: its command's -c / --ctx-size, else the contextLength the
     submission lists (localmaxxing's field, where no command is quoted); None where neither is given or it is 0
     (the model's own)."""
-    m = re.search(r"(?<![\w-])(?:-c|--ctx-size)[ =]+(\d+)", cmd) or (None if cmd else
-                                                                       re.search(r"contextLength=(\d+)", notes))
-    return int(m.group(1)) or None if m else None
+    m = re.search(r"(?<![\w-])(?:-c|--ctx-size)[ =]+(\d+)", cmd)
+    if m is None and not cmd:
+        m = re.search(r"contextLength=(\d+)", notes)
+    if m is None or int(m.group(1)) == 0:
+        return None
+    return int(m.group(1))
 
 
 def _int(text: str) -> int | None:
@@ -218,10 +221,11 @@ def kv_settings(kv_type: str | None) -> dict[str, object]:
 
 def fit_single_run(row: ModernRow) -> Any:
     """The plan for a one-request row as it was run: the row's engine, backend, quant, prompt, answer, depth,
-    and, for llama.cpp and Ollama, its flash attention, KV type, -ngl and --n-cpu-moe; no safety headroom (the
+    and, for llama.cpp and Ollama, its flash attention, KV type, -ngl and --n-cpu-moe; llama.cpp's -b / -ub / -t
+    and a server's context (command_settings, server_context); vLLM's fp8 cache; no safety headroom (the
     measured runs set their own layers).  The accuracy harness and the fit (fit_speed.modern_forms) both plan
     rows here, so that a constant is fitted on the configuration it is scored on.  Raises RigfitError where
-    rigfit cannot plan it."""
+    rigfit cannot plan it, a run with an option in UNPLANNED_OPTIONS among them."""
     import rigfit
     from rigfit.errors import InvalidInput
 
