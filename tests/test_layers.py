@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("network", "speedclass"),
     ("speedwork",),
     ("microbatch",),
-    ("speed",),
+    ("speed", "ranking"),
     ("api",),
     ("launch",),
     ("options", "advise", "calibrate", "bench", "compare"),

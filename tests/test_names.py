@@ -183,9 +183,10 @@ def test_bad_parameter_counts_are_one_line(text: str) -> None:
 def test_what_runs_by_task_and_size_most_useful_first() -> None:
     """Usable speed (10 tok/s, the chat workload's minimum) first, then the most capable (dense-equivalent
     parameters x the quant's kept quality), then the fastest."""
-    from rigfit.api import USABLE_TOKENS_PER_S, dense_equivalent_params, resolve_hardware, what_runs
+    from rigfit.api import resolve_hardware, what_runs
     from rigfit.models.tasks import tasks_of
     from rigfit.quality import relative_loss
+    from rigfit.ranking import USABLE_TOKENS_PER_S, dense_equivalent_params
 
     runs = what_runs(resolve_hardware(["RTX 3090"]), task="code", min_params=7_000_000_000)
     assert runs and all("code" in tasks_of(r.spec) and (r.spec.params_total or 0) >= 7e9 for r in runs)
@@ -196,8 +197,8 @@ def test_what_runs_by_task_and_size_most_useful_first() -> None:
 
 
 def test_moe_counts_as_the_geometric_mean() -> None:
-    from rigfit.api import dense_equivalent_params
     from rigfit.models.resolve import resolve_model
+    from rigfit.ranking import dense_equivalent_params
 
     mixtral = resolve_model("Mixtral-8x7B-Instruct-v0.1")
     assert dense_equivalent_params(mixtral) == pytest.approx((46.7e9 * 12.9e9) ** 0.5, rel=0.02)

@@ -20,6 +20,7 @@ from .memory import MemoryBreakdown, estimate_memory, make_run_config, weights_t
 from .models.spec import ModelSpec, first_layers
 from .quality import near_lossless, relative_loss
 from .quant import GGML_TYPES, GGUF_FILE_TYPES, GGUFFileType, QuantScheme, resolve_quant
+from .ranking import USABLE_TOKENS_PER_S, rank_runs
 from .request import FitRequest, Search, SplitMode, make_request, with_plan
 from .system import System, SystemDevice, make_system
 from .tensorformats import TensorFormat
@@ -102,8 +103,7 @@ def _context_holding(req: FitRequest) -> tuple[FitRequest, int]:
     An asked-for context too small for them is refused when the request is made (request.timed_tokens)."""
     if req.context_tokens is not None or req.search == Search.MAX_CONTEXT:
         return req, 0
-    gpu = _gpu_bytes(req.system) if req.system is not None and not req.system.is_cluster else 0
-    first = req.engine.context_choices(req.model, gpu)[0][0]
+    first, _ = _first_choice(req)
     if req.timed_context_tokens <= first:
         return req, 0
     return replace(req, context_tokens=_context_steps(req) * MAX_CONTEXT_STEP), first
@@ -250,7 +250,6 @@ def quant_ladder(engine: str | Engine) -> tuple[str, ...]:
     return (get_engine(engine) if isinstance(engine, str) else engine).quant_ladder
 
 
-USABLE_TOKENS_PER_S = 10.0  # the chat workload's minimum (data/workloads.toml: ahead of a fast reader)
 QUALITY_FLOOR = 0.15  # relative perplexity increase past which a quant is a last resort (below Q3_K_S)
 
 
@@ -454,11 +453,18 @@ def _gpu_bytes(system: System) -> int:
                if sd.backend != Backend.CPU)
 
 
+def _first_choice(req: FitRequest) -> tuple[int, str]:
+    """The context the engine first picks for the request's machine, and why ('': its one default), reading the
+    GPUs' memory where it picks by them (none for a cluster or without a system)."""
+    gpu = _gpu_bytes(req.system) if req.system is not None and not req.system.is_cluster else 0
+    return req.engine.context_choices(req.model, gpu)[0]
+
+
 def _engine_first_context(req: FitRequest) -> FitRequest:
     """``req`` at the context the engine first picks for its machine where it picks one by the machine and none
     is asked for (Ollama's by GPU memory), for the searches; else as it is."""
     if req.context_tokens is None and req.system is not None and not req.system.is_cluster:
-        ctx, why = req.engine.context_choices(req.model, _gpu_bytes(req.system))[0]
+        ctx, why = _first_choice(req)
         if why:
             return replace(req, context_tokens=ctx)
     return req
@@ -517,41 +523,6 @@ def what_runs(system: System, *, models: Sequence[str | ModelSpec] | None = None
     return rank_runs([fit(make_request(m, engine=engine, system=system, search=Search.BEST_QUANT,
                                        context_tokens=context_tokens, ram_bytes=ram_bytes,
                                        headroom_bytes=headroom_bytes, calibration=calibration)) for m in specs])
-
-
-
-
-def dense_equivalent_params(spec: ModelSpec) -> float:
-    """A model's size as a dense model's: the total for dense models; for a mixture of experts the geometric
-    mean of total and active parameters, the rule of thumb MoE comparisons use (e.g. Mixtral 8x7B, 46.7B
-    total / 12.9B active, behaves like a ~25B dense model)."""
-    total = float(spec.params_total or 0)
-    if not spec.is_moe:
-        return total
-    active = float(spec.params_active or 0)
-    if not active and spec.n_experts:
-        from .memory import weight_bytes
-        from .tensorformats import TENSOR_FORMATS
-
-        tensors, _, _ = weight_bytes(spec, TENSOR_FORMATS["BF16"])
-        experts = sum(t.n_elements for t in tensors if "_exps" in t.name)
-        active = total - experts * (1 - spec.n_experts_active / spec.n_experts)
-    return float((total * max(active, 0.0)) ** 0.5)
-
-
-def rank_runs(results: Sequence[FitResult]) -> list[FitResult]:
-    """Most useful first: the best verdict; within it the models fast enough to use (10 tok/s) before the
-    rest, and among those the most capable (parameters x the quant's kept quality, llama.cpp's perplexity
-    table), then the fastest."""
-    def key(r: FitResult) -> tuple[int, int, float, float]:
-        rank = r.placement.verdict.rank if r.placement else len(Verdict)
-        tps = r.speed.decode_tokens_per_s if r.speed else 0.0
-        usable = tps >= USABLE_TOKENS_PER_S
-        loss = relative_loss(r.quant.name) or 0.0
-        capability = dense_equivalent_params(r.spec) * max(0.0, 1.0 - loss)
-        return rank, 0 if usable else 1, -capability if usable else 0.0, -tps
-
-    return sorted(results, key=key)
 
 
 def curve_request(r: FitResult, context_tokens: int) -> FitRequest:
